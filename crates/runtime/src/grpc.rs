@@ -1,0 +1,67 @@
+//! Serving gRPC the same way in every service: health (grpc.health.v1), optional server
+//! reflection, request size limits, and a listener the caller bound (tests bind port 0).
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+/// Largest request a service decodes. Orders are small; this refuses abuse early.
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+
+/// grpc.health.v1 for one service. Starts NOT_SERVING (both for the service's name and
+/// for "", the whole server) until the service says its read model has caught up.
+#[derive(Clone)]
+pub struct Health {
+    reporter: HealthReporter,
+    service_name: &'static str,
+}
+
+impl Health {
+    pub async fn new<S: NamedService>() -> (Self, tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>) {
+        let (reporter, server) = tonic_health::server::health_reporter();
+        let health = Self { reporter, service_name: S::NAME };
+        health.set(ServingStatus::NotServing).await;
+        (health, server)
+    }
+
+    pub async fn serving(&self) {
+        self.set(ServingStatus::Serving).await;
+    }
+
+    pub async fn not_serving(&self) {
+        self.set(ServingStatus::NotServing).await;
+    }
+
+    async fn set(&self, status: ServingStatus) {
+        self.reporter.set_service_status("", status).await;
+        self.reporter.set_service_status(self.service_name, status).await;
+    }
+}
+
+/// Serves `routes` (plus reflection when asked) on `listener` until `shutdown` resolves,
+/// then lets in-flight calls finish.
+pub async fn serve(
+    routes: Routes,
+    listener: TcpListener,
+    reflection: bool,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let mut routes = routes;
+    if reflection {
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(waybill_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        routes = routes.add_service(reflection);
+    }
+    tonic::transport::Server::builder()
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

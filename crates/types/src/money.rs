@@ -1,0 +1,128 @@
+//! Money in integer minor units. Never a float.
+
+use std::fmt;
+
+/// An ISO 4217 currency code: three ASCII upper-case letters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency([u8; 3]);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("currency must be three upper-case letters (ISO 4217), got {0:?}")]
+pub struct InvalidCurrency(pub String);
+
+impl Currency {
+    pub fn parse(code: &str) -> Result<Self, InvalidCurrency> {
+        match code.as_bytes() {
+            [a, b, c] if [a, b, c].iter().all(|byte| byte.is_ascii_uppercase()) => {
+                Ok(Self([*a, *b, *c]))
+            }
+            _ => Err(InvalidCurrency(code.to_owned())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII upper-case letters get in through `parse`.
+        std::str::from_utf8(&self.0).unwrap_or("???")
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An amount of money: integer minor units of one currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Money {
+    pub amount_minor: i64,
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("cannot combine {0} with {1}")]
+    CurrencyMismatch(Currency, Currency),
+    #[error("amount overflows")]
+    Overflow,
+}
+
+impl Money {
+    pub fn new(amount_minor: i64, currency: Currency) -> Self {
+        Self { amount_minor, currency }
+    }
+
+    pub fn zero(currency: Currency) -> Self {
+        Self::new(0, currency)
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.amount_minor < 0
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
+        }
+        let amount_minor = self.amount_minor.checked_add(other.amount_minor).ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount_minor, self.currency))
+    }
+
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
+        }
+        let amount_minor = self.amount_minor.checked_sub(other.amount_minor).ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount_minor, self.currency))
+    }
+
+    /// `self × basis_points / 10 000`, rounded up to the next minor unit (a price never
+    /// rounds in the payer's favour below the tariff).
+    pub fn basis_points_ceil(self, basis_points: u32) -> Result<Money, MoneyError> {
+        let product = i128::from(self.amount_minor) * i128::from(basis_points);
+        let amount = (product + 9_999).div_euclid(10_000);
+        let amount_minor = i64::try_from(amount).map_err(|_| MoneyError::Overflow)?;
+        Ok(Money::new(amount_minor, self.currency))
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount_minor, self.currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eur(amount: i64) -> Money {
+        Money::new(amount, Currency::parse("EUR").expect("valid"))
+    }
+
+    #[test]
+    fn currency_accepts_only_three_upper_case_letters() {
+        assert!(Currency::parse("EUR").is_ok());
+        for bad in ["eur", "EU", "EURO", "", "E1R", "€UR"] {
+            assert!(Currency::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn adding_different_currencies_is_refused() {
+        let cny = Money::new(1, Currency::parse("CNY").expect("valid"));
+        assert!(matches!(eur(1).checked_add(cny), Err(MoneyError::CurrencyMismatch(..))));
+    }
+
+    #[test]
+    fn basis_points_round_up() {
+        assert_eq!(eur(1_000).basis_points_ceil(50).expect("fits"), eur(5));
+        assert_eq!(eur(1_001).basis_points_ceil(50).expect("fits"), eur(6));
+        assert_eq!(eur(0).basis_points_ceil(50).expect("fits"), eur(0));
+    }
+
+    #[test]
+    fn overflow_is_an_error_not_a_wrap() {
+        assert_eq!(eur(i64::MAX).checked_add(eur(1)), Err(MoneyError::Overflow));
+    }
+}

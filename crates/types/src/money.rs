@@ -13,9 +13,7 @@ pub struct InvalidCurrency(pub String);
 impl Currency {
     pub fn parse(code: &str) -> Result<Self, InvalidCurrency> {
         match code.as_bytes() {
-            [a, b, c] if [a, b, c].iter().all(|byte| byte.is_ascii_uppercase()) => {
-                Ok(Self([*a, *b, *c]))
-            }
+            [a, b, c] if [a, b, c].iter().all(|byte| byte.is_ascii_uppercase()) => Ok(Self([*a, *b, *c])),
             _ => Err(InvalidCurrency(code.to_owned())),
         }
     }

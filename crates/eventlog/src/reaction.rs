@@ -1,0 +1,304 @@
+//! Reactions: what a service does when events arrive, on a durable pull consumer shared by
+//! all replicas of the service (each event goes to one of them). Acks are explicit:
+//! - `Ok` acks;
+//! - [`ReactionError::Transient`] naks with a backoff delay, until the event has been
+//!   delivered `max_deliver` times;
+//! - then, or at once on [`ReactionError::Poison`], the event is copied to the dead-letter
+//!   subject with the error and terminated, and processing goes on.
+//!
+//! Delivery is at-least-once (a crash between the effect and the ack redelivers), so
+//! handlers must be idempotent: key their own writes on the event id or position, e.g. as
+//! the idempotency key of the appends they make.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{AckKind, Message};
+use futures::StreamExt;
+
+use crate::error::{ReactionError, ReactionRunError};
+use crate::read::RecordedEvent;
+use crate::{EventLog, subject};
+
+/// Messages a runner pulls at a time; small, so replicas share the work evenly.
+const PULL_BATCH: usize = 8;
+/// Pause after a failed pull before trying again.
+const PULL_RETRY: Duration = Duration::from_millis(200);
+
+/// Headers added to a dead letter.
+pub const ERROR_HEADER: &str = "waybill-error";
+pub const ORIGINAL_SUBJECT_HEADER: &str = "waybill-original-subject";
+pub const ORIGINAL_POSITION_HEADER: &str = "waybill-original-position";
+pub const DELIVERIES_HEADER: &str = "waybill-deliveries";
+
+/// A durable reaction's settings; `..Default::default()` fills in the retry policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReactionSettings {
+    /// The durable consumer's name, shared by all replicas of the service.
+    pub durable_name: String,
+    /// Subjects the reaction sees.
+    pub filters: Vec<String>,
+    /// Deliveries of one event before it is dead-lettered (default 5).
+    pub max_deliver: i64,
+    /// Nak delay after the 1st, 2nd, ... failure; the last step repeats.
+    pub backoff: Vec<Duration>,
+    /// How long a handler may run before the event is redelivered (default 30 s).
+    pub ack_wait: Duration,
+    /// Where dead letters go, in the dead-letter stream, e.g. `deadletter.intake.auto-review`.
+    pub dead_letter_subject: String,
+}
+
+impl Default for ReactionSettings {
+    fn default() -> Self {
+        ReactionSettings {
+            durable_name: String::new(),
+            filters: Vec::new(),
+            max_deliver: 5,
+            backoff: vec![
+                Duration::from_millis(100),
+                Duration::from_millis(500),
+                Duration::from_secs(2),
+                Duration::from_secs(5),
+            ],
+            ack_wait: Duration::from_secs(30),
+            dead_letter_subject: String::new(),
+        }
+    }
+}
+
+impl ReactionSettings {
+    fn check(&self) -> Result<(), ReactionRunError> {
+        let invalid = |message: String| Err(ReactionRunError::InvalidSettings(message));
+        if subject::validate_token(&self.durable_name).is_err() {
+            return invalid(format!("durable name {:?} is not a valid name", self.durable_name));
+        }
+        if self.filters.is_empty()
+            || self.filters.iter().any(|filter| subject::validate_filter(filter).is_err())
+        {
+            return invalid(format!("filters {:?} must be non-empty valid subjects", self.filters));
+        }
+        if self.max_deliver < 1 || self.ack_wait.is_zero() {
+            return invalid("max_deliver and ack_wait must be positive".to_owned());
+        }
+        if subject::validate_subject(&self.dead_letter_subject).is_err()
+            || !self.dead_letter_subject.starts_with("deadletter.")
+        {
+            return invalid(format!(
+                "dead-letter subject {:?} must be under deadletter.",
+                self.dead_letter_subject
+            ));
+        }
+        Ok(())
+    }
+
+    /// The nak delay after the `deliveries`-th failed delivery.
+    fn delay_after(&self, deliveries: i64) -> Duration {
+        let step = usize::try_from(deliveries.max(1) - 1).unwrap_or(usize::MAX);
+        self.backoff.get(step).or(self.backoff.last()).copied().unwrap_or(Duration::ZERO)
+    }
+
+    fn consumer_config(&self) -> pull::Config {
+        pull::Config {
+            durable_name: Some(self.durable_name.clone()),
+            filter_subjects: self.filters.clone(),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: self.ack_wait,
+            // The runner enforces max_deliver itself (it dead-letters); see the crate docs.
+            max_deliver: -1,
+            ..Default::default()
+        }
+    }
+}
+
+/// Runs the reaction until `shutdown` resolves (the event in hand is finished first). See
+/// the module docs for acks, retries and dead letters.
+pub async fn run_reactions<H, Fut>(
+    log: EventLog,
+    settings: ReactionSettings,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ReactionRunError>
+where
+    H: Fn(RecordedEvent) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), ReactionError>> + Send,
+{
+    settings.check()?;
+    let consumer = ensure_consumer(&log, &settings).await?;
+    let consumer_error = |action: &'static str, source: crate::BoxError| ReactionRunError::Consumer {
+        durable: settings.durable_name.clone(),
+        action,
+        source,
+    };
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(PULL_BATCH)
+        .messages()
+        .await
+        .map_err(|error| consumer_error("subscribe", error.into()))?;
+    tokio::pin!(shutdown);
+    loop {
+        let next = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            next = messages.next() => next,
+        };
+        match next {
+            Some(Ok(message)) => handle(&log, &settings, &handler, message).await,
+            Some(Err(error)) => {
+                tracing::warn!(durable = %settings.durable_name, %error, "pulling reactions failed, retrying");
+                tokio::time::sleep(PULL_RETRY).await;
+            }
+            None => return Err(consumer_error("pull", "the message stream ended".into())),
+        }
+    }
+}
+
+async fn handle<H, Fut>(log: &EventLog, settings: &ReactionSettings, handler: &H, message: Message)
+where
+    H: Fn(RecordedEvent) -> Fut,
+    Fut: Future<Output = Result<(), ReactionError>>,
+{
+    let (position, deliveries, published) = match message.info() {
+        Ok(info) => (info.stream_sequence, info.delivered, info.published),
+        Err(error) => {
+            tracing::error!(%error, "reaction message without JetStream metadata, terminating it");
+            let _ = message.ack_with(AckKind::Term).await;
+            return;
+        }
+    };
+    let event = RecordedEvent::new(
+        position,
+        message.subject.as_str(),
+        message.headers.as_ref(),
+        message.payload.clone(),
+        published,
+    );
+    let durable = settings.durable_name.as_str();
+    // Deliveries past the limit (earlier attempts timed out): do not try again.
+    let outcome = if deliveries > settings.max_deliver {
+        Err(ReactionError::Transient(format!(
+            "gave up after {} deliveries without an answer",
+            deliveries - 1
+        )))
+    } else {
+        handler(event).await
+    };
+    let give_up = match outcome {
+        Ok(()) => {
+            if let Err(error) = message.ack().await {
+                tracing::warn!(durable, position, %error, "ack failed; the event will be redelivered");
+            }
+            return;
+        }
+        Err(ReactionError::Transient(reason)) if deliveries < settings.max_deliver => {
+            let delay = settings.delay_after(deliveries);
+            tracing::warn!(durable, position, deliveries, %reason, ?delay, "reaction failed, will retry");
+            if let Err(error) = message.ack_with(AckKind::Nak(Some(delay))).await {
+                tracing::warn!(durable, position, %error, "nak failed; the event will be redelivered after ack_wait");
+            }
+            return;
+        }
+        Err(error) => error,
+    };
+    tracing::error!(durable, position, deliveries, error = %give_up, subject = %settings.dead_letter_subject, "reaction gave up, dead-lettering");
+    match dead_letter(log, settings, &message, position, deliveries, &give_up.to_string()).await {
+        Ok(()) => {
+            if let Err(error) = message.ack_with(AckKind::Term).await {
+                tracing::warn!(durable, position, %error, "term failed; the event may come back");
+            }
+        }
+        Err(error) => {
+            // Never drop an event unrecorded: try again later.
+            tracing::error!(durable, position, %error, "dead-lettering failed, will retry");
+            let _ = message.ack_with(AckKind::Nak(Some(settings.delay_after(deliveries)))).await;
+        }
+    }
+}
+
+/// Copies the event to the dead-letter subject with the error; waits for the stream's ack.
+async fn dead_letter(
+    log: &EventLog,
+    settings: &ReactionSettings,
+    message: &Message,
+    position: u64,
+    deliveries: i64,
+    error: &str,
+) -> Result<(), crate::BoxError> {
+    let mut headers = HeaderMap::new();
+    if let Some(original) = &message.headers {
+        // JetStream's own headers (expected sequence, batch, message id) would be
+        // checked again by the dead-letter stream: leave them out.
+        for (name, values) in original.iter() {
+            if name.to_string().to_ascii_lowercase().starts_with("nats-") {
+                continue;
+            }
+            for value in values {
+                headers.append(name.clone(), value.as_str());
+            }
+        }
+    }
+    // One line: header values cannot hold line breaks.
+    let error_line: String = error.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    headers.insert(ERROR_HEADER, error_line.as_str());
+    headers.insert(ORIGINAL_SUBJECT_HEADER, message.subject.as_str());
+    headers.insert(ORIGINAL_POSITION_HEADER, position.to_string().as_str());
+    headers.insert(DELIVERIES_HEADER, deliveries.to_string().as_str());
+    // Dead-lettering the same event twice (a crash before the term) stores it once.
+    headers.insert(
+        async_nats::header::NATS_MESSAGE_ID,
+        format!("{}/{position}", settings.durable_name).as_str(),
+    );
+    let publish = PublishMessage::build().headers(headers).payload(message.payload.clone());
+    log.jetstream().send_publish(settings.dead_letter_subject.clone(), publish).await?.await?;
+    Ok(())
+}
+
+/// Creates or updates the durable consumer, then checks the server kept its settings.
+async fn ensure_consumer(
+    log: &EventLog,
+    settings: &ReactionSettings,
+) -> Result<async_nats::jetstream::consumer::Consumer<pull::Config>, ReactionRunError> {
+    let durable = settings.durable_name.clone();
+    let wanted = settings.consumer_config();
+    let consumer =
+        log.stream().create_consumer(wanted.clone()).await.map_err(|error| ReactionRunError::Consumer {
+            durable: durable.clone(),
+            action: "create or update",
+            source: error.into(),
+        })?;
+    let kept = consumer.get_info().await.map_err(|error| ReactionRunError::Consumer {
+        durable: durable.clone(),
+        action: "read back",
+        source: error.into(),
+    })?;
+    let actual = kept.config;
+    let not_kept = |setting: &'static str, asked: String, got: String| {
+        Err(ReactionRunError::NotKept { durable: durable.clone(), setting, asked, got })
+    };
+    let mut asked_filters = wanted.filter_subjects.clone();
+    let mut got_filters = actual.filter_subjects.clone();
+    if !actual.filter_subject.is_empty() {
+        got_filters.push(actual.filter_subject.clone());
+    }
+    asked_filters.sort();
+    got_filters.sort();
+    if asked_filters != got_filters {
+        return not_kept("filters", format!("{asked_filters:?}"), format!("{got_filters:?}"));
+    }
+    if actual.ack_policy != AckPolicy::Explicit {
+        return not_kept("ack_policy", "explicit".to_owned(), format!("{:?}", actual.ack_policy));
+    }
+    if actual.deliver_policy != DeliverPolicy::All {
+        return not_kept("deliver_policy", "all".to_owned(), format!("{:?}", actual.deliver_policy));
+    }
+    if actual.ack_wait != wanted.ack_wait {
+        return not_kept("ack_wait", format!("{:?}", wanted.ack_wait), format!("{:?}", actual.ack_wait));
+    }
+    if actual.max_deliver > 0 {
+        return not_kept("max_deliver", "unlimited".to_owned(), actual.max_deliver.to_string());
+    }
+    Ok(consumer)
+}

@@ -1,0 +1,125 @@
+//! Point reads of the log: one aggregate's history, one position, the head, and "the next
+//! message matching a filter" (which lets a filtered read model know it is caught up). All
+//! but `head` use JetStream direct get (`allow_direct`), which any replica can answer.
+
+use async_nats::jetstream::message::StreamMessage;
+use async_nats::jetstream::stream::{DirectGetError, DirectGetErrorKind};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+use crate::error::ReadError;
+use crate::{EventLog, Position, subject};
+
+/// An event as stored in the log.
+#[derive(Clone, Debug)]
+pub struct RecordedEvent {
+    /// Its stream sequence.
+    pub position: Position,
+    pub subject: String,
+    /// From the `ce-type` header; empty if absent.
+    pub event_type: String,
+    /// The encoded envelope, as appended.
+    pub payload: Bytes,
+    /// When the server stored it.
+    pub published: DateTime<Utc>,
+}
+
+impl RecordedEvent {
+    pub(crate) fn new(
+        position: Position,
+        subject: &str,
+        headers: Option<&async_nats::HeaderMap>,
+        payload: Bytes,
+        published: async_nats::datetime::DateTime,
+    ) -> Self {
+        let event_type =
+            headers.and_then(|headers| headers.get("ce-type")).map(|value| value.as_str().to_owned());
+        RecordedEvent {
+            position,
+            subject: subject.to_owned(),
+            event_type: event_type.unwrap_or_default(),
+            payload,
+            published: to_chrono(published),
+        }
+    }
+
+    fn from_stream_message(message: StreamMessage) -> Self {
+        RecordedEvent::new(
+            message.sequence,
+            message.subject.as_str(),
+            Some(&message.headers),
+            message.payload,
+            message.time,
+        )
+    }
+}
+
+/// async-nats gives `time::OffsetDateTime` (its default datetime backend).
+fn to_chrono(time: async_nats::datetime::DateTime) -> DateTime<Utc> {
+    let nanos = i64::try_from(time.unix_timestamp_nanos()).unwrap_or(i64::MAX);
+    DateTime::from_timestamp_nanos(nanos)
+}
+
+fn is_not_found(error: &DirectGetError) -> bool {
+    matches!(error.kind(), DirectGetErrorKind::NotFound)
+}
+
+impl EventLog {
+    /// One aggregate's history in order: every message on exactly `subject`. Empty if none.
+    pub async fn read_subject(&self, subject: &str) -> Result<Vec<RecordedEvent>, ReadError> {
+        subject::validate_subject(subject).map_err(|_| ReadError::InvalidSubject(subject.to_owned()))?;
+        let last = self.last_position_of(subject).await?;
+        let mut history = Vec::new();
+        let mut from = 1;
+        while from <= last {
+            match self.stream().direct_get_next_for_subject(subject, Some(from)).await {
+                Ok(message) => {
+                    from = message.sequence + 1;
+                    history.push(RecordedEvent::from_stream_message(message));
+                }
+                Err(error) if is_not_found(&error) => break,
+                Err(error) => return Err(ReadError::Nats(error.into())),
+            }
+        }
+        Ok(history)
+    }
+
+    /// Position of the last message on exactly `subject`, 0 if none.
+    pub async fn last_position_of(&self, subject: &str) -> Result<Position, ReadError> {
+        subject::validate_subject(subject).map_err(|_| ReadError::InvalidSubject(subject.to_owned()))?;
+        match self.stream().direct_get_last_for_subject(subject).await {
+            Ok(message) => Ok(message.sequence),
+            Err(error) if is_not_found(&error) => Ok(0),
+            Err(error) => Err(ReadError::Nats(error.into())),
+        }
+    }
+
+    /// The message at `position`; [`ReadError::NotFound`] if there is none.
+    pub async fn get(&self, position: Position) -> Result<RecordedEvent, ReadError> {
+        if position == 0 {
+            return Err(ReadError::NotFound { position });
+        }
+        match self.stream().direct_get(position).await {
+            Ok(message) => Ok(RecordedEvent::from_stream_message(message)),
+            Err(error) if is_not_found(&error) => Err(ReadError::NotFound { position }),
+            Err(error) => Err(ReadError::Nats(error.into())),
+        }
+    }
+
+    /// The stream's last position ("head"); 0 for an empty stream.
+    pub async fn head(&self) -> Result<Position, ReadError> {
+        let info = self.stream().get_info().await.map_err(|error| ReadError::Nats(error.into()))?;
+        Ok(info.state.last_sequence)
+    }
+
+    /// Position of the first message at or after `from` whose subject matches `filter`
+    /// (wildcards allowed), if any.
+    pub async fn next_matching(&self, filter: &str, from: Position) -> Result<Option<Position>, ReadError> {
+        subject::validate_filter(filter).map_err(|_| ReadError::InvalidSubject(filter.to_owned()))?;
+        match self.stream().direct_get_next_for_subject(filter, Some(from.max(1))).await {
+            Ok(message) => Ok(Some(message.sequence)),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(ReadError::Nats(error.into())),
+        }
+    }
+}

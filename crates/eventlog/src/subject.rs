@@ -1,0 +1,92 @@
+//! Subject naming: `waybill.{service}.{aggregate_type}.{aggregate_id}`, one subject per
+//! aggregate, so `waybill.{service}.>` is "all of a service" and the exact subject is one
+//! aggregate's history. Ids go into subjects, so they are checked here: a token with a '.',
+//! a wildcard or whitespace would silently address other aggregates.
+
+/// The first token of every event subject.
+pub const ROOT: &str = "waybill";
+
+/// A token that cannot be part of a subject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid subject token {token:?}: must be non-empty without '.', '*', '>' or whitespace")]
+pub struct InvalidToken {
+    pub token: String,
+}
+
+/// Checks one subject token: non-empty, no '.', '*', '>' or whitespace.
+pub fn validate_token(token: &str) -> Result<(), InvalidToken> {
+    let bad =
+        token.is_empty() || token.chars().any(|c| c == '.' || c == '*' || c == '>' || c.is_whitespace());
+    if bad { Err(InvalidToken { token: token.to_owned() }) } else { Ok(()) }
+}
+
+/// Checks a literal subject (no wildcards), e.g. one to append to.
+pub fn validate_subject(subject: &str) -> Result<(), InvalidToken> {
+    subject.split('.').try_for_each(validate_token)
+}
+
+/// Checks a filter: like a subject, but a token may be `*` and the last may be `>`.
+pub fn validate_filter(filter: &str) -> Result<(), InvalidToken> {
+    let tokens: Vec<&str> = filter.split('.').collect();
+    let last = tokens.len() - 1;
+    tokens.iter().enumerate().try_for_each(|(index, token)| match *token {
+        "*" => Ok(()),
+        ">" if index == last => Ok(()),
+        token => validate_token(token),
+    })
+}
+
+/// The subject of one aggregate: `waybill.{service}.{aggregate_type}.{aggregate_id}`.
+///
+/// Callers pass ids they created (UUIDs, newtypes); an invalid token is a bug, caught by a
+/// debug assertion here and refused by [`crate::EventLog::append`] with `InvalidSubject`.
+/// Use [`try_aggregate`] for ids from outside the process.
+pub fn aggregate(service: &str, aggregate_type: &str, aggregate_id: &str) -> String {
+    let subject = format!("{ROOT}.{service}.{aggregate_type}.{aggregate_id}");
+    debug_assert!(validate_subject(&subject).is_ok(), "invalid aggregate subject {subject:?}");
+    subject
+}
+
+/// [`aggregate`], checking every token.
+pub fn try_aggregate(
+    service: &str,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<String, InvalidToken> {
+    validate_token(service)?;
+    validate_token(aggregate_type)?;
+    validate_token(aggregate_id)?;
+    Ok(format!("{ROOT}.{service}.{aggregate_type}.{aggregate_id}"))
+}
+
+/// Everything one service wrote: `waybill.{service}.>`.
+pub fn service_filter(service: &str) -> String {
+    format!("{ROOT}.{service}.>")
+}
+
+/// Every aggregate of one type: `waybill.{service}.{aggregate_type}.*`.
+pub fn aggregate_type_filter(service: &str, aggregate_type: &str) -> String {
+    format!("{ROOT}.{service}.{aggregate_type}.*")
+}
+
+/// The aggregate id of a subject: its last token.
+pub fn aggregate_id_of(subject: &str) -> &str {
+    subject.rsplit('.').next().unwrap_or(subject)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_and_checks_aggregate_subjects() {
+        assert_eq!(aggregate("intake", "order", "o-1"), "waybill.intake.order.o-1");
+        assert_eq!(aggregate_id_of("waybill.intake.order.o-1"), "o-1");
+        for bad in ["", "a.b", "a*", ">", "a b", "tab\t"] {
+            assert!(try_aggregate("intake", "order", bad).is_err(), "{bad:?} must be refused");
+        }
+        assert!(validate_filter("waybill.*.order.>").is_ok());
+        assert!(validate_filter("waybill.>.order").is_err());
+        assert!(validate_subject("waybill.intake.order.*").is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! Appending: optimistic concurrency, idempotency, CloudEvents headers, size limit and
+//! all-or-nothing multi-event appends.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use bytes::Bytes;
+use common::{event, order};
+use waybill_eventlog::{AppendError, Appended};
+use waybill_testkit::NatsServer;
+
+#[tokio::test]
+async fn appending_to_an_empty_subject_expecting_zero_returns_the_position() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    common::put(&log, "other", "x").await;
+
+    let appended =
+        log.append(&order("o-1"), Some(0), "req-1", &[event("OrderPlaced", "o-1", "a")]).await.unwrap();
+    assert_eq!(appended, Appended { first: 2, last: 2, duplicate: false });
+    assert_eq!(log.last_position_of(&order("o-1")).await.unwrap(), 2);
+
+    let next =
+        log.append(&order("o-1"), Some(2), "req-2", &[event("OrderReviewed", "o-1", "b")]).await.unwrap();
+    assert_eq!(next.last, 3);
+}
+
+#[tokio::test]
+async fn a_stale_expected_position_is_a_conflict_and_stores_nothing() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    log.append(&order("o-1"), Some(0), "req-1", &[event("OrderPlaced", "o-1", "a")]).await.unwrap();
+
+    let error =
+        log.append(&order("o-1"), Some(0), "req-2", &[event("OrderPlaced", "o-1", "b")]).await.unwrap_err();
+    assert!(matches!(error, AppendError::Conflict { expected: 0, .. }), "got {error}");
+    assert_eq!(log.head().await.unwrap(), 1);
+    assert_eq!(log.read_subject(&order("o-1")).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_twice_stores_once_and_answers_the_original_position() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let first =
+        log.append(&order("o-1"), Some(0), "req-1", &[event("OrderPlaced", "o-1", "a")]).await.unwrap();
+    common::put(&log, "other", "x").await;
+
+    // A retry of the same request, with the same (now stale) expectation.
+    let again =
+        log.append(&order("o-1"), Some(0), "req-1", &[event("OrderPlaced", "o-1", "a")]).await.unwrap();
+    assert_eq!(again, Appended { first: first.first, last: first.last, duplicate: true });
+    assert_eq!(log.head().await.unwrap(), 2, "nothing new stored");
+}
+
+#[tokio::test]
+async fn stored_events_carry_cloudevents_headers() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let new = event("OrderPlaced", "o-1", "payload");
+    let position = log.append(&order("o-1"), None, "req-1", std::slice::from_ref(&new)).await.unwrap().last;
+
+    let stream = async_nats::jetstream::new(server.client().await).get_stream("WAYBILL").await.unwrap();
+    let stored = stream.direct_get(position).await.unwrap();
+    let header =
+        |name: &str| stored.headers.get(name).map(|value| value.as_str().to_owned()).unwrap_or_default();
+    assert_eq!(header("ce-specversion"), "1.0");
+    assert_eq!(header("ce-id"), new.event_id.to_string());
+    assert_eq!(header("ce-source"), common::SOURCE);
+    assert_eq!(header("ce-type"), "OrderPlaced");
+    assert_eq!(header("ce-subject"), "o-1");
+    assert_eq!(header("ce-datacontenttype"), "application/protobuf");
+    assert_eq!(header("content-type"), "application/protobuf");
+    assert_eq!(header("Nats-Msg-Id"), "req-1");
+    let time = chrono::DateTime::parse_from_rfc3339(&header("ce-time")).unwrap();
+    assert_eq!(time.timestamp_millis(), new.occurred_at.timestamp_millis());
+    assert!(header("ce-time").ends_with('Z'), "UTC: {}", header("ce-time"));
+
+    let recorded = log.get(position).await.unwrap();
+    assert_eq!(
+        (recorded.event_type.as_str(), recorded.payload.as_ref()),
+        ("OrderPlaced", b"payload".as_ref())
+    );
+}
+
+#[tokio::test]
+async fn an_event_over_the_size_limit_is_too_large() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let mut big = event("OrderPlaced", "o-1", "");
+    big.payload = Bytes::from(vec![7u8; 70 * 1024]);
+    let error = log.append(&order("o-1"), None, "req-1", &[big]).await.unwrap_err();
+    assert!(matches!(error, AppendError::TooLarge { .. }), "got {error}");
+    assert_eq!(log.head().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn subjects_with_wildcards_are_refused() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let error =
+        log.append("waybill.intake.order.*", None, "k", &[event("OrderPlaced", "x", "a")]).await.unwrap_err();
+    assert!(matches!(error, AppendError::InvalidSubject(_)), "got {error}");
+    assert!(matches!(log.append(&order("o-1"), None, "k", &[]).await, Err(AppendError::NoEvents)));
+}
+
+#[tokio::test]
+async fn several_events_are_stored_together_in_order() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let events = [
+        event("OrderPlaced", "o-1", "1"),
+        event("OrderReviewed", "o-1", "2"),
+        event("OrderQuoted", "o-1", "3"),
+    ];
+    let appended = log.append(&order("o-1"), Some(0), "req-1", &events).await.unwrap();
+    assert_eq!(appended, Appended { first: 1, last: 3, duplicate: false });
+    let history = log.read_subject(&order("o-1")).await.unwrap();
+    let types: Vec<_> = history.iter().map(|event| event.event_type.as_str()).collect();
+    assert_eq!(types, ["OrderPlaced", "OrderReviewed", "OrderQuoted"]);
+}
+
+#[tokio::test]
+async fn several_events_with_a_stale_expectation_store_none() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    common::put(&log, "o-1", "first").await;
+    let events = [event("OrderPlaced", "o-1", "1"), event("OrderReviewed", "o-1", "2")];
+    let error = log.append(&order("o-1"), Some(0), "req-1", &events).await.unwrap_err();
+    assert!(matches!(error, AppendError::Conflict { .. }), "got {error}");
+    assert_eq!(log.head().await.unwrap(), 1, "none of the batch was stored");
+}
+
+#[tokio::test]
+async fn several_events_with_one_too_large_store_none() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let mut big = event("OrderReviewed", "o-1", "");
+    big.payload = Bytes::from(vec![7u8; 70 * 1024]);
+    let error =
+        log.append(&order("o-1"), None, "req-1", &[event("OrderPlaced", "o-1", "1"), big]).await.unwrap_err();
+    assert!(matches!(error, AppendError::TooLarge { .. }), "got {error}");
+    assert_eq!(log.head().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn retrying_a_multi_event_append_is_a_duplicate() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let events = [event("OrderPlaced", "o-1", "1"), event("OrderReviewed", "o-1", "2")];
+    let first = log.append(&order("o-1"), Some(0), "req-1", &events).await.unwrap();
+    let again = log.append(&order("o-1"), Some(0), "req-1", &events).await;
+    eprintln!("retry answered {again:?}");
+    assert_eq!(log.head().await.unwrap(), first.last, "nothing stored twice");
+    let again = again.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.last, first.last);
+}

@@ -1,0 +1,138 @@
+//! Projections: read-your-writes waits, surviving a server restart, stopping on poison.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{order, put};
+use waybill_eventlog::{Projection, ProjectionError, Projector, RecordedEvent, WaitError};
+use waybill_testkit::NatsServer;
+
+/// Payloads seen, in order; the payload "poison" is refused.
+#[derive(Default)]
+struct Seen(Vec<String>);
+
+impl Projection for Seen {
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        let payload = String::from_utf8_lossy(&event.payload).into_owned();
+        if payload == "poison" {
+            return Err(format!("cannot apply {payload}").into());
+        }
+        self.0.push(payload);
+        Ok(())
+    }
+}
+
+const INTAKE: &str = "waybill.intake.>";
+const SECOND: Duration = Duration::from_secs(1);
+
+#[tokio::test]
+async fn a_projection_replays_then_follows_and_waits_for_written_positions() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    put(&log, "o-1", "a").await;
+    put(&log, "o-2", "b").await;
+    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    projector.wait_caught_up(SECOND * 5).await.unwrap();
+    assert_eq!(projector.read().0, ["a", "b"]);
+
+    let position = put(&log, "o-1", "c").await;
+    projector.wait_for(position, SECOND * 5).await.unwrap();
+    assert_eq!(projector.read().0, ["a", "b", "c"]);
+    assert_eq!(projector.applied(), position);
+}
+
+#[tokio::test]
+async fn waiting_for_a_position_on_another_subject_returns_without_hanging() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    put(&log, "o-1", "a").await;
+    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let elsewhere = log
+        .append("waybill.dispatch.task.t-1", None, "k", &[common::event("TaskCreated", "t-1", "t")])
+        .await
+        .unwrap()
+        .last;
+
+    let started = std::time::Instant::now();
+    projector.wait_for(elsewhere, SECOND * 5).await.unwrap();
+    assert!(started.elapsed() < SECOND, "returned at once");
+    assert_eq!(projector.read().0, ["a"]);
+    assert_eq!(projector.applied(), 1, "the projection never sees the other subject");
+}
+
+#[tokio::test]
+async fn waiting_for_a_position_not_yet_written_times_out() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    put(&log, "o-1", "a").await;
+    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+
+    let started = std::time::Instant::now();
+    let error = projector.wait_for(5, Duration::from_millis(300)).await.unwrap_err();
+    assert!(matches!(error, WaitError::Timeout { applied: 1, wanted: 5 }), "got {error}");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(250) && waited < SECOND, "waited {waited:?}");
+
+    // Written later while someone waits: the wait returns once it is applied.
+    let waiter = {
+        let projector = projector.clone();
+        tokio::spawn(async move { projector.wait_for(3, SECOND * 5).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    put(&log, "o-1", "b").await;
+    put(&log, "o-1", "c").await;
+    waiter.await.unwrap().unwrap();
+    assert_eq!(projector.read().0, ["a", "b", "c"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projection_keeps_following_across_a_server_restart() {
+    let mut server = NatsServer::start();
+    let log = common::open(&server).await;
+    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let first = put(&log, "o-1", "before").await;
+    projector.wait_for(first, SECOND * 5).await.unwrap();
+
+    server.restart();
+
+    // The client reconnects by itself; appends may fail until it has.
+    let deadline = std::time::Instant::now() + SECOND * 10;
+    let second = loop {
+        match log
+            .append(&order("o-1"), None, "after-restart", &[common::event("OrderPlaced", "o-1", "after")])
+            .await
+        {
+            Ok(appended) => break appended.last,
+            Err(error) if std::time::Instant::now() < deadline => {
+                eprintln!("append during reconnect: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("no append after restart: {error}"),
+        }
+    };
+    projector.wait_for(second, SECOND * 10).await.unwrap();
+    assert_eq!(projector.read().0, ["before", "after"]);
+    assert_eq!(projector.stopped(), None);
+}
+
+#[tokio::test]
+async fn a_poison_event_stops_the_projection_and_says_why() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    put(&log, "o-1", "a").await;
+    let poison = put(&log, "o-1", "poison").await;
+    put(&log, "o-1", "c").await;
+    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+
+    let error = projector.wait_for(3, SECOND * 5).await.unwrap_err();
+    let WaitError::Stopped(reason) = error else { panic!("expected Stopped, got {error}") };
+    assert!(
+        reason.contains("cannot apply poison") && reason.contains(&format!("position {poison}")),
+        "{reason}"
+    );
+    assert_eq!(projector.stopped(), Some(reason));
+    assert_eq!(projector.applied(), 1, "nothing past the poison event is applied");
+    assert_eq!(projector.read().0, ["a"]);
+}

@@ -1,0 +1,197 @@
+//! Reactions: acked once, retried with backoff, dead-lettered after max_deliver while the
+//! rest goes on, and shared between runners of the same durable.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{eventually, put};
+use tokio::sync::watch;
+use waybill_eventlog::{EventLog, ReactionError, ReactionSettings, RecordedEvent, run_reactions};
+use waybill_testkit::NatsServer;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn settings(durable: &str) -> ReactionSettings {
+    ReactionSettings {
+        durable_name: durable.to_owned(),
+        filters: vec!["waybill.intake.>".to_owned()],
+        max_deliver: 3,
+        backoff: vec![Duration::from_millis(20), Duration::from_millis(50)],
+        dead_letter_subject: format!("deadletter.test.{durable}"),
+        ..Default::default()
+    }
+}
+
+/// Handled calls per position, shared with the handler.
+type Calls = Arc<Mutex<HashMap<u64, Vec<String>>>>;
+
+/// Starts a runner whose handler records (runner, position) and answers with `outcome`.
+fn start(
+    log: &EventLog,
+    settings: ReactionSettings,
+    runner: &'static str,
+    calls: Calls,
+    outcome: fn(&RecordedEvent, usize) -> Result<(), ReactionError>,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (stop, mut stopped) = watch::channel(false);
+    let handler = move |event: RecordedEvent| {
+        let calls = calls.clone();
+        async move {
+            let attempt = {
+                let mut calls = calls.lock().unwrap();
+                let seen = calls.entry(event.position).or_default();
+                seen.push(runner.to_owned());
+                seen.len()
+            };
+            outcome(&event, attempt)
+        }
+    };
+    let shutdown = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let log = log.clone();
+    let task = tokio::spawn(async move { run_reactions(log, settings, handler, shutdown).await.unwrap() });
+    (stop, task)
+}
+
+fn count(calls: &Calls, position: u64) -> usize {
+    calls.lock().unwrap().get(&position).map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn each_event_is_handled_once_and_acked() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let calls = Calls::default();
+    put(&log, "o-1", "a").await;
+    put(&log, "o-2", "b").await;
+    let (stop, task) = start(&log, settings("once"), "r1", calls.clone(), |_, _| Ok(()));
+    put(&log, "o-3", "c").await;
+
+    assert!(eventually(WAIT, || (1..=3).all(|position| count(&calls, position) == 1)).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!((1..=3).all(|position| count(&calls, position) == 1), "no redelivery: {calls:?}");
+    stop.send_replace(true);
+    task.await.unwrap();
+
+    let stream = async_nats::jetstream::new(server.client().await).get_stream("WAYBILL").await.unwrap();
+    let info = stream.consumer_info("once").await.unwrap();
+    assert_eq!((info.num_ack_pending, info.num_pending), (0, 0), "all acked");
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_then_succeeds() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let calls = Calls::default();
+    put(&log, "o-1", "a").await;
+    let (stop, task) = start(&log, settings("retry"), "r1", calls.clone(), |_, attempt| match attempt {
+        1 => Err(ReactionError::Transient("try again".into())),
+        _ => Ok(()),
+    });
+
+    assert!(eventually(WAIT, || count(&calls, 1) == 2).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(count(&calls, 1), 2, "handled again once, then acked");
+    stop.send_replace(true);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_event_is_dead_lettered_after_max_deliver_and_later_events_go_on() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let calls = Calls::default();
+    let bad = put(&log, "o-1", "bad").await;
+    let poison = put(&log, "o-2", "poison").await;
+    let good = put(&log, "o-3", "good").await;
+    let (stop, task) =
+        start(&log, settings("dead"), "r1", calls.clone(), |event, _| match event.payload.as_ref() {
+            b"bad" => Err(ReactionError::Transient("backend down".into())),
+            b"poison" => Err(ReactionError::Poison("cannot decode".into())),
+            _ => Ok(()),
+        });
+
+    assert!(eventually(WAIT, || count(&calls, good) == 1 && count(&calls, bad) == 3).await, "{calls:?}");
+    assert_eq!(count(&calls, poison), 1, "poison is not retried");
+
+    let stream =
+        async_nats::jetstream::new(server.client().await).get_stream("WAYBILL_DEADLETTER").await.unwrap();
+    let mut letters = Vec::new();
+    let found = async {
+        loop {
+            let from = letters
+                .last()
+                .map_or(1, |letter: &async_nats::jetstream::message::StreamMessage| letter.sequence + 1);
+            if let Ok(message) = stream.direct_get_next_for_subject("deadletter.test.dead", Some(from)).await
+            {
+                letters.push(message);
+                if letters.len() == 2 {
+                    return;
+                }
+            } else {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, found).await.expect("two dead letters");
+    // The poison event is dead-lettered at once, the failing one after its retries.
+    letters.sort_by_key(|letter| letter.payload.clone());
+    let header = |index: usize, name: &str| letters[index].headers.get(name).unwrap().as_str().to_owned();
+    assert_eq!(letters[0].payload.as_ref(), b"bad");
+    assert_eq!(header(0, "waybill-error"), "transient: backend down");
+    assert_eq!(header(0, "waybill-original-subject"), common::order("o-1"));
+    assert_eq!(header(0, "waybill-original-position"), bad.to_string());
+    assert_eq!(header(0, "waybill-deliveries"), "3");
+    assert_eq!(header(0, "ce-type"), "OrderPlaced", "original headers are kept");
+    assert_eq!(letters[1].payload.as_ref(), b"poison");
+    assert_eq!(header(1, "waybill-error"), "poison: cannot decode");
+    assert_eq!(header(1, "waybill-deliveries"), "1");
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(count(&calls, bad), 3, "terminated, not delivered again");
+    stop.send_replace(true);
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runners_on_one_durable_share_the_events_without_overlap() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let calls = Calls::default();
+    let slow = |_: &RecordedEvent, _| {
+        std::thread::sleep(Duration::from_millis(2));
+        Ok(())
+    };
+    let (stop_1, task_1) = start(&log, settings("shared"), "r1", calls.clone(), slow);
+    let (stop_2, task_2) = start(&log, settings("shared"), "r2", calls.clone(), slow);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    const EVENTS: u64 = 200;
+    for index in 0..EVENTS {
+        put(&log, &format!("o-{index}"), "x").await;
+    }
+
+    assert!(eventually(WAIT, || (1..=EVENTS).all(|position| count(&calls, position) >= 1)).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let calls = calls.lock().unwrap().clone();
+    assert!(calls.values().all(|runners| runners.len() == 1), "an event was handled twice");
+    let by_first = calls.values().filter(|runners| runners[0] == "r1").count();
+    assert!(by_first > 0 && by_first < EVENTS as usize, "both runners did work: r1 handled {by_first}");
+    stop_1.send_replace(true);
+    stop_2.send_replace(true);
+    task_1.await.unwrap();
+    task_2.await.unwrap();
+}
+
+#[tokio::test]
+async fn invalid_settings_are_refused() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let bad = ReactionSettings { dead_letter_subject: "waybill.oops".into(), ..settings("bad") };
+    let result = run_reactions(log, bad, |_| async { Ok(()) }, async {}).await;
+    assert!(matches!(result, Err(waybill_eventlog::ReactionRunError::InvalidSettings(_))));
+}

@@ -1,0 +1,214 @@
+//! The Order decider: intake's commands, events, state and business rules. Pure: no I/O,
+//! no clock, no randomness; time and ids come in through the command and the [`Context`].
+//!
+//! `decide(state, command, context) -> events | rejection` says what happens;
+//! `evolve(state, event, at) -> state` says what it means for the order. The same `evolve`
+//! rebuilds an order from the log and applies live events, so the two can never disagree.
+//!
+//! What lives where:
+//! - `quote`: the price of an order (chargeable weight, zones, tariff, insurance, surcharges).
+//! - `review`: the service levels' limits and the automatic review rules.
+//! - `command`, `event`, `rejection`: the decider's vocabulary.
+//! - `decide`, `evolve`: the state machine itself.
+//!
+//! # The lifecycle
+//!
+//! ```text
+//! Place ─► Placed ──auto review──► Accepted ─pickup─► PickedUp ─► OutForDelivery ─► Delivered
+//!             │  └──────────────► InReview ─human─► Accepted / Rejected
+//!             └──auto review────► Rejected (terminal)
+//! Placed, InReview, Accepted ─cancel─► Cancelled ─restore (within the window)─► status before
+//! ```
+//!
+//! # Rules
+//!
+//! Every command but `Place` on an order that does not exist is `NotFound`; `Place` on an
+//! existing one is `AlreadyPlaced`. The state is checked before the command's data, so a
+//! rejection names the most fundamental problem first.
+//!
+//! - **Place** prices the order ([`price`]); cargo that cannot be priced (no lines, mixed
+//!   currencies, negative declared values, a price that would overflow) is `Invalid`.
+//! - **ReviewAutomatically** (intake's own reaction to a placement) applies [`auto_review`]
+//!   to an order that is still `Placed`; on any other order it does nothing (`Ok(vec![])`),
+//!   because a human or an earlier run got there first.
+//! - **Review** (a human) works on `InReview` and on `Placed` orders (a reviewer may beat the
+//!   automatic rules). Rejecting needs a non-blank reason. Accepting an order that breaks
+//!   its service level's limits is `LimitsExceeded`: nobody can promise what the fleet
+//!   cannot carry, so every accepted order is within its limits.
+//! - **Amend** (`Placed`, `InReview`, `Accepted`): at least one of cargo and service level,
+//!   else `Invalid`; values identical to the order's are a no-op. The order is re-quoted; an
+//!   amended order that breaks its service level's limits is `LimitsExceeded`. If the
+//!   amendment brings review reasons the order did not have before (e.g. an undeclared
+//!   hazardous line), an `Accepted` order goes back to review (`Amended` + `SentToReview` in
+//!   one decision) and an `InReview` order gets the new reasons added to its list. Reasons
+//!   name their line by position, so reordering lines may send an order back to review:
+//!   a false alarm a person clears in a minute beats dangerous goods nobody looked at.
+//! - **ChangeConsigneeAddress** (`Placed`, `InReview`, `Accepted`, `PickedUp`): re-quoted for
+//!   the new zone; a destination the service level does not serve is `LimitsExceeded`; the
+//!   same address again is a no-op.
+//! - **Cancel** (`Placed`, `InReview`, `Accepted`), with any reason, even an empty one.
+//! - **Restore** (`Cancelled` only) within `policy.restore_window` of the cancellation
+//!   (inclusive), back to the status the order had; later is `RestoreWindowPassed`.
+//! - **RecordPickup** (`Accepted`), **RecordOutForDelivery** (`Accepted`, `PickedUp`) and
+//!   **RecordDelivery** (`Accepted`, `PickedUp`, `OutForDelivery`) record facts other
+//!   services report; facts arrive at least once and possibly out of order, so a fact the
+//!   order already reflects (pickup of an order out for delivery) yields no events, and a
+//!   fact that contradicts the order (pickup of a cancelled order) is `InvalidState`. The
+//!   source event id must not be blank.
+//! - `Cancelled` accepts nothing but `Restore`; `Rejected` and `Delivered` are terminal.
+//!
+//! Invariants (debug-asserted here, property-tested in `tests/properties.rs`): a quote's
+//! total is never negative and is the sum of its lines; an order's `cancellation` is set
+//! exactly when it is `Cancelled`; `evolve` applies every event `decide` produced.
+
+mod command;
+mod decide;
+mod event;
+mod evolve;
+mod quote;
+mod rejection;
+mod review;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use waybill_types::{Address, CargoLine, CustomerId, OrderId, Party, ServiceLevel, Timestamp};
+
+pub use command::{Command, ReviewDecision};
+pub use decide::decide;
+pub use event::Event;
+pub use evolve::evolve;
+pub use quote::{CategorySurcharge, Quote, QuoteLine, Rate, RateTable, Tariff, Zone, price, zone_between};
+pub use rejection::Rejection;
+pub use review::{
+    AutoReview, CustomerStanding, LevelLimits, ServiceLimits, auto_review, cargo_review_reasons,
+    limit_violations,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    Placed,
+    InReview,
+    Accepted,
+    Rejected,
+    Cancelled,
+    PickedUp,
+    OutForDelivery,
+    Delivered,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 8] = [
+        OrderStatus::Placed,
+        OrderStatus::InReview,
+        OrderStatus::Accepted,
+        OrderStatus::Rejected,
+        OrderStatus::Cancelled,
+        OrderStatus::PickedUp,
+        OrderStatus::OutForDelivery,
+        OrderStatus::Delivered,
+    ];
+
+    /// The status as rejection messages and logs spell it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "placed",
+            OrderStatus::InReview => "in_review",
+            OrderStatus::Accepted => "accepted",
+            OrderStatus::Rejected => "rejected",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::PickedUp => "picked_up",
+            OrderStatus::OutForDelivery => "out_for_delivery",
+            OrderStatus::Delivered => "delivered",
+        }
+    }
+
+    /// True for statuses nothing can leave.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, OrderStatus::Rejected | OrderStatus::Delivered)
+    }
+
+    /// True once the carrier has the goods (amending and cancelling are over).
+    pub fn is_picked_up(&self) -> bool {
+        matches!(self, OrderStatus::PickedUp | OrderStatus::OutForDelivery | OrderStatus::Delivered)
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the customer asked for: who, what, from where to where, how fast.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderDetails {
+    pub customer_id: CustomerId,
+    pub shipper: Party,
+    pub consignee: Party,
+    pub cargo: Vec<CargoLine>,
+    pub service_level: ServiceLevel,
+}
+
+impl OrderDetails {
+    /// Where the goods are collected.
+    pub fn origin(&self) -> &Address {
+        &self.shipper.address
+    }
+
+    /// Where the goods go.
+    pub fn destination(&self) -> &Address {
+        &self.consignee.address
+    }
+}
+
+/// Why and when an order was cancelled, and what it was before (for a restore).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cancellation {
+    pub reason: String,
+    pub cancelled_at: Timestamp,
+    pub previous_status: OrderStatus,
+}
+
+/// The aggregate's state once placed. `None` (no Order) = never placed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    pub id: OrderId,
+    pub details: OrderDetails,
+    pub quote: Quote,
+    pub status: OrderStatus,
+    pub placed_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Why the automatic rules wanted a human (kept after the decision, as history).
+    pub review_reasons: Vec<String>,
+    pub rejection_reason: Option<String>,
+    /// Set exactly while the order is `Cancelled`.
+    pub cancellation: Option<Cancellation>,
+}
+
+/// The business's adjustable rules: prices, what each service level can carry, and how
+/// long a cancelled order can be brought back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub tariff: Tariff,
+    pub limits: ServiceLimits,
+    pub restore_window: chrono::Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            tariff: Tariff::default(),
+            limits: ServiceLimits::default(),
+            restore_window: chrono::Duration::hours(24),
+        }
+    }
+}
+
+/// What a decision needs from outside: the time it is taken at and the rules.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    pub now: Timestamp,
+    pub policy: &'a Policy,
+}

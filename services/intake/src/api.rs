@@ -1,0 +1,362 @@
+//! The gRPC adapter: parse the request, call the domain through the command runner or the
+//! read model, map the answer. Wire types stop here; errors become statuses in `error.rs`.
+
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+use waybill_eventlog::Position;
+use waybill_proto::convert::{self, FieldViolations};
+use waybill_proto::status::invalid_argument;
+use waybill_proto::v1::{self, intake_service_server::IntakeService};
+use waybill_runtime::actor::context_of;
+use waybill_types::OrderId;
+
+use crate::codec::{quote_to_wire, status_from_wire, status_to_wire};
+use crate::commands::{CommandMeta, CommandRunner, Outcome};
+use crate::domain::{Command, OrderDetails, ReviewDecision};
+use crate::read_model::{Cursor, OrderFilter, OrderRecord};
+
+/// Page size when the client names none, and the most it may ask for.
+const DEFAULT_PAGE_SIZE: usize = 50;
+const MAX_PAGE_SIZE: usize = 500;
+
+/// UUIDv5 namespace for order ids derived from placement requests.
+const ORDER_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f0c_7d1e_4b7a_4f3e_9a51_7b1e_0d7a_c0de);
+
+/// The order id a placement gets: derived from the customer and the request id, so that a
+/// retried placement, even after JetStream's duplicate window, lands on the same order
+/// (whose subject then already exists) instead of creating a second one.
+pub fn order_id_for(customer_id: &str, request_id: &str) -> OrderId {
+    OrderId(Uuid::new_v5(&ORDER_ID_NAMESPACE, format!("{customer_id}/{request_id}").as_bytes()))
+}
+
+pub struct IntakeApi {
+    runner: CommandRunner,
+}
+
+impl IntakeApi {
+    pub fn new(runner: CommandRunner) -> Self {
+        Self { runner }
+    }
+
+    fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
+        let context = context_of(request);
+        let correlation_id = context.correlation_id.unwrap_or_else(|| request_id.clone());
+        CommandMeta { request_id, actor: context.actor, correlation_id }
+    }
+
+    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
+        if min_position == 0 {
+            return Ok(());
+        }
+        self.runner
+            .orders
+            .wait_for(min_position, self.runner.wait_timeout)
+            .await
+            .map_err(crate::error::wait_status)
+    }
+
+    /// Parses the fields every order command shares.
+    fn order_command_fields(request_id: &str, order_id: &str) -> (FieldViolations, String, Option<OrderId>) {
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", request_id);
+        let order_id = convert::order_id(&mut violations, "order_id", order_id);
+        (violations, request_id, order_id)
+    }
+
+    async fn run<T>(
+        &self,
+        request: &Request<T>,
+        request_id: String,
+        order_id: OrderId,
+        command: Command,
+    ) -> Result<(v1::Order, Position), Status> {
+        let meta = Self::meta(request, request_id);
+        let Outcome { order, position } = self.runner.run(order_id, command, &meta).await?;
+        let order = order_to_wire(&order, position);
+        Ok((order, position))
+    }
+}
+
+fn require(violations: FieldViolations) -> Result<(), Status> {
+    if violations.is_empty() { Ok(()) } else { Err(invalid_argument(violations.into_vec())) }
+}
+
+#[tonic::async_trait]
+impl IntakeService for IntakeApi {
+    async fn place_order(
+        &self,
+        request: Request<v1::PlaceOrderRequest>,
+    ) -> Result<Response<v1::PlaceOrderResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let customer_id = convert::customer_id(&mut violations, "customer_id", &body.customer_id);
+        let shipper = convert::party(&mut violations, "shipper", body.shipper.as_ref());
+        let consignee = convert::party(&mut violations, "consignee", body.consignee.as_ref());
+        let cargo = convert::cargo_lines(&mut violations, "cargo", &body.cargo);
+        let service_level = convert::service_level(&mut violations, "service_level", body.service_level);
+        let (Some(customer_id), Some(shipper), Some(consignee), Some(service_level), true) =
+            (customer_id, shipper, consignee, service_level, violations.is_empty())
+        else {
+            return Err(invalid_argument(violations.into_vec()));
+        };
+        let order_id = order_id_for(customer_id.as_str(), &request_id);
+        let details = OrderDetails { customer_id, shipper, consignee, cargo, service_level };
+        let meta = Self::meta(&request, request_id);
+        let outcome =
+            self.runner.run(order_id, Command::Place { order_id, details: details.clone() }, &meta).await?;
+        if outcome.order.details != details {
+            let mut violations = FieldViolations::new();
+            violations.push("request_id", "was already used by this customer for a different order");
+            return Err(invalid_argument(violations.into_vec()));
+        }
+        Ok(Response::new(v1::PlaceOrderResponse {
+            order: Some(order_to_wire(&outcome.order, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn review_order(
+        &self,
+        request: Request<v1::ReviewOrderRequest>,
+    ) -> Result<Response<v1::ReviewOrderResponse>, Status> {
+        let body = request.get_ref();
+        let (mut violations, request_id, order_id) =
+            Self::order_command_fields(&body.request_id, &body.order_id);
+        let reason = convert::text(&mut violations, "reason", &body.reason, false);
+        let decision = match v1::ReviewDecision::try_from(body.decision) {
+            Ok(v1::ReviewDecision::Accept) => Some(ReviewDecision::Accept),
+            Ok(v1::ReviewDecision::Reject) => Some(ReviewDecision::Reject { reason }),
+            _ => {
+                violations.push("decision", "must be ACCEPT or REJECT");
+                None
+            }
+        };
+        require(violations)?;
+        let (Some(order_id), Some(decision)) = (order_id, decision) else {
+            return Err(Status::internal("unreachable"));
+        };
+        let (order, position) =
+            self.run(&request, request_id, order_id, Command::Review { decision }).await?;
+        Ok(Response::new(v1::ReviewOrderResponse { order: Some(order), position }))
+    }
+
+    async fn amend_order(
+        &self,
+        request: Request<v1::AmendOrderRequest>,
+    ) -> Result<Response<v1::AmendOrderResponse>, Status> {
+        let body = request.get_ref();
+        let (mut violations, request_id, order_id) =
+            Self::order_command_fields(&body.request_id, &body.order_id);
+        let cargo =
+            (!body.cargo.is_empty()).then(|| convert::cargo_lines(&mut violations, "cargo", &body.cargo));
+        let service_level = (body.service_level != v1::ServiceLevel::Unspecified as i32)
+            .then(|| convert::service_level(&mut violations, "service_level", body.service_level))
+            .flatten();
+        if cargo.is_none() && service_level.is_none() && body.service_level == 0 {
+            violations.push("cargo", "an amendment needs new cargo lines or a new service level");
+        }
+        require(violations)?;
+        let Some(order_id) = order_id else { return Err(Status::internal("unreachable")) };
+        let (order, position) =
+            self.run(&request, request_id, order_id, Command::Amend { cargo, service_level }).await?;
+        Ok(Response::new(v1::AmendOrderResponse { order: Some(order), position }))
+    }
+
+    async fn change_consignee_address(
+        &self,
+        request: Request<v1::ChangeConsigneeAddressRequest>,
+    ) -> Result<Response<v1::ChangeConsigneeAddressResponse>, Status> {
+        let body = request.get_ref();
+        let (mut violations, request_id, order_id) =
+            Self::order_command_fields(&body.request_id, &body.order_id);
+        let address = convert::address(&mut violations, "address", body.address.as_ref());
+        require(violations)?;
+        let (Some(order_id), Some(address)) = (order_id, address) else {
+            return Err(Status::internal("unreachable"));
+        };
+        let (order, position) =
+            self.run(&request, request_id, order_id, Command::ChangeConsigneeAddress { address }).await?;
+        Ok(Response::new(v1::ChangeConsigneeAddressResponse { order: Some(order), position }))
+    }
+
+    async fn cancel_order(
+        &self,
+        request: Request<v1::CancelOrderRequest>,
+    ) -> Result<Response<v1::CancelOrderResponse>, Status> {
+        let body = request.get_ref();
+        let (mut violations, request_id, order_id) =
+            Self::order_command_fields(&body.request_id, &body.order_id);
+        let reason = convert::text(&mut violations, "reason", &body.reason, false);
+        require(violations)?;
+        let Some(order_id) = order_id else { return Err(Status::internal("unreachable")) };
+        let (order, position) = self.run(&request, request_id, order_id, Command::Cancel { reason }).await?;
+        Ok(Response::new(v1::CancelOrderResponse { order: Some(order), position }))
+    }
+
+    async fn restore_order(
+        &self,
+        request: Request<v1::RestoreOrderRequest>,
+    ) -> Result<Response<v1::RestoreOrderResponse>, Status> {
+        let body = request.get_ref();
+        let (violations, request_id, order_id) = Self::order_command_fields(&body.request_id, &body.order_id);
+        require(violations)?;
+        let Some(order_id) = order_id else { return Err(Status::internal("unreachable")) };
+        let (order, position) = self.run(&request, request_id, order_id, Command::Restore).await?;
+        Ok(Response::new(v1::RestoreOrderResponse { order: Some(order), position }))
+    }
+
+    async fn get_order(
+        &self,
+        request: Request<v1::GetOrderRequest>,
+    ) -> Result<Response<v1::GetOrderResponse>, Status> {
+        let body = request.into_inner();
+        let order_id = parse_order_id(&body.order_id)?;
+        self.wait_for(body.min_position).await?;
+        let book = self.runner.orders.read();
+        let record = book.get(&order_id).ok_or_else(|| not_found(&order_id))?;
+        Ok(Response::new(v1::GetOrderResponse { order: Some(record_to_wire(record)) }))
+    }
+
+    async fn list_orders(
+        &self,
+        request: Request<v1::ListOrdersRequest>,
+    ) -> Result<Response<v1::ListOrdersResponse>, Status> {
+        let body = request.into_inner();
+        let mut violations = FieldViolations::new();
+        let customer_id = (!body.customer_id.is_empty())
+            .then(|| convert::customer_id(&mut violations, "customer_id", &body.customer_id))
+            .flatten();
+        let status = match v1::OrderStatus::try_from(body.status) {
+            Ok(status) => status_from_wire(status),
+            Err(_) => {
+                violations.push("status", "unknown order status");
+                None
+            }
+        };
+        let placed_from =
+            body.placed_from.as_ref().and_then(|at| convert::timestamp(&mut violations, "placed_from", at));
+        let placed_until =
+            body.placed_until.as_ref().and_then(|at| convert::timestamp(&mut violations, "placed_until", at));
+        let page_size = page_size(&mut violations, body.page_size);
+        let after = parse_page_token(&mut violations, &body.page_token);
+        require(violations)?;
+        self.wait_for(body.min_position).await?;
+        let filter = OrderFilter { customer_id, status, placed_from, placed_until };
+        let book = self.runner.orders.read();
+        let (page, next) = book.list(&filter, after, page_size);
+        Ok(Response::new(v1::ListOrdersResponse {
+            orders: page.into_iter().map(record_to_wire).collect(),
+            next_page_token: next.map(page_token).unwrap_or_default(),
+        }))
+    }
+
+    async fn list_review_queue(
+        &self,
+        request: Request<v1::ListReviewQueueRequest>,
+    ) -> Result<Response<v1::ListReviewQueueResponse>, Status> {
+        let body = request.into_inner();
+        let mut violations = FieldViolations::new();
+        let page_size = page_size(&mut violations, body.page_size);
+        let after = parse_page_token(&mut violations, &body.page_token);
+        require(violations)?;
+        self.wait_for(body.min_position).await?;
+        let book = self.runner.orders.read();
+        let (page, next) = book.review_queue(after, page_size);
+        Ok(Response::new(v1::ListReviewQueueResponse {
+            orders: page.into_iter().map(record_to_wire).collect(),
+            next_page_token: next.map(page_token).unwrap_or_default(),
+        }))
+    }
+
+    async fn track_order(
+        &self,
+        request: Request<v1::TrackOrderRequest>,
+    ) -> Result<Response<v1::TrackOrderResponse>, Status> {
+        let body = request.into_inner();
+        let order_id = parse_order_id(&body.order_id)?;
+        self.wait_for(body.min_position).await?;
+        let book = self.runner.orders.read();
+        let record = book.get(&order_id).ok_or_else(|| not_found(&order_id))?;
+        let timeline = record
+            .timeline
+            .iter()
+            .map(|entry| v1::TimelineEntry {
+                position: entry.position,
+                event_id: entry.event_id.to_string(),
+                event_type: entry.event_type.clone(),
+                occurred_at: Some(convert::timestamp_to_wire(entry.occurred_at)),
+                actor: Some((&entry.actor).into()),
+                summary: entry.summary.clone(),
+            })
+            .collect();
+        Ok(Response::new(v1::TrackOrderResponse {
+            order_id: order_id.to_string(),
+            status: status_to_wire(record.order.status).into(),
+            timeline,
+        }))
+    }
+}
+
+fn parse_order_id(text: &str) -> Result<OrderId, Status> {
+    let mut violations = FieldViolations::new();
+    let order_id = convert::order_id(&mut violations, "order_id", text);
+    order_id.ok_or_else(|| invalid_argument(violations.into_vec()))
+}
+
+fn not_found(order_id: &OrderId) -> Status {
+    Status::not_found(format!("order {order_id} not found"))
+}
+
+fn page_size(violations: &mut FieldViolations, requested: u32) -> usize {
+    let requested = usize::try_from(requested).unwrap_or(usize::MAX);
+    match requested {
+        0 => DEFAULT_PAGE_SIZE,
+        size if size <= MAX_PAGE_SIZE => size,
+        _ => {
+            violations.push("page_size", format!("must be at most {MAX_PAGE_SIZE}"));
+            DEFAULT_PAGE_SIZE
+        }
+    }
+}
+
+/// Page tokens are opaque to clients: `<micros>_<order id>` of the last order returned.
+fn page_token(cursor: Cursor) -> String {
+    format!("{}_{}", cursor.sort_key.0, cursor.sort_key.1)
+}
+
+fn parse_page_token(violations: &mut FieldViolations, token: &str) -> Option<Cursor> {
+    if token.is_empty() {
+        return None;
+    }
+    let parsed = token.split_once('_').and_then(|(micros, order_id)| {
+        Some(Cursor { sort_key: (micros.parse().ok()?, OrderId::parse(order_id).ok()?) })
+    });
+    if parsed.is_none() {
+        violations.push("page_token", "is not a token this service handed out");
+    }
+    parsed
+}
+
+fn record_to_wire(record: &OrderRecord) -> v1::Order {
+    order_to_wire(&record.order, record.version)
+}
+
+pub fn order_to_wire(order: &crate::domain::Order, version: Position) -> v1::Order {
+    v1::Order {
+        order_id: order.id.to_string(),
+        customer_id: order.details.customer_id.to_string(),
+        status: status_to_wire(order.status).into(),
+        shipper: Some((&order.details.shipper).into()),
+        consignee: Some((&order.details.consignee).into()),
+        cargo: order.details.cargo.iter().map(Into::into).collect(),
+        service_level: v1::ServiceLevel::from(order.details.service_level).into(),
+        quote: Some(quote_to_wire(&order.quote)),
+        placed_at: Some(convert::timestamp_to_wire(order.placed_at)),
+        updated_at: Some(convert::timestamp_to_wire(order.updated_at)),
+        review_reasons: order.review_reasons.clone(),
+        rejection_reason: order.rejection_reason.clone().unwrap_or_default(),
+        cancellation_reason: order.cancellation.as_ref().map(|c| c.reason.clone()).unwrap_or_default(),
+        version,
+    }
+}

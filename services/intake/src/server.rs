@@ -1,0 +1,119 @@
+//! Wiring: the event log, the read model, the reviewer and the gRPC server, on a listener
+//! the caller bound, until the shutdown future resolves.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
+
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use waybill_eventlog::{EventLog, Projector, StreamSettings, run_reactions};
+use waybill_proto::v1::intake_service_server::IntakeServiceServer;
+use waybill_runtime::{Health, identify_caller};
+
+use crate::api::IntakeApi;
+use crate::commands::{Clock, CommandRunner, SystemClock};
+use crate::domain::Policy;
+use crate::reactions;
+use crate::read_model::OrderBook;
+
+/// Everything the service needs besides its listener (see `main.rs` for the flags).
+#[derive(Clone)]
+pub struct Settings {
+    pub stream: StreamSettings,
+    pub policy: Policy,
+    /// How long a query waits for its `min_position`, and a command for the read model.
+    pub wait_timeout: Duration,
+    /// How long the service may take to rebuild its read model before it gives up.
+    pub catch_up_timeout: Duration,
+    pub reflection: bool,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            stream: StreamSettings::default(),
+            policy: Policy::default(),
+            wait_timeout: Duration::from_secs(5),
+            catch_up_timeout: Duration::from_secs(600),
+            reflection: true,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// Runs intake until `shutdown` resolves.
+pub async fn run(
+    settings: Settings,
+    nats: async_nats::Client,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let log = EventLog::open(nats, settings.stream.clone(), "/waybill/intake").await?;
+    let orders = Projector::spawn(log.clone(), vec!["waybill.intake.>".to_owned()], OrderBook::new()).await?;
+    let runner = CommandRunner {
+        log: log.clone(),
+        orders: orders.clone(),
+        policy: Arc::new(settings.policy.clone()),
+        clock: settings.clock.clone(),
+        wait_timeout: settings.wait_timeout,
+    };
+
+    let (health, health_service) = Health::new::<IntakeServiceServer<IntakeApi>>().await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+
+    // Health turns SERVING once the read model has caught up with the log as it was at start.
+    let catch_up = {
+        let orders = orders.clone();
+        let health = health.clone();
+        let timeout = settings.catch_up_timeout;
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match orders.wait_caught_up(timeout).await {
+                Ok(()) => {
+                    tracing::info!(
+                        orders = orders.read().len(),
+                        position = orders.applied(),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "read model caught up, serving"
+                    );
+                    health.serving().await;
+                }
+                Err(error) => tracing::error!(%error, "read model did not catch up; staying NOT_SERVING"),
+            }
+        })
+    };
+
+    let reviewer = {
+        let runner = runner.clone();
+        let log = log.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let handler = move |event| reactions::auto_review(runner.clone(), event);
+            let stopped = async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            };
+            if let Err(error) = run_reactions(log, reactions::auto_review_settings(), handler, stopped).await
+            {
+                tracing::error!(%error, "automatic reviewer stopped");
+            }
+        })
+    };
+
+    let api = InterceptedService::new(
+        IntakeServiceServer::new(IntakeApi::new(runner))
+            .max_decoding_message_size(waybill_runtime::grpc::MAX_REQUEST_BYTES),
+        identify_caller,
+    );
+    let routes = Routes::new(health_service).add_service(api);
+    tracing::info!(address = %listener.local_addr()?, "intake listening");
+    let served = waybill_runtime::serve(routes, listener, settings.reflection, shutdown).await;
+
+    health.not_serving().await;
+    let _ = stop_tx.send(true);
+    catch_up.abort();
+    let _ = reviewer.await;
+    served
+}

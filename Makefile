@@ -71,6 +71,8 @@ demo-intake: tools ## Walk an order through intake with grpcurl (needs `make run
 # Tests start their own nats-server (crates/testkit), found through NATS_SERVER_BIN.
 test: export NATS_SERVER_BIN := $(TOOLS_BIN)/nats-server
 test: tools ## Run every test (cargo nextest, each test with its own real nats-server)
+	@# System tests (tests/) run the service binaries; build them outside any test's time limit.
+	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		echo "+ $(CARGO) nextest run --workspace --no-fail-fast"; \
 		$(CARGO) nextest run --workspace --no-fail-fast; \

@@ -1,0 +1,75 @@
+//! System tests run the real binaries, as operations would, against a real nats-server.
+//! This library finds (and if needed builds) the binaries and the project's tools.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The workspace root (this crate lives in `tests/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Path of a workspace binary in the same profile as the running test, built on demand
+/// (cargo builds another package's binaries only when asked).
+pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    let test_exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let profile_dir = test_exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| anyhow::anyhow!("unexpected test binary location {}", test_exe.display()))?;
+    let path = profile_dir.join(name);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "--bin", name])
+        .current_dir(workspace_root())
+        .status()?;
+    anyhow::ensure!(status.success(), "cargo build --bin {name} failed");
+    anyhow::ensure!(path.exists(), "{} was not built", path.display());
+    Ok(path)
+}
+
+/// A project tool installed by `make tools` (`.tools/venv/bin/<name>`), if present.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let path = workspace_root().join(".tools/venv/bin").join(name);
+    path.exists().then_some(path)
+}
+
+/// A free TCP port on loopback (bound, then released for the child to take).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A child process that is killed if the test ends without stopping it.
+pub struct Running {
+    pub child: Child,
+}
+
+impl Running {
+    pub fn spawn(command: &mut Command) -> anyhow::Result<Running> {
+        let child = command.stdin(Stdio::null()).spawn()?;
+        Ok(Running { child })
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit; returns whether it exited cleanly.
+    pub fn terminate(&mut self, timeout: Duration) -> anyhow::Result<bool> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status.success());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        anyhow::bail!("process {pid} did not exit within {timeout:?} of SIGTERM")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,74 @@
+//! The intake binary as an operator and a newcomer meet it: configured by env, healthy once
+//! caught up, reachable with grpcurl through reflection, and stopped cleanly by SIGTERM.
+
+use std::process::Command;
+use std::time::Duration;
+
+use tonic_health::pb::health_check_response::ServingStatus;
+use waybill_system_tests::{Running, binary, free_port, tool};
+use waybill_testkit::NatsServer;
+
+async fn health(address: &str) -> Option<i32> {
+    let channel = tonic::transport::Channel::from_shared(address.to_owned()).ok()?.connect().await.ok()?;
+    let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
+    let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
+    Some(client.check(request).await.ok()?.into_inner().status)
+}
+
+#[tokio::test]
+async fn the_binary_serves_places_orders_via_grpcurl_and_stops_on_sigterm() -> anyhow::Result<()> {
+    let nats = NatsServer::start();
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let mut intake = Running::spawn(
+        Command::new(binary("waybill-intake")?)
+            .env("WAYBILL_LISTEN", &listen)
+            .env("WAYBILL_NATS_URL", nats.url())
+            .env("WAYBILL_LOG_FORMAT", "json")
+            .env("RUST_LOG", "warn"),
+    )?;
+
+    let address = format!("http://{listen}");
+    let mut serving = false;
+    for _ in 0..300 {
+        if health(&address).await == Some(ServingStatus::Serving as i32) {
+            serving = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(serving, "intake never reported SERVING");
+
+    // The README's first grpcurl step, for real (skipped only if the tools are not installed).
+    if let Some(grpcurl) = tool("grpcurl") {
+        let services = Command::new(&grpcurl).args(["-plaintext", &listen, "list"]).output()?;
+        let services = String::from_utf8_lossy(&services.stdout);
+        assert!(services.contains("waybill.v1.IntakeService"), "reflection lists: {services}");
+
+        let request = serde_json::json!({
+            "requestId": "grpcurl-1",
+            "customerId": "cust-grpcurl",
+            "shipper": {"contact": {"name": "Acme", "phone": "+49 30 1"},
+                        "address": {"lines": ["Hauptstr. 1"], "city": "Berlin", "region": "BE", "countryCode": "DE"}},
+            "consignee": {"contact": {"name": "Erika", "phone": "+49 89 2"},
+                          "address": {"lines": ["Marienplatz 1"], "city": "Munich", "region": "BY", "countryCode": "DE"}},
+            "cargo": [{"description": "books", "quantity": 1, "weightGrams": "2000", "lengthCm": 30, "widthCm": 20,
+                       "heightCm": 10, "declaredValue": {"amountMinor": "5000", "currency": "EUR"},
+                       "category": "CARGO_CATEGORY_GENERAL"}],
+            "serviceLevel": "SERVICE_LEVEL_EXPRESS"
+        });
+        let placed = Command::new(&grpcurl)
+            .args(["-plaintext", "-H", "x-waybill-actor: user:newcomer", "-d", &request.to_string(), &listen])
+            .arg("waybill.v1.IntakeService/PlaceOrder")
+            .output()?;
+        assert!(placed.status.success(), "grpcurl failed: {}", String::from_utf8_lossy(&placed.stderr));
+        let placed: serde_json::Value = serde_json::from_slice(&placed.stdout)?;
+        assert_eq!(placed["order"]["status"], "ORDER_STATUS_PLACED");
+        assert_eq!(placed["order"]["quote"]["total"]["currency"], "EUR");
+    } else {
+        eprintln!("grpcurl not installed (run `make tools`); skipping the grpcurl part");
+    }
+
+    assert!(intake.terminate(Duration::from_secs(10))?, "intake exited with an error after SIGTERM");
+    Ok(())
+}

@@ -21,11 +21,23 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("unexpected test binary location {}", test_exe.display()))?;
     let path = profile_dir.join(name);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--bin", name])
-        .current_dir(workspace_root())
-        .status()?;
-    anyhow::ensure!(status.success(), "cargo build --bin {name} failed");
+    let mut build = Command::new(cargo);
+    // The same command as `make test` runs first, so this is a no-op there; building a
+    // single package instead would unify features differently and rebuild every dependency.
+    build.args(["build", "--quiet", "--workspace", "--bins"]).current_dir(workspace_root());
+    // Cargo gives this test its package's variables; some build scripts (ring's) track
+    // CARGO_MANIFEST_DIR, so passing them on would make the build above rebuild the world.
+    for (variable, _) in std::env::vars_os() {
+        let variable = variable.to_string_lossy();
+        if variable.starts_with("CARGO_PKG_")
+            || ["CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE"]
+                .contains(&variable.as_ref())
+        {
+            build.env_remove(variable.as_ref());
+        }
+    }
+    let status = build.status()?;
+    anyhow::ensure!(status.success(), "cargo build --workspace --bins failed");
     anyhow::ensure!(path.exists(), "{} was not built", path.display());
     Ok(path)
 }

@@ -2,6 +2,7 @@
 //! reflection, request size limits, and a listener the caller bound (tests bind port 0).
 
 use std::future::Future;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -12,6 +13,9 @@ use tonic_health::server::HealthReporter;
 
 /// Largest request a service decodes. Orders are small; this refuses abuse early.
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+
+/// How long a stopping server waits for in-flight calls by default.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// grpc.health.v1 for one service. Starts NOT_SERVING (both for the service's name and
 /// for "", the whole server) until the service says its read model has caught up.
@@ -46,12 +50,14 @@ impl Health {
 }
 
 /// Serves `routes` (plus reflection when asked) on `listener` until `shutdown` resolves,
-/// then lets in-flight calls finish.
+/// then lets in-flight calls finish for at most `grace`: a client that never closes its
+/// connection (frozen, partitioned) must not keep the process from exiting.
 pub async fn serve(
     routes: Routes,
     listener: TcpListener,
     reflection: bool,
     shutdown: impl Future<Output = ()> + Send,
+    grace: Duration,
 ) -> anyhow::Result<()> {
     let mut routes = routes;
     if reflection {
@@ -63,9 +69,23 @@ pub async fn serve(
         // grpcurl 1.8.6 (the pinned one) still speaks only v1alpha; newer clients use v1.
         routes = routes.add_service(builder().build_v1()?).add_service(builder().build_v1alpha()?);
     }
-    tonic::transport::Server::builder()
+    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel();
+    let signal = async move {
+        shutdown.await;
+        let _ = draining_tx.send(());
+    };
+    let server = tonic::transport::Server::builder()
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    let grace_over = async move {
+        match draining_rx.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = server => served?,
+        () = grace_over => tracing::warn!(?grace, "connections still open after the shutdown grace; closing them"),
+    }
     Ok(())
 }

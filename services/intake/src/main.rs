@@ -36,6 +36,9 @@ struct Config {
     /// How long a query waits for the read model to reach its min_position, in milliseconds.
     #[arg(long, env = "WAYBILL_QUERY_WAIT_MS", default_value_t = 5_000)]
     query_wait_ms: u64,
+    /// On SIGTERM, how long in-flight calls may take to finish before the process exits.
+    #[arg(long, env = "WAYBILL_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    shutdown_grace_secs: u64,
 }
 
 #[tokio::main]
@@ -51,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
         policy: Policy { restore_window, ..Policy::default() },
         wait_timeout: Duration::from_millis(config.query_wait_ms),
         reflection: config.reflection,
+        shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
         clock: Arc::new(SystemClock),
         ..Settings::default()
     };

@@ -28,6 +28,8 @@ pub struct Settings {
     /// How long the service may take to rebuild its read model before it gives up.
     pub catch_up_timeout: Duration,
     pub reflection: bool,
+    /// How long a stopping server waits for in-flight calls and reactions.
+    pub shutdown_grace: Duration,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -39,6 +41,7 @@ impl Default for Settings {
             wait_timeout: Duration::from_secs(5),
             catch_up_timeout: Duration::from_secs(600),
             reflection: true,
+            shutdown_grace: waybill_runtime::grpc::SHUTDOWN_GRACE,
             clock: Arc::new(SystemClock),
         }
     }
@@ -109,11 +112,24 @@ pub async fn run(
     );
     let routes = Routes::new(health_service).add_service(api);
     tracing::info!(address = %listener.local_addr()?, "intake listening");
-    let served = waybill_runtime::serve(routes, listener, settings.reflection, shutdown).await;
-
-    health.not_serving().await;
-    let _ = stop_tx.send(true);
+    // Stopping: report NOT_SERVING at once (load balancers stop sending), stop taking new
+    // events for review, then let in-flight calls and the review in hand finish.
+    let draining = {
+        let health = health.clone();
+        async move {
+            shutdown.await;
+            health.not_serving().await;
+            let _ = stop_tx.send(true);
+        }
+    };
+    let served =
+        waybill_runtime::serve(routes, listener, settings.reflection, draining, settings.shutdown_grace)
+            .await;
     catch_up.abort();
-    let _ = reviewer.await;
+    if tokio::time::timeout(settings.shutdown_grace, reviewer).await.is_err() {
+        tracing::warn!(
+            "automatic reviewer still busy after the shutdown grace; its event will be redelivered"
+        );
+    }
     served
 }

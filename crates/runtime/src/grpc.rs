@@ -5,9 +5,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::server::NamedService;
 use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -74,9 +74,11 @@ pub async fn serve(
         shutdown.await;
         let _ = draining_tx.send(());
     };
-    let server = tonic::transport::Server::builder()
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    // Without TCP_NODELAY a response's headers, body and trailers wait on Nagle's algorithm
+    // for the client's delayed ACK: about 40 ms on every unary call.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server =
+        tonic::transport::Server::builder().add_routes(routes).serve_with_incoming_shutdown(incoming, signal);
     let grace_over = async move {
         match draining_rx.await {
             Ok(()) => tokio::time::sleep(grace).await,

@@ -41,6 +41,11 @@ struct Config {
     shutdown_grace_secs: u64,
 }
 
+// Replay and request handling allocate many small, short-lived objects; mimalloc serves
+// them faster than glibc malloc (replaying 110k events took 1.3 s instead of 2.4 s here).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();

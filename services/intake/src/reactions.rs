@@ -37,6 +37,13 @@ pub async fn auto_review(runner: CommandRunner, recorded: RecordedEvent) -> Resu
         return Ok(());
     }
     let order_id = decoded.meta.order_id;
+    // The reviewer and the read model follow the log independently; judge the customer's
+    // standing on a model that has at least seen this event.
+    runner
+        .orders
+        .wait_for(recorded.position, runner.wait_timeout)
+        .await
+        .map_err(|error| ReactionError::Transient(error.to_string()))?;
     let standing = {
         let book = runner.orders.read();
         match book.get(&order_id) {

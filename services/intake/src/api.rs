@@ -276,23 +276,27 @@ impl IntakeService for IntakeApi {
         let body = request.into_inner();
         let order_id = parse_order_id(&body.order_id)?;
         self.wait_for(body.min_position).await?;
-        let book = self.runner.orders.read();
-        let record = book.get(&order_id).ok_or_else(|| not_found(&order_id))?;
-        let timeline = record
-            .timeline
-            .iter()
+        // The log has the whole timeline; the read model keeps none of it.
+        let history = self.runner.history(&order_id).await?;
+        let Some(&(last, _)) = history.last() else { return Err(not_found(&order_id)) };
+        let timeline = crate::timeline::entries(&history);
+        let status = crate::commands::fold_until(history, last)
+            .map(|outcome| outcome.order.status)
+            .ok_or_else(|| Status::internal(format!("the history of order {order_id} builds no order")))?;
+        let timeline = timeline
+            .into_iter()
             .map(|entry| v1::TimelineEntry {
                 position: entry.position,
                 event_id: entry.event_id.to_string(),
-                event_type: entry.event_type.clone(),
+                event_type: entry.event_type,
                 occurred_at: Some(convert::timestamp_to_wire(entry.occurred_at)),
                 actor: Some((&entry.actor).into()),
-                summary: entry.summary.clone(),
+                summary: entry.summary,
             })
             .collect();
         Ok(Response::new(v1::TrackOrderResponse {
             order_id: order_id.to_string(),
-            status: status_to_wire(record.order.status).into(),
+            status: status_to_wire(status).into(),
             timeline,
         }))
     }

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use waybill_eventlog::{AppendError, EventLog, Position, Projector, WaitError, subject};
 use waybill_types::{Actor, OrderId, Timestamp};
 
-use crate::codec::{self, EventMeta};
+use crate::codec::{self, DecodedEvent, EventMeta};
 use crate::domain::{self, Command, Order, Policy, Rejection};
 use crate::read_model::OrderBook;
 
@@ -143,7 +143,11 @@ impl CommandRunner {
         let Some(position) = self.orders.read().position_caused_by(order_id, request_id) else {
             return Ok(None);
         };
-        self.order_as_of(order_id, position).await
+        let history = self.history(order_id).await?;
+        // The read model keeps only a hash of each causation id: confirm it.
+        let confirmed =
+            history.iter().any(|(at, decoded)| *at == position && decoded.meta.causation_id == request_id);
+        Ok(if confirmed { fold_until(history, position) } else { None })
     }
 
     /// The order right after the event at `position`, folded from its history on the log.
@@ -152,18 +156,24 @@ impl CommandRunner {
         order_id: &OrderId,
         position: Position,
     ) -> Result<Option<Outcome>, CommandError> {
-        let history = self
+        Ok(fold_until(self.history(order_id).await?, position))
+    }
+
+    /// Every event of the order, oldest first, decoded, from the log.
+    pub async fn history(&self, order_id: &OrderId) -> Result<Vec<(Position, DecodedEvent)>, CommandError> {
+        let recorded = self
             .log
             .read_subject(&order_subject(order_id))
             .await
             .map_err(|error| CommandError::Log(error.to_string()))?;
-        let mut order = None;
-        for recorded in history.iter().take_while(|recorded| recorded.position <= position) {
-            let decoded =
-                codec::decode(&recorded.payload).map_err(|error| CommandError::Log(error.to_string()))?;
-            order = domain::evolve(order, &decoded.event, decoded.meta.occurred_at);
-        }
-        Ok(order.map(|order| Outcome { order, position }))
+        recorded
+            .iter()
+            .map(|recorded| {
+                let decoded = codec::decode(&recorded.payload)
+                    .map_err(|error| CommandError::Log(format!("position {}: {error}", recorded.position)))?;
+                Ok((recorded.position, decoded))
+            })
+            .collect()
     }
 
     /// True if the read model's view of `subject` is as new as the log's.
@@ -224,4 +234,13 @@ impl CommandRunner {
             Err(error) => Err(CommandError::Log(error.to_string())),
         }
     }
+}
+
+/// The order folded from `history` up to and including `position`.
+pub fn fold_until(history: Vec<(Position, DecodedEvent)>, position: Position) -> Option<Outcome> {
+    let order = history
+        .into_iter()
+        .take_while(|(at, _)| *at <= position)
+        .fold(None, |order, (_, decoded)| domain::evolve(order, &decoded.event, decoded.meta.occurred_at));
+    order.map(|order| Outcome { order, position })
 }

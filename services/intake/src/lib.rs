@@ -5,6 +5,7 @@
 //! - `read_model`: the order book, rebuilt from the log and followed live.
 //! - `commands`: running a command against the log (idempotency, optimistic concurrency).
 //! - `api`: the gRPC adapter; `error`: failures to statuses.
+//! - `timeline`: an order's timeline, read from the log for TrackOrder.
 //! - `reactions`: the automatic reviewer.
 //! - `server`: wiring it all onto a listener (used by `main.rs` and by the tests).
 
@@ -16,3 +17,4 @@ pub mod error;
 pub mod reactions;
 pub mod read_model;
 pub mod server;
+pub mod timeline;

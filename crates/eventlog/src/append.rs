@@ -95,14 +95,18 @@ impl EventLog {
             })
             .collect::<Result<_, AppendError>>()?;
         let expected_or_zero = expected.unwrap_or(0);
-        match messages.len() {
+        let appended = match messages.len() {
             0 => Err(AppendError::NoEvents),
             1 => self.append_one(subject, expected_or_zero, messages).await,
             _ if !self.inner.atomic_batches => Err(AppendError::Unsupported(
                 "appending several events at once needs nats-server 2.12+ (atomic batch publish)".to_owned(),
             )),
             _ => self.append_batch(subject, expected_or_zero, messages).await,
+        };
+        if let Err(AppendError::Conflict { .. }) = appended {
+            metrics::counter!("waybill_append_conflicts_total").increment(1);
         }
+        appended
     }
 
     fn headers_for(&self, subject: &str, event: &NewEvent, message_id: &str) -> HeaderMap {

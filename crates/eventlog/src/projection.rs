@@ -74,7 +74,7 @@ impl<P: Projection> Projector<P> {
         let initial = Progress { applied: from.saturating_sub(1), stopped: None };
         let (sender, progress) = watch::channel(initial);
         let model = Arc::new(RwLock::new(projection));
-        tokio::spawn(run(subscription, model.clone(), sender));
+        tokio::spawn(run(subscription, model.clone(), sender, filters.join(",")));
         Ok(Projector { model, progress, log, filters: Arc::new(filters) })
     }
 
@@ -169,8 +169,10 @@ async fn run<P: Projection>(
     mut subscription: EventSubscription,
     model: Arc<RwLock<P>>,
     progress: watch::Sender<Progress>,
+    name: String,
 ) {
     let mut applied = progress.borrow().applied;
+    let applied_gauge = metrics::gauge!("waybill_projection_applied_position", "projection" => name);
     loop {
         let first = tokio::select! {
             next = subscription.next() => next,
@@ -189,6 +191,7 @@ async fn run<P: Projection>(
         }
         let outcome = apply_batch(&model, &mut applied, batch);
         progress.send_modify(|progress| progress.applied = applied);
+        applied_gauge.set(applied as f64);
         if let Err(reason) = outcome {
             tracing::error!(position = applied + 1, %reason, "projection stopped: an event could not be applied");
             stop(&progress, applied, reason);

@@ -186,14 +186,20 @@ where
     } else {
         handler(event).await
     };
+    let counted = |outcome: &'static str| {
+        metrics::counter!("waybill_reaction_events_total", "consumer" => durable.to_owned(), "outcome" => outcome)
+            .increment(1);
+    };
     let give_up = match outcome {
         Ok(()) => {
+            counted("handled");
             if let Err(error) = message.ack().await {
                 tracing::warn!(durable, position, %error, "ack failed; the event will be redelivered");
             }
             return;
         }
         Err(ReactionError::Transient(reason)) if deliveries < settings.max_deliver => {
+            counted("retried");
             let delay = settings.delay_after(deliveries);
             tracing::warn!(durable, position, deliveries, %reason, ?delay, "reaction failed, will retry");
             if let Err(error) = message.ack_with(AckKind::Nak(Some(delay))).await {
@@ -206,6 +212,7 @@ where
     tracing::error!(durable, position, deliveries, error = %give_up, subject = %settings.dead_letter_subject, "reaction gave up, dead-lettering");
     match dead_letter(log, settings, &message, position, deliveries, &give_up.to_string()).await {
         Ok(()) => {
+            counted("dead_lettered");
             if let Err(error) = message.ack_with(AckKind::Term).await {
                 tracing::warn!(durable, position, %error, "term failed; the event may come back");
             }

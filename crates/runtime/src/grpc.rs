@@ -77,8 +77,10 @@ pub async fn serve(
     // Without TCP_NODELAY a response's headers, body and trailers wait on Nagle's algorithm
     // for the client's delayed ACK: about 40 ms on every unary call.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let server =
-        tonic::transport::Server::builder().add_routes(routes).serve_with_incoming_shutdown(incoming, signal);
+    let server = tonic::transport::Server::builder()
+        .layer(crate::metrics::GrpcMetricsLayer)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, signal);
     let grace_over = async move {
         match draining_rx.await {
             Ok(()) => tokio::time::sleep(grace).await,

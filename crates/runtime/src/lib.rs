@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod grpc;
+pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
 

@@ -39,6 +39,9 @@ struct Config {
     /// On SIGTERM, how long in-flight calls may take to finish before the process exits.
     #[arg(long, env = "WAYBILL_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     shutdown_grace_secs: u64,
+    /// Serve Prometheus metrics at http://<address>/metrics (off when unset).
+    #[arg(long, env = "WAYBILL_METRICS_LISTEN")]
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 // Replay and request handling allocate many small, short-lived objects; mimalloc serves
@@ -64,6 +67,9 @@ async fn main() -> anyhow::Result<()> {
         ..Settings::default()
     };
 
+    if let Some(listen) = config.metrics_listen {
+        waybill_runtime::metrics::export(listen)?;
+    }
     let nats = waybill_runtime::connect_nats(&config.nats_url, "waybill-intake").await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     server::run(settings, nats, listener, waybill_runtime::shutdown::signal()).await

@@ -1,6 +1,11 @@
 //! The gRPC adapter: parse the request, call the domain through the command runner or the
 //! read model, map the answer. Wire types stop here; errors become statuses in `error.rs`.
 
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt};
+use tokio::sync::watch;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use waybill_eventlog::Position;
@@ -31,11 +36,13 @@ pub fn order_id_for(customer_id: &str, request_id: &str) -> OrderId {
 
 pub struct IntakeApi {
     runner: CommandRunner,
+    /// Turns true when intake starts stopping: open watches end then.
+    stopping: watch::Receiver<bool>,
 }
 
 impl IntakeApi {
-    pub fn new(runner: CommandRunner) -> Self {
-        Self { runner }
+    pub fn new(runner: CommandRunner, stopping: watch::Receiver<bool>) -> Self {
+        Self { runner, stopping }
     }
 
     fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
@@ -83,6 +90,8 @@ fn require(violations: FieldViolations) -> Result<(), Status> {
 
 #[tonic::async_trait]
 impl IntakeService for IntakeApi {
+    type WatchOrderStream = Pin<Box<dyn Stream<Item = Result<v1::WatchOrderResponse, Status>> + Send>>;
+
     async fn place_order(
         &self,
         request: Request<v1::PlaceOrderRequest>,
@@ -283,22 +292,29 @@ impl IntakeService for IntakeApi {
         let status = crate::commands::fold_until(history, last)
             .map(|outcome| outcome.order.status)
             .ok_or_else(|| Status::internal(format!("the history of order {order_id} builds no order")))?;
-        let timeline = timeline
-            .into_iter()
-            .map(|entry| v1::TimelineEntry {
-                position: entry.position,
-                event_id: entry.event_id.to_string(),
-                event_type: entry.event_type,
-                occurred_at: Some(convert::timestamp_to_wire(entry.occurred_at)),
-                actor: Some((&entry.actor).into()),
-                summary: entry.summary,
-            })
-            .collect();
+        let timeline = timeline.into_iter().map(timeline_entry_to_wire).collect();
         Ok(Response::new(v1::TrackOrderResponse {
             order_id: order_id.to_string(),
             status: status_to_wire(status).into(),
             timeline,
         }))
+    }
+
+    async fn watch_order(
+        &self,
+        request: Request<v1::WatchOrderRequest>,
+    ) -> Result<Response<Self::WatchOrderStream>, Status> {
+        let body = request.into_inner();
+        let order_id = parse_order_id(&body.order_id)?;
+        self.wait_for(body.min_position).await?;
+        let updates = crate::watch::start(&self.runner, order_id, self.stopping.clone()).await?;
+        let updates = ReceiverStream::new(updates).map(|update| {
+            update.map(|update| v1::WatchOrderResponse {
+                order: Some(order_to_wire(&update.order, update.version)),
+                event: Some(timeline_entry_to_wire(update.event)),
+            })
+        });
+        Ok(Response::new(Box::pin(updates)))
     }
 }
 
@@ -362,5 +378,16 @@ pub fn order_to_wire(order: &crate::domain::Order, version: Position) -> v1::Ord
         rejection_reason: order.rejection_reason.clone().unwrap_or_default(),
         cancellation_reason: order.cancellation.as_ref().map(|c| c.reason.clone()).unwrap_or_default(),
         version,
+    }
+}
+
+fn timeline_entry_to_wire(entry: crate::timeline::TimelineEntry) -> v1::TimelineEntry {
+    v1::TimelineEntry {
+        position: entry.position,
+        event_id: entry.event_id.to_string(),
+        event_type: entry.event_type,
+        occurred_at: Some(convert::timestamp_to_wire(entry.occurred_at)),
+        actor: Some((&entry.actor).into()),
+        summary: entry.summary,
     }
 }

@@ -6,6 +6,7 @@
 //! - `commands`: running a command against the log (idempotency, optimistic concurrency).
 //! - `api`: the gRPC adapter; `error`: failures to statuses.
 //! - `timeline`: an order's timeline, read from the log for TrackOrder.
+//! - `watch`: WatchOrder, one order followed live.
 //! - `reactions`: the automatic reviewer.
 //! - `server`: wiring it all onto a listener (used by `main.rs` and by the tests).
 
@@ -18,3 +19,4 @@ pub mod reactions;
 pub mod read_model;
 pub mod server;
 pub mod timeline;
+pub mod watch;

@@ -106,7 +106,7 @@ pub async fn run(
     };
 
     let api = InterceptedService::new(
-        IntakeServiceServer::new(IntakeApi::new(runner))
+        IntakeServiceServer::new(IntakeApi::new(runner, stop_rx.clone()))
             .max_decoding_message_size(waybill_runtime::grpc::MAX_REQUEST_BYTES),
         identify_caller,
     );

@@ -306,3 +306,63 @@ async fn orders_list_newest_first_with_filters_and_pages() {
         .expect_err("bad token");
     assert_eq!(error.code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn a_watched_order_streams_its_state_then_every_change() {
+    let nats = NatsServer::start();
+    let intake = Intake::start(&nats).await;
+    let mut client = intake.client("user:erin").await;
+    let placed = client.place_order(placement("watch-1", "cust-w")).await.expect("placed").into_inner();
+    let order_id = placed.order.expect("order").order_id;
+    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+
+    let request = v1::WatchOrderRequest { order_id: order_id.clone(), min_position: placed.position };
+    let mut updates = client.watch_order(request).await.expect("watching").into_inner();
+    // First the order as it is, with the event that made it so.
+    let (order, event) = next(&mut updates).await;
+    assert_eq!(status_of(&order), OrderStatus::Accepted);
+    assert_eq!(event.event_type, "waybill.intake.order_accepted.v1");
+
+    // Then each change, as it happens, with the position the command answered.
+    let cancel = v1::CancelOrderRequest {
+        request_id: "watch-cancel".into(),
+        order_id: order_id.clone(),
+        reason: "changed plans".into(),
+    };
+    let cancelled = client.cancel_order(cancel).await.expect("cancelled").into_inner();
+    let (order, event) = next(&mut updates).await;
+    assert_eq!(status_of(&order), OrderStatus::Cancelled);
+    assert_eq!(event.event_type, "waybill.intake.order_cancelled.v1");
+    assert_eq!(event.position, cancelled.position);
+    assert_eq!(event.actor.expect("actor").id, "erin");
+
+    let unknown =
+        v1::WatchOrderRequest { order_id: "0190f0f0-0000-7000-8000-000000000000".into(), min_position: 0 };
+    let error = client.watch_order(unknown).await.expect_err("no such order");
+    assert_eq!(error.code(), Code::NotFound);
+
+    // A stopping intake ends open watches with UNAVAILABLE (watch again elsewhere) instead
+    // of holding its shutdown until they time out.
+    let stopping = tokio::spawn(intake.stop());
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), updates.message())
+        .await
+        .expect("the watch ends when intake stops");
+    match ended {
+        Err(status) => assert_eq!(status.code(), Code::Unavailable, "{status}"),
+        Ok(update) => panic!("expected the watch to end with UNAVAILABLE, got {update:?}"),
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(10), stopping)
+        .await
+        .expect("intake stops within 10 s")
+        .expect("stop task");
+}
+
+/// The next update of a watch, within 10 s.
+async fn next(updates: &mut tonic::Streaming<v1::WatchOrderResponse>) -> (v1::Order, v1::TimelineEntry) {
+    let update = tokio::time::timeout(std::time::Duration::from_secs(10), updates.message())
+        .await
+        .expect("an update within 10 s")
+        .expect("a healthy stream")
+        .expect("the stream goes on");
+    (update.order.expect("order"), update.event.expect("event"))
+}

@@ -1,0 +1,109 @@
+//! WatchOrder: one order followed live. The first update is the order as the log has it
+//! now; then an ordered consumer on the order's subject, starting right after that
+//! history, yields one update per new event, so nothing between the two is missed.
+//!
+//! Each watch runs in its own task and ends when the client goes away, when intake stops
+//! (the client gets UNAVAILABLE and may watch again), or when the log cannot be followed.
+
+use tokio::sync::{mpsc, watch};
+use tonic::Status;
+use waybill_eventlog::Position;
+use waybill_types::OrderId;
+
+use crate::codec;
+use crate::commands::{CommandError, CommandRunner, fold_until, order_subject};
+use crate::domain::{Order, evolve};
+use crate::timeline::{self, TimelineEntry};
+
+/// Updates a client may fall behind by before the watch waits for it.
+const BUFFERED_UPDATES: usize = 32;
+
+/// The order right after `event`.
+#[derive(Clone, Debug)]
+pub struct OrderUpdate {
+    pub order: Order,
+    pub version: Position,
+    pub event: TimelineEntry,
+}
+
+/// Starts watching `order_id`; NOT_FOUND (as a rejection) if it has no history.
+pub async fn start(
+    runner: &CommandRunner,
+    order_id: OrderId,
+    mut stopping: watch::Receiver<bool>,
+) -> Result<mpsc::Receiver<Result<OrderUpdate, Status>>, CommandError> {
+    let history = runner.history(&order_id).await?;
+    let Some((last, _)) = history.last() else { return Err(crate::domain::Rejection::NotFound.into()) };
+    let last = *last;
+    let latest = timeline::entries(&history[history.len() - 1..]).pop();
+    let (Some(latest), Some(first)) = (latest, fold_until(history, last)) else {
+        return Err(CommandError::Log(format!("the history of order {order_id} builds no order")));
+    };
+    let mut subscription = runner
+        .log
+        .subscribe(vec![order_subject(&order_id)], last + 1)
+        .await
+        .map_err(|error| CommandError::Log(error.to_string()))?;
+
+    let (updates, receiver) = mpsc::channel(BUFFERED_UPDATES);
+    tokio::spawn(async move {
+        let mut order = first.order;
+        let mut version = last;
+        if updates.send(Ok(OrderUpdate { order: order.clone(), version, event: latest })).await.is_err() {
+            return;
+        }
+        loop {
+            let delivered = tokio::select! {
+                () = updates.closed() => return,
+                () = stopped(&mut stopping) => {
+                    let _ = updates.send(Err(Status::unavailable("intake is stopping; watch again"))).await;
+                    return;
+                }
+                delivered = subscription.next() => delivered,
+            };
+            let recorded = match delivered {
+                Some(Ok(delivered)) if delivered.event.position > version => delivered.event,
+                Some(Ok(_)) => continue, // redelivered after the consumer was recreated
+                Some(Err(error)) => {
+                    tracing::debug!(%order_id, %error, "watch subscription hiccup, continuing");
+                    continue;
+                }
+                None => {
+                    let _ = updates.send(Err(Status::unavailable("the event log connection closed"))).await;
+                    return;
+                }
+            };
+            let update =
+                codec::decode(&recorded.payload).map_err(|error| error.to_string()).and_then(|decoded| {
+                    let event = timeline::entries(&[(recorded.position, decoded.clone())]).pop();
+                    let next = evolve(Some(order.clone()), &decoded.event, decoded.meta.occurred_at);
+                    match (next, event) {
+                        (Some(next), Some(event)) => Ok((next, event)),
+                        _ => Err(format!("event at position {} does not apply", recorded.position)),
+                    }
+                });
+            match update {
+                Ok((next, event)) => {
+                    order = next;
+                    version = recorded.position;
+                    let update = OrderUpdate { order: order.clone(), version, event };
+                    if updates.send(Ok(update)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(reason) => {
+                    tracing::error!(%order_id, %reason, "cannot follow order");
+                    let _ =
+                        updates.send(Err(Status::internal(format!("cannot follow order: {reason}")))).await;
+                    return;
+                }
+            }
+        }
+    });
+    Ok(receiver)
+}
+
+/// Resolves once intake is stopping (or can no longer tell, which means the same).
+async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stopping| *stopping).await;
+}

@@ -56,7 +56,7 @@ impl IntakeApi {
             return Ok(());
         }
         self.runner
-            .orders
+            .model
             .wait_for(min_position, self.runner.wait_timeout)
             .await
             .map_err(crate::error::wait_status)
@@ -78,7 +78,7 @@ impl IntakeApi {
         command: Command,
     ) -> Result<(v1::Order, Position), Status> {
         let meta = Self::meta(request, request_id);
-        let Outcome { order, position } = self.runner.run(order_id, command, &meta).await?;
+        let Outcome { state: order, position } = self.runner.run(order_id, &command, &meta).await?;
         let order = order_to_wire(&order, position);
         Ok((order, position))
     }
@@ -113,14 +113,14 @@ impl IntakeService for IntakeApi {
         let details = OrderDetails { customer_id, shipper, consignee, cargo, service_level };
         let meta = Self::meta(&request, request_id);
         let outcome =
-            self.runner.run(order_id, Command::Place { order_id, details: details.clone() }, &meta).await?;
-        if outcome.order.details != details {
+            self.runner.run(order_id, &Command::Place { order_id, details: details.clone() }, &meta).await?;
+        if outcome.state.details != details {
             let mut violations = FieldViolations::new();
             violations.push("request_id", "was already used by this customer for a different order");
             return Err(invalid_argument(violations.into_vec()));
         }
         Ok(Response::new(v1::PlaceOrderResponse {
-            order: Some(order_to_wire(&outcome.order, outcome.position)),
+            order: Some(order_to_wire(&outcome.state, outcome.position)),
             position: outcome.position,
         }))
     }
@@ -222,7 +222,7 @@ impl IntakeService for IntakeApi {
         let body = request.into_inner();
         let order_id = parse_order_id(&body.order_id)?;
         self.wait_for(body.min_position).await?;
-        let book = self.runner.orders.read();
+        let book = self.runner.model.read();
         let record = book.get(&order_id).ok_or_else(|| not_found(&order_id))?;
         Ok(Response::new(v1::GetOrderResponse { order: Some(record_to_wire(record)) }))
     }
@@ -252,7 +252,7 @@ impl IntakeService for IntakeApi {
         require(violations)?;
         self.wait_for(body.min_position).await?;
         let filter = OrderFilter { customer_id, status, placed_from, placed_until };
-        let book = self.runner.orders.read();
+        let book = self.runner.model.read();
         let (page, next) = book.list(&filter, after, page_size);
         Ok(Response::new(v1::ListOrdersResponse {
             orders: page.into_iter().map(record_to_wire).collect(),
@@ -270,7 +270,7 @@ impl IntakeService for IntakeApi {
         let after = parse_page_token(&mut violations, &body.page_token);
         require(violations)?;
         self.wait_for(body.min_position).await?;
-        let book = self.runner.orders.read();
+        let book = self.runner.model.read();
         let (page, next) = book.review_queue(after, page_size);
         Ok(Response::new(v1::ListReviewQueueResponse {
             orders: page.into_iter().map(record_to_wire).collect(),
@@ -287,10 +287,10 @@ impl IntakeService for IntakeApi {
         self.wait_for(body.min_position).await?;
         // The log has the whole timeline; the read model keeps none of it.
         let history = self.runner.history(&order_id).await?;
-        let Some(&(last, _)) = history.last() else { return Err(not_found(&order_id)) };
+        let Some(&(last, _, _)) = history.last() else { return Err(not_found(&order_id)) };
         let timeline = crate::timeline::entries(&history);
         let status = crate::commands::fold_until(history, last)
-            .map(|outcome| outcome.order.status)
+            .map(|outcome| outcome.state.status)
             .ok_or_else(|| Status::internal(format!("the history of order {order_id} builds no order")))?;
         let timeline = timeline.into_iter().map(timeline_entry_to_wire).collect();
         Ok(Response::new(v1::TrackOrderResponse {

@@ -7,10 +7,11 @@
 use bytes::Bytes;
 use prost::Message;
 use uuid::Uuid;
+use waybill_command::EventMeta;
 use waybill_eventlog::NewEvent;
 use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::v1::{self, event_envelope::Payload, intake_event};
-use waybill_types::{Actor, CustomerId, OrderId, Timestamp};
+use waybill_types::{CustomerId, OrderId};
 
 use crate::domain::{Event, OrderDetails, OrderStatus, Quote, QuoteLine, Zone};
 
@@ -29,31 +30,21 @@ pub enum CodecError {
     Field(String),
 }
 
-/// What the envelope says about an event beside the event itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EventMeta {
-    pub event_id: Uuid,
-    pub order_id: OrderId,
-    pub occurred_at: Timestamp,
-    pub causation_id: String,
-    pub correlation_id: String,
-    pub actor: Actor,
-}
-
 /// An event as read back from the log.
 #[derive(Clone, Debug)]
 pub struct DecodedEvent {
+    pub order_id: OrderId,
     pub meta: EventMeta,
     pub event_type: String,
     pub event: Event,
 }
 
-pub fn encode(event: &Event, meta: &EventMeta) -> NewEvent {
+pub fn encode(order_id: OrderId, event: &Event, meta: &EventMeta) -> NewEvent {
     let envelope = v1::EventEnvelope {
         event_id: meta.event_id.to_string(),
         event_type: event.event_type().to_owned(),
-        aggregate_id: meta.order_id.to_string(),
-        order_id: meta.order_id.to_string(),
+        aggregate_id: order_id.to_string(),
+        order_id: order_id.to_string(),
         occurred_at: Some(convert::timestamp_to_wire(meta.occurred_at)),
         causation_id: meta.causation_id.clone(),
         correlation_id: meta.correlation_id.clone(),
@@ -64,7 +55,7 @@ pub fn encode(event: &Event, meta: &EventMeta) -> NewEvent {
     NewEvent {
         event_id: meta.event_id,
         event_type: event.event_type().to_owned(),
-        aggregate_id: meta.order_id.to_string(),
+        aggregate_id: order_id.to_string(),
         occurred_at: meta.occurred_at,
         payload: Bytes::from(envelope.encode_to_vec()),
     }
@@ -74,16 +65,17 @@ pub fn decode(payload: &[u8]) -> Result<DecodedEvent, CodecError> {
     let envelope = v1::EventEnvelope::decode(payload)?;
     let Some(Payload::Intake(intake)) = envelope.payload else { return Err(CodecError::NotIntake) };
     let wire_event = intake.event.ok_or(CodecError::Empty)?;
+    let order_id =
+        OrderId::parse(&envelope.order_id).map_err(|error| CodecError::Field(error.to_string()))?;
     let meta = EventMeta {
         event_id: Uuid::parse_str(&envelope.event_id).map_err(|_| CodecError::Field("event_id".into()))?,
-        order_id: OrderId::parse(&envelope.order_id).map_err(|error| CodecError::Field(error.to_string()))?,
         occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
         causation_id: envelope.causation_id,
         correlation_id: envelope.correlation_id,
         actor: convert::actor_from_wire(envelope.actor.as_ref()),
     };
-    let event = event_from_wire(wire_event, meta.order_id)?;
-    Ok(DecodedEvent { meta, event_type: envelope.event_type, event })
+    let event = event_from_wire(wire_event, order_id)?;
+    Ok(DecodedEvent { order_id, meta, event_type: envelope.event_type, event })
 }
 
 fn event_to_wire(event: &Event) -> intake_event::Event {

@@ -36,16 +36,16 @@ pub async fn auto_review(runner: CommandRunner, recorded: RecordedEvent) -> Resu
     if !needs_review {
         return Ok(());
     }
-    let order_id = decoded.meta.order_id;
+    let order_id = decoded.order_id;
     // The reviewer and the read model follow the log independently; judge the customer's
     // standing on a model that has at least seen this event.
     runner
-        .orders
+        .model
         .wait_for(recorded.position, runner.wait_timeout)
         .await
         .map_err(|error| ReactionError::Transient(error.to_string()))?;
     let standing = {
-        let book = runner.orders.read();
+        let book = runner.model.read();
         match book.get(&order_id) {
             Some(record) if book.is_on_credit_hold(&record.order.details.customer_id) => {
                 CustomerStanding::OnCreditHold
@@ -58,9 +58,9 @@ pub async fn auto_review(runner: CommandRunner, recorded: RecordedEvent) -> Resu
         actor: Actor::service("intake-auto-review"),
         correlation_id: decoded.meta.correlation_id.clone(),
     };
-    match runner.run(order_id, Command::ReviewAutomatically { standing }, &meta).await {
+    match runner.run(order_id, &Command::ReviewAutomatically { standing }, &meta).await {
         Ok(outcome) => {
-            tracing::info!(%order_id, status = outcome.order.status.as_str(), "order reviewed automatically");
+            tracing::info!(%order_id, status = outcome.state.status.as_str(), "order reviewed automatically");
             Ok(())
         }
         // Nothing to review any more (cancelled meanwhile, reviewed by hand, ...).

@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use uuid::Uuid;
+use waybill_command::AggregateStore;
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_types::{CustomerId, OrderId, Timestamp};
 
@@ -67,6 +68,16 @@ pub struct OrderBook {
     review_queue: BTreeSet<(i64, OrderId)>,
     /// Customers CRM put on credit hold (fed by CRM's events once CRM exists).
     customers_on_hold: BTreeSet<CustomerId>,
+}
+
+impl AggregateStore<Order> for OrderBook {
+    fn current(&self, order_id: &OrderId) -> Option<(Order, Position)> {
+        self.orders.get(order_id).map(|record| (record.order.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, order_id: &OrderId, causation_id: &str) -> Option<Position> {
+        OrderBook::position_caused_by(self, order_id, causation_id)
+    }
 }
 
 impl OrderBook {
@@ -156,8 +167,7 @@ impl OrderBook {
     }
 
     fn apply_decoded(&mut self, position: Position, decoded: DecodedEvent) -> Result<(), ProjectionError> {
-        let DecodedEvent { meta, event_type, event } = decoded;
-        let order_id = meta.order_id;
+        let DecodedEvent { order_id, meta, event_type, event } = decoded;
         let previous = self.orders.remove(&order_id);
         let (state, mut causes, queued_before, key_before) = match previous {
             Some(record) => {

@@ -58,7 +58,7 @@ pub async fn run(
     let orders = Projector::spawn(log.clone(), vec!["waybill.intake.>".to_owned()], OrderBook::new()).await?;
     let runner = CommandRunner {
         log: log.clone(),
-        orders: orders.clone(),
+        model: orders.clone(),
         policy: Arc::new(settings.policy.clone()),
         clock: settings.clock.clone(),
         wait_timeout: settings.wait_timeout,

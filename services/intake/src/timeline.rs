@@ -6,8 +6,8 @@ use uuid::Uuid;
 use waybill_eventlog::Position;
 use waybill_types::{Actor, Timestamp};
 
-use crate::codec::DecodedEvent;
 use crate::domain::Event;
+use waybill_command::EventMeta;
 
 /// One event about an order.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,18 +21,20 @@ pub struct TimelineEntry {
 }
 
 /// The timeline of an order's history, as read from the log.
-pub fn entries(history: &[(Position, DecodedEvent)]) -> Vec<TimelineEntry> {
-    history
-        .iter()
-        .map(|(position, decoded)| TimelineEntry {
-            position: *position,
-            event_id: decoded.meta.event_id,
-            event_type: decoded.event_type.clone(),
-            occurred_at: decoded.meta.occurred_at,
-            actor: decoded.meta.actor.clone(),
-            summary: summarize(&decoded.event),
-        })
-        .collect()
+pub fn entries(history: &[(Position, EventMeta, Event)]) -> Vec<TimelineEntry> {
+    history.iter().map(|(position, meta, event)| entry(*position, meta, event)).collect()
+}
+
+/// The timeline entry of one of the order's events.
+pub fn entry(position: Position, meta: &EventMeta, event: &Event) -> TimelineEntry {
+    TimelineEntry {
+        position,
+        event_id: meta.event_id,
+        event_type: event.event_type().to_owned(),
+        occurred_at: meta.occurred_at,
+        actor: meta.actor.clone(),
+        summary: summarize(event),
+    }
 }
 
 /// One human-readable line per event, for the timeline.

@@ -33,7 +33,9 @@ pub async fn start(
     mut stopping: watch::Receiver<bool>,
 ) -> Result<mpsc::Receiver<Result<OrderUpdate, Status>>, CommandError> {
     let history = runner.history(&order_id).await?;
-    let Some((last, _)) = history.last() else { return Err(crate::domain::Rejection::NotFound.into()) };
+    let Some((last, _, _)) = history.last() else {
+        return Err(CommandError::Rejected(crate::domain::Rejection::NotFound));
+    };
     let last = *last;
     let latest = timeline::entries(&history[history.len() - 1..]).pop();
     let (Some(latest), Some(first)) = (latest, fold_until(history, last)) else {
@@ -47,7 +49,7 @@ pub async fn start(
 
     let (updates, receiver) = mpsc::channel(BUFFERED_UPDATES);
     tokio::spawn(async move {
-        let mut order = first.order;
+        let mut order = first.state;
         let mut version = last;
         if updates.send(Ok(OrderUpdate { order: order.clone(), version, event: latest })).await.is_err() {
             return;
@@ -75,7 +77,7 @@ pub async fn start(
             };
             let update =
                 codec::decode(&recorded.payload).map_err(|error| error.to_string()).and_then(|decoded| {
-                    let event = timeline::entries(&[(recorded.position, decoded.clone())]).pop();
+                    let event = Some(timeline::entry(recorded.position, &decoded.meta, &decoded.event));
                     let next = evolve(Some(order.clone()), &decoded.event, decoded.meta.occurred_at);
                     match (next, event) {
                         (Some(next), Some(event)) => Ok((next, event)),

@@ -39,6 +39,15 @@ const HEADER_LINE_OVERHEAD: usize = 4;
 /// "atomic publish batch contains duplicate message id" (not named by async-nats 0.51).
 const ATOMIC_BATCH_DUPLICATE_MESSAGE_ID: ErrorCode = ErrorCode(10201);
 
+/// One aggregate's part of an [`EventLog::append_atomic`].
+#[derive(Clone, Copy, Debug)]
+pub struct AggregateAppend<'a> {
+    pub subject: &'a str,
+    /// The subject's expected last position (`None`: no check).
+    pub expected: Option<Position>,
+    pub events: &'a [NewEvent],
+}
+
 /// One event to append. `payload` is the encoded envelope; the other fields become headers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewEvent {
@@ -72,18 +81,32 @@ impl EventLog {
         idempotency_key: &str,
         events: &[NewEvent],
     ) -> Result<Appended, AppendError> {
-        subject::validate_subject(subject).map_err(|_| AppendError::InvalidSubject(subject.to_owned()))?;
-        let messages: Vec<(HeaderMap, Bytes)> = events
-            .iter()
-            .enumerate()
-            .map(|(index, event)| {
-                let message_id = match events.len() {
+        self.append_atomic(&[AggregateAppend { subject, expected, events }], idempotency_key).await
+    }
+
+    /// Appends to several aggregates at once, all or nothing: each write's expectation is
+    /// checked on its own subject, and the events are stored contiguously in the order
+    /// given (one JetStream atomic batch). For a decision that spans aggregates, e.g. a
+    /// task assigned to a vehicle whose load must stay within its capacity. Message ids are
+    /// `{idempotency_key}/{index}` over the whole batch (just the key for a single event).
+    pub async fn append_atomic(
+        &self,
+        writes: &[AggregateAppend<'_>],
+        idempotency_key: &str,
+    ) -> Result<Appended, AppendError> {
+        let count: usize = writes.iter().map(|write| write.events.len()).sum();
+        let mut messages = Vec::with_capacity(count);
+        for write in writes {
+            subject::validate_subject(write.subject)
+                .map_err(|_| AppendError::InvalidSubject(write.subject.to_owned()))?;
+            for (index, event) in write.events.iter().enumerate() {
+                let message_id = match count {
                     1 => idempotency_key.to_owned(),
-                    _ => format!("{idempotency_key}/{index}"),
+                    _ => format!("{idempotency_key}/{}", messages.len()),
                 };
-                let mut headers = self.headers_for(subject, event, &message_id);
+                let mut headers = self.headers_for(write.subject, event, &message_id);
                 if index == 0
-                    && let Some(expected) = expected
+                    && let Some(expected) = write.expected
                 {
                     headers.insert(
                         async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
@@ -91,17 +114,24 @@ impl EventLog {
                     );
                 }
                 self.check_size(&headers, &event.payload)?;
-                Ok((headers, event.payload.clone()))
-            })
-            .collect::<Result<_, AppendError>>()?;
-        let expected_or_zero = expected.unwrap_or(0);
+                messages.push((write.subject, headers, event.payload.clone()));
+            }
+        }
+        // A refused retry is recognised on the first write's subject (see the module docs).
+        let (first_subject, first_expected) = match writes.first() {
+            Some(write) => (write.subject, write.expected.unwrap_or(0)),
+            None => return Err(AppendError::NoEvents),
+        };
         let appended = match messages.len() {
             0 => Err(AppendError::NoEvents),
-            1 => self.append_one(subject, expected_or_zero, messages).await,
+            1 => {
+                let (_, headers, payload) = messages.pop().ok_or(AppendError::NoEvents)?;
+                self.append_one(first_subject, first_expected, headers, payload).await
+            }
             _ if !self.inner.atomic_batches => Err(AppendError::Unsupported(
                 "appending several events at once needs nats-server 2.12+ (atomic batch publish)".to_owned(),
             )),
-            _ => self.append_batch(subject, expected_or_zero, messages).await,
+            _ => self.append_batch(first_subject, first_expected, messages).await,
         };
         if let Err(AppendError::Conflict { .. }) = appended {
             metrics::counter!("waybill_append_conflicts_total").increment(1);
@@ -143,9 +173,9 @@ impl EventLog {
         &self,
         subject: &str,
         expected: Position,
-        mut messages: Vec<(HeaderMap, Bytes)>,
+        headers: HeaderMap,
+        payload: Bytes,
     ) -> Result<Appended, AppendError> {
-        let Some((headers, payload)) = messages.pop() else { return Err(AppendError::NoEvents) };
         let ids = message_ids(std::slice::from_ref(&headers));
         let size = payload.len();
         let message = PublishMessage::build().headers(headers).payload(payload);
@@ -200,13 +230,13 @@ impl EventLog {
         &self,
         subject: &str,
         expected: Position,
-        messages: Vec<(HeaderMap, Bytes)>,
+        messages: Vec<(&str, HeaderMap, Bytes)>,
     ) -> Result<Appended, AppendError> {
         let batch_id = uuid::Uuid::now_v7().simple().to_string();
         let count = messages.len();
-        let ids = message_ids(messages.iter().map(|(headers, _)| headers));
-        let size = messages.iter().map(|(_, payload)| payload.len()).max().unwrap_or(0);
-        for (index, (mut headers, payload)) in messages.into_iter().enumerate() {
+        let ids = message_ids(messages.iter().map(|(_, headers, _)| headers));
+        let size = messages.iter().map(|(_, _, payload)| payload.len()).max().unwrap_or(0);
+        for (index, (message_subject, mut headers, payload)) in messages.into_iter().enumerate() {
             headers.insert(async_nats::header::NATS_BATCH_ID, batch_id.as_str());
             headers.insert(async_nats::header::NATS_BATCH_SEQUENCE, (index + 1).to_string().as_str());
             let commit = index + 1 == count;
@@ -215,7 +245,7 @@ impl EventLog {
             }
             let reply = self
                 .client()
-                .request_with_headers(subject.to_owned(), headers, payload)
+                .request_with_headers(message_subject.to_owned(), headers, payload)
                 .await
                 .map_err(|error| AppendError::Nats(error.into()))?;
             let answer = BatchReply::parse(&reply.payload).map_err(AppendError::Nats)?;

@@ -37,7 +37,7 @@ pub mod subscription;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use append::{Appended, NewEvent};
+pub use append::{AggregateAppend, Appended, NewEvent};
 pub use error::{
     AppendError, BoxError, ProjectionError, ReactionError, ReactionRunError, ReadError, SetupError, WaitError,
 };

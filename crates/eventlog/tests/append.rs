@@ -156,3 +156,40 @@ async fn retrying_a_multi_event_append_is_a_duplicate() {
     assert!(again.duplicate);
     assert_eq!(again.last, first.last);
 }
+
+#[tokio::test]
+async fn an_atomic_append_checks_each_subjects_expectation_and_stores_all_or_nothing() {
+    use waybill_eventlog::AggregateAppend;
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let (task, vehicle) = (order("task-1"), order("vehicle-1"));
+    let vehicle_at = common::put(&log, "vehicle-1", "registered").await;
+    let task_at = common::put(&log, "task-1", "created").await;
+
+    // The vehicle moved on after the decision was taken: nothing of the batch is stored.
+    common::put(&log, "vehicle-1", "loaded elsewhere").await;
+    let task_events = [event("TaskAssigned", "task-1", "to vehicle-1")];
+    let vehicle_events = [event("VehicleLoaded", "vehicle-1", "task-1")];
+    let stale = [
+        AggregateAppend { subject: &task, expected: Some(task_at), events: &task_events },
+        AggregateAppend { subject: &vehicle, expected: Some(vehicle_at), events: &vehicle_events },
+    ];
+    let error = log.append_atomic(&stale, "assign-1").await.unwrap_err();
+    assert!(matches!(error, AppendError::Conflict { .. }), "got {error}");
+    assert_eq!(log.read_subject(&task).await.unwrap().len(), 1, "the task got nothing");
+
+    let vehicle_now = log.last_position_of(&vehicle).await.unwrap();
+    let fresh = [
+        AggregateAppend { subject: &task, expected: Some(task_at), events: &task_events },
+        AggregateAppend { subject: &vehicle, expected: Some(vehicle_now), events: &vehicle_events },
+    ];
+    let appended = log.append_atomic(&fresh, "assign-2").await.unwrap();
+    assert_eq!((appended.last - appended.first, appended.duplicate), (1, false));
+    assert_eq!(log.last_position_of(&task).await.unwrap(), appended.first);
+    assert_eq!(log.last_position_of(&vehicle).await.unwrap(), appended.last);
+
+    // A retry of the same request stores nothing and answers the original positions.
+    let again = log.append_atomic(&fresh, "assign-2").await.unwrap();
+    assert_eq!(again, Appended { duplicate: true, ..appended });
+    assert_eq!(log.head().await.unwrap(), appended.last);
+}

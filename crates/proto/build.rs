@@ -5,7 +5,12 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = ["waybill/v1/envelope.proto", "waybill/v1/intake.proto"];
+    let files = [
+        "waybill/v1/envelope.proto",
+        "waybill/v1/intake.proto",
+        "waybill/v1/dispatch.proto",
+        "waybill/v1/delivery.proto",
+    ];
     println!("cargo:rerun-if-changed={}", proto_root.display());
 
     let descriptors = protox::compile(files, [&proto_root])?;

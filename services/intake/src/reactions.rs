@@ -1,15 +1,20 @@
-//! What intake does when events arrive: today, the automatic review of placed orders.
+//! What intake does when events arrive: the automatic review of placed orders, and the
+//! fulfilment facts dispatch and delivery report (pickup, out for delivery, delivered),
+//! which close the order to amendments, address changes and cancellation.
 //!
 //! The reviewer is a process manager on a durable consumer: every replica of intake shares
 //! it, so each placement is reviewed once in effect. It is idempotent twice over: the
 //! review command's request id is the placing event's id (a redelivery finds the answer it
 //! already wrote), and reviewing an order that is no longer `Placed` decides nothing.
 
+use prost::Message;
+use waybill_command::CommandMeta;
 use waybill_eventlog::{ReactionError, ReactionSettings, RecordedEvent};
-use waybill_types::Actor;
+use waybill_proto::v1::{self, delivery_event, dispatch_event, event_envelope::Payload};
+use waybill_types::{Actor, OrderId};
 
 use crate::codec;
-use crate::commands::{CommandError, CommandMeta, CommandRunner};
+use crate::commands::{CommandError, CommandRunner};
 use crate::domain::{Command, CustomerStanding, Event, OrderStatus, Rejection};
 
 /// The durable consumer's name; shared by all replicas.
@@ -53,11 +58,7 @@ pub async fn auto_review(runner: CommandRunner, recorded: RecordedEvent) -> Resu
             _ => CustomerStanding::Good,
         }
     };
-    let meta = CommandMeta {
-        request_id: decoded.meta.event_id.to_string(),
-        actor: Actor::service("intake-auto-review"),
-        correlation_id: decoded.meta.correlation_id.clone(),
-    };
+    let meta = CommandMeta::reacting_to(&decoded.meta, Actor::service(AUTO_REVIEW_CONSUMER));
     match runner.run(order_id, &Command::ReviewAutomatically { standing }, &meta).await {
         Ok(outcome) => {
             tracing::info!(%order_id, status = outcome.state.status.as_str(), "order reviewed automatically");
@@ -65,6 +66,61 @@ pub async fn auto_review(runner: CommandRunner, recorded: RecordedEvent) -> Resu
         }
         // Nothing to review any more (cancelled meanwhile, reviewed by hand, ...).
         Err(CommandError::Rejected(Rejection::InvalidState { .. })) => Ok(()),
+        Err(CommandError::Rejected(rejection)) => Err(ReactionError::Poison(rejection.to_string())),
+        Err(error) => Err(ReactionError::Transient(error.to_string())),
+    }
+}
+
+/// The durable consumer of dispatch's and delivery's task events; shared by all replicas.
+pub const FULFILMENT_CONSUMER: &str = "intake-fulfilment";
+
+pub fn fulfilment_settings() -> ReactionSettings {
+    ReactionSettings {
+        durable_name: FULFILMENT_CONSUMER.to_owned(),
+        filters: vec!["waybill.dispatch.task.*".to_owned(), "waybill.delivery.task.*".to_owned()],
+        dead_letter_subject: format!("deadletter.intake.{FULFILMENT_CONSUMER}"),
+        ..ReactionSettings::default()
+    }
+}
+
+/// Records on the order what dispatch and delivery report: picked up, out for delivery,
+/// delivered. Facts arrive at least once and possibly out of order; the decider ignores
+/// one the order already reflects. A fact that contradicts the order (a pickup of an order
+/// cancelled meanwhile) goes to the dead-letter subject for a person to look at.
+pub async fn record_fulfilment(runner: CommandRunner, recorded: RecordedEvent) -> Result<(), ReactionError> {
+    let envelope = v1::EventEnvelope::decode(recorded.payload.as_ref())
+        .map_err(|error| ReactionError::Poison(format!("not a waybill envelope: {error}")))?;
+    let source_event_id = envelope.event_id.clone();
+    let command = match envelope.payload {
+        // A reverse shipment's task carries the order id too, but is not the order's pickup.
+        Some(Payload::Dispatch(v1::DispatchEvent {
+            event: Some(dispatch_event::Event::TaskPickedUp(_)),
+        })) if envelope.aggregate_id == envelope.order_id => Command::RecordPickup { source_event_id },
+        Some(Payload::Delivery(v1::DeliveryEvent {
+            event: Some(delivery_event::Event::DeliveryStarted(_)),
+        })) => Command::RecordOutForDelivery { source_event_id },
+        Some(Payload::Delivery(v1::DeliveryEvent {
+            event: Some(delivery_event::Event::DeliveryCompleted(_)),
+        })) => Command::RecordDelivery { source_event_id },
+        _ => return Ok(()),
+    };
+    let order_id = OrderId::parse(&envelope.order_id).map_err(|error| {
+        ReactionError::Poison(format!("order id of event {}: {error}", envelope.event_id))
+    })?;
+    let cause = waybill_command::EventMeta {
+        event_id: uuid::Uuid::parse_str(&envelope.event_id)
+            .map_err(|_| ReactionError::Poison(format!("event id {:?} is not a UUID", envelope.event_id)))?,
+        occurred_at: waybill_proto::convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
+        causation_id: envelope.causation_id,
+        correlation_id: envelope.correlation_id,
+        actor: Actor::service(FULFILMENT_CONSUMER),
+    };
+    let meta = CommandMeta::reacting_to(&cause, Actor::service(FULFILMENT_CONSUMER));
+    match runner.run(order_id, &command, &meta).await {
+        Ok(outcome) => {
+            tracing::info!(%order_id, status = outcome.state.status.as_str(), "fulfilment recorded");
+            Ok(())
+        }
         Err(CommandError::Rejected(rejection)) => Err(ReactionError::Poison(rejection.to_string())),
         Err(error) => Err(ReactionError::Transient(error.to_string())),
     }

@@ -89,21 +89,26 @@ pub async fn run(
         })
     };
 
-    let reviewer = {
-        let runner = runner.clone();
-        let log = log.clone();
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            let handler = move |event| reactions::auto_review(runner.clone(), event);
-            let stopped = async move {
-                let _ = stop.wait_for(|stop| *stop).await;
-            };
-            if let Err(error) = run_reactions(log, reactions::auto_review_settings(), handler, stopped).await
-            {
-                tracing::error!(%error, "automatic reviewer stopped");
-            }
-        })
-    };
+    let reviewer = spawn_reactions(
+        "automatic reviewer",
+        log.clone(),
+        reactions::auto_review_settings(),
+        stop_rx.clone(),
+        {
+            let runner = runner.clone();
+            move |event| reactions::auto_review(runner.clone(), event)
+        },
+    );
+    let fulfilment = spawn_reactions(
+        "fulfilment recorder",
+        log.clone(),
+        reactions::fulfilment_settings(),
+        stop_rx.clone(),
+        {
+            let runner = runner.clone();
+            move |event| reactions::record_fulfilment(runner.clone(), event)
+        },
+    );
 
     let api = InterceptedService::new(
         IntakeServiceServer::new(IntakeApi::new(runner, stop_rx.clone()))
@@ -126,10 +131,31 @@ pub async fn run(
         waybill_runtime::serve(routes, listener, settings.reflection, draining, settings.shutdown_grace)
             .await;
     catch_up.abort();
-    if tokio::time::timeout(settings.shutdown_grace, reviewer).await.is_err() {
-        tracing::warn!(
-            "automatic reviewer still busy after the shutdown grace; its event will be redelivered"
-        );
+    let reactions = futures::future::join(reviewer, fulfilment);
+    if tokio::time::timeout(settings.shutdown_grace, reactions).await.is_err() {
+        tracing::warn!("reactions still busy after the shutdown grace; their events will be redelivered");
     }
     served
+}
+
+/// Runs one durable consumer until `stop` turns true; errors are logged, not fatal.
+fn spawn_reactions<H, F>(
+    name: &'static str,
+    log: EventLog,
+    settings: waybill_eventlog::ReactionSettings,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    handler: H,
+) -> tokio::task::JoinHandle<()>
+where
+    H: Fn(waybill_eventlog::RecordedEvent) -> F + Send + Sync + 'static,
+    F: Future<Output = Result<(), waybill_eventlog::ReactionError>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        };
+        if let Err(error) = run_reactions(log, settings, handler, stopped).await {
+            tracing::error!(%error, reaction = name, "reaction stopped");
+        }
+    })
 }

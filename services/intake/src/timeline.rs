@@ -1,13 +1,21 @@
 //! An order's timeline: every event about it, oldest first, with who did what. Built from
-//! the order's history on the log when asked (TrackOrder); the read model keeps only what
-//! commands need, so its memory does not grow with every event's details.
+//! the log when asked (TrackOrder): intake's own events on the order's subject, plus the
+//! milestones of the order's dispatch task and last-mile delivery, whose aggregates share
+//! the order's id (`waybill.dispatch.task.<order id>`, `waybill.delivery.task.<order id>`).
+//! The read model keeps none of it, so its memory does not grow with every event's details.
+//!
+//! Other services' events are read from the wire envelope: intake does not depend on their
+//! code, only on the public contract in proto/.
 
+use prost::Message;
 use uuid::Uuid;
-use waybill_eventlog::Position;
-use waybill_types::{Actor, Timestamp};
+use waybill_command::EventMeta;
+use waybill_eventlog::{EventLog, Position, RecordedEvent, subject};
+use waybill_proto::convert;
+use waybill_proto::v1::{self, delivery_event, dispatch_event, event_envelope::Payload};
+use waybill_types::{Actor, OrderId, Timestamp};
 
 use crate::domain::Event;
-use waybill_command::EventMeta;
 
 /// One event about an order.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,11 +26,37 @@ pub struct TimelineEntry {
     pub occurred_at: Timestamp,
     pub actor: Actor,
     pub summary: String,
+    /// The service that wrote it.
+    pub service: &'static str,
+    /// The handover's evidence, on a completed delivery.
+    pub proof_of_delivery: Option<v1::ProofOfDelivery>,
 }
 
-/// The timeline of an order's history, as read from the log.
+/// The subjects other services keep about an order, whose events join its timeline.
+pub fn fulfilment_subjects(order_id: &OrderId) -> [String; 2] {
+    let id = order_id.to_string();
+    [subject::aggregate("dispatch", "task", &id), subject::aggregate("delivery", "task", &id)]
+}
+
+/// The timeline of intake's own history of an order, as read from the log.
 pub fn entries(history: &[(Position, EventMeta, Event)]) -> Vec<TimelineEntry> {
     history.iter().map(|(position, meta, event)| entry(*position, meta, event)).collect()
+}
+
+/// `intake` (the order's own timeline) merged with the order's dispatch and delivery
+/// milestones, in log order.
+pub async fn with_fulfilment(
+    log: &EventLog,
+    order_id: &OrderId,
+    intake: Vec<TimelineEntry>,
+) -> Result<Vec<TimelineEntry>, String> {
+    let mut timeline = intake;
+    for subject in fulfilment_subjects(order_id) {
+        let recorded = log.read_subject(&subject).await.map_err(|error| error.to_string())?;
+        timeline.extend(recorded.iter().filter_map(foreign_entry));
+    }
+    timeline.sort_by_key(|entry| entry.position);
+    Ok(timeline)
 }
 
 /// The timeline entry of one of the order's events.
@@ -34,6 +68,139 @@ pub fn entry(position: Position, meta: &EventMeta, event: &Event) -> TimelineEnt
         occurred_at: meta.occurred_at,
         actor: meta.actor.clone(),
         summary: summarize(event),
+        service: "intake",
+        proof_of_delivery: None,
+    }
+}
+
+/// The entry for another service's event; `None` for what a customer's timeline does not
+/// show (and for an event that does not decode: the owner's projection reports those).
+fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
+    let envelope = v1::EventEnvelope::decode(recorded.payload.as_ref()).ok()?;
+    let (service, summary, proof_of_delivery) = match envelope.payload? {
+        Payload::Dispatch(event) => ("dispatch", summarize_dispatch(event.event?)?, None),
+        Payload::Delivery(event) => {
+            let event = event.event?;
+            let proof = match &event {
+                delivery_event::Event::DeliveryCompleted(completed) => completed.proof.clone(),
+                _ => None,
+            };
+            ("delivery", summarize_delivery(event)?, proof)
+        }
+        _ => return None,
+    };
+    Some(TimelineEntry {
+        position: recorded.position,
+        event_id: Uuid::parse_str(&envelope.event_id).unwrap_or_default(),
+        event_type: envelope.event_type,
+        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
+        actor: convert::actor_from_wire(envelope.actor.as_ref()),
+        summary,
+        service,
+        proof_of_delivery,
+    })
+}
+
+fn summarize_dispatch(event: dispatch_event::Event) -> Option<String> {
+    use dispatch_event::Event as E;
+    Some(match event {
+        E::TaskPlanned(planned) => format!(
+            "transport planned: {}",
+            v1::TransportMode::try_from(planned.mode).map(mode_name).unwrap_or("unknown mode")
+        ),
+        E::TaskReplanned(replanned) => format!(
+            "transport replanned: {}",
+            v1::TransportMode::try_from(replanned.mode).map(mode_name).unwrap_or("unknown mode")
+        ),
+        E::TaskCancelled(_) => "transport cancelled".to_owned(),
+        E::TaskAssigned(assigned) => format!("assigned to vehicle {}", assigned.vehicle_id),
+        E::TaskUnassigned(unassigned) => format!("taken off vehicle {}", unassigned.vehicle_id),
+        E::TaskPacked(_) => "packed at the warehouse".to_owned(),
+        E::TaskPickedUp(_) => "picked up".to_owned(),
+        E::TaskCheckpointPassed(checkpoint) if checkpoint.note.is_empty() => {
+            format!("in transit: {}", checkpoint.place)
+        }
+        E::TaskCheckpointPassed(checkpoint) => {
+            format!("in transit: {} ({})", checkpoint.place, checkpoint.note)
+        }
+        E::TaskArrivedAtHub(arrived) => format!("arrived at hub {}", arrived.hub),
+        E::TransportExceptionReported(reported) => {
+            format!("transport exception reported: {}", reported.description)
+        }
+        E::TransportExceptionHandled(handled) => {
+            format!("transport exception handled: {} (delay {} min)", handled.handling, handled.delay_minutes)
+        }
+        E::TransportExceptionResolved(resolved) => {
+            format!("transport exception resolved: {}", resolved.resolution)
+        }
+        // The fleet's own events never land on a task's subject.
+        _ => return None,
+    })
+}
+
+fn summarize_delivery(event: delivery_event::Event) -> Option<String> {
+    use delivery_event::Event as E;
+    Some(match event {
+        E::DeliveryScheduled(scheduled) => {
+            let until = scheduled.promised_window.and_then(|window| window.end);
+            match until {
+                Some(end) => {
+                    format!("delivery scheduled, promised by {}", convert::timestamp_from_wire(Some(&end)))
+                }
+                None => "delivery scheduled".to_owned(),
+            }
+        }
+        E::DeliveryAddressUpdated(updated) => format!("delivery address updated (zone {})", updated.zone),
+        E::CourierAssigned(assigned) => format!("courier {} assigned", assigned.courier_id),
+        E::DeliveryStarted(_) => "out for delivery".to_owned(),
+        E::DeliveryAttemptFailed(failed) => format!(
+            "delivery attempt {} failed: {}",
+            failed.attempt,
+            match v1::FailureReason::try_from(failed.reason) {
+                Ok(v1::FailureReason::RecipientAbsent) => "recipient absent",
+                Ok(v1::FailureReason::Refused) => "refused",
+                Ok(v1::FailureReason::AddressWrong) => "address wrong",
+                _ => "unknown reason",
+            }
+        ),
+        E::DeliveryReturnedToSender(returned) => {
+            format!("returned to sender after {} attempts", returned.attempts)
+        }
+        E::DeliveryCompleted(completed) => match completed.proof {
+            Some(proof) => format!(
+                "delivered to {} ({}){}",
+                proof.recipient_name,
+                proof.recipient_relation,
+                if proof.id_checked { ", ID checked" } else { "" }
+            ),
+            None => "delivered".to_owned(),
+        },
+        E::DeliveryExceptionRaised(raised) => format!(
+            "delivery exception: {}{}",
+            match v1::DeliveryExceptionKind::try_from(raised.kind) {
+                Ok(v1::DeliveryExceptionKind::DamagedPartial) => "partly damaged",
+                Ok(v1::DeliveryExceptionKind::DamagedTotal) => "damaged",
+                Ok(v1::DeliveryExceptionKind::Lost) => "lost",
+                Ok(v1::DeliveryExceptionKind::Delayed) => "delayed past the promised window",
+                Ok(v1::DeliveryExceptionKind::HandoverDispute) => "handover disputed",
+                _ => "unknown",
+            },
+            if raised.description.is_empty() { String::new() } else { format!(": {}", raised.description) }
+        ),
+        E::CustomerNotificationRequested(_) => return None,
+        // Couriers' own events never land on a delivery's subject.
+        _ => return None,
+    })
+}
+
+fn mode_name(mode: v1::TransportMode) -> &'static str {
+    match mode {
+        v1::TransportMode::Unspecified => "unknown mode",
+        v1::TransportMode::RoadCourier => "road courier",
+        v1::TransportMode::RoadLtl => "road, consolidated",
+        v1::TransportMode::RoadTruckload => "road, full truckload",
+        v1::TransportMode::Rail => "rail",
+        v1::TransportMode::Air => "air",
     }
 }
 

@@ -1,0 +1,251 @@
+//! Intake following dispatch's and delivery's facts on a real nats-server: the events are
+//! appended here exactly as those services write them (the public contract in proto/), so
+//! intake is tested on its own; tests/ at the workspace root runs the real services together.
+
+mod support;
+
+use bytes::Bytes;
+use prost::Message;
+use support::{Intake, placement, status_of, wait_until};
+use tonic::Code;
+use waybill_eventlog::{EventLog, NewEvent, StreamSettings, subject};
+use waybill_proto::v1::{self, OrderStatus, delivery_event, dispatch_event, event_envelope::Payload};
+use waybill_testkit::NatsServer;
+
+/// Appends one event of `service`'s task for `order_id` (task id = order id), as that
+/// service would; returns its position.
+async fn append_fact(
+    log: &EventLog,
+    service: &str,
+    order_id: &str,
+    event_type: &str,
+    payload: Payload,
+) -> u64 {
+    let event_id = uuid::Uuid::now_v7();
+    let now = chrono::Utc::now();
+    let envelope = v1::EventEnvelope {
+        event_id: event_id.to_string(),
+        event_type: event_type.to_owned(),
+        aggregate_id: order_id.to_owned(),
+        order_id: order_id.to_owned(),
+        occurred_at: Some(waybill_proto::convert::timestamp_to_wire(now)),
+        causation_id: format!("test-{event_id}"),
+        correlation_id: String::new(),
+        actor: Some(v1::Actor { kind: v1::actor::Kind::User.into(), id: "courier-7".into() }),
+        schema_version: 1,
+        payload: Some(payload),
+    };
+    let event = NewEvent {
+        event_id,
+        event_type: event_type.to_owned(),
+        aggregate_id: order_id.to_owned(),
+        occurred_at: now,
+        payload: Bytes::from(envelope.encode_to_vec()),
+    };
+    let subject = subject::aggregate(service, "task", order_id);
+    log.append(&subject, None, &event_id.to_string(), &[event]).await.expect("append fact").last
+}
+
+fn dispatch(event: dispatch_event::Event) -> Payload {
+    Payload::Dispatch(v1::DispatchEvent { event: Some(event) })
+}
+
+fn delivery(event: delivery_event::Event) -> Payload {
+    Payload::Delivery(v1::DeliveryEvent { event: Some(event) })
+}
+
+fn proof() -> v1::ProofOfDelivery {
+    v1::ProofOfDelivery {
+        recipient_name: "Erika Mustermann".into(),
+        recipient_relation: "consignee".into(),
+        signature: Some(v1::Signature {
+            signature: Some(v1::signature::Signature::Stored(v1::StoredSignature {
+                digest: format!("sha256:{}", "ab".repeat(32)),
+                storage_ref: "s3://pod/2026/11/22/sig.png".into(),
+            })),
+        }),
+        photo_ref: "s3://pod/2026/11/22/door.jpg".into(),
+        location: Some(v1::GeoPoint { latitude: 48.137, longitude: 11.575 }),
+        delivered_at: Some(waybill_proto::convert::timestamp_to_wire(chrono::Utc::now())),
+        id_checked: true,
+        checklist: Some(v1::HandoverChecklist {
+            piece_count_matches: true,
+            packaging_intact: true,
+            recipient_informed_of_contents: true,
+        }),
+    }
+}
+
+#[tokio::test]
+async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_timeline() {
+    let nats = NatsServer::start();
+    let intake = Intake::start(&nats).await;
+    let log =
+        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
+    let mut client = intake.client("user:alice").await;
+    let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
+    let order_id = order.order.expect("order").order_id;
+    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+
+    append_fact(
+        &log,
+        "dispatch",
+        &order_id,
+        "waybill.dispatch.task_packed.v1",
+        dispatch(dispatch_event::Event::TaskPacked(v1::TaskPacked {})),
+    )
+    .await;
+    append_fact(
+        &log,
+        "dispatch",
+        &order_id,
+        "waybill.dispatch.task_picked_up.v1",
+        dispatch(dispatch_event::Event::TaskPickedUp(v1::TaskPickedUp {
+            vehicle_id: "van-1".into(),
+            driver_id: String::new(),
+        })),
+    )
+    .await;
+    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::PickedUp).await;
+
+    // Picked up: the goods are on their way, the order can no longer change.
+    let refused = client
+        .cancel_order(v1::CancelOrderRequest {
+            request_id: "cancel-late".into(),
+            order_id: order_id.clone(),
+            reason: "too late".into(),
+        })
+        .await
+        .expect_err("cancel after pickup");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+
+    append_fact(
+        &log,
+        "delivery",
+        &order_id,
+        "waybill.delivery.delivery_started.v1",
+        delivery(delivery_event::Event::DeliveryStarted(v1::DeliveryStarted { courier_id: "c-1".into() })),
+    )
+    .await;
+    let handover_proof = proof();
+    let completed = append_fact(
+        &log,
+        "delivery",
+        &order_id,
+        "waybill.delivery.delivery_completed.v1",
+        delivery(delivery_event::Event::DeliveryCompleted(v1::DeliveryCompleted {
+            proof: Some(handover_proof.clone()),
+            on_time: true,
+            first_attempt: true,
+        })),
+    )
+    .await;
+    let delivered =
+        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Delivered).await;
+    assert!(delivered.version > completed, "the delivery is recorded on the order after delivery's event");
+
+    let tracked = client
+        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: delivered.version })
+        .await
+        .expect("tracked")
+        .into_inner();
+    let services: Vec<&str> = tracked.timeline.iter().map(|entry| entry.service.as_str()).collect();
+    assert!(services.contains(&"dispatch") && services.contains(&"delivery"), "{services:?}");
+    let positions: Vec<u64> = tracked.timeline.iter().map(|entry| entry.position).collect();
+    assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "log order: {positions:?}");
+    let handover = tracked
+        .timeline
+        .iter()
+        .find(|entry| entry.position == completed)
+        .expect("the delivery's completion is on the timeline");
+    assert_eq!(handover.proof_of_delivery.as_ref(), Some(&handover_proof));
+    assert!(handover.summary.contains("Erika Mustermann"), "{}", handover.summary);
+    intake.stop().await;
+}
+
+#[tokio::test]
+async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_orders() {
+    let nats = NatsServer::start();
+    let intake = Intake::start(&nats).await;
+    let log =
+        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
+    let mut client = intake.client("user:alice").await;
+    let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
+    let order_id = order.order.expect("order").order_id;
+    let accepted =
+        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+
+    // A reverse shipment's task names the order but has its own id: not this order's pickup.
+    let return_id = uuid::Uuid::now_v7().to_string();
+    let event_id = uuid::Uuid::now_v7();
+    let envelope = v1::EventEnvelope {
+        event_id: event_id.to_string(),
+        event_type: "waybill.dispatch.task_picked_up.v1".into(),
+        aggregate_id: return_id.clone(),
+        order_id: order_id.clone(),
+        occurred_at: Some(waybill_proto::convert::timestamp_to_wire(chrono::Utc::now())),
+        payload: Some(dispatch(dispatch_event::Event::TaskPickedUp(v1::TaskPickedUp::default()))),
+        ..Default::default()
+    };
+    let reverse = NewEvent {
+        event_id,
+        event_type: envelope.event_type.clone(),
+        aggregate_id: return_id.clone(),
+        occurred_at: chrono::Utc::now(),
+        payload: Bytes::from(envelope.encode_to_vec()),
+    };
+    log.append(&subject::aggregate("dispatch", "task", &return_id), None, "reverse", &[reverse])
+        .await
+        .expect("append");
+
+    // The same pickup delivered twice (two events with the same id stand for a redelivery).
+    let pickup = |event_id: uuid::Uuid| {
+        let envelope = v1::EventEnvelope {
+            event_id: event_id.to_string(),
+            event_type: "waybill.dispatch.task_picked_up.v1".into(),
+            aggregate_id: order_id.clone(),
+            order_id: order_id.clone(),
+            occurred_at: Some(waybill_proto::convert::timestamp_to_wire(chrono::Utc::now())),
+            payload: Some(dispatch(dispatch_event::Event::TaskPickedUp(v1::TaskPickedUp::default()))),
+            ..Default::default()
+        };
+        NewEvent {
+            event_id,
+            event_type: envelope.event_type.clone(),
+            aggregate_id: order_id.clone(),
+            occurred_at: chrono::Utc::now(),
+            payload: Bytes::from(envelope.encode_to_vec()),
+        }
+    };
+    let pickup_id = uuid::Uuid::now_v7();
+    let task = subject::aggregate("dispatch", "task", &order_id);
+    let first_pickup = log.append(&task, None, "pickup-a", &[pickup(pickup_id)]).await.expect("append").last;
+    log.append(&task, None, "pickup-b", &[pickup(pickup_id)]).await.expect("append");
+    // A later fact: once it is recorded, the consumer has handled everything before it.
+    let started = append_fact(
+        &log,
+        "delivery",
+        &order_id,
+        "waybill.delivery.delivery_started.v1",
+        delivery(delivery_event::Event::DeliveryStarted(v1::DeliveryStarted { courier_id: "c-1".into() })),
+    )
+    .await;
+    let out =
+        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::OutForDelivery).await;
+    assert!(out.version > started && accepted.version < first_pickup);
+
+    let tracked = client
+        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: out.version })
+        .await
+        .expect("tracked")
+        .into_inner();
+    let recorded: Vec<u64> = tracked
+        .timeline
+        .iter()
+        .filter(|entry| entry.event_type == "waybill.intake.order_picked_up.v1")
+        .map(|entry| entry.position)
+        .collect();
+    assert_eq!(recorded.len(), 1, "one pickup recorded: {:#?}", tracked.timeline);
+    assert!(recorded[0] > first_pickup, "recorded from the order's own task, not the reverse one");
+    intake.stop().await;
+}

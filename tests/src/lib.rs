@@ -85,3 +85,55 @@ impl Drop for Running {
         let _ = self.child.wait();
     }
 }
+
+/// Asks grpc.health.v1 at `address` (e.g. `http://127.0.0.1:50051`) for the server's status.
+pub async fn health(address: &str) -> Option<i32> {
+    let channel = tonic::transport::Channel::from_shared(address.to_owned()).ok()?.connect().await.ok()?;
+    let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
+    let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
+    Some(client.check(request).await.ok()?.into_inner().status)
+}
+
+/// Waits (bounded: 15 s) until the server at `address` reports SERVING.
+pub async fn wait_serving(address: &str) -> anyhow::Result<()> {
+    let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+    for _ in 0..300 {
+        if health(address).await == Some(serving) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("{address} never reported SERVING")
+}
+
+/// One Waybill service binary running on a free port against `nats_url`.
+pub struct Service {
+    pub process: Running,
+    /// `http://127.0.0.1:<port>`, for gRPC clients.
+    pub address: String,
+}
+
+impl Service {
+    /// Starts `waybill-<name>` with `env` on top of the listen address and NATS URL, and
+    /// waits until it is SERVING.
+    pub async fn start(name: &str, nats_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Service> {
+        let listen = format!("127.0.0.1:{}", free_port()?);
+        let mut command = Command::new(binary(&format!("waybill-{name}"))?);
+        command
+            .env("WAYBILL_LISTEN", &listen)
+            .env("WAYBILL_NATS_URL", nats_url)
+            .env("WAYBILL_SHUTDOWN_GRACE_SECS", "2")
+            .env("RUST_LOG", "warn");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let process = Running::spawn(&mut command)?;
+        let address = format!("http://{listen}");
+        wait_serving(&address).await?;
+        Ok(Service { process, address })
+    }
+
+    pub async fn channel(&self) -> anyhow::Result<tonic::transport::Channel> {
+        Ok(tonic::transport::Channel::from_shared(self.address.clone())?.connect().await?)
+    }
+}

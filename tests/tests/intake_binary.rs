@@ -7,15 +7,8 @@ use std::time::Duration;
 use tonic_health::pb::health_check_response::ServingStatus;
 use waybill_proto::v1;
 use waybill_proto::v1::intake_service_client::IntakeServiceClient;
-use waybill_system_tests::{Running, binary, free_port, tool};
+use waybill_system_tests::{Running, binary, free_port, health, tool};
 use waybill_testkit::NatsServer;
-
-async fn health(address: &str) -> Option<i32> {
-    let channel = tonic::transport::Channel::from_shared(address.to_owned()).ok()?.connect().await.ok()?;
-    let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
-    let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
-    Some(client.check(request).await.ok()?.into_inner().status)
-}
 
 #[tokio::test]
 async fn the_binary_serves_places_orders_via_grpcurl_and_stops_on_sigterm() -> anyhow::Result<()> {

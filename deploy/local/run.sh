@@ -20,8 +20,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 # is one more line here once its binary exists.
 services=(
   "intake 50051 9451"
-  # "dispatch 50052 9452"
-  # "delivery 50053 9453"
+  "dispatch 50052 9452"
+  "delivery 50053 9453"
   # "aftersales 50054 9454"
   # "crm 50055 9455"
 )

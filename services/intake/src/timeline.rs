@@ -75,7 +75,7 @@ pub fn entry(position: Position, meta: &EventMeta, event: &Event) -> TimelineEnt
 
 /// The entry for another service's event; `None` for what a customer's timeline does not
 /// show (and for an event that does not decode: the owner's projection reports those).
-fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
+pub fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
     let envelope = v1::EventEnvelope::decode(recorded.payload.as_ref()).ok()?;
     let (service, summary, proof_of_delivery) = match envelope.payload? {
         Payload::Dispatch(event) => ("dispatch", summarize_dispatch(event.event?)?, None),

@@ -1,6 +1,7 @@
 //! WatchOrder: one order followed live. The first update is the order as the log has it
-//! now; then an ordered consumer on the order's subject, starting right after that
-//! history, yields one update per new event, so nothing between the two is missed.
+//! now; then an ordered consumer on the order's subject and its dispatch and delivery
+//! tasks' subjects, starting right after that history, yields one update per new event
+//! (the order unchanged for a dispatch or delivery milestone), so nothing is missed.
 //!
 //! Each watch runs in its own task and ends when the client goes away, when intake stops
 //! (the client gets UNAVAILABLE and may watch again), or when the log cannot be followed.
@@ -41,9 +42,12 @@ pub async fn start(
     let (Some(latest), Some(first)) = (latest, fold_until(history, last)) else {
         return Err(CommandError::Log(format!("the history of order {order_id} builds no order")));
     };
+    let subject = order_subject(&order_id);
+    let mut subjects = vec![subject.clone()];
+    subjects.extend(timeline::fulfilment_subjects(&order_id));
     let mut subscription = runner
         .log
-        .subscribe(vec![order_subject(&order_id)], last + 1)
+        .subscribe(subjects, last + 1)
         .await
         .map_err(|error| CommandError::Log(error.to_string()))?;
 
@@ -51,6 +55,8 @@ pub async fn start(
     tokio::spawn(async move {
         let mut order = first.state;
         let mut version = last;
+        // The last position handed out (the order's version lags behind on other subjects).
+        let mut seen = last;
         if updates.send(Ok(OrderUpdate { order: order.clone(), version, event: latest })).await.is_err() {
             return;
         }
@@ -64,7 +70,7 @@ pub async fn start(
                 delivered = subscription.next() => delivered,
             };
             let recorded = match delivered {
-                Some(Ok(delivered)) if delivered.event.position > version => delivered.event,
+                Some(Ok(delivered)) if delivered.event.position > seen => delivered.event,
                 Some(Ok(_)) => continue, // redelivered after the consumer was recreated
                 Some(Err(error)) => {
                     tracing::debug!(%order_id, %error, "watch subscription hiccup, continuing");
@@ -75,6 +81,15 @@ pub async fn start(
                     return;
                 }
             };
+            seen = recorded.position;
+            if recorded.subject != subject {
+                let Some(event) = timeline::foreign_entry(&recorded) else { continue };
+                let update = OrderUpdate { order: order.clone(), version, event };
+                if updates.send(Ok(update)).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             let update =
                 codec::decode(&recorded.payload).map_err(|error| error.to_string()).and_then(|decoded| {
                     let event = Some(timeline::entry(recorded.position, &decoded.meta, &decoded.event));

@@ -85,7 +85,12 @@ async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_t
     let mut client = intake.client("user:alice").await;
     let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
     let order_id = order.order.expect("order").order_id;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    let accepted =
+        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    let watch = v1::WatchOrderRequest { order_id: order_id.clone(), min_position: accepted.version };
+    let mut updates = client.watch_order(watch).await.expect("watching").into_inner();
+    let first = updates.message().await.expect("stream").expect("the order as it is");
+    assert_eq!(first.order.map(|order| order.status), Some(OrderStatus::Accepted as i32));
 
     append_fact(
         &log,
@@ -107,6 +112,38 @@ async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_t
     )
     .await;
     wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::PickedUp).await;
+
+    // The watcher saw dispatch's milestones, then intake's own record of the pickup.
+    let mut seen = Vec::new();
+    while seen.last().map(|(service, _, _): &(String, String, i32)| service.as_str()) != Some("intake") {
+        let update = updates.message().await.expect("stream").expect("an update");
+        let event = update.event.expect("event");
+        seen.push((
+            event.service,
+            event.event_type,
+            update.order.map(|order| order.status).unwrap_or_default(),
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            (
+                "dispatch".to_owned(),
+                "waybill.dispatch.task_packed.v1".to_owned(),
+                OrderStatus::Accepted as i32
+            ),
+            (
+                "dispatch".to_owned(),
+                "waybill.dispatch.task_picked_up.v1".to_owned(),
+                OrderStatus::Accepted as i32
+            ),
+            (
+                "intake".to_owned(),
+                "waybill.intake.order_picked_up.v1".to_owned(),
+                OrderStatus::PickedUp as i32
+            ),
+        ]
+    );
 
     // Picked up: the goods are on their way, the order can no longer change.
     let refused = client

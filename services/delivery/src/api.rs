@@ -325,18 +325,20 @@ impl DeliveryService for DeliveryApi {
             .flatten();
         let zone = convert::text(&mut violations, "zone", &body.zone, false);
         let page_size = page_size(&mut violations, body.page_size);
-        let after =
-            (!body.page_token.is_empty()).then(|| OrderId::parse(&body.page_token).ok()).map(|parsed| {
-                if parsed.is_none() {
-                    violations.push("page_token", "is not a token this service handed out");
-                }
-                parsed
-            });
+        let after = if body.page_token.is_empty() {
+            None
+        } else {
+            let parsed = OrderId::parse(&body.page_token).ok();
+            if parsed.is_none() {
+                violations.push("page_token", "is not a token this service handed out");
+            }
+            parsed
+        };
         require(violations)?;
         self.wait_for(body.min_position).await?;
         let filter = DeliveryFilter { status, courier_id, zone: (!zone.is_empty()).then_some(zone) };
         let book = self.deliveries.model.read();
-        let (page, next) = book.list(&filter, after.flatten(), page_size);
+        let (page, next) = book.list(&filter, after, page_size);
         Ok(Response::new(v1::ListDeliveriesResponse {
             deliveries: page.into_iter().map(record_to_wire).collect(),
             next_page_token: next.map(|id| id.to_string()).unwrap_or_default(),

@@ -35,7 +35,9 @@ pub enum CodecError {
     Field(String),
 }
 
-/// An event of either aggregate, as read back from the log.
+/// An event of either aggregate, as read back from the log. (Decoded once and moved on:
+/// boxing the larger variant would buy nothing.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Decoded {
     Courier { courier_id: CourierId, meta: EventMeta, event: CourierEvent },
@@ -433,8 +435,8 @@ fn proof_from_stored(proof: Option<&v1::ProofOfDelivery>) -> Option<ProofOfDeliv
             Signature::Stored { digest: stored.digest.clone(), storage_ref: stored.storage_ref.clone() }
         }
     };
-    let location = proof.location.clone().unwrap_or_default();
-    let checklist = proof.checklist.clone().unwrap_or_default();
+    let location = proof.location.unwrap_or_default();
+    let checklist = proof.checklist.unwrap_or_default();
     Some(ProofOfDelivery {
         recipient_name: proof.recipient_name.clone(),
         recipient_relation: proof.recipient_relation.clone(),

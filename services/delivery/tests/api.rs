@@ -316,8 +316,7 @@ async fn the_courier_app_lists_deliveries_its_route_and_couriers() {
 
     // Automatic assignment spreads the load: fewest open deliveries first.
     let first = assigned_courier(assign(&mut client, "a-1", &in_munich, "").await.expect("assigned"));
-    let second =
-        assign(&mut client, "a-2", &also_in_munich, "").await.expect("assigned").into_inner_courier();
+    let second = assigned_courier(assign(&mut client, "a-2", &also_in_munich, "").await.expect("assigned"));
     assert_ne!(first, second, "two Munich couriers share two Munich deliveries");
     let third = assign(&mut client, "a-3", &in_augsburg, "").await.expect("assigned");
     assert_eq!(third.delivery.as_ref().map(|delivery| delivery.courier_id.clone()), Some(courier_id(&kim)));

@@ -125,13 +125,12 @@ pub async fn open_log(nats: &NatsServer) -> EventLog {
         .expect("open the log")
 }
 
-/// Appends one event of another service's aggregate as that service would; returns the
+/// Appends one event of another service's aggregate (service, aggregate kind, id) as that
+/// service would; returns the
 /// recorded event as a reaction would receive it.
 pub async fn append_foreign(
     log: &EventLog,
-    service: &str,
-    aggregate: &str,
-    aggregate_id: &str,
+    (service, aggregate, aggregate_id): (&str, &str, &str),
     order_id: &str,
     event_type: &str,
     occurred_at: Timestamp,
@@ -180,8 +179,15 @@ pub async fn order_placed(
     let payload =
         Payload::Intake(v1::IntakeEvent { event: Some(v1::intake_event::Event::OrderPlaced(placed)) });
     let now = chrono::Utc::now();
-    append_foreign(log, "intake", "order", order_id, order_id, "waybill.intake.order_placed.v1", now, payload)
-        .await
+    append_foreign(
+        log,
+        ("intake", "order", order_id),
+        order_id,
+        "waybill.intake.order_placed.v1",
+        now,
+        payload,
+    )
+    .await
 }
 
 /// Dispatch's TaskArrivedAtHub for the order's forward task (task id = order id).
@@ -196,9 +202,7 @@ pub async fn arrived_at_hub(
     });
     append_foreign(
         log,
-        "dispatch",
-        "task",
-        order_id,
+        ("dispatch", "task", order_id),
         order_id,
         "waybill.dispatch.task_arrived_at_hub.v1",
         at,

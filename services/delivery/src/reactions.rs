@@ -105,7 +105,9 @@ pub async fn follow_order(runner: DeliveryRunner, recorded: RecordedEvent) -> Re
     wait_for_model(&runner, recorded.position).await?;
     let (scheduled, arrived) = {
         let book = runner.model.read();
-        (book.delivery(&order_id).is_some(), book.order_facts(&order_id).is_some_and(|facts| facts.arrived))
+        let facts = book.order_facts(&order_id);
+        // A cancelled order that arrived anyway is never scheduled (see `schedule_on_arrival`).
+        (book.delivery(&order_id).is_some(), facts.is_some_and(|facts| facts.arrived && !facts.cancelled))
     };
     if !scheduled {
         if arrived {

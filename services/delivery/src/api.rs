@@ -45,6 +45,17 @@ impl DeliveryApi {
         CommandMeta { request_id, actor: context.actor, correlation_id }
     }
 
+    /// Waits until the read model has everything the log held when called, so decisions
+    /// made on it outside the decider (who serves a zone, how busy a courier is) see every
+    /// write acknowledged before this call, e.g. a courier registered a moment ago.
+    async fn catch_up(&self) -> Result<(), Status> {
+        self.deliveries
+            .model
+            .wait_caught_up(self.deliveries.wait_timeout)
+            .await
+            .map_err(crate::error::wait_status)
+    }
+
     async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
         if min_position == 0 {
             return Ok(());
@@ -200,6 +211,7 @@ impl DeliveryService for DeliveryApi {
         let reason = convert::text(&mut violations, "reason", &body.reason, false);
         require(violations)?;
         let courier_id = courier_id.ok_or_else(unreachable_field)?;
+        self.catch_up().await?;
         let open_deliveries = self.deliveries.model.read().open_deliveries_of(&courier_id);
         let command = CourierCommand::Retire { reason, open_deliveries };
         let (courier, position) = self.run_courier(&request, request_id, courier_id, command).await?;
@@ -217,6 +229,7 @@ impl DeliveryService for DeliveryApi {
             .flatten();
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
+        self.catch_up().await?;
         let (courier_id, automatic) = self.choose_courier(&id, &request_id, requested)?;
         let command = DeliveryCommand::Assign { courier_id, automatic };
         let (delivery, position) = self.run_delivery(&request, request_id, id, command).await?;

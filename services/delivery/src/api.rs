@@ -17,7 +17,7 @@ use crate::codec::{
 };
 use crate::commands::{CommandMeta, CourierRunner, DeliveryRunner};
 use crate::domain::{
-    Courier, CourierCommand, CourierId, Delivery, DeliveryCommand, ExceptionKind, Rejection,
+    Courier, CourierCommand, CourierId, Delivery, DeliveryCommand, ExceptionKind, Rejection, TimeWindow,
 };
 use crate::read_model::{DeliveryFilter, DeliveryRecord};
 
@@ -260,9 +260,13 @@ impl DeliveryService for DeliveryApi {
             violations.push("reason", "must be RECIPIENT_ABSENT, REFUSED or ADDRESS_WRONG");
         }
         let note = convert::text(&mut violations, "note", &body.note, false);
+        let next_window = body
+            .next_window
+            .as_ref()
+            .and_then(|window| window_from_request(&mut violations, "next_window", window));
         require(violations)?;
         let (id, reason) = id.zip(reason).ok_or_else(unreachable_field)?;
-        let command = DeliveryCommand::RecordFailedAttempt { reason, note };
+        let command = DeliveryCommand::RecordFailedAttempt { reason, note, next_window };
         let (delivery, position) = self.run_delivery(&request, request_id, id, command).await?;
         Ok(Response::new(v1::RecordFailedAttemptResponse { delivery: Some(delivery), position }))
     }
@@ -409,6 +413,29 @@ impl DeliveryService for DeliveryApi {
             .collect();
         Ok(Response::new(v1::ListCouriersResponse { couriers }))
     }
+}
+
+/// A window a client proposes: both ends given and valid, the start before the end.
+fn window_from_request(
+    violations: &mut FieldViolations,
+    field: &str,
+    window: &v1::TimeWindow,
+) -> Option<TimeWindow> {
+    let end_of = |name: &str, at: Option<&prost_types::Timestamp>, violations: &mut FieldViolations| match at
+    {
+        None => {
+            violations.push(format!("{field}.{name}"), "is required");
+            None
+        }
+        Some(at) => convert::timestamp(violations, &format!("{field}.{name}"), at),
+    };
+    let start = end_of("start", window.start.as_ref(), violations);
+    let end = end_of("end", window.end.as_ref(), violations);
+    let (start, end) = start.zip(end)?;
+    if start >= end {
+        violations.push(format!("{field}.end"), "must be after the start");
+    }
+    Some(TimeWindow { start, end })
 }
 
 fn page_size(violations: &mut FieldViolations, requested: u32) -> usize {

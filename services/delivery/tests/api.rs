@@ -113,10 +113,14 @@ async fn bad_requests_name_every_offending_field() {
             delivery_id: "not-an-id".into(),
             reason: v1::FailureReason::Unspecified.into(),
             note: String::new(),
+            next_window: Some(v1::TimeWindow {
+                start: Some(prost_types::Timestamp { seconds: 1, nanos: 0 }),
+                end: None,
+            }),
         })
         .await
         .expect_err("no reason");
-    assert_eq!(field_names(&refused), ["delivery_id", "reason"]);
+    assert_eq!(field_names(&refused), ["delivery_id", "reason", "next_window.end"]);
 
     let refused = client
         .report_delivery_exception(v1::ReportDeliveryExceptionRequest {

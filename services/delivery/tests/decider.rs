@@ -216,6 +216,7 @@ fn nobody_home() -> DeliveryCommand {
     DeliveryCommand::RecordFailedAttempt {
         reason: FailureReason::RecipientAbsent,
         note: "nobody home".to_owned(),
+        next_window: None,
     }
 }
 
@@ -363,6 +364,22 @@ fn a_failed_attempt_reschedules_a_window_as_long_as_the_promised_one() {
     assert_eq!(delivery.status, DeliveryStatus::AttemptFailed);
     assert_eq!(delivery.window, next);
     assert_eq!(delivery.failed_attempts.len(), 1);
+}
+
+#[test]
+fn the_consignee_may_agree_the_next_window() {
+    let now = t0() + Duration::hours(30);
+    let agreed = hours(50, 52);
+    let agreed_with = |window| DeliveryCommand::RecordFailedAttempt {
+        reason: FailureReason::RecipientAbsent,
+        note: "nobody home".to_owned(),
+        next_window: Some(window),
+    };
+    given(out_for_delivery())
+        .at(now)
+        .when(agreed_with(agreed))
+        .then([attempt_failed(1, Some(agreed)), told(Milestone::AttemptFailed)]);
+    given(out_for_delivery()).at(now).when(agreed_with(hours(20, 29))).then_invalid(&["next_window.end"]);
 }
 
 #[test]

@@ -34,10 +34,11 @@ async fn accepted_order(
 ) -> String {
     let mut orders = intake.client().await;
     let placed = orders.place_order(placement(request_id, city, level)).await.expect("placed").into_inner();
+    let placed_at = placed.position;
     let order_id = placed.order.map(|order| order.order_id).expect("an order");
     for _ in 0..200 {
         let order = orders
-            .get_order(v1::GetOrderRequest { order_id: order_id.clone(), min_position: 0 })
+            .get_order(v1::GetOrderRequest { order_id: order_id.clone(), min_position: placed_at })
             .await
             .expect("get order")
             .into_inner()

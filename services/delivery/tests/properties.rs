@@ -106,7 +106,9 @@ fn command(step: &Step, state: Option<&Delivery>, now: Timestamp) -> DeliveryCom
             DeliveryCommand::Assign { courier_id: CourierId(Uuid::from_u128(*courier)), automatic: true }
         }
         Step::Start => DeliveryCommand::Start,
-        Step::Fail(reason) => DeliveryCommand::RecordFailedAttempt { reason: *reason, note: String::new() },
+        Step::Fail(reason) => {
+            DeliveryCommand::RecordFailedAttempt { reason: *reason, note: String::new(), next_window: None }
+        }
         Step::Confirm { hours_ago } => {
             DeliveryCommand::Confirm { proof: proof(now - Duration::hours(*hours_ago)) }
         }

@@ -117,6 +117,7 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
             delivery_id: order_id.clone(),
             reason: v1::FailureReason::RecipientAbsent.into(),
             note: "nobody home".into(),
+            next_window: None,
         })
         .await
         .expect("attempt recorded")

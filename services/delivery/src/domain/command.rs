@@ -3,7 +3,7 @@
 
 use waybill_types::{Address, OrderId, Party, ServiceLevel, Timestamp};
 
-use super::{CourierId, ExceptionKind, FailureReason, ProofOfDelivery};
+use super::{CourierId, ExceptionKind, FailureReason, ProofOfDelivery, TimeWindow};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CourierCommand {
@@ -51,6 +51,9 @@ pub enum DeliveryCommand {
     RecordFailedAttempt {
         reason: FailureReason,
         note: String,
+        /// The window agreed with the consignee for the next try, if any (start before end,
+        /// checked at the edge); otherwise the policy reschedules.
+        next_window: Option<TimeWindow>,
     },
     Confirm {
         proof: ProofOfDelivery,

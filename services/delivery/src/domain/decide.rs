@@ -50,8 +50,8 @@ pub fn decide(
         }
         DeliveryCommand::Assign { courier_id, automatic } => assign(delivery, courier_id, automatic)?,
         DeliveryCommand::Start => start(delivery, context)?,
-        DeliveryCommand::RecordFailedAttempt { reason, note } => {
-            failed_attempt(delivery, reason, note, context)?
+        DeliveryCommand::RecordFailedAttempt { reason, note, next_window } => {
+            failed_attempt(delivery, reason, note, next_window, context)?
         }
         DeliveryCommand::Confirm { proof } => confirm(delivery, proof, context)?,
         DeliveryCommand::ReportException { kind, description } => {
@@ -142,6 +142,7 @@ fn failed_attempt(
     delivery: &Delivery,
     reason: FailureReason,
     note: String,
+    next_window: Option<TimeWindow>,
     context: &Context<'_>,
 ) -> Result<Vec<DeliveryEvent>, Rejection> {
     require(delivery, "record a failed attempt of", &[OutForDelivery])?;
@@ -155,10 +156,20 @@ fn failed_attempt(
         ];
         return Ok(with_notification(Some(delivery), events, Milestone::ReturnedToSender, context.now));
     }
-    // The next try: a window as long as the promised one, `reschedule_after` from now.
-    let length = delivery.window.end - delivery.window.start;
-    let start = context.now + policy.reschedule_after;
-    let rescheduled_window = Some(TimeWindow { start, end: start + length });
+    // The next try: the window agreed with the consignee, or one as long as the promised
+    // one, `reschedule_after` from now.
+    let rescheduled_window = match next_window {
+        Some(window) if window.end <= context.now => {
+            return Err(Rejection::invalid("next_window.end", "must be in the future"));
+        }
+        Some(window) => window,
+        None => {
+            let length = delivery.window.end - delivery.window.start;
+            let start = context.now + policy.reschedule_after;
+            TimeWindow { start, end: start + length }
+        }
+    };
+    let rescheduled_window = Some(rescheduled_window);
     let failed = DeliveryEvent::AttemptFailed { attempt, reason, note, rescheduled_window };
     Ok(with_notification(Some(delivery), vec![failed], Milestone::AttemptFailed, context.now))
 }

@@ -258,3 +258,41 @@ async fn a_redirected_order_moves_its_scheduled_delivery() {
     }
     panic!("the delivery did not follow the new address");
 }
+
+#[tokio::test]
+async fn a_return_arriving_at_a_hub_schedules_no_delivery() {
+    let nats = NatsServer::start();
+    let delivery = DeliveryServer::start(&nats).await;
+    let log = open_log(&nats).await;
+    let order_id = uuid::Uuid::now_v7().to_string();
+    support::order_placed(&log, &order_id, "Munich", v1::ServiceLevel::Standard).await;
+    // A reverse shipment's task has its own id; its envelope names the order it comes from.
+    let return_id = uuid::Uuid::now_v7().to_string();
+    let arrived = v1::TaskArrivedAtHub { hub: "BER-HUB".into() };
+    let payload = v1::event_envelope::Payload::Dispatch(v1::DispatchEvent {
+        event: Some(v1::dispatch_event::Event::TaskArrivedAtHub(arrived)),
+    });
+    support::append_foreign(
+        &log,
+        ("dispatch", "task", &return_id),
+        &order_id,
+        "waybill.dispatch.task_arrived_at_hub.v1",
+        chrono::Utc::now(),
+        payload,
+    )
+    .await;
+    // The forward task's arrival comes after it on the same consumer: once that one is
+    // scheduled, the return has been looked at too.
+    let later = uuid::Uuid::now_v7().to_string();
+    support::order_placed(&log, &later, "Munich", v1::ServiceLevel::Standard).await;
+    arrived_at_hub(&log, &later, chrono::Utc::now()).await;
+    let mut client = delivery.client("user:hub-lead").await;
+    wait_scheduled(&mut client, &later).await;
+    for id in [&order_id, &return_id] {
+        let missing = client
+            .get_delivery(v1::GetDeliveryRequest { delivery_id: id.clone(), min_position: 0 })
+            .await
+            .expect_err("no delivery for a return");
+        assert_eq!(missing.code(), tonic::Code::NotFound);
+    }
+}

@@ -1,0 +1,454 @@
+//! The event codec: delivery's domain events to and from the wire envelope on the log, and
+//! the wire forms of the domain's value types (shared with `api.rs`).
+//!
+//! This and `api.rs` are the only places where delivery touches prost types. Decoding reads
+//! what delivery itself wrote (and checked) earlier, so it is lenient with values (a
+//! broken timestamp reads as the epoch) and strict with structure: an event that no longer
+//! decodes is a poison event, reported as `CodecError` so the projection stops loudly.
+
+use bytes::Bytes;
+use prost::Message;
+use uuid::Uuid;
+use waybill_command::EventMeta;
+use waybill_eventlog::NewEvent;
+use waybill_proto::convert;
+use waybill_proto::v1::{self, delivery_event, event_envelope::Payload};
+use waybill_types::{Address, Contact, OrderId, Party, ServiceLevel};
+
+use crate::domain::{
+    CourierEvent, CourierId, DeliveryEvent, DeliveryStatus, ExceptionKind, FailureReason, GeoPoint,
+    HandoverChecklist, Milestone, ProofOfDelivery, Signature, TimeWindow,
+};
+
+/// Payload schema version of delivery's events; bump only on an incompatible change of meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("not a waybill envelope: {0}")]
+    Envelope(#[from] prost::DecodeError),
+    #[error("envelope carries no delivery event")]
+    NotDelivery,
+    #[error("delivery event has no payload")]
+    Empty,
+    #[error("bad field in stored event: {0}")]
+    Field(String),
+}
+
+/// An event of either aggregate, as read back from the log. (Decoded once and moved on:
+/// boxing the larger variant would buy nothing.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum Decoded {
+    Courier { courier_id: CourierId, meta: EventMeta, event: CourierEvent },
+    Delivery { delivery_id: OrderId, meta: EventMeta, event: DeliveryEvent },
+}
+
+pub fn encode_courier(courier_id: CourierId, event: &CourierEvent, meta: &EventMeta) -> NewEvent {
+    let wire = match event {
+        CourierEvent::Registered { name, zones, .. } => {
+            delivery_event::Event::CourierRegistered(v1::CourierRegistered {
+                name: name.clone(),
+                zones: zones.clone(),
+            })
+        }
+        CourierEvent::ZonesChanged { zones } => {
+            delivery_event::Event::CourierZonesChanged(v1::CourierZonesChanged { zones: zones.clone() })
+        }
+        CourierEvent::Retired { reason } => {
+            delivery_event::Event::CourierRetired(v1::CourierRetired { reason: reason.clone() })
+        }
+    };
+    envelope(&courier_id.to_string(), "", event.event_type(), wire, meta)
+}
+
+pub fn encode_delivery(delivery_id: OrderId, event: &DeliveryEvent, meta: &EventMeta) -> NewEvent {
+    let id = delivery_id.to_string();
+    envelope(&id, &id, event.event_type(), delivery_event_to_wire(event), meta)
+}
+
+fn envelope(
+    aggregate_id: &str,
+    order_id: &str,
+    event_type: &str,
+    event: delivery_event::Event,
+    meta: &EventMeta,
+) -> NewEvent {
+    let envelope = v1::EventEnvelope {
+        event_id: meta.event_id.to_string(),
+        event_type: event_type.to_owned(),
+        aggregate_id: aggregate_id.to_owned(),
+        order_id: order_id.to_owned(),
+        occurred_at: Some(convert::timestamp_to_wire(meta.occurred_at)),
+        causation_id: meta.causation_id.clone(),
+        correlation_id: meta.correlation_id.clone(),
+        actor: Some((&meta.actor).into()),
+        schema_version: SCHEMA_VERSION,
+        payload: Some(Payload::Delivery(v1::DeliveryEvent { event: Some(event) })),
+    };
+    NewEvent {
+        event_id: meta.event_id,
+        event_type: event_type.to_owned(),
+        aggregate_id: aggregate_id.to_owned(),
+        occurred_at: meta.occurred_at,
+        payload: Bytes::from(envelope.encode_to_vec()),
+    }
+}
+
+fn delivery_event_to_wire(event: &DeliveryEvent) -> delivery_event::Event {
+    use delivery_event::Event as Wire;
+    match event {
+        DeliveryEvent::Scheduled {
+            order_id,
+            service_level,
+            consignee,
+            zone,
+            hub,
+            window,
+            source_event_id,
+        } => Wire::DeliveryScheduled(v1::DeliveryScheduled {
+            order_id: order_id.to_string(),
+            service_level: v1::ServiceLevel::from(*service_level).into(),
+            consignee: Some(consignee.into()),
+            zone: zone.clone(),
+            hub: hub.clone(),
+            promised_window: Some(window_to_wire(window)),
+            source_event_id: source_event_id.clone(),
+        }),
+        DeliveryEvent::AddressUpdated { address, zone, source_event_id } => {
+            Wire::DeliveryAddressUpdated(v1::DeliveryAddressUpdated {
+                address: Some(address.into()),
+                zone: zone.clone(),
+                source_event_id: source_event_id.clone(),
+            })
+        }
+        DeliveryEvent::CourierAssigned { courier_id, automatic } => {
+            Wire::CourierAssigned(v1::CourierAssigned {
+                courier_id: courier_id.to_string(),
+                automatic: *automatic,
+            })
+        }
+        DeliveryEvent::Started { courier_id } => {
+            Wire::DeliveryStarted(v1::DeliveryStarted { courier_id: courier_id.to_string() })
+        }
+        DeliveryEvent::AttemptFailed { attempt, reason, note, rescheduled_window } => {
+            Wire::DeliveryAttemptFailed(v1::DeliveryAttemptFailed {
+                attempt: *attempt,
+                reason: failure_reason_to_wire(*reason).into(),
+                note: note.clone(),
+                rescheduled_window: rescheduled_window.as_ref().map(window_to_wire),
+            })
+        }
+        DeliveryEvent::ReturnedToSender { attempts } => {
+            Wire::DeliveryReturnedToSender(v1::DeliveryReturnedToSender { attempts: *attempts })
+        }
+        DeliveryEvent::Completed { proof, on_time, first_attempt } => {
+            Wire::DeliveryCompleted(v1::DeliveryCompleted {
+                proof: Some(proof_to_wire(proof)),
+                on_time: *on_time,
+                first_attempt: *first_attempt,
+            })
+        }
+        DeliveryEvent::ExceptionRaised { kind, description, missed_window } => {
+            Wire::DeliveryExceptionRaised(v1::DeliveryExceptionRaised {
+                kind: exception_kind_to_wire(*kind).into(),
+                description: description.clone(),
+                missed_window: missed_window.as_ref().map(window_to_wire),
+            })
+        }
+        DeliveryEvent::NotificationRequested { milestone, recipient, message } => {
+            Wire::CustomerNotificationRequested(v1::CustomerNotificationRequested {
+                milestone: milestone_to_wire(*milestone).into(),
+                recipient: Some(recipient.into()),
+                message: message.clone(),
+            })
+        }
+    }
+}
+
+pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
+    let envelope = v1::EventEnvelope::decode(payload)?;
+    let Some(Payload::Delivery(delivery)) = envelope.payload else { return Err(CodecError::NotDelivery) };
+    let wire = delivery.event.ok_or(CodecError::Empty)?;
+    let meta = EventMeta {
+        event_id: Uuid::parse_str(&envelope.event_id).map_err(|_| CodecError::Field("event_id".into()))?,
+        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
+        causation_id: envelope.causation_id,
+        correlation_id: envelope.correlation_id,
+        actor: convert::actor_from_wire(envelope.actor.as_ref()),
+    };
+    use delivery_event::Event as Wire;
+    let courier = |event: CourierEvent| -> Result<Decoded, CodecError> {
+        let courier_id = CourierId::parse(&envelope.aggregate_id)
+            .ok_or_else(|| CodecError::Field(format!("aggregate_id {:?}", envelope.aggregate_id)))?;
+        Ok(Decoded::Courier { courier_id, meta: meta.clone(), event })
+    };
+    let delivery_id = || {
+        OrderId::parse(&envelope.aggregate_id)
+            .map_err(|_| CodecError::Field(format!("aggregate_id {:?}", envelope.aggregate_id)))
+    };
+    let event = match wire {
+        Wire::CourierRegistered(registered) => {
+            let courier_id = CourierId::parse(&envelope.aggregate_id)
+                .ok_or_else(|| CodecError::Field(format!("aggregate_id {:?}", envelope.aggregate_id)))?;
+            return courier(CourierEvent::Registered {
+                courier_id,
+                name: registered.name,
+                zones: registered.zones,
+            });
+        }
+        Wire::CourierZonesChanged(changed) => {
+            return courier(CourierEvent::ZonesChanged { zones: changed.zones });
+        }
+        Wire::CourierRetired(retired) => return courier(CourierEvent::Retired { reason: retired.reason }),
+        Wire::DeliveryScheduled(scheduled) => DeliveryEvent::Scheduled {
+            order_id: delivery_id()?,
+            service_level: service_level_from_wire(scheduled.service_level)
+                .ok_or_else(|| CodecError::Field("service_level".into()))?,
+            consignee: party_from_wire(scheduled.consignee.as_ref()),
+            zone: scheduled.zone,
+            hub: scheduled.hub,
+            window: window_from_wire(scheduled.promised_window.as_ref()),
+            source_event_id: scheduled.source_event_id,
+        },
+        Wire::DeliveryAddressUpdated(updated) => DeliveryEvent::AddressUpdated {
+            address: address_from_wire(updated.address.as_ref()),
+            zone: updated.zone,
+            source_event_id: updated.source_event_id,
+        },
+        Wire::CourierAssigned(assigned) => DeliveryEvent::CourierAssigned {
+            courier_id: courier_id_field("courier_id", &assigned.courier_id)?,
+            automatic: assigned.automatic,
+        },
+        Wire::DeliveryStarted(started) => {
+            DeliveryEvent::Started { courier_id: courier_id_field("courier_id", &started.courier_id)? }
+        }
+        Wire::DeliveryAttemptFailed(failed) => DeliveryEvent::AttemptFailed {
+            attempt: failed.attempt,
+            reason: failure_reason_from_wire(failed.reason)
+                .ok_or_else(|| CodecError::Field("reason".into()))?,
+            note: failed.note,
+            rescheduled_window: failed
+                .rescheduled_window
+                .as_ref()
+                .map(|window| window_from_wire(Some(window))),
+        },
+        Wire::DeliveryReturnedToSender(returned) => {
+            DeliveryEvent::ReturnedToSender { attempts: returned.attempts }
+        }
+        Wire::DeliveryCompleted(completed) => DeliveryEvent::Completed {
+            proof: proof_from_stored(completed.proof.as_ref())
+                .ok_or_else(|| CodecError::Field("proof".into()))?,
+            on_time: completed.on_time,
+            first_attempt: completed.first_attempt,
+        },
+        Wire::DeliveryExceptionRaised(raised) => DeliveryEvent::ExceptionRaised {
+            kind: exception_kind_from_wire(raised.kind).ok_or_else(|| CodecError::Field("kind".into()))?,
+            description: raised.description,
+            missed_window: raised.missed_window.as_ref().map(|window| window_from_wire(Some(window))),
+        },
+        Wire::CustomerNotificationRequested(notification) => DeliveryEvent::NotificationRequested {
+            milestone: milestone_from_wire(notification.milestone)
+                .ok_or_else(|| CodecError::Field("milestone".into()))?,
+            recipient: contact_from_wire(notification.recipient.as_ref()),
+            message: notification.message,
+        },
+    };
+    Ok(Decoded::Delivery { delivery_id: delivery_id()?, meta, event })
+}
+
+fn courier_id_field(field: &str, value: &str) -> Result<CourierId, CodecError> {
+    CourierId::parse(value).ok_or_else(|| CodecError::Field(format!("{field} {value:?}")))
+}
+
+// ---------------------------------------------------------------------------
+// Value types, both ways
+// ---------------------------------------------------------------------------
+
+pub fn window_to_wire(window: &TimeWindow) -> v1::TimeWindow {
+    v1::TimeWindow {
+        start: Some(convert::timestamp_to_wire(window.start)),
+        end: Some(convert::timestamp_to_wire(window.end)),
+    }
+}
+
+fn window_from_wire(window: Option<&v1::TimeWindow>) -> TimeWindow {
+    TimeWindow {
+        start: convert::timestamp_from_wire(window.and_then(|window| window.start.as_ref())),
+        end: convert::timestamp_from_wire(window.and_then(|window| window.end.as_ref())),
+    }
+}
+
+pub fn service_level_from_wire(value: i32) -> Option<ServiceLevel> {
+    match v1::ServiceLevel::try_from(value) {
+        Ok(v1::ServiceLevel::Standard) => Some(ServiceLevel::Standard),
+        Ok(v1::ServiceLevel::Express) => Some(ServiceLevel::Express),
+        Ok(v1::ServiceLevel::SameDay) => Some(ServiceLevel::SameDay),
+        _ => None,
+    }
+}
+
+/// A stored address, trusted (it was checked when first written).
+pub fn address_from_wire(address: Option<&v1::Address>) -> Address {
+    let address = address.cloned().unwrap_or_default();
+    Address {
+        lines: address.lines,
+        city: address.city,
+        region: address.region,
+        postal_code: address.postal_code,
+        country_code: address.country_code,
+    }
+}
+
+pub fn contact_from_wire(contact: Option<&v1::Contact>) -> Contact {
+    let contact = contact.cloned().unwrap_or_default();
+    Contact { name: contact.name, phone: contact.phone, email: contact.email }
+}
+
+/// A stored party, trusted (it was checked when first written, by intake).
+pub fn party_from_wire(party: Option<&v1::Party>) -> Party {
+    Party {
+        contact: contact_from_wire(party.and_then(|party| party.contact.as_ref())),
+        address: address_from_wire(party.and_then(|party| party.address.as_ref())),
+    }
+}
+
+pub fn failure_reason_to_wire(reason: FailureReason) -> v1::FailureReason {
+    match reason {
+        FailureReason::RecipientAbsent => v1::FailureReason::RecipientAbsent,
+        FailureReason::Refused => v1::FailureReason::Refused,
+        FailureReason::AddressWrong => v1::FailureReason::AddressWrong,
+    }
+}
+
+pub fn failure_reason_from_wire(value: i32) -> Option<FailureReason> {
+    match v1::FailureReason::try_from(value) {
+        Ok(v1::FailureReason::RecipientAbsent) => Some(FailureReason::RecipientAbsent),
+        Ok(v1::FailureReason::Refused) => Some(FailureReason::Refused),
+        Ok(v1::FailureReason::AddressWrong) => Some(FailureReason::AddressWrong),
+        _ => None,
+    }
+}
+
+pub fn exception_kind_to_wire(kind: ExceptionKind) -> v1::DeliveryExceptionKind {
+    match kind {
+        ExceptionKind::DamagedPartial => v1::DeliveryExceptionKind::DamagedPartial,
+        ExceptionKind::DamagedTotal => v1::DeliveryExceptionKind::DamagedTotal,
+        ExceptionKind::Lost => v1::DeliveryExceptionKind::Lost,
+        ExceptionKind::Delayed => v1::DeliveryExceptionKind::Delayed,
+        ExceptionKind::HandoverDispute => v1::DeliveryExceptionKind::HandoverDispute,
+    }
+}
+
+pub fn exception_kind_from_wire(value: i32) -> Option<ExceptionKind> {
+    match v1::DeliveryExceptionKind::try_from(value) {
+        Ok(v1::DeliveryExceptionKind::DamagedPartial) => Some(ExceptionKind::DamagedPartial),
+        Ok(v1::DeliveryExceptionKind::DamagedTotal) => Some(ExceptionKind::DamagedTotal),
+        Ok(v1::DeliveryExceptionKind::Lost) => Some(ExceptionKind::Lost),
+        Ok(v1::DeliveryExceptionKind::Delayed) => Some(ExceptionKind::Delayed),
+        Ok(v1::DeliveryExceptionKind::HandoverDispute) => Some(ExceptionKind::HandoverDispute),
+        _ => None,
+    }
+}
+
+pub fn milestone_to_wire(milestone: Milestone) -> v1::Milestone {
+    match milestone {
+        Milestone::Scheduled => v1::Milestone::Scheduled,
+        Milestone::OutForDelivery => v1::Milestone::OutForDelivery,
+        Milestone::AttemptFailed => v1::Milestone::AttemptFailed,
+        Milestone::Delivered => v1::Milestone::Delivered,
+        Milestone::Exception => v1::Milestone::Exception,
+        Milestone::ReturnedToSender => v1::Milestone::ReturnedToSender,
+    }
+}
+
+fn milestone_from_wire(value: i32) -> Option<Milestone> {
+    match v1::Milestone::try_from(value) {
+        Ok(v1::Milestone::Scheduled) => Some(Milestone::Scheduled),
+        Ok(v1::Milestone::OutForDelivery) => Some(Milestone::OutForDelivery),
+        Ok(v1::Milestone::AttemptFailed) => Some(Milestone::AttemptFailed),
+        Ok(v1::Milestone::Delivered) => Some(Milestone::Delivered),
+        Ok(v1::Milestone::Exception) => Some(Milestone::Exception),
+        Ok(v1::Milestone::ReturnedToSender) => Some(Milestone::ReturnedToSender),
+        _ => None,
+    }
+}
+
+pub fn status_to_wire(status: DeliveryStatus) -> v1::DeliveryStatus {
+    match status {
+        DeliveryStatus::Scheduled => v1::DeliveryStatus::Scheduled,
+        DeliveryStatus::Assigned => v1::DeliveryStatus::Assigned,
+        DeliveryStatus::OutForDelivery => v1::DeliveryStatus::OutForDelivery,
+        DeliveryStatus::AttemptFailed => v1::DeliveryStatus::AttemptFailed,
+        DeliveryStatus::Delivered => v1::DeliveryStatus::Delivered,
+        DeliveryStatus::ReturnedToSender => v1::DeliveryStatus::ReturnedToSender,
+        DeliveryStatus::Lost => v1::DeliveryStatus::Lost,
+    }
+}
+
+pub fn status_from_wire(status: v1::DeliveryStatus) -> Option<DeliveryStatus> {
+    match status {
+        v1::DeliveryStatus::Unspecified => None,
+        v1::DeliveryStatus::Scheduled => Some(DeliveryStatus::Scheduled),
+        v1::DeliveryStatus::Assigned => Some(DeliveryStatus::Assigned),
+        v1::DeliveryStatus::OutForDelivery => Some(DeliveryStatus::OutForDelivery),
+        v1::DeliveryStatus::AttemptFailed => Some(DeliveryStatus::AttemptFailed),
+        v1::DeliveryStatus::Delivered => Some(DeliveryStatus::Delivered),
+        v1::DeliveryStatus::ReturnedToSender => Some(DeliveryStatus::ReturnedToSender),
+        v1::DeliveryStatus::Lost => Some(DeliveryStatus::Lost),
+    }
+}
+
+pub fn proof_to_wire(proof: &ProofOfDelivery) -> v1::ProofOfDelivery {
+    let signature = match &proof.signature {
+        Signature::Image(image) => v1::signature::Signature::Image(image.clone()),
+        Signature::Stored { digest, storage_ref } => v1::signature::Signature::Stored(v1::StoredSignature {
+            digest: digest.clone(),
+            storage_ref: storage_ref.clone(),
+        }),
+    };
+    v1::ProofOfDelivery {
+        recipient_name: proof.recipient_name.clone(),
+        recipient_relation: proof.recipient_relation.clone(),
+        signature: Some(v1::Signature { signature: Some(signature) }),
+        photo_ref: proof.photo_ref.clone(),
+        location: Some(v1::GeoPoint {
+            latitude: proof.location.latitude,
+            longitude: proof.location.longitude,
+        }),
+        delivered_at: Some(convert::timestamp_to_wire(proof.delivered_at)),
+        id_checked: proof.id_checked,
+        checklist: Some(v1::HandoverChecklist {
+            piece_count_matches: proof.checklist.piece_count_matches,
+            packaging_intact: proof.checklist.packaging_intact,
+            recipient_informed_of_contents: proof.checklist.recipient_informed_of_contents,
+        }),
+    }
+}
+
+/// A stored proof (checked when written); `None` only if its signature is missing.
+fn proof_from_stored(proof: Option<&v1::ProofOfDelivery>) -> Option<ProofOfDelivery> {
+    let proof = proof?;
+    let signature = match proof.signature.as_ref()?.signature.as_ref()? {
+        v1::signature::Signature::Image(image) => Signature::Image(image.clone()),
+        v1::signature::Signature::Stored(stored) => {
+            Signature::Stored { digest: stored.digest.clone(), storage_ref: stored.storage_ref.clone() }
+        }
+    };
+    let location = proof.location.unwrap_or_default();
+    let checklist = proof.checklist.unwrap_or_default();
+    Some(ProofOfDelivery {
+        recipient_name: proof.recipient_name.clone(),
+        recipient_relation: proof.recipient_relation.clone(),
+        signature,
+        photo_ref: proof.photo_ref.clone(),
+        location: GeoPoint { latitude: location.latitude, longitude: location.longitude },
+        delivered_at: convert::timestamp_from_wire(proof.delivered_at.as_ref()),
+        id_checked: proof.id_checked,
+        checklist: HandoverChecklist {
+            piece_count_matches: checklist.piece_count_matches,
+            packaging_intact: checklist.packaging_intact,
+            recipient_informed_of_contents: checklist.recipient_informed_of_contents,
+        },
+    })
+}

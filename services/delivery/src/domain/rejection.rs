@@ -1,0 +1,44 @@
+//! Why a command was refused. Each variant is something a caller can act on; `error.rs`
+//! maps them to gRPC statuses in one place.
+
+use waybill_types::FieldViolation;
+
+use super::{CourierId, DeliveryStatus};
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("delivery not found (it is scheduled when the goods arrive at the destination hub)")]
+    DeliveryNotFound,
+    #[error("courier not found")]
+    CourierNotFound,
+    #[error("courier already registered")]
+    CourierAlreadyRegistered,
+    #[error("courier {courier_id} is retired")]
+    CourierRetired { courier_id: CourierId },
+    #[error("courier has {open} open deliveries; reassign them before retiring it")]
+    CourierHasOpenDeliveries { open: usize },
+    #[error("no active courier serves zone {zone:?}")]
+    NoCourierForZone { zone: String },
+    /// The command does not apply to a delivery in this status.
+    #[error("cannot {action} a delivery that is {status}")]
+    InvalidState { action: &'static str, status: DeliveryStatus },
+    #[error("cannot start a delivery without a courier; assign one first")]
+    NoCourierAssigned,
+    /// Business-rule problems with the command's data, by field path.
+    #[error("invalid command: {}", describe_violations(violations))]
+    Invalid { violations: Vec<FieldViolation> },
+}
+
+impl Rejection {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Rejection::Invalid { violations: vec![FieldViolation::new(field, description)] }
+    }
+}
+
+fn describe_violations(violations: &[FieldViolation]) -> String {
+    let described: Vec<String> = violations
+        .iter()
+        .map(|violation| format!("{}: {}", violation.field, violation.description))
+        .collect();
+    described.join("; ")
+}

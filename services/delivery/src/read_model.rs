@@ -1,0 +1,364 @@
+//! The delivery book: delivery's read model, rebuilt from the log at start and then fed
+//! live. It projects three kinds of subjects:
+//! - `waybill.delivery.>`: every courier and delivery, folded with the deciders' own
+//!   `evolve`, with its version (for optimistic concurrency) and what caused each event
+//!   (for idempotent retries); an event that does not apply stops the projection;
+//! - `waybill.intake.order.*`: the facts about each order the last mile needs (consignee,
+//!   service level, cancelled), decoded from the wire (no dependency on intake's crate);
+//! - `waybill.dispatch.task.*`: which orders' forward tasks arrived at the destination hub.
+//!
+//! Other services' events this model cannot use are skipped (the same on every replica, so
+//! replay stays deterministic). Indexes: each courier's open deliveries (for automatic
+//! assignment and routes) and the promised-window ends the SLA clock watches.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
+use prost::Message;
+use waybill_command::AggregateStore;
+use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
+use waybill_proto::v1::{self, dispatch_event, event_envelope::Payload, intake_event};
+use waybill_types::{OrderId, Party, ServiceLevel, Timestamp};
+
+use crate::codec::{self, Decoded};
+use crate::domain::{Courier, CourierId, Delivery, DeliveryStatus, evolve, evolve_courier, same_zone};
+
+/// One event's cause: its position and a hash of its causation id (a candidate the command
+/// loop confirms against the log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cause {
+    pub position: Position,
+    pub causation_hash: u64,
+}
+
+pub fn causation_hash(causation_id: &str) -> u64 {
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(causation_id)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryRecord {
+    pub delivery: Delivery,
+    pub version: Position,
+    pub causes: Vec<Cause>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CourierRecord {
+    pub courier: Courier,
+    pub version: Position,
+    pub causes: Vec<Cause>,
+}
+
+/// What intake and dispatch said about an order that the last mile needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderFacts {
+    pub consignee: Party,
+    pub service_level: ServiceLevel,
+    pub cancelled: bool,
+    /// The order's forward task arrived at the destination hub.
+    pub arrived: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryFilter {
+    pub status: Option<DeliveryStatus>,
+    pub courier_id: Option<CourierId>,
+    pub zone: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct DeliveryBook {
+    deliveries: BTreeMap<OrderId, DeliveryRecord>,
+    couriers: BTreeMap<CourierId, CourierRecord>,
+    orders: HashMap<OrderId, OrderFacts>,
+    /// Deliveries on each courier's books (assigned, out, or between attempts).
+    open_by_courier: HashMap<CourierId, BTreeSet<OrderId>>,
+    /// (window end, delivery): open deliveries without a delay raised for their window.
+    sla_watch: BTreeSet<(Timestamp, OrderId)>,
+}
+
+impl AggregateStore<Delivery> for DeliveryBook {
+    fn current(&self, id: &OrderId) -> Option<(Delivery, Position)> {
+        self.deliveries.get(id).map(|record| (record.delivery.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, id: &OrderId, causation_id: &str) -> Option<Position> {
+        latest_caused_by(&self.deliveries.get(id)?.causes, causation_id)
+    }
+}
+
+impl AggregateStore<Courier> for DeliveryBook {
+    fn current(&self, id: &CourierId) -> Option<(Courier, Position)> {
+        self.couriers.get(id).map(|record| (record.courier.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, id: &CourierId, causation_id: &str) -> Option<Position> {
+        latest_caused_by(&self.couriers.get(id)?.causes, causation_id)
+    }
+}
+
+fn latest_caused_by(causes: &[Cause], causation_id: &str) -> Option<Position> {
+    let hash = causation_hash(causation_id);
+    causes.iter().rev().find(|cause| cause.causation_hash == hash).map(|cause| cause.position)
+}
+
+impl DeliveryBook {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn delivery(&self, id: &OrderId) -> Option<&DeliveryRecord> {
+        self.deliveries.get(id)
+    }
+
+    pub fn courier(&self, id: &CourierId) -> Option<&CourierRecord> {
+        self.couriers.get(id)
+    }
+
+    pub fn order_facts(&self, id: &OrderId) -> Option<&OrderFacts> {
+        self.orders.get(id)
+    }
+
+    pub fn deliveries_len(&self) -> usize {
+        self.deliveries.len()
+    }
+
+    /// How many deliveries the courier has on its books.
+    pub fn open_deliveries_of(&self, courier_id: &CourierId) -> usize {
+        self.open_by_courier.get(courier_id).map_or(0, BTreeSet::len)
+    }
+
+    /// The automatic choice for `zone`: an active courier serving it with the fewest open
+    /// deliveries; ties go to the smallest id, so every replica picks the same one.
+    pub fn pick_courier(&self, zone: &str) -> Option<CourierId> {
+        self.couriers
+            .values()
+            .filter(|record| !record.courier.retired && record.courier.serves(zone))
+            .min_by_key(|record| (self.open_deliveries_of(&record.courier.id), record.courier.id))
+            .map(|record| record.courier.id)
+    }
+
+    /// Deliveries matching `filter` in id order, at most `limit`, after `after`; and the
+    /// id to continue after, if there is more.
+    pub fn list(
+        &self,
+        filter: &DeliveryFilter,
+        after: Option<OrderId>,
+        limit: usize,
+    ) -> (Vec<&DeliveryRecord>, Option<OrderId>) {
+        let lower = match after {
+            Some(after) => std::ops::Bound::Excluded(after),
+            None => std::ops::Bound::Unbounded,
+        };
+        let mut matching =
+            self.deliveries.range((lower, std::ops::Bound::Unbounded)).map(|(_, record)| record).filter(
+                |record| {
+                    let delivery = &record.delivery;
+                    filter.status.is_none_or(|status| delivery.status == status)
+                        && filter.courier_id.is_none_or(|courier| delivery.courier == Some(courier))
+                        && filter.zone.as_deref().is_none_or(|zone| same_zone(&delivery.zone, zone))
+                },
+            );
+        let page: Vec<&DeliveryRecord> = matching.by_ref().take(limit).collect();
+        let next =
+            if matching.next().is_some() { page.last().map(|record| record.delivery.id) } else { None };
+        (page, next)
+    }
+
+    /// The courier's open deliveries whose promised window touches `[from, until)`, in
+    /// window order: its route for that day.
+    pub fn route(&self, courier_id: &CourierId, from: Timestamp, until: Timestamp) -> Vec<&DeliveryRecord> {
+        let Some(open) = self.open_by_courier.get(courier_id) else { return Vec::new() };
+        let mut stops: Vec<&DeliveryRecord> = open
+            .iter()
+            .filter_map(|id| self.deliveries.get(id))
+            .filter(|record| record.delivery.window.start < until && record.delivery.window.end >= from)
+            .collect();
+        stops.sort_by_key(|record| (record.delivery.window.start, record.delivery.id));
+        stops
+    }
+
+    /// Couriers in id order, serving `zone` if given, the retired ones only if asked.
+    pub fn couriers(&self, zone: Option<&str>, include_retired: bool) -> Vec<&CourierRecord> {
+        self.couriers
+            .values()
+            .filter(|record| include_retired || !record.courier.retired)
+            .filter(|record| zone.is_none_or(|zone| record.courier.serves(zone)))
+            .collect()
+    }
+
+    /// Deliveries whose promised window ended before `now` with no delay raised for it.
+    pub fn overdue(&self, now: Timestamp) -> Vec<(OrderId, Timestamp)> {
+        self.sla_watch.iter().take_while(|(end, _)| *end < now).map(|(end, id)| (*id, *end)).collect()
+    }
+
+    fn apply_delivery(
+        &mut self,
+        position: Position,
+        id: OrderId,
+        causation_id: &str,
+        event: &crate::domain::DeliveryEvent,
+        at: Timestamp,
+    ) -> Result<(), ProjectionError> {
+        let previous = self.deliveries.remove(&id);
+        let (state, mut causes) = match previous {
+            Some(record) => {
+                self.unindex(&record.delivery);
+                (Some(record.delivery), record.causes)
+            }
+            None => (None, Vec::new()),
+        };
+        let Some(delivery) = evolve(state, event, at) else {
+            return Err(ProjectionError(format!(
+                "event {} at position {position} does not apply to delivery {id}",
+                event.event_type()
+            )));
+        };
+        causes.push(Cause { position, causation_hash: causation_hash(causation_id) });
+        self.index(&delivery);
+        self.deliveries.insert(id, DeliveryRecord { delivery, version: position, causes });
+        Ok(())
+    }
+
+    fn unindex(&mut self, delivery: &Delivery) {
+        if let Some(courier) = delivery.courier
+            && let Some(open) = self.open_by_courier.get_mut(&courier)
+        {
+            open.remove(&delivery.id);
+        }
+        if let Some(end) = delivery.sla_deadline() {
+            self.sla_watch.remove(&(end, delivery.id));
+        }
+    }
+
+    fn index(&mut self, delivery: &Delivery) {
+        if let Some(courier) = delivery.courier
+            && delivery.status.occupies_courier()
+        {
+            self.open_by_courier.entry(courier).or_default().insert(delivery.id);
+        }
+        if let Some(end) = delivery.sla_deadline() {
+            self.sla_watch.insert((end, delivery.id));
+        }
+    }
+
+    fn apply_courier(
+        &mut self,
+        position: Position,
+        id: CourierId,
+        causation_id: &str,
+        event: &crate::domain::CourierEvent,
+        at: Timestamp,
+    ) -> Result<(), ProjectionError> {
+        let previous = self.couriers.remove(&id);
+        let (state, mut causes) = match previous {
+            Some(record) => (Some(record.courier), record.causes),
+            None => (None, Vec::new()),
+        };
+        let Some(courier) = evolve_courier(state, event, at) else {
+            return Err(ProjectionError(format!(
+                "event {} at position {position} does not apply to courier {id}",
+                event.event_type()
+            )));
+        };
+        causes.push(Cause { position, causation_hash: causation_hash(causation_id) });
+        self.couriers.insert(id, CourierRecord { courier, version: position, causes });
+        Ok(())
+    }
+
+    fn apply_own(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        let decoded = codec::decode(&event.payload)
+            .map_err(|error| ProjectionError(format!("position {}: {error}", event.position)))?;
+        match decoded {
+            Decoded::Courier { courier_id, meta, event: courier_event } => self.apply_courier(
+                event.position,
+                courier_id,
+                &meta.causation_id,
+                &courier_event,
+                meta.occurred_at,
+            ),
+            Decoded::Delivery { delivery_id, meta, event: delivery_event } => self.apply_delivery(
+                event.position,
+                delivery_id,
+                &meta.causation_id,
+                &delivery_event,
+                meta.occurred_at,
+            ),
+        }
+    }
+
+    /// Intake's and dispatch's facts; what does not decode or does not concern the last
+    /// mile is skipped.
+    fn apply_foreign(&mut self, event: &RecordedEvent) {
+        let Ok(envelope) = v1::EventEnvelope::decode(event.payload.as_ref()) else {
+            tracing::warn!(position = event.position, subject = %event.subject, "skipping an event that is not an envelope");
+            return;
+        };
+        let Ok(order_id) = OrderId::parse(&envelope.order_id) else { return };
+        match envelope.payload {
+            Some(Payload::Intake(v1::IntakeEvent { event: Some(intake) })) => self.apply_intake(order_id, intake),
+            Some(Payload::Dispatch(v1::DispatchEvent { event: Some(dispatch_event::Event::TaskArrivedAtHub(_)) }))
+                // A reverse shipment's task has its own id; only the forward task is the order's.
+                if envelope.aggregate_id == envelope.order_id =>
+            {
+                if let Some(facts) = self.orders.get_mut(&order_id) {
+                    facts.arrived = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_intake(&mut self, order_id: OrderId, event: intake_event::Event) {
+        use intake_event::Event as Wire;
+        match event {
+            Wire::OrderPlaced(placed) => {
+                let Some(service_level) = codec::service_level_from_wire(placed.service_level) else {
+                    return;
+                };
+                self.orders.entry(order_id).or_insert(OrderFacts {
+                    consignee: codec::party_from_wire(placed.consignee.as_ref()),
+                    service_level,
+                    cancelled: false,
+                    arrived: false,
+                });
+            }
+            Wire::OrderAmended(amended) => {
+                if let (Some(facts), Some(level)) =
+                    (self.orders.get_mut(&order_id), codec::service_level_from_wire(amended.service_level))
+                {
+                    facts.service_level = level;
+                }
+            }
+            Wire::ConsigneeAddressChanged(changed) => {
+                if let Some(facts) = self.orders.get_mut(&order_id)
+                    && changed.address.is_some()
+                {
+                    facts.consignee.address = codec::address_from_wire(changed.address.as_ref());
+                }
+            }
+            Wire::OrderCancelled(_) => {
+                if let Some(facts) = self.orders.get_mut(&order_id) {
+                    facts.cancelled = true;
+                }
+            }
+            Wire::OrderRestored(_) => {
+                if let Some(facts) = self.orders.get_mut(&order_id) {
+                    facts.cancelled = false;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Projection for DeliveryBook {
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.subject.starts_with("waybill.delivery.") {
+            self.apply_own(event)
+        } else {
+            self.apply_foreign(event);
+            Ok(())
+        }
+    }
+}

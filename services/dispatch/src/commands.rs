@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use uuid::Uuid;
-use waybill_command::{Aggregate, CommandError, EventMeta};
+use waybill_command::{Aggregate, AggregateStore, CommandError, EventMeta};
 use waybill_eventlog::{AggregateAppend, AppendError, EventLog, NewEvent, Position, Projector, subject};
 use waybill_types::Timestamp;
 
@@ -319,14 +319,7 @@ impl TaskRunner {
         let vehicle_position = task
             .vehicle_id
             .and_then(|vehicle_id| {
-                self.model.read().vehicle(&vehicle_id).and_then(|record| {
-                    record
-                        .causes
-                        .iter()
-                        .rev()
-                        .find(|cause| cause.causation_hash == crate::read_model::causation_hash(request_id))
-                        .map(|cause| cause.position)
-                })
+                AggregateStore::<Vehicle>::position_caused_by(&*self.model.read(), &vehicle_id, request_id)
             })
             .unwrap_or_default();
         Some(TaskOutcome { task, vehicle, position: position.max(vehicle_position) })

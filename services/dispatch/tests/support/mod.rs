@@ -47,6 +47,16 @@ impl Running {
         }
     }
 
+    /// A dispatch client on this server (which must be dispatch).
+    pub async fn dispatch_client(&self, actor: &'static str) -> Dispatch {
+        DispatchServiceClient::with_interceptor(self.channel().await, ActorHeader(actor))
+    }
+
+    /// An intake client on this server (which must be intake).
+    pub async fn intake_client(&self, actor: &'static str) -> Intake {
+        IntakeServiceClient::with_interceptor(self.channel().await, ActorHeader(actor))
+    }
+
     async fn channel(&self) -> Channel {
         Channel::from_shared(self.address.clone()).expect("url").connect().await.expect("connect")
     }
@@ -143,11 +153,11 @@ impl System {
     }
 
     pub async fn dispatch(&self, actor: &'static str) -> Dispatch {
-        DispatchServiceClient::with_interceptor(self.dispatch.channel().await, ActorHeader(actor))
+        self.dispatch.dispatch_client(actor).await
     }
 
     pub async fn intake(&self, actor: &'static str) -> Intake {
-        IntakeServiceClient::with_interceptor(self.intake.channel().await, ActorHeader(actor))
+        self.intake.intake_client(actor).await
     }
 
     /// Stops dispatch and starts it again on the same log (a new port).

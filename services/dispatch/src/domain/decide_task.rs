@@ -88,7 +88,8 @@ pub fn decide_task(
         (Some(task), _) => task,
     };
     let decision = match command {
-        TaskCommand::Plan { .. } => unreachable_plan(),
+        // Handled above; repeated so the match stays exhaustive without a wildcard.
+        TaskCommand::Plan { .. } => Ok(TaskDecision::nothing()),
         TaskCommand::Replan { update, source_event_id } => replan(task, update, source_event_id),
         TaskCommand::Cancel { reason, source_event_id } => cancel(task, reason, source_event_id),
         TaskCommand::Assign { vehicle_id, driver_id } => assign(task, *vehicle_id, *driver_id, fleet),
@@ -168,11 +169,6 @@ pub fn decide_task(
     }?;
     debug_assert_applies(task, &decision, now);
     Ok(decision)
-}
-
-/// `Plan` returns before the match; kept as a function so the match stays exhaustive.
-fn unreachable_plan() -> Result<TaskDecision, Rejection> {
-    Ok(TaskDecision::nothing())
 }
 
 fn planned(task_id: TaskId, plan: &Plan, source_event_id: &str) -> TaskDecision {

@@ -455,6 +455,25 @@ fn a_breakdown_is_reported_handled_by_another_vehicle_and_resolved_with_its_dura
         given([with_report, vec![resolved]].concat()).when(resolve),
         Err(Rejection::InvalidState { action: "resolve", what: "transport exception", status: "resolved" })
     );
+    let arrived = [
+        planned(6_000),
+        assigned_to(1),
+        TaskEvent::Packed,
+        TaskEvent::PickedUp { vehicle_id: Some(vehicle(1)), driver_id: None },
+        reported(),
+        TaskEvent::ArrivedAtHub { hub: "MUC-HUB".into() },
+    ];
+    let too_late = TaskCommand::HandleException {
+        exception_id: "ex-1".into(),
+        handling: "reload".into(),
+        delay_minutes: 0,
+        reassign_to: Some(vehicle(2)),
+    };
+    assert_eq!(
+        given(arrived).with([van(2, VehicleKind::Van, "Berlin", 10_000, 0)]).when(too_late),
+        Err(in_state("move to another vehicle", TaskStatus::Arrived)),
+        "an arrived task is on no vehicle any more"
+    );
     let unknown = TaskCommand::ResolveException { exception_id: "ex-9".into(), resolution: "?".into() };
     assert_eq!(given([planned(6_000)]).when(unknown), Err(Rejection::ExceptionNotFound("ex-9".into())));
 }

@@ -20,7 +20,7 @@
 //!   **RecordCheckpoint** (picked up, in transit), **RecordArrival** (picked up, in transit;
 //!   unloads the vehicle).
 //! - **ReportException** (not cancelled, not arrived), **HandleException** (optionally
-//!   moving the task to another vehicle, same checks as an override), **ResolveException**
+//!   moving the task to another vehicle while it is on one, same checks as an override), **ResolveException**
 //!   (once; records the time from report to resolution).
 
 use std::collections::BTreeMap;
@@ -323,6 +323,8 @@ fn handle_exception(
         reassigned_to: reassign_to,
     }]);
     if let Some(target) = reassign_to {
+        // Only a load that is on a vehicle can move: not a waiting task, not an arrived one.
+        require(task, "move to another vehicle", &[Assigned, Packed, PickedUp, InTransit])?;
         let Some(previous) = task.vehicle_id else {
             return Err(Rejection::InvalidState {
                 action: "move to another vehicle",

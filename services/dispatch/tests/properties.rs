@@ -45,7 +45,7 @@ fn plan(n: u128, grams: u64) -> Plan {
         origin: city("Berlin"),
         destination: city("Munich"),
         load: Load::new(grams, grams / 10),
-        origin_depot: if n % 2 == 0 { "Berlin".into() } else { "Leipzig".into() },
+        origin_depot: if n.is_multiple_of(2) { "Berlin".into() } else { "Leipzig".into() },
     }
 }
 

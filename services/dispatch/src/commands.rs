@@ -145,6 +145,14 @@ impl Aggregate for Driver {
     }
 }
 
+/// A short pause before deciding again, growing with the attempt, with a random part (the
+/// random bits of a UUIDv7) so that requests that collided do not collide again in step.
+fn retry_pause(attempt: usize) -> Duration {
+    let random = u64::from(Uuid::now_v7().as_u128().to_le_bytes()[0] % 8);
+    let attempt = u64::try_from(attempt).unwrap_or(u64::MAX);
+    Duration::from_millis(2 + random.saturating_mul(attempt.saturating_add(1)))
+}
+
 /// What a task command answers: the task after it, the vehicle it is on, and the log
 /// position written (the task's version for a command with nothing to do).
 #[derive(Clone, Debug)]
@@ -220,9 +228,7 @@ impl TaskRunner {
                 return Ok(outcome);
             }
             // Lost a race: spread the retries of competing requests a little.
-            let pause = Duration::from_millis(
-                2 + (u64::from(Uuid::now_v7().as_u128() as u8) % 8) * (attempt as u64 + 1),
-            );
+            let pause = retry_pause(attempt);
             tokio::time::sleep(pause).await;
         }
         Err(CommandError::Aborted { aggregate: task_subject(&task_id), attempts: MAX_TASK_ATTEMPTS })
@@ -360,20 +366,13 @@ impl TaskRunner {
         // Each vehicle's events, in the order decided, with the vehicle folded.
         let mut vehicles: Vec<(VehicleId, Vec<NewEvent>, Option<Vehicle>)> = Vec::new();
         for (vehicle_id, event) in &decision.vehicle_events {
-            let index = match vehicles.iter().position(|(id, _, _)| id == vehicle_id) {
-                Some(index) => index,
-                None => {
-                    vehicles.push((
-                        *vehicle_id,
-                        Vec::new(),
-                        snapshot.fleet.vehicles.get(vehicle_id).cloned(),
-                    ));
-                    vehicles.len() - 1
-                }
-            };
-            let (_, encoded, folded) = &mut vehicles[index];
-            encoded.push(codec::encode_vehicle(*vehicle_id, event, &event_meta()));
-            *folded = evolve_vehicle(folded.take(), event);
+            if !vehicles.iter().any(|(id, _, _)| id == vehicle_id) {
+                vehicles.push((*vehicle_id, Vec::new(), snapshot.fleet.vehicles.get(vehicle_id).cloned()));
+            }
+            if let Some((_, encoded, folded)) = vehicles.iter_mut().find(|(id, _, _)| id == vehicle_id) {
+                encoded.push(codec::encode_vehicle(*vehicle_id, event, &event_meta()));
+                *folded = evolve_vehicle(folded.take(), event);
+            }
         }
 
         let task_subject = task_subject(&task_id);

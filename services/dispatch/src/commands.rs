@@ -178,6 +178,8 @@ struct Snapshot {
     fleet: Fleet,
     /// Versions of the vehicles in `fleet`.
     vehicle_versions: HashMap<VehicleId, Position>,
+    /// Version of the driver the command names, if it exists.
+    driver_version: Option<Position>,
 }
 
 impl Snapshot {
@@ -187,6 +189,7 @@ impl Snapshot {
             self.vehicle_versions.iter().map(|(id, version)| (id.0, *version)).collect();
         versions.sort_unstable();
         versions.push((Uuid::nil(), self.version));
+        versions.push((Uuid::max(), self.driver_version.unwrap_or_default()));
         versions
     }
 }
@@ -277,12 +280,14 @@ impl TaskRunner {
                 vehicle_versions.insert(vehicle_id, record.version);
             }
         }
+        let mut driver_version = None;
         if let TaskCommand::Assign { driver_id: Some(driver_id), .. } = command
             && let Some(record) = model.driver(driver_id)
         {
             fleet.drivers.insert(*driver_id, record.state.clone());
+            driver_version = Some(record.version);
         }
-        Snapshot { task, version, fleet, vehicle_versions }
+        Snapshot { task, version, fleet, vehicle_versions, driver_version }
     }
 
     /// Waits until the read model has applied everything the log holds now.

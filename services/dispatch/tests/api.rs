@@ -519,3 +519,75 @@ async fn a_delivered_order_comes_back_on_a_reverse_task_of_its_own() {
         .expect_err("that return exists");
     assert_eq!(other.code(), Code::AlreadyExists);
 }
+
+#[tokio::test]
+async fn an_unavailable_or_retired_driver_is_not_given_a_trip() {
+    let system = System::start().await;
+    let mut intake = system.intake("user:shop").await;
+    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let order_id = place_order(&mut intake, "place-1").await;
+    wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
+    let driver = Uuid::now_v7().to_string();
+    let registered = dispatch
+        .register_driver(v1::RegisterDriverRequest {
+            request_id: "driver-1".into(),
+            driver_id: driver.clone(),
+            name: "Kim".into(),
+            licence_class: "B".into(),
+            depot: "Berlin".into(),
+        })
+        .await
+        .expect("registered")
+        .into_inner();
+    assert!(registered.driver.is_some_and(|driver| driver.available && !driver.retired));
+
+    let off = dispatch
+        .set_driver_availability(v1::SetDriverAvailabilityRequest {
+            request_id: "off-1".into(),
+            driver_id: driver.clone(),
+            available: false,
+        })
+        .await
+        .expect("off duty")
+        .into_inner();
+    let available = dispatch
+        .list_drivers(v1::ListDriversRequest {
+            depot: String::new(),
+            only_available: true,
+            min_position: off.position,
+        })
+        .await
+        .expect("listed")
+        .into_inner();
+    assert!(available.drivers.is_empty());
+
+    let assign = |request_id: &str| v1::AssignTaskRequest {
+        request_id: request_id.into(),
+        task_id: order_id.clone(),
+        vehicle_id: String::new(),
+        driver_id: driver.clone(),
+    };
+    let refused = dispatch.assign_task(assign("assign-1")).await.expect_err("off duty");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+
+    dispatch
+        .retire_driver(v1::RetireDriverRequest {
+            request_id: "retire-1".into(),
+            driver_id: driver.clone(),
+            reason: "pension".into(),
+        })
+        .await
+        .expect("retired");
+    let refused = dispatch.assign_task(assign("assign-2")).await.expect_err("retired");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let refused = dispatch
+        .set_driver_availability(v1::SetDriverAvailabilityRequest {
+            request_id: "on-1".into(),
+            driver_id: driver,
+            available: true,
+        })
+        .await
+        .expect_err("retired drivers stay retired");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+}

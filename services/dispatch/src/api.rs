@@ -436,7 +436,14 @@ impl DispatchService for DispatchApi {
             .map(|load| Load::new(load.weight_grams, load.volume_cm3));
         require(violations)?;
         let (return_id, order_id) = (checked(return_id)?, checked(order_id)?);
-        let facts = self.runners.tasks.model.read().orders().get(&order_id).cloned();
+        let known = || self.runners.tasks.model.read().orders().get(&order_id).cloned();
+        let mut facts = known();
+        if !facts.as_ref().is_some_and(|facts| facts.delivered) {
+            // The read model may simply be behind intake's latest events: look again once
+            // it has caught up with the log, before refusing.
+            self.runners.tasks.catch_up().await?;
+            facts = known();
+        }
         let facts = facts.ok_or_else(|| Status::not_found(format!("order {order_id} not found")))?;
         if !facts.delivered {
             return Err(Status::failed_precondition(format!(

@@ -291,7 +291,7 @@ impl TaskRunner {
     }
 
     /// Waits until the read model has applied everything the log holds now.
-    async fn catch_up(&self) -> TaskResult<()> {
+    pub async fn catch_up(&self) -> TaskResult<()> {
         let head = self.log.head().await.map_err(|error| CommandError::Log(error.to_string()))?;
         self.model.wait_for(head, self.wait_timeout).await?;
         Ok(())

@@ -9,7 +9,6 @@ use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::status::invalid_argument;
 use waybill_proto::v1::{self, dispatch_service_server::DispatchService};
 use waybill_runtime::actor::context_of;
-use waybill_types::OrderId;
 
 use crate::codec::{
     exception_kind_from_wire, exception_kind_to_wire, load_to_wire, mode_to_wire, severity_from_wire,
@@ -628,9 +627,4 @@ pub fn task_to_wire(task: &Task, version: Position) -> v1::DispatchTask {
         updated_at: Some(convert::timestamp_to_wire(task.updated_at)),
         version,
     }
-}
-
-/// The order a task belongs to (for logs and tests).
-pub fn order_of(task: &Task) -> OrderId {
-    task.plan.order_id
 }

@@ -100,3 +100,66 @@ async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
     assert_eq!(status_of(&task), TaskStatus::Planned);
     assert_eq!(system.event_types(&task_subject(&order_id)).await, ["waybill.dispatch.task_planned.v1"]);
 }
+
+#[tokio::test]
+async fn a_cancellation_that_crossed_the_pickup_is_dead_lettered_and_the_reaction_goes_on() {
+    let system = System::start().await;
+    let mut intake = system.intake("user:alice").await;
+    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let order_id = place_order(&mut intake, "place-1").await;
+    wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    support::register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
+    for step in 0..3 {
+        let task_id = order_id.clone();
+        let request_id = format!("step-{step}");
+        let done = match step {
+            0 => dispatch
+                .assign_task(v1::AssignTaskRequest { request_id, task_id, ..Default::default() })
+                .await
+                .map(drop),
+            1 => dispatch.mark_packed(v1::MarkPackedRequest { request_id, task_id }).await.map(drop),
+            _ => dispatch.record_pickup(v1::RecordPickupRequest { request_id, task_id }).await.map(drop),
+        };
+        done.expect("the task moves on");
+    }
+
+    // A cancellation intake wrote before it learned of the pickup.
+    let cancelled = waybill_intake::codec::encode(
+        waybill_types::OrderId::parse(&order_id).expect("uuid"),
+        &waybill_intake::domain::Event::Cancelled { reason: "too late".into() },
+        &waybill_command::EventMeta {
+            event_id: uuid::Uuid::now_v7(),
+            occurred_at: chrono::Utc::now(),
+            causation_id: "cancel-1".into(),
+            correlation_id: "cancel-1".into(),
+            actor: waybill_types::Actor::user("alice"),
+        },
+    );
+    let subject = format!("waybill.intake.order.{order_id}");
+    system.log().await.append(&subject, None, "cancel-1", &[cancelled]).await.expect("appended");
+
+    let dead_letters = async_nats::jetstream::new(system.nats.client().await)
+        .get_stream("WAYBILL_DEADLETTER")
+        .await
+        .expect("stream");
+    let mut letter = None;
+    for _ in 0..200 {
+        if let Ok(found) =
+            dead_letters.direct_get_next_for_subject("deadletter.dispatch.dispatch-orders", None).await
+        {
+            letter = Some(found);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let letter = letter.expect("the cancellation was dead-lettered");
+    let error =
+        letter.headers.get("waybill-error").map(|value| value.as_str().to_owned()).unwrap_or_default();
+    assert!(error.contains("cannot cancel a task that is picked up"), "{error}");
+    let task = wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    assert_eq!(status_of(&task), TaskStatus::PickedUp, "the goods are on their way");
+
+    // The next order is planned as usual.
+    let next = place_order(&mut intake, "place-2").await;
+    wait_for_task(&mut dispatch, &next, |task| status_of(task) == TaskStatus::Planned).await;
+}

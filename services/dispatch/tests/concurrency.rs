@@ -90,4 +90,33 @@ async fn concurrent_assignments_never_load_a_vehicle_beyond_its_capacity() {
         .expect("vehicle");
     assert_eq!(vehicle.load.map(|load| load.weight_grams), Some(capacity));
     assert_eq!(vehicle.task_ids.len(), ROOM_FOR);
+
+    // A dispatcher pages through the board: every task once, assigned ones on the van.
+    let mut seen = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = dispatch
+            .list_tasks(v1::ListTasksRequest { page_size: 4, page_token, ..Default::default() })
+            .await
+            .expect("a page")
+            .into_inner();
+        seen.extend(page.tasks.into_iter().map(|task| task.task_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    seen.sort();
+    task_ids.sort();
+    assert_eq!(seen, task_ids);
+    let on_the_van = dispatch
+        .list_tasks(v1::ListTasksRequest {
+            vehicle_id: van,
+            status: v1::TaskStatus::Assigned.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(on_the_van.tasks.len(), ROOM_FOR);
 }

@@ -1,0 +1,630 @@
+//! The gRPC adapter: parse and check the request (every bad field named), call the domain
+//! through a runner or read the model, map the answer. Wire types stop here; rejections
+//! become statuses in `error.rs`.
+
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+use waybill_eventlog::Position;
+use waybill_proto::convert::{self, FieldViolations};
+use waybill_proto::status::invalid_argument;
+use waybill_proto::v1::{self, dispatch_service_server::DispatchService};
+use waybill_runtime::actor::context_of;
+
+use crate::codec::{
+    exception_kind_from_wire, exception_kind_to_wire, load_to_wire, mode_to_wire, severity_from_wire,
+    severity_to_wire, task_kind_to_wire, task_status_from_wire, task_status_to_wire, vehicle_kind_from_wire,
+    vehicle_kind_to_wire,
+};
+use crate::commands::{CommandMeta, TaskOutcome};
+use crate::domain::{
+    Driver, DriverCommand, DriverId, Load, Task, TaskCommand, TaskId, Vehicle, VehicleCommand, VehicleId,
+};
+use crate::read_model::{Record, TaskFilter};
+use crate::server::Runners;
+
+/// Page size when the client names none, and the most it may ask for.
+const DEFAULT_PAGE_SIZE: usize = 50;
+const MAX_PAGE_SIZE: usize = 500;
+
+/// UUIDv5 namespace for exception ids derived from the reporting request.
+const EXCEPTION_ID_NAMESPACE: Uuid = Uuid::from_u128(0x7e3a_1c55_90d2_4c8e_b0a4_d15b_a7c4_e7c0);
+
+/// The id a reported exception gets: derived from the task and the request id, so a
+/// retried report names the same exception.
+pub fn exception_id_for(task_id: TaskId, request_id: &str) -> String {
+    Uuid::new_v5(&EXCEPTION_ID_NAMESPACE, format!("{task_id}/{request_id}").as_bytes()).to_string()
+}
+
+pub struct DispatchApi {
+    runners: Runners,
+}
+
+impl DispatchApi {
+    pub fn new(runners: Runners) -> Self {
+        Self { runners }
+    }
+
+    fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
+        let context = context_of(request);
+        let correlation_id = context.correlation_id.unwrap_or_else(|| request_id.clone());
+        CommandMeta { request_id, actor: context.actor, correlation_id }
+    }
+
+    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
+        if min_position == 0 {
+            return Ok(());
+        }
+        let model = &self.runners.tasks.model;
+        model.wait_for(min_position, self.runners.tasks.wait_timeout).await.map_err(crate::error::wait_status)
+    }
+
+    async fn run_task<T>(
+        &self,
+        request: &Request<T>,
+        request_id: String,
+        task_id: TaskId,
+        command: TaskCommand,
+    ) -> Result<TaskOutcome, Status> {
+        let meta = Self::meta(request, request_id);
+        Ok(self.runners.tasks.run(task_id, &command, &meta).await?)
+    }
+
+    /// Checks `request_id` and `task_id`, which every task command carries.
+    fn task_fields(request_id: &str, task_id: &str) -> (FieldViolations, String, Option<TaskId>) {
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", request_id);
+        let task_id = uuid(&mut violations, "task_id", task_id).map(TaskId);
+        (violations, request_id, task_id)
+    }
+}
+
+fn require(violations: FieldViolations) -> Result<(), Status> {
+    if violations.is_empty() { Ok(()) } else { Err(invalid_argument(violations.into_vec())) }
+}
+
+/// For values `require` has vouched for.
+fn checked<T>(value: Option<T>) -> Result<T, Status> {
+    value.ok_or_else(|| Status::internal("a checked field went missing"))
+}
+
+fn uuid(violations: &mut FieldViolations, field: &str, text: &str) -> Option<Uuid> {
+    if text.is_empty() {
+        violations.push(field, "is required (a UUID)");
+        return None;
+    }
+    Uuid::parse_str(text).map_err(|_| violations.push(field, "must be a UUID")).ok()
+}
+
+/// An optional UUID: empty means "none".
+fn optional_uuid(violations: &mut FieldViolations, field: &str, text: &str) -> Option<Uuid> {
+    if text.is_empty() { None } else { uuid(violations, field, text) }
+}
+
+fn positive_load(violations: &mut FieldViolations, field: &str, load: Option<&v1::Load>) -> Option<Load> {
+    let Some(load) = load else {
+        violations.push(field, "is required");
+        return None;
+    };
+    if load.weight_grams == 0 {
+        violations.push(format!("{field}.weight_grams"), "must be positive");
+    }
+    if load.volume_cm3 == 0 {
+        violations.push(format!("{field}.volume_cm3"), "must be positive");
+    }
+    Some(Load::new(load.weight_grams, load.volume_cm3))
+}
+
+fn page_size(violations: &mut FieldViolations, requested: u32) -> usize {
+    match usize::try_from(requested).unwrap_or(usize::MAX) {
+        0 => DEFAULT_PAGE_SIZE,
+        size if size <= MAX_PAGE_SIZE => size,
+        _ => {
+            violations.push("page_size", format!("must be at most {MAX_PAGE_SIZE}"));
+            DEFAULT_PAGE_SIZE
+        }
+    }
+}
+
+fn optional_text(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+#[tonic::async_trait]
+impl DispatchService for DispatchApi {
+    async fn register_vehicle(
+        &self,
+        request: Request<v1::RegisterVehicleRequest>,
+    ) -> Result<Response<v1::RegisterVehicleResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let vehicle_id = uuid(&mut violations, "vehicle_id", &body.vehicle_id).map(VehicleId);
+        let kind = vehicle_kind_from_wire(body.kind);
+        if kind.is_none() {
+            violations.push("kind", "must be VAN, TRUCK, RAIL_WAGON or AIR_CONTAINER");
+        }
+        let registration = convert::text(&mut violations, "registration", &body.registration, true);
+        let capacity = positive_load(&mut violations, "capacity", body.capacity.as_ref());
+        let depot = convert::text(&mut violations, "depot", &body.depot, true);
+        require(violations)?;
+        let (vehicle_id, kind, capacity) = (checked(vehicle_id)?, checked(kind)?, checked(capacity)?);
+        let command = VehicleCommand::Register { vehicle_id, kind, registration, capacity, depot };
+        let meta = Self::meta(&request, request_id);
+        let outcome = self.runners.vehicles.run(vehicle_id, &command, &meta).await?;
+        Ok(Response::new(v1::RegisterVehicleResponse {
+            vehicle: Some(vehicle_to_wire(&outcome.state, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn retire_vehicle(
+        &self,
+        request: Request<v1::RetireVehicleRequest>,
+    ) -> Result<Response<v1::RetireVehicleResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let vehicle_id = uuid(&mut violations, "vehicle_id", &body.vehicle_id).map(VehicleId);
+        let reason = convert::text(&mut violations, "reason", &body.reason, false);
+        require(violations)?;
+        let vehicle_id = checked(vehicle_id)?;
+        let meta = Self::meta(&request, request_id);
+        let outcome = self
+            .runners
+            .vehicles
+            .run(vehicle_id, &VehicleCommand::Retire { vehicle_id, reason }, &meta)
+            .await?;
+        Ok(Response::new(v1::RetireVehicleResponse {
+            vehicle: Some(vehicle_to_wire(&outcome.state, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn register_driver(
+        &self,
+        request: Request<v1::RegisterDriverRequest>,
+    ) -> Result<Response<v1::RegisterDriverResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let driver_id = uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
+        let name = convert::text(&mut violations, "name", &body.name, true);
+        let licence_class = convert::text(&mut violations, "licence_class", &body.licence_class, true);
+        let depot = convert::text(&mut violations, "depot", &body.depot, true);
+        require(violations)?;
+        let driver_id = checked(driver_id)?;
+        let command = DriverCommand::Register { driver_id, name, licence_class, depot };
+        let meta = Self::meta(&request, request_id);
+        let outcome = self.runners.drivers.run(driver_id, &command, &meta).await?;
+        Ok(Response::new(v1::RegisterDriverResponse {
+            driver: Some(driver_to_wire(&outcome.state, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn set_driver_availability(
+        &self,
+        request: Request<v1::SetDriverAvailabilityRequest>,
+    ) -> Result<Response<v1::SetDriverAvailabilityResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let driver_id = uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
+        require(violations)?;
+        let driver_id = checked(driver_id)?;
+        let command = DriverCommand::SetAvailability { driver_id, available: body.available };
+        let meta = Self::meta(&request, request_id);
+        let outcome = self.runners.drivers.run(driver_id, &command, &meta).await?;
+        Ok(Response::new(v1::SetDriverAvailabilityResponse {
+            driver: Some(driver_to_wire(&outcome.state, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn retire_driver(
+        &self,
+        request: Request<v1::RetireDriverRequest>,
+    ) -> Result<Response<v1::RetireDriverResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let driver_id = uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
+        let reason = convert::text(&mut violations, "reason", &body.reason, false);
+        require(violations)?;
+        let driver_id = checked(driver_id)?;
+        let meta = Self::meta(&request, request_id);
+        let outcome =
+            self.runners.drivers.run(driver_id, &DriverCommand::Retire { driver_id, reason }, &meta).await?;
+        Ok(Response::new(v1::RetireDriverResponse {
+            driver: Some(driver_to_wire(&outcome.state, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn assign_task(
+        &self,
+        request: Request<v1::AssignTaskRequest>,
+    ) -> Result<Response<v1::AssignTaskResponse>, Status> {
+        let body = request.get_ref();
+        let (mut violations, request_id, task_id) = Self::task_fields(&body.request_id, &body.task_id);
+        let vehicle_id = optional_uuid(&mut violations, "vehicle_id", &body.vehicle_id).map(VehicleId);
+        let driver_id = optional_uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
+        require(violations)?;
+        let command = TaskCommand::Assign { vehicle_id, driver_id };
+        let outcome = self.run_task(&request, request_id, checked(task_id)?, command).await?;
+        Ok(Response::new(v1::AssignTaskResponse {
+            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            vehicle: outcome.vehicle.as_ref().map(|(vehicle, version)| vehicle_to_wire(vehicle, *version)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn unassign_task(
+        &self,
+        request: Request<v1::UnassignTaskRequest>,
+    ) -> Result<Response<v1::UnassignTaskResponse>, Status> {
+        let body = request.get_ref();
+        let (mut violations, request_id, task_id) = Self::task_fields(&body.request_id, &body.task_id);
+        let reason = convert::text(&mut violations, "reason", &body.reason, false);
+        require(violations)?;
+        let outcome =
+            self.run_task(&request, request_id, checked(task_id)?, TaskCommand::Unassign { reason }).await?;
+        Ok(Response::new(v1::UnassignTaskResponse {
+            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn mark_packed(
+        &self,
+        request: Request<v1::MarkPackedRequest>,
+    ) -> Result<Response<v1::MarkPackedResponse>, Status> {
+        let body = request.get_ref();
+        let (violations, request_id, task_id) = Self::task_fields(&body.request_id, &body.task_id);
+        require(violations)?;
+        let outcome = self.run_task(&request, request_id, checked(task_id)?, TaskCommand::MarkPacked).await?;
+        Ok(Response::new(v1::MarkPackedResponse {
+            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn record_pickup(
+        &self,
+        request: Request<v1::RecordPickupRequest>,
+    ) -> Result<Response<v1::RecordPickupResponse>, Status> {
+        let body = request.get_ref();
+        let (violations, request_id, task_id) = Self::task_fields(&body.request_id, &body.task_id);
+        require(violations)?;
+        let outcome =
+            self.run_task(&request, request_id, checked(task_id)?, TaskCommand::RecordPickup).await?;
+        Ok(Response::new(v1::RecordPickupResponse {
+            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn record_checkpoint(
+        &self,
+        request: Request<v1::RecordCheckpointRequest>,
+    ) -> Result<Response<v1::RecordCheckpointResponse>, Status> {
+        let body = request.get_ref();
+        let (mut violations, request_id, task_id) = Self::task_fields(&body.request_id, &body.task_id);
+        let place = convert::text(&mut violations, "place", &body.place, true);
+        let note = convert::text(&mut violations, "note", &body.note, false);
+        require(violations)?;
+        let command = TaskCommand::RecordCheckpoint { place, note };
+        let outcome = self.run_task(&request, request_id, checked(task_id)?, command).await?;
+        Ok(Response::new(v1::RecordCheckpointResponse {
+            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn record_arrival(
+        &self,
+        request: Request<v1::RecordArrivalRequest>,
+    ) -> Result<Response<v1::RecordArrivalResponse>, Status> {
+        let body = request.get_ref();
+        let (mut violations, request_id, task_id) = Self::task_fields(&body.request_id, &body.task_id);
+        let hub = convert::text(&mut violations, "hub", &body.hub, true);
+        require(violations)?;
+        let outcome = self
+            .run_task(&request, request_id, checked(task_id)?, TaskCommand::RecordArrival { hub })
+            .await?;
+        Ok(Response::new(v1::RecordArrivalResponse {
+            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn report_exception(
+        &self,
+        request: Request<v1::ReportExceptionRequest>,
+    ) -> Result<Response<v1::ReportExceptionResponse>, Status> {
+        let body = request.get_ref();
+        let (mut violations, request_id, task_id) = Self::task_fields(&body.request_id, &body.task_id);
+        let kind = exception_kind_from_wire(body.kind);
+        if kind.is_none() {
+            violations.push("kind", "must be BREAKDOWN, ACCIDENT, WEATHER, CUSTOMS or OTHER");
+        }
+        let severity = severity_from_wire(body.severity);
+        if severity.is_none() {
+            violations.push("severity", "must be LOW, MEDIUM, HIGH or CRITICAL");
+        }
+        let description = convert::text(&mut violations, "description", &body.description, true);
+        require(violations)?;
+        let task_id = checked(task_id)?;
+        let exception_id = exception_id_for(task_id, &request_id);
+        let command = TaskCommand::ReportException {
+            exception_id: exception_id.clone(),
+            kind: checked(kind)?,
+            severity: checked(severity)?,
+            description,
+        };
+        let outcome = self.run_task(&request, request_id, task_id, command).await?;
+        Ok(Response::new(v1::ReportExceptionResponse {
+            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            exception_id,
+            position: outcome.position,
+        }))
+    }
+
+    async fn handle_exception(
+        &self,
+        request: Request<v1::HandleExceptionRequest>,
+    ) -> Result<Response<v1::HandleExceptionResponse>, Status> {
+        let body = request.get_ref();
+        let (mut violations, request_id, task_id) = Self::task_fields(&body.request_id, &body.task_id);
+        let exception_id = convert::text(&mut violations, "exception_id", &body.exception_id, true);
+        let handling = convert::text(&mut violations, "handling", &body.handling, true);
+        let reassign_to =
+            optional_uuid(&mut violations, "reassign_to_vehicle_id", &body.reassign_to_vehicle_id)
+                .map(VehicleId);
+        require(violations)?;
+        let command = TaskCommand::HandleException {
+            exception_id,
+            handling,
+            delay_minutes: body.delay_minutes,
+            reassign_to,
+        };
+        let outcome = self.run_task(&request, request_id, checked(task_id)?, command).await?;
+        Ok(Response::new(v1::HandleExceptionResponse {
+            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn resolve_exception(
+        &self,
+        request: Request<v1::ResolveExceptionRequest>,
+    ) -> Result<Response<v1::ResolveExceptionResponse>, Status> {
+        let body = request.get_ref();
+        let (mut violations, request_id, task_id) = Self::task_fields(&body.request_id, &body.task_id);
+        let exception_id = convert::text(&mut violations, "exception_id", &body.exception_id, true);
+        let resolution = convert::text(&mut violations, "resolution", &body.resolution, true);
+        require(violations)?;
+        let command = TaskCommand::ResolveException { exception_id, resolution };
+        let outcome = self.run_task(&request, request_id, checked(task_id)?, command).await?;
+        Ok(Response::new(v1::ResolveExceptionResponse {
+            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn request_reverse_shipment(
+        &self,
+        request: Request<v1::RequestReverseShipmentRequest>,
+    ) -> Result<Response<v1::RequestReverseShipmentResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let return_id = uuid(&mut violations, "return_id", &body.return_id);
+        let order_id = convert::order_id(&mut violations, "order_id", &body.order_id);
+        if let (Some(return_id), Some(order_id)) = (return_id, order_id)
+            && return_id == order_id.0
+        {
+            violations.push("return_id", "must differ from the order id (that is the forward task's id)");
+        }
+        // An empty load means the whole order comes back.
+        let load = body
+            .load
+            .as_ref()
+            .filter(|load| load.weight_grams != 0 || load.volume_cm3 != 0)
+            .map(|load| Load::new(load.weight_grams, load.volume_cm3));
+        require(violations)?;
+        let (return_id, order_id) = (checked(return_id)?, checked(order_id)?);
+        let known = || self.runners.tasks.model.read().orders().get(&order_id).cloned();
+        let mut facts = known();
+        if !facts.as_ref().is_some_and(|facts| facts.delivered) {
+            // The read model may simply be behind intake's latest events: look again once
+            // it has caught up with the log, before refusing.
+            self.runners.tasks.catch_up().await?;
+            facts = known();
+        }
+        let facts = facts.ok_or_else(|| Status::not_found(format!("order {order_id} not found")))?;
+        if !facts.delivered {
+            return Err(Status::failed_precondition(format!(
+                "order {order_id} is not delivered: only delivered goods come back"
+            )));
+        }
+        let command = TaskCommand::Plan {
+            task_id: TaskId(return_id),
+            plan: facts.reverse_plan(return_id, load),
+            source_event_id: String::new(),
+        };
+        let outcome = self.run_task(&request, request_id, TaskId(return_id), command).await?;
+        Ok(Response::new(v1::RequestReverseShipmentResponse {
+            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn get_task(
+        &self,
+        request: Request<v1::GetTaskRequest>,
+    ) -> Result<Response<v1::GetTaskResponse>, Status> {
+        let body = request.into_inner();
+        let mut violations = FieldViolations::new();
+        let task_id = uuid(&mut violations, "task_id", &body.task_id).map(TaskId);
+        require(violations)?;
+        let task_id = checked(task_id)?;
+        self.wait_for(body.min_position).await?;
+        let model = self.runners.tasks.model.read();
+        let record =
+            model.task(&task_id).ok_or_else(|| Status::not_found(format!("task {task_id} not found")))?;
+        Ok(Response::new(v1::GetTaskResponse { task: Some(task_to_wire(&record.state, record.version)) }))
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<v1::ListTasksRequest>,
+    ) -> Result<Response<v1::ListTasksResponse>, Status> {
+        let body = request.into_inner();
+        let mut violations = FieldViolations::new();
+        let status = task_status_from_wire(body.status).unwrap_or_else(|_| {
+            violations.push("status", "unknown task status");
+            None
+        });
+        let vehicle_id = optional_uuid(&mut violations, "vehicle_id", &body.vehicle_id).map(VehicleId);
+        let driver_id = optional_uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
+        let page_size = page_size(&mut violations, body.page_size);
+        let after = optional_uuid(&mut violations, "page_token", &body.page_token).map(TaskId);
+        require(violations)?;
+        self.wait_for(body.min_position).await?;
+        let filter = TaskFilter { status, depot: optional_text(&body.depot), vehicle_id, driver_id };
+        let model = self.runners.tasks.model.read();
+        let (page, next) = model.list_tasks(&filter, after, page_size);
+        Ok(Response::new(v1::ListTasksResponse {
+            tasks: page.into_iter().map(|record| task_to_wire(&record.state, record.version)).collect(),
+            next_page_token: next.map(|task_id| task_id.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    async fn get_vehicle(
+        &self,
+        request: Request<v1::GetVehicleRequest>,
+    ) -> Result<Response<v1::GetVehicleResponse>, Status> {
+        let body = request.into_inner();
+        let mut violations = FieldViolations::new();
+        let vehicle_id = uuid(&mut violations, "vehicle_id", &body.vehicle_id).map(VehicleId);
+        require(violations)?;
+        let vehicle_id = checked(vehicle_id)?;
+        self.wait_for(body.min_position).await?;
+        let model = self.runners.tasks.model.read();
+        let record = model
+            .vehicle(&vehicle_id)
+            .ok_or_else(|| Status::not_found(format!("vehicle {vehicle_id} not found")))?;
+        Ok(Response::new(v1::GetVehicleResponse { vehicle: Some(vehicle_record_to_wire(record)) }))
+    }
+
+    async fn list_vehicles(
+        &self,
+        request: Request<v1::ListVehiclesRequest>,
+    ) -> Result<Response<v1::ListVehiclesResponse>, Status> {
+        let body = request.into_inner();
+        self.wait_for(body.min_position).await?;
+        let depot = optional_text(&body.depot);
+        let model = self.runners.tasks.model.read();
+        let vehicles = model.list_vehicles(depot.as_deref(), body.include_retired);
+        Ok(Response::new(v1::ListVehiclesResponse {
+            vehicles: vehicles.into_iter().map(vehicle_record_to_wire).collect(),
+        }))
+    }
+
+    async fn list_drivers(
+        &self,
+        request: Request<v1::ListDriversRequest>,
+    ) -> Result<Response<v1::ListDriversResponse>, Status> {
+        let body = request.into_inner();
+        self.wait_for(body.min_position).await?;
+        let depot = optional_text(&body.depot);
+        let model = self.runners.tasks.model.read();
+        let drivers = model.list_drivers(depot.as_deref(), body.only_available);
+        Ok(Response::new(v1::ListDriversResponse {
+            drivers: drivers
+                .into_iter()
+                .map(|record| driver_to_wire(&record.state, record.version))
+                .collect(),
+        }))
+    }
+}
+
+fn vehicle_record_to_wire(record: &Record<Vehicle>) -> v1::Vehicle {
+    vehicle_to_wire(&record.state, record.version)
+}
+
+pub fn vehicle_to_wire(vehicle: &Vehicle, version: Position) -> v1::Vehicle {
+    let status = if vehicle.retired { v1::VehicleStatus::Retired } else { v1::VehicleStatus::Active };
+    v1::Vehicle {
+        vehicle_id: vehicle.id.to_string(),
+        kind: vehicle_kind_to_wire(vehicle.kind).into(),
+        registration: vehicle.registration.clone(),
+        capacity: Some(load_to_wire(vehicle.capacity)),
+        depot: vehicle.depot.clone(),
+        status: status.into(),
+        load: Some(load_to_wire(vehicle.load())),
+        task_ids: vehicle.tasks.keys().map(ToString::to_string).collect(),
+        version,
+    }
+}
+
+pub fn driver_to_wire(driver: &Driver, version: Position) -> v1::Driver {
+    v1::Driver {
+        driver_id: driver.id.to_string(),
+        name: driver.name.clone(),
+        licence_class: driver.licence_class.clone(),
+        depot: driver.depot.clone(),
+        available: driver.available,
+        retired: driver.retired,
+        version,
+    }
+}
+
+pub fn task_to_wire(task: &Task, version: Position) -> v1::DispatchTask {
+    let plan = &task.plan;
+    let id = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+    v1::DispatchTask {
+        task_id: task.id.to_string(),
+        kind: task_kind_to_wire(plan.kind).into(),
+        order_id: plan.order_id.to_string(),
+        return_id: id(plan.return_id),
+        status: task_status_to_wire(task.status).into(),
+        mode: mode_to_wire(plan.mode).into(),
+        service_level: v1::ServiceLevel::from(plan.service_level).into(),
+        origin: Some((&plan.origin).into()),
+        destination: Some((&plan.destination).into()),
+        load: Some(load_to_wire(plan.load)),
+        origin_depot: plan.origin_depot.clone(),
+        vehicle_id: id(task.vehicle_id.map(|vehicle| vehicle.0)),
+        driver_id: id(task.driver_id.map(|driver| driver.0)),
+        checkpoints: task
+            .checkpoints
+            .iter()
+            .map(|checkpoint| v1::Checkpoint {
+                place: checkpoint.place.clone(),
+                note: checkpoint.note.clone(),
+                at: Some(convert::timestamp_to_wire(checkpoint.at)),
+            })
+            .collect(),
+        exceptions: task
+            .exceptions
+            .iter()
+            .map(|exception| v1::TransportException {
+                exception_id: exception.exception_id.clone(),
+                kind: exception_kind_to_wire(exception.kind).into(),
+                severity: severity_to_wire(exception.severity).into(),
+                description: exception.description.clone(),
+                reported_at: Some(convert::timestamp_to_wire(exception.reported_at)),
+                handling: exception.handling.clone().unwrap_or_default(),
+                delay_minutes: exception.delay_minutes,
+                resolution: exception.resolution.clone().unwrap_or_default(),
+                resolved_at: exception.resolved_at.map(convert::timestamp_to_wire),
+            })
+            .collect(),
+        created_at: Some(convert::timestamp_to_wire(task.created_at)),
+        updated_at: Some(convert::timestamp_to_wire(task.updated_at)),
+        version,
+    }
+}

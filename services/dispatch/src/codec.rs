@@ -1,0 +1,502 @@
+//! The event codec: dispatch's domain events to and from the wire envelope on the log, and
+//! the enum conversions the API shares. With `api.rs` and `order_facts.rs`, the only place
+//! that touches prost types.
+//!
+//! Decoding reads what dispatch itself wrote (and checked) earlier; a stored event that
+//! no longer decodes is a poison event (`CodecError`) and stops the projection loudly.
+
+use bytes::Bytes;
+use prost::Message;
+use uuid::Uuid;
+use waybill_command::EventMeta;
+use waybill_eventlog::NewEvent;
+use waybill_proto::convert;
+use waybill_proto::v1::{self, dispatch_event, event_envelope::Payload};
+use waybill_types::{Address, OrderId, ServiceLevel};
+
+use crate::domain::{
+    DriverEvent, DriverId, ExceptionKind, Load, Plan, ReplanUpdate, Severity, TaskEvent, TaskId, TaskKind,
+    TaskStatus, TransportMode, UnloadReason, VehicleEvent, VehicleId, VehicleKind,
+};
+
+/// Payload schema version of dispatch's events.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("not a waybill envelope: {0}")]
+    Envelope(#[from] prost::DecodeError),
+    #[error("envelope carries no dispatch event")]
+    NotDispatch,
+    #[error("dispatch event has no payload")]
+    Empty,
+    #[error("bad field in stored event: {0}")]
+    Field(String),
+}
+
+/// A dispatch event, by the aggregate it belongs to. (`Task` is large, but an event is
+/// decoded once and moved; boxing it would burden every match for nothing.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum DispatchEvent {
+    Vehicle(VehicleEvent),
+    Driver(DriverEvent),
+    Task(TaskEvent),
+}
+
+#[derive(Clone, Debug)]
+pub struct DecodedEvent {
+    pub aggregate_id: Uuid,
+    pub meta: EventMeta,
+    pub event_type: String,
+    pub event: DispatchEvent,
+}
+
+fn envelope(
+    aggregate_id: String,
+    order_id: String,
+    event_type: &str,
+    meta: &EventMeta,
+    event: dispatch_event::Event,
+) -> NewEvent {
+    let envelope = v1::EventEnvelope {
+        event_id: meta.event_id.to_string(),
+        event_type: event_type.to_owned(),
+        aggregate_id: aggregate_id.clone(),
+        order_id,
+        occurred_at: Some(convert::timestamp_to_wire(meta.occurred_at)),
+        causation_id: meta.causation_id.clone(),
+        correlation_id: meta.correlation_id.clone(),
+        actor: Some((&meta.actor).into()),
+        schema_version: SCHEMA_VERSION,
+        payload: Some(Payload::Dispatch(v1::DispatchEvent { event: Some(event) })),
+    };
+    NewEvent {
+        event_id: meta.event_id,
+        event_type: event_type.to_owned(),
+        aggregate_id,
+        occurred_at: meta.occurred_at,
+        payload: Bytes::from(envelope.encode_to_vec()),
+    }
+}
+
+pub fn encode_vehicle(vehicle_id: VehicleId, event: &VehicleEvent, meta: &EventMeta) -> NewEvent {
+    envelope(vehicle_id.to_string(), String::new(), event.event_type(), meta, vehicle_to_wire(event))
+}
+
+pub fn encode_driver(driver_id: DriverId, event: &DriverEvent, meta: &EventMeta) -> NewEvent {
+    envelope(driver_id.to_string(), String::new(), event.event_type(), meta, driver_to_wire(event))
+}
+
+/// `order_id`: the order the task carries (its own id for a forward task).
+pub fn encode_task(task_id: TaskId, order_id: OrderId, event: &TaskEvent, meta: &EventMeta) -> NewEvent {
+    envelope(task_id.to_string(), order_id.to_string(), event.event_type(), meta, task_to_wire(event))
+}
+
+pub fn decode(payload: &[u8]) -> Result<DecodedEvent, CodecError> {
+    let envelope = v1::EventEnvelope::decode(payload)?;
+    let Some(Payload::Dispatch(dispatch)) = envelope.payload else { return Err(CodecError::NotDispatch) };
+    let wire = dispatch.event.ok_or(CodecError::Empty)?;
+    let aggregate_id =
+        Uuid::parse_str(&envelope.aggregate_id).map_err(|_| CodecError::Field("aggregate_id".into()))?;
+    let meta = EventMeta {
+        event_id: Uuid::parse_str(&envelope.event_id).map_err(|_| CodecError::Field("event_id".into()))?,
+        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
+        causation_id: envelope.causation_id,
+        correlation_id: envelope.correlation_id,
+        actor: convert::actor_from_wire(envelope.actor.as_ref()),
+    };
+    let order_id = &envelope.order_id;
+    let event = event_from_wire(wire, aggregate_id, order_id)?;
+    Ok(DecodedEvent { aggregate_id, meta, event_type: envelope.event_type, event })
+}
+
+fn vehicle_to_wire(event: &VehicleEvent) -> dispatch_event::Event {
+    use dispatch_event::Event as Wire;
+    match event {
+        VehicleEvent::Registered { kind, registration, capacity, depot, .. } => {
+            Wire::VehicleRegistered(v1::VehicleRegistered {
+                kind: vehicle_kind_to_wire(*kind).into(),
+                registration: registration.clone(),
+                capacity: Some(load_to_wire(*capacity)),
+                depot: depot.clone(),
+            })
+        }
+        VehicleEvent::Retired { reason } => {
+            Wire::VehicleRetired(v1::VehicleRetired { reason: reason.clone() })
+        }
+        VehicleEvent::Loaded { task_id, load } => Wire::VehicleLoaded(v1::VehicleLoaded {
+            task_id: task_id.to_string(),
+            load: Some(load_to_wire(*load)),
+        }),
+        VehicleEvent::Unloaded { task_id, reason } => Wire::VehicleUnloaded(v1::VehicleUnloaded {
+            task_id: task_id.to_string(),
+            reason: reason.as_str().to_owned(),
+        }),
+    }
+}
+
+fn driver_to_wire(event: &DriverEvent) -> dispatch_event::Event {
+    use dispatch_event::Event as Wire;
+    match event {
+        DriverEvent::Registered { name, licence_class, depot, .. } => {
+            Wire::DriverRegistered(v1::DriverRegistered {
+                name: name.clone(),
+                licence_class: licence_class.clone(),
+                depot: depot.clone(),
+            })
+        }
+        DriverEvent::AvailabilityChanged { available } => {
+            Wire::DriverAvailabilityChanged(v1::DriverAvailabilityChanged { available: *available })
+        }
+        DriverEvent::Retired { reason } => Wire::DriverRetired(v1::DriverRetired { reason: reason.clone() }),
+    }
+}
+
+fn task_to_wire(event: &TaskEvent) -> dispatch_event::Event {
+    use dispatch_event::Event as Wire;
+    let id = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+    match event {
+        TaskEvent::Planned { plan, source_event_id, .. } => Wire::TaskPlanned(v1::TaskPlanned {
+            kind: task_kind_to_wire(plan.kind).into(),
+            order_id: plan.order_id.to_string(),
+            return_id: id(plan.return_id),
+            mode: mode_to_wire(plan.mode).into(),
+            service_level: v1::ServiceLevel::from(plan.service_level).into(),
+            origin: Some((&plan.origin).into()),
+            destination: Some((&plan.destination).into()),
+            load: Some(load_to_wire(plan.load)),
+            origin_depot: plan.origin_depot.clone(),
+            source_event_id: source_event_id.clone(),
+        }),
+        TaskEvent::Replanned { update, source_event_id } => Wire::TaskReplanned(v1::TaskReplanned {
+            mode: mode_to_wire(update.mode).into(),
+            service_level: v1::ServiceLevel::from(update.service_level).into(),
+            load: Some(load_to_wire(update.load)),
+            destination: Some((&update.destination).into()),
+            source_event_id: source_event_id.clone(),
+        }),
+        TaskEvent::Cancelled { reason, source_event_id } => Wire::TaskCancelled(v1::TaskCancelled {
+            reason: reason.clone(),
+            source_event_id: source_event_id.clone(),
+        }),
+        TaskEvent::Assigned { vehicle_id, driver_id, automatic } => Wire::TaskAssigned(v1::TaskAssigned {
+            vehicle_id: vehicle_id.to_string(),
+            driver_id: id(driver_id.map(|driver| driver.0)),
+            automatic: *automatic,
+        }),
+        TaskEvent::Unassigned { vehicle_id, reason } => Wire::TaskUnassigned(v1::TaskUnassigned {
+            vehicle_id: vehicle_id.to_string(),
+            reason: reason.clone(),
+        }),
+        TaskEvent::Packed => Wire::TaskPacked(v1::TaskPacked {}),
+        TaskEvent::PickedUp { vehicle_id, driver_id } => Wire::TaskPickedUp(v1::TaskPickedUp {
+            vehicle_id: id(vehicle_id.map(|vehicle| vehicle.0)),
+            driver_id: id(driver_id.map(|driver| driver.0)),
+        }),
+        TaskEvent::CheckpointPassed { place, note } => {
+            Wire::TaskCheckpointPassed(v1::TaskCheckpointPassed { place: place.clone(), note: note.clone() })
+        }
+        TaskEvent::ArrivedAtHub { hub } => Wire::TaskArrivedAtHub(v1::TaskArrivedAtHub { hub: hub.clone() }),
+        TaskEvent::ExceptionReported { exception_id, kind, severity, description } => {
+            Wire::TransportExceptionReported(v1::TransportExceptionReported {
+                exception_id: exception_id.clone(),
+                kind: exception_kind_to_wire(*kind).into(),
+                severity: severity_to_wire(*severity).into(),
+                description: description.clone(),
+            })
+        }
+        TaskEvent::ExceptionHandled { exception_id, handling, delay_minutes, reassigned_to } => {
+            Wire::TransportExceptionHandled(v1::TransportExceptionHandled {
+                exception_id: exception_id.clone(),
+                handling: handling.clone(),
+                delay_minutes: *delay_minutes,
+                reassigned_to_vehicle_id: id(reassigned_to.map(|vehicle| vehicle.0)),
+            })
+        }
+        TaskEvent::ExceptionResolved { exception_id, resolution, resolution_seconds } => {
+            Wire::TransportExceptionResolved(v1::TransportExceptionResolved {
+                exception_id: exception_id.clone(),
+                resolution: resolution.clone(),
+                resolution_seconds: *resolution_seconds,
+            })
+        }
+    }
+}
+
+fn field(name: &str) -> CodecError {
+    CodecError::Field(name.to_owned())
+}
+
+fn uuid_field(text: &str, name: &str) -> Result<Uuid, CodecError> {
+    Uuid::parse_str(text).map_err(|_| field(name))
+}
+
+fn optional_uuid(text: &str, name: &str) -> Result<Option<Uuid>, CodecError> {
+    if text.is_empty() { Ok(None) } else { uuid_field(text, name).map(Some) }
+}
+
+fn event_from_wire(
+    wire: dispatch_event::Event,
+    aggregate_id: Uuid,
+    envelope_order_id: &str,
+) -> Result<DispatchEvent, CodecError> {
+    use dispatch_event::Event as Wire;
+    Ok(match wire {
+        Wire::VehicleRegistered(registered) => DispatchEvent::Vehicle(VehicleEvent::Registered {
+            vehicle_id: VehicleId(aggregate_id),
+            kind: vehicle_kind_from_wire(registered.kind).ok_or_else(|| field("kind"))?,
+            registration: registered.registration,
+            capacity: load_from_wire(registered.capacity.as_ref()),
+            depot: registered.depot,
+        }),
+        Wire::VehicleRetired(retired) => {
+            DispatchEvent::Vehicle(VehicleEvent::Retired { reason: retired.reason })
+        }
+        Wire::VehicleLoaded(loaded) => DispatchEvent::Vehicle(VehicleEvent::Loaded {
+            task_id: TaskId(uuid_field(&loaded.task_id, "task_id")?),
+            load: load_from_wire(loaded.load.as_ref()),
+        }),
+        Wire::VehicleUnloaded(unloaded) => DispatchEvent::Vehicle(VehicleEvent::Unloaded {
+            task_id: TaskId(uuid_field(&unloaded.task_id, "task_id")?),
+            reason: UnloadReason::parse(&unloaded.reason).ok_or_else(|| field("reason"))?,
+        }),
+        Wire::DriverRegistered(registered) => DispatchEvent::Driver(DriverEvent::Registered {
+            driver_id: DriverId(aggregate_id),
+            name: registered.name,
+            licence_class: registered.licence_class,
+            depot: registered.depot,
+        }),
+        Wire::DriverAvailabilityChanged(changed) => {
+            DispatchEvent::Driver(DriverEvent::AvailabilityChanged { available: changed.available })
+        }
+        Wire::DriverRetired(retired) => {
+            DispatchEvent::Driver(DriverEvent::Retired { reason: retired.reason })
+        }
+        Wire::TaskPlanned(planned) => {
+            let order_id = if planned.order_id.is_empty() { envelope_order_id } else { &planned.order_id };
+            let plan = Plan {
+                kind: task_kind_from_wire(planned.kind).ok_or_else(|| field("kind"))?,
+                order_id: OrderId(uuid_field(order_id, "order_id")?),
+                return_id: optional_uuid(&planned.return_id, "return_id")?,
+                mode: mode_from_wire(planned.mode).ok_or_else(|| field("mode"))?,
+                service_level: service_level_from_wire(planned.service_level)
+                    .ok_or_else(|| field("service_level"))?,
+                origin: address_from_wire(planned.origin.as_ref()),
+                destination: address_from_wire(planned.destination.as_ref()),
+                load: load_from_wire(planned.load.as_ref()),
+                origin_depot: planned.origin_depot,
+            };
+            DispatchEvent::Task(TaskEvent::Planned {
+                task_id: TaskId(aggregate_id),
+                plan,
+                source_event_id: planned.source_event_id,
+            })
+        }
+        Wire::TaskReplanned(replanned) => DispatchEvent::Task(TaskEvent::Replanned {
+            update: ReplanUpdate {
+                mode: mode_from_wire(replanned.mode).ok_or_else(|| field("mode"))?,
+                service_level: service_level_from_wire(replanned.service_level)
+                    .ok_or_else(|| field("service_level"))?,
+                load: load_from_wire(replanned.load.as_ref()),
+                destination: address_from_wire(replanned.destination.as_ref()),
+            },
+            source_event_id: replanned.source_event_id,
+        }),
+        Wire::TaskCancelled(cancelled) => DispatchEvent::Task(TaskEvent::Cancelled {
+            reason: cancelled.reason,
+            source_event_id: cancelled.source_event_id,
+        }),
+        Wire::TaskAssigned(assigned) => DispatchEvent::Task(TaskEvent::Assigned {
+            vehicle_id: VehicleId(uuid_field(&assigned.vehicle_id, "vehicle_id")?),
+            driver_id: optional_uuid(&assigned.driver_id, "driver_id")?.map(DriverId),
+            automatic: assigned.automatic,
+        }),
+        Wire::TaskUnassigned(unassigned) => DispatchEvent::Task(TaskEvent::Unassigned {
+            vehicle_id: VehicleId(uuid_field(&unassigned.vehicle_id, "vehicle_id")?),
+            reason: unassigned.reason,
+        }),
+        Wire::TaskPacked(_) => DispatchEvent::Task(TaskEvent::Packed),
+        Wire::TaskPickedUp(picked) => DispatchEvent::Task(TaskEvent::PickedUp {
+            vehicle_id: optional_uuid(&picked.vehicle_id, "vehicle_id")?.map(VehicleId),
+            driver_id: optional_uuid(&picked.driver_id, "driver_id")?.map(DriverId),
+        }),
+        Wire::TaskCheckpointPassed(checkpoint) => DispatchEvent::Task(TaskEvent::CheckpointPassed {
+            place: checkpoint.place,
+            note: checkpoint.note,
+        }),
+        Wire::TaskArrivedAtHub(arrived) => DispatchEvent::Task(TaskEvent::ArrivedAtHub { hub: arrived.hub }),
+        Wire::TransportExceptionReported(reported) => DispatchEvent::Task(TaskEvent::ExceptionReported {
+            exception_id: reported.exception_id,
+            kind: exception_kind_from_wire(reported.kind).ok_or_else(|| field("kind"))?,
+            severity: severity_from_wire(reported.severity).ok_or_else(|| field("severity"))?,
+            description: reported.description,
+        }),
+        Wire::TransportExceptionHandled(handled) => DispatchEvent::Task(TaskEvent::ExceptionHandled {
+            exception_id: handled.exception_id,
+            handling: handled.handling,
+            delay_minutes: handled.delay_minutes,
+            reassigned_to: optional_uuid(&handled.reassigned_to_vehicle_id, "reassigned_to_vehicle_id")?
+                .map(VehicleId),
+        }),
+        Wire::TransportExceptionResolved(resolved) => DispatchEvent::Task(TaskEvent::ExceptionResolved {
+            exception_id: resolved.exception_id,
+            resolution: resolved.resolution,
+            resolution_seconds: resolved.resolution_seconds,
+        }),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Value conversions, shared with the API
+// ---------------------------------------------------------------------------
+
+pub fn load_to_wire(load: Load) -> v1::Load {
+    v1::Load { weight_grams: load.weight_grams, volume_cm3: load.volume_cm3 }
+}
+
+pub fn load_from_wire(load: Option<&v1::Load>) -> Load {
+    load.map(|load| Load::new(load.weight_grams, load.volume_cm3)).unwrap_or_default()
+}
+
+/// Addresses on the log were checked when written; read them as they are.
+pub fn address_from_wire(address: Option<&v1::Address>) -> Address {
+    let address = address.cloned().unwrap_or_default();
+    Address {
+        lines: address.lines,
+        city: address.city,
+        region: address.region,
+        postal_code: address.postal_code,
+        country_code: address.country_code,
+    }
+}
+
+pub fn service_level_from_wire(value: i32) -> Option<ServiceLevel> {
+    match v1::ServiceLevel::try_from(value) {
+        Ok(v1::ServiceLevel::Standard) => Some(ServiceLevel::Standard),
+        Ok(v1::ServiceLevel::Express) => Some(ServiceLevel::Express),
+        Ok(v1::ServiceLevel::SameDay) => Some(ServiceLevel::SameDay),
+        _ => None,
+    }
+}
+
+pub fn vehicle_kind_to_wire(kind: VehicleKind) -> v1::VehicleKind {
+    match kind {
+        VehicleKind::Van => v1::VehicleKind::Van,
+        VehicleKind::Truck => v1::VehicleKind::Truck,
+        VehicleKind::RailWagon => v1::VehicleKind::RailWagon,
+        VehicleKind::AirContainer => v1::VehicleKind::AirContainer,
+    }
+}
+
+pub fn vehicle_kind_from_wire(value: i32) -> Option<VehicleKind> {
+    match v1::VehicleKind::try_from(value) {
+        Ok(v1::VehicleKind::Van) => Some(VehicleKind::Van),
+        Ok(v1::VehicleKind::Truck) => Some(VehicleKind::Truck),
+        Ok(v1::VehicleKind::RailWagon) => Some(VehicleKind::RailWagon),
+        Ok(v1::VehicleKind::AirContainer) => Some(VehicleKind::AirContainer),
+        _ => None,
+    }
+}
+
+pub fn mode_to_wire(mode: TransportMode) -> v1::TransportMode {
+    match mode {
+        TransportMode::RoadCourier => v1::TransportMode::RoadCourier,
+        TransportMode::RoadLtl => v1::TransportMode::RoadLtl,
+        TransportMode::RoadTruckload => v1::TransportMode::RoadTruckload,
+        TransportMode::Rail => v1::TransportMode::Rail,
+        TransportMode::Air => v1::TransportMode::Air,
+    }
+}
+
+fn mode_from_wire(value: i32) -> Option<TransportMode> {
+    match v1::TransportMode::try_from(value) {
+        Ok(v1::TransportMode::RoadCourier) => Some(TransportMode::RoadCourier),
+        Ok(v1::TransportMode::RoadLtl) => Some(TransportMode::RoadLtl),
+        Ok(v1::TransportMode::RoadTruckload) => Some(TransportMode::RoadTruckload),
+        Ok(v1::TransportMode::Rail) => Some(TransportMode::Rail),
+        Ok(v1::TransportMode::Air) => Some(TransportMode::Air),
+        _ => None,
+    }
+}
+
+pub fn task_kind_to_wire(kind: TaskKind) -> v1::TaskKind {
+    match kind {
+        TaskKind::Forward => v1::TaskKind::Forward,
+        TaskKind::Reverse => v1::TaskKind::Reverse,
+    }
+}
+
+fn task_kind_from_wire(value: i32) -> Option<TaskKind> {
+    match v1::TaskKind::try_from(value) {
+        Ok(v1::TaskKind::Forward) => Some(TaskKind::Forward),
+        Ok(v1::TaskKind::Reverse) => Some(TaskKind::Reverse),
+        _ => None,
+    }
+}
+
+pub fn task_status_to_wire(status: TaskStatus) -> v1::TaskStatus {
+    match status {
+        TaskStatus::Planned => v1::TaskStatus::Planned,
+        TaskStatus::Assigned => v1::TaskStatus::Assigned,
+        TaskStatus::Packed => v1::TaskStatus::Packed,
+        TaskStatus::PickedUp => v1::TaskStatus::PickedUp,
+        TaskStatus::InTransit => v1::TaskStatus::InTransit,
+        TaskStatus::Arrived => v1::TaskStatus::Arrived,
+        TaskStatus::Cancelled => v1::TaskStatus::Cancelled,
+    }
+}
+
+/// A number that is no task status.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown task status {0}")]
+pub struct UnknownStatus(pub i32);
+
+/// `Ok(None)` for UNSPECIFIED (no filter), `Err` for a number that is no status.
+pub fn task_status_from_wire(value: i32) -> Result<Option<TaskStatus>, UnknownStatus> {
+    match v1::TaskStatus::try_from(value) {
+        Ok(v1::TaskStatus::Unspecified) => Ok(None),
+        Ok(wire) => Ok(TaskStatus::ALL.into_iter().find(|status| task_status_to_wire(*status) == wire)),
+        Err(_) => Err(UnknownStatus(value)),
+    }
+}
+
+pub fn exception_kind_to_wire(kind: ExceptionKind) -> v1::ExceptionKind {
+    match kind {
+        ExceptionKind::Breakdown => v1::ExceptionKind::Breakdown,
+        ExceptionKind::Accident => v1::ExceptionKind::Accident,
+        ExceptionKind::Weather => v1::ExceptionKind::Weather,
+        ExceptionKind::Customs => v1::ExceptionKind::Customs,
+        ExceptionKind::Other => v1::ExceptionKind::Other,
+    }
+}
+
+pub fn exception_kind_from_wire(value: i32) -> Option<ExceptionKind> {
+    match v1::ExceptionKind::try_from(value) {
+        Ok(v1::ExceptionKind::Breakdown) => Some(ExceptionKind::Breakdown),
+        Ok(v1::ExceptionKind::Accident) => Some(ExceptionKind::Accident),
+        Ok(v1::ExceptionKind::Weather) => Some(ExceptionKind::Weather),
+        Ok(v1::ExceptionKind::Customs) => Some(ExceptionKind::Customs),
+        Ok(v1::ExceptionKind::Other) => Some(ExceptionKind::Other),
+        _ => None,
+    }
+}
+
+pub fn severity_to_wire(severity: Severity) -> v1::Severity {
+    match severity {
+        Severity::Low => v1::Severity::Low,
+        Severity::Medium => v1::Severity::Medium,
+        Severity::High => v1::Severity::High,
+        Severity::Critical => v1::Severity::Critical,
+    }
+}
+
+pub fn severity_from_wire(value: i32) -> Option<Severity> {
+    match v1::Severity::try_from(value) {
+        Ok(v1::Severity::Low) => Some(Severity::Low),
+        Ok(v1::Severity::Medium) => Some(Severity::Medium),
+        Ok(v1::Severity::High) => Some(Severity::High),
+        Ok(v1::Severity::Critical) => Some(Severity::Critical),
+        _ => None,
+    }
+}

@@ -1,0 +1,29 @@
+//! Dispatch's rejections as gRPC statuses, in one place (the command loop's own failures
+//! are mapped by `waybill_command`).
+
+pub use waybill_command::wait_status;
+
+use tonic::Status;
+use waybill_proto::status::invalid_argument;
+
+use crate::domain::Rejection;
+
+impl From<Rejection> for Status {
+    fn from(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::TaskNotFound(_)
+            | Rejection::VehicleNotFound(_)
+            | Rejection::DriverNotFound(_)
+            | Rejection::ExceptionNotFound(_) => Status::not_found(rejection.to_string()),
+            Rejection::AlreadyExists { .. } => Status::already_exists(rejection.to_string()),
+            Rejection::Invalid { violations } => invalid_argument(violations),
+            Rejection::InvalidState { .. }
+            | Rejection::VehicleRetired(_)
+            | Rejection::DriverUnavailable(_)
+            | Rejection::NoRoom { .. }
+            | Rejection::UnsuitableVehicle { .. }
+            | Rejection::NoVehicleWithRoom { .. }
+            | Rejection::CarriesLoad { .. } => Status::failed_precondition(rejection.to_string()),
+        }
+    }
+}

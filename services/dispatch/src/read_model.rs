@@ -1,0 +1,233 @@
+//! Dispatch's read model, rebuilt from the log at start and then fed live: every task,
+//! vehicle and driver (folded with the deciders' own `evolve`), the position of each one's
+//! latest event (its version, for optimistic concurrency), a compact record of what caused
+//! each event (for idempotent retries), and the facts of intake's orders that planning
+//! needs (`order_facts`).
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
+use prost::Message;
+use waybill_command::AggregateStore;
+use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
+use waybill_proto::v1;
+
+use crate::codec::{self, DispatchEvent};
+use crate::domain::{
+    Driver, DriverId, Task, TaskId, TaskStatus, Vehicle, VehicleId, evolve_driver, evolve_task,
+    evolve_vehicle, same_place,
+};
+use crate::order_facts::KnownOrders;
+
+/// What the read model follows: all of dispatch, and intake's orders.
+pub fn filters() -> Vec<String> {
+    vec!["waybill.dispatch.>".to_owned(), "waybill.intake.order.*".to_owned()]
+}
+
+/// One event's cause: its position and a hash of its causation id (the request id of a
+/// command, the event id behind a reaction). A hash match is a candidate, confirmed
+/// against the log by the command loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cause {
+    pub position: Position,
+    pub causation_hash: u64,
+}
+
+pub fn causation_hash(causation_id: &str) -> u64 {
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(causation_id)
+}
+
+/// One aggregate as the read model holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record<T> {
+    pub state: T,
+    /// Position of its latest event: the expected position of its next append.
+    pub version: Position,
+    pub causes: Vec<Cause>,
+}
+
+impl<T> Record<T> {
+    fn caused_by(&self, causation_id: &str) -> Option<Position> {
+        let hash = causation_hash(causation_id);
+        self.causes.iter().rev().find(|cause| cause.causation_hash == hash).map(|cause| cause.position)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    pub status: Option<TaskStatus>,
+    /// The origin depot, case-insensitive.
+    pub depot: Option<String>,
+    pub vehicle_id: Option<VehicleId>,
+    pub driver_id: Option<DriverId>,
+}
+
+#[derive(Debug, Default)]
+pub struct DispatchModel {
+    tasks: BTreeMap<TaskId, Record<Task>>,
+    vehicles: BTreeMap<VehicleId, Record<Vehicle>>,
+    drivers: BTreeMap<DriverId, Record<Driver>>,
+    orders: KnownOrders,
+}
+
+impl DispatchModel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn task(&self, task_id: &TaskId) -> Option<&Record<Task>> {
+        self.tasks.get(task_id)
+    }
+
+    pub fn vehicle(&self, vehicle_id: &VehicleId) -> Option<&Record<Vehicle>> {
+        self.vehicles.get(vehicle_id)
+    }
+
+    pub fn driver(&self, driver_id: &DriverId) -> Option<&Record<Driver>> {
+        self.drivers.get(driver_id)
+    }
+
+    pub fn orders(&self) -> &KnownOrders {
+        &self.orders
+    }
+
+    pub fn task_count(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn task_caused_by(&self, task_id: &TaskId, causation_id: &str) -> Option<Position> {
+        self.tasks.get(task_id)?.caused_by(causation_id)
+    }
+
+    /// Every vehicle, by id.
+    pub fn vehicles(&self) -> impl Iterator<Item = &Record<Vehicle>> {
+        self.vehicles.values()
+    }
+
+    /// Vehicles at `depot` (all depots when `None`), active ones only unless asked.
+    pub fn list_vehicles(&self, depot: Option<&str>, include_retired: bool) -> Vec<&Record<Vehicle>> {
+        self.vehicles
+            .values()
+            .filter(|record| include_retired || !record.state.retired)
+            .filter(|record| depot.is_none_or(|depot| same_place(&record.state.depot, depot)))
+            .collect()
+    }
+
+    pub fn list_drivers(&self, depot: Option<&str>, only_available: bool) -> Vec<&Record<Driver>> {
+        self.drivers
+            .values()
+            .filter(|record| !only_available || (record.state.available && !record.state.retired))
+            .filter(|record| depot.is_none_or(|depot| same_place(&record.state.depot, depot)))
+            .collect()
+    }
+
+    /// Tasks matching `filter` in id order, at most `limit`, after `after`; and where the
+    /// next page starts, if there is more.
+    pub fn list_tasks(
+        &self,
+        filter: &TaskFilter,
+        after: Option<TaskId>,
+        limit: usize,
+    ) -> (Vec<&Record<Task>>, Option<TaskId>) {
+        let lower = match after {
+            Some(after) => std::ops::Bound::Excluded(after),
+            None => std::ops::Bound::Unbounded,
+        };
+        let mut matching = self
+            .tasks
+            .range((lower, std::ops::Bound::Unbounded))
+            .map(|(_, record)| record)
+            .filter(|record| {
+                let task = &record.state;
+                filter.status.is_none_or(|status| task.status == status)
+                    && filter.depot.as_deref().is_none_or(|depot| same_place(&task.plan.origin_depot, depot))
+                    && filter.vehicle_id.is_none_or(|vehicle| task.vehicle_id == Some(vehicle))
+                    && filter.driver_id.is_none_or(|driver| task.driver_id == Some(driver))
+            });
+        let page: Vec<&Record<Task>> = matching.by_ref().take(limit).collect();
+        let next = match (matching.next(), page.last()) {
+            (Some(_), Some(last)) => Some(last.state.id),
+            _ => None,
+        };
+        (page, next)
+    }
+
+    fn apply_dispatch(&mut self, position: Position, payload: &[u8]) -> Result<(), ProjectionError> {
+        let decoded = codec::decode(payload).map_err(|error| ProjectionError(error.to_string()))?;
+        let cause = Cause { position, causation_hash: causation_hash(&decoded.meta.causation_id) };
+        let at = decoded.meta.occurred_at;
+        let id = decoded.aggregate_id;
+        let refused = || ProjectionError(format!("{} does not apply to {id}", decoded.event_type));
+        match &decoded.event {
+            DispatchEvent::Vehicle(event) => {
+                let previous = self.vehicles.remove(&VehicleId(id));
+                let (state, causes) = split(previous);
+                let state = evolve_vehicle(state, event).ok_or_else(refused)?;
+                self.vehicles.insert(VehicleId(id), record(state, position, causes, cause));
+            }
+            DispatchEvent::Driver(event) => {
+                let previous = self.drivers.remove(&DriverId(id));
+                let (state, causes) = split(previous);
+                let state = evolve_driver(state, event).ok_or_else(refused)?;
+                self.drivers.insert(DriverId(id), record(state, position, causes, cause));
+            }
+            DispatchEvent::Task(event) => {
+                let previous = self.tasks.remove(&TaskId(id));
+                let (state, causes) = split(previous);
+                let state = evolve_task(state, event, at).ok_or_else(refused)?;
+                self.tasks.insert(TaskId(id), record(state, position, causes, cause));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn split<T>(previous: Option<Record<T>>) -> (Option<T>, Vec<Cause>) {
+    match previous {
+        Some(record) => (Some(record.state), record.causes),
+        None => (None, Vec::new()),
+    }
+}
+
+fn record<T>(state: T, version: Position, mut causes: Vec<Cause>, cause: Cause) -> Record<T> {
+    causes.push(cause);
+    Record { state, version, causes }
+}
+
+impl Projection for DispatchModel {
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.subject.starts_with("waybill.dispatch.") {
+            return self
+                .apply_dispatch(event.position, &event.payload)
+                .map_err(|error| ProjectionError(format!("position {}: {}", event.position, error.0)));
+        }
+        // Another service's event: learn what planning needs; never stop on it.
+        match v1::EventEnvelope::decode(event.payload.as_ref()) {
+            Ok(envelope) => self.orders.apply(&envelope),
+            Err(error) => {
+                tracing::warn!(position = event.position, %error, "skipping an undecodable intake event")
+            }
+        }
+        Ok(())
+    }
+}
+
+impl AggregateStore<Vehicle> for DispatchModel {
+    fn current(&self, id: &VehicleId) -> Option<(Vehicle, Position)> {
+        self.vehicles.get(id).map(|record| (record.state.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, id: &VehicleId, causation_id: &str) -> Option<Position> {
+        self.vehicles.get(id)?.caused_by(causation_id)
+    }
+}
+
+impl AggregateStore<Driver> for DispatchModel {
+    fn current(&self, id: &DriverId) -> Option<(Driver, Position)> {
+        self.drivers.get(id).map(|record| (record.state.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, id: &DriverId, causation_id: &str) -> Option<Position> {
+        self.drivers.get(id)?.caused_by(causation_id)
+    }
+}

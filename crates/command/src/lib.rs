@@ -36,7 +36,8 @@ pub const MAX_ATTEMPTS: usize = 5;
 
 /// One kind of aggregate: its decider and how its events travel on the log.
 pub trait Aggregate: Clone + Send + Sync + Sized + 'static {
-    type Id: Copy + Eq + Hash + fmt::Display + fmt::Debug + Send + Sync + 'static;
+    // Clone, not Copy: CRM's customer id is a string (`waybill_types::CustomerId`).
+    type Id: Clone + Eq + Hash + fmt::Display + fmt::Debug + Send + Sync + 'static;
     type Command: Send + Sync;
     type Event: Send + Sync;
     type Rejection: std::error::Error + Send + Sync + 'static;
@@ -211,7 +212,7 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
                 };
             }
             if let Some(outcome) =
-                self.append_and_fold(id, &subject, state, version, events, meta, now).await?
+                self.append_and_fold(id.clone(), &subject, state, version, events, meta, now).await?
             {
                 return Ok(outcome);
             }

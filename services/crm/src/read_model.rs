@@ -1,0 +1,144 @@
+//! CRM's read model: every registered customer (folded with the decider's `evolve`, with
+//! its version and what caused each event, for the command loop), and the facts the
+//! analytics need, folded from the other services' events as they are on the wire:
+//!
+//! - `waybill.crm.>`: CRM's own customers (`codec.rs`);
+//! - `waybill.intake.order.*`: orders, what they cost, cancellations (`read_model/orders.rs`);
+//! - `waybill.delivery.task.*`: handovers, on time, first attempt, damage, loss, disputes
+//!   (`read_model/orders.rs`);
+//! - `waybill.aftersales.>`: refunds, claim payments, complaints, surveys
+//!   (`read_model/aftersales.rs`).
+//!
+//! Other services' events are decoded from `waybill_proto::v1` directly, never through
+//! their crates. Event kinds CRM does not use are skipped; an envelope that does not
+//! decode, or a CRM event that does not apply, stops the projection loudly (skipping would
+//! make two replicas disagree). Queries over the model are in `read_model/views.rs`.
+
+mod aftersales;
+mod orders;
+mod views;
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
+use waybill_command::AggregateStore;
+use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
+use waybill_types::{CustomerId, OrderId};
+
+use crate::analytics::{ComplaintFacts, OrderFacts, SurveyFacts};
+use crate::codec;
+use crate::domain::{Customer, evolve};
+
+pub use views::{CustomerFilter, CustomerView};
+
+/// The subjects the model follows.
+pub fn filters() -> Vec<String> {
+    vec![
+        "waybill.crm.>".to_owned(),
+        "waybill.intake.order.*".to_owned(),
+        "waybill.delivery.task.*".to_owned(),
+        "waybill.aftersales.>".to_owned(),
+    ]
+}
+
+/// One registered customer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomerRecord {
+    pub customer: Customer,
+    /// Position of the customer's latest event: the expected position for the next append.
+    pub version: Position,
+    /// (position, hash of the causation id) of each event, oldest first.
+    pub causes: Vec<(Position, u64)>,
+}
+
+#[derive(Debug, Default)]
+pub struct CrmModel {
+    customers: HashMap<CustomerId, CustomerRecord>,
+    orders: HashMap<OrderId, OrderFacts>,
+    orders_by_customer: HashMap<CustomerId, BTreeSet<OrderId>>,
+    complaints: HashMap<String, ComplaintFacts>,
+    /// Every survey answer, in log order.
+    surveys: Vec<SurveyFacts>,
+}
+
+pub fn causation_hash(causation_id: &str) -> u64 {
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(causation_id)
+}
+
+impl AggregateStore<Customer> for CrmModel {
+    fn current(&self, customer_id: &CustomerId) -> Option<(Customer, Position)> {
+        self.customers.get(customer_id).map(|record| (record.customer.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, customer_id: &CustomerId, causation_id: &str) -> Option<Position> {
+        let record = self.customers.get(customer_id)?;
+        let hash = causation_hash(causation_id);
+        record.causes.iter().rev().find(|(_, cause)| *cause == hash).map(|(position, _)| *position)
+    }
+}
+
+impl CrmModel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn customer(&self, customer_id: &CustomerId) -> Option<&CustomerRecord> {
+        self.customers.get(customer_id)
+    }
+
+    pub fn registered_customers(&self) -> usize {
+        self.customers.len()
+    }
+
+    pub fn orders_known(&self) -> usize {
+        self.orders.len()
+    }
+
+    fn apply_crm(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        let decoded = codec::decode(&event.payload)
+            .map_err(|error| ProjectionError(format!("position {}: {error}", event.position)))?;
+        let previous = self.customers.remove(&decoded.customer_id);
+        let (state, mut causes) = match previous {
+            Some(record) => (Some(record.customer), record.causes),
+            None => (None, Vec::new()),
+        };
+        let Some(customer) = evolve(state, &decoded.event, decoded.meta.occurred_at) else {
+            return Err(ProjectionError(format!(
+                "event {} at position {} does not apply to customer {}",
+                decoded.event_type, event.position, decoded.customer_id
+            )));
+        };
+        causes.push((event.position, causation_hash(&decoded.meta.causation_id)));
+        self.customers
+            .insert(decoded.customer_id, CustomerRecord { customer, version: event.position, causes });
+        Ok(())
+    }
+}
+
+impl Projection for CrmModel {
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        let subject = event.subject.as_str();
+        if subject.starts_with("waybill.crm.") {
+            self.apply_crm(event)
+        } else if subject.starts_with("waybill.intake.") {
+            orders::apply_intake(self, event)
+        } else if subject.starts_with("waybill.delivery.") {
+            orders::apply_delivery(self, event)
+        } else if subject.starts_with("waybill.aftersales.") {
+            aftersales::apply(self, event)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The envelope of another service's event; one that does not decode stops the projection.
+fn envelope_of(event: &RecordedEvent) -> Result<waybill_proto::v1::EventEnvelope, ProjectionError> {
+    use prost::Message;
+    waybill_proto::v1::EventEnvelope::decode(event.payload.as_ref()).map_err(|error| {
+        ProjectionError(format!(
+            "position {} ({}): not a waybill envelope: {error}",
+            event.position, event.subject
+        ))
+    })
+}

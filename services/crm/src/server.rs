@@ -1,0 +1,114 @@
+//! Wiring: the event log, the read model and the gRPC server, on a listener the caller
+//! bound, until the shutdown future resolves. CRM runs no reactions (it only projects).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tonic::service::interceptor::InterceptedService;
+use waybill_eventlog::{EventLog, Projector, StreamSettings};
+use waybill_proto::v1::crm_service_server::CrmServiceServer;
+use waybill_runtime::{Health, identify_caller};
+
+use crate::analytics::Policy;
+use crate::api::CrmApi;
+use crate::commands::{Clock, CommandRunner, SystemClock};
+use crate::read_model::{self, CrmModel};
+
+/// Everything the service needs besides its listener (see `main.rs` for the flags).
+#[derive(Clone)]
+pub struct Settings {
+    pub stream: StreamSettings,
+    /// Report currency, cost model, lifecycle window.
+    pub policy: Policy,
+    /// How long a query waits for its `min_position`, and a command for the read model.
+    pub wait_timeout: Duration,
+    /// How long the service may take to rebuild its read model before it gives up.
+    pub catch_up_timeout: Duration,
+    pub reflection: bool,
+    pub shutdown_grace: Duration,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            stream: StreamSettings::default(),
+            policy: Policy::default(),
+            wait_timeout: Duration::from_secs(5),
+            catch_up_timeout: Duration::from_secs(600),
+            reflection: true,
+            shutdown_grace: waybill_runtime::grpc::SHUTDOWN_GRACE,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// Runs CRM until `shutdown` resolves.
+pub async fn run(
+    settings: Settings,
+    nats: async_nats::Client,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let log = EventLog::open(nats, settings.stream.clone(), "/waybill/crm").await?;
+    let model = Projector::spawn(log.clone(), read_model::filters(), CrmModel::new()).await?;
+    let runner = CommandRunner {
+        log: log.clone(),
+        model: model.clone(),
+        policy: Arc::new(()),
+        clock: settings.clock.clone(),
+        wait_timeout: settings.wait_timeout,
+    };
+
+    let (health, health_service) = Health::new::<CrmServiceServer<CrmApi>>().await;
+
+    // Health turns SERVING once the read model has caught up with the log as it was at start.
+    let catch_up = {
+        let model = model.clone();
+        let health = health.clone();
+        let timeout = settings.catch_up_timeout;
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match model.wait_caught_up(timeout).await {
+                Ok(()) => {
+                    let (customers, orders) = {
+                        let read = model.read();
+                        (read.registered_customers(), read.orders_known())
+                    };
+                    tracing::info!(
+                        customers,
+                        orders,
+                        position = model.applied(),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "read model caught up, serving"
+                    );
+                    health.serving().await;
+                }
+                Err(error) => tracing::error!(%error, "read model did not catch up; staying NOT_SERVING"),
+            }
+        })
+    };
+
+    let api = InterceptedService::new(
+        CrmServiceServer::new(CrmApi::new(runner, Arc::new(settings.policy.clone()), settings.clock.clone()))
+            .max_decoding_message_size(waybill_runtime::grpc::MAX_REQUEST_BYTES),
+        identify_caller,
+    );
+    let routes = Routes::new(health_service).add_service(api);
+    tracing::info!(address = %listener.local_addr()?, "crm listening");
+    let draining = {
+        let health = health.clone();
+        async move {
+            shutdown.await;
+            health.not_serving().await;
+        }
+    };
+    let served =
+        waybill_runtime::serve(routes, listener, settings.reflection, draining, settings.shutdown_grace)
+            .await;
+    catch_up.abort();
+    served
+}

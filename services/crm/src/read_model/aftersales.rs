@@ -1,9 +1,93 @@
-//! After-sales facts: waiting for the after-sales proto (cherry-picked next).
+//! After-sales as CRM sees it, from its events on the wire (`AfterSalesEvent`):
+//!
+//! - the order's ledger (`waybill.aftersales.order.<order id>`): `RefundIssued` and
+//!   `ClaimPaymentIssued` are the money paid back (the case subjects' `ReturnRefunded` and
+//!   `ClaimPaid` say the same again and are not counted);
+//! - complaints (`waybill.aftersales.complaint.<id>`): `ComplaintFiled` (customer, order,
+//!   category; billing errors count against billing accuracy), `ComplaintResolved`
+//!   (within SLA or not);
+//! - surveys: `SurveyAnswered` (CSAT 1-5, NPS 0-10), on the case's subject.
 
-use waybill_eventlog::{ProjectionError, RecordedEvent};
+use waybill_eventlog::{ProjectionError, RecordedEvent, subject};
+use waybill_proto::convert;
+use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
+use waybill_types::CustomerId;
 
 use super::CrmModel;
+use super::envelope_of;
+use super::orders::parse_order_id;
+use crate::analytics::{ComplaintFacts, SurveyFacts};
+use crate::codec::money_from_wire;
 
-pub(super) fn apply(_model: &mut CrmModel, _event: &RecordedEvent) -> Result<(), ProjectionError> {
+pub(super) fn apply(model: &mut CrmModel, event: &RecordedEvent) -> Result<(), ProjectionError> {
+    let envelope = envelope_of(event)?;
+    let Some(Payload::Aftersales(v1::AfterSalesEvent { event: Some(aftersales) })) = envelope.payload else {
+        return Ok(());
+    };
+    let occurred_at = convert::timestamp_from_wire(envelope.occurred_at.as_ref());
+    let order_id = || parse_order_id(event, &envelope.order_id);
+    let optional_order_id =
+        if envelope.order_id.is_empty() { None } else { Some(parse_order_id(event, &envelope.order_id)?) };
+    match aftersales {
+        after_sales_event::Event::RefundIssued(refund) => {
+            let order_id = order_id()?;
+            if let (Some(order), Some(amount)) =
+                (model.orders.get_mut(&order_id), money_from_wire(refund.amount.as_ref()))
+            {
+                order.refunds.push(amount);
+            }
+        }
+        after_sales_event::Event::ClaimPaymentIssued(payment) => {
+            let order_id = order_id()?;
+            if let (Some(order), Some(amount)) =
+                (model.orders.get_mut(&order_id), money_from_wire(payment.amount.as_ref()))
+            {
+                order.claims_paid.push(amount);
+            }
+        }
+        after_sales_event::Event::ComplaintFiled(filed) => {
+            let billing = filed.category == v1::ComplaintCategory::BillingError as i32;
+            let complaint_order = if filed.order_id.is_empty() {
+                optional_order_id
+            } else {
+                Some(parse_order_id(event, &filed.order_id)?)
+            };
+            if billing
+                && let Some(order) = complaint_order.and_then(|order_id| model.orders.get_mut(&order_id))
+            {
+                order.billing_complaints += 1;
+            }
+            let complaint_id = subject::aggregate_id_of(&event.subject).to_owned();
+            model.complaints.insert(
+                complaint_id.clone(),
+                ComplaintFacts {
+                    complaint_id,
+                    customer_id: CustomerId::parse(&filed.customer_id).ok(),
+                    order_id: complaint_order,
+                    filed_at: occurred_at,
+                    billing,
+                    resolved: false,
+                    resolved_within_sla: None,
+                },
+            );
+        }
+        after_sales_event::Event::ComplaintResolved(resolved) => {
+            let complaint_id = subject::aggregate_id_of(&event.subject);
+            if let Some(complaint) = model.complaints.get_mut(complaint_id) {
+                complaint.resolved = true;
+                complaint.resolved_within_sla = Some(resolved.within_sla);
+            }
+        }
+        after_sales_event::Event::SurveyAnswered(answered) => {
+            model.surveys.push(SurveyFacts {
+                customer_id: CustomerId::parse(&answered.customer_id).ok(),
+                order_id: optional_order_id,
+                at: occurred_at,
+                csat: (1..=5).contains(&answered.csat).then_some(answered.csat),
+                nps: (answered.nps <= 10).then_some(answered.nps),
+            });
+        }
+        _ => {}
+    }
     Ok(())
 }

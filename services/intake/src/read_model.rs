@@ -66,7 +66,7 @@ pub struct OrderBook {
     by_customer: HashMap<CustomerId, BTreeSet<(i64, OrderId)>>,
     /// (position it entered the queue, id): the manual review queue, oldest first.
     review_queue: BTreeSet<(i64, OrderId)>,
-    /// Customers CRM put on credit hold (fed by CRM's events once CRM exists).
+    /// Customers CRM put on credit hold (CRM's `CreditHoldPlaced`, until `CreditHoldReleased`).
     customers_on_hold: BTreeSet<CustomerId>,
 }
 
@@ -219,9 +219,44 @@ impl OrderBook {
 
 impl Projection for OrderBook {
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.subject.starts_with(CRM_CUSTOMER_PREFIX) {
+            return self.apply_crm(event);
+        }
         let decoded = codec::decode(&event.payload)
             .map_err(|error| ProjectionError(format!("position {}: {error}", event.position)))?;
         self.apply_decoded(event.position, decoded)
+    }
+}
+
+/// CRM's customer subjects, `waybill.crm.customer.<customer id>` (see [`FILTERS`]).
+const CRM_CUSTOMER_PREFIX: &str = "waybill.crm.customer.";
+
+/// What the order book follows: intake's own orders, and CRM's customers for credit holds.
+pub const FILTERS: [&str; 2] = ["waybill.intake.>", "waybill.crm.customer.*"];
+
+impl OrderBook {
+    /// A CRM event, decoded from the wire (intake does not depend on CRM's crate): only the
+    /// credit hold matters here. An envelope that does not decode stops the projection, as
+    /// any other poison event would.
+    fn apply_crm(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        use prost::Message;
+        use waybill_proto::v1::{self, crm_event, event_envelope::Payload};
+        let envelope = v1::EventEnvelope::decode(event.payload.as_ref()).map_err(|error| {
+            ProjectionError(format!("position {}: not a waybill envelope: {error}", event.position))
+        })?;
+        let Some(Payload::Crm(v1::CrmEvent { event: Some(crm) })) = envelope.payload else { return Ok(()) };
+        let customer_id = CustomerId::parse(&envelope.aggregate_id)
+            .map_err(|error| ProjectionError(format!("position {}: {error}", event.position)))?;
+        match crm {
+            crm_event::Event::CreditHoldPlaced(_) => {
+                self.customers_on_hold.insert(customer_id);
+            }
+            crm_event::Event::CreditHoldReleased(_) => {
+                self.customers_on_hold.remove(&customer_id);
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 

@@ -55,7 +55,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let log = EventLog::open(nats, settings.stream.clone(), "/waybill/intake").await?;
-    let orders = Projector::spawn(log.clone(), vec!["waybill.intake.>".to_owned()], OrderBook::new()).await?;
+    let orders = Projector::spawn(
+        log.clone(),
+        crate::read_model::FILTERS.iter().map(|filter| (*filter).to_owned()).collect(),
+        OrderBook::new(),
+    )
+    .await?;
     let runner = CommandRunner {
         log: log.clone(),
         model: orders.clone(),

@@ -1,0 +1,106 @@
+//! CRM's credit hold, as intake sees it: CRM's events on the log (written here as CRM
+//! writes them, wire envelopes on `waybill.crm.customer.<id>`) decide whether intake's
+//! automatic reviewer accepts a customer's next order or sends it to a person.
+
+mod support;
+
+use bytes::Bytes;
+use prost::Message;
+use support::{Intake, placement, status_of, wait_until};
+use waybill_eventlog::{EventLog, NewEvent, StreamSettings};
+use waybill_proto::v1::{self, OrderStatus, crm_event, event_envelope::Payload};
+use waybill_testkit::NatsServer;
+
+/// Appends one CRM event for `customer_id`, as CRM would.
+async fn append_crm_event(log: &EventLog, customer_id: &str, event_type: &str, event: crm_event::Event) {
+    let event_id = uuid::Uuid::now_v7();
+    let now = chrono::Utc::now();
+    let envelope = v1::EventEnvelope {
+        event_id: event_id.to_string(),
+        event_type: event_type.into(),
+        aggregate_id: customer_id.into(),
+        occurred_at: Some(waybill_proto::convert::timestamp_to_wire(now)),
+        causation_id: format!("req-{event_id}"),
+        correlation_id: format!("req-{event_id}"),
+        schema_version: 1,
+        payload: Some(Payload::Crm(v1::CrmEvent { event: Some(event) })),
+        ..Default::default()
+    };
+    let new_event = NewEvent {
+        event_id,
+        event_type: event_type.into(),
+        aggregate_id: customer_id.into(),
+        occurred_at: now,
+        payload: Bytes::from(envelope.encode_to_vec()),
+    };
+    log.append(&format!("waybill.crm.customer.{customer_id}"), None, &event_id.to_string(), &[new_event])
+        .await
+        .expect("crm event appended");
+}
+
+#[tokio::test]
+async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_released() {
+    let nats = NatsServer::start();
+    let intake = Intake::start(&nats).await;
+    intake.wait_serving().await;
+    let mut client = intake.client("user:alice").await;
+    let crm =
+        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/crm").await.expect("log");
+
+    append_crm_event(
+        &crm,
+        "cust-held",
+        "waybill.crm.credit_hold_placed.v1",
+        crm_event::Event::CreditHoldPlaced(v1::CreditHoldPlaced {
+            reason: "invoices 90 days overdue".into(),
+        }),
+    )
+    .await;
+    let held = client.place_order(placement("held-1", "cust-held")).await.expect("placed").into_inner();
+    let held = held.order.expect("order");
+    let held = wait_until(&mut client, &held.order_id, |order| status_of(order) != OrderStatus::Placed).await;
+    assert_eq!(status_of(&held), OrderStatus::InReview);
+    assert!(
+        held.review_reasons.iter().any(|reason| reason.contains("on credit hold")),
+        "{:?}",
+        held.review_reasons
+    );
+
+    // Another customer's order is not affected.
+    let other = client.place_order(placement("other-1", "cust-fine")).await.expect("placed").into_inner();
+    let other = other.order.expect("order");
+    let other =
+        wait_until(&mut client, &other.order_id, |order| status_of(order) != OrderStatus::Placed).await;
+    assert_eq!(status_of(&other), OrderStatus::Accepted);
+
+    append_crm_event(
+        &crm,
+        "cust-held",
+        "waybill.crm.credit_hold_released.v1",
+        crm_event::Event::CreditHoldReleased(v1::CreditHoldReleased { note: "paid".into() }),
+    )
+    .await;
+    let released = client.place_order(placement("held-2", "cust-held")).await.expect("placed").into_inner();
+    let released = released.order.expect("order");
+    let released =
+        wait_until(&mut client, &released.order_id, |order| status_of(order) != OrderStatus::Placed).await;
+    assert_eq!(status_of(&released), OrderStatus::Accepted, "{:?}", released.review_reasons);
+
+    // On hold again, then a restart: the rebuilt order book still knows the hold.
+    append_crm_event(
+        &crm,
+        "cust-held",
+        "waybill.crm.credit_hold_placed.v1",
+        crm_event::Event::CreditHoldPlaced(v1::CreditHoldPlaced { reason: "again".into() }),
+    )
+    .await;
+    intake.stop().await;
+    let intake = Intake::start(&nats).await;
+    intake.wait_serving().await;
+    let mut client = intake.client("user:alice").await;
+    let again = client.place_order(placement("held-3", "cust-held")).await.expect("placed").into_inner();
+    let again = again.order.expect("order");
+    let again =
+        wait_until(&mut client, &again.order_id, |order| status_of(order) != OrderStatus::Placed).await;
+    assert_eq!(status_of(&again), OrderStatus::InReview);
+}

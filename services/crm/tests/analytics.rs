@@ -61,11 +61,16 @@ fn complaint(number: u32, resolved_within_sla: Option<bool>) -> ComplaintFacts {
 /// c16..c20 zero or negative (C whatever the rank).
 fn twenty_customers() -> Vec<(CustomerId, i64)> {
     let profits = [
-        40_000, 25_000, 10_000, 5_000, 5_000, 5_000, 3_000, 2_000, 1_500, 1_000, 800, 700, 500, 300, 200, 0, -500,
-        -1_000, 0, -200,
+        40_000, 25_000, 10_000, 5_000, 5_000, 5_000, 3_000, 2_000, 1_500, 1_000, 800, 700, 500, 300, 200, 0,
+        -500, -1_000, 0, -200,
     ];
     // Given in reverse, so the ranking (not the input order) decides.
-    profits.iter().enumerate().rev().map(|(index, profit)| (id(&format!("c{:02}", index + 1)), *profit)).collect()
+    profits
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(index, profit)| (id(&format!("c{:02}", index + 1)), *profit))
+        .collect()
 }
 
 #[test]
@@ -219,7 +224,8 @@ fn ten_orders() -> Vec<OrderFacts> {
 fn every_kpi_over_ten_orders_and_four_complaints() {
     let orders = ten_orders();
     let orders: Vec<&OrderFacts> = orders.iter().collect();
-    let complaints = [complaint(1, Some(true)), complaint(2, Some(false)), complaint(3, None), complaint(4, Some(true))];
+    let complaints =
+        [complaint(1, Some(true)), complaint(2, Some(false)), complaint(3, None), complaint(4, Some(true))];
     let complaints: Vec<&ComplaintFacts> = complaints.iter().collect();
     let kpis = kpi::compute(&orders, &complaints);
     assert_eq!(kpis.orders, 10);

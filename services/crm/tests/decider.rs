@@ -1,7 +1,9 @@
 //! The Customer decider, given/when/then, without NATS.
 
 use chrono::{TimeZone, Utc};
-use waybill_crm::domain::{Command, CreditRating, Customer, CustomerKind, Event, Profile, Rejection, decide, evolve};
+use waybill_crm::domain::{
+    Command, CreditRating, Customer, CustomerKind, Event, Profile, Rejection, decide, evolve,
+};
 use waybill_types::{Address, Contact, Currency, CustomerId, Money, Timestamp};
 
 fn at(minute: u32) -> Timestamp {
@@ -17,7 +19,11 @@ fn profile(name: &str) -> Profile {
         kind: CustomerKind::Organisation,
         name: name.into(),
         industry: "retail".into(),
-        contacts: vec![Contact { name: "Ada".into(), phone: "+49 30 1".into(), email: "ada@example.com".into() }],
+        contacts: vec![Contact {
+            name: "Ada".into(),
+            phone: "+49 30 1".into(),
+            email: "ada@example.com".into(),
+        }],
         addresses: vec![Address {
             lines: vec!["Hauptstrasse 1".into()],
             city: "Berlin".into(),

@@ -1,0 +1,265 @@
+//! CRM through its gRPC API on a real nats-server: what a calling system sees.
+
+mod support;
+
+use support::{Running, eur, profile, registration};
+use tonic::Code;
+use waybill_proto::status::field_violations;
+use waybill_proto::v1;
+use waybill_testkit::NatsServer;
+
+fn fields(status: &tonic::Status) -> Vec<String> {
+    field_violations(status).into_iter().map(|violation| violation.field).collect()
+}
+
+#[tokio::test]
+async fn a_customer_is_registered_rated_held_released_and_shown() {
+    let nats = NatsServer::start();
+    let crm = Running::crm(&nats).await;
+    let mut client = crm.client("user:alice").await;
+
+    let registered = client.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
+    let registered = registered.into_inner();
+    let customer = registered.customer.expect("customer");
+    assert!(customer.registered);
+    assert_eq!(customer.profile.as_ref().map(|profile| profile.name.as_str()), Some("Acme GmbH"));
+    assert_eq!(customer.lifecycle, v1::LifecycleClass::Prospect as i32);
+    assert!(registered.position > 0);
+
+    let rated = client
+        .set_credit_rating(v1::SetCreditRatingRequest {
+            request_id: "rate-1".into(),
+            customer_id: "cust-1".into(),
+            rating: v1::CreditRating::B.into(),
+            credit_limit: Some(eur(500_000)),
+        })
+        .await
+        .expect("rated")
+        .into_inner();
+    let held = client
+        .place_credit_hold(v1::PlaceCreditHoldRequest {
+            request_id: "hold-1".into(),
+            customer_id: "cust-1".into(),
+            reason: "invoices 90 days overdue".into(),
+        })
+        .await
+        .expect("held")
+        .into_inner();
+    assert!(held.position > rated.position);
+
+    let shown = client
+        .get_customer(v1::GetCustomerRequest { customer_id: "cust-1".into(), min_position: held.position })
+        .await
+        .expect("shown")
+        .into_inner()
+        .customer
+        .expect("customer");
+    let credit = shown.credit.expect("credit");
+    assert_eq!(credit.rating, v1::CreditRating::B as i32);
+    assert_eq!(credit.limit, Some(eur(500_000)));
+    assert!(credit.on_hold);
+    assert_eq!(credit.hold_reason, "invoices 90 days overdue");
+    assert_eq!(shown.version, held.position);
+
+    let on_hold = client
+        .list_customers(v1::ListCustomersRequest { on_hold_only: true, ..Default::default() })
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(on_hold.customers.iter().map(|c| c.customer_id.as_str()).collect::<Vec<_>>(), ["cust-1"]);
+
+    let released = client
+        .release_credit_hold(v1::ReleaseCreditHoldRequest {
+            request_id: "release-1".into(),
+            customer_id: "cust-1".into(),
+            note: "paid".into(),
+        })
+        .await
+        .expect("released")
+        .into_inner();
+    assert!(!released.customer.and_then(|customer| customer.credit).expect("credit").on_hold);
+    let on_hold = client
+        .list_customers(v1::ListCustomersRequest {
+            on_hold_only: true,
+            min_position: released.position,
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner();
+    assert!(on_hold.customers.is_empty());
+}
+
+#[tokio::test]
+async fn bad_requests_name_every_offending_field() {
+    let nats = NatsServer::start();
+    let crm = Running::crm(&nats).await;
+    let mut client = crm.client("user:alice").await;
+
+    let mut bad_profile = profile("");
+    bad_profile.kind = v1::CustomerKind::Unspecified.into();
+    if let Some(address) = bad_profile.addresses.first_mut() {
+        address.country_code = "Germany".into();
+    }
+    if let Some(contact) = bad_profile.contacts.first_mut() {
+        contact.email = "not-an-address".into();
+    }
+    let status = client
+        .register_customer(v1::RegisterCustomerRequest {
+            request_id: String::new(),
+            customer_id: "cust 1".into(),
+            profile: Some(bad_profile),
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let mut named = fields(&status);
+    named.sort();
+    assert_eq!(
+        named,
+        [
+            "customer_id",
+            "profile.addresses[0].country_code",
+            "profile.contacts[0].email",
+            "profile.kind",
+            "profile.name",
+            "request_id",
+        ]
+    );
+
+    let status = client
+        .set_credit_rating(v1::SetCreditRatingRequest {
+            request_id: "rate-1".into(),
+            customer_id: "cust-1".into(),
+            rating: v1::CreditRating::Unspecified.into(),
+            credit_limit: Some(v1::Money { amount_minor: -1, currency: "euro".into() }),
+        })
+        .await
+        .expect_err("refused");
+    let mut named = fields(&status);
+    named.sort();
+    assert_eq!(named, ["credit_limit.amount_minor", "credit_limit.currency", "rating"]);
+
+    let status = client
+        .place_credit_hold(v1::PlaceCreditHoldRequest {
+            request_id: "hold-1".into(),
+            customer_id: "cust-1".into(),
+            reason: "  ".into(),
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(fields(&status), ["reason"]);
+
+    let status = client
+        .get_kpis(v1::GetKpisRequest {
+            period: Some(v1::Period {
+                from: Some(prost_types::Timestamp { seconds: 2_000, nanos: 0 }),
+                to: Some(prost_types::Timestamp { seconds: 1_000, nanos: 0 }),
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(fields(&status), ["period.to"]);
+
+    let status = client
+        .list_customers(v1::ListCustomersRequest { page_size: 100_000, ..Default::default() })
+        .await
+        .expect_err("refused");
+    assert_eq!(fields(&status), ["page_size"]);
+}
+
+#[tokio::test]
+async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_precondition() {
+    let nats = NatsServer::start();
+    let crm = Running::crm(&nats).await;
+    let mut client = crm.client("user:alice").await;
+
+    let status = client
+        .get_customer(v1::GetCustomerRequest { customer_id: "nobody".into(), min_position: 0 })
+        .await
+        .expect_err("unknown");
+    assert_eq!(status.code(), Code::NotFound);
+    let status = client
+        .place_credit_hold(v1::PlaceCreditHoldRequest {
+            request_id: "hold-x".into(),
+            customer_id: "nobody".into(),
+            reason: "overdue".into(),
+        })
+        .await
+        .expect_err("unknown");
+    assert_eq!(status.code(), Code::NotFound);
+    let status = client
+        .get_kpis(v1::GetKpisRequest { customer_id: "nobody".into(), ..Default::default() })
+        .await
+        .expect_err("unknown");
+    assert_eq!(status.code(), Code::NotFound);
+
+    client.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
+    let status = client.register_customer(registration("reg-2", "cust-1")).await.expect_err("twice");
+    assert_eq!(status.code(), Code::AlreadyExists);
+
+    let status = client
+        .release_credit_hold(v1::ReleaseCreditHoldRequest {
+            request_id: "release-1".into(),
+            customer_id: "cust-1".into(),
+            note: String::new(),
+        })
+        .await
+        .expect_err("not on hold");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(status.message().contains("not on credit hold"), "{}", status.message());
+
+    let hold = |request_id: &str| v1::PlaceCreditHoldRequest {
+        request_id: request_id.into(),
+        customer_id: "cust-1".into(),
+        reason: "overdue".into(),
+    };
+    client.place_credit_hold(hold("hold-1")).await.expect("held");
+    let status = client.place_credit_hold(hold("hold-2")).await.expect_err("already held");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+}
+
+#[tokio::test]
+async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() {
+    let nats = NatsServer::start();
+    let crm = Running::crm(&nats).await;
+    let mut client = crm.client("user:alice").await;
+
+    let first =
+        client.register_customer(registration("reg-1", "cust-1")).await.expect("registered").into_inner();
+    let again =
+        client.register_customer(registration("reg-1", "cust-1")).await.expect("retried").into_inner();
+    assert_eq!(again.position, first.position);
+
+    let hold = v1::PlaceCreditHoldRequest {
+        request_id: "hold-1".into(),
+        customer_id: "cust-1".into(),
+        reason: "overdue".into(),
+    };
+    let held = client.place_credit_hold(hold.clone()).await.expect("held").into_inner();
+    // A retry of the same hold is not "already on hold": it is the same request.
+    let retried = client.place_credit_hold(hold).await.expect("retried").into_inner();
+    assert_eq!(retried.position, held.position);
+
+    let updated = client
+        .update_customer(v1::UpdateCustomerRequest {
+            request_id: "update-1".into(),
+            customer_id: "cust-1".into(),
+            profile: Some(profile("Acme Logistics GmbH")),
+        })
+        .await
+        .expect("updated")
+        .into_inner();
+    assert!(updated.position > held.position);
+    let shown = client
+        .get_customer(v1::GetCustomerRequest { customer_id: "cust-1".into(), min_position: updated.position })
+        .await
+        .expect("shown")
+        .into_inner()
+        .customer
+        .expect("customer");
+    // Registered, held, updated: three events, the last at the version.
+    assert_eq!(shown.version, updated.position);
+    assert_eq!(shown.profile.map(|profile| profile.name), Some("Acme Logistics GmbH".to_owned()));
+}

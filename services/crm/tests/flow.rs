@@ -1,0 +1,405 @@
+//! The whole picture on real NATS: orders placed through the real intake server, delivery
+//! and after-sales facts appended as those services write them (wire envelopes on their
+//! subjects), and CRM's customer 360, KPIs and ABC report checked against numbers worked
+//! out by hand. Then a restarted CRM rebuilds the same numbers from the log.
+
+mod support;
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use prost::Message;
+use support::{Running, eur, registration};
+use waybill_crm::analytics::{CostModel, Policy};
+use waybill_crm::server::Settings;
+use waybill_eventlog::{EventLog, NewEvent, Position, StreamSettings};
+use waybill_proto::convert::{timestamp_from_wire, timestamp_to_wire};
+use waybill_proto::v1::{self, after_sales_event, delivery_event, event_envelope::Payload};
+use waybill_testkit::NatsServer;
+
+/// A cost model simple enough to work out by hand: 1.00 an order, 0.10 a kilogram.
+fn policy() -> Policy {
+    Policy { cost: CostModel { per_order_minor: 100, per_kg_minor: 10 }, ..Policy::default() }
+}
+
+/// Appends one event of another service, as that service would write it.
+async fn append(
+    log: &EventLog,
+    subject: &str,
+    order_id: &str,
+    event_type: &str,
+    occurred_at: DateTime<Utc>,
+    payload: Payload,
+) -> Position {
+    let event_id = uuid::Uuid::now_v7();
+    let aggregate_id = subject.rsplit('.').next().unwrap_or_default().to_owned();
+    let envelope = v1::EventEnvelope {
+        event_id: event_id.to_string(),
+        event_type: event_type.into(),
+        aggregate_id: aggregate_id.clone(),
+        order_id: order_id.into(),
+        occurred_at: Some(timestamp_to_wire(occurred_at)),
+        causation_id: format!("test-{event_id}"),
+        correlation_id: format!("test-{event_id}"),
+        schema_version: 1,
+        payload: Some(payload),
+        ..Default::default()
+    };
+    let event = NewEvent {
+        event_id,
+        event_type: event_type.into(),
+        aggregate_id,
+        occurred_at,
+        payload: Bytes::from(envelope.encode_to_vec()),
+    };
+    log.append(subject, None, &event_id.to_string(), &[event]).await.expect("appended").last
+}
+
+fn delivered(at: DateTime<Utc>, on_time: bool, first_attempt: bool) -> Payload {
+    Payload::Delivery(v1::DeliveryEvent {
+        event: Some(delivery_event::Event::DeliveryCompleted(v1::DeliveryCompleted {
+            proof: Some(v1::ProofOfDelivery {
+                recipient_name: "Erika".into(),
+                delivered_at: Some(timestamp_to_wire(at)),
+                ..Default::default()
+            }),
+            on_time,
+            first_attempt,
+        })),
+    })
+}
+
+fn aftersales(event: after_sales_event::Event) -> Payload {
+    Payload::Aftersales(v1::AfterSalesEvent { event: Some(event) })
+}
+
+fn placement(request_id: &str, customer_id: &str) -> v1::PlaceOrderRequest {
+    let party = |name: &str, city: &str| v1::Party {
+        contact: Some(v1::Contact {
+            name: name.into(),
+            phone: "+49 30 1234567".into(),
+            email: String::new(),
+        }),
+        address: Some(v1::Address {
+            lines: vec!["Hauptstrasse 1".into()],
+            city: city.into(),
+            region: "BE".into(),
+            postal_code: "10115".into(),
+            country_code: "DE".into(),
+        }),
+    };
+    v1::PlaceOrderRequest {
+        request_id: request_id.into(),
+        customer_id: customer_id.into(),
+        shipper: Some(party("Acme GmbH", "Berlin")),
+        consignee: Some(party("Erika Mustermann", "Munich")),
+        cargo: vec![v1::CargoLine {
+            description: "books".into(),
+            quantity: 1,
+            weight_grams: 2_000,
+            length_cm: 40,
+            width_cm: 30,
+            height_cm: 20,
+            declared_value: Some(eur(10_000)),
+            category: v1::CargoCategory::General.into(),
+            hazard_declaration: String::new(),
+        }],
+        service_level: v1::ServiceLevel::Standard.into(),
+    }
+}
+
+fn rate(rate: Option<&v1::Rate>) -> (u64, u64) {
+    rate.map(|rate| (rate.numerator, rate.denominator)).expect("a rate")
+}
+
+fn money(money: Option<&v1::Money>) -> i64 {
+    money.map(|money| money.amount_minor).expect("money")
+}
+
+#[tokio::test]
+async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same() {
+    let nats = NatsServer::start();
+    let intake = Running::intake(&nats).await;
+    let settings = Settings { policy: policy(), ..Settings::default() };
+    let crm = Running::crm_with(&nats, settings.clone()).await;
+    let mut orders = intake.intake_client().await;
+    let mut client = crm.client("user:alice").await;
+    let log =
+        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
+
+    client.register_customer(registration("reg-a", "cust-a")).await.expect("registered");
+    client.register_customer(registration("reg-b", "cust-b")).await.expect("registered");
+    client.register_customer(registration("reg-d", "cust-d")).await.expect("registered");
+
+    // cust-a: three orders (one cancelled); cust-b one; cust-c one, never registered.
+    let mut placed = Vec::new();
+    for (request_id, customer_id) in
+        [("a-1", "cust-a"), ("a-2", "cust-a"), ("a-3", "cust-a"), ("b-1", "cust-b"), ("c-1", "cust-c")]
+    {
+        let order =
+            orders.place_order(placement(request_id, customer_id)).await.expect("placed").into_inner();
+        placed.push(order.order.expect("order"));
+    }
+    let quote = placed[0].quote.clone().expect("quote");
+    let charged = money(quote.total.as_ref());
+    // Every order is the same cargo on the same route: one quote, one cost.
+    assert!(placed.iter().all(|order| order.quote.as_ref() == Some(&quote)));
+    let weight_kg_tenths = (quote.chargeable_weight_grams * 10).div_ceil(1_000) as i64; // 0.10 a kg, in minor units
+    let cost = 100 + weight_kg_tenths;
+    let placed_at = |index: usize| timestamp_from_wire(placed[index].placed_at.as_ref());
+    let [a1, a2, a3] = [&placed[0].order_id, &placed[1].order_id, &placed[2].order_id];
+    orders
+        .cancel_order(v1::CancelOrderRequest {
+            request_id: "cancel-a-3".into(),
+            order_id: a3.clone(),
+            reason: "changed their mind".into(),
+        })
+        .await
+        .expect("cancelled");
+
+    // a-1: on time at the first attempt, 2 h after placing; a billing complaint, resolved in time.
+    append(
+        &log,
+        &format!("waybill.delivery.task.{a1}"),
+        a1,
+        "waybill.delivery.delivery_completed.v1",
+        placed_at(0) + Duration::hours(2),
+        delivered(placed_at(0) + Duration::hours(2), true, true),
+    )
+    .await;
+    let complaint = "waybill.aftersales.complaint.0198a3c4-0000-7000-8000-000000000001";
+    append(
+        &log,
+        complaint,
+        a1,
+        "waybill.aftersales.complaint_filed.v1",
+        Utc::now(),
+        aftersales(after_sales_event::Event::ComplaintFiled(v1::ComplaintFiled {
+            customer_id: "cust-a".into(),
+            order_id: a1.clone(),
+            category: v1::ComplaintCategory::BillingError.into(),
+            severity: v1::ComplaintSeverity::Medium.into(),
+            description: "charged twice".into(),
+            ..Default::default()
+        })),
+    )
+    .await;
+    append(
+        &log,
+        complaint,
+        a1,
+        "waybill.aftersales.complaint_resolved.v1",
+        Utc::now(),
+        aftersales(after_sales_event::Event::ComplaintResolved(v1::ComplaintResolved {
+            resolution: "credit note".into(),
+            within_sla: true,
+            ..Default::default()
+        })),
+    )
+    .await;
+    // a-2: late, second attempt, 4 h, damaged; refunded in full and a claim paid as much again.
+    let a2_task = format!("waybill.delivery.task.{a2}");
+    append(
+        &log,
+        &a2_task,
+        a2,
+        "waybill.delivery.delivery_exception_raised.v1",
+        placed_at(1) + Duration::hours(3),
+        Payload::Delivery(v1::DeliveryEvent {
+            event: Some(delivery_event::Event::DeliveryExceptionRaised(v1::DeliveryExceptionRaised {
+                kind: v1::DeliveryExceptionKind::DamagedPartial.into(),
+                description: "corner crushed".into(),
+                missed_window: None,
+            })),
+        }),
+    )
+    .await;
+    append(
+        &log,
+        &a2_task,
+        a2,
+        "waybill.delivery.delivery_completed.v1",
+        placed_at(1) + Duration::hours(4),
+        delivered(placed_at(1) + Duration::hours(4), false, false),
+    )
+    .await;
+    let ledger = format!("waybill.aftersales.order.{a2}");
+    append(
+        &log,
+        &ledger,
+        a2,
+        "waybill.aftersales.refund_issued.v1",
+        Utc::now(),
+        aftersales(after_sales_event::Event::RefundIssued(v1::RefundIssued {
+            amount: Some(eur(charged)),
+            ..Default::default()
+        })),
+    )
+    .await;
+    append(
+        &log,
+        &ledger,
+        a2,
+        "waybill.aftersales.claim_payment_issued.v1",
+        Utc::now(),
+        aftersales(after_sales_event::Event::ClaimPaymentIssued(v1::ClaimPaymentIssued {
+            amount: Some(eur(charged)),
+            ..Default::default()
+        })),
+    )
+    .await;
+    let last = append(
+        &log,
+        complaint,
+        a1,
+        "waybill.aftersales.survey_answered.v1",
+        Utc::now(),
+        aftersales(after_sales_event::Event::SurveyAnswered(v1::SurveyAnswered {
+            customer_id: "cust-a".into(),
+            csat: 4,
+            nps: 9,
+            ..Default::default()
+        })),
+    )
+    .await;
+
+    let shown = client
+        .get_customer(v1::GetCustomerRequest { customer_id: "cust-a".into(), min_position: last })
+        .await
+        .expect("cust-a")
+        .into_inner();
+    let customer = shown.customer.clone().expect("customer");
+    let totals = customer.totals.clone().expect("totals");
+    assert_eq!((totals.orders, totals.cancelled_orders, totals.delivered_orders), (3, 1, 2));
+    // Revenue: a-1 and a-2 (a-3 is cancelled); cost the same two orders.
+    assert_eq!(money(totals.revenue.as_ref()), 2 * charged);
+    assert_eq!(money(totals.refunds.as_ref()), charged);
+    assert_eq!(money(totals.claims_paid.as_ref()), charged);
+    assert_eq!(money(totals.cost_estimate.as_ref()), 2 * cost);
+    assert_eq!(money(totals.profit_contribution.as_ref()), -2 * cost);
+    assert_eq!((totals.complaints, totals.open_complaints), (1, 0));
+    assert_eq!(totals.csat.as_ref().and_then(|csat| csat.value), Some(4.0));
+    assert_eq!(totals.nps, Some(100));
+    assert_eq!(customer.lifecycle, v1::LifecycleClass::Active as i32);
+    assert_eq!(customer.abc_class, v1::AbcClass::C as i32);
+
+    let kpis = shown.kpis.clone().expect("kpis");
+    assert_eq!(kpis.orders, 3);
+    assert_eq!(rate(kpis.on_time_delivery.as_ref()), (1, 2));
+    assert_eq!(rate(kpis.first_attempt_delivery.as_ref()), (1, 2));
+    assert_eq!(rate(kpis.order_completeness.as_ref()), (1, 2)); // a-2 damaged
+    assert_eq!(rate(kpis.order_accuracy.as_ref()), (2, 2));
+    assert_eq!(rate(kpis.billing_accuracy.as_ref()), (1, 2)); // a-1's billing complaint
+    assert_eq!(rate(kpis.perfect_order.as_ref()), (0, 2));
+    assert_eq!(rate(kpis.complaints_resolved_within_sla.as_ref()), (1, 1));
+    assert_eq!(rate(kpis.cancellation.as_ref()), (1, 3));
+    let lead_time = kpis.lead_time.expect("lead time");
+    // 2 h and 4 h: mean 3 h; p90 the ⌈1.8⌉ = 2nd, 4 h.
+    assert_eq!((lead_time.mean_seconds, lead_time.p90_seconds), (Some(10_800), Some(14_400)));
+
+    // cust-c is known from its order only.
+    let c = client
+        .get_customer(v1::GetCustomerRequest { customer_id: "cust-c".into(), min_position: last })
+        .await
+        .expect("cust-c")
+        .into_inner()
+        .customer
+        .expect("customer");
+    assert!(!c.registered);
+    assert_eq!(money(c.totals.and_then(|totals| totals.profit_contribution).as_ref()), charged - cost);
+
+    // ABC: b and c each charged - cost (> 0), a negative. T = 2 (charged - cost); b (first by
+    // id) reaches 50% < 80%, so c is A too; a is C.
+    let report = client.get_abc_report(v1::GetAbcReportRequest { min_position: last }).await.expect("abc");
+    let report = report.into_inner();
+    assert_eq!(money(report.total_positive_profit.as_ref()), 2 * (charged - cost));
+    let members = |index: usize| report.classes[index].customer_ids.clone();
+    assert_eq!(members(0), ["cust-b", "cust-c"]);
+    assert!(members(1).is_empty());
+    // By rank: cust-d (0, never ordered) before cust-a (negative).
+    assert_eq!(members(2), ["cust-d", "cust-a"]);
+    assert_eq!(report.classes[0].profit_share_basis_points, Some(10_000));
+    assert_eq!((report.classes[0].seed_customer_percent, report.classes[0].seed_profit_percent), (5, 80));
+
+    // Lists by class.
+    let prospects = client
+        .list_customers(v1::ListCustomersRequest {
+            lifecycle: v1::LifecycleClass::Prospect.into(),
+            min_position: last,
+            ..Default::default()
+        })
+        .await
+        .expect("prospects")
+        .into_inner();
+    assert_eq!(prospects.customers.iter().map(|c| c.customer_id.as_str()).collect::<Vec<_>>(), ["cust-d"]);
+    let key = client
+        .list_customers(v1::ListCustomersRequest {
+            abc_class: v1::AbcClass::A.into(),
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("key customers")
+        .into_inner();
+    assert_eq!(key.customers[0].customer_id, "cust-b");
+    let rest = client
+        .list_customers(v1::ListCustomersRequest {
+            abc_class: v1::AbcClass::A.into(),
+            page_size: 1,
+            page_token: key.next_page_token.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("the next page")
+        .into_inner();
+    assert_eq!(rest.customers[0].customer_id, "cust-c");
+    assert!(rest.next_page_token.is_empty());
+
+    // Overall KPIs, this period and one with no orders.
+    let overall = client
+        .get_kpis(v1::GetKpisRequest {
+            period: Some(v1::Period {
+                from: Some(timestamp_to_wire(placed_at(0) - Duration::hours(1))),
+                to: Some(timestamp_to_wire(Utc::now() + Duration::hours(1))),
+            }),
+            min_position: last,
+            ..Default::default()
+        })
+        .await
+        .expect("kpis")
+        .into_inner()
+        .kpis
+        .expect("kpis");
+    assert_eq!(overall.orders, 5);
+    assert_eq!(rate(overall.cancellation.as_ref()), (1, 5));
+    assert_eq!(rate(overall.on_time_delivery.as_ref()), (1, 2));
+    let empty = client
+        .get_kpis(v1::GetKpisRequest {
+            period: Some(v1::Period {
+                from: Some(timestamp_to_wire(Utc::now() + Duration::days(1))),
+                to: None,
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("kpis")
+        .into_inner()
+        .kpis
+        .expect("kpis");
+    assert_eq!(empty.orders, 0);
+    assert_eq!(empty.cancellation.and_then(|rate| rate.ratio), None);
+    assert_eq!(empty.lead_time.and_then(|lead_time| lead_time.mean_seconds), None);
+
+    // A restarted CRM rebuilds the same numbers from the log.
+    crm.stop().await;
+    let crm = Running::crm_with(&nats, settings).await;
+    let mut client = crm.client("user:alice").await;
+    let rebuilt = client
+        .get_customer(v1::GetCustomerRequest { customer_id: "cust-a".into(), min_position: last })
+        .await
+        .expect("cust-a again")
+        .into_inner();
+    assert_eq!(rebuilt, shown);
+    let rebuilt_report =
+        client.get_abc_report(v1::GetAbcReportRequest { min_position: last }).await.expect("abc");
+    assert_eq!(rebuilt_report.into_inner(), report);
+}

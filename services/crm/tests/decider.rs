@@ -75,7 +75,7 @@ fn a_new_customer_is_registered_once() {
 fn nothing_but_registration_happens_to_an_unknown_customer() {
     let commands = [
         Command::Update { profile: profile("Acme") },
-        Command::SetCreditRating { rating: CreditRating::A, credit_limit: eur(1_000_00) },
+        Command::SetCreditRating { rating: CreditRating::A, credit_limit: eur(100_000) },
         Command::PlaceCreditHold { reason: "overdue".into() },
         Command::ReleaseCreditHold { note: String::new() },
     ];
@@ -96,13 +96,13 @@ fn the_profile_is_replaced_and_the_same_profile_again_is_no_news() {
 
 #[test]
 fn a_credit_rating_comes_with_a_limit_and_may_be_set_again() {
-    let rate = Command::SetCreditRating { rating: CreditRating::B, credit_limit: eur(5_000_00) };
-    let rated = Event::CreditRatingSet { rating: CreditRating::B, credit_limit: eur(5_000_00) };
+    let rate = Command::SetCreditRating { rating: CreditRating::B, credit_limit: eur(500_000) };
+    let rated = Event::CreditRatingSet { rating: CreditRating::B, credit_limit: eur(500_000) };
     assert_eq!(given(&[registered()]).when(rate.clone()), Ok(vec![rated.clone()]));
     assert_eq!(given(&[registered(), rated.clone()]).when(rate), Ok(vec![rated.clone()]));
     let customer = given(&[registered(), rated]).0.expect("customer");
     assert_eq!(customer.credit_rating, Some(CreditRating::B));
-    assert_eq!(customer.credit_limit, Some(eur(5_000_00)));
+    assert_eq!(customer.credit_limit, Some(eur(500_000)));
 }
 
 #[test]

@@ -282,7 +282,7 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     assert_eq!(customer.lifecycle, v1::LifecycleClass::Active as i32);
     assert_eq!(customer.abc_class, v1::AbcClass::C as i32);
 
-    let kpis = shown.kpis.clone().expect("kpis");
+    let kpis = shown.kpis.expect("kpis");
     assert_eq!(kpis.orders, 3);
     assert_eq!(rate(kpis.on_time_delivery.as_ref()), (1, 2));
     assert_eq!(rate(kpis.first_attempt_delivery.as_ref()), (1, 2));

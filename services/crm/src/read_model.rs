@@ -57,8 +57,10 @@ pub struct CrmModel {
     orders: HashMap<OrderId, OrderFacts>,
     orders_by_customer: HashMap<CustomerId, BTreeSet<OrderId>>,
     complaints: HashMap<String, ComplaintFacts>,
-    /// Every survey answer, in log order.
-    surveys: Vec<SurveyFacts>,
+    /// Complaint ids by the customer they are from (named, or the order's customer).
+    complaints_by_customer: HashMap<CustomerId, Vec<String>>,
+    /// Survey answers by customer (named, or the order's customer), in log order.
+    surveys_by_customer: HashMap<CustomerId, Vec<SurveyFacts>>,
 }
 
 pub fn causation_hash(causation_id: &str) -> u64 {

@@ -58,11 +58,23 @@ pub(super) fn apply(model: &mut CrmModel, event: &RecordedEvent) -> Result<(), P
                 order.billing_complaints += 1;
             }
             let complaint_id = subject::aggregate_id_of(&event.subject).to_owned();
+            // Whose complaint: the customer it names, else its order's customer.
+            let customer_id = CustomerId::parse(&filed.customer_id).ok().or_else(|| {
+                complaint_order
+                    .and_then(|order_id| model.orders.get(&order_id))
+                    .map(|order| order.customer_id.clone())
+            });
+            if let Some(customer_id) = &customer_id {
+                let ids = model.complaints_by_customer.entry(customer_id.clone()).or_default();
+                if !ids.contains(&complaint_id) {
+                    ids.push(complaint_id.clone());
+                }
+            }
             model.complaints.insert(
                 complaint_id.clone(),
                 ComplaintFacts {
                     complaint_id,
-                    customer_id: CustomerId::parse(&filed.customer_id).ok(),
+                    customer_id,
                     order_id: complaint_order,
                     filed_at: occurred_at,
                     billing,
@@ -79,8 +91,17 @@ pub(super) fn apply(model: &mut CrmModel, event: &RecordedEvent) -> Result<(), P
             }
         }
         after_sales_event::Event::SurveyAnswered(answered) => {
-            model.surveys.push(SurveyFacts {
-                customer_id: CustomerId::parse(&answered.customer_id).ok(),
+            let customer_id = CustomerId::parse(&answered.customer_id).ok().or_else(|| {
+                optional_order_id
+                    .and_then(|order_id| model.orders.get(&order_id))
+                    .map(|order| order.customer_id.clone())
+            });
+            let Some(customer_id) = customer_id else {
+                tracing::warn!(position = event.position, "survey answer about no known customer; skipped");
+                return Ok(());
+            };
+            model.surveys_by_customer.entry(customer_id.clone()).or_default().push(SurveyFacts {
+                customer_id: Some(customer_id),
                 order_id: optional_order_id,
                 at: occurred_at,
                 csat: (1..=5).contains(&answered.csat).then_some(answered.csat),

@@ -54,11 +54,12 @@ impl CrmModel {
             .unwrap_or_default()
     }
 
-    /// Whose complaint it is: the customer it names, else the customer of its order.
-    fn complainant<'a>(&'a self, complaint: &'a ComplaintFacts) -> Option<&'a CustomerId> {
-        complaint.customer_id.as_ref().or_else(|| {
-            complaint.order_id.and_then(|order_id| self.orders.get(&order_id)).map(|order| &order.customer_id)
-        })
+    /// A customer's complaints (resolved to a customer when filed).
+    fn complaints_of(&self, customer_id: &CustomerId) -> Vec<&ComplaintFacts> {
+        self.complaints_by_customer
+            .get(customer_id)
+            .map(|ids| ids.iter().filter_map(|id| self.complaints.get(id)).collect())
+            .unwrap_or_default()
     }
 
     /// When a complaint falls for a period: its order's placed time, else its filing time.
@@ -107,22 +108,8 @@ impl CrmModel {
         now: Timestamp,
     ) -> CustomerView {
         let totals = self.totals_of(customer_id, policy);
-        let complaints: Vec<&ComplaintFacts> = self
-            .complaints
-            .values()
-            .filter(|complaint| self.complainant(complaint) == Some(customer_id))
-            .collect();
-        let surveys: Vec<_> = self
-            .surveys
-            .iter()
-            .filter(|survey| {
-                let by_order = survey
-                    .order_id
-                    .and_then(|order_id| self.orders.get(&order_id))
-                    .map(|order| &order.customer_id);
-                survey.customer_id.as_ref().or(by_order) == Some(customer_id)
-            })
-            .collect();
+        let complaints = self.complaints_of(customer_id);
+        let surveys = self.surveys_by_customer.get(customer_id).map(Vec::as_slice).unwrap_or_default();
         let csat: Vec<u32> = surveys.iter().filter_map(|survey| survey.csat).collect();
         let nps: Vec<u32> = surveys.iter().filter_map(|survey| survey.nps).collect();
         CustomerView {
@@ -186,12 +173,12 @@ impl CrmModel {
         };
         let orders: Vec<&OrderFacts> =
             orders.into_iter().filter(|order| period.contains(order.placed_at)).collect();
-        let complaints: Vec<&ComplaintFacts> = self
-            .complaints
-            .values()
-            .filter(|complaint| {
-                customer.is_none_or(|customer_id| self.complainant(complaint) == Some(customer_id))
-            })
+        let complaints = match customer {
+            Some(customer_id) => self.complaints_of(customer_id),
+            None => self.complaints.values().collect(),
+        };
+        let complaints: Vec<&ComplaintFacts> = complaints
+            .into_iter()
             .filter(|complaint| period.contains(self.complaint_time(complaint)))
             .collect();
         analytics::kpi::compute(&orders, &complaints)

@@ -403,3 +403,58 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
         client.get_abc_report(v1::GetAbcReportRequest { min_position: last }).await.expect("abc");
     assert_eq!(rebuilt_report.into_inner(), report);
 }
+
+#[tokio::test]
+async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in_intake() {
+    let nats = NatsServer::start();
+    let intake = Running::intake(&nats).await;
+    let crm = Running::crm(&nats).await;
+    let mut orders = intake.intake_client().await;
+    let mut client = crm.client("user:credit-control").await;
+
+    client.register_customer(registration("reg-h", "cust-h")).await.expect("registered");
+    client
+        .place_credit_hold(v1::PlaceCreditHoldRequest {
+            request_id: "hold-h".into(),
+            customer_id: "cust-h".into(),
+            reason: "invoices 90 days overdue".into(),
+        })
+        .await
+        .expect("held");
+    let reader = orders.clone();
+    let status_after_review = |order_id: String| {
+        let mut orders = reader.clone();
+        async move {
+            for _ in 0..200 {
+                let order = orders
+                    .get_order(v1::GetOrderRequest { order_id: order_id.clone(), min_position: 0 })
+                    .await
+                    .expect("order")
+                    .into_inner()
+                    .order
+                    .expect("order");
+                if order.status != v1::OrderStatus::Placed as i32 {
+                    return (order.status, order.review_reasons);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("order {order_id} was not reviewed within 10 s");
+        }
+    };
+    let held = orders.place_order(placement("h-1", "cust-h")).await.expect("placed").into_inner();
+    let (status, reasons) = status_after_review(held.order.expect("order").order_id).await;
+    assert_eq!(status, v1::OrderStatus::InReview as i32);
+    assert!(reasons.iter().any(|reason| reason.contains("on credit hold")), "{reasons:?}");
+
+    client
+        .release_credit_hold(v1::ReleaseCreditHoldRequest {
+            request_id: "release-h".into(),
+            customer_id: "cust-h".into(),
+            note: "paid in full".into(),
+        })
+        .await
+        .expect("released");
+    let next = orders.place_order(placement("h-2", "cust-h")).await.expect("placed").into_inner();
+    let (status, reasons) = status_after_review(next.order.expect("order").order_id).await;
+    assert_eq!(status, v1::OrderStatus::Accepted as i32, "{reasons:?}");
+}

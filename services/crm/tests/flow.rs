@@ -458,3 +458,59 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
     let (status, reasons) = status_after_review(next.order.expect("order").order_id).await;
     assert_eq!(status, v1::OrderStatus::Accepted as i32, "{reasons:?}");
 }
+
+#[tokio::test]
+async fn facts_about_orders_crm_never_saw_are_skipped_and_the_model_goes_on() {
+    let nats = NatsServer::start();
+    let crm = Running::crm(&nats).await;
+    let mut client = crm.client("user:alice").await;
+    let log =
+        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
+    let stranger = uuid::Uuid::now_v7().to_string();
+
+    append(
+        &log,
+        &format!("waybill.delivery.task.{stranger}"),
+        &stranger,
+        "waybill.delivery.delivery_completed.v1",
+        Utc::now(),
+        delivered(Utc::now(), true, true),
+    )
+    .await;
+    append(
+        &log,
+        &format!("waybill.aftersales.order.{stranger}"),
+        &stranger,
+        "waybill.aftersales.refund_issued.v1",
+        Utc::now(),
+        aftersales(after_sales_event::Event::RefundIssued(v1::RefundIssued {
+            amount: Some(eur(100)),
+            ..Default::default()
+        })),
+    )
+    .await;
+    append(
+        &log,
+        "waybill.aftersales.complaint.c-1",
+        "",
+        "waybill.aftersales.survey_answered.v1",
+        Utc::now(),
+        aftersales(after_sales_event::Event::SurveyAnswered(v1::SurveyAnswered {
+            csat: 5,
+            ..Default::default()
+        })),
+    )
+    .await;
+
+    // The model still applies what follows (a stopped model would make this wait time out).
+    let registered = client.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
+    let position = registered.into_inner().position;
+    let shown = client
+        .get_customer(v1::GetCustomerRequest { customer_id: "cust-1".into(), min_position: position })
+        .await
+        .expect("shown")
+        .into_inner();
+    assert_eq!(shown.customer.and_then(|customer| customer.totals).map(|totals| totals.orders), Some(0));
+    let overall = client.get_kpis(v1::GetKpisRequest { min_position: position, ..Default::default() }).await;
+    assert_eq!(overall.expect("kpis").into_inner().kpis.map(|kpis| kpis.orders), Some(0));
+}

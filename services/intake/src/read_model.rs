@@ -5,6 +5,9 @@
 //! compact record of what caused each event (for idempotent retries). The full timeline is
 //! not kept here: the log has it (`timeline.rs`). Indexes answer the list queries without
 //! scanning every order.
+//!
+//! It also follows CRM's customers (`waybill.crm.customer.*`, decoded from the wire) for
+//! one fact: which customers are on credit hold, which the automatic reviewer consults.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};

@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use prost::Message;
@@ -402,6 +404,47 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     let rebuilt_report =
         client.get_abc_report(v1::GetAbcReportRequest { min_position: last }).await.expect("abc");
     assert_eq!(rebuilt_report.into_inner(), report);
+
+    // One customer's KPIs for a period: the orders placed in it.
+    let a_now = client
+        .get_kpis(v1::GetKpisRequest {
+            customer_id: "cust-a".into(),
+            period: Some(v1::Period { from: Some(timestamp_to_wire(placed_at(0))), to: None }),
+            min_position: last,
+        })
+        .await
+        .expect("cust-a's kpis")
+        .into_inner()
+        .kpis
+        .expect("kpis");
+    assert_eq!(a_now, shown.kpis.expect("kpis"));
+
+    // 91 days on, with the default 90-day window, everyone who ordered has lapsed.
+    crm.stop().await;
+    let later =
+        Settings { clock: Arc::new(Later(Duration::days(91))), policy: policy(), ..Settings::default() };
+    let crm = Running::crm_with(&nats, later).await;
+    let mut client = crm.client("user:alice").await;
+    let lapsed = client
+        .list_customers(v1::ListCustomersRequest {
+            lifecycle: v1::LifecycleClass::Lapsed.into(),
+            min_position: last,
+            ..Default::default()
+        })
+        .await
+        .expect("lapsed")
+        .into_inner();
+    let lapsed: Vec<&str> = lapsed.customers.iter().map(|c| c.customer_id.as_str()).collect();
+    assert_eq!(lapsed, ["cust-a", "cust-b", "cust-c"]);
+}
+
+/// The wall clock, shifted.
+struct Later(Duration);
+
+impl waybill_crm::commands::Clock for Later {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.0
+    }
 }
 
 #[tokio::test]
@@ -422,12 +465,14 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
         .await
         .expect("held");
     let reader = orders.clone();
-    let status_after_review = |order_id: String| {
+    let status_after_review = |placed: v1::PlaceOrderResponse| {
+        let position = placed.position;
+        let order_id = placed.order.map(|order| order.order_id).unwrap_or_default();
         let mut orders = reader.clone();
         async move {
             for _ in 0..200 {
                 let order = orders
-                    .get_order(v1::GetOrderRequest { order_id: order_id.clone(), min_position: 0 })
+                    .get_order(v1::GetOrderRequest { order_id: order_id.clone(), min_position: position })
                     .await
                     .expect("order")
                     .into_inner()
@@ -442,7 +487,7 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
         }
     };
     let held = orders.place_order(placement("h-1", "cust-h")).await.expect("placed").into_inner();
-    let (status, reasons) = status_after_review(held.order.expect("order").order_id).await;
+    let (status, reasons) = status_after_review(held).await;
     assert_eq!(status, v1::OrderStatus::InReview as i32);
     assert!(reasons.iter().any(|reason| reason.contains("on credit hold")), "{reasons:?}");
 
@@ -455,7 +500,7 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
         .await
         .expect("released");
     let next = orders.place_order(placement("h-2", "cust-h")).await.expect("placed").into_inner();
-    let (status, reasons) = status_after_review(next.order.expect("order").order_id).await;
+    let (status, reasons) = status_after_review(next).await;
     assert_eq!(status, v1::OrderStatus::Accepted as i32, "{reasons:?}");
 }
 

@@ -41,16 +41,20 @@ impl Running {
     }
 
     pub async fn crm_with(nats: &NatsServer, settings: Settings) -> Running {
+        let running = Self::crm_starting(nats, settings).await;
+        running.wait_serving().await;
+        running
+    }
+
+    /// A CRM that may still be rebuilding its read model (or never finish).
+    pub async fn crm_starting(nats: &NatsServer, settings: Settings) -> Running {
         let (listener, address) = bind().await;
         let client = nats.client().await;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run(settings, client, listener, async move {
             let _ = stopped.await;
         }));
-        let running =
-            Running { address, service: "waybill.v1.CrmService", stop: Some(stop), task: Some(task) };
-        running.wait_serving().await;
-        running
+        Running { address, service: "waybill.v1.CrmService", stop: Some(stop), task: Some(task) }
     }
 
     pub async fn intake(nats: &NatsServer) -> Running {
@@ -88,7 +92,7 @@ impl Running {
         Channel::from_shared(self.address.clone()).expect("url").connect().await.expect("connect")
     }
 
-    async fn health(&self) -> i32 {
+    pub async fn health(&self) -> i32 {
         let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel().await);
         let request = tonic_health::pb::HealthCheckRequest { service: self.service.into() };
         health.check(request).await.map(|response| response.into_inner().status).unwrap_or(0)

@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "waybill/v1/intake.proto",
         "waybill/v1/dispatch.proto",
         "waybill/v1/delivery.proto",
+        "waybill/v1/aftersales.proto",
     ];
     println!("cargo:rerun-if-changed={}", proto_root.display());
 

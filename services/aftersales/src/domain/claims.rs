@@ -72,6 +72,8 @@ pub struct Claim {
     pub updated_at: Timestamp,
 }
 
+// The order facts are large, but a command lives for one decision.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClaimCommand {
     Open {

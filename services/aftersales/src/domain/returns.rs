@@ -60,6 +60,8 @@ pub struct ReturnCase {
     pub updated_at: Timestamp,
 }
 
+// The order facts are large, but a command lives for one decision.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ReturnCommand {
     /// `order`: the read model's facts about the order, if it knows it.

@@ -148,12 +148,12 @@ fn new_case_id(
 
 /// Money that must be present, in a valid currency, and above zero.
 fn positive_money(violations: &mut FieldViolations, field: &str, value: Option<&v1::Money>) -> Option<Money> {
-    let money = convert::money(violations, field, value)?;
-    if money.amount_minor == 0 {
+    let money = convert::money(violations, field, value);
+    if value.is_some_and(|value| value.amount_minor == 0) {
         violations.push(format!("{field}.amount_minor"), "must be above zero");
         return None;
     }
-    Some(money)
+    money
 }
 
 /// The request id and case id every command on an existing case shares.
@@ -243,8 +243,22 @@ impl AfterSalesService for AfterSalesApi {
         let note = convert::text(&mut violations, "note", &body.note, false);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        let order_id = self.runners.returns.model.read().return_case(&id).map(|record| record.state.order_id);
-        let order = order_id.and_then(|order_id| self.runners.returns.model.read().order(&order_id).cloned());
+        // The pickup goes from the order's consignee to its shipper: find the order, looking
+        // again once the model has caught up if the return was requested a moment ago.
+        let order_of_return = || {
+            let book = self.runners.returns.model.read();
+            book.return_case(&id).and_then(|record| book.order(&record.state.order_id).cloned())
+        };
+        let mut order = order_of_return();
+        if order.is_none() {
+            self.runners
+                .returns
+                .model
+                .wait_caught_up(self.runners.returns.wait_timeout)
+                .await
+                .map_err(crate::error::wait_status)?;
+            order = order_of_return();
+        }
         let (case, position) =
             self.run_return(&request, request_id, id, ReturnCommand::Approve { note, order }).await?;
         Ok(Response::new(v1::ApproveReturnResponse { return_case: Some(case), position }))

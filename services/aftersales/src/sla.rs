@@ -38,9 +38,11 @@ pub async fn tick(runner: &ComplaintRunner) -> usize {
         };
         let command = ComplaintCommand::SlaEscalate { breach: *breach, deadline: *deadline };
         match runner.run(*complaint_id, &command, &meta).await {
-            Ok(_) => {
+            Ok(outcome) if outcome.state.escalated_for(*breach) => {
                 tracing::info!(%complaint_id, breach = breach.as_str(), %deadline, "complaint deadline missed: escalated")
             }
+            // Met or resolved meanwhile; the model drops it from the watch list.
+            Ok(_) => {}
             // The next tick tries again (the model still lists it).
             Err(error) => tracing::warn!(%complaint_id, %error, "escalating a complaint failed; will retry"),
         }

@@ -229,3 +229,61 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
         ["waybill.aftersales.refund_issued.v1"]
     );
 }
+
+#[tokio::test]
+async fn cases_are_listed_by_customer_kind_and_status_a_page_at_a_time() {
+    let nats = NatsServer::start();
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let mut client = aftersales.aftersales("user:agent").await;
+    let mut last = 0;
+    for (request_id, customer_id) in
+        [("c-1", "cust-1"), ("c-2", "cust-1"), ("c-3", "cust-1"), ("c-4", "cust-2")]
+    {
+        let request = v1::FileComplaintRequest { customer_id: customer_id.into(), ..complaint(request_id) };
+        last = client.file_complaint(request).await.expect("filed").into_inner().position;
+    }
+    let first_id = client
+        .list_cases(v1::ListCasesRequest {
+            customer_id: "cust-1".into(),
+            min_position: last,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .cases[0]
+        .clone();
+    let Some(v1::case::Case::Complaint(first)) = first_id.case else { panic!("a complaint") };
+    client
+        .acknowledge_complaint(v1::AcknowledgeComplaintRequest {
+            request_id: "ack".into(),
+            complaint_id: first.complaint_id.clone(),
+            note: String::new(),
+        })
+        .await
+        .expect("acknowledged");
+
+    let by_customer =
+        v1::ListCasesRequest { customer_id: "cust-1".into(), page_size: 2, ..Default::default() };
+    let page = client.list_cases(by_customer.clone()).await.expect("page 1").into_inner();
+    assert_eq!(page.cases.len(), 2);
+    assert!(!page.next_page_token.is_empty());
+    let rest = client
+        .list_cases(v1::ListCasesRequest { page_token: page.next_page_token, ..by_customer })
+        .await
+        .expect("page 2")
+        .into_inner();
+    assert_eq!(rest.cases.len(), 1);
+    assert!(rest.next_page_token.is_empty());
+
+    let filed_only =
+        v1::ListCasesRequest { complaint_status: v1::ComplaintStatus::Filed.into(), ..Default::default() };
+    assert_eq!(client.list_cases(filed_only).await.expect("list").into_inner().cases.len(), 3);
+    let returns = v1::ListCasesRequest { kind: v1::CaseKind::Return.into(), ..Default::default() };
+    assert!(client.list_cases(returns).await.expect("list").into_inner().cases.is_empty());
+    let bad = client
+        .list_cases(v1::ListCasesRequest { page_token: "garbage".into(), ..Default::default() })
+        .await
+        .expect_err("a token we never handed out");
+    assert_eq!(violated_fields(&bad), ["page_token"]);
+}

@@ -789,6 +789,7 @@ pub fn complaint_to_wire(complaint: &Complaint, version: Position, now: Timestam
                 automatic: escalation.automatic,
                 breach: escalation.breach.map_or(v1::SlaBreach::Unspecified, breach_to_wire).into(),
                 at: ts(escalation.at),
+                deadline: escalation.deadline.and_then(ts),
             })
             .collect(),
         resolution: complaint.resolution.clone(),

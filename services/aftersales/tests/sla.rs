@@ -77,6 +77,7 @@ async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
     let breaches: Vec<i32> = complaint.escalations.iter().map(|escalation| escalation.breach).collect();
     assert_eq!(breaches, [v1::SlaBreach::Acknowledge as i32, v1::SlaBreach::Resolve as i32]);
     assert!(complaint.escalations.iter().all(|escalation| escalation.automatic));
+    assert_eq!(complaint.escalations[0].deadline, Some(acknowledge_by), "names the deadline it missed");
 
     // Overdue complaints are listed as such.
     let overdue = client

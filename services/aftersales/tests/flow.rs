@@ -11,7 +11,7 @@ use prost::Message;
 use support::*;
 use tonic::Code;
 use waybill_aftersales::commands::{ClaimRunner, SystemClock};
-use waybill_aftersales::domain::Policy;
+use waybill_aftersales::domain::{CaseId, Policy};
 use waybill_aftersales::reactions;
 use waybill_aftersales::read_model::AfterSalesBook;
 use waybill_aftersales::server::{Settings, projected_subjects};
@@ -147,6 +147,24 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
         .await
         .expect_err("answered once only");
     assert_eq!(again.code(), Code::FailedPrecondition);
+    // A model rebuilt from the log (a restart, another replica) holds the same return.
+    let rebuilt =
+        Projector::spawn(log.clone(), projected_subjects(), AfterSalesBook::new()).await.expect("model");
+    rebuilt.wait_caught_up(std::time::Duration::from_secs(10)).await.expect("caught up");
+    let live = client
+        .get_return(v1::GetReturnRequest {
+            return_id: return_id.clone(),
+            min_position: log.head().await.expect("head"),
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .return_case;
+    let replayed = rebuilt
+        .read()
+        .return_case(&CaseId::parse(&return_id).expect("uuid"))
+        .map(|record| waybill_aftersales::api::return_to_wire(&record.state, record.version));
+    assert_eq!(replayed, live);
     let types = event_types(&nats, &subject).await;
     assert_eq!(
         types[types.len() - 3..],

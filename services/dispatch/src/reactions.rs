@@ -1,24 +1,28 @@
-//! What dispatch does when intake's order events arrive: the `dispatch-orders` process
-//! manager, on a durable consumer shared by every replica.
+//! What dispatch does when other services' events arrive, on durable consumers shared by
+//! every replica.
 //!
+//! `dispatch-orders` (intake's order events):
 //! - accepted, or restored to accepted → plan the order's task (again, if it was cancelled);
 //! - cancelled → cancel the task (nothing if the order never got one);
 //! - amended or redirected → replan it (new load, mode, destination) while before pickup.
 //!
-//! Idempotent twice over: the command's request id is the intake event's id (a
+//! `dispatch-returns` (after-sales' return events): a return's pickup was requested → plan
+//! a reverse task whose id is the return's, exactly as `RequestReverseShipment` does.
+//!
+//! Idempotent twice over: the command's request id is the causing event's id (a
 //! redelivered event finds the answer it already wrote), and the task's id is the order's
-//! (planning an order that has a live task decides nothing). Intake's events are decoded
-//! from the wire; dispatch does not depend on intake's crate.
+//! or the return's (planning it again decides nothing or is refused as existing). Other
+//! services' events are decoded from the wire; dispatch depends on none of their crates.
 
 use prost::Message;
 use waybill_command::{CommandError, CommandMeta, EventMeta};
 use waybill_eventlog::{ReactionError, ReactionSettings, RecordedEvent};
 use waybill_proto::convert;
-use waybill_proto::v1::{self, event_envelope::Payload, intake_event};
+use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload, intake_event};
 use waybill_types::{Actor, OrderId};
 
 use crate::commands::TaskRunner;
-use crate::domain::{Rejection, TaskCommand, TaskId};
+use crate::domain::{Load, Rejection, TaskCommand, TaskId};
 
 /// The durable consumer's name; shared by all replicas (deploy/ allows exactly this one).
 pub const ORDERS_CONSUMER: &str = "dispatch-orders";
@@ -28,6 +32,18 @@ pub fn orders_settings() -> ReactionSettings {
         durable_name: ORDERS_CONSUMER.to_owned(),
         filters: vec!["waybill.intake.order.*".to_owned()],
         dead_letter_subject: format!("deadletter.dispatch.{ORDERS_CONSUMER}"),
+        ..ReactionSettings::default()
+    }
+}
+
+/// The durable consumer of after-sales' return events (deploy/ must allow this one too).
+pub const RETURNS_CONSUMER: &str = "dispatch-returns";
+
+pub fn returns_settings() -> ReactionSettings {
+    ReactionSettings {
+        durable_name: RETURNS_CONSUMER.to_owned(),
+        filters: vec!["waybill.aftersales.return.*".to_owned()],
+        dead_letter_subject: format!("deadletter.dispatch.{RETURNS_CONSUMER}"),
         ..ReactionSettings::default()
     }
 }
@@ -96,6 +112,70 @@ pub async fn react_to_order(runner: TaskRunner, recorded: RecordedEvent) -> Resu
         // Cancelled or amended before it was ever accepted: there is no task to change.
         Err(CommandError::Rejected(Rejection::TaskNotFound(_))) => Ok(()),
         // E.g. a cancellation that crossed the pickup: a person must look at it.
+        Err(CommandError::Rejected(rejection)) => Err(ReactionError::Poison(rejection.to_string())),
+        Err(error) => Err(ReactionError::Transient(error.to_string())),
+    }
+}
+
+/// Plans the reverse shipment after-sales asked for when it approved a return (see the
+/// module docs): the task's id is the return's; it goes from the consignee back to the
+/// shipper carrying the returned goods' load, by the same rules as the command.
+pub async fn plan_reverse_shipment(runner: TaskRunner, recorded: RecordedEvent) -> Result<(), ReactionError> {
+    let envelope = v1::EventEnvelope::decode(recorded.payload.as_ref())
+        .map_err(|error| ReactionError::Poison(format!("not a waybill envelope: {error}")))?;
+    let Some(Payload::Aftersales(v1::AfterSalesEvent {
+        event: Some(after_sales_event::Event::ReturnPickupRequested(pickup)),
+    })) = &envelope.payload
+    else {
+        return Ok(());
+    };
+    let poison = |what: &str| ReactionError::Poison(format!("{what} of event {}", envelope.event_id));
+    let return_id = uuid::Uuid::parse_str(&pickup.return_id).map_err(|_| poison("return id"))?;
+    let order_id = OrderId::parse(&pickup.order_id).map_err(|_| poison("order id"))?;
+    if return_id == order_id.0 {
+        return Err(poison("a return id equal to the order id"));
+    }
+    let cause = EventMeta {
+        event_id: uuid::Uuid::parse_str(&envelope.event_id).map_err(|_| poison("event id"))?,
+        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
+        causation_id: envelope.causation_id.clone(),
+        correlation_id: envelope.correlation_id.clone(),
+        actor: convert::actor_from_wire(envelope.actor.as_ref()),
+    };
+    runner
+        .model
+        .wait_for(recorded.position, runner.wait_timeout)
+        .await
+        .map_err(|error| ReactionError::Transient(error.to_string()))?;
+    let facts = runner.model.read().orders().get(&order_id).cloned().ok_or_else(|| {
+        ReactionError::Poison(format!("order {order_id} is unknown: its placement is not on the log"))
+    })?;
+    if !facts.delivered {
+        // After-sales saw delivery's handover; intake's record of it may lag a moment.
+        return Err(ReactionError::Transient(format!(
+            "intake has not recorded order {order_id} as delivered yet"
+        )));
+    }
+    // An empty load means the whole order comes back, as for the command.
+    let load = pickup
+        .load
+        .as_ref()
+        .filter(|load| load.weight_grams != 0 || load.volume_cm3 != 0)
+        .map(|load| Load::new(load.weight_grams, load.volume_cm3));
+    let task_id = TaskId(return_id);
+    let command = TaskCommand::Plan {
+        task_id,
+        plan: facts.reverse_plan(return_id, load),
+        source_event_id: envelope.event_id.clone(),
+    };
+    let meta = CommandMeta::reacting_to(&cause, Actor::service(RETURNS_CONSUMER));
+    match runner.run(task_id, &command, &meta).await {
+        Ok(_) => {
+            tracing::info!(%task_id, %order_id, "return pickup requested: reverse task planned");
+            Ok(())
+        }
+        // The reverse task exists already (e.g. asked for by command with the same id).
+        Err(CommandError::Rejected(Rejection::AlreadyExists { .. })) => Ok(()),
         Err(CommandError::Rejected(rejection)) => Err(ReactionError::Poison(rejection.to_string())),
         Err(error) => Err(ReactionError::Transient(error.to_string())),
     }

@@ -106,9 +106,14 @@ pub async fn run(
         })
     };
 
-    let orders = spawn_reactions("order reaction", log, reactions::orders_settings(), stop_rx.clone(), {
+    let orders =
+        spawn_reactions("order reaction", log.clone(), reactions::orders_settings(), stop_rx.clone(), {
+            let tasks = runners.tasks.clone();
+            move |event| reactions::react_to_order(tasks.clone(), event)
+        });
+    let returns = spawn_reactions("return reaction", log, reactions::returns_settings(), stop_rx.clone(), {
         let tasks = runners.tasks.clone();
-        move |event| reactions::react_to_order(tasks.clone(), event)
+        move |event| reactions::plan_reverse_shipment(tasks.clone(), event)
     });
 
     let api = InterceptedService::new(
@@ -132,10 +137,8 @@ pub async fn run(
         waybill_runtime::serve(routes, listener, settings.reflection, draining, settings.shutdown_grace)
             .await;
     catch_up.abort();
-    if tokio::time::timeout(settings.shutdown_grace, orders).await.is_err() {
-        tracing::warn!(
-            "the order reaction is still busy after the shutdown grace; its event will be redelivered"
-        );
+    if tokio::time::timeout(settings.shutdown_grace, futures::future::join(orders, returns)).await.is_err() {
+        tracing::warn!("a reaction is still busy after the shutdown grace; its event will be redelivered");
     }
     served
 }

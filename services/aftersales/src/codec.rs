@@ -1,0 +1,671 @@
+//! The event codec: after-sales' domain events to and from the wire envelope on the log, and
+//! the wire forms of its value types (shared with `api.rs`).
+//!
+//! This and `api.rs` are the only places where after-sales touches prost types. Decoding
+//! reads what after-sales itself wrote (and checked) earlier, so it is lenient with values
+//! (a broken timestamp reads as the epoch) and strict with structure: an event that no
+//! longer decodes is a poison event, reported as `CodecError` so the projection stops.
+
+use bytes::Bytes;
+use prost::Message;
+use uuid::Uuid;
+use waybill_command::EventMeta;
+use waybill_eventlog::NewEvent;
+use waybill_proto::convert;
+use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
+use waybill_types::{Address, Currency, Money, OrderId, ServiceLevel, Timestamp};
+
+use crate::domain::{
+    CaseId, CaseKind, ClaimEvent, ClaimKind, ClaimStatus, ComplaintCategory, ComplaintEvent, ComplaintStatus,
+    LedgerEvent, Load, ReturnEvent, ReturnLine, ReturnStatus, Severity, SlaBreach,
+};
+
+/// Payload schema version of after-sales' events.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("not a waybill envelope: {0}")]
+    Envelope(#[from] prost::DecodeError),
+    #[error("envelope carries no after-sales event")]
+    NotAfterSales,
+    #[error("after-sales event has no payload")]
+    Empty,
+    #[error("bad field in stored event: {0}")]
+    Field(String),
+}
+
+/// An event of any after-sales aggregate, as read back from the log.
+#[derive(Clone, Debug)]
+pub enum Decoded {
+    Return { id: CaseId, meta: EventMeta, event: ReturnEvent },
+    Claim { id: CaseId, meta: EventMeta, event: ClaimEvent },
+    Complaint { id: CaseId, meta: EventMeta, event: ComplaintEvent },
+    Ledger { order_id: OrderId, meta: EventMeta, event: LedgerEvent },
+}
+
+fn envelope(
+    aggregate_id: &str,
+    order_id: &str,
+    event_type: &str,
+    event: after_sales_event::Event,
+    meta: &EventMeta,
+) -> NewEvent {
+    let envelope = v1::EventEnvelope {
+        event_id: meta.event_id.to_string(),
+        event_type: event_type.to_owned(),
+        aggregate_id: aggregate_id.to_owned(),
+        order_id: order_id.to_owned(),
+        occurred_at: Some(convert::timestamp_to_wire(meta.occurred_at)),
+        causation_id: meta.causation_id.clone(),
+        correlation_id: meta.correlation_id.clone(),
+        actor: Some((&meta.actor).into()),
+        schema_version: SCHEMA_VERSION,
+        payload: Some(Payload::Aftersales(v1::AfterSalesEvent { event: Some(event) })),
+    };
+    NewEvent {
+        event_id: meta.event_id,
+        event_type: event_type.to_owned(),
+        aggregate_id: aggregate_id.to_owned(),
+        occurred_at: meta.occurred_at,
+        payload: Bytes::from(envelope.encode_to_vec()),
+    }
+}
+
+fn money(value: &Money) -> Option<v1::Money> {
+    Some(value.into())
+}
+
+fn opt_money(value: &Option<Money>) -> Option<v1::Money> {
+    value.as_ref().map(Into::into)
+}
+
+fn ts(value: Timestamp) -> Option<prost_types::Timestamp> {
+    Some(convert::timestamp_to_wire(value))
+}
+
+fn survey_requested(
+    kind: CaseKind,
+    id: CaseId,
+    customer_id: &str,
+    order_id: Option<OrderId>,
+) -> after_sales_event::Event {
+    after_sales_event::Event::SurveyRequested(v1::SurveyRequested {
+        case_kind: case_kind_to_wire(kind).into(),
+        case_id: id.to_string(),
+        customer_id: customer_id.to_owned(),
+        order_id: order_id.map(|id| id.to_string()).unwrap_or_default(),
+    })
+}
+
+fn survey_answered(
+    kind: CaseKind,
+    id: CaseId,
+    customer_id: &str,
+    csat: u32,
+    nps: u32,
+    comment: &str,
+) -> after_sales_event::Event {
+    after_sales_event::Event::SurveyAnswered(v1::SurveyAnswered {
+        case_kind: case_kind_to_wire(kind).into(),
+        case_id: id.to_string(),
+        customer_id: customer_id.to_owned(),
+        csat,
+        nps,
+        comment: comment.to_owned(),
+    })
+}
+
+pub fn encode_return(id: CaseId, order_id: OrderId, event: &ReturnEvent, meta: &EventMeta) -> NewEvent {
+    use after_sales_event::Event as Wire;
+    let wire = match event {
+        ReturnEvent::Requested {
+            order_id, customer_id, reason, lines, delivered_at, window_ends_at, ..
+        } => Wire::ReturnRequested(v1::ReturnRequested {
+            order_id: order_id.to_string(),
+            customer_id: customer_id.clone(),
+            reason: reason.clone(),
+            lines: lines.iter().map(line_to_wire).collect(),
+            delivered_at: ts(*delivered_at),
+            window_ends_at: ts(*window_ends_at),
+        }),
+        ReturnEvent::Approved { note } => Wire::ReturnApproved(v1::ReturnApproved { note: note.clone() }),
+        ReturnEvent::PickupRequested { order_id, return_id, pickup, destination, load, service_level } => {
+            Wire::ReturnPickupRequested(v1::ReturnPickupRequested {
+                order_id: order_id.to_string(),
+                return_id: return_id.to_string(),
+                pickup_address: Some(pickup.into()),
+                destination_address: Some(destination.into()),
+                load: Some(v1::Load { weight_grams: load.weight_grams, volume_cm3: load.volume_cm3 }),
+                service_level: v1::ServiceLevel::from(*service_level).into(),
+            })
+        }
+        ReturnEvent::Rejected { reason } => {
+            Wire::ReturnRejected(v1::ReturnRejected { reason: reason.clone() })
+        }
+        ReturnEvent::Received { note } => Wire::ReturnReceived(v1::ReturnReceived { note: note.clone() }),
+        ReturnEvent::Refunded { amount, total_refunded } => Wire::ReturnRefunded(v1::ReturnRefunded {
+            amount: money(amount),
+            total_refunded: money(total_refunded),
+        }),
+        ReturnEvent::Closed => Wire::ReturnClosed(v1::ReturnClosed {}),
+        ReturnEvent::SurveyRequested { customer_id, order_id } => {
+            survey_requested(CaseKind::Return, id, customer_id, Some(*order_id))
+        }
+        ReturnEvent::SurveyAnswered { customer_id, csat, nps, comment } => {
+            survey_answered(CaseKind::Return, id, customer_id, *csat, *nps, comment)
+        }
+    };
+    envelope(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
+}
+
+pub fn encode_claim(id: CaseId, order_id: OrderId, event: &ClaimEvent, meta: &EventMeta) -> NewEvent {
+    use after_sales_event::Event as Wire;
+    let wire = match event {
+        ClaimEvent::Opened {
+            order_id,
+            customer_id,
+            kind,
+            description,
+            claimed,
+            declared_value,
+            automatic,
+            source_event_id,
+            ..
+        } => Wire::ClaimOpened(v1::ClaimOpened {
+            order_id: order_id.to_string(),
+            customer_id: customer_id.clone(),
+            kind: claim_kind_to_wire(*kind).into(),
+            description: description.clone(),
+            claimed: opt_money(claimed),
+            declared_value: opt_money(declared_value),
+            automatic: *automatic,
+            source_event_id: source_event_id.clone(),
+        }),
+        ClaimEvent::Assessed { amount, note } => {
+            Wire::ClaimAssessed(v1::ClaimAssessed { amount: money(amount), note: note.clone() })
+        }
+        ClaimEvent::Approved { amount } => Wire::ClaimApproved(v1::ClaimApproved { amount: money(amount) }),
+        ClaimEvent::Paid { amount } => Wire::ClaimPaid(v1::ClaimPaid { amount: money(amount) }),
+        ClaimEvent::Rejected { reason } => Wire::ClaimRejected(v1::ClaimRejected { reason: reason.clone() }),
+        ClaimEvent::Closed => Wire::ClaimClosed(v1::ClaimClosed {}),
+        ClaimEvent::SurveyRequested { customer_id, order_id } => {
+            survey_requested(CaseKind::Claim, id, customer_id, Some(*order_id))
+        }
+        ClaimEvent::SurveyAnswered { customer_id, csat, nps, comment } => {
+            survey_answered(CaseKind::Claim, id, customer_id, *csat, *nps, comment)
+        }
+    };
+    envelope(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
+}
+
+pub fn encode_complaint(
+    id: CaseId,
+    order_id: Option<OrderId>,
+    event: &ComplaintEvent,
+    meta: &EventMeta,
+) -> NewEvent {
+    use after_sales_event::Event as Wire;
+    let wire = match event {
+        ComplaintEvent::Filed {
+            customer_id,
+            order_id,
+            category,
+            severity,
+            description,
+            acknowledge_by,
+            resolve_by,
+            ..
+        } => Wire::ComplaintFiled(v1::ComplaintFiled {
+            customer_id: customer_id.clone(),
+            order_id: order_id.map(|id| id.to_string()).unwrap_or_default(),
+            category: category_to_wire(*category).into(),
+            severity: severity_to_wire(*severity).into(),
+            description: description.clone(),
+            acknowledge_by: ts(*acknowledge_by),
+            resolve_by: ts(*resolve_by),
+        }),
+        ComplaintEvent::Acknowledged { note, within_sla } => {
+            Wire::ComplaintAcknowledged(v1::ComplaintAcknowledged {
+                note: note.clone(),
+                within_sla: *within_sla,
+            })
+        }
+        ComplaintEvent::Escalated { reason, automatic, breach, deadline } => {
+            Wire::ComplaintEscalated(v1::ComplaintEscalated {
+                reason: reason.clone(),
+                automatic: *automatic,
+                breach: breach.map_or(v1::SlaBreach::Unspecified, breach_to_wire).into(),
+                deadline: deadline.map(convert::timestamp_to_wire),
+            })
+        }
+        ComplaintEvent::Resolved { resolution, compensation, within_sla } => {
+            Wire::ComplaintResolved(v1::ComplaintResolved {
+                resolution: resolution.clone(),
+                compensation: opt_money(compensation),
+                within_sla: *within_sla,
+            })
+        }
+        ComplaintEvent::Closed => Wire::ComplaintClosed(v1::ComplaintClosed {}),
+        ComplaintEvent::SurveyRequested { customer_id, order_id } => {
+            survey_requested(CaseKind::Complaint, id, customer_id, *order_id)
+        }
+        ComplaintEvent::SurveyAnswered { customer_id, csat, nps, comment } => {
+            survey_answered(CaseKind::Complaint, id, customer_id, *csat, *nps, comment)
+        }
+    };
+    let order_id = order_id.map(|id| id.to_string()).unwrap_or_default();
+    envelope(&id.to_string(), &order_id, event.event_type(), wire, meta)
+}
+
+pub fn encode_ledger(order_id: OrderId, event: &LedgerEvent, meta: &EventMeta) -> NewEvent {
+    use after_sales_event::Event as Wire;
+    let wire = match event {
+        LedgerEvent::RefundIssued { return_id, amount, total_refunded, charged } => {
+            Wire::RefundIssued(v1::RefundIssued {
+                return_id: return_id.to_string(),
+                amount: money(amount),
+                total_refunded: money(total_refunded),
+                charged: money(charged),
+            })
+        }
+        LedgerEvent::ClaimPaymentIssued { claim_id, amount, total_paid, declared_value } => {
+            Wire::ClaimPaymentIssued(v1::ClaimPaymentIssued {
+                claim_id: claim_id.to_string(),
+                amount: money(amount),
+                total_paid: money(total_paid),
+                declared_value: money(declared_value),
+            })
+        }
+    };
+    let id = order_id.to_string();
+    envelope(&id, &id, event.event_type(), wire, meta)
+}
+
+/// The causing event's metadata from any envelope.
+pub fn meta_of(envelope: &v1::EventEnvelope) -> Result<EventMeta, CodecError> {
+    Ok(EventMeta {
+        event_id: Uuid::parse_str(&envelope.event_id).map_err(|_| CodecError::Field("event_id".into()))?,
+        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
+        causation_id: envelope.causation_id.clone(),
+        correlation_id: envelope.correlation_id.clone(),
+        actor: convert::actor_from_wire(envelope.actor.as_ref()),
+    })
+}
+
+pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
+    let envelope = v1::EventEnvelope::decode(payload)?;
+    let meta = meta_of(&envelope)?;
+    let Some(Payload::Aftersales(event)) = envelope.payload else { return Err(CodecError::NotAfterSales) };
+    let wire = event.event.ok_or(CodecError::Empty)?;
+    let field = |name: &str| CodecError::Field(name.to_owned());
+    let id = CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"));
+    let order_id = OrderId::parse(&envelope.order_id).map_err(|_| field("order_id"));
+    let opt_order =
+        || (!envelope.order_id.is_empty()).then(|| OrderId::parse(&envelope.order_id).ok()).flatten();
+    use after_sales_event::Event as Wire;
+    let ret = |event: ReturnEvent| -> Result<Decoded, CodecError> {
+        Ok(Decoded::Return {
+            id: CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            meta: meta.clone(),
+            event,
+        })
+    };
+    let claim = |event: ClaimEvent| -> Result<Decoded, CodecError> {
+        Ok(Decoded::Claim {
+            id: CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            meta: meta.clone(),
+            event,
+        })
+    };
+    let complaint = |event: ComplaintEvent| -> Result<Decoded, CodecError> {
+        Ok(Decoded::Complaint {
+            id: CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            meta: meta.clone(),
+            event,
+        })
+    };
+    match wire {
+        Wire::ReturnRequested(requested) => ret(ReturnEvent::Requested {
+            return_id: id?,
+            order_id: order_id?,
+            customer_id: requested.customer_id,
+            reason: requested.reason,
+            lines: requested.lines.into_iter().map(line_from_wire).collect(),
+            delivered_at: convert::timestamp_from_wire(requested.delivered_at.as_ref()),
+            window_ends_at: convert::timestamp_from_wire(requested.window_ends_at.as_ref()),
+        }),
+        Wire::ReturnApproved(approved) => ret(ReturnEvent::Approved { note: approved.note }),
+        Wire::ReturnPickupRequested(pickup) => {
+            let load = pickup.load.unwrap_or_default();
+            ret(ReturnEvent::PickupRequested {
+                order_id: order_id?,
+                return_id: id?,
+                pickup: address_from_wire(pickup.pickup_address.as_ref()),
+                destination: address_from_wire(pickup.destination_address.as_ref()),
+                load: Load { weight_grams: load.weight_grams, volume_cm3: load.volume_cm3 },
+                service_level: service_level_from_wire(pickup.service_level)
+                    .ok_or_else(|| field("service_level"))?,
+            })
+        }
+        Wire::ReturnRejected(rejected) => ret(ReturnEvent::Rejected { reason: rejected.reason }),
+        Wire::ReturnReceived(received) => ret(ReturnEvent::Received { note: received.note }),
+        Wire::ReturnRefunded(refunded) => ret(ReturnEvent::Refunded {
+            amount: stored_money(refunded.amount.as_ref()).ok_or_else(|| field("amount"))?,
+            total_refunded: stored_money(refunded.total_refunded.as_ref())
+                .ok_or_else(|| field("total_refunded"))?,
+        }),
+        Wire::ReturnClosed(_) => ret(ReturnEvent::Closed),
+        Wire::RefundIssued(issued) => Ok(Decoded::Ledger {
+            order_id: order_id?,
+            meta,
+            event: LedgerEvent::RefundIssued {
+                return_id: CaseId::parse(&issued.return_id).ok_or_else(|| field("return_id"))?,
+                amount: stored_money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                total_refunded: stored_money(issued.total_refunded.as_ref())
+                    .ok_or_else(|| field("total_refunded"))?,
+                charged: stored_money(issued.charged.as_ref()).ok_or_else(|| field("charged"))?,
+            },
+        }),
+        Wire::ClaimPaymentIssued(issued) => Ok(Decoded::Ledger {
+            order_id: order_id?,
+            meta,
+            event: LedgerEvent::ClaimPaymentIssued {
+                claim_id: CaseId::parse(&issued.claim_id).ok_or_else(|| field("claim_id"))?,
+                amount: stored_money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                total_paid: stored_money(issued.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
+                declared_value: stored_money(issued.declared_value.as_ref())
+                    .ok_or_else(|| field("declared_value"))?,
+            },
+        }),
+        Wire::ClaimOpened(opened) => claim(ClaimEvent::Opened {
+            claim_id: id?,
+            order_id: order_id?,
+            customer_id: opened.customer_id,
+            kind: claim_kind_from_wire(opened.kind).ok_or_else(|| field("kind"))?,
+            description: opened.description,
+            claimed: stored_money(opened.claimed.as_ref()),
+            declared_value: stored_money(opened.declared_value.as_ref()),
+            automatic: opened.automatic,
+            source_event_id: opened.source_event_id,
+        }),
+        Wire::ClaimAssessed(assessed) => claim(ClaimEvent::Assessed {
+            amount: stored_money(assessed.amount.as_ref()).ok_or_else(|| field("amount"))?,
+            note: assessed.note,
+        }),
+        Wire::ClaimApproved(approved) => claim(ClaimEvent::Approved {
+            amount: stored_money(approved.amount.as_ref()).ok_or_else(|| field("amount"))?,
+        }),
+        Wire::ClaimPaid(paid) => claim(ClaimEvent::Paid {
+            amount: stored_money(paid.amount.as_ref()).ok_or_else(|| field("amount"))?,
+        }),
+        Wire::ClaimRejected(rejected) => claim(ClaimEvent::Rejected { reason: rejected.reason }),
+        Wire::ClaimClosed(_) => claim(ClaimEvent::Closed),
+        Wire::ComplaintFiled(filed) => complaint(ComplaintEvent::Filed {
+            complaint_id: id?,
+            customer_id: filed.customer_id,
+            order_id: opt_order(),
+            category: category_from_wire(filed.category).ok_or_else(|| field("category"))?,
+            severity: severity_from_wire(filed.severity).ok_or_else(|| field("severity"))?,
+            description: filed.description,
+            acknowledge_by: convert::timestamp_from_wire(filed.acknowledge_by.as_ref()),
+            resolve_by: convert::timestamp_from_wire(filed.resolve_by.as_ref()),
+        }),
+        Wire::ComplaintAcknowledged(acknowledged) => complaint(ComplaintEvent::Acknowledged {
+            note: acknowledged.note,
+            within_sla: acknowledged.within_sla,
+        }),
+        Wire::ComplaintEscalated(escalated) => complaint(ComplaintEvent::Escalated {
+            reason: escalated.reason,
+            automatic: escalated.automatic,
+            breach: breach_from_wire(escalated.breach),
+            deadline: escalated.deadline.as_ref().map(|at| convert::timestamp_from_wire(Some(at))),
+        }),
+        Wire::ComplaintResolved(resolved) => complaint(ComplaintEvent::Resolved {
+            resolution: resolved.resolution,
+            compensation: stored_money(resolved.compensation.as_ref()),
+            within_sla: resolved.within_sla,
+        }),
+        Wire::ComplaintClosed(_) => complaint(ComplaintEvent::Closed),
+        Wire::SurveyRequested(requested) => match case_kind_from_wire(requested.case_kind) {
+            Some(CaseKind::Return) => {
+                ret(ReturnEvent::SurveyRequested { customer_id: requested.customer_id, order_id: order_id? })
+            }
+            Some(CaseKind::Claim) => {
+                claim(ClaimEvent::SurveyRequested { customer_id: requested.customer_id, order_id: order_id? })
+            }
+            Some(CaseKind::Complaint) => complaint(ComplaintEvent::SurveyRequested {
+                customer_id: requested.customer_id,
+                order_id: opt_order(),
+            }),
+            None => Err(field("case_kind")),
+        },
+        Wire::SurveyAnswered(answered) => match case_kind_from_wire(answered.case_kind) {
+            Some(CaseKind::Return) => ret(ReturnEvent::SurveyAnswered {
+                customer_id: answered.customer_id,
+                csat: answered.csat,
+                nps: answered.nps,
+                comment: answered.comment,
+            }),
+            Some(CaseKind::Claim) => claim(ClaimEvent::SurveyAnswered {
+                customer_id: answered.customer_id,
+                csat: answered.csat,
+                nps: answered.nps,
+                comment: answered.comment,
+            }),
+            Some(CaseKind::Complaint) => complaint(ComplaintEvent::SurveyAnswered {
+                customer_id: answered.customer_id,
+                csat: answered.csat,
+                nps: answered.nps,
+                comment: answered.comment,
+            }),
+            None => Err(field("case_kind")),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Value types, both ways
+// ---------------------------------------------------------------------------
+
+/// Stored money, trusted; `None` when absent or unreadable.
+pub fn stored_money(value: Option<&v1::Money>) -> Option<Money> {
+    let value = value?;
+    Currency::parse(&value.currency).ok().map(|currency| Money::new(value.amount_minor, currency))
+}
+
+pub fn line_to_wire(line: &ReturnLine) -> v1::ReturnLine {
+    v1::ReturnLine {
+        cargo_index: line.cargo_index,
+        quantity: line.quantity,
+        description: line.description.clone(),
+    }
+}
+
+fn line_from_wire(line: v1::ReturnLine) -> ReturnLine {
+    ReturnLine { cargo_index: line.cargo_index, quantity: line.quantity, description: line.description }
+}
+
+pub fn service_level_from_wire(value: i32) -> Option<ServiceLevel> {
+    match v1::ServiceLevel::try_from(value) {
+        Ok(v1::ServiceLevel::Standard) => Some(ServiceLevel::Standard),
+        Ok(v1::ServiceLevel::Express) => Some(ServiceLevel::Express),
+        Ok(v1::ServiceLevel::SameDay) => Some(ServiceLevel::SameDay),
+        _ => None,
+    }
+}
+
+/// A stored address, trusted (it was checked when first written).
+pub fn address_from_wire(address: Option<&v1::Address>) -> Address {
+    let address = address.cloned().unwrap_or_default();
+    Address {
+        lines: address.lines,
+        city: address.city,
+        region: address.region,
+        postal_code: address.postal_code,
+        country_code: address.country_code,
+    }
+}
+
+pub fn case_kind_to_wire(kind: CaseKind) -> v1::CaseKind {
+    match kind {
+        CaseKind::Return => v1::CaseKind::Return,
+        CaseKind::Claim => v1::CaseKind::Claim,
+        CaseKind::Complaint => v1::CaseKind::Complaint,
+    }
+}
+
+pub fn case_kind_from_wire(value: i32) -> Option<CaseKind> {
+    match v1::CaseKind::try_from(value) {
+        Ok(v1::CaseKind::Return) => Some(CaseKind::Return),
+        Ok(v1::CaseKind::Claim) => Some(CaseKind::Claim),
+        Ok(v1::CaseKind::Complaint) => Some(CaseKind::Complaint),
+        _ => None,
+    }
+}
+
+pub fn claim_kind_to_wire(kind: ClaimKind) -> v1::ClaimKind {
+    match kind {
+        ClaimKind::DamagedPartial => v1::ClaimKind::DamagedPartial,
+        ClaimKind::DamagedTotal => v1::ClaimKind::DamagedTotal,
+        ClaimKind::Lost => v1::ClaimKind::Lost,
+        ClaimKind::Other => v1::ClaimKind::Other,
+    }
+}
+
+pub fn claim_kind_from_wire(value: i32) -> Option<ClaimKind> {
+    match v1::ClaimKind::try_from(value) {
+        Ok(v1::ClaimKind::DamagedPartial) => Some(ClaimKind::DamagedPartial),
+        Ok(v1::ClaimKind::DamagedTotal) => Some(ClaimKind::DamagedTotal),
+        Ok(v1::ClaimKind::Lost) => Some(ClaimKind::Lost),
+        Ok(v1::ClaimKind::Other) => Some(ClaimKind::Other),
+        _ => None,
+    }
+}
+
+pub fn category_to_wire(category: ComplaintCategory) -> v1::ComplaintCategory {
+    match category {
+        ComplaintCategory::Delay => v1::ComplaintCategory::Delay,
+        ComplaintCategory::Damage => v1::ComplaintCategory::Damage,
+        ComplaintCategory::Loss => v1::ComplaintCategory::Loss,
+        ComplaintCategory::StaffConduct => v1::ComplaintCategory::StaffConduct,
+        ComplaintCategory::BillingError => v1::ComplaintCategory::BillingError,
+        ComplaintCategory::Other => v1::ComplaintCategory::Other,
+    }
+}
+
+pub fn category_from_wire(value: i32) -> Option<ComplaintCategory> {
+    match v1::ComplaintCategory::try_from(value) {
+        Ok(v1::ComplaintCategory::Delay) => Some(ComplaintCategory::Delay),
+        Ok(v1::ComplaintCategory::Damage) => Some(ComplaintCategory::Damage),
+        Ok(v1::ComplaintCategory::Loss) => Some(ComplaintCategory::Loss),
+        Ok(v1::ComplaintCategory::StaffConduct) => Some(ComplaintCategory::StaffConduct),
+        Ok(v1::ComplaintCategory::BillingError) => Some(ComplaintCategory::BillingError),
+        Ok(v1::ComplaintCategory::Other) => Some(ComplaintCategory::Other),
+        _ => None,
+    }
+}
+
+pub fn severity_to_wire(severity: Severity) -> v1::ComplaintSeverity {
+    match severity {
+        Severity::Low => v1::ComplaintSeverity::Low,
+        Severity::Medium => v1::ComplaintSeverity::Medium,
+        Severity::High => v1::ComplaintSeverity::High,
+        Severity::Critical => v1::ComplaintSeverity::Critical,
+    }
+}
+
+pub fn severity_from_wire(value: i32) -> Option<Severity> {
+    match v1::ComplaintSeverity::try_from(value) {
+        Ok(v1::ComplaintSeverity::Low) => Some(Severity::Low),
+        Ok(v1::ComplaintSeverity::Medium) => Some(Severity::Medium),
+        Ok(v1::ComplaintSeverity::High) => Some(Severity::High),
+        Ok(v1::ComplaintSeverity::Critical) => Some(Severity::Critical),
+        _ => None,
+    }
+}
+
+pub fn breach_to_wire(breach: SlaBreach) -> v1::SlaBreach {
+    match breach {
+        SlaBreach::Acknowledge => v1::SlaBreach::Acknowledge,
+        SlaBreach::Resolve => v1::SlaBreach::Resolve,
+    }
+}
+
+pub fn breach_from_wire(value: i32) -> Option<SlaBreach> {
+    match v1::SlaBreach::try_from(value) {
+        Ok(v1::SlaBreach::Acknowledge) => Some(SlaBreach::Acknowledge),
+        Ok(v1::SlaBreach::Resolve) => Some(SlaBreach::Resolve),
+        _ => None,
+    }
+}
+
+pub fn return_status_to_wire(status: ReturnStatus) -> v1::ReturnStatus {
+    match status {
+        ReturnStatus::Requested => v1::ReturnStatus::Requested,
+        ReturnStatus::Approved => v1::ReturnStatus::Approved,
+        ReturnStatus::Rejected => v1::ReturnStatus::Rejected,
+        ReturnStatus::Received => v1::ReturnStatus::Received,
+        ReturnStatus::Refunded => v1::ReturnStatus::Refunded,
+        ReturnStatus::Closed => v1::ReturnStatus::Closed,
+    }
+}
+
+pub fn return_status_from_wire(status: v1::ReturnStatus) -> Option<ReturnStatus> {
+    [
+        ReturnStatus::Requested,
+        ReturnStatus::Approved,
+        ReturnStatus::Rejected,
+        ReturnStatus::Received,
+        ReturnStatus::Refunded,
+        ReturnStatus::Closed,
+    ]
+    .into_iter()
+    .find(|candidate| return_status_to_wire(*candidate) == status)
+}
+
+pub fn claim_status_to_wire(status: ClaimStatus) -> v1::ClaimStatus {
+    match status {
+        ClaimStatus::Open => v1::ClaimStatus::Open,
+        ClaimStatus::Assessed => v1::ClaimStatus::Assessed,
+        ClaimStatus::Approved => v1::ClaimStatus::Approved,
+        ClaimStatus::Paid => v1::ClaimStatus::Paid,
+        ClaimStatus::Rejected => v1::ClaimStatus::Rejected,
+        ClaimStatus::Closed => v1::ClaimStatus::Closed,
+    }
+}
+
+pub fn claim_status_from_wire(status: v1::ClaimStatus) -> Option<ClaimStatus> {
+    [
+        ClaimStatus::Open,
+        ClaimStatus::Assessed,
+        ClaimStatus::Approved,
+        ClaimStatus::Paid,
+        ClaimStatus::Rejected,
+        ClaimStatus::Closed,
+    ]
+    .into_iter()
+    .find(|candidate| claim_status_to_wire(*candidate) == status)
+}
+
+pub fn complaint_status_to_wire(status: ComplaintStatus) -> v1::ComplaintStatus {
+    match status {
+        ComplaintStatus::Filed => v1::ComplaintStatus::Filed,
+        ComplaintStatus::Acknowledged => v1::ComplaintStatus::Acknowledged,
+        ComplaintStatus::Escalated => v1::ComplaintStatus::Escalated,
+        ComplaintStatus::Resolved => v1::ComplaintStatus::Resolved,
+        ComplaintStatus::Closed => v1::ComplaintStatus::Closed,
+    }
+}
+
+pub fn complaint_status_from_wire(status: v1::ComplaintStatus) -> Option<ComplaintStatus> {
+    [
+        ComplaintStatus::Filed,
+        ComplaintStatus::Acknowledged,
+        ComplaintStatus::Escalated,
+        ComplaintStatus::Resolved,
+        ComplaintStatus::Closed,
+    ]
+    .into_iter()
+    .find(|candidate| complaint_status_to_wire(*candidate) == status)
+}

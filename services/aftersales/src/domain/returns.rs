@@ -1,0 +1,338 @@
+//! A return: the customer sends (part of) a delivered order back.
+//!
+//! ```text
+//! request ─► Requested ─approve─► Approved ─receive─► Received ─refund─► Refunded ─close─► Closed
+//!                 └──reject──► Rejected ─close─► Closed      (refund again while Refunded)
+//! ```
+//!
+//! - **Request**: the order is known and delivered, now is within `Policy::return_window`
+//!   of the handover, and the lines are a subset of the order's cargo (each index exists,
+//!   and no line comes back more often than it was shipped).
+//! - **Approve** writes `Approved` and `PickupRequested` (consignee → shipper, the returned
+//!   lines' load) in one append; dispatch plans the reverse shipment from the latter.
+//! - **Refund** is decided together with the order's ledger (`ledger.rs`).
+//! - **Close** (rejected, received or refunded) writes `Closed` and `SurveyRequested`.
+
+use waybill_types::{Address, Money, OrderId, ServiceLevel, Timestamp};
+
+use super::{
+    CaseId, CaseKind, Load, OrderFacts, Policy, Rejection, ReturnLine, Survey, SurveyAnswer, answer_survey,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReturnStatus {
+    Requested,
+    Approved,
+    Rejected,
+    Received,
+    Refunded,
+    Closed,
+}
+
+impl ReturnStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReturnStatus::Requested => "requested",
+            ReturnStatus::Approved => "approved",
+            ReturnStatus::Rejected => "rejected",
+            ReturnStatus::Received => "received",
+            ReturnStatus::Refunded => "refunded",
+            ReturnStatus::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReturnCase {
+    pub id: CaseId,
+    pub order_id: OrderId,
+    pub customer_id: String,
+    pub status: ReturnStatus,
+    pub reason: String,
+    pub lines: Vec<ReturnLine>,
+    pub delivered_at: Timestamp,
+    pub window_ends_at: Timestamp,
+    /// Sum of this return's refunds.
+    pub refunded: Option<Money>,
+    pub rejection_reason: String,
+    pub survey: Option<Survey>,
+    pub requested_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+// The order facts are large, but a command lives for one decision.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReturnCommand {
+    /// `order`: the read model's facts about the order, if it knows it.
+    Request {
+        return_id: CaseId,
+        order: Option<OrderFacts>,
+        reason: String,
+        lines: Vec<ReturnLine>,
+    },
+    Approve {
+        note: String,
+        order: Option<OrderFacts>,
+    },
+    Reject {
+        reason: String,
+    },
+    Receive {
+        note: String,
+    },
+    Close,
+    AnswerSurvey {
+        csat: u32,
+        nps: u32,
+        comment: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReturnEvent {
+    Requested {
+        return_id: CaseId,
+        order_id: OrderId,
+        customer_id: String,
+        reason: String,
+        lines: Vec<ReturnLine>,
+        delivered_at: Timestamp,
+        window_ends_at: Timestamp,
+    },
+    Approved {
+        note: String,
+    },
+    PickupRequested {
+        order_id: OrderId,
+        return_id: CaseId,
+        pickup: Address,
+        destination: Address,
+        load: Load,
+        service_level: ServiceLevel,
+    },
+    Rejected {
+        reason: String,
+    },
+    Received {
+        note: String,
+    },
+    /// Written together with the ledger's `RefundIssued`.
+    Refunded {
+        amount: Money,
+        total_refunded: Money,
+    },
+    Closed,
+    SurveyRequested {
+        customer_id: String,
+        order_id: OrderId,
+    },
+    SurveyAnswered {
+        customer_id: String,
+        csat: u32,
+        nps: u32,
+        comment: String,
+    },
+}
+
+impl ReturnEvent {
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            ReturnEvent::Requested { .. } => "waybill.aftersales.return_requested.v1",
+            ReturnEvent::Approved { .. } => "waybill.aftersales.return_approved.v1",
+            ReturnEvent::PickupRequested { .. } => "waybill.aftersales.return_pickup_requested.v1",
+            ReturnEvent::Rejected { .. } => "waybill.aftersales.return_rejected.v1",
+            ReturnEvent::Received { .. } => "waybill.aftersales.return_received.v1",
+            ReturnEvent::Refunded { .. } => "waybill.aftersales.return_refunded.v1",
+            ReturnEvent::Closed => "waybill.aftersales.return_closed.v1",
+            ReturnEvent::SurveyRequested { .. } => "waybill.aftersales.survey_requested.v1",
+            ReturnEvent::SurveyAnswered { .. } => "waybill.aftersales.survey_answered.v1",
+        }
+    }
+}
+
+fn require(state: &ReturnCase, action: &'static str, allowed: &[ReturnStatus]) -> Result<(), Rejection> {
+    if allowed.contains(&state.status) {
+        Ok(())
+    } else {
+        Err(Rejection::InvalidState { action, kind: CaseKind::Return, status: state.status.as_str() })
+    }
+}
+
+pub fn decide_return(
+    state: Option<&ReturnCase>,
+    command: &ReturnCommand,
+    now: Timestamp,
+    policy: &Policy,
+) -> Result<Vec<ReturnEvent>, Rejection> {
+    use ReturnStatus::*;
+    let state = match (state, command) {
+        (None, ReturnCommand::Request { return_id, order, reason, lines }) => {
+            return request(*return_id, order.as_ref(), reason, lines, now, policy);
+        }
+        (Some(_), ReturnCommand::Request { .. }) => {
+            return Err(Rejection::CaseExists { kind: CaseKind::Return });
+        }
+        (None, _) => return Err(Rejection::CaseNotFound { kind: CaseKind::Return }),
+        (Some(state), _) => state,
+    };
+    match command {
+        ReturnCommand::Request { .. } => Ok(Vec::new()),
+        ReturnCommand::Approve { note, order } => {
+            require(state, "approve", &[Requested])?;
+            let order = order.as_ref().ok_or(Rejection::OrderNotFound(state.order_id))?;
+            Ok(vec![
+                ReturnEvent::Approved { note: note.clone() },
+                ReturnEvent::PickupRequested {
+                    order_id: state.order_id,
+                    return_id: state.id,
+                    pickup: order.consignee.clone(),
+                    destination: order.shipper.clone(),
+                    load: order.load_of(&state.lines),
+                    service_level: order.service_level,
+                },
+            ])
+        }
+        ReturnCommand::Reject { reason } => {
+            require(state, "reject", &[Requested])?;
+            Ok(vec![ReturnEvent::Rejected { reason: reason.clone() }])
+        }
+        ReturnCommand::Receive { note } => {
+            require(state, "receive", &[Approved])?;
+            Ok(vec![ReturnEvent::Received { note: note.clone() }])
+        }
+        ReturnCommand::Close => {
+            require(state, "close", &[Rejected, Received, Refunded])?;
+            Ok(vec![
+                ReturnEvent::Closed,
+                ReturnEvent::SurveyRequested {
+                    customer_id: state.customer_id.clone(),
+                    order_id: state.order_id,
+                },
+            ])
+        }
+        ReturnCommand::AnswerSurvey { csat, nps, comment } => {
+            answer_survey(state.survey.as_ref(), CaseKind::Return)?;
+            Ok(vec![ReturnEvent::SurveyAnswered {
+                customer_id: state.customer_id.clone(),
+                csat: *csat,
+                nps: *nps,
+                comment: comment.clone(),
+            }])
+        }
+    }
+}
+
+fn request(
+    return_id: CaseId,
+    order: Option<&OrderFacts>,
+    reason: &str,
+    lines: &[ReturnLine],
+    now: Timestamp,
+    policy: &Policy,
+) -> Result<Vec<ReturnEvent>, Rejection> {
+    let Some(order) = order else {
+        return Err(Rejection::invalid("order_id", "no such order"));
+    };
+    let delivered_at = order.delivered_at.ok_or(Rejection::NotDelivered(order.order_id))?;
+    let window_ends_at = delivered_at + policy.return_window;
+    if now > window_ends_at {
+        return Err(Rejection::ReturnWindowClosed {
+            closed_at: window_ends_at,
+            days: policy.return_window.num_days(),
+        });
+    }
+    let mut violations = Vec::new();
+    let mut returned = vec![0u64; order.cargo.len()];
+    let mut checked = Vec::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        let cargo =
+            usize::try_from(line.cargo_index).ok().and_then(|at| order.cargo.get(at).map(|c| (at, c)));
+        let Some((at, cargo)) = cargo else {
+            violations.push(waybill_types::FieldViolation::new(
+                format!("lines[{index}].cargo_index"),
+                format!("the order has {} cargo lines", order.cargo.len()),
+            ));
+            continue;
+        };
+        returned[at] += u64::from(line.quantity);
+        if line.quantity == 0 || returned[at] > u64::from(cargo.quantity) {
+            violations.push(waybill_types::FieldViolation::new(
+                format!("lines[{index}].quantity"),
+                format!("at most {} pieces of cargo line {at} were shipped", cargo.quantity),
+            ));
+        }
+        checked.push(ReturnLine {
+            cargo_index: line.cargo_index,
+            quantity: line.quantity,
+            description: cargo.description.clone(),
+        });
+    }
+    if !violations.is_empty() {
+        return Err(Rejection::Invalid { violations });
+    }
+    Ok(vec![ReturnEvent::Requested {
+        return_id,
+        order_id: order.order_id,
+        customer_id: order.customer_id.clone(),
+        reason: reason.to_owned(),
+        lines: checked,
+        delivered_at,
+        window_ends_at,
+    }])
+}
+
+/// Pure; the same on replay and live. `at` is the event's occurred-at.
+pub fn evolve_return(state: Option<ReturnCase>, event: &ReturnEvent, at: Timestamp) -> Option<ReturnCase> {
+    let Some(mut case) = state else {
+        return match event {
+            ReturnEvent::Requested {
+                return_id,
+                order_id,
+                customer_id,
+                reason,
+                lines,
+                delivered_at,
+                window_ends_at,
+            } => Some(ReturnCase {
+                id: *return_id,
+                order_id: *order_id,
+                customer_id: customer_id.clone(),
+                status: ReturnStatus::Requested,
+                reason: reason.clone(),
+                lines: lines.clone(),
+                delivered_at: *delivered_at,
+                window_ends_at: *window_ends_at,
+                refunded: None,
+                rejection_reason: String::new(),
+                survey: None,
+                requested_at: at,
+                updated_at: at,
+            }),
+            _ => None,
+        };
+    };
+    match event {
+        ReturnEvent::Requested { .. } | ReturnEvent::PickupRequested { .. } => {}
+        ReturnEvent::Approved { .. } => case.status = ReturnStatus::Approved,
+        ReturnEvent::Rejected { reason } => {
+            case.status = ReturnStatus::Rejected;
+            case.rejection_reason = reason.clone();
+        }
+        ReturnEvent::Received { .. } => case.status = ReturnStatus::Received,
+        ReturnEvent::Refunded { total_refunded, .. } => {
+            case.status = ReturnStatus::Refunded;
+            case.refunded = Some(*total_refunded);
+        }
+        ReturnEvent::Closed => case.status = ReturnStatus::Closed,
+        ReturnEvent::SurveyRequested { .. } => case.survey = Some(Survey { requested_at: at, answer: None }),
+        ReturnEvent::SurveyAnswered { csat, nps, comment, .. } => {
+            if let Some(survey) = case.survey.as_mut() {
+                survey.answer =
+                    Some(SurveyAnswer { csat: *csat, nps: *nps, comment: comment.clone(), answered_at: at });
+            }
+        }
+    }
+    case.updated_at = at;
+    Some(case)
+}

@@ -1,0 +1,397 @@
+//! The case book: after-sales' read model, rebuilt from the log at start and then fed live.
+//! It projects three kinds of subjects:
+//! - `waybill.aftersales.>`: every return, claim, complaint and order ledger, folded with
+//!   the deciders' own `evolve`, with its version (for optimistic concurrency) and what
+//!   caused each event (for idempotent retries); an event that does not apply stops it;
+//! - `waybill.intake.order.*`: the facts about each order after-sales needs (customer,
+//!   shipper and consignee addresses, cargo, the latest quote's total = what was charged),
+//!   decoded from the wire (no dependency on intake's crate);
+//! - `waybill.delivery.task.*`: when each order was handed over (the return window starts).
+//!
+//! Other services' events this model cannot use are skipped (the same on every replica).
+//! Index: the complaint deadlines the SLA clock watches.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
+use prost::Message;
+use waybill_command::AggregateStore;
+use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
+use waybill_proto::convert::{self, FieldViolations};
+use waybill_proto::v1::{self, delivery_event, event_envelope::Payload, intake_event};
+use waybill_types::{OrderId, Timestamp};
+
+use crate::codec::{self, Decoded};
+use crate::domain::{
+    CaseId, CaseKind, Claim, ClaimStatus, Complaint, ComplaintStatus, Ledger, OrderFacts, ReturnCase,
+    ReturnStatus, SlaBreach, evolve_claim, evolve_complaint, evolve_ledger, evolve_return,
+};
+
+/// One event's cause: its position and a hash of its causation id (a candidate the command
+/// loop confirms against the log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cause {
+    pub position: Position,
+    pub causation_hash: u64,
+}
+
+pub fn causation_hash(causation_id: &str) -> u64 {
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(causation_id)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record<T> {
+    pub state: T,
+    pub version: Position,
+    pub causes: Vec<Cause>,
+}
+
+/// A row of ListCases.
+#[derive(Clone, Debug)]
+pub enum CaseRef<'a> {
+    Return(&'a Record<ReturnCase>),
+    Claim(&'a Record<Claim>),
+    Complaint(&'a Record<Complaint>),
+}
+
+impl CaseRef<'_> {
+    pub fn key(&self) -> (CaseKind, CaseId) {
+        match self {
+            CaseRef::Return(record) => (CaseKind::Return, record.state.id),
+            CaseRef::Claim(record) => (CaseKind::Claim, record.state.id),
+            CaseRef::Complaint(record) => (CaseKind::Complaint, record.state.id),
+        }
+    }
+}
+
+/// ListCases' filters; unset ones match everything. A status filter only matches its kind.
+#[derive(Clone, Debug, Default)]
+pub struct CaseFilter {
+    pub order_id: Option<OrderId>,
+    pub customer_id: Option<String>,
+    pub kind: Option<CaseKind>,
+    pub return_status: Option<ReturnStatus>,
+    pub claim_status: Option<ClaimStatus>,
+    pub complaint_status: Option<ComplaintStatus>,
+    /// Only complaints past a deadline they did not meet, at `now`.
+    pub overdue_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Default)]
+pub struct AfterSalesBook {
+    returns: BTreeMap<CaseId, Record<ReturnCase>>,
+    claims: BTreeMap<CaseId, Record<Claim>>,
+    complaints: BTreeMap<CaseId, Record<Complaint>>,
+    ledgers: HashMap<OrderId, Record<Ledger>>,
+    orders: HashMap<OrderId, OrderFacts>,
+    /// (deadline, complaint, breach): unmet deadlines of open complaints, not escalated yet.
+    sla_watch: BTreeSet<(Timestamp, CaseId, SlaBreach)>,
+}
+
+fn latest_caused_by(causes: &[Cause], causation_id: &str) -> Option<Position> {
+    let hash = causation_hash(causation_id);
+    causes.iter().rev().find(|cause| cause.causation_hash == hash).map(|cause| cause.position)
+}
+
+impl AggregateStore<ReturnCase> for AfterSalesBook {
+    fn current(&self, id: &CaseId) -> Option<(ReturnCase, Position)> {
+        self.returns.get(id).map(|record| (record.state.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, id: &CaseId, causation_id: &str) -> Option<Position> {
+        latest_caused_by(&self.returns.get(id)?.causes, causation_id)
+    }
+}
+
+impl AggregateStore<Claim> for AfterSalesBook {
+    fn current(&self, id: &CaseId) -> Option<(Claim, Position)> {
+        self.claims.get(id).map(|record| (record.state.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, id: &CaseId, causation_id: &str) -> Option<Position> {
+        latest_caused_by(&self.claims.get(id)?.causes, causation_id)
+    }
+}
+
+impl AggregateStore<Complaint> for AfterSalesBook {
+    fn current(&self, id: &CaseId) -> Option<(Complaint, Position)> {
+        self.complaints.get(id).map(|record| (record.state.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, id: &CaseId, causation_id: &str) -> Option<Position> {
+        latest_caused_by(&self.complaints.get(id)?.causes, causation_id)
+    }
+}
+
+/// Folds `event` into the record at `id` in `map`; `None` from `evolve` is a poison event.
+fn apply_to<K: Ord + Copy + std::fmt::Display, T>(
+    map: &mut BTreeMap<K, Record<T>>,
+    id: K,
+    position: Position,
+    causation_id: &str,
+    event_type: &str,
+    evolve: impl FnOnce(Option<T>) -> Option<T>,
+) -> Result<(), ProjectionError> {
+    let (state, mut causes) = match map.remove(&id) {
+        Some(record) => (Some(record.state), record.causes),
+        None => (None, Vec::new()),
+    };
+    let state = evolve(state).ok_or_else(|| {
+        ProjectionError(format!("event {event_type} at position {position} does not apply to {id}"))
+    })?;
+    causes.push(Cause { position, causation_hash: causation_hash(causation_id) });
+    map.insert(id, Record { state, version: position, causes });
+    Ok(())
+}
+
+impl AfterSalesBook {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn return_case(&self, id: &CaseId) -> Option<&Record<ReturnCase>> {
+        self.returns.get(id)
+    }
+
+    pub fn claim(&self, id: &CaseId) -> Option<&Record<Claim>> {
+        self.claims.get(id)
+    }
+
+    pub fn complaint(&self, id: &CaseId) -> Option<&Record<Complaint>> {
+        self.complaints.get(id)
+    }
+
+    pub fn ledger(&self, order_id: &OrderId) -> Option<&Record<Ledger>> {
+        self.ledgers.get(order_id)
+    }
+
+    pub fn order(&self, order_id: &OrderId) -> Option<&OrderFacts> {
+        self.orders.get(order_id)
+    }
+
+    pub fn cases_len(&self) -> usize {
+        self.returns.len() + self.claims.len() + self.complaints.len()
+    }
+
+    /// Complaint deadlines that passed before `now` and still wait for an escalation.
+    pub fn overdue(&self, now: Timestamp) -> Vec<(CaseId, SlaBreach, Timestamp)> {
+        self.sla_watch
+            .iter()
+            .take_while(|(deadline, _, _)| *deadline < now)
+            .map(|(deadline, id, breach)| (*id, *breach, *deadline))
+            .collect()
+    }
+
+    /// Cases matching `filter` in (kind, id) order, at most `limit`, after `after`; and
+    /// the key to continue after, if there is more.
+    pub fn list(
+        &self,
+        filter: &CaseFilter,
+        after: Option<(CaseKind, CaseId)>,
+        limit: usize,
+    ) -> (Vec<CaseRef<'_>>, Option<(CaseKind, CaseId)>) {
+        let returns = self.returns.values().map(CaseRef::Return);
+        let claims = self.claims.values().map(CaseRef::Claim);
+        let complaints = self.complaints.values().map(CaseRef::Complaint);
+        let mut matching = returns
+            .chain(claims)
+            .chain(complaints)
+            .filter(|case| after.is_none_or(|after| case.key() > after))
+            .filter(|case| matches(case, filter));
+        let page: Vec<CaseRef<'_>> = matching.by_ref().take(limit).collect();
+        let next = if matching.next().is_some() { page.last().map(CaseRef::key) } else { None };
+        (page, next)
+    }
+
+    fn unwatch(&mut self, id: CaseId) {
+        if let Some(record) = self.complaints.get(&id) {
+            for (deadline, breach) in record.state.sla_deadlines() {
+                self.sla_watch.remove(&(deadline, id, breach));
+            }
+        }
+    }
+
+    fn watch(&mut self, id: CaseId) {
+        if let Some(record) = self.complaints.get(&id) {
+            for (deadline, breach) in record.state.sla_deadlines() {
+                self.sla_watch.insert((deadline, id, breach));
+            }
+        }
+    }
+
+    fn apply_own(&mut self, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+        let position = recorded.position;
+        let decoded = codec::decode(&recorded.payload)
+            .map_err(|error| ProjectionError(format!("position {position}: {error}")))?;
+        match decoded {
+            Decoded::Return { id, meta, event } => {
+                apply_to(&mut self.returns, id, position, &meta.causation_id, event.event_type(), |state| {
+                    evolve_return(state, &event, meta.occurred_at)
+                })
+            }
+            Decoded::Claim { id, meta, event } => {
+                apply_to(&mut self.claims, id, position, &meta.causation_id, event.event_type(), |state| {
+                    evolve_claim(state, &event, meta.occurred_at)
+                })
+            }
+            Decoded::Complaint { id, meta, event } => {
+                self.unwatch(id);
+                let applied = apply_to(
+                    &mut self.complaints,
+                    id,
+                    position,
+                    &meta.causation_id,
+                    event.event_type(),
+                    |state| evolve_complaint(state, &event, meta.occurred_at),
+                );
+                self.watch(id);
+                applied
+            }
+            Decoded::Ledger { order_id, meta, event } => {
+                let (state, mut causes) = match self.ledgers.remove(&order_id) {
+                    Some(record) => (Some(record.state), record.causes),
+                    None => (None, Vec::new()),
+                };
+                let state = evolve_ledger(state, order_id, &event, meta.occurred_at);
+                causes.push(Cause { position, causation_hash: causation_hash(&meta.causation_id) });
+                self.ledgers.insert(order_id, Record { state, version: position, causes });
+                Ok(())
+            }
+        }
+    }
+
+    /// Intake's and delivery's facts; what does not decode or does not concern after-sales
+    /// is skipped.
+    fn apply_foreign(&mut self, recorded: &RecordedEvent) {
+        let Ok(envelope) = v1::EventEnvelope::decode(recorded.payload.as_ref()) else {
+            tracing::warn!(position = recorded.position, subject = %recorded.subject, "skipping an event that is not an envelope");
+            return;
+        };
+        let Ok(order_id) = OrderId::parse(&envelope.order_id) else { return };
+        let occurred_at = convert::timestamp_from_wire(envelope.occurred_at.as_ref());
+        match envelope.payload {
+            Some(Payload::Intake(v1::IntakeEvent { event: Some(event) })) => {
+                self.apply_intake(order_id, event)
+            }
+            Some(Payload::Delivery(v1::DeliveryEvent {
+                event: Some(delivery_event::Event::DeliveryCompleted(completed)),
+            })) => {
+                if let Some(facts) = self.orders.get_mut(&order_id) {
+                    let delivered_at = completed
+                        .proof
+                        .as_ref()
+                        .and_then(|proof| proof.delivered_at.as_ref())
+                        .map_or(occurred_at, |at| convert::timestamp_from_wire(Some(at)));
+                    facts.delivered_at = Some(delivered_at);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_intake(&mut self, order_id: OrderId, event: intake_event::Event) {
+        use intake_event::Event as Wire;
+        let charged_of =
+            |quote: Option<&v1::Quote>| codec::stored_money(quote.and_then(|quote| quote.total.as_ref()));
+        match event {
+            Wire::OrderPlaced(placed) => {
+                let Some(service_level) = codec::service_level_from_wire(placed.service_level) else {
+                    return;
+                };
+                self.orders.entry(order_id).or_insert(OrderFacts {
+                    order_id,
+                    customer_id: placed.customer_id.clone(),
+                    shipper: codec::address_from_wire(
+                        placed.shipper.as_ref().and_then(|p| p.address.as_ref()),
+                    ),
+                    consignee: codec::address_from_wire(
+                        placed.consignee.as_ref().and_then(|p| p.address.as_ref()),
+                    ),
+                    service_level,
+                    cargo: cargo_from_wire(&placed.cargo),
+                    charged: charged_of(placed.quote.as_ref()),
+                    delivered_at: None,
+                });
+            }
+            Wire::OrderAmended(amended) => {
+                if let Some(facts) = self.orders.get_mut(&order_id) {
+                    if let Some(level) = codec::service_level_from_wire(amended.service_level) {
+                        facts.service_level = level;
+                    }
+                    facts.cargo = cargo_from_wire(&amended.cargo);
+                    if let Some(charged) = charged_of(amended.quote.as_ref()) {
+                        facts.charged = Some(charged);
+                    }
+                }
+            }
+            Wire::ConsigneeAddressChanged(changed) => {
+                if let Some(facts) = self.orders.get_mut(&order_id) {
+                    if changed.address.is_some() {
+                        facts.consignee = codec::address_from_wire(changed.address.as_ref());
+                    }
+                    if let Some(charged) = charged_of(changed.quote.as_ref()) {
+                        facts.charged = Some(charged);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Stored cargo lines, as intake checked them; a line that no longer reads is left out.
+fn cargo_from_wire(lines: &[v1::CargoLine]) -> Vec<waybill_types::CargoLine> {
+    lines
+        .iter()
+        .filter_map(|line| {
+            let mut ignored = FieldViolations::new();
+            convert::cargo_line(&mut ignored, "cargo", line)
+        })
+        .collect()
+}
+
+fn matches(case: &CaseRef<'_>, filter: &CaseFilter) -> bool {
+    let (kind, order_id, customer_id) = match case {
+        CaseRef::Return(record) => (CaseKind::Return, Some(record.state.order_id), &record.state.customer_id),
+        CaseRef::Claim(record) => (CaseKind::Claim, Some(record.state.order_id), &record.state.customer_id),
+        CaseRef::Complaint(record) => (CaseKind::Complaint, record.state.order_id, &record.state.customer_id),
+    };
+    let status_matches = match case {
+        CaseRef::Return(record) => {
+            filter.return_status.is_none_or(|status| record.state.status == status)
+                && filter.claim_status.is_none()
+                && filter.complaint_status.is_none()
+        }
+        CaseRef::Claim(record) => {
+            filter.claim_status.is_none_or(|status| record.state.status == status)
+                && filter.return_status.is_none()
+                && filter.complaint_status.is_none()
+        }
+        CaseRef::Complaint(record) => {
+            filter.complaint_status.is_none_or(|status| record.state.status == status)
+                && filter.return_status.is_none()
+                && filter.claim_status.is_none()
+        }
+    };
+    let overdue_matches = match (filter.overdue_at, case) {
+        (None, _) => true,
+        (Some(now), CaseRef::Complaint(record)) => record.state.is_overdue(now),
+        (Some(_), _) => false,
+    };
+    filter.kind.is_none_or(|wanted| wanted == kind)
+        && filter.order_id.is_none_or(|wanted| order_id == Some(wanted))
+        && filter.customer_id.as_deref().is_none_or(|wanted| wanted == customer_id)
+        && status_matches
+        && overdue_matches
+}
+
+impl Projection for AfterSalesBook {
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.subject.starts_with("waybill.aftersales.") {
+            self.apply_own(event)
+        } else {
+            self.apply_foreign(event);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! After-sales through gRPC on a real nats-server: bad requests name their fields, unknown
+//! cases are NOT_FOUND, forbidden transitions FAILED_PRECONDITION, and a retried request
+//! gets its first answer without writing twice.
+
+mod support;
+
+use support::*;
+use tonic::Code;
+use waybill_aftersales::server::Settings;
+use waybill_proto::v1;
+use waybill_testkit::NatsServer;
+
+fn complaint(request_id: &str) -> v1::FileComplaintRequest {
+    v1::FileComplaintRequest {
+        request_id: request_id.into(),
+        complaint_id: String::new(),
+        customer_id: "cust-1".into(),
+        order_id: String::new(),
+        category: v1::ComplaintCategory::BillingError.into(),
+        severity: v1::ComplaintSeverity::Medium.into(),
+        description: "charged twice".into(),
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_name_every_offending_field() {
+    let nats = NatsServer::start();
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let mut client = aftersales.aftersales("user:agent").await;
+
+    let status = client
+        .file_complaint(v1::FileComplaintRequest {
+            request_id: String::new(),
+            complaint_id: "not-a-uuid".into(),
+            customer_id: "bad id!".into(),
+            order_id: "nope".into(),
+            category: 0,
+            severity: 42,
+            description: "  ".into(),
+        })
+        .await
+        .expect_err("invalid");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&status),
+        ["request_id", "complaint_id", "customer_id", "order_id", "category", "severity", "description"]
+    );
+
+    let status = client
+        .request_return(v1::RequestReturnRequest {
+            request_id: "r".into(),
+            return_id: String::new(),
+            order_id: "nope".into(),
+            reason: String::new(),
+            lines: vec![],
+        })
+        .await
+        .expect_err("invalid");
+    assert_eq!(violated_fields(&status), ["order_id", "reason", "lines"]);
+
+    let status = client
+        .refund_return(v1::RefundReturnRequest {
+            request_id: "r".into(),
+            return_id: uuid::Uuid::now_v7().to_string(),
+            amount: Some(v1::Money { amount_minor: 0, currency: "eur".into() }),
+        })
+        .await
+        .expect_err("invalid");
+    assert_eq!(violated_fields(&status), ["amount.currency", "amount.amount_minor"]);
+
+    let status = client
+        .record_survey_response(v1::RecordSurveyResponseRequest {
+            request_id: "s".into(),
+            case_kind: 0,
+            case_id: uuid::Uuid::now_v7().to_string(),
+            csat: 6,
+            nps: 11,
+            comment: String::new(),
+        })
+        .await
+        .expect_err("invalid");
+    assert_eq!(violated_fields(&status), ["case_kind", "csat", "nps"]);
+}
+
+#[tokio::test]
+async fn unknown_cases_and_orders_are_not_found() {
+    let nats = NatsServer::start();
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let mut client = aftersales.aftersales("user:agent").await;
+    let unknown = uuid::Uuid::now_v7().to_string();
+
+    let status = client
+        .get_return(v1::GetReturnRequest { return_id: unknown.clone(), min_position: 0 })
+        .await
+        .expect_err("unknown");
+    assert_eq!(status.code(), Code::NotFound);
+    let status = client
+        .approve_return(v1::ApproveReturnRequest {
+            request_id: "a".into(),
+            return_id: unknown.clone(),
+            note: String::new(),
+        })
+        .await
+        .expect_err("unknown");
+    assert_eq!(status.code(), Code::NotFound);
+    let status = client
+        .pay_claim(v1::PayClaimRequest { request_id: "p".into(), claim_id: unknown.clone() })
+        .await
+        .expect_err("unknown");
+    assert_eq!(status.code(), Code::NotFound);
+    let status = client
+        .open_claim(v1::OpenClaimRequest {
+            request_id: "o".into(),
+            claim_id: String::new(),
+            order_id: unknown,
+            kind: v1::ClaimKind::Other.into(),
+            description: "missing pieces".into(),
+        })
+        .await
+        .expect_err("no such order");
+    assert_eq!(status.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn a_transition_the_state_forbids_fails_its_precondition() {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let mut client = aftersales.aftersales("user:agent").await;
+
+    let filed = client.file_complaint(complaint("c-1")).await.expect("filed").into_inner();
+    let complaint_id = filed.complaint.expect("complaint").complaint_id;
+    let status = client
+        .close_complaint(v1::CloseComplaintRequest { request_id: "close".into(), complaint_id })
+        .await
+        .expect_err("not resolved yet");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(status.message().contains("filed"), "names the status: {}", status.message());
+
+    // A return for an order that was never delivered.
+    let placed = place_order(&mut intake.intake("user:shop").await, "order-1").await;
+    let status = client
+        .request_return(v1::RequestReturnRequest {
+            request_id: "r".into(),
+            return_id: String::new(),
+            order_id: placed.order_id,
+            reason: "changed my mind".into(),
+            lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }],
+        })
+        .await
+        .expect_err("not delivered");
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+}
+
+#[tokio::test]
+async fn a_retried_request_gets_its_first_answer_and_writes_once() {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let mut client = aftersales.aftersales("user:agent").await;
+
+    let first = client.file_complaint(complaint("same-request")).await.expect("filed").into_inner();
+    let again = client.file_complaint(complaint("same-request")).await.expect("retried").into_inner();
+    let id = first.complaint.as_ref().expect("complaint").complaint_id.clone();
+    assert_eq!(again.complaint.expect("complaint").complaint_id, id, "the id derives from the request id");
+    assert_eq!(again.position, first.position);
+    let acknowledge = v1::AcknowledgeComplaintRequest {
+        request_id: "ack".into(),
+        complaint_id: id.clone(),
+        note: "looking into it".into(),
+    };
+    let acknowledged = client.acknowledge_complaint(acknowledge.clone()).await.expect("ack").into_inner();
+    let retried = client.acknowledge_complaint(acknowledge).await.expect("ack retried").into_inner();
+    assert_eq!(retried.position, acknowledged.position);
+    assert_eq!(
+        event_types(&nats, &format!("waybill.aftersales.complaint.{id}")).await,
+        ["waybill.aftersales.complaint_filed.v1", "waybill.aftersales.complaint_acknowledged.v1"]
+    );
+
+    // A refund (case and ledger together) retried.
+    let log = log(&nats).await;
+    let placed = place_order(&mut intake.intake("user:shop").await, "order-2").await;
+    deliver(&log, &placed.order_id, chrono::Utc::now()).await;
+    let return_id = client
+        .request_return(v1::RequestReturnRequest {
+            request_id: "ret".into(),
+            return_id: String::new(),
+            order_id: placed.order_id.clone(),
+            reason: "wrong colour".into(),
+            lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 2, description: String::new() }],
+        })
+        .await
+        .expect("requested")
+        .into_inner()
+        .return_case
+        .expect("case")
+        .return_id;
+    for (request_id, step) in [("approve", 0), ("receive", 1)] {
+        match step {
+            0 => drop(
+                client
+                    .approve_return(v1::ApproveReturnRequest {
+                        request_id: request_id.into(),
+                        return_id: return_id.clone(),
+                        note: String::new(),
+                    })
+                    .await
+                    .expect("approved"),
+            ),
+            _ => drop(
+                client
+                    .receive_return(v1::ReceiveReturnRequest {
+                        request_id: request_id.into(),
+                        return_id: return_id.clone(),
+                        note: String::new(),
+                    })
+                    .await
+                    .expect("received"),
+            ),
+        }
+    }
+    let refund = v1::RefundReturnRequest { request_id: "refund".into(), return_id, amount: Some(eur(100)) };
+    let refunded = client.refund_return(refund.clone()).await.expect("refunded").into_inner();
+    let retried = client.refund_return(refund).await.expect("retried").into_inner();
+    assert_eq!(retried.position, refunded.position);
+    assert_eq!(retried.return_case.expect("case").refunded, Some(eur(100)), "refunded once");
+    assert_eq!(
+        event_types(&nats, &format!("waybill.aftersales.order.{}", placed.order_id)).await,
+        ["waybill.aftersales.refund_issued.v1"]
+    );
+}
+
+#[tokio::test]
+async fn cases_are_listed_by_customer_kind_and_status_a_page_at_a_time() {
+    let nats = NatsServer::start();
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let mut client = aftersales.aftersales("user:agent").await;
+    let mut last = 0;
+    for (request_id, customer_id) in
+        [("c-1", "cust-1"), ("c-2", "cust-1"), ("c-3", "cust-1"), ("c-4", "cust-2")]
+    {
+        let request = v1::FileComplaintRequest { customer_id: customer_id.into(), ..complaint(request_id) };
+        last = client.file_complaint(request).await.expect("filed").into_inner().position;
+    }
+    let first_id = client
+        .list_cases(v1::ListCasesRequest {
+            customer_id: "cust-1".into(),
+            min_position: last,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .cases[0]
+        .clone();
+    let Some(v1::case::Case::Complaint(first)) = first_id.case else { panic!("a complaint") };
+    client
+        .acknowledge_complaint(v1::AcknowledgeComplaintRequest {
+            request_id: "ack".into(),
+            complaint_id: first.complaint_id.clone(),
+            note: String::new(),
+        })
+        .await
+        .expect("acknowledged");
+
+    let by_customer =
+        v1::ListCasesRequest { customer_id: "cust-1".into(), page_size: 2, ..Default::default() };
+    let page = client.list_cases(by_customer.clone()).await.expect("page 1").into_inner();
+    assert_eq!(page.cases.len(), 2);
+    assert!(!page.next_page_token.is_empty());
+    let rest = client
+        .list_cases(v1::ListCasesRequest { page_token: page.next_page_token, ..by_customer })
+        .await
+        .expect("page 2")
+        .into_inner();
+    assert_eq!(rest.cases.len(), 1);
+    assert!(rest.next_page_token.is_empty());
+
+    let filed_only =
+        v1::ListCasesRequest { complaint_status: v1::ComplaintStatus::Filed.into(), ..Default::default() };
+    assert_eq!(client.list_cases(filed_only).await.expect("list").into_inner().cases.len(), 3);
+    let returns = v1::ListCasesRequest { kind: v1::CaseKind::Return.into(), ..Default::default() };
+    assert!(client.list_cases(returns).await.expect("list").into_inner().cases.is_empty());
+    let bad = client
+        .list_cases(v1::ListCasesRequest { page_token: "garbage".into(), ..Default::default() })
+        .await
+        .expect_err("a token we never handed out");
+    assert_eq!(violated_fields(&bad), ["page_token"]);
+}

@@ -1,0 +1,204 @@
+//! Every after-sales event survives the trip through the wire envelope unchanged, with the
+//! envelope's order id set (so replay rebuilds exactly what was decided).
+
+use chrono::{TimeZone, Utc};
+use prost::Message;
+use uuid::Uuid;
+use waybill_aftersales::codec::{self, Decoded};
+use waybill_aftersales::domain::{
+    CaseId, ClaimEvent, ClaimKind, ComplaintCategory, ComplaintEvent, LedgerEvent, Load, ReturnEvent,
+    ReturnLine, Severity, SlaBreach,
+};
+use waybill_command::EventMeta;
+use waybill_proto::v1;
+use waybill_types::{Actor, Address, Currency, Money, OrderId, ServiceLevel, Timestamp};
+
+fn at() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time")
+}
+
+fn meta() -> EventMeta {
+    EventMeta {
+        event_id: Uuid::now_v7(),
+        occurred_at: at(),
+        causation_id: "request-1".into(),
+        correlation_id: "request-1".into(),
+        actor: Actor::user("agent"),
+    }
+}
+
+fn eur(amount: i64) -> Money {
+    Money::new(amount, Currency::parse("EUR").expect("EUR"))
+}
+
+fn address(city: &str) -> Address {
+    Address {
+        lines: vec!["Hauptstrasse 1".into()],
+        city: city.into(),
+        region: "BE".into(),
+        postal_code: "10115".into(),
+        country_code: "DE".into(),
+    }
+}
+
+fn order_id() -> OrderId {
+    OrderId(Uuid::from_u128(7))
+}
+
+fn case_id() -> CaseId {
+    CaseId(Uuid::from_u128(8))
+}
+
+fn envelope_order_id(payload: &[u8]) -> String {
+    v1::EventEnvelope::decode(payload).expect("envelope").order_id
+}
+
+#[test]
+fn return_events_round_trip() {
+    let events = [
+        ReturnEvent::Requested {
+            return_id: case_id(),
+            order_id: order_id(),
+            customer_id: "cust-1".into(),
+            reason: "too many".into(),
+            lines: vec![ReturnLine { cargo_index: 0, quantity: 1, description: "books".into() }],
+            delivered_at: at(),
+            window_ends_at: at() + chrono::Duration::days(14),
+        },
+        ReturnEvent::Approved { note: "ok".into() },
+        ReturnEvent::PickupRequested {
+            order_id: order_id(),
+            return_id: case_id(),
+            pickup: address("Munich"),
+            destination: address("Berlin"),
+            load: Load { weight_grams: 3_000, volume_cm3: 24_000 },
+            service_level: ServiceLevel::Express,
+        },
+        ReturnEvent::Rejected { reason: "worn".into() },
+        ReturnEvent::Received { note: "fine".into() },
+        ReturnEvent::Refunded { amount: eur(100), total_refunded: eur(300) },
+        ReturnEvent::Closed,
+        ReturnEvent::SurveyRequested { customer_id: "cust-1".into(), order_id: order_id() },
+        ReturnEvent::SurveyAnswered { customer_id: "cust-1".into(), csat: 4, nps: 8, comment: "ok".into() },
+    ];
+    for event in events {
+        let encoded = codec::encode_return(case_id(), order_id(), &event, &meta());
+        assert_eq!(envelope_order_id(&encoded.payload), order_id().to_string());
+        match codec::decode(&encoded.payload).expect("decodes") {
+            Decoded::Return { id, event: decoded, .. } => {
+                assert_eq!((id, decoded), (case_id(), event));
+            }
+            other => panic!("decoded as {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn claim_and_ledger_events_round_trip() {
+    let events = [
+        ClaimEvent::Opened {
+            claim_id: case_id(),
+            order_id: order_id(),
+            customer_id: "cust-1".into(),
+            kind: ClaimKind::DamagedPartial,
+            description: "dented".into(),
+            claimed: None,
+            declared_value: Some(eur(10_000)),
+            automatic: true,
+            source_event_id: "e-1".into(),
+        },
+        ClaimEvent::Assessed { amount: eur(2_000), note: "one book".into() },
+        ClaimEvent::Approved { amount: eur(2_000) },
+        ClaimEvent::Paid { amount: eur(2_000) },
+        ClaimEvent::Rejected { reason: "not ours".into() },
+        ClaimEvent::Closed,
+        ClaimEvent::SurveyRequested { customer_id: "cust-1".into(), order_id: order_id() },
+        ClaimEvent::SurveyAnswered { customer_id: "cust-1".into(), csat: 1, nps: 0, comment: String::new() },
+    ];
+    for event in events {
+        let encoded = codec::encode_claim(case_id(), order_id(), &event, &meta());
+        match codec::decode(&encoded.payload).expect("decodes") {
+            Decoded::Claim { id, event: decoded, .. } => assert_eq!((id, decoded), (case_id(), event)),
+            other => panic!("decoded as {other:?}"),
+        }
+    }
+    for event in [
+        LedgerEvent::RefundIssued {
+            return_id: case_id(),
+            amount: eur(1),
+            total_refunded: eur(2),
+            charged: eur(3),
+        },
+        LedgerEvent::ClaimPaymentIssued {
+            claim_id: case_id(),
+            amount: eur(1),
+            total_paid: eur(2),
+            declared_value: eur(3),
+        },
+    ] {
+        let encoded = codec::encode_ledger(order_id(), &event, &meta());
+        match codec::decode(&encoded.payload).expect("decodes") {
+            Decoded::Ledger { order_id: id, event: decoded, .. } => {
+                assert_eq!((id, decoded), (order_id(), event))
+            }
+            other => panic!("decoded as {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn complaint_events_round_trip_with_and_without_an_order() {
+    for order in [None, Some(order_id())] {
+        let events = [
+            ComplaintEvent::Filed {
+                complaint_id: case_id(),
+                customer_id: "cust-1".into(),
+                order_id: order,
+                category: ComplaintCategory::StaffConduct,
+                severity: Severity::Critical,
+                description: "rude".into(),
+                acknowledge_by: at(),
+                resolve_by: at() + chrono::Duration::hours(8),
+            },
+            ComplaintEvent::Acknowledged { note: "sorry".into(), within_sla: true },
+            ComplaintEvent::Escalated {
+                reason: "acknowledge deadline missed".into(),
+                automatic: true,
+                breach: Some(SlaBreach::Acknowledge),
+                deadline: Some(at()),
+            },
+            ComplaintEvent::Escalated {
+                reason: "VIP".into(),
+                automatic: false,
+                breach: None,
+                deadline: None,
+            },
+            ComplaintEvent::Resolved {
+                resolution: "refunded".into(),
+                compensation: Some(eur(500)),
+                within_sla: false,
+            },
+            ComplaintEvent::Closed,
+            ComplaintEvent::SurveyRequested { customer_id: "cust-1".into(), order_id: order },
+            ComplaintEvent::SurveyAnswered {
+                customer_id: "cust-1".into(),
+                csat: 5,
+                nps: 10,
+                comment: "great".into(),
+            },
+        ];
+        for event in events {
+            let encoded = codec::encode_complaint(case_id(), order, &event, &meta());
+            assert_eq!(
+                envelope_order_id(&encoded.payload),
+                order.map(|id| id.to_string()).unwrap_or_default()
+            );
+            match codec::decode(&encoded.payload).expect("decodes") {
+                Decoded::Complaint { id, event: decoded, .. } => {
+                    assert_eq!((id, decoded), (case_id(), event))
+                }
+                other => panic!("decoded as {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,468 @@
+//! The after-sales deciders, given/when/then: returns and their window, refunds capped by
+//! the charge over several refunds, claims capped by the declared value, complaint
+//! deadlines and escalation once per breach, and surveys, in the business's words.
+
+use chrono::{Duration, TimeZone, Utc};
+use uuid::Uuid;
+use waybill_aftersales::domain::{
+    CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, ClaimKind, ClaimStatus, Complaint, ComplaintCategory,
+    ComplaintCommand, ComplaintEvent, Ledger, LedgerEvent, OrderFacts, Policy, Rejection, ReturnCase,
+    ReturnCommand, ReturnEvent, ReturnLine, ReturnStatus, Severity, SlaBreach, decide_claim,
+    decide_claim_payment, decide_complaint, decide_refund, decide_return, evolve_claim, evolve_complaint,
+    evolve_ledger, evolve_return,
+};
+use waybill_types::{Address, CargoCategory, CargoLine, Currency, Money, OrderId, ServiceLevel, Timestamp};
+
+fn t0() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time")
+}
+
+fn eur(amount: i64) -> Money {
+    Money::new(amount, Currency::parse("EUR").expect("EUR"))
+}
+
+fn order_id() -> OrderId {
+    OrderId(Uuid::from_u128(1))
+}
+
+fn address(city: &str) -> Address {
+    Address {
+        lines: vec!["Hauptstrasse 1".into()],
+        city: city.into(),
+        region: String::new(),
+        postal_code: "10115".into(),
+        country_code: "DE".into(),
+    }
+}
+
+/// Two books (3 kg, 40 × 30 × 20 cm each, 100.00 EUR declared), charged 25.00 EUR,
+/// delivered at t0.
+fn order() -> OrderFacts {
+    OrderFacts {
+        order_id: order_id(),
+        customer_id: "cust-1".into(),
+        shipper: address("Berlin"),
+        consignee: address("Munich"),
+        service_level: ServiceLevel::Standard,
+        cargo: vec![CargoLine {
+            description: "books".into(),
+            quantity: 2,
+            weight_grams: 3_000,
+            length_cm: 40,
+            width_cm: 30,
+            height_cm: 20,
+            declared_value: eur(10_000),
+            category: CargoCategory::General,
+            hazard_declaration: None,
+        }],
+        charged: Some(eur(2_500)),
+        delivered_at: Some(t0()),
+    }
+}
+
+fn return_id(n: u128) -> CaseId {
+    CaseId(Uuid::from_u128(100 + n))
+}
+
+fn one_book() -> Vec<ReturnLine> {
+    vec![ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }]
+}
+
+fn fold_return(history: &[ReturnEvent]) -> Option<ReturnCase> {
+    history.iter().fold(None, |state, event| evolve_return(state, event, t0()))
+}
+
+/// The history of a return of one book that came back.
+fn received(n: u128) -> Vec<ReturnEvent> {
+    let now = t0() + Duration::days(1);
+    let policy = Policy::default();
+    let mut history = Vec::new();
+    for command in [
+        ReturnCommand::Request {
+            return_id: return_id(n),
+            order: Some(order()),
+            reason: "too many".into(),
+            lines: one_book(),
+        },
+        ReturnCommand::Approve { note: String::new(), order: Some(order()) },
+        ReturnCommand::Receive { note: String::new() },
+    ] {
+        let events = decide_return(fold_return(&history).as_ref(), &command, now, &policy).expect("decided");
+        history.extend(events);
+    }
+    history
+}
+
+// ---- returns ------------------------------------------------------------------------------
+
+#[test]
+fn a_return_within_the_window_is_requested_with_the_lines_described() {
+    let command = ReturnCommand::Request {
+        return_id: return_id(1),
+        order: Some(order()),
+        reason: "too many".into(),
+        lines: one_book(),
+    };
+    let events =
+        decide_return(None, &command, t0() + Duration::days(14), &Policy::default()).expect("in time");
+    let [ReturnEvent::Requested { lines, window_ends_at, customer_id, .. }] = events.as_slice() else {
+        panic!("expected one ReturnRequested, got {events:?}");
+    };
+    assert_eq!(lines[0].description, "books");
+    assert_eq!(*window_ends_at, t0() + Duration::days(14));
+    assert_eq!(customer_id, "cust-1");
+}
+
+#[test]
+fn a_return_after_the_window_or_before_delivery_is_refused() {
+    let late = ReturnCommand::Request {
+        return_id: return_id(1),
+        order: Some(order()),
+        reason: "late".into(),
+        lines: one_book(),
+    };
+    let refused =
+        decide_return(None, &late, t0() + Duration::days(14) + Duration::seconds(1), &Policy::default());
+    assert!(matches!(refused, Err(Rejection::ReturnWindowClosed { days: 14, .. })), "{refused:?}");
+    let undelivered = OrderFacts { delivered_at: None, ..order() };
+    let early = ReturnCommand::Request {
+        return_id: return_id(1),
+        order: Some(undelivered),
+        reason: "x".into(),
+        lines: one_book(),
+    };
+    assert!(matches!(decide_return(None, &early, t0(), &Policy::default()), Err(Rejection::NotDelivered(_))));
+}
+
+#[test]
+fn return_lines_must_be_a_subset_of_the_cargo() {
+    let lines = vec![
+        ReturnLine { cargo_index: 0, quantity: 2, description: String::new() },
+        ReturnLine { cargo_index: 0, quantity: 1, description: String::new() },
+        ReturnLine { cargo_index: 3, quantity: 1, description: String::new() },
+    ];
+    let command =
+        ReturnCommand::Request { return_id: return_id(1), order: Some(order()), reason: "x".into(), lines };
+    let Err(Rejection::Invalid { violations }) = decide_return(None, &command, t0(), &Policy::default())
+    else {
+        panic!("expected field violations");
+    };
+    let fields: Vec<&str> = violations.iter().map(|violation| violation.field.as_str()).collect();
+    assert_eq!(fields, ["lines[1].quantity", "lines[2].cargo_index"]);
+}
+
+#[test]
+fn approving_asks_for_a_reverse_pickup_from_the_consignee_to_the_shipper() {
+    let history = &received(1)[..1];
+    let approve = ReturnCommand::Approve { note: "ok".into(), order: Some(order()) };
+    let events =
+        decide_return(fold_return(history).as_ref(), &approve, t0(), &Policy::default()).expect("approved");
+    let [
+        ReturnEvent::Approved { .. },
+        ReturnEvent::PickupRequested { pickup, destination, load, return_id: id, .. },
+    ] = events.as_slice()
+    else {
+        panic!("expected Approved and PickupRequested, got {events:?}");
+    };
+    assert_eq!((pickup.city.as_str(), destination.city.as_str()), ("Munich", "Berlin"));
+    assert_eq!((load.weight_grams, load.volume_cm3), (3_000, 24_000));
+    assert_eq!(*id, return_id(1));
+}
+
+#[test]
+fn a_return_is_received_only_after_approval_and_closing_requests_a_survey() {
+    let requested = fold_return(&received(1)[..1]);
+    let refused = decide_return(
+        requested.as_ref(),
+        &ReturnCommand::Receive { note: String::new() },
+        t0(),
+        &Policy::default(),
+    );
+    assert!(matches!(refused, Err(Rejection::InvalidState { action: "receive", status: "requested", .. })));
+    let received = fold_return(&received(1));
+    let events =
+        decide_return(received.as_ref(), &ReturnCommand::Close, t0(), &Policy::default()).expect("closed");
+    assert!(matches!(events.as_slice(), [ReturnEvent::Closed, ReturnEvent::SurveyRequested { .. }]));
+}
+
+// ---- refunds: the order's charge caps the sum of its refunds ------------------------------
+
+fn fold_ledger(events: &[LedgerEvent]) -> Option<Ledger> {
+    events.iter().fold(None, |state, event| Some(evolve_ledger(state, order_id(), event, t0())))
+}
+
+#[test]
+fn refunds_over_several_returns_never_exceed_the_charge() {
+    let first = fold_return(&received(1));
+    let second = fold_return(&received(2));
+    let charged = Some(eur(2_500));
+    let (case_events, ledger_events) =
+        decide_refund(first.as_ref(), None, eur(1_500), charged).expect("fits");
+    assert_eq!(case_events, [ReturnEvent::Refunded { amount: eur(1_500), total_refunded: eur(1_500) }]);
+    assert_eq!(
+        ledger_events,
+        [LedgerEvent::RefundIssued {
+            return_id: return_id(1),
+            amount: eur(1_500),
+            total_refunded: eur(1_500),
+            charged: eur(2_500)
+        }]
+    );
+    let ledger = fold_ledger(&ledger_events);
+    let too_much = decide_refund(second.as_ref(), ledger.as_ref(), eur(1_001), charged);
+    assert!(
+        matches!(too_much, Err(Rejection::RefundExceedsCharge { remaining, .. }) if remaining == eur(1_000)),
+        "{too_much:?}"
+    );
+    let (_, rest) =
+        decide_refund(second.as_ref(), ledger.as_ref(), eur(1_000), charged).expect("the rest fits");
+    assert!(
+        matches!(rest.as_slice(), [LedgerEvent::RefundIssued { total_refunded, .. }] if *total_refunded == eur(2_500))
+    );
+}
+
+#[test]
+fn a_refund_needs_the_goods_back_and_the_orders_currency() {
+    let requested = fold_return(&received(1)[..1]);
+    let early = decide_refund(requested.as_ref(), None, eur(100), Some(eur(2_500)));
+    assert!(matches!(early, Err(Rejection::InvalidState { action: "refund", .. })));
+    let received = fold_return(&received(1));
+    let cny = Money::new(100, Currency::parse("CNY").expect("CNY"));
+    assert!(matches!(
+        decide_refund(received.as_ref(), None, cny, Some(eur(2_500))),
+        Err(Rejection::CurrencyMismatch { .. })
+    ));
+}
+
+// ---- claims: the declared value caps approvals and payments --------------------------------
+
+fn claim_id(n: u128) -> CaseId {
+    CaseId(Uuid::from_u128(200 + n))
+}
+
+fn opened(n: u128, kind: ClaimKind) -> Option<Claim> {
+    let open = ClaimCommand::Open {
+        claim_id: claim_id(n),
+        order: Some(order()),
+        kind,
+        description: "lost".into(),
+        automatic: true,
+        source_event_id: "e".into(),
+    };
+    let events = decide_claim(None, &open, t0(), &Policy::default()).expect("opened");
+    events.iter().fold(None, |state, event| evolve_claim(state, event, t0()))
+}
+
+fn approved(n: u128, amount: Money) -> Option<Claim> {
+    let claim = opened(n, ClaimKind::Other);
+    let events = decide_claim(claim.as_ref(), &ClaimCommand::Approve { amount }, t0(), &Policy::default())
+        .expect("ok");
+    events.iter().fold(claim, |state, event| evolve_claim(state, event, t0()))
+}
+
+#[test]
+fn a_loss_claims_the_declared_value_and_partial_damage_waits_for_assessment() {
+    let lost = opened(1, ClaimKind::Lost).expect("claim");
+    assert_eq!(lost.claimed, Some(eur(10_000)));
+    assert_eq!(lost.declared_value, Some(eur(10_000)));
+    let damaged = opened(2, ClaimKind::DamagedPartial).expect("claim");
+    assert_eq!(damaged.claimed, None);
+}
+
+#[test]
+fn opening_an_existing_claim_again_decides_nothing() {
+    let claim = opened(1, ClaimKind::Lost);
+    let again = ClaimCommand::Open {
+        claim_id: claim_id(1),
+        order: Some(order()),
+        kind: ClaimKind::Lost,
+        description: "lost".into(),
+        automatic: true,
+        source_event_id: "e".into(),
+    };
+    assert_eq!(decide_claim(claim.as_ref(), &again, t0(), &Policy::default()), Ok(vec![]));
+}
+
+#[test]
+fn a_claim_is_never_approved_above_the_declared_value() {
+    let claim = opened(1, ClaimKind::DamagedPartial);
+    let above = decide_claim(
+        claim.as_ref(),
+        &ClaimCommand::Approve { amount: eur(10_001) },
+        t0(),
+        &Policy::default(),
+    );
+    assert!(matches!(above, Err(Rejection::AboveDeclaredValue { .. })), "{above:?}");
+    let at = decide_claim(
+        claim.as_ref(),
+        &ClaimCommand::Approve { amount: eur(10_000) },
+        t0(),
+        &Policy::default(),
+    );
+    assert_eq!(at, Ok(vec![ClaimEvent::Approved { amount: eur(10_000) }]));
+}
+
+#[test]
+fn claim_payments_for_one_order_never_exceed_its_declared_value() {
+    let first = approved(1, eur(7_000));
+    let (claim_events, ledger_events) = decide_claim_payment(first.as_ref(), None).expect("fits");
+    assert_eq!(claim_events, [ClaimEvent::Paid { amount: eur(7_000) }]);
+    let ledger = fold_ledger(&ledger_events);
+    let second = approved(2, eur(3_001));
+    let over = decide_claim_payment(second.as_ref(), ledger.as_ref());
+    assert!(matches!(over, Err(Rejection::PaymentsExceedDeclaredValue { .. })), "{over:?}");
+    let within = approved(3, eur(3_000));
+    assert!(decide_claim_payment(within.as_ref(), ledger.as_ref()).is_ok());
+}
+
+#[test]
+fn only_an_approved_claim_is_paid_and_a_paid_one_closes_with_a_survey() {
+    let open = opened(1, ClaimKind::Lost);
+    assert!(matches!(
+        decide_claim_payment(open.as_ref(), None),
+        Err(Rejection::InvalidState { action: "pay", .. })
+    ));
+    let claim = approved(1, eur(100));
+    let (events, _) = decide_claim_payment(claim.as_ref(), None).expect("paid");
+    let paid = events.iter().fold(claim, |state, event| evolve_claim(state, event, t0()));
+    assert_eq!(paid.as_ref().map(|claim| claim.status), Some(ClaimStatus::Paid));
+    let closed = decide_claim(paid.as_ref(), &ClaimCommand::Close, t0(), &Policy::default()).expect("closed");
+    assert!(matches!(closed.as_slice(), [ClaimEvent::Closed, ClaimEvent::SurveyRequested { .. }]));
+}
+
+// ---- complaints: deadlines and the SLA clock ----------------------------------------------
+
+fn complaint_id() -> CaseId {
+    CaseId(Uuid::from_u128(300))
+}
+
+fn filed(severity: Severity, at: Timestamp) -> Option<Complaint> {
+    let file = ComplaintCommand::File {
+        complaint_id: complaint_id(),
+        customer_id: "cust-1".into(),
+        order_id: None,
+        category: ComplaintCategory::Delay,
+        severity,
+        description: "late".into(),
+    };
+    let events = decide_complaint(None, &file, at, &Policy::default()).expect("filed");
+    events.iter().fold(None, |state, event| evolve_complaint(state, event, at))
+}
+
+fn apply(
+    state: Option<Complaint>,
+    command: ComplaintCommand,
+    now: Timestamp,
+) -> (Option<Complaint>, Vec<ComplaintEvent>) {
+    let events = decide_complaint(state.as_ref(), &command, now, &Policy::default()).expect("decided");
+    (events.iter().fold(state, |state, event| evolve_complaint(state, event, now)), events)
+}
+
+#[test]
+fn deadlines_follow_the_severity() {
+    for (severity, acknowledge, resolve) in
+        [(Severity::Medium, 8, 48), (Severity::High, 2, 24), (Severity::Critical, 1, 8)]
+    {
+        let complaint = filed(severity, t0()).expect("complaint");
+        assert_eq!(complaint.acknowledge_by, t0() + Duration::hours(acknowledge), "{severity:?}");
+        assert_eq!(complaint.resolve_by, t0() + Duration::hours(resolve), "{severity:?}");
+    }
+}
+
+#[test]
+fn a_low_complaint_is_resolved_the_same_day_or_the_next_when_filed_late() {
+    let morning = filed(Severity::Low, t0()).expect("complaint");
+    let midnight = Utc.with_ymd_and_hms(2026, 3, 3, 0, 0, 0).single().expect("valid time");
+    assert_eq!(morning.resolve_by, midnight);
+    assert_eq!(morning.acknowledge_by, midnight, "never due after the resolution");
+    let late_evening = Utc.with_ymd_and_hms(2026, 3, 2, 22, 0, 0).single().expect("valid time");
+    let late = filed(Severity::Low, late_evening).expect("complaint");
+    assert_eq!(late.resolve_by, midnight + Duration::days(1));
+}
+
+#[test]
+fn the_sla_clock_escalates_once_per_missed_deadline() {
+    let complaint = filed(Severity::High, t0());
+    let deadline = t0() + Duration::hours(2);
+    let breach = ComplaintCommand::SlaEscalate { breach: SlaBreach::Acknowledge, deadline };
+    // Not due yet: nothing.
+    assert_eq!(decide_complaint(complaint.as_ref(), &breach, deadline, &Policy::default()), Ok(vec![]));
+    let (escalated, events) = apply(complaint, breach.clone(), deadline + Duration::minutes(1));
+    assert!(matches!(
+        events.as_slice(),
+        [ComplaintEvent::Escalated { automatic: true, breach: Some(SlaBreach::Acknowledge), .. }]
+    ));
+    // The same breach again (another replica's tick): nothing.
+    assert_eq!(
+        decide_complaint(escalated.as_ref(), &breach, deadline + Duration::hours(1), &Policy::default()),
+        Ok(vec![])
+    );
+    // The resolve deadline is another breach.
+    let resolve =
+        ComplaintCommand::SlaEscalate { breach: SlaBreach::Resolve, deadline: t0() + Duration::hours(24) };
+    let (_, events) = apply(escalated, resolve, t0() + Duration::hours(25));
+    assert!(matches!(
+        events.as_slice(),
+        [ComplaintEvent::Escalated { breach: Some(SlaBreach::Resolve), .. }]
+    ));
+}
+
+#[test]
+fn a_deadline_met_is_not_escalated_and_resolution_records_whether_it_was_in_time() {
+    let (acknowledged, events) = apply(
+        filed(Severity::High, t0()),
+        ComplaintCommand::Acknowledge { note: String::new() },
+        t0() + Duration::hours(1),
+    );
+    assert_eq!(events, [ComplaintEvent::Acknowledged { note: String::new(), within_sla: true }]);
+    let breach =
+        ComplaintCommand::SlaEscalate { breach: SlaBreach::Acknowledge, deadline: t0() + Duration::hours(2) };
+    assert_eq!(
+        decide_complaint(acknowledged.as_ref(), &breach, t0() + Duration::hours(3), &Policy::default()),
+        Ok(vec![])
+    );
+    let resolve = ComplaintCommand::Resolve { resolution: "apologised".into(), compensation: Some(eur(500)) };
+    let (resolved, events) = apply(acknowledged, resolve, t0() + Duration::hours(30));
+    assert!(matches!(events.as_slice(), [ComplaintEvent::Resolved { within_sla: false, .. }]));
+    let complaint = resolved.expect("complaint");
+    assert!(!complaint.is_overdue(t0() + Duration::hours(40)), "a resolved complaint is not overdue");
+    assert!(complaint.sla_deadlines().is_empty());
+}
+
+// ---- surveys -------------------------------------------------------------------------------
+
+#[test]
+fn a_survey_is_answered_only_after_closing_and_only_once() {
+    let answer = ComplaintCommand::AnswerSurvey { csat: 5, nps: 10, comment: "thanks".into() };
+    let open = filed(Severity::Medium, t0());
+    assert_eq!(
+        decide_complaint(open.as_ref(), &answer, t0(), &Policy::default()),
+        Err(Rejection::SurveyNotRequested { kind: CaseKind::Complaint })
+    );
+    let (resolved, _) =
+        apply(open, ComplaintCommand::Resolve { resolution: "done".into(), compensation: None }, t0());
+    let (closed, events) = apply(resolved, ComplaintCommand::Close, t0());
+    assert!(matches!(events.as_slice(), [ComplaintEvent::Closed, ComplaintEvent::SurveyRequested { .. }]));
+    let (answered, events) = apply(closed, answer.clone(), t0());
+    assert!(matches!(events.as_slice(), [ComplaintEvent::SurveyAnswered { csat: 5, nps: 10, .. }]));
+    assert_eq!(
+        decide_complaint(answered.as_ref(), &answer, t0(), &Policy::default()),
+        Err(Rejection::SurveyAlreadyAnswered { kind: CaseKind::Complaint })
+    );
+}
+
+#[test]
+fn a_returns_status_names_the_state_that_forbids_a_command() {
+    let received = fold_return(&received(1));
+    assert_eq!(received.as_ref().map(|case| case.status), Some(ReturnStatus::Received));
+    let refused = decide_return(
+        received.as_ref(),
+        &ReturnCommand::Reject { reason: "no".into() },
+        t0(),
+        &Policy::default(),
+    );
+    assert_eq!(
+        refused,
+        Err(Rejection::InvalidState { action: "reject", kind: CaseKind::Return, status: "received" })
+    );
+}

@@ -1,0 +1,309 @@
+//! After-sales with the real intake on a real nats-server; delivery's events are appended by
+//! the test as delivery writes them. Returns flow to a refund (and ask dispatch for a
+//! pickup on the log), refunds racing for one order's charge cannot both win, and a lost
+//! delivery opens exactly one claim however often its event is handled.
+
+mod support;
+
+use std::sync::Arc;
+
+use prost::Message;
+use support::*;
+use tonic::Code;
+use waybill_aftersales::commands::{ClaimRunner, SystemClock};
+use waybill_aftersales::domain::{CaseId, Policy};
+use waybill_aftersales::reactions;
+use waybill_aftersales::read_model::AfterSalesBook;
+use waybill_aftersales::server::{Settings, projected_subjects};
+use waybill_eventlog::Projector;
+use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
+use waybill_testkit::NatsServer;
+
+fn request_return(order_id: &str, request_id: &str, quantity: u32) -> v1::RequestReturnRequest {
+    v1::RequestReturnRequest {
+        request_id: request_id.into(),
+        return_id: String::new(),
+        order_id: order_id.into(),
+        reason: "ordered one too many".into(),
+        lines: vec![v1::ReturnLine { cargo_index: 0, quantity, description: String::new() }],
+    }
+}
+
+/// Requests, approves and receives a return of `quantity` books; returns its id.
+async fn received_return(client: &mut AfterSales, order_id: &str, tag: &str, quantity: u32) -> String {
+    let requested =
+        client.request_return(request_return(order_id, &format!("{tag}-request"), quantity)).await;
+    let return_id = requested.expect("return requested").into_inner().return_case.expect("case").return_id;
+    client
+        .approve_return(v1::ApproveReturnRequest {
+            request_id: format!("{tag}-approve"),
+            return_id: return_id.clone(),
+            note: String::new(),
+        })
+        .await
+        .expect("return approved");
+    client
+        .receive_return(v1::ReceiveReturnRequest {
+            request_id: format!("{tag}-receive"),
+            return_id: return_id.clone(),
+            note: "both books back, undamaged".into(),
+        })
+        .await
+        .expect("return received");
+    return_id
+}
+
+#[tokio::test]
+async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse_pickup() {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let log = log(&nats).await;
+    let placed = place_order(&mut intake.intake("user:shop").await, "order-1").await;
+    deliver(&log, &placed.order_id, chrono::Utc::now() - chrono::Duration::days(2)).await;
+    let mut client = aftersales.aftersales("user:agent").await;
+
+    let return_id = received_return(&mut client, &placed.order_id, "r1", 1).await;
+
+    // The approval asked dispatch for the reverse pickup, on the log, in the same append.
+    let subject = format!("waybill.aftersales.return.{return_id}");
+    let types = event_types(&nats, &subject).await;
+    assert_eq!(
+        types,
+        [
+            "waybill.aftersales.return_requested.v1",
+            "waybill.aftersales.return_approved.v1",
+            "waybill.aftersales.return_pickup_requested.v1",
+            "waybill.aftersales.return_received.v1",
+        ]
+    );
+    let history = log.read_subject(&subject).await.expect("read the return");
+    let envelope = v1::EventEnvelope::decode(history[2].payload.as_ref()).expect("an envelope");
+    assert_eq!(envelope.order_id, placed.order_id);
+    let Some(Payload::Aftersales(v1::AfterSalesEvent {
+        event: Some(after_sales_event::Event::ReturnPickupRequested(pickup)),
+    })) = envelope.payload
+    else {
+        panic!("expected a pickup request, got {:?}", envelope.payload);
+    };
+    assert_eq!(pickup.return_id, return_id);
+    assert_eq!(pickup.pickup_address.expect("pickup").city, "Munich", "picked up at the consignee's");
+    assert_eq!(pickup.destination_address.expect("destination").city, "Berlin", "back to the shipper");
+    assert_eq!(
+        pickup.load,
+        Some(v1::Load { weight_grams: 3_000, volume_cm3: 24_000 }),
+        "one book comes back"
+    );
+
+    // Refund part of the charge, then try to refund more than is left.
+    let half = placed.charged.amount_minor / 2;
+    let refunded = client
+        .refund_return(v1::RefundReturnRequest {
+            request_id: "r1-refund".into(),
+            return_id: return_id.clone(),
+            amount: Some(eur(half)),
+        })
+        .await
+        .expect("refunded")
+        .into_inner();
+    let case = refunded.return_case.expect("case");
+    assert_eq!(case.status, v1::ReturnStatus::Refunded as i32);
+    assert_eq!(case.refunded, Some(eur(half)));
+    let too_much = client
+        .refund_return(v1::RefundReturnRequest {
+            request_id: "r1-refund-again".into(),
+            return_id: return_id.clone(),
+            amount: Some(eur(placed.charged.amount_minor - half + 1)),
+        })
+        .await
+        .expect_err("more than was charged");
+    assert_eq!(too_much.code(), Code::FailedPrecondition, "{too_much:?}");
+    assert_eq!(
+        event_types(&nats, &format!("waybill.aftersales.order.{}", placed.order_id)).await,
+        ["waybill.aftersales.refund_issued.v1"]
+    );
+
+    // Closing asks for a survey; the customer answers once.
+    let closed = client
+        .close_return(v1::CloseReturnRequest { request_id: "r1-close".into(), return_id: return_id.clone() })
+        .await
+        .expect("closed")
+        .into_inner();
+    assert!(closed.return_case.expect("case").survey.is_some(), "a survey was requested");
+    let answer = v1::RecordSurveyResponseRequest {
+        request_id: "r1-survey".into(),
+        case_kind: v1::CaseKind::Return.into(),
+        case_id: return_id.clone(),
+        csat: 4,
+        nps: 9,
+        comment: "quick refund".into(),
+    };
+    client.record_survey_response(answer.clone()).await.expect("answered");
+    let again = client
+        .record_survey_response(v1::RecordSurveyResponseRequest {
+            request_id: "r1-survey-2".into(),
+            ..answer
+        })
+        .await
+        .expect_err("answered once only");
+    assert_eq!(again.code(), Code::FailedPrecondition);
+    // A model rebuilt from the log (a restart, another replica) holds the same return.
+    let rebuilt =
+        Projector::spawn(log.clone(), projected_subjects(), AfterSalesBook::new()).await.expect("model");
+    rebuilt.wait_caught_up(std::time::Duration::from_secs(10)).await.expect("caught up");
+    let live = client
+        .get_return(v1::GetReturnRequest {
+            return_id: return_id.clone(),
+            min_position: log.head().await.expect("head"),
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .return_case;
+    let replayed = rebuilt
+        .read()
+        .return_case(&CaseId::parse(&return_id).expect("uuid"))
+        .map(|record| waybill_aftersales::api::return_to_wire(&record.state, record.version));
+    assert_eq!(replayed, live);
+    let types = event_types(&nats, &subject).await;
+    assert_eq!(
+        types[types.len() - 3..],
+        [
+            "waybill.aftersales.return_closed.v1",
+            "waybill.aftersales.survey_requested.v1",
+            "waybill.aftersales.survey_answered.v1",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn two_refunds_racing_for_one_orders_charge_cannot_both_be_paid() {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let log = log(&nats).await;
+    let placed = place_order(&mut intake.intake("user:shop").await, "order-2").await;
+    deliver(&log, &placed.order_id, chrono::Utc::now()).await;
+    let mut client = aftersales.aftersales("user:agent").await;
+    // Each book comes back in its own return.
+    let first = received_return(&mut client, &placed.order_id, "a", 1).await;
+    let second = received_return(&mut client, &placed.order_id, "b", 1).await;
+
+    // Each refund is 60 % of the charge: either alone fits, both together do not.
+    let amount = placed.charged.amount_minor * 6 / 10;
+    let refund = |return_id: String, request_id: &'static str| {
+        let mut client = client.clone();
+        async move {
+            client
+                .refund_return(v1::RefundReturnRequest {
+                    request_id: request_id.into(),
+                    return_id,
+                    amount: Some(eur(amount)),
+                })
+                .await
+        }
+    };
+    let (one, other) = tokio::join!(refund(first, "refund-a"), refund(second, "refund-b"));
+    let outcomes = [one, other];
+    let paid = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    assert_eq!(paid, 1, "exactly one refund is paid: {outcomes:?}");
+    let refused = outcomes.iter().find_map(|outcome| outcome.as_ref().err()).expect("one refused");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert_eq!(
+        event_types(&nats, &format!("waybill.aftersales.order.{}", placed.order_id)).await,
+        ["waybill.aftersales.refund_issued.v1"]
+    );
+}
+
+#[tokio::test]
+async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let log = log(&nats).await;
+    let placed = place_order(&mut intake.intake("user:shop").await, "order-3").await;
+    let (exception_id, _) = raise_exception(&log, &placed.order_id, v1::DeliveryExceptionKind::Lost).await;
+    let mut client = aftersales.aftersales("user:agent").await;
+    let by_order = v1::ListCasesRequest {
+        order_id: placed.order_id.clone(),
+        kind: v1::CaseKind::Claim.into(),
+        ..Default::default()
+    };
+    let cases = wait_for_cases(&mut client, by_order.clone(), |cases| !cases.is_empty()).await;
+    let Some(v1::case::Case::Claim(claim)) = cases[0].case.clone() else { panic!("a claim") };
+    assert!(claim.automatic);
+    assert_eq!(claim.kind, v1::ClaimKind::Lost as i32);
+    assert_eq!(claim.claimed, Some(eur(10_000)), "a loss claims the declared value");
+    assert_eq!(claim.claim_id, reactions::claim_id_for(&exception_id).to_string());
+
+    // The handler runs again on the same event (a redelivery), twice.
+    let book =
+        Projector::spawn(log.clone(), projected_subjects(), AfterSalesBook::new()).await.expect("model");
+    let runner = ClaimRunner::new(log.clone(), book, Policy::default(), Arc::new(SystemClock));
+    let subject = format!("waybill.delivery.task.{}", placed.order_id);
+    let recorded = log.read_subject(&subject).await.expect("read").pop().expect("the exception");
+    for _ in 0..2 {
+        reactions::open_claim_on_exception(runner.clone(), recorded.clone()).await.expect("handled again");
+    }
+    // And the service restarts (its model replays the log).
+    aftersales.stop().await;
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let mut client = aftersales.aftersales("user:agent").await;
+    let cases = client.list_cases(by_order).await.expect("list").into_inner().cases;
+    assert_eq!(cases.len(), 1, "one claim: {cases:?}");
+    assert_eq!(
+        event_types(&nats, &format!("waybill.aftersales.claim.{}", claim.claim_id)).await,
+        ["waybill.aftersales.claim_opened.v1"]
+    );
+
+    // Approval stays within the declared value; payments for the order too.
+    let above = client
+        .approve_claim(v1::ApproveClaimRequest {
+            request_id: "approve-above".into(),
+            claim_id: claim.claim_id.clone(),
+            amount: Some(eur(10_001)),
+        })
+        .await
+        .expect_err("above the declared value");
+    assert_eq!(above.code(), Code::FailedPrecondition);
+    client
+        .approve_claim(v1::ApproveClaimRequest {
+            request_id: "approve".into(),
+            claim_id: claim.claim_id.clone(),
+            amount: Some(eur(10_000)),
+        })
+        .await
+        .expect("approved");
+    let paid = client
+        .pay_claim(v1::PayClaimRequest { request_id: "pay".into(), claim_id: claim.claim_id.clone() })
+        .await
+        .expect("paid")
+        .into_inner();
+    assert_eq!(paid.claim.expect("claim").paid, Some(eur(10_000)));
+    let second = client
+        .open_claim(v1::OpenClaimRequest {
+            request_id: "agent-claim".into(),
+            claim_id: String::new(),
+            order_id: placed.order_id.clone(),
+            kind: v1::ClaimKind::Other.into(),
+            description: "the customer also claims the packaging".into(),
+        })
+        .await
+        .expect("opened by an agent")
+        .into_inner()
+        .claim
+        .expect("claim");
+    client
+        .approve_claim(v1::ApproveClaimRequest {
+            request_id: "approve-2".into(),
+            claim_id: second.claim_id.clone(),
+            amount: Some(eur(1)),
+        })
+        .await
+        .expect("approved on its own");
+    let over = client
+        .pay_claim(v1::PayClaimRequest { request_id: "pay-2".into(), claim_id: second.claim_id })
+        .await
+        .expect_err("the order's claims would exceed its declared value");
+    assert_eq!(over.code(), Code::FailedPrecondition, "{over:?}");
+}

@@ -1,0 +1,115 @@
+//! The `dispatch-returns` reaction: after-sales approves a return and asks for its pickup
+//! on the log; dispatch plans the reverse shipment by itself, once, however often the
+//! event is handled.
+
+mod support;
+
+use bytes::Bytes;
+use prost::Message;
+use support::{System, place_order, task_subject, wait_for_task};
+use uuid::Uuid;
+use waybill_dispatch::reactions;
+use waybill_dispatch::server::{Runners, Settings};
+use waybill_eventlog::NewEvent;
+use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
+
+/// Intake's record of the handover, as intake writes it (from delivery's event).
+async fn record_delivery(system: &System, order_id: &str) {
+    let delivered = waybill_intake::codec::encode(
+        waybill_types::OrderId::parse(order_id).expect("uuid"),
+        &waybill_intake::domain::Event::Delivered { source_event_id: Uuid::now_v7().to_string() },
+        &waybill_command::EventMeta {
+            event_id: Uuid::now_v7(),
+            occurred_at: chrono::Utc::now(),
+            causation_id: "delivered-1".into(),
+            correlation_id: "delivered-1".into(),
+            actor: waybill_types::Actor::service("test"),
+        },
+    );
+    let subject = format!("waybill.intake.order.{order_id}");
+    system.log().await.append(&subject, None, "delivered-1", &[delivered]).await.expect("appended");
+}
+
+/// After-sales' `ReturnPickupRequested`, built from the public contract as after-sales
+/// writes it: one book (3 kg) comes back from the consignee to the shipper.
+async fn request_pickup(system: &System, order_id: &str, return_id: &str) {
+    let event_id = Uuid::now_v7();
+    let now = chrono::Utc::now();
+    let event_type = "waybill.aftersales.return_pickup_requested.v1";
+    let address = |city: &str| v1::Address {
+        lines: vec!["Hauptstrasse 1".into()],
+        city: city.into(),
+        region: String::new(),
+        postal_code: "10115".into(),
+        country_code: "DE".into(),
+    };
+    let envelope = v1::EventEnvelope {
+        event_id: event_id.to_string(),
+        event_type: event_type.into(),
+        aggregate_id: return_id.into(),
+        order_id: order_id.into(),
+        occurred_at: Some(waybill_proto::convert::timestamp_to_wire(now)),
+        causation_id: "approve-1".into(),
+        correlation_id: "approve-1".into(),
+        actor: Some(v1::Actor { kind: v1::actor::Kind::User.into(), id: "agent".into() }),
+        schema_version: 1,
+        payload: Some(Payload::Aftersales(v1::AfterSalesEvent {
+            event: Some(after_sales_event::Event::ReturnPickupRequested(v1::ReturnPickupRequested {
+                order_id: order_id.into(),
+                return_id: return_id.into(),
+                pickup_address: Some(address("Munich")),
+                destination_address: Some(address("Berlin")),
+                load: Some(v1::Load { weight_grams: 3_000, volume_cm3: 24_000 }),
+                service_level: v1::ServiceLevel::Standard.into(),
+            })),
+        })),
+    };
+    let event = NewEvent {
+        event_id,
+        event_type: event_type.into(),
+        aggregate_id: return_id.into(),
+        occurred_at: now,
+        payload: Bytes::from(envelope.encode_to_vec()),
+    };
+    let subject = format!("waybill.aftersales.return.{return_id}");
+    system.log().await.append(&subject, None, &event_id.to_string(), &[event]).await.expect("appended");
+}
+
+#[tokio::test]
+async fn an_approved_return_gets_its_reverse_task_by_itself_once() {
+    let system = System::start().await;
+    let mut intake = system.intake("user:shop").await;
+    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let order_id = place_order(&mut intake, "place-1").await;
+    wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    record_delivery(&system, &order_id).await;
+    let return_id = Uuid::now_v7().to_string();
+
+    request_pickup(&system, &order_id, &return_id).await;
+
+    let task = wait_for_task(&mut dispatch, &return_id, |_| true).await;
+    assert_eq!((task.kind, task.return_id.as_str()), (v1::TaskKind::Reverse as i32, return_id.as_str()));
+    assert_eq!(task.order_id, order_id);
+    assert_eq!(task.origin_depot, "Munich", "back from the consignee");
+    assert_eq!(task.destination.map(|address| address.city), Some("Berlin".to_owned()));
+    assert_eq!(task.load.map(|load| load.weight_grams), Some(3_000), "only the returned book");
+
+    // The same event handled again (a redelivery), twice, and a restart: one task.
+    let pickup = system
+        .log()
+        .await
+        .read_subject(&format!("waybill.aftersales.return.{return_id}"))
+        .await
+        .expect("the return's history")
+        .pop()
+        .expect("the pickup request");
+    let runners = Runners::start(&Settings::default(), system.nats.client().await).await.expect("runners");
+    runners.tasks.model.wait_caught_up(std::time::Duration::from_secs(10)).await.expect("caught up");
+    for _ in 0..2 {
+        reactions::plan_reverse_shipment(runners.tasks.clone(), pickup.clone()).await.expect("handled again");
+    }
+    let system = system.restart_dispatch().await;
+    let mut dispatch = system.dispatch("user:dispatcher").await;
+    wait_for_task(&mut dispatch, &return_id, |_| true).await;
+    assert_eq!(system.event_types(&task_subject(&return_id)).await, ["waybill.dispatch.task_planned.v1"]);
+}

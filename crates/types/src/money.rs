@@ -22,6 +22,17 @@ impl Currency {
         // Only ASCII upper-case letters get in through `parse`.
         std::str::from_utf8(&self.0).unwrap_or("???")
     }
+
+    /// Digits after the decimal point (ISO 4217): 2 for most currencies, 0 for e.g. JPY,
+    /// 3 for e.g. KWD. Only for showing amounts to people; arithmetic stays in minor units.
+    pub fn minor_digits(&self) -> u32 {
+        match self.as_str() {
+            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI"
+            | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+            "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+            _ => 2,
+        }
+    }
 }
 
 impl fmt::Display for Currency {
@@ -84,9 +95,18 @@ impl Money {
     }
 }
 
+/// For people: `20.00 EUR`, `1500 JPY`, `-0.05 EUR`.
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.amount_minor, self.currency)
+        let digits = self.currency.minor_digits();
+        let sign = if self.amount_minor < 0 { "-" } else { "" };
+        let magnitude = self.amount_minor.unsigned_abs();
+        if digits == 0 {
+            return write!(f, "{sign}{magnitude} {}", self.currency);
+        }
+        let scale = 10u64.pow(digits);
+        let (major, minor) = (magnitude / scale, magnitude % scale);
+        write!(f, "{sign}{major}.{minor:0width$} {}", self.currency, width = digits as usize)
     }
 }
 
@@ -117,6 +137,17 @@ mod tests {
         assert_eq!(eur(1_000).basis_points_ceil(50).expect("fits"), eur(5));
         assert_eq!(eur(1_001).basis_points_ceil(50).expect("fits"), eur(6));
         assert_eq!(eur(0).basis_points_ceil(50).expect("fits"), eur(0));
+    }
+
+    #[test]
+    fn amounts_show_in_major_units_with_the_currencys_digits() -> Result<(), InvalidCurrency> {
+        let eur = Currency::parse("EUR")?;
+        assert_eq!(Money::new(2_000, eur).to_string(), "20.00 EUR");
+        assert_eq!(Money::new(-5, eur).to_string(), "-0.05 EUR");
+        assert_eq!(Money::new(1_500, Currency::parse("JPY")?).to_string(), "1500 JPY");
+        assert_eq!(Money::new(1_234, Currency::parse("KWD")?).to_string(), "1.234 KWD");
+        assert_eq!(Money::new(i64::MIN, eur).to_string(), "-92233720368547758.08 EUR");
+        Ok(())
     }
 
     #[test]

@@ -145,7 +145,8 @@ fn summarize_delivery(event: delivery_event::Event) -> Option<String> {
             let until = scheduled.promised_window.and_then(|window| window.end);
             match until {
                 Some(end) => {
-                    format!("delivery scheduled, promised by {}", convert::timestamp_from_wire(Some(&end)))
+                    let end = convert::timestamp_from_wire(Some(&end));
+                    format!("delivery scheduled, promised by {}", end.format("%Y-%m-%d %H:%M UTC"))
                 }
                 None => "delivery scheduled".to_owned(),
             }

@@ -28,7 +28,7 @@ ifneq ($(shell cat $(TOOLS_STAMP) 2>/dev/null),$(TOOL_PACKAGES))
 .PHONY: $(TOOLS_STAMP)
 endif
 
-.PHONY: help tools build release run demo-intake test lint fmt bench clean distclean
+.PHONY: help tools build release run demo demo-intake test lint fmt bench clean distclean
 
 help: ## List the targets
 	@echo 'Waybill: make <target>'
@@ -64,6 +64,9 @@ release: ## Build the service binaries (release)
 run: tools ## Build, then run nats-server (JetStream) and every service locally; Ctrl-C stops all
 	$(CARGO) build --workspace --bins
 	NATS_SERVER_BIN=$(TOOLS_BIN)/nats-server GRPCURL_BIN=$(TOOLS_BIN)/grpcurl deploy/local/run.sh
+
+demo: tools ## One order's whole life through all five services, with grpcurl (needs `make run` in another terminal)
+	GRPCURL_BIN=$(TOOLS_BIN)/grpcurl PYTHON_BIN=$(TOOLS_BIN)/python deploy/local/demo.sh
 
 demo-intake: tools ## Walk an order through intake with grpcurl (needs `make run` in another terminal)
 	GRPCURL_BIN=$(TOOLS_BIN)/grpcurl PYTHON_BIN=$(TOOLS_BIN)/python deploy/local/intake-session.sh

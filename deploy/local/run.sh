@@ -164,7 +164,8 @@ cat <<EOF
 Try:
   $grpcurl -plaintext $host:50051 list
   $grpcurl -plaintext $host:50051 describe waybill.v1.IntakeService
-  make demo-intake      # walks an order through intake
+  make demo             # one order's whole life through all five services
+  make demo-intake      # walks an order through intake (review, cancel, restore)
 
 Logs: $var_dir/*.log (following the services' logs below)
 

@@ -285,17 +285,19 @@ impl IntakeService for IntakeApi {
         let body = request.into_inner();
         let order_id = parse_order_id(&body.order_id)?;
         self.wait_for(body.min_position).await?;
-        // The log has the whole timeline (intake's and the fulfilment's); the read model
-        // keeps none of it.
+        // The log has the whole timeline (intake's, the fulfilment's, after-sales'); the read
+        // model keeps none of it.
         let history = self.runner.history(&order_id).await?;
         let Some(&(last, _, _)) = history.last() else { return Err(not_found(&order_id)) };
         let intake_timeline = crate::timeline::entries(&history);
         let status = crate::commands::fold_until(history, last)
             .map(|outcome| outcome.state.status)
             .ok_or_else(|| Status::internal(format!("the history of order {order_id} builds no order")))?;
-        let timeline = crate::timeline::with_fulfilment(&self.runner.log, &order_id, intake_timeline)
-            .await
-            .map_err(|error| Status::unavailable(format!("event log unavailable: {error}")))?;
+        let related = self.runner.model.read().related_subjects(&order_id);
+        let timeline =
+            crate::timeline::across_services(&self.runner.log, &order_id, intake_timeline, related)
+                .await
+                .map_err(|error| Status::unavailable(format!("event log unavailable: {error}")))?;
         let timeline = timeline.into_iter().map(timeline_entry_to_wire).collect();
         Ok(Response::new(v1::TrackOrderResponse {
             order_id: order_id.to_string(),

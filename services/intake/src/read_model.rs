@@ -6,8 +6,10 @@
 //! not kept here: the log has it (`timeline.rs`). Indexes answer the list queries without
 //! scanning every order.
 //!
-//! It also follows CRM's customers (`waybill.crm.customer.*`, decoded from the wire) for
-//! one fact: which customers are on credit hold, which the automatic reviewer consults.
+//! It also follows, decoded from the wire, CRM's customers (`waybill.crm.customer.*`) for
+//! one fact: which customers are on credit hold, which the automatic reviewer consults; and
+//! after-sales' cases (`waybill.aftersales.{return,claim,complaint}.*`) for another: which
+//! cases, and which reverse shipments, are about an order, so TrackOrder can show them.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
@@ -71,6 +73,9 @@ pub struct OrderBook {
     review_queue: BTreeSet<(i64, OrderId)>,
     /// Customers CRM put on credit hold (CRM's `CreditHoldPlaced`, until `CreditHoldReleased`).
     customers_on_hold: BTreeSet<CustomerId>,
+    /// Subjects of other services' aggregates about an order whose ids are not the order's:
+    /// after-sales cases and the reverse shipments of returns.
+    related_subjects: HashMap<OrderId, BTreeSet<String>>,
 }
 
 impl AggregateStore<Order> for OrderBook {
@@ -110,6 +115,14 @@ impl OrderBook {
 
     pub fn is_on_credit_hold(&self, customer_id: &CustomerId) -> bool {
         self.customers_on_hold.contains(customer_id)
+    }
+
+    /// The after-sales cases and reverse shipments about `order_id`, as subjects.
+    pub fn related_subjects(&self, order_id: &OrderId) -> Vec<String> {
+        self.related_subjects
+            .get(order_id)
+            .map(|subjects| subjects.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Orders matching `filter`, newest first, at most `limit`, continuing after `after`.
@@ -225,6 +238,10 @@ impl Projection for OrderBook {
         if event.subject.starts_with(CRM_CUSTOMER_PREFIX) {
             return self.apply_crm(event);
         }
+        if event.subject.starts_with(AFTERSALES_PREFIX) {
+            self.apply_aftersales(event);
+            return Ok(());
+        }
         let decoded = codec::decode(&event.payload)
             .map_err(|error| ProjectionError(format!("position {}: {error}", event.position)))?;
         self.apply_decoded(event.position, decoded)
@@ -234,8 +251,18 @@ impl Projection for OrderBook {
 /// CRM's customer subjects, `waybill.crm.customer.<customer id>` (see [`FILTERS`]).
 const CRM_CUSTOMER_PREFIX: &str = "waybill.crm.customer.";
 
-/// What the order book follows: intake's own orders, and CRM's customers for credit holds.
-pub const FILTERS: [&str; 2] = ["waybill.intake.>", "waybill.crm.customer.*"];
+/// After-sales' subjects (see [`FILTERS`]).
+const AFTERSALES_PREFIX: &str = "waybill.aftersales.";
+
+/// What the order book follows: intake's own orders, CRM's customers for credit holds, and
+/// after-sales' cases for the timeline.
+pub const FILTERS: [&str; 5] = [
+    "waybill.intake.>",
+    "waybill.crm.customer.*",
+    "waybill.aftersales.return.*",
+    "waybill.aftersales.claim.*",
+    "waybill.aftersales.complaint.*",
+];
 
 impl OrderBook {
     /// A CRM event, decoded from the wire (intake does not depend on CRM's crate): only the
@@ -260,6 +287,34 @@ impl OrderBook {
             _ => {}
         }
         Ok(())
+    }
+}
+
+impl OrderBook {
+    /// An after-sales event: the event that opens a case names its order. Intake only keeps
+    /// where to look; an envelope it cannot read is skipped (after-sales' own projection is
+    /// the one that must stop on it), so a foreign bug cannot stop intake.
+    fn apply_aftersales(&mut self, event: &RecordedEvent) {
+        use prost::Message;
+        use waybill_proto::v1::{self, after_sales_event::Event as E, event_envelope::Payload};
+        let Ok(envelope) = v1::EventEnvelope::decode(event.payload.as_ref()) else {
+            tracing::warn!(position = event.position, "skipping an after-sales event that does not decode");
+            return;
+        };
+        let Some(Payload::Aftersales(v1::AfterSalesEvent { event: Some(opened) })) = envelope.payload else {
+            return;
+        };
+        if !matches!(opened, E::ReturnRequested(_) | E::ClaimOpened(_) | E::ComplaintFiled(_)) {
+            return;
+        }
+        let Ok(order_id) = OrderId::parse(&envelope.order_id) else { return };
+        let related = self.related_subjects.entry(order_id).or_default();
+        related.insert(event.subject.clone());
+        if let E::ReturnRequested(_) = opened {
+            // Dispatch plans a return's reverse shipment under the return's id.
+            let return_id = waybill_eventlog::subject::aggregate_id_of(&event.subject);
+            related.insert(waybill_eventlog::subject::aggregate("dispatch", "task", return_id));
+        }
     }
 }
 

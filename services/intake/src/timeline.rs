@@ -1,8 +1,10 @@
 //! An order's timeline: every event about it, oldest first, with who did what. Built from
 //! the log when asked (TrackOrder): intake's own events on the order's subject, plus the
 //! milestones of the order's dispatch task and last-mile delivery, whose aggregates share
-//! the order's id (`waybill.dispatch.task.<order id>`, `waybill.delivery.task.<order id>`).
-//! The read model keeps none of it, so its memory does not grow with every event's details.
+//! the order's id (`waybill.dispatch.task.<order id>`, `waybill.delivery.task.<order id>`),
+//! plus its after-sales cases and reverse shipments, whose subjects the read model lists
+//! (`OrderBook::related_subjects`). The read model keeps none of the events, so its memory
+//! does not grow with every event's details.
 //!
 //! Other services' events are read from the wire envelope: intake does not depend on their
 //! code, only on the public contract in proto/.
@@ -12,8 +14,8 @@ use uuid::Uuid;
 use waybill_command::EventMeta;
 use waybill_eventlog::{EventLog, Position, RecordedEvent, subject};
 use waybill_proto::convert;
-use waybill_proto::v1::{self, delivery_event, dispatch_event, event_envelope::Payload};
-use waybill_types::{Actor, OrderId, Timestamp};
+use waybill_proto::v1::{self, after_sales_event, delivery_event, dispatch_event, event_envelope::Payload};
+use waybill_types::{Actor, Currency, Money, OrderId, Timestamp};
 
 use crate::domain::Event;
 
@@ -44,14 +46,16 @@ pub fn entries(history: &[(Position, EventMeta, Event)]) -> Vec<TimelineEntry> {
 }
 
 /// `intake` (the order's own timeline) merged with the order's dispatch and delivery
-/// milestones, in log order.
-pub async fn with_fulfilment(
+/// milestones and the events on `related` subjects (its after-sales cases and reverse
+/// shipments), in log order.
+pub async fn across_services(
     log: &EventLog,
     order_id: &OrderId,
     intake: Vec<TimelineEntry>,
+    related: Vec<String>,
 ) -> Result<Vec<TimelineEntry>, String> {
     let mut timeline = intake;
-    for subject in fulfilment_subjects(order_id) {
+    for subject in fulfilment_subjects(order_id).into_iter().chain(related) {
         let recorded = log.read_subject(&subject).await.map_err(|error| error.to_string())?;
         timeline.extend(recorded.iter().filter_map(foreign_entry));
     }
@@ -77,8 +81,14 @@ pub fn entry(position: Position, meta: &EventMeta, event: &Event) -> TimelineEnt
 /// show (and for an event that does not decode: the owner's projection reports those).
 pub fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
     let envelope = v1::EventEnvelope::decode(recorded.payload.as_ref()).ok()?;
+    // A task whose id is not the order's is the reverse shipment of a return.
+    let reverse = envelope.aggregate_id != envelope.order_id;
     let (service, summary, proof_of_delivery) = match envelope.payload? {
+        Payload::Dispatch(event) if reverse => {
+            ("dispatch", format!("return shipment: {}", summarize_dispatch(event.event?)?), None)
+        }
         Payload::Dispatch(event) => ("dispatch", summarize_dispatch(event.event?)?, None),
+        Payload::Aftersales(event) => ("aftersales", summarize_aftersales(event.event?)?, None),
         Payload::Delivery(event) => {
             let event = event.event?;
             let proof = match &event {
@@ -192,6 +202,70 @@ fn summarize_delivery(event: delivery_event::Event) -> Option<String> {
         // Couriers' own events never land on a delivery's subject.
         _ => return None,
     })
+}
+
+fn summarize_aftersales(event: after_sales_event::Event) -> Option<String> {
+    use after_sales_event::Event as E;
+    Some(match event {
+        E::ReturnRequested(requested) => format!("return requested: {}", requested.reason),
+        E::ReturnApproved(_) => "return approved".to_owned(),
+        E::ReturnPickupRequested(_) => "reverse pickup requested".to_owned(),
+        E::ReturnRejected(rejected) => format!("return rejected: {}", rejected.reason),
+        E::ReturnReceived(_) => "returned goods received".to_owned(),
+        E::ReturnRefunded(refunded) => format!("refunded {}", money(refunded.amount.as_ref())),
+        E::ReturnClosed(_) => "return closed".to_owned(),
+        E::ClaimOpened(opened) => format!(
+            "claim opened{}: {}",
+            if opened.automatic { " by itself" } else { "" },
+            match v1::ClaimKind::try_from(opened.kind) {
+                Ok(v1::ClaimKind::DamagedPartial) => "partly damaged",
+                Ok(v1::ClaimKind::DamagedTotal) => "damaged",
+                Ok(v1::ClaimKind::Lost) => "lost",
+                _ => "other",
+            }
+        ),
+        E::ClaimAssessed(_) => "claim assessed".to_owned(),
+        E::ClaimApproved(approved) => format!("claim approved: {}", money(approved.amount.as_ref())),
+        E::ClaimPaid(paid) => format!("claim paid: {}", money(paid.amount.as_ref())),
+        E::ClaimRejected(rejected) => format!("claim rejected: {}", rejected.reason),
+        E::ClaimClosed(_) => "claim closed".to_owned(),
+        E::ComplaintFiled(filed) => format!(
+            "complaint filed ({}): {}",
+            v1::ComplaintCategory::try_from(filed.category)
+                .map(|category| category
+                    .as_str_name()
+                    .trim_start_matches("COMPLAINT_CATEGORY_")
+                    .to_lowercase())
+                .unwrap_or_default(),
+            filed.description
+        ),
+        E::ComplaintAcknowledged(_) => "complaint acknowledged".to_owned(),
+        E::ComplaintEscalated(escalated) if escalated.automatic => {
+            "complaint escalated: a deadline passed".to_owned()
+        }
+        E::ComplaintEscalated(escalated) => format!("complaint escalated: {}", escalated.reason),
+        E::ComplaintResolved(resolved) => format!(
+            "complaint resolved{}: {}",
+            if resolved.within_sla { "" } else { " late" },
+            resolved.resolution
+        ),
+        E::ComplaintClosed(_) => "complaint closed".to_owned(),
+        E::SurveyRequested(_) => "satisfaction survey requested".to_owned(),
+        E::SurveyAnswered(answered) => {
+            format!("survey answered: satisfaction {}/5, recommend {}/10", answered.csat, answered.nps)
+        }
+        // The order's ledger repeats refunds and claim payments; the timeline shows them once.
+        E::RefundIssued(_) | E::ClaimPaymentIssued(_) => return None,
+    })
+}
+
+/// A wire amount for people (`20.00 EUR`); as it came if it does not parse.
+fn money(amount: Option<&v1::Money>) -> String {
+    let Some(amount) = amount else { return "nothing".to_owned() };
+    match Currency::parse(&amount.currency) {
+        Ok(currency) => Money::new(amount.amount_minor, currency).to_string(),
+        Err(_) => format!("{} {} (minor units)", amount.amount_minor, amount.currency),
+    }
 }
 
 fn mode_name(mode: v1::TransportMode) -> &'static str {

@@ -45,6 +45,8 @@ pub async fn start(
     let subject = order_subject(&order_id);
     let mut subjects = vec![subject.clone()];
     subjects.extend(timeline::fulfilment_subjects(&order_id));
+    // After-sales cases opened after the watch began are not followed: watch again to see them.
+    subjects.extend(runner.model.read().related_subjects(&order_id));
     let mut subscription = runner
         .log
         .subscribe(subjects, last + 1)

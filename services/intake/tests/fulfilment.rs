@@ -9,7 +9,9 @@ use prost::Message;
 use support::{Intake, placement, status_of, wait_until};
 use tonic::Code;
 use waybill_eventlog::{EventLog, NewEvent, StreamSettings, subject};
-use waybill_proto::v1::{self, OrderStatus, delivery_event, dispatch_event, event_envelope::Payload};
+use waybill_proto::v1::{
+    self, OrderStatus, after_sales_event, delivery_event, dispatch_event, event_envelope::Payload,
+};
 use waybill_testkit::NatsServer;
 
 /// Appends one event of `service`'s task for `order_id` (task id = order id), as that
@@ -21,12 +23,20 @@ async fn append_fact(
     event_type: &str,
     payload: Payload,
 ) -> u64 {
+    let subject = subject::aggregate(service, "task", order_id);
+    append_on(log, &subject, order_id, event_type, payload).await
+}
+
+/// Appends one event about `order_id` on `subject` (whose last token is the aggregate id),
+/// as its owner would; returns its position.
+async fn append_on(log: &EventLog, subject: &str, order_id: &str, event_type: &str, payload: Payload) -> u64 {
+    let aggregate_id = subject::aggregate_id_of(subject).to_owned();
     let event_id = uuid::Uuid::now_v7();
     let now = chrono::Utc::now();
     let envelope = v1::EventEnvelope {
         event_id: event_id.to_string(),
         event_type: event_type.to_owned(),
-        aggregate_id: order_id.to_owned(),
+        aggregate_id: aggregate_id.clone(),
         order_id: order_id.to_owned(),
         occurred_at: Some(waybill_proto::convert::timestamp_to_wire(now)),
         causation_id: format!("test-{event_id}"),
@@ -38,12 +48,15 @@ async fn append_fact(
     let event = NewEvent {
         event_id,
         event_type: event_type.to_owned(),
-        aggregate_id: order_id.to_owned(),
+        aggregate_id,
         occurred_at: now,
         payload: Bytes::from(envelope.encode_to_vec()),
     };
-    let subject = subject::aggregate(service, "task", order_id);
-    log.append(&subject, None, &event_id.to_string(), &[event]).await.expect("append fact").last
+    log.append(subject, None, &event_id.to_string(), &[event]).await.expect("append fact").last
+}
+
+fn aftersales(event: after_sales_event::Event) -> Payload {
+    Payload::Aftersales(v1::AfterSalesEvent { event: Some(event) })
 }
 
 fn dispatch(event: dispatch_event::Event) -> Payload {
@@ -284,5 +297,92 @@ async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_ord
         .collect();
     assert_eq!(recorded.len(), 1, "one pickup recorded: {:#?}", tracked.timeline);
     assert!(recorded[0] > first_pickup, "recorded from the order's own task, not the reverse one");
+    intake.stop().await;
+}
+
+#[tokio::test]
+async fn the_timeline_shows_the_orders_returns_reverse_shipments_and_complaints_and_no_others() {
+    let nats = NatsServer::start();
+    let intake = Intake::start(&nats).await;
+    let log =
+        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
+    let mut client = intake.client("user:alice").await;
+    let mut order_ids = Vec::new();
+    for request_id in ["place-1", "place-2"] {
+        let order = client.place_order(placement(request_id, "cust-1")).await.expect("placed").into_inner();
+        order_ids.push(order.order.expect("order").order_id);
+    }
+    let (order_id, other_order_id) = (&order_ids[0], &order_ids[1]);
+
+    let return_id = uuid::Uuid::now_v7().to_string();
+    let return_subject = subject::aggregate("aftersales", "return", &return_id);
+    let requested = v1::ReturnRequested {
+        order_id: order_id.clone(),
+        customer_id: "cust-1".into(),
+        reason: "ordered twice".into(),
+        ..Default::default()
+    };
+    let event = after_sales_event::Event::ReturnRequested(requested.clone());
+    append_on(&log, &return_subject, order_id, "waybill.aftersales.return_requested.v1", aftersales(event))
+        .await;
+    let event = after_sales_event::Event::ReturnApproved(v1::ReturnApproved::default());
+    append_on(&log, &return_subject, order_id, "waybill.aftersales.return_approved.v1", aftersales(event))
+        .await;
+    // Dispatch's reverse shipment carries the return's id and names the order.
+    let planned = dispatch_event::Event::TaskPlanned(v1::TaskPlanned {
+        kind: v1::TaskKind::Reverse.into(),
+        order_id: order_id.clone(),
+        return_id: return_id.clone(),
+        mode: v1::TransportMode::RoadCourier.into(),
+        ..Default::default()
+    });
+    let reverse_subject = subject::aggregate("dispatch", "task", &return_id);
+    append_on(&log, &reverse_subject, order_id, "waybill.dispatch.task_planned.v1", dispatch(planned)).await;
+    let complaint_subject = subject::aggregate("aftersales", "complaint", &uuid::Uuid::now_v7().to_string());
+    let filed = after_sales_event::Event::ComplaintFiled(v1::ComplaintFiled {
+        customer_id: "cust-1".into(),
+        order_id: order_id.clone(),
+        category: v1::ComplaintCategory::BillingError.into(),
+        description: "charged twice".into(),
+        ..Default::default()
+    });
+    append_on(&log, &complaint_subject, order_id, "waybill.aftersales.complaint_filed.v1", aftersales(filed))
+        .await;
+    // Another order's return stays off this order's timeline.
+    let other_subject = subject::aggregate("aftersales", "return", &uuid::Uuid::now_v7().to_string());
+    let other = after_sales_event::Event::ReturnRequested(v1::ReturnRequested {
+        order_id: other_order_id.clone(),
+        reason: "someone else's".into(),
+        ..requested
+    });
+    let last = append_on(
+        &log,
+        &other_subject,
+        other_order_id,
+        "waybill.aftersales.return_requested.v1",
+        aftersales(other),
+    )
+    .await;
+
+    let tracked = client
+        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: last })
+        .await
+        .expect("tracked")
+        .into_inner();
+    let after_sales: Vec<(&str, &str)> = tracked
+        .timeline
+        .iter()
+        .filter(|entry| entry.service != "intake")
+        .map(|entry| (entry.service.as_str(), entry.summary.as_str()))
+        .collect();
+    assert_eq!(
+        after_sales,
+        [
+            ("aftersales", "return requested: ordered twice"),
+            ("aftersales", "return approved"),
+            ("dispatch", "return shipment: transport planned: road courier"),
+            ("aftersales", "complaint filed (billing_error): charged twice"),
+        ]
+    );
     intake.stop().await;
 }

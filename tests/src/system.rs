@@ -50,6 +50,41 @@ pub fn request<T>(actor: &str, body: T) -> tonic::Request<T> {
     request
 }
 
+/// Calls `call` until the service answers (bounded: 30 s): a call that meets a service or
+/// nats-server being restarted is sent again with the same request id, as any client
+/// would; the services' idempotency makes that safe. Other errors end it.
+pub async fn retry<T, F, Fut>(what: &str, mut call: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match call().await {
+            Ok(response) => return Ok(response.into_inner()),
+            Err(status) if is_transient(status.code()) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(status) => anyhow::bail!("{what}: {status:?}"),
+        }
+    }
+}
+
+/// The answers of a service that is down, starting, or cannot reach nats-server, and
+/// ABORTED (a lost race: gRPC's "retry the whole call").
+fn is_transient(code: tonic::Code) -> bool {
+    use tonic::Code;
+    matches!(
+        code,
+        Code::Unavailable
+            | Code::Unknown
+            | Code::Cancelled
+            | Code::DeadlineExceeded
+            | Code::Internal
+            | Code::Aborted
+    )
+}
+
 pub fn party(name: &str, city: &str, region: &str) -> v1::Party {
     v1::Party {
         contact: Some(v1::Contact {
@@ -158,6 +193,7 @@ impl System {
             delivery: DeliveryServiceClient::new(self.delivery.channel().await?),
             aftersales: AfterSalesServiceClient::new(self.aftersales.channel().await?),
             crm: CrmServiceClient::new(self.crm.channel().await?),
+            patience: Duration::from_secs(15),
         })
     }
 }
@@ -170,48 +206,51 @@ pub struct Clients {
     pub delivery: DeliveryServiceClient<Channel>,
     pub aftersales: AfterSalesServiceClient<Channel>,
     pub crm: CrmServiceClient<Channel>,
+    /// How long the waits below wait for another service to act (15 s unless changed).
+    pub patience: Duration,
+}
+
+/// One command to `$client` (a field of `Clients`): `$method(request($actor, $body))`,
+/// retried with the same body (and so the same request id) while the service is away.
+macro_rules! command {
+    ($clients:expr, $client:ident, $method:ident, $actor:expr, $body:expr) => {{
+        let body = $body;
+        let client = $clients.$client.clone();
+        retry(stringify!($method), || {
+            let mut client = client.clone();
+            let body = body.clone();
+            async move { client.$method(request($actor, body)).await }
+        })
+        .await
+    }};
 }
 
 impl Clients {
     /// A van with room for everything at the Berlin depot and a courier for Munich.
     pub async fn set_up_fleet(&self, tag: &str) -> anyhow::Result<()> {
-        self.dispatch
-            .clone()
-            .register_vehicle(request(
-                "user:dispatcher",
-                v1::RegisterVehicleRequest {
-                    request_id: format!("{tag}-van"),
-                    vehicle_id: uuid::Uuid::now_v7().to_string(),
-                    kind: v1::VehicleKind::Van.into(),
-                    registration: "B-WB 1001".into(),
-                    capacity: Some(v1::Load { weight_grams: 1_000_000_000, volume_cm3: 1_000_000_000 }),
-                    depot: "Berlin".into(),
-                },
-            ))
-            .await?;
-        self.delivery
-            .clone()
-            .register_courier(request(
-                "user:hub-lead",
-                v1::RegisterCourierRequest {
-                    request_id: format!("{tag}-courier"),
-                    courier_id: uuid::Uuid::now_v7().to_string(),
-                    name: "Kim".into(),
-                    zones: vec!["Munich".into()],
-                },
-            ))
-            .await?;
+        let van = v1::RegisterVehicleRequest {
+            request_id: format!("{tag}-van"),
+            vehicle_id: uuid::Uuid::now_v7().to_string(),
+            kind: v1::VehicleKind::Van.into(),
+            registration: "B-WB 1001".into(),
+            capacity: Some(v1::Load { weight_grams: 1_000_000_000, volume_cm3: 1_000_000_000 }),
+            depot: "Berlin".into(),
+        };
+        command!(self, dispatch, register_vehicle, "user:dispatcher", van)?;
+        let courier = v1::RegisterCourierRequest {
+            request_id: format!("{tag}-courier"),
+            courier_id: uuid::Uuid::now_v7().to_string(),
+            name: "Kim".into(),
+            zones: vec!["Munich".into()],
+        };
+        command!(self, delivery, register_courier, "user:hub-lead", courier)?;
         Ok(())
     }
 
     /// Places the standard order for `customer`; returns it as intake answered.
     pub async fn place(&self, tag: &str, customer: &str) -> anyhow::Result<v1::Order> {
-        let placed = self
-            .intake
-            .clone()
-            .place_order(request("system:shop", place_order_request(&format!("{tag}-place"), customer)))
-            .await?
-            .into_inner();
+        let body = place_order_request(&format!("{tag}-place"), customer);
+        let placed = command!(self, intake, place_order, "system:shop", body)?;
         placed.order.ok_or_else(|| anyhow::anyhow!("no order in the answer"))
     }
 
@@ -222,7 +261,7 @@ impl Clients {
 
     /// Waits until intake shows the order in `status`.
     pub async fn order_reaches(&self, order_id: &str, status: v1::OrderStatus) -> anyhow::Result<v1::Order> {
-        eventually(&format!("order {order_id} to be {status:?}"), || async move {
+        eventually_within(&format!("order {order_id} to be {status:?}"), self.patience, || async move {
             self.order(order_id).await.filter(|order| order.status == status as i32)
         })
         .await
@@ -239,7 +278,7 @@ impl Clients {
         task_id: &str,
         status: v1::TaskStatus,
     ) -> anyhow::Result<v1::DispatchTask> {
-        eventually(&format!("task {task_id} to be {status:?}"), || async move {
+        eventually_within(&format!("task {task_id} to be {status:?}"), self.patience, || async move {
             self.task(task_id).await.filter(|task| task.status == status as i32)
         })
         .await
@@ -256,7 +295,7 @@ impl Clients {
         delivery_id: &str,
         status: v1::DeliveryStatus,
     ) -> anyhow::Result<v1::DeliveryTask> {
-        eventually(&format!("delivery {delivery_id} to be {status:?}"), || async move {
+        eventually_within(&format!("delivery {delivery_id} to be {status:?}"), self.patience, || async move {
             self.delivery(delivery_id).await.filter(|delivery| delivery.status == status as i32)
         })
         .await
@@ -265,92 +304,56 @@ impl Clients {
     /// The planned task (id = order id) goes onto a vehicle, is packed, picked up, passes
     /// Leipzig and arrives at the Munich hub.
     pub async fn haul(&self, tag: &str, order_id: &str) -> anyhow::Result<()> {
-        let mut fleet = self.dispatch.clone();
         let task_id = order_id.to_owned();
         self.task_reaches(order_id, v1::TaskStatus::Planned).await?;
-        fleet
-            .assign_task(request(
-                "user:dispatcher",
-                v1::AssignTaskRequest {
-                    request_id: format!("{tag}-assign"),
-                    task_id: task_id.clone(),
-                    ..Default::default()
-                },
-            ))
-            .await?;
-        fleet
-            .mark_packed(request(
-                "user:warehouse",
-                v1::MarkPackedRequest { request_id: format!("{tag}-pack"), task_id: task_id.clone() },
-            ))
-            .await?;
-        fleet
-            .record_pickup(request(
-                "user:driver",
-                v1::RecordPickupRequest { request_id: format!("{tag}-pickup"), task_id: task_id.clone() },
-            ))
-            .await?;
-        fleet
-            .record_checkpoint(request(
-                "user:driver",
-                v1::RecordCheckpointRequest {
-                    request_id: format!("{tag}-checkpoint"),
-                    task_id: task_id.clone(),
-                    place: "Leipzig".into(),
-                    note: "on schedule".into(),
-                },
-            ))
-            .await?;
-        fleet
-            .record_arrival(request(
-                "user:driver",
-                v1::RecordArrivalRequest {
-                    request_id: format!("{tag}-arrive"),
-                    task_id,
-                    hub: "MUC-HUB".into(),
-                },
-            ))
-            .await?;
+        let assign = v1::AssignTaskRequest {
+            request_id: format!("{tag}-assign"),
+            task_id: task_id.clone(),
+            ..Default::default()
+        };
+        command!(self, dispatch, assign_task, "user:dispatcher", assign)?;
+        let pack = v1::MarkPackedRequest { request_id: format!("{tag}-pack"), task_id: task_id.clone() };
+        command!(self, dispatch, mark_packed, "user:warehouse", pack)?;
+        let pickup =
+            v1::RecordPickupRequest { request_id: format!("{tag}-pickup"), task_id: task_id.clone() };
+        command!(self, dispatch, record_pickup, "user:driver", pickup)?;
+        let checkpoint = v1::RecordCheckpointRequest {
+            request_id: format!("{tag}-checkpoint"),
+            task_id: task_id.clone(),
+            place: "Leipzig".into(),
+            note: "on schedule".into(),
+        };
+        command!(self, dispatch, record_checkpoint, "user:driver", checkpoint)?;
+        let arrival =
+            v1::RecordArrivalRequest { request_id: format!("{tag}-arrive"), task_id, hub: "MUC-HUB".into() };
+        command!(self, dispatch, record_arrival, "user:driver", arrival)?;
         Ok(())
     }
 
     /// Waits for the last mile delivery planned by itself; a courier takes it out.
     pub async fn out_for_delivery(&self, tag: &str, order_id: &str) -> anyhow::Result<()> {
-        let mut last_mile = self.delivery.clone();
         self.delivery_reaches(order_id, v1::DeliveryStatus::Scheduled).await?;
-        last_mile
-            .assign_courier(request(
-                "user:hub-lead",
-                v1::AssignCourierRequest {
-                    request_id: format!("{tag}-assign-courier"),
-                    delivery_id: order_id.into(),
-                    courier_id: String::new(),
-                },
-            ))
-            .await?;
-        last_mile
-            .start_delivery(request(
-                "user:kim",
-                v1::StartDeliveryRequest { request_id: format!("{tag}-start"), delivery_id: order_id.into() },
-            ))
-            .await?;
+        let assign = v1::AssignCourierRequest {
+            request_id: format!("{tag}-assign-courier"),
+            delivery_id: order_id.into(),
+            courier_id: String::new(),
+        };
+        command!(self, delivery, assign_courier, "user:hub-lead", assign)?;
+        let start =
+            v1::StartDeliveryRequest { request_id: format!("{tag}-start"), delivery_id: order_id.into() };
+        command!(self, delivery, start_delivery, "user:kim", start)?;
         Ok(())
     }
 
     /// The courier hands the parcel over with a signed proof.
     pub async fn hand_over(&self, tag: &str, order_id: &str) -> anyhow::Result<v1::ProofOfDelivery> {
         let handover = proof();
-        self.delivery
-            .clone()
-            .confirm_delivery(request(
-                "user:kim",
-                v1::ConfirmDeliveryRequest {
-                    request_id: format!("{tag}-confirm"),
-                    delivery_id: order_id.into(),
-                    proof: Some(handover.clone()),
-                },
-            ))
-            .await?;
+        let confirm = v1::ConfirmDeliveryRequest {
+            request_id: format!("{tag}-confirm"),
+            delivery_id: order_id.into(),
+            proof: Some(handover.clone()),
+        };
+        command!(self, delivery, confirm_delivery, "user:kim", confirm)?;
         Ok(handover)
     }
 
@@ -362,6 +365,47 @@ impl Clients {
         self.out_for_delivery(tag, &order.order_id).await?;
         self.hand_over(tag, &order.order_id).await?;
         self.order_reaches(&order.order_id, v1::OrderStatus::Delivered).await
+    }
+
+    /// The customer returns one book of a delivered order; it is approved (dispatch plans
+    /// the reverse pickup by itself), received and refunded `amount`. Returns the return.
+    pub async fn return_and_refund(
+        &self,
+        tag: &str,
+        order_id: &str,
+        amount: v1::Money,
+    ) -> anyhow::Result<v1::ReturnCase> {
+        // After-sales learns of the delivery from the log: ask until it has.
+        let ask = v1::RequestReturnRequest {
+            request_id: format!("{tag}-return"),
+            return_id: String::new(),
+            order_id: order_id.into(),
+            reason: "ordered one too many".into(),
+            lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }],
+        };
+        let requested = eventually_within("after-sales to take the return", self.patience, || {
+            let ask = ask.clone();
+            async move { command!(self, aftersales, request_return, "user:erika", ask).ok() }
+        })
+        .await?;
+        let return_id = requested.return_case.map(|case| case.return_id).unwrap_or_default();
+        let approve = v1::ApproveReturnRequest {
+            request_id: format!("{tag}-approve"),
+            return_id: return_id.clone(),
+            note: String::new(),
+        };
+        command!(self, aftersales, approve_return, "user:agent", approve)?;
+        self.task_reaches(&return_id, v1::TaskStatus::Planned).await?;
+        let receive = v1::ReceiveReturnRequest {
+            request_id: format!("{tag}-receive"),
+            return_id: return_id.clone(),
+            note: "undamaged".into(),
+        };
+        command!(self, aftersales, receive_return, "user:warehouse", receive)?;
+        let refund =
+            v1::RefundReturnRequest { request_id: format!("{tag}-refund"), return_id, amount: Some(amount) };
+        let refunded = command!(self, aftersales, refund_return, "user:agent", refund)?;
+        refunded.return_case.ok_or_else(|| anyhow::anyhow!("no return in the answer"))
     }
 
     pub async fn customer(&self, customer_id: &str) -> Option<v1::GetCustomerResponse> {

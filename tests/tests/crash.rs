@@ -50,12 +50,16 @@ async fn count(log: &EventLog, subject: &str, event_type: &str) -> anyhow::Resul
 }
 
 enum Crash {
-    /// SIGKILL dispatch, start it again on the same address.
-    Dispatch,
-    /// SIGKILL delivery, start it again on the same address.
-    Delivery,
+    /// SIGKILL the service, start it again on the same address.
+    Kill(&'static str),
     /// Stop nats-server, start it again on the same port and store.
     Nats,
+}
+
+/// The cases after-sales lists for an order.
+async fn cases_of(clients: &Clients, order_id: &str) -> Option<Vec<v1::Case>> {
+    let request = v1::ListCasesRequest { order_id: order_id.into(), ..Default::default() };
+    Some(clients.aftersales.clone().list_cases(request).await.ok()?.into_inner().cases)
 }
 
 async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
@@ -86,15 +90,16 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
     let delivered_before_crash = delivered.load(Ordering::SeqCst);
     assert!(delivered_before_crash < ORDERS, "the crash must come in the middle of the stream");
     match crash {
-        Crash::Dispatch => {
-            let listen = system.dispatch.listen().to_owned();
-            system.dispatch.kill()?;
-            system.dispatch = Service::start_on("dispatch", &listen, &url, &[]).await?;
-        }
-        Crash::Delivery => {
-            let listen = system.delivery.listen().to_owned();
-            system.delivery.kill()?;
-            system.delivery = Service::start_on("delivery", &listen, &url, &[]).await?;
+        Crash::Kill(name) => {
+            let service = match name {
+                "dispatch" => &mut system.dispatch,
+                "delivery" => &mut system.delivery,
+                "aftersales" => &mut system.aftersales,
+                other => anyhow::bail!("no crash case for {other}"),
+            };
+            let listen = service.listen().to_owned();
+            service.kill()?;
+            *service = Service::start_on(name, &listen, &url, &[]).await?;
         }
         Crash::Nats => {
             tokio::task::block_in_place(|| nats.restart());
@@ -162,10 +167,14 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
     // a fresh replica that rebuilt its model from the log.
     let fresh_dispatch = Service::start("dispatch", &url, &[]).await?;
     let fresh_delivery = Service::start("delivery", &url, &[]).await?;
+    let fresh_aftersales = Service::start("aftersales", &url, &[]).await?;
     let mut fresh = clients.clone();
+    fresh.aftersales =
+        v1::after_sales_service_client::AfterSalesServiceClient::new(fresh_aftersales.channel().await?);
     fresh.dispatch = v1::dispatch_service_client::DispatchServiceClient::new(fresh_dispatch.channel().await?);
     fresh.delivery = v1::delivery_service_client::DeliveryServiceClient::new(fresh_delivery.channel().await?);
     let live = system.clients().await?;
+    let system_clients = live.clone();
     let tasks =
         eventually_within("the fresh dispatch to hold the same tasks", Duration::from_secs(15), || {
             let (live, fresh) = (live.clone(), fresh.clone());
@@ -189,18 +198,27 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
         assert!(live.is_some(), "delivery of {}", done.order_id);
         assert_eq!(live, rebuilt, "delivery of {}", done.order_id);
         assert_eq!(live.map(|delivery| delivery.status), Some(v1::DeliveryStatus::Delivered as i32));
+        let (live, rebuilt) =
+            (cases_of(&system_clients, &done.order_id).await, cases_of(&fresh, &done.order_id).await);
+        assert_eq!(live.as_ref().map(Vec::len), Some(1), "one return for {}", done.order_id);
+        assert_eq!(live, rebuilt, "cases of {}", done.order_id);
     }
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dispatch_killed_mid_stream_loses_and_doubles_nothing() -> anyhow::Result<()> {
-    a_stream_of_lifecycles_survives(Crash::Dispatch).await
+    a_stream_of_lifecycles_survives(Crash::Kill("dispatch")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_killed_mid_stream_loses_and_doubles_nothing() -> anyhow::Result<()> {
-    a_stream_of_lifecycles_survives(Crash::Delivery).await
+    a_stream_of_lifecycles_survives(Crash::Kill("delivery")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aftersales_killed_mid_stream_loses_and_doubles_nothing() -> anyhow::Result<()> {
+    a_stream_of_lifecycles_survives(Crash::Kill("aftersales")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,9 +1,10 @@
 //! Crashes in the middle of a stream of lifecycles, with the real binaries: a service killed
 //! with SIGKILL and started again in its place, and nats-server stopped and started again.
 //! Clients retry what failed with the same request id, as any client would. Afterwards
-//! every order was delivered, the log holds exactly one planned task per order and per
-//! return and exactly one refund per return, CRM's refund totals add up, and the restarted
-//! service answers exactly as a freshly started replica that rebuilt everything from the log.
+//! every order was delivered; the log holds exactly one acceptance, one planned task and
+//! one scheduled delivery per order, and one planned reverse task and one refund per
+//! return; CRM's refund totals add up; and the services answer exactly as freshly started
+//! replicas that rebuilt everything from the log.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -126,6 +127,13 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
     // The log: one planned task per order and per return, one refund per return.
     let log = EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/system-test").await?;
     for done in &finished {
+        let accepted = count(
+            &log,
+            &format!("waybill.intake.order.{}", done.order_id),
+            "waybill.intake.order_accepted.v1",
+        )
+        .await?;
+        assert_eq!(accepted, 1, "order_accepted for order {}", done.order_id);
         let planned = "waybill.dispatch.task_planned.v1";
         let forward = count(&log, &format!("waybill.dispatch.task.{}", done.order_id), planned).await?;
         assert_eq!(forward, 1, "task_planned for order {}", done.order_id);

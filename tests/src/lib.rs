@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod system;
+
 /// The workspace root (this crate lives in `tests/`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -13,6 +15,8 @@ pub fn workspace_root() -> PathBuf {
 /// Path of a workspace binary in the same profile as the running test, built on demand
 /// (cargo builds another package's binaries only when asked).
 pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    static BUILT: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let test_exe = std::env::current_exe()?;
     // target/<profile>/deps/<test> -> target/<profile>/<name>
     let profile_dir = test_exe
@@ -36,8 +40,12 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
             build.env_remove(variable.as_ref());
         }
     }
-    let status = build.status()?;
-    anyhow::ensure!(status.success(), "cargo build --workspace --bins failed");
+    // One build per test process is enough: later starts (restarts) reuse it.
+    if !*built {
+        let status = build.status()?;
+        anyhow::ensure!(status.success(), "cargo build --workspace --bins failed");
+        *built = true;
+    }
     anyhow::ensure!(path.exists(), "{} was not built", path.display());
     Ok(path)
 }
@@ -117,7 +125,18 @@ impl Service {
     /// Starts `waybill-<name>` with `env` on top of the listen address and NATS URL, and
     /// waits until it is SERVING.
     pub async fn start(name: &str, nats_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Service> {
-        let listen = format!("127.0.0.1:{}", free_port()?);
+        Service::start_on(name, &format!("127.0.0.1:{}", free_port()?), nats_url, env).await
+    }
+
+    /// Starts `waybill-<name>` listening on `listen` (e.g. the address of one that was
+    /// killed, to start it again in its place).
+    pub async fn start_on(
+        name: &str,
+        listen: &str,
+        nats_url: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Service> {
+        let listen = listen.to_owned();
         let mut command = Command::new(binary(&format!("waybill-{name}"))?);
         command
             .env("WAYBILL_LISTEN", &listen)
@@ -131,6 +150,18 @@ impl Service {
         let address = format!("http://{listen}");
         wait_serving(&address).await?;
         Ok(Service { process, address })
+    }
+
+    /// `127.0.0.1:<port>`, the address it listens on.
+    pub fn listen(&self) -> &str {
+        self.address.trim_start_matches("http://")
+    }
+
+    /// Kills the process outright (SIGKILL, `kill -9`): no shutdown, no flush.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.process.child.kill()?;
+        self.process.child.wait()?;
+        Ok(())
     }
 
     pub async fn channel(&self) -> anyhow::Result<tonic::transport::Channel> {

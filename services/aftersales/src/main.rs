@@ -33,7 +33,8 @@ struct Config {
     /// How many days after delivery a return may be requested.
     #[arg(long, env = "WAYBILL_AFTERSALES_RETURN_WINDOW_DAYS", default_value_t = 14)]
     return_window_days: i64,
-    /// Complaint deadlines per severity, as "<acknowledge hours>/<resolve hours>".
+    /// Complaint deadlines per severity, as "<acknowledge>/<resolve>": whole hours, or with
+    /// a unit suffix `h`, `m` or `s` (e.g. "90m/4h"; seconds are for drills and tests).
     #[arg(long, env = "WAYBILL_AFTERSALES_SLA_LOW", default_value = "24/72")]
     sla_low: String,
     #[arg(long, env = "WAYBILL_AFTERSALES_SLA_MEDIUM", default_value = "8/48")]
@@ -59,17 +60,32 @@ struct Config {
     metrics_listen: Option<SocketAddr>,
 }
 
-/// "<acknowledge hours>/<resolve hours>", both positive, acknowledge not after resolve.
+/// "<acknowledge>/<resolve>", each whole hours or a number with a unit (`h`, `m`, `s`),
+/// both positive, acknowledge not after resolve, resolve within a year.
 fn sla(flag: &str, value: &str) -> anyhow::Result<ComplaintSla> {
+    fn duration(part: &str) -> Option<chrono::Duration> {
+        let part = part.trim();
+        let (number, unit) = match part.char_indices().last()? {
+            (at, unit @ ('h' | 'm' | 's')) => (&part[..at], unit),
+            _ => (part, 'h'),
+        };
+        let number = number.trim().parse::<i64>().ok().filter(|number| *number > 0)?;
+        match unit {
+            's' => chrono::Duration::try_seconds(number),
+            'm' => chrono::Duration::try_minutes(number),
+            _ => chrono::Duration::try_hours(number),
+        }
+    }
     let parsed = value
         .split_once('/')
-        .and_then(|(acknowledge, resolve)| {
-            Some((acknowledge.trim().parse::<i64>().ok()?, resolve.trim().parse::<i64>().ok()?))
-        })
-        .filter(|(acknowledge, resolve)| *acknowledge > 0 && acknowledge <= resolve && *resolve <= 24 * 365);
-    let (acknowledge, resolve) = parsed
-        .ok_or_else(|| anyhow::anyhow!("--{flag} must be <acknowledge hours>/<resolve hours>, e.g. 8/48"))?;
-    Ok(ComplaintSla::hours(acknowledge, resolve))
+        .and_then(|(acknowledge, resolve)| Some((duration(acknowledge)?, duration(resolve)?)))
+        .filter(|(acknowledge, resolve)| acknowledge <= resolve && *resolve <= chrono::Duration::days(365));
+    let (acknowledge_within, resolve_within) = parsed.ok_or_else(|| {
+        anyhow::anyhow!(
+            "--{flag} must be <acknowledge>/<resolve> in hours (or with h/m/s), e.g. 8/48 or 30s/2m"
+        )
+    })?;
+    Ok(ComplaintSla { acknowledge_within, resolve_within })
 }
 
 // Replay and request handling allocate many small, short-lived objects; mimalloc serves

@@ -1,0 +1,439 @@
+//! The whole system for a test: the five binaries on one nats-server, their gRPC clients,
+//! and the steps a shop, a dispatcher, a driver and a courier take with an order.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tonic::transport::Channel;
+use waybill_proto::v1::{
+    self, after_sales_service_client::AfterSalesServiceClient, crm_service_client::CrmServiceClient,
+    delivery_service_client::DeliveryServiceClient, dispatch_service_client::DispatchServiceClient,
+    intake_service_client::IntakeServiceClient,
+};
+
+use crate::Service;
+
+/// Calls `attempt` until it yields `Some` (bounded: 15 s): for what another service does
+/// on its own after an event.
+pub async fn eventually<T, F, Fut>(what: &str, attempt: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    eventually_within(what, Duration::from_secs(15), attempt).await
+}
+
+/// `eventually` with another bound (for a service that is being restarted, say).
+pub async fn eventually_within<T, F, Fut>(what: &str, limit: Duration, mut attempt: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = attempt().await {
+            return Ok(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!("timed out after {limit:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A request carrying the caller's identity, as the gateway would set it.
+pub fn request<T>(actor: &str, body: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(body);
+    if let Ok(actor) = actor.parse() {
+        request.metadata_mut().insert("x-waybill-actor", actor);
+    }
+    request
+}
+
+/// Calls `call` until the service answers (bounded: 30 s): a call that meets a service or
+/// nats-server being restarted is sent again with the same request id, as any client
+/// would; the services' idempotency makes that safe. Other errors end it.
+pub async fn retry<T, F, Fut>(what: &str, mut call: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match call().await {
+            Ok(response) => return Ok(response.into_inner()),
+            Err(status) if is_transient(status.code()) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(status) => anyhow::bail!("{what}: {status:?}"),
+        }
+    }
+}
+
+/// The answers of a service that is down, starting, or cannot reach nats-server, and
+/// ABORTED (a lost race: gRPC's "retry the whole call").
+fn is_transient(code: tonic::Code) -> bool {
+    use tonic::Code;
+    matches!(
+        code,
+        Code::Unavailable
+            | Code::Unknown
+            | Code::Cancelled
+            | Code::DeadlineExceeded
+            | Code::Internal
+            | Code::Aborted
+    )
+}
+
+pub fn party(name: &str, city: &str, region: &str) -> v1::Party {
+    v1::Party {
+        contact: Some(v1::Contact {
+            name: name.into(),
+            phone: "+49 30 1234567".into(),
+            email: String::new(),
+        }),
+        address: Some(v1::Address {
+            lines: vec!["Hauptstrasse 1".into()],
+            city: city.into(),
+            region: region.into(),
+            postal_code: "10115".into(),
+            country_code: "DE".into(),
+        }),
+    }
+}
+
+pub fn unix_now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// A complete, signed proof of delivery.
+pub fn proof() -> v1::ProofOfDelivery {
+    v1::ProofOfDelivery {
+        recipient_name: "Erika Mustermann".into(),
+        recipient_relation: "consignee".into(),
+        signature: Some(v1::Signature {
+            signature: Some(v1::signature::Signature::Stored(v1::StoredSignature {
+                digest: format!("sha256:{}", "ab".repeat(32)),
+                storage_ref: "s3://pod/2026/11/22/signature.png".into(),
+            })),
+        }),
+        photo_ref: "s3://pod/2026/11/22/door.jpg".into(),
+        location: Some(v1::GeoPoint { latitude: 48.137, longitude: 11.575 }),
+        delivered_at: Some(prost_types::Timestamp { seconds: unix_now_seconds(), nanos: 0 }),
+        id_checked: true,
+        checklist: Some(v1::HandoverChecklist {
+            piece_count_matches: true,
+            packaging_intact: true,
+            recipient_informed_of_contents: true,
+        }),
+    }
+}
+
+pub fn eur(amount_minor: i64) -> v1::Money {
+    v1::Money { amount_minor, currency: "EUR".into() }
+}
+
+/// Two books of 3 kg, Berlin to Munich, worth EUR 100.
+pub fn place_order_request(request_id: &str, customer_id: &str) -> v1::PlaceOrderRequest {
+    v1::PlaceOrderRequest {
+        request_id: request_id.into(),
+        customer_id: customer_id.into(),
+        shipper: Some(party("Acme GmbH", "Berlin", "BE")),
+        consignee: Some(party("Erika Mustermann", "Munich", "BY")),
+        cargo: vec![v1::CargoLine {
+            description: "books".into(),
+            quantity: 2,
+            weight_grams: 3_000,
+            length_cm: 40,
+            width_cm: 30,
+            height_cm: 20,
+            declared_value: Some(eur(10_000)),
+            category: v1::CargoCategory::General.into(),
+            hazard_declaration: String::new(),
+        }],
+        service_level: v1::ServiceLevel::Standard.into(),
+    }
+}
+
+/// The five services, each its real binary, on one nats-server.
+pub struct System {
+    pub intake: Service,
+    pub dispatch: Service,
+    pub delivery: Service,
+    pub aftersales: Service,
+    pub crm: Service,
+}
+
+/// Extra environment per service (flags such as shorter SLAs).
+#[derive(Default, Clone, Copy)]
+pub struct Settings<'a> {
+    pub delivery: &'a [(&'a str, &'a str)],
+    pub aftersales: &'a [(&'a str, &'a str)],
+}
+
+impl System {
+    pub async fn start(nats_url: &str, settings: Settings<'_>) -> anyhow::Result<System> {
+        let (intake, dispatch, delivery, aftersales, crm) = tokio::try_join!(
+            Service::start("intake", nats_url, &[]),
+            Service::start("dispatch", nats_url, &[]),
+            Service::start("delivery", nats_url, settings.delivery),
+            Service::start("aftersales", nats_url, settings.aftersales),
+            Service::start("crm", nats_url, &[]),
+        )?;
+        Ok(System { intake, dispatch, delivery, aftersales, crm })
+    }
+
+    pub async fn clients(&self) -> anyhow::Result<Clients> {
+        Ok(Clients {
+            intake: IntakeServiceClient::new(self.intake.channel().await?),
+            dispatch: DispatchServiceClient::new(self.dispatch.channel().await?),
+            delivery: DeliveryServiceClient::new(self.delivery.channel().await?),
+            aftersales: AfterSalesServiceClient::new(self.aftersales.channel().await?),
+            crm: CrmServiceClient::new(self.crm.channel().await?),
+            patience: Duration::from_secs(15),
+        })
+    }
+}
+
+/// One gRPC client per service (cheap to clone).
+#[derive(Clone)]
+pub struct Clients {
+    pub intake: IntakeServiceClient<Channel>,
+    pub dispatch: DispatchServiceClient<Channel>,
+    pub delivery: DeliveryServiceClient<Channel>,
+    pub aftersales: AfterSalesServiceClient<Channel>,
+    pub crm: CrmServiceClient<Channel>,
+    /// How long the waits below wait for another service to act (15 s unless changed).
+    pub patience: Duration,
+}
+
+/// One command to `$client` (a field of `Clients`): `$method(request($actor, $body))`,
+/// retried with the same body (and so the same request id) while the service is away.
+macro_rules! command {
+    ($clients:expr, $client:ident, $method:ident, $actor:expr, $body:expr) => {{
+        let body = $body;
+        let client = $clients.$client.clone();
+        retry(stringify!($method), || {
+            let mut client = client.clone();
+            let body = body.clone();
+            async move { client.$method(request($actor, body)).await }
+        })
+        .await
+    }};
+}
+
+impl Clients {
+    /// A van with room for everything at the Berlin depot and a courier for Munich.
+    pub async fn set_up_fleet(&self, tag: &str) -> anyhow::Result<()> {
+        let van = v1::RegisterVehicleRequest {
+            request_id: format!("{tag}-van"),
+            vehicle_id: uuid::Uuid::now_v7().to_string(),
+            kind: v1::VehicleKind::Van.into(),
+            registration: "B-WB 1001".into(),
+            capacity: Some(v1::Load { weight_grams: 1_000_000_000, volume_cm3: 1_000_000_000 }),
+            depot: "Berlin".into(),
+        };
+        command!(self, dispatch, register_vehicle, "user:dispatcher", van)?;
+        let courier = v1::RegisterCourierRequest {
+            request_id: format!("{tag}-courier"),
+            courier_id: uuid::Uuid::now_v7().to_string(),
+            name: "Kim".into(),
+            zones: vec!["Munich".into()],
+        };
+        command!(self, delivery, register_courier, "user:hub-lead", courier)?;
+        Ok(())
+    }
+
+    /// Places the standard order for `customer`; returns it as intake answered.
+    pub async fn place(&self, tag: &str, customer: &str) -> anyhow::Result<v1::Order> {
+        let body = place_order_request(&format!("{tag}-place"), customer);
+        let placed = command!(self, intake, place_order, "system:shop", body)?;
+        placed.order.ok_or_else(|| anyhow::anyhow!("no order in the answer"))
+    }
+
+    pub async fn order(&self, order_id: &str) -> Option<v1::Order> {
+        let request = v1::GetOrderRequest { order_id: order_id.into(), min_position: 0 };
+        self.intake.clone().get_order(request).await.ok()?.into_inner().order
+    }
+
+    /// Waits until intake shows the order in `status`.
+    pub async fn order_reaches(&self, order_id: &str, status: v1::OrderStatus) -> anyhow::Result<v1::Order> {
+        eventually_within(&format!("order {order_id} to be {status:?}"), self.patience, || async move {
+            self.order(order_id).await.filter(|order| order.status == status as i32)
+        })
+        .await
+    }
+
+    pub async fn task(&self, task_id: &str) -> Option<v1::DispatchTask> {
+        let request = v1::GetTaskRequest { task_id: task_id.into(), min_position: 0 };
+        self.dispatch.clone().get_task(request).await.ok()?.into_inner().task
+    }
+
+    /// Waits until dispatch shows the task in `status`.
+    pub async fn task_reaches(
+        &self,
+        task_id: &str,
+        status: v1::TaskStatus,
+    ) -> anyhow::Result<v1::DispatchTask> {
+        eventually_within(&format!("task {task_id} to be {status:?}"), self.patience, || async move {
+            self.task(task_id).await.filter(|task| task.status == status as i32)
+        })
+        .await
+    }
+
+    pub async fn delivery(&self, delivery_id: &str) -> Option<v1::DeliveryTask> {
+        let request = v1::GetDeliveryRequest { delivery_id: delivery_id.into(), min_position: 0 };
+        self.delivery.clone().get_delivery(request).await.ok()?.into_inner().delivery
+    }
+
+    /// Waits until delivery shows the delivery in `status`.
+    pub async fn delivery_reaches(
+        &self,
+        delivery_id: &str,
+        status: v1::DeliveryStatus,
+    ) -> anyhow::Result<v1::DeliveryTask> {
+        eventually_within(&format!("delivery {delivery_id} to be {status:?}"), self.patience, || async move {
+            self.delivery(delivery_id).await.filter(|delivery| delivery.status == status as i32)
+        })
+        .await
+    }
+
+    /// The planned task (id = order id) goes onto a vehicle, is packed, picked up, passes
+    /// Leipzig and arrives at the Munich hub.
+    pub async fn haul(&self, tag: &str, order_id: &str) -> anyhow::Result<()> {
+        let task_id = order_id.to_owned();
+        self.task_reaches(order_id, v1::TaskStatus::Planned).await?;
+        let assign = v1::AssignTaskRequest {
+            request_id: format!("{tag}-assign"),
+            task_id: task_id.clone(),
+            ..Default::default()
+        };
+        command!(self, dispatch, assign_task, "user:dispatcher", assign)?;
+        let pack = v1::MarkPackedRequest { request_id: format!("{tag}-pack"), task_id: task_id.clone() };
+        command!(self, dispatch, mark_packed, "user:warehouse", pack)?;
+        let pickup =
+            v1::RecordPickupRequest { request_id: format!("{tag}-pickup"), task_id: task_id.clone() };
+        command!(self, dispatch, record_pickup, "user:driver", pickup)?;
+        let checkpoint = v1::RecordCheckpointRequest {
+            request_id: format!("{tag}-checkpoint"),
+            task_id: task_id.clone(),
+            place: "Leipzig".into(),
+            note: "on schedule".into(),
+        };
+        command!(self, dispatch, record_checkpoint, "user:driver", checkpoint)?;
+        let arrival =
+            v1::RecordArrivalRequest { request_id: format!("{tag}-arrive"), task_id, hub: "MUC-HUB".into() };
+        command!(self, dispatch, record_arrival, "user:driver", arrival)?;
+        Ok(())
+    }
+
+    /// Waits for the last mile delivery planned by itself; a courier takes it out.
+    pub async fn out_for_delivery(&self, tag: &str, order_id: &str) -> anyhow::Result<()> {
+        self.delivery_reaches(order_id, v1::DeliveryStatus::Scheduled).await?;
+        let assign = v1::AssignCourierRequest {
+            request_id: format!("{tag}-assign-courier"),
+            delivery_id: order_id.into(),
+            courier_id: String::new(),
+        };
+        command!(self, delivery, assign_courier, "user:hub-lead", assign)?;
+        let start =
+            v1::StartDeliveryRequest { request_id: format!("{tag}-start"), delivery_id: order_id.into() };
+        command!(self, delivery, start_delivery, "user:kim", start)?;
+        Ok(())
+    }
+
+    /// The courier hands the parcel over with a signed proof.
+    pub async fn hand_over(&self, tag: &str, order_id: &str) -> anyhow::Result<v1::ProofOfDelivery> {
+        let handover = proof();
+        let confirm = v1::ConfirmDeliveryRequest {
+            request_id: format!("{tag}-confirm"),
+            delivery_id: order_id.into(),
+            proof: Some(handover.clone()),
+        };
+        command!(self, delivery, confirm_delivery, "user:kim", confirm)?;
+        Ok(handover)
+    }
+
+    /// Places an order for `customer` and takes it all the way to a signed handover that
+    /// intake shows as delivered.
+    pub async fn deliver_new_order(&self, tag: &str, customer: &str) -> anyhow::Result<v1::Order> {
+        let order = self.place(tag, customer).await?;
+        self.haul(tag, &order.order_id).await?;
+        self.out_for_delivery(tag, &order.order_id).await?;
+        self.hand_over(tag, &order.order_id).await?;
+        self.order_reaches(&order.order_id, v1::OrderStatus::Delivered).await
+    }
+
+    /// The customer returns one book of a delivered order; it is approved (dispatch plans
+    /// the reverse pickup by itself), received and refunded `amount`. Returns the return.
+    pub async fn return_and_refund(
+        &self,
+        tag: &str,
+        order_id: &str,
+        amount: v1::Money,
+    ) -> anyhow::Result<v1::ReturnCase> {
+        // After-sales learns of the delivery from the log: ask until it has.
+        let ask = v1::RequestReturnRequest {
+            request_id: format!("{tag}-return"),
+            return_id: String::new(),
+            order_id: order_id.into(),
+            reason: "ordered one too many".into(),
+            lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }],
+        };
+        let requested = eventually_within("after-sales to take the return", self.patience, || {
+            let ask = ask.clone();
+            async move { command!(self, aftersales, request_return, "user:erika", ask).ok() }
+        })
+        .await?;
+        let return_id = requested.return_case.map(|case| case.return_id).unwrap_or_default();
+        let approve = v1::ApproveReturnRequest {
+            request_id: format!("{tag}-approve"),
+            return_id: return_id.clone(),
+            note: String::new(),
+        };
+        command!(self, aftersales, approve_return, "user:agent", approve)?;
+        self.task_reaches(&return_id, v1::TaskStatus::Planned).await?;
+        let receive = v1::ReceiveReturnRequest {
+            request_id: format!("{tag}-receive"),
+            return_id: return_id.clone(),
+            note: "undamaged".into(),
+        };
+        command!(self, aftersales, receive_return, "user:warehouse", receive)?;
+        let refund =
+            v1::RefundReturnRequest { request_id: format!("{tag}-refund"), return_id, amount: Some(amount) };
+        let refunded = command!(self, aftersales, refund_return, "user:agent", refund)?;
+        refunded.return_case.ok_or_else(|| anyhow::anyhow!("no return in the answer"))
+    }
+
+    pub async fn customer(&self, customer_id: &str) -> Option<v1::GetCustomerResponse> {
+        let request = v1::GetCustomerRequest { customer_id: customer_id.into(), min_position: 0 };
+        Some(self.crm.clone().get_customer(request).await.ok()?.into_inner())
+    }
+
+    /// Every task dispatch knows, all pages.
+    pub async fn all_tasks(&self, min_position: u64) -> anyhow::Result<Vec<v1::DispatchTask>> {
+        let mut tasks = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .dispatch
+                .clone()
+                .list_tasks(v1::ListTasksRequest {
+                    page_size: 100,
+                    page_token: page_token.clone(),
+                    min_position,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            tasks.extend(page.tasks);
+            if page.next_page_token.is_empty() {
+                return Ok(tasks);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Crashes in the middle of a stream of lifecycles, with the real binaries: a service killed
+//! with SIGKILL and started again in its place, and nats-server stopped and started again.
+//! Clients retry what failed with the same request id, as any client would. Afterwards
+//! every order was delivered; the log holds exactly one acceptance, one planned task and
+//! one scheduled delivery per order, and one planned reverse task and one refund per
+//! return; CRM's refund totals add up; and the services answer exactly as freshly started
+//! replicas that rebuilt everything from the log.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use waybill_eventlog::{EventLog, StreamSettings};
+use waybill_proto::v1;
+use waybill_system_tests::Service;
+use waybill_system_tests::system::{Clients, Settings, System, eur, eventually_within};
+use waybill_testkit::NatsServer;
+
+/// How many lifecycles run through the system at once.
+const ORDERS: usize = 20;
+/// How many customers share them (CRM totals per customer).
+const CUSTOMERS: usize = 4;
+
+/// What one lifecycle left behind.
+struct Finished {
+    order_id: String,
+    customer: String,
+    return_id: String,
+    refunded: i64,
+}
+
+/// Place → deliver → return → refund for order `index`; counts deliveries in `delivered`.
+async fn lifecycle(clients: Clients, index: usize, delivered: Arc<AtomicUsize>) -> anyhow::Result<Finished> {
+    let tag = format!("crash-{index}");
+    let customer = format!("cust-crash-{}", index % CUSTOMERS);
+    let order = clients.deliver_new_order(&tag, &customer).await?;
+    delivered.fetch_add(1, Ordering::SeqCst);
+    let charged =
+        order.quote.and_then(|quote| quote.total).map(|total| total.amount_minor).unwrap_or_default();
+    anyhow::ensure!(charged > 1, "order {} has no charge", order.order_id);
+    let refund = charged / 2;
+    let returned = clients.return_and_refund(&tag, &order.order_id, eur(refund)).await?;
+    anyhow::ensure!(returned.refunded == Some(eur(refund)), "refund of {}: {returned:?}", order.order_id);
+    Ok(Finished { order_id: order.order_id, customer, return_id: returned.return_id, refunded: refund })
+}
+
+/// How many events of `event_type` the log holds on `subject`.
+async fn count(log: &EventLog, subject: &str, event_type: &str) -> anyhow::Result<usize> {
+    let history = log.read_subject(subject).await?;
+    Ok(history.iter().filter(|event| event.event_type == event_type).count())
+}
+
+enum Crash {
+    /// SIGKILL the service, start it again on the same address.
+    Kill(&'static str),
+    /// Stop nats-server, start it again on the same port and store.
+    Nats,
+}
+
+/// The cases after-sales lists for an order.
+async fn cases_of(clients: &Clients, order_id: &str) -> Option<Vec<v1::Case>> {
+    let request = v1::ListCasesRequest { order_id: order_id.into(), ..Default::default() };
+    Some(clients.aftersales.clone().list_cases(request).await.ok()?.into_inner().cases)
+}
+
+async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
+    let mut nats = NatsServer::start();
+    let url = nats.url();
+    let mut system = System::start(&url, Settings::default()).await?;
+    let mut clients = system.clients().await?;
+    clients.patience = Duration::from_secs(40);
+    clients.set_up_fleet("fleet").await?;
+
+    // The lifecycles start a little apart, so the crash finds them at every stage.
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let mut running = Vec::new();
+    for index in 0..ORDERS {
+        let clients = clients.clone();
+        let delivered = delivered.clone();
+        running.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100 * index as u64)).await;
+            lifecycle(clients, index, delivered).await
+        }));
+    }
+    eventually_within("a few orders to be delivered before the crash", Duration::from_secs(60), || {
+        let delivered = delivered.clone();
+        async move { (delivered.load(Ordering::SeqCst) >= 3).then_some(()) }
+    })
+    .await?;
+
+    let delivered_before_crash = delivered.load(Ordering::SeqCst);
+    assert!(delivered_before_crash < ORDERS, "the crash must come in the middle of the stream");
+    match crash {
+        Crash::Kill(name) => {
+            let service = match name {
+                "dispatch" => &mut system.dispatch,
+                "delivery" => &mut system.delivery,
+                "aftersales" => &mut system.aftersales,
+                other => anyhow::bail!("no crash case for {other}"),
+            };
+            let listen = service.listen().to_owned();
+            service.kill()?;
+            *service = Service::start_on(name, &listen, &url, &[]).await?;
+        }
+        Crash::Nats => {
+            tokio::task::block_in_place(|| nats.restart());
+        }
+    }
+
+    let mut finished = Vec::new();
+    for lifecycle in running {
+        finished.push(lifecycle.await??);
+    }
+    assert_eq!(finished.len(), ORDERS);
+
+    // Every order is delivered, as the customer sees it.
+    for done in &finished {
+        let order = clients.order(&done.order_id).await;
+        assert_eq!(
+            order.map(|order| order.status),
+            Some(v1::OrderStatus::Delivered as i32),
+            "{}",
+            done.order_id
+        );
+    }
+
+    // The log: one planned task per order and per return, one refund per return.
+    let log = EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/system-test").await?;
+    for done in &finished {
+        let accepted = count(
+            &log,
+            &format!("waybill.intake.order.{}", done.order_id),
+            "waybill.intake.order_accepted.v1",
+        )
+        .await?;
+        assert_eq!(accepted, 1, "order_accepted for order {}", done.order_id);
+        let planned = "waybill.dispatch.task_planned.v1";
+        let forward = count(&log, &format!("waybill.dispatch.task.{}", done.order_id), planned).await?;
+        assert_eq!(forward, 1, "task_planned for order {}", done.order_id);
+        let reverse = count(&log, &format!("waybill.dispatch.task.{}", done.return_id), planned).await?;
+        assert_eq!(reverse, 1, "task_planned for return {}", done.return_id);
+        let refunds = count(
+            &log,
+            &format!("waybill.aftersales.order.{}", done.order_id),
+            "waybill.aftersales.refund_issued.v1",
+        )
+        .await?;
+        assert_eq!(refunds, 1, "refund_issued for order {}", done.order_id);
+        let scheduled = count(
+            &log,
+            &format!("waybill.delivery.task.{}", done.order_id),
+            "waybill.delivery.delivery_scheduled.v1",
+        )
+        .await?;
+        assert_eq!(scheduled, 1, "delivery_scheduled for order {}", done.order_id);
+    }
+
+    // CRM's refund totals per customer are the refunds paid, no more.
+    for index in 0..CUSTOMERS {
+        let customer = format!("cust-crash-{index}");
+        let expected: i64 =
+            finished.iter().filter(|done| done.customer == customer).map(|done| done.refunded).sum();
+        eventually_within(&format!("CRM's refunds of {customer}"), Duration::from_secs(15), || {
+            let clients = clients.clone();
+            let customer = customer.clone();
+            async move {
+                let totals = clients.customer(&customer).await?.customer?.totals?;
+                (totals.refunds == Some(eur(expected))).then_some(())
+            }
+        })
+        .await?;
+    }
+
+    // The restarted service (or all of them, after nats-server's restart) answers exactly as
+    // a fresh replica that rebuilt its model from the log.
+    let fresh_dispatch = Service::start("dispatch", &url, &[]).await?;
+    let fresh_delivery = Service::start("delivery", &url, &[]).await?;
+    let fresh_aftersales = Service::start("aftersales", &url, &[]).await?;
+    let mut fresh = clients.clone();
+    fresh.aftersales =
+        v1::after_sales_service_client::AfterSalesServiceClient::new(fresh_aftersales.channel().await?);
+    fresh.dispatch = v1::dispatch_service_client::DispatchServiceClient::new(fresh_dispatch.channel().await?);
+    fresh.delivery = v1::delivery_service_client::DeliveryServiceClient::new(fresh_delivery.channel().await?);
+    let live = system.clients().await?;
+    let system_clients = live.clone();
+    let tasks =
+        eventually_within("the fresh dispatch to hold the same tasks", Duration::from_secs(15), || {
+            let (live, fresh) = (live.clone(), fresh.clone());
+            async move {
+                let live = live.all_tasks(0).await.ok()?;
+                let rebuilt = fresh.all_tasks(0).await.ok()?;
+                (live.len() == 2 * ORDERS && live == rebuilt).then_some(live)
+            }
+        })
+        .await?;
+    for task in &tasks {
+        let expected = if task.kind == v1::TaskKind::Forward as i32 {
+            v1::TaskStatus::Arrived
+        } else {
+            v1::TaskStatus::Planned
+        };
+        assert_eq!(task.status, expected as i32, "{task:?}");
+    }
+    for done in &finished {
+        let (live, rebuilt) = (live.delivery(&done.order_id).await, fresh.delivery(&done.order_id).await);
+        assert!(live.is_some(), "delivery of {}", done.order_id);
+        assert_eq!(live, rebuilt, "delivery of {}", done.order_id);
+        assert_eq!(live.map(|delivery| delivery.status), Some(v1::DeliveryStatus::Delivered as i32));
+        let (live, rebuilt) =
+            (cases_of(&system_clients, &done.order_id).await, cases_of(&fresh, &done.order_id).await);
+        assert_eq!(live.as_ref().map(Vec::len), Some(1), "one return for {}", done.order_id);
+        assert_eq!(live, rebuilt, "cases of {}", done.order_id);
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatch_killed_mid_stream_loses_and_doubles_nothing() -> anyhow::Result<()> {
+    a_stream_of_lifecycles_survives(Crash::Kill("dispatch")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_killed_mid_stream_loses_and_doubles_nothing() -> anyhow::Result<()> {
+    a_stream_of_lifecycles_survives(Crash::Kill("delivery")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aftersales_killed_mid_stream_loses_and_doubles_nothing() -> anyhow::Result<()> {
+    a_stream_of_lifecycles_survives(Crash::Kill("aftersales")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_server_restarted_mid_stream_loses_and_doubles_nothing() -> anyhow::Result<()> {
+    a_stream_of_lifecycles_survives(Crash::Nats).await
+}

@@ -1,0 +1,434 @@
+//! The lifecycle's other roads, through the five real binaries on one nats-server (gRPC
+//! only): a cancellation undone before pickup, three failed attempts back to the sender, a
+//! damaged parcel that opens a claim by itself, and missed deadlines that escalate by
+//! themselves (the deadlines made seconds long with the services' own configuration).
+
+use tonic::Code;
+use waybill_proto::v1;
+use waybill_system_tests::system::{Clients, Settings, System, eur, eventually, request};
+use waybill_testkit::NatsServer;
+
+fn rate(rate: Option<v1::Rate>) -> Option<(u64, u64)> {
+    rate.map(|rate| (rate.numerator, rate.denominator))
+}
+
+async fn timeline(clients: &Clients, order_id: &str) -> anyhow::Result<Vec<String>> {
+    let tracked = clients
+        .intake
+        .clone()
+        .track_order(v1::TrackOrderRequest { order_id: order_id.into(), min_position: 0 })
+        .await?
+        .into_inner();
+    Ok(tracked.timeline.into_iter().map(|entry| entry.summary).collect())
+}
+
+#[tokio::test]
+async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered() -> anyhow::Result<()> {
+    let nats = NatsServer::start();
+    let system = System::start(&nats.url(), Settings::default()).await?;
+    let clients = system.clients().await?;
+    clients.set_up_fleet("fleet").await?;
+    let customer = "cust-restore";
+    let order = clients.place("restore", customer).await?;
+    let order_id = order.order_id.clone();
+    clients.task_reaches(&order_id, v1::TaskStatus::Planned).await?;
+
+    let mut orders = clients.intake.clone();
+    let cancelled = orders
+        .cancel_order(request(
+            "user:erika",
+            v1::CancelOrderRequest {
+                request_id: "restore-cancel".into(),
+                order_id: order_id.clone(),
+                reason: "changed my mind".into(),
+            },
+        ))
+        .await?
+        .into_inner()
+        .order
+        .unwrap_or_default();
+    assert_eq!(cancelled.status, v1::OrderStatus::Cancelled as i32);
+    // Dispatch cancels the task by itself; it can no longer be assigned.
+    clients.task_reaches(&order_id, v1::TaskStatus::Cancelled).await?;
+    let refused = clients
+        .dispatch
+        .clone()
+        .assign_task(request(
+            "user:dispatcher",
+            v1::AssignTaskRequest {
+                request_id: "restore-early-assign".into(),
+                task_id: order_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("a cancelled task is not assigned");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+
+    let restored = orders
+        .restore_order(request(
+            "user:erika",
+            v1::RestoreOrderRequest { request_id: "restore-restore".into(), order_id: order_id.clone() },
+        ))
+        .await?
+        .into_inner()
+        .order
+        .unwrap_or_default();
+    assert_eq!(restored.status, v1::OrderStatus::Accepted as i32);
+    // Dispatch plans the task again by itself, and the order goes all the way.
+    clients.task_reaches(&order_id, v1::TaskStatus::Planned).await?;
+    clients.haul("restore", &order_id).await?;
+    clients.out_for_delivery("restore", &order_id).await?;
+    clients.hand_over("restore", &order_id).await?;
+    clients.order_reaches(&order_id, v1::OrderStatus::Delivered).await?;
+    let tasks = clients.all_tasks(0).await?;
+    assert_eq!(
+        tasks.iter().filter(|task| task.order_id == order_id).count(),
+        1,
+        "one task, not two: {tasks:?}"
+    );
+
+    // CRM counts the order as placed and delivered, not as cancelled.
+    let answer = eventually("CRM to count the delivery", || async {
+        clients.customer(customer).await.filter(|answer| {
+            answer
+                .customer
+                .as_ref()
+                .and_then(|customer| customer.totals.as_ref())
+                .map(|totals| totals.delivered_orders)
+                == Some(1)
+        })
+    })
+    .await?;
+    let totals = answer.customer.and_then(|customer| customer.totals).unwrap_or_default();
+    assert_eq!((totals.orders, totals.cancelled_orders), (1, 0));
+    assert_eq!(rate(answer.kpis.and_then(|kpis| kpis.cancellation)), Some((0, 1)), "restored, not cancelled");
+    Ok(())
+}
+
+#[tokio::test]
+async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::Result<()> {
+    let nats = NatsServer::start();
+    let system = System::start(&nats.url(), Settings::default()).await?;
+    let clients = system.clients().await?;
+    clients.set_up_fleet("fleet").await?;
+    let order = clients.place("absent", "cust-absent").await?;
+    let order_id = order.order_id.clone();
+    clients.haul("absent", &order_id).await?;
+    clients.out_for_delivery("absent", &order_id).await?;
+
+    let mut last_mile = clients.delivery.clone();
+    for attempt in 1..=3u32 {
+        if attempt > 1 {
+            // The courier tries again on the rescheduled window.
+            last_mile
+                .start_delivery(request(
+                    "user:kim",
+                    v1::StartDeliveryRequest {
+                        request_id: format!("absent-start-{attempt}"),
+                        delivery_id: order_id.clone(),
+                    },
+                ))
+                .await?;
+        }
+        let failed = last_mile
+            .record_failed_attempt(request(
+                "user:kim",
+                v1::RecordFailedAttemptRequest {
+                    request_id: format!("absent-fail-{attempt}"),
+                    delivery_id: order_id.clone(),
+                    reason: v1::FailureReason::RecipientAbsent.into(),
+                    note: "nobody home".into(),
+                    next_window: None,
+                },
+            ))
+            .await?
+            .into_inner()
+            .delivery
+            .unwrap_or_default();
+        assert_eq!(failed.failed_attempts.len(), attempt as usize);
+        let expected = if attempt < 3 {
+            v1::DeliveryStatus::AttemptFailed
+        } else {
+            v1::DeliveryStatus::ReturnedToSender
+        };
+        assert_eq!(failed.status, expected as i32, "after attempt {attempt}");
+    }
+
+    // Back to the sender: no more handovers, and the customer's timeline says so.
+    let late = last_mile
+        .confirm_delivery(request(
+            "user:kim",
+            v1::ConfirmDeliveryRequest {
+                request_id: "absent-confirm".into(),
+                delivery_id: order_id.clone(),
+                proof: Some(waybill_system_tests::system::proof()),
+            },
+        ))
+        .await
+        .expect_err("no handover after the return to the sender");
+    assert_eq!(late.code(), Code::FailedPrecondition, "{late:?}");
+    let summaries = eventually("intake's timeline to show the return to the sender", || async {
+        let summaries = timeline(&clients, &order_id).await.ok()?;
+        summaries.iter().any(|summary| summary.contains("returned to sender")).then_some(summaries)
+    })
+    .await?;
+    let failures = summaries.iter().filter(|summary| summary.to_lowercase().contains("attempt")).count();
+    assert!(failures >= 3, "three attempts on the timeline: {summaries:#?}");
+    assert_ne!(
+        clients.order(&order_id).await.map(|order| order.status),
+        Some(v1::OrderStatus::Delivered as i32)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Result<()> {
+    let nats = NatsServer::start();
+    let system = System::start(&nats.url(), Settings::default()).await?;
+    let clients = system.clients().await?;
+    clients.set_up_fleet("fleet").await?;
+    let customer = "cust-damaged";
+    let order = clients.place("damaged", customer).await?;
+    let order_id = order.order_id.clone();
+    clients.haul("damaged", &order_id).await?;
+    clients.out_for_delivery("damaged", &order_id).await?;
+    clients
+        .delivery
+        .clone()
+        .report_delivery_exception(request(
+            "user:kim",
+            v1::ReportDeliveryExceptionRequest {
+                request_id: "damaged-report".into(),
+                delivery_id: order_id.clone(),
+                kind: v1::DeliveryExceptionKind::DamagedPartial.into(),
+                description: "box crushed, one book torn".into(),
+            },
+        ))
+        .await?;
+
+    // After-sales opens the claim by itself: one, automatic, for the order's customer.
+    let claims = eventually("after-sales to open a claim", || {
+        let mut aftersales = clients.aftersales.clone();
+        let order_id = order_id.clone();
+        async move {
+            let listed = aftersales
+                .list_cases(v1::ListCasesRequest {
+                    order_id,
+                    kind: v1::CaseKind::Claim.into(),
+                    ..Default::default()
+                })
+                .await
+                .ok()?
+                .into_inner();
+            (!listed.cases.is_empty()).then_some(listed.cases)
+        }
+    })
+    .await?;
+    assert_eq!(claims.len(), 1, "{claims:?}");
+    let Some(v1::case::Case::Claim(listed)) = claims[0].case.clone() else {
+        anyhow::bail!("not a claim: {claims:?}");
+    };
+    let mut aftersales = clients.aftersales.clone();
+    let claim = aftersales
+        .get_claim(v1::GetClaimRequest { claim_id: listed.claim_id.clone(), min_position: 0 })
+        .await?
+        .into_inner()
+        .claim
+        .unwrap_or_default();
+    assert_eq!(claim, listed);
+    assert!(claim.automatic);
+    assert_eq!(claim.kind, v1::ClaimKind::DamagedPartial as i32);
+    assert_eq!(claim.status, v1::ClaimStatus::Open as i32);
+    assert_eq!(claim.customer_id, customer);
+    assert!(claim.description.contains("crushed"), "{claim:?}");
+
+    // An agent assesses, approves and pays part of the declared value; CRM sees the payment.
+    let claim_id = claim.claim_id.clone();
+    aftersales
+        .assess_claim(request(
+            "user:agent",
+            v1::AssessClaimRequest {
+                request_id: "damaged-assess".into(),
+                claim_id: claim_id.clone(),
+                amount: Some(eur(5_000)),
+                note: "one of two books".into(),
+            },
+        ))
+        .await?;
+    aftersales
+        .approve_claim(request(
+            "user:agent",
+            v1::ApproveClaimRequest {
+                request_id: "damaged-approve".into(),
+                claim_id: claim_id.clone(),
+                amount: Some(eur(5_000)),
+            },
+        ))
+        .await?;
+    let paid = aftersales
+        .pay_claim(request(
+            "user:agent",
+            v1::PayClaimRequest { request_id: "damaged-pay".into(), claim_id: claim_id.clone() },
+        ))
+        .await?
+        .into_inner()
+        .claim
+        .unwrap_or_default();
+    assert_eq!(paid.status, v1::ClaimStatus::Paid as i32);
+    assert_eq!(paid.paid, Some(eur(5_000)));
+    eventually("CRM to count the claim payment", || async {
+        clients.customer(customer).await.filter(|answer| {
+            answer
+                .customer
+                .as_ref()
+                .and_then(|customer| customer.totals.as_ref())
+                .and_then(|totals| totals.claims_paid.clone())
+                == Some(eur(5_000))
+        })
+    })
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_themselves() -> anyhow::Result<()>
+{
+    let nats = NatsServer::start();
+    let settings = Settings {
+        delivery: &[("WAYBILL_DELIVERY_SLA_TICK_MS", "100")],
+        aftersales: &[("WAYBILL_AFTERSALES_SLA_MEDIUM", "1s/3s"), ("WAYBILL_AFTERSALES_SLA_TICK_MS", "100")],
+    };
+    let system = System::start(&nats.url(), settings).await?;
+    let clients = system.clients().await?;
+    clients.set_up_fleet("fleet").await?;
+    let customer = "cust-late";
+    let order = clients.place("late", customer).await?;
+    let order_id = order.order_id.clone();
+    clients.haul("late", &order_id).await?;
+    clients.out_for_delivery("late", &order_id).await?;
+
+    // The consignee is out; the next try is agreed for a window that ends two seconds on.
+    let now = waybill_system_tests::system::unix_now_seconds();
+    let window = v1::TimeWindow {
+        start: Some(prost_types::Timestamp { seconds: now + 1, nanos: 0 }),
+        end: Some(prost_types::Timestamp { seconds: now + 2, nanos: 0 }),
+    };
+    clients
+        .delivery
+        .clone()
+        .record_failed_attempt(request(
+            "user:kim",
+            v1::RecordFailedAttemptRequest {
+                request_id: "late-fail".into(),
+                delivery_id: order_id.clone(),
+                reason: v1::FailureReason::RecipientAbsent.into(),
+                note: "nobody home".into(),
+                next_window: Some(window),
+            },
+        ))
+        .await?;
+
+    // The customer complains (MEDIUM: acknowledge within 1 s, resolve within 3 s here).
+    let mut aftersales = clients.aftersales.clone();
+    let filed = aftersales
+        .file_complaint(request(
+            "user:erika",
+            v1::FileComplaintRequest {
+                request_id: "late-complaint".into(),
+                complaint_id: String::new(),
+                customer_id: customer.into(),
+                order_id: order_id.clone(),
+                category: v1::ComplaintCategory::Delay.into(),
+                severity: v1::ComplaintSeverity::Medium.into(),
+                description: "still nothing".into(),
+            },
+        ))
+        .await?
+        .into_inner()
+        .complaint
+        .unwrap_or_default();
+    let complaint_id = filed.complaint_id.clone();
+
+    // Nobody acknowledges it: the SLA clock escalates it by itself, once per missed deadline.
+    let escalated = eventually("the complaint to be escalated for both deadlines", || {
+        let mut aftersales = aftersales.clone();
+        let complaint_id = complaint_id.clone();
+        async move {
+            let complaint = aftersales
+                .get_complaint(v1::GetComplaintRequest { complaint_id, min_position: 0 })
+                .await
+                .ok()?
+                .into_inner()
+                .complaint?;
+            (complaint.escalations.len() >= 2).then_some(complaint)
+        }
+    })
+    .await?;
+    assert_eq!(escalated.status, v1::ComplaintStatus::Escalated as i32);
+    assert!(escalated.overdue, "{escalated:?}");
+    let breaches: Vec<i32> = escalated.escalations.iter().map(|escalation| escalation.breach).collect();
+    assert_eq!(breaches, [v1::SlaBreach::Acknowledge as i32, v1::SlaBreach::Resolve as i32]);
+    assert!(escalated.escalations.iter().all(|escalation| escalation.automatic));
+    let overdue = aftersales
+        .list_cases(v1::ListCasesRequest {
+            overdue_only: true,
+            customer_id: customer.into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .cases;
+    assert_eq!(overdue.len(), 1, "{overdue:?}");
+
+    // The agreed window passed with the parcel undelivered: delivery raised a delay by itself.
+    let delayed = eventually("delivery to raise a delay", || async {
+        clients.delivery(&order_id).await.filter(|delivery| {
+            delivery
+                .exceptions
+                .iter()
+                .any(|exception| exception.kind == v1::DeliveryExceptionKind::Delayed as i32)
+        })
+    })
+    .await?;
+    let delays = delayed
+        .exceptions
+        .iter()
+        .filter(|exception| exception.kind == v1::DeliveryExceptionKind::Delayed as i32);
+    assert_eq!(delays.count(), 1, "{delayed:?}");
+
+    // Resolved late, it counts against the SLA in CRM's KPIs; handed over late, against on-time.
+    aftersales
+        .resolve_complaint(request(
+            "user:agent",
+            v1::ResolveComplaintRequest {
+                request_id: "late-resolve".into(),
+                complaint_id: complaint_id.clone(),
+                resolution: "parcel delivered, apologised".into(),
+                compensation: None,
+            },
+        ))
+        .await?;
+    clients
+        .delivery
+        .clone()
+        .start_delivery(request(
+            "user:kim",
+            v1::StartDeliveryRequest { request_id: "late-start-2".into(), delivery_id: order_id.clone() },
+        ))
+        .await?;
+    clients.hand_over("late", &order_id).await?;
+    let answer = eventually("CRM to count the late delivery and the late resolution", || async {
+        clients.customer(customer).await.filter(|answer| {
+            let kpis = answer.kpis.unwrap_or_default();
+            rate(kpis.on_time_delivery).map(|(_, of)| of) == Some(1)
+                && rate(kpis.complaints_resolved_within_sla).map(|(_, of)| of) == Some(1)
+        })
+    })
+    .await?;
+    let kpis = answer.kpis.unwrap_or_default();
+    assert_eq!(rate(kpis.on_time_delivery), Some((0, 1)), "delivered after the promised window");
+    assert_eq!(rate(kpis.first_attempt_delivery), Some((0, 1)));
+    assert_eq!(rate(kpis.complaints_resolved_within_sla), Some((0, 1)));
+    Ok(())
+}

@@ -148,9 +148,12 @@ impl Aggregate for Driver {
 /// A short pause before deciding again, growing with the attempt, with a random part (the
 /// random bits of a UUIDv7) so that requests that collided do not collide again in step.
 fn retry_pause(attempt: usize) -> Duration {
-    let random = u64::from(Uuid::now_v7().as_u128().to_le_bytes()[0] % 8);
-    let attempt = u64::try_from(attempt).unwrap_or(u64::MAX);
-    Duration::from_millis(2 + random.saturating_mul(attempt.saturating_add(1)))
+    // Exponential with full jitter: many commands on one busy vehicle spread out instead of
+    // colliding again in step (with a fixed small pause, 20 concurrent lifecycles on one van
+    // ran out of attempts).
+    let ceiling_ms = 2u64.saturating_mul(1 << attempt.min(6)).min(100);
+    let random = Uuid::now_v7().as_u128() as u64; // 62 of a v7's low 64 bits are random
+    Duration::from_millis(1 + random % ceiling_ms)
 }
 
 /// What a task command answers: the task after it, the vehicle it is on, and the log

@@ -254,17 +254,24 @@ async fn cases_are_listed_by_customer_kind_and_status_a_page_at_a_time() {
         .cases[0]
         .clone();
     let Some(v1::case::Case::Complaint(first)) = first_id.case else { panic!("a complaint") };
-    client
+    let acknowledged = client
         .acknowledge_complaint(v1::AcknowledgeComplaintRequest {
             request_id: "ack".into(),
             complaint_id: first.complaint_id.clone(),
             note: String::new(),
         })
         .await
-        .expect("acknowledged");
+        .expect("acknowledged")
+        .into_inner()
+        .position;
 
-    let by_customer =
-        v1::ListCasesRequest { customer_id: "cust-1".into(), page_size: 2, ..Default::default() };
+    // Every read below waits for the acknowledgement (read-your-writes).
+    let by_customer = v1::ListCasesRequest {
+        customer_id: "cust-1".into(),
+        page_size: 2,
+        min_position: acknowledged,
+        ..Default::default()
+    };
     let page = client.list_cases(by_customer.clone()).await.expect("page 1").into_inner();
     assert_eq!(page.cases.len(), 2);
     assert!(!page.next_page_token.is_empty());
@@ -276,8 +283,11 @@ async fn cases_are_listed_by_customer_kind_and_status_a_page_at_a_time() {
     assert_eq!(rest.cases.len(), 1);
     assert!(rest.next_page_token.is_empty());
 
-    let filed_only =
-        v1::ListCasesRequest { complaint_status: v1::ComplaintStatus::Filed.into(), ..Default::default() };
+    let filed_only = v1::ListCasesRequest {
+        complaint_status: v1::ComplaintStatus::Filed.into(),
+        min_position: acknowledged,
+        ..Default::default()
+    };
     assert_eq!(client.list_cases(filed_only).await.expect("list").into_inner().cases.len(), 3);
     let returns = v1::ListCasesRequest { kind: v1::CaseKind::Return.into(), ..Default::default() };
     assert!(client.list_cases(returns).await.expect("list").into_inner().cases.is_empty());

@@ -63,10 +63,15 @@ async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(count_escalations(&nats, &subject).await, 2, "one escalation per breach");
 
+    // Read what the log has, from the other replica: it waits until it has applied it all.
+    let escalated = log(&nats).await.last_position_of(&subject).await.expect("the complaint's last position");
     let complaint = second
         .aftersales("user:agent")
         .await
-        .get_complaint(v1::GetComplaintRequest { complaint_id: filed.complaint_id.clone(), min_position: 0 })
+        .get_complaint(v1::GetComplaintRequest {
+            complaint_id: filed.complaint_id.clone(),
+            min_position: escalated,
+        })
         .await
         .expect("get")
         .into_inner()
@@ -81,7 +86,11 @@ async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
 
     // Overdue complaints are listed as such.
     let overdue = client
-        .list_cases(v1::ListCasesRequest { overdue_only: true, ..Default::default() })
+        .list_cases(v1::ListCasesRequest {
+            overdue_only: true,
+            min_position: escalated,
+            ..Default::default()
+        })
         .await
         .expect("list")
         .into_inner()

@@ -56,6 +56,7 @@ async fn concurrent_assignments_never_load_a_vehicle_beyond_its_capacity() {
 
     // The log is the truth: replay the van's loads and unloads.
     let history = system.log().await.read_subject(&vehicle_subject(&van)).await.expect("the van's history");
+    let last_load = history.last().map(|recorded| recorded.position).unwrap_or_default();
     let mut on_board: HashMap<String, u64> = HashMap::new();
     for recorded in history {
         let envelope = v1::EventEnvelope::decode(recorded.payload.as_ref()).expect("an envelope");
@@ -82,7 +83,7 @@ async fn concurrent_assignments_never_load_a_vehicle_beyond_its_capacity() {
     assert_eq!(on_board.len(), ROOM_FOR);
 
     let vehicle = dispatch
-        .get_vehicle(v1::GetVehicleRequest { vehicle_id: van.clone(), min_position: 0 })
+        .get_vehicle(v1::GetVehicleRequest { vehicle_id: van.clone(), min_position: last_load })
         .await
         .expect("the van")
         .into_inner()

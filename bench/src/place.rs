@@ -69,6 +69,12 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
     let mut results = Vec::new();
     for &clients in &settings.concurrency {
         let intake_level = grpc_level(&intake, clients, settings).await?;
+        // Intake's auto-review reaction may still be working off the orders just placed;
+        // the baselines must not share the machine with it.
+        let idle_after = reactions_idle(&jetstream, Duration::from_secs(120)).await?;
+        if idle_after > Duration::from_millis(100) {
+            eprintln!("  (intake's reactions caught up {:.1} s after the load)", idle_after.as_secs_f64());
+        }
         let baseline_level = grpc_level(&baseline, clients, settings).await?;
         let raw_level = raw_level(&jetstream, clients, settings).await;
         eprintln!(
@@ -185,5 +191,30 @@ where
         p50_ms: ms(quantile(&mut latencies, 0.50)),
         p99_ms: ms(quantile(&mut latencies, 0.99)),
         errors: errors.load(Ordering::Relaxed),
+    }
+}
+
+/// Waits (bounded) until every durable consumer of `WAYBILL` has nothing pending; returns
+/// how long that took.
+pub async fn reactions_idle(
+    jetstream: &async_nats::jetstream::Context,
+    limit: Duration,
+) -> anyhow::Result<Duration> {
+    use futures::StreamExt;
+    let started = Instant::now();
+    let stream = jetstream.get_stream("WAYBILL").await?;
+    loop {
+        let mut busy = false;
+        let mut consumers = stream.consumers();
+        while let Some(info) = consumers.next().await {
+            let info = info?;
+            if info.config.durable_name.is_some() && (info.num_pending > 0 || info.num_ack_pending > 0) {
+                busy = true;
+            }
+        }
+        if !busy || started.elapsed() > limit {
+            return Ok(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -262,8 +262,12 @@ async fn fast_forward_consumers(jetstream: &jetstream::Context) -> anyhow::Resul
         all.push(name?);
     }
     for name in all {
-        let mut consumer: consumer::PullConsumer =
-            stream.get_consumer(&name).await.map_err(|error| anyhow::anyhow!("consumer {name}: {error}"))?;
+        // Only the services' durable (pull) reaction consumers; ephemeral ordered push
+        // consumers of stopped readers are skipped.
+        let Ok(mut consumer) = stream.get_consumer::<consumer::pull::Config>(&name).await else { continue };
+        if consumer.cached_info().config.durable_name.is_none() {
+            continue;
+        }
         let started = Instant::now();
         let mut acked = 0u64;
         loop {
@@ -290,15 +294,31 @@ async fn fast_forward_consumers(jetstream: &jetstream::Context) -> anyhow::Resul
     Ok(())
 }
 
-/// One rebuild run: (service, start-to-SERVING, peak RSS bytes) and the raw replay.
+/// One rebuild run: (service, start-to-SERVING, peak RSS bytes, peak RSS bytes on an
+/// empty log) and the raw replay.
 #[derive(Clone, Debug)]
 pub struct RebuildRun {
-    pub services: Vec<(&'static str, Duration, u64)>,
+    pub services: Vec<(&'static str, Duration, u64, u64)>,
     pub raw_replay: Duration,
     pub log_grew_by: u64,
 }
 
 pub async fn run(paths: &Paths, log: &GeneratedLog, run_index: usize) -> anyhow::Result<RebuildRun> {
+    // Each service's footprint on an empty log, to tell the read model from the process.
+    let empty_store = paths.data_dir.join(format!("empty-run-{run_index}"));
+    let _ = std::fs::remove_dir_all(&empty_store);
+    let empty = Nats::start(&paths.nats_server, &empty_store)?;
+    let mut empty_rss = Vec::new();
+    for name in lifecycle::SERVICES {
+        let log_file = paths.log(&format!("empty-{run_index}-{name}"))?;
+        let service =
+            Service::start(&paths.service(name), &empty.url, &log_file, &[], Duration::from_secs(60)).await?;
+        empty_rss.push(service.process.peak_rss_bytes()?);
+        service.process.stop(Duration::from_secs(5));
+    }
+    empty.process.stop(Duration::from_secs(5));
+    let _ = std::fs::remove_dir_all(&empty_store);
+
     let nats = Nats::start(&paths.nats_server, &log.dir)?;
     let client = nats.client().await?;
     let jetstream = jetstream::new(client.clone());
@@ -306,7 +326,7 @@ pub async fn run(paths: &Paths, log: &GeneratedLog, run_index: usize) -> anyhow:
 
     let raw_replay = raw_replay(&client, before).await?;
     let mut services = Vec::new();
-    for name in lifecycle::SERVICES {
+    for (name, empty_rss) in lifecycle::SERVICES.into_iter().zip(empty_rss) {
         let service = Service::start(
             &paths.service(name),
             &nats.url,
@@ -321,7 +341,7 @@ pub async fn run(paths: &Paths, log: &GeneratedLog, run_index: usize) -> anyhow:
             service.started_in.as_secs_f64(),
             rss as f64 / 1e6
         );
-        services.push((name, service.started_in, rss));
+        services.push((name, service.started_in, rss, empty_rss));
         service.process.stop(Duration::from_secs(5));
     }
     let after = jetstream.get_stream("WAYBILL").await?.info().await?.state.last_sequence;

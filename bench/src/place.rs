@@ -32,8 +32,11 @@ pub struct Level {
     pub errors: u64,
 }
 
-/// Results of one run: per concurrency, (intake, baseline a, raw b).
-pub type PlaceRun = Vec<(usize, Level, Level, Level)>;
+/// One concurrency level of a run: (clients, intake, baseline a, raw b).
+pub type LevelRow = (usize, Level, Level, Level);
+
+/// Results of one run, per concurrency level.
+pub type PlaceRun = Vec<LevelRow>;
 
 pub struct Settings {
     pub concurrency: Vec<usize>,

@@ -151,7 +151,7 @@ pub async fn prepare(paths: &Paths, events: u64) -> anyhow::Result<GeneratedLog>
             written += 1;
         }
         copies += 1;
-        if copies % 10_000 == 0 {
+        if copies.is_multiple_of(10_000) {
             eprintln!("  {written} events after {:.1} s", started.elapsed().as_secs_f64());
         }
     }

@@ -149,7 +149,7 @@ impl Report {
         )?;
         writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
         for (index, (clients, ..)) in first.iter().enumerate() {
-            let level = |pick: &dyn Fn(&(usize, place::Level, place::Level, place::Level)) -> f64| {
+            let level = |pick: &dyn Fn(&place::LevelRow) -> f64| {
                 median(self.place.iter().filter_map(|run| run.get(index)).map(pick))
             };
             let intake_rate: Vec<f64> =

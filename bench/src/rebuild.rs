@@ -269,15 +269,17 @@ async fn fast_forward_consumers(jetstream: &jetstream::Context) -> anyhow::Resul
             continue;
         }
         let started = Instant::now();
+        let pending = consumer.info().await?.num_pending;
         let mut acked = 0u64;
-        loop {
-            let info = consumer.info().await?;
-            if info.num_pending == 0 && info.num_ack_pending == 0 {
-                break;
-            }
-            let mut batch =
-                consumer.fetch().max_messages(1_000).expires(Duration::from_millis(500)).messages().await?;
-            while let Some(message) = batch.next().await {
+        {
+            // A continuous pull (not one fetch per batch: a fetch waits out its expiry
+            // whenever the server still counts the last batch's acks as pending).
+            let mut messages = consumer.messages().await?;
+            while acked < pending {
+                let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(10), messages.next()).await
+                else {
+                    break;
+                };
                 message
                     .map_err(|error| anyhow::anyhow!("{error}"))?
                     .ack()
@@ -285,6 +287,20 @@ async fn fast_forward_consumers(jetstream: &jetstream::Context) -> anyhow::Resul
                     .map_err(|error| anyhow::anyhow!("{error}"))?;
                 acked += 1;
             }
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let info = consumer.info().await?;
+            if info.num_pending == 0 && info.num_ack_pending == 0 {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "consumer {name} still has {} pending and {} unacked",
+                info.num_pending,
+                info.num_ack_pending
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
         eprintln!(
             "  consumer {name}: fast-forwarded {acked} events in {:.1} s",

@@ -33,6 +33,18 @@ impl Process {
         Ok(kib * 1024)
     }
 
+    /// CPU time (user + system) the process has used so far, in seconds; 0 if unknown.
+    pub fn cpu_seconds(&self) -> f64 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())) else { return 0.0 };
+        // Fields after the command name (which may hold spaces) in parentheses; utime and
+        // stime are the 12th and 13th of them, in clock ticks (100 per second on Linux).
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        let ticks =
+            |index: usize| fields.get(index).and_then(|field| field.parse::<f64>().ok()).unwrap_or(0.0);
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
     /// SIGTERM, then SIGKILL after `grace`.
     pub fn stop(mut self, grace: Duration) {
         let _ = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status();

@@ -166,7 +166,7 @@ pub async fn prepare(paths: &Paths, events: u64) -> anyhow::Result<GeneratedLog>
     let log = GeneratedLog {
         dir,
         events: total,
-        orders: copies + TEMPLATES,
+        orders: (copies + 1) * TEMPLATES,
         events_per_order,
         generation_secs: started.elapsed().as_secs_f64(),
     };
@@ -315,6 +315,9 @@ async fn fast_forward_consumers(jetstream: &jetstream::Context) -> anyhow::Resul
 #[derive(Clone, Debug)]
 pub struct RebuildRun {
     pub services: Vec<(&'static str, Duration, u64, u64)>,
+    /// Per service: CPU seconds of nats-server and of the service during its rebuild.
+    pub cpu: Vec<(f64, f64)>,
+    pub raw_replay_nats_cpu: f64,
     pub raw_replay: Duration,
     pub log_grew_by: u64,
 }
@@ -340,9 +343,13 @@ pub async fn run(paths: &Paths, log: &GeneratedLog, run_index: usize) -> anyhow:
     let jetstream = jetstream::new(client.clone());
     let before = jetstream.get_stream("WAYBILL").await?.info().await?.state.last_sequence;
 
+    let nats_cpu_before = nats.process.cpu_seconds();
     let raw_replay = raw_replay(&client, before).await?;
+    let raw_replay_nats_cpu = nats.process.cpu_seconds() - nats_cpu_before;
     let mut services = Vec::new();
+    let mut cpu = Vec::new();
     for (name, empty_rss) in lifecycle::SERVICES.into_iter().zip(empty_rss) {
+        let nats_cpu_before = nats.process.cpu_seconds();
         let service = Service::start(
             &paths.service(name),
             &nats.url,
@@ -352,8 +359,11 @@ pub async fn run(paths: &Paths, log: &GeneratedLog, run_index: usize) -> anyhow:
         )
         .await?;
         let rss = service.process.peak_rss_bytes()?;
+        let (nats_cpu, service_cpu) =
+            (nats.process.cpu_seconds() - nats_cpu_before, service.process.cpu_seconds());
+        cpu.push((nats_cpu, service_cpu));
         eprintln!(
-            "  rebuild run {run_index}: {name:<10} SERVING after {:>6.2} s, peak RSS {:>5.0} MB",
+            "  rebuild run {run_index}: {name:<10} SERVING after {:>6.2} s, peak RSS {:>5.0} MB, CPU s: nats-server {nats_cpu:.1}, {name} {service_cpu:.1}",
             service.started_in.as_secs_f64(),
             rss as f64 / 1e6
         );
@@ -362,12 +372,12 @@ pub async fn run(paths: &Paths, log: &GeneratedLog, run_index: usize) -> anyhow:
     }
     let after = jetstream.get_stream("WAYBILL").await?.info().await?.state.last_sequence;
     eprintln!(
-        "  rebuild run {run_index}: raw replay of {before} events {:.2} s ({:.0}/s)",
+        "  rebuild run {run_index}: raw replay of {before} events {:.2} s ({:.0}/s), nats-server CPU {raw_replay_nats_cpu:.1} s",
         raw_replay.as_secs_f64(),
         before as f64 / raw_replay.as_secs_f64()
     );
     nats.process.stop(Duration::from_secs(30));
-    Ok(RebuildRun { services, raw_replay, log_grew_by: after - before })
+    Ok(RebuildRun { services, cpu, raw_replay, raw_replay_nats_cpu, log_grew_by: after - before })
 }
 
 /// An ordered push consumer over the whole stream (as the services replay), read to `last`.

@@ -198,12 +198,14 @@ impl Report {
 
     fn write_rebuild(&self, out: &mut String, targets: &mut Vec<(String, String, bool)>) -> std::fmt::Result {
         let (Some(log), Some(first)) = (&self.log, self.rebuild.first()) else { return Ok(()) };
-        writeln!(out, "### 2. Read-model rebuild\n")?;
+        writeln!(out, "### 2. Read-model rebuild ({} run(s))\n", self.rebuild.len())?;
         writeln!(
             out,
             "Log: {} events = {} full lifecycles of {} events each, generated once in {:.0} s and reused. \
-             Time = process start to grpc health SERVING, each service alone on the machine; events/s = all {} events in the log ÷ that time \
-             (each service reads only its own filters). Peak RSS = VmHWM at SERVING; MB per 1M orders = (peak RSS − RSS of the same service SERVING on an empty log) ÷ orders × 1M, a linear extrapolation. Log growth during the runs: {} events.\n",
+             Time = process start to grpc health SERVING, each service alone; events/s = all {} events in the log ÷ that time \
+             (each service reads only its own filters). CPU s = CPU time used by nats-server and by the service meanwhile. \
+             Peak RSS = VmHWM at SERVING; MB per 1M orders = (peak RSS − RSS of the same service SERVING on an empty log) ÷ orders × 1M, \
+             a linear extrapolation. Log growth during the runs: {} events.\n",
             log.events,
             log.orders,
             log.events_per_order,
@@ -215,46 +217,43 @@ impl Report {
         let raw_rate = log.events as f64 / median(raw.iter().copied());
         writeln!(
             out,
-            "| | time s | events/s | ÷ raw replay rate | peak RSS MB | MB per 1M orders (linear) |"
+            "| | time s | events/s | ÷ raw replay rate | CPU s nats-server / service | peak RSS MB | on an empty log MB | MB per 1M orders |"
         )?;
-        writeln!(out, "|---|---:|---:|---:|---:|---:|")?;
+        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
         writeln!(
             out,
-            "| raw ordered-consumer replay | {:.2} ({}) | {:.0} | 1.00 | | |",
+            "| raw ordered-consumer replay | {:.2} ({}) | {:.0} | 1.00 | {:.1} / – | | | |",
             median(raw.iter().copied()),
             spread(raw.iter().copied(), 2),
-            raw_rate
+            raw_rate,
+            median(self.rebuild.iter().map(|run| run.raw_replay_nats_cpu))
         )?;
         let mut worst_ratio = f64::INFINITY;
         let mut worst_rss = 0.0f64;
         for (index, (name, ..)) in first.services.iter().enumerate() {
-            let times: Vec<f64> = self
-                .rebuild
-                .iter()
-                .filter_map(|run| run.services.get(index))
-                .map(|s| s.1.as_secs_f64())
-                .collect();
-            let rss = median(
-                self.rebuild.iter().filter_map(|run| run.services.get(index)).map(|s| s.2 as f64 / 1e6),
-            );
-            let empty_rss = median(
-                self.rebuild.iter().filter_map(|run| run.services.get(index)).map(|s| s.3 as f64 / 1e6),
-            );
-            let ratios = self.rebuild.iter().filter_map(|run| {
+            let services = || self.rebuild.iter().filter_map(|run| run.services.get(index));
+            let times: Vec<f64> = services().map(|s| s.1.as_secs_f64()).collect();
+            let rss = median(services().map(|s| s.2 as f64 / 1e6));
+            let empty_rss = median(services().map(|s| s.3 as f64 / 1e6));
+            let ratio = median(self.rebuild.iter().filter_map(|run| {
                 let service = run.services.get(index)?;
                 Some(run.raw_replay.as_secs_f64() / service.1.as_secs_f64())
-            });
-            let ratio = median(ratios);
+            }));
+            let cpu = |pick: fn(&(f64, f64)) -> f64| {
+                median(self.rebuild.iter().filter_map(|run| run.cpu.get(index)).map(pick))
+            };
             let per_million = (rss - empty_rss).max(0.0) / log.orders as f64 * 1e6;
             worst_ratio = worst_ratio.min(ratio);
             worst_rss = worst_rss.max(per_million);
             writeln!(
                 out,
-                "| {name} | {:.2} ({}) | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} |",
+                "| {name} | {:.2} ({}) | {:.0} | {:.2} | {:.1} / {:.1} | {:.0} | {:.0} | {:.0} |",
                 median(times.iter().copied()),
                 spread(times.iter().copied(), 2),
                 log.events as f64 / median(times.iter().copied()),
                 ratio,
+                cpu(|cpu| cpu.0),
+                cpu(|cpu| cpu.1),
                 rss,
                 empty_rss,
                 per_million

@@ -93,9 +93,13 @@ lint: tools ## cargo fmt --check, clippy -D warnings, buf lint
 fmt: ## Format the Rust code
 	$(CARGO) fmt --all
 
-bench: ## Benchmarks (not yet: issue 5)
-	@echo 'benchmarks arrive with issue 5 (see BENCHMARKS.md); nothing was run' >&2
-	@exit 1
+# Never part of `test`: it needs the whole machine for about an hour (rebuild runs are
+# long). Extra flags go in BENCH_ARGS, e.g. `make bench BENCH_ARGS='--only place --runs 1'` (`waybill-bench --help`).
+BENCH_ARGS ?=
+bench: export NATS_SERVER_BIN := $(TOOLS_BIN)/nats-server
+bench: tools ## Benchmarks on release builds; writes the results section of BENCHMARKS.md
+	$(CARGO) build --release --workspace --bins
+	target/release/waybill-bench --report BENCHMARKS.md $(BENCH_ARGS)
 
 clean: ## Remove build output and local run data (var/)
 	$(CARGO) clean

@@ -1,0 +1,355 @@
+//! The markdown report: the machine, the versions, and the medians of the runs.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use crate::lifecycle::{self, LifecycleRun};
+use crate::place::{self, PlaceRun};
+use crate::procs::Paths;
+use crate::rebuild::{GeneratedLog, RebuildRun};
+use crate::stats::{median, spread};
+
+pub const BEGIN: &str = "<!-- bench:results:begin -->";
+pub const END: &str = "<!-- bench:results:end -->";
+
+/// The peer's measured PlaceOrder rates (cqrs-es + postgres-es), orders/s.
+const PEER_FSYNC: f64 = 1_850.0;
+const PEER_ASYNC_COMMIT: f64 = 2_700.0;
+
+pub struct Report {
+    runs: usize,
+    environment: String,
+    load_before: String,
+    pub place: Vec<PlaceRun>,
+    pub place_settings: Option<place::Settings>,
+    pub rebuild: Vec<RebuildRun>,
+    pub log: Option<GeneratedLog>,
+    pub lifecycle: Vec<LifecycleRun>,
+    pub lifecycle_settings: Option<lifecycle::Settings>,
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|output| {
+            let text = if output.stdout.is_empty() { output.stderr } else { output.stdout };
+            String::from_utf8_lossy(&text).trim().to_owned()
+        })
+        .unwrap_or_else(|error| format!("({program}: {error})"))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+impl Report {
+    pub fn new(paths: &Paths, runs: usize) -> anyhow::Result<Report> {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("model name").map(|rest| rest.trim_start_matches([' ', '\t', ':']))
+            })
+            .unwrap_or("unknown")
+            .to_owned();
+        let nproc = std::thread::available_parallelism().map(|cores| cores.get()).unwrap_or(0);
+        let memory = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|text| text.lines().next().map(str::to_owned))
+            .unwrap_or_default();
+        let mut environment = String::new();
+        writeln!(environment, "| | |\n|---|---|")?;
+        writeln!(environment, "| date (UTC) | {} |", command_output("date", &["-u", "+%Y-%m-%d %H:%M"]))?;
+        writeln!(environment, "| `nproc` | {nproc} |")?;
+        writeln!(environment, "| CPU | {cpu} |")?;
+        writeln!(environment, "| memory | {} |", memory.trim_start_matches("MemTotal:").trim())?;
+        writeln!(environment, "| kernel | {} |", command_output("uname", &["-sr"]))?;
+        writeln!(environment, "| commit | {} |", command_output("git", &["rev-parse", "--short", "HEAD"]))?;
+        writeln!(environment, "| rustc | {} |", command_output("rustc", &["-V"]))?;
+        writeln!(
+            environment,
+            "| nats-server | {} (single node, `-js`, file storage, default sync: `sync_interval` 2 min, not `always`) |",
+            command_output(&paths.nats_server.to_string_lossy(), &["--version"])
+        )?;
+        writeln!(
+            environment,
+            "| crates | tonic 0.14, prost 0.14, async-nats 0.51, tokio 1, mimalloc (services and bench) |"
+        )?;
+        Ok(Report {
+            runs,
+            environment,
+            load_before: load_average(),
+            place: Vec::new(),
+            place_settings: None,
+            rebuild: Vec::new(),
+            log: None,
+            lifecycle: Vec::new(),
+            lifecycle_settings: None,
+        })
+    }
+
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = self.write_markdown(&mut out);
+        out
+    }
+
+    fn write_markdown(&self, out: &mut String) -> std::fmt::Result {
+        writeln!(out, "### Machine and versions\n")?;
+        write!(out, "{}", self.environment)?;
+        writeln!(
+            out,
+            "| load average (1/5/15 min) | {} before, {} after |",
+            self.load_before,
+            load_average()
+        )?;
+        writeln!(
+            out,
+            "| runs | {} of each benchmark; tables give the median (spread: min–max) |\n",
+            self.runs
+        )?;
+        let mut targets = Vec::new();
+        self.write_place(out, &mut targets)?;
+        self.write_rebuild(out, &mut targets)?;
+        self.write_lifecycle(out, &mut targets)?;
+        if !targets.is_empty() {
+            writeln!(out, "### Targets\n")?;
+            writeln!(out, "| target | measured | |\n|---|---|---|")?;
+            for (target, measured, met) in targets {
+                writeln!(out, "| {target} | {measured} | {} |", if met { "met" } else { "**not met**" })?;
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+
+    fn write_place(&self, out: &mut String, targets: &mut Vec<(String, String, bool)>) -> std::fmt::Result {
+        let (Some(settings), Some(first)) = (&self.place_settings, self.place.first()) else { return Ok(()) };
+        writeln!(out, "### 1. PlaceOrder\n")?;
+        writeln!(
+            out,
+            "Closed-loop clients, {:.0} s measured after {:.1} s warm-up per level and target; one HTTP/2 channel per {} gRPC clients. \
+             (a) = bare tonic handler publishing one event and awaiting the ack; (b) = raw JetStream publish, that many acks in flight. \
+             Latencies in ms.\n",
+            settings.measure.as_secs_f64(),
+            settings.warmup.as_secs_f64(),
+            place::CLIENTS_PER_CHANNEL
+        )?;
+        writeln!(
+            out,
+            "| clients | intake orders/s | p50 | p99 | (a) calls/s | p50 | p99 | (b) acks/s | p50 | p99 | intake ÷ (a) | intake ÷ (b) | errors |"
+        )?;
+        writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        for (index, (clients, ..)) in first.iter().enumerate() {
+            let level = |pick: &dyn Fn(&place::LevelRow) -> f64| {
+                median(self.place.iter().filter_map(|run| run.get(index)).map(pick))
+            };
+            let intake_rate: Vec<f64> =
+                self.place.iter().filter_map(|run| run.get(index)).map(|r| r.1.per_second).collect();
+            let ratio_a = level(&|r| r.1.per_second / r.2.per_second);
+            let ratio_b = level(&|r| r.1.per_second / r.3.per_second);
+            let errors: u64 = self
+                .place
+                .iter()
+                .filter_map(|run| run.get(index))
+                .map(|r| r.1.errors + r.2.errors + r.3.errors)
+                .sum();
+            writeln!(
+                out,
+                "| {clients} | {:.0} ({}) | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {errors} |",
+                median(intake_rate.iter().copied()),
+                spread(intake_rate.iter().copied(), 0),
+                level(&|r| r.1.p50_ms),
+                level(&|r| r.1.p99_ms),
+                level(&|r| r.2.per_second),
+                level(&|r| r.2.p50_ms),
+                level(&|r| r.2.p99_ms),
+                level(&|r| r.3.per_second),
+                level(&|r| r.3.p50_ms),
+                level(&|r| r.3.p99_ms),
+                ratio_a,
+                ratio_b,
+            )?;
+            if *clients == 64 {
+                let intake = median(intake_rate.iter().copied());
+                targets.push((
+                    "PlaceOrder ≥ 0.8 × baseline (a) at 64 clients".into(),
+                    format!("{ratio_a:.2} ×"),
+                    ratio_a >= 0.8,
+                ));
+                targets.push((
+                    format!("PlaceOrder ≥ 4 × cqrs-es/postgres-es peer at 64 clients (≥ {:.0}/s vs fsync per commit)", 4.0 * PEER_FSYNC),
+                    format!("{intake:.0}/s = {:.2} × peer (fsync), {:.2} × peer (async commit); JetStream default sync", intake / PEER_FSYNC, intake / PEER_ASYNC_COMMIT),
+                    intake >= 4.0 * PEER_FSYNC,
+                ));
+            }
+        }
+        writeln!(out)?;
+        Ok(())
+    }
+
+    fn write_rebuild(&self, out: &mut String, targets: &mut Vec<(String, String, bool)>) -> std::fmt::Result {
+        let (Some(log), Some(first)) = (&self.log, self.rebuild.first()) else { return Ok(()) };
+        writeln!(out, "### 2. Read-model rebuild ({} run(s))\n", self.rebuild.len())?;
+        writeln!(
+            out,
+            "Log: {} events = {} full lifecycles of {} events each, generated once in {:.0} s and reused. \
+             Time = process start to grpc health SERVING, each service alone; events/s = all {} events in the log ÷ that time \
+             (each service reads only its own filters). CPU s = CPU time used by nats-server and by the service meanwhile. \
+             Peak RSS = VmHWM at SERVING; MB per 1M orders = (peak RSS − RSS of the same service SERVING on an empty log) ÷ orders × 1M, \
+             a linear extrapolation. Log growth during the runs: {} events.\n",
+            log.events,
+            log.orders,
+            log.events_per_order,
+            log.generation_secs,
+            log.events,
+            self.rebuild.iter().map(|run| run.log_grew_by.to_string()).collect::<Vec<_>>().join(", ")
+        )?;
+        let raw: Vec<f64> = self.rebuild.iter().map(|run| run.raw_replay.as_secs_f64()).collect();
+        let raw_rate = log.events as f64 / median(raw.iter().copied());
+        writeln!(
+            out,
+            "| | time s | events/s | ÷ raw replay rate | CPU s nats-server / service | peak RSS MB | on an empty log MB | MB per 1M orders |"
+        )?;
+        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(
+            out,
+            "| raw ordered-consumer replay | {:.2} ({}) | {:.0} | 1.00 | {:.1} / – | | | |",
+            median(raw.iter().copied()),
+            spread(raw.iter().copied(), 2),
+            raw_rate,
+            median(self.rebuild.iter().map(|run| run.raw_replay_nats_cpu))
+        )?;
+        let mut worst_ratio = f64::INFINITY;
+        let mut worst_rss = 0.0f64;
+        for (index, (name, ..)) in first.services.iter().enumerate() {
+            let services = || self.rebuild.iter().filter_map(|run| run.services.get(index));
+            let times: Vec<f64> = services().map(|s| s.1.as_secs_f64()).collect();
+            let rss = median(services().map(|s| s.2 as f64 / 1e6));
+            let empty_rss = median(services().map(|s| s.3 as f64 / 1e6));
+            let ratio = median(self.rebuild.iter().filter_map(|run| {
+                let service = run.services.get(index)?;
+                Some(run.raw_replay.as_secs_f64() / service.1.as_secs_f64())
+            }));
+            let cpu = |pick: fn(&(f64, f64)) -> f64| {
+                median(self.rebuild.iter().filter_map(|run| run.cpu.get(index)).map(pick))
+            };
+            let per_million = (rss - empty_rss).max(0.0) / log.orders as f64 * 1e6;
+            worst_ratio = worst_ratio.min(ratio);
+            worst_rss = worst_rss.max(per_million);
+            writeln!(
+                out,
+                "| {name} | {:.2} ({}) | {:.0} | {:.2} | {:.1} / {:.1} | {:.0} | {:.0} | {:.0} |",
+                median(times.iter().copied()),
+                spread(times.iter().copied(), 2),
+                log.events as f64 / median(times.iter().copied()),
+                ratio,
+                cpu(|cpu| cpu.0),
+                cpu(|cpu| cpu.1),
+                rss,
+                empty_rss,
+                per_million
+            )?;
+        }
+        writeln!(out)?;
+        targets.push((
+            "rebuild ≥ 0.8 × raw replay (slowest service)".into(),
+            format!("{worst_ratio:.2} ×"),
+            worst_ratio >= 0.8,
+        ));
+        targets.push((
+            "≤ 600 MB RSS per million orders in a read model (largest service, extrapolated)".into(),
+            format!("{worst_rss:.0} MB"),
+            worst_rss <= 600.0,
+        ));
+        Ok(())
+    }
+
+    fn write_lifecycle(
+        &self,
+        out: &mut String,
+        targets: &mut Vec<(String, String, bool)>,
+    ) -> std::fmt::Result {
+        let (Some(settings), Some(first)) = (&self.lifecycle_settings, self.lifecycle.first()) else {
+            return Ok(());
+        };
+        writeln!(out, "### 3. Full lifecycles\n")?;
+        writeln!(
+            out,
+            "{} workers, each driving one order at a time from PlaceOrder to intake's `order_delivered` (8 commands, 3 waits for a service's own reaction), \
+             {:.0} s measured after 3 s warm-up, all five services on one nats-server. Lag = storage time of a reacting event − storage time of its cause \
+             (both stamped by JetStream), for the reactions stored in the measured window.\n",
+            settings.workers,
+            settings.measure.as_secs_f64()
+        )?;
+        let rates: Vec<f64> = self.lifecycle.iter().map(|run| run.per_second).collect();
+        let rate = median(rates.iter().copied());
+        writeln!(
+            out,
+            "| lifecycles/s | lifecycle p50 ms | lifecycle p99 ms | failed (all runs) |\n|---:|---:|---:|---:|"
+        )?;
+        writeln!(
+            out,
+            "| {rate:.0} ({}) | {:.0} | {:.0} | {} |\n",
+            spread(rates.iter().copied(), 0),
+            median(self.lifecycle.iter().map(|run| run.p50_ms)),
+            median(self.lifecycle.iter().map(|run| run.p99_ms)),
+            self.lifecycle.iter().map(|run| run.failed).sum::<u64>()
+        )?;
+        writeln!(
+            out,
+            "| reacting event | reactions per run | lag p50 ms | lag p99 ms |\n|---|---:|---:|---:|"
+        )?;
+        let mut overall_p99 = f64::NAN;
+        for (event_type, ..) in &first.lags {
+            let rows: Vec<&(String, usize, f64, f64)> = self
+                .lifecycle
+                .iter()
+                .filter_map(|run| run.lags.iter().find(|lag| &lag.0 == event_type))
+                .collect();
+            let p99 = median(rows.iter().map(|row| row.3));
+            if event_type == "all reactions" {
+                overall_p99 = p99;
+            }
+            writeln!(
+                out,
+                "| {event_type} | {:.0} | {:.1} | {:.1} |",
+                median(rows.iter().map(|row| row.1 as f64)),
+                median(rows.iter().map(|row| row.2)),
+                p99
+            )?;
+        }
+        writeln!(out)?;
+        targets.push((
+            "≥ 2,000 full lifecycles/s on 2 cores".into(),
+            format!("{rate:.0}/s"),
+            rate >= 2_000.0,
+        ));
+        targets.push((
+            "reaction lag p99 ≤ 20 ms".into(),
+            format!("{overall_p99:.1} ms"),
+            overall_p99 <= 20.0,
+        ));
+        Ok(())
+    }
+}
+
+/// Replaces what lies between [`BEGIN`] and [`END`] in `path` with `section`.
+pub fn replace_section(path: &Path, section: &str) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
+        anyhow::bail!("{} has no {BEGIN} ... {END} section", path.display());
+    };
+    anyhow::ensure!(begin < end, "{}: markers out of order", path.display());
+    let updated = format!("{}{BEGIN}\n{section}\n{}", &text[..begin], &text[end..]);
+    std::fs::write(path, updated)?;
+    Ok(())
+}

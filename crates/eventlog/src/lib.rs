@@ -42,7 +42,7 @@ pub use error::{
     AppendError, BoxError, ProjectionError, ReactionError, ReactionRunError, ReadError, SetupError, WaitError,
 };
 pub use projection::{Projection, Projector};
-pub use reaction::{ReactionSettings, run_reactions};
+pub use reaction::{ReactionSettings, run_reactions, spawn_reactions};
 pub use read::RecordedEvent;
 pub use stream::StreamSettings;
 pub use subscription::{Delivered, EventSubscription};

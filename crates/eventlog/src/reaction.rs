@@ -309,3 +309,26 @@ async fn ensure_consumer(
     }
     Ok(consumer)
 }
+
+/// [`run_reactions`] on its own task until `stop` turns true: how every service runs each
+/// of its durable consumers. A consumer that stops with an error is logged, not fatal.
+pub fn spawn_reactions<H, Fut>(
+    name: &'static str,
+    log: EventLog,
+    settings: ReactionSettings,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    handler: H,
+) -> tokio::task::JoinHandle<()>
+where
+    H: Fn(RecordedEvent) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), ReactionError>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        };
+        if let Err(error) = run_reactions(log, settings, handler, stopped).await {
+            tracing::error!(%error, reaction = name, "reaction stopped");
+        }
+    })
+}

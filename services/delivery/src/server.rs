@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
-use waybill_eventlog::{EventLog, Projector, StreamSettings, run_reactions};
+use waybill_eventlog::{EventLog, Projector, StreamSettings, spawn_reactions};
 use waybill_proto::v1::delivery_service_server::DeliveryServiceServer;
 use waybill_runtime::{Health, identify_caller};
 
@@ -148,26 +148,4 @@ pub async fn run(
         tracing::warn!("reactions still busy after the shutdown grace; their events will be redelivered");
     }
     served
-}
-
-/// Runs one durable consumer until `stop` turns true; errors are logged, not fatal.
-fn spawn_reactions<H, F>(
-    name: &'static str,
-    log: EventLog,
-    settings: waybill_eventlog::ReactionSettings,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-    handler: H,
-) -> tokio::task::JoinHandle<()>
-where
-    H: Fn(waybill_eventlog::RecordedEvent) -> F + Send + Sync + 'static,
-    F: Future<Output = Result<(), waybill_eventlog::ReactionError>> + Send + 'static,
-{
-    tokio::spawn(async move {
-        let stopped = async move {
-            let _ = stop.wait_for(|stop| *stop).await;
-        };
-        if let Err(error) = run_reactions(log, settings, handler, stopped).await {
-            tracing::error!(%error, reaction = name, "reaction stopped");
-        }
-    })
 }

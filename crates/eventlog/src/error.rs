@@ -93,7 +93,8 @@ impl From<&str> for ProjectionError {
 /// What a reaction handler reports when it could not handle an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReactionError {
-    /// Might work later (a timeout, a lost race): retried with backoff up to `max_deliver`.
+    /// Might work later (a timeout, an unreachable log, a lost race): retried with backoff,
+    /// without limit.
     #[error("transient: {0}")]
     Transient(String),
     /// Will never work (undecodable, impossible): goes straight to the dead-letter subject.

@@ -1,10 +1,15 @@
 //! Reactions: what a service does when events arrive, on a durable pull consumer shared by
 //! all replicas of the service (each event goes to one of them). Acks are explicit:
 //! - `Ok` acks;
-//! - [`ReactionError::Transient`] naks with a backoff delay, until the event has been
-//!   delivered `max_deliver` times;
-//! - then, or at once on [`ReactionError::Poison`], the event is copied to the dead-letter
-//!   subject with the error and terminated, and processing goes on.
+//! - [`ReactionError::Transient`], or a handler that runs longer than `ack_wait`, naks with
+//!   a backoff delay, and the event comes back: **without limit**. A transient failure is
+//!   by definition one that later works (the log was unreachable, a race was lost), so
+//!   giving up on it would lose a reaction to an outage that merely outlasted the backoff.
+//!   After `alert_after` deliveries each further failure is logged as an error and counted
+//!   as `stuck`, for a person to look at;
+//! - [`ReactionError::Poison`] (a handler's verdict that the event can never be handled)
+//!   copies it to the dead-letter subject with the error and terminates it, and processing
+//!   goes on.
 //!
 //! Delivery is at-least-once (a crash between the effect and the ack redelivers), so
 //! handlers must be idempotent: key their own writes on the event id or position, e.g. as
@@ -41,11 +46,13 @@ pub struct ReactionSettings {
     pub durable_name: String,
     /// Subjects the reaction sees.
     pub filters: Vec<String>,
-    /// Deliveries of one event before it is dead-lettered (default 5).
-    pub max_deliver: i64,
+    /// Deliveries of one event after which each further transient failure is logged as an
+    /// error and counted as `stuck` (default 5). It is still retried: see the module docs.
+    pub alert_after: i64,
     /// Nak delay after the 1st, 2nd, ... failure; the last step repeats.
     pub backoff: Vec<Duration>,
-    /// How long a handler may run before the event is redelivered (default 30 s).
+    /// How long a handler may run before it is abandoned and the event is redelivered
+    /// (default 30 s).
     pub ack_wait: Duration,
     /// Where dead letters go, in the dead-letter stream, e.g. `deadletter.intake.auto-review`.
     pub dead_letter_subject: String,
@@ -56,7 +63,7 @@ impl Default for ReactionSettings {
         ReactionSettings {
             durable_name: String::new(),
             filters: Vec::new(),
-            max_deliver: 5,
+            alert_after: 5,
             backoff: vec![
                 Duration::from_millis(100),
                 Duration::from_millis(500),
@@ -80,8 +87,8 @@ impl ReactionSettings {
         {
             return invalid(format!("filters {:?} must be non-empty valid subjects", self.filters));
         }
-        if self.max_deliver < 1 || self.ack_wait.is_zero() {
-            return invalid("max_deliver and ack_wait must be positive".to_owned());
+        if self.alert_after < 1 || self.ack_wait.is_zero() {
+            return invalid("alert_after and ack_wait must be positive".to_owned());
         }
         if subject::validate_subject(&self.dead_letter_subject).is_err()
             || !self.dead_letter_subject.starts_with("deadletter.")
@@ -107,7 +114,7 @@ impl ReactionSettings {
             deliver_policy: DeliverPolicy::All,
             ack_policy: AckPolicy::Explicit,
             ack_wait: self.ack_wait,
-            // The runner enforces max_deliver itself (it dead-letters); see the crate docs.
+            // Transient failures are retried without limit; see the module docs.
             max_deliver: -1,
             ..Default::default()
         }
@@ -177,14 +184,14 @@ where
         published,
     );
     let durable = settings.durable_name.as_str();
-    // Deliveries past the limit (earlier attempts timed out): do not try again.
-    let outcome = if deliveries > settings.max_deliver {
-        Err(ReactionError::Transient(format!(
-            "gave up after {} deliveries without an answer",
-            deliveries - 1
-        )))
-    } else {
-        handler(event).await
+    // A handler that outlives ack_wait would be redelivered anyway: abandon it (handlers
+    // are idempotent) and nak, so this runner is not held up by one event.
+    let outcome = match tokio::time::timeout(settings.ack_wait, handler(event)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(ReactionError::Transient(format!(
+            "the handler did not finish within ack_wait ({:?})",
+            settings.ack_wait
+        ))),
     };
     let counted = |outcome: &'static str| {
         metrics::counter!("waybill_reaction_events_total", "consumer" => durable.to_owned(), "outcome" => outcome)
@@ -198,16 +205,21 @@ where
             }
             return;
         }
-        Err(ReactionError::Transient(reason)) if deliveries < settings.max_deliver => {
-            counted("retried");
+        Err(ReactionError::Transient(reason)) => {
             let delay = settings.delay_after(deliveries);
-            tracing::warn!(durable, position, deliveries, %reason, ?delay, "reaction failed, will retry");
+            if deliveries < settings.alert_after {
+                counted("retried");
+                tracing::warn!(durable, position, deliveries, %reason, ?delay, "reaction failed, will retry");
+            } else {
+                counted("stuck");
+                tracing::error!(durable, position, deliveries, %reason, ?delay, "reaction still failing, will keep retrying");
+            }
             if let Err(error) = message.ack_with(AckKind::Nak(Some(delay))).await {
                 tracing::warn!(durable, position, %error, "nak failed; the event will be redelivered after ack_wait");
             }
             return;
         }
-        Err(error) => error,
+        Err(poison @ ReactionError::Poison(_)) => poison,
     };
     tracing::error!(durable, position, deliveries, error = %give_up, subject = %settings.dead_letter_subject, "reaction gave up, dead-lettering");
     match dead_letter(log, settings, &message, position, deliveries, &give_up.to_string()).await {

@@ -1,5 +1,6 @@
-//! Reactions: acked once, retried with backoff, dead-lettered after max_deliver while the
-//! rest goes on, and shared between runners of the same durable.
+//! Reactions: acked once; transient failures retried with backoff past any limit (an outage
+//! must not lose a reaction); poison dead-lettered while the rest goes on; shared between
+//! runners of the same durable.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -19,7 +20,7 @@ fn settings(durable: &str) -> ReactionSettings {
     ReactionSettings {
         durable_name: durable.to_owned(),
         filters: vec!["waybill.intake.>".to_owned()],
-        max_deliver: 3,
+        alert_after: 3,
         backoff: vec![Duration::from_millis(20), Duration::from_millis(50)],
         dead_letter_subject: format!("deadletter.test.{durable}"),
         ..Default::default()
@@ -49,6 +50,34 @@ fn start(
             };
             outcome(&event, attempt)
         }
+    };
+    let shutdown = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let log = log.clone();
+    let task = tokio::spawn(async move { run_reactions(log, settings, handler, shutdown).await.unwrap() });
+    (stop, task)
+}
+
+/// Like [`start`], for a handler that awaits: `handle(attempt)` for each delivery.
+fn start_async<Fut>(
+    log: &EventLog,
+    settings: ReactionSettings,
+    calls: Calls,
+    handle: fn(usize) -> Fut,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>)
+where
+    Fut: std::future::Future<Output = Result<(), ReactionError>> + Send + 'static,
+{
+    let (stop, mut stopped) = watch::channel(false);
+    let handler = move |event: RecordedEvent| {
+        let attempt = {
+            let mut calls = calls.lock().unwrap();
+            let seen = calls.entry(event.position).or_default();
+            seen.push("r1".to_owned());
+            seen.len()
+        };
+        handle(attempt)
     };
     let shutdown = async move {
         let _ = stopped.wait_for(|stop| *stop).await;
@@ -102,58 +131,88 @@ async fn a_transient_failure_is_retried_then_succeeds() {
 }
 
 #[tokio::test]
-async fn a_failing_event_is_dead_lettered_after_max_deliver_and_later_events_go_on() {
+async fn a_transient_failure_outlasting_alert_after_is_still_retried_until_it_works() {
     let server = NatsServer::start();
     let log = common::open(&server).await;
     let calls = Calls::default();
-    let bad = put(&log, "o-1", "bad").await;
-    let poison = put(&log, "o-2", "poison").await;
-    let good = put(&log, "o-3", "good").await;
+    let outage = put(&log, "o-1", "needs the backend").await;
+    let later = put(&log, "o-2", "fine").await;
+    // alert_after is 3: the backend comes back on the 7th delivery.
+    let (stop, task) = start(&log, settings("outage"), "r1", calls.clone(), |event, attempt| {
+        match (event.payload.as_ref(), attempt) {
+            (b"needs the backend", 1..=6) => Err(ReactionError::Transient("backend down".into())),
+            _ => Ok(()),
+        }
+    });
+
+    assert!(eventually(WAIT, || count(&calls, outage) == 7).await, "{calls:?}");
+    assert_eq!(count(&calls, later), 1, "later events are not held up");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(count(&calls, outage), 7, "acked once it worked");
+    stop.send_replace(true);
+    task.await.unwrap();
+
+    let stream =
+        async_nats::jetstream::new(server.client().await).get_stream("WAYBILL_DEADLETTER").await.unwrap();
+    assert_eq!(stream.get_info().await.unwrap().state.messages, 0, "nothing dead-lettered");
+}
+
+#[tokio::test]
+async fn a_handler_slower_than_ack_wait_is_abandoned_and_the_event_redelivered() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let calls = Calls::default();
+    let position = put(&log, "o-1", "a").await;
+    let slow_once = ReactionSettings { ack_wait: Duration::from_secs(1), ..settings("slow") };
+    let (stop, task) = start_async(&log, slow_once, calls.clone(), |attempt| async move {
+        if attempt == 1 {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        Ok(())
+    });
+
+    assert!(eventually(WAIT, || count(&calls, position) == 2).await, "{calls:?}");
+    stop.send_replace(true);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_poison_event_is_dead_lettered_at_once_and_later_events_go_on() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let calls = Calls::default();
+    let poison = put(&log, "o-1", "poison").await;
+    let good = put(&log, "o-2", "good").await;
     let (stop, task) =
         start(&log, settings("dead"), "r1", calls.clone(), |event, _| match event.payload.as_ref() {
-            b"bad" => Err(ReactionError::Transient("backend down".into())),
             b"poison" => Err(ReactionError::Poison("cannot decode".into())),
             _ => Ok(()),
         });
 
-    assert!(eventually(WAIT, || count(&calls, good) == 1 && count(&calls, bad) == 3).await, "{calls:?}");
-    assert_eq!(count(&calls, poison), 1, "poison is not retried");
+    assert!(eventually(WAIT, || count(&calls, good) == 1 && count(&calls, poison) == 1).await, "{calls:?}");
 
     let stream =
         async_nats::jetstream::new(server.client().await).get_stream("WAYBILL_DEADLETTER").await.unwrap();
-    let mut letters = Vec::new();
-    let found = async {
+    let letter = tokio::time::timeout(WAIT, async {
         loop {
-            let from = letters
-                .last()
-                .map_or(1, |letter: &async_nats::jetstream::message::StreamMessage| letter.sequence + 1);
-            if let Ok(message) = stream.direct_get_next_for_subject("deadletter.test.dead", Some(from)).await
-            {
-                letters.push(message);
-                if letters.len() == 2 {
-                    return;
-                }
-            } else {
-                tokio::time::sleep(Duration::from_millis(20)).await;
+            match stream.direct_get_next_for_subject("deadletter.test.dead", Some(1)).await {
+                Ok(letter) => return letter,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             }
         }
-    };
-    tokio::time::timeout(WAIT, found).await.expect("two dead letters");
-    // The poison event is dead-lettered at once, the failing one after its retries.
-    letters.sort_by_key(|letter| letter.payload.clone());
-    let header = |index: usize, name: &str| letters[index].headers.get(name).unwrap().as_str().to_owned();
-    assert_eq!(letters[0].payload.as_ref(), b"bad");
-    assert_eq!(header(0, "waybill-error"), "transient: backend down");
-    assert_eq!(header(0, "waybill-original-subject"), common::order("o-1"));
-    assert_eq!(header(0, "waybill-original-position"), bad.to_string());
-    assert_eq!(header(0, "waybill-deliveries"), "3");
-    assert_eq!(header(0, "ce-type"), "OrderPlaced", "original headers are kept");
-    assert_eq!(letters[1].payload.as_ref(), b"poison");
-    assert_eq!(header(1, "waybill-error"), "poison: cannot decode");
-    assert_eq!(header(1, "waybill-deliveries"), "1");
+    })
+    .await
+    .expect("a dead letter");
+    let header = |name: &str| letter.headers.get(name).unwrap().as_str().to_owned();
+    assert_eq!(letter.payload.as_ref(), b"poison");
+    assert_eq!(header("waybill-error"), "poison: cannot decode");
+    assert_eq!(header("waybill-original-subject"), common::order("o-1"));
+    assert_eq!(header("waybill-original-position"), poison.to_string());
+    assert_eq!(header("waybill-deliveries"), "1");
+    assert_eq!(header("ce-type"), "OrderPlaced", "original headers are kept");
 
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(count(&calls, bad), 3, "terminated, not delivered again");
+    assert_eq!(count(&calls, poison), 1, "terminated, not delivered again");
     stop.send_replace(true);
     task.await.unwrap();
 }

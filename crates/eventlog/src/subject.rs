@@ -74,6 +74,51 @@ pub fn aggregate_id_of(subject: &str) -> &str {
     subject.rsplit('.').next().unwrap_or(subject)
 }
 
+/// A parsed filter (`*` = one token, a final `>` = one or more tokens), matched in the
+/// process: read models receive the whole log and pick their events here, because
+/// nats-server spends far more CPU filtering a stream of many subjects than sending it all
+/// (docs/BENCHMARKS.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Filter {
+    tokens: Vec<FilterToken>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum FilterToken {
+    Literal(String),
+    AnyOne,
+    Rest,
+}
+
+impl Filter {
+    pub fn parse(filter: &str) -> Result<Self, InvalidToken> {
+        validate_filter(filter)?;
+        let tokens = filter
+            .split('.')
+            .map(|token| match token {
+                "*" => FilterToken::AnyOne,
+                ">" => FilterToken::Rest,
+                literal => FilterToken::Literal(literal.to_owned()),
+            })
+            .collect();
+        Ok(Filter { tokens })
+    }
+
+    pub fn matches(&self, subject: &str) -> bool {
+        let mut parts = subject.split('.');
+        for token in &self.tokens {
+            let Some(part) = parts.next() else { return false };
+            match token {
+                FilterToken::Rest => return true,
+                FilterToken::AnyOne => {}
+                FilterToken::Literal(literal) if literal == part => {}
+                FilterToken::Literal(_) => return false,
+            }
+        }
+        parts.next().is_none()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +133,27 @@ mod tests {
         assert!(validate_filter("waybill.*.order.>").is_ok());
         assert!(validate_filter("waybill.>.order").is_err());
         assert!(validate_subject("waybill.intake.order.*").is_err());
+    }
+
+    #[test]
+    fn filters_match_as_nats_does() {
+        let filter = |text: &str| Filter::parse(text).unwrap();
+        let cases = [
+            ("waybill.>", "waybill.intake.order.o-1", true),
+            ("waybill.>", "waybill", false),
+            ("waybill.intake.>", "waybill.intake.order.o-1", true),
+            ("waybill.intake.>", "waybill.intakes.order.o-1", false),
+            ("waybill.intake.order.*", "waybill.intake.order.o-1", true),
+            ("waybill.intake.order.*", "waybill.intake.order.o-1.x", false),
+            ("waybill.intake.order.*", "waybill.intake.order", false),
+            ("waybill.*.task.*", "waybill.dispatch.task.t-1", true),
+            ("waybill.*.task.*", "waybill.dispatch.vehicle.v-1", false),
+            ("waybill.intake.order.o-1", "waybill.intake.order.o-1", true),
+            ("waybill.intake.order.o-1", "waybill.intake.order.o-12", false),
+        ];
+        for (text, subject, expected) in cases {
+            assert_eq!(filter(text).matches(subject), expected, "{text} vs {subject}");
+        }
+        assert!(Filter::parse("waybill.>.order").is_err());
     }
 }

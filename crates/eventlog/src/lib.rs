@@ -21,7 +21,7 @@
 //!   consumer config: JetStream would then replace `ack_wait` with the first backoff step
 //!   and redeliver slow handlers after 100 ms. The consumer has no `max_deliver` limit:
 //!   only a handler's `Poison` verdict dead-letters; transient failures (and handlers
-//!   abandoned after `ack_wait`) retry without limit, and after `alert_after` deliveries
+//!   abandoned after `handler_timeout`) retry without limit, and after `alert_after` deliveries
 //!   are logged as errors and counted as `stuck`.
 //! - Multi-event appends need server 2.12+ (atomic batch publish); on 2.10/2.11 they return
 //!   `AppendError::Unsupported`.

@@ -1,7 +1,7 @@
 //! Reactions: what a service does when events arrive, on a durable pull consumer shared by
 //! all replicas of the service (each event goes to one of them). Acks are explicit:
 //! - `Ok` acks;
-//! - [`ReactionError::Transient`], or a handler that runs longer than `ack_wait`, naks with
+//! - [`ReactionError::Transient`], or a handler that runs longer than `handler_timeout`, naks with
 //!   a backoff delay, and the event comes back: **without limit**. A transient failure is
 //!   by definition one that later works (the log was unreachable, a race was lost), so
 //!   giving up on it would lose a reaction to an outage that merely outlasted the backoff.
@@ -10,6 +10,10 @@
 //! - [`ReactionError::Poison`] (a handler's verdict that the event can never be handled)
 //!   copies it to the dead-letter subject with the error and terminates it, and processing
 //!   goes on.
+//!
+//! While a handler runs, the runner tells the server it is still working every third of
+//! `ack_wait`, so `ack_wait` can be short: it is how long the events a crashed replica held
+//! wait before another replica gets them.
 //!
 //! Delivery is at-least-once (a crash between the effect and the ack redelivers), so
 //! handlers must be idempotent: key their own writes on the event id or position, e.g. as
@@ -30,6 +34,8 @@ use crate::{EventLog, subject};
 
 /// Messages a runner pulls at a time; small, so replicas share the work evenly.
 const PULL_BATCH: usize = 8;
+/// Shortest `ack_wait`: the runner's "still working" beats come every third of it.
+const MIN_ACK_WAIT: Duration = Duration::from_millis(300);
 /// Pause after a failed pull before trying again.
 const PULL_RETRY: Duration = Duration::from_millis(200);
 
@@ -51,9 +57,13 @@ pub struct ReactionSettings {
     pub alert_after: i64,
     /// Nak delay after the 1st, 2nd, ... failure; the last step repeats.
     pub backoff: Vec<Duration>,
-    /// How long a handler may run before it is abandoned and the event is redelivered
-    /// (default 30 s).
+    /// How long the server waits for a word from the runner (an ack, or "still working")
+    /// before it hands the event to another replica: after a crash, how long the crashed
+    /// replica's events wait (default 5 s).
     pub ack_wait: Duration,
+    /// How long a handler may run before it is abandoned and the event naked for a retry
+    /// (default 30 s).
+    pub handler_timeout: Duration,
     /// Where dead letters go, in the dead-letter stream, e.g. `deadletter.intake.auto-review`.
     pub dead_letter_subject: String,
 }
@@ -70,7 +80,8 @@ impl Default for ReactionSettings {
                 Duration::from_secs(2),
                 Duration::from_secs(5),
             ],
-            ack_wait: Duration::from_secs(30),
+            ack_wait: Duration::from_secs(5),
+            handler_timeout: Duration::from_secs(30),
             dead_letter_subject: String::new(),
         }
     }
@@ -87,8 +98,10 @@ impl ReactionSettings {
         {
             return invalid(format!("filters {:?} must be non-empty valid subjects", self.filters));
         }
-        if self.alert_after < 1 || self.ack_wait.is_zero() {
-            return invalid("alert_after and ack_wait must be positive".to_owned());
+        if self.alert_after < 1 || self.ack_wait < MIN_ACK_WAIT || self.handler_timeout.is_zero() {
+            return invalid(format!(
+                "alert_after and handler_timeout must be positive, ack_wait at least {MIN_ACK_WAIT:?}"
+            ));
         }
         if subject::validate_subject(&self.dead_letter_subject).is_err()
             || !self.dead_letter_subject.starts_with("deadletter.")
@@ -184,15 +197,7 @@ where
         published,
     );
     let durable = settings.durable_name.as_str();
-    // A handler that outlives ack_wait would be redelivered anyway: abandon it (handlers
-    // are idempotent) and nak, so this runner is not held up by one event.
-    let outcome = match tokio::time::timeout(settings.ack_wait, handler(event)).await {
-        Ok(outcome) => outcome,
-        Err(_) => Err(ReactionError::Transient(format!(
-            "the handler did not finish within ack_wait ({:?})",
-            settings.ack_wait
-        ))),
-    };
+    let outcome = run_handler(settings, handler, event, &message).await;
     let counted = |outcome: &'static str| {
         metrics::counter!("waybill_reaction_events_total", "consumer" => durable.to_owned(), "outcome" => outcome)
             .increment(1);
@@ -233,6 +238,42 @@ where
             // Never drop an event unrecorded: try again later.
             tracing::error!(durable, position, %error, "dead-lettering failed, will retry");
             let _ = message.ack_with(AckKind::Nak(Some(settings.delay_after(deliveries)))).await;
+        }
+    }
+}
+
+/// Runs the handler, telling the server "still working" every third of `ack_wait`. A handler
+/// past `handler_timeout` is abandoned (handlers are idempotent) and reported as transient,
+/// so one stuck event does not hold up this runner.
+async fn run_handler<H, Fut>(
+    settings: &ReactionSettings,
+    handler: &H,
+    event: RecordedEvent,
+    message: &Message,
+) -> Result<(), ReactionError>
+where
+    H: Fn(RecordedEvent) -> Fut,
+    Fut: Future<Output = Result<(), ReactionError>>,
+{
+    let work = tokio::time::timeout(settings.handler_timeout, handler(event));
+    tokio::pin!(work);
+    let beat = settings.ack_wait / 3;
+    let mut beats = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+    loop {
+        tokio::select! {
+            outcome = &mut work => {
+                return outcome.unwrap_or_else(|_| {
+                    Err(ReactionError::Transient(format!(
+                        "the handler did not finish within {:?}",
+                        settings.handler_timeout
+                    )))
+                });
+            }
+            _ = beats.tick() => {
+                if let Err(error) = message.ack_with(AckKind::Progress).await {
+                    tracing::debug!(%error, "a still-working beat failed");
+                }
+            }
         }
     }
 }

@@ -158,12 +158,12 @@ async fn a_transient_failure_outlasting_alert_after_is_still_retried_until_it_wo
 }
 
 #[tokio::test]
-async fn a_handler_slower_than_ack_wait_is_abandoned_and_the_event_redelivered() {
+async fn a_handler_past_its_timeout_is_abandoned_and_the_event_retried() {
     let server = NatsServer::start();
     let log = common::open(&server).await;
     let calls = Calls::default();
     let position = put(&log, "o-1", "a").await;
-    let slow_once = ReactionSettings { ack_wait: Duration::from_secs(1), ..settings("slow") };
+    let slow_once = ReactionSettings { handler_timeout: Duration::from_secs(1), ..settings("slow") };
     let (stop, task) = start_async(&log, slow_once, calls.clone(), |attempt| async move {
         if attempt == 1 {
             tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -172,6 +172,48 @@ async fn a_handler_slower_than_ack_wait_is_abandoned_and_the_event_redelivered()
     });
 
     assert!(eventually(WAIT, || count(&calls, position) == 2).await, "{calls:?}");
+    stop.send_replace(true);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_handler_slower_than_ack_wait_keeps_its_event_while_it_works() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let calls = Calls::default();
+    let position = put(&log, "o-1", "a").await;
+    // ack_wait 0.6 s, the handler takes 2 s: the "still working" beats keep the event here.
+    let short_ack = ReactionSettings { ack_wait: Duration::from_millis(600), ..settings("beats") };
+    let (stop, task) = start_async(&log, short_ack, calls.clone(), |_| async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        Ok(())
+    });
+
+    assert!(eventually(WAIT, || count(&calls, position) == 1).await);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(count(&calls, position), 1, "not redelivered while the handler worked");
+    stop.send_replace(true);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_crashed_runners_events_go_to_another_after_ack_wait() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let calls = Calls::default();
+    let position = put(&log, "o-1", "a").await;
+    let short_ack = ReactionSettings { ack_wait: Duration::from_secs(1), ..settings("crash") };
+    // The first runner takes the event and dies without a word (its task is aborted).
+    let (_stop, doomed) = start_async(&log, short_ack.clone(), calls.clone(), |_| async move {
+        std::future::pending::<()>().await;
+        Ok(())
+    });
+    assert!(eventually(WAIT, || count(&calls, position) == 1).await);
+    doomed.abort();
+
+    let (stop, task) = start(&log, short_ack, "r2", calls.clone(), |_, _| Ok(()));
+    assert!(eventually(WAIT, || count(&calls, position) == 2).await, "{calls:?}");
+    assert_eq!(calls.lock().unwrap()[&position][1], "r2");
     stop.send_replace(true);
     task.await.unwrap();
 }

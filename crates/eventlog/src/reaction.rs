@@ -15,11 +15,21 @@
 //! `ack_wait`, so `ack_wait` can be short: it is how long the events a crashed replica held
 //! wait before another replica gets them.
 //!
+//! Events of different aggregates are handled concurrently, in `lanes`: an event goes to
+//! the lane its aggregate id (the subject's last token) hashes to, and each lane handles its
+//! events one at a time, in log order. So one aggregate's events are never handled at the
+//! same time or out of order by one runner, and a slow event holds up only its lane.
+//! (Aggregates that share an id across services, such as an order and its dispatch task,
+//! share a lane.)
+//!
 //! Delivery is at-least-once (a crash between the effect and the ack redelivers), so
 //! handlers must be idempotent: key their own writes on the event id or position, e.g. as
 //! the idempotency key of the appends they make.
 
 use std::future::Future;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -32,8 +42,11 @@ use crate::error::{ReactionError, ReactionRunError};
 use crate::read::RecordedEvent;
 use crate::{EventLog, subject};
 
-/// Messages a runner pulls at a time; small, so replicas share the work evenly.
-const PULL_BATCH: usize = 8;
+/// Messages a runner pulls at a time, per lane: enough to keep the lanes busy, few enough
+/// that replicas share the work evenly.
+const PULL_PER_LANE: usize = 2;
+/// Events queued in one lane beyond the one in hand; the pull waits while a lane is full.
+const LANE_QUEUE: usize = 4;
 /// Shortest `ack_wait`: the runner's "still working" beats come every third of it.
 const MIN_ACK_WAIT: Duration = Duration::from_millis(300);
 /// Pause after a failed pull before trying again.
@@ -52,6 +65,8 @@ pub struct ReactionSettings {
     pub durable_name: String,
     /// Subjects the reaction sees.
     pub filters: Vec<String>,
+    /// Events handled at the same time, each of a different aggregate (default 16).
+    pub lanes: usize,
     /// Deliveries of one event after which each further transient failure is logged as an
     /// error and counted as `stuck` (default 5). It is still retried: see the module docs.
     pub alert_after: i64,
@@ -73,6 +88,7 @@ impl Default for ReactionSettings {
         ReactionSettings {
             durable_name: String::new(),
             filters: Vec::new(),
+            lanes: 16,
             alert_after: 5,
             backoff: vec![
                 Duration::from_millis(100),
@@ -97,6 +113,9 @@ impl ReactionSettings {
             || self.filters.iter().any(|filter| subject::validate_filter(filter).is_err())
         {
             return invalid(format!("filters {:?} must be non-empty valid subjects", self.filters));
+        }
+        if self.lanes == 0 {
+            return invalid("lanes must be at least 1".to_owned());
         }
         if self.alert_after < 1 || self.ack_wait < MIN_ACK_WAIT || self.handler_timeout.is_zero() {
             return invalid(format!(
@@ -134,8 +153,9 @@ impl ReactionSettings {
     }
 }
 
-/// Runs the reaction until `shutdown` resolves (the event in hand is finished first). See
-/// the module docs for acks, retries and dead letters.
+/// Runs the reaction until `shutdown` resolves: the events in hand are finished, the ones
+/// queued in lanes are handed back to the server at once (for another replica). See the
+/// module docs for lanes, acks, retries and dead letters.
 pub async fn run_reactions<H, Fut>(
     log: EventLog,
     settings: ReactionSettings,
@@ -144,35 +164,87 @@ pub async fn run_reactions<H, Fut>(
 ) -> Result<(), ReactionRunError>
 where
     H: Fn(RecordedEvent) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), ReactionError>> + Send,
+    Fut: Future<Output = Result<(), ReactionError>> + Send + 'static,
 {
     settings.check()?;
     let consumer = ensure_consumer(&log, &settings).await?;
+    let durable = settings.durable_name.clone();
     let consumer_error = |action: &'static str, source: crate::BoxError| ReactionRunError::Consumer {
-        durable: settings.durable_name.clone(),
+        durable: durable.clone(),
         action,
         source,
     };
     let mut messages = consumer
         .stream()
-        .max_messages_per_batch(PULL_BATCH)
+        .max_messages_per_batch(settings.lanes * PULL_PER_LANE)
         .messages()
         .await
         .map_err(|error| consumer_error("subscribe", error.into()))?;
+
+    let settings = Arc::new(settings);
+    let handler = Arc::new(handler);
+    let stopping = Arc::new(AtomicBool::new(false));
+    let mut lanes = Vec::with_capacity(settings.lanes);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..settings.lanes {
+        let (sender, queue) = tokio::sync::mpsc::channel(LANE_QUEUE);
+        lanes.push(sender);
+        workers.spawn(run_lane(log.clone(), settings.clone(), handler.clone(), queue, stopping.clone()));
+    }
+
     tokio::pin!(shutdown);
-    loop {
+    let outcome = loop {
         let next = tokio::select! {
-            () = &mut shutdown => return Ok(()),
+            () = &mut shutdown => break Ok(()),
             next = messages.next() => next,
         };
         match next {
-            Some(Ok(message)) => handle(&log, &settings, &handler, message).await,
+            Some(Ok(message)) => {
+                let lane = &lanes[lane_of(message.subject.as_str(), lanes.len())];
+                let sent = tokio::select! {
+                    () = &mut shutdown => break Ok(()),
+                    sent = lane.send(message) => sent,
+                };
+                if sent.is_err() {
+                    break Err(consumer_error("handle", "a lane stopped (its handler panicked)".into()));
+                }
+            }
             Some(Err(error)) => {
                 tracing::warn!(durable = %settings.durable_name, %error, "pulling reactions failed, retrying");
                 tokio::time::sleep(PULL_RETRY).await;
             }
-            None => return Err(consumer_error("pull", "the message stream ended".into())),
+            None => break Err(consumer_error("pull", "the message stream ended".into())),
         }
+    };
+    stopping.store(true, Ordering::SeqCst);
+    drop(lanes);
+    while workers.join_next().await.is_some() {}
+    outcome
+}
+
+/// The lane an event goes to: by its aggregate id, so one aggregate's events stay in order.
+fn lane_of(subject: &str, lanes: usize) -> usize {
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(subject::aggregate_id_of(subject));
+    usize::try_from(hash % lanes as u64).unwrap_or(0)
+}
+
+/// One lane: its events one at a time. Once stopping, the queued ones go back to the server.
+async fn run_lane<H, Fut>(
+    log: EventLog,
+    settings: Arc<ReactionSettings>,
+    handler: Arc<H>,
+    mut queue: tokio::sync::mpsc::Receiver<Message>,
+    stopping: Arc<AtomicBool>,
+) where
+    H: Fn(RecordedEvent) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), ReactionError>> + Send + 'static,
+{
+    while let Some(message) = queue.recv().await {
+        if stopping.load(Ordering::SeqCst) {
+            let _ = message.ack_with(AckKind::Nak(None)).await;
+            continue;
+        }
+        handle(&log, &settings, handler.as_ref(), message).await;
     }
 }
 

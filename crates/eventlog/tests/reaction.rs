@@ -218,6 +218,82 @@ async fn a_crashed_runners_events_go_to_another_after_ack_wait() {
     task.await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_event_holds_up_only_its_own_aggregate() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let slow = put(&log, "o-slow", "slow").await;
+    for index in 0..20 {
+        put(&log, &format!("o-{index}"), "fast").await;
+    }
+    // The slow event finishes only once some other order's event has been handled: a runner
+    // handling one event at a time would never get there.
+    let others_done = Arc::new(tokio::sync::Notify::new());
+    let handled = Calls::default();
+    let handler = {
+        let (others_done, handled) = (others_done.clone(), handled.clone());
+        move |event: RecordedEvent| {
+            let (others_done, handled) = (others_done.clone(), handled.clone());
+            async move {
+                if event.payload.as_ref() == b"slow" {
+                    others_done.notified().await;
+                } else {
+                    others_done.notify_one();
+                }
+                handled.lock().unwrap().entry(event.position).or_default().push("r1".to_owned());
+                Ok(())
+            }
+        }
+    };
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(run_reactions(log.clone(), settings("lanes"), handler, async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+
+    assert!(eventually(WAIT, || count(&handled, slow) == 1).await, "the slow event waited forever");
+    assert!(eventually(WAIT, || (slow..=slow + 20).all(|position| count(&handled, position) == 1)).await);
+    stop.send_replace(true);
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_aggregates_events_are_handled_one_at_a_time_in_log_order() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let mut expected = Vec::new();
+    for index in 0..30 {
+        expected.push(put(&log, "o-1", "mine").await);
+        put(&log, &format!("o-other-{index}"), "other").await;
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handler = {
+        let (seen, busy) = (seen.clone(), busy.clone());
+        move |event: RecordedEvent| {
+            let (seen, busy) = (seen.clone(), busy.clone());
+            async move {
+                if event.payload.as_ref() == b"mine" {
+                    assert!(!busy.swap(true, std::sync::atomic::Ordering::SeqCst), "two at once");
+                    // Later events of the order arrive meanwhile; they must wait.
+                    tokio::time::sleep(Duration::from_millis((event.position % 3) * 5)).await;
+                    seen.lock().unwrap().push(event.position);
+                    busy.store(false, std::sync::atomic::Ordering::SeqCst);
+                }
+                Ok(())
+            }
+        }
+    };
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(run_reactions(log.clone(), settings("order"), handler, async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+
+    assert!(eventually(WAIT, || seen.lock().unwrap().len() == expected.len()).await);
+    assert_eq!(*seen.lock().unwrap(), expected);
+    stop.send_replace(true);
+    task.await.unwrap().unwrap();
+}
+
 #[tokio::test]
 async fn a_poison_event_is_dead_lettered_at_once_and_later_events_go_on() {
     let server = NatsServer::start();

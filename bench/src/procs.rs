@@ -24,12 +24,21 @@ impl Process {
 
     /// Peak resident set size (VmHWM) in bytes, read from /proc.
     pub fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
+        self.status_bytes("VmHWM:")
+    }
+
+    /// Resident set size now (VmRSS) in bytes, read from /proc.
+    pub fn rss_bytes(&self) -> anyhow::Result<u64> {
+        self.status_bytes("VmRSS:")
+    }
+
+    fn status_bytes(&self, field: &str) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
         let line = status
             .lines()
-            .find(|line| line.starts_with("VmHWM:"))
-            .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/{}/status", self.pid()))?;
-        let kib: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse()?;
+            .find(|line| line.starts_with(field))
+            .ok_or_else(|| anyhow::anyhow!("no {field} in /proc/{}/status", self.pid()))?;
+        let kib: u64 = line.trim_start_matches(field).trim().trim_end_matches("kB").trim().parse()?;
         Ok(kib * 1024)
     }
 
@@ -115,7 +124,7 @@ pub struct Service {
 }
 
 impl Service {
-    /// Spawns `binary` (`WAYBILL_LISTEN`, `WAYBILL_NATS_URL`, `RUST_LOG=warn`, `extra_env`)
+    /// Spawns `binary` (`WAYBILL_LISTEN`, `WAYBILL_NATS_URL`, `RUST_LOG` from `BENCH_SERVICE_LOG`, default `warn`, `extra_env`)
     /// and waits until grpc.health.v1 says SERVING (polled every 10 ms, up to `timeout`).
     pub async fn start(
         binary: &Path,
@@ -130,7 +139,7 @@ impl Service {
         command
             .env("WAYBILL_LISTEN", &listen)
             .env("WAYBILL_NATS_URL", nats_url)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", std::env::var("BENCH_SERVICE_LOG").unwrap_or_else(|_| "warn".to_owned()))
             .stdout(log.try_clone()?)
             .stderr(log);
         for (key, value) in extra_env {

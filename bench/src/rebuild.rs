@@ -11,8 +11,8 @@
 //!    a rebuild measures a restart, not a backlog of reactions.
 //!
 //! A run then starts each service alone on that log and times process start to SERVING
-//! (grpc health), reads its peak RSS (VmHWM), and times a raw ordered-consumer replay of
-//! the whole stream in the same run.
+//! (grpc health), reads its peak RSS (VmHWM) and, 2 s later, its settled RSS (VmRSS), and
+//! times a raw ordered-consumer replay of the whole stream in the same run.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -313,8 +313,24 @@ async fn fast_forward_consumers(jetstream: &jetstream::Context) -> anyhow::Resul
 /// One rebuild run: (service, start-to-SERVING, peak RSS bytes, peak RSS bytes on an
 /// empty log) and the raw replay.
 #[derive(Clone, Debug)]
+/// One service's rebuild in one run.
+pub struct ServiceRebuild {
+    pub name: &'static str,
+    /// Process start to SERVING.
+    pub started_in: Duration,
+    /// VmHWM at SERVING: includes the replay's transient buffers.
+    pub peak_rss: u64,
+    /// VmRSS once SERVING and settled: what the caught-up process keeps.
+    pub settled_rss: u64,
+    /// VmRSS of the same service, settled, SERVING on an empty log.
+    pub empty_rss: u64,
+}
+
+/// How long after SERVING the settled RSS is read.
+const SETTLE: Duration = Duration::from_secs(2);
+
 pub struct RebuildRun {
-    pub services: Vec<(&'static str, Duration, u64, u64)>,
+    pub services: Vec<ServiceRebuild>,
     /// Per service: CPU seconds of nats-server and of the service during its rebuild.
     pub cpu: Vec<(f64, f64)>,
     pub raw_replay_nats_cpu: f64,
@@ -332,7 +348,8 @@ pub async fn run(paths: &Paths, log: &GeneratedLog, run_index: usize) -> anyhow:
         let log_file = paths.log(&format!("empty-{run_index}-{name}"))?;
         let service =
             Service::start(&paths.service(name), &empty.url, &log_file, &[], Duration::from_secs(60)).await?;
-        empty_rss.push(service.process.peak_rss_bytes()?);
+        tokio::time::sleep(SETTLE).await;
+        empty_rss.push(service.process.rss_bytes()?);
         service.process.stop(Duration::from_secs(5));
     }
     empty.process.stop(Duration::from_secs(5));
@@ -358,16 +375,25 @@ pub async fn run(paths: &Paths, log: &GeneratedLog, run_index: usize) -> anyhow:
             Duration::from_secs(900),
         )
         .await?;
-        let rss = service.process.peak_rss_bytes()?;
+        let peak_rss = service.process.peak_rss_bytes()?;
         let (nats_cpu, service_cpu) =
             (nats.process.cpu_seconds() - nats_cpu_before, service.process.cpu_seconds());
         cpu.push((nats_cpu, service_cpu));
+        tokio::time::sleep(SETTLE).await;
+        let settled_rss = service.process.rss_bytes()?;
         eprintln!(
-            "  rebuild run {run_index}: {name:<10} SERVING after {:>6.2} s, peak RSS {:>5.0} MB, CPU s: nats-server {nats_cpu:.1}, {name} {service_cpu:.1}",
+            "  rebuild run {run_index}: {name:<10} SERVING after {:>6.2} s, peak RSS {:>5.0} MB, settled {:>5.0} MB, CPU s: nats-server {nats_cpu:.1}, {name} {service_cpu:.1}",
             service.started_in.as_secs_f64(),
-            rss as f64 / 1e6
+            peak_rss as f64 / 1e6,
+            settled_rss as f64 / 1e6
         );
-        services.push((name, service.started_in, rss, empty_rss));
+        services.push(ServiceRebuild {
+            name,
+            started_in: service.started_in,
+            peak_rss,
+            settled_rss,
+            empty_rss,
+        });
         service.process.stop(Duration::from_secs(5));
     }
     let after = jetstream.get_stream("WAYBILL").await?.info().await?.state.last_sequence;

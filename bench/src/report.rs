@@ -203,8 +203,9 @@ impl Report {
             out,
             "Log: {} events = {} full lifecycles of {} events each, generated once in {:.0} s and reused. \
              Time = process start to grpc health SERVING, each service alone; events/s = all {} events in the log ÷ that time \
-             (each service reads only its own filters). CPU s = CPU time used by nats-server and by the service meanwhile. \
-             Peak RSS = VmHWM at SERVING; MB per 1M orders = (peak RSS − RSS of the same service SERVING on an empty log) ÷ orders × 1M, \
+             (each service reads the whole log and applies the subjects it follows). CPU s = CPU time used by nats-server and by the service meanwhile. \
+             Peak RSS = VmHWM at SERVING (it includes the replay's transient buffers); settled RSS = VmRSS 2 s after SERVING; \
+             MB per 1M orders = (settled RSS − settled RSS of the same service SERVING on an empty log) ÷ orders × 1M, \
              a linear extrapolation. Log growth during the runs: {} events.\n",
             log.events,
             log.orders,
@@ -217,12 +218,12 @@ impl Report {
         let raw_rate = log.events as f64 / median(raw.iter().copied());
         writeln!(
             out,
-            "| | time s | events/s | ÷ raw replay rate | CPU s nats-server / service | peak RSS MB | on an empty log MB | MB per 1M orders |"
+            "| | time s | events/s | ÷ raw replay rate | CPU s nats-server / service | peak RSS MB | settled RSS MB | on an empty log MB | MB per 1M orders |"
         )?;
-        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
         writeln!(
             out,
-            "| raw ordered-consumer replay | {:.2} ({}) | {:.0} | 1.00 | {:.1} / – | | | |",
+            "| raw ordered-consumer replay | {:.2} ({}) | {:.0} | 1.00 | {:.1} / – | | | | |",
             median(raw.iter().copied()),
             spread(raw.iter().copied(), 2),
             raw_rate,
@@ -230,14 +231,16 @@ impl Report {
         )?;
         let mut worst_ratio = f64::INFINITY;
         let mut worst_rss = 0.0f64;
-        for (index, (name, ..)) in first.services.iter().enumerate() {
+        for (index, first_service) in first.services.iter().enumerate() {
+            let name = first_service.name;
             let services = || self.rebuild.iter().filter_map(|run| run.services.get(index));
-            let times: Vec<f64> = services().map(|s| s.1.as_secs_f64()).collect();
-            let rss = median(services().map(|s| s.2 as f64 / 1e6));
-            let empty_rss = median(services().map(|s| s.3 as f64 / 1e6));
+            let times: Vec<f64> = services().map(|s| s.started_in.as_secs_f64()).collect();
+            let peak_rss = median(services().map(|s| s.peak_rss as f64 / 1e6));
+            let rss = median(services().map(|s| s.settled_rss as f64 / 1e6));
+            let empty_rss = median(services().map(|s| s.empty_rss as f64 / 1e6));
             let ratio = median(self.rebuild.iter().filter_map(|run| {
                 let service = run.services.get(index)?;
-                Some(run.raw_replay.as_secs_f64() / service.1.as_secs_f64())
+                Some(run.raw_replay.as_secs_f64() / service.started_in.as_secs_f64())
             }));
             let cpu = |pick: fn(&(f64, f64)) -> f64| {
                 median(self.rebuild.iter().filter_map(|run| run.cpu.get(index)).map(pick))
@@ -247,13 +250,14 @@ impl Report {
             worst_rss = worst_rss.max(per_million);
             writeln!(
                 out,
-                "| {name} | {:.2} ({}) | {:.0} | {:.2} | {:.1} / {:.1} | {:.0} | {:.0} | {:.0} |",
+                "| {name} | {:.2} ({}) | {:.0} | {:.2} | {:.1} / {:.1} | {:.0} | {:.0} | {:.0} | {:.0} |",
                 median(times.iter().copied()),
                 spread(times.iter().copied(), 2),
                 log.events as f64 / median(times.iter().copied()),
                 ratio,
                 cpu(|cpu| cpu.0),
                 cpu(|cpu| cpu.1),
+                peak_rss,
                 rss,
                 empty_rss,
                 per_million

@@ -108,10 +108,14 @@ impl<P: Projection> Projector<P> {
     pub async fn wait_for(&self, position: Position, timeout: Duration) -> Result<(), WaitError> {
         self.current()?;
         let mut progress = self.progress.clone();
-        let reached =
-            progress.wait_for(|progress| progress.applied >= position || progress.stopped.is_some());
+        // `wait_for` answers with a guard holding the channel's read lock: drop it at once,
+        // before `current` reads again (a second read while the projection waits to write
+        // deadlocks the two).
+        let reached = progress
+            .wait_for(|progress| progress.applied >= position || progress.stopped.is_some())
+            .map(|reached| reached.map(drop));
         match tokio::time::timeout(timeout, reached).await {
-            Ok(Ok(_)) => self.current().map(|_| ()),
+            Ok(Ok(())) => self.current().map(|_| ()),
             Ok(Err(_)) => Err(WaitError::Stopped("projection task ended".to_owned())),
             Err(_) => Err(WaitError::Timeout { applied: self.applied(), wanted: position }),
         }

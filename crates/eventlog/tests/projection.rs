@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::{order, put};
@@ -135,4 +137,40 @@ async fn a_poison_event_stops_the_projection_and_says_why() {
     assert_eq!(projector.stopped(), Some(reason));
     assert_eq!(projector.applied(), 1, "nothing past the poison event is applied");
     assert_eq!(projector.read().0, ["a"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_waits_during_a_stream_of_writes_never_hang() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    const WRITES: usize = 300;
+    let writing = Arc::new(AtomicBool::new(true));
+    // Waiters call `wait_for` in a tight loop while the projection keeps publishing its
+    // progress (a wait that read the progress twice at once would deadlock against it).
+    let waiters: Vec<_> = (0..4)
+        .map(|_| {
+            let (projector, writing) = (projector.clone(), writing.clone());
+            tokio::spawn(async move {
+                let mut waits = 0u64;
+                while writing.load(Ordering::Relaxed) {
+                    projector.wait_for(projector.applied(), SECOND * 20).await.unwrap();
+                    waits += 1;
+                    tokio::task::yield_now().await;
+                }
+                waits
+            })
+        })
+        .collect();
+    let mut last = 0;
+    for index in 0..WRITES {
+        last = put(&log, &format!("o-{index}"), "x").await;
+    }
+    projector.wait_for(last, SECOND * 20).await.unwrap();
+    writing.store(false, Ordering::Relaxed);
+    for waiter in waiters {
+        let waits = tokio::time::timeout(SECOND * 30, waiter).await.expect("no waiter hangs").unwrap();
+        assert!(waits > 0);
+    }
+    assert_eq!(projector.applied(), last);
 }

@@ -93,8 +93,8 @@ lint: tools ## cargo fmt --check, clippy -D warnings, buf lint
 fmt: ## Format the Rust code
 	$(CARGO) fmt --all
 
-# Never part of `test`: it needs the whole machine for about an hour (rebuild runs are
-# long). Extra flags go in BENCH_ARGS, e.g. `make bench BENCH_ARGS='--only place --runs 1'` (`waybill-bench --help`).
+# Never part of `test`: it needs the whole machine for ~15 min (the first run also
+# generates the million-event log, ~5 min). Extra flags go in BENCH_ARGS, e.g. `make bench BENCH_ARGS='--only place --runs 1'` (`waybill-bench --help`).
 BENCH_ARGS ?=
 bench: export NATS_SERVER_BIN := $(TOOLS_BIN)/nats-server
 bench: tools ## Benchmarks on release builds; writes the results section of BENCHMARKS.md

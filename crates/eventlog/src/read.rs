@@ -1,6 +1,5 @@
-//! Point reads of the log: one aggregate's history, one position, the head, and "the next
-//! message matching a filter" (which lets a filtered read model know it is caught up). All
-//! but `head` use JetStream direct get (`allow_direct`), which any replica can answer.
+//! Point reads of the log: one aggregate's history, one position, the head. All but `head`
+//! use JetStream direct get (`allow_direct`), which any replica can answer.
 
 use async_nats::jetstream::message::StreamMessage;
 use async_nats::jetstream::stream::{DirectGetError, DirectGetErrorKind};
@@ -110,16 +109,5 @@ impl EventLog {
     pub async fn head(&self) -> Result<Position, ReadError> {
         let info = self.stream().get_info().await.map_err(|error| ReadError::Nats(error.into()))?;
         Ok(info.state.last_sequence)
-    }
-
-    /// Position of the first message at or after `from` whose subject matches `filter`
-    /// (wildcards allowed), if any.
-    pub async fn next_matching(&self, filter: &str, from: Position) -> Result<Option<Position>, ReadError> {
-        subject::validate_filter(filter).map_err(|_| ReadError::InvalidSubject(filter.to_owned()))?;
-        match self.stream().direct_get_next_for_subject(filter, Some(from.max(1))).await {
-            Ok(message) => Ok(Some(message.sequence)),
-            Err(error) if is_not_found(&error) => Ok(None),
-            Err(error) => Err(ReadError::Nats(error.into())),
-        }
     }
 }

@@ -46,23 +46,6 @@ async fn positions_head_and_get() {
 }
 
 #[tokio::test]
-async fn next_matching_understands_wildcards() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
-    put(&log, "o-1", "a").await; // 1
-    log.append("waybill.dispatch.task.t-1", None, "k", &[common::event("TaskCreated", "t-1", "t")])
-        .await
-        .unwrap(); // 2
-    put(&log, "o-2", "b").await; // 3
-
-    assert_eq!(log.next_matching("waybill.intake.>", 1).await.unwrap(), Some(1));
-    assert_eq!(log.next_matching("waybill.intake.>", 2).await.unwrap(), Some(3));
-    assert_eq!(log.next_matching("waybill.*.task.*", 1).await.unwrap(), Some(2));
-    assert_eq!(log.next_matching("waybill.dispatch.>", 3).await.unwrap(), None);
-    assert_eq!(log.next_matching("waybill.billing.>", 1).await.unwrap(), None);
-}
-
-#[tokio::test]
 async fn subscribe_replays_from_a_position_then_delivers_live_events() {
     let server = NatsServer::start();
     let log = common::open(&server).await;

@@ -2,86 +2,14 @@
 //! delivery binaries on one nats-server, driven only through their gRPC APIs: the services
 //! talk to each other through the log alone.
 
-use std::future::Future;
-use std::time::Duration;
-
 use tonic::Code;
 use waybill_proto::v1::{
     self, delivery_service_client::DeliveryServiceClient, dispatch_service_client::DispatchServiceClient,
     intake_service_client::IntakeServiceClient,
 };
 use waybill_system_tests::Service;
+use waybill_system_tests::system::{eventually, place_order_request, proof, request};
 use waybill_testkit::NatsServer;
-
-/// Calls `attempt` until it yields `Some` (bounded: 15 s): for what another service does
-/// on its own after an event.
-async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    for _ in 0..300 {
-        if let Some(value) = attempt().await {
-            return Ok(value);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("timed out waiting for {what}")
-}
-
-fn party(name: &str, city: &str, region: &str) -> v1::Party {
-    v1::Party {
-        contact: Some(v1::Contact {
-            name: name.into(),
-            phone: "+49 30 1234567".into(),
-            email: String::new(),
-        }),
-        address: Some(v1::Address {
-            lines: vec!["Hauptstrasse 1".into()],
-            city: city.into(),
-            region: region.into(),
-            postal_code: "10115".into(),
-            country_code: "DE".into(),
-        }),
-    }
-}
-
-fn proof() -> v1::ProofOfDelivery {
-    v1::ProofOfDelivery {
-        recipient_name: "Erika Mustermann".into(),
-        recipient_relation: "consignee".into(),
-        signature: Some(v1::Signature {
-            signature: Some(v1::signature::Signature::Stored(v1::StoredSignature {
-                digest: format!("sha256:{}", "ab".repeat(32)),
-                storage_ref: "s3://pod/2026/11/22/signature.png".into(),
-            })),
-        }),
-        photo_ref: "s3://pod/2026/11/22/door.jpg".into(),
-        location: Some(v1::GeoPoint { latitude: 48.137, longitude: 11.575 }),
-        delivered_at: Some(prost_types::Timestamp { seconds: unix_now_seconds(), nanos: 0 }),
-        id_checked: true,
-        checklist: Some(v1::HandoverChecklist {
-            piece_count_matches: true,
-            packaging_intact: true,
-            recipient_informed_of_contents: true,
-        }),
-    }
-}
-
-fn unix_now_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs() as i64)
-        .unwrap_or_default()
-}
-
-fn request<T>(actor: &str, body: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(body);
-    if let Ok(actor) = actor.parse() {
-        request.metadata_mut().insert("x-waybill-actor", actor);
-    }
-    request
-}
 
 #[tokio::test]
 async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services() -> anyhow::Result<()> {
@@ -95,27 +23,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     let mut last_mile = DeliveryServiceClient::new(delivery.channel().await?);
 
     let placed = orders
-        .place_order(request(
-            "system:shop",
-            v1::PlaceOrderRequest {
-                request_id: "place-1".into(),
-                customer_id: "cust-1".into(),
-                shipper: Some(party("Acme GmbH", "Berlin", "BE")),
-                consignee: Some(party("Erika Mustermann", "Munich", "BY")),
-                cargo: vec![v1::CargoLine {
-                    description: "books".into(),
-                    quantity: 2,
-                    weight_grams: 3_000,
-                    length_cm: 40,
-                    width_cm: 30,
-                    height_cm: 20,
-                    declared_value: Some(v1::Money { amount_minor: 10_000, currency: "EUR".into() }),
-                    category: v1::CargoCategory::General.into(),
-                    hazard_declaration: String::new(),
-                }],
-                service_level: v1::ServiceLevel::Standard.into(),
-            },
-        ))
+        .place_order(request("system:shop", place_order_request("place-1", "cust-1")))
         .await?
         .into_inner();
     let order_id = placed.order.map(|order| order.order_id).unwrap_or_default();

@@ -150,7 +150,7 @@ pub async fn one_lifecycle(
 ) -> anyhow::Result<()> {
     let placed = clients
         .intake
-        .place_order(request("system:shop", orders::place_order(request_id(), customer_id)))
+        .place_order(request("system:shop", orders::place_order_request(&request_id(), &customer_id)))
         .await?
         .into_inner();
     let order_id = placed.order.map(|order| order.order_id).unwrap_or_default();

@@ -108,8 +108,10 @@ async fn grpc_level(service: &Service, clients: usize, settings: &Settings) -> a
     let prefix = uuid::Uuid::now_v7().to_string();
     Ok(closed_loop(clients, settings, move |client, sequence| {
         let mut stub = stubs[client / CLIENTS_PER_CHANNEL].clone();
-        let request =
-            orders::place_order(format!("{prefix}-{client}-{sequence}"), format!("cust-{}", client % 100));
+        let request = orders::place_order_request(
+            &format!("{prefix}-{client}-{sequence}"),
+            &format!("cust-{}", client % 100),
+        );
         async move { stub.place_order(orders::request("system:bench", request)).await.is_ok() }
     })
     .await)
@@ -118,7 +120,7 @@ async fn grpc_level(service: &Service, clients: usize, settings: &Settings) -> a
 /// Raw JetStream publish of an OrderPlaced-sized event with the same headers, each client
 /// awaiting its ack before the next publish (`clients` acks in flight).
 async fn raw_level(jetstream: &async_nats::jetstream::Context, clients: usize, settings: &Settings) -> Level {
-    let sample = orders::place_order(orders::request_id(), "cust-1".into());
+    let sample = orders::place_order_request(&orders::request_id(), "cust-1");
     let jetstream = jetstream.clone();
     closed_loop(clients, settings, move |_, _| {
         let jetstream = jetstream.clone();

@@ -30,6 +30,33 @@ fn settings(durable: &str) -> ReactionSettings {
 /// Handled calls per position, shared with the handler.
 type Calls = Arc<Mutex<HashMap<u64, Vec<String>>>>;
 
+/// Runs `handler` as a reaction on its own task until the returned sender says stop.
+fn spawn_runner<H, Fut>(
+    log: &EventLog,
+    settings: ReactionSettings,
+    handler: H,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>)
+where
+    H: Fn(RecordedEvent) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), ReactionError>> + Send + 'static,
+{
+    let (stop, mut stopped) = watch::channel(false);
+    let shutdown = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let log = log.clone();
+    let task = tokio::spawn(async move { run_reactions(log, settings, handler, shutdown).await.unwrap() });
+    (stop, task)
+}
+
+/// Notes that `runner` handled `position`; returns which delivery of it this was (1 = first).
+fn record(calls: &Calls, position: u64, runner: &str) -> usize {
+    let mut calls = calls.lock().unwrap();
+    let seen = calls.entry(position).or_default();
+    seen.push(runner.to_owned());
+    seen.len()
+}
+
 /// Starts a runner whose handler records (runner, position) and answers with `outcome`.
 fn start(
     log: &EventLog,
@@ -38,25 +65,10 @@ fn start(
     calls: Calls,
     outcome: fn(&RecordedEvent, usize) -> Result<(), ReactionError>,
 ) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
-    let (stop, mut stopped) = watch::channel(false);
-    let handler = move |event: RecordedEvent| {
-        let calls = calls.clone();
-        async move {
-            let attempt = {
-                let mut calls = calls.lock().unwrap();
-                let seen = calls.entry(event.position).or_default();
-                seen.push(runner.to_owned());
-                seen.len()
-            };
-            outcome(&event, attempt)
-        }
-    };
-    let shutdown = async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
-    };
-    let log = log.clone();
-    let task = tokio::spawn(async move { run_reactions(log, settings, handler, shutdown).await.unwrap() });
-    (stop, task)
+    spawn_runner(log, settings, move |event: RecordedEvent| {
+        let attempt = record(&calls, event.position, runner);
+        async move { outcome(&event, attempt) }
+    })
 }
 
 /// Like [`start`], for a handler that awaits: `handle(attempt)` for each delivery.
@@ -69,22 +81,7 @@ fn start_async<Fut>(
 where
     Fut: std::future::Future<Output = Result<(), ReactionError>> + Send + 'static,
 {
-    let (stop, mut stopped) = watch::channel(false);
-    let handler = move |event: RecordedEvent| {
-        let attempt = {
-            let mut calls = calls.lock().unwrap();
-            let seen = calls.entry(event.position).or_default();
-            seen.push("r1".to_owned());
-            seen.len()
-        };
-        handle(attempt)
-    };
-    let shutdown = async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
-    };
-    let log = log.clone();
-    let task = tokio::spawn(async move { run_reactions(log, settings, handler, shutdown).await.unwrap() });
-    (stop, task)
+    spawn_runner(log, settings, move |event: RecordedEvent| handle(record(&calls, event.position, "r1")))
 }
 
 fn count(calls: &Calls, position: u64) -> usize {
@@ -240,20 +237,17 @@ async fn a_slow_event_holds_up_only_its_own_aggregate() {
                 } else {
                     others_done.notify_one();
                 }
-                handled.lock().unwrap().entry(event.position).or_default().push("r1".to_owned());
+                record(&handled, event.position, "r1");
                 Ok(())
             }
         }
     };
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(run_reactions(log.clone(), settings("lanes"), handler, async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
-    }));
+    let (stop, task) = spawn_runner(&log, settings("lanes"), handler);
 
     assert!(eventually(WAIT, || count(&handled, slow) == 1).await, "the slow event waited forever");
     assert!(eventually(WAIT, || (slow..=slow + 20).all(|position| count(&handled, position) == 1)).await);
     stop.send_replace(true);
-    task.await.unwrap().unwrap();
+    task.await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,15 +277,12 @@ async fn one_aggregates_events_are_handled_one_at_a_time_in_log_order() {
             }
         }
     };
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(run_reactions(log.clone(), settings("order"), handler, async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
-    }));
+    let (stop, task) = spawn_runner(&log, settings("order"), handler);
 
     assert!(eventually(WAIT, || seen.lock().unwrap().len() == expected.len()).await);
     assert_eq!(*seen.lock().unwrap(), expected);
     stop.send_replace(true);
-    task.await.unwrap().unwrap();
+    task.await.unwrap();
 }
 
 #[tokio::test]

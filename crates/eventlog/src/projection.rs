@@ -7,8 +7,8 @@
 //!
 //! Why the whole log and not server-side filters: with ~150k aggregate subjects in a
 //! million-event log, nats-server spent 155–320 s of CPU serving one service's filtered
-//! replay, against 4.4 s for the whole stream unfiltered (docs/BENCHMARKS.md). Matching a
-//! subject here costs well under a microsecond.
+//! replay, against 4.4 s for the whole stream unfiltered (BENCHMARKS.md). Matching a
+//! subject here is a few token comparisons.
 //!
 //! Delivery is at-least-once: events at or below the applied position are skipped. An event
 //! the projection refuses stops it for good (replaying past it would make the model differ

@@ -5,7 +5,6 @@
 //! with the same headers and awaits the ack. No validation, no read model, no decider.
 //! It runs as its own process (`waybill-bench baseline-server`), like intake does.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -193,10 +192,19 @@ impl IntakeService for BareHandler {
     }
 }
 
-/// Serves the bare handler on `listen` until SIGTERM/SIGINT.
-pub async fn serve(listen: SocketAddr, nats_url: &str) -> anyhow::Result<()> {
-    let client = waybill_runtime::connect_nats(nats_url, "waybill-bench-baseline").await?;
-    let jetstream = jetstream::new(client);
+/// The baseline takes the services' flags (from the environment the bench sets).
+#[derive(clap::Parser)]
+struct BaselineConfig {
+    #[command(flatten)]
+    service: waybill_runtime::ServiceFlags,
+}
+
+/// Serves the bare handler until SIGTERM/SIGINT, started the way a service is.
+pub async fn serve() -> anyhow::Result<()> {
+    let config = <BaselineConfig as clap::Parser>::parse_from(["waybill-bench-baseline"]);
+    let waybill_runtime::Started { nats, listener } =
+        config.service.start("waybill-bench-baseline", 0).await?;
+    let jetstream = jetstream::new(nats);
     ensure_stream(&jetstream).await?;
     let (health, health_service) = waybill_runtime::Health::new::<IntakeServiceServer<BareHandler>>().await;
     let api = InterceptedService::new(
@@ -205,7 +213,6 @@ pub async fn serve(listen: SocketAddr, nats_url: &str) -> anyhow::Result<()> {
         waybill_runtime::identify_caller,
     );
     let routes = Routes::new(health_service).add_service(api);
-    let listener = tokio::net::TcpListener::bind(listen).await?;
     health.serving().await;
     waybill_runtime::serve(
         routes,

@@ -46,8 +46,15 @@ impl System {
         let mut services = Vec::new();
         for name in SERVICES {
             let log = paths.log(&format!("{label}-{name}"))?;
-            let service =
-                Service::start(&paths.service(name), &nats.url, &log, &[], Duration::from_secs(600)).await?;
+            let service = Service::start(
+                &paths.service(name),
+                waybill_system_tests::grpc_service(name)?,
+                &nats.url,
+                &log,
+                &[],
+                Duration::from_secs(600),
+            )
+            .await?;
             services.push((name, service));
         }
         Ok(System { services })
@@ -71,7 +78,7 @@ impl System {
 
     pub fn stop(self) {
         for (_, service) in self.services {
-            service.process.stop(Duration::from_secs(3));
+            service.stop(Duration::from_secs(3));
         }
     }
 }

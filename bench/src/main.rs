@@ -73,9 +73,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if std::env::var(ROLE_ENV).as_deref() == Ok(BASELINE_ROLE) {
-        let listen = std::env::var("WAYBILL_LISTEN")?.parse()?;
-        let nats_url = std::env::var("WAYBILL_NATS_URL")?;
-        return baseline::serve(listen, &nats_url).await;
+        return baseline::serve().await;
     }
     let config = Config::parse();
     let paths = procs::Paths {

@@ -50,6 +50,7 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
     let nats = Nats::start(&paths.nats_server, &store)?;
     let intake = Service::start(
         &paths.service("intake"),
+        waybill_system_tests::grpc_service("intake")?,
         &nats.url,
         &paths.log("place-intake")?,
         &[],
@@ -59,6 +60,7 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
     let bench_exe = std::env::current_exe()?;
     let baseline = Service::start(
         &bench_exe,
+        waybill_system_tests::grpc_service("intake")?,
         &nats.url,
         &paths.log("place-baseline")?,
         &[(crate::ROLE_ENV, crate::BASELINE_ROLE.to_owned())],
@@ -91,8 +93,8 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
         );
         results.push((clients, intake_level, baseline_level, raw_level));
     }
-    baseline.process.stop(Duration::from_secs(3));
-    intake.process.stop(Duration::from_secs(3));
+    baseline.stop(Duration::from_secs(3));
+    intake.stop(Duration::from_secs(3));
     nats.process.stop(Duration::from_secs(5));
     let _ = std::fs::remove_dir_all(&store);
     Ok(results)

@@ -346,11 +346,18 @@ pub async fn run(paths: &Paths, log: &GeneratedLog, run_index: usize) -> anyhow:
     let mut empty_rss = Vec::new();
     for name in lifecycle::SERVICES {
         let log_file = paths.log(&format!("empty-{run_index}-{name}"))?;
-        let service =
-            Service::start(&paths.service(name), &empty.url, &log_file, &[], Duration::from_secs(60)).await?;
+        let service = Service::start(
+            &paths.service(name),
+            waybill_system_tests::grpc_service(name)?,
+            &empty.url,
+            &log_file,
+            &[],
+            Duration::from_secs(60),
+        )
+        .await?;
         tokio::time::sleep(SETTLE).await;
-        empty_rss.push(service.process.rss_bytes()?);
-        service.process.stop(Duration::from_secs(5));
+        empty_rss.push(service.rss_bytes()?);
+        service.stop(Duration::from_secs(5));
     }
     empty.process.stop(Duration::from_secs(5));
     let _ = std::fs::remove_dir_all(&empty_store);
@@ -369,18 +376,18 @@ pub async fn run(paths: &Paths, log: &GeneratedLog, run_index: usize) -> anyhow:
         let nats_cpu_before = nats.process.cpu_seconds();
         let service = Service::start(
             &paths.service(name),
+            waybill_system_tests::grpc_service(name)?,
             &nats.url,
             &paths.log(&format!("rebuild-{run_index}-{name}"))?,
             &[],
             Duration::from_secs(900),
         )
         .await?;
-        let peak_rss = service.process.peak_rss_bytes()?;
-        let (nats_cpu, service_cpu) =
-            (nats.process.cpu_seconds() - nats_cpu_before, service.process.cpu_seconds());
+        let peak_rss = service.peak_rss_bytes()?;
+        let (nats_cpu, service_cpu) = (nats.process.cpu_seconds() - nats_cpu_before, service.cpu_seconds());
         cpu.push((nats_cpu, service_cpu));
         tokio::time::sleep(SETTLE).await;
-        let settled_rss = service.process.rss_bytes()?;
+        let settled_rss = service.rss_bytes()?;
         eprintln!(
             "  rebuild run {run_index}: {name:<10} SERVING after {:>6.2} s, peak RSS {:>5.0} MB, settled {:>5.0} MB, CPU s: nats-server {nats_cpu:.1}, {name} {service_cpu:.1}",
             service.started_in.as_secs_f64(),
@@ -394,7 +401,7 @@ pub async fn run(paths: &Paths, log: &GeneratedLog, run_index: usize) -> anyhow:
             settled_rss,
             empty_rss,
         });
-        service.process.stop(Duration::from_secs(5));
+        service.stop(Duration::from_secs(5));
     }
     let after = jetstream.get_stream("WAYBILL").await?.info().await?.state.last_sequence;
     eprintln!(

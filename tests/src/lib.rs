@@ -2,8 +2,10 @@
 //! This library finds (and if needed builds) the binaries and the project's tools.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use waybill_testkit::{Launch, ServiceProcess};
 
 pub mod system;
 
@@ -56,100 +58,46 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
-/// A free TCP port on loopback (bound, then released for the child to take).
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
+/// A child process that dies with the test (its process group killed on drop, and by the
+/// kernel if the test process itself is killed).
+pub use waybill_testkit::OwnedChild as Running;
 
-/// A child process that is killed if the test ends without stopping it.
-pub struct Running {
-    pub child: Child,
-}
-
-impl Running {
-    pub fn spawn(command: &mut Command) -> anyhow::Result<Running> {
-        let child = command.stdin(Stdio::null()).spawn()?;
-        Ok(Running { child })
-    }
-
-    /// Sends SIGTERM and waits (bounded) for the exit; returns whether it exited cleanly.
-    pub fn terminate(&mut self, timeout: Duration) -> anyhow::Result<bool> {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status()?;
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status.success());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        anyhow::bail!("process {pid} did not exit within {timeout:?} of SIGTERM")
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Asks grpc.health.v1 at `address` (e.g. `http://127.0.0.1:50051`) for the server's status.
-pub async fn health(address: &str) -> Option<i32> {
-    let channel = tonic::transport::Channel::from_shared(address.to_owned()).ok()?.connect().await.ok()?;
-    let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
-    let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
-    Some(client.check(request).await.ok()?.into_inner().status)
-}
-
-/// Waits (bounded: 15 s) until the server at `address` reports SERVING.
-pub async fn wait_serving(address: &str) -> anyhow::Result<()> {
-    let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
-    for _ in 0..300 {
-        if health(address).await == Some(serving) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("{address} never reported SERVING")
-}
-
-/// One Waybill service binary running on a free port against `nats_url`.
+/// One Waybill service binary, on a port it bound itself, against a test's nats-server.
 pub struct Service {
-    pub process: Running,
+    pub process: ServiceProcess,
+    /// `waybill-<name>` is what runs.
+    pub name: String,
     /// `http://127.0.0.1:<port>`, for gRPC clients.
     pub address: String,
 }
 
 impl Service {
-    /// Starts `waybill-<name>` with `env` on top of the listen address and NATS URL, and
-    /// waits until it is SERVING.
+    /// Starts `waybill-<name>` with `env` on top of the NATS URL, on a port it picks
+    /// itself, and waits until it is SERVING.
     pub async fn start(name: &str, nats_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Service> {
-        Service::start_on(name, &format!("127.0.0.1:{}", free_port()?), nats_url, env).await
+        Service::start_on(name, "127.0.0.1:0", nats_url, env).await
     }
 
     /// Starts `waybill-<name>` listening on `listen` (e.g. the address of one that was
-    /// killed, to start it again in its place).
+    /// killed, to start it again in its place). Fails, saying so, if the port was taken.
     pub async fn start_on(
         name: &str,
         listen: &str,
         nats_url: &str,
         env: &[(&str, &str)],
     ) -> anyhow::Result<Service> {
-        let listen = listen.to_owned();
         let mut command = Command::new(binary(&format!("waybill-{name}"))?);
         command
-            .env("WAYBILL_LISTEN", &listen)
             .env("WAYBILL_NATS_URL", nats_url)
             .env("WAYBILL_SHUTDOWN_GRACE_SECS", "2")
             .env("RUST_LOG", "warn");
         for (key, value) in env {
             command.env(key, value);
         }
-        let process = Running::spawn(&mut command)?;
-        let address = format!("http://{listen}");
-        wait_serving(&address).await?;
-        Ok(Service { process, address })
+        let launch = Launch { grpc_service: grpc_service(name)?, listen, timeout: Duration::from_secs(30) };
+        let process = ServiceProcess::start(command, launch).await?;
+        let address = process.url();
+        Ok(Service { process, name: name.to_owned(), address })
     }
 
     /// `127.0.0.1:<port>`, the address it listens on.
@@ -159,12 +107,31 @@ impl Service {
 
     /// Kills the process outright (SIGKILL, `kill -9`): no shutdown, no flush.
     pub fn kill(&mut self) -> anyhow::Result<()> {
-        self.process.child.kill()?;
-        self.process.child.wait()?;
+        self.process.process.kill()?;
         Ok(())
+    }
+
+    /// SIGTERM, then waits (bounded) for the exit; whether it exited cleanly.
+    pub fn terminate(&mut self, timeout: Duration) -> anyhow::Result<bool> {
+        match self.process.process.terminate(timeout)? {
+            Some(status) => Ok(status.success()),
+            None => anyhow::bail!("waybill-{} did not exit within {timeout:?} of SIGTERM", self.name),
+        }
     }
 
     pub async fn channel(&self) -> anyhow::Result<tonic::transport::Channel> {
         Ok(tonic::transport::Channel::from_shared(self.address.clone())?.connect().await?)
     }
+}
+
+/// The gRPC service `waybill-<name>` serves, which its health answers for.
+pub fn grpc_service(name: &str) -> anyhow::Result<&'static str> {
+    Ok(match name {
+        "intake" => "waybill.v1.IntakeService",
+        "dispatch" => "waybill.v1.DispatchService",
+        "delivery" => "waybill.v1.DeliveryService",
+        "aftersales" => "waybill.v1.AfterSalesService",
+        "crm" => "waybill.v1.CrmService",
+        other => anyhow::bail!("no service binary waybill-{other}"),
+    })
 }

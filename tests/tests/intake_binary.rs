@@ -1,41 +1,29 @@
 //! The intake binary as an operator and a newcomer meet it: configured by env, healthy once
 //! caught up, reachable with grpcurl through reflection, and stopped cleanly by SIGTERM.
+//! The harness around it is checked here too: ports the service binds itself, a server that
+//! is not the test's own refused, and no process left behind.
 
 use std::process::Command;
 use std::time::Duration;
 
-use tonic_health::pb::health_check_response::ServingStatus;
 use waybill_proto::v1;
 use waybill_proto::v1::intake_service_client::IntakeServiceClient;
-use waybill_system_tests::{Running, binary, free_port, health, tool};
+use waybill_system_tests::{Service, tool};
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
 async fn the_binary_serves_places_orders_via_grpcurl_and_stops_on_sigterm() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let port = free_port()?;
-    let listen = format!("127.0.0.1:{port}");
-    let metrics_listen = format!("127.0.0.1:{}", free_port()?);
-    let mut intake = Running::spawn(
-        Command::new(binary("waybill-intake")?)
-            .env("WAYBILL_LISTEN", &listen)
-            .env("WAYBILL_NATS_URL", nats.url())
-            .env("WAYBILL_LOG_FORMAT", "json")
-            .env("WAYBILL_SHUTDOWN_GRACE_SECS", "2")
-            .env("WAYBILL_METRICS_LISTEN", &metrics_listen)
-            .env("RUST_LOG", "warn"),
-    )?;
-
-    let address = format!("http://{listen}");
-    let mut serving = false;
-    for _ in 0..300 {
-        if health(&address).await == Some(ServingStatus::Serving as i32) {
-            serving = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(serving, "intake never reported SERVING");
+    // Port 0 for both listeners: the service reports what it bound in its address file.
+    let env = [("WAYBILL_LOG_FORMAT", "json"), ("WAYBILL_METRICS_LISTEN", "127.0.0.1:0")];
+    let mut intake = Service::start("intake", &nats.url(), &env).await?;
+    let listen = intake.listen().to_owned();
+    let address = intake.address.clone();
+    let metrics_listen = intake
+        .process
+        .metrics_address()
+        .ok_or_else(|| anyhow::anyhow!("intake reported no metrics address"))?
+        .to_string();
 
     // The README's first grpcurl step, for real (skipped only if the tools are not installed).
     if let Some(grpcurl) = tool("grpcurl") {

@@ -1,14 +1,16 @@
 //! What every Waybill binary repeats, so that each `main.rs` is configuration and wiring
-//! only: logging, the NATS connection, the actor interceptor, health and reflection, and
+//! only: the shared flags, logging, the NATS connection, the actor interceptor, health and reflection, and
 //! serving on an already-bound listener until a shutdown future resolves.
 
 pub mod actor;
+pub mod flags;
 pub mod grpc;
 pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
 
 pub use actor::{ACTOR_HEADER, CORRELATION_HEADER, RequestContext, identify_caller};
+pub use flags::{ServiceFlags, Started};
 pub use grpc::{Health, serve};
 
 /// Connects to NATS under the process's name, retrying while the server is not up yet

@@ -18,15 +18,35 @@ use std::time::Instant;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
 
-/// Starts the exporter on `listen` and makes it the process's recorder. Call once, from
-/// `main`, inside the tokio runtime.
-pub fn export(listen: SocketAddr) -> anyhow::Result<()> {
-    PrometheusBuilder::new()
-        .with_http_listener(listen)
-        .install()
+/// Binds `listen` (port 0 lets the system choose), makes the Prometheus recorder the
+/// process's recorder and serves `GET /metrics` there; returns the bound address. Call
+/// once, from `main`, inside the tokio runtime.
+pub async fn export(listen: SocketAddr) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
         .map_err(|error| anyhow::anyhow!("cannot serve metrics on {listen}: {error}"))?;
-    tracing::info!(address = %listen, "metrics on http://{listen}/metrics");
-    Ok(())
+    let bound = listener.local_addr()?;
+    let handle = PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|error| anyhow::anyhow!("cannot install the metrics recorder: {error}"))?;
+    // Without an exporter of its own, the recorder's histograms are drained by us.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(move || std::future::ready(handle.render())));
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
+    tracing::info!(address = %bound, "metrics on http://{bound}/metrics");
+    Ok(bound)
 }
 
 /// The tower layer that counts and times every gRPC call.

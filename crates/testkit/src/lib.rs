@@ -1,7 +1,9 @@
-//! Real nats-server instances for tests, modelled on nats.rs's own harness: each
-//! [`NatsServer`] runs `nats-server -js` on a free loopback port with its own temporary
-//! store directory, and can be stopped, killed (a crash) and restarted on the same port and
-//! data, so tests can check recovery. Nothing is mocked.
+//! Real processes for tests. Each [`NatsServer`], modelled on nats.rs's own harness, runs
+//! `nats-server -js` on a loopback port it picks itself (`-p -1`, read back from its log)
+//! with its own temporary store directory, and can be stopped, killed (a crash) and
+//! restarted on the same port and data, so tests can check recovery. [`ServiceProcess`]
+//! starts a service binary the same way. Every child is an [`OwnedChild`]: it dies with
+//! the test, however the test ends. Nothing is mocked.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -15,8 +17,14 @@
 //! (what `make tools` installs), else `nats-server` on `PATH`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+pub mod process;
+pub mod service;
+
+pub use process::OwnedChild;
+pub use service::{Launch, ServiceProcess};
 
 /// Oldest server whose JetStream features async-nats 0.51 uses by default; older ones
 /// silently ignore them (see the field notes).
@@ -29,7 +37,7 @@ pub struct NatsServer {
     extra_args: Vec<String>,
     store: tempfile::TempDir,
     port: u16,
-    child: Option<Child>,
+    child: Option<OwnedChild>,
     log_path: PathBuf,
 }
 
@@ -86,16 +94,8 @@ impl NatsServer {
     /// Graceful stop (SIGTERM), waiting for the process to exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            // Not exited in time: dropping the child kills it.
+            let _ = child.terminate(Duration::from_secs(10));
         }
     }
 
@@ -103,7 +103,6 @@ impl NatsServer {
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
-            let _ = child.wait();
         }
     }
 
@@ -122,36 +121,35 @@ impl NatsServer {
     fn spawn(&mut self, port: Option<u16>) {
         let _ = std::fs::remove_file(&self.log_path);
         let port_arg = port.map_or_else(|| "-1".to_owned(), |port| port.to_string());
-        let child = Command::new(&self.binary)
-            .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
-            .arg(self.store.path().join("jetstream"))
-            .arg("-l")
-            .arg(&self.log_path)
-            .args(&self.extra_args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(self.stderr_file())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {}: {error}", self.binary.display()));
+        let child = OwnedChild::spawn(
+            Command::new(&self.binary)
+                .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
+                .arg(self.store.path().join("jetstream"))
+                .arg("-l")
+                .arg(&self.log_path)
+                .args(&self.extra_args)
+                .stdout(Stdio::null())
+                .stderr(self.stderr_file()),
+        )
+        .unwrap_or_else(|error| panic!("cannot start {}: {error}", self.binary.display()));
         self.child = Some(child);
         self.port = self.wait_until_ready();
     }
 
-    /// Reads the log until the server says it listens for clients and is ready; a restart
-    /// on a just-freed port may need a few attempts of the OS.
+    /// Reads the log until the server says it listens for clients and is ready. A restart
+    /// reuses the port it had; if another process took it meanwhile, the server exits
+    /// and this says so, rather than letting the test reach someone else's server.
     fn wait_until_ready(&mut self) -> u16 {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
             if let Some(child) = self.child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
             {
-                panic!("nats-server exited at start ({status}); log:\n{}", self.log());
+                let port = if self.port == 0 { String::from("any") } else { self.port.to_string() };
+                panic!("nats-server exited at start ({status}) on port {port}; log:\n{}", self.log());
             }
             let log = self.log();
-            let port = log.lines().find_map(|line| {
-                let (_, address) = line.split_once("Listening for client connections on ")?;
-                address.trim().rsplit(':').next()?.parse::<u16>().ok()
-            });
+            let port = client_port_in_log(&log);
             if let Some(port) = port
                 && log.contains("Server is ready")
                 && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
@@ -186,7 +184,17 @@ impl Drop for NatsServer {
     }
 }
 
-fn find_binary() -> PathBuf {
+/// The client port a nats-server's log says it listens on (`-p -1` picks one).
+pub fn client_port_in_log(log: &str) -> Option<u16> {
+    log.lines().find_map(|line| {
+        let (_, address) = line.split_once("Listening for client connections on ")?;
+        address.trim().rsplit(':').next()?.parse::<u16>().ok()
+    })
+}
+
+/// The nats-server binary tests use: `$NATS_SERVER_BIN`, the one `make tools` installed, or
+/// `nats-server` on `PATH`.
+pub fn find_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("NATS_SERVER_BIN") {
         return PathBuf::from(path);
     }

@@ -1,6 +1,5 @@
 //! The after-sales binary: configuration and wiring only.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,28 +7,14 @@ use clap::Parser;
 use waybill_aftersales::commands::SystemClock;
 use waybill_aftersales::domain::{ComplaintSla, Policy};
 use waybill_aftersales::server::{self, Settings};
-use waybill_eventlog::StreamSettings;
-use waybill_runtime::telemetry::{self, LogFormat};
+use waybill_runtime::{ServiceFlags, Started};
 
 /// After-sales: returns, refunds, claims, complaints with an SLA clock, surveys.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Config {
-    /// Address the gRPC server listens on.
-    #[arg(long, env = "WAYBILL_LISTEN", default_value = "127.0.0.1:50054")]
-    listen: SocketAddr,
-    /// NATS server(s) holding the event log.
-    #[arg(long, env = "WAYBILL_NATS_URL", default_value = "nats://127.0.0.1:4222")]
-    nats_url: String,
-    /// Log format: human-readable text or one JSON object per line. Filter with RUST_LOG.
-    #[arg(long, env = "WAYBILL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
-    /// Replicas of the event streams when this service creates them (3 in production).
-    #[arg(long, env = "WAYBILL_STREAM_REPLICAS", default_value_t = 1)]
-    stream_replicas: usize,
-    /// Serve gRPC server reflection (handy for grpcurl; turn off in production).
-    #[arg(long, env = "WAYBILL_REFLECTION", default_value_t = true, action = clap::ArgAction::Set)]
-    reflection: bool,
+    #[command(flatten)]
+    service: ServiceFlags,
     /// How many days after delivery a return may be requested.
     #[arg(long, env = "WAYBILL_AFTERSALES_RETURN_WINDOW_DAYS", default_value_t = 14)]
     return_window_days: i64,
@@ -49,15 +34,6 @@ struct Config {
     /// How often the SLA clock looks for missed complaint deadlines, in milliseconds.
     #[arg(long, env = "WAYBILL_AFTERSALES_SLA_TICK_MS", default_value_t = 1_000)]
     sla_tick_ms: u64,
-    /// How long a query waits for the read model to reach its min_position, in milliseconds.
-    #[arg(long, env = "WAYBILL_QUERY_WAIT_MS", default_value_t = 5_000)]
-    query_wait_ms: u64,
-    /// On SIGTERM, how long in-flight calls may take to finish before the process exits.
-    #[arg(long, env = "WAYBILL_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
-    shutdown_grace_secs: u64,
-    /// Serve Prometheus metrics at http://<address>/metrics (off when unset).
-    #[arg(long, env = "WAYBILL_METRICS_LISTEN")]
-    metrics_listen: Option<SocketAddr>,
 }
 
 /// "<acknowledge>/<resolve>", each whole hours or a number with a unit (`h`, `m`, `s`),
@@ -96,8 +72,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    telemetry::init(config.log_format);
-
     anyhow::ensure!(config.sla_tick_ms >= 1, "--sla-tick-ms must be at least 1");
     anyhow::ensure!(
         (1..=3650).contains(&config.return_window_days),
@@ -113,20 +87,16 @@ async fn main() -> anyhow::Result<()> {
         ..Policy::default()
     };
     let settings = Settings {
-        stream: StreamSettings { replicas: config.stream_replicas, ..StreamSettings::default() },
+        stream: config.service.stream(),
         policy,
-        wait_timeout: Duration::from_millis(config.query_wait_ms),
-        reflection: config.reflection,
-        shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+        wait_timeout: config.service.query_wait(),
+        reflection: config.service.reflection,
+        shutdown_grace: config.service.shutdown_grace(),
         clock: Arc::new(SystemClock),
         sla_tick: Duration::from_millis(config.sla_tick_ms),
         ..Settings::default()
     };
 
-    if let Some(listen) = config.metrics_listen {
-        waybill_runtime::metrics::export(listen)?;
-    }
-    let nats = waybill_runtime::connect_nats(&config.nats_url, "waybill-aftersales").await?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let Started { nats, listener } = config.service.start("waybill-aftersales", 50054).await?;
     server::run(settings, nats, listener, waybill_runtime::shutdown::signal()).await
 }

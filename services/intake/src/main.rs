@@ -1,47 +1,22 @@
 //! The intake binary: configuration and wiring only.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
-use waybill_eventlog::StreamSettings;
 use waybill_intake::commands::SystemClock;
 use waybill_intake::domain::Policy;
 use waybill_intake::server::{self, Settings};
-use waybill_runtime::telemetry::{self, LogFormat};
+use waybill_runtime::{ServiceFlags, Started};
 
 /// Intake: places, reviews, amends, cancels and tracks orders.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Config {
-    /// Address the gRPC server listens on.
-    #[arg(long, env = "WAYBILL_LISTEN", default_value = "127.0.0.1:50051")]
-    listen: SocketAddr,
-    /// NATS server(s) holding the event log.
-    #[arg(long, env = "WAYBILL_NATS_URL", default_value = "nats://127.0.0.1:4222")]
-    nats_url: String,
-    /// Log format: human-readable text or one JSON object per line. Filter with RUST_LOG.
-    #[arg(long, env = "WAYBILL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
-    /// Replicas of the event streams when this service creates them (3 in production).
-    #[arg(long, env = "WAYBILL_STREAM_REPLICAS", default_value_t = 1)]
-    stream_replicas: usize,
-    /// Serve gRPC server reflection (handy for grpcurl; turn off in production).
-    #[arg(long, env = "WAYBILL_REFLECTION", default_value_t = true, action = clap::ArgAction::Set)]
-    reflection: bool,
+    #[command(flatten)]
+    service: ServiceFlags,
     /// How long after cancellation an order may still be restored, in seconds.
     #[arg(long, env = "WAYBILL_INTAKE_RESTORE_WINDOW_SECS", default_value_t = 86_400)]
     restore_window_secs: i64,
-    /// How long a query waits for the read model to reach its min_position, in milliseconds.
-    #[arg(long, env = "WAYBILL_QUERY_WAIT_MS", default_value_t = 5_000)]
-    query_wait_ms: u64,
-    /// On SIGTERM, how long in-flight calls may take to finish before the process exits.
-    #[arg(long, env = "WAYBILL_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
-    shutdown_grace_secs: u64,
-    /// Serve Prometheus metrics at http://<address>/metrics (off when unset).
-    #[arg(long, env = "WAYBILL_METRICS_LISTEN")]
-    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 // Replay and request handling allocate many small, short-lived objects; mimalloc serves
@@ -52,25 +27,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    telemetry::init(config.log_format);
-
     let restore_window = chrono::Duration::try_seconds(config.restore_window_secs)
         .filter(|window| *window >= chrono::Duration::zero())
         .ok_or_else(|| anyhow::anyhow!("--restore-window-secs must be a non-negative number of seconds"))?;
     let settings = Settings {
-        stream: StreamSettings { replicas: config.stream_replicas, ..StreamSettings::default() },
+        stream: config.service.stream(),
         policy: Policy { restore_window, ..Policy::default() },
-        wait_timeout: Duration::from_millis(config.query_wait_ms),
-        reflection: config.reflection,
-        shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+        wait_timeout: config.service.query_wait(),
+        reflection: config.service.reflection,
+        shutdown_grace: config.service.shutdown_grace(),
         clock: Arc::new(SystemClock),
         ..Settings::default()
     };
 
-    if let Some(listen) = config.metrics_listen {
-        waybill_runtime::metrics::export(listen)?;
-    }
-    let nats = waybill_runtime::connect_nats(&config.nats_url, "waybill-intake").await?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let Started { nats, listener } = config.service.start("waybill-intake", 50051).await?;
     server::run(settings, nats, listener, waybill_runtime::shutdown::signal()).await
 }

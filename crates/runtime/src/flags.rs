@@ -1,0 +1,120 @@
+//! The flags every service binary takes, flattened into each `main.rs`, and what every
+//! `main` does with them before it hands over to its server: logging, the metrics
+//! listener, the gRPC listener, the address file and the NATS connection.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use waybill_eventlog::StreamSettings;
+
+use crate::telemetry::{self, LogFormat};
+
+/// Flags shared by all five services (each adds its own policy flags beside them).
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServiceFlags {
+    /// Address the gRPC server listens on [default: 127.0.0.1 and the service's own port,
+    /// 50051-50055]. Port 0 lets the system choose; `--address-file` tells which it chose.
+    #[arg(long, env = "WAYBILL_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Once the listeners are bound, write their addresses to this file, one `key=value` a
+    /// line (`pid`, `grpc`, and `metrics` when served), for supervisors and tests that
+    /// start the service on port 0.
+    #[arg(long, env = "WAYBILL_ADDRESS_FILE")]
+    pub address_file: Option<PathBuf>,
+    /// NATS server(s) holding the event log.
+    #[arg(long, env = "WAYBILL_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+    /// Log format: human-readable text or one JSON object per line. Filter with RUST_LOG.
+    #[arg(long, env = "WAYBILL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Replicas of the event streams when this service creates them (3 in production).
+    #[arg(long, env = "WAYBILL_STREAM_REPLICAS", default_value_t = 1)]
+    pub stream_replicas: usize,
+    /// Serve gRPC server reflection (handy for grpcurl; turn off in production).
+    #[arg(long, env = "WAYBILL_REFLECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub reflection: bool,
+    /// How long a query waits for the read model to reach its min_position, in milliseconds.
+    #[arg(long, env = "WAYBILL_QUERY_WAIT_MS", default_value_t = 5_000)]
+    pub query_wait_ms: u64,
+    /// On SIGTERM, how long in-flight calls may take to finish before the process exits.
+    #[arg(long, env = "WAYBILL_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+    /// Serve Prometheus metrics at http://<address>/metrics (off when unset; port 0 lets
+    /// the system choose, see `--address-file`).
+    #[arg(long, env = "WAYBILL_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// What a service's server needs from its binary: a connection and a bound listener.
+pub struct Started {
+    pub nats: async_nats::Client,
+    pub listener: TcpListener,
+}
+
+impl ServiceFlags {
+    pub fn stream(&self) -> StreamSettings {
+        StreamSettings { replicas: self.stream_replicas, ..StreamSettings::default() }
+    }
+
+    pub fn query_wait(&self) -> Duration {
+        Duration::from_millis(self.query_wait_ms)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// Starts logging, binds the gRPC listener (on `default_port` unless `--listen` says
+    /// otherwise) and the metrics listener, writes the address file, then connects to NATS
+    /// as `name`. Binding comes first so that a port in use fails the start at once.
+    pub async fn start(&self, name: &str, default_port: u16) -> anyhow::Result<Started> {
+        telemetry::init(self.log_format);
+        let listen = self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)));
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot listen on {listen}: {error}"))?;
+        let metrics = match self.metrics_listen {
+            Some(listen) => Some(crate::metrics::export(listen).await?),
+            None => None,
+        };
+        if let Some(path) = &self.address_file {
+            write_address_file(path, listener.local_addr()?, metrics)?;
+        }
+        let nats = crate::connect_nats(&self.nats_url, name).await?;
+        Ok(Started { nats, listener })
+    }
+}
+
+/// Writes the file whole or not at all (a reader polling for it never sees half of it).
+fn write_address_file(path: &Path, grpc: SocketAddr, metrics: Option<SocketAddr>) -> anyhow::Result<()> {
+    let mut text = format!("pid={}\ngrpc={grpc}\n", std::process::id());
+    if let Some(metrics) = metrics {
+        text.push_str(&format!("metrics={metrics}\n"));
+    }
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, text)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .map_err(|error| anyhow::anyhow!("cannot write the address file {}: {error}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_address_file_names_the_process_and_what_it_bound() -> anyhow::Result<()> {
+        let dir = std::env::temp_dir().join(format!("waybill-address-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("service.addr");
+        write_address_file(&path, "127.0.0.1:40001".parse()?, Some("127.0.0.1:40002".parse()?))?;
+        let text = std::fs::read_to_string(&path)?;
+        std::fs::remove_dir_all(&dir)?;
+        assert_eq!(
+            text,
+            format!("pid={}\ngrpc=127.0.0.1:40001\nmetrics=127.0.0.1:40002\n", std::process::id())
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,162 @@
+//! A service binary started as operations would start it, on a port it binds itself.
+//!
+//! The service is told to listen on port 0 (or on a given address, to restart in place)
+//! and to write the address it bound to a file in a directory of its own
+//! (`WAYBILL_ADDRESS_FILE`); nothing picks a port for it beforehand, so no other process
+//! can take that port in between. Before the launch returns, it checks that the server it
+//! reached is its own child (the file names the child's pid) serving the gRPC service it
+//! expects, and SERVING.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+use crate::process::OwnedChild;
+
+/// One running service binary, killed (with its process group) on drop.
+pub struct ServiceProcess {
+    pub process: OwnedChild,
+    /// What was started, for messages (`waybill-intake`).
+    pub label: String,
+    grpc: SocketAddr,
+    metrics: Option<SocketAddr>,
+    /// Holds the address file; removed on drop.
+    _dir: tempfile::TempDir,
+}
+
+/// What a launch needs besides the command (binary, environment, output).
+pub struct Launch<'a> {
+    /// The gRPC service the binary must serve (`waybill.v1.IntakeService`).
+    pub grpc_service: &'a str,
+    /// `127.0.0.1:0` for a fresh start; the old address to restart in place.
+    pub listen: &'a str,
+    /// How long to wait for the address file and then for SERVING.
+    pub timeout: Duration,
+}
+
+impl ServiceProcess {
+    /// Spawns `command` with `WAYBILL_LISTEN` and `WAYBILL_ADDRESS_FILE` set, and waits
+    /// until it is SERVING as `launch.grpc_service` at the address it wrote.
+    pub async fn start(mut command: Command, launch: Launch<'_>) -> anyhow::Result<ServiceProcess> {
+        let label = Path::new(command.get_program())
+            .file_name()
+            .map_or_else(|| "service".to_owned(), |name| name.to_string_lossy().into_owned());
+        let dir = tempfile::Builder::new().prefix("waybill-service-").tempdir()?;
+        let address_file = dir.path().join("address");
+        command.env("WAYBILL_LISTEN", launch.listen).env("WAYBILL_ADDRESS_FILE", &address_file);
+        let started = Instant::now();
+        let mut process = OwnedChild::spawn(&mut command)?;
+        let deadline = started + launch.timeout;
+
+        let addresses = loop {
+            if let Some(status) = process.try_wait()? {
+                anyhow::bail!(
+                    "{label} exited at start ({status}) before it reported an address \
+                     (listening on {}); its stderr says why",
+                    launch.listen
+                );
+            }
+            if let Some(addresses) = read_address_file(&address_file)? {
+                break addresses;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{label} reported no address within {:?}",
+                launch.timeout
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        anyhow::ensure!(
+            addresses.pid == process.id(),
+            "{} names pid {}, but this test started {label} as pid {}",
+            address_file.display(),
+            addresses.pid,
+            process.id()
+        );
+        let service =
+            ServiceProcess { process, label, grpc: addresses.grpc, metrics: addresses.metrics, _dir: dir };
+        service.wait_serving(launch.grpc_service, deadline).await?;
+        Ok(service)
+    }
+
+    /// `http://<address>`, for gRPC clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.grpc)
+    }
+
+    /// The gRPC address the service bound.
+    pub fn grpc_address(&self) -> SocketAddr {
+        self.grpc
+    }
+
+    /// The metrics address, when the service was asked to serve metrics.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics
+    }
+
+    /// Polls grpc.health.v1 for `grpc_service` until SERVING, failing at once if the
+    /// child exits, and with a clear message if the server there is not the expected one.
+    async fn wait_serving(&self, grpc_service: &str, deadline: Instant) -> anyhow::Result<()> {
+        let label = &self.label;
+        let mut client = None;
+        let mut last = String::from("no answer yet");
+        loop {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{label} at {} was not SERVING in time (last: {last})",
+                self.grpc
+            );
+            if client.is_none() {
+                // Bounded: a listener that is bound but not serving yet accepts the TCP
+                // connection and answers nothing.
+                let endpoint = tonic::transport::Endpoint::from_shared(self.url())?
+                    .connect_timeout(Duration::from_secs(1))
+                    .timeout(Duration::from_secs(2));
+                match endpoint.connect().await {
+                    Ok(channel) => client = Some(HealthClient::new(channel)),
+                    Err(error) => last = format!("cannot connect: {error}"),
+                }
+            }
+            if let Some(health) = client.as_mut() {
+                let request = HealthCheckRequest { service: grpc_service.to_owned() };
+                match health.check(request).await {
+                    Ok(answer) if answer.get_ref().status == ServingStatus::Serving as i32 => return Ok(()),
+                    Ok(answer) => last = format!("status {}", answer.get_ref().status),
+                    Err(status) if status.code() == tonic::Code::NotFound => anyhow::bail!(
+                        "the server at {} does not serve {grpc_service}: it is not this test's {label}",
+                        self.grpc
+                    ),
+                    Err(status) => last = format!("{status}"),
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// What a service wrote to its address file.
+struct Addresses {
+    pid: u32,
+    grpc: SocketAddr,
+    metrics: Option<SocketAddr>,
+}
+
+/// The file, once it exists (the service writes it whole, with a rename).
+fn read_address_file(path: &PathBuf) -> anyhow::Result<Option<Addresses>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let value = |key: &str| text.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix('='));
+    let bad = || anyhow::anyhow!("{} is not an address file:\n{text}", path.display());
+    Ok(Some(Addresses {
+        pid: value("pid").and_then(|pid| pid.parse().ok()).ok_or_else(bad)?,
+        grpc: value("grpc").and_then(|grpc| grpc.parse().ok()).ok_or_else(bad)?,
+        metrics: value("metrics").map(str::parse).transpose()?,
+    }))
+}

@@ -13,14 +13,63 @@ pub use actor::{ACTOR_HEADER, CORRELATION_HEADER, RequestContext, identify_calle
 pub use flags::{ServiceFlags, Started};
 pub use grpc::{Health, serve};
 
-/// Connects to NATS under the process's name, retrying while the server is not up yet
-/// (services and nats-server often start together).
-pub async fn connect_nats(url: &str, name: &str) -> anyhow::Result<async_nats::Client> {
-    let client =
-        async_nats::ConnectOptions::new().name(name).retry_on_initial_connect().connect(url).await.map_err(
-            |error| anyhow::anyhow!("cannot connect to NATS at {}: {error}", redact_credentials(url)),
-        )?;
+/// Connects to NATS under the process's name, retrying while no server is up yet
+/// (services and nats-server often start together). `urls` is one server or several,
+/// comma-separated, each with or without `nats://` and with optional credentials, as
+/// every NATS client accepts; the client keeps reconnecting across all of them.
+pub async fn connect_nats(urls: &str, name: &str) -> anyhow::Result<async_nats::Client> {
+    let servers = parse_nats_urls(urls)?;
+    // async-nats parses credentials in a URL but does not send them: pass them on.
+    let options = match credentials(&servers)? {
+        Some((user, password)) => async_nats::ConnectOptions::with_user_and_password(user, password),
+        None => async_nats::ConnectOptions::new(),
+    };
+    let client = options.name(name).retry_on_initial_connect().connect(servers).await.map_err(|error| {
+        anyhow::anyhow!("cannot connect to NATS at {}: {error}", redact_credentials(urls))
+    })?;
     Ok(client)
+}
+
+/// `nats://a:4222, b:4222,tls://c` -> three server addresses; an empty or malformed entry
+/// is a configuration error that names the entry (credentials redacted).
+pub fn parse_nats_urls(urls: &str) -> anyhow::Result<Vec<async_nats::ServerAddr>> {
+    let entries: Vec<&str> = urls.split(',').map(str::trim).collect();
+    let mut servers = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        anyhow::ensure!(
+            !entry.is_empty(),
+            "--nats-url {:?}: server {} of {} is empty",
+            redact_credentials(urls),
+            index + 1,
+            entries.len()
+        );
+        let server = entry.parse::<async_nats::ServerAddr>().map_err(|error| {
+            anyhow::anyhow!(
+                "--nats-url: {:?} is not a NATS server address: {error}",
+                redact_credentials(entry)
+            )
+        })?;
+        servers.push(server);
+    }
+    Ok(servers)
+}
+
+/// The user and password the server list carries: the same on every entry that has them.
+fn credentials(servers: &[async_nats::ServerAddr]) -> anyhow::Result<Option<(String, String)>> {
+    let mut found: Option<(String, String)> = None;
+    for server in servers.iter().filter(|server| server.has_user_pass()) {
+        let these = (
+            server.username().unwrap_or_default().to_owned(),
+            server.password().unwrap_or_default().to_owned(),
+        );
+        match &found {
+            Some(first) if *first != these => {
+                anyhow::bail!("--nats-url: the servers name different credentials; one user per process")
+            }
+            _ => found = Some(these),
+        }
+    }
+    Ok(found)
 }
 
 /// `nats://user:secret@host:4222,...` -> `nats://***@host:4222,...`: URLs go into logs.
@@ -32,7 +81,7 @@ fn redact_credentials(urls: &str) -> String {
         (None, Some(at)) => format!("***{}", &url[at..]),
         _ => url.to_owned(),
     };
-    urls.split(',').map(redact).collect::<Vec<_>>().join(",")
+    urls.split(',').map(|url| redact(url.trim())).collect::<Vec<_>>().join(",")
 }
 
 #[cfg(test)]
@@ -45,5 +94,30 @@ mod tests {
         );
         assert_eq!(super::redact_credentials("intake:s3cret@localhost"), "***@localhost");
         assert_eq!(super::redact_credentials("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
+
+    #[test]
+    fn every_form_of_a_server_list_parses() -> anyhow::Result<()> {
+        for urls in [
+            "nats://127.0.0.1:34222,nats://127.0.0.1:35222,nats://127.0.0.1:36222",
+            "nats://127.0.0.1:34222, nats://127.0.0.1:35222, nats://127.0.0.1:36222",
+            "127.0.0.1:34222,127.0.0.1:35222,127.0.0.1:36222",
+            "nats://intake:s3cret@nats-1:4222,nats://intake:s3cret@nats-2:4222,nats-3",
+        ] {
+            let servers = super::parse_nats_urls(urls)?;
+            assert_eq!(servers.len(), 3, "{urls}");
+        }
+        let servers = super::parse_nats_urls("nats://intake:s3cret@nats-1:4222")?;
+        assert_eq!((servers[0].username(), servers[0].password()), (Some("intake"), Some("s3cret")));
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_server_list_names_the_entry_and_never_the_password() {
+        let error = super::parse_nats_urls("nats://a:4222,,nats://b:4222").expect_err("empty entry");
+        assert!(error.to_string().contains("server 2 of 3 is empty"), "{error}");
+        let error = super::parse_nats_urls("nats://intake:s3cret@a:99999").expect_err("bad port");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+        assert!(error.to_string().contains("not a NATS server address"), "{error}");
     }
 }

@@ -28,6 +28,50 @@ pub enum SetupError {
     },
 }
 
+impl SetupError {
+    /// Whether trying again may work: the server was not reachable, slow, or without a
+    /// JetStream leader for a moment. A server too old, or settings it refuses or does not
+    /// keep, need a person.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SetupError::NotConnected { .. } => true,
+            SetupError::Stream { source, .. } => is_transient_nats(source.as_ref()),
+            SetupError::ServerTooOld { .. } | SetupError::InvalidSettings(_) | SetupError::NotKept { .. } => {
+                false
+            }
+        }
+    }
+}
+
+/// A NATS client error that a retry may cure: timeouts, lost connections and "JetStream
+/// temporarily unavailable" (503, as during a leader election). A JetStream API error that
+/// refuses the request (bad name, settings in conflict) is not.
+pub(crate) fn is_transient_nats(error: &(dyn std::error::Error + 'static)) -> bool {
+    use async_nats::jetstream::context::{
+        CreateStreamError, CreateStreamErrorKind, GetStreamError, GetStreamErrorKind,
+    };
+    let refused = |error: &async_nats::jetstream::Error| !matches!(error.code(), 408 | 503);
+    if let Some(error) = error.downcast_ref::<GetStreamError>() {
+        return match error.kind() {
+            GetStreamErrorKind::JetStream(error) => !refused(&error),
+            GetStreamErrorKind::EmptyName | GetStreamErrorKind::InvalidStreamName => false,
+            GetStreamErrorKind::Request => true,
+        };
+    }
+    if let Some(error) = error.downcast_ref::<CreateStreamError>() {
+        return match error.kind() {
+            CreateStreamErrorKind::JetStream(error) => !refused(&error),
+            CreateStreamErrorKind::EmptyStreamName
+            | CreateStreamErrorKind::InvalidStreamName
+            | CreateStreamErrorKind::DomainAndExternalSet => false,
+            _ => true,
+        };
+    }
+    // Anything else from the client (requests, subscriptions) failed on the way, not on
+    // what was asked.
+    true
+}
+
 /// An append was refused or failed. Nothing was stored unless said otherwise.
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
@@ -58,6 +102,13 @@ pub enum ReadError {
     InvalidSubject(String),
     #[error("nats: {0}")]
     Nats(#[source] BoxError),
+}
+
+impl ReadError {
+    /// Whether trying again may work (the log was out of reach, not the request wrong).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ReadError::Nats(_))
+    }
 }
 
 /// Waiting for a read model failed.

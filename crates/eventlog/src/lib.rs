@@ -3,7 +3,8 @@
 //! never sees prost types.
 //!
 //! - [`EventLog::open`] ensures the event and dead-letter streams with the safe settings and
-//!   refuses a server older than 2.10 ([`stream`]).
+//!   refuses a server older than 2.10 ([`stream`]); [`EventLog::connect`] does the same
+//!   with patience, retrying transient failures ([`retry`]).
 //! - [`EventLog::append`] writes one aggregate's events with optimistic concurrency and
 //!   idempotency, plus CloudEvents `ce-*` headers ([`append`]).
 //! - [`EventLog::read_subject`], [`EventLog::get`], [`EventLog::head`], ... read ([`read`]);
@@ -31,6 +32,7 @@ pub mod error;
 pub mod projection;
 pub mod reaction;
 pub mod read;
+pub mod retry;
 pub mod stream;
 pub mod subject;
 pub mod subscription;
@@ -108,6 +110,21 @@ impl EventLog {
                 atomic_batches,
             }),
         })
+    }
+
+    /// [`EventLog::open`], retrying with backoff for as long as the failure is transient
+    /// (NATS not up yet, restarting, electing a leader): what a service does at start.
+    pub async fn connect(
+        client: async_nats::Client,
+        settings: StreamSettings,
+        source: &str,
+    ) -> Result<Self, SetupError> {
+        retry::until_done(
+            "opening the event log",
+            || EventLog::open(client.clone(), settings.clone(), source),
+            SetupError::is_transient,
+        )
+        .await
     }
 
     /// The NATS client the log runs on.

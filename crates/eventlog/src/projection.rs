@@ -77,7 +77,14 @@ impl<P: Projection> Projector<P> {
         if parsed.is_empty() {
             return Err(ReadError::InvalidSubject("no filters".to_owned()));
         }
-        let subscription = log.subscribe_all(from).await?;
+        // A consumer refused for a moment (NATS restarting, a leader election) is no reason
+        // for a service to give up at start.
+        let subscription = crate::retry::until_done(
+            "subscribing to the log",
+            || log.subscribe_all(from),
+            ReadError::is_transient,
+        )
+        .await?;
         let initial = Progress { applied: from.saturating_sub(1), stopped: None };
         let (sender, progress) = watch::channel(initial);
         let model = Arc::new(RwLock::new(projection));

@@ -436,24 +436,53 @@ async fn ensure_consumer(
 }
 
 /// [`run_reactions`] on its own task until `stop` turns true: how every service runs each
-/// of its durable consumers. A consumer that stops with an error is logged, not fatal.
+/// of its durable consumers. A consumer that cannot be created, or whose subscription
+/// fails, is started again with backoff (NATS restarting, a leader election, a consumer
+/// limit reached for a while): a reaction never stops for good while the service runs.
+/// Only settings the code got wrong stop it, with an error log.
 pub fn spawn_reactions<H, Fut>(
     name: &'static str,
     log: EventLog,
     settings: ReactionSettings,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
     handler: H,
 ) -> tokio::task::JoinHandle<()>
 where
     H: Fn(RecordedEvent) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), ReactionError>> + Send + 'static,
 {
+    let handler = Arc::new(handler);
     tokio::spawn(async move {
-        let stopped = async move {
-            let _ = stop.wait_for(|stop| *stop).await;
-        };
-        if let Err(error) = run_reactions(log, settings, handler, stopped).await {
-            tracing::error!(%error, reaction = name, "reaction stopped");
+        let mut failures = 0u32;
+        loop {
+            let mut stop_watch = stop.clone();
+            let stopped = async move {
+                let _ = stop_watch.wait_for(|stop| *stop).await;
+            };
+            let handler = handler.clone();
+            let attempt = run_reactions(log.clone(), settings.clone(), move |event| handler(event), stopped);
+            match attempt.await {
+                Ok(()) => return,
+                Err(error @ ReactionRunError::InvalidSettings(_)) => {
+                    tracing::error!(%error, reaction = name, "reaction stopped");
+                    return;
+                }
+                Err(error) => {
+                    let pause = crate::retry::pause(failures);
+                    failures = failures.saturating_add(1);
+                    if matches!(error, ReactionRunError::NotKept { .. }) {
+                        // Someone else's consumer under this name: a person must look.
+                        tracing::error!(%error, reaction = name, failures, "reaction cannot start; retrying");
+                    } else {
+                        tracing::warn!(%error, reaction = name, failures, "reaction failed; restarting");
+                    }
+                    let mut stop_watch = stop.clone();
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        _ = stop_watch.wait_for(|stop| *stop) => return,
+                    }
+                }
+            }
         }
     })
 }

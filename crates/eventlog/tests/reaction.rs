@@ -363,3 +363,39 @@ async fn invalid_settings_are_refused() {
     let result = run_reactions(log, bad, |_| async { Ok(()) }, async {}).await;
     assert!(matches!(result, Err(waybill_eventlog::ReactionRunError::InvalidSettings(_))));
 }
+
+#[tokio::test]
+async fn a_reaction_that_cannot_start_yet_keeps_trying_and_starts_once_it_can() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    // A push consumer under the reaction's durable name: the server refuses to turn it into
+    // the reaction's pull consumer. The reaction must not give up for good.
+    let stream = async_nats::jetstream::new(server.client().await).get_stream("WAYBILL").await.unwrap();
+    stream
+        .create_consumer(async_nats::jetstream::consumer::push::Config {
+            durable_name: Some("blocked".to_owned()),
+            deliver_subject: "elsewhere".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let calls = Calls::default();
+    let position = put(&log, "o-1", "a").await;
+    let (stop, stopped) = watch::channel(false);
+    let task =
+        waybill_eventlog::spawn_reactions("blocked reaction", log.clone(), settings("blocked"), stopped, {
+            let calls = calls.clone();
+            move |event: RecordedEvent| {
+                record(&calls, event.position, "r1");
+                async { Ok(()) }
+            }
+        });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(count(&calls, position), 0, "nothing handled through a consumer that is not the reaction's");
+    assert!(!task.is_finished(), "the reaction keeps trying");
+
+    stream.delete_consumer("blocked").await.unwrap();
+    assert!(eventually(WAIT, || count(&calls, position) == 1).await, "handled once the name was free");
+    stop.send_replace(true);
+    task.await.unwrap();
+}

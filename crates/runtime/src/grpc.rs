@@ -49,6 +49,46 @@ impl Health {
     }
 }
 
+/// Runs `starting` (opening the log, starting the read model: work that may wait on NATS
+/// for as long as NATS is away) while a stand-in on `listener` answers grpc.health.v1 with
+/// NOT_SERVING and every other call with UNAVAILABLE. Probes and clients meet a service
+/// that says it is starting, not a port that accepts and says nothing. The listener comes
+/// back for the real server.
+pub async fn while_starting<S: NamedService, T>(
+    listener: TcpListener,
+    starting: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<(TcpListener, T)> {
+    // Two handles on one socket: the stand-in's is dropped before the real server starts.
+    let socket = listener.into_std()?;
+    let stand_in_listener = TcpListener::from_std(socket.try_clone()?)?;
+    let listener = TcpListener::from_std(socket)?;
+
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_service_status("", ServingStatus::NotServing).await;
+    reporter.set_service_status(S::NAME, ServingStatus::NotServing).await;
+    let router = Routes::new(health).into_axum_router().fallback(|| async {
+        tonic::Status::unavailable("starting: the service is connecting to its event log")
+            .into_http::<tonic::body::Body>()
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let stand_in = tokio::spawn(
+        tonic::transport::Server::builder().add_routes(Routes::from(router)).serve_with_incoming_shutdown(
+            TcpIncoming::from(stand_in_listener).with_nodelay(Some(true)),
+            async move {
+                let _ = stopped.await;
+            },
+        ),
+    );
+
+    let started = starting.await;
+    let _ = stop.send(());
+    // Idle connections close at once on the GOAWAY; a stuck one does not hold the start.
+    if tokio::time::timeout(Duration::from_secs(2), stand_in).await.is_err() {
+        tracing::warn!("the start-up stand-in did not stop within 2 s; going on");
+    }
+    Ok((listener, started?))
+}
+
 /// Serves `routes` (plus reflection when asked) on `listener` until `shutdown` resolves,
 /// then lets in-flight calls finish for at most `grace`: a client that never closes its
 /// connection (frozen, partitioned) must not keep the process from exiting.

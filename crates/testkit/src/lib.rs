@@ -24,7 +24,7 @@ pub mod process;
 pub mod service;
 
 pub use process::OwnedChild;
-pub use service::{Launch, ServiceProcess};
+pub use service::{Launch, ServiceProcess, wait_serving};
 
 /// Oldest server whose JetStream features async-nats 0.51 uses by default; older ones
 /// silently ignore them (see the field notes).
@@ -103,6 +103,24 @@ impl NatsServer {
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
+        }
+    }
+
+    /// SIGSTOP: the server keeps its connections and answers nothing, as a stalled node.
+    pub fn freeze(&self) {
+        self.signal(rustix::process::Signal::STOP);
+    }
+
+    /// SIGCONT after [`NatsServer::freeze`].
+    pub fn thaw(&self) {
+        self.signal(rustix::process::Signal::CONT);
+    }
+
+    fn signal(&self, signal: rustix::process::Signal) {
+        if let Some(child) = &self.child
+            && let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32)
+        {
+            let _ = rustix::process::kill_process(pid, signal);
         }
     }
 

@@ -41,7 +41,16 @@ pub struct Launch<'a> {
 impl ServiceProcess {
     /// Spawns `command` with `WAYBILL_LISTEN` and `WAYBILL_ADDRESS_FILE` set, and waits
     /// until it is SERVING as `launch.grpc_service` at the address it wrote.
-    pub async fn start(mut command: Command, launch: Launch<'_>) -> anyhow::Result<ServiceProcess> {
+    pub async fn start(command: Command, launch: Launch<'_>) -> anyhow::Result<ServiceProcess> {
+        let deadline = Instant::now() + launch.timeout;
+        let service = ServiceProcess::spawn(command, &launch).await?;
+        service.wait_serving(launch.grpc_service, deadline).await?;
+        Ok(service)
+    }
+
+    /// Like [`ServiceProcess::start`], but returns once the service has reported its
+    /// address, before it is SERVING (for tests of how it starts).
+    pub async fn spawn(mut command: Command, launch: &Launch<'_>) -> anyhow::Result<ServiceProcess> {
         let label = Path::new(command.get_program())
             .file_name()
             .map_or_else(|| "service".to_owned(), |name| name.to_string_lossy().into_owned());
@@ -77,10 +86,7 @@ impl ServiceProcess {
             addresses.pid,
             process.id()
         );
-        let service =
-            ServiceProcess { process, label, grpc: addresses.grpc, metrics: addresses.metrics, _dir: dir };
-        service.wait_serving(launch.grpc_service, deadline).await?;
-        Ok(service)
+        Ok(ServiceProcess { process, label, grpc: addresses.grpc, metrics: addresses.metrics, _dir: dir })
     }
 
     /// `http://<address>`, for gRPC clients.
@@ -98,9 +104,21 @@ impl ServiceProcess {
         self.metrics
     }
 
+    /// What grpc.health.v1 answers for `grpc_service` now: a status, or why there is none.
+    pub async fn health(&self, grpc_service: &str) -> Result<ServingStatus, String> {
+        let endpoint = tonic::transport::Endpoint::from_shared(self.url())
+            .map_err(|error| error.to_string())?
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(2));
+        let channel = endpoint.connect().await.map_err(|error| format!("cannot connect: {error}"))?;
+        let request = HealthCheckRequest { service: grpc_service.to_owned() };
+        let answer = HealthClient::new(channel).check(request).await.map_err(|status| status.to_string())?;
+        ServingStatus::try_from(answer.get_ref().status).map_err(|error| error.to_string())
+    }
+
     /// Polls grpc.health.v1 for `grpc_service` until SERVING, failing at once if the
     /// child exits, and with a clear message if the server there is not the expected one.
-    async fn wait_serving(&self, grpc_service: &str, deadline: Instant) -> anyhow::Result<()> {
+    pub async fn wait_serving(&self, grpc_service: &str, deadline: Instant) -> anyhow::Result<()> {
         let label = &self.label;
         let mut client = None;
         let mut last = String::from("no answer yet");
@@ -136,6 +154,31 @@ impl ServiceProcess {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// Polls grpc.health.v1 at `url` (`http://host:port`) until `grpc_service` is SERVING, for
+/// in-process servers; answers why not after `timeout`.
+pub async fn wait_serving(url: &str, grpc_service: &str, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut last = String::from("no answer yet");
+    while Instant::now() < deadline {
+        let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())?
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(2));
+        match endpoint.connect().await {
+            Ok(channel) => {
+                let request = HealthCheckRequest { service: grpc_service.to_owned() };
+                match HealthClient::new(channel).check(request).await {
+                    Ok(answer) if answer.get_ref().status == ServingStatus::Serving as i32 => return Ok(()),
+                    Ok(answer) => last = format!("status {}", answer.get_ref().status),
+                    Err(status) => last = status.to_string(),
+                }
+            }
+            Err(error) => last = format!("cannot connect: {error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    anyhow::bail!("{grpc_service} at {url} was not SERVING within {timeout:?} (last: {last})")
 }
 
 /// What a service wrote to its address file.

@@ -93,8 +93,13 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let log = EventLog::open(nats, settings.stream.clone(), "/waybill/aftersales").await?;
-    let book = Projector::spawn(log.clone(), projected_subjects(), AfterSalesBook::new()).await?;
+    let (listener, (log, book)) =
+        waybill_runtime::while_starting::<AfterSalesServiceServer<AfterSalesApi>, _>(listener, async {
+            let log = EventLog::connect(nats, settings.stream.clone(), "/waybill/aftersales").await?;
+            let book = Projector::spawn(log.clone(), projected_subjects(), AfterSalesBook::new()).await?;
+            Ok((log, book))
+        })
+        .await?;
     let runners = Runners::new(log.clone(), book.clone(), &settings);
 
     let (health, health_service) = Health::new::<AfterSalesServiceServer<AfterSalesApi>>().await;

@@ -53,8 +53,13 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let log = EventLog::open(nats, settings.stream.clone(), "/waybill/crm").await?;
-    let model = Projector::spawn(log.clone(), read_model::filters(), CrmModel::new()).await?;
+    let (listener, (log, model)) =
+        waybill_runtime::while_starting::<CrmServiceServer<CrmApi>, _>(listener, async {
+            let log = EventLog::connect(nats, settings.stream.clone(), "/waybill/crm").await?;
+            let model = Projector::spawn(log.clone(), read_model::filters(), CrmModel::new()).await?;
+            Ok((log, model))
+        })
+        .await?;
     let runner = CommandRunner {
         log: log.clone(),
         model: model.clone(),

@@ -62,8 +62,13 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let log = EventLog::open(nats, settings.stream.clone(), "/waybill/delivery").await?;
-    let book = Projector::spawn(log.clone(), projected_subjects(), DeliveryBook::new()).await?;
+    let (listener, (log, book)) =
+        waybill_runtime::while_starting::<DeliveryServiceServer<DeliveryApi>, _>(listener, async {
+            let log = EventLog::connect(nats, settings.stream.clone(), "/waybill/delivery").await?;
+            let book = Projector::spawn(log.clone(), projected_subjects(), DeliveryBook::new()).await?;
+            Ok((log, book))
+        })
+        .await?;
     let policy = Arc::new(settings.policy.clone());
     let deliveries = DeliveryRunner {
         log: log.clone(),

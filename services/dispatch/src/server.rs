@@ -59,7 +59,7 @@ impl Runners {
     /// Opens the log, starts the read model, and builds the runners on them (no reactions,
     /// no server: tests use this to drive the reaction by hand).
     pub async fn start(settings: &Settings, nats: async_nats::Client) -> anyhow::Result<Runners> {
-        let log = EventLog::open(nats, settings.stream.clone(), SOURCE).await?;
+        let log = EventLog::connect(nats, settings.stream.clone(), SOURCE).await?;
         let model = Projector::spawn(log.clone(), read_model::filters(), DispatchModel::new()).await?;
         let mut vehicles = VehicleRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
         vehicles.wait_timeout = settings.wait_timeout;
@@ -78,7 +78,11 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let runners = Runners::start(&settings, nats).await?;
+    let (listener, runners) = waybill_runtime::while_starting::<DispatchServiceServer<DispatchApi>, _>(
+        listener,
+        Runners::start(&settings, nats),
+    )
+    .await?;
     let model = runners.tasks.model.clone();
     let log = runners.tasks.log.clone();
 

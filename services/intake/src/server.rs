@@ -54,13 +54,14 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let log = EventLog::open(nats, settings.stream.clone(), "/waybill/intake").await?;
-    let orders = Projector::spawn(
-        log.clone(),
-        crate::read_model::FILTERS.iter().map(|filter| (*filter).to_owned()).collect(),
-        OrderBook::new(),
-    )
-    .await?;
+    let (listener, (log, orders)) =
+        waybill_runtime::while_starting::<IntakeServiceServer<IntakeApi>, _>(listener, async {
+            let log = EventLog::connect(nats, settings.stream.clone(), "/waybill/intake").await?;
+            let filters = crate::read_model::FILTERS.iter().map(|filter| (*filter).to_owned()).collect();
+            let orders = Projector::spawn(log.clone(), filters, OrderBook::new()).await?;
+            Ok((log, orders))
+        })
+        .await?;
     let runner = CommandRunner {
         log: log.clone(),
         model: orders.clone(),

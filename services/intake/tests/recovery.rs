@@ -88,7 +88,7 @@ async fn health_stays_not_serving_while_the_read_model_cannot_catch_up() {
         .await
         .expect("stored");
 
-    let intake = Intake::start(&nats).await;
+    let intake = Intake::start_unready(&nats, Default::default()).await;
     for _ in 0..20 {
         assert_eq!(intake.health().await, ServingStatus::NotServing as i32);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

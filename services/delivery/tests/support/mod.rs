@@ -306,7 +306,11 @@ impl IntakeServer {
         let task = tokio::spawn(waybill_intake::server::run(settings, client, listener, async move {
             let _ = stopped.await;
         }));
-        IntakeServer { address, stop: Some(stop), task: Some(task) }
+        let intake = IntakeServer { address, stop: Some(stop), task: Some(task) };
+        waybill_testkit::wait_serving(&intake.address, "waybill.v1.IntakeService", Duration::from_secs(10))
+            .await
+            .expect("intake SERVING");
+        intake
     }
 
     pub async fn client(&self) -> v1::intake_service_client::IntakeServiceClient<Channel> {

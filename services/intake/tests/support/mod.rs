@@ -39,7 +39,15 @@ impl Intake {
         Self::start_with(nats, Settings::default()).await
     }
 
+    /// Starts intake and waits until it is SERVING, as a load balancer would.
     pub async fn start_with(nats: &NatsServer, settings: Settings) -> Intake {
+        let intake = Self::start_unready(nats, settings).await;
+        intake.wait_serving().await;
+        intake
+    }
+
+    /// Starts intake without waiting for SERVING (it may never be).
+    pub async fn start_unready(nats: &NatsServer, settings: Settings) -> Intake {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let address = format!("http://{}", listener.local_addr().expect("bound address"));
         let client = nats.client().await;

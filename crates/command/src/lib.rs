@@ -14,6 +14,11 @@
 //!    read model catches up with the aggregate's subject and the loop tries again, a
 //!    bounded number of times; then the caller gets [`CommandError::Aborted`].
 //!
+//! Read your own writes: a command never rejects (NOT_FOUND, FAILED_PRECONDITION) on a
+//! state older than the writes this process has acknowledged, and never decides before
+//! the read model has reached the caller's `min_position` (the `waybill-min-position`
+//! header), so a client that wrote through another replica or service is safe too.
+//!
 //! The `Nats-Msg-Id` of each append is `<aggregate id>:<request id>`, so even a retry that
 //! races its own first attempt is stored once (JetStream's duplicate window).
 
@@ -89,6 +94,9 @@ pub struct CommandMeta {
     pub request_id: String,
     pub actor: Actor,
     pub correlation_id: String,
+    /// The log position the caller has seen (0: none): the decision waits for the read
+    /// model to reach it.
+    pub min_position: Position,
 }
 
 impl CommandMeta {
@@ -99,6 +107,7 @@ impl CommandMeta {
             request_id: cause.event_id.to_string(),
             actor,
             correlation_id: cause.correlation_id.clone(),
+            min_position: 0,
         }
     }
 }
@@ -183,6 +192,8 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
         meta: &CommandMeta,
     ) -> CommandResult<Outcome<A>, A> {
         let subject = A::subject(&id);
+        self.wait_for_callers_position(meta).await?;
+        let mut own_writes_seen = false;
         for _attempt in 0..MAX_ATTEMPTS {
             if let Some(outcome) = self.already_done(&id, &meta.request_id).await? {
                 return Ok(outcome);
@@ -196,8 +207,14 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
             let events = match A::decide(state.as_ref(), command, now, &self.policy) {
                 Ok(events) => events,
                 Err(rejection) => {
-                    // Only reject on the latest state: if the aggregate moved on meanwhile,
-                    // catch up and decide again.
+                    // Only reject on the latest state: not before the read model has seen
+                    // every write this process acknowledged, nor if the aggregate moved on
+                    // meanwhile; otherwise catch up and decide again.
+                    if !std::mem::replace(&mut own_writes_seen, true)
+                        && !self.caught_up_with_own_writes().await?
+                    {
+                        continue;
+                    }
                     if self.caught_up_with(&subject, version).await? {
                         return Err(CommandError::Rejected(rejection));
                     }
@@ -206,10 +223,20 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
             };
             if events.is_empty() {
                 // Nothing to do (a fact the aggregate already reflects): answer with it as it is.
-                return match state {
-                    Some(state) => Ok(Outcome { state, position: version }),
-                    None => Err(CommandError::Rejected(A::not_found(&id))),
-                };
+                match state {
+                    Some(state) => return Ok(Outcome { state, position: version }),
+                    None => {
+                        if !std::mem::replace(&mut own_writes_seen, true)
+                            && !self.caught_up_with_own_writes().await?
+                        {
+                            continue;
+                        }
+                        if self.caught_up_with(&subject, version).await? {
+                            return Err(CommandError::Rejected(A::not_found(&id)));
+                        }
+                        continue;
+                    }
+                }
             }
             if let Some(outcome) =
                 self.append_and_fold(id.clone(), &subject, state, version, events, meta, now).await?
@@ -248,6 +275,25 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
                 Ok((recorded.position, meta, event))
             })
             .collect()
+    }
+
+    /// Waits (bounded) until the read model has reached the position the caller has seen.
+    pub async fn wait_for_callers_position(&self, meta: &CommandMeta) -> CommandResult<(), A> {
+        if meta.min_position > self.model.applied() {
+            self.model.wait_for(meta.min_position, self.wait_timeout).await?;
+        }
+        Ok(())
+    }
+
+    /// True if the read model has applied every write this process acknowledged; if not,
+    /// waits (bounded) until it has and answers false (decide again).
+    pub async fn caught_up_with_own_writes(&self) -> CommandResult<bool, A> {
+        let own = self.log.last_appended();
+        if self.model.applied() >= own {
+            return Ok(true);
+        }
+        self.model.wait_for(own, self.wait_timeout).await?;
+        Ok(false)
     }
 
     /// True if the read model's view of `subject` is as new as the log's.

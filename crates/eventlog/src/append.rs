@@ -133,8 +133,14 @@ impl EventLog {
             )),
             _ => self.append_batch(first_subject, first_expected, messages).await,
         };
-        if let Err(AppendError::Conflict { .. }) = appended {
-            metrics::counter!("waybill_append_conflicts_total").increment(1);
+        match &appended {
+            Ok(done) => {
+                self.inner.last_appended.fetch_max(done.last, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(AppendError::Conflict { .. }) => {
+                metrics::counter!("waybill_append_conflicts_total").increment(1);
+            }
+            Err(_) => {}
         }
         appended
     }

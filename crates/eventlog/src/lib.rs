@@ -74,6 +74,8 @@ struct Inner {
     settings: StreamSettings,
     source: String,
     atomic_batches: bool,
+    /// The highest position an append through this log (this process) was acknowledged at.
+    last_appended: std::sync::atomic::AtomicU64,
 }
 
 impl EventLog {
@@ -108,6 +110,7 @@ impl EventLog {
                 settings,
                 source: source.to_owned(),
                 atomic_batches,
+                last_appended: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -125,6 +128,12 @@ impl EventLog {
             SetupError::is_transient,
         )
         .await
+    }
+
+    /// The highest position this process's appends were acknowledged at (0 before the
+    /// first): a read model that has applied it has seen every write this process made.
+    pub fn last_appended(&self) -> Position {
+        self.inner.last_appended.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The NATS client the log runs on.

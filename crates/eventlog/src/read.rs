@@ -2,7 +2,7 @@
 //! use JetStream direct get (`allow_direct`), which any replica can answer.
 
 use async_nats::jetstream::message::StreamMessage;
-use async_nats::jetstream::stream::{DirectGetError, DirectGetErrorKind};
+use async_nats::jetstream::stream::{DirectGetError, DirectGetErrorKind, LastRawMessageErrorKind};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
@@ -83,12 +83,15 @@ impl EventLog {
         Ok(history)
     }
 
-    /// Position of the last message on exactly `subject`, 0 if none.
+    /// Position of the last message on exactly `subject`, 0 if none, as the stream's
+    /// leader has it. Commands decide whether their state is stale on this, so it is not
+    /// a direct get: on a replicated stream any replica answers those, and a follower
+    /// behind the leader said "nothing there" for an aggregate written a moment before.
     pub async fn last_position_of(&self, subject: &str) -> Result<Position, ReadError> {
         subject::validate_subject(subject).map_err(|_| ReadError::InvalidSubject(subject.to_owned()))?;
-        match self.stream().direct_get_last_for_subject(subject).await {
+        match self.stream().get_last_raw_message_by_subject(subject).await {
             Ok(message) => Ok(message.sequence),
-            Err(error) if is_not_found(&error) => Ok(0),
+            Err(error) if matches!(error.kind(), LastRawMessageErrorKind::NoMessageFound) => Ok(0),
             Err(error) => Err(ReadError::Nats(error.into())),
         }
     }

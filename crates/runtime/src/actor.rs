@@ -12,12 +12,31 @@ use waybill_types::Actor;
 pub const ACTOR_HEADER: &str = "x-waybill-actor";
 /// Optional metadata key carrying a correlation id across systems.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
+/// Optional metadata key on a command: the log position the caller has seen (a write it
+/// made through another replica or service). The command decides on a state that has
+/// applied at least that much, as queries do with their `min_position` field.
+pub const MIN_POSITION_HEADER: &str = "waybill-min-position";
 
 /// What the interceptor learned about a call; handlers read it from the extensions.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     pub actor: Actor,
     pub correlation_id: Option<String>,
+    /// From [`MIN_POSITION_HEADER`]; 0 when absent.
+    pub min_position: u64,
+}
+
+impl RequestContext {
+    /// The metadata a command records and honours, for the request `request_id`.
+    pub fn command_meta(self, request_id: String) -> waybill_command::CommandMeta {
+        let correlation_id = self.correlation_id.unwrap_or_else(|| request_id.clone());
+        waybill_command::CommandMeta {
+            request_id,
+            actor: self.actor,
+            correlation_id,
+            min_position: self.min_position,
+        }
+    }
 }
 
 /// The interceptor: identifies the caller and stores a [`RequestContext`] in the request.
@@ -45,7 +64,17 @@ pub fn identify_caller(mut request: Request<()>) -> Result<Request<()>, Status> 
             !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic())
         })
         .map(str::to_owned);
-    request.extensions_mut().insert(RequestContext { actor, correlation_id });
+    let min_position = match request.metadata().get(MIN_POSITION_HEADER) {
+        None => 0,
+        Some(value) => {
+            value.to_str().ok().and_then(|text| text.trim().parse::<u64>().ok()).ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "{MIN_POSITION_HEADER} must be a log position (a whole number)"
+                ))
+            })?
+        }
+    };
+    request.extensions_mut().insert(RequestContext { actor, correlation_id, min_position });
     Ok(request)
 }
 
@@ -63,11 +92,11 @@ fn parse_actor(text: &str) -> Option<Actor> {
 
 /// The context the interceptor stored; a call that bypassed it counts as anonymous.
 pub fn context_of<T>(request: &Request<T>) -> RequestContext {
-    request
-        .extensions()
-        .get::<RequestContext>()
-        .cloned()
-        .unwrap_or(RequestContext { actor: Actor::system("anonymous"), correlation_id: None })
+    request.extensions().get::<RequestContext>().cloned().unwrap_or(RequestContext {
+        actor: Actor::system("anonymous"),
+        correlation_id: None,
+        min_position: 0,
+    })
 }
 
 #[cfg(test)]

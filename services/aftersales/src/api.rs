@@ -42,9 +42,7 @@ impl AfterSalesApi {
     }
 
     fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
-        let context = context_of(request);
-        let correlation_id = context.correlation_id.unwrap_or_else(|| request_id.clone());
-        CommandMeta { request_id, actor: context.actor, correlation_id }
+        context_of(request).command_meta(request_id)
     }
 
     fn now(&self) -> Timestamp {

@@ -302,6 +302,7 @@ where
         Option<&OrderFacts>,
     ) -> Result<(Vec<A::Event>, Vec<LedgerEvent>), Rejection>,
 {
+    runner.wait_for_callers_position(meta).await?;
     for attempt in 0..MAX_LEDGER_ATTEMPTS {
         if let Some(outcome) = already_done(runner, &id, &meta.request_id).await? {
             return Ok(outcome);
@@ -320,7 +321,12 @@ where
                 }
             };
         let Some(case) = taken.case.clone() else {
-            return Err(CommandError::Rejected(A::not_found(&id)));
+            // Not found on the log as it is now, not only in a model that lags.
+            runner.model.wait_caught_up(runner.wait_timeout).await?;
+            if snapshot(runner, &id).versions() == taken.versions() {
+                return Err(CommandError::Rejected(A::not_found(&id)));
+            }
+            continue;
         };
         let now = runner.clock.now();
         let event_meta = || EventMeta {

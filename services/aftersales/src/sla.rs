@@ -35,6 +35,7 @@ pub async fn tick(runner: &ComplaintRunner) -> usize {
             request_id: request_id.clone(),
             actor: Actor::system(SLA_ACTOR),
             correlation_id: request_id,
+            min_position: 0,
         };
         let command = ComplaintCommand::SlaEscalate { breach: *breach, deadline: *deadline };
         match runner.run(*complaint_id, &command, &meta).await {

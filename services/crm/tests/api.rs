@@ -263,3 +263,44 @@ async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() 
     assert_eq!(shown.version, updated.position);
     assert_eq!(shown.profile.map(|profile| profile.name), Some("Acme Logistics GmbH".to_owned()));
 }
+
+/// Read your writes across replicas: a command carrying `waybill-min-position` decides on a
+/// read model that has applied at least that position, and a malformed one is refused.
+#[tokio::test]
+async fn a_command_sent_to_another_replica_with_the_written_position_sees_the_write() {
+    let nats = NatsServer::start();
+    let (first, second) = (Running::crm(&nats).await, Running::crm(&nats).await);
+    let mut writer = first.client("user:alice").await;
+    let mut other = second.client("user:alice").await;
+    for round in 0..20 {
+        let customer_id = format!("cust-ryw-{round}");
+        let registered = writer
+            .register_customer(registration(&format!("reg-ryw-{round}"), &customer_id))
+            .await
+            .expect("registered")
+            .into_inner();
+        let mut request = tonic::Request::new(v1::SetCreditRatingRequest {
+            request_id: format!("rate-ryw-{round}"),
+            customer_id: customer_id.clone(),
+            rating: v1::CreditRating::A.into(),
+            credit_limit: Some(eur(100_000)),
+        });
+        request
+            .metadata_mut()
+            .insert("waybill-min-position", registered.position.to_string().parse().expect("ascii header"));
+        let rated = other.set_credit_rating(request).await.expect("the other replica sees the customer");
+        let customer = rated.into_inner().customer.expect("customer");
+        assert_eq!(customer.credit.and_then(|credit| credit.limit), Some(eur(100_000)));
+    }
+
+    let mut request = tonic::Request::new(v1::SetCreditRatingRequest {
+        request_id: "rate-bad-position".into(),
+        customer_id: "cust-ryw-0".into(),
+        rating: v1::CreditRating::A.into(),
+        credit_limit: Some(eur(100_000)),
+    });
+    request.metadata_mut().insert("waybill-min-position", "soon".parse().expect("ascii header"));
+    let refused = other.set_credit_rating(request).await.expect_err("not a position");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains("waybill-min-position"), "{refused:?}");
+}

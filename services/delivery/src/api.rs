@@ -40,9 +40,7 @@ impl DeliveryApi {
     }
 
     fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
-        let context = context_of(request);
-        let correlation_id = context.correlation_id.unwrap_or_else(|| request_id.clone());
-        CommandMeta { request_id, actor: context.actor, correlation_id }
+        context_of(request).command_meta(request_id)
     }
 
     /// Waits until the read model has everything the log held when called, so decisions

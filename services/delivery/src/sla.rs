@@ -36,6 +36,7 @@ pub async fn tick(runner: &DeliveryRunner) -> usize {
             request_id: request_id.clone(),
             actor: Actor::system(SLA_ACTOR),
             correlation_id: request_id,
+            min_position: 0,
         };
         let command = DeliveryCommand::RaiseDelay { window_end: *window_end };
         match runner.run(*delivery_id, &command, &meta).await {

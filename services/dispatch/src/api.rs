@@ -45,9 +45,7 @@ impl DispatchApi {
     }
 
     fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
-        let context = context_of(request);
-        let correlation_id = context.correlation_id.unwrap_or_else(|| request_id.clone());
-        CommandMeta { request_id, actor: context.actor, correlation_id }
+        context_of(request).command_meta(request_id)
     }
 
     async fn wait_for(&self, min_position: Position) -> Result<(), Status> {

@@ -206,6 +206,9 @@ impl TaskRunner {
         command: &TaskCommand,
         meta: &CommandMeta,
     ) -> TaskResult<TaskOutcome> {
+        if meta.min_position > self.model.applied() {
+            self.model.wait_for(meta.min_position, self.wait_timeout).await?;
+        }
         for attempt in 0..MAX_TASK_ATTEMPTS {
             if let Some(outcome) = self.already_done(task_id, &meta.request_id).await? {
                 return Ok(outcome);
@@ -225,7 +228,12 @@ impl TaskRunner {
             };
             if decision.is_empty() {
                 let Some(task) = snapshot.task else {
-                    return Err(CommandError::Rejected(Rejection::TaskNotFound(task_id)));
+                    // Not found on the log as it is now, not only in a model that lags.
+                    self.catch_up().await?;
+                    if self.snapshot(task_id, command).fingerprint() == snapshot.fingerprint() {
+                        return Err(CommandError::Rejected(Rejection::TaskNotFound(task_id)));
+                    }
+                    continue;
                 };
                 let vehicle = self.vehicle_of(&task);
                 return Ok(TaskOutcome { task, vehicle, position: snapshot.version });

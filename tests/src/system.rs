@@ -50,6 +50,14 @@ pub fn request<T>(actor: &str, body: T) -> tonic::Request<T> {
     request
 }
 
+static LONGEST_RETRY_MICROS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The longest time one command of this test process spent from its first attempt to its
+/// answer, among commands that had to be sent again (zero if none had to).
+pub fn longest_retry() -> Duration {
+    Duration::from_micros(LONGEST_RETRY_MICROS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Calls `call` until the service answers (bounded: 30 s): a call that meets a service or
 /// nats-server being restarted is sent again with the same request id, as any client
 /// would; the services' idempotency makes that safe. Other errors end it.
@@ -58,11 +66,20 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let started = tokio::time::Instant::now();
+    let deadline = started + Duration::from_secs(30);
+    let mut retried = false;
     loop {
         match call().await {
-            Ok(response) => return Ok(response.into_inner()),
+            Ok(response) => {
+                if retried {
+                    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    LONGEST_RETRY_MICROS.fetch_max(micros, std::sync::atomic::Ordering::Relaxed);
+                }
+                return Ok(response.into_inner());
+            }
             Err(status) if is_transient(status.code()) && tokio::time::Instant::now() < deadline => {
+                retried = true;
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(status) => anyhow::bail!("{what}: {status:?}"),
@@ -170,18 +187,22 @@ pub struct System {
 /// Extra environment per service (flags such as shorter SLAs).
 #[derive(Default, Clone, Copy)]
 pub struct Settings<'a> {
+    /// For every service (e.g. `WAYBILL_STREAM_REPLICAS` on a cluster).
+    pub every: &'a [(&'a str, &'a str)],
     pub delivery: &'a [(&'a str, &'a str)],
     pub aftersales: &'a [(&'a str, &'a str)],
 }
 
 impl System {
-    pub async fn start(nats_url: &str, settings: Settings<'_>) -> anyhow::Result<System> {
+    pub async fn start<'a>(nats_url: &str, settings: Settings<'a>) -> anyhow::Result<System> {
+        let with = |own: &[(&'a str, &'a str)]| [settings.every, own].concat();
+        let (delivery_env, aftersales_env) = (with(settings.delivery), with(settings.aftersales));
         let (intake, dispatch, delivery, aftersales, crm) = tokio::try_join!(
-            Service::start("intake", nats_url, &[]),
-            Service::start("dispatch", nats_url, &[]),
-            Service::start("delivery", nats_url, settings.delivery),
-            Service::start("aftersales", nats_url, settings.aftersales),
-            Service::start("crm", nats_url, &[]),
+            Service::start("intake", nats_url, settings.every),
+            Service::start("dispatch", nats_url, settings.every),
+            Service::start("delivery", nats_url, &delivery_env),
+            Service::start("aftersales", nats_url, &aftersales_env),
+            Service::start("crm", nats_url, settings.every),
         )?;
         Ok(System { intake, dispatch, delivery, aftersales, crm })
     }

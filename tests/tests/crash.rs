@@ -4,7 +4,8 @@
 //! every order was delivered; the log holds exactly one acceptance, one planned task and
 //! one scheduled delivery per order, and one planned reverse task and one refund per
 //! return; CRM's refund totals add up; and the services answer exactly as freshly started
-//! replicas that rebuilt everything from the log.
+//! replicas that rebuilt everything from the log. The production shape runs too: a 3-node
+//! R3 cluster, the services given all three URLs, a node and a service killed together.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +15,7 @@ use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_proto::v1;
 use waybill_system_tests::Service;
 use waybill_system_tests::system::{Clients, Settings, System, eur, eventually_within};
-use waybill_testkit::NatsServer;
+use waybill_testkit::{NatsCluster, NatsServer};
 
 /// How many lifecycles run through the system at once.
 const ORDERS: usize = 20;
@@ -57,6 +58,52 @@ enum Crash {
     Kill(&'static str),
     /// Stop nats-server, start it again on the same port and store.
     Nats,
+    /// On a 3-node cluster: SIGKILL a node and a service together, start both again.
+    ClusterNodeAndService(usize, &'static str),
+}
+
+/// Where the log lives: one nats-server, or three in a cluster.
+enum Broker {
+    Single(NatsServer),
+    Cluster(NatsCluster),
+}
+
+impl Broker {
+    fn for_crash(crash: &Crash) -> Broker {
+        match crash {
+            Crash::ClusterNodeAndService(..) => Broker::Cluster(NatsCluster::start()),
+            _ => Broker::Single(NatsServer::start()),
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Broker::Single(nats) => nats.url(),
+            Broker::Cluster(cluster) => cluster.urls(),
+        }
+    }
+
+    async fn client(&self) -> async_nats::Client {
+        match self {
+            Broker::Single(nats) => nats.client().await,
+            Broker::Cluster(cluster) => cluster.client().await,
+        }
+    }
+
+    /// What every service is told beside the URL.
+    fn env(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Broker::Single(_) => &[],
+            Broker::Cluster(_) => &[("WAYBILL_STREAM_REPLICAS", "3")],
+        }
+    }
+
+    fn stream_settings(&self) -> StreamSettings {
+        match self {
+            Broker::Single(_) => StreamSettings::default(),
+            Broker::Cluster(_) => StreamSettings { replicas: 3, ..StreamSettings::default() },
+        }
+    }
 }
 
 /// The cases after-sales lists for an order.
@@ -66,9 +113,10 @@ async fn cases_of(clients: &Clients, order_id: &str) -> Option<Vec<v1::Case>> {
 }
 
 async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
-    let mut nats = NatsServer::start();
-    let url = nats.url();
-    let mut system = System::start(&url, Settings::default()).await?;
+    let mut broker = Broker::for_crash(&crash);
+    let url = broker.url();
+    let env = broker.env();
+    let mut system = System::start(&url, Settings { every: env, ..Settings::default() }).await?;
     let mut clients = system.clients().await?;
     clients.patience = Duration::from_secs(40);
     clients.set_up_fleet("fleet").await?;
@@ -81,7 +129,9 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
         let delivered = delivered.clone();
         running.push(tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(100 * index as u64)).await;
-            lifecycle(clients, index, delivered).await
+            let started = tokio::time::Instant::now();
+            let done = lifecycle(clients, index, delivered).await;
+            done.map(|done| (done, started.elapsed()))
         }));
     }
     eventually_within("a few orders to be delivered before the crash", Duration::from_secs(60), || {
@@ -102,9 +152,26 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
             };
             let listen = service.listen().to_owned();
             service.kill()?;
-            *service = Service::start_on(name, &listen, &url, &[]).await?;
+            *service = Service::start_on(name, &listen, &url, env).await?;
+        }
+        Crash::ClusterNodeAndService(node, name) => {
+            let Broker::Cluster(cluster) = &mut broker else { anyhow::bail!("no cluster") };
+            let service = match name {
+                "dispatch" => &mut system.dispatch,
+                "delivery" => &mut system.delivery,
+                "aftersales" => &mut system.aftersales,
+                other => anyhow::bail!("no crash case for {other}"),
+            };
+            let listen = service.listen().to_owned();
+            tokio::task::block_in_place(|| cluster.kill(node));
+            service.kill()?;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            *service = Service::start_on(name, &listen, &url, env).await?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            tokio::task::block_in_place(|| cluster.start_again(node));
         }
         Crash::Nats => {
+            let Broker::Single(nats) = &mut broker else { anyhow::bail!("no single server") };
             // Down for longer than a reaction's whole backoff schedule (0.1 + 0.5 + 2 + 5 s):
             // reactions failing all along must still happen once NATS is back.
             tokio::task::block_in_place(|| nats.stop());
@@ -114,10 +181,22 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
     }
 
     let mut finished = Vec::new();
+    let mut durations = Vec::new();
     for lifecycle in running {
-        finished.push(lifecycle.await??);
+        let (done, took) = lifecycle.await??;
+        finished.push(done);
+        durations.push(took);
     }
     assert_eq!(finished.len(), ORDERS);
+    // For BENCHMARKS.md's resilience figures (printed, not asserted: timing is not a test).
+    durations.sort();
+    let quantile = |q: f64| durations[((durations.len() - 1) as f64 * q).round() as usize];
+    eprintln!(
+        "lifecycles under this fault: p50 {:?}, p99 {:?}, longest single command retry {:?}",
+        quantile(0.5),
+        quantile(0.99),
+        waybill_system_tests::system::longest_retry()
+    );
 
     // Every order is delivered, as the customer sees it.
     for done in &finished {
@@ -131,7 +210,8 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
     }
 
     // The log: one planned task per order and per return, one refund per return.
-    let log = EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/system-test").await?;
+    let log =
+        EventLog::connect(broker.client().await, broker.stream_settings(), "/waybill/system-test").await?;
     for done in &finished {
         let accepted = count(
             &log,
@@ -179,9 +259,9 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
 
     // The restarted service (or all of them, after nats-server's restart) answers exactly as
     // a fresh replica that rebuilt its model from the log.
-    let fresh_dispatch = Service::start("dispatch", &url, &[]).await?;
-    let fresh_delivery = Service::start("delivery", &url, &[]).await?;
-    let fresh_aftersales = Service::start("aftersales", &url, &[]).await?;
+    let fresh_dispatch = Service::start("dispatch", &url, env).await?;
+    let fresh_delivery = Service::start("delivery", &url, env).await?;
+    let fresh_aftersales = Service::start("aftersales", &url, env).await?;
     let mut fresh = clients.clone();
     fresh.aftersales =
         v1::after_sales_service_client::AfterSalesServiceClient::new(fresh_aftersales.channel().await?);
@@ -238,4 +318,10 @@ async fn aftersales_killed_mid_stream_loses_and_doubles_nothing() -> anyhow::Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_server_restarted_mid_stream_loses_and_doubles_nothing() -> anyhow::Result<()> {
     a_stream_of_lifecycles_survives(Crash::Nats).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_three_node_cluster_a_node_and_dispatch_killed_together_lose_and_double_nothing()
+-> anyhow::Result<()> {
+    a_stream_of_lifecycles_survives(Crash::ClusterNodeAndService(0, "dispatch")).await
 }

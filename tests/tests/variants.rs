@@ -298,6 +298,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
     let settings = Settings {
         delivery: &[("WAYBILL_DELIVERY_SLA_TICK_MS", "100")],
         aftersales: &[("WAYBILL_AFTERSALES_SLA_MEDIUM", "1s/3s"), ("WAYBILL_AFTERSALES_SLA_TICK_MS", "100")],
+        ..Settings::default()
     };
     let system = System::start(&nats.url(), settings).await?;
     let clients = system.clients().await?;

@@ -20,9 +20,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod cluster;
 pub mod process;
 pub mod service;
 
+pub use cluster::NatsCluster;
 pub use process::OwnedChild;
 pub use service::{Launch, ServiceProcess, wait_serving};
 

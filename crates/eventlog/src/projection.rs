@@ -137,6 +137,16 @@ impl<P: Projection> Projector<P> {
         self.wait_for(head, deadline.saturating_duration_since(Instant::now())).await
     }
 
+    /// Resolves once the projection has stopped for good (an event it cannot apply, or its
+    /// subscription ended), with the reason; never while it runs.
+    pub async fn halted(&self) -> String {
+        let mut progress = self.progress.clone();
+        match progress.wait_for(|progress| progress.stopped.is_some()).await {
+            Ok(progress) => progress.stopped.clone().unwrap_or_default(),
+            Err(_) => "projection task ended".to_owned(),
+        }
+    }
+
     fn current(&self) -> Result<Position, WaitError> {
         let progress = self.progress.borrow();
         match &progress.stopped {
@@ -216,5 +226,9 @@ fn apply_batch<P: Projection>(
 }
 
 fn stop(progress: &watch::Sender<Progress>, applied: Position, reason: String) {
+    // Skipping the event would make replicas disagree: the model stays where it is, and
+    // says so loudly (health turns NOT_SERVING, see `Projector::halted`).
+    tracing::error!(applied, %reason, "projection halted: the read model cannot go past this event");
+    metrics::counter!("waybill_projection_halts_total").increment(1);
     progress.send_replace(Progress { applied, stopped: Some(reason) });
 }

@@ -49,6 +49,49 @@ impl Health {
     }
 }
 
+/// Health follows the read model: SERVING once it has caught up with the log as it was at
+/// start, NOT_SERVING again at once if it halts later (an event it cannot apply), so a
+/// service never answers from a model that stopped moving while claiming to be fine.
+/// `describe` adds the model's size to the log line; `then` runs once SERVING (a timer
+/// such as an SLA clock) and stops if the model halts.
+pub fn follow_read_model<P: waybill_eventlog::Projection>(
+    health: Health,
+    model: waybill_eventlog::Projector<P>,
+    catch_up_timeout: Duration,
+    describe: fn(&P) -> String,
+    then: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match model.wait_caught_up(catch_up_timeout).await {
+            Ok(()) => {
+                let summary = describe(&model.read());
+                tracing::info!(
+                    %summary,
+                    position = model.applied(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "read model caught up, serving"
+                );
+                health.serving().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "read model did not catch up; staying NOT_SERVING");
+                return;
+            }
+        }
+        let reason = {
+            let halted = model.halted();
+            tokio::pin!(then);
+            tokio::select! {
+                reason = halted => reason,
+                () = &mut then => model.halted().await,
+            }
+        };
+        health.not_serving().await;
+        tracing::error!(%reason, position = model.applied(), "read model halted; NOT_SERVING until fixed");
+    })
+}
+
 /// Runs `starting` (opening the log, starting the read model: work that may wait on NATS
 /// for as long as NATS is away) while a stand-in on `listener` answers grpc.health.v1 with
 /// NOT_SERVING and every other call with UNAVAILABLE. Probes and clients meet a service

@@ -11,7 +11,7 @@ pub mod telemetry;
 
 pub use actor::{ACTOR_HEADER, CORRELATION_HEADER, RequestContext, identify_caller};
 pub use flags::{ServiceFlags, Started};
-pub use grpc::{Health, serve, while_starting};
+pub use grpc::{Health, follow_read_model, serve, while_starting};
 
 /// Connects to NATS under the process's name, retrying while no server is up yet
 /// (services and nats-server often start together). `urls` is one server or several,

@@ -70,32 +70,14 @@ pub async fn run(
 
     let (health, health_service) = Health::new::<CrmServiceServer<CrmApi>>().await;
 
-    // Health turns SERVING once the read model has caught up with the log as it was at start.
-    let catch_up = {
-        let model = model.clone();
-        let health = health.clone();
-        let timeout = settings.catch_up_timeout;
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            match model.wait_caught_up(timeout).await {
-                Ok(()) => {
-                    let (customers, orders) = {
-                        let read = model.read();
-                        (read.registered_customers(), read.orders_known())
-                    };
-                    tracing::info!(
-                        customers,
-                        orders,
-                        position = model.applied(),
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "read model caught up, serving"
-                    );
-                    health.serving().await;
-                }
-                Err(error) => tracing::error!(%error, "read model did not catch up; staying NOT_SERVING"),
-            }
-        })
-    };
+    // Health: SERVING once the read model has caught up, NOT_SERVING if it halts.
+    let catch_up = waybill_runtime::follow_read_model(
+        health.clone(),
+        model.clone(),
+        settings.catch_up_timeout,
+        |model| format!("{} customers, {} orders", model.registered_customers(), model.orders_known()),
+        std::future::pending(),
+    );
 
     let api = InterceptedService::new(
         CrmServiceServer::new(CrmApi::new(runner, Arc::new(settings.policy.clone()), settings.clock.clone()))

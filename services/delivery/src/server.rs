@@ -91,30 +91,13 @@ pub async fn run(
     // Health turns SERVING, and the SLA clock starts, once the read model has caught up
     // with the log as it was at start (a clock on a half-built model would chase windows
     // long since delivered).
-    let catch_up = {
-        let book = book.clone();
-        let health = health.clone();
-        let timeout = settings.catch_up_timeout;
-        let deliveries = deliveries.clone();
-        let stop = stop_rx.clone();
-        let tick = settings.sla_tick;
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            match book.wait_caught_up(timeout).await {
-                Ok(()) => {
-                    tracing::info!(
-                        deliveries = book.read().deliveries_len(),
-                        position = book.applied(),
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "read model caught up, serving"
-                    );
-                    health.serving().await;
-                    sla::run(deliveries, tick, stop).await;
-                }
-                Err(error) => tracing::error!(%error, "read model did not catch up; staying NOT_SERVING"),
-            }
-        })
-    };
+    let catch_up = waybill_runtime::follow_read_model(
+        health.clone(),
+        book.clone(),
+        settings.catch_up_timeout,
+        |book| format!("{} deliveries", book.deliveries_len()),
+        sla::run(deliveries.clone(), settings.sla_tick, stop_rx.clone()),
+    );
 
     let arrivals =
         spawn_reactions("arrivals", log.clone(), reactions::arrivals_settings(), stop_rx.clone(), {

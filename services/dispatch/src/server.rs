@@ -89,26 +89,14 @@ pub async fn run(
     let (health, health_service) = Health::new::<DispatchServiceServer<DispatchApi>>().await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
-    // Health turns SERVING once the read model has caught up with the log as it was at start.
-    let catch_up = {
-        let health = health.clone();
-        let timeout = settings.catch_up_timeout;
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            match model.wait_caught_up(timeout).await {
-                Ok(()) => {
-                    tracing::info!(
-                        tasks = model.read().task_count(),
-                        position = model.applied(),
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "read model caught up, serving"
-                    );
-                    health.serving().await;
-                }
-                Err(error) => tracing::error!(%error, "read model did not catch up; staying NOT_SERVING"),
-            }
-        })
-    };
+    // Health: SERVING once the read model has caught up, NOT_SERVING if it halts.
+    let catch_up = waybill_runtime::follow_read_model(
+        health.clone(),
+        model,
+        settings.catch_up_timeout,
+        |model| format!("{} tasks", model.task_count()),
+        std::future::pending(),
+    );
 
     let orders =
         spawn_reactions("order reaction", log.clone(), reactions::orders_settings(), stop_rx.clone(), {

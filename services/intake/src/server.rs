@@ -73,27 +73,14 @@ pub async fn run(
     let (health, health_service) = Health::new::<IntakeServiceServer<IntakeApi>>().await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
-    // Health turns SERVING once the read model has caught up with the log as it was at start.
-    let catch_up = {
-        let orders = orders.clone();
-        let health = health.clone();
-        let timeout = settings.catch_up_timeout;
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            match orders.wait_caught_up(timeout).await {
-                Ok(()) => {
-                    tracing::info!(
-                        orders = orders.read().len(),
-                        position = orders.applied(),
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "read model caught up, serving"
-                    );
-                    health.serving().await;
-                }
-                Err(error) => tracing::error!(%error, "read model did not catch up; staying NOT_SERVING"),
-            }
-        })
-    };
+    // Health: SERVING once the read model has caught up, NOT_SERVING if it halts.
+    let catch_up = waybill_runtime::follow_read_model(
+        health.clone(),
+        orders.clone(),
+        settings.catch_up_timeout,
+        |book| format!("{} orders", book.len()),
+        std::future::pending(),
+    );
 
     let reviewer = spawn_reactions(
         "automatic reviewer",

@@ -122,3 +122,24 @@ async fn intake_keeps_working_after_nats_restarts() {
     let order_id = second.order.expect("order").order_id;
     wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
 }
+
+#[tokio::test]
+async fn health_turns_not_serving_as_soon_as_the_read_model_halts_on_a_live_event() {
+    let nats = NatsServer::start();
+    let intake = Intake::start(&nats).await;
+    assert_eq!(intake.health().await, ServingStatus::Serving as i32);
+    // One event intake's read model cannot apply, published while it serves: the model
+    // stops there (skipping would make replicas disagree), and health must say so.
+    let jetstream = async_nats::jetstream::new(nats.client().await);
+    jetstream
+        .publish("waybill.intake.order.0190f0f0-0000-7000-8000-000000000002", "not protobuf".into())
+        .await
+        .expect("published")
+        .await
+        .expect("stored");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while intake.health().await != ServingStatus::NotServing as i32 {
+        assert!(std::time::Instant::now() < deadline, "health still SERVING on a halted read model");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -131,6 +131,20 @@ pub enum CommandError<R: std::error::Error + 'static> {
     NotCaughtUp(#[from] WaitError),
     #[error("event log unavailable: {0}")]
     Log(String),
+    /// What the command would write is larger than the stream takes: the request's doing,
+    /// so no retry will help.
+    #[error("the request makes an event too large for the log: {0}")]
+    TooLarge(String),
+}
+
+impl<R: std::error::Error + 'static> CommandError<R> {
+    /// An append that failed for a reason other than a lost race.
+    pub fn from_append(error: AppendError) -> Self {
+        match error {
+            error @ AppendError::TooLarge { .. } => CommandError::TooLarge(error.to_string()),
+            other => CommandError::Log(other.to_string()),
+        }
+    }
 }
 
 /// A command's failure as the gRPC caller sees it; the service says how its rejections map
@@ -142,6 +156,9 @@ impl<R: std::error::Error + Into<Status> + 'static> From<CommandError<R>> for St
             CommandError::Aborted { .. } => Status::aborted(error.to_string()),
             CommandError::NotCaughtUp(wait) => wait_status(wait),
             CommandError::Log(message) => Status::unavailable(format!("event log unavailable: {message}")),
+            CommandError::TooLarge(message) => Status::invalid_argument(format!(
+                "the request makes an event larger than the log accepts ({message}); send less text"
+            )),
         }
     }
 }
@@ -349,7 +366,7 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
                 self.caught_up_with(subject, version).await?;
                 Ok(None)
             }
-            Err(error) => Err(CommandError::Log(error.to_string())),
+            Err(error) => Err(CommandError::from_append(error)),
         }
     }
 }

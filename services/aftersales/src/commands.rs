@@ -373,7 +373,7 @@ where
                 tracing::debug!(%id, "lost a race on a case or its ledger, catching up");
                 runner.model.wait_caught_up(runner.wait_timeout).await?;
             }
-            Err(error) => return Err(CommandError::Log(error.to_string())),
+            Err(error) => return Err(CommandError::from_append(error)),
         }
         tokio::time::sleep(retry_pause(attempt)).await;
     }

@@ -432,7 +432,7 @@ impl TaskRunner {
                 self.catch_up().await?;
                 Ok(None)
             }
-            Err(error) => Err(CommandError::Log(error.to_string())),
+            Err(error) => Err(CommandError::from_append(error)),
         }
     }
 }

@@ -366,3 +366,24 @@ async fn next(updates: &mut tonic::Streaming<v1::WatchOrderResponse>) -> (v1::Or
         .expect("the stream goes on");
     (update.order.expect("order"), update.event.expect("event"))
 }
+
+#[tokio::test]
+async fn a_request_within_every_field_limit_that_makes_too_large_an_event_is_the_clients_mistake() {
+    let nats = NatsServer::start();
+    let intake = Intake::start(&nats).await;
+    let mut client = intake.client("user:alice").await;
+    // 100 lines (the most allowed), each description 256 characters (the most allowed) of a
+    // 4-byte character: every field is fine, the event would be ~100 KiB of the log's 64.
+    let mut request = placement("place-huge", "cust-huge");
+    request.cargo = (0..100).map(|_| cargo(&"𝄞".repeat(256), 1_000, v1::CargoCategory::General)).collect();
+
+    let refused = client.place_order(request).await.expect_err("too large for the log");
+    assert_eq!(refused.code(), Code::InvalidArgument, "not a retryable fault: {refused:?}");
+    assert!(refused.message().contains("larger than the log accepts"), "{refused:?}");
+    let listed = client
+        .list_orders(v1::ListOrdersRequest { customer_id: "cust-huge".into(), ..Default::default() })
+        .await
+        .expect("listed")
+        .into_inner();
+    assert!(listed.orders.is_empty(), "nothing was written");
+}

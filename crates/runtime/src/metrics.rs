@@ -49,6 +49,63 @@ pub async fn export(listen: SocketAddr) -> anyhow::Result<SocketAddr> {
     Ok(bound)
 }
 
+/// Requests a service cannot decode are the caller's mistake: tonic answers them INTERNAL
+/// ("failed to decode Protobuf message"), which clients and dashboards read as a server
+/// fault. This layer, inside the metrics layer, answers INVALID_ARGUMENT instead.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UndecodableIsInvalidLayer;
+
+impl<S> tower::Layer<S> for UndecodableIsInvalidLayer {
+    type Service = UndecodableIsInvalid<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        UndecodableIsInvalid { inner }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct UndecodableIsInvalid<S> {
+    inner: S,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for UndecodableIsInvalid<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let mut response = response.await?;
+            let headers = response.headers_mut();
+            let undecodable = headers.get("grpc-status").is_some_and(|code| code == "13")
+                && headers.get("grpc-message").and_then(|message| message.to_str().ok()).is_some_and(
+                    |message| {
+                        message.starts_with("failed%20to%20decode") || message.starts_with("failed to decode")
+                    },
+                );
+            if undecodable {
+                headers.insert("grpc-status", http::HeaderValue::from_static("3"));
+                headers.insert(
+                    "grpc-message",
+                    http::HeaderValue::from_static(
+                        "the%20request%20is%20not%20a%20valid%20message%20of%20this%20method",
+                    ),
+                );
+            }
+            Ok(response)
+        })
+    }
+}
+
 /// The tower layer that counts and times every gRPC call.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GrpcMetricsLayer;

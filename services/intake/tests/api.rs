@@ -387,3 +387,25 @@ async fn a_request_within_every_field_limit_that_makes_too_large_an_event_is_the
         .into_inner();
     assert!(listed.orders.is_empty(), "nothing was written");
 }
+
+#[tokio::test]
+async fn bytes_that_are_not_the_methods_message_are_invalid_argument_not_internal() {
+    let nats = NatsServer::start();
+    let intake = Intake::start(&nats).await;
+    let channel = tonic::transport::Channel::from_shared(intake.address.clone())
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect");
+    // A Duration's field 1 is a varint; PlaceOrderRequest's field 1 is a string: the bytes
+    // are well-formed protobuf that is not this method's message.
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    let codec = tonic_prost::ProstCodec::<prost_types::Duration, v1::PlaceOrderResponse>::default();
+    let path = http::uri::PathAndQuery::from_static("/waybill.v1.IntakeService/PlaceOrder");
+    let answer = grpc
+        .unary(tonic::Request::new(prost_types::Duration { seconds: 5, nanos: 0 }), path, codec)
+        .await
+        .expect_err("undecodable");
+    assert_eq!(answer.code(), Code::InvalidArgument, "{answer:?}");
+}

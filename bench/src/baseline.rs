@@ -217,7 +217,7 @@ pub async fn serve() -> anyhow::Result<()> {
     waybill_runtime::serve(
         routes,
         listener,
-        false,
+        None,
         waybill_runtime::shutdown::signal(),
         Duration::from_secs(1),
     )

@@ -30,6 +30,10 @@ async fn the_binary_serves_places_orders_via_grpcurl_and_stops_on_sigterm() -> a
         let services = Command::new(&grpcurl).args(["-plaintext", &listen, "list"]).output()?;
         let services = String::from_utf8_lossy(&services.stdout);
         assert!(services.contains("waybill.v1.IntakeService"), "reflection lists: {services}");
+        // Only what this port serves: the other four services would answer UNIMPLEMENTED here.
+        for other in ["DispatchService", "DeliveryService", "AfterSalesService", "CrmService"] {
+            assert!(!services.contains(other), "reflection lists {other} on intake's port: {services}");
+        }
 
         let request = serde_json::json!({
             "requestId": "grpcurl-1",

@@ -35,6 +35,11 @@ impl Health {
         (health, server)
     }
 
+    /// The gRPC service this health reports for (`waybill.v1.IntakeService`).
+    pub fn service_name(&self) -> &'static str {
+        self.service_name
+    }
+
     pub async fn serving(&self) {
         self.set(ServingStatus::Serving).await;
     }
@@ -132,22 +137,27 @@ pub async fn while_starting<S: NamedService, T>(
     Ok((listener, started?))
 }
 
-/// Serves `routes` (plus reflection when asked) on `listener` until `shutdown` resolves,
+/// Serves `routes` (plus reflection when asked: `reflection` names the one gRPC service this
+/// port serves, which reflection lists beside health) on `listener` until `shutdown` resolves,
 /// then lets in-flight calls finish for at most `grace`: a client that never closes its
 /// connection (frozen, partitioned) must not keep the process from exiting.
 pub async fn serve(
     routes: Routes,
     listener: TcpListener,
-    reflection: bool,
+    reflection: Option<&'static str>,
     shutdown: impl Future<Output = ()> + Send,
     grace: Duration,
 ) -> anyhow::Result<()> {
     let mut routes = routes;
-    if reflection {
+    if let Some(service) = reflection {
+        // Only what this port serves: the descriptor set holds all five services, and a
+        // client shown the other four would only meet UNIMPLEMENTED.
         let builder = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(waybill_proto::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name(service)
+                .with_service_name("grpc.health.v1.Health")
         };
         // grpcurl 1.8.6 (the pinned one) still speaks only v1alpha; newer clients use v1.
         routes = routes.add_service(builder().build_v1()?).add_service(builder().build_v1alpha()?);

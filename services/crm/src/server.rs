@@ -93,9 +93,14 @@ pub async fn run(
             health.not_serving().await;
         }
     };
-    let served =
-        waybill_runtime::serve(routes, listener, settings.reflection, draining, settings.shutdown_grace)
-            .await;
+    let served = waybill_runtime::serve(
+        routes,
+        listener,
+        settings.reflection.then_some(health.service_name()),
+        draining,
+        settings.shutdown_grace,
+    )
+    .await;
     catch_up.abort();
     served
 }

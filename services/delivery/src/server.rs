@@ -126,9 +126,14 @@ pub async fn run(
             let _ = stop_tx.send(true);
         }
     };
-    let served =
-        waybill_runtime::serve(routes, listener, settings.reflection, draining, settings.shutdown_grace)
-            .await;
+    let served = waybill_runtime::serve(
+        routes,
+        listener,
+        settings.reflection.then_some(health.service_name()),
+        draining,
+        settings.shutdown_grace,
+    )
+    .await;
     // A tick cut short is safe: the next replica's tick (or restart) raises it again, once.
     catch_up.abort();
     let reactions = futures::future::join(arrivals, orders);

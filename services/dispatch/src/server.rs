@@ -125,9 +125,14 @@ pub async fn run(
             let _ = stop_tx.send(true);
         }
     };
-    let served =
-        waybill_runtime::serve(routes, listener, settings.reflection, draining, settings.shutdown_grace)
-            .await;
+    let served = waybill_runtime::serve(
+        routes,
+        listener,
+        settings.reflection.then_some(health.service_name()),
+        draining,
+        settings.shutdown_grace,
+    )
+    .await;
     catch_up.abort();
     if tokio::time::timeout(settings.shutdown_grace, futures::future::join(orders, returns)).await.is_err() {
         tracing::warn!("a reaction is still busy after the shutdown grace; its event will be redelivered");

@@ -120,9 +120,14 @@ pub async fn run(
             let _ = stop_tx.send(true);
         }
     };
-    let served =
-        waybill_runtime::serve(routes, listener, settings.reflection, draining, settings.shutdown_grace)
-            .await;
+    let served = waybill_runtime::serve(
+        routes,
+        listener,
+        settings.reflection.then_some(health.service_name()),
+        draining,
+        settings.shutdown_grace,
+    )
+    .await;
     catch_up.abort();
     let reactions = futures::future::join(reviewer, fulfilment);
     if tokio::time::timeout(settings.shutdown_grace, reactions).await.is_err() {

@@ -309,6 +309,21 @@ pub fn summarize(event: &Event) -> String {
         Event::Restored { restored_status } => format!("restored to {}", restored_status.as_str()),
         Event::PickedUp { .. } => "picked up".to_owned(),
         Event::OutForDelivery { .. } => "out for delivery".to_owned(),
+        Event::AttemptFailed { attempt, .. } => match attempt.next_window {
+            Some(window) => format!(
+                "delivery attempt {} failed: {}; next try {} to {}",
+                attempt.attempt,
+                attempt.reason.as_str(),
+                window.start.format("%Y-%m-%d %H:%M UTC"),
+                window.end.format("%Y-%m-%d %H:%M UTC")
+            ),
+            None => format!(
+                "delivery attempt {} failed: {}; no further attempt",
+                attempt.attempt,
+                attempt.reason.as_str()
+            ),
+        },
+        Event::ReturnedToSender { attempts, .. } => format!("returned to sender after {attempts} attempts"),
         Event::Delivered { .. } => "delivered".to_owned(),
     }
 }

@@ -183,6 +183,89 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
 }
 
 #[tokio::test]
+async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_departure_goes_there()
+-> anyhow::Result<()> {
+    let nats = NatsServer::start();
+    let system = System::start(&nats.url(), Settings::default()).await?;
+    let clients = system.clients().await?;
+    clients.set_up_fleet("fleet").await?;
+    let order = clients.place("wrong", "cust-wrong").await?;
+    let order_id = order.order_id.clone();
+    clients.haul("wrong", &order_id).await?;
+    clients.out_for_delivery("wrong", &order_id).await?;
+    clients.order_reaches(&order_id, v1::OrderStatus::OutForDelivery).await?;
+
+    // The courier cannot find the house: the attempt fails with ADDRESS_WRONG.
+    clients
+        .delivery
+        .clone()
+        .record_failed_attempt(request(
+            "user:kim",
+            v1::RecordFailedAttemptRequest {
+                request_id: "wrong-fail".into(),
+                delivery_id: order_id.clone(),
+                reason: v1::FailureReason::AddressWrong.into(),
+                note: "no such house number".into(),
+                next_window: None,
+            },
+        ))
+        .await?;
+    // Intake says what happened, not "out for delivery".
+    let failed = clients.order_reaches(&order_id, v1::OrderStatus::AttemptFailed).await?;
+    let last = failed.last_failed_attempt.unwrap_or_default();
+    assert_eq!((last.attempt, last.reason), (1, v1::FailureReason::AddressWrong as i32));
+    assert!(last.next_window.is_some(), "the next window is on the order: {last:?}");
+
+    // The desk fixes the address; delivery takes it before the next departure.
+    let mut corrected = failed.consignee.and_then(|party| party.address).unwrap_or_default();
+    corrected.lines = vec!["Leopoldstrasse 7".into()];
+    let redirected = clients
+        .intake
+        .clone()
+        .change_consignee_address(request(
+            "user:desk",
+            v1::ChangeConsigneeAddressRequest {
+                request_id: "wrong-redirect".into(),
+                order_id: order_id.clone(),
+                address: Some(corrected.clone()),
+            },
+        ))
+        .await?
+        .into_inner()
+        .order
+        .unwrap_or_default();
+    assert_eq!(redirected.status, v1::OrderStatus::AttemptFailed as i32);
+    eventually("delivery to take the corrected address", || async {
+        clients.delivery(&order_id).await.filter(|delivery| {
+            delivery.consignee.as_ref().and_then(|party| party.address.as_ref()) == Some(&corrected)
+        })
+    })
+    .await?;
+
+    // Out again (intake records the second departure) to the corrected address, and delivered.
+    let started = clients
+        .delivery
+        .clone()
+        .start_delivery(request(
+            "user:kim",
+            v1::StartDeliveryRequest { request_id: "wrong-start-2".into(), delivery_id: order_id.clone() },
+        ))
+        .await?
+        .into_inner()
+        .delivery
+        .unwrap_or_default();
+    assert_eq!(started.consignee.and_then(|party| party.address), Some(corrected));
+    clients.order_reaches(&order_id, v1::OrderStatus::OutForDelivery).await?;
+    clients.hand_over("wrong", &order_id).await?;
+    clients.order_reaches(&order_id, v1::OrderStatus::Delivered).await?;
+    let summaries = timeline(&clients, &order_id).await?;
+    let departures = summaries.iter().filter(|summary| summary.as_str() == "out for delivery").count();
+    // Delivery's two departures and intake's record of each.
+    assert_eq!(departures, 4, "{summaries:#?}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Result<()> {
     let nats = NatsServer::start();
     let system = System::start(&nats.url(), Settings::default()).await?;

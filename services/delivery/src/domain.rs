@@ -24,9 +24,10 @@
 //! - **Schedule** (the `delivery-arrivals` reaction) creates the delivery with a promised
 //!   window from the arrival time and the service level ([`Policy::window_for`]); on an
 //!   existing delivery it does nothing (a redelivered or repeated arrival).
-//! - **UpdateAddress** (the `delivery-orders` reaction) while `Scheduled` or `Assigned`;
-//!   later, or the same address again, it does nothing (the order's own rules refuse a
-//!   change once the goods are out).
+//! - **UpdateAddress** (the `delivery-orders` reaction) while `Scheduled`, `Assigned` or
+//!   `AttemptFailed` (a redirect after a failed attempt is used for the next departure);
+//!   out for delivery or later, or the same address again, it does nothing (the order's own
+//!   rules refuse a change while the courier is on the way).
 //! - **Assign** in `Scheduled`, `Assigned` (reassignment) and `AttemptFailed` (next try);
 //!   the same courier again does nothing. Who is picked is decided outside (the read model
 //!   knows every courier): automatically the active courier serving the zone with the

@@ -315,6 +315,31 @@ fn a_new_address_follows_the_delivery_until_it_goes_out() {
     given(out_for_delivery()).when(update()).then_nothing();
 }
 
+#[test]
+fn a_wrong_address_corrected_after_a_failed_attempt_is_the_one_the_next_departure_takes() {
+    let mut corrected = munich();
+    corrected.lines = vec!["Leopoldstrasse 7".to_owned()];
+    let mut history = out_for_delivery();
+    history.push(attempt_failed(1, Some(hours(30, 34))));
+    let updated = DeliveryEvent::AddressUpdated {
+        address: corrected.clone(),
+        zone: "Munich".to_owned(),
+        source_event_id: "redirect-1".to_owned(),
+    };
+    let delivery = given(history.clone())
+        .when(DeliveryCommand::UpdateAddress {
+            address: corrected.clone(),
+            source_event_id: "redirect-1".into(),
+        })
+        .then([updated.clone()]);
+    assert_eq!(delivery.map(|delivery| delivery.consignee.address), Some(corrected.clone()));
+    // Out again: the courier goes to the corrected address.
+    history.push(updated);
+    let out_again =
+        given(history).when(DeliveryCommand::Start).then([started(), told(Milestone::OutForDelivery)]);
+    assert_eq!(out_again.map(|delivery| delivery.consignee.address), Some(corrected));
+}
+
 // ---- assignment and departure -------------------------------------------------------------------
 
 #[test]

@@ -108,8 +108,11 @@ fn schedule(
 }
 
 fn update_address(delivery: &Delivery, address: Address, source_event_id: String) -> Vec<DeliveryEvent> {
-    // Once the goods are out (or done), the order's own rules have refused the change.
-    if !matches!(delivery.status, Scheduled | Assigned) || delivery.consignee.address == address {
+    // Before the (next) departure only: after a failed attempt the new address is the one
+    // the courier takes next. Out (or done), the order's own rules have refused the change.
+    if !matches!(delivery.status, Scheduled | Assigned | AttemptFailed)
+        || delivery.consignee.address == address
+    {
         return Vec::new();
     }
     let zone = address.city.trim().to_owned();

@@ -255,7 +255,10 @@ fn summarize_aftersales(event: after_sales_event::Event) -> Option<String> {
             format!("survey answered: satisfaction {}/5, recommend {}/10", answered.csat, answered.nps)
         }
         // The order's ledger repeats refunds and claim payments; the timeline shows them once.
-        E::RefundIssued(_) | E::ClaimPaymentIssued(_) => return None,
+        E::RefundIssued(_)
+        | E::ClaimPaymentIssued(_)
+        | E::ClaimAmountReserved(_)
+        | E::ClaimReservationReleased(_) => return None,
     })
 }
 

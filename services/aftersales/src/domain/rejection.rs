@@ -30,6 +30,11 @@ pub enum Rejection {
         "payment of {requested} exceeds what is left of the declared value: {remaining} (declared {declared})"
     )]
     PaymentsExceedDeclaredValue { requested: Money, remaining: Money, declared: Money },
+    #[error(
+        "approval of {requested} exceeds what is left of the declared value: {remaining} (declared {declared}; \
+         paid and approved claims of the order hold the rest)"
+    )]
+    ApprovalExceedsDeclaredValue { requested: Money, remaining: Money, declared: Money },
     #[error("the order's declared value is not known")]
     DeclaredValueUnknown,
     #[error("amount is in {got}, the order is in {expected}")]

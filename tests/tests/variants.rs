@@ -179,6 +179,31 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
         clients.order(&order_id).await.map(|order| order.status),
         Some(v1::OrderStatus::Delivered as i32)
     );
+    // "Where is my parcel?": intake says it is on its way back, not out for delivery.
+    let returned = clients.order_reaches(&order_id, v1::OrderStatus::ReturnedToSender).await?;
+    assert_eq!(returned.last_failed_attempt.map(|failed| failed.attempt), Some(3));
+    let summaries = timeline(&clients, &order_id).await?;
+    let departures = summaries.iter().filter(|summary| summary.as_str() == "out for delivery").count();
+    assert_eq!(departures, 6, "three departures, each on delivery's and intake's record: {summaries:#?}");
+
+    // CRM counts it as returned to sender: not delivered, not completed (docs/KPIS.md).
+    let answer = eventually("CRM to count the return to the sender", || async {
+        clients.customer("cust-absent").await.filter(|answer| {
+            answer
+                .customer
+                .as_ref()
+                .and_then(|customer| customer.totals.as_ref())
+                .map(|totals| totals.returned_to_sender_orders)
+                == Some(1)
+        })
+    })
+    .await?;
+    let totals = answer.customer.and_then(|customer| customer.totals).unwrap_or_default();
+    assert_eq!(totals.delivered_orders, 0);
+    let kpis = answer.kpis.unwrap_or_default();
+    assert_eq!(rate(kpis.returned_to_sender), Some((1, 1)));
+    assert_eq!(rate(kpis.first_attempt_delivery), Some((0, 0)));
+    assert_eq!(rate(kpis.perfect_order), Some((0, 0)));
     Ok(())
 }
 

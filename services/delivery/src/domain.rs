@@ -32,7 +32,10 @@
 //!   the same courier again does nothing. Who is picked is decided outside (the read model
 //!   knows every courier): automatically the active courier serving the zone with the
 //!   fewest open deliveries, or a manual override.
-//! - **Start** in `Assigned` or `AttemptFailed`, with a courier.
+//! - **Start** in `Assigned` or `AttemptFailed`, with a courier; a redirect intake wrote that
+//!   the delivery does not carry yet (the reaction is behind) is applied in the same
+//!   decision (`AddressUpdated`, then `Started`), so a departure never leaves with an
+//!   address the order no longer has.
 //! - **RecordFailedAttempt** in `OutForDelivery`: the attempt is numbered; below
 //!   `max_attempts` the delivery is rescheduled (a window of the same length,
 //!   `reschedule_after` later); at `max_attempts` it goes back to the sender.

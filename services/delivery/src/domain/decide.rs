@@ -49,7 +49,7 @@ pub fn decide(
             update_address(delivery, address, source_event_id)
         }
         DeliveryCommand::Assign { courier_id, automatic } => assign(delivery, courier_id, automatic)?,
-        DeliveryCommand::Start => start(delivery, context)?,
+        DeliveryCommand::Start { redirect } => start(delivery, redirect, context)?,
         DeliveryCommand::RecordFailedAttempt { reason, note, next_window } => {
             failed_attempt(delivery, reason, note, next_window, context)?
         }
@@ -131,14 +131,23 @@ fn assign(
     Ok(vec![DeliveryEvent::CourierAssigned { courier_id, automatic }])
 }
 
-fn start(delivery: &Delivery, context: &Context<'_>) -> Result<Vec<DeliveryEvent>, Rejection> {
+fn start(
+    delivery: &Delivery,
+    redirect: Option<(Address, String)>,
+    context: &Context<'_>,
+) -> Result<Vec<DeliveryEvent>, Rejection> {
     if delivery.status == Scheduled {
         return Err(Rejection::NoCourierAssigned);
     }
     require(delivery, "start", &[Assigned, AttemptFailed])?;
     let courier_id = delivery.courier.ok_or(Rejection::NoCourierAssigned)?;
-    let started = DeliveryEvent::Started { courier_id };
-    Ok(with_notification(Some(delivery), vec![started], Milestone::OutForDelivery, context.now))
+    // A redirect not applied yet goes out with this departure, not after it.
+    let mut events = match redirect {
+        Some((address, source_event_id)) => update_address(delivery, address, source_event_id),
+        None => Vec::new(),
+    };
+    events.push(DeliveryEvent::Started { courier_id });
+    Ok(with_notification(Some(delivery), events, Milestone::OutForDelivery, context.now))
 }
 
 fn failed_attempt(

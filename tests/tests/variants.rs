@@ -179,6 +179,114 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
         clients.order(&order_id).await.map(|order| order.status),
         Some(v1::OrderStatus::Delivered as i32)
     );
+    // "Where is my parcel?": intake says it is on its way back, not out for delivery.
+    let returned = clients.order_reaches(&order_id, v1::OrderStatus::ReturnedToSender).await?;
+    assert_eq!(returned.last_failed_attempt.map(|failed| failed.attempt), Some(3));
+    let summaries = timeline(&clients, &order_id).await?;
+    let departures = summaries.iter().filter(|summary| summary.as_str() == "out for delivery").count();
+    assert_eq!(departures, 6, "three departures, each on delivery's and intake's record: {summaries:#?}");
+
+    // CRM counts it as returned to sender: not delivered, not completed (docs/KPIS.md).
+    let answer = eventually("CRM to count the return to the sender", || async {
+        clients.customer("cust-absent").await.filter(|answer| {
+            answer
+                .customer
+                .as_ref()
+                .and_then(|customer| customer.totals.as_ref())
+                .map(|totals| totals.returned_to_sender_orders)
+                == Some(1)
+        })
+    })
+    .await?;
+    let totals = answer.customer.and_then(|customer| customer.totals).unwrap_or_default();
+    assert_eq!(totals.delivered_orders, 0);
+    let kpis = answer.kpis.unwrap_or_default();
+    assert_eq!(rate(kpis.returned_to_sender), Some((1, 1)));
+    assert_eq!(rate(kpis.first_attempt_delivery), Some((0, 0)));
+    assert_eq!(rate(kpis.perfect_order), Some((0, 0)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_departure_goes_there()
+-> anyhow::Result<()> {
+    let nats = NatsServer::start();
+    let system = System::start(&nats.url(), Settings::default()).await?;
+    let clients = system.clients().await?;
+    clients.set_up_fleet("fleet").await?;
+    let order = clients.place("wrong", "cust-wrong").await?;
+    let order_id = order.order_id.clone();
+    clients.haul("wrong", &order_id).await?;
+    clients.out_for_delivery("wrong", &order_id).await?;
+    clients.order_reaches(&order_id, v1::OrderStatus::OutForDelivery).await?;
+
+    // The courier cannot find the house: the attempt fails with ADDRESS_WRONG.
+    clients
+        .delivery
+        .clone()
+        .record_failed_attempt(request(
+            "user:kim",
+            v1::RecordFailedAttemptRequest {
+                request_id: "wrong-fail".into(),
+                delivery_id: order_id.clone(),
+                reason: v1::FailureReason::AddressWrong.into(),
+                note: "no such house number".into(),
+                next_window: None,
+            },
+        ))
+        .await?;
+    // Intake says what happened, not "out for delivery".
+    let failed = clients.order_reaches(&order_id, v1::OrderStatus::AttemptFailed).await?;
+    let last = failed.last_failed_attempt.unwrap_or_default();
+    assert_eq!((last.attempt, last.reason), (1, v1::FailureReason::AddressWrong as i32));
+    assert!(last.next_window.is_some(), "the next window is on the order: {last:?}");
+
+    // The desk fixes the address; delivery takes it before the next departure.
+    let mut corrected = failed.consignee.and_then(|party| party.address).unwrap_or_default();
+    corrected.lines = vec!["Leopoldstrasse 7".into()];
+    let redirected = clients
+        .intake
+        .clone()
+        .change_consignee_address(request(
+            "user:desk",
+            v1::ChangeConsigneeAddressRequest {
+                request_id: "wrong-redirect".into(),
+                order_id: order_id.clone(),
+                address: Some(corrected.clone()),
+            },
+        ))
+        .await?
+        .into_inner()
+        .order
+        .unwrap_or_default();
+    assert_eq!(redirected.status, v1::OrderStatus::AttemptFailed as i32);
+    eventually("delivery to take the corrected address", || async {
+        clients.delivery(&order_id).await.filter(|delivery| {
+            delivery.consignee.as_ref().and_then(|party| party.address.as_ref()) == Some(&corrected)
+        })
+    })
+    .await?;
+
+    // Out again (intake records the second departure) to the corrected address, and delivered.
+    let started = clients
+        .delivery
+        .clone()
+        .start_delivery(request(
+            "user:kim",
+            v1::StartDeliveryRequest { request_id: "wrong-start-2".into(), delivery_id: order_id.clone() },
+        ))
+        .await?
+        .into_inner()
+        .delivery
+        .unwrap_or_default();
+    assert_eq!(started.consignee.and_then(|party| party.address), Some(corrected));
+    clients.order_reaches(&order_id, v1::OrderStatus::OutForDelivery).await?;
+    clients.hand_over("wrong", &order_id).await?;
+    clients.order_reaches(&order_id, v1::OrderStatus::Delivered).await?;
+    let summaries = timeline(&clients, &order_id).await?;
+    let departures = summaries.iter().filter(|summary| summary.as_str() == "out for delivery").count();
+    // Delivery's two departures and intake's record of each.
+    assert_eq!(departures, 4, "{summaries:#?}");
     Ok(())
 }
 
@@ -431,5 +539,122 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
     assert_eq!(rate(kpis.on_time_delivery), Some((0, 1)), "delivered after the promised window");
     assert_eq!(rate(kpis.first_attempt_delivery), Some((0, 1)));
     assert_eq!(rate(kpis.complaints_resolved_within_sla), Some((0, 1)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn promised_windows_and_the_return_window_follow_the_configuration() -> anyhow::Result<()> {
+    let nats = NatsServer::start();
+    let settings = Settings {
+        delivery: &[("WAYBILL_DELIVERY_WINDOW_STANDARD", "2h/6h")],
+        aftersales: &[("WAYBILL_AFTERSALES_RETURN_WINDOW", "2s")],
+    };
+    let system = System::start(&nats.url(), settings).await?;
+    let clients = system.clients().await?;
+    clients.set_up_fleet("fleet").await?;
+    let order = clients.place("windows", "cust-windows").await?;
+    let order_id = order.order_id.clone();
+    clients.haul("windows", &order_id).await?;
+
+    // STANDARD is promised from 2 h to 6 h after the arrival at the hub, as configured.
+    let scheduled = clients.delivery_reaches(&order_id, v1::DeliveryStatus::Scheduled).await?;
+    let tracked = clients
+        .intake
+        .clone()
+        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: 0 })
+        .await?
+        .into_inner();
+    let arrived = tracked
+        .timeline
+        .iter()
+        .find(|entry| entry.event_type == "waybill.dispatch.task_arrived_at_hub.v1")
+        .and_then(|entry| entry.occurred_at)
+        .ok_or_else(|| anyhow::anyhow!("no arrival on the timeline"))?;
+    let window = scheduled.promised_window.unwrap_or_default();
+    let seconds = |at: Option<prost_types::Timestamp>| at.map(|at| at.seconds - arrived.seconds);
+    assert_eq!(seconds(window.start), Some(2 * 3_600), "{window:?} after {arrived:?}");
+    assert_eq!(seconds(window.end), Some(6 * 3_600), "{window:?} after {arrived:?}");
+
+    // Handed over; two seconds later the (2 s) return window has closed, and says so.
+    clients.out_for_delivery("windows", &order_id).await?;
+    clients.hand_over("windows", &order_id).await?;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let ask = v1::RequestReturnRequest {
+        request_id: "windows-return".into(),
+        return_id: String::new(),
+        order_id: order_id.clone(),
+        reason: "too late".into(),
+        lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }],
+    };
+    let refused = eventually("after-sales to judge the return window", || {
+        let mut aftersales = clients.aftersales.clone();
+        let ask = ask.clone();
+        async move {
+            match aftersales.request_return(request("user:erika", ask)).await {
+                // Not delivered yet, as far as after-sales knows: ask again.
+                Err(status) if status.message().contains("not delivered") => None,
+                outcome => Some(outcome),
+            }
+        }
+    })
+    .await?;
+    let refused = refused.expect_err("the return window has closed");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(refused.message().contains("(2s after delivery)"), "{}", refused.message());
+    Ok(())
+}
+
+/// Starts `service` with `env` and no NATS to reach; its error output if it stopped within
+/// `patience`, `None` if it is still running (it took its settings) and was stopped here.
+fn stopped_at_start(
+    service: &str,
+    env: &[(&str, &str)],
+    patience: std::time::Duration,
+) -> anyhow::Result<Option<String>> {
+    use std::io::Read;
+    let mut command = std::process::Command::new(waybill_system_tests::binary(service)?);
+    // Nothing listens there: the settings are checked before anything is connected.
+    command.env("WAYBILL_NATS_URL", "nats://127.0.0.1:9").env("RUST_LOG", "warn");
+    command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn()?;
+    let deadline = std::time::Instant::now() + patience;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            anyhow::ensure!(!status.success(), "{service} exited successfully without NATS");
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                pipe.read_to_string(&mut stderr)?;
+            }
+            return Ok(Some(stderr));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill()?;
+    child.wait()?;
+    Ok(None)
+}
+
+#[test]
+fn window_settings_that_make_no_sense_stop_the_service_at_start_with_the_flag_named() -> anyhow::Result<()> {
+    let refused = |service: &str, env: &[(&str, &str)]| {
+        stopped_at_start(service, env, std::time::Duration::from_secs(10))
+            .map(|stderr| stderr.unwrap_or_else(|| "still running: the setting was taken".to_owned()))
+    };
+    for value in ["72/24", "1w/2w", "24"] {
+        let stderr = refused("waybill-delivery", &[("WAYBILL_DELIVERY_WINDOW_STANDARD", value)])?;
+        assert!(stderr.contains("--window-standard must be"), "{value}: {stderr}");
+    }
+    let stderr = refused("waybill-aftersales", &[("WAYBILL_AFTERSALES_RETURN_WINDOW", "0d")])?;
+    assert!(stderr.contains("--return-window must be"), "{stderr}");
+    let both = [("WAYBILL_AFTERSALES_RETURN_WINDOW", "36h"), ("WAYBILL_AFTERSALES_RETURN_WINDOW_DAYS", "14")];
+    let stderr = refused("waybill-aftersales", &both)?;
+    assert!(stderr.contains("not both"), "{stderr}");
+    // The older whole-days flag still takes what it took before.
+    let old = [("WAYBILL_AFTERSALES_RETURN_WINDOW_DAYS", "14")];
+    let taken = stopped_at_start("waybill-aftersales", &old, std::time::Duration::from_secs(2))?;
+    assert_eq!(taken, None, "--return-window-days 14 is still accepted");
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! handles an unchecked value.
 
 mod cargo;
+pub mod duration;
 mod ids;
 mod money;
 mod party;

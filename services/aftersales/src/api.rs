@@ -375,9 +375,13 @@ impl AfterSalesService for AfterSalesApi {
         let amount = positive_money(&mut violations, "amount", body.amount.as_ref());
         require(violations)?;
         let (id, amount) = id.zip(amount).ok_or_else(unreachable_field)?;
-        let (claim, position) =
-            self.run_claim(&request, request_id, id, ClaimCommand::Approve { amount }).await?;
-        Ok(Response::new(v1::ApproveClaimResponse { claim: Some(claim), position }))
+        // Through the order's ledger: the approval holds its amount against the declared value.
+        let meta = Self::meta(&request, request_id);
+        let outcome = self.runners.ledger.approve_claim(id, amount, &meta).await?;
+        Ok(Response::new(v1::ApproveClaimResponse {
+            claim: Some(claim_to_wire(&outcome.state, outcome.position)),
+            position: outcome.position,
+        }))
     }
 
     async fn pay_claim(&self, request: Request<v1::PayClaimRequest>) -> Answer<v1::PayClaimResponse> {
@@ -403,9 +407,13 @@ impl AfterSalesService for AfterSalesApi {
         let reason = convert::text(&mut violations, "reason", &body.reason, true);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        let (claim, position) =
-            self.run_claim(&request, request_id, id, ClaimCommand::Reject { reason }).await?;
-        Ok(Response::new(v1::RejectClaimResponse { claim: Some(claim), position }))
+        // Through the order's ledger: an approved claim's rejection frees what it held.
+        let meta = Self::meta(&request, request_id);
+        let outcome = self.runners.ledger.reject_claim(id, reason, &meta).await?;
+        Ok(Response::new(v1::RejectClaimResponse {
+            claim: Some(claim_to_wire(&outcome.state, outcome.position)),
+            position: outcome.position,
+        }))
     }
 
     async fn close_claim(&self, request: Request<v1::CloseClaimRequest>) -> Answer<v1::CloseClaimResponse> {

@@ -277,6 +277,21 @@ pub fn encode_ledger(order_id: OrderId, event: &LedgerEvent, meta: &EventMeta) -
                 declared_value: money(declared_value),
             })
         }
+        LedgerEvent::ClaimAmountReserved { claim_id, amount, total_paid, total_reserved, declared_value } => {
+            Wire::ClaimAmountReserved(v1::ClaimAmountReserved {
+                claim_id: claim_id.to_string(),
+                amount: money(amount),
+                total_paid: money(total_paid),
+                total_reserved: money(total_reserved),
+                declared_value: money(declared_value),
+            })
+        }
+        LedgerEvent::ClaimReservationReleased { claim_id, amount } => {
+            Wire::ClaimReservationReleased(v1::ClaimReservationReleased {
+                claim_id: claim_id.to_string(),
+                amount: money(amount),
+            })
+        }
     };
     let id = order_id.to_string();
     envelope(&id, &id, event.event_type(), wire, meta)
@@ -376,6 +391,27 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
                 total_paid: stored_money(issued.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
                 declared_value: stored_money(issued.declared_value.as_ref())
                     .ok_or_else(|| field("declared_value"))?,
+            },
+        }),
+        Wire::ClaimAmountReserved(reserved) => Ok(Decoded::Ledger {
+            order_id: order_id?,
+            meta,
+            event: LedgerEvent::ClaimAmountReserved {
+                claim_id: CaseId::parse(&reserved.claim_id).ok_or_else(|| field("claim_id"))?,
+                amount: stored_money(reserved.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                total_paid: stored_money(reserved.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
+                total_reserved: stored_money(reserved.total_reserved.as_ref())
+                    .ok_or_else(|| field("total_reserved"))?,
+                declared_value: stored_money(reserved.declared_value.as_ref())
+                    .ok_or_else(|| field("declared_value"))?,
+            },
+        }),
+        Wire::ClaimReservationReleased(released) => Ok(Decoded::Ledger {
+            order_id: order_id?,
+            meta,
+            event: LedgerEvent::ClaimReservationReleased {
+                claim_id: CaseId::parse(&released.claim_id).ok_or_else(|| field("claim_id"))?,
+                amount: stored_money(released.amount.as_ref()).ok_or_else(|| field("amount"))?,
             },
         }),
         Wire::ClaimOpened(opened) => claim(ClaimEvent::Opened {

@@ -1,8 +1,9 @@
 //! Running commands against the log.
 //!
 //! Returns, claims and complaints go through the shared command loop (`waybill_command`,
-//! whose docs describe it) as [`Aggregate`]s. A refund or a claim payment also writes to
-//! the order's ledger, so it runs through [`LedgerRunner`], the same loop over two
+//! whose docs describe it) as [`Aggregate`]s. A refund, a claim's approval, rejection or
+//! payment also writes to (or is checked against) the order's ledger, so it runs through
+//! [`LedgerRunner`], the same loop over two
 //! aggregates (like dispatch's `TaskRunner`):
 //!
 //! 1. A retried request finds the case event it caused in the read model, confirmed
@@ -246,6 +247,35 @@ impl LedgerRunner {
     ) -> LedgerResult<Outcome<ReturnCase>> {
         run_with_ledger(&self.returns, return_id, meta, |case, ledger, order| {
             domain::decide_refund(case, ledger, amount, order.and_then(|order| order.charged))
+        })
+        .await
+    }
+
+    /// Approves `amount` on a claim, within what is left of the order's declared value after
+    /// its payments and other approvals (held on the ledger until paid or rejected).
+    pub async fn approve_claim(
+        &self,
+        claim_id: CaseId,
+        amount: Money,
+        meta: &CommandMeta,
+    ) -> LedgerResult<Outcome<Claim>> {
+        let (now, policy) = (self.claims.clock.now(), self.claims.policy.clone());
+        run_with_ledger(&self.claims, claim_id, meta, |case, ledger, _order| {
+            domain::decide_claim_approval(case, ledger, amount, now, &policy)
+        })
+        .await
+    }
+
+    /// Rejects a claim; one approved earlier frees what it held of the declared value.
+    pub async fn reject_claim(
+        &self,
+        claim_id: CaseId,
+        reason: String,
+        meta: &CommandMeta,
+    ) -> LedgerResult<Outcome<Claim>> {
+        let (now, policy) = (self.claims.clock.now(), self.claims.policy.clone());
+        run_with_ledger(&self.claims, claim_id, meta, |case, ledger, _order| {
+            domain::decide_claim_rejection(case, ledger, reason.clone(), now, &policy)
         })
         .await
     }

@@ -37,7 +37,10 @@ pub use complaints::{
     Complaint, ComplaintCategory, ComplaintCommand, ComplaintEvent, ComplaintStatus, Escalation, Severity,
     SlaBreach, decide_complaint, evolve_complaint,
 };
-pub use ledger::{Ledger, LedgerEvent, decide_claim_payment, decide_refund, evolve_ledger};
+pub use ledger::{
+    Ledger, LedgerEvent, decide_claim_approval, decide_claim_payment, decide_claim_rejection, decide_refund,
+    evolve_ledger,
+};
 pub use rejection::Rejection;
 pub use returns::{ReturnCase, ReturnCommand, ReturnEvent, ReturnStatus, decide_return, evolve_return};
 

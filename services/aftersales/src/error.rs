@@ -24,6 +24,7 @@ impl From<Rejection> for Status {
             | Rejection::ChargeUnknown
             | Rejection::AboveDeclaredValue { .. }
             | Rejection::PaymentsExceedDeclaredValue { .. }
+            | Rejection::ApprovalExceedsDeclaredValue { .. }
             | Rejection::DeclaredValueUnknown
             | Rejection::SurveyNotRequested { .. }
             | Rejection::SurveyAlreadyAnswered { .. } => Status::failed_precondition(rejection.to_string()),

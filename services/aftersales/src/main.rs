@@ -8,6 +8,7 @@ use waybill_aftersales::commands::SystemClock;
 use waybill_aftersales::domain::{ComplaintSla, Policy};
 use waybill_aftersales::server::{self, Settings};
 use waybill_runtime::{ServiceFlags, Started};
+use waybill_types::duration::{self, Unit};
 
 /// After-sales: returns, refunds, claims, complaints with an SLA clock, surveys.
 #[derive(Debug, Parser)]
@@ -15,11 +16,15 @@ use waybill_runtime::{ServiceFlags, Started};
 struct Config {
     #[command(flatten)]
     service: ServiceFlags,
-    /// How many days after delivery a return may be requested.
-    #[arg(long, env = "WAYBILL_AFTERSALES_RETURN_WINDOW_DAYS", default_value_t = 14)]
-    return_window_days: i64,
+    /// How long after delivery a return may be requested: whole days, or with a unit suffix
+    /// `d`, `h`, `m` or `s` (e.g. "14", "14d", "36h"). Default 14 days.
+    #[arg(long, env = "WAYBILL_AFTERSALES_RETURN_WINDOW")]
+    return_window: Option<String>,
+    /// The same in whole days only (the older flag, kept for compatibility; set one of the two).
+    #[arg(long, env = "WAYBILL_AFTERSALES_RETURN_WINDOW_DAYS")]
+    return_window_days: Option<String>,
     /// Complaint deadlines per severity, as "<acknowledge>/<resolve>": whole hours, or with
-    /// a unit suffix `h`, `m` or `s` (e.g. "90m/4h"; seconds are for drills and tests).
+    /// a unit suffix `d`, `h`, `m` or `s` (e.g. "90m/4h"; seconds are for drills and tests).
     #[arg(long, env = "WAYBILL_AFTERSALES_SLA_LOW", default_value = "24/72")]
     sla_low: String,
     #[arg(long, env = "WAYBILL_AFTERSALES_SLA_MEDIUM", default_value = "8/48")]
@@ -36,32 +41,38 @@ struct Config {
     sla_tick_ms: u64,
 }
 
-/// "<acknowledge>/<resolve>", each whole hours or a number with a unit (`h`, `m`, `s`),
+/// "<acknowledge>/<resolve>", each whole hours or a number with a unit (`d`, `h`, `m`, `s`),
 /// both positive, acknowledge not after resolve, resolve within a year.
 fn sla(flag: &str, value: &str) -> anyhow::Result<ComplaintSla> {
-    fn duration(part: &str) -> Option<chrono::Duration> {
-        let part = part.trim();
-        let (number, unit) = match part.char_indices().last()? {
-            (at, unit @ ('h' | 'm' | 's')) => (&part[..at], unit),
-            _ => (part, 'h'),
-        };
-        let number = number.trim().parse::<i64>().ok().filter(|number| *number > 0)?;
-        match unit {
-            's' => chrono::Duration::try_seconds(number),
-            'm' => chrono::Duration::try_minutes(number),
-            _ => chrono::Duration::try_hours(number),
-        }
-    }
-    let parsed = value
-        .split_once('/')
-        .and_then(|(acknowledge, resolve)| Some((duration(acknowledge)?, duration(resolve)?)))
-        .filter(|(acknowledge, resolve)| acknowledge <= resolve && *resolve <= chrono::Duration::days(365));
+    let parsed = duration::parse_pair(value, Unit::Hours).filter(|(acknowledge, resolve)| {
+        *acknowledge > chrono::Duration::zero()
+            && acknowledge <= resolve
+            && *resolve <= chrono::Duration::days(365)
+    });
     let (acknowledge_within, resolve_within) = parsed.ok_or_else(|| {
         anyhow::anyhow!(
-            "--{flag} must be <acknowledge>/<resolve> in hours (or with h/m/s), e.g. 8/48 or 30s/2m"
+            "--{flag} must be <acknowledge>/<resolve> in hours (or with d/h/m/s), e.g. 8/48 or 30s/2m"
         )
     })?;
     Ok(ComplaintSla { acknowledge_within, resolve_within })
+}
+
+/// The return window from `--return-window` (bare number: days) or the older
+/// `--return-window-days` (whole days), 14 days if neither: positive, at most 3650 days.
+fn return_window(config: &Config) -> anyhow::Result<chrono::Duration> {
+    let (flag, window) = match (&config.return_window, &config.return_window_days) {
+        (Some(_), Some(_)) => anyhow::bail!("set --return-window or --return-window-days, not both"),
+        (Some(text), None) => ("--return-window", duration::parse(text, Unit::Days)),
+        (None, Some(days)) => {
+            ("--return-window-days", days.trim().parse::<i64>().ok().and_then(chrono::Duration::try_days))
+        }
+        (None, None) => return Ok(chrono::Duration::days(14)),
+    };
+    window
+        .filter(|window| *window > chrono::Duration::zero() && *window <= chrono::Duration::days(3650))
+        .ok_or_else(|| {
+            anyhow::anyhow!("{flag} must be a positive duration of at most 3650 days (e.g. 14, 14d, 36h)")
+        })
 }
 
 // Replay and request handling allocate many small, short-lived objects; mimalloc serves
@@ -73,12 +84,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     anyhow::ensure!(config.sla_tick_ms >= 1, "--sla-tick-ms must be at least 1");
-    anyhow::ensure!(
-        (1..=3650).contains(&config.return_window_days),
-        "--return-window-days must be between 1 and 3650"
-    );
     let policy = Policy {
-        return_window: chrono::Duration::days(config.return_window_days),
+        return_window: return_window(&config)?,
         low: sla("sla-low", &config.sla_low)?,
         medium: sla("sla-medium", &config.sla_medium)?,
         high: sla("sla-high", &config.sla_high)?,

@@ -8,8 +8,8 @@ use waybill_aftersales::domain::{
     CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, ClaimKind, ClaimStatus, Complaint, ComplaintCategory,
     ComplaintCommand, ComplaintEvent, Ledger, LedgerEvent, OrderFacts, Policy, Rejection, ReturnCase,
     ReturnCommand, ReturnEvent, ReturnLine, ReturnStatus, Severity, SlaBreach, decide_claim,
-    decide_claim_payment, decide_complaint, decide_refund, decide_return, evolve_claim, evolve_complaint,
-    evolve_ledger, evolve_return,
+    decide_claim_approval, decide_claim_payment, decide_claim_rejection, decide_complaint, decide_refund,
+    decide_return, evolve_claim, evolve_complaint, evolve_ledger, evolve_return,
 };
 use waybill_types::{Address, CargoCategory, CargoLine, Currency, Money, OrderId, ServiceLevel, Timestamp};
 
@@ -123,7 +123,10 @@ fn a_return_after_the_window_or_before_delivery_is_refused() {
     };
     let refused =
         decide_return(None, &late, t0() + Duration::days(14) + Duration::seconds(1), &Policy::default());
-    assert!(matches!(refused, Err(Rejection::ReturnWindowClosed { days: 14, .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Rejection::ReturnWindowClosed { window, .. }) if window == Duration::days(14)),
+        "{refused:?}"
+    );
     let undelivered = OrderFacts { delivered_at: None, ..order() };
     let early = ReturnCommand::Request {
         return_id: return_id(1),
@@ -313,6 +316,92 @@ fn claim_payments_for_one_order_never_exceed_its_declared_value() {
     assert!(matches!(over, Err(Rejection::PaymentsExceedDeclaredValue { .. })), "{over:?}");
     let within = approved(3, eur(3_000));
     assert!(decide_claim_payment(within.as_ref(), ledger.as_ref()).is_ok());
+}
+
+/// Approves `amount` on claim `n` through the ledger; returns the claim and the ledger after.
+fn approve_on_ledger(n: u128, amount: Money, ledger: Option<Ledger>) -> (Option<Claim>, Option<Ledger>) {
+    let claim = opened(n, ClaimKind::Other);
+    let (claim_events, ledger_events) =
+        decide_claim_approval(claim.as_ref(), ledger.as_ref(), amount, t0(), &Policy::default())
+            .expect("approved");
+    let claim = claim_events.iter().fold(claim, |state, event| evolve_claim(state, event, t0()));
+    let ledger =
+        ledger_events.iter().fold(ledger, |state, event| Some(evolve_ledger(state, order_id(), event, t0())));
+    (claim, ledger)
+}
+
+#[test]
+fn an_approval_is_checked_against_what_is_left_after_the_orders_payments() {
+    // 55.00 of the 100.00 declared are paid: 45.00 are left.
+    let (first, ledger) = approve_on_ledger(1, eur(5_500), None);
+    let (paid_events, ledger_events) = decide_claim_payment(first.as_ref(), ledger.as_ref()).expect("paid");
+    assert_eq!(paid_events, [ClaimEvent::Paid { amount: eur(5_500) }]);
+    let ledger =
+        ledger_events.iter().fold(ledger, |state, event| Some(evolve_ledger(state, order_id(), event, t0())));
+    assert_eq!(ledger.as_ref().map(|ledger| ledger.claims_reserved.len()), Some(0), "paid, no longer held");
+
+    let second = opened(2, ClaimKind::Other);
+    let over = decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(5_000), t0(), &Policy::default());
+    assert_eq!(
+        over,
+        Err(Rejection::ApprovalExceedsDeclaredValue {
+            requested: eur(5_000),
+            remaining: eur(4_500),
+            declared: eur(10_000)
+        })
+    );
+    let (approved, _) =
+        decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(4_500), t0(), &Policy::default())
+            .expect("what is left");
+    assert_eq!(approved, [ClaimEvent::Approved { amount: eur(4_500) }]);
+}
+
+#[test]
+fn an_approved_claim_holds_its_amount_until_paid_or_rejected() {
+    let (first, ledger) = approve_on_ledger(1, eur(6_000), None);
+    let held = ledger.as_ref().map(|ledger| ledger.claims_reserved.values().copied().collect::<Vec<_>>());
+    assert_eq!(held, Some(vec![eur(6_000)]));
+    // Another claim cannot be approved for the money the first one holds...
+    let second = opened(2, ClaimKind::Other);
+    let over = decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(4_001), t0(), &Policy::default());
+    assert!(matches!(over, Err(Rejection::ApprovalExceedsDeclaredValue { .. })), "{over:?}");
+    // ...until the first is rejected, which releases it.
+    let (rejected, released) = decide_claim_rejection(
+        first.as_ref(),
+        ledger.as_ref(),
+        "not our fault".into(),
+        t0(),
+        &Policy::default(),
+    )
+    .expect("rejected");
+    assert!(matches!(rejected.as_slice(), [ClaimEvent::Rejected { .. }]));
+    assert_eq!(
+        released,
+        [LedgerEvent::ClaimReservationReleased { claim_id: claim_id(1), amount: eur(6_000) }]
+    );
+    let ledger =
+        released.iter().fold(ledger, |state, event| Some(evolve_ledger(state, order_id(), event, t0())));
+    assert!(
+        decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(10_000), t0(), &Policy::default())
+            .is_ok()
+    );
+    // A claim that holds nothing is rejected without touching the ledger.
+    let (_, untouched) = decide_claim_rejection(
+        second.as_ref(),
+        ledger.as_ref(),
+        "duplicate".into(),
+        t0(),
+        &Policy::default(),
+    )
+    .expect("rejected");
+    assert!(untouched.is_empty());
+}
+
+#[test]
+fn a_claims_own_approval_does_not_count_against_its_payment() {
+    let (claim, ledger) = approve_on_ledger(1, eur(10_000), None);
+    let paid = decide_claim_payment(claim.as_ref(), ledger.as_ref());
+    assert!(paid.is_ok(), "{paid:?}");
 }
 
 #[test]

@@ -293,17 +293,144 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
         .into_inner()
         .claim
         .expect("claim");
-    client
+    // The declared value is all paid: the approval is refused already, not the payment.
+    let over = client
         .approve_claim(v1::ApproveClaimRequest {
             request_id: "approve-2".into(),
             claim_id: second.claim_id.clone(),
             amount: Some(eur(1)),
         })
         .await
-        .expect("approved on its own");
-    let over = client
-        .pay_claim(v1::PayClaimRequest { request_id: "pay-2".into(), claim_id: second.claim_id })
-        .await
         .expect_err("the order's claims would exceed its declared value");
     assert_eq!(over.code(), Code::FailedPrecondition, "{over:?}");
+    let refused = client
+        .get_claim(v1::GetClaimRequest { claim_id: second.claim_id, min_position: 0 })
+        .await
+        .expect("claim")
+        .into_inner()
+        .claim
+        .expect("claim");
+    assert_eq!(refused.status, v1::ClaimStatus::Open as i32, "not left approved for money that is gone");
+}
+
+/// Opens an agent's claim on `order_id`; returns its id.
+async fn agents_claim(client: &mut AfterSales, order_id: &str, tag: &str) -> String {
+    client
+        .open_claim(v1::OpenClaimRequest {
+            request_id: format!("{tag}-open"),
+            claim_id: String::new(),
+            order_id: order_id.into(),
+            kind: v1::ClaimKind::Other.into(),
+            description: "damaged contents".into(),
+        })
+        .await
+        .expect("claim opened")
+        .into_inner()
+        .claim
+        .expect("claim")
+        .claim_id
+}
+
+#[tokio::test]
+async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two_approvals_cannot_both_take_it()
+ {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let placed = place_order(&mut intake.intake("user:shop").await, "order-4").await;
+    let mut client = aftersales.aftersales("user:agent").await;
+    let approve = |claim_id: &str, request_id: &str, amount: i64| v1::ApproveClaimRequest {
+        request_id: request_id.into(),
+        claim_id: claim_id.into(),
+        amount: Some(eur(amount)),
+    };
+
+    // 55.00 of the declared 100.00 paid: 45.00 are left.
+    let first = eventually_claim(&mut client, &placed.order_id, "first").await;
+    client.approve_claim(approve(&first, "approve-first", 5_500)).await.expect("approved");
+    client
+        .pay_claim(v1::PayClaimRequest { request_id: "pay-first".into(), claim_id: first })
+        .await
+        .expect("paid");
+    let second = agents_claim(&mut client, &placed.order_id, "second").await;
+    let over = client
+        .approve_claim(approve(&second, "approve-second-50", 5_000))
+        .await
+        .expect_err("50.00 is more than is left");
+    assert_eq!(over.code(), Code::FailedPrecondition, "{over:?}");
+    assert!(over.message().contains("what is left of the declared value: 45.00 EUR"), "{}", over.message());
+    let approved = client
+        .approve_claim(approve(&second, "approve-second-45", 4_500))
+        .await
+        .expect("what is left")
+        .into_inner()
+        .claim
+        .expect("claim");
+    assert_eq!(approved.approved, Some(eur(4_500)));
+    // A rejection of the approved claim gives the 45.00 back; two agents then race for them.
+    client
+        .reject_claim(v1::RejectClaimRequest {
+            request_id: "reject-second".into(),
+            claim_id: second.clone(),
+            reason: "the customer withdrew it".into(),
+        })
+        .await
+        .expect("rejected");
+    let third = agents_claim(&mut client, &placed.order_id, "third").await;
+    let fourth = agents_claim(&mut client, &placed.order_id, "fourth").await;
+    let race = |claim_id: String, request_id: &'static str| {
+        let mut client = client.clone();
+        async move { client.approve_claim(approve(&claim_id, request_id, 3_000)).await }
+    };
+    let (one, other) = tokio::join!(race(third, "approve-third"), race(fourth, "approve-fourth"));
+    let outcomes = [one, other];
+    assert_eq!(outcomes.iter().filter(|outcome| outcome.is_ok()).count(), 1, "one approval: {outcomes:?}");
+    let refused = outcomes.iter().find_map(|outcome| outcome.as_ref().err()).expect("one refused");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let winner = outcomes
+        .iter()
+        .find_map(|outcome| outcome.as_ref().ok())
+        .and_then(|response| response.get_ref().claim.clone())
+        .expect("the approved claim");
+    // The winner is paid: an approval is never left without the money to pay it.
+    let paid = client
+        .pay_claim(v1::PayClaimRequest { request_id: "pay-winner".into(), claim_id: winner.claim_id })
+        .await
+        .expect("the approved claim is paid")
+        .into_inner()
+        .claim
+        .expect("claim");
+    assert_eq!(paid.status, v1::ClaimStatus::Paid as i32);
+    assert_eq!(
+        event_types(&nats, &format!("waybill.aftersales.order.{}", placed.order_id)).await,
+        [
+            "waybill.aftersales.claim_amount_reserved.v1",
+            "waybill.aftersales.claim_payment_issued.v1",
+            "waybill.aftersales.claim_amount_reserved.v1",
+            "waybill.aftersales.claim_reservation_released.v1",
+            "waybill.aftersales.claim_amount_reserved.v1",
+            "waybill.aftersales.claim_payment_issued.v1",
+        ]
+    );
+}
+
+/// An agent's claim on a placed order; after-sales learns of the order from the log, so ask
+/// until it has.
+async fn eventually_claim(client: &mut AfterSales, order_id: &str, tag: &str) -> String {
+    for _ in 0..100 {
+        let opened = client
+            .open_claim(v1::OpenClaimRequest {
+                request_id: format!("{tag}-open"),
+                claim_id: String::new(),
+                order_id: order_id.into(),
+                kind: v1::ClaimKind::Other.into(),
+                description: "damaged contents".into(),
+            })
+            .await;
+        if let Ok(opened) = opened {
+            return opened.into_inner().claim.expect("claim").claim_id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("after-sales never learned of order {order_id}");
 }

@@ -254,6 +254,36 @@ fn every_kpi_over_ten_orders_and_four_complaints() {
     assert_eq!(kpis.cancellation.ratio(), Some(0.1));
 }
 
+/// o1 delivered on time at the first attempt, 10 h; o2 returned to sender after its
+/// attempts, and damaged on the way back; o3 returned to sender, then (in this test) the
+/// order counts as cancelled; o4 still under way.
+#[test]
+fn a_parcel_returned_to_sender_is_counted_as_returned_not_as_delivered_or_completed() {
+    let mut o2 = order(2, 1);
+    o2.returned_to_sender = true;
+    o2.damaged = true;
+    let mut o3 = order(3, 2);
+    o3.returned_to_sender = true;
+    o3.cancelled = true;
+    let orders = [delivered(order(1, 0), 10, true, true), o2, o3, order(4, 3)];
+    let scoped: Vec<&OrderFacts> = orders.iter().collect();
+    let kpis = kpi::compute(&scoped, &[]);
+    // Last mile ended: o1 handed over, o2 sent back (o3 is cancelled): one of two came back.
+    assert_eq!(kpis.returned_to_sender, Rate::new(1, 2));
+    assert_eq!(kpis.returned_to_sender.ratio(), Some(0.5));
+    // Not delivered: out of on-time, first attempt and lead time.
+    assert_eq!(kpis.on_time_delivery, Rate::new(1, 1));
+    assert_eq!(kpis.first_attempt_delivery, Rate::new(1, 1));
+    assert_eq!(kpis.lead_time.delivered_orders, 1);
+    // Not completed (returned without a loss): its damage is not judged in completeness.
+    assert_eq!(kpis.order_completeness, Rate::new(1, 1));
+    assert_eq!(kpis.perfect_order, Rate::new(1, 1));
+    // The shipment was made: revenue and cost count it; the report counts it as returned.
+    let totals = profit::totals(orders.iter(), &Policy::default());
+    assert_eq!((totals.orders, totals.delivered_orders, totals.returned_to_sender_orders), (4, 1, 1));
+    assert_eq!(totals.revenue_minor, 3_000); // o1, o2, o4; o3 is cancelled
+}
+
 #[test]
 fn kpis_over_nothing_have_no_values() {
     let kpis = kpi::compute(&[], &[]);
@@ -267,6 +297,7 @@ fn kpis_over_nothing_have_no_values() {
         kpis.first_attempt_delivery,
         kpis.complaints_resolved_within_sla,
         kpis.cancellation,
+        kpis.returned_to_sender,
     ] {
         assert_eq!(rate, Rate::new(0, 0));
         assert_eq!(rate.ratio(), None);

@@ -242,8 +242,11 @@ impl DeliveryService for DeliveryApi {
         let (violations, request_id, id) = delivery_command_fields(&body.request_id, &body.delivery_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
+        let redirect = self.deliveries.model.read().order_facts(&id).and_then(|facts| {
+            facts.redirected_by.clone().map(|event_id| (facts.consignee.address.clone(), event_id))
+        });
         let (delivery, position) =
-            self.run_delivery(&request, request_id, id, DeliveryCommand::Start).await?;
+            self.run_delivery(&request, request_id, id, DeliveryCommand::Start { redirect }).await?;
         Ok(Response::new(v1::StartDeliveryResponse { delivery: Some(delivery), position }))
     }
 

@@ -24,14 +24,18 @@
 //! - **Schedule** (the `delivery-arrivals` reaction) creates the delivery with a promised
 //!   window from the arrival time and the service level ([`Policy::window_for`]); on an
 //!   existing delivery it does nothing (a redelivered or repeated arrival).
-//! - **UpdateAddress** (the `delivery-orders` reaction) while `Scheduled` or `Assigned`;
-//!   later, or the same address again, it does nothing (the order's own rules refuse a
-//!   change once the goods are out).
+//! - **UpdateAddress** (the `delivery-orders` reaction) while `Scheduled`, `Assigned` or
+//!   `AttemptFailed` (a redirect after a failed attempt is used for the next departure);
+//!   out for delivery or later, or the same address again, it does nothing (the order's own
+//!   rules refuse a change while the courier is on the way).
 //! - **Assign** in `Scheduled`, `Assigned` (reassignment) and `AttemptFailed` (next try);
 //!   the same courier again does nothing. Who is picked is decided outside (the read model
 //!   knows every courier): automatically the active courier serving the zone with the
 //!   fewest open deliveries, or a manual override.
-//! - **Start** in `Assigned` or `AttemptFailed`, with a courier.
+//! - **Start** in `Assigned` or `AttemptFailed`, with a courier; a redirect intake wrote that
+//!   the delivery does not carry yet (the reaction is behind) is applied in the same
+//!   decision (`AddressUpdated`, then `Started`), so a departure never leaves with an
+//!   address the order no longer has.
 //! - **RecordFailedAttempt** in `OutForDelivery`: the attempt is numbered; below
 //!   `max_attempts` the delivery is rescheduled (a window of the same length,
 //!   `reschedule_after` later); at `max_attempts` it goes back to the sender.

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use waybill_delivery::commands::SystemClock;
-use waybill_delivery::domain::Policy;
+use waybill_delivery::domain::{Policy, WindowRule};
 use waybill_delivery::server::{self, Settings};
 use waybill_runtime::{ServiceFlags, Started};
+use waybill_types::duration::{self, Unit};
 
 /// Delivery: the last mile, couriers, promised windows, proof of delivery, the SLA clock.
 #[derive(Debug, Parser)]
@@ -24,6 +25,28 @@ struct Config {
     /// How long after a failed attempt the next window starts, in hours.
     #[arg(long, env = "WAYBILL_DELIVERY_RESCHEDULE_AFTER_HOURS", default_value_t = 24)]
     reschedule_after_hours: i64,
+    /// The promised window per service level, as "<start>/<end>" after the goods' arrival at
+    /// the destination hub: whole hours, or with a unit `d`, `h`, `m`, `s` (docs/OPERATIONS.md).
+    #[arg(long, env = "WAYBILL_DELIVERY_WINDOW_SAME_DAY", default_value = "0/4")]
+    window_same_day: String,
+    #[arg(long, env = "WAYBILL_DELIVERY_WINDOW_EXPRESS", default_value = "0/24")]
+    window_express: String,
+    #[arg(long, env = "WAYBILL_DELIVERY_WINDOW_STANDARD", default_value = "24/72")]
+    window_standard: String,
+}
+
+/// "<start>/<end>" after the arrival: start at or after the arrival, end after start, within
+/// 30 days.
+fn window(flag: &str, value: &str) -> anyhow::Result<WindowRule> {
+    duration::parse_pair(value, Unit::Hours)
+        .filter(|(start, end)| start < end && *end <= chrono::Duration::days(30))
+        .map(|(start_after, end_after)| WindowRule { start_after, end_after })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--{flag} must be <start>/<end> after the arrival at the hub, in hours (or with d/h/m/s), \
+                 start before end, end within 30 days, e.g. 24/72 or 2h/6h; got {value:?}"
+            )
+        })
 }
 
 // Replay and request handling allocate many small, short-lived objects; mimalloc serves
@@ -41,7 +64,14 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("--reschedule-after-hours must be a non-negative number of hours"))?;
     let settings = Settings {
         stream: config.service.stream(),
-        policy: Policy { max_attempts: config.max_attempts, reschedule_after, ..Policy::default() },
+        policy: Policy {
+            same_day: window("window-same-day", &config.window_same_day)?,
+            express: window("window-express", &config.window_express)?,
+            standard: window("window-standard", &config.window_standard)?,
+            max_attempts: config.max_attempts,
+            reschedule_after,
+            ..Policy::default()
+        },
         wait_timeout: config.service.query_wait(),
         reflection: config.service.reflection,
         shutdown_grace: config.service.shutdown_grace(),

@@ -57,6 +57,8 @@ pub struct OrderFacts {
     pub cancelled: bool,
     /// The order's forward task arrived at the destination hub.
     pub arrived: bool,
+    /// The intake event that last changed the consignee's address, if any.
+    pub redirected_by: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -296,7 +298,9 @@ impl DeliveryBook {
         };
         let Ok(order_id) = OrderId::parse(&envelope.order_id) else { return };
         match envelope.payload {
-            Some(Payload::Intake(v1::IntakeEvent { event: Some(intake) })) => self.apply_intake(order_id, intake),
+            Some(Payload::Intake(v1::IntakeEvent { event: Some(intake) })) => {
+                self.apply_intake(order_id, &envelope.event_id, intake)
+            }
             Some(Payload::Dispatch(v1::DispatchEvent { event: Some(dispatch_event::Event::TaskArrivedAtHub(_)) }))
                 // A reverse shipment's task has its own id; only the forward task is the order's.
                 if envelope.aggregate_id == envelope.order_id =>
@@ -309,7 +313,7 @@ impl DeliveryBook {
         }
     }
 
-    fn apply_intake(&mut self, order_id: OrderId, event: intake_event::Event) {
+    fn apply_intake(&mut self, order_id: OrderId, event_id: &str, event: intake_event::Event) {
         use intake_event::Event as Wire;
         match event {
             Wire::OrderPlaced(placed) => {
@@ -321,6 +325,7 @@ impl DeliveryBook {
                     service_level,
                     cancelled: false,
                     arrived: false,
+                    redirected_by: None,
                 });
             }
             Wire::OrderAmended(amended) => {
@@ -335,6 +340,7 @@ impl DeliveryBook {
                     && changed.address.is_some()
                 {
                     facts.consignee.address = codec::address_from_wire(changed.address.as_ref());
+                    facts.redirected_by = Some(event_id.to_owned());
                 }
             }
             Wire::OrderCancelled(_) => {

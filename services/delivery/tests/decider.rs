@@ -315,6 +315,56 @@ fn a_new_address_follows_the_delivery_until_it_goes_out() {
     given(out_for_delivery()).when(update()).then_nothing();
 }
 
+#[test]
+fn a_wrong_address_corrected_after_a_failed_attempt_is_the_one_the_next_departure_takes() {
+    let mut corrected = munich();
+    corrected.lines = vec!["Leopoldstrasse 7".to_owned()];
+    let mut history = out_for_delivery();
+    history.push(attempt_failed(1, Some(hours(30, 34))));
+    let updated = DeliveryEvent::AddressUpdated {
+        address: corrected.clone(),
+        zone: "Munich".to_owned(),
+        source_event_id: "redirect-1".to_owned(),
+    };
+    let delivery = given(history.clone())
+        .when(DeliveryCommand::UpdateAddress {
+            address: corrected.clone(),
+            source_event_id: "redirect-1".into(),
+        })
+        .then([updated.clone()]);
+    assert_eq!(delivery.map(|delivery| delivery.consignee.address), Some(corrected.clone()));
+    // Out again: the courier goes to the corrected address.
+    history.push(updated);
+    let out_again = given(history)
+        .when(DeliveryCommand::Start { redirect: None })
+        .then([started(), told(Milestone::OutForDelivery)]);
+    assert_eq!(out_again.map(|delivery| delivery.consignee.address), Some(corrected));
+}
+
+#[test]
+fn a_redirect_the_reaction_has_not_applied_yet_goes_out_with_the_next_departure() {
+    let mut corrected = munich();
+    corrected.lines = vec!["Leopoldstrasse 7".to_owned()];
+    let mut history = out_for_delivery();
+    history.push(attempt_failed(1, Some(hours(30, 34))));
+    let redirect = Some((corrected.clone(), "redirect-1".to_owned()));
+    let out_again = given(history.clone()).when(DeliveryCommand::Start { redirect }).then([
+        DeliveryEvent::AddressUpdated {
+            address: corrected.clone(),
+            zone: "Munich".to_owned(),
+            source_event_id: "redirect-1".to_owned(),
+        },
+        started(),
+        told(Milestone::OutForDelivery),
+    ]);
+    assert_eq!(out_again.map(|delivery| delivery.consignee.address), Some(corrected));
+    // The address the delivery already has is no news.
+    let same = Some((munich(), "redirect-0".to_owned()));
+    given(history)
+        .when(DeliveryCommand::Start { redirect: same })
+        .then([started(), told(Milestone::OutForDelivery)]);
+}
+
 // ---- assignment and departure -------------------------------------------------------------------
 
 #[test]
@@ -343,9 +393,11 @@ fn nobody_is_assigned_to_goods_already_out() {
 
 #[test]
 fn a_delivery_starts_only_with_a_courier_and_tells_the_consignee() {
-    given([scheduled()]).when(DeliveryCommand::Start).then_rejected(Rejection::NoCourierAssigned);
+    given([scheduled()])
+        .when(DeliveryCommand::Start { redirect: None })
+        .then_rejected(Rejection::NoCourierAssigned);
     let delivery = given([scheduled(), assigned(kim())])
-        .when(DeliveryCommand::Start)
+        .when(DeliveryCommand::Start { redirect: None })
         .then([started(), told(Milestone::OutForDelivery)]);
     assert_eq!(delivery.map(|delivery| delivery.status), Some(DeliveryStatus::OutForDelivery));
 }

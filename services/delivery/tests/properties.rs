@@ -105,7 +105,7 @@ fn command(step: &Step, state: Option<&Delivery>, now: Timestamp) -> DeliveryCom
         Step::Assign(courier) => {
             DeliveryCommand::Assign { courier_id: CourierId(Uuid::from_u128(*courier)), automatic: true }
         }
-        Step::Start => DeliveryCommand::Start,
+        Step::Start => DeliveryCommand::Start { redirect: None },
         Step::Fail(reason) => {
             DeliveryCommand::RecordFailedAttempt { reason: *reason, note: String::new(), next_window: None }
         }

@@ -382,6 +382,7 @@ pub fn order_to_wire(order: &crate::domain::Order, version: Position) -> v1::Ord
         rejection_reason: order.rejection_reason.clone().unwrap_or_default(),
         cancellation_reason: order.cancellation.as_ref().map(|c| c.reason.clone()).unwrap_or_default(),
         version,
+        last_failed_attempt: order.last_failed_attempt.as_ref().map(crate::codec::failed_attempt_to_wire),
     }
 }
 

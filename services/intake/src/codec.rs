@@ -13,7 +13,9 @@ use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::v1::{self, event_envelope::Payload, intake_event};
 use waybill_types::{CustomerId, OrderId};
 
-use crate::domain::{Event, OrderDetails, OrderStatus, Quote, QuoteLine, Zone};
+use crate::domain::{
+    AttemptFailure, DeliveryWindow, Event, FailedAttempt, OrderDetails, OrderStatus, Quote, QuoteLine, Zone,
+};
 
 /// Payload schema version of intake's events; bump only on an incompatible change of meaning.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -117,9 +119,68 @@ fn event_to_wire(event: &Event) -> intake_event::Event {
         Event::OutForDelivery { source_event_id } => {
             Wire::OrderOutForDelivery(v1::OrderOutForDelivery { source_event_id: source_event_id.clone() })
         }
+        Event::AttemptFailed { source_event_id, attempt } => {
+            Wire::OrderDeliveryAttemptFailed(v1::OrderDeliveryAttemptFailed {
+                source_event_id: source_event_id.clone(),
+                attempt: Some(failed_attempt_to_wire(attempt)),
+            })
+        }
+        Event::ReturnedToSender { source_event_id, attempts } => {
+            Wire::OrderReturnedToSender(v1::OrderReturnedToSender {
+                source_event_id: source_event_id.clone(),
+                attempts: *attempts,
+            })
+        }
         Event::Delivered { source_event_id } => {
             Wire::OrderDelivered(v1::OrderDelivered { source_event_id: source_event_id.clone() })
         }
+    }
+}
+
+pub fn failed_attempt_to_wire(attempt: &FailedAttempt) -> v1::FailedDeliveryAttempt {
+    v1::FailedDeliveryAttempt {
+        attempt: attempt.attempt,
+        reason: failure_to_wire(attempt.reason).into(),
+        next_window: attempt.next_window.map(|window| v1::TimeWindow {
+            start: Some(convert::timestamp_to_wire(window.start)),
+            end: Some(convert::timestamp_to_wire(window.end)),
+        }),
+    }
+}
+
+/// A failed attempt as delivery (or intake itself) wrote it; `None` if its reason is unknown.
+pub fn failed_attempt_from_wire(attempt: &v1::FailedDeliveryAttempt) -> Option<FailedAttempt> {
+    let reason = failure_from_wire(v1::FailureReason::try_from(attempt.reason).ok()?)?;
+    Some(FailedAttempt {
+        attempt: attempt.attempt,
+        reason,
+        next_window: window_from_wire(attempt.next_window.as_ref()),
+    })
+}
+
+/// A window with both ends; `None` otherwise.
+pub fn window_from_wire(window: Option<&v1::TimeWindow>) -> Option<DeliveryWindow> {
+    let window = window?;
+    Some(DeliveryWindow {
+        start: convert::timestamp_from_wire(Some(window.start.as_ref()?)),
+        end: convert::timestamp_from_wire(Some(window.end.as_ref()?)),
+    })
+}
+
+pub fn failure_to_wire(reason: AttemptFailure) -> v1::FailureReason {
+    match reason {
+        AttemptFailure::RecipientAbsent => v1::FailureReason::RecipientAbsent,
+        AttemptFailure::Refused => v1::FailureReason::Refused,
+        AttemptFailure::AddressWrong => v1::FailureReason::AddressWrong,
+    }
+}
+
+pub fn failure_from_wire(reason: v1::FailureReason) -> Option<AttemptFailure> {
+    match reason {
+        v1::FailureReason::Unspecified => None,
+        v1::FailureReason::RecipientAbsent => Some(AttemptFailure::RecipientAbsent),
+        v1::FailureReason::Refused => Some(AttemptFailure::Refused),
+        v1::FailureReason::AddressWrong => Some(AttemptFailure::AddressWrong),
     }
 }
 
@@ -181,6 +242,17 @@ fn event_from_wire(event: intake_event::Event, order_id: OrderId) -> Result<Even
         }
         Wire::OrderPickedUp(fact) => Event::PickedUp { source_event_id: fact.source_event_id },
         Wire::OrderOutForDelivery(fact) => Event::OutForDelivery { source_event_id: fact.source_event_id },
+        Wire::OrderDeliveryAttemptFailed(fact) => Event::AttemptFailed {
+            attempt: fact
+                .attempt
+                .as_ref()
+                .and_then(failed_attempt_from_wire)
+                .ok_or_else(|| CodecError::Field("attempt".into()))?,
+            source_event_id: fact.source_event_id,
+        },
+        Wire::OrderReturnedToSender(fact) => {
+            Event::ReturnedToSender { source_event_id: fact.source_event_id, attempts: fact.attempts }
+        }
         Wire::OrderDelivered(fact) => Event::Delivered { source_event_id: fact.source_event_id },
     };
     if violations.is_empty() { Ok(event) } else { Err(field_error(violations)) }
@@ -251,6 +323,8 @@ pub fn status_to_wire(status: OrderStatus) -> v1::OrderStatus {
         OrderStatus::Cancelled => v1::OrderStatus::Cancelled,
         OrderStatus::PickedUp => v1::OrderStatus::PickedUp,
         OrderStatus::OutForDelivery => v1::OrderStatus::OutForDelivery,
+        OrderStatus::AttemptFailed => v1::OrderStatus::AttemptFailed,
+        OrderStatus::ReturnedToSender => v1::OrderStatus::ReturnedToSender,
         OrderStatus::Delivered => v1::OrderStatus::Delivered,
     }
 }
@@ -265,6 +339,8 @@ pub fn status_from_wire(status: v1::OrderStatus) -> Option<OrderStatus> {
         v1::OrderStatus::Cancelled => Some(OrderStatus::Cancelled),
         v1::OrderStatus::PickedUp => Some(OrderStatus::PickedUp),
         v1::OrderStatus::OutForDelivery => Some(OrderStatus::OutForDelivery),
+        v1::OrderStatus::AttemptFailed => Some(OrderStatus::AttemptFailed),
+        v1::OrderStatus::ReturnedToSender => Some(OrderStatus::ReturnedToSender),
         v1::OrderStatus::Delivered => Some(OrderStatus::Delivered),
     }
 }

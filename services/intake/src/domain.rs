@@ -15,10 +15,14 @@
 //!
 //! ```text
 //! Place ─► Placed ──auto review──► Accepted ─pickup─► PickedUp ─► OutForDelivery ─► Delivered
-//!             │  └──────────────► InReview ─human─► Accepted / Rejected
-//!             └──auto review────► Rejected (terminal)
+//!             │  └──────────────► InReview ─human─► Accepted / Rejected      │    ▲
+//!             └──auto review────► Rejected (terminal)        attempt failed ▼    │ next departure
+//!                                                                     AttemptFailed
+//!                                                 last allowed attempt ─► ReturnedToSender (terminal)
 //! Placed, InReview, Accepted ─cancel─► Cancelled ─restore (within the window)─► status before
 //! ```
+//!
+//! What each status allows (amend, redirect, cancel, return) is one table: [`Allowed`].
 //!
 //! # Rules
 //!
@@ -43,19 +47,22 @@
 //!   one decision) and an `InReview` order gets the new reasons added to its list. Reasons
 //!   name their line by position, so reordering lines may send an order back to review:
 //!   a false alarm a person clears in a minute beats dangerous goods nobody looked at.
-//! - **ChangeConsigneeAddress** (`Placed`, `InReview`, `Accepted`, `PickedUp`): re-quoted for
-//!   the new zone; a destination the service level does not serve is `LimitsExceeded`; the
+//! - **ChangeConsigneeAddress** (`Placed`, `InReview`, `Accepted`, `PickedUp`, and
+//!   `AttemptFailed` until the next departure): re-quoted for the new zone; a destination the service level does not serve is `LimitsExceeded`; the
 //!   same address again is a no-op.
 //! - **Cancel** (`Placed`, `InReview`, `Accepted`), with any reason, even an empty one.
 //! - **Restore** (`Cancelled` only) within `policy.restore_window` of the cancellation
 //!   (inclusive), back to the status the order had; later is `RestoreWindowPassed`.
-//! - **RecordPickup** (`Accepted`), **RecordOutForDelivery** (`Accepted`, `PickedUp`) and
-//!   **RecordDelivery** (`Accepted`, `PickedUp`, `OutForDelivery`) record facts other
-//!   services report; facts arrive at least once and possibly out of order, so a fact the
+//! - **RecordPickup** (`Accepted`), **RecordOutForDelivery** (`Accepted`, `PickedUp`, and
+//!   `AttemptFailed`: every departure is recorded), **RecordAttemptFailed** (`Accepted`,
+//!   `PickedUp`, `OutForDelivery`), **RecordReturnedToSender** (`Accepted`, `PickedUp`,
+//!   `OutForDelivery`, `AttemptFailed`) and **RecordDelivery** (`Accepted`, `PickedUp`,
+//!   `OutForDelivery`, `AttemptFailed`) record facts other services report; facts arrive at least once and possibly out of order, so a fact the
 //!   order already reflects (pickup of an order out for delivery) yields no events, and a
 //!   fact that contradicts the order (pickup of a cancelled order) is `InvalidState`. The
 //!   source event id must not be blank.
-//! - `Cancelled` accepts nothing but `Restore`; `Rejected` and `Delivered` are terminal.
+//! - `Cancelled` accepts nothing but `Restore`; `Rejected`, `ReturnedToSender` and
+//!   `Delivered` are terminal.
 //!
 //! Invariants (debug-asserted here, property-tested in `tests/properties.rs`): a quote's
 //! total is never negative and is the sum of its lines; an order's `cancellation` is set
@@ -95,11 +102,43 @@ pub enum OrderStatus {
     Cancelled,
     PickedUp,
     OutForDelivery,
+    /// An attempt failed; the courier tries again in a new window.
+    AttemptFailed,
+    /// The last allowed attempt failed; the goods go back to the shipper.
+    ReturnedToSender,
     Delivered,
 }
 
+/// What a desk may do with an order, by status: the one table the decider (and, for
+/// returns, after-sales) follows. docs/ARCHITECTURE.md repeats it.
+///
+/// | status             | amend | redirect | cancel | return |
+/// |--------------------|-------|----------|--------|--------|
+/// | placed             | yes   | yes      | yes    | no     |
+/// | in_review          | yes   | yes      | yes    | no     |
+/// | accepted           | yes   | yes      | yes    | no     |
+/// | picked_up          | no    | yes      | no     | no     |
+/// | out_for_delivery   | no    | no       | no     | no     |
+/// | attempt_failed     | no    | yes      | no     | no     |
+/// | returned_to_sender | no    | no       | no     | no     |
+/// | delivered          | no    | no       | no     | yes    |
+/// | rejected           | no    | no       | no     | no     |
+/// | cancelled          | no    | no       | no     | no     |
+///
+/// A redirect after a failed attempt is how a wrong address is fixed: delivery takes the new
+/// address for the next departure. Out for delivery, the courier is already on the way.
+/// A return is after-sales' (`RequestReturn`, within its return window after delivery);
+/// a cancelled order can only be restored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Allowed {
+    pub amend: bool,
+    pub redirect: bool,
+    pub cancel: bool,
+    pub request_return: bool,
+}
+
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 8] = [
+    pub const ALL: [OrderStatus; 10] = [
         OrderStatus::Placed,
         OrderStatus::InReview,
         OrderStatus::Accepted,
@@ -107,6 +146,8 @@ impl OrderStatus {
         OrderStatus::Cancelled,
         OrderStatus::PickedUp,
         OrderStatus::OutForDelivery,
+        OrderStatus::AttemptFailed,
+        OrderStatus::ReturnedToSender,
         OrderStatus::Delivered,
     ];
 
@@ -120,18 +161,44 @@ impl OrderStatus {
             OrderStatus::Cancelled => "cancelled",
             OrderStatus::PickedUp => "picked_up",
             OrderStatus::OutForDelivery => "out_for_delivery",
+            OrderStatus::AttemptFailed => "attempt_failed",
+            OrderStatus::ReturnedToSender => "returned_to_sender",
             OrderStatus::Delivered => "delivered",
+        }
+    }
+
+    /// What this status allows (the table above).
+    pub fn allows(&self) -> Allowed {
+        let allowed =
+            |amend, redirect, cancel, request_return| Allowed { amend, redirect, cancel, request_return };
+        match self {
+            OrderStatus::Placed | OrderStatus::InReview | OrderStatus::Accepted => {
+                allowed(true, true, true, false)
+            }
+            OrderStatus::PickedUp | OrderStatus::AttemptFailed => allowed(false, true, false, false),
+            OrderStatus::Delivered => allowed(false, false, false, true),
+            OrderStatus::OutForDelivery
+            | OrderStatus::ReturnedToSender
+            | OrderStatus::Rejected
+            | OrderStatus::Cancelled => allowed(false, false, false, false),
         }
     }
 
     /// True for statuses nothing can leave.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, OrderStatus::Rejected | OrderStatus::Delivered)
+        matches!(self, OrderStatus::Rejected | OrderStatus::Delivered | OrderStatus::ReturnedToSender)
     }
 
     /// True once the carrier has the goods (amending and cancelling are over).
     pub fn is_picked_up(&self) -> bool {
-        matches!(self, OrderStatus::PickedUp | OrderStatus::OutForDelivery | OrderStatus::Delivered)
+        matches!(
+            self,
+            OrderStatus::PickedUp
+                | OrderStatus::OutForDelivery
+                | OrderStatus::AttemptFailed
+                | OrderStatus::ReturnedToSender
+                | OrderStatus::Delivered
+        )
     }
 }
 
@@ -185,6 +252,42 @@ pub struct Order {
     pub rejection_reason: Option<String>,
     /// Set exactly while the order is `Cancelled`.
     pub cancellation: Option<Cancellation>,
+    /// The latest failed delivery attempt delivery reported (kept as history).
+    pub last_failed_attempt: Option<FailedAttempt>,
+}
+
+/// Why a delivery attempt failed, as delivery reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AttemptFailure {
+    RecipientAbsent,
+    Refused,
+    AddressWrong,
+}
+
+impl AttemptFailure {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AttemptFailure::RecipientAbsent => "recipient absent",
+            AttemptFailure::Refused => "refused",
+            AttemptFailure::AddressWrong => "address wrong",
+        }
+    }
+}
+
+/// A window promised to the consignee, start to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeliveryWindow {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+/// A failed delivery attempt: which, why, and when the courier tries again (`None` after
+/// the last allowed attempt).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailedAttempt {
+    pub attempt: u32,
+    pub reason: AttemptFailure,
+    pub next_window: Option<DeliveryWindow>,
 }
 
 /// The business's adjustable rules: prices, what each service level can carry, and how

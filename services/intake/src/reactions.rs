@@ -1,6 +1,7 @@
 //! What intake does when events arrive: the automatic review of placed orders, and the
-//! fulfilment facts dispatch and delivery report (pickup, out for delivery, delivered),
-//! which close the order to amendments, address changes and cancellation.
+//! fulfilment facts dispatch and delivery report (pickup, each departure, each failed
+//! attempt, the return to the sender, the handover), which set what the order still allows
+//! (amendments, address changes, cancellation: `domain::Allowed`).
 //!
 //! The reviewer is a process manager on a durable consumer: every replica of intake shares
 //! it, so each placement is reviewed once in effect. It is idempotent twice over: the
@@ -15,7 +16,7 @@ use waybill_types::{Actor, OrderId};
 
 use crate::codec;
 use crate::commands::{CommandError, CommandRunner};
-use crate::domain::{Command, CustomerStanding, Event, OrderStatus, Rejection};
+use crate::domain::{Command, CustomerStanding, Event, FailedAttempt, OrderStatus, Rejection};
 
 /// The durable consumer's name; shared by all replicas.
 pub const AUTO_REVIEW_CONSUMER: &str = "intake-auto-review";
@@ -86,8 +87,8 @@ pub fn fulfilment_settings() -> ReactionSettings {
     }
 }
 
-/// Records on the order what dispatch and delivery report: picked up, out for delivery,
-/// delivered. Facts arrive at least once and possibly out of order; the decider ignores
+/// Records on the order what dispatch and delivery report: picked up, out for delivery (at
+/// every departure), attempt failed (reason and next window), returned to sender, delivered. Facts arrive at least once and possibly out of order; the decider ignores
 /// one the order already reflects. A fact that contradicts the order (a pickup of an order
 /// cancelled meanwhile) goes to the dead-letter subject for a person to look at.
 pub async fn record_fulfilment(runner: CommandRunner, recorded: RecordedEvent) -> Result<(), ReactionError> {
@@ -102,6 +103,24 @@ pub async fn record_fulfilment(runner: CommandRunner, recorded: RecordedEvent) -
         Some(Payload::Delivery(v1::DeliveryEvent {
             event: Some(delivery_event::Event::DeliveryStarted(_)),
         })) => Command::RecordOutForDelivery { source_event_id },
+        Some(Payload::Delivery(v1::DeliveryEvent {
+            event: Some(delivery_event::Event::DeliveryAttemptFailed(failed)),
+        })) => {
+            let attempt = FailedAttempt {
+                attempt: failed.attempt,
+                reason: v1::FailureReason::try_from(failed.reason)
+                    .ok()
+                    .and_then(codec::failure_from_wire)
+                    .ok_or_else(|| {
+                        ReactionError::Poison(format!("event {source_event_id}: unknown failure reason"))
+                    })?,
+                next_window: codec::window_from_wire(failed.rescheduled_window.as_ref()),
+            };
+            Command::RecordAttemptFailed { source_event_id, attempt }
+        }
+        Some(Payload::Delivery(v1::DeliveryEvent {
+            event: Some(delivery_event::Event::DeliveryReturnedToSender(returned)),
+        })) => Command::RecordReturnedToSender { source_event_id, attempts: returned.attempts },
         Some(Payload::Delivery(v1::DeliveryEvent {
             event: Some(delivery_event::Event::DeliveryCompleted(_)),
         })) => Command::RecordDelivery { source_event_id },

@@ -255,7 +255,10 @@ fn summarize_aftersales(event: after_sales_event::Event) -> Option<String> {
             format!("survey answered: satisfaction {}/5, recommend {}/10", answered.csat, answered.nps)
         }
         // The order's ledger repeats refunds and claim payments; the timeline shows them once.
-        E::RefundIssued(_) | E::ClaimPaymentIssued(_) => return None,
+        E::RefundIssued(_)
+        | E::ClaimPaymentIssued(_)
+        | E::ClaimAmountReserved(_)
+        | E::ClaimReservationReleased(_) => return None,
     })
 }
 
@@ -309,6 +312,21 @@ pub fn summarize(event: &Event) -> String {
         Event::Restored { restored_status } => format!("restored to {}", restored_status.as_str()),
         Event::PickedUp { .. } => "picked up".to_owned(),
         Event::OutForDelivery { .. } => "out for delivery".to_owned(),
+        Event::AttemptFailed { attempt, .. } => match attempt.next_window {
+            Some(window) => format!(
+                "delivery attempt {} failed: {}; next try {} to {}",
+                attempt.attempt,
+                attempt.reason.as_str(),
+                window.start.format("%Y-%m-%d %H:%M UTC"),
+                window.end.format("%Y-%m-%d %H:%M UTC")
+            ),
+            None => format!(
+                "delivery attempt {} failed: {}; no further attempt",
+                attempt.attempt,
+                attempt.reason.as_str()
+            ),
+        },
+        Event::ReturnedToSender { attempts, .. } => format!("returned to sender after {attempts} attempts"),
         Event::Delivered { .. } => "delivered".to_owned(),
     }
 }

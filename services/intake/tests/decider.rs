@@ -5,8 +5,8 @@
 use chrono::{Duration, TimeZone, Utc};
 use uuid::Uuid;
 use waybill_intake::domain::{
-    Command, Context, Event, Order, OrderDetails, OrderStatus, Policy, Quote, Rejection, ReviewDecision,
-    Tariff, Zone, decide, evolve, price,
+    AttemptFailure, Command, Context, DeliveryWindow, Event, FailedAttempt, Order, OrderDetails, OrderStatus,
+    Policy, Quote, Rejection, ReviewDecision, Tariff, Zone, decide, evolve, price,
 };
 use waybill_types::{
     Address, CargoCategory, CargoLine, Contact, Currency, CustomerId, Money, OrderId, Party, ServiceLevel,
@@ -253,6 +253,24 @@ fn out_for_delivery() -> Event {
 fn delivered() -> Event {
     Event::Delivered { source_event_id: "delivery-2".to_owned() }
 }
+/// Attempt `attempt` failed for `reason`; the next try the next day, 09:00-13:00 (none after the third).
+fn failed_attempt(attempt: u32, reason: AttemptFailure) -> FailedAttempt {
+    let start = t0() + Duration::days(i64::from(attempt));
+    let next_window = (attempt < 3).then(|| DeliveryWindow { start, end: start + Duration::hours(4) });
+    FailedAttempt { attempt, reason, next_window }
+}
+fn attempt_failed(attempt: u32, reason: AttemptFailure) -> Event {
+    Event::AttemptFailed {
+        source_event_id: format!("delivery-fail-{attempt}"),
+        attempt: failed_attempt(attempt, reason),
+    }
+}
+fn out_again(departure: u32) -> Event {
+    Event::OutForDelivery { source_event_id: format!("delivery-start-{departure}") }
+}
+fn returned_to_sender() -> Event {
+    Event::ReturnedToSender { source_event_id: "delivery-returned".to_owned(), attempts: 3 }
+}
 
 const HAZARD_REASON: &str = "cargo[1] (paint thinner) is hazardous but has no hazard declaration";
 const CREDIT_HOLD_REASON: &str = "customer acme is on credit hold";
@@ -269,6 +287,25 @@ fn order_that_is(status: OrderStatus) -> Vec<Event> {
         OrderStatus::OutForDelivery => {
             vec![placed(), accepted_automatically(), picked_up(), out_for_delivery()]
         }
+        OrderStatus::AttemptFailed => vec![
+            placed(),
+            accepted_automatically(),
+            picked_up(),
+            out_for_delivery(),
+            attempt_failed(1, AttemptFailure::AddressWrong),
+        ],
+        OrderStatus::ReturnedToSender => vec![
+            placed(),
+            accepted_automatically(),
+            picked_up(),
+            out_for_delivery(),
+            attempt_failed(1, AttemptFailure::RecipientAbsent),
+            out_again(2),
+            attempt_failed(2, AttemptFailure::RecipientAbsent),
+            out_again(3),
+            attempt_failed(3, AttemptFailure::RecipientAbsent),
+            returned_to_sender(),
+        ],
         OrderStatus::Delivered => {
             vec![placed(), accepted_automatically(), picked_up(), out_for_delivery(), delivered()]
         }
@@ -319,6 +356,18 @@ fn record_out_for_delivery() -> Command {
 fn record_delivery() -> Command {
     Command::RecordDelivery { source_event_id: "delivery-2".to_owned() }
 }
+fn record_attempt_failed(attempt: u32, reason: AttemptFailure) -> Command {
+    Command::RecordAttemptFailed {
+        source_event_id: format!("delivery-fail-{attempt}"),
+        attempt: failed_attempt(attempt, reason),
+    }
+}
+fn record_departure(departure: u32) -> Command {
+    Command::RecordOutForDelivery { source_event_id: format!("delivery-start-{departure}") }
+}
+fn record_returned_to_sender() -> Command {
+    Command::RecordReturnedToSender { source_event_id: "delivery-returned".to_owned(), attempts: 3 }
+}
 
 /// One of every command but Place.
 fn every_command_on_an_order() -> Vec<Command> {
@@ -332,6 +381,8 @@ fn every_command_on_an_order() -> Vec<Command> {
         restore(),
         record_pickup(),
         record_out_for_delivery(),
+        record_attempt_failed(1, AttemptFailure::RecipientAbsent),
+        record_returned_to_sender(),
         record_delivery(),
     ]
 }
@@ -551,7 +602,14 @@ fn an_order_cannot_be_amended_once_picked_up_or_closed() {
 #[test]
 fn the_consignee_address_changes_until_out_for_delivery_and_the_order_is_requoted() {
     let across_town = address("Berlin", "BE", "DE");
-    for status in [OrderStatus::Placed, OrderStatus::InReview, OrderStatus::Accepted, OrderStatus::PickedUp] {
+    let allowed = [
+        OrderStatus::Placed,
+        OrderStatus::InReview,
+        OrderStatus::Accepted,
+        OrderStatus::PickedUp,
+        OrderStatus::AttemptFailed,
+    ];
+    for status in allowed {
         let order = given(order_that_is(status))
             .when(change_consignee_address(across_town.clone()))
             .then([consignee_address_changed(across_town.clone())])
@@ -580,7 +638,13 @@ fn a_same_day_order_cannot_be_redirected_abroad() {
 
 #[test]
 fn the_consignee_address_is_fixed_once_out_for_delivery_or_closed() {
-    let allowed = [OrderStatus::Placed, OrderStatus::InReview, OrderStatus::Accepted, OrderStatus::PickedUp];
+    let allowed = [
+        OrderStatus::Placed,
+        OrderStatus::InReview,
+        OrderStatus::Accepted,
+        OrderStatus::PickedUp,
+        OrderStatus::AttemptFailed,
+    ];
     for status in statuses_except(&allowed) {
         given(order_that_is(status))
             .when(change_consignee_address(berlin()))
@@ -716,9 +780,86 @@ fn a_fact_names_the_event_that_reported_it() {
         .then_invalid(&["source_event_id"]);
 }
 
+// ---- the last mile as it is: failed attempts, departures again, back to the sender ---------
+
 #[test]
-fn rejected_and_delivered_orders_are_final() {
-    for status in [OrderStatus::Rejected, OrderStatus::Delivered] {
+fn a_failed_attempt_is_recorded_with_its_reason_and_next_window() {
+    let order = given(order_that_is(OrderStatus::OutForDelivery))
+        .when(record_attempt_failed(1, AttemptFailure::AddressWrong))
+        .then([attempt_failed(1, AttemptFailure::AddressWrong)])
+        .expect("attempt failed");
+    assert_eq!(order.status, OrderStatus::AttemptFailed);
+    assert_eq!(order.last_failed_attempt, Some(failed_attempt(1, AttemptFailure::AddressWrong)));
+}
+
+#[test]
+fn every_departure_after_a_failed_attempt_is_recorded() {
+    let order = given(order_that_is(OrderStatus::AttemptFailed))
+        .when(record_departure(2))
+        .then([out_again(2)])
+        .expect("out again");
+    assert_eq!(order.status, OrderStatus::OutForDelivery);
+    // The failure stays on the order as history.
+    assert_eq!(order.last_failed_attempt.map(|failed| failed.attempt), Some(1));
+}
+
+#[test]
+fn the_last_failed_attempt_sends_the_order_back_to_the_sender() {
+    let mut history = order_that_is(OrderStatus::ReturnedToSender);
+    history.pop();
+    let order =
+        given(history).when(record_returned_to_sender()).then([returned_to_sender()]).expect("returned");
+    assert_eq!(order.status, OrderStatus::ReturnedToSender);
+    assert!(order.status.is_terminal());
+}
+
+#[test]
+fn a_wrong_address_is_fixed_after_the_failed_attempt_and_not_while_the_courier_is_out() {
+    let corrected = address("Munich", "BY", "DE");
+    let corrected = Address { lines: vec!["Leopoldstrasse 7".to_owned()], ..corrected };
+    let order = given(order_that_is(OrderStatus::AttemptFailed))
+        .when(change_consignee_address(corrected.clone()))
+        .then([consignee_address_changed(corrected.clone())])
+        .expect("redirected");
+    assert_eq!(
+        (order.status, order.details.consignee.address),
+        (OrderStatus::AttemptFailed, corrected.clone())
+    );
+    let mut out_again_history = order_that_is(OrderStatus::AttemptFailed);
+    out_again_history.push(out_again(2));
+    given(out_again_history)
+        .when(change_consignee_address(corrected))
+        .then_rejected(invalid_state("change the consignee address of", OrderStatus::OutForDelivery));
+}
+
+#[test]
+fn a_delivery_fact_that_contradicts_the_return_to_sender_is_refused() {
+    given(order_that_is(OrderStatus::ReturnedToSender))
+        .when(record_delivery())
+        .then_rejected(invalid_state("record the delivery of", OrderStatus::ReturnedToSender));
+    given(order_that_is(OrderStatus::Delivered))
+        .when(record_returned_to_sender())
+        .then_rejected(invalid_state("record the return to the sender of", OrderStatus::Delivered));
+}
+
+#[test]
+fn the_status_table_is_what_the_decider_does() {
+    for status in OrderStatus::ALL {
+        let allowed = status.allows();
+        let amend = given(order_that_is(status)).when(amend_service_level(ServiceLevel::Express)).result;
+        assert_eq!(amend.is_ok(), allowed.amend, "amend a {status} order: {amend:?}");
+        let redirect =
+            given(order_that_is(status)).when(change_consignee_address(address("Berlin", "BE", "DE"))).result;
+        assert_eq!(redirect.is_ok(), allowed.redirect, "redirect a {status} order: {redirect:?}");
+        let cancel = given(order_that_is(status)).when(cancel("changed plans")).result;
+        assert_eq!(cancel.is_ok(), allowed.cancel, "cancel a {status} order: {cancel:?}");
+        assert_eq!(allowed.request_return, status == OrderStatus::Delivered, "return a {status} order");
+    }
+}
+
+#[test]
+fn rejected_returned_and_delivered_orders_are_final() {
+    for status in [OrderStatus::Rejected, OrderStatus::ReturnedToSender, OrderStatus::Delivered] {
         for command in every_command_on_an_order() {
             let outcome = given(order_that_is(status)).when(command);
             assert!(
@@ -759,6 +900,8 @@ fn every_event_has_its_own_type() {
         restored(OrderStatus::Placed),
         picked_up(),
         out_for_delivery(),
+        attempt_failed(1, AttemptFailure::Refused),
+        returned_to_sender(),
         delivered(),
     ];
     let mut types: Vec<&str> = events.iter().map(Event::event_type).collect();

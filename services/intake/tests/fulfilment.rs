@@ -386,3 +386,150 @@ async fn the_timeline_shows_the_orders_returns_reverse_shipments_and_complaints_
     );
     intake.stop().await;
 }
+
+/// Delivery's failed attempt `attempt` for `reason`, rescheduled to `next` (none: the last).
+fn attempt_failed(attempt: u32, reason: v1::FailureReason, next: Option<v1::TimeWindow>) -> Payload {
+    delivery(delivery_event::Event::DeliveryAttemptFailed(v1::DeliveryAttemptFailed {
+        attempt,
+        reason: reason.into(),
+        note: String::new(),
+        rescheduled_window: next,
+    }))
+}
+
+fn started() -> Payload {
+    delivery(delivery_event::Event::DeliveryStarted(v1::DeliveryStarted { courier_id: "c-1".into() }))
+}
+
+#[tokio::test]
+async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_sender() {
+    let nats = NatsServer::start();
+    let intake = Intake::start(&nats).await;
+    let log =
+        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
+    let mut client = intake.client("user:desk").await;
+    let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
+    let order_id = order.order.expect("order").order_id;
+    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    let started_type = "waybill.delivery.delivery_started.v1";
+    let failed_type = "waybill.delivery.delivery_attempt_failed.v1";
+    append_fact(&log, "delivery", &order_id, started_type, started()).await;
+    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::OutForDelivery).await;
+
+    // The courier cannot find the address: the order says so, with the reason and the new window.
+    let next_start = chrono::Utc::now() + chrono::Duration::hours(24);
+    let next = v1::TimeWindow {
+        start: Some(waybill_proto::convert::timestamp_to_wire(next_start)),
+        end: Some(waybill_proto::convert::timestamp_to_wire(next_start + chrono::Duration::hours(4))),
+    };
+    append_fact(
+        &log,
+        "delivery",
+        &order_id,
+        failed_type,
+        attempt_failed(1, v1::FailureReason::AddressWrong, Some(next)),
+    )
+    .await;
+    let failed =
+        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::AttemptFailed).await;
+    let last = failed.last_failed_attempt.expect("the failed attempt on the order");
+    assert_eq!((last.attempt, last.reason), (1, v1::FailureReason::AddressWrong as i32));
+    assert_eq!(last.next_window.map(|window| window.start), Some(next.start));
+
+    // The one fix the failure calls for: the desk corrects the address before the next try.
+    let mut corrected = failed.consignee.clone().and_then(|party| party.address).expect("address");
+    corrected.lines = vec!["Leopoldstrasse 7".into()];
+    let redirected = client
+        .change_consignee_address(v1::ChangeConsigneeAddressRequest {
+            request_id: "fix-address".into(),
+            order_id: order_id.clone(),
+            address: Some(corrected.clone()),
+        })
+        .await
+        .expect("a redirect after a failed attempt")
+        .into_inner()
+        .order
+        .expect("order");
+    assert_eq!(status_of(&redirected), OrderStatus::AttemptFailed);
+
+    // Two more departures, each recorded, and two more failures: back to the sender.
+    for attempt in 2..=3u32 {
+        append_fact(&log, "delivery", &order_id, started_type, started()).await;
+        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::OutForDelivery).await;
+        let refused = client
+            .change_consignee_address(v1::ChangeConsigneeAddressRequest {
+                request_id: format!("redirect-while-out-{attempt}"),
+                order_id: order_id.clone(),
+                address: Some(v1::Address { city: "Augsburg".into(), ..corrected.clone() }),
+            })
+            .await
+            .expect_err("no redirect while the courier is on the way");
+        assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+        assert!(refused.message().contains("out_for_delivery"), "{}", refused.message());
+        let next = (attempt < 3).then_some(next);
+        append_fact(
+            &log,
+            "delivery",
+            &order_id,
+            failed_type,
+            attempt_failed(attempt, v1::FailureReason::RecipientAbsent, next),
+        )
+        .await;
+        if attempt < 3 {
+            wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::AttemptFailed).await;
+        }
+    }
+    append_fact(
+        &log,
+        "delivery",
+        &order_id,
+        "waybill.delivery.delivery_returned_to_sender.v1",
+        delivery(delivery_event::Event::DeliveryReturnedToSender(v1::DeliveryReturnedToSender {
+            attempts: 3,
+        })),
+    )
+    .await;
+    let returned =
+        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::ReturnedToSender).await;
+
+    // "Where is my parcel?": on its way back, and the timeline tells the whole last mile.
+    let refused = client
+        .change_consignee_address(v1::ChangeConsigneeAddressRequest {
+            request_id: "redirect-after-return".into(),
+            order_id: order_id.clone(),
+            address: Some(v1::Address { city: "Augsburg".into(), ..corrected }),
+        })
+        .await
+        .expect_err("no redirect of goods on their way back");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(refused.message().contains("returned_to_sender"), "{}", refused.message());
+    let tracked = client
+        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: returned.version })
+        .await
+        .expect("tracked")
+        .into_inner();
+    assert_eq!(tracked.status, OrderStatus::ReturnedToSender as i32);
+    let intake_types: Vec<&str> = tracked
+        .timeline
+        .iter()
+        .filter(|entry| entry.service == "intake")
+        .map(|entry| entry.event_type.as_str())
+        .collect();
+    let count = |wanted: &str| intake_types.iter().filter(|event_type| **event_type == wanted).count();
+    assert_eq!(count("waybill.intake.order_out_for_delivery.v1"), 3, "one per departure: {intake_types:?}");
+    assert_eq!(count("waybill.intake.order_delivery_attempt_failed.v1"), 3, "{intake_types:?}");
+    assert_eq!(count("waybill.intake.order_returned_to_sender.v1"), 1, "{intake_types:?}");
+    let summaries: Vec<&str> = tracked
+        .timeline
+        .iter()
+        .filter(|entry| entry.service == "intake")
+        .map(|entry| entry.summary.as_str())
+        .collect();
+    assert!(
+        summaries
+            .iter()
+            .any(|summary| summary.starts_with("delivery attempt 1 failed: address wrong; next try")),
+        "{summaries:#?}"
+    );
+    intake.stop().await;
+}

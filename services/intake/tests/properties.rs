@@ -9,8 +9,8 @@ use chrono::{Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use uuid::Uuid;
 use waybill_intake::domain::{
-    Command, Context, CustomerStanding, Event, Order, OrderDetails, OrderStatus, Policy, Rejection,
-    ReviewDecision, decide, evolve, limit_violations,
+    AttemptFailure, Command, Context, CustomerStanding, Event, FailedAttempt, Order, OrderDetails,
+    OrderStatus, Policy, Rejection, ReviewDecision, decide, evolve, limit_violations,
 };
 use waybill_types::{
     Address, CargoCategory, CargoLine, Contact, Currency, CustomerId, Money, OrderId, Party, ServiceLevel,
@@ -135,6 +135,11 @@ fn command() -> impl Strategy<Value = Command> {
         2 => Just(Command::Restore),
         2 => source().prop_map(|source_event_id| Command::RecordPickup { source_event_id }),
         2 => source().prop_map(|source_event_id| Command::RecordOutForDelivery { source_event_id }),
+        2 => source().prop_map(|source_event_id| Command::RecordAttemptFailed {
+            source_event_id,
+            attempt: FailedAttempt { attempt: 1, reason: AttemptFailure::AddressWrong, next_window: None },
+        }),
+        1 => source().prop_map(|source_event_id| Command::RecordReturnedToSender { source_event_id, attempts: 3 }),
         2 => source().prop_map(|source_event_id| Command::RecordDelivery { source_event_id }),
     ]
 }

@@ -10,9 +10,15 @@
 //!   Loss and total damage claim the declared value; partial damage waits for assessment.
 //!   Opening an existing claim again decides nothing.
 //! - **Assess** (open or assessed): an amount and a note.
-//! - **Approve** (open or assessed): never above the order's declared value.
-//! - **Pay** is decided together with the order's ledger (`ledger.rs`): the approved amount,
-//!   and all claim payments of the order together never above the declared value.
+//! - **Approve** (open or assessed) is decided together with the order's ledger
+//!   (`ledger.rs`, `decide_claim_approval`): never above what is left of the declared value
+//!   after the order's claim payments and what its other approved claims hold; the approved
+//!   amount is then held on the ledger. The rule here is the claim's own half (status,
+//!   currency, the declared value itself).
+//! - **Pay** is decided together with the order's ledger: the approved amount, and all
+//!   claim payments and approvals of the order together never above the declared value.
+//! - **Reject** (open, assessed or approved), with the ledger: an approved claim releases
+//!   what it held.
 //! - **Close** (paid or rejected) writes `Closed` and `SurveyRequested`.
 
 use waybill_types::{Money, OrderId, Timestamp};

@@ -18,8 +18,11 @@ pub enum Rejection {
     InvalidState { action: &'static str, kind: CaseKind, status: &'static str },
     #[error("order {0} is not delivered: only delivered goods can be returned")]
     NotDelivered(OrderId),
-    #[error("the return window closed at {closed_at} ({days} days after delivery)")]
-    ReturnWindowClosed { closed_at: Timestamp, days: i64 },
+    #[error(
+        "the return window closed at {closed_at} ({} after delivery)",
+        waybill_types::duration::display(*window)
+    )]
+    ReturnWindowClosed { closed_at: Timestamp, window: chrono::Duration },
     #[error("refund of {requested} exceeds what is left of the charge: {remaining} (charged {charged})")]
     RefundExceedsCharge { requested: Money, remaining: Money, charged: Money },
     #[error("the order's charge is not known; no refund can be checked against it")]
@@ -30,6 +33,11 @@ pub enum Rejection {
         "payment of {requested} exceeds what is left of the declared value: {remaining} (declared {declared})"
     )]
     PaymentsExceedDeclaredValue { requested: Money, remaining: Money, declared: Money },
+    #[error(
+        "approval of {requested} exceeds what is left of the declared value: {remaining} (declared {declared}; \
+         paid and approved claims of the order hold the rest)"
+    )]
+    ApprovalExceedsDeclaredValue { requested: Money, remaining: Money, declared: Money },
     #[error("the order's declared value is not known")]
     DeclaredValueUnknown,
     #[error("amount is in {got}, the order is in {expected}")]

@@ -239,7 +239,7 @@ fn request(
     if now > window_ends_at {
         return Err(Rejection::ReturnWindowClosed {
             closed_at: window_ends_at,
-            days: policy.return_window.num_days(),
+            window: policy.return_window,
         });
     }
     let mut violations = Vec::new();

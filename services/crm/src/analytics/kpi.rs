@@ -76,6 +76,8 @@ pub struct Kpis {
     pub first_attempt_delivery: Rate,
     pub complaints_resolved_within_sla: Rate,
     pub cancellation: Rate,
+    /// Returned to sender / last mile ended (delivered or returned to sender).
+    pub returned_to_sender: Rate,
 }
 
 /// Every KPI over `orders` and `complaints` (already scoped by the caller). Each line
@@ -84,6 +86,11 @@ pub fn compute(orders: &[&OrderFacts], complaints: &[&ComplaintFacts]) -> Kpis {
     let delivered: Vec<&OrderFacts> =
         orders.iter().copied().filter(|order| !order.cancelled && order.delivered_at.is_some()).collect();
     let completed: Vec<&OrderFacts> = orders.iter().copied().filter(|order| order.is_completed()).collect();
+    let last_mile_ended: Vec<&OrderFacts> = orders
+        .iter()
+        .copied()
+        .filter(|order| !order.cancelled && (order.delivered_at.is_some() || order.returned_to_sender))
+        .collect();
     let resolved: Vec<&ComplaintFacts> =
         complaints.iter().copied().filter(|complaint| complaint.resolved).collect();
     Kpis {
@@ -113,6 +120,10 @@ pub fn compute(orders: &[&OrderFacts], complaints: &[&ComplaintFacts]) -> Kpis {
         }),
         // KPIS.md "Cancellation rate".
         cancellation: Rate::count(orders.iter().copied(), |order| order.cancelled),
+        // KPIS.md "Returned-to-sender rate".
+        returned_to_sender: Rate::count(last_mile_ended.iter().copied(), |order| {
+            order.returned_to_sender && order.delivered_at.is_none()
+        }),
     }
 }
 

@@ -11,6 +11,8 @@ pub struct Totals {
     pub orders: u64,
     pub cancelled_orders: u64,
     pub delivered_orders: u64,
+    /// Not cancelled, sent back to the shipper after the last allowed attempt.
+    pub returned_to_sender_orders: u64,
     pub revenue_minor: i64,
     pub refunds_minor: i64,
     pub claims_paid_minor: i64,
@@ -45,6 +47,9 @@ pub fn totals<'a>(orders: impl IntoIterator<Item = &'a OrderFacts>, policy: &Pol
         }
         if order.delivered_at.is_some() && !order.cancelled {
             totals.delivered_orders += 1;
+        }
+        if order.returned_to_sender && order.delivered_at.is_none() && !order.cancelled {
+            totals.returned_to_sender_orders += 1;
         }
         if !in_currency(&order.charged) {
             totals.orders_in_other_currencies += 1;

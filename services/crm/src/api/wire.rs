@@ -49,6 +49,7 @@ pub fn customer_to_wire(view: &CustomerView, policy: &Policy) -> v1::Customer {
             nps: view.nps,
             nps_answers: view.nps_answers,
             orders_in_other_currencies: totals.orders_in_other_currencies,
+            returned_to_sender_orders: totals.returned_to_sender_orders,
         }),
         registered_at: customer.map(|customer| convert::timestamp_to_wire(customer.registered_at)),
         last_order_at: totals.last_order_at.map(convert::timestamp_to_wire),
@@ -68,6 +69,7 @@ pub fn kpis_to_wire(kpis: &Kpis) -> v1::ServiceKpis {
         complaints_resolved_within_sla: Some(rate_to_wire(kpis.complaints_resolved_within_sla)),
         cancellation: Some(rate_to_wire(kpis.cancellation)),
         orders: kpis.orders,
+        returned_to_sender: Some(rate_to_wire(kpis.returned_to_sender)),
     }
 }
 

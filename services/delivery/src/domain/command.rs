@@ -47,7 +47,12 @@ pub enum DeliveryCommand {
         courier_id: CourierId,
         automatic: bool,
     },
-    Start,
+    /// Out (again). `redirect`: the consignee's address as intake has it now and the event
+    /// that set it (from the read model), so a redirect the `delivery-orders` reaction has not
+    /// applied yet still reaches this departure.
+    Start {
+        redirect: Option<(Address, String)>,
+    },
     RecordFailedAttempt {
         reason: FailureReason,
         note: String,

@@ -49,7 +49,7 @@ pub fn decide(
             update_address(delivery, address, source_event_id)
         }
         DeliveryCommand::Assign { courier_id, automatic } => assign(delivery, courier_id, automatic)?,
-        DeliveryCommand::Start => start(delivery, context)?,
+        DeliveryCommand::Start { redirect } => start(delivery, redirect, context)?,
         DeliveryCommand::RecordFailedAttempt { reason, note, next_window } => {
             failed_attempt(delivery, reason, note, next_window, context)?
         }
@@ -108,8 +108,11 @@ fn schedule(
 }
 
 fn update_address(delivery: &Delivery, address: Address, source_event_id: String) -> Vec<DeliveryEvent> {
-    // Once the goods are out (or done), the order's own rules have refused the change.
-    if !matches!(delivery.status, Scheduled | Assigned) || delivery.consignee.address == address {
+    // Before the (next) departure only: after a failed attempt the new address is the one
+    // the courier takes next. Out (or done), the order's own rules have refused the change.
+    if !matches!(delivery.status, Scheduled | Assigned | AttemptFailed)
+        || delivery.consignee.address == address
+    {
         return Vec::new();
     }
     let zone = address.city.trim().to_owned();
@@ -128,14 +131,23 @@ fn assign(
     Ok(vec![DeliveryEvent::CourierAssigned { courier_id, automatic }])
 }
 
-fn start(delivery: &Delivery, context: &Context<'_>) -> Result<Vec<DeliveryEvent>, Rejection> {
+fn start(
+    delivery: &Delivery,
+    redirect: Option<(Address, String)>,
+    context: &Context<'_>,
+) -> Result<Vec<DeliveryEvent>, Rejection> {
     if delivery.status == Scheduled {
         return Err(Rejection::NoCourierAssigned);
     }
     require(delivery, "start", &[Assigned, AttemptFailed])?;
     let courier_id = delivery.courier.ok_or(Rejection::NoCourierAssigned)?;
-    let started = DeliveryEvent::Started { courier_id };
-    Ok(with_notification(Some(delivery), vec![started], Milestone::OutForDelivery, context.now))
+    // A redirect not applied yet goes out with this departure, not after it.
+    let mut events = match redirect {
+        Some((address, source_event_id)) => update_address(delivery, address, source_event_id),
+        None => Vec::new(),
+    };
+    events.push(DeliveryEvent::Started { courier_id });
+    Ok(with_notification(Some(delivery), events, Milestone::OutForDelivery, context.now))
 }
 
 fn failed_attempt(

@@ -3,7 +3,7 @@
 
 use waybill_types::{Address, CargoLine, OrderId, ServiceLevel};
 
-use super::{CustomerStanding, OrderDetails};
+use super::{CustomerStanding, FailedAttempt, OrderDetails};
 
 /// A human reviewer's decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,13 +39,21 @@ pub enum Command {
         reason: String,
     },
     Restore,
-    /// Facts reported by dispatch/delivery (a later issue wires the reactions). Idempotent: recording a fact the
-    /// order already reflects yields no events.
+    /// Facts reported by dispatch/delivery (the `intake-fulfilment` reaction). Idempotent:
+    /// recording a fact the order already reflects yields no events.
     RecordPickup {
         source_event_id: String,
     },
     RecordOutForDelivery {
         source_event_id: String,
+    },
+    RecordAttemptFailed {
+        source_event_id: String,
+        attempt: FailedAttempt,
+    },
+    RecordReturnedToSender {
+        source_event_id: String,
+        attempts: u32,
     },
     RecordDelivery {
         source_event_id: String,

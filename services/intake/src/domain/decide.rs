@@ -5,14 +5,15 @@
 use waybill_types::{Address, CargoLine, OrderId, ServiceLevel};
 
 use super::{
-    AutoReview, Command, Context, CustomerStanding, Event, Order, OrderDetails, OrderStatus, Policy,
-    Rejection, ReviewDecision, auto_review, cargo_review_reasons, evolve, limit_violations, price,
+    Allowed, AutoReview, Command, Context, CustomerStanding, Event, FailedAttempt, Order, OrderDetails,
+    OrderStatus, Policy, Rejection, ReviewDecision, auto_review, cargo_review_reasons, evolve,
+    limit_violations, price,
 };
 
-use OrderStatus::{Accepted, Cancelled, Delivered, InReview, OutForDelivery, PickedUp, Placed};
-
-/// Statuses in which the goods are still with the shipper: amending and cancelling are allowed.
-const BEFORE_PICKUP: &[OrderStatus] = &[Placed, InReview, Accepted];
+use OrderStatus::{
+    Accepted, AttemptFailed, Cancelled, Delivered, InReview, OutForDelivery, PickedUp, Placed,
+    ReturnedToSender,
+};
 
 pub fn decide(
     state: Option<&Order>,
@@ -34,13 +35,19 @@ pub fn decide(
         Command::Amend { cargo, service_level } => amend(order, cargo, service_level, policy),
         Command::ChangeConsigneeAddress { address } => change_consignee_address(order, address, policy),
         Command::Cancel { reason } => {
-            require(order, "cancel", BEFORE_PICKUP)?;
+            require_allowed(order, "cancel", |allowed| allowed.cancel)?;
             Ok(vec![Event::Cancelled { reason }])
         }
         Command::Restore => restore(order, context),
         Command::RecordPickup { source_event_id } => record_fact(order, Fact::Pickup, source_event_id),
         Command::RecordOutForDelivery { source_event_id } => {
             record_fact(order, Fact::OutForDelivery, source_event_id)
+        }
+        Command::RecordAttemptFailed { source_event_id, attempt } => {
+            record_fact(order, Fact::AttemptFailed(attempt), source_event_id)
+        }
+        Command::RecordReturnedToSender { source_event_id, attempts } => {
+            record_fact(order, Fact::ReturnedToSender(attempts), source_event_id)
         }
         Command::RecordDelivery { source_event_id } => record_fact(order, Fact::Delivery, source_event_id),
     }?;
@@ -51,6 +58,20 @@ pub fn decide(
 /// `InvalidState` naming the order's status unless it is one of `allowed`.
 fn require(order: &Order, action: &'static str, allowed: &[OrderStatus]) -> Result<(), Rejection> {
     if allowed.contains(&order.status) {
+        Ok(())
+    } else {
+        Err(Rejection::InvalidState { action, status: order.status })
+    }
+}
+
+/// `InvalidState` naming the order's status unless its row of the status table
+/// ([`OrderStatus::allows`]) allows the action.
+fn require_allowed(
+    order: &Order,
+    action: &'static str,
+    allowed: impl Fn(Allowed) -> bool,
+) -> Result<(), Rejection> {
+    if allowed(order.status.allows()) {
         Ok(())
     } else {
         Err(Rejection::InvalidState { action, status: order.status })
@@ -104,7 +125,7 @@ fn amend(
     service_level: Option<ServiceLevel>,
     policy: &Policy,
 ) -> Result<Vec<Event>, Rejection> {
-    require(order, "amend", BEFORE_PICKUP)?;
+    require_allowed(order, "amend", |allowed| allowed.amend)?;
     if cargo.is_none() && service_level.is_none() {
         return Err(Rejection::invalid(
             "cargo",
@@ -152,7 +173,7 @@ fn change_consignee_address(
     address: Address,
     policy: &Policy,
 ) -> Result<Vec<Event>, Rejection> {
-    require(order, "change the consignee address of", &[Placed, InReview, Accepted, PickedUp])?;
+    require_allowed(order, "change the consignee address of", |allowed| allowed.redirect)?;
     if address == order.details.consignee.address {
         return Ok(vec![]);
     }
@@ -179,22 +200,43 @@ fn restore(order: &Order, context: &Context<'_>) -> Result<Vec<Event>, Rejection
 }
 
 /// A fact another service reports about the goods.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Fact {
     Pickup,
     OutForDelivery,
+    AttemptFailed(FailedAttempt),
+    ReturnedToSender(u32),
     Delivery,
 }
 
 impl Fact {
     /// (action for rejections, statuses it moves on from, statuses that already reflect it)
-    fn rules(self) -> (&'static str, &'static [OrderStatus], &'static [OrderStatus]) {
+    fn rules(&self) -> (&'static str, &'static [OrderStatus], &'static [OrderStatus]) {
         match self {
-            Fact::Pickup => ("record the pickup of", &[Accepted], &[PickedUp, OutForDelivery, Delivered]),
-            Fact::OutForDelivery => {
-                ("record the departure for delivery of", &[Accepted, PickedUp], &[OutForDelivery, Delivered])
+            Fact::Pickup => (
+                "record the pickup of",
+                &[Accepted],
+                &[PickedUp, OutForDelivery, AttemptFailed, ReturnedToSender, Delivered],
+            ),
+            // Every departure counts, the first and each one after a failed attempt.
+            Fact::OutForDelivery => (
+                "record the departure for delivery of",
+                &[Accepted, PickedUp, AttemptFailed],
+                &[OutForDelivery, ReturnedToSender, Delivered],
+            ),
+            Fact::AttemptFailed(_) => (
+                "record a failed delivery attempt of",
+                &[Accepted, PickedUp, OutForDelivery],
+                &[AttemptFailed, ReturnedToSender, Delivered],
+            ),
+            Fact::ReturnedToSender(_) => (
+                "record the return to the sender of",
+                &[Accepted, PickedUp, OutForDelivery, AttemptFailed],
+                &[ReturnedToSender],
+            ),
+            Fact::Delivery => {
+                ("record the delivery of", &[Accepted, PickedUp, OutForDelivery, AttemptFailed], &[Delivered])
             }
-            Fact::Delivery => ("record the delivery of", &[Accepted, PickedUp, OutForDelivery], &[Delivered]),
         }
     }
 
@@ -202,6 +244,8 @@ impl Fact {
         match self {
             Fact::Pickup => Event::PickedUp { source_event_id },
             Fact::OutForDelivery => Event::OutForDelivery { source_event_id },
+            Fact::AttemptFailed(attempt) => Event::AttemptFailed { source_event_id, attempt },
+            Fact::ReturnedToSender(attempts) => Event::ReturnedToSender { source_event_id, attempts },
             Fact::Delivery => Event::Delivered { source_event_id },
         }
     }

@@ -3,7 +3,7 @@
 
 use waybill_types::{Address, CargoLine, OrderId, ServiceLevel};
 
-use super::{OrderDetails, OrderStatus, Quote};
+use super::{FailedAttempt, OrderDetails, OrderStatus, Quote};
 
 // `Placed` is large, but events are built once and moved, never stored by the million;
 // boxing it would burden every constructor and pattern (codec, read model) for nothing.
@@ -49,6 +49,16 @@ pub enum Event {
     OutForDelivery {
         source_event_id: String,
     },
+    /// Delivery's attempt failed; the courier tries again in `attempt.next_window`.
+    AttemptFailed {
+        source_event_id: String,
+        attempt: FailedAttempt,
+    },
+    /// Delivery's last allowed attempt failed: the goods go back to the shipper.
+    ReturnedToSender {
+        source_event_id: String,
+        attempts: u32,
+    },
     Delivered {
         source_event_id: String,
     },
@@ -68,6 +78,8 @@ impl Event {
             Event::Restored { .. } => "waybill.intake.order_restored.v1",
             Event::PickedUp { .. } => "waybill.intake.order_picked_up.v1",
             Event::OutForDelivery { .. } => "waybill.intake.order_out_for_delivery.v1",
+            Event::AttemptFailed { .. } => "waybill.intake.order_delivery_attempt_failed.v1",
+            Event::ReturnedToSender { .. } => "waybill.intake.order_returned_to_sender.v1",
             Event::Delivered { .. } => "waybill.intake.order_delivered.v1",
         }
     }

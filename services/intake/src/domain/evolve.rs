@@ -21,6 +21,7 @@ pub fn evolve(state: Option<Order>, event: &Event, at: Timestamp) -> Option<Orde
                 review_reasons: Vec::new(),
                 rejection_reason: None,
                 cancellation: None,
+                last_failed_attempt: None,
             }),
             _ => None,
         };
@@ -62,6 +63,11 @@ pub fn evolve(state: Option<Order>, event: &Event, at: Timestamp) -> Option<Orde
         }
         Event::PickedUp { .. } => order.status = OrderStatus::PickedUp,
         Event::OutForDelivery { .. } => order.status = OrderStatus::OutForDelivery,
+        Event::AttemptFailed { attempt, .. } => {
+            order.status = OrderStatus::AttemptFailed;
+            order.last_failed_attempt = Some(attempt.clone());
+        }
+        Event::ReturnedToSender { .. } => order.status = OrderStatus::ReturnedToSender,
         Event::Delivered { .. } => order.status = OrderStatus::Delivered,
     }
     order.updated_at = at;

@@ -548,6 +548,7 @@ async fn promised_windows_and_the_return_window_follow_the_configuration() -> an
     let settings = Settings {
         delivery: &[("WAYBILL_DELIVERY_WINDOW_STANDARD", "2h/6h")],
         aftersales: &[("WAYBILL_AFTERSALES_RETURN_WINDOW", "2s")],
+        ..Settings::default()
     };
     let system = System::start(&nats.url(), settings).await?;
     let clients = system.clients().await?;

@@ -53,6 +53,13 @@ pub(crate) fn is_transient_nats(error: &(dyn std::error::Error + 'static)) -> bo
     let refused = |error: &async_nats::jetstream::Error| !matches!(error.code(), 408 | 503);
     if let Some(error) = error.downcast_ref::<GetStreamError>() {
         return match error.kind() {
+            // A stream just created (by this service or a replica starting beside it) is
+            // briefly unknown to the other nodes of a cluster: look again.
+            GetStreamErrorKind::JetStream(error)
+                if error.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND =>
+            {
+                true
+            }
             GetStreamErrorKind::JetStream(error) => !refused(&error),
             GetStreamErrorKind::EmptyName | GetStreamErrorKind::InvalidStreamName => false,
             GetStreamErrorKind::Request => true,

@@ -32,8 +32,19 @@ impl NatsCluster {
             args.extend(["--routes".to_owned(), format!("nats://127.0.0.1:{seed}")]);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let node = NatsServer::start_with_config(&args);
-            let port = route_port_in_log(&node.log())
-                .unwrap_or_else(|| panic!("node n{index} reported no route port; log:\n{}", node.log()));
+            // The route listener may be logged a moment after the client one.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let port = loop {
+                if let Some(port) = route_port_in_log(&node.log()) {
+                    break port;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "node n{index} reported no route port; log:\n{}",
+                    node.log()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            };
             route_ports.push(port);
             nodes.push(node);
         }

@@ -58,10 +58,6 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
-/// A child process that dies with the test (its process group killed on drop, and by the
-/// kernel if the test process itself is killed).
-pub use waybill_testkit::OwnedChild as Running;
-
 /// One Waybill service binary, on a port it bound itself, against a test's nats-server.
 pub struct Service {
     pub process: ServiceProcess,

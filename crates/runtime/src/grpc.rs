@@ -172,7 +172,6 @@ pub async fn serve(
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = tonic::transport::Server::builder()
         .layer(crate::metrics::GrpcMetricsLayer)
-        .layer(crate::metrics::UndecodableIsInvalidLayer)
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
     let grace_over = async move {

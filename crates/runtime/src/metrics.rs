@@ -49,64 +49,9 @@ pub async fn export(listen: SocketAddr) -> anyhow::Result<SocketAddr> {
     Ok(bound)
 }
 
-/// Requests a service cannot decode are the caller's mistake: tonic answers them INTERNAL
-/// ("failed to decode Protobuf message"), which clients and dashboards read as a server
-/// fault. This layer, inside the metrics layer, answers INVALID_ARGUMENT instead.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct UndecodableIsInvalidLayer;
-
-impl<S> tower::Layer<S> for UndecodableIsInvalidLayer {
-    type Service = UndecodableIsInvalid<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        UndecodableIsInvalid { inner }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct UndecodableIsInvalid<S> {
-    inner: S,
-}
-
-impl<S, B, R> tower::Service<http::Request<B>> for UndecodableIsInvalid<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(context)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let response = self.inner.call(request);
-        Box::pin(async move {
-            let mut response = response.await?;
-            let headers = response.headers_mut();
-            let undecodable = headers.get("grpc-status").is_some_and(|code| code == "13")
-                && headers.get("grpc-message").and_then(|message| message.to_str().ok()).is_some_and(
-                    |message| {
-                        message.starts_with("failed%20to%20decode") || message.starts_with("failed to decode")
-                    },
-                );
-            if undecodable {
-                headers.insert("grpc-status", http::HeaderValue::from_static("3"));
-                headers.insert(
-                    "grpc-message",
-                    http::HeaderValue::from_static(
-                        "the%20request%20is%20not%20a%20valid%20message%20of%20this%20method",
-                    ),
-                );
-            }
-            Ok(response)
-        })
-    }
-}
-
-/// The tower layer that counts and times every gRPC call.
+/// The tower layer that counts and times every gRPC call. It also answers a request the
+/// service cannot decode with INVALID_ARGUMENT: tonic says INTERNAL ("failed to decode
+/// Protobuf message"), which clients and dashboards would read as a server fault.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GrpcMetricsLayer;
 
@@ -145,7 +90,10 @@ where
         let started = Instant::now();
         let response = self.inner.call(request);
         Box::pin(async move {
-            let response = response.await;
+            let mut response = response.await;
+            if let Ok(response) = &mut response {
+                undecodable_is_invalid(response.headers_mut());
+            }
             // A unary call that fails answers "trailers-only": the status is in the headers.
             // A call without one in the headers succeeded (or, for a stream, reports in
             // its trailers, which this layer does not read).
@@ -164,5 +112,22 @@ where
             metrics::counter!("waybill_grpc_requests_total", "method" => method, "code" => code).increment(1);
             response
         })
+    }
+}
+
+/// Rewrites tonic's decode failure (a trailers-only INTERNAL) to INVALID_ARGUMENT.
+fn undecodable_is_invalid(headers: &mut http::HeaderMap) {
+    let undecodable = headers.get("grpc-status").is_some_and(|code| code == "13")
+        && headers.get("grpc-message").and_then(|message| message.to_str().ok()).is_some_and(|message| {
+            message.starts_with("failed%20to%20decode") || message.starts_with("failed to decode")
+        });
+    if undecodable {
+        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
+        headers.insert(
+            "grpc-message",
+            http::HeaderValue::from_static(
+                "the%20request%20is%20not%20a%20valid%20message%20of%20this%20method",
+            ),
+        );
     }
 }

@@ -43,7 +43,7 @@ impl ServiceProcess {
     /// until it is SERVING as `launch.grpc_service` at the address it wrote.
     pub async fn start(command: Command, launch: Launch<'_>) -> anyhow::Result<ServiceProcess> {
         let deadline = Instant::now() + launch.timeout;
-        let service = ServiceProcess::spawn(command, &launch).await?;
+        let mut service = ServiceProcess::spawn(command, &launch).await?;
         service.wait_serving(launch.grpc_service, deadline).await?;
         Ok(service)
     }
@@ -94,11 +94,6 @@ impl ServiceProcess {
         format!("http://{}", self.grpc)
     }
 
-    /// The gRPC address the service bound.
-    pub fn grpc_address(&self) -> SocketAddr {
-        self.grpc
-    }
-
     /// The metrics address, when the service was asked to serve metrics.
     pub fn metrics_address(&self) -> Option<SocketAddr> {
         self.metrics
@@ -106,50 +101,32 @@ impl ServiceProcess {
 
     /// What grpc.health.v1 answers for `grpc_service` now: a status, or why there is none.
     pub async fn health(&self, grpc_service: &str) -> Result<ServingStatus, String> {
-        let endpoint = tonic::transport::Endpoint::from_shared(self.url())
-            .map_err(|error| error.to_string())?
-            .connect_timeout(Duration::from_secs(1))
-            .timeout(Duration::from_secs(2));
-        let channel = endpoint.connect().await.map_err(|error| format!("cannot connect: {error}"))?;
-        let request = HealthCheckRequest { service: grpc_service.to_owned() };
-        let answer = HealthClient::new(channel).check(request).await.map_err(|status| status.to_string())?;
-        ServingStatus::try_from(answer.get_ref().status).map_err(|error| error.to_string())
+        check_health(&self.url(), grpc_service).await.map_err(|unanswered| unanswered.to_string())
     }
 
     /// Polls grpc.health.v1 for `grpc_service` until SERVING, failing at once if the
     /// child exits, and with a clear message if the server there is not the expected one.
-    pub async fn wait_serving(&self, grpc_service: &str, deadline: Instant) -> anyhow::Result<()> {
-        let label = &self.label;
-        let mut client = None;
+    pub async fn wait_serving(&mut self, grpc_service: &str, deadline: Instant) -> anyhow::Result<()> {
         let mut last = String::from("no answer yet");
         loop {
+            if let Some(status) = self.process.try_wait()? {
+                anyhow::bail!("{} exited ({status}) before it was SERVING; its stderr says why", self.label);
+            }
             anyhow::ensure!(
                 Instant::now() < deadline,
-                "{label} at {} was not SERVING in time (last: {last})",
+                "{} at {} was not SERVING in time (last: {last})",
+                self.label,
                 self.grpc
             );
-            if client.is_none() {
-                // Bounded: a listener that is bound but not serving yet accepts the TCP
-                // connection and answers nothing.
-                let endpoint = tonic::transport::Endpoint::from_shared(self.url())?
-                    .connect_timeout(Duration::from_secs(1))
-                    .timeout(Duration::from_secs(2));
-                match endpoint.connect().await {
-                    Ok(channel) => client = Some(HealthClient::new(channel)),
-                    Err(error) => last = format!("cannot connect: {error}"),
-                }
-            }
-            if let Some(health) = client.as_mut() {
-                let request = HealthCheckRequest { service: grpc_service.to_owned() };
-                match health.check(request).await {
-                    Ok(answer) if answer.get_ref().status == ServingStatus::Serving as i32 => return Ok(()),
-                    Ok(answer) => last = format!("status {}", answer.get_ref().status),
-                    Err(status) if status.code() == tonic::Code::NotFound => anyhow::bail!(
-                        "the server at {} does not serve {grpc_service}: it is not this test's {label}",
-                        self.grpc
-                    ),
-                    Err(status) => last = format!("{status}"),
-                }
+            match check_health(&self.url(), grpc_service).await {
+                Ok(ServingStatus::Serving) => return Ok(()),
+                Ok(status) => last = format!("{status:?}"),
+                Err(Unanswered::UnknownService) => anyhow::bail!(
+                    "the server at {} does not serve {grpc_service}: it is not this test's {}",
+                    self.grpc,
+                    self.label
+                ),
+                Err(unanswered) => last = unanswered.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -162,23 +139,41 @@ pub async fn wait_serving(url: &str, grpc_service: &str, timeout: Duration) -> a
     let deadline = Instant::now() + timeout;
     let mut last = String::from("no answer yet");
     while Instant::now() < deadline {
-        let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())?
-            .connect_timeout(Duration::from_secs(1))
-            .timeout(Duration::from_secs(2));
-        match endpoint.connect().await {
-            Ok(channel) => {
-                let request = HealthCheckRequest { service: grpc_service.to_owned() };
-                match HealthClient::new(channel).check(request).await {
-                    Ok(answer) if answer.get_ref().status == ServingStatus::Serving as i32 => return Ok(()),
-                    Ok(answer) => last = format!("status {}", answer.get_ref().status),
-                    Err(status) => last = status.to_string(),
-                }
-            }
-            Err(error) => last = format!("cannot connect: {error}"),
+        match check_health(url, grpc_service).await {
+            Ok(ServingStatus::Serving) => return Ok(()),
+            Ok(status) => last = format!("{status:?}"),
+            Err(unanswered) => last = unanswered.to_string(),
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     anyhow::bail!("{grpc_service} at {url} was not SERVING within {timeout:?} (last: {last})")
+}
+
+/// Why a health check got no status.
+#[derive(Debug, thiserror::Error)]
+enum Unanswered {
+    /// The server there has no such service (NOT_FOUND): it is not the one expected.
+    #[error("no such service there")]
+    UnknownService,
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One health check, bounded: a listener that is bound but not serving yet accepts the TCP
+/// connection and answers nothing.
+async fn check_health(url: &str, grpc_service: &str) -> Result<ServingStatus, Unanswered> {
+    let other = |error: &dyn std::fmt::Display| Unanswered::Other(error.to_string());
+    let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .map_err(|error| other(&error))?
+        .connect_timeout(Duration::from_secs(1))
+        .timeout(Duration::from_secs(2));
+    let channel = endpoint.connect().await.map_err(|error| other(&format!("cannot connect: {error}")))?;
+    let request = HealthCheckRequest { service: grpc_service.to_owned() };
+    match HealthClient::new(channel).check(request).await {
+        Ok(answer) => ServingStatus::try_from(answer.get_ref().status).map_err(|error| other(&error)),
+        Err(status) if status.code() == tonic::Code::NotFound => Err(Unanswered::UnknownService),
+        Err(status) => Err(other(&status)),
+    }
 }
 
 /// What a service wrote to its address file.

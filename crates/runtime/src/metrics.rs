@@ -5,7 +5,8 @@
 //! Every service exports:
 //! - `waybill_grpc_requests_total{method, code}` and
 //!   `waybill_grpc_request_duration_seconds{method}` (this module's tower layer);
-//! - `waybill_projection_applied_position{projection}` (crates/eventlog, projections);
+//! - `waybill_projection_applied_position{projection}` and
+//!   `waybill_projection_halts_total` (crates/eventlog, projections);
 //! - `waybill_reaction_events_total{consumer, outcome}` with outcome `handled`, `retried`
 //!   or `dead_lettered` (crates/eventlog, reactions);
 //! - `waybill_append_conflicts_total` (crates/eventlog, lost optimistic-concurrency races).

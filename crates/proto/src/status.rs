@@ -4,20 +4,32 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use waybill_types::FieldViolation;
 
-/// INVALID_ARGUMENT carrying a `google.rpc.BadRequest` with one entry per offending field.
-/// The message names the fields too, for clients that do not decode details.
-pub fn invalid_argument(violations: Vec<FieldViolation>) -> Status {
-    let summary = violations
+/// How many field violations a status carries at most. A request with hundreds of bad
+/// cargo lines once made ~50 KB of message and ~100 KB of details, which a default gRPC
+/// client refuses (its metadata limit); the first few name the problem well enough.
+pub const MAX_REPORTED_VIOLATIONS: usize = 20;
+
+/// INVALID_ARGUMENT carrying a `google.rpc.BadRequest` with one entry per offending field
+/// (the first [`MAX_REPORTED_VIOLATIONS`], and how many more there were). The message names
+/// the fields too, for clients that do not decode details.
+pub fn invalid_argument(mut violations: Vec<FieldViolation>) -> Status {
+    let total = violations.len();
+    violations.truncate(MAX_REPORTED_VIOLATIONS);
+    let mut summary = violations
         .iter()
         .map(|violation| format!("{}: {}", violation.field, violation.description))
         .collect::<Vec<_>>()
         .join("; ");
-    let details = ErrorDetails::with_bad_request(
-        violations
-            .into_iter()
-            .map(|violation| tonic_types::FieldViolation::new(violation.field, violation.description))
-            .collect::<Vec<_>>(),
-    );
+    let mut entries: Vec<tonic_types::FieldViolation> = violations
+        .into_iter()
+        .map(|violation| tonic_types::FieldViolation::new(violation.field, violation.description))
+        .collect();
+    if total > MAX_REPORTED_VIOLATIONS {
+        let more = format!("{} more invalid fields not listed", total - MAX_REPORTED_VIOLATIONS);
+        summary.push_str(&format!("; and {more}"));
+        entries.push(tonic_types::FieldViolation::new("", more));
+    }
+    let details = ErrorDetails::with_bad_request(entries);
     Status::with_error_details(Code::InvalidArgument, format!("invalid request: {summary}"), details)
 }
 
@@ -33,4 +45,31 @@ pub fn field_violations(status: &Status) -> Vec<FieldViolation> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_violations_are_reported_as_the_first_few_and_a_count() {
+        let violations: Vec<FieldViolation> = (0..100)
+            .map(|line| FieldViolation::new(format!("cargo[{line}].description"), "must not be empty"))
+            .collect();
+        let status = invalid_argument(violations);
+        let reported = field_violations(&status);
+        assert_eq!(reported.len(), MAX_REPORTED_VIOLATIONS + 1);
+        assert_eq!(reported[0].field, "cargo[0].description");
+        assert_eq!(reported[MAX_REPORTED_VIOLATIONS].description, "80 more invalid fields not listed");
+        assert!(status.message().contains("and 80 more invalid fields not listed"), "{}", status.message());
+        // Small enough for a default client's 16 KiB header budget, details included.
+        assert!(status.message().len() + status.details().len() < 8 * 1024, "{}", status.message().len());
+    }
+
+    #[test]
+    fn a_few_violations_are_all_reported() {
+        let status = invalid_argument(vec![FieldViolation::new("customer_id", "must not be empty")]);
+        assert_eq!(field_violations(&status), vec![FieldViolation::new("customer_id", "must not be empty")]);
+        assert_eq!(status.message(), "invalid request: customer_id: must not be empty");
+    }
 }

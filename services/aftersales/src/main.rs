@@ -1,10 +1,8 @@
 //! The after-sales binary: configuration and wiring only.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use waybill_aftersales::commands::SystemClock;
 use waybill_aftersales::domain::{ComplaintSla, Policy};
 use waybill_aftersales::server::{self, Settings};
 use waybill_runtime::{ServiceFlags, Started};
@@ -75,10 +73,7 @@ fn return_window(config: &Config) -> anyhow::Result<chrono::Duration> {
         })
 }
 
-// Replay and request handling allocate many small, short-lived objects; mimalloc serves
-// them faster than glibc malloc (see intake's main.rs).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+waybill_runtime::global_allocator!();
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -93,16 +88,8 @@ async fn main() -> anyhow::Result<()> {
         same_day_low: config.same_day_low,
         ..Policy::default()
     };
-    let settings = Settings {
-        stream: config.service.stream(),
-        policy,
-        wait_timeout: config.service.query_wait(),
-        reflection: config.service.reflection,
-        shutdown_grace: config.service.shutdown_grace(),
-        clock: Arc::new(SystemClock),
-        sla_tick: Duration::from_millis(config.sla_tick_ms),
-        ..Settings::default()
-    };
+    let settings =
+        Settings { sla_tick: Duration::from_millis(config.sla_tick_ms), ..config.service.settings(policy) };
 
     let Started { nats, listener } = config.service.start("waybill-aftersales", 50054).await?;
     server::run(settings, nats, listener, waybill_runtime::shutdown::signal()).await

@@ -16,31 +16,43 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Arc;
 
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::server::NamedService;
 use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
+use waybill_command::{Aggregate, AggregateStore, CommandRunner};
 use waybill_eventlog::{EventLog, Projection, Projector, ReactionError, ReactionSettings, RecordedEvent};
 
+use crate::flags::Started;
 use crate::grpc::{Health, MAX_REQUEST_BYTES};
 use crate::settings::Settings;
+use crate::shutdown::Shutdown;
 use crate::timer::Timer;
 
-/// A service, as the host needs to know it before the log is open.
+/// A service, as the host needs to know it before the log is open: its name (in the logs,
+/// and in the CloudEvents source of its events, `/waybill/<name>`) and its read model.
 pub struct Host<M> {
-    /// Its name in the logs ("intake").
-    pub name: &'static str,
-    /// The CloudEvents source of the events it writes ("/waybill/intake").
-    pub source: &'static str,
-    /// The subjects its read model follows (matched in the process, see `Projector`).
+    name: &'static str,
+    model: ReadModel<M>,
+}
+
+/// A read model as the host starts it.
+pub struct ReadModel<M> {
+    /// The subjects it follows (matched in the process, see `Projector`).
     pub follows: Vec<String>,
-    /// Its read model, empty: the whole log is folded into it at start.
-    pub model: M,
-    /// The model's size in a few words, for the "caught up" log line ("12 orders").
+    /// The model, empty: the whole log is folded into it at start.
+    pub empty: M,
+    /// Its size in a few words, for the "caught up" log line ("12 orders").
     pub describe: fn(&M) -> String,
+}
+
+impl<M> Host<M> {
+    pub fn new(name: &'static str, model: ReadModel<M>) -> Self {
+        Self { name, model }
+    }
 }
 
 /// What `wire` is given: the opened log, the running read model, and the stop signal (true
@@ -49,6 +61,27 @@ pub struct Opened<M> {
     pub log: EventLog,
     pub model: Projector<M>,
     pub stopping: watch::Receiver<bool>,
+}
+
+impl<M> Opened<M> {
+    /// A command runner for aggregate `A` on this log and read model, with the settings'
+    /// clock and wait.
+    pub fn runner<A: Aggregate, P>(
+        &self,
+        policy: Arc<A::Policy>,
+        settings: &Settings<P>,
+    ) -> CommandRunner<A, M>
+    where
+        M: AggregateStore<A>,
+    {
+        CommandRunner {
+            log: self.log.clone(),
+            model: self.model.clone(),
+            policy,
+            clock: settings.clock.clone(),
+            wait_timeout: settings.wait_timeout,
+        }
+    }
 }
 
 /// What a service runs on the opened log: one gRPC API, its reactions, its timers.
@@ -137,15 +170,15 @@ impl<M: Projection> Host<M> {
     pub async fn run<P, A: GrpcApi>(
         self,
         settings: &Settings<P>,
-        nats: async_nats::Client,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
+        started: Started,
+        shutdown: impl Shutdown,
         wire: impl FnOnce(Opened<M>) -> Wiring<A>,
     ) -> anyhow::Result<()> {
-        let Host { name, source, follows, model, describe } = self;
+        let Host { name, model: ReadModel { follows, empty, describe } } = self;
+        let Started { nats, listener } = started;
         let (listener, (log, model)) = crate::while_starting::<A, _>(listener, async {
-            let log = EventLog::connect(nats, settings.stream.clone(), source).await?;
-            let model = Projector::spawn(log.clone(), follows, model).await?;
+            let log = EventLog::connect(nats, settings.stream.clone(), &format!("/waybill/{name}")).await?;
+            let model = Projector::spawn(log.clone(), follows, empty).await?;
             Ok((log, model))
         })
         .await?;

@@ -16,8 +16,9 @@ pub mod timer;
 pub use actor::{ACTOR_HEADER, CORRELATION_HEADER, RequestContext, identify_caller};
 pub use flags::{ServiceFlags, Started};
 pub use grpc::{Health, follow_read_model, serve, while_starting};
-pub use host::{Host, Opened, Wiring};
+pub use host::{Host, Opened, ReadModel, Wiring};
 pub use settings::Settings;
+pub use shutdown::Shutdown;
 pub use timer::Timer;
 
 #[doc(hidden)]

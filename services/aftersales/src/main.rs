@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::Parser;
 use waybill_aftersales::domain::{ComplaintSla, Policy};
 use waybill_aftersales::server::{self, Settings};
-use waybill_runtime::{ServiceFlags, Started};
+use waybill_runtime::ServiceFlags;
 use waybill_types::duration::{self, Unit};
 
 /// After-sales: returns, refunds, claims, complaints with an SLA clock, surveys.
@@ -91,6 +91,6 @@ async fn main() -> anyhow::Result<()> {
     let settings =
         Settings { sla_tick: Duration::from_millis(config.sla_tick_ms), ..config.service.settings(policy) };
 
-    let Started { nats, listener } = config.service.start("waybill-aftersales", 50054).await?;
-    server::run(settings, nats, listener, waybill_runtime::shutdown::signal()).await
+    let started = config.service.start("waybill-aftersales", 50054).await?;
+    server::run(settings, started, waybill_runtime::shutdown::signal()).await
 }

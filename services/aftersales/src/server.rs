@@ -1,12 +1,8 @@
 //! After-sales as the host runs it (`waybill_runtime::Host`): the case book, the gRPC API,
-//! the claims reaction and the complaints' SLA clock, on a listener the caller bound, until
-//! the shutdown future resolves.
+//! the claims reaction and the complaints' SLA clock.
 
-use std::future::Future;
-
-use tokio::net::TcpListener;
 use waybill_proto::v1::after_sales_service_server::AfterSalesServiceServer;
-use waybill_runtime::{Host, Timer, Wiring};
+use waybill_runtime::{Host, ReadModel, Shutdown, Started, Timer, Wiring};
 
 use crate::api::AfterSalesApi;
 use crate::commands::Runners;
@@ -14,30 +10,24 @@ use crate::domain::Policy;
 use crate::read_model::AfterSalesBook;
 use crate::{reactions, sla};
 
-/// Everything the service needs besides its listener (see `main.rs` for the flags).
 pub type Settings = waybill_runtime::Settings<Policy>;
 
-/// The subjects the read model projects.
+/// The subjects the read model projects: its own, the orders (charges, declared values,
+/// deliveries) and the last mile's outcomes.
 pub fn projected_subjects() -> Vec<String> {
-    ["waybill.aftersales.>", "waybill.intake.order.*", "waybill.delivery.task.*"].map(str::to_owned).to_vec()
+    let subjects = ["waybill.aftersales.>", "waybill.intake.order.*", "waybill.delivery.task.*"];
+    subjects.map(str::to_owned).to_vec()
 }
 
-/// Runs after-sales until `shutdown` resolves.
-pub async fn run(
-    settings: Settings,
-    nats: async_nats::Client,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let aftersales = Host {
-        name: "aftersales",
-        source: "/waybill/aftersales",
+/// Runs after-sales until `shutdown` resolves (`main.rs` and the tests start it here).
+pub async fn run(settings: Settings, started: Started, shutdown: impl Shutdown) -> anyhow::Result<()> {
+    let cases = ReadModel {
         follows: projected_subjects(),
-        model: AfterSalesBook::new(),
+        empty: AfterSalesBook::new(),
         describe: |book| format!("{} cases", book.cases_len()),
     };
-    aftersales
-        .run(&settings, nats, listener, shutdown, |opened| {
+    Host::new("aftersales", cases)
+        .run(&settings, started, shutdown, |opened| {
             let runners = Runners::new(opened.log, opened.model, &settings);
             let (claims, complaints) = (runners.claims.clone(), runners.complaints.clone());
             Wiring::api(AfterSalesServiceServer::new(AfterSalesApi::new(runners)))

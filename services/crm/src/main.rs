@@ -3,7 +3,7 @@
 use clap::Parser;
 use waybill_crm::analytics::{CostModel, Policy};
 use waybill_crm::server;
-use waybill_runtime::{ServiceFlags, Started};
+use waybill_runtime::ServiceFlags;
 use waybill_types::Currency;
 
 /// CRM: customers, credit holds, profit contribution, ABC and lifecycle classes, KPIs.
@@ -43,6 +43,6 @@ async fn main() -> anyhow::Result<()> {
         CostModel { per_order_minor: config.cost_per_order_minor, per_kg_minor: config.cost_per_kg_minor };
     let settings = config.service.settings(Policy { currency, cost, active_days: config.active_days });
 
-    let Started { nats, listener } = config.service.start("waybill-crm", 50055).await?;
-    server::run(settings, nats, listener, waybill_runtime::shutdown::signal()).await
+    let started = config.service.start("waybill-crm", 50055).await?;
+    server::run(settings, started, waybill_runtime::shutdown::signal()).await
 }

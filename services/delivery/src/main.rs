@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::Parser;
 use waybill_delivery::domain::{Policy, WindowRule};
 use waybill_delivery::server::{self, Settings};
-use waybill_runtime::{ServiceFlags, Started};
+use waybill_runtime::ServiceFlags;
 use waybill_types::duration::{self, Unit};
 
 /// Delivery: the last mile, couriers, promised windows, proof of delivery, the SLA clock.
@@ -68,6 +68,6 @@ async fn main() -> anyhow::Result<()> {
     let settings =
         Settings { sla_tick: Duration::from_millis(config.sla_tick_ms), ..config.service.settings(policy) };
 
-    let Started { nats, listener } = config.service.start("waybill-delivery", 50053).await?;
-    server::run(settings, nats, listener, waybill_runtime::shutdown::signal()).await
+    let started = config.service.start("waybill-delivery", 50053).await?;
+    server::run(settings, started, waybill_runtime::shutdown::signal()).await
 }

@@ -1,60 +1,34 @@
 //! Delivery as the host runs it (`waybill_runtime::Host`): the delivery book, the gRPC
-//! API, the arrival and order reactions and the SLA clock, on a listener the caller bound,
-//! until the shutdown future resolves.
+//! API, the arrival and order reactions and the SLA clock.
 
-use std::future::Future;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
 use waybill_proto::v1::delivery_service_server::DeliveryServiceServer;
-use waybill_runtime::{Host, Timer, Wiring};
+use waybill_runtime::{Host, ReadModel, Shutdown, Started, Timer, Wiring};
 
 use crate::api::DeliveryApi;
-use crate::commands::{CourierRunner, DeliveryRunner};
+use crate::commands::DeliveryRunner;
 use crate::domain::Policy;
 use crate::read_model::DeliveryBook;
 use crate::{reactions, sla};
 
-/// Everything the service needs besides its listener (see `main.rs` for the flags).
 pub type Settings = waybill_runtime::Settings<Policy>;
 
-/// The subjects the read model projects.
+/// The subjects the read model projects: its own, and the orders and transport tasks it
+/// delivers.
 pub fn projected_subjects() -> Vec<String> {
     ["waybill.delivery.>", "waybill.intake.order.*", "waybill.dispatch.task.*"].map(str::to_owned).to_vec()
 }
 
-/// Runs delivery until `shutdown` resolves.
-pub async fn run(
-    settings: Settings,
-    nats: async_nats::Client,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let delivery = Host {
-        name: "delivery",
-        source: "/waybill/delivery",
-        follows: projected_subjects(),
-        model: DeliveryBook::new(),
-        describe: |book| format!("{} deliveries", book.deliveries_len()),
-    };
-    delivery
-        .run(&settings, nats, listener, shutdown, |opened| {
+/// Runs delivery until `shutdown` resolves (`main.rs` and the tests start it here).
+pub async fn run(settings: Settings, started: Started, shutdown: impl Shutdown) -> anyhow::Result<()> {
+    let describe = |book: &DeliveryBook| format!("{} deliveries", book.deliveries_len());
+    Host::new("delivery", ReadModel { follows: projected_subjects(), empty: DeliveryBook::new(), describe })
+        .run(&settings, started, shutdown, |opened| {
             let policy = Arc::new(settings.policy.clone());
-            let deliveries = DeliveryRunner {
-                log: opened.log.clone(),
-                model: opened.model.clone(),
-                policy: policy.clone(),
-                clock: settings.clock.clone(),
-                wait_timeout: settings.wait_timeout,
-            };
-            let couriers = CourierRunner {
-                log: opened.log,
-                model: opened.model,
-                policy,
-                clock: settings.clock.clone(),
-                wait_timeout: settings.wait_timeout,
-            };
-            Wiring::api(DeliveryServiceServer::new(DeliveryApi::new(deliveries.clone(), couriers)))
+            let deliveries: DeliveryRunner = opened.runner(policy.clone(), &settings);
+            let api = DeliveryApi::new(deliveries.clone(), opened.runner(policy, &settings));
+            Wiring::api(DeliveryServiceServer::new(api))
                 .reaction(
                     "arrivals",
                     reactions::arrivals_settings(),

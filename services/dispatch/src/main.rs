@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use waybill_dispatch::server;
-use waybill_runtime::{ServiceFlags, Started};
+use waybill_runtime::ServiceFlags;
 
 /// Dispatch: the fleet, transport tasks, assignment, progress and transport exceptions.
 #[derive(Debug, Parser)]
@@ -19,6 +19,6 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     let settings = config.service.settings(());
 
-    let Started { nats, listener } = config.service.start("waybill-dispatch", 50052).await?;
-    server::run(settings, nats, listener, waybill_runtime::shutdown::signal()).await
+    let started = config.service.start("waybill-dispatch", 50052).await?;
+    server::run(settings, started, waybill_runtime::shutdown::signal()).await
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use waybill_eventlog::StreamSettings;
 
+use crate::settings::Settings;
 use crate::telemetry::{self, LogFormat};
 
 /// Flags shared by all five services (each adds its own policy flags beside them).
@@ -64,6 +65,18 @@ impl ServiceFlags {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// The settings these flags set, around the service's own `policy`; the rest default
+    /// (`Settings::new`).
+    pub fn settings<P>(&self, policy: P) -> Settings<P> {
+        Settings {
+            stream: self.stream(),
+            wait_timeout: self.query_wait(),
+            reflection: self.reflection,
+            shutdown_grace: self.shutdown_grace(),
+            ..Settings::new(policy)
+        }
     }
 
     /// Starts logging, binds the gRPC listener (on `default_port` unless `--listen` says

@@ -1,5 +1,13 @@
 //! Graceful shutdown: the future every server and runner is given.
 
+use std::future::Future;
+
+/// What a server is given to know when to stop: a future that resolves once, on SIGTERM in
+/// a binary (`signal`), when a test says so in a test.
+pub trait Shutdown: Future<Output = ()> + Send + 'static {}
+
+impl<F: Future<Output = ()> + Send + 'static> Shutdown for F {}
+
 /// Resolves on SIGTERM (what systemd and Kubernetes send) or Ctrl-C.
 pub async fn signal() {
     let ctrl_c = async {

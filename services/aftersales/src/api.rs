@@ -16,13 +16,12 @@ use crate::codec::{
     complaint_status_to_wire, line_to_wire, return_status_from_wire, return_status_to_wire,
     severity_from_wire, severity_to_wire,
 };
-use crate::commands::CommandMeta;
+use crate::commands::{CommandMeta, Runners};
 use crate::domain::{
     CaseId, CaseKind, Claim, ClaimCommand, Complaint, ComplaintCommand, OrderFacts, Rejection, ReturnCase,
     ReturnCommand, ReturnLine, Survey,
 };
 use crate::read_model::{CaseFilter, CaseRef};
-use crate::server::Runners;
 
 /// Page size when the client names none, and the most it may ask for.
 const DEFAULT_PAGE_SIZE: usize = 50;

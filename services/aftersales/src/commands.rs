@@ -445,3 +445,38 @@ where
     Ok(fold_until::<A>(history, position)
         .map(|outcome| Outcome { position: position.max(ledger_position), ..outcome }))
 }
+
+/// The runners of every after-sales aggregate, sharing one log, model, policy and clock.
+#[derive(Clone)]
+pub struct Runners {
+    pub returns: ReturnRunner,
+    pub claims: ClaimRunner,
+    pub complaints: ComplaintRunner,
+    pub ledger: LedgerRunner,
+}
+
+impl Runners {
+    pub fn new(
+        log: waybill_eventlog::EventLog,
+        book: waybill_eventlog::Projector<AfterSalesBook>,
+        settings: &waybill_runtime::Settings<Policy>,
+    ) -> Self {
+        let policy = std::sync::Arc::new(settings.policy.clone());
+        macro_rules! runner {
+            () => {
+                waybill_command::CommandRunner {
+                    log: log.clone(),
+                    model: book.clone(),
+                    policy: policy.clone(),
+                    clock: settings.clock.clone(),
+                    wait_timeout: settings.wait_timeout,
+                }
+            };
+        }
+        let returns: ReturnRunner = runner!();
+        let claims: ClaimRunner = runner!();
+        let complaints: ComplaintRunner = runner!();
+        let ledger = LedgerRunner { returns: returns.clone(), claims: claims.clone() };
+        Runners { returns, claims, complaints, ledger }
+    }
+}

@@ -8,8 +8,10 @@
 //!   refunds and claim payments (case + order ledger in one atomic append).
 //! - `api`: the gRPC adapter; `error`: rejections to statuses.
 //! - `reactions`: a damaged or lost delivery opens a claim by itself.
-//! - `sla`: the SLA clock that escalates a complaint once per missed deadline.
-//! - `server`: wiring it all onto a listener (used by `main.rs` and by the tests).
+//! - `sla`: the SLA clock's tick (run by a `waybill_runtime::Timer`): escalates a complaint
+//!   once per missed deadline.
+//! - `server`: what the service has, declared for `waybill_runtime::Host`; `server::run` is
+//!   the one entry point (used by `main.rs` and by the tests).
 
 pub mod api;
 pub mod codec;

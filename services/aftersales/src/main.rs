@@ -1,13 +1,11 @@
 //! The after-sales binary: configuration and wiring only.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use waybill_aftersales::commands::SystemClock;
 use waybill_aftersales::domain::{ComplaintSla, Policy};
 use waybill_aftersales::server::{self, Settings};
-use waybill_runtime::{ServiceFlags, Started};
+use waybill_runtime::ServiceFlags;
 use waybill_types::duration::{self, Unit};
 
 /// After-sales: returns, refunds, claims, complaints with an SLA clock, surveys.
@@ -75,10 +73,7 @@ fn return_window(config: &Config) -> anyhow::Result<chrono::Duration> {
         })
 }
 
-// Replay and request handling allocate many small, short-lived objects; mimalloc serves
-// them faster than glibc malloc (see intake's main.rs).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+waybill_runtime::global_allocator!();
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -93,17 +88,9 @@ async fn main() -> anyhow::Result<()> {
         same_day_low: config.same_day_low,
         ..Policy::default()
     };
-    let settings = Settings {
-        stream: config.service.stream(),
-        policy,
-        wait_timeout: config.service.query_wait(),
-        reflection: config.service.reflection,
-        shutdown_grace: config.service.shutdown_grace(),
-        clock: Arc::new(SystemClock),
-        sla_tick: Duration::from_millis(config.sla_tick_ms),
-        ..Settings::default()
-    };
+    let settings =
+        Settings { sla_tick: Duration::from_millis(config.sla_tick_ms), ..config.service.settings(policy) };
 
-    let Started { nats, listener } = config.service.start("waybill-aftersales", 50054).await?;
-    server::run(settings, nats, listener, waybill_runtime::shutdown::signal()).await
+    let started = config.service.start("waybill-aftersales", 50054).await?;
+    server::run(settings, started, waybill_runtime::shutdown::signal()).await
 }

@@ -8,7 +8,8 @@
 //!   folded from every service's events on the wire; the queries over them.
 //! - `analytics`: the pure functions: profit, ABC, lifecycle, KPIs (docs/KPIS.md).
 //! - `api`: the gRPC adapter; `error`: rejections to statuses.
-//! - `server`: wiring it all onto a listener (used by `main.rs` and by the tests).
+//! - `server`: what the service has, declared for `waybill_runtime::Host`; `server::run` is
+//!   the one entry point (used by `main.rs` and by the tests).
 //!
 //! CRM has no durable consumer: it reacts to nothing, it only projects. Intake reacts to
 //! CRM's credit holds through its own read model.

@@ -1,12 +1,9 @@
 //! The CRM binary: configuration and wiring only.
 
-use std::sync::Arc;
-
 use clap::Parser;
 use waybill_crm::analytics::{CostModel, Policy};
-use waybill_crm::commands::SystemClock;
-use waybill_crm::server::{self, Settings};
-use waybill_runtime::{ServiceFlags, Started};
+use waybill_crm::server;
+use waybill_runtime::ServiceFlags;
 use waybill_types::Currency;
 
 /// CRM: customers, credit holds, profit contribution, ABC and lifecycle classes, KPIs.
@@ -29,8 +26,7 @@ struct Config {
     cost_per_kg_minor: i64,
 }
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+waybill_runtime::global_allocator!();
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -43,23 +39,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let currency =
         Currency::parse(&config.currency).map_err(|error| anyhow::anyhow!("--currency: {error}"))?;
-    let settings = Settings {
-        stream: config.service.stream(),
-        policy: Policy {
-            currency,
-            cost: CostModel {
-                per_order_minor: config.cost_per_order_minor,
-                per_kg_minor: config.cost_per_kg_minor,
-            },
-            active_days: config.active_days,
-        },
-        wait_timeout: config.service.query_wait(),
-        reflection: config.service.reflection,
-        shutdown_grace: config.service.shutdown_grace(),
-        clock: Arc::new(SystemClock),
-        ..Settings::default()
-    };
+    let cost =
+        CostModel { per_order_minor: config.cost_per_order_minor, per_kg_minor: config.cost_per_kg_minor };
+    let settings = config.service.settings(Policy { currency, cost, active_days: config.active_days });
 
-    let Started { nats, listener } = config.service.start("waybill-crm", 50055).await?;
-    server::run(settings, nats, listener, waybill_runtime::shutdown::signal()).await
+    let started = config.service.start("waybill-crm", 50055).await?;
+    server::run(settings, started, waybill_runtime::shutdown::signal()).await
 }

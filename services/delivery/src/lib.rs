@@ -7,8 +7,10 @@
 //! - `commands`: couriers and deliveries on the shared command loop.
 //! - `api`: the gRPC adapter; `error`: rejections to statuses.
 //! - `reactions`: scheduling on arrival at the hub, following address changes.
-//! - `sla`: the SLA clock that raises a delay once per missed window.
-//! - `server`: wiring it all onto a listener (used by `main.rs` and by the tests).
+//! - `sla`: the SLA clock's tick (run by a `waybill_runtime::Timer`): raises a delay once
+//!   per missed window.
+//! - `server`: what the service has, declared for `waybill_runtime::Host`; `server::run` is
+//!   the one entry point (used by `main.rs` and by the tests).
 
 pub mod api;
 pub mod codec;

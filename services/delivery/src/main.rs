@@ -1,13 +1,11 @@
 //! The delivery binary: configuration and wiring only.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use waybill_delivery::commands::SystemClock;
 use waybill_delivery::domain::{Policy, WindowRule};
 use waybill_delivery::server::{self, Settings};
-use waybill_runtime::{ServiceFlags, Started};
+use waybill_runtime::ServiceFlags;
 use waybill_types::duration::{self, Unit};
 
 /// Delivery: the last mile, couriers, promised windows, proof of delivery, the SLA clock.
@@ -49,10 +47,7 @@ fn window(flag: &str, value: &str) -> anyhow::Result<WindowRule> {
         })
 }
 
-// Replay and request handling allocate many small, short-lived objects; mimalloc serves
-// them faster than glibc malloc (see intake's main.rs).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+waybill_runtime::global_allocator!();
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -62,24 +57,17 @@ async fn main() -> anyhow::Result<()> {
     let reschedule_after = chrono::Duration::try_hours(config.reschedule_after_hours)
         .filter(|after| *after >= chrono::Duration::zero())
         .ok_or_else(|| anyhow::anyhow!("--reschedule-after-hours must be a non-negative number of hours"))?;
-    let settings = Settings {
-        stream: config.service.stream(),
-        policy: Policy {
-            same_day: window("window-same-day", &config.window_same_day)?,
-            express: window("window-express", &config.window_express)?,
-            standard: window("window-standard", &config.window_standard)?,
-            max_attempts: config.max_attempts,
-            reschedule_after,
-            ..Policy::default()
-        },
-        wait_timeout: config.service.query_wait(),
-        reflection: config.service.reflection,
-        shutdown_grace: config.service.shutdown_grace(),
-        clock: Arc::new(SystemClock),
-        sla_tick: Duration::from_millis(config.sla_tick_ms),
-        ..Settings::default()
+    let policy = Policy {
+        same_day: window("window-same-day", &config.window_same_day)?,
+        express: window("window-express", &config.window_express)?,
+        standard: window("window-standard", &config.window_standard)?,
+        max_attempts: config.max_attempts,
+        reschedule_after,
+        ..Policy::default()
     };
+    let settings =
+        Settings { sla_tick: Duration::from_millis(config.sla_tick_ms), ..config.service.settings(policy) };
 
-    let Started { nats, listener } = config.service.start("waybill-delivery", 50053).await?;
-    server::run(settings, nats, listener, waybill_runtime::shutdown::signal()).await
+    let started = config.service.start("waybill-delivery", 50053).await?;
+    server::run(settings, started, waybill_runtime::shutdown::signal()).await
 }

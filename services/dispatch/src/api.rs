@@ -15,12 +15,11 @@ use crate::codec::{
     severity_to_wire, task_kind_to_wire, task_status_from_wire, task_status_to_wire, vehicle_kind_from_wire,
     vehicle_kind_to_wire,
 };
-use crate::commands::{CommandMeta, TaskOutcome};
+use crate::commands::{CommandMeta, Runners, TaskOutcome};
 use crate::domain::{
     Driver, DriverCommand, DriverId, Load, Task, TaskCommand, TaskId, Vehicle, VehicleCommand, VehicleId,
 };
 use crate::read_model::{Record, TaskFilter};
-use crate::server::Runners;
 
 /// Page size when the client names none, and the most it may ask for.
 const DEFAULT_PAGE_SIZE: usize = 50;

@@ -436,3 +436,42 @@ impl TaskRunner {
         }
     }
 }
+
+/// The CloudEvents source of dispatch's events.
+pub const SOURCE: &str = "/waybill/dispatch";
+
+/// The command runners over one log and one read model.
+#[derive(Clone)]
+pub struct Runners {
+    pub vehicles: VehicleRunner,
+    pub drivers: DriverRunner,
+    pub tasks: TaskRunner,
+}
+
+impl Runners {
+    /// Opens the log, starts the read model, and builds the runners on them (no reactions,
+    /// no server: tests use this to drive the reaction by hand).
+    pub async fn start(
+        settings: &waybill_runtime::Settings,
+        nats: async_nats::Client,
+    ) -> anyhow::Result<Runners> {
+        let log = EventLog::connect(nats, settings.stream.clone(), SOURCE).await?;
+        let model = Projector::spawn(log.clone(), crate::read_model::filters(), DispatchModel::new()).await?;
+        Ok(Runners::new(log, model, settings))
+    }
+
+    /// The runners on an opened log and a running read model (the host opens them).
+    pub fn new(
+        log: EventLog,
+        model: Projector<DispatchModel>,
+        settings: &waybill_runtime::Settings,
+    ) -> Runners {
+        let mut vehicles = VehicleRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
+        vehicles.wait_timeout = settings.wait_timeout;
+        let mut drivers = DriverRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
+        drivers.wait_timeout = settings.wait_timeout;
+        let tasks =
+            TaskRunner { log, model, clock: settings.clock.clone(), wait_timeout: settings.wait_timeout };
+        Runners { vehicles, drivers, tasks }
+    }
+}

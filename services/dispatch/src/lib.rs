@@ -9,7 +9,8 @@
 //!   for tasks, whose assignments load vehicles in the same atomic append).
 //! - `api`: the gRPC adapter; `error`: rejections to statuses.
 //! - `reactions`: the `dispatch-orders` consumer (intake's orders → tasks).
-//! - `server`: wiring it all onto a listener (used by `main.rs` and by the tests).
+//! - `server`: what the service has, declared for `waybill_runtime::Host`; `server::run` is
+//!   the one entry point (used by `main.rs` and by the tests).
 
 pub mod api;
 pub mod codec;

@@ -5,8 +5,9 @@
 mod support;
 
 use support::{System, place_order, status_of, task_subject, wait_for_task};
+use waybill_dispatch::commands::Runners;
 use waybill_dispatch::reactions;
-use waybill_dispatch::server::{Runners, Settings};
+use waybill_dispatch::server::Settings;
 use waybill_proto::v1::{self, TaskStatus};
 
 #[tokio::test]

@@ -8,8 +8,9 @@ use bytes::Bytes;
 use prost::Message;
 use support::{System, place_order, task_subject, wait_for_task};
 use uuid::Uuid;
+use waybill_dispatch::commands::Runners;
 use waybill_dispatch::reactions;
-use waybill_dispatch::server::{Runners, Settings};
+use waybill_dispatch::server::Settings;
 use waybill_eventlog::NewEvent;
 use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
 

@@ -8,7 +8,8 @@
 //! - `timeline`: an order's timeline, read from the log for TrackOrder.
 //! - `watch`: WatchOrder, one order followed live.
 //! - `reactions`: the automatic reviewer.
-//! - `server`: wiring it all onto a listener (used by `main.rs` and by the tests).
+//! - `server`: what the service has, declared for `waybill_runtime::Host`; `server::run` is
+//!   the one entry point (used by `main.rs` and by the tests).
 
 pub mod api;
 pub mod codec;

@@ -133,8 +133,7 @@ pub async fn start_intake(nats: &NatsServer) -> Running {
         |client, listener, stopped| {
             waybill_intake::server::run(
                 waybill_intake::server::Settings::default(),
-                client,
-                listener,
+                waybill_runtime::Started { nats: client, listener },
                 async move {
                     let _ = stopped.await;
                 },
@@ -149,9 +148,13 @@ pub async fn start_aftersales(nats: &NatsServer, settings: Settings) -> Running 
     let settings = Settings { shutdown_grace: Duration::from_secs(2), ..settings };
     spawn(
         |client, listener, stopped| {
-            waybill_aftersales::server::run(settings, client, listener, async move {
-                let _ = stopped.await;
-            })
+            waybill_aftersales::server::run(
+                settings,
+                waybill_runtime::Started { nats: client, listener },
+                async move {
+                    let _ = stopped.await;
+                },
+            )
         },
         nats,
     )

@@ -51,9 +51,13 @@ impl Running {
         let (listener, address) = bind().await;
         let client = nats.client().await;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(settings, client, listener, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(server::run(
+            settings,
+            waybill_runtime::Started { nats: client, listener },
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Running { address, service: "waybill.v1.CrmService", stop: Some(stop), task: Some(task) }
     }
 
@@ -63,8 +67,7 @@ impl Running {
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(waybill_intake::server::run(
             waybill_intake::server::Settings::default(),
-            client,
-            listener,
+            waybill_runtime::Started { nats: client, listener },
             async move {
                 let _ = stopped.await;
             },

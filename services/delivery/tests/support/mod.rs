@@ -71,9 +71,13 @@ impl DeliveryServer {
         let address = format!("http://{}", listener.local_addr().expect("bound address"));
         let client = nats.client().await;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(settings, client, listener, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(server::run(
+            settings,
+            waybill_runtime::Started { nats: client, listener },
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         let server = DeliveryServer { address, stop: Some(stop), task: Some(task) };
         server.wait_serving().await;
         server
@@ -303,9 +307,13 @@ impl IntakeServer {
         let client = nats.client().await;
         let (stop, stopped) = oneshot::channel::<()>();
         let settings = waybill_intake::server::Settings::default();
-        let task = tokio::spawn(waybill_intake::server::run(settings, client, listener, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(waybill_intake::server::run(
+            settings,
+            waybill_runtime::Started { nats: client, listener },
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         let intake = IntakeServer { address, stop: Some(stop), task: Some(task) };
         waybill_testkit::wait_serving(&intake.address, "waybill.v1.IntakeService", Duration::from_secs(10))
             .await

@@ -105,8 +105,7 @@ pub async fn start_intake(nats: &NatsServer) -> Running {
         |client, listener, stopped| {
             waybill_intake::server::run(
                 waybill_intake::server::Settings::default(),
-                client,
-                listener,
+                waybill_runtime::Started { nats: client, listener },
                 async move {
                     let _ = stopped.await;
                 },
@@ -125,8 +124,7 @@ pub async fn start_dispatch(nats: &NatsServer) -> Running {
                     shutdown_grace: Duration::from_secs(2),
                     ..Default::default()
                 },
-                client,
-                listener,
+                waybill_runtime::Started { nats: client, listener },
                 async move {
                     let _ = stopped.await;
                 },

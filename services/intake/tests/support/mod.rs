@@ -52,9 +52,13 @@ impl Intake {
         let address = format!("http://{}", listener.local_addr().expect("bound address"));
         let client = nats.client().await;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(settings, client, listener, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(server::run(
+            settings,
+            waybill_runtime::Started { nats: client, listener },
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Intake { address, stop: Some(stop), task: Some(task) }
     }
 

@@ -2,7 +2,8 @@
 //! `nats-server -js` on a loopback port it picks itself (`-p -1`, read back from its log)
 //! with its own temporary store directory, and can be stopped, killed (a crash) and
 //! restarted on the same port and data, so tests can check recovery. [`ServiceProcess`]
-//! starts a service binary the same way. Every child is an [`OwnedChild`]: it dies with
+//! starts a service binary the same way, and [`InProcess`] a service inside the test
+//! process (bound to port 0, SERVING before the test gets it). Every child is an [`OwnedChild`]: it dies with
 //! the test, however the test ends. Nothing is mocked.
 //!
 //! ```no_run
@@ -21,10 +22,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod cluster;
+pub mod host;
 pub mod process;
 pub mod service;
 
 pub use cluster::NatsCluster;
+pub use host::{InProcess, Shutdown};
 pub use process::OwnedChild;
 pub use service::{Launch, ServiceProcess, wait_serving};
 

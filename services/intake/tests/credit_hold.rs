@@ -6,7 +6,7 @@ mod support;
 
 use bytes::Bytes;
 use prost::Message;
-use support::{Intake, placement, status_of, wait_until};
+use support::{placement, start_intake, status_of, wait_until};
 use waybill_eventlog::{EventLog, NewEvent, StreamSettings};
 use waybill_proto::v1::{self, OrderStatus, crm_event, event_envelope::Payload};
 use waybill_testkit::NatsServer;
@@ -41,7 +41,7 @@ async fn append_crm_event(log: &EventLog, customer_id: &str, event_type: &str, e
 #[tokio::test]
 async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_released() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     intake.wait_serving().await;
     let mut client = intake.client("user:alice").await;
     let crm =
@@ -95,7 +95,7 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
     )
     .await;
     intake.stop().await;
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     intake.wait_serving().await;
     let mut client = intake.client("user:alice").await;
     let again = client.place_order(placement("held-3", "cust-held")).await.expect("placed").into_inner();

@@ -18,7 +18,7 @@ async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
     // Filed at 09:00 UTC: a HIGH complaint is to be acknowledged by 11:00, resolved by 09:00
     // the next day.
     let filed_at = chrono::Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time");
-    let clock = TestClock::at(filed_at);
+    let clock = ManualClock::at(filed_at);
     let settings = || Settings {
         clock: Arc::new(clock.clone()),
         sla_tick: Duration::from_millis(20),
@@ -26,7 +26,7 @@ async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
     };
     let first = start_aftersales(&nats, settings()).await;
     let second = start_aftersales(&nats, settings()).await;
-    let mut client = first.aftersales("user:agent").await;
+    let mut client = first.client("user:agent").await;
     let filed = client
         .file_complaint(v1::FileComplaintRequest {
             request_id: "complaint-1".into(),
@@ -66,7 +66,7 @@ async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
     // Read what the log has, from the other replica: it waits until it has applied it all.
     let escalated = log(&nats).await.last_position_of(&subject).await.expect("the complaint's last position");
     let complaint = second
-        .aftersales("user:agent")
+        .client("user:agent")
         .await
         .get_complaint(v1::GetComplaintRequest {
             complaint_id: filed.complaint_id.clone(),

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{Running, registration};
+use support::{Crm, registration, start_crm};
 use tonic_health::pb::health_check_response::ServingStatus;
 use waybill_crm::server::Settings;
 use waybill_testkit::NatsServer;
@@ -11,7 +11,7 @@ use waybill_testkit::NatsServer;
 #[tokio::test]
 async fn health_stays_not_serving_while_the_read_model_cannot_apply_an_event() {
     let nats = NatsServer::start();
-    let first = Running::crm(&nats).await;
+    let first = start_crm(&nats).await;
     first
         .client("user:alice")
         .await
@@ -29,9 +29,9 @@ async fn health_stays_not_serving_while_the_read_model_cannot_apply_an_event() {
         .await
         .expect("stored");
 
-    let crm = Running::crm_starting(&nats, Settings::default()).await;
+    let crm = Crm::start_unready(&nats, waybill_crm::server::run, Settings::default()).await;
     for _ in 0..20 {
-        assert_eq!(crm.health().await, ServingStatus::NotServing as i32);
+        assert_eq!(crm.health().await, ServingStatus::NotServing);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

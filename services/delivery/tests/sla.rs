@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::{
-    DeliveryServer, TestClock, arrived_at_hub, delivery_events, open_log, order_placed, wait_scheduled,
+    Delivery, ManualClock, arrived_at_hub, delivery_events, open_log, order_placed, wait_scheduled,
 };
 use waybill_delivery::server::Settings;
 use waybill_eventlog::EventLog;
 use waybill_proto::v1::{self, delivery_event::Event};
 use waybill_testkit::NatsServer;
 
-fn replica_settings(clock: &TestClock) -> Settings {
+fn replica_settings(clock: &ManualClock) -> Settings {
     Settings { clock: Arc::new(clock.clone()), sla_tick: Duration::from_millis(20), ..Settings::default() }
 }
 
@@ -59,9 +59,9 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
     let nats = NatsServer::start();
     let log = open_log(&nats).await;
     let arrived_at = chrono::Utc::now();
-    let clock = TestClock::at(arrived_at);
-    let first = DeliveryServer::start_with(&nats, replica_settings(&clock)).await;
-    let second = DeliveryServer::start_with(&nats, replica_settings(&clock)).await;
+    let clock = ManualClock::at(arrived_at);
+    let first = Delivery::start(&nats, waybill_delivery::server::run, replica_settings(&clock)).await;
+    let second = Delivery::start(&nats, waybill_delivery::server::run, replica_settings(&clock)).await;
 
     let order_id = uuid::Uuid::now_v7().to_string();
     order_placed(&log, &order_id, "Munich", v1::ServiceLevel::SameDay).await;

@@ -1,7 +1,7 @@
 //! Intake in this process for its tests: how it starts and the order its tests place; the
 //! host is `waybill_testkit::InProcess`, the fixtures `waybill_fixtures`.
 
-#![allow(dead_code)] // each test file uses a different part of this kit
+#![allow(dead_code, unused_imports)] // each test file uses a different part of this kit
 
 use std::time::Duration;
 

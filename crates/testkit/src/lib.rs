@@ -25,11 +25,13 @@ pub mod cluster;
 pub mod host;
 pub mod process;
 pub mod service;
+pub mod wait;
 
 pub use cluster::NatsCluster;
 pub use host::{InProcess, Shutdown};
 pub use process::OwnedChild;
 pub use service::{Launch, ServiceProcess, wait_serving};
+pub use wait::{TimedOut, eventually, eventually_within};
 
 /// Oldest server whose JetStream features async-nats 0.51 uses by default; older ones
 /// silently ignore them (see the field notes).

@@ -10,7 +10,7 @@ use chrono::TimeZone;
 use support::*;
 use waybill_aftersales::server::Settings;
 use waybill_proto::v1;
-use waybill_testkit::NatsServer;
+use waybill_testkit::{NatsServer, eventually};
 
 #[tokio::test]
 async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
@@ -108,12 +108,9 @@ async fn count_escalations(nats: &NatsServer, subject: &str) -> usize {
 
 /// Waits (bounded: 10 s) until the complaint has `wanted` escalations; returns how many.
 async fn wait_escalations(nats: &NatsServer, subject: &str, wanted: usize) -> usize {
-    for _ in 0..200 {
+    eventually(&format!("{subject} to get {wanted} escalations"), || async {
         let count = count_escalations(nats, subject).await;
-        if count >= wanted {
-            return count;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{subject} did not get {wanted} escalations within 10 s");
+        (count >= wanted).then_some(count)
+    })
+    .await
 }

@@ -14,7 +14,7 @@ use waybill_crm::server::Settings;
 use waybill_eventlog::{EventLog, Position, StreamSettings};
 use waybill_proto::convert::{timestamp_from_wire, timestamp_to_wire};
 use waybill_proto::v1::{self, after_sales_event, delivery_event, event_envelope::Payload};
-use waybill_testkit::NatsServer;
+use waybill_testkit::{NatsServer, eventually};
 
 /// A cost model simple enough to work out by hand: 1.00 an order, 0.10 a kilogram.
 fn policy() -> Policy {
@@ -423,22 +423,19 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
     let status_after_review = |placed: v1::PlaceOrderResponse| {
         let position = placed.position;
         let order_id = placed.order.map(|order| order.order_id).unwrap_or_default();
-        let mut orders = reader.clone();
+        let orders = reader.clone();
         async move {
-            for _ in 0..200 {
-                let order = orders
-                    .get_order(v1::GetOrderRequest { order_id: order_id.clone(), min_position: position })
-                    .await
-                    .expect("order")
-                    .into_inner()
-                    .order
-                    .expect("order");
-                if order.status != v1::OrderStatus::Placed as i32 {
-                    return (order.status, order.review_reasons);
+            eventually(&format!("order {order_id} to be reviewed"), || {
+                let (mut orders, order_id) = (orders.clone(), order_id.clone());
+                async move {
+                    let request = v1::GetOrderRequest { order_id, min_position: position };
+                    let order =
+                        orders.get_order(request).await.expect("order").into_inner().order.expect("order");
+                    (order.status != v1::OrderStatus::Placed as i32)
+                        .then_some((order.status, order.review_reasons))
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            panic!("order {order_id} was not reviewed within 10 s");
+            })
+            .await
         }
     };
     let held = orders.place_order(placement("h-1", "cust-h")).await.expect("placed").into_inner();

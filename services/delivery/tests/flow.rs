@@ -19,7 +19,7 @@ use waybill_delivery::read_model::DeliveryBook;
 use waybill_delivery::{reactions, server};
 use waybill_eventlog::Projector;
 use waybill_proto::v1::{self, delivery_event::Event};
-use waybill_testkit::{InProcess, NatsServer};
+use waybill_testkit::{InProcess, NatsServer, eventually};
 
 fn seconds(at: Option<&prost_types::Timestamp>) -> i64 {
     at.map(|at| at.seconds).unwrap_or_default()
@@ -36,20 +36,17 @@ async fn accepted_order(
     let placed = orders.place_order(placement(request_id, city, level)).await.expect("placed").into_inner();
     let placed_at = placed.position;
     let order_id = placed.order.map(|order| order.order_id).expect("an order");
-    for _ in 0..200 {
-        let order = orders
-            .get_order(v1::GetOrderRequest { order_id: order_id.clone(), min_position: placed_at })
-            .await
-            .expect("get order")
-            .into_inner()
-            .order
-            .expect("order");
-        if order.status == v1::OrderStatus::Accepted as i32 {
-            return order_id;
+    eventually(&format!("intake to accept order {order_id}"), || {
+        let (mut orders, order_id) = (orders.clone(), order_id.clone());
+        async move {
+            let request = v1::GetOrderRequest { order_id, min_position: placed_at };
+            let order =
+                orders.get_order(request).await.expect("get order").into_inner().order.expect("order");
+            (order.status == v1::OrderStatus::Accepted as i32).then_some(())
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("intake did not accept order {order_id}");
+    })
+    .await;
+    order_id
 }
 
 #[tokio::test]
@@ -243,20 +240,15 @@ async fn a_redirected_order_moves_its_scheduled_delivery() {
         })
         .await
         .expect("redirected");
-    for _ in 0..200 {
-        let found = client
-            .get_delivery(v1::GetDeliveryRequest { delivery_id: order_id.clone(), min_position: 0 })
-            .await
-            .expect("delivery")
-            .into_inner()
-            .delivery
-            .expect("delivery");
-        if found.zone == "Hamburg" {
-            return;
+    eventually("the delivery to follow the new address", || {
+        let (mut client, delivery_id) = (client.clone(), order_id.clone());
+        async move {
+            let request = v1::GetDeliveryRequest { delivery_id, min_position: 0 };
+            let found = client.get_delivery(request).await.expect("delivery").into_inner().delivery;
+            (found.expect("delivery").zone == "Hamburg").then_some(())
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the delivery did not follow the new address");
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use support::{
 use waybill_delivery::server::Settings;
 use waybill_eventlog::EventLog;
 use waybill_proto::v1::{self, delivery_event::Event};
-use waybill_testkit::NatsServer;
+use waybill_testkit::{NatsServer, eventually};
 
 fn replica_settings(clock: &ManualClock) -> Settings {
     Settings { clock: Arc::new(clock.clone()), sla_tick: Duration::from_millis(20), ..Settings::default() }
@@ -44,12 +44,10 @@ async fn delays(log: &EventLog, subject: &str) -> Vec<i64> {
 /// Waits (bounded) until `count` delays are on the subject, then lets both replicas tick
 /// many more times, so a second writer would have shown up.
 async fn settle_on(log: &EventLog, subject: &str, count: usize) -> Vec<i64> {
-    for _ in 0..200 {
-        if delays(log, subject).await.len() >= count {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(&format!("{count} delays on {subject}"), || async {
+        (delays(log, subject).await.len() >= count).then_some(())
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     delays(log, subject).await
 }

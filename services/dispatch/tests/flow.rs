@@ -8,6 +8,7 @@ use support::{System, place_order, status_of, task_subject, wait_for_task};
 use waybill_dispatch::reactions;
 use waybill_dispatch::server::{Runners, Settings};
 use waybill_proto::v1::{self, TaskStatus};
+use waybill_testkit::eventually;
 
 #[tokio::test]
 async fn an_accepted_order_becomes_a_task_that_follows_cancel_restore_and_amend() {
@@ -142,17 +143,10 @@ async fn a_cancellation_that_crossed_the_pickup_is_dead_lettered_and_the_reactio
         .get_stream("WAYBILL_DEADLETTER")
         .await
         .expect("stream");
-    let mut letter = None;
-    for _ in 0..200 {
-        if let Ok(found) =
-            dead_letters.direct_get_next_for_subject("deadletter.dispatch.dispatch-orders", None).await
-        {
-            letter = Some(found);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let letter = letter.expect("the cancellation was dead-lettered");
+    let letter = eventually("the cancellation to be dead-lettered", || async {
+        dead_letters.direct_get_next_for_subject("deadletter.dispatch.dispatch-orders", None).await.ok()
+    })
+    .await;
     let error =
         letter.headers.get("waybill-error").map(|value| value.as_str().to_owned()).unwrap_or_default();
     assert!(error.contains("cannot cancel a task that is picked up"), "{error}");

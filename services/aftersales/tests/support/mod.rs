@@ -12,7 +12,7 @@ pub use waybill_fixtures::{
     AfterSalesClient as AfterSales, IntakeClient as Intake, ManualClock, books, eur, violated_fields,
 };
 use waybill_proto::v1::{self, delivery_event, event_envelope::Payload};
-use waybill_testkit::{InProcess, NatsServer};
+use waybill_testkit::{InProcess, NatsServer, eventually};
 use waybill_types::Timestamp;
 
 pub async fn start_intake(nats: &NatsServer) -> InProcess<Intake> {
@@ -93,12 +93,13 @@ pub async fn wait_for_cases(
     request: v1::ListCasesRequest,
     done: impl Fn(&[v1::Case]) -> bool,
 ) -> Vec<v1::Case> {
-    for _ in 0..200 {
-        let cases = client.list_cases(request.clone()).await.expect("list cases").into_inner().cases;
-        if done(&cases) {
-            return cases;
+    let done = &done;
+    eventually("the cases to reach the expected state", || {
+        let (mut client, request) = (client.clone(), request.clone());
+        async move {
+            let cases = client.list_cases(request).await.expect("list cases").into_inner().cases;
+            done(&cases).then_some(cases)
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the cases did not reach the expected state within 10 s");
+    })
+    .await
 }

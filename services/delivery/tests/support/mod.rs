@@ -5,9 +5,6 @@
 
 #![allow(dead_code, unused_imports)] // each test file uses a different part of this kit
 
-use std::time::Duration;
-
-use prost::Message;
 use waybill_delivery::server::{self, Settings};
 use waybill_eventlog::{EventLog, RecordedEvent, subject};
 pub use waybill_fixtures::{
@@ -15,7 +12,7 @@ pub use waybill_fixtures::{
     violated_fields as field_names,
 };
 use waybill_proto::v1::{self, event_envelope::Payload};
-use waybill_testkit::{InProcess, NatsServer};
+use waybill_testkit::{InProcess, NatsServer, eventually};
 use waybill_types::Timestamp;
 
 pub type Delivery = InProcess<Client>;
@@ -85,18 +82,14 @@ pub async fn arrived_at_hub(log: &EventLog, order_id: &str, at: Timestamp) -> Re
 
 /// Polls GetDelivery until the delivery exists (bounded: 10 s).
 pub async fn wait_scheduled(client: &mut Client, delivery_id: &str) -> v1::DeliveryTask {
-    for _ in 0..200 {
-        let found = client
-            .get_delivery(v1::GetDeliveryRequest { delivery_id: delivery_id.into(), min_position: 0 })
-            .await
-            .ok()
-            .and_then(|response| response.into_inner().delivery);
-        if let Some(delivery) = found {
-            return delivery;
+    eventually(&format!("delivery {delivery_id} to be scheduled"), || {
+        let (mut client, delivery_id) = (client.clone(), delivery_id.to_owned());
+        async move {
+            let request = v1::GetDeliveryRequest { delivery_id, min_position: 0 };
+            client.get_delivery(request).await.ok()?.into_inner().delivery
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("delivery {delivery_id} was not scheduled within 10 s");
+    })
+    .await
 }
 
 /// Every event on `subject`, decoded, with its type.

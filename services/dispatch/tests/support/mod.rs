@@ -12,7 +12,7 @@ pub use waybill_fixtures::{
     BOOKS_VOLUME_CM3, DispatchClient as Dispatch, IntakeClient as Intake, books, violated_fields,
 };
 use waybill_proto::v1;
-use waybill_testkit::{InProcess, NatsServer};
+use waybill_testkit::{InProcess, NatsServer, eventually};
 
 pub async fn start_intake(nats: &NatsServer) -> InProcess<Intake> {
     InProcess::start(nats, waybill_intake::server::run, Default::default()).await
@@ -82,20 +82,15 @@ pub async fn wait_for_task(
     task_id: &str,
     done: impl Fn(&v1::DispatchTask) -> bool,
 ) -> v1::DispatchTask {
-    for _ in 0..200 {
-        let task = dispatch
-            .get_task(v1::GetTaskRequest { task_id: task_id.into(), min_position: 0 })
-            .await
-            .ok()
-            .and_then(|response| response.into_inner().task);
-        if let Some(task) = task
-            && done(&task)
-        {
-            return task;
+    let done = &done;
+    eventually(&format!("task {task_id} to reach the expected state"), || {
+        let (mut dispatch, task_id) = (dispatch.clone(), task_id.to_owned());
+        async move {
+            let request = v1::GetTaskRequest { task_id, min_position: 0 };
+            dispatch.get_task(request).await.ok()?.into_inner().task.filter(|task| done(task))
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("task {task_id} did not reach the expected state within 10 s");
+    })
+    .await
 }
 
 pub fn status_of(task: &v1::DispatchTask) -> v1::TaskStatus {

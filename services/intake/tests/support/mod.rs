@@ -3,12 +3,10 @@
 
 #![allow(dead_code, unused_imports)] // each test file uses a different part of this kit
 
-use std::time::Duration;
-
 pub use waybill_fixtures::{IntakeClient as Client, cargo};
 use waybill_intake::server::{self, Settings};
 use waybill_proto::v1;
-use waybill_testkit::{InProcess, NatsServer};
+use waybill_testkit::{InProcess, NatsServer, eventually};
 
 pub type Intake = InProcess<Client>;
 
@@ -24,20 +22,15 @@ pub fn placement(request_id: &str, customer_id: &str) -> v1::PlaceOrderRequest {
 
 /// Polls GetOrder until `done` holds for the order (bounded: 10 s).
 pub async fn wait_until(client: &mut Client, order_id: &str, done: impl Fn(&v1::Order) -> bool) -> v1::Order {
-    for _ in 0..200 {
-        let order = client
-            .get_order(v1::GetOrderRequest { order_id: order_id.into(), min_position: 0 })
-            .await
-            .ok()
-            .and_then(|response| response.into_inner().order);
-        if let Some(order) = order
-            && done(&order)
-        {
-            return order;
+    let done = &done;
+    eventually(&format!("order {order_id} to reach the expected state"), || {
+        let (mut client, order_id) = (client.clone(), order_id.to_owned());
+        async move {
+            let request = v1::GetOrderRequest { order_id, min_position: 0 };
+            client.get_order(request).await.ok()?.into_inner().order.filter(|order| done(order))
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("order {order_id} did not reach the expected state within 10 s");
+    })
+    .await
 }
 
 pub fn status_of(order: &v1::Order) -> v1::OrderStatus {

@@ -109,6 +109,16 @@ impl<C: ServiceClient> InProcess<C> {
         }
     }
 
+    /// Asserts that health says NOT_SERVING, again and again, for `period` (a service that
+    /// must never claim SERVING, such as one whose read model cannot apply an event).
+    pub async fn assert_not_serving_for(&self, period: Duration) {
+        let deadline = tokio::time::Instant::now() + period;
+        while tokio::time::Instant::now() < deadline {
+            assert_eq!(self.health().await, ServingStatus::NotServing, "{} claimed SERVING", C::GRPC_SERVICE);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Stops the service as SIGTERM would (the bounded drain) and checks it stopped cleanly.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

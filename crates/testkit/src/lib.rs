@@ -263,19 +263,22 @@ fn check_version(binary: &Path) {
 mod tests {
     use super::*;
 
+    /// A stream `KEEP` holding one message, to look for after a restart.
+    async fn keep_one_message(jetstream: &async_nats::jetstream::Context) {
+        let config = async_nats::jetstream::stream::Config {
+            name: "KEEP".into(),
+            subjects: vec!["keep.>".into()],
+            ..Default::default()
+        };
+        jetstream.create_stream(config).await.expect("stream");
+        jetstream.publish("keep.one", "1".into()).await.expect("sent").await.expect("stored");
+    }
+
     #[tokio::test]
     async fn a_server_starts_and_keeps_its_data_across_a_kill() {
         let mut server = NatsServer::start();
         let jetstream = async_nats::jetstream::new(server.client().await);
-        jetstream
-            .create_stream(async_nats::jetstream::stream::Config {
-                name: "KEEP".into(),
-                subjects: vec!["keep.>".into()],
-                ..Default::default()
-            })
-            .await
-            .expect("stream");
-        jetstream.publish("keep.one", "1".into()).await.expect("sent").await.expect("stored");
+        keep_one_message(&jetstream).await;
         let port = server.port();
 
         server.kill();
@@ -293,15 +296,7 @@ mod tests {
         let client = server.client().await;
         assert_eq!(client.server_info().server_name, "kit-test", "extra arguments are passed");
         let jetstream = async_nats::jetstream::new(client.clone());
-        jetstream
-            .create_stream(async_nats::jetstream::stream::Config {
-                name: "KEEP".into(),
-                subjects: vec!["keep.>".into()],
-                ..Default::default()
-            })
-            .await
-            .expect("stream");
-        jetstream.publish("keep.one", "1".into()).await.expect("sent").await.expect("stored");
+        keep_one_message(&jetstream).await;
         let (port, url) = (server.port(), server.url());
 
         server.restart();

@@ -4,28 +4,11 @@
 
 mod support;
 
-use support::{System, place_order, task_subject, wait_for_task};
+use support::{System, place_order, record_delivery, task_subject, wait_for_task};
 use uuid::Uuid;
 use waybill_dispatch::reactions;
 use waybill_dispatch::server::{Runners, Settings};
 use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
-
-/// Intake's record of the handover, as intake writes it (from delivery's event).
-async fn record_delivery(system: &System, order_id: &str) {
-    let delivered = waybill_intake::codec::encode(
-        waybill_types::OrderId::parse(order_id).expect("uuid"),
-        &waybill_intake::domain::Event::Delivered { source_event_id: Uuid::now_v7().to_string() },
-        &waybill_command::EventMeta {
-            event_id: Uuid::now_v7(),
-            occurred_at: chrono::Utc::now(),
-            causation_id: "delivered-1".into(),
-            correlation_id: "delivered-1".into(),
-            actor: waybill_types::Actor::service("test"),
-        },
-    );
-    let subject = format!("waybill.intake.order.{order_id}");
-    system.log().await.append(&subject, None, "delivered-1", &[delivered]).await.expect("appended");
-}
 
 /// After-sales' `ReturnPickupRequested`, built from the public contract as after-sales
 /// writes it: one book (3 kg) comes back from the consignee to the shipper.

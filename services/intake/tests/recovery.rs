@@ -80,19 +80,11 @@ async fn health_stays_not_serving_while_the_read_model_cannot_catch_up() {
     let first = start_intake(&nats).await;
     first.wait_serving().await;
     first.stop().await;
-    let jetstream = async_nats::jetstream::new(nats.client().await);
-    jetstream
-        .publish("waybill.intake.order.0190f0f0-0000-7000-8000-000000000001", "not protobuf".into())
-        .await
-        .expect("published")
-        .await
-        .expect("stored");
+    let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000001";
+    waybill_fixtures::foreign::publish_undecodable(nats.client().await, subject).await;
 
     let intake = support::Intake::start_unready(&nats, waybill_intake::server::run, Default::default()).await;
-    for _ in 0..20 {
-        assert_eq!(intake.health().await, ServingStatus::NotServing);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    intake.assert_not_serving_for(std::time::Duration::from_secs(1)).await;
 }
 
 #[tokio::test]
@@ -130,13 +122,8 @@ async fn health_turns_not_serving_as_soon_as_the_read_model_halts_on_a_live_even
     assert_eq!(intake.health().await, ServingStatus::Serving);
     // One event intake's read model cannot apply, published while it serves: the model
     // stops there (skipping would make replicas disagree), and health must say so.
-    let jetstream = async_nats::jetstream::new(nats.client().await);
-    jetstream
-        .publish("waybill.intake.order.0190f0f0-0000-7000-8000-000000000002", "not protobuf".into())
-        .await
-        .expect("published")
-        .await
-        .expect("stored");
+    let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000002";
+    waybill_fixtures::foreign::publish_undecodable(nats.client().await, subject).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while intake.health().await != ServingStatus::NotServing {
         assert!(std::time::Instant::now() < deadline, "health still SERVING on a halted read model");

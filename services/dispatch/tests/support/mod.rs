@@ -76,6 +76,23 @@ pub async fn place_order(intake: &mut Intake, request_id: &str) -> String {
     placed.order.expect("order").order_id
 }
 
+/// Intake's record of the handover, as intake writes it (from delivery's event).
+pub async fn record_delivery(system: &System, order_id: &str) {
+    let delivered = waybill_intake::codec::encode(
+        waybill_types::OrderId::parse(order_id).expect("uuid"),
+        &waybill_intake::domain::Event::Delivered { source_event_id: uuid::Uuid::now_v7().to_string() },
+        &waybill_command::EventMeta {
+            event_id: uuid::Uuid::now_v7(),
+            occurred_at: chrono::Utc::now(),
+            causation_id: "delivered-1".into(),
+            correlation_id: "delivered-1".into(),
+            actor: waybill_types::Actor::service("test"),
+        },
+    );
+    let subject = format!("waybill.intake.order.{order_id}");
+    system.log().await.append(&subject, None, "delivered-1", &[delivered]).await.expect("appended");
+}
+
 /// Polls GetTask until `done` holds (bounded: 10 s).
 pub async fn wait_for_task(
     dispatch: &mut Dispatch,

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::{
-    IntakeClient, arrived_at_hub, delivery_events, open_log, placement, proof_at, start_delivery,
-    start_intake, wait_scheduled,
+    IntakeClient, arrived_at_hub, delivery_events, open_log, placement, proof_at, register_kim,
+    start_delivery, start_intake, wait_scheduled,
 };
 use waybill_delivery::commands::{DeliveryRunner, SystemClock};
 use waybill_delivery::domain::Policy;
@@ -130,16 +130,7 @@ async fn a_delivered_order_has_its_proof_of_delivery_on_the_log() {
     let log = open_log(&nats).await;
     let order_id = accepted_order(&intake, "place-2", "Munich", v1::ServiceLevel::Standard).await;
     let mut client = delivery.client("user:hub-lead").await;
-    let courier_id = uuid::Uuid::now_v7().to_string();
-    client
-        .register_courier(v1::RegisterCourierRequest {
-            request_id: "courier-1".into(),
-            courier_id: courier_id.clone(),
-            name: "Kim".into(),
-            zones: vec!["MUNICH".into()],
-        })
-        .await
-        .expect("registered");
+    let courier_id = register_kim(&mut client, "MUNICH").await;
 
     arrived_at_hub(&log, &order_id, chrono::Utc::now()).await;
     wait_scheduled(&mut client, &order_id).await;

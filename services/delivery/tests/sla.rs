@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::{
-    Delivery, ManualClock, arrived_at_hub, delivery_events, open_log, order_placed, wait_scheduled,
+    Delivery, ManualClock, arrived_at_hub, delivery_events, open_log, order_placed, register_kim,
+    wait_scheduled,
 };
 use waybill_delivery::server::Settings;
 use waybill_eventlog::EventLog;
@@ -84,16 +85,7 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
     assert_eq!(notified, 1, "the consignee hears of the delay once");
 
     // The courier tries, nobody is home: the next window starts a day later and passes too.
-    let courier_id = uuid::Uuid::now_v7().to_string();
-    client
-        .register_courier(v1::RegisterCourierRequest {
-            request_id: "courier-1".into(),
-            courier_id: courier_id.clone(),
-            name: "Kim".into(),
-            zones: vec!["Munich".into()],
-        })
-        .await
-        .expect("registered");
+    let courier_id = register_kim(&mut client, "Munich").await;
     client
         .assign_courier(v1::AssignCourierRequest {
             request_id: "assign-1".into(),

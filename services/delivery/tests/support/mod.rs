@@ -80,6 +80,19 @@ pub async fn arrived_at_hub(log: &EventLog, order_id: &str, at: Timestamp) -> Re
     append_foreign(log, ("dispatch", "task", order_id), order_id, event_type, at, payload).await
 }
 
+/// Registers Kim, a courier for `zone` (request `courier-1`); returns her id.
+pub async fn register_kim(client: &mut Client, zone: &str) -> String {
+    let courier_id = uuid::Uuid::now_v7().to_string();
+    let request = v1::RegisterCourierRequest {
+        request_id: "courier-1".into(),
+        courier_id: courier_id.clone(),
+        name: "Kim".into(),
+        zones: vec![zone.into()],
+    };
+    client.register_courier(request).await.expect("registered");
+    courier_id
+}
+
 /// Polls GetDelivery until the delivery exists (bounded: 10 s).
 pub async fn wait_scheduled(client: &mut Client, delivery_id: &str) -> v1::DeliveryTask {
     eventually(&format!("delivery {delivery_id} to be scheduled"), || {

@@ -423,17 +423,14 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
     let status_after_review = |placed: v1::PlaceOrderResponse| {
         let position = placed.position;
         let order_id = placed.order.map(|order| order.order_id).unwrap_or_default();
-        let orders = reader.clone();
+        let mut orders = reader.clone();
         async move {
-            eventually(&format!("order {order_id} to be reviewed"), || {
-                let (mut orders, order_id) = (orders.clone(), order_id.clone());
-                async move {
-                    let request = v1::GetOrderRequest { order_id, min_position: position };
-                    let order =
-                        orders.get_order(request).await.expect("order").into_inner().order.expect("order");
-                    (order.status != v1::OrderStatus::Placed as i32)
-                        .then_some((order.status, order.review_reasons))
-                }
+            eventually(&format!("order {order_id} to be reviewed"), async || {
+                let request = v1::GetOrderRequest { order_id: order_id.clone(), min_position: position };
+                let order =
+                    orders.get_order(request).await.expect("order").into_inner().order.expect("order");
+                (order.status != v1::OrderStatus::Placed as i32)
+                    .then_some((order.status, order.review_reasons))
             })
             .await
         }

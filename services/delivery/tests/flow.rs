@@ -36,14 +36,10 @@ async fn accepted_order(
     let placed = orders.place_order(placement(request_id, city, level)).await.expect("placed").into_inner();
     let placed_at = placed.position;
     let order_id = placed.order.map(|order| order.order_id).expect("an order");
-    eventually(&format!("intake to accept order {order_id}"), || {
-        let (mut orders, order_id) = (orders.clone(), order_id.clone());
-        async move {
-            let request = v1::GetOrderRequest { order_id, min_position: placed_at };
-            let order =
-                orders.get_order(request).await.expect("get order").into_inner().order.expect("order");
-            (order.status == v1::OrderStatus::Accepted as i32).then_some(())
-        }
+    eventually(&format!("intake to accept order {order_id}"), async || {
+        let request = v1::GetOrderRequest { order_id: order_id.clone(), min_position: placed_at };
+        let order = orders.get_order(request).await.expect("get order").into_inner().order.expect("order");
+        (order.status == v1::OrderStatus::Accepted as i32).then_some(())
     })
     .await;
     order_id
@@ -231,13 +227,10 @@ async fn a_redirected_order_moves_its_scheduled_delivery() {
         })
         .await
         .expect("redirected");
-    eventually("the delivery to follow the new address", || {
-        let (mut client, delivery_id) = (client.clone(), order_id.clone());
-        async move {
-            let request = v1::GetDeliveryRequest { delivery_id, min_position: 0 };
-            let found = client.get_delivery(request).await.expect("delivery").into_inner().delivery;
-            (found.expect("delivery").zone == "Hamburg").then_some(())
-        }
+    eventually("the delivery to follow the new address", async || {
+        let request = v1::GetDeliveryRequest { delivery_id: order_id.clone(), min_position: 0 };
+        let found = client.get_delivery(request).await.expect("delivery").into_inner().delivery;
+        (found.expect("delivery").zone == "Hamburg").then_some(())
     })
     .await;
 }

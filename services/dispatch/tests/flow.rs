@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{System, place_order, status_of, task_subject, wait_for_task};
+use support::{System, place_order, record_on_order, status_of, task_subject, wait_for_task};
 use waybill_dispatch::reactions;
 use waybill_dispatch::server::{Runners, Settings};
 use waybill_proto::v1::{self, TaskStatus};
@@ -125,19 +125,8 @@ async fn a_cancellation_that_crossed_the_pickup_is_dead_lettered_and_the_reactio
     }
 
     // A cancellation intake wrote before it learned of the pickup.
-    let cancelled = waybill_intake::codec::encode(
-        waybill_types::OrderId::parse(&order_id).expect("uuid"),
-        &waybill_intake::domain::Event::Cancelled { reason: "too late".into() },
-        &waybill_command::EventMeta {
-            event_id: uuid::Uuid::now_v7(),
-            occurred_at: chrono::Utc::now(),
-            causation_id: "cancel-1".into(),
-            correlation_id: "cancel-1".into(),
-            actor: waybill_types::Actor::user("alice"),
-        },
-    );
-    let subject = format!("waybill.intake.order.{order_id}");
-    system.log().await.append(&subject, None, "cancel-1", &[cancelled]).await.expect("appended");
+    let cancelled = waybill_intake::domain::Event::Cancelled { reason: "too late".into() };
+    record_on_order(&system, &order_id, cancelled, "cancel-1", waybill_types::Actor::user("alice")).await;
 
     let dead_letters = async_nats::jetstream::new(system.nats.client().await)
         .get_stream("WAYBILL_DEADLETTER")

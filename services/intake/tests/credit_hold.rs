@@ -4,38 +4,16 @@
 
 mod support;
 
-use bytes::Bytes;
-use prost::Message;
 use support::{placement, start_intake, status_of, wait_until};
-use waybill_eventlog::{EventLog, NewEvent, StreamSettings};
+use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_proto::v1::{self, OrderStatus, crm_event, event_envelope::Payload};
 use waybill_testkit::NatsServer;
 
 /// Appends one CRM event for `customer_id`, as CRM would.
 async fn append_crm_event(log: &EventLog, customer_id: &str, event_type: &str, event: crm_event::Event) {
-    let event_id = uuid::Uuid::now_v7();
-    let now = chrono::Utc::now();
-    let envelope = v1::EventEnvelope {
-        event_id: event_id.to_string(),
-        event_type: event_type.into(),
-        aggregate_id: customer_id.into(),
-        occurred_at: Some(waybill_proto::convert::timestamp_to_wire(now)),
-        causation_id: format!("req-{event_id}"),
-        correlation_id: format!("req-{event_id}"),
-        schema_version: 1,
-        payload: Some(Payload::Crm(v1::CrmEvent { event: Some(event) })),
-        ..Default::default()
-    };
-    let new_event = NewEvent {
-        event_id,
-        event_type: event_type.into(),
-        aggregate_id: customer_id.into(),
-        occurred_at: now,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    };
-    log.append(&format!("waybill.crm.customer.{customer_id}"), None, &event_id.to_string(), &[new_event])
-        .await
-        .expect("crm event appended");
+    let subject = format!("waybill.crm.customer.{customer_id}");
+    let payload = Payload::Crm(v1::CrmEvent { event: Some(event) });
+    waybill_fixtures::foreign::append(log, &subject, "", event_type, chrono::Utc::now(), payload).await;
 }
 
 #[tokio::test]

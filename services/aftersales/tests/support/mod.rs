@@ -93,13 +93,9 @@ pub async fn wait_for_cases(
     request: v1::ListCasesRequest,
     done: impl Fn(&[v1::Case]) -> bool,
 ) -> Vec<v1::Case> {
-    let done = &done;
-    eventually("the cases to reach the expected state", || {
-        let (mut client, request) = (client.clone(), request.clone());
-        async move {
-            let cases = client.list_cases(request).await.expect("list cases").into_inner().cases;
-            done(&cases).then_some(cases)
-        }
+    eventually("the cases to reach the expected state", async || {
+        let cases = client.list_cases(request.clone()).await.expect("list cases").into_inner().cases;
+        done(&cases).then_some(cases)
     })
     .await
 }

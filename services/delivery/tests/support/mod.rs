@@ -95,12 +95,9 @@ pub async fn register_kim(client: &mut Client, zone: &str) -> String {
 
 /// Polls GetDelivery until the delivery exists (bounded: 10 s).
 pub async fn wait_scheduled(client: &mut Client, delivery_id: &str) -> v1::DeliveryTask {
-    eventually(&format!("delivery {delivery_id} to be scheduled"), || {
-        let (mut client, delivery_id) = (client.clone(), delivery_id.to_owned());
-        async move {
-            let request = v1::GetDeliveryRequest { delivery_id, min_position: 0 };
-            client.get_delivery(request).await.ok()?.into_inner().delivery
-        }
+    eventually(&format!("delivery {delivery_id} to be scheduled"), async || {
+        let request = v1::GetDeliveryRequest { delivery_id: delivery_id.into(), min_position: 0 };
+        client.get_delivery(request).await.ok()?.into_inner().delivery
     })
     .await
 }

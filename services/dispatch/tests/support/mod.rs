@@ -78,19 +78,30 @@ pub async fn place_order(intake: &mut Intake, request_id: &str) -> String {
 
 /// Intake's record of the handover, as intake writes it (from delivery's event).
 pub async fn record_delivery(system: &System, order_id: &str) {
-    let delivered = waybill_intake::codec::encode(
-        waybill_types::OrderId::parse(order_id).expect("uuid"),
-        &waybill_intake::domain::Event::Delivered { source_event_id: uuid::Uuid::now_v7().to_string() },
-        &waybill_command::EventMeta {
-            event_id: uuid::Uuid::now_v7(),
-            occurred_at: chrono::Utc::now(),
-            causation_id: "delivered-1".into(),
-            correlation_id: "delivered-1".into(),
-            actor: waybill_types::Actor::service("test"),
-        },
-    );
+    let delivered =
+        waybill_intake::domain::Event::Delivered { source_event_id: uuid::Uuid::now_v7().to_string() };
+    record_on_order(system, order_id, delivered, "delivered-1", waybill_types::Actor::service("test")).await;
+}
+
+/// One of intake's events on the order, as intake writes it, caused by `request_id`.
+pub async fn record_on_order(
+    system: &System,
+    order_id: &str,
+    event: waybill_intake::domain::Event,
+    request_id: &str,
+    actor: waybill_types::Actor,
+) {
+    let meta = waybill_command::EventMeta {
+        event_id: uuid::Uuid::now_v7(),
+        occurred_at: chrono::Utc::now(),
+        causation_id: request_id.into(),
+        correlation_id: request_id.into(),
+        actor,
+    };
+    let order = waybill_types::OrderId::parse(order_id).expect("uuid");
+    let recorded = waybill_intake::codec::encode(order, &event, &meta);
     let subject = format!("waybill.intake.order.{order_id}");
-    system.log().await.append(&subject, None, "delivered-1", &[delivered]).await.expect("appended");
+    system.log().await.append(&subject, None, request_id, &[recorded]).await.expect("appended");
 }
 
 /// Polls GetTask until `done` holds (bounded: 10 s).
@@ -99,13 +110,9 @@ pub async fn wait_for_task(
     task_id: &str,
     done: impl Fn(&v1::DispatchTask) -> bool,
 ) -> v1::DispatchTask {
-    let done = &done;
-    eventually(&format!("task {task_id} to reach the expected state"), || {
-        let (mut dispatch, task_id) = (dispatch.clone(), task_id.to_owned());
-        async move {
-            let request = v1::GetTaskRequest { task_id, min_position: 0 };
-            dispatch.get_task(request).await.ok()?.into_inner().task.filter(|task| done(task))
-        }
+    eventually(&format!("task {task_id} to reach the expected state"), async || {
+        let request = v1::GetTaskRequest { task_id: task_id.into(), min_position: 0 };
+        dispatch.get_task(request).await.ok()?.into_inner().task.filter(|task| done(task))
     })
     .await
 }

@@ -22,13 +22,9 @@ pub fn placement(request_id: &str, customer_id: &str) -> v1::PlaceOrderRequest {
 
 /// Polls GetOrder until `done` holds for the order (bounded: 10 s).
 pub async fn wait_until(client: &mut Client, order_id: &str, done: impl Fn(&v1::Order) -> bool) -> v1::Order {
-    let done = &done;
-    eventually(&format!("order {order_id} to reach the expected state"), || {
-        let (mut client, order_id) = (client.clone(), order_id.to_owned());
-        async move {
-            let request = v1::GetOrderRequest { order_id, min_position: 0 };
-            client.get_order(request).await.ok()?.into_inner().order.filter(|order| done(order))
-        }
+    eventually(&format!("order {order_id} to reach the expected state"), async || {
+        let request = v1::GetOrderRequest { order_id: order_id.into(), min_position: 0 };
+        client.get_order(request).await.ok()?.into_inner().order.filter(|order| done(order))
     })
     .await
 }

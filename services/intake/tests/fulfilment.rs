@@ -6,9 +6,9 @@ mod support;
 
 use bytes::Bytes;
 use prost::Message;
-use support::{placement, start_intake, status_of, wait_until};
+use support::{Client, Intake, placement, start_intake, status_of, wait_until};
 use tonic::Code;
-use waybill_eventlog::{EventLog, NewEvent, StreamSettings, subject};
+use waybill_eventlog::{EventLog, NewEvent, subject};
 use waybill_proto::v1::{
     self, OrderStatus, after_sales_event, delivery_event, dispatch_event, event_envelope::Payload,
 };
@@ -51,17 +51,32 @@ fn proof() -> v1::ProofOfDelivery {
     waybill_fixtures::proof_of_delivery(chrono::Utc::now())
 }
 
-#[tokio::test]
-async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_timeline() {
+/// Intake on a nats-server of its own, with one order (`place-1`) it accepted, and the log
+/// to write other services' facts on.
+struct Accepted {
+    nats: NatsServer,
+    intake: Intake,
+    log: EventLog,
+    client: Client,
+    order: v1::Order,
+}
+
+async fn accepted_order(actor: &'static str) -> Accepted {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
-    let log =
-        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
-    let mut client = intake.client("user:alice").await;
+    let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
+    let mut client = intake.client(actor).await;
     let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
     let order_id = order.order.expect("order").order_id;
-    let accepted =
-        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    let order = wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    Accepted { nats, intake, log, client, order }
+}
+
+#[tokio::test]
+async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_timeline() {
+    let Accepted { nats: _nats, intake, log, mut client, order: accepted } =
+        accepted_order("user:alice").await;
+    let order_id = accepted.order_id.clone();
     let watch = v1::WatchOrderRequest { order_id: order_id.clone(), min_position: accepted.version };
     let mut updates = client.watch_order(watch).await.expect("watching").into_inner();
     let first = updates.message().await.expect("stream").expect("the order as it is");
@@ -177,15 +192,9 @@ async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_t
 
 #[tokio::test]
 async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_orders() {
-    let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    let log =
-        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
-    let mut client = intake.client("user:alice").await;
-    let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
-    let order_id = order.order.expect("order").order_id;
-    let accepted =
-        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    let Accepted { nats: _nats, intake, log, mut client, order: accepted } =
+        accepted_order("user:alice").await;
+    let order_id = accepted.order_id.clone();
 
     // A reverse shipment's task names the order but has its own id: not this order's pickup.
     let return_id = uuid::Uuid::now_v7().to_string();
@@ -249,8 +258,7 @@ async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_ord
 async fn the_timeline_shows_the_orders_returns_reverse_shipments_and_complaints_and_no_others() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
-    let log =
-        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
+    let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
     let mut client = intake.client("user:alice").await;
     let mut order_ids = Vec::new();
     for request_id in ["place-1", "place-2"] {
@@ -348,14 +356,8 @@ fn started() -> Payload {
 
 #[tokio::test]
 async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_sender() {
-    let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    let log =
-        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
-    let mut client = intake.client("user:desk").await;
-    let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
-    let order_id = order.order.expect("order").order_id;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    let Accepted { nats: _nats, intake, log, mut client, order } = accepted_order("user:desk").await;
+    let order_id = order.order_id;
     let started_type = "waybill.delivery.delivery_started.v1";
     let failed_type = "waybill.delivery.delivery_attempt_failed.v1";
     append_fact(&log, "delivery", &order_id, started_type, started()).await;

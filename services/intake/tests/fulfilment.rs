@@ -146,14 +146,7 @@ async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_t
         .expect_err("cancel after pickup");
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
 
-    append_fact(
-        &log,
-        "delivery",
-        &order_id,
-        "waybill.delivery.delivery_started.v1",
-        delivery(delivery_event::Event::DeliveryStarted(v1::DeliveryStarted { courier_id: "c-1".into() })),
-    )
-    .await;
+    append_fact(&log, "delivery", &order_id, "waybill.delivery.delivery_started.v1", started()).await;
     let handover_proof = proof();
     let completed = append_fact(
         &log,
@@ -226,14 +219,8 @@ async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_ord
     let first_pickup = log.append(&task, None, "pickup-a", &[pickup(pickup_id)]).await.expect("append").last;
     log.append(&task, None, "pickup-b", &[pickup(pickup_id)]).await.expect("append");
     // A later fact: once it is recorded, the consumer has handled everything before it.
-    let started = append_fact(
-        &log,
-        "delivery",
-        &order_id,
-        "waybill.delivery.delivery_started.v1",
-        delivery(delivery_event::Event::DeliveryStarted(v1::DeliveryStarted { courier_id: "c-1".into() })),
-    )
-    .await;
+    let started =
+        append_fact(&log, "delivery", &order_id, "waybill.delivery.delivery_started.v1", started()).await;
     let out =
         wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::OutForDelivery).await;
     assert!(out.version > started && accepted.version < first_pickup);

@@ -1,20 +1,10 @@
 //! Requests for the load: the placement and proof of delivery are the system tests' own
 //! (`waybill_system_tests::system`), so the bench drives exactly what the tests check.
 
+pub use waybill_fixtures::{request, request_id};
 pub use waybill_system_tests::system::{place_order_request, proof};
 
 pub fn now() -> prost_types::Timestamp {
     let elapsed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     prost_types::Timestamp { seconds: elapsed.as_secs() as i64, nanos: elapsed.subsec_nanos() as i32 }
-}
-
-/// A request with the caller's identity, as the services expect it.
-pub fn request<T>(actor: &'static str, body: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(body);
-    request.metadata_mut().insert("x-waybill-actor", tonic::metadata::MetadataValue::from_static(actor));
-    request
-}
-
-pub fn request_id() -> String {
-    uuid::Uuid::now_v7().to_string()
 }

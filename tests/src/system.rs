@@ -11,6 +11,9 @@ use waybill_proto::v1::{
     intake_service_client::IntakeServiceClient,
 };
 
+use waybill_fixtures::proof_of_delivery;
+pub use waybill_fixtures::{eur, request};
+
 use crate::Service;
 
 /// Calls `attempt` until it yields `Some` (bounded: 15 s): for what another service does
@@ -24,30 +27,12 @@ where
 }
 
 /// `eventually` with another bound (for a service that is being restarted, say).
-pub async fn eventually_within<T, F, Fut>(what: &str, limit: Duration, mut attempt: F) -> anyhow::Result<T>
+pub async fn eventually_within<T, F, Fut>(what: &str, limit: Duration, attempt: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = attempt().await {
-            return Ok(value);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            anyhow::bail!("timed out after {limit:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A request carrying the caller's identity, as the gateway would set it.
-pub fn request<T>(actor: &str, body: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(body);
-    if let Ok(actor) = actor.parse() {
-        request.metadata_mut().insert("x-waybill-actor", actor);
-    }
-    request
+    Ok(waybill_testkit::eventually_within(what, limit, attempt).await?)
 }
 
 static LONGEST_RETRY_MICROS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -102,77 +87,21 @@ fn is_transient(code: tonic::Code) -> bool {
     )
 }
 
-pub fn party(name: &str, city: &str, region: &str) -> v1::Party {
-    v1::Party {
-        contact: Some(v1::Contact {
-            name: name.into(),
-            phone: "+49 30 1234567".into(),
-            email: String::new(),
-        }),
-        address: Some(v1::Address {
-            lines: vec!["Hauptstrasse 1".into()],
-            city: city.into(),
-            region: region.into(),
-            postal_code: "10115".into(),
-            country_code: "DE".into(),
-        }),
-    }
-}
-
 pub fn unix_now_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs() as i64)
-        .unwrap_or_default()
+    waybill_fixtures::wire_now().seconds
 }
 
-/// A complete, signed proof of delivery.
+/// A complete, signed proof of delivery, handed over now (to the whole second).
 pub fn proof() -> v1::ProofOfDelivery {
     v1::ProofOfDelivery {
-        recipient_name: "Erika Mustermann".into(),
-        recipient_relation: "consignee".into(),
-        signature: Some(v1::Signature {
-            signature: Some(v1::signature::Signature::Stored(v1::StoredSignature {
-                digest: format!("sha256:{}", "ab".repeat(32)),
-                storage_ref: "s3://pod/2026/11/22/signature.png".into(),
-            })),
-        }),
-        photo_ref: "s3://pod/2026/11/22/door.jpg".into(),
-        location: Some(v1::GeoPoint { latitude: 48.137, longitude: 11.575 }),
-        delivered_at: Some(prost_types::Timestamp { seconds: unix_now_seconds(), nanos: 0 }),
-        id_checked: true,
-        checklist: Some(v1::HandoverChecklist {
-            piece_count_matches: true,
-            packaging_intact: true,
-            recipient_informed_of_contents: true,
-        }),
+        delivered_at: Some(waybill_fixtures::wire_now()),
+        ..proof_of_delivery(chrono::Utc::now())
     }
 }
 
-pub fn eur(amount_minor: i64) -> v1::Money {
-    v1::Money { amount_minor, currency: "EUR".into() }
-}
-
-/// Two books of 3 kg, Berlin to Munich, worth EUR 100.
+/// The standard order: two books of 3 kg, Berlin to Munich, worth EUR 100.
 pub fn place_order_request(request_id: &str, customer_id: &str) -> v1::PlaceOrderRequest {
-    v1::PlaceOrderRequest {
-        request_id: request_id.into(),
-        customer_id: customer_id.into(),
-        shipper: Some(party("Acme GmbH", "Berlin", "BE")),
-        consignee: Some(party("Erika Mustermann", "Munich", "BY")),
-        cargo: vec![v1::CargoLine {
-            description: "books".into(),
-            quantity: 2,
-            weight_grams: 3_000,
-            length_cm: 40,
-            width_cm: 30,
-            height_cm: 20,
-            declared_value: Some(eur(10_000)),
-            category: v1::CargoCategory::General.into(),
-            hazard_declaration: String::new(),
-        }],
-        service_level: v1::ServiceLevel::Standard.into(),
-    }
+    waybill_fixtures::placement(request_id, customer_id)
 }
 
 /// The five services, each its real binary, on one nats-server.

@@ -2,7 +2,8 @@
 //! `nats-server -js` on a loopback port it picks itself (`-p -1`, read back from its log)
 //! with its own temporary store directory, and can be stopped, killed (a crash) and
 //! restarted on the same port and data, so tests can check recovery. [`ServiceProcess`]
-//! starts a service binary the same way. Every child is an [`OwnedChild`]: it dies with
+//! starts a service binary the same way, and [`InProcess`] a service inside the test
+//! process (bound to port 0, SERVING before the test gets it). Every child is an [`OwnedChild`]: it dies with
 //! the test, however the test ends. Nothing is mocked.
 //!
 //! ```no_run
@@ -21,12 +22,16 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod cluster;
+pub mod host;
 pub mod process;
 pub mod service;
+pub mod wait;
 
 pub use cluster::NatsCluster;
+pub use host::{InProcess, Shutdown};
 pub use process::OwnedChild;
 pub use service::{Launch, ServiceProcess, wait_serving};
+pub use wait::{TimedOut, eventually, eventually_within};
 
 /// Oldest server whose JetStream features async-nats 0.51 uses by default; older ones
 /// silently ignore them (see the field notes).
@@ -258,19 +263,22 @@ fn check_version(binary: &Path) {
 mod tests {
     use super::*;
 
+    /// A stream `KEEP` holding one message, to look for after a restart.
+    async fn keep_one_message(jetstream: &async_nats::jetstream::Context) {
+        let config = async_nats::jetstream::stream::Config {
+            name: "KEEP".into(),
+            subjects: vec!["keep.>".into()],
+            ..Default::default()
+        };
+        jetstream.create_stream(config).await.expect("stream");
+        jetstream.publish("keep.one", "1".into()).await.expect("sent").await.expect("stored");
+    }
+
     #[tokio::test]
     async fn a_server_starts_and_keeps_its_data_across_a_kill() {
         let mut server = NatsServer::start();
         let jetstream = async_nats::jetstream::new(server.client().await);
-        jetstream
-            .create_stream(async_nats::jetstream::stream::Config {
-                name: "KEEP".into(),
-                subjects: vec!["keep.>".into()],
-                ..Default::default()
-            })
-            .await
-            .expect("stream");
-        jetstream.publish("keep.one", "1".into()).await.expect("sent").await.expect("stored");
+        keep_one_message(&jetstream).await;
         let port = server.port();
 
         server.kill();
@@ -288,15 +296,7 @@ mod tests {
         let client = server.client().await;
         assert_eq!(client.server_info().server_name, "kit-test", "extra arguments are passed");
         let jetstream = async_nats::jetstream::new(client.clone());
-        jetstream
-            .create_stream(async_nats::jetstream::stream::Config {
-                name: "KEEP".into(),
-                subjects: vec!["keep.>".into()],
-                ..Default::default()
-            })
-            .await
-            .expect("stream");
-        jetstream.publish("keep.one", "1".into()).await.expect("sent").await.expect("stored");
+        keep_one_message(&jetstream).await;
         let (port, url) = (server.port(), server.url());
 
         server.restart();

@@ -151,7 +151,7 @@ pub async fn wait_serving(url: &str, grpc_service: &str, timeout: Duration) -> a
 
 /// Why a health check got no status.
 #[derive(Debug, thiserror::Error)]
-enum Unanswered {
+pub(crate) enum Unanswered {
     /// The server there has no such service (NOT_FOUND): it is not the one expected.
     #[error("no such service there")]
     UnknownService,
@@ -161,7 +161,7 @@ enum Unanswered {
 
 /// One health check, bounded: a listener that is bound but not serving yet accepts the TCP
 /// connection and answers nothing.
-async fn check_health(url: &str, grpc_service: &str) -> Result<ServingStatus, Unanswered> {
+pub(crate) async fn check_health(url: &str, grpc_service: &str) -> Result<ServingStatus, Unanswered> {
     let other = |error: &dyn std::fmt::Display| Unanswered::Other(error.to_string());
     let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
         .map_err(|error| other(&error))?

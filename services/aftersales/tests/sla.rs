@@ -10,7 +10,7 @@ use chrono::TimeZone;
 use support::*;
 use waybill_aftersales::server::Settings;
 use waybill_proto::v1;
-use waybill_testkit::NatsServer;
+use waybill_testkit::{NatsServer, eventually};
 
 #[tokio::test]
 async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
@@ -18,7 +18,7 @@ async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
     // Filed at 09:00 UTC: a HIGH complaint is to be acknowledged by 11:00, resolved by 09:00
     // the next day.
     let filed_at = chrono::Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time");
-    let clock = TestClock::at(filed_at);
+    let clock = ManualClock::at(filed_at);
     let settings = || Settings {
         clock: Arc::new(clock.clone()),
         sla_tick: Duration::from_millis(20),
@@ -26,7 +26,7 @@ async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
     };
     let first = start_aftersales(&nats, settings()).await;
     let second = start_aftersales(&nats, settings()).await;
-    let mut client = first.aftersales("user:agent").await;
+    let mut client = first.client("user:agent").await;
     let filed = client
         .file_complaint(v1::FileComplaintRequest {
             request_id: "complaint-1".into(),
@@ -66,7 +66,7 @@ async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
     // Read what the log has, from the other replica: it waits until it has applied it all.
     let escalated = log(&nats).await.last_position_of(&subject).await.expect("the complaint's last position");
     let complaint = second
-        .aftersales("user:agent")
+        .client("user:agent")
         .await
         .get_complaint(v1::GetComplaintRequest {
             complaint_id: filed.complaint_id.clone(),
@@ -108,12 +108,9 @@ async fn count_escalations(nats: &NatsServer, subject: &str) -> usize {
 
 /// Waits (bounded: 10 s) until the complaint has `wanted` escalations; returns how many.
 async fn wait_escalations(nats: &NatsServer, subject: &str, wanted: usize) -> usize {
-    for _ in 0..200 {
+    eventually(&format!("{subject} to get {wanted} escalations"), || async {
         let count = count_escalations(nats, subject).await;
-        if count >= wanted {
-            return count;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{subject} did not get {wanted} escalations within 10 s");
+        (count >= wanted).then_some(count)
+    })
+    .await
 }

@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{Running, eur, profile, registration};
+use support::{eur, profile, registration, start_crm};
 use tonic::Code;
 use waybill_proto::status::field_violations;
 use waybill_proto::v1;
@@ -15,7 +15,7 @@ fn fields(status: &tonic::Status) -> Vec<String> {
 #[tokio::test]
 async fn a_customer_is_registered_rated_held_released_and_shown() {
     let nats = NatsServer::start();
-    let crm = Running::crm(&nats).await;
+    let crm = start_crm(&nats).await;
     let mut client = crm.client("user:alice").await;
 
     let registered = client.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
@@ -93,7 +93,7 @@ async fn a_customer_is_registered_rated_held_released_and_shown() {
 #[tokio::test]
 async fn bad_requests_name_every_offending_field() {
     let nats = NatsServer::start();
-    let crm = Running::crm(&nats).await;
+    let crm = start_crm(&nats).await;
     let mut client = crm.client("user:alice").await;
 
     let mut bad_profile = profile("");
@@ -172,7 +172,7 @@ async fn bad_requests_name_every_offending_field() {
 #[tokio::test]
 async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_precondition() {
     let nats = NatsServer::start();
-    let crm = Running::crm(&nats).await;
+    let crm = start_crm(&nats).await;
     let mut client = crm.client("user:alice").await;
 
     let status = client
@@ -223,7 +223,7 @@ async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_pr
 #[tokio::test]
 async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() {
     let nats = NatsServer::start();
-    let crm = Running::crm(&nats).await;
+    let crm = start_crm(&nats).await;
     let mut client = crm.client("user:alice").await;
 
     let first =
@@ -269,7 +269,7 @@ async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() 
 #[tokio::test]
 async fn a_command_sent_to_another_replica_with_the_written_position_sees_the_write() {
     let nats = NatsServer::start();
-    let (first, second) = (Running::crm(&nats).await, Running::crm(&nats).await);
+    let (first, second) = (start_crm(&nats).await, start_crm(&nats).await);
     let mut writer = first.client("user:alice").await;
     let mut other = second.client("user:alice").await;
     for round in 0..20 {

@@ -7,16 +7,14 @@ mod support;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
-use prost::Message;
-use support::{Running, eur, registration};
+use support::{Crm, eur, registration, start_crm, start_intake};
 use waybill_crm::analytics::{CostModel, Policy};
 use waybill_crm::server::Settings;
-use waybill_eventlog::{EventLog, NewEvent, Position, StreamSettings};
+use waybill_eventlog::{EventLog, Position, StreamSettings};
 use waybill_proto::convert::{timestamp_from_wire, timestamp_to_wire};
 use waybill_proto::v1::{self, after_sales_event, delivery_event, event_envelope::Payload};
-use waybill_testkit::NatsServer;
+use waybill_testkit::{NatsServer, eventually};
 
 /// A cost model simple enough to work out by hand: 1.00 an order, 0.10 a kilogram.
 fn policy() -> Policy {
@@ -32,28 +30,7 @@ async fn append(
     occurred_at: DateTime<Utc>,
     payload: Payload,
 ) -> Position {
-    let event_id = uuid::Uuid::now_v7();
-    let aggregate_id = subject.rsplit('.').next().unwrap_or_default().to_owned();
-    let envelope = v1::EventEnvelope {
-        event_id: event_id.to_string(),
-        event_type: event_type.into(),
-        aggregate_id: aggregate_id.clone(),
-        order_id: order_id.into(),
-        occurred_at: Some(timestamp_to_wire(occurred_at)),
-        causation_id: format!("test-{event_id}"),
-        correlation_id: format!("test-{event_id}"),
-        schema_version: 1,
-        payload: Some(payload),
-        ..Default::default()
-    };
-    let event = NewEvent {
-        event_id,
-        event_type: event_type.into(),
-        aggregate_id,
-        occurred_at,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    };
-    log.append(subject, None, &event_id.to_string(), &[event]).await.expect("appended").last
+    waybill_fixtures::foreign::append(log, subject, order_id, event_type, occurred_at, payload).await.position
 }
 
 fn delivered(at: DateTime<Utc>, on_time: bool, first_attempt: bool) -> Payload {
@@ -74,39 +51,17 @@ fn aftersales(event: after_sales_event::Event) -> Payload {
     Payload::Aftersales(v1::AfterSalesEvent { event: Some(event) })
 }
 
+/// One 2 kg parcel of books from Berlin to Munich, priced as regional (both parties in
+/// region BE): the numbers below were worked out for exactly this order.
 fn placement(request_id: &str, customer_id: &str) -> v1::PlaceOrderRequest {
-    let party = |name: &str, city: &str| v1::Party {
-        contact: Some(v1::Contact {
-            name: name.into(),
-            phone: "+49 30 1234567".into(),
-            email: String::new(),
-        }),
-        address: Some(v1::Address {
-            lines: vec!["Hauptstrasse 1".into()],
-            city: city.into(),
-            region: "BE".into(),
-            postal_code: "10115".into(),
-            country_code: "DE".into(),
-        }),
-    };
-    v1::PlaceOrderRequest {
-        request_id: request_id.into(),
-        customer_id: customer_id.into(),
-        shipper: Some(party("Acme GmbH", "Berlin")),
-        consignee: Some(party("Erika Mustermann", "Munich")),
-        cargo: vec![v1::CargoLine {
-            description: "books".into(),
-            quantity: 1,
-            weight_grams: 2_000,
-            length_cm: 40,
-            width_cm: 30,
-            height_cm: 20,
-            declared_value: Some(eur(10_000)),
-            category: v1::CargoCategory::General.into(),
-            hazard_declaration: String::new(),
-        }],
-        service_level: v1::ServiceLevel::Standard.into(),
+    let mut order = waybill_fixtures::placement(request_id, customer_id);
+    for party in [&mut order.shipper, &mut order.consignee] {
+        if let Some(address) = party.as_mut().and_then(|party| party.address.as_mut()) {
+            address.region = "BE".into();
+        }
     }
+    order.cargo = vec![waybill_fixtures::cargo("books", 2_000, v1::CargoCategory::General)];
+    order
 }
 
 fn rate(rate: Option<&v1::Rate>) -> (u64, u64) {
@@ -120,10 +75,10 @@ fn money(money: Option<&v1::Money>) -> i64 {
 #[tokio::test]
 async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same() {
     let nats = NatsServer::start();
-    let intake = Running::intake(&nats).await;
+    let intake = start_intake(&nats).await;
     let settings = Settings { policy: policy(), ..Settings::default() };
-    let crm = Running::crm_with(&nats, settings.clone()).await;
-    let mut orders = intake.intake_client().await;
+    let crm = Crm::start(&nats, waybill_crm::server::run, settings.clone()).await;
+    let mut orders = intake.client("user:clerk").await;
     let mut client = crm.client("user:alice").await;
     let log =
         EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
@@ -393,7 +348,7 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
 
     // A restarted CRM rebuilds the same numbers from the log.
     crm.stop().await;
-    let crm = Running::crm_with(&nats, settings).await;
+    let crm = Crm::start(&nats, waybill_crm::server::run, settings).await;
     let mut client = crm.client("user:alice").await;
     let rebuilt = client
         .get_customer(v1::GetCustomerRequest { customer_id: "cust-a".into(), min_position: last })
@@ -423,7 +378,7 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     crm.stop().await;
     let later =
         Settings { clock: Arc::new(Later(Duration::days(91))), policy: policy(), ..Settings::default() };
-    let crm = Running::crm_with(&nats, later).await;
+    let crm = Crm::start(&nats, waybill_crm::server::run, later).await;
     let mut client = crm.client("user:alice").await;
     let lapsed = client
         .list_customers(v1::ListCustomersRequest {
@@ -450,9 +405,9 @@ impl waybill_crm::commands::Clock for Later {
 #[tokio::test]
 async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in_intake() {
     let nats = NatsServer::start();
-    let intake = Running::intake(&nats).await;
-    let crm = Running::crm(&nats).await;
-    let mut orders = intake.intake_client().await;
+    let intake = start_intake(&nats).await;
+    let crm = start_crm(&nats).await;
+    let mut orders = intake.client("user:clerk").await;
     let mut client = crm.client("user:credit-control").await;
 
     client.register_customer(registration("reg-h", "cust-h")).await.expect("registered");
@@ -470,20 +425,14 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
         let order_id = placed.order.map(|order| order.order_id).unwrap_or_default();
         let mut orders = reader.clone();
         async move {
-            for _ in 0..200 {
-                let order = orders
-                    .get_order(v1::GetOrderRequest { order_id: order_id.clone(), min_position: position })
-                    .await
-                    .expect("order")
-                    .into_inner()
-                    .order
-                    .expect("order");
-                if order.status != v1::OrderStatus::Placed as i32 {
-                    return (order.status, order.review_reasons);
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            panic!("order {order_id} was not reviewed within 10 s");
+            eventually(&format!("order {order_id} to be reviewed"), async || {
+                let request = v1::GetOrderRequest { order_id: order_id.clone(), min_position: position };
+                let order =
+                    orders.get_order(request).await.expect("order").into_inner().order.expect("order");
+                (order.status != v1::OrderStatus::Placed as i32)
+                    .then_some((order.status, order.review_reasons))
+            })
+            .await
         }
     };
     let held = orders.place_order(placement("h-1", "cust-h")).await.expect("placed").into_inner();
@@ -507,7 +456,7 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
 #[tokio::test]
 async fn facts_about_orders_crm_never_saw_are_skipped_and_the_model_goes_on() {
     let nats = NatsServer::start();
-    let crm = Running::crm(&nats).await;
+    let crm = start_crm(&nats).await;
     let mut client = crm.client("user:alice").await;
     let log =
         EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");

@@ -3,15 +3,14 @@
 
 mod support;
 
-use support::{Running, registration};
-use tonic_health::pb::health_check_response::ServingStatus;
+use support::{Crm, registration, start_crm};
 use waybill_crm::server::Settings;
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
 async fn health_stays_not_serving_while_the_read_model_cannot_apply_an_event() {
     let nats = NatsServer::start();
-    let first = Running::crm(&nats).await;
+    let first = start_crm(&nats).await;
     first
         .client("user:alice")
         .await
@@ -21,17 +20,8 @@ async fn health_stays_not_serving_while_the_read_model_cannot_apply_an_event() {
     first.stop().await;
     // Something that is not an event on CRM's own subject: skipping it would make replicas
     // disagree, so the model stops there and CRM never claims SERVING.
-    let jetstream = async_nats::jetstream::new(nats.client().await);
-    jetstream
-        .publish("waybill.crm.customer.cust-1", "not protobuf".into())
-        .await
-        .expect("published")
-        .await
-        .expect("stored");
+    waybill_fixtures::foreign::publish_undecodable(nats.client().await, "waybill.crm.customer.cust-1").await;
 
-    let crm = Running::crm_starting(&nats, Settings::default()).await;
-    for _ in 0..20 {
-        assert_eq!(crm.health().await, ServingStatus::NotServing as i32);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let crm = Crm::start_unready(&nats, waybill_crm::server::run, Settings::default()).await;
+    crm.assert_not_serving_for(std::time::Duration::from_secs(1)).await;
 }

@@ -5,7 +5,7 @@
 mod support;
 
 use support::{
-    Client, DeliveryServer, arrived_at_hub, delivery_events, field_names, open_log, order_placed, proof_at,
+    Client, arrived_at_hub, delivery_events, field_names, open_log, order_placed, proof_at, start_delivery,
     wait_scheduled,
 };
 use tonic::Code;
@@ -92,7 +92,7 @@ async fn confirm(
 #[tokio::test]
 async fn bad_requests_name_every_offending_field() {
     let nats = NatsServer::start();
-    let server = DeliveryServer::start(&nats).await;
+    let server = start_delivery(&nats).await;
     let mut client = server.client("user:hub-lead").await;
 
     let refused = client
@@ -147,7 +147,7 @@ async fn bad_requests_name_every_offending_field() {
 #[tokio::test]
 async fn an_incomplete_proof_of_delivery_is_refused_field_by_field() {
     let nats = NatsServer::start();
-    let server = DeliveryServer::start(&nats).await;
+    let server = start_delivery(&nats).await;
     let mut client = server.client("user:kim").await;
     let delivery_id = scheduled_delivery(&nats, &mut client, "Munich").await;
     let courier = register(&mut client, "courier-1", "Kim", &["Munich"]).await;
@@ -211,7 +211,7 @@ async fn an_incomplete_proof_of_delivery_is_refused_field_by_field() {
 #[tokio::test]
 async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_precondition() {
     let nats = NatsServer::start();
-    let server = DeliveryServer::start(&nats).await;
+    let server = start_delivery(&nats).await;
     let mut client = server.client("user:hub-lead").await;
 
     let missing = client
@@ -269,7 +269,7 @@ async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_preconditio
 #[tokio::test]
 async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
     let nats = NatsServer::start();
-    let server = DeliveryServer::start(&nats).await;
+    let server = start_delivery(&nats).await;
     let mut client = server.client("user:hub-lead").await;
     let log = open_log(&nats).await;
 
@@ -310,7 +310,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
 #[tokio::test]
 async fn the_courier_app_lists_deliveries_its_route_and_couriers() {
     let nats = NatsServer::start();
-    let server = DeliveryServer::start(&nats).await;
+    let server = start_delivery(&nats).await;
     let mut client = server.client("user:hub-lead").await;
     let kim = register(&mut client, "courier-kim", "Kim", &["Munich", "Augsburg"]).await;
     let lea = register(&mut client, "courier-lea", "Lea", &["Munich"]).await;

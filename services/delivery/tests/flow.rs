@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::{
-    DeliveryServer, IntakeServer, arrived_at_hub, delivery_events, open_log, placement, proof_at,
-    wait_scheduled,
+    IntakeClient, arrived_at_hub, delivery_events, open_log, placement, proof_at, register_kim,
+    start_delivery, start_intake, wait_scheduled,
 };
 use waybill_delivery::commands::{DeliveryRunner, SystemClock};
 use waybill_delivery::domain::Policy;
@@ -19,7 +19,7 @@ use waybill_delivery::read_model::DeliveryBook;
 use waybill_delivery::{reactions, server};
 use waybill_eventlog::Projector;
 use waybill_proto::v1::{self, delivery_event::Event};
-use waybill_testkit::NatsServer;
+use waybill_testkit::{InProcess, NatsServer, eventually};
 
 fn seconds(at: Option<&prost_types::Timestamp>) -> i64 {
     at.map(|at| at.seconds).unwrap_or_default()
@@ -27,36 +27,29 @@ fn seconds(at: Option<&prost_types::Timestamp>) -> i64 {
 
 /// Places an order through intake and waits until intake accepted it; returns its id.
 async fn accepted_order(
-    intake: &IntakeServer,
+    intake: &InProcess<IntakeClient>,
     request_id: &str,
     city: &str,
     level: v1::ServiceLevel,
 ) -> String {
-    let mut orders = intake.client().await;
+    let mut orders = intake.client("user:clerk").await;
     let placed = orders.place_order(placement(request_id, city, level)).await.expect("placed").into_inner();
     let placed_at = placed.position;
     let order_id = placed.order.map(|order| order.order_id).expect("an order");
-    for _ in 0..200 {
-        let order = orders
-            .get_order(v1::GetOrderRequest { order_id: order_id.clone(), min_position: placed_at })
-            .await
-            .expect("get order")
-            .into_inner()
-            .order
-            .expect("order");
-        if order.status == v1::OrderStatus::Accepted as i32 {
-            return order_id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("intake did not accept order {order_id}");
+    eventually(&format!("intake to accept order {order_id}"), async || {
+        let request = v1::GetOrderRequest { order_id: order_id.clone(), min_position: placed_at };
+        let order = orders.get_order(request).await.expect("get order").into_inner().order.expect("order");
+        (order.status == v1::OrderStatus::Accepted as i32).then_some(())
+    })
+    .await;
+    order_id
 }
 
 #[tokio::test]
 async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a_notification() {
     let nats = NatsServer::start();
-    let intake = IntakeServer::start(&nats).await;
-    let delivery = DeliveryServer::start(&nats).await;
+    let intake = start_intake(&nats).await;
+    let delivery = start_delivery(&nats).await;
     let log = open_log(&nats).await;
     let order_id = accepted_order(&intake, "place-1", "Munich", v1::ServiceLevel::Express).await;
 
@@ -112,7 +105,7 @@ async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a
     reactions::schedule_on_arrival(runner, arrival).await.expect("and again");
     // ...and neither does a restart, which replays the log and resumes the consumer.
     delivery.stop().await;
-    let delivery = DeliveryServer::start(&nats).await;
+    let delivery = start_delivery(&nats).await;
     let mut client = delivery.client("user:hub-lead").await;
     let again = client
         .get_delivery(v1::GetDeliveryRequest { delivery_id: order_id.clone(), min_position: 0 })
@@ -128,21 +121,12 @@ async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a
 #[tokio::test]
 async fn a_delivered_order_has_its_proof_of_delivery_on_the_log() {
     let nats = NatsServer::start();
-    let intake = IntakeServer::start(&nats).await;
-    let delivery = DeliveryServer::start(&nats).await;
+    let intake = start_intake(&nats).await;
+    let delivery = start_delivery(&nats).await;
     let log = open_log(&nats).await;
     let order_id = accepted_order(&intake, "place-2", "Munich", v1::ServiceLevel::Standard).await;
     let mut client = delivery.client("user:hub-lead").await;
-    let courier_id = uuid::Uuid::now_v7().to_string();
-    client
-        .register_courier(v1::RegisterCourierRequest {
-            request_id: "courier-1".into(),
-            courier_id: courier_id.clone(),
-            name: "Kim".into(),
-            zones: vec!["MUNICH".into()],
-        })
-        .await
-        .expect("registered");
+    let courier_id = register_kim(&mut client, "MUNICH").await;
 
     arrived_at_hub(&log, &order_id, chrono::Utc::now()).await;
     wait_scheduled(&mut client, &order_id).await;
@@ -225,15 +209,15 @@ async fn a_delivered_order_has_its_proof_of_delivery_on_the_log() {
 #[tokio::test]
 async fn a_redirected_order_moves_its_scheduled_delivery() {
     let nats = NatsServer::start();
-    let intake = IntakeServer::start(&nats).await;
-    let delivery = DeliveryServer::start(&nats).await;
+    let intake = start_intake(&nats).await;
+    let delivery = start_delivery(&nats).await;
     let log = open_log(&nats).await;
     let order_id = accepted_order(&intake, "place-3", "Munich", v1::ServiceLevel::Standard).await;
     arrived_at_hub(&log, &order_id, chrono::Utc::now()).await;
     let mut client = delivery.client("user:hub-lead").await;
     wait_scheduled(&mut client, &order_id).await;
 
-    let mut orders = intake.client().await;
+    let mut orders = intake.client("user:clerk").await;
     let hamburg = support::party("Erika Mustermann", "Hamburg").address;
     orders
         .change_consignee_address(v1::ChangeConsigneeAddressRequest {
@@ -243,26 +227,18 @@ async fn a_redirected_order_moves_its_scheduled_delivery() {
         })
         .await
         .expect("redirected");
-    for _ in 0..200 {
-        let found = client
-            .get_delivery(v1::GetDeliveryRequest { delivery_id: order_id.clone(), min_position: 0 })
-            .await
-            .expect("delivery")
-            .into_inner()
-            .delivery
-            .expect("delivery");
-        if found.zone == "Hamburg" {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the delivery did not follow the new address");
+    eventually("the delivery to follow the new address", async || {
+        let request = v1::GetDeliveryRequest { delivery_id: order_id.clone(), min_position: 0 };
+        let found = client.get_delivery(request).await.expect("delivery").into_inner().delivery;
+        (found.expect("delivery").zone == "Hamburg").then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_return_arriving_at_a_hub_schedules_no_delivery() {
     let nats = NatsServer::start();
-    let delivery = DeliveryServer::start(&nats).await;
+    let delivery = start_delivery(&nats).await;
     let log = open_log(&nats).await;
     let order_id = uuid::Uuid::now_v7().to_string();
     support::order_placed(&log, &order_id, "Munich", v1::ServiceLevel::Standard).await;

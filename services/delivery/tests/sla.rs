@@ -8,14 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::{
-    DeliveryServer, TestClock, arrived_at_hub, delivery_events, open_log, order_placed, wait_scheduled,
+    Delivery, ManualClock, arrived_at_hub, delivery_events, open_log, order_placed, register_kim,
+    wait_scheduled,
 };
 use waybill_delivery::server::Settings;
 use waybill_eventlog::EventLog;
 use waybill_proto::v1::{self, delivery_event::Event};
-use waybill_testkit::NatsServer;
+use waybill_testkit::{NatsServer, eventually};
 
-fn replica_settings(clock: &TestClock) -> Settings {
+fn replica_settings(clock: &ManualClock) -> Settings {
     Settings { clock: Arc::new(clock.clone()), sla_tick: Duration::from_millis(20), ..Settings::default() }
 }
 
@@ -44,12 +45,10 @@ async fn delays(log: &EventLog, subject: &str) -> Vec<i64> {
 /// Waits (bounded) until `count` delays are on the subject, then lets both replicas tick
 /// many more times, so a second writer would have shown up.
 async fn settle_on(log: &EventLog, subject: &str, count: usize) -> Vec<i64> {
-    for _ in 0..200 {
-        if delays(log, subject).await.len() >= count {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(&format!("{count} delays on {subject}"), || async {
+        (delays(log, subject).await.len() >= count).then_some(())
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     delays(log, subject).await
 }
@@ -59,9 +58,9 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
     let nats = NatsServer::start();
     let log = open_log(&nats).await;
     let arrived_at = chrono::Utc::now();
-    let clock = TestClock::at(arrived_at);
-    let first = DeliveryServer::start_with(&nats, replica_settings(&clock)).await;
-    let second = DeliveryServer::start_with(&nats, replica_settings(&clock)).await;
+    let clock = ManualClock::at(arrived_at);
+    let first = Delivery::start(&nats, waybill_delivery::server::run, replica_settings(&clock)).await;
+    let second = Delivery::start(&nats, waybill_delivery::server::run, replica_settings(&clock)).await;
 
     let order_id = uuid::Uuid::now_v7().to_string();
     order_placed(&log, &order_id, "Munich", v1::ServiceLevel::SameDay).await;
@@ -86,16 +85,7 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
     assert_eq!(notified, 1, "the consignee hears of the delay once");
 
     // The courier tries, nobody is home: the next window starts a day later and passes too.
-    let courier_id = uuid::Uuid::now_v7().to_string();
-    client
-        .register_courier(v1::RegisterCourierRequest {
-            request_id: "courier-1".into(),
-            courier_id: courier_id.clone(),
-            name: "Kim".into(),
-            zones: vec!["Munich".into()],
-        })
-        .await
-        .expect("registered");
+    let courier_id = register_kim(&mut client, "Munich").await;
     client
         .assign_courier(v1::AssignCourierRequest {
             request_id: "assign-1".into(),

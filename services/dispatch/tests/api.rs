@@ -6,7 +6,8 @@ mod support;
 use std::time::Duration;
 
 use support::{
-    Dispatch, System, place_order, register_vehicle, status_of, task_subject, violated_fields, wait_for_task,
+    Dispatch, System, place_order, record_delivery, register_vehicle, status_of, task_subject,
+    violated_fields, wait_for_task,
 };
 use tonic::Code;
 use uuid::Uuid;
@@ -471,19 +472,7 @@ async fn a_delivered_order_comes_back_on_a_reverse_task_of_its_own() {
     assert_eq!(early.code(), Code::FailedPrecondition);
 
     // Intake records the handover (as it would from delivery's event).
-    let delivered = waybill_intake::codec::encode(
-        waybill_types::OrderId::parse(&order_id).expect("uuid"),
-        &waybill_intake::domain::Event::Delivered { source_event_id: Uuid::now_v7().to_string() },
-        &waybill_command::EventMeta {
-            event_id: Uuid::now_v7(),
-            occurred_at: chrono::Utc::now(),
-            causation_id: "delivered-1".into(),
-            correlation_id: "delivered-1".into(),
-            actor: waybill_types::Actor::service("test"),
-        },
-    );
-    let subject = format!("waybill.intake.order.{order_id}");
-    system.log().await.append(&subject, None, "delivered-1", &[delivered]).await.expect("appended");
+    record_delivery(&system, &order_id).await;
 
     let mut answer = None;
     for _ in 0..100 {

@@ -4,11 +4,12 @@
 
 mod support;
 
-use support::{System, place_order, status_of, task_subject, wait_for_task};
+use support::{System, place_order, record_on_order, status_of, task_subject, wait_for_task};
 use waybill_dispatch::commands::Runners;
 use waybill_dispatch::reactions;
 use waybill_dispatch::server::Settings;
 use waybill_proto::v1::{self, TaskStatus};
+use waybill_testkit::eventually;
 
 #[tokio::test]
 async fn an_accepted_order_becomes_a_task_that_follows_cancel_restore_and_amend() {
@@ -125,35 +126,17 @@ async fn a_cancellation_that_crossed_the_pickup_is_dead_lettered_and_the_reactio
     }
 
     // A cancellation intake wrote before it learned of the pickup.
-    let cancelled = waybill_intake::codec::encode(
-        waybill_types::OrderId::parse(&order_id).expect("uuid"),
-        &waybill_intake::domain::Event::Cancelled { reason: "too late".into() },
-        &waybill_command::EventMeta {
-            event_id: uuid::Uuid::now_v7(),
-            occurred_at: chrono::Utc::now(),
-            causation_id: "cancel-1".into(),
-            correlation_id: "cancel-1".into(),
-            actor: waybill_types::Actor::user("alice"),
-        },
-    );
-    let subject = format!("waybill.intake.order.{order_id}");
-    system.log().await.append(&subject, None, "cancel-1", &[cancelled]).await.expect("appended");
+    let cancelled = waybill_intake::domain::Event::Cancelled { reason: "too late".into() };
+    record_on_order(&system, &order_id, cancelled, "cancel-1", waybill_types::Actor::user("alice")).await;
 
     let dead_letters = async_nats::jetstream::new(system.nats.client().await)
         .get_stream("WAYBILL_DEADLETTER")
         .await
         .expect("stream");
-    let mut letter = None;
-    for _ in 0..200 {
-        if let Ok(found) =
-            dead_letters.direct_get_next_for_subject("deadletter.dispatch.dispatch-orders", None).await
-        {
-            letter = Some(found);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let letter = letter.expect("the cancellation was dead-lettered");
+    let letter = eventually("the cancellation to be dead-lettered", || async {
+        dead_letters.direct_get_next_for_subject("deadletter.dispatch.dispatch-orders", None).await.ok()
+    })
+    .await;
     let error =
         letter.headers.get("waybill-error").map(|value| value.as_str().to_owned()).unwrap_or_default();
     assert!(error.contains("cannot cancel a task that is picked up"), "{error}");

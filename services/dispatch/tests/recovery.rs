@@ -13,8 +13,8 @@ async fn a_restarted_dispatch_answers_as_before_and_catches_up_with_missed_order
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let dispatch = start_dispatch(&nats).await;
-    let mut orders = intake.intake_client("user:shop").await;
-    let mut fleet = dispatch.dispatch_client("user:dispatcher").await;
+    let mut orders = intake.client("user:shop").await;
+    let mut fleet = dispatch.client("user:dispatcher").await;
 
     let first = place_order(&mut orders, "place-1").await;
     wait_for_task(&mut fleet, &first, |_| true).await;
@@ -49,7 +49,7 @@ async fn a_restarted_dispatch_answers_as_before_and_catches_up_with_missed_order
     dispatch.stop().await;
     let second = place_order(&mut orders, "place-2").await;
     let dispatch = start_dispatch(&nats).await;
-    let mut fleet = dispatch.dispatch_client("user:dispatcher").await;
+    let mut fleet = dispatch.client("user:dispatcher").await;
 
     let after = fleet
         .get_task(v1::GetTaskRequest { task_id: first.clone(), min_position: reported.position })

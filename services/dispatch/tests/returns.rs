@@ -4,76 +4,39 @@
 
 mod support;
 
-use bytes::Bytes;
-use prost::Message;
-use support::{System, place_order, task_subject, wait_for_task};
+use support::{System, place_order, record_delivery, task_subject, wait_for_task};
 use uuid::Uuid;
 use waybill_dispatch::commands::Runners;
 use waybill_dispatch::reactions;
 use waybill_dispatch::server::Settings;
-use waybill_eventlog::NewEvent;
 use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
-
-/// Intake's record of the handover, as intake writes it (from delivery's event).
-async fn record_delivery(system: &System, order_id: &str) {
-    let delivered = waybill_intake::codec::encode(
-        waybill_types::OrderId::parse(order_id).expect("uuid"),
-        &waybill_intake::domain::Event::Delivered { source_event_id: Uuid::now_v7().to_string() },
-        &waybill_command::EventMeta {
-            event_id: Uuid::now_v7(),
-            occurred_at: chrono::Utc::now(),
-            causation_id: "delivered-1".into(),
-            correlation_id: "delivered-1".into(),
-            actor: waybill_types::Actor::service("test"),
-        },
-    );
-    let subject = format!("waybill.intake.order.{order_id}");
-    system.log().await.append(&subject, None, "delivered-1", &[delivered]).await.expect("appended");
-}
 
 /// After-sales' `ReturnPickupRequested`, built from the public contract as after-sales
 /// writes it: one book (3 kg) comes back from the consignee to the shipper.
 async fn request_pickup(system: &System, order_id: &str, return_id: &str) {
-    let event_id = Uuid::now_v7();
-    let now = chrono::Utc::now();
-    let event_type = "waybill.aftersales.return_pickup_requested.v1";
-    let address = |city: &str| v1::Address {
-        lines: vec!["Hauptstrasse 1".into()],
-        city: city.into(),
-        region: String::new(),
-        postal_code: "10115".into(),
-        country_code: "DE".into(),
-    };
-    let envelope = v1::EventEnvelope {
-        event_id: event_id.to_string(),
-        event_type: event_type.into(),
-        aggregate_id: return_id.into(),
+    let address = |city: &str| waybill_fixtures::party("Erika Mustermann", city).address;
+    let requested = v1::ReturnPickupRequested {
         order_id: order_id.into(),
-        occurred_at: Some(waybill_proto::convert::timestamp_to_wire(now)),
-        causation_id: "approve-1".into(),
-        correlation_id: "approve-1".into(),
-        actor: Some(v1::Actor { kind: v1::actor::Kind::User.into(), id: "agent".into() }),
-        schema_version: 1,
-        payload: Some(Payload::Aftersales(v1::AfterSalesEvent {
-            event: Some(after_sales_event::Event::ReturnPickupRequested(v1::ReturnPickupRequested {
-                order_id: order_id.into(),
-                return_id: return_id.into(),
-                pickup_address: Some(address("Munich")),
-                destination_address: Some(address("Berlin")),
-                load: Some(v1::Load { weight_grams: 3_000, volume_cm3: 24_000 }),
-                service_level: v1::ServiceLevel::Standard.into(),
-            })),
-        })),
+        return_id: return_id.into(),
+        pickup_address: address("Munich"),
+        destination_address: address("Berlin"),
+        load: Some(v1::Load { weight_grams: 3_000, volume_cm3: 24_000 }),
+        service_level: v1::ServiceLevel::Standard.into(),
     };
-    let event = NewEvent {
-        event_id,
-        event_type: event_type.into(),
-        aggregate_id: return_id.into(),
-        occurred_at: now,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    };
+    let payload = Payload::Aftersales(v1::AfterSalesEvent {
+        event: Some(after_sales_event::Event::ReturnPickupRequested(requested)),
+    });
     let subject = format!("waybill.aftersales.return.{return_id}");
-    system.log().await.append(&subject, None, &event_id.to_string(), &[event]).await.expect("appended");
+    let event_type = "waybill.aftersales.return_pickup_requested.v1";
+    waybill_fixtures::foreign::append(
+        &system.log().await,
+        &subject,
+        order_id,
+        event_type,
+        chrono::Utc::now(),
+        payload,
+    )
+    .await;
 }
 
 #[tokio::test]

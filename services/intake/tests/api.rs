@@ -4,7 +4,7 @@ mod support;
 
 use std::collections::HashSet;
 
-use support::{Intake, cargo, placement, status_of, wait_until};
+use support::{cargo, placement, start_intake, status_of, wait_until};
 use tonic::Code;
 use waybill_proto::status::field_violations;
 use waybill_proto::v1::{self, OrderStatus};
@@ -13,7 +13,7 @@ use waybill_testkit::NatsServer;
 #[tokio::test]
 async fn a_placed_order_is_reviewed_by_hand_and_tracked() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     let mut client = intake.client("user:alice").await;
 
     // Hazardous goods without a declaration need a human.
@@ -92,7 +92,7 @@ async fn a_placed_order_is_reviewed_by_hand_and_tracked() {
 #[tokio::test]
 async fn a_clean_order_is_accepted_automatically_then_cancelled_and_restored() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     let mut client = intake.client("system:shop").await;
 
     let placed = client.place_order(placement("place-2", "cust-2")).await.expect("placed").into_inner();
@@ -123,7 +123,7 @@ async fn a_clean_order_is_accepted_automatically_then_cancelled_and_restored() {
 #[tokio::test]
 async fn a_retried_request_gets_the_same_answer_and_writes_once() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     let client = intake.client("system:shop").await;
 
     // Five copies of one request, all at once, as a client retrying on time-outs would.
@@ -170,7 +170,7 @@ async fn a_retried_request_gets_the_same_answer_and_writes_once() {
 #[tokio::test]
 async fn concurrent_amendments_are_serialised_and_none_is_lost() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     let mut client = intake.client("user:bob").await;
     let placed = client.place_order(placement("place-4", "cust-4")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
@@ -223,7 +223,7 @@ async fn concurrent_amendments_are_serialised_and_none_is_lost() {
 #[tokio::test]
 async fn bad_requests_name_their_fields_and_change_nothing() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     let mut client = intake.client("system:shop").await;
 
     let mut request = placement("", "not a customer id!");
@@ -264,7 +264,7 @@ async fn bad_requests_name_their_fields_and_change_nothing() {
 #[tokio::test]
 async fn orders_list_newest_first_with_filters_and_pages() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     let mut client = intake.client("system:shop").await;
     let mut last_position = 0;
     for index in 0..5 {
@@ -310,7 +310,7 @@ async fn orders_list_newest_first_with_filters_and_pages() {
 #[tokio::test]
 async fn a_watched_order_streams_its_state_then_every_change() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     let mut client = intake.client("user:erin").await;
     let placed = client.place_order(placement("watch-1", "cust-w")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
@@ -370,7 +370,7 @@ async fn next(updates: &mut tonic::Streaming<v1::WatchOrderResponse>) -> (v1::Or
 #[tokio::test]
 async fn a_request_within_every_field_limit_that_makes_too_large_an_event_is_the_clients_mistake() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     let mut client = intake.client("user:alice").await;
     // 100 lines (the most allowed), each description 256 characters (the most allowed) of a
     // 4-byte character: every field is fine, the event would be ~100 KiB of the log's 64.
@@ -391,8 +391,8 @@ async fn a_request_within_every_field_limit_that_makes_too_large_an_event_is_the
 #[tokio::test]
 async fn bytes_that_are_not_the_methods_message_are_invalid_argument_not_internal() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
-    let channel = tonic::transport::Channel::from_shared(intake.address.clone())
+    let intake = start_intake(&nats).await;
+    let channel = tonic::transport::Channel::from_shared(intake.url().to_owned())
         .expect("url")
         .connect()
         .await

@@ -4,44 +4,22 @@
 
 mod support;
 
-use bytes::Bytes;
-use prost::Message;
-use support::{Intake, placement, status_of, wait_until};
-use waybill_eventlog::{EventLog, NewEvent, StreamSettings};
+use support::{placement, start_intake, status_of, wait_until};
+use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_proto::v1::{self, OrderStatus, crm_event, event_envelope::Payload};
 use waybill_testkit::NatsServer;
 
 /// Appends one CRM event for `customer_id`, as CRM would.
 async fn append_crm_event(log: &EventLog, customer_id: &str, event_type: &str, event: crm_event::Event) {
-    let event_id = uuid::Uuid::now_v7();
-    let now = chrono::Utc::now();
-    let envelope = v1::EventEnvelope {
-        event_id: event_id.to_string(),
-        event_type: event_type.into(),
-        aggregate_id: customer_id.into(),
-        occurred_at: Some(waybill_proto::convert::timestamp_to_wire(now)),
-        causation_id: format!("req-{event_id}"),
-        correlation_id: format!("req-{event_id}"),
-        schema_version: 1,
-        payload: Some(Payload::Crm(v1::CrmEvent { event: Some(event) })),
-        ..Default::default()
-    };
-    let new_event = NewEvent {
-        event_id,
-        event_type: event_type.into(),
-        aggregate_id: customer_id.into(),
-        occurred_at: now,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    };
-    log.append(&format!("waybill.crm.customer.{customer_id}"), None, &event_id.to_string(), &[new_event])
-        .await
-        .expect("crm event appended");
+    let subject = format!("waybill.crm.customer.{customer_id}");
+    let payload = Payload::Crm(v1::CrmEvent { event: Some(event) });
+    waybill_fixtures::foreign::append(log, &subject, "", event_type, chrono::Utc::now(), payload).await;
 }
 
 #[tokio::test]
 async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_released() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     intake.wait_serving().await;
     let mut client = intake.client("user:alice").await;
     let crm =
@@ -95,7 +73,7 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
     )
     .await;
     intake.stop().await;
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     intake.wait_serving().await;
     let mut client = intake.client("user:alice").await;
     let again = client.place_order(placement("held-3", "cust-held")).await.expect("placed").into_inner();

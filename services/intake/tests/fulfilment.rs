@@ -6,9 +6,9 @@ mod support;
 
 use bytes::Bytes;
 use prost::Message;
-use support::{Intake, placement, status_of, wait_until};
+use support::{Client, Intake, placement, start_intake, status_of, wait_until};
 use tonic::Code;
-use waybill_eventlog::{EventLog, NewEvent, StreamSettings, subject};
+use waybill_eventlog::{EventLog, NewEvent, subject};
 use waybill_proto::v1::{
     self, OrderStatus, after_sales_event, delivery_event, dispatch_event, event_envelope::Payload,
 };
@@ -30,29 +30,9 @@ async fn append_fact(
 /// Appends one event about `order_id` on `subject` (whose last token is the aggregate id),
 /// as its owner would; returns its position.
 async fn append_on(log: &EventLog, subject: &str, order_id: &str, event_type: &str, payload: Payload) -> u64 {
-    let aggregate_id = subject::aggregate_id_of(subject).to_owned();
-    let event_id = uuid::Uuid::now_v7();
-    let now = chrono::Utc::now();
-    let envelope = v1::EventEnvelope {
-        event_id: event_id.to_string(),
-        event_type: event_type.to_owned(),
-        aggregate_id: aggregate_id.clone(),
-        order_id: order_id.to_owned(),
-        occurred_at: Some(waybill_proto::convert::timestamp_to_wire(now)),
-        causation_id: format!("test-{event_id}"),
-        correlation_id: String::new(),
-        actor: Some(v1::Actor { kind: v1::actor::Kind::User.into(), id: "courier-7".into() }),
-        schema_version: 1,
-        payload: Some(payload),
-    };
-    let event = NewEvent {
-        event_id,
-        event_type: event_type.to_owned(),
-        aggregate_id,
-        occurred_at: now,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    };
-    log.append(subject, None, &event_id.to_string(), &[event]).await.expect("append fact").last
+    waybill_fixtures::foreign::append(log, subject, order_id, event_type, chrono::Utc::now(), payload)
+        .await
+        .position
 }
 
 fn aftersales(event: after_sales_event::Event) -> Payload {
@@ -68,38 +48,35 @@ fn delivery(event: delivery_event::Event) -> Payload {
 }
 
 fn proof() -> v1::ProofOfDelivery {
-    v1::ProofOfDelivery {
-        recipient_name: "Erika Mustermann".into(),
-        recipient_relation: "consignee".into(),
-        signature: Some(v1::Signature {
-            signature: Some(v1::signature::Signature::Stored(v1::StoredSignature {
-                digest: format!("sha256:{}", "ab".repeat(32)),
-                storage_ref: "s3://pod/2026/11/22/sig.png".into(),
-            })),
-        }),
-        photo_ref: "s3://pod/2026/11/22/door.jpg".into(),
-        location: Some(v1::GeoPoint { latitude: 48.137, longitude: 11.575 }),
-        delivered_at: Some(waybill_proto::convert::timestamp_to_wire(chrono::Utc::now())),
-        id_checked: true,
-        checklist: Some(v1::HandoverChecklist {
-            piece_count_matches: true,
-            packaging_intact: true,
-            recipient_informed_of_contents: true,
-        }),
-    }
+    waybill_fixtures::proof_of_delivery(chrono::Utc::now())
+}
+
+/// Intake on a nats-server of its own, with one order (`place-1`) it accepted, and the log
+/// to write other services' facts on.
+struct Accepted {
+    nats: NatsServer,
+    intake: Intake,
+    log: EventLog,
+    client: Client,
+    order: v1::Order,
+}
+
+async fn accepted_order(actor: &'static str) -> Accepted {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
+    let mut client = intake.client(actor).await;
+    let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
+    let order_id = order.order.expect("order").order_id;
+    let order = wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    Accepted { nats, intake, log, client, order }
 }
 
 #[tokio::test]
 async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_timeline() {
-    let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
-    let log =
-        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
-    let mut client = intake.client("user:alice").await;
-    let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
-    let order_id = order.order.expect("order").order_id;
-    let accepted =
-        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    let Accepted { nats: _nats, intake, log, mut client, order: accepted } =
+        accepted_order("user:alice").await;
+    let order_id = accepted.order_id.clone();
     let watch = v1::WatchOrderRequest { order_id: order_id.clone(), min_position: accepted.version };
     let mut updates = client.watch_order(watch).await.expect("watching").into_inner();
     let first = updates.message().await.expect("stream").expect("the order as it is");
@@ -169,14 +146,7 @@ async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_t
         .expect_err("cancel after pickup");
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
 
-    append_fact(
-        &log,
-        "delivery",
-        &order_id,
-        "waybill.delivery.delivery_started.v1",
-        delivery(delivery_event::Event::DeliveryStarted(v1::DeliveryStarted { courier_id: "c-1".into() })),
-    )
-    .await;
+    append_fact(&log, "delivery", &order_id, "waybill.delivery.delivery_started.v1", started()).await;
     let handover_proof = proof();
     let completed = append_fact(
         &log,
@@ -215,38 +185,15 @@ async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_t
 
 #[tokio::test]
 async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_orders() {
-    let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
-    let log =
-        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
-    let mut client = intake.client("user:alice").await;
-    let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
-    let order_id = order.order.expect("order").order_id;
-    let accepted =
-        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    let Accepted { nats: _nats, intake, log, mut client, order: accepted } =
+        accepted_order("user:alice").await;
+    let order_id = accepted.order_id.clone();
 
     // A reverse shipment's task names the order but has its own id: not this order's pickup.
     let return_id = uuid::Uuid::now_v7().to_string();
-    let event_id = uuid::Uuid::now_v7();
-    let envelope = v1::EventEnvelope {
-        event_id: event_id.to_string(),
-        event_type: "waybill.dispatch.task_picked_up.v1".into(),
-        aggregate_id: return_id.clone(),
-        order_id: order_id.clone(),
-        occurred_at: Some(waybill_proto::convert::timestamp_to_wire(chrono::Utc::now())),
-        payload: Some(dispatch(dispatch_event::Event::TaskPickedUp(v1::TaskPickedUp::default()))),
-        ..Default::default()
-    };
-    let reverse = NewEvent {
-        event_id,
-        event_type: envelope.event_type.clone(),
-        aggregate_id: return_id.clone(),
-        occurred_at: chrono::Utc::now(),
-        payload: Bytes::from(envelope.encode_to_vec()),
-    };
-    log.append(&subject::aggregate("dispatch", "task", &return_id), None, "reverse", &[reverse])
-        .await
-        .expect("append");
+    let reverse_pickup = dispatch(dispatch_event::Event::TaskPickedUp(v1::TaskPickedUp::default()));
+    let reverse_task = subject::aggregate("dispatch", "task", &return_id);
+    append_on(&log, &reverse_task, &order_id, "waybill.dispatch.task_picked_up.v1", reverse_pickup).await;
 
     // The same pickup delivered twice (two events with the same id stand for a redelivery).
     let pickup = |event_id: uuid::Uuid| {
@@ -272,14 +219,8 @@ async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_ord
     let first_pickup = log.append(&task, None, "pickup-a", &[pickup(pickup_id)]).await.expect("append").last;
     log.append(&task, None, "pickup-b", &[pickup(pickup_id)]).await.expect("append");
     // A later fact: once it is recorded, the consumer has handled everything before it.
-    let started = append_fact(
-        &log,
-        "delivery",
-        &order_id,
-        "waybill.delivery.delivery_started.v1",
-        delivery(delivery_event::Event::DeliveryStarted(v1::DeliveryStarted { courier_id: "c-1".into() })),
-    )
-    .await;
+    let started =
+        append_fact(&log, "delivery", &order_id, "waybill.delivery.delivery_started.v1", started()).await;
     let out =
         wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::OutForDelivery).await;
     assert!(out.version > started && accepted.version < first_pickup);
@@ -303,9 +244,8 @@ async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_ord
 #[tokio::test]
 async fn the_timeline_shows_the_orders_returns_reverse_shipments_and_complaints_and_no_others() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
-    let log =
-        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
+    let intake = start_intake(&nats).await;
+    let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
     let mut client = intake.client("user:alice").await;
     let mut order_ids = Vec::new();
     for request_id in ["place-1", "place-2"] {
@@ -403,14 +343,8 @@ fn started() -> Payload {
 
 #[tokio::test]
 async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_sender() {
-    let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
-    let log =
-        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
-    let mut client = intake.client("user:desk").await;
-    let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
-    let order_id = order.order.expect("order").order_id;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    let Accepted { nats: _nats, intake, log, mut client, order } = accepted_order("user:desk").await;
+    let order_id = order.order_id;
     let started_type = "waybill.delivery.delivery_started.v1";
     let failed_type = "waybill.delivery.delivery_attempt_failed.v1";
     append_fact(&log, "delivery", &order_id, started_type, started()).await;

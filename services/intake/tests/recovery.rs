@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{Intake, placement, status_of, wait_until};
+use support::{placement, start_intake, status_of, wait_until};
 use tonic_health::pb::health_check_response::ServingStatus;
 use waybill_proto::v1::{self, OrderStatus};
 use waybill_testkit::NatsServer;
@@ -33,7 +33,7 @@ async fn snapshot(
 #[tokio::test]
 async fn a_restarted_intake_rebuilds_the_same_read_model() {
     let nats = NatsServer::start();
-    let first = Intake::start(&nats).await;
+    let first = start_intake(&nats).await;
     first.wait_serving().await;
     let mut client = first.client("user:carol").await;
     let mut order_ids = Vec::new();
@@ -57,7 +57,7 @@ async fn a_restarted_intake_rebuilds_the_same_read_model() {
     assert_eq!(before.len(), 6);
     first.stop().await;
 
-    let second = Intake::start(&nats).await;
+    let second = start_intake(&nats).await;
     second.wait_serving().await;
     let mut client = second.client("user:carol").await;
     let after = snapshot(&mut client, cancelled.position).await;
@@ -67,9 +67,9 @@ async fn a_restarted_intake_rebuilds_the_same_read_model() {
 #[tokio::test]
 async fn health_is_serving_once_caught_up() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     intake.wait_serving().await;
-    assert_eq!(intake.health().await, ServingStatus::Serving as i32);
+    assert_eq!(intake.health().await, ServingStatus::Serving);
 }
 
 #[tokio::test]
@@ -77,28 +77,20 @@ async fn health_stays_not_serving_while_the_read_model_cannot_catch_up() {
     let nats = NatsServer::start();
     // Prepare the log, then put an event there that intake cannot decode: its read model
     // stops at it (skipping would make replays disagree), so it must never claim SERVING.
-    let first = Intake::start(&nats).await;
+    let first = start_intake(&nats).await;
     first.wait_serving().await;
     first.stop().await;
-    let jetstream = async_nats::jetstream::new(nats.client().await);
-    jetstream
-        .publish("waybill.intake.order.0190f0f0-0000-7000-8000-000000000001", "not protobuf".into())
-        .await
-        .expect("published")
-        .await
-        .expect("stored");
+    let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000001";
+    waybill_fixtures::foreign::publish_undecodable(nats.client().await, subject).await;
 
-    let intake = Intake::start_unready(&nats, Default::default()).await;
-    for _ in 0..20 {
-        assert_eq!(intake.health().await, ServingStatus::NotServing as i32);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let intake = support::Intake::start_unready(&nats, waybill_intake::server::run, Default::default()).await;
+    intake.assert_not_serving_for(std::time::Duration::from_secs(1)).await;
 }
 
 #[tokio::test]
 async fn intake_keeps_working_after_nats_restarts() {
     let mut nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
+    let intake = start_intake(&nats).await;
     intake.wait_serving().await;
     let mut client = intake.client("user:dave").await;
     let first = client.place_order(placement("before-restart", "cust-n")).await.expect("placed").into_inner();
@@ -126,19 +118,14 @@ async fn intake_keeps_working_after_nats_restarts() {
 #[tokio::test]
 async fn health_turns_not_serving_as_soon_as_the_read_model_halts_on_a_live_event() {
     let nats = NatsServer::start();
-    let intake = Intake::start(&nats).await;
-    assert_eq!(intake.health().await, ServingStatus::Serving as i32);
+    let intake = start_intake(&nats).await;
+    assert_eq!(intake.health().await, ServingStatus::Serving);
     // One event intake's read model cannot apply, published while it serves: the model
     // stops there (skipping would make replicas disagree), and health must say so.
-    let jetstream = async_nats::jetstream::new(nats.client().await);
-    jetstream
-        .publish("waybill.intake.order.0190f0f0-0000-7000-8000-000000000002", "not protobuf".into())
-        .await
-        .expect("published")
-        .await
-        .expect("stored");
+    let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000002";
+    waybill_fixtures::foreign::publish_undecodable(nats.client().await, subject).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while intake.health().await != ServingStatus::NotServing as i32 {
+    while intake.health().await != ServingStatus::NotServing {
         assert!(std::time::Instant::now() < deadline, "health still SERVING on a halted read model");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

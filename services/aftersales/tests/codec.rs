@@ -202,3 +202,107 @@ fn complaint_events_round_trip_with_and_without_an_order() {
         }
     }
 }
+
+/// The encoded event as integrators see it: the fields the CloudEvents headers are made of
+/// (id, type, subject's aggregate id, time) and the envelope's bytes, in hex.
+fn pinned(event: &waybill_eventlog::NewEvent) -> String {
+    let hex: String = event.payload.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!(
+        "{} {} {} {} {hex}",
+        event.event_id,
+        event.event_type,
+        event.aggregate_id,
+        event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    )
+}
+
+fn pinned_meta() -> EventMeta {
+    EventMeta {
+        event_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
+        occurred_at: at(),
+        causation_id: "request-1".into(),
+        correlation_id: "correlation-1".into(),
+        actor: Actor::user("desk-7"),
+    }
+}
+
+// The bytes integrators read are pinned: they were taken from the codec before the shared
+// envelope builder replaced its hand-built envelope.
+#[test]
+fn a_return_requested_is_encoded_as_main_encoded_it() {
+    let event = ReturnEvent::Requested {
+        return_id: case_id(),
+        order_id: order_id(),
+        customer_id: "cust-1".into(),
+        reason: "too many".into(),
+        lines: vec![ReturnLine { cargo_index: 0, quantity: 1, description: "books".into() }],
+        delivered_at: at(),
+        window_ends_at: at() + chrono::Duration::days(14),
+    };
+    let encoded = codec::encode_return(case_id(), order_id(), &event, &pinned_meta());
+    assert_eq!(
+        pinned(&encoded),
+        concat!(
+            "01900000-0000-7000-8000-000000000001 waybill.aftersales.return_requested.v1 00000000-0000-0000-0000-000000000008 2026-03-02T09:00:00.000Z ",
+            "0a2430313930303030302d303030302d373030302d383030302d3030303030303030303030311226",
+            "77617962696c6c2e616674657273616c65732e72657475726e5f7265717565737465642e76311a24",
+            "30303030303030302d303030302d303030302d303030302d30303030303030303030303822243030",
+            "3030303030302d303030302d303030302d303030302d3030303030303030303030372a060890a395",
+            "cd063209726571756573742d313a0d636f7272656c6174696f6e2d31420a080112066465736b2d37",
+            "4801ba01550a530a2430303030303030302d303030302d303030302d303030302d30303030303030",
+            "30303030371206637573742d311a08746f6f206d616e79220910011a05626f6f6b732a060890a395",
+            "cd06320608908ddfcd06",
+        )
+    );
+}
+
+#[test]
+fn a_refund_on_the_ledger_is_encoded_as_main_encoded_it() {
+    let event = LedgerEvent::RefundIssued {
+        return_id: case_id(),
+        amount: eur(100),
+        total_refunded: eur(300),
+        charged: eur(1_200),
+    };
+    let encoded = codec::encode_ledger(order_id(), &event, &pinned_meta());
+    assert_eq!(
+        pinned(&encoded),
+        concat!(
+            "01900000-0000-7000-8000-000000000001 waybill.aftersales.refund_issued.v1 00000000-0000-0000-0000-000000000007 2026-03-02T09:00:00.000Z ",
+            "0a2430313930303030302d303030302d373030302d383030302d3030303030303030303030311223",
+            "77617962696c6c2e616674657273616c65732e726566756e645f6973737565642e76311a24303030",
+            "30303030302d303030302d303030302d303030302d30303030303030303030303722243030303030",
+            "3030302d303030302d303030302d303030302d3030303030303030303030372a060890a395cd0632",
+            "09726571756573742d313a0d636f7272656c6174696f6e2d31420a080112066465736b2d374801ba",
+            "014542430a2430303030303030302d303030302d303030302d303030302d30303030303030303030",
+            "30381207086412034555521a0808ac021203455552220808b0091203455552",
+        )
+    );
+}
+
+#[test]
+fn a_complaint_without_an_order_is_encoded_as_main_encoded_it() {
+    let event = ComplaintEvent::Filed {
+        complaint_id: case_id(),
+        customer_id: "cust-1".into(),
+        order_id: None,
+        category: ComplaintCategory::BillingError,
+        severity: Severity::High,
+        description: "charged twice".into(),
+        acknowledge_by: at() + chrono::Duration::hours(4),
+        resolve_by: at() + chrono::Duration::days(3),
+    };
+    let encoded = codec::encode_complaint(case_id(), None, &event, &pinned_meta());
+    assert_eq!(
+        pinned(&encoded),
+        concat!(
+            "01900000-0000-7000-8000-000000000001 waybill.aftersales.complaint_filed.v1 00000000-0000-0000-0000-000000000008 2026-03-02T09:00:00.000Z ",
+            "0a2430313930303030302d303030302d373030302d383030302d3030303030303030303030311225",
+            "77617962696c6c2e616674657273616c65732e636f6d706c61696e745f66696c65642e76311a2430",
+            "303030303030302d303030302d303030302d303030302d3030303030303030303030382a060890a3",
+            "95cd063209726571756573742d313a0d636f7272656c6174696f6e2d31420a080112066465736b2d",
+            "374801ba012e82012b0a06637573742d31180520032a0d63686172676564207477696365320608d0",
+            "9396cd063a0608908ca5cd06",
+        )
+    );
+}

@@ -6,14 +6,11 @@
 //! (a broken timestamp reads as the epoch) and strict with structure: an event that no
 //! longer decodes is a poison event, reported as `CodecError` so the projection stops.
 
-use bytes::Bytes;
-use prost::Message;
-use uuid::Uuid;
-use waybill_command::EventMeta;
 use waybill_eventlog::NewEvent;
 use waybill_proto::convert;
-use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
-use waybill_types::{Address, Currency, Money, OrderId, ServiceLevel, Timestamp};
+use waybill_proto::envelope::{self, Belongs, EventMeta};
+use waybill_proto::v1::{self, after_sales_event};
+use waybill_types::{Money, OrderId, Timestamp};
 
 use crate::domain::{
     CaseId, CaseKind, ClaimEvent, ClaimKind, ClaimStatus, ComplaintCategory, ComplaintEvent, ComplaintStatus,
@@ -23,17 +20,8 @@ use crate::domain::{
 /// Payload schema version of after-sales' events.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("not a waybill envelope: {0}")]
-    Envelope(#[from] prost::DecodeError),
-    #[error("envelope carries no after-sales event")]
-    NotAfterSales,
-    #[error("after-sales event has no payload")]
-    Empty,
-    #[error("bad field in stored event: {0}")]
-    Field(String),
-}
+/// Why stored bytes are not one of after-sales' events (shared by every codec).
+pub use waybill_proto::envelope::DecodeError as CodecError;
 
 /// An event of any after-sales aggregate, as read back from the log.
 #[derive(Clone, Debug)]
@@ -44,32 +32,14 @@ pub enum Decoded {
     Ledger { order_id: OrderId, meta: EventMeta, event: LedgerEvent },
 }
 
-fn envelope(
+fn encode(
     aggregate_id: &str,
     order_id: &str,
     event_type: &str,
     event: after_sales_event::Event,
     meta: &EventMeta,
 ) -> NewEvent {
-    let envelope = v1::EventEnvelope {
-        event_id: meta.event_id.to_string(),
-        event_type: event_type.to_owned(),
-        aggregate_id: aggregate_id.to_owned(),
-        order_id: order_id.to_owned(),
-        occurred_at: Some(convert::timestamp_to_wire(meta.occurred_at)),
-        causation_id: meta.causation_id.clone(),
-        correlation_id: meta.correlation_id.clone(),
-        actor: Some((&meta.actor).into()),
-        schema_version: SCHEMA_VERSION,
-        payload: Some(Payload::Aftersales(v1::AfterSalesEvent { event: Some(event) })),
-    };
-    NewEvent {
-        event_id: meta.event_id,
-        event_type: event_type.to_owned(),
-        aggregate_id: aggregate_id.to_owned(),
-        occurred_at: meta.occurred_at,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    }
+    envelope::encode(meta, Belongs { aggregate_id, order_id }, event_type, SCHEMA_VERSION, event)
 }
 
 fn money(value: &Money) -> Option<v1::Money> {
@@ -156,7 +126,7 @@ pub fn encode_return(id: CaseId, order_id: OrderId, event: &ReturnEvent, meta: &
             survey_answered(CaseKind::Return, id, customer_id, *csat, *nps, comment)
         }
     };
-    envelope(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
+    encode(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
 }
 
 pub fn encode_claim(id: CaseId, order_id: OrderId, event: &ClaimEvent, meta: &EventMeta) -> NewEvent {
@@ -196,7 +166,7 @@ pub fn encode_claim(id: CaseId, order_id: OrderId, event: &ClaimEvent, meta: &Ev
             survey_answered(CaseKind::Claim, id, customer_id, *csat, *nps, comment)
         }
     };
-    envelope(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
+    encode(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
 }
 
 pub fn encode_complaint(
@@ -255,7 +225,7 @@ pub fn encode_complaint(
         }
     };
     let order_id = order_id.map(|id| id.to_string()).unwrap_or_default();
-    envelope(&id.to_string(), &order_id, event.event_type(), wire, meta)
+    encode(&id.to_string(), &order_id, event.event_type(), wire, meta)
 }
 
 pub fn encode_ledger(order_id: OrderId, event: &LedgerEvent, meta: &EventMeta) -> NewEvent {
@@ -294,26 +264,14 @@ pub fn encode_ledger(order_id: OrderId, event: &LedgerEvent, meta: &EventMeta) -
         }
     };
     let id = order_id.to_string();
-    envelope(&id, &id, event.event_type(), wire, meta)
-}
-
-/// The causing event's metadata from any envelope.
-pub fn meta_of(envelope: &v1::EventEnvelope) -> Result<EventMeta, CodecError> {
-    Ok(EventMeta {
-        event_id: Uuid::parse_str(&envelope.event_id).map_err(|_| CodecError::Field("event_id".into()))?,
-        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        causation_id: envelope.causation_id.clone(),
-        correlation_id: envelope.correlation_id.clone(),
-        actor: convert::actor_from_wire(envelope.actor.as_ref()),
-    })
+    encode(&id, &id, event.event_type(), wire, meta)
 }
 
 pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
-    let envelope = v1::EventEnvelope::decode(payload)?;
-    let meta = meta_of(&envelope)?;
-    let Some(Payload::Aftersales(event)) = envelope.payload else { return Err(CodecError::NotAfterSales) };
-    let wire = event.event.ok_or(CodecError::Empty)?;
-    let field = |name: &str| CodecError::Field(name.to_owned());
+    let envelope = envelope::decode_owned::<after_sales_event::Event>(payload)?;
+    let meta = envelope.meta()?;
+    let wire = envelope.event;
+    let field = |name: &str| CodecError::BadField(name.to_owned());
     let id = CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"));
     let order_id = OrderId::parse(&envelope.order_id).map_err(|_| field("order_id"));
     let opt_order =
@@ -504,11 +462,11 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
 // Value types, both ways
 // ---------------------------------------------------------------------------
 
-/// Stored money, trusted; `None` when absent or unreadable.
-pub fn stored_money(value: Option<&v1::Money>) -> Option<Money> {
-    let value = value?;
-    Currency::parse(&value.currency).ok().map(|currency| Money::new(value.amount_minor, currency))
-}
+/// Stored values, trusted (checked when first written); money is `None` when absent or
+/// unreadable.
+pub use waybill_proto::stored::{
+    address as address_from_wire, money as stored_money, service_level as service_level_from_wire,
+};
 
 pub fn line_to_wire(line: &ReturnLine) -> v1::ReturnLine {
     v1::ReturnLine {
@@ -520,27 +478,6 @@ pub fn line_to_wire(line: &ReturnLine) -> v1::ReturnLine {
 
 fn line_from_wire(line: v1::ReturnLine) -> ReturnLine {
     ReturnLine { cargo_index: line.cargo_index, quantity: line.quantity, description: line.description }
-}
-
-pub fn service_level_from_wire(value: i32) -> Option<ServiceLevel> {
-    match v1::ServiceLevel::try_from(value) {
-        Ok(v1::ServiceLevel::Standard) => Some(ServiceLevel::Standard),
-        Ok(v1::ServiceLevel::Express) => Some(ServiceLevel::Express),
-        Ok(v1::ServiceLevel::SameDay) => Some(ServiceLevel::SameDay),
-        _ => None,
-    }
-}
-
-/// A stored address, trusted (it was checked when first written).
-pub fn address_from_wire(address: Option<&v1::Address>) -> Address {
-    let address = address.cloned().unwrap_or_default();
-    Address {
-        lines: address.lines,
-        city: address.city,
-        region: address.region,
-        postal_code: address.postal_code,
-        country_code: address.country_code,
-    }
 }
 
 pub fn case_kind_to_wire(kind: CaseKind) -> v1::CaseKind {

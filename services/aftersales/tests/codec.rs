@@ -10,6 +10,7 @@ use waybill_aftersales::domain::{
     ReturnLine, Severity, SlaBreach,
 };
 use waybill_command::EventMeta;
+use waybill_proto::envelope::wire_form;
 use waybill_proto::v1;
 use waybill_types::{Actor, Address, Currency, Money, OrderId, ServiceLevel, Timestamp};
 
@@ -203,19 +204,6 @@ fn complaint_events_round_trip_with_and_without_an_order() {
     }
 }
 
-/// The encoded event as integrators see it: the fields the CloudEvents headers are made of
-/// (id, type, subject's aggregate id, time) and the envelope's bytes, in hex.
-fn pinned(event: &waybill_eventlog::NewEvent) -> String {
-    let hex: String = event.payload.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!(
-        "{} {} {} {} {hex}",
-        event.event_id,
-        event.event_type,
-        event.aggregate_id,
-        event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    )
-}
-
 fn pinned_meta() -> EventMeta {
     EventMeta {
         event_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
@@ -241,7 +229,7 @@ fn a_return_requested_is_encoded_as_main_encoded_it() {
     };
     let encoded = codec::encode_return(case_id(), order_id(), &event, &pinned_meta());
     assert_eq!(
-        pinned(&encoded),
+        wire_form(&encoded),
         concat!(
             "01900000-0000-7000-8000-000000000001 waybill.aftersales.return_requested.v1 00000000-0000-0000-0000-000000000008 2026-03-02T09:00:00.000Z ",
             "0a2430313930303030302d303030302d373030302d383030302d3030303030303030303030311226",
@@ -266,7 +254,7 @@ fn a_refund_on_the_ledger_is_encoded_as_main_encoded_it() {
     };
     let encoded = codec::encode_ledger(order_id(), &event, &pinned_meta());
     assert_eq!(
-        pinned(&encoded),
+        wire_form(&encoded),
         concat!(
             "01900000-0000-7000-8000-000000000001 waybill.aftersales.refund_issued.v1 00000000-0000-0000-0000-000000000007 2026-03-02T09:00:00.000Z ",
             "0a2430313930303030302d303030302d373030302d383030302d3030303030303030303030311223",
@@ -294,7 +282,7 @@ fn a_complaint_without_an_order_is_encoded_as_main_encoded_it() {
     };
     let encoded = codec::encode_complaint(case_id(), None, &event, &pinned_meta());
     assert_eq!(
-        pinned(&encoded),
+        wire_form(&encoded),
         concat!(
             "01900000-0000-7000-8000-000000000001 waybill.aftersales.complaint_filed.v1 00000000-0000-0000-0000-000000000008 2026-03-02T09:00:00.000Z ",
             "0a2430313930303030302d303030302d373030302d383030302d3030303030303030303030311225",

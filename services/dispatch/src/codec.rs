@@ -5,14 +5,11 @@
 //! Decoding reads what dispatch itself wrote (and checked) earlier; a stored event that
 //! no longer decodes is a poison event (`CodecError`) and stops the projection loudly.
 
-use bytes::Bytes;
-use prost::Message;
 use uuid::Uuid;
-use waybill_command::EventMeta;
 use waybill_eventlog::NewEvent;
-use waybill_proto::convert;
-use waybill_proto::v1::{self, dispatch_event, event_envelope::Payload};
-use waybill_types::{Address, OrderId, ServiceLevel};
+use waybill_proto::envelope::{self, Belongs, EventMeta};
+use waybill_proto::v1::{self, dispatch_event};
+use waybill_types::OrderId;
 
 use crate::domain::{
     DriverEvent, DriverId, ExceptionKind, Load, Plan, ReplanUpdate, Severity, TaskEvent, TaskId, TaskKind,
@@ -22,17 +19,8 @@ use crate::domain::{
 /// Payload schema version of dispatch's events.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("not a waybill envelope: {0}")]
-    Envelope(#[from] prost::DecodeError),
-    #[error("envelope carries no dispatch event")]
-    NotDispatch,
-    #[error("dispatch event has no payload")]
-    Empty,
-    #[error("bad field in stored event: {0}")]
-    Field(String),
-}
+/// Why stored bytes are not one of dispatch's events (shared by every codec).
+pub use waybill_proto::envelope::DecodeError as CodecError;
 
 /// A dispatch event, by the aggregate it belongs to. (`Task` is large, but an event is
 /// decoded once and moved; boxing it would burden every match for nothing.)
@@ -52,62 +40,36 @@ pub struct DecodedEvent {
     pub event: DispatchEvent,
 }
 
-fn envelope(
-    aggregate_id: String,
-    order_id: String,
+fn encode(
+    belongs: Belongs<'_>,
     event_type: &str,
     meta: &EventMeta,
     event: dispatch_event::Event,
 ) -> NewEvent {
-    let envelope = v1::EventEnvelope {
-        event_id: meta.event_id.to_string(),
-        event_type: event_type.to_owned(),
-        aggregate_id: aggregate_id.clone(),
-        order_id,
-        occurred_at: Some(convert::timestamp_to_wire(meta.occurred_at)),
-        causation_id: meta.causation_id.clone(),
-        correlation_id: meta.correlation_id.clone(),
-        actor: Some((&meta.actor).into()),
-        schema_version: SCHEMA_VERSION,
-        payload: Some(Payload::Dispatch(v1::DispatchEvent { event: Some(event) })),
-    };
-    NewEvent {
-        event_id: meta.event_id,
-        event_type: event_type.to_owned(),
-        aggregate_id,
-        occurred_at: meta.occurred_at,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    }
+    envelope::encode(meta, belongs, event_type, SCHEMA_VERSION, event)
 }
 
 pub fn encode_vehicle(vehicle_id: VehicleId, event: &VehicleEvent, meta: &EventMeta) -> NewEvent {
-    envelope(vehicle_id.to_string(), String::new(), event.event_type(), meta, vehicle_to_wire(event))
+    let id = vehicle_id.to_string();
+    encode(Belongs::aggregate(&id), event.event_type(), meta, vehicle_to_wire(event))
 }
 
 pub fn encode_driver(driver_id: DriverId, event: &DriverEvent, meta: &EventMeta) -> NewEvent {
-    envelope(driver_id.to_string(), String::new(), event.event_type(), meta, driver_to_wire(event))
+    let id = driver_id.to_string();
+    encode(Belongs::aggregate(&id), event.event_type(), meta, driver_to_wire(event))
 }
 
 /// `order_id`: the order the task carries (its own id for a forward task).
 pub fn encode_task(task_id: TaskId, order_id: OrderId, event: &TaskEvent, meta: &EventMeta) -> NewEvent {
-    envelope(task_id.to_string(), order_id.to_string(), event.event_type(), meta, task_to_wire(event))
+    let (id, order_id) = (task_id.to_string(), order_id.to_string());
+    encode(Belongs { aggregate_id: &id, order_id: &order_id }, event.event_type(), meta, task_to_wire(event))
 }
 
 pub fn decode(payload: &[u8]) -> Result<DecodedEvent, CodecError> {
-    let envelope = v1::EventEnvelope::decode(payload)?;
-    let Some(Payload::Dispatch(dispatch)) = envelope.payload else { return Err(CodecError::NotDispatch) };
-    let wire = dispatch.event.ok_or(CodecError::Empty)?;
-    let aggregate_id =
-        Uuid::parse_str(&envelope.aggregate_id).map_err(|_| CodecError::Field("aggregate_id".into()))?;
-    let meta = EventMeta {
-        event_id: Uuid::parse_str(&envelope.event_id).map_err(|_| CodecError::Field("event_id".into()))?,
-        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        causation_id: envelope.causation_id,
-        correlation_id: envelope.correlation_id,
-        actor: convert::actor_from_wire(envelope.actor.as_ref()),
-    };
-    let order_id = &envelope.order_id;
-    let event = event_from_wire(wire, aggregate_id, order_id)?;
+    let envelope = envelope::decode_owned::<dispatch_event::Event>(payload)?;
+    let aggregate_id = uuid_field(&envelope.aggregate_id, "aggregate_id")?;
+    let meta = envelope.meta()?;
+    let event = event_from_wire(envelope.event, aggregate_id, &envelope.order_id)?;
     Ok(DecodedEvent { aggregate_id, meta, event_type: envelope.event_type, event })
 }
 
@@ -225,7 +187,7 @@ fn task_to_wire(event: &TaskEvent) -> dispatch_event::Event {
 }
 
 fn field(name: &str) -> CodecError {
-    CodecError::Field(name.to_owned())
+    CodecError::field(name)
 }
 
 fn uuid_field(text: &str, name: &str) -> Result<Uuid, CodecError> {
@@ -360,25 +322,7 @@ pub fn load_from_wire(load: Option<&v1::Load>) -> Load {
 }
 
 /// Addresses on the log were checked when written; read them as they are.
-pub fn address_from_wire(address: Option<&v1::Address>) -> Address {
-    let address = address.cloned().unwrap_or_default();
-    Address {
-        lines: address.lines,
-        city: address.city,
-        region: address.region,
-        postal_code: address.postal_code,
-        country_code: address.country_code,
-    }
-}
-
-pub fn service_level_from_wire(value: i32) -> Option<ServiceLevel> {
-    match v1::ServiceLevel::try_from(value) {
-        Ok(v1::ServiceLevel::Standard) => Some(ServiceLevel::Standard),
-        Ok(v1::ServiceLevel::Express) => Some(ServiceLevel::Express),
-        Ok(v1::ServiceLevel::SameDay) => Some(ServiceLevel::SameDay),
-        _ => None,
-    }
-}
+pub use waybill_proto::stored::{address as address_from_wire, service_level as service_level_from_wire};
 
 pub fn vehicle_kind_to_wire(kind: VehicleKind) -> v1::VehicleKind {
     match kind {

@@ -9,6 +9,7 @@ use waybill_dispatch::codec;
 use waybill_dispatch::domain::{
     Load, Plan, TaskEvent, TaskId, TaskKind, TransportMode, VehicleEvent, VehicleId,
 };
+use waybill_proto::envelope::wire_form;
 use waybill_types::{Actor, Address, OrderId, ServiceLevel};
 
 fn meta() -> EventMeta {
@@ -31,19 +32,6 @@ fn address(city: &str) -> Address {
     }
 }
 
-/// The encoded event as integrators see it: the fields the CloudEvents headers are made of
-/// (id, type, subject's aggregate id, time) and the envelope's bytes, in hex.
-fn pinned(event: &waybill_eventlog::NewEvent) -> String {
-    let hex: String = event.payload.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!(
-        "{} {} {} {} {hex}",
-        event.event_id,
-        event.event_type,
-        event.aggregate_id,
-        event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    )
-}
-
 #[test]
 fn a_task_planned_is_encoded_as_main_encoded_it() {
     let order_id = OrderId(Uuid::from_u128(7));
@@ -64,7 +52,7 @@ fn a_task_planned_is_encoded_as_main_encoded_it() {
     };
     let encoded = codec::encode_task(TaskId(order_id.0), order_id, &event, &meta());
     assert_eq!(
-        pinned(&encoded),
+        wire_form(&encoded),
         concat!(
             "01900000-0000-7000-8000-000000000001 waybill.dispatch.task_planned.v1 00000000-0000-0000-0000-000000000007 2026-03-02T09:00:00.000Z ",
             "0a2430313930303030302d303030302d373030302d383030302d3030303030303030303030311220",
@@ -85,7 +73,7 @@ fn a_vehicle_loaded_is_encoded_as_main_encoded_it() {
     let event = VehicleEvent::Loaded { task_id: TaskId(Uuid::from_u128(7)), load: Load::new(3_000, 12_000) };
     let encoded = codec::encode_vehicle(VehicleId(Uuid::from_u128(9)), &event, &meta());
     assert_eq!(
-        pinned(&encoded),
+        wire_form(&encoded),
         concat!(
             "01900000-0000-7000-8000-000000000001 waybill.dispatch.vehicle_loaded.v1 00000000-0000-0000-0000-000000000009 2026-03-02T09:00:00.000Z ",
             "0a2430313930303030302d303030302d373030302d383030302d3030303030303030303030311222",

@@ -167,11 +167,19 @@ pub fn encode<E: OwnedEvent>(
     }
 }
 
-/// An event read back from the log: the envelope's fields, and `event` (the payload, or
-/// one service's event after [`Envelope::owned_by`]).
+/// An event read back from the log: the envelope's fields (its [`Header`], reachable
+/// through `Deref`: `envelope.order_id`), and `event`: the payload, or one service's event
+/// after [`Envelope::owned_by`], or a fact (`crate::facts`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Envelope<E = Option<Payload>> {
-    /// As stored; [`Envelope::meta`] parses it.
+    pub header: Header,
+    pub event: E,
+}
+
+/// Everything in an envelope but its event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    /// As stored; [`Header::meta`] parses it.
     pub event_id: String,
     pub event_type: String,
     pub aggregate_id: String,
@@ -183,13 +191,19 @@ pub struct Envelope<E = Option<Payload>> {
     pub correlation_id: String,
     pub actor: Actor,
     pub schema_version: u32,
-    pub event: E,
+}
+
+impl<E> std::ops::Deref for Envelope<E> {
+    type Target = Header;
+    fn deref(&self) -> &Header {
+        &self.header
+    }
 }
 
 /// Reads an envelope; only bytes that are no envelope at all fail here.
 pub fn decode(payload: &[u8]) -> Result<Envelope, DecodeError> {
     let envelope = v1::EventEnvelope::decode(payload)?;
-    Ok(Envelope {
+    let header = Header {
         occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
         actor: convert::actor_from_wire(envelope.actor.as_ref()),
         event_id: envelope.event_id,
@@ -199,8 +213,8 @@ pub fn decode(payload: &[u8]) -> Result<Envelope, DecodeError> {
         causation_id: envelope.causation_id,
         correlation_id: envelope.correlation_id,
         schema_version: envelope.schema_version,
-        event: envelope.payload,
-    })
+    };
+    Ok(Envelope { header, event: envelope.payload })
 }
 
 /// Reads an envelope that must carry one of `E`'s service's events.
@@ -210,31 +224,20 @@ pub fn decode_owned<E: OwnedEvent>(payload: &[u8]) -> Result<Envelope<E>, Decode
 
 impl Envelope {
     /// The envelope with its payload as `E`'s service's event, or why it is not one.
-    pub fn owned_by<E: OwnedEvent>(mut self) -> Result<Envelope<E>, DecodeError> {
-        let payload =
-            self.event.take().ok_or(DecodeError::WrongService { expected: E::SERVICE, found: None })?;
-        let event = E::from_payload(payload)?;
-        Ok(self.with_event(event))
+    pub fn owned_by<E: OwnedEvent>(self) -> Result<Envelope<E>, DecodeError> {
+        let payload = self.event.ok_or(DecodeError::WrongService { expected: E::SERVICE, found: None })?;
+        Ok(Envelope { header: self.header, event: E::from_payload(payload)? })
     }
 }
 
 impl<E> Envelope<E> {
     /// The same envelope carrying `event` instead.
     pub fn with_event<F>(self, event: F) -> Envelope<F> {
-        Envelope {
-            event_id: self.event_id,
-            event_type: self.event_type,
-            aggregate_id: self.aggregate_id,
-            order_id: self.order_id,
-            occurred_at: self.occurred_at,
-            causation_id: self.causation_id,
-            correlation_id: self.correlation_id,
-            actor: self.actor,
-            schema_version: self.schema_version,
-            event,
-        }
+        Envelope { header: self.header, event }
     }
+}
 
+impl Header {
     /// Ids, time, causation and actor; fails only on an event id that is no UUID.
     pub fn meta(&self) -> Result<EventMeta, DecodeError> {
         Ok(EventMeta {
@@ -262,6 +265,17 @@ impl<E> Envelope<E> {
     /// order id too but has an id of its own.
     pub fn is_about_the_order_itself(&self) -> bool {
         self.aggregate_id == self.order_id
+    }
+}
+
+/// The fixed metadata of the events the codec tests pin (see [`wire_form`]).
+pub fn pinned_meta() -> EventMeta {
+    EventMeta {
+        event_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
+        occurred_at: chrono::DateTime::from_timestamp(1_772_442_000, 0).unwrap_or_default(),
+        causation_id: "request-1".into(),
+        correlation_id: "correlation-1".into(),
+        actor: Actor::user("desk-7"),
     }
 }
 

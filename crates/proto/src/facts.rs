@@ -16,42 +16,13 @@ pub mod delivery;
 pub mod dispatch;
 pub mod intake;
 
-use crate::envelope::{self, DecodeError, Envelope, OwnedEvent};
+use crate::envelope::{self, DecodeError, Envelope, Header, OwnedEvent};
 
 /// Decodes `payload`, takes out `E`'s service's event and turns it into a fact.
 fn read<E: OwnedEvent, F>(
     payload: &[u8],
-    fact: impl FnOnce(E, &Envelope<()>) -> Option<F>,
+    fact: impl FnOnce(E, &Header) -> Option<F>,
 ) -> Result<Option<Envelope<F>>, DecodeError> {
-    let Ok(owned) = envelope::decode(payload)?.owned_by::<E>() else { return Ok(None) };
-    let (envelope, event) = split(owned);
-    Ok(fact(event, &envelope).map(|fact| envelope.with_event(fact)))
-}
-
-fn split<E>(envelope: Envelope<E>) -> (Envelope<()>, E) {
-    let Envelope {
-        event_id,
-        event_type,
-        aggregate_id,
-        order_id,
-        occurred_at,
-        causation_id,
-        correlation_id,
-        actor,
-        schema_version,
-        event,
-    } = envelope;
-    let header = Envelope {
-        event_id,
-        event_type,
-        aggregate_id,
-        order_id,
-        occurred_at,
-        causation_id,
-        correlation_id,
-        actor,
-        schema_version,
-        event: (),
-    };
-    (header, event)
+    let Ok(Envelope { header, event }) = envelope::decode(payload)?.owned_by::<E>() else { return Ok(None) };
+    Ok(fact(event, &header).map(|event| Envelope { header, event }))
 }

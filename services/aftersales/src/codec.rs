@@ -8,7 +8,7 @@
 
 use waybill_eventlog::NewEvent;
 use waybill_proto::convert;
-use waybill_proto::envelope::{self, Belongs, EventMeta};
+use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
 use waybill_proto::v1::{self, after_sales_event};
 use waybill_types::{Money, OrderId, Timestamp};
 
@@ -268,32 +268,30 @@ pub fn encode_ledger(order_id: OrderId, event: &LedgerEvent, meta: &EventMeta) -
 }
 
 pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
-    let envelope = envelope::decode_owned::<after_sales_event::Event>(payload)?;
-    let meta = envelope.meta()?;
-    let wire = envelope.event;
+    let Envelope { header, event: wire } = envelope::decode_owned::<after_sales_event::Event>(payload)?;
+    let meta = header.meta()?;
     let field = |name: &str| CodecError::BadField(name.to_owned());
-    let id = CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"));
-    let order_id = OrderId::parse(&envelope.order_id).map_err(|_| field("order_id"));
-    let opt_order =
-        || (!envelope.order_id.is_empty()).then(|| OrderId::parse(&envelope.order_id).ok()).flatten();
+    let id = CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"));
+    let order_id = OrderId::parse(&header.order_id).map_err(|_| field("order_id"));
+    let opt_order = || (!header.order_id.is_empty()).then(|| OrderId::parse(&header.order_id).ok()).flatten();
     use after_sales_event::Event as Wire;
     let ret = |event: ReturnEvent| -> Result<Decoded, CodecError> {
         Ok(Decoded::Return {
-            id: CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            id: CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
             meta: meta.clone(),
             event,
         })
     };
     let claim = |event: ClaimEvent| -> Result<Decoded, CodecError> {
         Ok(Decoded::Claim {
-            id: CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            id: CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
             meta: meta.clone(),
             event,
         })
     };
     let complaint = |event: ComplaintEvent| -> Result<Decoded, CodecError> {
         Ok(Decoded::Complaint {
-            id: CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            id: CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
             meta: meta.clone(),
             event,
         })

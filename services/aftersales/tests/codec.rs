@@ -10,7 +10,7 @@ use waybill_aftersales::domain::{
     ReturnLine, Severity, SlaBreach,
 };
 use waybill_command::EventMeta;
-use waybill_proto::envelope::wire_form;
+use waybill_proto::envelope::{pinned_meta, wire_form};
 use waybill_proto::v1;
 use waybill_types::{Actor, Address, Currency, Money, OrderId, ServiceLevel, Timestamp};
 
@@ -201,16 +201,6 @@ fn complaint_events_round_trip_with_and_without_an_order() {
                 other => panic!("decoded as {other:?}"),
             }
         }
-    }
-}
-
-fn pinned_meta() -> EventMeta {
-    EventMeta {
-        event_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
-        occurred_at: at(),
-        causation_id: "request-1".into(),
-        correlation_id: "correlation-1".into(),
-        actor: Actor::user("desk-7"),
     }
 }
 

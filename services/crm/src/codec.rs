@@ -4,7 +4,7 @@
 
 use waybill_eventlog::NewEvent;
 use waybill_proto::convert::{self, FieldViolations};
-use waybill_proto::envelope::{self, Belongs, EventMeta};
+use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
 use waybill_proto::v1::{self, crm_event};
 use waybill_types::CustomerId;
 
@@ -32,12 +32,12 @@ pub fn encode(customer_id: &CustomerId, event: &Event, meta: &EventMeta) -> NewE
 }
 
 pub fn decode(payload: &[u8]) -> Result<DecodedEvent, CodecError> {
-    let envelope = envelope::decode_owned::<crm_event::Event>(payload)?;
+    let Envelope { header, event: wire } = envelope::decode_owned::<crm_event::Event>(payload)?;
     let customer_id =
-        CustomerId::parse(&envelope.aggregate_id).map_err(|error| CodecError::BadField(error.to_string()))?;
-    let meta = envelope.meta()?;
-    let event = event_from_wire(envelope.event, &customer_id)?;
-    Ok(DecodedEvent { customer_id, meta, event_type: envelope.event_type, event })
+        CustomerId::parse(&header.aggregate_id).map_err(|error| CodecError::BadField(error.to_string()))?;
+    let meta = header.meta()?;
+    let event = event_from_wire(wire, &customer_id)?;
+    Ok(DecodedEvent { customer_id, meta, event_type: header.event_type, event })
 }
 
 fn event_to_wire(event: &Event) -> crm_event::Event {

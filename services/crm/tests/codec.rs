@@ -2,23 +2,10 @@
 //! codec that changes them fails here (they were taken from the codec before the shared
 //! envelope builder replaced its hand-built envelope).
 
-use chrono::{TimeZone, Utc};
-use uuid::Uuid;
-use waybill_command::EventMeta;
 use waybill_crm::codec;
 use waybill_crm::domain::{CustomerKind, Event, Profile};
-use waybill_proto::envelope::wire_form;
-use waybill_types::{Actor, Address, Contact, CustomerId};
-
-fn meta() -> EventMeta {
-    EventMeta {
-        event_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
-        occurred_at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time"),
-        causation_id: "request-1".into(),
-        correlation_id: "correlation-1".into(),
-        actor: Actor::user("desk-7"),
-    }
-}
+use waybill_proto::envelope::{pinned_meta, wire_form};
+use waybill_types::{Address, Contact, CustomerId};
 
 fn address(city: &str) -> Address {
     Address {
@@ -47,7 +34,7 @@ fn a_customer_registered_is_encoded_as_main_encoded_it() {
             addresses: vec![address("Berlin")],
         },
     };
-    let encoded = codec::encode(&customer_id, &event, &meta());
+    let encoded = codec::encode(&customer_id, &event, &pinned_meta());
     assert_eq!(
         wire_form(&encoded),
         concat!(

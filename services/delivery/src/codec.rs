@@ -8,7 +8,7 @@
 
 use waybill_eventlog::NewEvent;
 use waybill_proto::convert;
-use waybill_proto::envelope::{self, Belongs, EventMeta};
+use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
 use waybill_proto::stored;
 use waybill_proto::v1::{self, delivery_event};
 use waybill_types::OrderId;
@@ -130,23 +130,22 @@ fn delivery_event_to_wire(event: &DeliveryEvent) -> delivery_event::Event {
 }
 
 pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
-    let envelope = envelope::decode_owned::<delivery_event::Event>(payload)?;
-    let meta = envelope.meta()?;
-    let wire = envelope.event;
+    let Envelope { header, event: wire } = envelope::decode_owned::<delivery_event::Event>(payload)?;
+    let meta = header.meta()?;
     use delivery_event::Event as Wire;
     let courier = |event: CourierEvent| -> Result<Decoded, CodecError> {
-        let courier_id = CourierId::parse(&envelope.aggregate_id)
-            .ok_or_else(|| CodecError::BadField(format!("aggregate_id {:?}", envelope.aggregate_id)))?;
+        let courier_id = CourierId::parse(&header.aggregate_id)
+            .ok_or_else(|| CodecError::BadField(format!("aggregate_id {:?}", header.aggregate_id)))?;
         Ok(Decoded::Courier { courier_id, meta: meta.clone(), event })
     };
     let delivery_id = || {
-        OrderId::parse(&envelope.aggregate_id)
-            .map_err(|_| CodecError::BadField(format!("aggregate_id {:?}", envelope.aggregate_id)))
+        OrderId::parse(&header.aggregate_id)
+            .map_err(|_| CodecError::BadField(format!("aggregate_id {:?}", header.aggregate_id)))
     };
     let event = match wire {
         Wire::CourierRegistered(registered) => {
-            let courier_id = CourierId::parse(&envelope.aggregate_id)
-                .ok_or_else(|| CodecError::BadField(format!("aggregate_id {:?}", envelope.aggregate_id)))?;
+            let courier_id = CourierId::parse(&header.aggregate_id)
+                .ok_or_else(|| CodecError::BadField(format!("aggregate_id {:?}", header.aggregate_id)))?;
             return courier(CourierEvent::Registered {
                 courier_id,
                 name: registered.name,

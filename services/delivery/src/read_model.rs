@@ -343,7 +343,7 @@ impl DeliveryBook {
             OrderFact::ConsigneeAddressChanged { address: Some(address), .. } => {
                 if let Some(facts) = self.orders.get_mut(&order_id) {
                     facts.consignee.address = address;
-                    facts.redirected_by = Some(fact.event_id);
+                    facts.redirected_by = Some(fact.header.event_id);
                 }
             }
             OrderFact::Cancelled { .. } => {

@@ -4,23 +4,12 @@
 
 use chrono::{TimeZone, Utc};
 use uuid::Uuid;
-use waybill_command::EventMeta;
 use waybill_delivery::codec;
 use waybill_delivery::domain::{
     CourierEvent, CourierId, DeliveryEvent, GeoPoint, HandoverChecklist, ProofOfDelivery, Signature,
 };
-use waybill_proto::envelope::wire_form;
-use waybill_types::{Actor, OrderId};
-
-fn meta() -> EventMeta {
-    EventMeta {
-        event_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
-        occurred_at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time"),
-        causation_id: "request-1".into(),
-        correlation_id: "correlation-1".into(),
-        actor: Actor::user("desk-7"),
-    }
-}
+use waybill_proto::envelope::{pinned_meta, wire_form};
+use waybill_types::OrderId;
 
 #[test]
 fn a_delivery_completed_is_encoded_as_main_encoded_it() {
@@ -45,7 +34,7 @@ fn a_delivery_completed_is_encoded_as_main_encoded_it() {
         on_time: true,
         first_attempt: false,
     };
-    let encoded = codec::encode_delivery(OrderId(Uuid::from_u128(7)), &event, &meta());
+    let encoded = codec::encode_delivery(OrderId(Uuid::from_u128(7)), &event, &pinned_meta());
     assert_eq!(
         wire_form(&encoded),
         concat!(
@@ -72,7 +61,7 @@ fn a_courier_registered_is_encoded_as_main_encoded_it() {
         name: "Kim".into(),
         zones: vec!["10115".into(), "10117".into()],
     };
-    let encoded = codec::encode_courier(courier_id, &event, &meta());
+    let encoded = codec::encode_courier(courier_id, &event, &pinned_meta());
     assert_eq!(
         wire_form(&encoded),
         concat!(

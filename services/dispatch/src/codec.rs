@@ -7,7 +7,7 @@
 
 use uuid::Uuid;
 use waybill_eventlog::NewEvent;
-use waybill_proto::envelope::{self, Belongs, EventMeta};
+use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
 use waybill_proto::v1::{self, dispatch_event};
 use waybill_types::OrderId;
 
@@ -66,11 +66,11 @@ pub fn encode_task(task_id: TaskId, order_id: OrderId, event: &TaskEvent, meta: 
 }
 
 pub fn decode(payload: &[u8]) -> Result<DecodedEvent, CodecError> {
-    let envelope = envelope::decode_owned::<dispatch_event::Event>(payload)?;
-    let aggregate_id = uuid_field(&envelope.aggregate_id, "aggregate_id")?;
-    let meta = envelope.meta()?;
-    let event = event_from_wire(envelope.event, aggregate_id, &envelope.order_id)?;
-    Ok(DecodedEvent { aggregate_id, meta, event_type: envelope.event_type, event })
+    let Envelope { header, event: wire } = envelope::decode_owned::<dispatch_event::Event>(payload)?;
+    let aggregate_id = uuid_field(&header.aggregate_id, "aggregate_id")?;
+    let meta = header.meta()?;
+    let event = event_from_wire(wire, aggregate_id, &header.order_id)?;
+    Ok(DecodedEvent { aggregate_id, meta, event_type: header.event_type, event })
 }
 
 fn vehicle_to_wire(event: &VehicleEvent) -> dispatch_event::Event {

@@ -2,25 +2,13 @@
 //! codec that changes them fails here (they were taken from the codec before the shared
 //! envelope builder replaced its hand-built envelope).
 
-use chrono::{TimeZone, Utc};
 use uuid::Uuid;
-use waybill_command::EventMeta;
 use waybill_dispatch::codec;
 use waybill_dispatch::domain::{
     Load, Plan, TaskEvent, TaskId, TaskKind, TransportMode, VehicleEvent, VehicleId,
 };
-use waybill_proto::envelope::wire_form;
-use waybill_types::{Actor, Address, OrderId, ServiceLevel};
-
-fn meta() -> EventMeta {
-    EventMeta {
-        event_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
-        occurred_at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time"),
-        causation_id: "request-1".into(),
-        correlation_id: "correlation-1".into(),
-        actor: Actor::user("desk-7"),
-    }
-}
+use waybill_proto::envelope::{pinned_meta, wire_form};
+use waybill_types::{Address, OrderId, ServiceLevel};
 
 fn address(city: &str) -> Address {
     Address {
@@ -50,7 +38,7 @@ fn a_task_planned_is_encoded_as_main_encoded_it() {
         },
         source_event_id: "0190-accepted".into(),
     };
-    let encoded = codec::encode_task(TaskId(order_id.0), order_id, &event, &meta());
+    let encoded = codec::encode_task(TaskId(order_id.0), order_id, &event, &pinned_meta());
     assert_eq!(
         wire_form(&encoded),
         concat!(
@@ -71,7 +59,7 @@ fn a_task_planned_is_encoded_as_main_encoded_it() {
 #[test]
 fn a_vehicle_loaded_is_encoded_as_main_encoded_it() {
     let event = VehicleEvent::Loaded { task_id: TaskId(Uuid::from_u128(7)), load: Load::new(3_000, 12_000) };
-    let encoded = codec::encode_vehicle(VehicleId(Uuid::from_u128(9)), &event, &meta());
+    let encoded = codec::encode_vehicle(VehicleId(Uuid::from_u128(9)), &event, &pinned_meta());
     assert_eq!(
         wire_form(&encoded),
         concat!(

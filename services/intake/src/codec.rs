@@ -6,7 +6,7 @@
 
 use waybill_eventlog::NewEvent;
 use waybill_proto::convert::{self, FieldViolations};
-use waybill_proto::envelope::{self, Belongs, EventMeta};
+use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
 use waybill_proto::v1::{self, intake_event};
 use waybill_types::{CustomerId, OrderId};
 
@@ -36,11 +36,11 @@ pub fn encode(order_id: OrderId, event: &Event, meta: &EventMeta) -> NewEvent {
 }
 
 pub fn decode(payload: &[u8]) -> Result<DecodedEvent, CodecError> {
-    let envelope = envelope::decode_owned::<intake_event::Event>(payload)?;
-    let order_id = envelope.order_id()?;
-    let meta = envelope.meta()?;
-    let event = event_from_wire(envelope.event, order_id)?;
-    Ok(DecodedEvent { order_id, meta, event_type: envelope.event_type, event })
+    let Envelope { header, event: wire } = envelope::decode_owned::<intake_event::Event>(payload)?;
+    let order_id = header.order_id()?;
+    let meta = header.meta()?;
+    let event = event_from_wire(wire, order_id)?;
+    Ok(DecodedEvent { order_id, meta, event_type: header.event_type, event })
 }
 
 fn event_to_wire(event: &Event) -> intake_event::Event {

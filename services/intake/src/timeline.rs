@@ -15,8 +15,9 @@
 use uuid::Uuid;
 use waybill_command::EventMeta;
 use waybill_eventlog::{EventLog, Position, RecordedEvent, subject};
+use waybill_proto::envelope::{self, Envelope};
 use waybill_proto::v1::{self, after_sales_event, delivery_event, dispatch_event, event_envelope::Payload};
-use waybill_proto::{convert, envelope, stored};
+use waybill_proto::{convert, stored};
 use waybill_types::{Actor, Currency, Money, OrderId, ProofOfDelivery, Timestamp};
 
 use crate::domain::Event;
@@ -82,10 +83,10 @@ pub fn entry(position: Position, meta: &EventMeta, event: &Event) -> TimelineEnt
 /// The entry for another service's event; `None` for what a customer's timeline does not
 /// show (and for an event that does not decode: the owner's projection reports those).
 pub fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
-    let envelope = envelope::decode(&recorded.payload).ok()?;
+    let Envelope { header, event } = envelope::decode(&recorded.payload).ok()?;
     // A task whose id is not the order's is the reverse shipment of a return.
-    let reverse = !envelope.is_about_the_order_itself();
-    let (service, summary, proof_of_delivery) = match envelope.event? {
+    let reverse = !header.is_about_the_order_itself();
+    let (service, summary, proof_of_delivery) = match event? {
         Payload::Dispatch(event) if reverse => {
             ("dispatch", format!("return shipment: {}", summarize_dispatch(event.event?)?), None)
         }
@@ -105,10 +106,10 @@ pub fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
     };
     Some(TimelineEntry {
         position: recorded.position,
-        event_id: Uuid::parse_str(&envelope.event_id).unwrap_or_default(),
-        event_type: envelope.event_type,
-        occurred_at: envelope.occurred_at,
-        actor: envelope.actor,
+        event_id: Uuid::parse_str(&header.event_id).unwrap_or_default(),
+        event_type: header.event_type,
+        occurred_at: header.occurred_at,
+        actor: header.actor,
         summary,
         service,
         proof_of_delivery,

@@ -2,26 +2,13 @@
 //! codec that changes them fails here (they were taken from the codec before the shared
 //! envelope builder replaced its hand-built envelope).
 
-use chrono::{TimeZone, Utc};
 use uuid::Uuid;
-use waybill_command::EventMeta;
 use waybill_intake::codec;
 use waybill_intake::domain::{Event, OrderDetails, Quote, QuoteLine, Zone};
-use waybill_proto::envelope::wire_form;
+use waybill_proto::envelope::{pinned_meta, wire_form};
 use waybill_types::{
-    Actor, Address, CargoCategory, CargoLine, Contact, Currency, CustomerId, Money, OrderId, Party,
-    ServiceLevel,
+    Address, CargoCategory, CargoLine, Contact, Currency, CustomerId, Money, OrderId, Party, ServiceLevel,
 };
-
-fn meta() -> EventMeta {
-    EventMeta {
-        event_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
-        occurred_at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time"),
-        causation_id: "request-1".into(),
-        correlation_id: "correlation-1".into(),
-        actor: Actor::user("desk-7"),
-    }
-}
 
 fn eur(amount: i64) -> Money {
     Money::new(amount, Currency::parse("EUR").expect("EUR"))
@@ -69,7 +56,7 @@ fn an_order_placed_is_encoded_as_main_encoded_it() {
             total: eur(1_200),
         },
     };
-    let encoded = codec::encode(order_id, &event, &meta());
+    let encoded = codec::encode(order_id, &event, &pinned_meta());
     assert_eq!(
         wire_form(&encoded),
         concat!(

@@ -31,7 +31,7 @@ pub(super) fn apply_intake(model: &mut CrmModel, event: &RecordedEvent) -> Resul
             let facts = OrderFacts::placed(
                 order_id,
                 customer_id.clone(),
-                fact.occurred_at,
+                fact.header.occurred_at,
                 charged,
                 quote.chargeable_weight_grams,
             );

@@ -9,6 +9,7 @@
 use waybill_eventlog::NewEvent;
 use waybill_proto::convert;
 use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
+use waybill_proto::stored;
 use waybill_proto::v1::{self, after_sales_event};
 use waybill_types::{Money, OrderId, Timestamp};
 
@@ -312,18 +313,18 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             ret(ReturnEvent::PickupRequested {
                 order_id: order_id?,
                 return_id: id?,
-                pickup: address_from_wire(pickup.pickup_address.as_ref()),
-                destination: address_from_wire(pickup.destination_address.as_ref()),
+                pickup: stored::address(pickup.pickup_address.as_ref()),
+                destination: stored::address(pickup.destination_address.as_ref()),
                 load: Load { weight_grams: load.weight_grams, volume_cm3: load.volume_cm3 },
-                service_level: service_level_from_wire(pickup.service_level)
+                service_level: stored::service_level(pickup.service_level)
                     .ok_or_else(|| field("service_level"))?,
             })
         }
         Wire::ReturnRejected(rejected) => ret(ReturnEvent::Rejected { reason: rejected.reason }),
         Wire::ReturnReceived(received) => ret(ReturnEvent::Received { note: received.note }),
         Wire::ReturnRefunded(refunded) => ret(ReturnEvent::Refunded {
-            amount: stored_money(refunded.amount.as_ref()).ok_or_else(|| field("amount"))?,
-            total_refunded: stored_money(refunded.total_refunded.as_ref())
+            amount: stored::money(refunded.amount.as_ref()).ok_or_else(|| field("amount"))?,
+            total_refunded: stored::money(refunded.total_refunded.as_ref())
                 .ok_or_else(|| field("total_refunded"))?,
         }),
         Wire::ReturnClosed(_) => ret(ReturnEvent::Closed),
@@ -332,10 +333,10 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             meta,
             event: LedgerEvent::RefundIssued {
                 return_id: CaseId::parse(&issued.return_id).ok_or_else(|| field("return_id"))?,
-                amount: stored_money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
-                total_refunded: stored_money(issued.total_refunded.as_ref())
+                amount: stored::money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                total_refunded: stored::money(issued.total_refunded.as_ref())
                     .ok_or_else(|| field("total_refunded"))?,
-                charged: stored_money(issued.charged.as_ref()).ok_or_else(|| field("charged"))?,
+                charged: stored::money(issued.charged.as_ref()).ok_or_else(|| field("charged"))?,
             },
         }),
         Wire::ClaimPaymentIssued(issued) => Ok(Decoded::Ledger {
@@ -343,9 +344,9 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             meta,
             event: LedgerEvent::ClaimPaymentIssued {
                 claim_id: CaseId::parse(&issued.claim_id).ok_or_else(|| field("claim_id"))?,
-                amount: stored_money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
-                total_paid: stored_money(issued.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
-                declared_value: stored_money(issued.declared_value.as_ref())
+                amount: stored::money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                total_paid: stored::money(issued.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
+                declared_value: stored::money(issued.declared_value.as_ref())
                     .ok_or_else(|| field("declared_value"))?,
             },
         }),
@@ -354,11 +355,11 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             meta,
             event: LedgerEvent::ClaimAmountReserved {
                 claim_id: CaseId::parse(&reserved.claim_id).ok_or_else(|| field("claim_id"))?,
-                amount: stored_money(reserved.amount.as_ref()).ok_or_else(|| field("amount"))?,
-                total_paid: stored_money(reserved.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
-                total_reserved: stored_money(reserved.total_reserved.as_ref())
+                amount: stored::money(reserved.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                total_paid: stored::money(reserved.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
+                total_reserved: stored::money(reserved.total_reserved.as_ref())
                     .ok_or_else(|| field("total_reserved"))?,
-                declared_value: stored_money(reserved.declared_value.as_ref())
+                declared_value: stored::money(reserved.declared_value.as_ref())
                     .ok_or_else(|| field("declared_value"))?,
             },
         }),
@@ -367,7 +368,7 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             meta,
             event: LedgerEvent::ClaimReservationReleased {
                 claim_id: CaseId::parse(&released.claim_id).ok_or_else(|| field("claim_id"))?,
-                amount: stored_money(released.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                amount: stored::money(released.amount.as_ref()).ok_or_else(|| field("amount"))?,
             },
         }),
         Wire::ClaimOpened(opened) => claim(ClaimEvent::Opened {
@@ -376,20 +377,20 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             customer_id: opened.customer_id,
             kind: claim_kind_from_wire(opened.kind).ok_or_else(|| field("kind"))?,
             description: opened.description,
-            claimed: stored_money(opened.claimed.as_ref()),
-            declared_value: stored_money(opened.declared_value.as_ref()),
+            claimed: stored::money(opened.claimed.as_ref()),
+            declared_value: stored::money(opened.declared_value.as_ref()),
             automatic: opened.automatic,
             source_event_id: opened.source_event_id,
         }),
         Wire::ClaimAssessed(assessed) => claim(ClaimEvent::Assessed {
-            amount: stored_money(assessed.amount.as_ref()).ok_or_else(|| field("amount"))?,
+            amount: stored::money(assessed.amount.as_ref()).ok_or_else(|| field("amount"))?,
             note: assessed.note,
         }),
         Wire::ClaimApproved(approved) => claim(ClaimEvent::Approved {
-            amount: stored_money(approved.amount.as_ref()).ok_or_else(|| field("amount"))?,
+            amount: stored::money(approved.amount.as_ref()).ok_or_else(|| field("amount"))?,
         }),
         Wire::ClaimPaid(paid) => claim(ClaimEvent::Paid {
-            amount: stored_money(paid.amount.as_ref()).ok_or_else(|| field("amount"))?,
+            amount: stored::money(paid.amount.as_ref()).ok_or_else(|| field("amount"))?,
         }),
         Wire::ClaimRejected(rejected) => claim(ClaimEvent::Rejected { reason: rejected.reason }),
         Wire::ClaimClosed(_) => claim(ClaimEvent::Closed),
@@ -415,7 +416,7 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
         }),
         Wire::ComplaintResolved(resolved) => complaint(ComplaintEvent::Resolved {
             resolution: resolved.resolution,
-            compensation: stored_money(resolved.compensation.as_ref()),
+            compensation: stored::money(resolved.compensation.as_ref()),
             within_sla: resolved.within_sla,
         }),
         Wire::ComplaintClosed(_) => complaint(ComplaintEvent::Closed),
@@ -459,12 +460,6 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
 // ---------------------------------------------------------------------------
 // Value types, both ways
 // ---------------------------------------------------------------------------
-
-/// Stored values, trusted (checked when first written); money is `None` when absent or
-/// unreadable.
-pub use waybill_proto::stored::{
-    address as address_from_wire, money as stored_money, service_level as service_level_from_wire,
-};
 
 pub fn line_to_wire(line: &ReturnLine) -> v1::ReturnLine {
     v1::ReturnLine {

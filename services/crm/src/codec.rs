@@ -176,6 +176,3 @@ pub fn rating_from_wire(violations: &mut FieldViolations, field: &str, value: i3
         }
     }
 }
-
-/// Money as another service wrote it (already checked there); `None` if unreadable.
-pub use waybill_proto::stored::money as money_from_wire;

@@ -158,16 +158,16 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
         Wire::CourierRetired(retired) => return courier(CourierEvent::Retired { reason: retired.reason }),
         Wire::DeliveryScheduled(scheduled) => DeliveryEvent::Scheduled {
             order_id: delivery_id()?,
-            service_level: service_level_from_wire(scheduled.service_level)
+            service_level: stored::service_level(scheduled.service_level)
                 .ok_or_else(|| CodecError::BadField("service_level".into()))?,
-            consignee: party_from_wire(scheduled.consignee.as_ref()),
+            consignee: stored::party(scheduled.consignee.as_ref()),
             zone: scheduled.zone,
             hub: scheduled.hub,
             window: window_from_wire(scheduled.promised_window.as_ref()),
             source_event_id: scheduled.source_event_id,
         },
         Wire::DeliveryAddressUpdated(updated) => DeliveryEvent::AddressUpdated {
-            address: address_from_wire(updated.address.as_ref()),
+            address: stored::address(updated.address.as_ref()),
             zone: updated.zone,
             source_event_id: updated.source_event_id,
         },
@@ -205,7 +205,7 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
         Wire::CustomerNotificationRequested(notification) => DeliveryEvent::NotificationRequested {
             milestone: milestone_from_wire(notification.milestone)
                 .ok_or_else(|| CodecError::BadField("milestone".into()))?,
-            recipient: contact_from_wire(notification.recipient.as_ref()),
+            recipient: stored::contact(notification.recipient.as_ref()),
             message: notification.message,
         },
     };
@@ -233,12 +233,6 @@ fn window_from_wire(window: Option<&v1::TimeWindow>) -> TimeWindow {
         end: convert::timestamp_from_wire(window.and_then(|window| window.end.as_ref())),
     }
 }
-
-/// Stored values, trusted (checked when first written).
-pub use waybill_proto::stored::{
-    address as address_from_wire, contact as contact_from_wire, party as party_from_wire,
-    service_level as service_level_from_wire,
-};
 
 pub fn failure_reason_to_wire(reason: FailureReason) -> v1::FailureReason {
     match reason {

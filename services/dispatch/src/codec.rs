@@ -8,6 +8,7 @@
 use uuid::Uuid;
 use waybill_eventlog::NewEvent;
 use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
+use waybill_proto::stored;
 use waybill_proto::v1::{self, dispatch_event};
 use waybill_types::OrderId;
 
@@ -242,10 +243,10 @@ fn event_from_wire(
                 order_id: OrderId(uuid_field(order_id, "order_id")?),
                 return_id: optional_uuid(&planned.return_id, "return_id")?,
                 mode: mode_from_wire(planned.mode).ok_or_else(|| field("mode"))?,
-                service_level: service_level_from_wire(planned.service_level)
+                service_level: stored::service_level(planned.service_level)
                     .ok_or_else(|| field("service_level"))?,
-                origin: address_from_wire(planned.origin.as_ref()),
-                destination: address_from_wire(planned.destination.as_ref()),
+                origin: stored::address(planned.origin.as_ref()),
+                destination: stored::address(planned.destination.as_ref()),
                 load: load_from_wire(planned.load.as_ref()),
                 origin_depot: planned.origin_depot,
             };
@@ -258,10 +259,10 @@ fn event_from_wire(
         Wire::TaskReplanned(replanned) => DispatchEvent::Task(TaskEvent::Replanned {
             update: ReplanUpdate {
                 mode: mode_from_wire(replanned.mode).ok_or_else(|| field("mode"))?,
-                service_level: service_level_from_wire(replanned.service_level)
+                service_level: stored::service_level(replanned.service_level)
                     .ok_or_else(|| field("service_level"))?,
                 load: load_from_wire(replanned.load.as_ref()),
-                destination: address_from_wire(replanned.destination.as_ref()),
+                destination: stored::address(replanned.destination.as_ref()),
             },
             source_event_id: replanned.source_event_id,
         }),
@@ -320,9 +321,6 @@ pub fn load_to_wire(load: Load) -> v1::Load {
 pub fn load_from_wire(load: Option<&v1::Load>) -> Load {
     load.map(|load| Load::new(load.weight_grams, load.volume_cm3)).unwrap_or_default()
 }
-
-/// Addresses on the log were checked when written; read them as they are.
-pub use waybill_proto::stored::{address as address_from_wire, service_level as service_level_from_wire};
 
 pub fn vehicle_kind_to_wire(kind: VehicleKind) -> v1::VehicleKind {
     match kind {

@@ -114,7 +114,8 @@ pub async fn record_fulfilment(runner: CommandRunner, recorded: RecordedEvent) -
 /// `None` for what the order does not record.
 fn fulfilment_fact(recorded: &RecordedEvent) -> Result<Option<(Envelope<()>, Command)>, ReactionError> {
     let poison = |error: DecodeError| ReactionError::Poison(error.to_string());
-    if let Some(envelope) = dispatch::read(&recorded.payload).map_err(poison)? {
+    if recorded.subject.starts_with("waybill.dispatch.") {
+        let Some(envelope) = dispatch::read(&recorded.payload).map_err(poison)? else { return Ok(None) };
         let source_event_id = envelope.event_id.clone();
         // A reverse shipment's task carries the order id too, but is not the order's pickup.
         let command = match envelope.event {

@@ -9,7 +9,8 @@
 //! service's event or says why not, as a [`DecodeError`] a caller can match.
 //!
 //! Integrators read these bytes: the services' `tests/codec.rs` pin one encoded event
-//! of each service byte for byte.
+//! of each service byte for byte. (This crate depends on crates/eventlog for `NewEvent`
+//! only: what `encode` returns is what the log appends.)
 
 use std::fmt;
 
@@ -31,6 +32,25 @@ pub struct EventMeta {
     pub causation_id: String,
     pub correlation_id: String,
     pub actor: Actor,
+}
+
+impl EventMeta {
+    /// The metadata of a new event: a fresh UUIDv7 as its id. A command's events carry the
+    /// request id as their cause; a reaction's, the id of the event it handled.
+    pub fn new(
+        occurred_at: Timestamp,
+        causation_id: impl Into<String>,
+        correlation_id: impl Into<String>,
+        actor: Actor,
+    ) -> Self {
+        EventMeta {
+            event_id: Uuid::now_v7(),
+            occurred_at,
+            causation_id: causation_id.into(),
+            correlation_id: correlation_id.into(),
+            actor,
+        }
+    }
 }
 
 /// The service that owns an event: the envelope's payload field.
@@ -293,15 +313,11 @@ pub struct EnvelopeBuilder<E> {
 
 impl<E: OwnedEvent> EnvelopeBuilder<E> {
     pub fn new(event_type: impl Into<String>, event: E) -> Self {
-        let event_id = Uuid::now_v7();
+        let mut meta = EventMeta::new(chrono::Utc::now(), "", "", Actor::user("tester"));
+        meta.causation_id = format!("test-{}", meta.event_id);
+        meta.correlation_id = meta.causation_id.clone();
         EnvelopeBuilder {
-            meta: EventMeta {
-                event_id,
-                occurred_at: chrono::Utc::now(),
-                causation_id: format!("test-{event_id}"),
-                correlation_id: format!("test-{event_id}"),
-                actor: Actor::user("tester"),
-            },
+            meta,
             aggregate_id: String::new(),
             order_id: String::new(),
             event_type: event_type.into(),

@@ -54,18 +54,22 @@ fn envelope_order_id(payload: &[u8]) -> String {
     v1::EventEnvelope::decode(payload).expect("envelope").order_id
 }
 
+fn return_requested() -> ReturnEvent {
+    ReturnEvent::Requested {
+        return_id: case_id(),
+        order_id: order_id(),
+        customer_id: "cust-1".into(),
+        reason: "too many".into(),
+        lines: vec![ReturnLine { cargo_index: 0, quantity: 1, description: "books".into() }],
+        delivered_at: at(),
+        window_ends_at: at() + chrono::Duration::days(14),
+    }
+}
+
 #[test]
 fn return_events_round_trip() {
     let events = [
-        ReturnEvent::Requested {
-            return_id: case_id(),
-            order_id: order_id(),
-            customer_id: "cust-1".into(),
-            reason: "too many".into(),
-            lines: vec![ReturnLine { cargo_index: 0, quantity: 1, description: "books".into() }],
-            delivered_at: at(),
-            window_ends_at: at() + chrono::Duration::days(14),
-        },
+        return_requested(),
         ReturnEvent::Approved { note: "ok".into() },
         ReturnEvent::PickupRequested {
             order_id: order_id(),
@@ -208,16 +212,7 @@ fn complaint_events_round_trip_with_and_without_an_order() {
 // envelope builder replaced its hand-built envelope.
 #[test]
 fn a_return_requested_is_encoded_as_main_encoded_it() {
-    let event = ReturnEvent::Requested {
-        return_id: case_id(),
-        order_id: order_id(),
-        customer_id: "cust-1".into(),
-        reason: "too many".into(),
-        lines: vec![ReturnLine { cargo_index: 0, quantity: 1, description: "books".into() }],
-        delivered_at: at(),
-        window_ends_at: at() + chrono::Duration::days(14),
-    };
-    let encoded = codec::encode_return(case_id(), order_id(), &event, &pinned_meta());
+    let encoded = codec::encode_return(case_id(), order_id(), &return_requested(), &pinned_meta());
     assert_eq!(
         wire_form(&encoded),
         concat!(

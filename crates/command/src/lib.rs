@@ -35,6 +35,8 @@ use waybill_eventlog::{AppendError, EventLog, NewEvent, Position, Projection, Pr
 use waybill_types::{Actor, Timestamp};
 
 pub use clock::{Clock, SystemClock};
+/// What the envelope says about an event; it lives with the envelope, in crates/proto.
+pub use waybill_proto::envelope::EventMeta;
 
 /// How many times a command is decided again after losing a race.
 pub const MAX_ATTEMPTS: usize = 5;
@@ -75,17 +77,6 @@ pub trait AggregateStore<A: Aggregate>: Projection {
     /// The position of the latest event this aggregate may have got from `causation_id`:
     /// a candidate the loop confirms against the log.
     fn position_caused_by(&self, id: &A::Id, causation_id: &str) -> Option<Position>;
-}
-
-/// What the envelope says about an event beside its payload and ids.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EventMeta {
-    pub event_id: Uuid,
-    pub occurred_at: Timestamp,
-    /// The request id of the command, or the id of the event a reaction handled.
-    pub causation_id: String,
-    pub correlation_id: String,
-    pub actor: Actor,
 }
 
 /// Who asked, and why: recorded on every event the command writes.

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use waybill_types::{
     Actor, ActorKind, Address, CargoCategory, CargoLine, Contact, Currency, CustomerId, FieldViolation,
-    Money, OrderId, Party, ServiceLevel, Timestamp, limits,
+    Money, OrderId, Party, ProofOfDelivery, ServiceLevel, Signature, Timestamp, limits,
 };
 
 use crate::v1;
@@ -278,6 +278,37 @@ pub fn timestamp_from_wire(value: Option<&prost_types::Timestamp>) -> Timestamp 
             DateTime::<Utc>::from_timestamp(value.seconds, u32::try_from(value.nanos).unwrap_or(0))
         })
         .unwrap_or_default()
+}
+
+impl From<&ProofOfDelivery> for v1::ProofOfDelivery {
+    fn from(proof: &ProofOfDelivery) -> Self {
+        let signature = match &proof.signature {
+            Signature::Image(image) => v1::signature::Signature::Image(image.clone()),
+            Signature::Stored { digest, storage_ref } => {
+                v1::signature::Signature::Stored(v1::StoredSignature {
+                    digest: digest.clone(),
+                    storage_ref: storage_ref.clone(),
+                })
+            }
+        };
+        v1::ProofOfDelivery {
+            recipient_name: proof.recipient_name.clone(),
+            recipient_relation: proof.recipient_relation.clone(),
+            signature: Some(v1::Signature { signature: Some(signature) }),
+            photo_ref: proof.photo_ref.clone(),
+            location: Some(v1::GeoPoint {
+                latitude: proof.location.latitude,
+                longitude: proof.location.longitude,
+            }),
+            delivered_at: Some(timestamp_to_wire(proof.delivered_at)),
+            id_checked: proof.id_checked,
+            checklist: Some(v1::HandoverChecklist {
+                piece_count_matches: proof.checklist.piece_count_matches,
+                packaging_intact: proof.checklist.packaging_intact,
+                recipient_informed_of_contents: proof.checklist.recipient_informed_of_contents,
+            }),
+        }
+    }
 }
 
 impl From<&Money> for v1::Money {

@@ -1,9 +1,17 @@
 //! Waybill's public contract, generated from `proto/`, plus the conversions between wire
 //! types and domain types. Wire types stop here and at each service's event codec: the
 //! domains never see prost types.
+//!
+//! - `envelope`: the event envelope, encoded and decoded in one place;
+//! - `facts`: other services' events, read through one typed decoder per owner;
+//! - `convert`: checked conversions of requests; `stored`: lenient ones of what is on the log;
+//! - `status`: `google.rpc.BadRequest`.
 
 pub mod convert;
+pub mod envelope;
+pub mod facts;
 pub mod status;
+pub mod stored;
 
 /// Everything in package `waybill.v1`.
 pub mod v1 {
@@ -15,3 +23,4 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("waybill_descriptor");
 
 pub use convert::FieldViolations;
+pub use envelope::{DecodeError, EventMeta};

@@ -9,11 +9,13 @@ pub mod duration;
 mod ids;
 mod money;
 mod party;
+mod proof;
 
 pub use cargo::{CargoCategory, CargoLine, ServiceLevel};
 pub use ids::{Actor, ActorKind, CustomerId, InvalidId, OrderId};
 pub use money::{Currency, InvalidCurrency, Money, MoneyError};
 pub use party::{Address, Contact, Party};
+pub use proof::{GeoPoint, HandoverChecklist, MAX_SIGNATURE_IMAGE_BYTES, ProofOfDelivery, Signature};
 
 /// A point in time, always UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

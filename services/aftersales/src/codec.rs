@@ -6,14 +6,12 @@
 //! (a broken timestamp reads as the epoch) and strict with structure: an event that no
 //! longer decodes is a poison event, reported as `CodecError` so the projection stops.
 
-use bytes::Bytes;
-use prost::Message;
-use uuid::Uuid;
-use waybill_command::EventMeta;
 use waybill_eventlog::NewEvent;
 use waybill_proto::convert;
-use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
-use waybill_types::{Address, Currency, Money, OrderId, ServiceLevel, Timestamp};
+use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
+use waybill_proto::stored;
+use waybill_proto::v1::{self, after_sales_event};
+use waybill_types::{Money, OrderId, Timestamp};
 
 use crate::domain::{
     CaseId, CaseKind, ClaimEvent, ClaimKind, ClaimStatus, ComplaintCategory, ComplaintEvent, ComplaintStatus,
@@ -23,17 +21,8 @@ use crate::domain::{
 /// Payload schema version of after-sales' events.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("not a waybill envelope: {0}")]
-    Envelope(#[from] prost::DecodeError),
-    #[error("envelope carries no after-sales event")]
-    NotAfterSales,
-    #[error("after-sales event has no payload")]
-    Empty,
-    #[error("bad field in stored event: {0}")]
-    Field(String),
-}
+/// Why stored bytes are not one of after-sales' events (shared by every codec).
+pub use waybill_proto::envelope::DecodeError as CodecError;
 
 /// An event of any after-sales aggregate, as read back from the log.
 #[derive(Clone, Debug)]
@@ -44,32 +33,14 @@ pub enum Decoded {
     Ledger { order_id: OrderId, meta: EventMeta, event: LedgerEvent },
 }
 
-fn envelope(
+fn encode(
     aggregate_id: &str,
     order_id: &str,
     event_type: &str,
     event: after_sales_event::Event,
     meta: &EventMeta,
 ) -> NewEvent {
-    let envelope = v1::EventEnvelope {
-        event_id: meta.event_id.to_string(),
-        event_type: event_type.to_owned(),
-        aggregate_id: aggregate_id.to_owned(),
-        order_id: order_id.to_owned(),
-        occurred_at: Some(convert::timestamp_to_wire(meta.occurred_at)),
-        causation_id: meta.causation_id.clone(),
-        correlation_id: meta.correlation_id.clone(),
-        actor: Some((&meta.actor).into()),
-        schema_version: SCHEMA_VERSION,
-        payload: Some(Payload::Aftersales(v1::AfterSalesEvent { event: Some(event) })),
-    };
-    NewEvent {
-        event_id: meta.event_id,
-        event_type: event_type.to_owned(),
-        aggregate_id: aggregate_id.to_owned(),
-        occurred_at: meta.occurred_at,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    }
+    envelope::encode(meta, Belongs { aggregate_id, order_id }, event_type, SCHEMA_VERSION, event)
 }
 
 fn money(value: &Money) -> Option<v1::Money> {
@@ -156,7 +127,7 @@ pub fn encode_return(id: CaseId, order_id: OrderId, event: &ReturnEvent, meta: &
             survey_answered(CaseKind::Return, id, customer_id, *csat, *nps, comment)
         }
     };
-    envelope(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
+    encode(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
 }
 
 pub fn encode_claim(id: CaseId, order_id: OrderId, event: &ClaimEvent, meta: &EventMeta) -> NewEvent {
@@ -196,7 +167,7 @@ pub fn encode_claim(id: CaseId, order_id: OrderId, event: &ClaimEvent, meta: &Ev
             survey_answered(CaseKind::Claim, id, customer_id, *csat, *nps, comment)
         }
     };
-    envelope(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
+    encode(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
 }
 
 pub fn encode_complaint(
@@ -255,7 +226,7 @@ pub fn encode_complaint(
         }
     };
     let order_id = order_id.map(|id| id.to_string()).unwrap_or_default();
-    envelope(&id.to_string(), &order_id, event.event_type(), wire, meta)
+    encode(&id.to_string(), &order_id, event.event_type(), wire, meta)
 }
 
 pub fn encode_ledger(order_id: OrderId, event: &LedgerEvent, meta: &EventMeta) -> NewEvent {
@@ -294,48 +265,34 @@ pub fn encode_ledger(order_id: OrderId, event: &LedgerEvent, meta: &EventMeta) -
         }
     };
     let id = order_id.to_string();
-    envelope(&id, &id, event.event_type(), wire, meta)
-}
-
-/// The causing event's metadata from any envelope.
-pub fn meta_of(envelope: &v1::EventEnvelope) -> Result<EventMeta, CodecError> {
-    Ok(EventMeta {
-        event_id: Uuid::parse_str(&envelope.event_id).map_err(|_| CodecError::Field("event_id".into()))?,
-        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        causation_id: envelope.causation_id.clone(),
-        correlation_id: envelope.correlation_id.clone(),
-        actor: convert::actor_from_wire(envelope.actor.as_ref()),
-    })
+    encode(&id, &id, event.event_type(), wire, meta)
 }
 
 pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
-    let envelope = v1::EventEnvelope::decode(payload)?;
-    let meta = meta_of(&envelope)?;
-    let Some(Payload::Aftersales(event)) = envelope.payload else { return Err(CodecError::NotAfterSales) };
-    let wire = event.event.ok_or(CodecError::Empty)?;
-    let field = |name: &str| CodecError::Field(name.to_owned());
-    let id = CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"));
-    let order_id = OrderId::parse(&envelope.order_id).map_err(|_| field("order_id"));
-    let opt_order =
-        || (!envelope.order_id.is_empty()).then(|| OrderId::parse(&envelope.order_id).ok()).flatten();
+    let Envelope { header, event: wire } = envelope::decode_owned::<after_sales_event::Event>(payload)?;
+    let meta = header.meta()?;
+    let field = |name: &str| CodecError::BadField(name.to_owned());
+    let id = CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"));
+    let order_id = OrderId::parse(&header.order_id).map_err(|_| field("order_id"));
+    let opt_order = || (!header.order_id.is_empty()).then(|| OrderId::parse(&header.order_id).ok()).flatten();
     use after_sales_event::Event as Wire;
     let ret = |event: ReturnEvent| -> Result<Decoded, CodecError> {
         Ok(Decoded::Return {
-            id: CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            id: CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
             meta: meta.clone(),
             event,
         })
     };
     let claim = |event: ClaimEvent| -> Result<Decoded, CodecError> {
         Ok(Decoded::Claim {
-            id: CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            id: CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
             meta: meta.clone(),
             event,
         })
     };
     let complaint = |event: ComplaintEvent| -> Result<Decoded, CodecError> {
         Ok(Decoded::Complaint {
-            id: CaseId::parse(&envelope.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            id: CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
             meta: meta.clone(),
             event,
         })
@@ -356,18 +313,18 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             ret(ReturnEvent::PickupRequested {
                 order_id: order_id?,
                 return_id: id?,
-                pickup: address_from_wire(pickup.pickup_address.as_ref()),
-                destination: address_from_wire(pickup.destination_address.as_ref()),
+                pickup: stored::address(pickup.pickup_address.as_ref()),
+                destination: stored::address(pickup.destination_address.as_ref()),
                 load: Load { weight_grams: load.weight_grams, volume_cm3: load.volume_cm3 },
-                service_level: service_level_from_wire(pickup.service_level)
+                service_level: stored::service_level(pickup.service_level)
                     .ok_or_else(|| field("service_level"))?,
             })
         }
         Wire::ReturnRejected(rejected) => ret(ReturnEvent::Rejected { reason: rejected.reason }),
         Wire::ReturnReceived(received) => ret(ReturnEvent::Received { note: received.note }),
         Wire::ReturnRefunded(refunded) => ret(ReturnEvent::Refunded {
-            amount: stored_money(refunded.amount.as_ref()).ok_or_else(|| field("amount"))?,
-            total_refunded: stored_money(refunded.total_refunded.as_ref())
+            amount: stored::money(refunded.amount.as_ref()).ok_or_else(|| field("amount"))?,
+            total_refunded: stored::money(refunded.total_refunded.as_ref())
                 .ok_or_else(|| field("total_refunded"))?,
         }),
         Wire::ReturnClosed(_) => ret(ReturnEvent::Closed),
@@ -376,10 +333,10 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             meta,
             event: LedgerEvent::RefundIssued {
                 return_id: CaseId::parse(&issued.return_id).ok_or_else(|| field("return_id"))?,
-                amount: stored_money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
-                total_refunded: stored_money(issued.total_refunded.as_ref())
+                amount: stored::money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                total_refunded: stored::money(issued.total_refunded.as_ref())
                     .ok_or_else(|| field("total_refunded"))?,
-                charged: stored_money(issued.charged.as_ref()).ok_or_else(|| field("charged"))?,
+                charged: stored::money(issued.charged.as_ref()).ok_or_else(|| field("charged"))?,
             },
         }),
         Wire::ClaimPaymentIssued(issued) => Ok(Decoded::Ledger {
@@ -387,9 +344,9 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             meta,
             event: LedgerEvent::ClaimPaymentIssued {
                 claim_id: CaseId::parse(&issued.claim_id).ok_or_else(|| field("claim_id"))?,
-                amount: stored_money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
-                total_paid: stored_money(issued.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
-                declared_value: stored_money(issued.declared_value.as_ref())
+                amount: stored::money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                total_paid: stored::money(issued.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
+                declared_value: stored::money(issued.declared_value.as_ref())
                     .ok_or_else(|| field("declared_value"))?,
             },
         }),
@@ -398,11 +355,11 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             meta,
             event: LedgerEvent::ClaimAmountReserved {
                 claim_id: CaseId::parse(&reserved.claim_id).ok_or_else(|| field("claim_id"))?,
-                amount: stored_money(reserved.amount.as_ref()).ok_or_else(|| field("amount"))?,
-                total_paid: stored_money(reserved.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
-                total_reserved: stored_money(reserved.total_reserved.as_ref())
+                amount: stored::money(reserved.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                total_paid: stored::money(reserved.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
+                total_reserved: stored::money(reserved.total_reserved.as_ref())
                     .ok_or_else(|| field("total_reserved"))?,
-                declared_value: stored_money(reserved.declared_value.as_ref())
+                declared_value: stored::money(reserved.declared_value.as_ref())
                     .ok_or_else(|| field("declared_value"))?,
             },
         }),
@@ -411,7 +368,7 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             meta,
             event: LedgerEvent::ClaimReservationReleased {
                 claim_id: CaseId::parse(&released.claim_id).ok_or_else(|| field("claim_id"))?,
-                amount: stored_money(released.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                amount: stored::money(released.amount.as_ref()).ok_or_else(|| field("amount"))?,
             },
         }),
         Wire::ClaimOpened(opened) => claim(ClaimEvent::Opened {
@@ -420,20 +377,20 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             customer_id: opened.customer_id,
             kind: claim_kind_from_wire(opened.kind).ok_or_else(|| field("kind"))?,
             description: opened.description,
-            claimed: stored_money(opened.claimed.as_ref()),
-            declared_value: stored_money(opened.declared_value.as_ref()),
+            claimed: stored::money(opened.claimed.as_ref()),
+            declared_value: stored::money(opened.declared_value.as_ref()),
             automatic: opened.automatic,
             source_event_id: opened.source_event_id,
         }),
         Wire::ClaimAssessed(assessed) => claim(ClaimEvent::Assessed {
-            amount: stored_money(assessed.amount.as_ref()).ok_or_else(|| field("amount"))?,
+            amount: stored::money(assessed.amount.as_ref()).ok_or_else(|| field("amount"))?,
             note: assessed.note,
         }),
         Wire::ClaimApproved(approved) => claim(ClaimEvent::Approved {
-            amount: stored_money(approved.amount.as_ref()).ok_or_else(|| field("amount"))?,
+            amount: stored::money(approved.amount.as_ref()).ok_or_else(|| field("amount"))?,
         }),
         Wire::ClaimPaid(paid) => claim(ClaimEvent::Paid {
-            amount: stored_money(paid.amount.as_ref()).ok_or_else(|| field("amount"))?,
+            amount: stored::money(paid.amount.as_ref()).ok_or_else(|| field("amount"))?,
         }),
         Wire::ClaimRejected(rejected) => claim(ClaimEvent::Rejected { reason: rejected.reason }),
         Wire::ClaimClosed(_) => claim(ClaimEvent::Closed),
@@ -459,7 +416,7 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
         }),
         Wire::ComplaintResolved(resolved) => complaint(ComplaintEvent::Resolved {
             resolution: resolved.resolution,
-            compensation: stored_money(resolved.compensation.as_ref()),
+            compensation: stored::money(resolved.compensation.as_ref()),
             within_sla: resolved.within_sla,
         }),
         Wire::ComplaintClosed(_) => complaint(ComplaintEvent::Closed),
@@ -504,12 +461,6 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
 // Value types, both ways
 // ---------------------------------------------------------------------------
 
-/// Stored money, trusted; `None` when absent or unreadable.
-pub fn stored_money(value: Option<&v1::Money>) -> Option<Money> {
-    let value = value?;
-    Currency::parse(&value.currency).ok().map(|currency| Money::new(value.amount_minor, currency))
-}
-
 pub fn line_to_wire(line: &ReturnLine) -> v1::ReturnLine {
     v1::ReturnLine {
         cargo_index: line.cargo_index,
@@ -520,27 +471,6 @@ pub fn line_to_wire(line: &ReturnLine) -> v1::ReturnLine {
 
 fn line_from_wire(line: v1::ReturnLine) -> ReturnLine {
     ReturnLine { cargo_index: line.cargo_index, quantity: line.quantity, description: line.description }
-}
-
-pub fn service_level_from_wire(value: i32) -> Option<ServiceLevel> {
-    match v1::ServiceLevel::try_from(value) {
-        Ok(v1::ServiceLevel::Standard) => Some(ServiceLevel::Standard),
-        Ok(v1::ServiceLevel::Express) => Some(ServiceLevel::Express),
-        Ok(v1::ServiceLevel::SameDay) => Some(ServiceLevel::SameDay),
-        _ => None,
-    }
-}
-
-/// A stored address, trusted (it was checked when first written).
-pub fn address_from_wire(address: Option<&v1::Address>) -> Address {
-    let address = address.cloned().unwrap_or_default();
-    Address {
-        lines: address.lines,
-        city: address.city,
-        region: address.region,
-        postal_code: address.postal_code,
-        country_code: address.country_code,
-    }
 }
 
 pub fn case_kind_to_wire(kind: CaseKind) -> v1::CaseKind {

@@ -4,18 +4,19 @@
 //! - `aftersales-claims` (`waybill.delivery.task.*`): a delivery exception of kind
 //!   DAMAGED_PARTIAL, DAMAGED_TOTAL or LOST → open a claim for the order.
 //!
-//! Delivery's events are decoded from the wire (`waybill_proto`), never through its crate.
+//! Delivery's events are read through its typed facts (`waybill_proto::facts::delivery`),
+//! never through its crate.
 //! Idempotent twice over: the claim's id is a UUIDv5 of the causing event's id, and the
 //! command's request id is that event's id (`CommandMeta::reacting_to`), so a redelivered
 //! or replayed event finds the claim it already opened and writes nothing.
 
-use prost::Message;
 use waybill_command::CommandMeta;
 use waybill_eventlog::{ReactionError, ReactionSettings, RecordedEvent};
-use waybill_proto::v1::{self, delivery_event, event_envelope::Payload};
-use waybill_types::{Actor, OrderId};
+use waybill_proto::DecodeError;
+use waybill_proto::facts::delivery::{self, DeliveryFact};
+use waybill_proto::v1;
+use waybill_types::Actor;
 
-use crate::codec;
 use crate::commands::{ClaimRunner, CommandError};
 use crate::domain::{CaseId, CaseKind, ClaimCommand, ClaimKind};
 
@@ -41,27 +42,20 @@ pub async fn open_claim_on_exception(
     runner: ClaimRunner,
     recorded: RecordedEvent,
 ) -> Result<(), ReactionError> {
-    let envelope = v1::EventEnvelope::decode(recorded.payload.as_ref())
-        .map_err(|error| ReactionError::Poison(format!("not a waybill envelope: {error}")))?;
-    let (kind, description) = match &envelope.payload {
-        Some(Payload::Delivery(v1::DeliveryEvent {
-            event: Some(delivery_event::Event::DeliveryExceptionRaised(raised)),
-        })) => match v1::DeliveryExceptionKind::try_from(raised.kind) {
-            Ok(v1::DeliveryExceptionKind::DamagedPartial) => {
-                (ClaimKind::DamagedPartial, raised.description.clone())
-            }
-            Ok(v1::DeliveryExceptionKind::DamagedTotal) => {
-                (ClaimKind::DamagedTotal, raised.description.clone())
-            }
-            Ok(v1::DeliveryExceptionKind::Lost) => (ClaimKind::Lost, raised.description.clone()),
-            _ => return Ok(()),
-        },
+    let envelope =
+        delivery::read(&recorded.payload).map_err(|error| ReactionError::Poison(error.to_string()))?;
+    let Some(envelope) = envelope else { return Ok(()) };
+    let DeliveryFact::ExceptionRaised { kind, description } = &envelope.event else { return Ok(()) };
+    let kind = match kind {
+        v1::DeliveryExceptionKind::DamagedPartial => ClaimKind::DamagedPartial,
+        v1::DeliveryExceptionKind::DamagedTotal => ClaimKind::DamagedTotal,
+        v1::DeliveryExceptionKind::Lost => ClaimKind::Lost,
         _ => return Ok(()),
     };
-    let order_id = OrderId::parse(&envelope.order_id).map_err(|error| {
-        ReactionError::Poison(format!("order id of event {}: {error}", envelope.event_id))
-    })?;
-    let cause = codec::meta_of(&envelope).map_err(|error| ReactionError::Poison(error.to_string()))?;
+    let description = description.clone();
+    let poison = |error: DecodeError| ReactionError::Poison(format!("event {}: {error}", envelope.event_id));
+    let order_id = envelope.order_id().map_err(poison)?;
+    let cause = envelope.meta().map_err(poison)?;
     // The order's facts were written before the exception: wait until the model has them.
     runner
         .model

@@ -5,7 +5,7 @@
 //!   caused each event (for idempotent retries); an event that does not apply stops it;
 //! - `waybill.intake.order.*`: the facts about each order after-sales needs (customer,
 //!   shipper and consignee addresses, cargo, the latest quote's total = what was charged),
-//!   decoded from the wire (no dependency on intake's crate);
+//!   read through `waybill_proto::facts` (no dependency on intake's crate);
 //! - `waybill.delivery.task.*`: when each order was handed over (the return window starts).
 //!
 //! Other services' events this model cannot use are skipped (the same on every replica).
@@ -14,11 +14,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-use prost::Message;
 use waybill_command::AggregateStore;
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
-use waybill_proto::convert::{self, FieldViolations};
-use waybill_proto::v1::{self, delivery_event, event_envelope::Payload, intake_event};
+use waybill_proto::envelope::{DecodeError, Envelope};
+use waybill_proto::facts::{self, delivery::DeliveryFact, intake::OrderFact, intake::QuoteFacts};
 use waybill_types::{OrderId, Timestamp};
 
 use crate::codec::{self, Decoded};
@@ -263,73 +262,66 @@ impl AfterSalesBook {
     /// Intake's and delivery's facts; what does not decode or does not concern after-sales
     /// is skipped.
     fn apply_foreign(&mut self, recorded: &RecordedEvent) {
-        let Ok(envelope) = v1::EventEnvelope::decode(recorded.payload.as_ref()) else {
-            tracing::warn!(position = recorded.position, subject = %recorded.subject, "skipping an event that is not an envelope");
-            return;
+        let skip = |error: DecodeError| {
+            tracing::warn!(position = recorded.position, subject = %recorded.subject, %error, "skipping an event that is not an envelope");
         };
-        let Ok(order_id) = OrderId::parse(&envelope.order_id) else { return };
-        let occurred_at = convert::timestamp_from_wire(envelope.occurred_at.as_ref());
-        match envelope.payload {
-            Some(Payload::Intake(v1::IntakeEvent { event: Some(event) })) => {
-                self.apply_intake(order_id, event)
+        if recorded.subject.starts_with("waybill.delivery.") {
+            match facts::delivery::read(&recorded.payload) {
+                Ok(Some(fact)) => self.apply_delivery(&fact),
+                Ok(None) => {}
+                Err(error) => skip(error),
             }
-            Some(Payload::Delivery(v1::DeliveryEvent {
-                event: Some(delivery_event::Event::DeliveryCompleted(completed)),
-            })) => {
-                if let Some(facts) = self.orders.get_mut(&order_id) {
-                    let delivered_at = completed
-                        .proof
-                        .as_ref()
-                        .and_then(|proof| proof.delivered_at.as_ref())
-                        .map_or(occurred_at, |at| convert::timestamp_from_wire(Some(at)));
-                    facts.delivered_at = Some(delivered_at);
-                }
-            }
-            _ => {}
+            return;
+        }
+        match facts::intake::read(&recorded.payload) {
+            Ok(Some(fact)) => self.apply_intake(fact),
+            Ok(None) => {}
+            Err(error) => skip(error),
         }
     }
 
-    fn apply_intake(&mut self, order_id: OrderId, event: intake_event::Event) {
-        use intake_event::Event as Wire;
-        let charged_of =
-            |quote: Option<&v1::Quote>| codec::stored_money(quote.and_then(|quote| quote.total.as_ref()));
-        match event {
-            Wire::OrderPlaced(placed) => {
-                let Some(service_level) = codec::service_level_from_wire(placed.service_level) else {
-                    return;
-                };
+    fn apply_delivery(&mut self, fact: &Envelope<DeliveryFact>) {
+        let DeliveryFact::Completed { delivered_at, .. } = fact.event else { return };
+        let Ok(order_id) = fact.order_id() else { return };
+        if let Some(facts) = self.orders.get_mut(&order_id) {
+            facts.delivered_at = Some(delivered_at);
+        }
+    }
+
+    fn apply_intake(&mut self, fact: Envelope<OrderFact>) {
+        let Ok(order_id) = fact.order_id() else { return };
+        let charged_of = |quote: Option<QuoteFacts>| quote.and_then(|quote| quote.total);
+        match fact.event {
+            OrderFact::Placed(placed) => {
+                let Some(service_level) = placed.service_level else { return };
                 self.orders.entry(order_id).or_insert(OrderFacts {
                     order_id,
-                    customer_id: placed.customer_id.clone(),
-                    shipper: codec::address_from_wire(
-                        placed.shipper.as_ref().and_then(|p| p.address.as_ref()),
-                    ),
-                    consignee: codec::address_from_wire(
-                        placed.consignee.as_ref().and_then(|p| p.address.as_ref()),
-                    ),
+                    cargo: placed.cargo.lines(),
+                    customer_id: placed.customer_id,
+                    shipper: placed.shipper.address,
+                    consignee: placed.consignee.address,
                     service_level,
-                    cargo: cargo_from_wire(&placed.cargo),
-                    charged: charged_of(placed.quote.as_ref()),
+                    charged: charged_of(placed.quote),
                     delivered_at: None,
                 });
             }
-            Wire::OrderAmended(amended) => {
+            OrderFact::Amended { cargo, service_level, quote } => {
                 if let Some(facts) = self.orders.get_mut(&order_id) {
-                    if let Some(level) = codec::service_level_from_wire(amended.service_level) {
+                    if let Some(level) = service_level {
                         facts.service_level = level;
                     }
-                    facts.cargo = cargo_from_wire(&amended.cargo);
-                    if let Some(charged) = charged_of(amended.quote.as_ref()) {
+                    facts.cargo = cargo.lines();
+                    if let Some(charged) = charged_of(quote) {
                         facts.charged = Some(charged);
                     }
                 }
             }
-            Wire::ConsigneeAddressChanged(changed) => {
+            OrderFact::ConsigneeAddressChanged { address, quote } => {
                 if let Some(facts) = self.orders.get_mut(&order_id) {
-                    if changed.address.is_some() {
-                        facts.consignee = codec::address_from_wire(changed.address.as_ref());
+                    if let Some(address) = address {
+                        facts.consignee = address;
                     }
-                    if let Some(charged) = charged_of(changed.quote.as_ref()) {
+                    if let Some(charged) = charged_of(quote) {
                         facts.charged = Some(charged);
                     }
                 }
@@ -337,17 +329,6 @@ impl AfterSalesBook {
             _ => {}
         }
     }
-}
-
-/// Stored cargo lines, as intake checked them; a line that no longer reads is left out.
-fn cargo_from_wire(lines: &[v1::CargoLine]) -> Vec<waybill_types::CargoLine> {
-    lines
-        .iter()
-        .filter_map(|line| {
-            let mut ignored = FieldViolations::new();
-            convert::cargo_line(&mut ignored, "cargo", line)
-        })
-        .collect()
 }
 
 fn matches(case: &CaseRef<'_>, filter: &CaseFilter) -> bool {

@@ -2,14 +2,11 @@
 //! profile's wire form (checked), shared with `api.rs`. This and `api.rs` are the only
 //! places where CRM's own types meet prost types.
 
-use bytes::Bytes;
-use prost::Message;
-use uuid::Uuid;
-use waybill_command::EventMeta;
 use waybill_eventlog::NewEvent;
 use waybill_proto::convert::{self, FieldViolations};
-use waybill_proto::v1::{self, crm_event, event_envelope::Payload};
-use waybill_types::{Currency, CustomerId, Money};
+use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
+use waybill_proto::v1::{self, crm_event};
+use waybill_types::CustomerId;
 
 use crate::domain::{CreditRating, CustomerKind, Event, Profile};
 
@@ -18,17 +15,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Most contacts, and most addresses, one profile may list.
 pub const MAX_PROFILE_ENTRIES: usize = 20;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("not a waybill envelope: {0}")]
-    Envelope(#[from] prost::DecodeError),
-    #[error("envelope carries no crm event")]
-    NotCrm,
-    #[error("crm event has no payload")]
-    Empty,
-    #[error("bad field in stored event: {0}")]
-    Field(String),
-}
+/// Why stored bytes are not one of CRM's events (shared by every codec).
+pub use waybill_proto::envelope::DecodeError as CodecError;
 
 #[derive(Clone, Debug)]
 pub struct DecodedEvent {
@@ -39,42 +27,17 @@ pub struct DecodedEvent {
 }
 
 pub fn encode(customer_id: &CustomerId, event: &Event, meta: &EventMeta) -> NewEvent {
-    let envelope = v1::EventEnvelope {
-        event_id: meta.event_id.to_string(),
-        event_type: event.event_type().to_owned(),
-        aggregate_id: customer_id.to_string(),
-        order_id: String::new(),
-        occurred_at: Some(convert::timestamp_to_wire(meta.occurred_at)),
-        causation_id: meta.causation_id.clone(),
-        correlation_id: meta.correlation_id.clone(),
-        actor: Some((&meta.actor).into()),
-        schema_version: SCHEMA_VERSION,
-        payload: Some(Payload::Crm(v1::CrmEvent { event: Some(event_to_wire(event)) })),
-    };
-    NewEvent {
-        event_id: meta.event_id,
-        event_type: event.event_type().to_owned(),
-        aggregate_id: customer_id.to_string(),
-        occurred_at: meta.occurred_at,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    }
+    let id = customer_id.to_string();
+    envelope::encode(meta, Belongs::aggregate(&id), event.event_type(), SCHEMA_VERSION, event_to_wire(event))
 }
 
 pub fn decode(payload: &[u8]) -> Result<DecodedEvent, CodecError> {
-    let envelope = v1::EventEnvelope::decode(payload)?;
-    let Some(Payload::Crm(crm)) = envelope.payload else { return Err(CodecError::NotCrm) };
-    let wire_event = crm.event.ok_or(CodecError::Empty)?;
+    let Envelope { header, event: wire } = envelope::decode_owned::<crm_event::Event>(payload)?;
     let customer_id =
-        CustomerId::parse(&envelope.aggregate_id).map_err(|error| CodecError::Field(error.to_string()))?;
-    let meta = EventMeta {
-        event_id: Uuid::parse_str(&envelope.event_id).map_err(|_| CodecError::Field("event_id".into()))?,
-        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        causation_id: envelope.causation_id,
-        correlation_id: envelope.correlation_id,
-        actor: convert::actor_from_wire(envelope.actor.as_ref()),
-    };
-    let event = event_from_wire(wire_event, &customer_id)?;
-    Ok(DecodedEvent { customer_id, meta, event_type: envelope.event_type, event })
+        CustomerId::parse(&header.aggregate_id).map_err(|error| CodecError::BadField(error.to_string()))?;
+    let meta = header.meta()?;
+    let event = event_from_wire(wire, &customer_id)?;
+    Ok(DecodedEvent { customer_id, meta, event_type: header.event_type, event })
 }
 
 fn event_to_wire(event: &Event) -> crm_event::Event {
@@ -127,7 +90,7 @@ fn event_from_wire(event: crm_event::Event, customer_id: &CustomerId) -> Result<
         _ => {
             let fields: Vec<String> =
                 violations.into_vec().into_iter().map(|violation| violation.field).collect();
-            Err(CodecError::Field(fields.join(", ")))
+            Err(CodecError::BadField(fields.join(", ")))
         }
     }
 }
@@ -212,10 +175,4 @@ pub fn rating_from_wire(violations: &mut FieldViolations, field: &str, value: i3
             None
         }
     }
-}
-
-/// Money as another service wrote it (already checked there); `None` if unreadable.
-pub fn money_from_wire(value: Option<&v1::Money>) -> Option<Money> {
-    let value = value?;
-    Currency::parse(&value.currency).ok().map(|currency| Money::new(value.amount_minor, currency))
 }

@@ -9,8 +9,8 @@
 //! - `waybill.aftersales.>`: refunds, claim payments, complaints, surveys
 //!   (`read_model/aftersales.rs`).
 //!
-//! Other services' events are decoded from `waybill_proto::v1` directly, never through
-//! their crates. Event kinds CRM does not use are skipped; an envelope that does not
+//! Other services' events are read through their typed facts (`waybill_proto::facts`),
+//! never through their crates. Event kinds CRM does not use are skipped; an envelope that does not
 //! decode, or a CRM event that does not apply, stops the projection loudly (skipping would
 //! make two replicas disagree). Queries over the model are in `read_model/views.rs`.
 
@@ -134,13 +134,7 @@ impl Projection for CrmModel {
     }
 }
 
-/// The envelope of another service's event; one that does not decode stops the projection.
-fn envelope_of(event: &RecordedEvent) -> Result<waybill_proto::v1::EventEnvelope, ProjectionError> {
-    use prost::Message;
-    waybill_proto::v1::EventEnvelope::decode(event.payload.as_ref()).map_err(|error| {
-        ProjectionError(format!(
-            "position {} ({}): not a waybill envelope: {error}",
-            event.position, event.subject
-        ))
-    })
+/// Another service's event that is no envelope at all: it stops the projection.
+fn not_an_envelope(event: &RecordedEvent, error: waybill_proto::DecodeError) -> ProjectionError {
+    ProjectionError(format!("position {} ({}): {error}", event.position, event.subject))
 }

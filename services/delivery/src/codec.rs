@@ -6,34 +6,23 @@
 //! broken timestamp reads as the epoch) and strict with structure: an event that no longer
 //! decodes is a poison event, reported as `CodecError` so the projection stops loudly.
 
-use bytes::Bytes;
-use prost::Message;
-use uuid::Uuid;
-use waybill_command::EventMeta;
 use waybill_eventlog::NewEvent;
 use waybill_proto::convert;
-use waybill_proto::v1::{self, delivery_event, event_envelope::Payload};
-use waybill_types::{Address, Contact, OrderId, Party, ServiceLevel};
+use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
+use waybill_proto::stored;
+use waybill_proto::v1::{self, delivery_event};
+use waybill_types::OrderId;
 
 use crate::domain::{
-    CourierEvent, CourierId, DeliveryEvent, DeliveryStatus, ExceptionKind, FailureReason, GeoPoint,
-    HandoverChecklist, Milestone, ProofOfDelivery, Signature, TimeWindow,
+    CourierEvent, CourierId, DeliveryEvent, DeliveryStatus, ExceptionKind, FailureReason, Milestone,
+    ProofOfDelivery, TimeWindow,
 };
 
 /// Payload schema version of delivery's events; bump only on an incompatible change of meaning.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("not a waybill envelope: {0}")]
-    Envelope(#[from] prost::DecodeError),
-    #[error("envelope carries no delivery event")]
-    NotDelivery,
-    #[error("delivery event has no payload")]
-    Empty,
-    #[error("bad field in stored event: {0}")]
-    Field(String),
-}
+/// Why stored bytes are not one of delivery's events (shared by every codec).
+pub use waybill_proto::envelope::DecodeError as CodecError;
 
 /// An event of either aggregate, as read back from the log. (Decoded once and moved on:
 /// boxing the larger variant would buy nothing.)
@@ -59,40 +48,14 @@ pub fn encode_courier(courier_id: CourierId, event: &CourierEvent, meta: &EventM
             delivery_event::Event::CourierRetired(v1::CourierRetired { reason: reason.clone() })
         }
     };
-    envelope(&courier_id.to_string(), "", event.event_type(), wire, meta)
+    let id = courier_id.to_string();
+    envelope::encode(meta, Belongs::aggregate(&id), event.event_type(), SCHEMA_VERSION, wire)
 }
 
 pub fn encode_delivery(delivery_id: OrderId, event: &DeliveryEvent, meta: &EventMeta) -> NewEvent {
     let id = delivery_id.to_string();
-    envelope(&id, &id, event.event_type(), delivery_event_to_wire(event), meta)
-}
-
-fn envelope(
-    aggregate_id: &str,
-    order_id: &str,
-    event_type: &str,
-    event: delivery_event::Event,
-    meta: &EventMeta,
-) -> NewEvent {
-    let envelope = v1::EventEnvelope {
-        event_id: meta.event_id.to_string(),
-        event_type: event_type.to_owned(),
-        aggregate_id: aggregate_id.to_owned(),
-        order_id: order_id.to_owned(),
-        occurred_at: Some(convert::timestamp_to_wire(meta.occurred_at)),
-        causation_id: meta.causation_id.clone(),
-        correlation_id: meta.correlation_id.clone(),
-        actor: Some((&meta.actor).into()),
-        schema_version: SCHEMA_VERSION,
-        payload: Some(Payload::Delivery(v1::DeliveryEvent { event: Some(event) })),
-    };
-    NewEvent {
-        event_id: meta.event_id,
-        event_type: event_type.to_owned(),
-        aggregate_id: aggregate_id.to_owned(),
-        occurred_at: meta.occurred_at,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    }
+    let belongs = Belongs { aggregate_id: &id, order_id: &id };
+    envelope::encode(meta, belongs, event.event_type(), SCHEMA_VERSION, delivery_event_to_wire(event))
 }
 
 fn delivery_event_to_wire(event: &DeliveryEvent) -> delivery_event::Event {
@@ -167,30 +130,22 @@ fn delivery_event_to_wire(event: &DeliveryEvent) -> delivery_event::Event {
 }
 
 pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
-    let envelope = v1::EventEnvelope::decode(payload)?;
-    let Some(Payload::Delivery(delivery)) = envelope.payload else { return Err(CodecError::NotDelivery) };
-    let wire = delivery.event.ok_or(CodecError::Empty)?;
-    let meta = EventMeta {
-        event_id: Uuid::parse_str(&envelope.event_id).map_err(|_| CodecError::Field("event_id".into()))?,
-        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        causation_id: envelope.causation_id,
-        correlation_id: envelope.correlation_id,
-        actor: convert::actor_from_wire(envelope.actor.as_ref()),
-    };
+    let Envelope { header, event: wire } = envelope::decode_owned::<delivery_event::Event>(payload)?;
+    let meta = header.meta()?;
     use delivery_event::Event as Wire;
     let courier = |event: CourierEvent| -> Result<Decoded, CodecError> {
-        let courier_id = CourierId::parse(&envelope.aggregate_id)
-            .ok_or_else(|| CodecError::Field(format!("aggregate_id {:?}", envelope.aggregate_id)))?;
+        let courier_id = CourierId::parse(&header.aggregate_id)
+            .ok_or_else(|| CodecError::BadField(format!("aggregate_id {:?}", header.aggregate_id)))?;
         Ok(Decoded::Courier { courier_id, meta: meta.clone(), event })
     };
     let delivery_id = || {
-        OrderId::parse(&envelope.aggregate_id)
-            .map_err(|_| CodecError::Field(format!("aggregate_id {:?}", envelope.aggregate_id)))
+        OrderId::parse(&header.aggregate_id)
+            .map_err(|_| CodecError::BadField(format!("aggregate_id {:?}", header.aggregate_id)))
     };
     let event = match wire {
         Wire::CourierRegistered(registered) => {
-            let courier_id = CourierId::parse(&envelope.aggregate_id)
-                .ok_or_else(|| CodecError::Field(format!("aggregate_id {:?}", envelope.aggregate_id)))?;
+            let courier_id = CourierId::parse(&header.aggregate_id)
+                .ok_or_else(|| CodecError::BadField(format!("aggregate_id {:?}", header.aggregate_id)))?;
             return courier(CourierEvent::Registered {
                 courier_id,
                 name: registered.name,
@@ -203,16 +158,16 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
         Wire::CourierRetired(retired) => return courier(CourierEvent::Retired { reason: retired.reason }),
         Wire::DeliveryScheduled(scheduled) => DeliveryEvent::Scheduled {
             order_id: delivery_id()?,
-            service_level: service_level_from_wire(scheduled.service_level)
-                .ok_or_else(|| CodecError::Field("service_level".into()))?,
-            consignee: party_from_wire(scheduled.consignee.as_ref()),
+            service_level: stored::service_level(scheduled.service_level)
+                .ok_or_else(|| CodecError::BadField("service_level".into()))?,
+            consignee: stored::party(scheduled.consignee.as_ref()),
             zone: scheduled.zone,
             hub: scheduled.hub,
             window: window_from_wire(scheduled.promised_window.as_ref()),
             source_event_id: scheduled.source_event_id,
         },
         Wire::DeliveryAddressUpdated(updated) => DeliveryEvent::AddressUpdated {
-            address: address_from_wire(updated.address.as_ref()),
+            address: stored::address(updated.address.as_ref()),
             zone: updated.zone,
             source_event_id: updated.source_event_id,
         },
@@ -226,7 +181,7 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
         Wire::DeliveryAttemptFailed(failed) => DeliveryEvent::AttemptFailed {
             attempt: failed.attempt,
             reason: failure_reason_from_wire(failed.reason)
-                .ok_or_else(|| CodecError::Field("reason".into()))?,
+                .ok_or_else(|| CodecError::BadField("reason".into()))?,
             note: failed.note,
             rescheduled_window: failed
                 .rescheduled_window
@@ -237,20 +192,20 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             DeliveryEvent::ReturnedToSender { attempts: returned.attempts }
         }
         Wire::DeliveryCompleted(completed) => DeliveryEvent::Completed {
-            proof: proof_from_stored(completed.proof.as_ref())
-                .ok_or_else(|| CodecError::Field("proof".into()))?,
+            proof: stored::proof(completed.proof.as_ref())
+                .ok_or_else(|| CodecError::BadField("proof".into()))?,
             on_time: completed.on_time,
             first_attempt: completed.first_attempt,
         },
         Wire::DeliveryExceptionRaised(raised) => DeliveryEvent::ExceptionRaised {
-            kind: exception_kind_from_wire(raised.kind).ok_or_else(|| CodecError::Field("kind".into()))?,
+            kind: exception_kind_from_wire(raised.kind).ok_or_else(|| CodecError::BadField("kind".into()))?,
             description: raised.description,
             missed_window: raised.missed_window.as_ref().map(|window| window_from_wire(Some(window))),
         },
         Wire::CustomerNotificationRequested(notification) => DeliveryEvent::NotificationRequested {
             milestone: milestone_from_wire(notification.milestone)
-                .ok_or_else(|| CodecError::Field("milestone".into()))?,
-            recipient: contact_from_wire(notification.recipient.as_ref()),
+                .ok_or_else(|| CodecError::BadField("milestone".into()))?,
+            recipient: stored::contact(notification.recipient.as_ref()),
             message: notification.message,
         },
     };
@@ -258,7 +213,7 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
 }
 
 fn courier_id_field(field: &str, value: &str) -> Result<CourierId, CodecError> {
-    CourierId::parse(value).ok_or_else(|| CodecError::Field(format!("{field} {value:?}")))
+    CourierId::parse(value).ok_or_else(|| CodecError::BadField(format!("{field} {value:?}")))
 }
 
 // ---------------------------------------------------------------------------
@@ -276,40 +231,6 @@ fn window_from_wire(window: Option<&v1::TimeWindow>) -> TimeWindow {
     TimeWindow {
         start: convert::timestamp_from_wire(window.and_then(|window| window.start.as_ref())),
         end: convert::timestamp_from_wire(window.and_then(|window| window.end.as_ref())),
-    }
-}
-
-pub fn service_level_from_wire(value: i32) -> Option<ServiceLevel> {
-    match v1::ServiceLevel::try_from(value) {
-        Ok(v1::ServiceLevel::Standard) => Some(ServiceLevel::Standard),
-        Ok(v1::ServiceLevel::Express) => Some(ServiceLevel::Express),
-        Ok(v1::ServiceLevel::SameDay) => Some(ServiceLevel::SameDay),
-        _ => None,
-    }
-}
-
-/// A stored address, trusted (it was checked when first written).
-pub fn address_from_wire(address: Option<&v1::Address>) -> Address {
-    let address = address.cloned().unwrap_or_default();
-    Address {
-        lines: address.lines,
-        city: address.city,
-        region: address.region,
-        postal_code: address.postal_code,
-        country_code: address.country_code,
-    }
-}
-
-pub fn contact_from_wire(contact: Option<&v1::Contact>) -> Contact {
-    let contact = contact.cloned().unwrap_or_default();
-    Contact { name: contact.name, phone: contact.phone, email: contact.email }
-}
-
-/// A stored party, trusted (it was checked when first written, by intake).
-pub fn party_from_wire(party: Option<&v1::Party>) -> Party {
-    Party {
-        contact: contact_from_wire(party.and_then(|party| party.contact.as_ref())),
-        address: address_from_wire(party.and_then(|party| party.address.as_ref())),
     }
 }
 
@@ -400,55 +321,5 @@ pub fn status_from_wire(status: v1::DeliveryStatus) -> Option<DeliveryStatus> {
 }
 
 pub fn proof_to_wire(proof: &ProofOfDelivery) -> v1::ProofOfDelivery {
-    let signature = match &proof.signature {
-        Signature::Image(image) => v1::signature::Signature::Image(image.clone()),
-        Signature::Stored { digest, storage_ref } => v1::signature::Signature::Stored(v1::StoredSignature {
-            digest: digest.clone(),
-            storage_ref: storage_ref.clone(),
-        }),
-    };
-    v1::ProofOfDelivery {
-        recipient_name: proof.recipient_name.clone(),
-        recipient_relation: proof.recipient_relation.clone(),
-        signature: Some(v1::Signature { signature: Some(signature) }),
-        photo_ref: proof.photo_ref.clone(),
-        location: Some(v1::GeoPoint {
-            latitude: proof.location.latitude,
-            longitude: proof.location.longitude,
-        }),
-        delivered_at: Some(convert::timestamp_to_wire(proof.delivered_at)),
-        id_checked: proof.id_checked,
-        checklist: Some(v1::HandoverChecklist {
-            piece_count_matches: proof.checklist.piece_count_matches,
-            packaging_intact: proof.checklist.packaging_intact,
-            recipient_informed_of_contents: proof.checklist.recipient_informed_of_contents,
-        }),
-    }
-}
-
-/// A stored proof (checked when written); `None` only if its signature is missing.
-fn proof_from_stored(proof: Option<&v1::ProofOfDelivery>) -> Option<ProofOfDelivery> {
-    let proof = proof?;
-    let signature = match proof.signature.as_ref()?.signature.as_ref()? {
-        v1::signature::Signature::Image(image) => Signature::Image(image.clone()),
-        v1::signature::Signature::Stored(stored) => {
-            Signature::Stored { digest: stored.digest.clone(), storage_ref: stored.storage_ref.clone() }
-        }
-    };
-    let location = proof.location.unwrap_or_default();
-    let checklist = proof.checklist.unwrap_or_default();
-    Some(ProofOfDelivery {
-        recipient_name: proof.recipient_name.clone(),
-        recipient_relation: proof.recipient_relation.clone(),
-        signature,
-        photo_ref: proof.photo_ref.clone(),
-        location: GeoPoint { latitude: location.latitude, longitude: location.longitude },
-        delivered_at: convert::timestamp_from_wire(proof.delivered_at.as_ref()),
-        id_checked: proof.id_checked,
-        checklist: HandoverChecklist {
-            piece_count_matches: checklist.piece_count_matches,
-            packaging_intact: checklist.packaging_intact,
-            recipient_informed_of_contents: checklist.recipient_informed_of_contents,
-        },
-    })
+    proof.into()
 }

@@ -58,7 +58,6 @@ mod decide;
 mod event;
 mod evolve;
 mod notification;
-mod proof;
 mod rejection;
 
 use std::fmt;
@@ -72,8 +71,8 @@ pub use decide::decide;
 pub use event::{CourierEvent, DeliveryEvent};
 pub use evolve::evolve;
 pub use notification::notification_text;
-pub use proof::{GeoPoint, HandoverChecklist, MAX_SIGNATURE_IMAGE_BYTES, ProofOfDelivery, Signature};
 pub use rejection::Rejection;
+pub use waybill_types::{GeoPoint, HandoverChecklist, MAX_SIGNATURE_IMAGE_BYTES, ProofOfDelivery, Signature};
 
 /// A courier's id: a UUID chosen by whoever registers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

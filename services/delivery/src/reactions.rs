@@ -7,19 +7,18 @@
 //! - `delivery-orders` (`waybill.intake.order.*`): the consignee's address changed → update
 //!   the delivery if it is not out yet.
 //!
-//! Other services' events are decoded from the wire (`waybill_proto`), never through their
-//! crates. Every command's request id is the causing event's id
+//! Other services' events are read through their typed facts (`waybill_proto::facts`),
+//! never through their crates. Every command's request id is the causing event's id
 //! (`CommandMeta::reacting_to`), and scheduling an existing delivery decides nothing, so a
 //! redelivered or replayed event writes nothing twice.
 
-use prost::Message;
 use waybill_command::{CommandMeta, EventMeta};
 use waybill_eventlog::{ReactionError, ReactionSettings, RecordedEvent};
-use waybill_proto::convert;
-use waybill_proto::v1::{self, dispatch_event, event_envelope::Payload, intake_event};
+use waybill_proto::envelope::{DecodeError, Envelope};
+use waybill_proto::facts;
+use waybill_proto::facts::{dispatch::TaskFact, intake::OrderFact};
 use waybill_types::{Actor, OrderId};
 
-use crate::codec;
 use crate::commands::{CommandError, DeliveryRunner};
 use crate::domain::DeliveryCommand;
 
@@ -51,12 +50,10 @@ pub async fn schedule_on_arrival(
     runner: DeliveryRunner,
     recorded: RecordedEvent,
 ) -> Result<(), ReactionError> {
-    let envelope = decode_envelope(&recorded)?;
-    let hub = match &envelope.payload {
+    let Some(envelope) = facts::dispatch::read(&recorded.payload).map_err(poison)? else { return Ok(()) };
+    let hub = match &envelope.event {
         // A reverse shipment's task has its own id: only the forward task is the order's.
-        Some(Payload::Dispatch(v1::DispatchEvent {
-            event: Some(dispatch_event::Event::TaskArrivedAtHub(arrived)),
-        })) if envelope.aggregate_id == envelope.order_id => arrived.hub.clone(),
+        TaskFact::ArrivedAtHub { hub } if envelope.is_about_the_order_itself() => hub.clone(),
         _ => return Ok(()),
     };
     let order_id = order_id_of(&envelope)?;
@@ -93,11 +90,11 @@ pub async fn schedule_on_arrival(
 
 /// Follows a redirected order onto its delivery, while the goods are not out yet.
 pub async fn follow_order(runner: DeliveryRunner, recorded: RecordedEvent) -> Result<(), ReactionError> {
-    let envelope = decode_envelope(&recorded)?;
-    let address = match &envelope.payload {
-        Some(Payload::Intake(v1::IntakeEvent {
-            event: Some(intake_event::Event::ConsigneeAddressChanged(changed)),
-        })) => codec::address_from_wire(changed.address.as_ref()),
+    let Some(envelope) = facts::intake::read(&recorded.payload).map_err(poison)? else { return Ok(()) };
+    let address = match &envelope.event {
+        OrderFact::ConsigneeAddressChanged { address, .. } => {
+            address.clone().unwrap_or_else(|| waybill_proto::stored::address(None))
+        }
         _ => return Ok(()),
     };
     let order_id = order_id_of(&envelope)?;
@@ -123,26 +120,19 @@ pub async fn follow_order(runner: DeliveryRunner, recorded: RecordedEvent) -> Re
     runner.run(order_id, &command, &meta).await.map(|_| ()).map_err(reaction_error)
 }
 
-fn decode_envelope(recorded: &RecordedEvent) -> Result<v1::EventEnvelope, ReactionError> {
-    v1::EventEnvelope::decode(recorded.payload.as_ref())
-        .map_err(|error| ReactionError::Poison(format!("not a waybill envelope: {error}")))
+fn poison(error: DecodeError) -> ReactionError {
+    ReactionError::Poison(error.to_string())
 }
 
-fn order_id_of(envelope: &v1::EventEnvelope) -> Result<OrderId, ReactionError> {
-    OrderId::parse(&envelope.order_id)
-        .map_err(|error| ReactionError::Poison(format!("order id of event {}: {error}", envelope.event_id)))
+fn order_id_of<E>(envelope: &Envelope<E>) -> Result<OrderId, ReactionError> {
+    envelope
+        .order_id()
+        .map_err(|error| ReactionError::Poison(format!("event {}: {error}", envelope.event_id)))
 }
 
 /// The causing event's metadata, for `CommandMeta::reacting_to`.
-fn cause_of(envelope: &v1::EventEnvelope) -> Result<EventMeta, ReactionError> {
-    Ok(EventMeta {
-        event_id: uuid::Uuid::parse_str(&envelope.event_id)
-            .map_err(|_| ReactionError::Poison(format!("event id {:?} is not a UUID", envelope.event_id)))?,
-        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        causation_id: envelope.causation_id.clone(),
-        correlation_id: envelope.correlation_id.clone(),
-        actor: convert::actor_from_wire(envelope.actor.as_ref()),
-    })
+fn cause_of<E>(envelope: &Envelope<E>) -> Result<EventMeta, ReactionError> {
+    envelope.meta().map_err(|error| ReactionError::Poison(format!("event {}: {error}", envelope.event_id)))
 }
 
 async fn wait_for_model(runner: &DeliveryRunner, position: u64) -> Result<(), ReactionError> {

@@ -4,7 +4,8 @@
 //!   `evolve`, with its version (for optimistic concurrency) and what caused each event
 //!   (for idempotent retries); an event that does not apply stops the projection;
 //! - `waybill.intake.order.*`: the facts about each order the last mile needs (consignee,
-//!   service level, cancelled), decoded from the wire (no dependency on intake's crate);
+//!   service level, cancelled), read through `waybill_proto::facts` (no dependency on
+//!   intake's crate);
 //! - `waybill.dispatch.task.*`: which orders' forward tasks arrived at the destination hub.
 //!
 //! Other services' events this model cannot use are skipped (the same on every replica, so
@@ -14,10 +15,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-use prost::Message;
 use waybill_command::AggregateStore;
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
-use waybill_proto::v1::{self, dispatch_event, event_envelope::Payload, intake_event};
+use waybill_proto::envelope::{DecodeError, Envelope};
+use waybill_proto::facts::{self, dispatch::TaskFact, intake::OrderFact};
 use waybill_types::{OrderId, Party, ServiceLevel, Timestamp};
 
 use crate::codec::{self, Decoded};
@@ -292,63 +293,65 @@ impl DeliveryBook {
     /// Intake's and dispatch's facts; what does not decode or does not concern the last
     /// mile is skipped.
     fn apply_foreign(&mut self, event: &RecordedEvent) {
-        let Ok(envelope) = v1::EventEnvelope::decode(event.payload.as_ref()) else {
-            tracing::warn!(position = event.position, subject = %event.subject, "skipping an event that is not an envelope");
-            return;
+        let skip = |error: DecodeError| {
+            tracing::warn!(position = event.position, subject = %event.subject, %error, "skipping an event that is not an envelope");
         };
-        let Ok(order_id) = OrderId::parse(&envelope.order_id) else { return };
-        match envelope.payload {
-            Some(Payload::Intake(v1::IntakeEvent { event: Some(intake) })) => {
-                self.apply_intake(order_id, &envelope.event_id, intake)
+        if event.subject.starts_with("waybill.dispatch.") {
+            match facts::dispatch::read(&event.payload) {
+                Ok(Some(fact)) => self.apply_dispatch(&fact),
+                Ok(None) => {}
+                Err(error) => skip(error),
             }
-            Some(Payload::Dispatch(v1::DispatchEvent { event: Some(dispatch_event::Event::TaskArrivedAtHub(_)) }))
-                // A reverse shipment's task has its own id; only the forward task is the order's.
-                if envelope.aggregate_id == envelope.order_id =>
-            {
-                if let Some(facts) = self.orders.get_mut(&order_id) {
-                    facts.arrived = true;
-                }
-            }
-            _ => {}
+            return;
+        }
+        match facts::intake::read(&event.payload) {
+            Ok(Some(fact)) => self.apply_intake(fact),
+            Ok(None) => {}
+            Err(error) => skip(error),
         }
     }
 
-    fn apply_intake(&mut self, order_id: OrderId, event_id: &str, event: intake_event::Event) {
-        use intake_event::Event as Wire;
-        match event {
-            Wire::OrderPlaced(placed) => {
-                let Some(service_level) = codec::service_level_from_wire(placed.service_level) else {
-                    return;
-                };
+    fn apply_dispatch(&mut self, fact: &Envelope<TaskFact>) {
+        // A reverse shipment's task has its own id; only the forward task is the order's.
+        if !matches!(fact.event, TaskFact::ArrivedAtHub { .. }) || !fact.is_about_the_order_itself() {
+            return;
+        }
+        let Ok(order_id) = fact.order_id() else { return };
+        if let Some(facts) = self.orders.get_mut(&order_id) {
+            facts.arrived = true;
+        }
+    }
+
+    fn apply_intake(&mut self, fact: Envelope<OrderFact>) {
+        let Ok(order_id) = fact.order_id() else { return };
+        match fact.event {
+            OrderFact::Placed(placed) => {
+                let Some(service_level) = placed.service_level else { return };
                 self.orders.entry(order_id).or_insert(OrderFacts {
-                    consignee: codec::party_from_wire(placed.consignee.as_ref()),
+                    consignee: placed.consignee,
                     service_level,
                     cancelled: false,
                     arrived: false,
                     redirected_by: None,
                 });
             }
-            Wire::OrderAmended(amended) => {
-                if let (Some(facts), Some(level)) =
-                    (self.orders.get_mut(&order_id), codec::service_level_from_wire(amended.service_level))
-                {
+            OrderFact::Amended { service_level, .. } => {
+                if let (Some(facts), Some(level)) = (self.orders.get_mut(&order_id), service_level) {
                     facts.service_level = level;
                 }
             }
-            Wire::ConsigneeAddressChanged(changed) => {
-                if let Some(facts) = self.orders.get_mut(&order_id)
-                    && changed.address.is_some()
-                {
-                    facts.consignee.address = codec::address_from_wire(changed.address.as_ref());
-                    facts.redirected_by = Some(event_id.to_owned());
+            OrderFact::ConsigneeAddressChanged { address: Some(address), .. } => {
+                if let Some(facts) = self.orders.get_mut(&order_id) {
+                    facts.consignee.address = address;
+                    facts.redirected_by = Some(fact.header.event_id);
                 }
             }
-            Wire::OrderCancelled(_) => {
+            OrderFact::Cancelled { .. } => {
                 if let Some(facts) = self.orders.get_mut(&order_id) {
                     facts.cancelled = true;
                 }
             }
-            Wire::OrderRestored(_) => {
+            OrderFact::Restored { .. } => {
                 if let Some(facts) = self.orders.get_mut(&order_id) {
                     facts.cancelled = false;
                 }

@@ -5,14 +5,12 @@
 //! Decoding reads what dispatch itself wrote (and checked) earlier; a stored event that
 //! no longer decodes is a poison event (`CodecError`) and stops the projection loudly.
 
-use bytes::Bytes;
-use prost::Message;
 use uuid::Uuid;
-use waybill_command::EventMeta;
 use waybill_eventlog::NewEvent;
-use waybill_proto::convert;
-use waybill_proto::v1::{self, dispatch_event, event_envelope::Payload};
-use waybill_types::{Address, OrderId, ServiceLevel};
+use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
+use waybill_proto::stored;
+use waybill_proto::v1::{self, dispatch_event};
+use waybill_types::OrderId;
 
 use crate::domain::{
     DriverEvent, DriverId, ExceptionKind, Load, Plan, ReplanUpdate, Severity, TaskEvent, TaskId, TaskKind,
@@ -22,17 +20,8 @@ use crate::domain::{
 /// Payload schema version of dispatch's events.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("not a waybill envelope: {0}")]
-    Envelope(#[from] prost::DecodeError),
-    #[error("envelope carries no dispatch event")]
-    NotDispatch,
-    #[error("dispatch event has no payload")]
-    Empty,
-    #[error("bad field in stored event: {0}")]
-    Field(String),
-}
+/// Why stored bytes are not one of dispatch's events (shared by every codec).
+pub use waybill_proto::envelope::DecodeError as CodecError;
 
 /// A dispatch event, by the aggregate it belongs to. (`Task` is large, but an event is
 /// decoded once and moved; boxing it would burden every match for nothing.)
@@ -52,63 +41,37 @@ pub struct DecodedEvent {
     pub event: DispatchEvent,
 }
 
-fn envelope(
-    aggregate_id: String,
-    order_id: String,
+fn encode(
+    belongs: Belongs<'_>,
     event_type: &str,
     meta: &EventMeta,
     event: dispatch_event::Event,
 ) -> NewEvent {
-    let envelope = v1::EventEnvelope {
-        event_id: meta.event_id.to_string(),
-        event_type: event_type.to_owned(),
-        aggregate_id: aggregate_id.clone(),
-        order_id,
-        occurred_at: Some(convert::timestamp_to_wire(meta.occurred_at)),
-        causation_id: meta.causation_id.clone(),
-        correlation_id: meta.correlation_id.clone(),
-        actor: Some((&meta.actor).into()),
-        schema_version: SCHEMA_VERSION,
-        payload: Some(Payload::Dispatch(v1::DispatchEvent { event: Some(event) })),
-    };
-    NewEvent {
-        event_id: meta.event_id,
-        event_type: event_type.to_owned(),
-        aggregate_id,
-        occurred_at: meta.occurred_at,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    }
+    envelope::encode(meta, belongs, event_type, SCHEMA_VERSION, event)
 }
 
 pub fn encode_vehicle(vehicle_id: VehicleId, event: &VehicleEvent, meta: &EventMeta) -> NewEvent {
-    envelope(vehicle_id.to_string(), String::new(), event.event_type(), meta, vehicle_to_wire(event))
+    let id = vehicle_id.to_string();
+    encode(Belongs::aggregate(&id), event.event_type(), meta, vehicle_to_wire(event))
 }
 
 pub fn encode_driver(driver_id: DriverId, event: &DriverEvent, meta: &EventMeta) -> NewEvent {
-    envelope(driver_id.to_string(), String::new(), event.event_type(), meta, driver_to_wire(event))
+    let id = driver_id.to_string();
+    encode(Belongs::aggregate(&id), event.event_type(), meta, driver_to_wire(event))
 }
 
 /// `order_id`: the order the task carries (its own id for a forward task).
 pub fn encode_task(task_id: TaskId, order_id: OrderId, event: &TaskEvent, meta: &EventMeta) -> NewEvent {
-    envelope(task_id.to_string(), order_id.to_string(), event.event_type(), meta, task_to_wire(event))
+    let (id, order_id) = (task_id.to_string(), order_id.to_string());
+    encode(Belongs { aggregate_id: &id, order_id: &order_id }, event.event_type(), meta, task_to_wire(event))
 }
 
 pub fn decode(payload: &[u8]) -> Result<DecodedEvent, CodecError> {
-    let envelope = v1::EventEnvelope::decode(payload)?;
-    let Some(Payload::Dispatch(dispatch)) = envelope.payload else { return Err(CodecError::NotDispatch) };
-    let wire = dispatch.event.ok_or(CodecError::Empty)?;
-    let aggregate_id =
-        Uuid::parse_str(&envelope.aggregate_id).map_err(|_| CodecError::Field("aggregate_id".into()))?;
-    let meta = EventMeta {
-        event_id: Uuid::parse_str(&envelope.event_id).map_err(|_| CodecError::Field("event_id".into()))?,
-        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        causation_id: envelope.causation_id,
-        correlation_id: envelope.correlation_id,
-        actor: convert::actor_from_wire(envelope.actor.as_ref()),
-    };
-    let order_id = &envelope.order_id;
-    let event = event_from_wire(wire, aggregate_id, order_id)?;
-    Ok(DecodedEvent { aggregate_id, meta, event_type: envelope.event_type, event })
+    let Envelope { header, event: wire } = envelope::decode_owned::<dispatch_event::Event>(payload)?;
+    let aggregate_id = uuid_field(&header.aggregate_id, "aggregate_id")?;
+    let meta = header.meta()?;
+    let event = event_from_wire(wire, aggregate_id, &header.order_id)?;
+    Ok(DecodedEvent { aggregate_id, meta, event_type: header.event_type, event })
 }
 
 fn vehicle_to_wire(event: &VehicleEvent) -> dispatch_event::Event {
@@ -225,7 +188,7 @@ fn task_to_wire(event: &TaskEvent) -> dispatch_event::Event {
 }
 
 fn field(name: &str) -> CodecError {
-    CodecError::Field(name.to_owned())
+    CodecError::field(name)
 }
 
 fn uuid_field(text: &str, name: &str) -> Result<Uuid, CodecError> {
@@ -280,10 +243,10 @@ fn event_from_wire(
                 order_id: OrderId(uuid_field(order_id, "order_id")?),
                 return_id: optional_uuid(&planned.return_id, "return_id")?,
                 mode: mode_from_wire(planned.mode).ok_or_else(|| field("mode"))?,
-                service_level: service_level_from_wire(planned.service_level)
+                service_level: stored::service_level(planned.service_level)
                     .ok_or_else(|| field("service_level"))?,
-                origin: address_from_wire(planned.origin.as_ref()),
-                destination: address_from_wire(planned.destination.as_ref()),
+                origin: stored::address(planned.origin.as_ref()),
+                destination: stored::address(planned.destination.as_ref()),
                 load: load_from_wire(planned.load.as_ref()),
                 origin_depot: planned.origin_depot,
             };
@@ -296,10 +259,10 @@ fn event_from_wire(
         Wire::TaskReplanned(replanned) => DispatchEvent::Task(TaskEvent::Replanned {
             update: ReplanUpdate {
                 mode: mode_from_wire(replanned.mode).ok_or_else(|| field("mode"))?,
-                service_level: service_level_from_wire(replanned.service_level)
+                service_level: stored::service_level(replanned.service_level)
                     .ok_or_else(|| field("service_level"))?,
                 load: load_from_wire(replanned.load.as_ref()),
-                destination: address_from_wire(replanned.destination.as_ref()),
+                destination: stored::address(replanned.destination.as_ref()),
             },
             source_event_id: replanned.source_event_id,
         }),
@@ -357,27 +320,6 @@ pub fn load_to_wire(load: Load) -> v1::Load {
 
 pub fn load_from_wire(load: Option<&v1::Load>) -> Load {
     load.map(|load| Load::new(load.weight_grams, load.volume_cm3)).unwrap_or_default()
-}
-
-/// Addresses on the log were checked when written; read them as they are.
-pub fn address_from_wire(address: Option<&v1::Address>) -> Address {
-    let address = address.cloned().unwrap_or_default();
-    Address {
-        lines: address.lines,
-        city: address.city,
-        region: address.region,
-        postal_code: address.postal_code,
-        country_code: address.country_code,
-    }
-}
-
-pub fn service_level_from_wire(value: i32) -> Option<ServiceLevel> {
-    match v1::ServiceLevel::try_from(value) {
-        Ok(v1::ServiceLevel::Standard) => Some(ServiceLevel::Standard),
-        Ok(v1::ServiceLevel::Express) => Some(ServiceLevel::Express),
-        Ok(v1::ServiceLevel::SameDay) => Some(ServiceLevel::SameDay),
-        _ => None,
-    }
 }
 
 pub fn vehicle_kind_to_wire(kind: VehicleKind) -> v1::VehicleKind {

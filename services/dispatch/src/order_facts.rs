@@ -1,15 +1,16 @@
-//! What dispatch knows about orders, learned from intake's events on the log (decoded from
-//! the wire: dispatch does not depend on intake's crate). Planning a task needs the order's
+//! What dispatch knows about orders, learned from intake's events on the log (read through
+//! `waybill_proto::facts::intake`: dispatch does not depend on intake's crate). Planning a task needs the order's
 //! origin and destination, its cargo's weight and volume, its service level, and the
 //! chargeable weight and zone of its quote.
 
 use std::collections::HashMap;
 
 use uuid::Uuid;
-use waybill_proto::v1::{self, event_envelope::Payload, intake_event};
+use waybill_proto::envelope::Envelope;
+use waybill_proto::facts::intake::{OrderFact, QuoteFacts, StoredCargo};
+use waybill_proto::v1;
 use waybill_types::{Address, OrderId, ServiceLevel};
 
-use crate::codec::{address_from_wire, service_level_from_wire};
 use crate::domain::{Load, Plan, ReplanUpdate, TaskKind, TransportMode, Zone, transport_mode};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,51 +95,43 @@ impl KnownOrders {
     /// Learns from one of intake's events. Events of orders placed before dispatch's view
     /// begins, and events that change nothing dispatch needs, are ignored: this is another
     /// service's log, and dispatch must not stop on it.
-    pub fn apply(&mut self, envelope: &v1::EventEnvelope) {
-        let Some(Payload::Intake(v1::IntakeEvent { event: Some(event) })) = &envelope.payload else { return };
-        let Ok(order_id) = OrderId::parse(&envelope.order_id) else { return };
-        use intake_event::Event as E;
-        match event {
-            E::OrderPlaced(placed) => {
+    pub fn apply(&mut self, fact: &Envelope<OrderFact>) {
+        let Ok(order_id) = fact.order_id() else { return };
+        match &fact.event {
+            OrderFact::Placed(placed) => {
                 let quote = placed.quote.as_ref();
                 let facts = OrderFacts {
                     order_id,
-                    origin: address_from_wire(
-                        placed.shipper.as_ref().and_then(|party| party.address.as_ref()),
-                    ),
-                    destination: address_from_wire(
-                        placed.consignee.as_ref().and_then(|party| party.address.as_ref()),
-                    ),
+                    origin: placed.shipper.address.clone(),
+                    destination: placed.consignee.address.clone(),
                     load: cargo_load(&placed.cargo),
-                    service_level: service_level_from_wire(placed.service_level)
-                        .unwrap_or(ServiceLevel::Standard),
+                    service_level: placed.service_level.unwrap_or(ServiceLevel::Standard),
                     chargeable_weight_grams: quote
                         .map(|quote| quote.chargeable_weight_grams)
                         .unwrap_or_default(),
-                    zone: quote.map(|quote| zone_from_wire(quote.zone)).unwrap_or(Zone::National),
+                    zone: quote.map(zone_of).unwrap_or(Zone::National),
                     delivered: false,
                 };
                 self.orders.insert(order_id, facts);
             }
-            E::OrderAmended(amended) => {
+            OrderFact::Amended { cargo, service_level, quote } => {
                 let Some(facts) = self.orders.get_mut(&order_id) else { return };
-                facts.load = cargo_load(&amended.cargo);
-                facts.service_level =
-                    service_level_from_wire(amended.service_level).unwrap_or(facts.service_level);
-                if let Some(quote) = &amended.quote {
+                facts.load = cargo_load(cargo);
+                facts.service_level = service_level.unwrap_or(facts.service_level);
+                if let Some(quote) = quote {
                     facts.chargeable_weight_grams = quote.chargeable_weight_grams;
-                    facts.zone = zone_from_wire(quote.zone);
+                    facts.zone = zone_of(quote);
                 }
             }
-            E::ConsigneeAddressChanged(changed) => {
+            OrderFact::ConsigneeAddressChanged { address, quote } => {
                 let Some(facts) = self.orders.get_mut(&order_id) else { return };
-                facts.destination = address_from_wire(changed.address.as_ref());
-                if let Some(quote) = &changed.quote {
+                facts.destination = address.clone().unwrap_or_else(|| waybill_proto::stored::address(None));
+                if let Some(quote) = quote {
                     facts.chargeable_weight_grams = quote.chargeable_weight_grams;
-                    facts.zone = zone_from_wire(quote.zone);
+                    facts.zone = zone_of(quote);
                 }
             }
-            E::OrderDelivered(_) => {
+            OrderFact::Delivered => {
                 if let Some(facts) = self.orders.get_mut(&order_id) {
                     facts.delivered = true;
                 }
@@ -149,22 +142,17 @@ impl KnownOrders {
 }
 
 /// Weight and volume of all pieces of all lines.
-fn cargo_load(cargo: &[v1::CargoLine]) -> Load {
-    cargo.iter().fold(Load::ZERO, |sum, line| {
-        let pieces = u64::from(line.quantity);
-        let volume = u64::from(line.length_cm)
-            .saturating_mul(u64::from(line.width_cm))
-            .saturating_mul(u64::from(line.height_cm));
-        sum.plus(Load::new(line.weight_grams.saturating_mul(pieces), volume.saturating_mul(pieces)))
-    })
+fn cargo_load(cargo: &StoredCargo) -> Load {
+    let (weight_grams, volume_cm3) = cargo.totals();
+    Load::new(weight_grams, volume_cm3)
 }
 
 /// An unknown zone plans as national: far enough not to promise a courier.
-fn zone_from_wire(value: i32) -> Zone {
-    match v1::Zone::try_from(value) {
-        Ok(v1::Zone::Local) => Zone::Local,
-        Ok(v1::Zone::Regional) => Zone::Regional,
-        Ok(v1::Zone::International) => Zone::International,
+fn zone_of(quote: &QuoteFacts) -> Zone {
+    match quote.zone {
+        v1::Zone::Local => Zone::Local,
+        v1::Zone::Regional => Zone::Regional,
+        v1::Zone::International => Zone::International,
         _ => Zone::National,
     }
 }

@@ -14,11 +14,12 @@
 //! or the return's (planning it again decides nothing or is refused as existing). Other
 //! services' events are decoded from the wire; dispatch depends on none of their crates.
 
-use prost::Message;
-use waybill_command::{CommandError, CommandMeta, EventMeta};
+use waybill_command::{CommandError, CommandMeta};
 use waybill_eventlog::{ReactionError, ReactionSettings, RecordedEvent};
-use waybill_proto::convert;
-use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload, intake_event};
+use waybill_proto::DecodeError;
+use waybill_proto::facts::aftersales::{self, CaseFact};
+use waybill_proto::facts::intake::{self, OrderFact};
+use waybill_proto::v1;
 use waybill_types::{Actor, OrderId};
 
 use crate::commands::TaskRunner;
@@ -56,32 +57,19 @@ enum Reaction {
 
 /// Handles one of intake's order events (see the module docs).
 pub async fn react_to_order(runner: TaskRunner, recorded: RecordedEvent) -> Result<(), ReactionError> {
-    let envelope = v1::EventEnvelope::decode(recorded.payload.as_ref())
-        .map_err(|error| ReactionError::Poison(format!("not a waybill envelope: {error}")))?;
-    let Some(Payload::Intake(v1::IntakeEvent { event: Some(event) })) = &envelope.payload else {
-        return Ok(());
-    };
-    use intake_event::Event as E;
-    let reaction = match event {
-        E::OrderAccepted(_) => Reaction::Plan,
-        E::OrderRestored(restored) if restored.restored_status == v1::OrderStatus::Accepted as i32 => {
-            Reaction::Plan
-        }
-        E::OrderCancelled(cancelled) => Reaction::Cancel { reason: cancelled.reason.clone() },
-        E::OrderAmended(_) | E::ConsigneeAddressChanged(_) => Reaction::Replan,
+    let envelope =
+        intake::read(&recorded.payload).map_err(|error| ReactionError::Poison(error.to_string()))?;
+    let Some(envelope) = envelope else { return Ok(()) };
+    let reaction = match &envelope.event {
+        OrderFact::Accepted => Reaction::Plan,
+        OrderFact::Restored { status: v1::OrderStatus::Accepted } => Reaction::Plan,
+        OrderFact::Cancelled { reason } => Reaction::Cancel { reason: reason.clone() },
+        OrderFact::Amended { .. } | OrderFact::ConsigneeAddressChanged { .. } => Reaction::Replan,
         _ => return Ok(()),
     };
-    let order_id = OrderId::parse(&envelope.order_id).map_err(|error| {
-        ReactionError::Poison(format!("order id of event {}: {error}", envelope.event_id))
-    })?;
-    let cause = EventMeta {
-        event_id: uuid::Uuid::parse_str(&envelope.event_id)
-            .map_err(|_| ReactionError::Poison(format!("event id {:?} is not a UUID", envelope.event_id)))?,
-        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        causation_id: envelope.causation_id.clone(),
-        correlation_id: envelope.correlation_id.clone(),
-        actor: Actor::service(ORDERS_CONSUMER),
-    };
+    let poison = |error: DecodeError| ReactionError::Poison(format!("event {}: {error}", envelope.event_id));
+    let order_id = envelope.order_id().map_err(poison)?;
+    let cause = envelope.meta().map_err(poison)?;
     let meta = CommandMeta::reacting_to(&cause, Actor::service(ORDERS_CONSUMER));
     let source_event_id = envelope.event_id.clone();
     let task_id = TaskId(order_id.0);
@@ -121,27 +109,19 @@ pub async fn react_to_order(runner: TaskRunner, recorded: RecordedEvent) -> Resu
 /// module docs): the task's id is the return's; it goes from the consignee back to the
 /// shipper carrying the returned goods' load, by the same rules as the command.
 pub async fn plan_reverse_shipment(runner: TaskRunner, recorded: RecordedEvent) -> Result<(), ReactionError> {
-    let envelope = v1::EventEnvelope::decode(recorded.payload.as_ref())
-        .map_err(|error| ReactionError::Poison(format!("not a waybill envelope: {error}")))?;
-    let Some(Payload::Aftersales(v1::AfterSalesEvent {
-        event: Some(after_sales_event::Event::ReturnPickupRequested(pickup)),
-    })) = &envelope.payload
-    else {
+    let envelope =
+        aftersales::read(&recorded.payload).map_err(|error| ReactionError::Poison(error.to_string()))?;
+    let Some(envelope) = envelope else { return Ok(()) };
+    let CaseFact::ReturnPickupRequested { return_id, order_id, load } = &envelope.event else {
         return Ok(());
     };
     let poison = |what: &str| ReactionError::Poison(format!("{what} of event {}", envelope.event_id));
-    let return_id = uuid::Uuid::parse_str(&pickup.return_id).map_err(|_| poison("return id"))?;
-    let order_id = OrderId::parse(&pickup.order_id).map_err(|_| poison("order id"))?;
+    let return_id = uuid::Uuid::parse_str(return_id).map_err(|_| poison("return id"))?;
+    let order_id = OrderId::parse(order_id).map_err(|_| poison("order id"))?;
     if return_id == order_id.0 {
         return Err(poison("a return id equal to the order id"));
     }
-    let cause = EventMeta {
-        event_id: uuid::Uuid::parse_str(&envelope.event_id).map_err(|_| poison("event id"))?,
-        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        causation_id: envelope.causation_id.clone(),
-        correlation_id: envelope.correlation_id.clone(),
-        actor: convert::actor_from_wire(envelope.actor.as_ref()),
-    };
+    let cause = envelope.meta().map_err(|_| poison("event id"))?;
     runner
         .model
         .wait_for(recorded.position, runner.wait_timeout)
@@ -156,12 +136,8 @@ pub async fn plan_reverse_shipment(runner: TaskRunner, recorded: RecordedEvent) 
             "intake has not recorded order {order_id} as delivered yet"
         )));
     }
-    // An empty load means the whole order comes back, as for the command.
-    let load = pickup
-        .load
-        .as_ref()
-        .filter(|load| load.weight_grams != 0 || load.volume_cm3 != 0)
-        .map(|load| Load::new(load.weight_grams, load.volume_cm3));
+    // No load means the whole order comes back, as for the command.
+    let load = load.map(|load| Load::new(load.weight_grams, load.volume_cm3));
     let task_id = TaskId(return_id);
     let command = TaskCommand::Plan {
         task_id,

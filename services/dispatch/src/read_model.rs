@@ -7,10 +7,8 @@
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-use prost::Message;
 use waybill_command::AggregateStore;
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
-use waybill_proto::v1;
 
 use crate::codec::{self, DispatchEvent};
 use crate::domain::{
@@ -202,8 +200,9 @@ impl Projection for DispatchModel {
                 .map_err(|error| ProjectionError(format!("position {}: {}", event.position, error.0)));
         }
         // Another service's event: learn what planning needs; never stop on it.
-        match v1::EventEnvelope::decode(event.payload.as_ref()) {
-            Ok(envelope) => self.orders.apply(&envelope),
+        match waybill_proto::facts::intake::read(&event.payload) {
+            Ok(Some(fact)) => self.orders.apply(&fact),
+            Ok(None) => {}
             Err(error) => {
                 tracing::warn!(position = event.position, %error, "skipping an undecodable intake event")
             }

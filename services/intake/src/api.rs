@@ -395,6 +395,6 @@ fn timeline_entry_to_wire(entry: crate::timeline::TimelineEntry) -> v1::Timeline
         actor: Some((&entry.actor).into()),
         summary: entry.summary,
         service: entry.service.to_owned(),
-        proof_of_delivery: entry.proof_of_delivery,
+        proof_of_delivery: entry.proof_of_delivery.as_ref().map(Into::into),
     }
 }

@@ -4,13 +4,10 @@
 //! what intake itself wrote (and checked) earlier; a stored event that no longer decodes is
 //! a poison event, reported as `CodecError` so the projection stops loudly.
 
-use bytes::Bytes;
-use prost::Message;
-use uuid::Uuid;
-use waybill_command::EventMeta;
 use waybill_eventlog::NewEvent;
 use waybill_proto::convert::{self, FieldViolations};
-use waybill_proto::v1::{self, event_envelope::Payload, intake_event};
+use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
+use waybill_proto::v1::{self, intake_event};
 use waybill_types::{CustomerId, OrderId};
 
 use crate::domain::{
@@ -20,17 +17,8 @@ use crate::domain::{
 /// Payload schema version of intake's events; bump only on an incompatible change of meaning.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("not a waybill envelope: {0}")]
-    Envelope(#[from] prost::DecodeError),
-    #[error("envelope carries no intake event")]
-    NotIntake,
-    #[error("intake event has no payload")]
-    Empty,
-    #[error("bad field in stored event: {0}")]
-    Field(String),
-}
+/// Why stored bytes are not one of intake's events (shared by every codec).
+pub use waybill_proto::envelope::DecodeError as CodecError;
 
 /// An event as read back from the log.
 #[derive(Clone, Debug)]
@@ -42,42 +30,17 @@ pub struct DecodedEvent {
 }
 
 pub fn encode(order_id: OrderId, event: &Event, meta: &EventMeta) -> NewEvent {
-    let envelope = v1::EventEnvelope {
-        event_id: meta.event_id.to_string(),
-        event_type: event.event_type().to_owned(),
-        aggregate_id: order_id.to_string(),
-        order_id: order_id.to_string(),
-        occurred_at: Some(convert::timestamp_to_wire(meta.occurred_at)),
-        causation_id: meta.causation_id.clone(),
-        correlation_id: meta.correlation_id.clone(),
-        actor: Some((&meta.actor).into()),
-        schema_version: SCHEMA_VERSION,
-        payload: Some(Payload::Intake(v1::IntakeEvent { event: Some(event_to_wire(event)) })),
-    };
-    NewEvent {
-        event_id: meta.event_id,
-        event_type: event.event_type().to_owned(),
-        aggregate_id: order_id.to_string(),
-        occurred_at: meta.occurred_at,
-        payload: Bytes::from(envelope.encode_to_vec()),
-    }
+    let id = order_id.to_string();
+    let belongs = Belongs { aggregate_id: &id, order_id: &id };
+    envelope::encode(meta, belongs, event.event_type(), SCHEMA_VERSION, event_to_wire(event))
 }
 
 pub fn decode(payload: &[u8]) -> Result<DecodedEvent, CodecError> {
-    let envelope = v1::EventEnvelope::decode(payload)?;
-    let Some(Payload::Intake(intake)) = envelope.payload else { return Err(CodecError::NotIntake) };
-    let wire_event = intake.event.ok_or(CodecError::Empty)?;
-    let order_id =
-        OrderId::parse(&envelope.order_id).map_err(|error| CodecError::Field(error.to_string()))?;
-    let meta = EventMeta {
-        event_id: Uuid::parse_str(&envelope.event_id).map_err(|_| CodecError::Field("event_id".into()))?,
-        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        causation_id: envelope.causation_id,
-        correlation_id: envelope.correlation_id,
-        actor: convert::actor_from_wire(envelope.actor.as_ref()),
-    };
-    let event = event_from_wire(wire_event, order_id)?;
-    Ok(DecodedEvent { order_id, meta, event_type: envelope.event_type, event })
+    let Envelope { header, event: wire } = envelope::decode_owned::<intake_event::Event>(payload)?;
+    let order_id = header.order_id()?;
+    let meta = header.meta()?;
+    let event = event_from_wire(wire, order_id)?;
+    Ok(DecodedEvent { order_id, meta, event_type: header.event_type, event })
 }
 
 fn event_to_wire(event: &Event) -> intake_event::Event {
@@ -237,7 +200,7 @@ fn event_from_wire(event: intake_event::Event, order_id: OrderId) -> Result<Even
         Wire::OrderRestored(restored) => {
             let status = v1::OrderStatus::try_from(restored.restored_status).ok().and_then(status_from_wire);
             Event::Restored {
-                restored_status: status.ok_or_else(|| CodecError::Field("restored_status".into()))?,
+                restored_status: status.ok_or_else(|| CodecError::BadField("restored_status".into()))?,
             }
         }
         Wire::OrderPickedUp(fact) => Event::PickedUp { source_event_id: fact.source_event_id },
@@ -247,7 +210,7 @@ fn event_from_wire(event: intake_event::Event, order_id: OrderId) -> Result<Even
                 .attempt
                 .as_ref()
                 .and_then(failed_attempt_from_wire)
-                .ok_or_else(|| CodecError::Field("attempt".into()))?,
+                .ok_or_else(|| CodecError::BadField("attempt".into()))?,
             source_event_id: fact.source_event_id,
         },
         Wire::OrderReturnedToSender(fact) => {
@@ -260,7 +223,7 @@ fn event_from_wire(event: intake_event::Event, order_id: OrderId) -> Result<Even
 
 fn field_error(violations: FieldViolations) -> CodecError {
     let fields: Vec<String> = violations.into_vec().into_iter().map(|violation| violation.field).collect();
-    CodecError::Field(fields.join(", "))
+    CodecError::BadField(fields.join(", "))
 }
 
 pub fn quote_to_wire(quote: &Quote) -> v1::Quote {

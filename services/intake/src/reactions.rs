@@ -8,15 +8,18 @@
 //! review command's request id is the placing event's id (a redelivery finds the answer it
 //! already wrote), and reviewing an order that is no longer `Placed` decides nothing.
 
-use prost::Message;
 use waybill_command::CommandMeta;
 use waybill_eventlog::{ReactionError, ReactionSettings, RecordedEvent};
-use waybill_proto::v1::{self, delivery_event, dispatch_event, event_envelope::Payload};
-use waybill_types::{Actor, OrderId};
+use waybill_proto::envelope::{DecodeError, Envelope};
+use waybill_proto::facts::delivery::{self, DeliveryFact};
+use waybill_proto::facts::dispatch::{self, TaskFact};
+use waybill_types::Actor;
 
 use crate::codec;
 use crate::commands::{CommandError, CommandRunner};
-use crate::domain::{Command, CustomerStanding, Event, FailedAttempt, OrderStatus, Rejection};
+use crate::domain::{
+    Command, CustomerStanding, DeliveryWindow, Event, FailedAttempt, OrderStatus, Rejection,
+};
 
 /// The durable consumer's name; shared by all replicas.
 pub const AUTO_REVIEW_CONSUMER: &str = "intake-auto-review";
@@ -92,51 +95,10 @@ pub fn fulfilment_settings() -> ReactionSettings {
 /// one the order already reflects. A fact that contradicts the order (a pickup of an order
 /// cancelled meanwhile) goes to the dead-letter subject for a person to look at.
 pub async fn record_fulfilment(runner: CommandRunner, recorded: RecordedEvent) -> Result<(), ReactionError> {
-    let envelope = v1::EventEnvelope::decode(recorded.payload.as_ref())
-        .map_err(|error| ReactionError::Poison(format!("not a waybill envelope: {error}")))?;
-    let source_event_id = envelope.event_id.clone();
-    let command = match envelope.payload {
-        // A reverse shipment's task carries the order id too, but is not the order's pickup.
-        Some(Payload::Dispatch(v1::DispatchEvent {
-            event: Some(dispatch_event::Event::TaskPickedUp(_)),
-        })) if envelope.aggregate_id == envelope.order_id => Command::RecordPickup { source_event_id },
-        Some(Payload::Delivery(v1::DeliveryEvent {
-            event: Some(delivery_event::Event::DeliveryStarted(_)),
-        })) => Command::RecordOutForDelivery { source_event_id },
-        Some(Payload::Delivery(v1::DeliveryEvent {
-            event: Some(delivery_event::Event::DeliveryAttemptFailed(failed)),
-        })) => {
-            let attempt = FailedAttempt {
-                attempt: failed.attempt,
-                reason: v1::FailureReason::try_from(failed.reason)
-                    .ok()
-                    .and_then(codec::failure_from_wire)
-                    .ok_or_else(|| {
-                        ReactionError::Poison(format!("event {source_event_id}: unknown failure reason"))
-                    })?,
-                next_window: codec::window_from_wire(failed.rescheduled_window.as_ref()),
-            };
-            Command::RecordAttemptFailed { source_event_id, attempt }
-        }
-        Some(Payload::Delivery(v1::DeliveryEvent {
-            event: Some(delivery_event::Event::DeliveryReturnedToSender(returned)),
-        })) => Command::RecordReturnedToSender { source_event_id, attempts: returned.attempts },
-        Some(Payload::Delivery(v1::DeliveryEvent {
-            event: Some(delivery_event::Event::DeliveryCompleted(_)),
-        })) => Command::RecordDelivery { source_event_id },
-        _ => return Ok(()),
-    };
-    let order_id = OrderId::parse(&envelope.order_id).map_err(|error| {
-        ReactionError::Poison(format!("order id of event {}: {error}", envelope.event_id))
-    })?;
-    let cause = waybill_command::EventMeta {
-        event_id: uuid::Uuid::parse_str(&envelope.event_id)
-            .map_err(|_| ReactionError::Poison(format!("event id {:?} is not a UUID", envelope.event_id)))?,
-        occurred_at: waybill_proto::convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        causation_id: envelope.causation_id,
-        correlation_id: envelope.correlation_id,
-        actor: Actor::service(FULFILMENT_CONSUMER),
-    };
+    let Some((envelope, command)) = fulfilment_fact(&recorded)? else { return Ok(()) };
+    let poison = |error: DecodeError| ReactionError::Poison(format!("event {}: {error}", envelope.event_id));
+    let order_id = envelope.order_id().map_err(poison)?;
+    let cause = envelope.meta().map_err(poison)?;
     let meta = CommandMeta::reacting_to(&cause, Actor::service(FULFILMENT_CONSUMER));
     match runner.run(order_id, &command, &meta).await {
         Ok(outcome) => {
@@ -146,4 +108,44 @@ pub async fn record_fulfilment(runner: CommandRunner, recorded: RecordedEvent) -
         Err(CommandError::Rejected(rejection)) => Err(ReactionError::Poison(rejection.to_string())),
         Err(error) => Err(ReactionError::Transient(error.to_string())),
     }
+}
+
+/// The command a dispatch or delivery fact makes on the order, with the fact's envelope;
+/// `None` for what the order does not record.
+fn fulfilment_fact(recorded: &RecordedEvent) -> Result<Option<(Envelope<()>, Command)>, ReactionError> {
+    let poison = |error: DecodeError| ReactionError::Poison(error.to_string());
+    if recorded.subject.starts_with("waybill.dispatch.") {
+        let Some(envelope) = dispatch::read(&recorded.payload).map_err(poison)? else { return Ok(None) };
+        let source_event_id = envelope.event_id.clone();
+        // A reverse shipment's task carries the order id too, but is not the order's pickup.
+        let command = match envelope.event {
+            TaskFact::PickedUp if envelope.is_about_the_order_itself() => {
+                Command::RecordPickup { source_event_id }
+            }
+            _ => return Ok(None),
+        };
+        return Ok(Some((envelope.with_event(()), command)));
+    }
+    let Some(envelope) = delivery::read(&recorded.payload).map_err(poison)? else { return Ok(None) };
+    let source_event_id = envelope.event_id.clone();
+    let command = match &envelope.event {
+        DeliveryFact::Started => Command::RecordOutForDelivery { source_event_id },
+        DeliveryFact::AttemptFailed { attempt, reason, next_window } => {
+            let attempt = FailedAttempt {
+                attempt: *attempt,
+                reason: codec::failure_from_wire(*reason).ok_or_else(|| {
+                    ReactionError::Poison(format!("event {source_event_id}: unknown failure reason"))
+                })?,
+                next_window: next_window
+                    .map(|window| DeliveryWindow { start: window.start, end: window.end }),
+            };
+            Command::RecordAttemptFailed { source_event_id, attempt }
+        }
+        DeliveryFact::ReturnedToSender { attempts } => {
+            Command::RecordReturnedToSender { source_event_id, attempts: *attempts }
+        }
+        DeliveryFact::Completed { .. } => Command::RecordDelivery { source_event_id },
+        DeliveryFact::ExceptionRaised { .. } => return Ok(None),
+    };
+    Ok(Some((envelope.with_event(()), command)))
 }

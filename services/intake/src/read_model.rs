@@ -17,6 +17,8 @@ use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use uuid::Uuid;
 use waybill_command::AggregateStore;
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
+use waybill_proto::facts::aftersales::CaseFact;
+use waybill_proto::facts::crm::CustomerFact;
 use waybill_types::{CustomerId, OrderId, Timestamp};
 
 use crate::codec::{self, DecodedEvent};
@@ -269,22 +271,18 @@ impl OrderBook {
     /// credit hold matters here. An envelope that does not decode stops the projection, as
     /// any other poison event would.
     fn apply_crm(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
-        use prost::Message;
-        use waybill_proto::v1::{self, crm_event, event_envelope::Payload};
-        let envelope = v1::EventEnvelope::decode(event.payload.as_ref()).map_err(|error| {
-            ProjectionError(format!("position {}: not a waybill envelope: {error}", event.position))
-        })?;
-        let Some(Payload::Crm(v1::CrmEvent { event: Some(crm) })) = envelope.payload else { return Ok(()) };
-        let customer_id = CustomerId::parse(&envelope.aggregate_id)
+        let fact = waybill_proto::facts::crm::read(&event.payload)
             .map_err(|error| ProjectionError(format!("position {}: {error}", event.position)))?;
-        match crm {
-            crm_event::Event::CreditHoldPlaced(_) => {
+        let Some(fact) = fact else { return Ok(()) };
+        let customer_id = CustomerId::parse(&fact.aggregate_id)
+            .map_err(|error| ProjectionError(format!("position {}: {error}", event.position)))?;
+        match fact.event {
+            CustomerFact::CreditHoldPlaced => {
                 self.customers_on_hold.insert(customer_id);
             }
-            crm_event::Event::CreditHoldReleased(_) => {
+            CustomerFact::CreditHoldReleased => {
                 self.customers_on_hold.remove(&customer_id);
             }
-            _ => {}
         }
         Ok(())
     }
@@ -295,22 +293,15 @@ impl OrderBook {
     /// where to look; an envelope it cannot read is skipped (after-sales' own projection is
     /// the one that must stop on it), so a foreign bug cannot stop intake.
     fn apply_aftersales(&mut self, event: &RecordedEvent) {
-        use prost::Message;
-        use waybill_proto::v1::{self, after_sales_event::Event as E, event_envelope::Payload};
-        let Ok(envelope) = v1::EventEnvelope::decode(event.payload.as_ref()) else {
+        let Ok(fact) = waybill_proto::facts::aftersales::read(&event.payload) else {
             tracing::warn!(position = event.position, "skipping an after-sales event that does not decode");
             return;
         };
-        let Some(Payload::Aftersales(v1::AfterSalesEvent { event: Some(opened) })) = envelope.payload else {
-            return;
-        };
-        if !matches!(opened, E::ReturnRequested(_) | E::ClaimOpened(_) | E::ComplaintFiled(_)) {
-            return;
-        }
-        let Ok(order_id) = OrderId::parse(&envelope.order_id) else { return };
+        let Some(fact) = fact.filter(|fact| fact.event.opens_a_case()) else { return };
+        let Ok(order_id) = fact.order_id() else { return };
         let related = self.related_subjects.entry(order_id).or_default();
         related.insert(event.subject.clone());
-        if let E::ReturnRequested(_) = opened {
+        if fact.event == CaseFact::ReturnRequested {
             // Dispatch plans a return's reverse shipment under the return's id.
             let return_id = waybill_eventlog::subject::aggregate_id_of(&event.subject);
             related.insert(waybill_eventlog::subject::aggregate("dispatch", "task", return_id));

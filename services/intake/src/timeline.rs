@@ -6,16 +6,19 @@
 //! (`OrderBook::related_subjects`). The read model keeps none of the events, so its memory
 //! does not grow with every event's details.
 //!
-//! Other services' events are read from the wire envelope: intake does not depend on their
-//! code, only on the public contract in proto/.
+//! Other services' events are read from the wire envelope (`waybill_proto::envelope`):
+//! intake does not depend on their code, only on the public contract in proto/. The timeline
+//! tells people about nearly every event of three services, so it summarises their wire
+//! events here rather than through the narrow typed facts reactions use; its entries carry
+//! domain values only (a proof of delivery is `waybill_types::ProofOfDelivery`).
 
-use prost::Message;
 use uuid::Uuid;
 use waybill_command::EventMeta;
 use waybill_eventlog::{EventLog, Position, RecordedEvent, subject};
-use waybill_proto::convert;
+use waybill_proto::envelope::{self, Envelope};
 use waybill_proto::v1::{self, after_sales_event, delivery_event, dispatch_event, event_envelope::Payload};
-use waybill_types::{Actor, Currency, Money, OrderId, Timestamp};
+use waybill_proto::{convert, stored};
+use waybill_types::{Actor, Currency, Money, OrderId, ProofOfDelivery, Timestamp};
 
 use crate::domain::Event;
 
@@ -31,7 +34,7 @@ pub struct TimelineEntry {
     /// The service that wrote it.
     pub service: &'static str,
     /// The handover's evidence, on a completed delivery.
-    pub proof_of_delivery: Option<v1::ProofOfDelivery>,
+    pub proof_of_delivery: Option<ProofOfDelivery>,
 }
 
 /// The subjects other services keep about an order, whose events join its timeline.
@@ -80,10 +83,10 @@ pub fn entry(position: Position, meta: &EventMeta, event: &Event) -> TimelineEnt
 /// The entry for another service's event; `None` for what a customer's timeline does not
 /// show (and for an event that does not decode: the owner's projection reports those).
 pub fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
-    let envelope = v1::EventEnvelope::decode(recorded.payload.as_ref()).ok()?;
+    let Envelope { header, event } = envelope::decode(&recorded.payload).ok()?;
     // A task whose id is not the order's is the reverse shipment of a return.
-    let reverse = envelope.aggregate_id != envelope.order_id;
-    let (service, summary, proof_of_delivery) = match envelope.payload? {
+    let reverse = !header.is_about_the_order_itself();
+    let (service, summary, proof_of_delivery) = match event? {
         Payload::Dispatch(event) if reverse => {
             ("dispatch", format!("return shipment: {}", summarize_dispatch(event.event?)?), None)
         }
@@ -92,7 +95,9 @@ pub fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
         Payload::Delivery(event) => {
             let event = event.event?;
             let proof = match &event {
-                delivery_event::Event::DeliveryCompleted(completed) => completed.proof.clone(),
+                delivery_event::Event::DeliveryCompleted(completed) => {
+                    stored::proof(completed.proof.as_ref())
+                }
                 _ => None,
             };
             ("delivery", summarize_delivery(event)?, proof)
@@ -101,10 +106,10 @@ pub fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
     };
     Some(TimelineEntry {
         position: recorded.position,
-        event_id: Uuid::parse_str(&envelope.event_id).unwrap_or_default(),
-        event_type: envelope.event_type,
-        occurred_at: convert::timestamp_from_wire(envelope.occurred_at.as_ref()),
-        actor: convert::actor_from_wire(envelope.actor.as_ref()),
+        event_id: Uuid::parse_str(&header.event_id).unwrap_or_default(),
+        event_type: header.event_type,
+        occurred_at: header.occurred_at,
+        actor: header.actor,
         summary,
         service,
         proof_of_delivery,

@@ -9,48 +9,41 @@
 //! - surveys: `SurveyAnswered` (CSAT 1-5, NPS 0-10), on the case's subject.
 
 use waybill_eventlog::{ProjectionError, RecordedEvent, subject};
-use waybill_proto::convert;
-use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
+use waybill_proto::facts::aftersales::{self, CaseFact};
+use waybill_proto::v1;
 use waybill_types::CustomerId;
 
-use super::CrmModel;
-use super::envelope_of;
 use super::orders::parse_order_id;
+use super::{CrmModel, not_an_envelope};
 use crate::analytics::{ComplaintFacts, SurveyFacts};
-use crate::codec::money_from_wire;
 
 pub(super) fn apply(model: &mut CrmModel, event: &RecordedEvent) -> Result<(), ProjectionError> {
-    let envelope = envelope_of(event)?;
-    let Some(Payload::Aftersales(v1::AfterSalesEvent { event: Some(aftersales) })) = envelope.payload else {
+    let Some(fact) = aftersales::read(&event.payload).map_err(|error| not_an_envelope(event, error))? else {
         return Ok(());
     };
-    let occurred_at = convert::timestamp_from_wire(envelope.occurred_at.as_ref());
-    let order_id = || parse_order_id(event, &envelope.order_id);
+    let occurred_at = fact.occurred_at;
+    let order_id = || parse_order_id(event, &fact.order_id);
     let optional_order_id =
-        if envelope.order_id.is_empty() { None } else { Some(parse_order_id(event, &envelope.order_id)?) };
-    match aftersales {
-        after_sales_event::Event::RefundIssued(refund) => {
+        if fact.order_id.is_empty() { None } else { Some(parse_order_id(event, &fact.order_id)?) };
+    match &fact.event {
+        CaseFact::RefundIssued { amount } => {
             let order_id = order_id()?;
-            if let (Some(order), Some(amount)) =
-                (model.orders.get_mut(&order_id), money_from_wire(refund.amount.as_ref()))
-            {
-                order.refunds.push(amount);
+            if let (Some(order), Some(amount)) = (model.orders.get_mut(&order_id), amount) {
+                order.refunds.push(*amount);
             }
         }
-        after_sales_event::Event::ClaimPaymentIssued(payment) => {
+        CaseFact::ClaimPaymentIssued { amount } => {
             let order_id = order_id()?;
-            if let (Some(order), Some(amount)) =
-                (model.orders.get_mut(&order_id), money_from_wire(payment.amount.as_ref()))
-            {
-                order.claims_paid.push(amount);
+            if let (Some(order), Some(amount)) = (model.orders.get_mut(&order_id), amount) {
+                order.claims_paid.push(*amount);
             }
         }
-        after_sales_event::Event::ComplaintFiled(filed) => {
-            let billing = filed.category == v1::ComplaintCategory::BillingError as i32;
-            let complaint_order = if filed.order_id.is_empty() {
+        CaseFact::ComplaintFiled { customer_id, order_id: filed_order_id, category } => {
+            let billing = *category == v1::ComplaintCategory::BillingError;
+            let complaint_order = if filed_order_id.is_empty() {
                 optional_order_id
             } else {
-                Some(parse_order_id(event, &filed.order_id)?)
+                Some(parse_order_id(event, filed_order_id)?)
             };
             if billing
                 && let Some(order) = complaint_order.and_then(|order_id| model.orders.get_mut(&order_id))
@@ -59,7 +52,7 @@ pub(super) fn apply(model: &mut CrmModel, event: &RecordedEvent) -> Result<(), P
             }
             let complaint_id = subject::aggregate_id_of(&event.subject).to_owned();
             // Whose complaint: the customer it names, else its order's customer.
-            let customer_id = CustomerId::parse(&filed.customer_id).ok().or_else(|| {
+            let customer_id = CustomerId::parse(customer_id).ok().or_else(|| {
                 complaint_order
                     .and_then(|order_id| model.orders.get(&order_id))
                     .map(|order| order.customer_id.clone())
@@ -83,15 +76,15 @@ pub(super) fn apply(model: &mut CrmModel, event: &RecordedEvent) -> Result<(), P
                 },
             );
         }
-        after_sales_event::Event::ComplaintResolved(resolved) => {
+        CaseFact::ComplaintResolved { within_sla } => {
             let complaint_id = subject::aggregate_id_of(&event.subject);
             if let Some(complaint) = model.complaints.get_mut(complaint_id) {
                 complaint.resolved = true;
-                complaint.resolved_within_sla = Some(resolved.within_sla);
+                complaint.resolved_within_sla = Some(*within_sla);
             }
         }
-        after_sales_event::Event::SurveyAnswered(answered) => {
-            let customer_id = CustomerId::parse(&answered.customer_id).ok().or_else(|| {
+        CaseFact::SurveyAnswered { customer_id, csat, nps } => {
+            let customer_id = CustomerId::parse(customer_id).ok().or_else(|| {
                 optional_order_id
                     .and_then(|order_id| model.orders.get(&order_id))
                     .map(|order| order.customer_id.clone())
@@ -104,8 +97,8 @@ pub(super) fn apply(model: &mut CrmModel, event: &RecordedEvent) -> Result<(), P
                 customer_id: Some(customer_id),
                 order_id: optional_order_id,
                 at: occurred_at,
-                csat: (1..=5).contains(&answered.csat).then_some(answered.csat),
-                nps: (answered.nps <= 10).then_some(answered.nps),
+                csat: (1..=5).contains(csat).then_some(*csat),
+                nps: (*nps <= 10).then_some(*nps),
             });
         }
         _ => {}

@@ -7,57 +7,52 @@
 //! (delivery follows the order); it is skipped with a warning rather than invented.
 
 use waybill_eventlog::{ProjectionError, RecordedEvent};
-use waybill_proto::convert;
-use waybill_proto::v1::{self, delivery_event, event_envelope::Payload, intake_event};
+use waybill_proto::facts::delivery::{self, DeliveryFact};
+use waybill_proto::facts::intake::{self, OrderFact};
+use waybill_proto::v1;
 use waybill_types::{CustomerId, OrderId};
 
-use super::{CrmModel, envelope_of};
+use super::{CrmModel, not_an_envelope};
 use crate::analytics::OrderFacts;
-use crate::codec::money_from_wire;
 
 pub(super) fn apply_intake(model: &mut CrmModel, event: &RecordedEvent) -> Result<(), ProjectionError> {
-    let envelope = envelope_of(event)?;
-    let Some(Payload::Intake(v1::IntakeEvent { event: Some(intake) })) = envelope.payload else {
+    let Some(fact) = intake::read(&event.payload).map_err(|error| not_an_envelope(event, error))? else {
         return Ok(());
     };
-    let order_id = parse_order_id(event, &envelope.order_id)?;
-    let occurred_at = convert::timestamp_from_wire(envelope.occurred_at.as_ref());
-    match intake {
-        intake_event::Event::OrderPlaced(placed) => {
+    let order_id = parse_order_id(event, &fact.order_id)?;
+    match fact.event {
+        OrderFact::Placed(placed) => {
             let bad = |what: &str| {
                 ProjectionError(format!("position {}: order placed with a bad {what}", event.position))
             };
             let customer_id = CustomerId::parse(&placed.customer_id).map_err(|_| bad("customer id"))?;
-            let quote = placed.quote.as_ref().ok_or_else(|| bad("quote"))?;
-            let charged = money_from_wire(quote.total.as_ref()).ok_or_else(|| bad("quote total"))?;
+            let quote = placed.quote.ok_or_else(|| bad("quote"))?;
+            let charged = quote.total.ok_or_else(|| bad("quote total"))?;
             let facts = OrderFacts::placed(
                 order_id,
                 customer_id.clone(),
-                occurred_at,
+                fact.header.occurred_at,
                 charged,
                 quote.chargeable_weight_grams,
             );
             model.orders.insert(order_id, facts);
             model.orders_by_customer.entry(customer_id).or_default().insert(order_id);
         }
-        intake_event::Event::OrderAmended(v1::OrderAmended { quote: Some(quote), .. })
-        | intake_event::Event::ConsigneeAddressChanged(v1::ConsigneeAddressChanged {
-            quote: Some(quote),
-            ..
-        }) => {
+        OrderFact::Amended { quote: Some(quote), .. }
+        | OrderFact::ConsigneeAddressChanged { quote: Some(quote), .. } => {
             if let Some(order) = model.orders.get_mut(&order_id) {
-                if let Some(charged) = money_from_wire(quote.total.as_ref()) {
+                if let Some(charged) = quote.total {
                     order.charged = charged;
                 }
                 order.chargeable_weight_grams = quote.chargeable_weight_grams;
             }
         }
-        intake_event::Event::OrderCancelled(_) => {
+        OrderFact::Cancelled { .. } => {
             if let Some(order) = model.orders.get_mut(&order_id) {
                 order.cancelled = true;
             }
         }
-        intake_event::Event::OrderRestored(_) => {
+        OrderFact::Restored { .. } => {
             if let Some(order) = model.orders.get_mut(&order_id) {
                 order.cancelled = false;
             }
@@ -68,49 +63,39 @@ pub(super) fn apply_intake(model: &mut CrmModel, event: &RecordedEvent) -> Resul
 }
 
 pub(super) fn apply_delivery(model: &mut CrmModel, event: &RecordedEvent) -> Result<(), ProjectionError> {
-    let envelope = envelope_of(event)?;
-    let Some(Payload::Delivery(v1::DeliveryEvent { event: Some(delivery) })) = envelope.payload else {
+    let Some(fact) = delivery::read(&event.payload).map_err(|error| not_an_envelope(event, error))? else {
         return Ok(());
     };
     let relevant = matches!(
-        delivery,
-        delivery_event::Event::DeliveryCompleted(_)
-            | delivery_event::Event::DeliveryExceptionRaised(_)
-            | delivery_event::Event::DeliveryReturnedToSender(_)
+        fact.event,
+        DeliveryFact::Completed { .. }
+            | DeliveryFact::ExceptionRaised { .. }
+            | DeliveryFact::ReturnedToSender { .. }
     );
     if !relevant {
         return Ok(());
     }
-    let order_id = parse_order_id(event, &envelope.order_id)?;
+    let order_id = parse_order_id(event, &fact.order_id)?;
     let Some(order) = model.orders.get_mut(&order_id) else {
         tracing::warn!(%order_id, position = event.position, "delivery fact about an order never placed; skipped");
         return Ok(());
     };
-    let occurred_at = convert::timestamp_from_wire(envelope.occurred_at.as_ref());
-    match delivery {
-        delivery_event::Event::DeliveryCompleted(completed) => {
-            let delivered_at = completed
-                .proof
-                .as_ref()
-                .and_then(|proof| proof.delivered_at.as_ref())
-                .map(|at| convert::timestamp_from_wire(Some(at)))
-                .unwrap_or(occurred_at);
+    match fact.event {
+        DeliveryFact::Completed { delivered_at, on_time, first_attempt } => {
             order.delivered_at = Some(delivered_at);
-            order.on_time = completed.on_time;
-            order.first_attempt = completed.first_attempt;
+            order.on_time = on_time;
+            order.first_attempt = first_attempt;
         }
-        delivery_event::Event::DeliveryExceptionRaised(raised) => {
-            match v1::DeliveryExceptionKind::try_from(raised.kind) {
-                Ok(v1::DeliveryExceptionKind::DamagedPartial | v1::DeliveryExceptionKind::DamagedTotal) => {
-                    order.damaged = true
-                }
-                Ok(v1::DeliveryExceptionKind::Lost) => order.lost = true,
-                Ok(v1::DeliveryExceptionKind::HandoverDispute) => order.handover_dispute = true,
-                // A delay is judged by `on_time` at the handover.
-                _ => {}
+        DeliveryFact::ExceptionRaised { kind, .. } => match kind {
+            v1::DeliveryExceptionKind::DamagedPartial | v1::DeliveryExceptionKind::DamagedTotal => {
+                order.damaged = true
             }
-        }
-        delivery_event::Event::DeliveryReturnedToSender(_) => order.returned_to_sender = true,
+            v1::DeliveryExceptionKind::Lost => order.lost = true,
+            v1::DeliveryExceptionKind::HandoverDispute => order.handover_dispute = true,
+            // A delay is judged by `on_time` at the handover.
+            _ => {}
+        },
+        DeliveryFact::ReturnedToSender { .. } => order.returned_to_sender = true,
         _ => {}
     }
     Ok(())

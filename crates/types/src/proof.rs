@@ -1,7 +1,8 @@
-//! The evidence of a handover. The gRPC edge checks its shape (every field present and
-//! well-formed, see `api.rs`); the decider checks what needs the clock (not in the future).
+//! The evidence of a handover: delivery records it, intake's timeline shows it. Delivery's
+//! gRPC edge checks its shape (every field present and well-formed); its decider checks
+//! what needs the clock (not in the future).
 
-use waybill_types::Timestamp;
+use crate::Timestamp;
 
 /// Largest signature image carried in the event itself; larger ones are stored elsewhere
 /// and referenced by digest (events are capped at 64 KiB).

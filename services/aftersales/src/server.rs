@@ -13,7 +13,7 @@ use waybill_proto::v1::after_sales_service_server::AfterSalesServiceServer;
 use waybill_runtime::{Health, identify_caller};
 
 use crate::api::AfterSalesApi;
-use crate::commands::{ClaimRunner, Clock, ComplaintRunner, LedgerRunner, ReturnRunner, SystemClock};
+use crate::commands::{ClaimRunner, Clock, ComplaintRunner, ReturnRunner, SystemClock};
 use crate::domain::Policy;
 use crate::read_model::AfterSalesBook;
 use crate::{reactions, sla};
@@ -61,7 +61,6 @@ pub struct Runners {
     pub returns: ReturnRunner,
     pub claims: ClaimRunner,
     pub complaints: ComplaintRunner,
-    pub ledger: LedgerRunner,
 }
 
 impl Runners {
@@ -81,8 +80,7 @@ impl Runners {
         let returns: ReturnRunner = runner!();
         let claims: ClaimRunner = runner!();
         let complaints: ComplaintRunner = runner!();
-        let ledger = LedgerRunner { returns: returns.clone(), claims: claims.clone() };
-        Runners { returns, claims, complaints, ledger }
+        Runners { returns, claims, complaints }
     }
 }
 

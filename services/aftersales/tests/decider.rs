@@ -2,16 +2,24 @@
 //! the charge over several refunds, claims capped by the declared value, complaint
 //! deadlines and escalation once per breach, and surveys, in the business's words.
 
+use std::sync::OnceLock;
+
 use chrono::{Duration, TimeZone, Utc};
 use uuid::Uuid;
 use waybill_aftersales::domain::{
     CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, ClaimKind, ClaimStatus, Complaint, ComplaintCategory,
-    ComplaintCommand, ComplaintEvent, Ledger, LedgerEvent, OrderFacts, Policy, Rejection, ReturnCase,
-    ReturnCommand, ReturnEvent, ReturnLine, ReturnStatus, Severity, SlaBreach, decide_claim,
+    ComplaintCommand, ComplaintEvent, Context, Ledger, LedgerEvent, OrderFacts, Policy, Rejection,
+    ReturnCase, ReturnCommand, ReturnEvent, ReturnLine, ReturnStatus, Severity, SlaBreach, decide_claim,
     decide_claim_approval, decide_claim_payment, decide_claim_rejection, decide_complaint, decide_refund,
     decide_return, evolve_claim, evolve_complaint, evolve_ledger, evolve_return,
 };
 use waybill_types::{Address, CargoCategory, CargoLine, Currency, Money, OrderId, ServiceLevel, Timestamp};
+
+/// The context a decision is taken in at `now`, with the default policy.
+fn context_at(now: Timestamp) -> Context<'static> {
+    static POLICY: OnceLock<Policy> = OnceLock::new();
+    Context::new(now, POLICY.get_or_init(Policy::default))
+}
 
 fn t0() -> Timestamp {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time")
@@ -75,7 +83,6 @@ fn fold_return(history: &[ReturnEvent]) -> Option<ReturnCase> {
 /// The history of a return of one book that came back.
 fn received(n: u128) -> Vec<ReturnEvent> {
     let now = t0() + Duration::days(1);
-    let policy = Policy::default();
     let mut history = Vec::new();
     for command in [
         ReturnCommand::Request {
@@ -87,7 +94,8 @@ fn received(n: u128) -> Vec<ReturnEvent> {
         ReturnCommand::Approve { note: String::new(), order: Some(order()) },
         ReturnCommand::Receive { note: String::new() },
     ] {
-        let events = decide_return(fold_return(&history).as_ref(), &command, now, &policy).expect("decided");
+        let events =
+            decide_return(fold_return(&history).as_ref(), &command, &context_at(now)).expect("decided");
         history.extend(events);
     }
     history
@@ -103,8 +111,7 @@ fn a_return_within_the_window_is_requested_with_the_lines_described() {
         reason: "too many".into(),
         lines: one_book(),
     };
-    let events =
-        decide_return(None, &command, t0() + Duration::days(14), &Policy::default()).expect("in time");
+    let events = decide_return(None, &command, &context_at(t0() + Duration::days(14))).expect("in time");
     let [ReturnEvent::Requested { lines, window_ends_at, customer_id, .. }] = events.as_slice() else {
         panic!("expected one ReturnRequested, got {events:?}");
     };
@@ -121,8 +128,7 @@ fn a_return_after_the_window_or_before_delivery_is_refused() {
         reason: "late".into(),
         lines: one_book(),
     };
-    let refused =
-        decide_return(None, &late, t0() + Duration::days(14) + Duration::seconds(1), &Policy::default());
+    let refused = decide_return(None, &late, &context_at(t0() + Duration::days(14) + Duration::seconds(1)));
     assert!(
         matches!(refused, Err(Rejection::ReturnWindowClosed { window, .. }) if window == Duration::days(14)),
         "{refused:?}"
@@ -134,7 +140,7 @@ fn a_return_after_the_window_or_before_delivery_is_refused() {
         reason: "x".into(),
         lines: one_book(),
     };
-    assert!(matches!(decide_return(None, &early, t0(), &Policy::default()), Err(Rejection::NotDelivered(_))));
+    assert!(matches!(decide_return(None, &early, &context_at(t0())), Err(Rejection::NotDelivered(_))));
 }
 
 #[test]
@@ -146,8 +152,7 @@ fn return_lines_must_be_a_subset_of_the_cargo() {
     ];
     let command =
         ReturnCommand::Request { return_id: return_id(1), order: Some(order()), reason: "x".into(), lines };
-    let Err(Rejection::Invalid { violations }) = decide_return(None, &command, t0(), &Policy::default())
-    else {
+    let Err(Rejection::Invalid { violations }) = decide_return(None, &command, &context_at(t0())) else {
         panic!("expected field violations");
     };
     let fields: Vec<&str> = violations.iter().map(|violation| violation.field.as_str()).collect();
@@ -158,8 +163,7 @@ fn return_lines_must_be_a_subset_of_the_cargo() {
 fn approving_asks_for_a_reverse_pickup_from_the_consignee_to_the_shipper() {
     let history = &received(1)[..1];
     let approve = ReturnCommand::Approve { note: "ok".into(), order: Some(order()) };
-    let events =
-        decide_return(fold_return(history).as_ref(), &approve, t0(), &Policy::default()).expect("approved");
+    let events = decide_return(fold_return(history).as_ref(), &approve, &context_at(t0())).expect("approved");
     let [
         ReturnEvent::Approved { .. },
         ReturnEvent::PickupRequested { pickup, destination, load, return_id: id, .. },
@@ -175,16 +179,11 @@ fn approving_asks_for_a_reverse_pickup_from_the_consignee_to_the_shipper() {
 #[test]
 fn a_return_is_received_only_after_approval_and_closing_requests_a_survey() {
     let requested = fold_return(&received(1)[..1]);
-    let refused = decide_return(
-        requested.as_ref(),
-        &ReturnCommand::Receive { note: String::new() },
-        t0(),
-        &Policy::default(),
-    );
+    let refused =
+        decide_return(requested.as_ref(), &ReturnCommand::Receive { note: String::new() }, &context_at(t0()));
     assert!(matches!(refused, Err(Rejection::InvalidState { action: "receive", status: "requested", .. })));
     let received = fold_return(&received(1));
-    let events =
-        decide_return(received.as_ref(), &ReturnCommand::Close, t0(), &Policy::default()).expect("closed");
+    let events = decide_return(received.as_ref(), &ReturnCommand::Close, &context_at(t0())).expect("closed");
     assert!(matches!(events.as_slice(), [ReturnEvent::Closed, ReturnEvent::SurveyRequested { .. }]));
 }
 
@@ -200,7 +199,7 @@ fn refunds_over_several_returns_never_exceed_the_charge() {
     let second = fold_return(&received(2));
     let charged = Some(eur(2_500));
     let (case_events, ledger_events) =
-        decide_refund(first.as_ref(), None, eur(1_500), charged).expect("fits");
+        decide_refund(first.as_ref(), None, eur(1_500), charged, &context_at(t0())).expect("fits");
     assert_eq!(case_events, [ReturnEvent::Refunded { amount: eur(1_500), total_refunded: eur(1_500) }]);
     assert_eq!(
         ledger_events,
@@ -212,13 +211,13 @@ fn refunds_over_several_returns_never_exceed_the_charge() {
         }]
     );
     let ledger = fold_ledger(&ledger_events);
-    let too_much = decide_refund(second.as_ref(), ledger.as_ref(), eur(1_001), charged);
+    let too_much = decide_refund(second.as_ref(), ledger.as_ref(), eur(1_001), charged, &context_at(t0()));
     assert!(
         matches!(too_much, Err(Rejection::RefundExceedsCharge { remaining, .. }) if remaining == eur(1_000)),
         "{too_much:?}"
     );
-    let (_, rest) =
-        decide_refund(second.as_ref(), ledger.as_ref(), eur(1_000), charged).expect("the rest fits");
+    let (_, rest) = decide_refund(second.as_ref(), ledger.as_ref(), eur(1_000), charged, &context_at(t0()))
+        .expect("the rest fits");
     assert!(
         matches!(rest.as_slice(), [LedgerEvent::RefundIssued { total_refunded, .. }] if *total_refunded == eur(2_500))
     );
@@ -227,12 +226,12 @@ fn refunds_over_several_returns_never_exceed_the_charge() {
 #[test]
 fn a_refund_needs_the_goods_back_and_the_orders_currency() {
     let requested = fold_return(&received(1)[..1]);
-    let early = decide_refund(requested.as_ref(), None, eur(100), Some(eur(2_500)));
+    let early = decide_refund(requested.as_ref(), None, eur(100), Some(eur(2_500)), &context_at(t0()));
     assert!(matches!(early, Err(Rejection::InvalidState { action: "refund", .. })));
     let received = fold_return(&received(1));
     let cny = Money::new(100, Currency::parse("CNY").expect("CNY"));
     assert!(matches!(
-        decide_refund(received.as_ref(), None, cny, Some(eur(2_500))),
+        decide_refund(received.as_ref(), None, cny, Some(eur(2_500)), &context_at(t0())),
         Err(Rejection::CurrencyMismatch { .. })
     ));
 }
@@ -252,14 +251,14 @@ fn opened(n: u128, kind: ClaimKind) -> Option<Claim> {
         automatic: true,
         source_event_id: "e".into(),
     };
-    let events = decide_claim(None, &open, t0(), &Policy::default()).expect("opened");
+    let events = decide_claim(None, &open, &context_at(t0())).expect("opened");
     events.iter().fold(None, |state, event| evolve_claim(state, event, t0()))
 }
 
 fn approved(n: u128, amount: Money) -> Option<Claim> {
     let claim = opened(n, ClaimKind::Other);
-    let events = decide_claim(claim.as_ref(), &ClaimCommand::Approve { amount }, t0(), &Policy::default())
-        .expect("ok");
+    let events =
+        decide_claim(claim.as_ref(), &ClaimCommand::Approve { amount }, &context_at(t0())).expect("ok");
     events.iter().fold(claim, |state, event| evolve_claim(state, event, t0()))
 }
 
@@ -283,47 +282,38 @@ fn opening_an_existing_claim_again_decides_nothing() {
         automatic: true,
         source_event_id: "e".into(),
     };
-    assert_eq!(decide_claim(claim.as_ref(), &again, t0(), &Policy::default()), Ok(vec![]));
+    assert_eq!(decide_claim(claim.as_ref(), &again, &context_at(t0())), Ok(vec![]));
 }
 
 #[test]
 fn a_claim_is_never_approved_above_the_declared_value() {
     let claim = opened(1, ClaimKind::DamagedPartial);
-    let above = decide_claim(
-        claim.as_ref(),
-        &ClaimCommand::Approve { amount: eur(10_001) },
-        t0(),
-        &Policy::default(),
-    );
+    let above =
+        decide_claim(claim.as_ref(), &ClaimCommand::Approve { amount: eur(10_001) }, &context_at(t0()));
     assert!(matches!(above, Err(Rejection::AboveDeclaredValue { .. })), "{above:?}");
-    let at = decide_claim(
-        claim.as_ref(),
-        &ClaimCommand::Approve { amount: eur(10_000) },
-        t0(),
-        &Policy::default(),
-    );
+    let at = decide_claim(claim.as_ref(), &ClaimCommand::Approve { amount: eur(10_000) }, &context_at(t0()));
     assert_eq!(at, Ok(vec![ClaimEvent::Approved { amount: eur(10_000) }]));
 }
 
 #[test]
 fn claim_payments_for_one_order_never_exceed_its_declared_value() {
     let first = approved(1, eur(7_000));
-    let (claim_events, ledger_events) = decide_claim_payment(first.as_ref(), None).expect("fits");
+    let (claim_events, ledger_events) =
+        decide_claim_payment(first.as_ref(), None, &context_at(t0())).expect("fits");
     assert_eq!(claim_events, [ClaimEvent::Paid { amount: eur(7_000) }]);
     let ledger = fold_ledger(&ledger_events);
     let second = approved(2, eur(3_001));
-    let over = decide_claim_payment(second.as_ref(), ledger.as_ref());
+    let over = decide_claim_payment(second.as_ref(), ledger.as_ref(), &context_at(t0()));
     assert!(matches!(over, Err(Rejection::PaymentsExceedDeclaredValue { .. })), "{over:?}");
     let within = approved(3, eur(3_000));
-    assert!(decide_claim_payment(within.as_ref(), ledger.as_ref()).is_ok());
+    assert!(decide_claim_payment(within.as_ref(), ledger.as_ref(), &context_at(t0())).is_ok());
 }
 
 /// Approves `amount` on claim `n` through the ledger; returns the claim and the ledger after.
 fn approve_on_ledger(n: u128, amount: Money, ledger: Option<Ledger>) -> (Option<Claim>, Option<Ledger>) {
     let claim = opened(n, ClaimKind::Other);
     let (claim_events, ledger_events) =
-        decide_claim_approval(claim.as_ref(), ledger.as_ref(), amount, t0(), &Policy::default())
-            .expect("approved");
+        decide_claim_approval(claim.as_ref(), ledger.as_ref(), amount, &context_at(t0())).expect("approved");
     let claim = claim_events.iter().fold(claim, |state, event| evolve_claim(state, event, t0()));
     let ledger =
         ledger_events.iter().fold(ledger, |state, event| Some(evolve_ledger(state, order_id(), event, t0())));
@@ -334,14 +324,15 @@ fn approve_on_ledger(n: u128, amount: Money, ledger: Option<Ledger>) -> (Option<
 fn an_approval_is_checked_against_what_is_left_after_the_orders_payments() {
     // 55.00 of the 100.00 declared are paid: 45.00 are left.
     let (first, ledger) = approve_on_ledger(1, eur(5_500), None);
-    let (paid_events, ledger_events) = decide_claim_payment(first.as_ref(), ledger.as_ref()).expect("paid");
+    let (paid_events, ledger_events) =
+        decide_claim_payment(first.as_ref(), ledger.as_ref(), &context_at(t0())).expect("paid");
     assert_eq!(paid_events, [ClaimEvent::Paid { amount: eur(5_500) }]);
     let ledger =
         ledger_events.iter().fold(ledger, |state, event| Some(evolve_ledger(state, order_id(), event, t0())));
     assert_eq!(ledger.as_ref().map(|ledger| ledger.claims_reserved.len()), Some(0), "paid, no longer held");
 
     let second = opened(2, ClaimKind::Other);
-    let over = decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(5_000), t0(), &Policy::default());
+    let over = decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(5_000), &context_at(t0()));
     assert_eq!(
         over,
         Err(Rejection::ApprovalExceedsDeclaredValue {
@@ -351,7 +342,7 @@ fn an_approval_is_checked_against_what_is_left_after_the_orders_payments() {
         })
     );
     let (approved, _) =
-        decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(4_500), t0(), &Policy::default())
+        decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(4_500), &context_at(t0()))
             .expect("what is left");
     assert_eq!(approved, [ClaimEvent::Approved { amount: eur(4_500) }]);
 }
@@ -363,17 +354,12 @@ fn an_approved_claim_holds_its_amount_until_paid_or_rejected() {
     assert_eq!(held, Some(vec![eur(6_000)]));
     // Another claim cannot be approved for the money the first one holds...
     let second = opened(2, ClaimKind::Other);
-    let over = decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(4_001), t0(), &Policy::default());
+    let over = decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(4_001), &context_at(t0()));
     assert!(matches!(over, Err(Rejection::ApprovalExceedsDeclaredValue { .. })), "{over:?}");
     // ...until the first is rejected, which releases it.
-    let (rejected, released) = decide_claim_rejection(
-        first.as_ref(),
-        ledger.as_ref(),
-        "not our fault".into(),
-        t0(),
-        &Policy::default(),
-    )
-    .expect("rejected");
+    let (rejected, released) =
+        decide_claim_rejection(first.as_ref(), ledger.as_ref(), "not our fault".into(), &context_at(t0()))
+            .expect("rejected");
     assert!(matches!(rejected.as_slice(), [ClaimEvent::Rejected { .. }]));
     assert_eq!(
         released,
@@ -381,26 +367,18 @@ fn an_approved_claim_holds_its_amount_until_paid_or_rejected() {
     );
     let ledger =
         released.iter().fold(ledger, |state, event| Some(evolve_ledger(state, order_id(), event, t0())));
-    assert!(
-        decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(10_000), t0(), &Policy::default())
-            .is_ok()
-    );
+    assert!(decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(10_000), &context_at(t0())).is_ok());
     // A claim that holds nothing is rejected without touching the ledger.
-    let (_, untouched) = decide_claim_rejection(
-        second.as_ref(),
-        ledger.as_ref(),
-        "duplicate".into(),
-        t0(),
-        &Policy::default(),
-    )
-    .expect("rejected");
+    let (_, untouched) =
+        decide_claim_rejection(second.as_ref(), ledger.as_ref(), "duplicate".into(), &context_at(t0()))
+            .expect("rejected");
     assert!(untouched.is_empty());
 }
 
 #[test]
 fn a_claims_own_approval_does_not_count_against_its_payment() {
     let (claim, ledger) = approve_on_ledger(1, eur(10_000), None);
-    let paid = decide_claim_payment(claim.as_ref(), ledger.as_ref());
+    let paid = decide_claim_payment(claim.as_ref(), ledger.as_ref(), &context_at(t0()));
     assert!(paid.is_ok(), "{paid:?}");
 }
 
@@ -408,14 +386,14 @@ fn a_claims_own_approval_does_not_count_against_its_payment() {
 fn only_an_approved_claim_is_paid_and_a_paid_one_closes_with_a_survey() {
     let open = opened(1, ClaimKind::Lost);
     assert!(matches!(
-        decide_claim_payment(open.as_ref(), None),
+        decide_claim_payment(open.as_ref(), None, &context_at(t0())),
         Err(Rejection::InvalidState { action: "pay", .. })
     ));
     let claim = approved(1, eur(100));
-    let (events, _) = decide_claim_payment(claim.as_ref(), None).expect("paid");
+    let (events, _) = decide_claim_payment(claim.as_ref(), None, &context_at(t0())).expect("paid");
     let paid = events.iter().fold(claim, |state, event| evolve_claim(state, event, t0()));
     assert_eq!(paid.as_ref().map(|claim| claim.status), Some(ClaimStatus::Paid));
-    let closed = decide_claim(paid.as_ref(), &ClaimCommand::Close, t0(), &Policy::default()).expect("closed");
+    let closed = decide_claim(paid.as_ref(), &ClaimCommand::Close, &context_at(t0())).expect("closed");
     assert!(matches!(closed.as_slice(), [ClaimEvent::Closed, ClaimEvent::SurveyRequested { .. }]));
 }
 
@@ -434,7 +412,7 @@ fn filed(severity: Severity, at: Timestamp) -> Option<Complaint> {
         severity,
         description: "late".into(),
     };
-    let events = decide_complaint(None, &file, at, &Policy::default()).expect("filed");
+    let events = decide_complaint(None, &file, &context_at(at)).expect("filed");
     events.iter().fold(None, |state, event| evolve_complaint(state, event, at))
 }
 
@@ -443,7 +421,7 @@ fn apply(
     command: ComplaintCommand,
     now: Timestamp,
 ) -> (Option<Complaint>, Vec<ComplaintEvent>) {
-    let events = decide_complaint(state.as_ref(), &command, now, &Policy::default()).expect("decided");
+    let events = decide_complaint(state.as_ref(), &command, &context_at(now)).expect("decided");
     (events.iter().fold(state, |state, event| evolve_complaint(state, event, now)), events)
 }
 
@@ -475,7 +453,7 @@ fn the_sla_clock_escalates_once_per_missed_deadline() {
     let deadline = t0() + Duration::hours(2);
     let breach = ComplaintCommand::SlaEscalate { breach: SlaBreach::Acknowledge, deadline };
     // Not due yet: nothing.
-    assert_eq!(decide_complaint(complaint.as_ref(), &breach, deadline, &Policy::default()), Ok(vec![]));
+    assert_eq!(decide_complaint(complaint.as_ref(), &breach, &context_at(deadline)), Ok(vec![]));
     let (escalated, events) = apply(complaint, breach.clone(), deadline + Duration::minutes(1));
     assert!(matches!(
         events.as_slice(),
@@ -483,7 +461,7 @@ fn the_sla_clock_escalates_once_per_missed_deadline() {
     ));
     // The same breach again (another replica's tick): nothing.
     assert_eq!(
-        decide_complaint(escalated.as_ref(), &breach, deadline + Duration::hours(1), &Policy::default()),
+        decide_complaint(escalated.as_ref(), &breach, &context_at(deadline + Duration::hours(1))),
         Ok(vec![])
     );
     // The resolve deadline is another breach.
@@ -507,7 +485,7 @@ fn a_deadline_met_is_not_escalated_and_resolution_records_whether_it_was_in_time
     let breach =
         ComplaintCommand::SlaEscalate { breach: SlaBreach::Acknowledge, deadline: t0() + Duration::hours(2) };
     assert_eq!(
-        decide_complaint(acknowledged.as_ref(), &breach, t0() + Duration::hours(3), &Policy::default()),
+        decide_complaint(acknowledged.as_ref(), &breach, &context_at(t0() + Duration::hours(3))),
         Ok(vec![])
     );
     let resolve = ComplaintCommand::Resolve { resolution: "apologised".into(), compensation: Some(eur(500)) };
@@ -525,7 +503,7 @@ fn a_survey_is_answered_only_after_closing_and_only_once() {
     let answer = ComplaintCommand::AnswerSurvey { csat: 5, nps: 10, comment: "thanks".into() };
     let open = filed(Severity::Medium, t0());
     assert_eq!(
-        decide_complaint(open.as_ref(), &answer, t0(), &Policy::default()),
+        decide_complaint(open.as_ref(), &answer, &context_at(t0())),
         Err(Rejection::SurveyNotRequested { kind: CaseKind::Complaint })
     );
     let (resolved, _) =
@@ -535,7 +513,7 @@ fn a_survey_is_answered_only_after_closing_and_only_once() {
     let (answered, events) = apply(closed, answer.clone(), t0());
     assert!(matches!(events.as_slice(), [ComplaintEvent::SurveyAnswered { csat: 5, nps: 10, .. }]));
     assert_eq!(
-        decide_complaint(answered.as_ref(), &answer, t0(), &Policy::default()),
+        decide_complaint(answered.as_ref(), &answer, &context_at(t0())),
         Err(Rejection::SurveyAlreadyAnswered { kind: CaseKind::Complaint })
     );
 }
@@ -544,12 +522,8 @@ fn a_survey_is_answered_only_after_closing_and_only_once() {
 fn a_returns_status_names_the_state_that_forbids_a_command() {
     let received = fold_return(&received(1));
     assert_eq!(received.as_ref().map(|case| case.status), Some(ReturnStatus::Received));
-    let refused = decide_return(
-        received.as_ref(),
-        &ReturnCommand::Reject { reason: "no".into() },
-        t0(),
-        &Policy::default(),
-    );
+    let refused =
+        decide_return(received.as_ref(), &ReturnCommand::Reject { reason: "no".into() }, &context_at(t0()));
     assert_eq!(
         refused,
         Err(Rejection::InvalidState { action: "reject", kind: CaseKind::Return, status: "received" })

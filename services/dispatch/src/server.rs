@@ -65,8 +65,8 @@ impl Runners {
         vehicles.wait_timeout = settings.wait_timeout;
         let mut drivers = DriverRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
         drivers.wait_timeout = settings.wait_timeout;
-        let tasks =
-            TaskRunner { log, model, clock: settings.clock.clone(), wait_timeout: settings.wait_timeout };
+        let mut tasks = TaskRunner::new(log, model, (), settings.clock.clone());
+        tasks.wait_timeout = settings.wait_timeout;
         Ok(Runners { vehicles, drivers, tasks })
     }
 }

@@ -282,6 +282,10 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
             primary.push(A::encode(id, folded.as_ref(), event, &event_meta()));
             folded = A::evolve(folded, event, now);
         }
+        let Some(state) = folded else {
+            // A decider bug (events that do not build the aggregate): never store them.
+            return Err(CommandError::Log(format!("decided events do not build {subject}")));
+        };
         // Each other aggregate's events, grouped in the order first decided, folded from its
         // state in the model (if that moved since it was read, the append fails anyway).
         let mut others: Vec<(B::Id, Vec<NewEvent>, Option<B>)> = Vec::new();
@@ -320,8 +324,6 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
                 Ok(outcome.map(|outcome| DecisionOutcome { outcome, written: Vec::new() }))
             }
             Ok(appended) => {
-                let state = folded
-                    .ok_or_else(|| CommandError::Log(format!("decided events do not build {subject}")))?;
                 // A batch is stored contiguously in the order given: the primary's events,
                 // then each other aggregate's.
                 let mut next = appended.first + primary.len() as u64;

@@ -1,27 +1,18 @@
 //! Running commands against the log.
 //!
-//! Returns, claims and complaints go through the shared command loop (`waybill_command`,
-//! whose docs describe it) as [`Aggregate`]s. A refund, a claim's approval, rejection or
-//! payment also writes to (or is checked against) the order's ledger, so it runs through
-//! [`LedgerRunner`], the same loop over two
-//! aggregates (like dispatch's `TaskRunner`):
+//! After-sales' aggregates on the shared command loop (`waybill_command`, whose docs
+//! describe it): returns, claims and complaints as [`Decider`]s, and the order's
+//! [`Ledger`], which money decisions write together with their case.
 //!
-//! 1. A retried request finds the case event it caused in the read model, confirmed
-//!    against the log, and gets the same answer; nothing is written twice.
-//! 2. The decision is taken on the case and the order's ledger as the read model has them
-//!    (and the order's charge or declared value).
-//! 3. The case's events and the ledger's go out in ONE atomic append
-//!    (`EventLog::append_atomic`), each subject with its own expected position, with the
-//!    `Nats-Msg-Id`s from `<case id>:<request id>`. Two refunds racing on one order cannot
-//!    both be stored: the second finds the ledger's subject moved on.
-//! 4. A lost race (or a rejection decided on state that turns out stale) makes the read
-//!    model catch up and the loop decide again, up to [`MAX_LEDGER_ATTEMPTS`]; then ABORTED.
-
-use std::time::Duration;
+//! A refund, a claim's approval, rejection or payment is a [`Decision`] over the case and
+//! the order's ledger ([`Refund`], [`ApproveClaim`], [`RejectClaim`], [`PayClaim`]): both go
+//! out in one atomic append, each subject with its own expected position, so two refunds
+//! racing on one order cannot both be stored (the second finds the ledger moved on), and of
+//! two approvals racing for the last of a declared value one is refused.
 
 use uuid::Uuid;
-use waybill_command::{Aggregate, AggregateStore, CommandRunner, EventMeta, Outcome, fold_until};
-use waybill_eventlog::{AggregateAppend, AppendError, NewEvent, Position, subject};
+use waybill_command::{Aggregate, CommandRunner, Context, Decided, Decider, Decision, EventMeta, Reads};
+use waybill_eventlog::{NewEvent, subject};
 use waybill_types::{Money, OrderId, Timestamp};
 
 use crate::codec::{self, Decoded};
@@ -37,9 +28,6 @@ pub type ReturnRunner = CommandRunner<ReturnCase, AfterSalesBook>;
 pub type ClaimRunner = CommandRunner<Claim, AfterSalesBook>;
 pub type ComplaintRunner = CommandRunner<Complaint, AfterSalesBook>;
 pub type CommandError = waybill_command::CommandError<Rejection>;
-
-/// How many times a ledger command is decided again after losing a race.
-pub const MAX_LEDGER_ATTEMPTS: usize = 8;
 
 pub fn return_subject(id: &CaseId) -> String {
     subject::aggregate("aftersales", "return", &id.to_string())
@@ -63,7 +51,6 @@ fn decoded(payload: &[u8]) -> Result<Decoded, String> {
 
 impl Aggregate for ReturnCase {
     type Id = CaseId;
-    type Command = ReturnCommand;
     type Event = ReturnEvent;
     type Rejection = Rejection;
     type Policy = Policy;
@@ -72,21 +59,8 @@ impl Aggregate for ReturnCase {
         return_subject(id)
     }
 
-    fn decide(
-        state: Option<&Self>,
-        command: &ReturnCommand,
-        now: Timestamp,
-        policy: &Policy,
-    ) -> Result<Vec<ReturnEvent>, Rejection> {
-        domain::decide_return(state, command, now, policy)
-    }
-
     fn evolve(state: Option<Self>, event: &ReturnEvent, at: Timestamp) -> Option<Self> {
         domain::evolve_return(state, event, at)
-    }
-
-    fn not_found(_id: &CaseId) -> Rejection {
-        Rejection::CaseNotFound { kind: domain::CaseKind::Return }
     }
 
     fn encode(id: &CaseId, state: Option<&Self>, event: &ReturnEvent, meta: &EventMeta) -> NewEvent {
@@ -106,9 +80,24 @@ impl Aggregate for ReturnCase {
     }
 }
 
+impl Decider for ReturnCase {
+    type Command = ReturnCommand;
+
+    fn decide(
+        state: Option<&Self>,
+        command: &ReturnCommand,
+        context: &Context<'_, Policy>,
+    ) -> Result<Vec<ReturnEvent>, Rejection> {
+        domain::decide_return(state, command, context)
+    }
+
+    fn not_found(_id: &CaseId) -> Rejection {
+        Rejection::CaseNotFound { kind: domain::CaseKind::Return }
+    }
+}
+
 impl Aggregate for Claim {
     type Id = CaseId;
-    type Command = ClaimCommand;
     type Event = ClaimEvent;
     type Rejection = Rejection;
     type Policy = Policy;
@@ -117,21 +106,8 @@ impl Aggregate for Claim {
         claim_subject(id)
     }
 
-    fn decide(
-        state: Option<&Self>,
-        command: &ClaimCommand,
-        now: Timestamp,
-        policy: &Policy,
-    ) -> Result<Vec<ClaimEvent>, Rejection> {
-        domain::decide_claim(state, command, now, policy)
-    }
-
     fn evolve(state: Option<Self>, event: &ClaimEvent, at: Timestamp) -> Option<Self> {
         domain::evolve_claim(state, event, at)
-    }
-
-    fn not_found(_id: &CaseId) -> Rejection {
-        Rejection::CaseNotFound { kind: domain::CaseKind::Claim }
     }
 
     fn encode(id: &CaseId, state: Option<&Self>, event: &ClaimEvent, meta: &EventMeta) -> NewEvent {
@@ -151,9 +127,24 @@ impl Aggregate for Claim {
     }
 }
 
+impl Decider for Claim {
+    type Command = ClaimCommand;
+
+    fn decide(
+        state: Option<&Self>,
+        command: &ClaimCommand,
+        context: &Context<'_, Policy>,
+    ) -> Result<Vec<ClaimEvent>, Rejection> {
+        domain::decide_claim(state, command, context)
+    }
+
+    fn not_found(_id: &CaseId) -> Rejection {
+        Rejection::CaseNotFound { kind: domain::CaseKind::Claim }
+    }
+}
+
 impl Aggregate for Complaint {
     type Id = CaseId;
-    type Command = ComplaintCommand;
     type Event = ComplaintEvent;
     type Rejection = Rejection;
     type Policy = Policy;
@@ -162,21 +153,8 @@ impl Aggregate for Complaint {
         complaint_subject(id)
     }
 
-    fn decide(
-        state: Option<&Self>,
-        command: &ComplaintCommand,
-        now: Timestamp,
-        policy: &Policy,
-    ) -> Result<Vec<ComplaintEvent>, Rejection> {
-        domain::decide_complaint(state, command, now, policy)
-    }
-
     fn evolve(state: Option<Self>, event: &ComplaintEvent, at: Timestamp) -> Option<Self> {
         domain::evolve_complaint(state, event, at)
-    }
-
-    fn not_found(_id: &CaseId) -> Rejection {
-        Rejection::CaseNotFound { kind: domain::CaseKind::Complaint }
     }
 
     fn encode(id: &CaseId, state: Option<&Self>, event: &ComplaintEvent, meta: &EventMeta) -> NewEvent {
@@ -196,8 +174,55 @@ impl Aggregate for Complaint {
     }
 }
 
+impl Decider for Complaint {
+    type Command = ComplaintCommand;
+
+    fn decide(
+        state: Option<&Self>,
+        command: &ComplaintCommand,
+        context: &Context<'_, Policy>,
+    ) -> Result<Vec<ComplaintEvent>, Rejection> {
+        domain::decide_complaint(state, command, context)
+    }
+
+    fn not_found(_id: &CaseId) -> Rejection {
+        Rejection::CaseNotFound { kind: domain::CaseKind::Complaint }
+    }
+}
+
+/// An order's ledger (`waybill.aftersales.order.<order id>`): written only together with a
+/// case, in the same atomic append, by the decisions below.
+impl Aggregate for Ledger {
+    type Id = OrderId;
+    type Event = LedgerEvent;
+    type Rejection = Rejection;
+    type Policy = Policy;
+
+    fn subject(order_id: &OrderId) -> String {
+        ledger_subject(order_id)
+    }
+
+    fn evolve(state: Option<Self>, event: &LedgerEvent, at: Timestamp) -> Option<Self> {
+        // A ledger's first event does not name its order (its subject does): the read model
+        // folds it knowing the id; here a ledger not seen yet stays unknown.
+        let order_id = state.as_ref()?.order_id;
+        Some(domain::evolve_ledger(state, order_id, event, at))
+    }
+
+    fn encode(order_id: &OrderId, _state: Option<&Self>, event: &LedgerEvent, meta: &EventMeta) -> NewEvent {
+        codec::encode_ledger(*order_id, event, meta)
+    }
+
+    fn decode(payload: &[u8]) -> Result<(EventMeta, LedgerEvent), String> {
+        match decoded(payload)? {
+            Decoded::Ledger { meta, event, .. } => Ok((meta, event)),
+            _ => Err("not a ledger's event".to_owned()),
+        }
+    }
+}
+
 /// A case whose money goes through the order's ledger.
-pub trait LedgerCase: Aggregate<Id = CaseId, Rejection = Rejection> {
+pub trait LedgerCase: Decider<Id = CaseId, Rejection = Rejection, Policy = Policy> {
     fn order_id(&self) -> OrderId;
 }
 
@@ -213,237 +238,120 @@ impl LedgerCase for Claim {
     }
 }
 
-/// Refunds and claim payments: the two-aggregate command loop (see the module docs).
-#[derive(Clone)]
-pub struct LedgerRunner {
-    pub returns: ReturnRunner,
-    pub claims: ClaimRunner,
+/// What a ledger decision reads beside its case: the order's ledger, and the order's facts
+/// (what was charged).
+#[derive(Clone, Debug, Default)]
+pub struct LedgerInput {
+    pub ledger: Option<Ledger>,
+    pub order: Option<OrderFacts>,
 }
 
-/// What a decision was taken on.
-struct Snapshot<A> {
-    case: Option<A>,
-    version: Position,
-    ledger: Option<Ledger>,
-    ledger_version: Position,
-    order: Option<OrderFacts>,
-}
-
-impl<A> Snapshot<A> {
-    fn versions(&self) -> (Position, Position) {
-        (self.version, self.ledger_version)
-    }
-}
-
-type LedgerResult<T> = Result<T, CommandError>;
-
-impl LedgerRunner {
-    /// Refunds `amount` on a received return, within what is left of the order's charge.
-    pub async fn refund(
-        &self,
-        return_id: CaseId,
-        amount: Money,
-        meta: &CommandMeta,
-    ) -> LedgerResult<Outcome<ReturnCase>> {
-        run_with_ledger(&self.returns, return_id, meta, |case, ledger, order| {
-            domain::decide_refund(case, ledger, amount, order.and_then(|order| order.charged))
-        })
-        .await
-    }
-
-    /// Approves `amount` on a claim, within what is left of the order's declared value after
-    /// its payments and other approvals (held on the ledger until paid or rejected).
-    pub async fn approve_claim(
-        &self,
-        claim_id: CaseId,
-        amount: Money,
-        meta: &CommandMeta,
-    ) -> LedgerResult<Outcome<Claim>> {
-        let (now, policy) = (self.claims.clock.now(), self.claims.policy.clone());
-        run_with_ledger(&self.claims, claim_id, meta, |case, ledger, _order| {
-            domain::decide_claim_approval(case, ledger, amount, now, &policy)
-        })
-        .await
-    }
-
-    /// Rejects a claim; one approved earlier frees what it held of the declared value.
-    pub async fn reject_claim(
-        &self,
-        claim_id: CaseId,
-        reason: String,
-        meta: &CommandMeta,
-    ) -> LedgerResult<Outcome<Claim>> {
-        let (now, policy) = (self.claims.clock.now(), self.claims.policy.clone());
-        run_with_ledger(&self.claims, claim_id, meta, |case, ledger, _order| {
-            domain::decide_claim_rejection(case, ledger, reason.clone(), now, &policy)
-        })
-        .await
-    }
-
-    /// Pays an approved claim, within what is left of the order's declared value.
-    pub async fn pay_claim(&self, claim_id: CaseId, meta: &CommandMeta) -> LedgerResult<Outcome<Claim>> {
-        run_with_ledger(&self.claims, claim_id, meta, |case, ledger, _order| {
-            domain::decide_claim_payment(case, ledger)
-        })
-        .await
-    }
-}
-
-fn snapshot<A: LedgerCase>(runner: &CommandRunner<A, AfterSalesBook>, id: &CaseId) -> Snapshot<A>
-where
-    AfterSalesBook: AggregateStore<A>,
-{
-    let book = runner.model.read();
-    let (case, version) = match AggregateStore::<A>::current(&*book, id) {
-        Some((case, version)) => (Some(case), version),
-        None => (None, 0),
+fn read_ledger<A: LedgerCase>(
+    book: &AfterSalesBook,
+    case: Option<&A>,
+    reads: &mut Reads<Ledger>,
+) -> LedgerInput {
+    let Some(order_id) = case.map(LedgerCase::order_id) else {
+        return LedgerInput::default();
     };
-    let order_id = case.as_ref().map(LedgerCase::order_id);
-    let ledger = order_id.and_then(|order_id| book.ledger(&order_id));
-    Snapshot {
-        ledger: ledger.map(|record| record.state.clone()),
-        ledger_version: ledger.map_or(0, |record| record.version),
-        order: order_id.and_then(|order_id| book.order(&order_id).cloned()),
-        case,
-        version,
-    }
+    let ledger = book.ledger(&order_id);
+    reads.other(order_id, ledger.map_or(0, |record| record.version));
+    LedgerInput { ledger: ledger.map(|record| record.state.clone()), order: book.order(&order_id).cloned() }
 }
 
-/// A short pause before deciding again, with a random part so that requests that collided
-/// do not collide again in step.
-fn retry_pause(attempt: usize) -> Duration {
-    let random = u64::from(Uuid::now_v7().as_u128().to_le_bytes()[0] % 8);
-    let attempt = u64::try_from(attempt).unwrap_or(u64::MAX);
-    Duration::from_millis(2 + random.saturating_mul(attempt.saturating_add(1)))
-}
-
-async fn run_with_ledger<A, D>(
-    runner: &CommandRunner<A, AfterSalesBook>,
-    id: CaseId,
-    meta: &CommandMeta,
-    decide: D,
-) -> LedgerResult<Outcome<A>>
-where
-    A: LedgerCase,
-    AfterSalesBook: AggregateStore<A>,
-    D: Fn(
-        Option<&A>,
-        Option<&Ledger>,
-        Option<&OrderFacts>,
-    ) -> Result<(Vec<A::Event>, Vec<LedgerEvent>), Rejection>,
-{
-    runner.wait_for_callers_position(meta).await?;
-    for attempt in 0..MAX_LEDGER_ATTEMPTS {
-        if let Some(outcome) = already_done(runner, &id, &meta.request_id).await? {
-            return Ok(outcome);
-        }
-        let taken = snapshot(runner, &id);
-        let (case_events, ledger_events) =
-            match decide(taken.case.as_ref(), taken.ledger.as_ref(), taken.order.as_ref()) {
-                Ok(decision) => decision,
-                Err(rejection) => {
-                    // Only reject on the latest state: if what we decided on moved, decide again.
-                    runner.model.wait_caught_up(runner.wait_timeout).await?;
-                    if snapshot(runner, &id).versions() == taken.versions() {
-                        return Err(CommandError::Rejected(rejection));
-                    }
-                    continue;
-                }
-            };
-        let Some(case) = taken.case.clone() else {
-            // Not found on the log as it is now, not only in a model that lags.
-            runner.model.wait_caught_up(runner.wait_timeout).await?;
-            if snapshot(runner, &id).versions() == taken.versions() {
-                return Err(CommandError::Rejected(A::not_found(&id)));
-            }
-            continue;
-        };
-        let now = runner.clock.now();
-        let event_meta = || EventMeta {
-            event_id: Uuid::now_v7(),
-            occurred_at: now,
-            causation_id: meta.request_id.clone(),
-            correlation_id: meta.correlation_id.clone(),
-            actor: meta.actor.clone(),
-        };
-        let mut folded = Some(case.clone());
-        let mut encoded_case = Vec::with_capacity(case_events.len());
-        for event in &case_events {
-            encoded_case.push(A::encode(&id, folded.as_ref(), event, &event_meta()));
-            folded = A::evolve(folded, event, now);
-        }
-        let order_id = case.order_id();
-        let encoded_ledger: Vec<NewEvent> =
-            ledger_events.iter().map(|event| codec::encode_ledger(order_id, event, &event_meta())).collect();
-        let case_subject = A::subject(&id);
-        let ledger_subject = ledger_subject(&order_id);
-        let writes = [
-            AggregateAppend { subject: &case_subject, expected: Some(taken.version), events: &encoded_case },
-            AggregateAppend {
-                subject: &ledger_subject,
-                expected: Some(taken.ledger_version),
-                events: &encoded_ledger,
-            },
-        ];
-        let idempotency_key = format!("{id}:{}", meta.request_id);
-        match runner.log.append_atomic(&writes, &idempotency_key).await {
-            Ok(appended) if appended.duplicate => {
-                // An earlier attempt of this request got there first: answer as it would have.
-                if let Some(outcome) = fold_until::<A>(runner.history(&id).await?, appended.last) {
-                    return Ok(outcome);
-                }
-            }
-            Ok(appended) => {
-                let state = folded.ok_or_else(|| {
-                    CommandError::Log(format!("decided events do not build {case_subject}"))
-                })?;
-                return Ok(Outcome { state, position: appended.last });
-            }
-            Err(AppendError::Conflict { .. }) => {
-                tracing::debug!(%id, "lost a race on a case or its ledger, catching up");
-                runner.model.wait_caught_up(runner.wait_timeout).await?;
-            }
-            Err(error) => return Err(CommandError::from_append(error)),
-        }
-        tokio::time::sleep(retry_pause(attempt)).await;
-    }
-    Err(CommandError::Aborted { aggregate: A::subject(&id), attempts: MAX_LEDGER_ATTEMPTS })
-}
-
-/// The answer a repeated request gets, if this request already wrote to the case: the case
-/// as it was right after, and the position of the batch's last event (the ledger's).
-async fn already_done<A>(
-    runner: &CommandRunner<A, AfterSalesBook>,
-    id: &CaseId,
-    request_id: &str,
-) -> LedgerResult<Option<Outcome<A>>>
-where
-    A: LedgerCase,
-    AfterSalesBook: AggregateStore<A>,
-{
-    let Some(position) = AggregateStore::<A>::position_caused_by(&*runner.model.read(), id, request_id)
-    else {
-        return Ok(None);
+/// The case's events and its order's ledger's, to be written together.
+fn with_ledger<A: LedgerCase>(
+    case: Option<&A>,
+    (case_events, ledger_events): (Vec<A::Event>, Vec<LedgerEvent>),
+) -> Decided<A, Ledger> {
+    // The ledger deciders reject a case that does not exist, so `case` is there.
+    let others = match case {
+        Some(case) => ledger_events.into_iter().map(|event| (case.order_id(), event)).collect(),
+        None => Vec::new(),
     };
-    let history = runner.history(id).await?;
-    let confirmed = history.iter().any(|(at, meta, _)| *at == position && meta.causation_id == request_id);
-    if !confirmed {
-        return Ok(None);
+    Decided { events: case_events, others }
+}
+
+/// Refunds `amount` on a received return, within what is left of the order's charge.
+pub struct Refund {
+    pub amount: Money,
+}
+
+impl Decision<ReturnCase, AfterSalesBook> for Refund {
+    type Other = Ledger;
+    type Input = LedgerInput;
+
+    fn read(
+        &self,
+        book: &AfterSalesBook,
+        _id: &CaseId,
+        case: Option<&ReturnCase>,
+        reads: &mut Reads<Ledger>,
+    ) -> LedgerInput {
+        read_ledger(book, case, reads)
     }
-    let ledger_position = {
-        let book = runner.model.read();
-        AggregateStore::<A>::current(&*book, id)
-            .and_then(|(case, _)| {
-                book.ledger(&case.order_id()).map(|ledger| (ledger.causes.clone(), case.order_id()))
-            })
-            .and_then(|(causes, _)| {
-                let hash = crate::read_model::causation_hash(request_id);
-                causes.iter().rev().find(|cause| cause.causation_hash == hash).map(|cause| cause.position)
-            })
-            .unwrap_or_default()
-    };
-    Ok(fold_until::<A>(history, position)
-        .map(|outcome| Outcome { position: position.max(ledger_position), ..outcome }))
+
+    fn decide(
+        &self,
+        case: Option<&ReturnCase>,
+        input: &LedgerInput,
+        context: &Context<'_, Policy>,
+    ) -> Result<Decided<ReturnCase, Ledger>, Rejection> {
+        let charged = input.order.as_ref().and_then(|order| order.charged);
+        domain::decide_refund(case, input.ledger.as_ref(), self.amount, charged, context)
+            .map(|decided| with_ledger(case, decided))
+    }
+
+    fn not_found(&self, id: &CaseId) -> Rejection {
+        ReturnCase::not_found(id)
+    }
+}
+
+/// A claim's decisions that go through the order's ledger.
+pub enum ClaimMoney {
+    /// Approves `amount`, within what is left of the order's declared value after its
+    /// payments and other approvals (held on the ledger until paid or rejected).
+    Approve { amount: Money },
+    /// Rejects the claim; one approved earlier frees what it held of the declared value.
+    Reject { reason: String },
+    /// Pays the approved amount, within what is left of the order's declared value.
+    Pay,
+}
+
+impl Decision<Claim, AfterSalesBook> for ClaimMoney {
+    type Other = Ledger;
+    type Input = LedgerInput;
+
+    fn read(
+        &self,
+        book: &AfterSalesBook,
+        _id: &CaseId,
+        claim: Option<&Claim>,
+        reads: &mut Reads<Ledger>,
+    ) -> LedgerInput {
+        read_ledger(book, claim, reads)
+    }
+
+    fn decide(
+        &self,
+        claim: Option<&Claim>,
+        input: &LedgerInput,
+        context: &Context<'_, Policy>,
+    ) -> Result<Decided<Claim, Ledger>, Rejection> {
+        let ledger = input.ledger.as_ref();
+        let decided = match self {
+            ClaimMoney::Approve { amount } => domain::decide_claim_approval(claim, ledger, *amount, context),
+            ClaimMoney::Reject { reason } => {
+                domain::decide_claim_rejection(claim, ledger, reason.clone(), context)
+            }
+            ClaimMoney::Pay => domain::decide_claim_payment(claim, ledger, context),
+        }?;
+        Ok(with_ledger(claim, decided))
+    }
+
+    fn not_found(&self, id: &CaseId) -> Rejection {
+        Claim::not_found(id)
+    }
 }
 
 /// The runners of every after-sales aggregate, sharing one log, model, policy and clock.
@@ -452,7 +360,6 @@ pub struct Runners {
     pub returns: ReturnRunner,
     pub claims: ClaimRunner,
     pub complaints: ComplaintRunner,
-    pub ledger: LedgerRunner,
 }
 
 impl Runners {
@@ -476,7 +383,6 @@ impl Runners {
         let returns: ReturnRunner = runner!();
         let claims: ClaimRunner = runner!();
         let complaints: ComplaintRunner = runner!();
-        let ledger = LedgerRunner { returns: returns.clone(), claims: claims.clone() };
-        Runners { returns, claims, complaints, ledger }
+        Runners { returns, claims, complaints }
     }
 }

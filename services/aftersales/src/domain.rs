@@ -191,8 +191,13 @@ impl ComplaintSla {
     }
 }
 
+/// What a decision needs from outside: the time it is taken at and the rules (the shape
+/// every service's deciders share).
+pub type Context<'a> = waybill_command::Context<'a, Policy>;
+
 /// The business's adjustable after-sales rules.
 #[derive(Clone, Debug, PartialEq, Eq)]
+
 pub struct Policy {
     /// How long after delivery a return may be requested.
     pub return_window: chrono::Duration,

@@ -12,9 +12,8 @@
 //! Index: the complaint deadlines the SLA clock watches.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-use waybill_command::AggregateStore;
+use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_proto::envelope::{DecodeError, Envelope};
 use waybill_proto::facts::{self, delivery::DeliveryFact, intake::OrderFact, intake::QuoteFacts};
@@ -26,23 +25,12 @@ use crate::domain::{
     ReturnStatus, SlaBreach, evolve_claim, evolve_complaint, evolve_ledger, evolve_return,
 };
 
-/// One event's cause: its position and a hash of its causation id (a candidate the command
-/// loop confirms against the log).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cause {
-    pub position: Position,
-    pub causation_hash: u64,
-}
-
-pub fn causation_hash(causation_id: &str) -> u64 {
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(causation_id)
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record<T> {
     pub state: T,
     pub version: Position,
-    pub causes: Vec<Cause>,
+    /// What caused each of its events (for idempotent retries).
+    pub causes: CausationIndex,
 }
 
 /// A row of ListCases.
@@ -87,18 +75,13 @@ pub struct AfterSalesBook {
     sla_watch: BTreeSet<(Timestamp, CaseId, SlaBreach)>,
 }
 
-fn latest_caused_by(causes: &[Cause], causation_id: &str) -> Option<Position> {
-    let hash = causation_hash(causation_id);
-    causes.iter().rev().find(|cause| cause.causation_hash == hash).map(|cause| cause.position)
-}
-
 impl AggregateStore<ReturnCase> for AfterSalesBook {
     fn current(&self, id: &CaseId) -> Option<(ReturnCase, Position)> {
         self.returns.get(id).map(|record| (record.state.clone(), record.version))
     }
 
     fn position_caused_by(&self, id: &CaseId, causation_id: &str) -> Option<Position> {
-        latest_caused_by(&self.returns.get(id)?.causes, causation_id)
+        self.returns.get(id)?.causes.latest_caused_by(causation_id)
     }
 }
 
@@ -108,7 +91,7 @@ impl AggregateStore<Claim> for AfterSalesBook {
     }
 
     fn position_caused_by(&self, id: &CaseId, causation_id: &str) -> Option<Position> {
-        latest_caused_by(&self.claims.get(id)?.causes, causation_id)
+        self.claims.get(id)?.causes.latest_caused_by(causation_id)
     }
 }
 
@@ -118,7 +101,17 @@ impl AggregateStore<Complaint> for AfterSalesBook {
     }
 
     fn position_caused_by(&self, id: &CaseId, causation_id: &str) -> Option<Position> {
-        latest_caused_by(&self.complaints.get(id)?.causes, causation_id)
+        self.complaints.get(id)?.causes.latest_caused_by(causation_id)
+    }
+}
+
+impl AggregateStore<Ledger> for AfterSalesBook {
+    fn current(&self, order_id: &OrderId) -> Option<(Ledger, Position)> {
+        self.ledgers.get(order_id).map(|record| (record.state.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, order_id: &OrderId, causation_id: &str) -> Option<Position> {
+        self.ledgers.get(order_id)?.causes.latest_caused_by(causation_id)
     }
 }
 
@@ -133,12 +126,12 @@ fn apply_to<K: Ord + Copy + std::fmt::Display, T>(
 ) -> Result<(), ProjectionError> {
     let (state, mut causes) = match map.remove(&id) {
         Some(record) => (Some(record.state), record.causes),
-        None => (None, Vec::new()),
+        None => (None, CausationIndex::new()),
     };
     let state = evolve(state).ok_or_else(|| {
         ProjectionError(format!("event {event_type} at position {position} does not apply to {id}"))
     })?;
-    causes.push(Cause { position, causation_hash: causation_hash(causation_id) });
+    causes.record(position, causation_id);
     map.insert(id, Record { state, version: position, causes });
     Ok(())
 }
@@ -249,10 +242,10 @@ impl AfterSalesBook {
             Decoded::Ledger { order_id, meta, event } => {
                 let (state, mut causes) = match self.ledgers.remove(&order_id) {
                     Some(record) => (Some(record.state), record.causes),
-                    None => (None, Vec::new()),
+                    None => (None, CausationIndex::new()),
                 };
                 let state = evolve_ledger(state, order_id, &event, meta.occurred_at);
-                causes.push(Cause { position, causation_hash: causation_hash(&meta.causation_id) });
+                causes.record(position, &meta.causation_id);
                 self.ledgers.insert(order_id, Record { state, version: position, causes });
                 Ok(())
             }

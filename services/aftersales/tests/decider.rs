@@ -4,13 +4,15 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use uuid::Uuid;
+use waybill_aftersales::commands::{ClaimMoney, LedgerInput, Refund};
 use waybill_aftersales::domain::{
     CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, ClaimKind, ClaimStatus, Complaint, ComplaintCategory,
-    ComplaintCommand, ComplaintEvent, Ledger, LedgerEvent, OrderFacts, Policy, Rejection, ReturnCase,
-    ReturnCommand, ReturnEvent, ReturnLine, ReturnStatus, Severity, SlaBreach, decide_claim,
-    decide_claim_approval, decide_claim_payment, decide_claim_rejection, decide_complaint, decide_refund,
-    decide_return, evolve_claim, evolve_complaint, evolve_ledger, evolve_return,
+    ComplaintCommand, ComplaintEvent, Ledger, LedgerEvent, OrderFacts, Rejection, ReturnCase, ReturnCommand,
+    ReturnEvent, ReturnLine, ReturnStatus, Severity, SlaBreach, evolve_ledger,
 };
+use waybill_aftersales::read_model::AfterSalesBook;
+use waybill_command::scenario::Scenario;
+use waybill_command::{Aggregate, Decider, Decision};
 use waybill_types::{Address, CargoCategory, CargoLine, Currency, Money, OrderId, ServiceLevel, Timestamp};
 
 fn t0() -> Timestamp {
@@ -60,6 +62,58 @@ fn order() -> OrderFacts {
     }
 }
 
+// ---- the harness: every decision through `waybill_command::scenario` ------------------------
+
+/// What `command` decides at `now` on the case `history` builds (its events a minute apart
+/// from `started`).
+fn decides<A: Decider>(
+    started: Timestamp,
+    history: &[A::Event],
+    command: &A::Command,
+    now: Timestamp,
+) -> Result<Vec<A::Event>, A::Rejection>
+where
+    A::Event: Clone + std::fmt::Debug,
+    A::Command: Clone,
+    A::Policy: Default,
+{
+    Scenario::<A>::given(started, history.to_vec()).at(now).when(command.clone()).result
+}
+
+/// What a money decision on the case `history` builds writes on the case and the ledger.
+fn through_ledger<A, D>(
+    history: &[A::Event],
+    decision: &D,
+    ledger: Option<&Ledger>,
+    order: Option<OrderFacts>,
+) -> Result<(Vec<A::Event>, Vec<LedgerEvent>), Rejection>
+where
+    A: Aggregate<Rejection = Rejection>,
+    A::Event: Clone + std::fmt::Debug,
+    A::Policy: Default,
+    D: Decision<A, AfterSalesBook, Other = Ledger, Input = LedgerInput>,
+{
+    let input = LedgerInput { ledger: ledger.cloned(), order };
+    Scenario::<A>::given(t0(), history.to_vec())
+        .deciding::<AfterSalesBook, D>(decision, &input)
+        .result
+        .map(|decided| (decided.events, decided.others.into_iter().map(|(_, event)| event).collect()))
+}
+
+fn state_of<A: Aggregate>(history: &[A::Event]) -> Option<A>
+where
+    A::Event: Clone + std::fmt::Debug,
+    A::Policy: Default,
+{
+    Scenario::<A>::given(t0(), history.to_vec()).state()
+}
+
+fn fold_ledger(ledger: Option<Ledger>, events: &[LedgerEvent]) -> Option<Ledger> {
+    events.iter().fold(ledger, |state, event| Some(evolve_ledger(state, order_id(), event, t0())))
+}
+
+// ---- returns ------------------------------------------------------------------------------
+
 fn return_id(n: u128) -> CaseId {
     CaseId(Uuid::from_u128(100 + n))
 }
@@ -68,14 +122,17 @@ fn one_book() -> Vec<ReturnLine> {
     vec![ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }]
 }
 
-fn fold_return(history: &[ReturnEvent]) -> Option<ReturnCase> {
-    history.iter().fold(None, |state, event| evolve_return(state, event, t0()))
+fn return_decides(
+    history: &[ReturnEvent],
+    command: &ReturnCommand,
+    now: Timestamp,
+) -> Result<Vec<ReturnEvent>, Rejection> {
+    decides::<ReturnCase>(t0(), history, command, now)
 }
 
 /// The history of a return of one book that came back.
 fn received(n: u128) -> Vec<ReturnEvent> {
     let now = t0() + Duration::days(1);
-    let policy = Policy::default();
     let mut history = Vec::new();
     for command in [
         ReturnCommand::Request {
@@ -87,13 +144,11 @@ fn received(n: u128) -> Vec<ReturnEvent> {
         ReturnCommand::Approve { note: String::new(), order: Some(order()) },
         ReturnCommand::Receive { note: String::new() },
     ] {
-        let events = decide_return(fold_return(&history).as_ref(), &command, now, &policy).expect("decided");
+        let events = return_decides(&history, &command, now).expect("decided");
         history.extend(events);
     }
     history
 }
-
-// ---- returns ------------------------------------------------------------------------------
 
 #[test]
 fn a_return_within_the_window_is_requested_with_the_lines_described() {
@@ -103,8 +158,7 @@ fn a_return_within_the_window_is_requested_with_the_lines_described() {
         reason: "too many".into(),
         lines: one_book(),
     };
-    let events =
-        decide_return(None, &command, t0() + Duration::days(14), &Policy::default()).expect("in time");
+    let events = return_decides(&[], &command, t0() + Duration::days(14)).expect("in time");
     let [ReturnEvent::Requested { lines, window_ends_at, customer_id, .. }] = events.as_slice() else {
         panic!("expected one ReturnRequested, got {events:?}");
     };
@@ -121,8 +175,7 @@ fn a_return_after_the_window_or_before_delivery_is_refused() {
         reason: "late".into(),
         lines: one_book(),
     };
-    let refused =
-        decide_return(None, &late, t0() + Duration::days(14) + Duration::seconds(1), &Policy::default());
+    let refused = return_decides(&[], &late, t0() + Duration::days(14) + Duration::seconds(1));
     assert!(
         matches!(refused, Err(Rejection::ReturnWindowClosed { window, .. }) if window == Duration::days(14)),
         "{refused:?}"
@@ -134,7 +187,7 @@ fn a_return_after_the_window_or_before_delivery_is_refused() {
         reason: "x".into(),
         lines: one_book(),
     };
-    assert!(matches!(decide_return(None, &early, t0(), &Policy::default()), Err(Rejection::NotDelivered(_))));
+    assert!(matches!(return_decides(&[], &early, t0()), Err(Rejection::NotDelivered(_))));
 }
 
 #[test]
@@ -146,8 +199,7 @@ fn return_lines_must_be_a_subset_of_the_cargo() {
     ];
     let command =
         ReturnCommand::Request { return_id: return_id(1), order: Some(order()), reason: "x".into(), lines };
-    let Err(Rejection::Invalid { violations }) = decide_return(None, &command, t0(), &Policy::default())
-    else {
+    let Err(Rejection::Invalid { violations }) = return_decides(&[], &command, t0()) else {
         panic!("expected field violations");
     };
     let fields: Vec<&str> = violations.iter().map(|violation| violation.field.as_str()).collect();
@@ -158,8 +210,7 @@ fn return_lines_must_be_a_subset_of_the_cargo() {
 fn approving_asks_for_a_reverse_pickup_from_the_consignee_to_the_shipper() {
     let history = &received(1)[..1];
     let approve = ReturnCommand::Approve { note: "ok".into(), order: Some(order()) };
-    let events =
-        decide_return(fold_return(history).as_ref(), &approve, t0(), &Policy::default()).expect("approved");
+    let events = return_decides(history, &approve, t0()).expect("approved");
     let [
         ReturnEvent::Approved { .. },
         ReturnEvent::PickupRequested { pickup, destination, load, return_id: id, .. },
@@ -174,33 +225,42 @@ fn approving_asks_for_a_reverse_pickup_from_the_consignee_to_the_shipper() {
 
 #[test]
 fn a_return_is_received_only_after_approval_and_closing_requests_a_survey() {
-    let requested = fold_return(&received(1)[..1]);
-    let refused = decide_return(
-        requested.as_ref(),
-        &ReturnCommand::Receive { note: String::new() },
-        t0(),
-        &Policy::default(),
-    );
+    let requested = &received(1)[..1];
+    let refused = return_decides(requested, &ReturnCommand::Receive { note: String::new() }, t0());
     assert!(matches!(refused, Err(Rejection::InvalidState { action: "receive", status: "requested", .. })));
-    let received = fold_return(&received(1));
-    let events =
-        decide_return(received.as_ref(), &ReturnCommand::Close, t0(), &Policy::default()).expect("closed");
+    let events = return_decides(&received(1), &ReturnCommand::Close, t0()).expect("closed");
     assert!(matches!(events.as_slice(), [ReturnEvent::Closed, ReturnEvent::SurveyRequested { .. }]));
+}
+
+#[test]
+fn a_returns_status_names_the_state_that_forbids_a_command() {
+    let received = received(1);
+    assert_eq!(state_of::<ReturnCase>(&received).map(|case| case.status), Some(ReturnStatus::Received));
+    let refused = return_decides(&received, &ReturnCommand::Reject { reason: "no".into() }, t0());
+    assert_eq!(
+        refused,
+        Err(Rejection::InvalidState { action: "reject", kind: CaseKind::Return, status: "received" })
+    );
 }
 
 // ---- refunds: the order's charge caps the sum of its refunds ------------------------------
 
-fn fold_ledger(events: &[LedgerEvent]) -> Option<Ledger> {
-    events.iter().fold(None, |state, event| Some(evolve_ledger(state, order_id(), event, t0())))
+/// A refund of `amount` on the return `history` builds, the order charged `charged`.
+fn refund(
+    history: &[ReturnEvent],
+    ledger: Option<&Ledger>,
+    amount: Money,
+    charged: Option<Money>,
+) -> Result<(Vec<ReturnEvent>, Vec<LedgerEvent>), Rejection> {
+    through_ledger(history, &Refund { amount }, ledger, Some(OrderFacts { charged, ..order() }))
 }
 
 #[test]
 fn refunds_over_several_returns_never_exceed_the_charge() {
-    let first = fold_return(&received(1));
-    let second = fold_return(&received(2));
+    let first = received(1);
+    let second = received(2);
     let charged = Some(eur(2_500));
-    let (case_events, ledger_events) =
-        decide_refund(first.as_ref(), None, eur(1_500), charged).expect("fits");
+    let (case_events, ledger_events) = refund(&first, None, eur(1_500), charged).expect("fits");
     assert_eq!(case_events, [ReturnEvent::Refunded { amount: eur(1_500), total_refunded: eur(1_500) }]);
     assert_eq!(
         ledger_events,
@@ -211,14 +271,13 @@ fn refunds_over_several_returns_never_exceed_the_charge() {
             charged: eur(2_500)
         }]
     );
-    let ledger = fold_ledger(&ledger_events);
-    let too_much = decide_refund(second.as_ref(), ledger.as_ref(), eur(1_001), charged);
+    let ledger = fold_ledger(None, &ledger_events);
+    let too_much = refund(&second, ledger.as_ref(), eur(1_001), charged);
     assert!(
         matches!(too_much, Err(Rejection::RefundExceedsCharge { remaining, .. }) if remaining == eur(1_000)),
         "{too_much:?}"
     );
-    let (_, rest) =
-        decide_refund(second.as_ref(), ledger.as_ref(), eur(1_000), charged).expect("the rest fits");
+    let (_, rest) = refund(&second, ledger.as_ref(), eur(1_000), charged).expect("the rest fits");
     assert!(
         matches!(rest.as_slice(), [LedgerEvent::RefundIssued { total_refunded, .. }] if *total_refunded == eur(2_500))
     );
@@ -226,13 +285,11 @@ fn refunds_over_several_returns_never_exceed_the_charge() {
 
 #[test]
 fn a_refund_needs_the_goods_back_and_the_orders_currency() {
-    let requested = fold_return(&received(1)[..1]);
-    let early = decide_refund(requested.as_ref(), None, eur(100), Some(eur(2_500)));
+    let early = refund(&received(1)[..1], None, eur(100), Some(eur(2_500)));
     assert!(matches!(early, Err(Rejection::InvalidState { action: "refund", .. })));
-    let received = fold_return(&received(1));
     let cny = Money::new(100, Currency::parse("CNY").expect("CNY"));
     assert!(matches!(
-        decide_refund(received.as_ref(), None, cny, Some(eur(2_500))),
+        refund(&received(1), None, cny, Some(eur(2_500))),
         Err(Rejection::CurrencyMismatch { .. })
     ));
 }
@@ -243,105 +300,113 @@ fn claim_id(n: u128) -> CaseId {
     CaseId(Uuid::from_u128(200 + n))
 }
 
-fn opened(n: u128, kind: ClaimKind) -> Option<Claim> {
-    let open = ClaimCommand::Open {
+fn claim_decides(history: &[ClaimEvent], command: &ClaimCommand) -> Result<Vec<ClaimEvent>, Rejection> {
+    decides::<Claim>(t0(), history, command, t0())
+}
+
+fn open_claim(n: u128, kind: ClaimKind) -> ClaimCommand {
+    ClaimCommand::Open {
         claim_id: claim_id(n),
         order: Some(order()),
         kind,
         description: "lost".into(),
         automatic: true,
         source_event_id: "e".into(),
-    };
-    let events = decide_claim(None, &open, t0(), &Policy::default()).expect("opened");
-    events.iter().fold(None, |state, event| evolve_claim(state, event, t0()))
+    }
 }
 
-fn approved(n: u128, amount: Money) -> Option<Claim> {
-    let claim = opened(n, ClaimKind::Other);
-    let events = decide_claim(claim.as_ref(), &ClaimCommand::Approve { amount }, t0(), &Policy::default())
-        .expect("ok");
-    events.iter().fold(claim, |state, event| evolve_claim(state, event, t0()))
+/// The history of claim `n`, opened.
+fn opened(n: u128, kind: ClaimKind) -> Vec<ClaimEvent> {
+    claim_decides(&[], &open_claim(n, kind)).expect("opened")
+}
+
+/// The history of claim `n`, approved for `amount` (on its own, not through a ledger).
+fn approved(n: u128, amount: Money) -> Vec<ClaimEvent> {
+    let mut history = opened(n, ClaimKind::Other);
+    history.extend(claim_decides(&history, &ClaimCommand::Approve { amount }).expect("ok"));
+    history
+}
+
+fn pay(
+    history: &[ClaimEvent],
+    ledger: Option<&Ledger>,
+) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
+    through_ledger(history, &ClaimMoney::Pay, ledger, None)
+}
+
+fn approve(
+    history: &[ClaimEvent],
+    ledger: Option<&Ledger>,
+    amount: Money,
+) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
+    through_ledger(history, &ClaimMoney::Approve { amount }, ledger, None)
+}
+
+fn reject(
+    history: &[ClaimEvent],
+    ledger: Option<&Ledger>,
+    reason: &str,
+) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
+    through_ledger(history, &ClaimMoney::Reject { reason: reason.into() }, ledger, None)
 }
 
 #[test]
 fn a_loss_claims_the_declared_value_and_partial_damage_waits_for_assessment() {
-    let lost = opened(1, ClaimKind::Lost).expect("claim");
+    let lost = state_of::<Claim>(&opened(1, ClaimKind::Lost)).expect("claim");
     assert_eq!(lost.claimed, Some(eur(10_000)));
     assert_eq!(lost.declared_value, Some(eur(10_000)));
-    let damaged = opened(2, ClaimKind::DamagedPartial).expect("claim");
+    let damaged = state_of::<Claim>(&opened(2, ClaimKind::DamagedPartial)).expect("claim");
     assert_eq!(damaged.claimed, None);
 }
 
 #[test]
 fn opening_an_existing_claim_again_decides_nothing() {
     let claim = opened(1, ClaimKind::Lost);
-    let again = ClaimCommand::Open {
-        claim_id: claim_id(1),
-        order: Some(order()),
-        kind: ClaimKind::Lost,
-        description: "lost".into(),
-        automatic: true,
-        source_event_id: "e".into(),
-    };
-    assert_eq!(decide_claim(claim.as_ref(), &again, t0(), &Policy::default()), Ok(vec![]));
+    assert_eq!(claim_decides(&claim, &open_claim(1, ClaimKind::Lost)), Ok(vec![]));
 }
 
 #[test]
 fn a_claim_is_never_approved_above_the_declared_value() {
     let claim = opened(1, ClaimKind::DamagedPartial);
-    let above = decide_claim(
-        claim.as_ref(),
-        &ClaimCommand::Approve { amount: eur(10_001) },
-        t0(),
-        &Policy::default(),
-    );
+    let above = claim_decides(&claim, &ClaimCommand::Approve { amount: eur(10_001) });
     assert!(matches!(above, Err(Rejection::AboveDeclaredValue { .. })), "{above:?}");
-    let at = decide_claim(
-        claim.as_ref(),
-        &ClaimCommand::Approve { amount: eur(10_000) },
-        t0(),
-        &Policy::default(),
-    );
+    let at = claim_decides(&claim, &ClaimCommand::Approve { amount: eur(10_000) });
     assert_eq!(at, Ok(vec![ClaimEvent::Approved { amount: eur(10_000) }]));
 }
 
 #[test]
 fn claim_payments_for_one_order_never_exceed_its_declared_value() {
     let first = approved(1, eur(7_000));
-    let (claim_events, ledger_events) = decide_claim_payment(first.as_ref(), None).expect("fits");
+    let (claim_events, ledger_events) = pay(&first, None).expect("fits");
     assert_eq!(claim_events, [ClaimEvent::Paid { amount: eur(7_000) }]);
-    let ledger = fold_ledger(&ledger_events);
+    let ledger = fold_ledger(None, &ledger_events);
     let second = approved(2, eur(3_001));
-    let over = decide_claim_payment(second.as_ref(), ledger.as_ref());
+    let over = pay(&second, ledger.as_ref());
     assert!(matches!(over, Err(Rejection::PaymentsExceedDeclaredValue { .. })), "{over:?}");
     let within = approved(3, eur(3_000));
-    assert!(decide_claim_payment(within.as_ref(), ledger.as_ref()).is_ok());
+    assert!(pay(&within, ledger.as_ref()).is_ok());
 }
 
-/// Approves `amount` on claim `n` through the ledger; returns the claim and the ledger after.
-fn approve_on_ledger(n: u128, amount: Money, ledger: Option<Ledger>) -> (Option<Claim>, Option<Ledger>) {
-    let claim = opened(n, ClaimKind::Other);
-    let (claim_events, ledger_events) =
-        decide_claim_approval(claim.as_ref(), ledger.as_ref(), amount, t0(), &Policy::default())
-            .expect("approved");
-    let claim = claim_events.iter().fold(claim, |state, event| evolve_claim(state, event, t0()));
-    let ledger =
-        ledger_events.iter().fold(ledger, |state, event| Some(evolve_ledger(state, order_id(), event, t0())));
-    (claim, ledger)
+/// Approves `amount` on claim `n` through the ledger; returns the claim's history and the
+/// ledger after.
+fn approve_on_ledger(n: u128, amount: Money, ledger: Option<Ledger>) -> (Vec<ClaimEvent>, Option<Ledger>) {
+    let mut claim = opened(n, ClaimKind::Other);
+    let (claim_events, ledger_events) = approve(&claim, ledger.as_ref(), amount).expect("approved");
+    claim.extend(claim_events);
+    (claim, fold_ledger(ledger, &ledger_events))
 }
 
 #[test]
 fn an_approval_is_checked_against_what_is_left_after_the_orders_payments() {
     // 55.00 of the 100.00 declared are paid: 45.00 are left.
     let (first, ledger) = approve_on_ledger(1, eur(5_500), None);
-    let (paid_events, ledger_events) = decide_claim_payment(first.as_ref(), ledger.as_ref()).expect("paid");
+    let (paid_events, ledger_events) = pay(&first, ledger.as_ref()).expect("paid");
     assert_eq!(paid_events, [ClaimEvent::Paid { amount: eur(5_500) }]);
-    let ledger =
-        ledger_events.iter().fold(ledger, |state, event| Some(evolve_ledger(state, order_id(), event, t0())));
+    let ledger = fold_ledger(ledger, &ledger_events);
     assert_eq!(ledger.as_ref().map(|ledger| ledger.claims_reserved.len()), Some(0), "paid, no longer held");
 
     let second = opened(2, ClaimKind::Other);
-    let over = decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(5_000), t0(), &Policy::default());
+    let over = approve(&second, ledger.as_ref(), eur(5_000));
     assert_eq!(
         over,
         Err(Rejection::ApprovalExceedsDeclaredValue {
@@ -350,9 +415,7 @@ fn an_approval_is_checked_against_what_is_left_after_the_orders_payments() {
             declared: eur(10_000)
         })
     );
-    let (approved, _) =
-        decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(4_500), t0(), &Policy::default())
-            .expect("what is left");
+    let (approved, _) = approve(&second, ledger.as_ref(), eur(4_500)).expect("what is left");
     assert_eq!(approved, [ClaimEvent::Approved { amount: eur(4_500) }]);
 }
 
@@ -363,59 +426,38 @@ fn an_approved_claim_holds_its_amount_until_paid_or_rejected() {
     assert_eq!(held, Some(vec![eur(6_000)]));
     // Another claim cannot be approved for the money the first one holds...
     let second = opened(2, ClaimKind::Other);
-    let over = decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(4_001), t0(), &Policy::default());
+    let over = approve(&second, ledger.as_ref(), eur(4_001));
     assert!(matches!(over, Err(Rejection::ApprovalExceedsDeclaredValue { .. })), "{over:?}");
     // ...until the first is rejected, which releases it.
-    let (rejected, released) = decide_claim_rejection(
-        first.as_ref(),
-        ledger.as_ref(),
-        "not our fault".into(),
-        t0(),
-        &Policy::default(),
-    )
-    .expect("rejected");
+    let (rejected, released) = reject(&first, ledger.as_ref(), "not our fault").expect("rejected");
     assert!(matches!(rejected.as_slice(), [ClaimEvent::Rejected { .. }]));
     assert_eq!(
         released,
         [LedgerEvent::ClaimReservationReleased { claim_id: claim_id(1), amount: eur(6_000) }]
     );
-    let ledger =
-        released.iter().fold(ledger, |state, event| Some(evolve_ledger(state, order_id(), event, t0())));
-    assert!(
-        decide_claim_approval(second.as_ref(), ledger.as_ref(), eur(10_000), t0(), &Policy::default())
-            .is_ok()
-    );
+    let ledger = fold_ledger(ledger, &released);
+    assert!(approve(&second, ledger.as_ref(), eur(10_000)).is_ok());
     // A claim that holds nothing is rejected without touching the ledger.
-    let (_, untouched) = decide_claim_rejection(
-        second.as_ref(),
-        ledger.as_ref(),
-        "duplicate".into(),
-        t0(),
-        &Policy::default(),
-    )
-    .expect("rejected");
+    let (_, untouched) = reject(&second, ledger.as_ref(), "duplicate").expect("rejected");
     assert!(untouched.is_empty());
 }
 
 #[test]
 fn a_claims_own_approval_does_not_count_against_its_payment() {
     let (claim, ledger) = approve_on_ledger(1, eur(10_000), None);
-    let paid = decide_claim_payment(claim.as_ref(), ledger.as_ref());
+    let paid = pay(&claim, ledger.as_ref());
     assert!(paid.is_ok(), "{paid:?}");
 }
 
 #[test]
 fn only_an_approved_claim_is_paid_and_a_paid_one_closes_with_a_survey() {
     let open = opened(1, ClaimKind::Lost);
-    assert!(matches!(
-        decide_claim_payment(open.as_ref(), None),
-        Err(Rejection::InvalidState { action: "pay", .. })
-    ));
-    let claim = approved(1, eur(100));
-    let (events, _) = decide_claim_payment(claim.as_ref(), None).expect("paid");
-    let paid = events.iter().fold(claim, |state, event| evolve_claim(state, event, t0()));
-    assert_eq!(paid.as_ref().map(|claim| claim.status), Some(ClaimStatus::Paid));
-    let closed = decide_claim(paid.as_ref(), &ClaimCommand::Close, t0(), &Policy::default()).expect("closed");
+    assert!(matches!(pay(&open, None), Err(Rejection::InvalidState { action: "pay", .. })));
+    let mut claim = approved(1, eur(100));
+    let (events, _) = pay(&claim, None).expect("paid");
+    claim.extend(events);
+    assert_eq!(state_of::<Claim>(&claim).map(|claim| claim.status), Some(ClaimStatus::Paid));
+    let closed = claim_decides(&claim, &ClaimCommand::Close).expect("closed");
     assert!(matches!(closed.as_slice(), [ClaimEvent::Closed, ClaimEvent::SurveyRequested { .. }]));
 }
 
@@ -425,7 +467,30 @@ fn complaint_id() -> CaseId {
     CaseId(Uuid::from_u128(300))
 }
 
-fn filed(severity: Severity, at: Timestamp) -> Option<Complaint> {
+/// A complaint's history, from its filing at `filed_at`.
+struct ComplaintHistory {
+    filed_at: Timestamp,
+    events: Vec<ComplaintEvent>,
+}
+
+impl ComplaintHistory {
+    fn state(&self) -> Option<Complaint> {
+        Scenario::<Complaint>::given(self.filed_at, self.events.clone()).state()
+    }
+
+    fn decides(&self, command: &ComplaintCommand, now: Timestamp) -> Result<Vec<ComplaintEvent>, Rejection> {
+        decides::<Complaint>(self.filed_at, &self.events, command, now)
+    }
+
+    /// Decides `command` at `now` and records what it decided; returns those events.
+    fn apply(&mut self, command: ComplaintCommand, now: Timestamp) -> Vec<ComplaintEvent> {
+        let events = self.decides(&command, now).expect("decided");
+        self.events.extend(events.clone());
+        events
+    }
+}
+
+fn filed(severity: Severity, at: Timestamp) -> ComplaintHistory {
     let file = ComplaintCommand::File {
         complaint_id: complaint_id(),
         customer_id: "cust-1".into(),
@@ -434,17 +499,9 @@ fn filed(severity: Severity, at: Timestamp) -> Option<Complaint> {
         severity,
         description: "late".into(),
     };
-    let events = decide_complaint(None, &file, at, &Policy::default()).expect("filed");
-    events.iter().fold(None, |state, event| evolve_complaint(state, event, at))
-}
-
-fn apply(
-    state: Option<Complaint>,
-    command: ComplaintCommand,
-    now: Timestamp,
-) -> (Option<Complaint>, Vec<ComplaintEvent>) {
-    let events = decide_complaint(state.as_ref(), &command, now, &Policy::default()).expect("decided");
-    (events.iter().fold(state, |state, event| evolve_complaint(state, event, now)), events)
+    let mut history = ComplaintHistory { filed_at: at, events: Vec::new() };
+    history.apply(file, at);
+    history
 }
 
 #[test]
@@ -452,7 +509,7 @@ fn deadlines_follow_the_severity() {
     for (severity, acknowledge, resolve) in
         [(Severity::Medium, 8, 48), (Severity::High, 2, 24), (Severity::Critical, 1, 8)]
     {
-        let complaint = filed(severity, t0()).expect("complaint");
+        let complaint = filed(severity, t0()).state().expect("complaint");
         assert_eq!(complaint.acknowledge_by, t0() + Duration::hours(acknowledge), "{severity:?}");
         assert_eq!(complaint.resolve_by, t0() + Duration::hours(resolve), "{severity:?}");
     }
@@ -460,36 +517,33 @@ fn deadlines_follow_the_severity() {
 
 #[test]
 fn a_low_complaint_is_resolved_the_same_day_or_the_next_when_filed_late() {
-    let morning = filed(Severity::Low, t0()).expect("complaint");
+    let morning = filed(Severity::Low, t0()).state().expect("complaint");
     let midnight = Utc.with_ymd_and_hms(2026, 3, 3, 0, 0, 0).single().expect("valid time");
     assert_eq!(morning.resolve_by, midnight);
     assert_eq!(morning.acknowledge_by, midnight, "never due after the resolution");
     let late_evening = Utc.with_ymd_and_hms(2026, 3, 2, 22, 0, 0).single().expect("valid time");
-    let late = filed(Severity::Low, late_evening).expect("complaint");
+    let late = filed(Severity::Low, late_evening).state().expect("complaint");
     assert_eq!(late.resolve_by, midnight + Duration::days(1));
 }
 
 #[test]
 fn the_sla_clock_escalates_once_per_missed_deadline() {
-    let complaint = filed(Severity::High, t0());
+    let mut complaint = filed(Severity::High, t0());
     let deadline = t0() + Duration::hours(2);
     let breach = ComplaintCommand::SlaEscalate { breach: SlaBreach::Acknowledge, deadline };
     // Not due yet: nothing.
-    assert_eq!(decide_complaint(complaint.as_ref(), &breach, deadline, &Policy::default()), Ok(vec![]));
-    let (escalated, events) = apply(complaint, breach.clone(), deadline + Duration::minutes(1));
+    assert_eq!(complaint.decides(&breach, deadline), Ok(vec![]));
+    let events = complaint.apply(breach.clone(), deadline + Duration::minutes(1));
     assert!(matches!(
         events.as_slice(),
         [ComplaintEvent::Escalated { automatic: true, breach: Some(SlaBreach::Acknowledge), .. }]
     ));
     // The same breach again (another replica's tick): nothing.
-    assert_eq!(
-        decide_complaint(escalated.as_ref(), &breach, deadline + Duration::hours(1), &Policy::default()),
-        Ok(vec![])
-    );
+    assert_eq!(complaint.decides(&breach, deadline + Duration::hours(1)), Ok(vec![]));
     // The resolve deadline is another breach.
     let resolve =
         ComplaintCommand::SlaEscalate { breach: SlaBreach::Resolve, deadline: t0() + Duration::hours(24) };
-    let (_, events) = apply(escalated, resolve, t0() + Duration::hours(25));
+    let events = complaint.apply(resolve, t0() + Duration::hours(25));
     assert!(matches!(
         events.as_slice(),
         [ComplaintEvent::Escalated { breach: Some(SlaBreach::Resolve), .. }]
@@ -498,22 +552,17 @@ fn the_sla_clock_escalates_once_per_missed_deadline() {
 
 #[test]
 fn a_deadline_met_is_not_escalated_and_resolution_records_whether_it_was_in_time() {
-    let (acknowledged, events) = apply(
-        filed(Severity::High, t0()),
-        ComplaintCommand::Acknowledge { note: String::new() },
-        t0() + Duration::hours(1),
-    );
+    let mut complaint = filed(Severity::High, t0());
+    let events =
+        complaint.apply(ComplaintCommand::Acknowledge { note: String::new() }, t0() + Duration::hours(1));
     assert_eq!(events, [ComplaintEvent::Acknowledged { note: String::new(), within_sla: true }]);
     let breach =
         ComplaintCommand::SlaEscalate { breach: SlaBreach::Acknowledge, deadline: t0() + Duration::hours(2) };
-    assert_eq!(
-        decide_complaint(acknowledged.as_ref(), &breach, t0() + Duration::hours(3), &Policy::default()),
-        Ok(vec![])
-    );
+    assert_eq!(complaint.decides(&breach, t0() + Duration::hours(3)), Ok(vec![]));
     let resolve = ComplaintCommand::Resolve { resolution: "apologised".into(), compensation: Some(eur(500)) };
-    let (resolved, events) = apply(acknowledged, resolve, t0() + Duration::hours(30));
+    let events = complaint.apply(resolve, t0() + Duration::hours(30));
     assert!(matches!(events.as_slice(), [ComplaintEvent::Resolved { within_sla: false, .. }]));
-    let complaint = resolved.expect("complaint");
+    let complaint = complaint.state().expect("complaint");
     assert!(!complaint.is_overdue(t0() + Duration::hours(40)), "a resolved complaint is not overdue");
     assert!(complaint.sla_deadlines().is_empty());
 }
@@ -523,35 +572,18 @@ fn a_deadline_met_is_not_escalated_and_resolution_records_whether_it_was_in_time
 #[test]
 fn a_survey_is_answered_only_after_closing_and_only_once() {
     let answer = ComplaintCommand::AnswerSurvey { csat: 5, nps: 10, comment: "thanks".into() };
-    let open = filed(Severity::Medium, t0());
+    let mut complaint = filed(Severity::Medium, t0());
     assert_eq!(
-        decide_complaint(open.as_ref(), &answer, t0(), &Policy::default()),
+        complaint.decides(&answer, t0()),
         Err(Rejection::SurveyNotRequested { kind: CaseKind::Complaint })
     );
-    let (resolved, _) =
-        apply(open, ComplaintCommand::Resolve { resolution: "done".into(), compensation: None }, t0());
-    let (closed, events) = apply(resolved, ComplaintCommand::Close, t0());
+    complaint.apply(ComplaintCommand::Resolve { resolution: "done".into(), compensation: None }, t0());
+    let events = complaint.apply(ComplaintCommand::Close, t0());
     assert!(matches!(events.as_slice(), [ComplaintEvent::Closed, ComplaintEvent::SurveyRequested { .. }]));
-    let (answered, events) = apply(closed, answer.clone(), t0());
+    let events = complaint.apply(answer.clone(), t0());
     assert!(matches!(events.as_slice(), [ComplaintEvent::SurveyAnswered { csat: 5, nps: 10, .. }]));
     assert_eq!(
-        decide_complaint(answered.as_ref(), &answer, t0(), &Policy::default()),
+        complaint.decides(&answer, t0()),
         Err(Rejection::SurveyAlreadyAnswered { kind: CaseKind::Complaint })
-    );
-}
-
-#[test]
-fn a_returns_status_names_the_state_that_forbids_a_command() {
-    let received = fold_return(&received(1));
-    assert_eq!(received.as_ref().map(|case| case.status), Some(ReturnStatus::Received));
-    let refused = decide_return(
-        received.as_ref(),
-        &ReturnCommand::Reject { reason: "no".into() },
-        t0(),
-        &Policy::default(),
-    );
-    assert_eq!(
-        refused,
-        Err(Rejection::InvalidState { action: "reject", kind: CaseKind::Return, status: "received" })
     );
 }

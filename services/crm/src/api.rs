@@ -75,7 +75,7 @@ impl CrmApi {
         view.record = Some(crate::read_model::CustomerRecord {
             customer: state,
             version: position,
-            causes: Vec::new(),
+            causes: Default::default(),
         });
         Ok((customer_to_wire(&view, &self.policy), position))
     }

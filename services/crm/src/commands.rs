@@ -1,7 +1,7 @@
 //! Customers on the shared command loop (`waybill_command`): here is only what is CRM's
 //! own, the Customer as an [`Aggregate`].
 
-use waybill_command::{Aggregate, EventMeta};
+use waybill_command::{Aggregate, Context, Decider, EventMeta};
 use waybill_eventlog::{NewEvent, subject};
 use waybill_types::{CustomerId, Timestamp};
 
@@ -22,7 +22,6 @@ pub fn customer_subject(customer_id: &CustomerId) -> String {
 
 impl Aggregate for Customer {
     type Id = CustomerId;
-    type Command = Command;
     type Event = Event;
     type Rejection = Rejection;
     type Policy = ();
@@ -31,21 +30,8 @@ impl Aggregate for Customer {
         customer_subject(id)
     }
 
-    fn decide(
-        state: Option<&Customer>,
-        command: &Command,
-        now: Timestamp,
-        _policy: &(),
-    ) -> Result<Vec<Event>, Rejection> {
-        domain::decide(state, command, now)
-    }
-
     fn evolve(state: Option<Customer>, event: &Event, at: Timestamp) -> Option<Customer> {
         domain::evolve(state, event, at)
-    }
-
-    fn not_found(_id: &CustomerId) -> Rejection {
-        Rejection::NotFound
     }
 
     fn encode(id: &CustomerId, _state: Option<&Customer>, event: &Event, meta: &EventMeta) -> NewEvent {
@@ -54,5 +40,21 @@ impl Aggregate for Customer {
 
     fn decode(payload: &[u8]) -> Result<(EventMeta, Event), String> {
         codec::decode(payload).map(|decoded| (decoded.meta, decoded.event)).map_err(|error| error.to_string())
+    }
+}
+
+impl Decider for Customer {
+    type Command = Command;
+
+    fn decide(
+        state: Option<&Customer>,
+        command: &Command,
+        context: &Context<'_, ()>,
+    ) -> Result<Vec<Event>, Rejection> {
+        domain::decide(state, command, context)
+    }
+
+    fn not_found(_id: &CustomerId) -> Rejection {
+        Rejection::NotFound
     }
 }

@@ -26,6 +26,10 @@ mod evolve;
 mod rejection;
 
 pub use command::Command;
+
+/// What a decision needs from outside: the time it is taken at (the customer has no rules
+/// of its own yet: credit limits come with the command).
+pub type Context<'a> = waybill_command::Context<'a, ()>;
 pub use customer::{CreditHold, CreditRating, Customer, CustomerKind, Profile};
 pub use decide::decide;
 pub use event::Event;

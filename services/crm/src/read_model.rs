@@ -19,9 +19,8 @@ mod orders;
 mod views;
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-use waybill_command::AggregateStore;
+use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_types::{CustomerId, OrderId};
 
@@ -47,8 +46,8 @@ pub struct CustomerRecord {
     pub customer: Customer,
     /// Position of the customer's latest event: the expected position for the next append.
     pub version: Position,
-    /// (position, hash of the causation id) of each event, oldest first.
-    pub causes: Vec<(Position, u64)>,
+    /// What caused each of its events (for idempotent retries).
+    pub causes: CausationIndex,
 }
 
 #[derive(Debug, Default)]
@@ -63,19 +62,13 @@ pub struct CrmModel {
     surveys_by_customer: HashMap<CustomerId, Vec<SurveyFacts>>,
 }
 
-pub fn causation_hash(causation_id: &str) -> u64 {
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(causation_id)
-}
-
 impl AggregateStore<Customer> for CrmModel {
     fn current(&self, customer_id: &CustomerId) -> Option<(Customer, Position)> {
         self.customers.get(customer_id).map(|record| (record.customer.clone(), record.version))
     }
 
     fn position_caused_by(&self, customer_id: &CustomerId, causation_id: &str) -> Option<Position> {
-        let record = self.customers.get(customer_id)?;
-        let hash = causation_hash(causation_id);
-        record.causes.iter().rev().find(|(_, cause)| *cause == hash).map(|(position, _)| *position)
+        self.customers.get(customer_id)?.causes.latest_caused_by(causation_id)
     }
 }
 
@@ -102,7 +95,7 @@ impl CrmModel {
         let previous = self.customers.remove(&decoded.customer_id);
         let (state, mut causes) = match previous {
             Some(record) => (Some(record.customer), record.causes),
-            None => (None, Vec::new()),
+            None => (None, CausationIndex::new()),
         };
         let Some(customer) = evolve(state, &decoded.event, decoded.meta.occurred_at) else {
             return Err(ProjectionError(format!(
@@ -110,7 +103,7 @@ impl CrmModel {
                 decoded.event_type, event.position, decoded.customer_id
             )));
         };
-        causes.push((event.position, causation_hash(&decoded.meta.causation_id)));
+        causes.record(event.position, &decoded.meta.causation_id);
         self.customers
             .insert(decoded.customer_id, CustomerRecord { customer, version: event.position, causes });
         Ok(())

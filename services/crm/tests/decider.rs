@@ -1,9 +1,8 @@
 //! The Customer decider, given/when/then, without NATS.
 
 use chrono::{TimeZone, Utc};
-use waybill_crm::domain::{
-    Command, CreditRating, Customer, CustomerKind, Event, Profile, Rejection, decide, evolve,
-};
+use waybill_command::scenario::Scenario;
+use waybill_crm::domain::{Command, CreditRating, Customer, CustomerKind, Event, Profile, Rejection, evolve};
 use waybill_types::{Address, Contact, Currency, CustomerId, Money, Timestamp};
 
 fn at(minute: u32) -> Timestamp {
@@ -46,21 +45,21 @@ fn hold_placed() -> Event {
     Event::CreditHoldPlaced { reason: "invoices overdue".into() }
 }
 
-/// `given(events).when(command)`: the decision on the state the events build.
-struct Given(Option<Customer>);
+/// `given(events).when(command)`: the decision on the state the events build (a minute
+/// apart from 9:00), taken at 9:59, through the shared harness.
+struct Given(Scenario<Customer>);
 
 fn given(events: &[Event]) -> Given {
-    let state = events.iter().enumerate().fold(None, |state, (index, event)| {
-        let folded = evolve(state, event, at(index as u32));
-        assert!(folded.is_some(), "given event {index} must apply");
-        folded
-    });
-    Given(state)
+    Given(Scenario::given(at(0), events.to_vec()).at(at(59)))
 }
 
 impl Given {
-    fn when(&self, command: Command) -> Result<Vec<Event>, Rejection> {
-        decide(self.0.as_ref(), &command, at(59))
+    fn state(&self) -> Option<Customer> {
+        self.0.state()
+    }
+
+    fn when(self, command: Command) -> Result<Vec<Event>, Rejection> {
+        self.0.when(command).result
     }
 }
 
@@ -100,7 +99,7 @@ fn a_credit_rating_comes_with_a_limit_and_may_be_set_again() {
     let rated = Event::CreditRatingSet { rating: CreditRating::B, credit_limit: eur(500_000) };
     assert_eq!(given(&[registered()]).when(rate.clone()), Ok(vec![rated.clone()]));
     assert_eq!(given(&[registered(), rated.clone()]).when(rate), Ok(vec![rated.clone()]));
-    let customer = given(&[registered(), rated]).0.expect("customer");
+    let customer = given(&[registered(), rated]).state().expect("customer");
     assert_eq!(customer.credit_rating, Some(CreditRating::B));
     assert_eq!(customer.credit_limit, Some(eur(500_000)));
 }
@@ -126,18 +125,19 @@ fn a_credit_hold_is_placed_once_and_released_once() {
 
 #[test]
 fn the_hold_remembers_its_reason_and_since_when() {
-    let customer = given(&[registered(), hold_placed()]).0.expect("customer");
+    let customer = given(&[registered(), hold_placed()]).state().expect("customer");
     let hold = customer.hold.expect("on hold");
     assert_eq!(hold.reason, "invoices overdue");
     assert_eq!(hold.since, at(1));
-    let released = given(&[registered(), hold_placed(), Event::CreditHoldReleased { note: String::new() }]).0;
+    let released =
+        given(&[registered(), hold_placed(), Event::CreditHoldReleased { note: String::new() }]).state();
     assert!(!released.expect("customer").is_on_hold());
 }
 
 #[test]
 fn events_that_do_not_fit_the_state_do_not_apply() {
     assert_eq!(evolve(None, &hold_placed(), at(0)), None);
-    let customer = given(&[registered()]).0;
+    let customer = given(&[registered()]).state();
     assert_eq!(evolve(customer, &registered(), at(1)), None);
 }
 

@@ -1,7 +1,7 @@
 //! Couriers and deliveries on the shared command loop (`waybill_command`, whose docs
 //! describe the loop): here is only what is delivery's own, the two [`Aggregate`]s.
 
-use waybill_command::{Aggregate, EventMeta};
+use waybill_command::{Aggregate, Context, Decider, EventMeta};
 use waybill_eventlog::{NewEvent, subject};
 use waybill_types::{OrderId, Timestamp};
 
@@ -28,7 +28,6 @@ pub fn courier_subject(id: &CourierId) -> String {
 
 impl Aggregate for Delivery {
     type Id = OrderId;
-    type Command = DeliveryCommand;
     type Event = DeliveryEvent;
     type Rejection = Rejection;
     type Policy = Policy;
@@ -37,21 +36,8 @@ impl Aggregate for Delivery {
         delivery_subject(id)
     }
 
-    fn decide(
-        state: Option<&Delivery>,
-        command: &DeliveryCommand,
-        now: Timestamp,
-        policy: &Policy,
-    ) -> Result<Vec<DeliveryEvent>, Rejection> {
-        domain::decide(state, command.clone(), &domain::Context { now, policy })
-    }
-
     fn evolve(state: Option<Delivery>, event: &DeliveryEvent, at: Timestamp) -> Option<Delivery> {
         domain::evolve(state, event, at)
-    }
-
-    fn not_found(_id: &OrderId) -> Rejection {
-        Rejection::DeliveryNotFound
     }
 
     fn encode(id: &OrderId, _state: Option<&Delivery>, event: &DeliveryEvent, meta: &EventMeta) -> NewEvent {
@@ -66,9 +52,24 @@ impl Aggregate for Delivery {
     }
 }
 
+impl Decider for Delivery {
+    type Command = DeliveryCommand;
+
+    fn decide(
+        state: Option<&Delivery>,
+        command: &DeliveryCommand,
+        context: &Context<'_, Policy>,
+    ) -> Result<Vec<DeliveryEvent>, Rejection> {
+        domain::decide(state, command.clone(), context)
+    }
+
+    fn not_found(_id: &OrderId) -> Rejection {
+        Rejection::DeliveryNotFound
+    }
+}
+
 impl Aggregate for Courier {
     type Id = CourierId;
-    type Command = CourierCommand;
     type Event = CourierEvent;
     type Rejection = Rejection;
     type Policy = Policy;
@@ -77,21 +78,8 @@ impl Aggregate for Courier {
         courier_subject(id)
     }
 
-    fn decide(
-        state: Option<&Courier>,
-        command: &CourierCommand,
-        _now: Timestamp,
-        _policy: &Policy,
-    ) -> Result<Vec<CourierEvent>, Rejection> {
-        domain::decide_courier(state, command.clone())
-    }
-
     fn evolve(state: Option<Courier>, event: &CourierEvent, at: Timestamp) -> Option<Courier> {
         domain::evolve_courier(state, event, at)
-    }
-
-    fn not_found(_id: &CourierId) -> Rejection {
-        Rejection::CourierNotFound
     }
 
     fn encode(id: &CourierId, _state: Option<&Courier>, event: &CourierEvent, meta: &EventMeta) -> NewEvent {
@@ -103,5 +91,21 @@ impl Aggregate for Courier {
             Decoded::Courier { meta, event, .. } => Ok((meta, event)),
             Decoded::Delivery { .. } => Err("a delivery event on a courier's subject".to_owned()),
         }
+    }
+}
+
+impl Decider for Courier {
+    type Command = CourierCommand;
+
+    fn decide(
+        state: Option<&Courier>,
+        command: &CourierCommand,
+        context: &Context<'_, Policy>,
+    ) -> Result<Vec<CourierEvent>, Rejection> {
+        domain::decide_courier(state, command.clone(), context)
+    }
+
+    fn not_found(_id: &CourierId) -> Rejection {
+        Rejection::CourierNotFound
     }
 }

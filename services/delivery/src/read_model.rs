@@ -13,9 +13,8 @@
 //! assignment and routes) and the promised-window ends the SLA clock watches.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-use waybill_command::AggregateStore;
+use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_proto::envelope::{DecodeError, Envelope};
 use waybill_proto::facts::{self, dispatch::TaskFact, intake::OrderFact};
@@ -24,30 +23,20 @@ use waybill_types::{OrderId, Party, ServiceLevel, Timestamp};
 use crate::codec::{self, Decoded};
 use crate::domain::{Courier, CourierId, Delivery, DeliveryStatus, evolve, evolve_courier, same_zone};
 
-/// One event's cause: its position and a hash of its causation id (a candidate the command
-/// loop confirms against the log).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cause {
-    pub position: Position,
-    pub causation_hash: u64,
-}
-
-pub fn causation_hash(causation_id: &str) -> u64 {
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(causation_id)
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeliveryRecord {
     pub delivery: Delivery,
     pub version: Position,
-    pub causes: Vec<Cause>,
+    /// What caused each of its events (for idempotent retries).
+    pub causes: CausationIndex,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CourierRecord {
     pub courier: Courier,
     pub version: Position,
-    pub causes: Vec<Cause>,
+    /// What caused each of its events (for idempotent retries).
+    pub causes: CausationIndex,
 }
 
 /// What intake and dispatch said about an order that the last mile needs.
@@ -86,7 +75,7 @@ impl AggregateStore<Delivery> for DeliveryBook {
     }
 
     fn position_caused_by(&self, id: &OrderId, causation_id: &str) -> Option<Position> {
-        latest_caused_by(&self.deliveries.get(id)?.causes, causation_id)
+        self.deliveries.get(id)?.causes.latest_caused_by(causation_id)
     }
 }
 
@@ -96,13 +85,8 @@ impl AggregateStore<Courier> for DeliveryBook {
     }
 
     fn position_caused_by(&self, id: &CourierId, causation_id: &str) -> Option<Position> {
-        latest_caused_by(&self.couriers.get(id)?.causes, causation_id)
+        self.couriers.get(id)?.causes.latest_caused_by(causation_id)
     }
-}
-
-fn latest_caused_by(causes: &[Cause], causation_id: &str) -> Option<Position> {
-    let hash = causation_hash(causation_id);
-    causes.iter().rev().find(|cause| cause.causation_hash == hash).map(|cause| cause.position)
 }
 
 impl DeliveryBook {
@@ -209,7 +193,7 @@ impl DeliveryBook {
                 self.unindex(&record.delivery);
                 (Some(record.delivery), record.causes)
             }
-            None => (None, Vec::new()),
+            None => (None, CausationIndex::new()),
         };
         let Some(delivery) = evolve(state, event, at) else {
             return Err(ProjectionError(format!(
@@ -217,7 +201,7 @@ impl DeliveryBook {
                 event.event_type()
             )));
         };
-        causes.push(Cause { position, causation_hash: causation_hash(causation_id) });
+        causes.record(position, causation_id);
         self.index(&delivery);
         self.deliveries.insert(id, DeliveryRecord { delivery, version: position, causes });
         Ok(())
@@ -256,7 +240,7 @@ impl DeliveryBook {
         let previous = self.couriers.remove(&id);
         let (state, mut causes) = match previous {
             Some(record) => (Some(record.courier), record.causes),
-            None => (None, Vec::new()),
+            None => (None, CausationIndex::new()),
         };
         let Some(courier) = evolve_courier(state, event, at) else {
             return Err(ProjectionError(format!(
@@ -264,7 +248,7 @@ impl DeliveryBook {
                 event.event_type()
             )));
         };
-        causes.push(Cause { position, causation_hash: causation_hash(causation_id) });
+        causes.record(position, causation_id);
         self.couriers.insert(id, CourierRecord { courier, version: position, causes });
         Ok(())
     }

@@ -3,11 +3,11 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use uuid::Uuid;
+use waybill_command::scenario::{Scenario, Then};
 use waybill_delivery::domain::{
-    Context, Courier, CourierCommand, CourierEvent, CourierId, Delivery, DeliveryCommand, DeliveryEvent,
+    Courier, CourierCommand, CourierEvent, CourierId, Delivery, DeliveryCommand, DeliveryEvent,
     DeliveryStatus, ExceptionKind, FailureReason, GeoPoint, HandoverChecklist, Milestone, Policy,
-    ProofOfDelivery, Rejection, Signature, TimeWindow, WindowRule, decide, decide_courier, evolve,
-    evolve_courier,
+    ProofOfDelivery, Rejection, Signature, TimeWindow, WindowRule,
 };
 use waybill_types::{Address, Contact, OrderId, Party, ServiceLevel, Timestamp};
 
@@ -18,91 +18,20 @@ fn t0() -> Timestamp {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time")
 }
 
-struct Scenario {
-    history: Vec<DeliveryEvent>,
-    now: Timestamp,
-    policy: Policy,
+fn given(history: impl IntoIterator<Item = DeliveryEvent>) -> Scenario<Delivery> {
+    Scenario::given(t0(), history).seen_as(without_texts)
 }
 
-fn given(history: impl IntoIterator<Item = DeliveryEvent>) -> Scenario {
-    Scenario {
-        history: history.into_iter().collect(),
-        now: t0() + Duration::hours(1),
-        policy: Policy::default(),
-    }
+/// An `Invalid` rejection naming exactly these fields.
+trait ThenInvalid {
+    fn then_invalid(self, fields: &[&str]);
 }
 
-struct Outcome {
-    state: Option<Delivery>,
-    now: Timestamp,
-    result: Result<Vec<DeliveryEvent>, Rejection>,
-}
-
-impl Scenario {
-    fn at(mut self, now: Timestamp) -> Self {
-        self.now = now;
-        self
-    }
-
-    fn with_policy(mut self, policy: Policy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    fn when(self, command: DeliveryCommand) -> Outcome {
-        let state = self.history.iter().enumerate().fold(None, |state, (index, event)| {
-            let at = t0() + Duration::minutes(i64::try_from(index).expect("short history"));
-            let next = evolve(state, event, at);
-            assert!(next.is_some(), "history event {event:?} does not apply");
-            next
-        });
-        let result = decide(state.as_ref(), command, &Context { now: self.now, policy: &self.policy });
-        Outcome { state, now: self.now, result }
-    }
-}
-
-impl Outcome {
-    /// Asserts the decided events, notification texts aside (they are for people); returns
-    /// the delivery after them.
-    #[track_caller]
-    fn then(self, expected: impl IntoIterator<Item = DeliveryEvent>) -> Option<Delivery> {
-        let expected: Vec<DeliveryEvent> = expected.into_iter().collect();
-        match self.result {
-            Ok(events) => {
-                for event in &events {
-                    if let DeliveryEvent::NotificationRequested { message, .. } = event {
-                        assert!(!message.is_empty(), "a notification carries a text");
-                    }
-                }
-                assert_eq!(without_texts(&events), without_texts(&expected));
-                let now = self.now;
-                events.iter().fold(self.state, |state, event| {
-                    let next = evolve(state, event, now);
-                    assert!(next.is_some(), "decided event {event:?} does not apply");
-                    next
-                })
-            }
-            Err(rejection) => panic!("expected {expected:?}, got rejected: {rejection:?}"),
-        }
-    }
-
-    #[track_caller]
-    fn then_nothing(self) {
-        self.then([]);
-    }
-
-    #[track_caller]
-    fn then_rejected(self, expected: Rejection) {
-        match self.result {
-            Err(rejection) => assert_eq!(rejection, expected),
-            Ok(events) => panic!("expected {expected:?}, got events: {events:?}"),
-        }
-    }
-
+impl ThenInvalid for Then<Delivery, Vec<DeliveryEvent>> {
     #[track_caller]
     fn then_invalid(self, fields: &[&str]) {
-        match self.result {
-            Err(Rejection::Invalid { violations }) => {
+        match self.rejection() {
+            Rejection::Invalid { violations } => {
                 let named: Vec<&str> = violations.iter().map(|violation| violation.field.as_str()).collect();
                 assert_eq!(named, fields);
             }
@@ -111,7 +40,14 @@ impl Outcome {
     }
 }
 
+/// The decided events as the tests compare them: notification texts (for people) checked to
+/// be there, then left aside.
 fn without_texts(events: &[DeliveryEvent]) -> Vec<DeliveryEvent> {
+    for event in events {
+        if let DeliveryEvent::NotificationRequested { message, .. } = event {
+            assert!(!message.is_empty(), "a notification carries a text");
+        }
+    }
     events
         .iter()
         .cloned()
@@ -631,42 +567,47 @@ fn register(zones: &[&str]) -> CourierCommand {
     }
 }
 
-fn kim_registered() -> Courier {
-    let event =
-        CourierEvent::Registered { courier_id: kim(), name: "Kim".into(), zones: vec!["Munich".into()] };
-    evolve_courier(None, &event, t0()).expect("registered")
+fn kim_registered() -> CourierEvent {
+    CourierEvent::Registered { courier_id: kim(), name: "Kim".into(), zones: vec!["Munich".into()] }
+}
+
+/// What a courier command decides on the courier `history` builds.
+fn courier_decides(
+    history: impl IntoIterator<Item = CourierEvent>,
+    command: CourierCommand,
+) -> Result<Vec<CourierEvent>, Rejection> {
+    Scenario::<Courier>::given(t0(), history).when(command).result
 }
 
 #[test]
 fn a_courier_registers_with_at_least_one_zone() {
     assert_eq!(
-        decide_courier(None, register(&[" Munich ", "munich", "Augsburg"])),
+        courier_decides([], register(&[" Munich ", "munich", "Augsburg"])),
         Ok(vec![CourierEvent::Registered {
             courier_id: kim(),
             name: "Kim".into(),
             zones: vec!["Munich".into(), "Augsburg".into()],
         }])
     );
-    assert!(matches!(decide_courier(None, register(&[" "])), Err(Rejection::Invalid { .. })));
+    assert!(matches!(courier_decides([], register(&[" "])), Err(Rejection::Invalid { .. })));
     assert_eq!(
-        decide_courier(Some(&kim_registered()), register(&["Munich"])),
+        courier_decides([kim_registered()], register(&["Munich"])),
         Err(Rejection::CourierAlreadyRegistered)
     );
 }
 
 #[test]
 fn a_courier_with_open_deliveries_cannot_retire() {
-    let courier = kim_registered();
     assert_eq!(
-        decide_courier(
-            Some(&courier),
+        courier_decides(
+            [kim_registered()],
             CourierCommand::Retire { reason: "moving".into(), open_deliveries: 2 }
         ),
         Err(Rejection::CourierHasOpenDeliveries { open: 2 })
     );
     assert_eq!(
-        decide_courier(
-            Some(&courier),
+        courier_decides(
+            [kim_registered()],
             CourierCommand::Retire { reason: "moving".into(), open_deliveries: 0 }
         ),
         Ok(vec![CourierEvent::Retired { reason: "moving".into() }])
@@ -675,19 +616,17 @@ fn a_courier_with_open_deliveries_cannot_retire() {
 
 #[test]
 fn the_same_zones_again_change_nothing_and_a_retired_courier_changes_none() {
-    let courier = kim_registered();
     assert_eq!(
-        decide_courier(Some(&courier), CourierCommand::ChangeZones { zones: vec!["munich".into()] }),
+        courier_decides([kim_registered()], CourierCommand::ChangeZones { zones: vec!["munich".into()] }),
         Ok(vec![CourierEvent::ZonesChanged { zones: vec!["munich".into()] }])
     );
     assert_eq!(
-        decide_courier(Some(&courier), CourierCommand::ChangeZones { zones: vec!["Munich".into()] }),
+        courier_decides([kim_registered()], CourierCommand::ChangeZones { zones: vec!["Munich".into()] }),
         Ok(vec![])
     );
-    let retired = evolve_courier(Some(courier), &CourierEvent::Retired { reason: String::new() }, t0())
-        .expect("retired");
+    let retired = [kim_registered(), CourierEvent::Retired { reason: String::new() }];
     assert_eq!(
-        decide_courier(Some(&retired), CourierCommand::ChangeZones { zones: vec!["Berlin".into()] }),
+        courier_decides(retired, CourierCommand::ChangeZones { zones: vec!["Berlin".into()] }),
         Err(Rejection::CourierRetired { courier_id: kim() })
     );
 }

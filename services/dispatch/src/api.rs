@@ -15,7 +15,7 @@ use crate::codec::{
     severity_to_wire, task_kind_to_wire, task_status_from_wire, task_status_to_wire, vehicle_kind_from_wire,
     vehicle_kind_to_wire,
 };
-use crate::commands::{CommandMeta, Runners, TaskOutcome};
+use crate::commands::{CommandMeta, Runners, TaskOutcome, run_task};
 use crate::domain::{
     Driver, DriverCommand, DriverId, Load, Task, TaskCommand, TaskId, Vehicle, VehicleCommand, VehicleId,
 };
@@ -63,7 +63,7 @@ impl DispatchApi {
         command: TaskCommand,
     ) -> Result<TaskOutcome, Status> {
         let meta = Self::meta(request, request_id);
-        Ok(self.runners.tasks.run(task_id, &command, &meta).await?)
+        Ok(run_task(&self.runners.tasks, task_id, &command, &meta).await?)
     }
 
     /// Checks `request_id` and `task_id`, which every task command carries.

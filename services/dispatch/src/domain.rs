@@ -42,6 +42,10 @@ pub use fleet::{
 };
 pub use mode::{Zone, suits, transport_mode};
 pub use rejection::Rejection;
+
+/// What a decision needs from outside: the time it is taken at (dispatch's rules are
+/// constants of the domain, so no policy yet).
+pub type Context<'a> = waybill_command::Context<'a, ()>;
 pub use task::{
     Checkpoint, ExceptionKind, Plan, ReplanUpdate, Severity, Task, TaskCommand, TaskEvent, TaskKind,
     TaskStatus, TransportException, evolve_task,

@@ -22,7 +22,7 @@ use waybill_proto::facts::intake::{self, OrderFact};
 use waybill_proto::v1;
 use waybill_types::{Actor, OrderId};
 
-use crate::commands::TaskRunner;
+use crate::commands::{TaskRunner, run_task};
 use crate::domain::{Load, Rejection, TaskCommand, TaskId};
 
 /// The durable consumer's name; shared by all replicas (deploy/ allows exactly this one).
@@ -92,7 +92,7 @@ pub async fn react_to_order(runner: TaskRunner, recorded: RecordedEvent) -> Resu
             }
         }
     };
-    match runner.run(task_id, &command, &meta).await {
+    match run_task(&runner, task_id, &command, &meta).await {
         Ok(outcome) => {
             tracing::info!(%task_id, status = outcome.task.status.as_str(), event = %envelope.event_type, "order event handled");
             Ok(())
@@ -145,7 +145,7 @@ pub async fn plan_reverse_shipment(runner: TaskRunner, recorded: RecordedEvent) 
         source_event_id: envelope.event_id.clone(),
     };
     let meta = CommandMeta::reacting_to(&cause, Actor::service(RETURNS_CONSUMER));
-    match runner.run(task_id, &command, &meta).await {
+    match run_task(&runner, task_id, &command, &meta).await {
         Ok(_) => {
             tracing::info!(%task_id, %order_id, "return pickup requested: reverse task planned");
             Ok(())

@@ -5,9 +5,8 @@
 //! needs (`order_facts`).
 
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-use waybill_command::AggregateStore;
+use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 
 use crate::codec::{self, DispatchEvent};
@@ -22,33 +21,14 @@ pub fn filters() -> Vec<String> {
     vec!["waybill.dispatch.>".to_owned(), "waybill.intake.order.*".to_owned()]
 }
 
-/// One event's cause: its position and a hash of its causation id (the request id of a
-/// command, the event id behind a reaction). A hash match is a candidate, confirmed
-/// against the log by the command loop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cause {
-    pub position: Position,
-    pub causation_hash: u64,
-}
-
-pub fn causation_hash(causation_id: &str) -> u64 {
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(causation_id)
-}
-
 /// One aggregate as the read model holds it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record<T> {
     pub state: T,
     /// Position of its latest event: the expected position of its next append.
     pub version: Position,
-    pub causes: Vec<Cause>,
-}
-
-impl<T> Record<T> {
-    fn caused_by(&self, causation_id: &str) -> Option<Position> {
-        let hash = causation_hash(causation_id);
-        self.causes.iter().rev().find(|cause| cause.causation_hash == hash).map(|cause| cause.position)
-    }
+    /// What caused each of its events (for idempotent retries).
+    pub causes: CausationIndex,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -91,10 +71,6 @@ impl DispatchModel {
 
     pub fn task_count(&self) -> usize {
         self.tasks.len()
-    }
-
-    pub fn task_caused_by(&self, task_id: &TaskId, causation_id: &str) -> Option<Position> {
-        self.tasks.get(task_id)?.caused_by(causation_id)
     }
 
     /// Every vehicle, by id.
@@ -152,7 +128,7 @@ impl DispatchModel {
 
     fn apply_dispatch(&mut self, position: Position, payload: &[u8]) -> Result<(), ProjectionError> {
         let decoded = codec::decode(payload).map_err(|error| ProjectionError(error.to_string()))?;
-        let cause = Cause { position, causation_hash: causation_hash(&decoded.meta.causation_id) };
+        let cause = decoded.meta.causation_id.as_str();
         let at = decoded.meta.occurred_at;
         let id = decoded.aggregate_id;
         let refused = || ProjectionError(format!("{} does not apply to {id}", decoded.event_type));
@@ -180,15 +156,15 @@ impl DispatchModel {
     }
 }
 
-fn split<T>(previous: Option<Record<T>>) -> (Option<T>, Vec<Cause>) {
+fn split<T>(previous: Option<Record<T>>) -> (Option<T>, CausationIndex) {
     match previous {
         Some(record) => (Some(record.state), record.causes),
-        None => (None, Vec::new()),
+        None => (None, CausationIndex::new()),
     }
 }
 
-fn record<T>(state: T, version: Position, mut causes: Vec<Cause>, cause: Cause) -> Record<T> {
-    causes.push(cause);
+fn record<T>(state: T, version: Position, mut causes: CausationIndex, cause: &str) -> Record<T> {
+    causes.record(version, cause);
     Record { state, version, causes }
 }
 
@@ -217,7 +193,7 @@ impl AggregateStore<Vehicle> for DispatchModel {
     }
 
     fn position_caused_by(&self, id: &VehicleId, causation_id: &str) -> Option<Position> {
-        self.vehicles.get(id)?.caused_by(causation_id)
+        self.vehicles.get(id)?.causes.latest_caused_by(causation_id)
     }
 }
 
@@ -227,6 +203,16 @@ impl AggregateStore<Driver> for DispatchModel {
     }
 
     fn position_caused_by(&self, id: &DriverId, causation_id: &str) -> Option<Position> {
-        self.drivers.get(id)?.caused_by(causation_id)
+        self.drivers.get(id)?.causes.latest_caused_by(causation_id)
+    }
+}
+
+impl AggregateStore<Task> for DispatchModel {
+    fn current(&self, id: &TaskId) -> Option<(Task, Position)> {
+        self.tasks.get(id).map(|record| (record.state.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, id: &TaskId, causation_id: &str) -> Option<Position> {
+        self.tasks.get(id)?.causes.latest_caused_by(causation_id)
     }
 }

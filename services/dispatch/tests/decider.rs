@@ -2,14 +2,16 @@
 //! assignment (automatic and by hand, never beyond capacity), progress, cancellation,
 //! replanning, transport exceptions, and the fleet's own rules. No NATS here.
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use uuid::Uuid;
+use waybill_command::scenario::Scenario;
+use waybill_dispatch::commands::TaskInput;
 use waybill_dispatch::domain::{
-    DriverCommand, DriverEvent, DriverId, ExceptionKind, Fleet, Load, Plan, Rejection, ReplanUpdate,
+    Driver, DriverCommand, DriverEvent, DriverId, ExceptionKind, Fleet, Load, Plan, Rejection, ReplanUpdate,
     Severity, Task, TaskCommand, TaskDecision, TaskEvent, TaskId, TaskKind, TaskStatus, TransportMode,
-    UnloadReason, Vehicle, VehicleCommand, VehicleEvent, VehicleId, VehicleKind, decide_driver, decide_task,
-    decide_vehicle, evolve_driver, evolve_task, evolve_vehicle,
+    UnloadReason, Vehicle, VehicleCommand, VehicleEvent, VehicleId, VehicleKind, evolve_driver,
 };
+use waybill_dispatch::read_model::DispatchModel;
 use waybill_types::{Address, OrderId, ServiceLevel, Timestamp};
 
 // ---- the world: ids, places, vehicles -----------------------------------------------------
@@ -58,43 +60,51 @@ fn assigned_to(n: u128) -> TaskEvent {
     TaskEvent::Assigned { vehicle_id: vehicle(n), driver_id: None, automatic: true }
 }
 
-/// A vehicle of `kind` at `depot` with `capacity_grams`, carrying `carried_grams` already.
-fn van(n: u128, kind: VehicleKind, depot: &str, capacity_grams: u64, carried_grams: u64) -> Vehicle {
-    let registered = VehicleEvent::Registered {
+/// The history of a vehicle of `kind` at `depot` with `capacity_grams`, carrying
+/// `carried_grams` already.
+fn van_history(
+    n: u128,
+    kind: VehicleKind,
+    depot: &str,
+    capacity_grams: u64,
+    carried_grams: u64,
+) -> Vec<VehicleEvent> {
+    let mut history = vec![VehicleEvent::Registered {
         vehicle_id: vehicle(n),
         kind,
         registration: format!("B-WB {n}"),
         capacity: Load::new(capacity_grams, 1_000_000),
         depot: depot.into(),
-    };
-    let mut state = evolve_vehicle(None, &registered);
+    }];
     if carried_grams > 0 {
-        let other = VehicleEvent::Loaded {
+        history.push(VehicleEvent::Loaded {
             task_id: TaskId(Uuid::from_u128(0xfff)),
             load: Load::new(carried_grams, 0),
-        };
-        state = evolve_vehicle(state, &other);
+        });
     }
-    state.expect("a registered vehicle")
+    history
+}
+
+/// That vehicle as the read model would hold it.
+fn van(n: u128, kind: VehicleKind, depot: &str, capacity_grams: u64, carried_grams: u64) -> Vehicle {
+    Scenario::<Vehicle>::given(t0(), van_history(n, kind, depot, capacity_grams, carried_grams))
+        .state()
+        .expect("a registered vehicle")
 }
 
 // ---- the harness: given(history).with(vehicles).when(command).then(decision) --------------
 
-struct Scenario {
-    history: Vec<TaskEvent>,
+/// A task's history, and the vehicles the read model would hand its decision.
+struct Given {
+    scenario: Scenario<Task>,
     fleet: Fleet,
-    now: Timestamp,
 }
 
-fn given(history: impl IntoIterator<Item = TaskEvent>) -> Scenario {
-    Scenario {
-        history: history.into_iter().collect(),
-        fleet: Fleet::default(),
-        now: t0() + Duration::hours(1),
-    }
+fn given(history: impl IntoIterator<Item = TaskEvent>) -> Given {
+    Given { scenario: Scenario::given(t0(), history), fleet: Fleet::default() }
 }
 
-impl Scenario {
+impl Given {
     fn with(mut self, vehicles: impl IntoIterator<Item = Vehicle>) -> Self {
         for vehicle in vehicles {
             self.fleet.vehicles.insert(vehicle.id, vehicle);
@@ -103,15 +113,16 @@ impl Scenario {
     }
 
     fn task(&self) -> Option<Task> {
-        self.history.iter().enumerate().fold(None, |state, (index, event)| {
-            let next = evolve_task(state, event, t0() + Duration::minutes(index as i64));
-            assert!(next.is_some(), "history event {event:?} does not apply");
-            next
-        })
+        self.scenario.state()
     }
 
+    /// The task command's decision, through the shared harness, as the domain states it.
     fn when(self, command: TaskCommand) -> Result<TaskDecision, Rejection> {
-        decide_task(task_id(), self.task().as_ref(), &command, &self.fleet, self.now)
+        let input = TaskInput { task_id: task_id(), fleet: self.fleet };
+        self.scenario
+            .deciding::<DispatchModel, _>(&command, &input)
+            .result
+            .map(|decided| TaskDecision { task_events: decided.events, vehicle_events: decided.others })
     }
 }
 
@@ -480,20 +491,36 @@ fn a_breakdown_is_reported_handled_by_another_vehicle_and_resolved_with_its_dura
 
 // ---- the fleet ----------------------------------------------------------------------------
 
+/// What a vehicle command decides on the vehicle `history` builds.
+fn vehicle_decides(
+    history: impl IntoIterator<Item = VehicleEvent>,
+    command: &VehicleCommand,
+) -> Result<Vec<VehicleEvent>, Rejection> {
+    Scenario::<Vehicle>::given(t0(), history).when(command.clone()).result
+}
+
+/// What a driver command decides on the driver `history` builds.
+fn driver_decides(
+    history: impl IntoIterator<Item = DriverEvent>,
+    command: &DriverCommand,
+) -> Result<Vec<DriverEvent>, Rejection> {
+    Scenario::<Driver>::given(t0(), history).when(command.clone()).result
+}
+
 #[test]
 fn a_vehicle_retires_only_once_it_carries_nothing() {
-    let loaded_van = van(1, VehicleKind::Van, "Berlin", 10_000, 6_000);
+    let loaded_van = van_history(1, VehicleKind::Van, "Berlin", 10_000, 6_000);
     let retire = VehicleCommand::Retire { vehicle_id: vehicle(1), reason: "sold".into() };
     assert_eq!(
-        decide_vehicle(Some(&loaded_van), &retire),
+        vehicle_decides(loaded_van, &retire),
         Err(Rejection::CarriesLoad { vehicle_id: vehicle(1), tasks: 1 })
     );
-    let empty = van(1, VehicleKind::Van, "Berlin", 10_000, 0);
+    let empty = van_history(1, VehicleKind::Van, "Berlin", 10_000, 0);
     assert_eq!(
-        decide_vehicle(Some(&empty), &retire),
+        vehicle_decides(empty.clone(), &retire),
         Ok(vec![VehicleEvent::Retired { reason: "sold".into() }])
     );
-    assert_eq!(decide_vehicle(None, &retire), Err(Rejection::VehicleNotFound(vehicle(1))));
+    assert_eq!(vehicle_decides([], &retire), Err(Rejection::VehicleNotFound(vehicle(1))));
     let register = VehicleCommand::Register {
         vehicle_id: vehicle(1),
         kind: VehicleKind::Van,
@@ -501,8 +528,8 @@ fn a_vehicle_retires_only_once_it_carries_nothing() {
         capacity: Load::new(0, 10),
         depot: "Berlin".into(),
     };
-    assert!(matches!(decide_vehicle(None, &register), Err(Rejection::Invalid { .. })));
-    assert!(matches!(decide_vehicle(Some(&empty), &register), Err(Rejection::AlreadyExists { .. })));
+    assert!(matches!(vehicle_decides([], &register), Err(Rejection::Invalid { .. })));
+    assert!(matches!(vehicle_decides(empty, &register), Err(Rejection::AlreadyExists { .. })));
 }
 
 #[test]
@@ -518,13 +545,12 @@ fn a_driver_changes_availability_only_when_it_changes_and_not_after_retiring() {
     assert!(driver.available, "a new driver is available");
     let off = DriverCommand::SetAvailability { driver_id: id, available: false };
     assert_eq!(
-        decide_driver(Some(&driver), &off),
+        driver_decides([registered.clone()], &off),
         Ok(vec![DriverEvent::AvailabilityChanged { available: false }])
     );
     let on = DriverCommand::SetAvailability { driver_id: id, available: true };
-    assert_eq!(decide_driver(Some(&driver), &on), Ok(vec![]));
-    let retired =
-        evolve_driver(Some(driver), &DriverEvent::Retired { reason: "pension".into() }).expect("retired");
-    assert!(matches!(decide_driver(Some(&retired), &on), Err(Rejection::InvalidState { .. })));
-    assert_eq!(decide_driver(None, &on), Err(Rejection::DriverNotFound(id)));
+    assert_eq!(driver_decides([registered.clone()], &on), Ok(vec![]));
+    let retired = [registered, DriverEvent::Retired { reason: "pension".into() }];
+    assert!(matches!(driver_decides(retired, &on), Err(Rejection::InvalidState { .. })));
+    assert_eq!(driver_decides([], &on), Err(Rejection::DriverNotFound(id)));
 }

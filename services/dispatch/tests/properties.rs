@@ -8,7 +8,7 @@ use chrono::{Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use uuid::Uuid;
 use waybill_dispatch::domain::{
-    ExceptionKind, Fleet, Load, Plan, ReplanUpdate, Severity, Task, TaskCommand, TaskId, TaskKind,
+    Context, ExceptionKind, Fleet, Load, Plan, ReplanUpdate, Severity, Task, TaskCommand, TaskId, TaskKind,
     TaskStatus, TransportMode, Vehicle, VehicleEvent, VehicleId, VehicleKind, decide_task, evolve_task,
     evolve_vehicle,
 };
@@ -135,7 +135,7 @@ proptest! {
             let id = task_id(n);
             let at = now + Duration::minutes(step as i64);
             let snapshot = Fleet { vehicles: vehicles.clone(), drivers: BTreeMap::new() };
-            let Ok(decision) = decide_task(id, tasks.get(&id), &command, &snapshot, at) else { continue };
+            let Ok(decision) = decide_task(id, tasks.get(&id), &command, &snapshot, &Context::new(at, &())) else { continue };
             let mut task = tasks.remove(&id);
             for event in &decision.task_events {
                 task = evolve_task(task, event, at);

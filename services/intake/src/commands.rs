@@ -1,7 +1,7 @@
 //! Orders on the shared command loop (`waybill_command`, whose docs describe the loop):
 //! here is only what is intake's own, the Order as an [`Aggregate`].
 
-use waybill_command::{Aggregate, EventMeta};
+use waybill_command::{Aggregate, Context, Decider, EventMeta};
 use waybill_eventlog::{NewEvent, subject};
 use waybill_types::{OrderId, Timestamp};
 
@@ -21,7 +21,6 @@ pub fn order_subject(order_id: &OrderId) -> String {
 
 impl Aggregate for Order {
     type Id = OrderId;
-    type Command = Command;
     type Event = Event;
     type Rejection = Rejection;
     type Policy = Policy;
@@ -30,21 +29,8 @@ impl Aggregate for Order {
         order_subject(id)
     }
 
-    fn decide(
-        state: Option<&Order>,
-        command: &Command,
-        now: Timestamp,
-        policy: &Policy,
-    ) -> Result<Vec<Event>, Rejection> {
-        domain::decide(state, command.clone(), &domain::Context { now, policy })
-    }
-
     fn evolve(state: Option<Order>, event: &Event, at: Timestamp) -> Option<Order> {
         domain::evolve(state, event, at)
-    }
-
-    fn not_found(_id: &OrderId) -> Rejection {
-        Rejection::NotFound
     }
 
     fn encode(id: &OrderId, _state: Option<&Order>, event: &Event, meta: &EventMeta) -> NewEvent {
@@ -53,6 +39,22 @@ impl Aggregate for Order {
 
     fn decode(payload: &[u8]) -> Result<(EventMeta, Event), String> {
         codec::decode(payload).map(|decoded| (decoded.meta, decoded.event)).map_err(|error| error.to_string())
+    }
+}
+
+impl Decider for Order {
+    type Command = Command;
+
+    fn decide(
+        state: Option<&Order>,
+        command: &Command,
+        context: &Context<'_, Policy>,
+    ) -> Result<Vec<Event>, Rejection> {
+        domain::decide(state, command.clone(), context)
+    }
+
+    fn not_found(_id: &OrderId) -> Rejection {
+        Rejection::NotFound
     }
 }
 

@@ -309,9 +309,6 @@ impl Default for Policy {
     }
 }
 
-/// What a decision needs from outside: the time it is taken at and the rules.
-#[derive(Clone, Copy, Debug)]
-pub struct Context<'a> {
-    pub now: Timestamp,
-    pub policy: &'a Policy,
-}
+/// What a decision needs from outside: the time it is taken at and the rules (the shape
+/// every service's deciders share).
+pub type Context<'a> = waybill_command::Context<'a, Policy>;

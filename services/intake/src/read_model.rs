@@ -12,10 +12,9 @@
 //! cases, and which reverse shipments, are about an order, so TrackOrder can show them.
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use uuid::Uuid;
-use waybill_command::AggregateStore;
+use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_proto::facts::aftersales::CaseFact;
 use waybill_proto::facts::crm::CustomerFact;
@@ -30,25 +29,10 @@ pub struct OrderRecord {
     pub order: Order,
     /// Position of the order's latest event: the expected position for the next append.
     pub version: Position,
-    /// What caused each of the order's events, oldest first.
-    pub causes: Vec<Cause>,
+    /// What caused each of the order's events (for idempotent retries).
+    pub causes: CausationIndex,
     /// Position at which the order entered the manual review queue, while it is there.
     pub queued_at: Option<Position>,
-}
-
-/// One event's cause, in 16 bytes: its position and a hash of its causation id (the
-/// request id of a command, the event id behind a reaction). A retried command finds its
-/// earlier answer through it; a hash match is only a candidate, confirmed against the log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cause {
-    pub position: Position,
-    pub causation_hash: u64,
-}
-
-/// The hash stored in [`Cause`]; stable within a process, which is all an in-memory
-/// model needs.
-pub fn causation_hash(causation_id: &str) -> u64 {
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(causation_id)
 }
 
 /// Where a listing continues: the last order of the previous page.
@@ -108,11 +92,9 @@ impl OrderBook {
     }
 
     /// The position of the latest event this order may have got from `causation_id`: a
-    /// candidate to confirm against the log (see [`Cause`]).
+    /// candidate to confirm against the log (see [`CausationIndex`]).
     pub fn position_caused_by(&self, order_id: &OrderId, causation_id: &str) -> Option<Position> {
-        let record = self.orders.get(order_id)?;
-        let hash = causation_hash(causation_id);
-        record.causes.iter().rev().find(|cause| cause.causation_hash == hash).map(|cause| cause.position)
+        self.orders.get(order_id)?.causes.latest_caused_by(causation_id)
     }
 
     pub fn is_on_credit_hold(&self, customer_id: &CustomerId) -> bool {
@@ -193,14 +175,14 @@ impl OrderBook {
                 let customer = record.order.details.customer_id.clone();
                 (Some(record.order), record.causes, record.queued_at, Some((key, customer)))
             }
-            None => (None, Vec::new(), None, None),
+            None => (None, CausationIndex::new(), None, None),
         };
         let Some(order) = evolve(state, &event, meta.occurred_at) else {
             return Err(ProjectionError(format!(
                 "event {event_type} at position {position} does not apply to order {order_id}"
             )));
         };
-        causes.push(Cause { position, causation_hash: causation_hash(&meta.causation_id) });
+        causes.record(position, &meta.causation_id);
         // An order keeps its place in the review queue while it stays there (e.g. amended).
         let queued_at = match order.status {
             OrderStatus::InReview => Some(queued_before.unwrap_or(position)),

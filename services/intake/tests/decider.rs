@@ -4,9 +4,10 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use uuid::Uuid;
+use waybill_command::scenario::{Scenario, Then};
 use waybill_intake::domain::{
-    AttemptFailure, Command, Context, DeliveryWindow, Event, FailedAttempt, Order, OrderDetails, OrderStatus,
-    Policy, Quote, Rejection, ReviewDecision, Tariff, Zone, decide, evolve, price,
+    AttemptFailure, Command, DeliveryWindow, Event, FailedAttempt, Order, OrderDetails, OrderStatus, Policy,
+    Quote, Rejection, ReviewDecision, Tariff, Zone, price,
 };
 use waybill_types::{
     Address, CargoCategory, CargoLine, Contact, Currency, CustomerId, Money, OrderId, Party, ServiceLevel,
@@ -20,92 +21,20 @@ fn t0() -> Timestamp {
     Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).single().expect("valid time")
 }
 
-struct Scenario {
-    history: Vec<Event>,
-    now: Timestamp,
-    policy: Policy,
+fn given(history: impl IntoIterator<Item = Event>) -> Scenario<Order> {
+    Scenario::given(t0(), history)
 }
 
-fn given(history: impl IntoIterator<Item = Event>) -> Scenario {
-    Scenario {
-        history: history.into_iter().collect(),
-        now: t0() + Duration::hours(1),
-        policy: Policy::default(),
-    }
+/// An `Invalid` rejection naming exactly these fields.
+trait ThenInvalid {
+    fn then_invalid(self, fields: &[&str]);
 }
 
-struct Outcome {
-    state: Option<Order>,
-    now: Timestamp,
-    result: Result<Vec<Event>, Rejection>,
-}
-
-impl Scenario {
-    /// The time the command is decided at (default: an hour after the history began).
-    fn at(mut self, now: Timestamp) -> Self {
-        self.now = now;
-        self
-    }
-
-    fn with_policy(mut self, policy: Policy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    fn state(&self) -> Option<Order> {
-        self.history.iter().enumerate().fold(None, |state, (index, event)| {
-            let at = t0() + Duration::minutes(i64::try_from(index).expect("short history"));
-            let next = evolve(state, event, at);
-            assert!(next.is_some(), "history event {event:?} does not apply");
-            next
-        })
-    }
-
-    fn when(self, command: Command) -> Outcome {
-        let state = self.state();
-        let context = Context { now: self.now, policy: &self.policy };
-        let result = decide(state.as_ref(), command, &context);
-        Outcome { state, now: self.now, result }
-    }
-}
-
-impl Outcome {
-    /// Asserts the decided events; returns the order after them.
-    #[track_caller]
-    fn then(self, expected: impl IntoIterator<Item = Event>) -> Option<Order> {
-        let expected: Vec<Event> = expected.into_iter().collect();
-        match self.result {
-            Ok(events) => {
-                assert_eq!(events, expected);
-                let now = self.now;
-                events.iter().fold(self.state, |state, event| {
-                    let next = evolve(state, event, now);
-                    assert!(next.is_some(), "decided event {event:?} does not apply");
-                    next
-                })
-            }
-            Err(rejection) => panic!("expected {expected:?}, got rejected: {rejection:?}"),
-        }
-    }
-
-    #[track_caller]
-    fn then_nothing(self) {
-        self.then([]);
-    }
-
-    #[track_caller]
-    fn then_rejected(self, expected: Rejection) {
-        match self.result {
-            Err(rejection) => assert_eq!(rejection, expected),
-            Ok(events) => panic!("expected {expected:?}, got events: {events:?}"),
-        }
-    }
-
-    /// Asserts an `Invalid` rejection naming exactly these fields.
+impl ThenInvalid for Then<Order, Vec<Event>> {
     #[track_caller]
     fn then_invalid(self, fields: &[&str]) {
-        match self.result {
-            Err(Rejection::Invalid { violations }) => {
+        match self.rejection() {
+            Rejection::Invalid { violations } => {
                 let named: Vec<&str> = violations.iter().map(|violation| violation.field.as_str()).collect();
                 assert_eq!(named, fields);
             }

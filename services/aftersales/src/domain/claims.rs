@@ -23,7 +23,7 @@
 
 use waybill_types::{Money, OrderId, Timestamp};
 
-use super::{CaseId, CaseKind, OrderFacts, Policy, Rejection, Survey, SurveyAnswer, answer_survey};
+use super::{CaseId, CaseKind, Context, OrderFacts, Rejection, Survey, SurveyAnswer, answer_survey};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ClaimKind {
@@ -189,8 +189,7 @@ pub(crate) fn within_declared_value(claim: &Claim, amount: Money) -> Result<(), 
 pub fn decide_claim(
     state: Option<&Claim>,
     command: &ClaimCommand,
-    _now: Timestamp,
-    _policy: &Policy,
+    _context: &Context<'_>,
 ) -> Result<Vec<ClaimEvent>, Rejection> {
     use ClaimStatus::*;
     let state = match (state, command) {

@@ -17,7 +17,7 @@
 
 use waybill_types::{Money, OrderId, Timestamp};
 
-use super::{CaseId, CaseKind, Policy, Rejection, Survey, SurveyAnswer, answer_survey};
+use super::{CaseId, CaseKind, Context, Rejection, Survey, SurveyAnswer, answer_survey};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ComplaintCategory {
@@ -235,9 +235,9 @@ fn require_open(state: &Complaint, action: &'static str) -> Result<(), Rejection
 pub fn decide_complaint(
     state: Option<&Complaint>,
     command: &ComplaintCommand,
-    now: Timestamp,
-    policy: &Policy,
+    context: &Context<'_>,
 ) -> Result<Vec<ComplaintEvent>, Rejection> {
+    let Context { now, policy } = *context;
     let state = match (state, command) {
         (
             None,

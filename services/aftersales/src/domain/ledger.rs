@@ -18,7 +18,7 @@ use waybill_types::{Money, OrderId, Timestamp};
 
 use super::claims::within_declared_value;
 use super::{
-    CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, ClaimStatus, Policy, Rejection, ReturnCase,
+    CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, ClaimStatus, Context, Rejection, ReturnCase,
     ReturnEvent, ReturnStatus, decide_claim,
 };
 
@@ -111,6 +111,7 @@ pub fn decide_refund(
     ledger: Option<&Ledger>,
     amount: Money,
     charged: Option<Money>,
+    _context: &Context<'_>,
 ) -> Result<(Vec<ReturnEvent>, Vec<LedgerEvent>), Rejection> {
     let case = case.ok_or(Rejection::CaseNotFound { kind: CaseKind::Return })?;
     if !matches!(case.status, ReturnStatus::Received | ReturnStatus::Refunded) {
@@ -157,10 +158,9 @@ pub fn decide_claim_approval(
     claim: Option<&Claim>,
     ledger: Option<&Ledger>,
     amount: Money,
-    now: Timestamp,
-    policy: &Policy,
+    context: &Context<'_>,
 ) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
-    let claim_events = decide_claim(claim, &ClaimCommand::Approve { amount }, now, policy)?;
+    let claim_events = decide_claim(claim, &ClaimCommand::Approve { amount }, context)?;
     let claim = claim.ok_or(Rejection::CaseNotFound { kind: CaseKind::Claim })?;
     let (remaining, total_paid, declared) = left_for_claim(claim, ledger)?;
     if amount.amount_minor > remaining.amount_minor {
@@ -185,10 +185,9 @@ pub fn decide_claim_rejection(
     claim: Option<&Claim>,
     ledger: Option<&Ledger>,
     reason: String,
-    now: Timestamp,
-    policy: &Policy,
+    context: &Context<'_>,
 ) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
-    let claim_events = decide_claim(claim, &ClaimCommand::Reject { reason }, now, policy)?;
+    let claim_events = decide_claim(claim, &ClaimCommand::Reject { reason }, context)?;
     let claim = claim.ok_or(Rejection::CaseNotFound { kind: CaseKind::Claim })?;
     let held = ledger.and_then(|ledger| ledger.claims_reserved.get(&claim.id).copied());
     let ledger_events = held
@@ -203,6 +202,7 @@ pub fn decide_claim_rejection(
 pub fn decide_claim_payment(
     claim: Option<&Claim>,
     ledger: Option<&Ledger>,
+    _context: &Context<'_>,
 ) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
     let claim = claim.ok_or(Rejection::CaseNotFound { kind: CaseKind::Claim })?;
     if claim.status != ClaimStatus::Approved {

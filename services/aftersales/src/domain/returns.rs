@@ -16,7 +16,8 @@
 use waybill_types::{Address, Money, OrderId, ServiceLevel, Timestamp};
 
 use super::{
-    CaseId, CaseKind, Load, OrderFacts, Policy, Rejection, ReturnLine, Survey, SurveyAnswer, answer_survey,
+    CaseId, CaseKind, Context, Load, OrderFacts, Policy, Rejection, ReturnLine, Survey, SurveyAnswer,
+    answer_survey,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -162,9 +163,9 @@ fn require(state: &ReturnCase, action: &'static str, allowed: &[ReturnStatus]) -
 pub fn decide_return(
     state: Option<&ReturnCase>,
     command: &ReturnCommand,
-    now: Timestamp,
-    policy: &Policy,
+    context: &Context<'_>,
 ) -> Result<Vec<ReturnEvent>, Rejection> {
+    let Context { now, policy } = *context;
     use ReturnStatus::*;
     let state = match (state, command) {
         (None, ReturnCommand::Request { return_id, order, reason, lines }) => {

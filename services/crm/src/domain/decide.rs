@@ -1,10 +1,12 @@
 //! `decide`: what a command causes on a customer (rules in the module docs of `domain`).
 
-use waybill_types::Timestamp;
+use super::{Command, Context, Customer, Event, Rejection};
 
-use super::{Command, Customer, Event, Rejection};
-
-pub fn decide(state: Option<&Customer>, command: &Command, _now: Timestamp) -> Result<Vec<Event>, Rejection> {
+pub fn decide(
+    state: Option<&Customer>,
+    command: &Command,
+    _context: &Context<'_>,
+) -> Result<Vec<Event>, Rejection> {
     let customer = match (state, command) {
         (None, Command::Register { customer_id, profile }) => {
             return Ok(vec![Event::Registered {

@@ -8,7 +8,7 @@
 
 use waybill_types::{Timestamp, limits};
 
-use super::{Courier, CourierCommand, CourierEvent, Rejection, same_zone};
+use super::{Context, Courier, CourierCommand, CourierEvent, Rejection, same_zone};
 
 /// Most zones one courier serves.
 pub const MAX_ZONES: usize = 32;
@@ -16,6 +16,7 @@ pub const MAX_ZONES: usize = 32;
 pub fn decide_courier(
     state: Option<&Courier>,
     command: CourierCommand,
+    _context: &Context<'_>,
 ) -> Result<Vec<CourierEvent>, Rejection> {
     let (courier, command) = match (state, command) {
         (None, CourierCommand::Register { courier_id, name, zones }) => {

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use waybill_types::Timestamp;
 
 use super::{
-    Driver, DriverId, Plan, Rejection, ReplanUpdate, Task, TaskCommand, TaskEvent, TaskId, TaskKind,
+    Context, Driver, DriverId, Plan, Rejection, ReplanUpdate, Task, TaskCommand, TaskEvent, TaskId, TaskKind,
     TaskStatus, UnloadReason, Vehicle, VehicleEvent, VehicleId, choose_vehicle, evolve_task, shortfall,
     suits,
 };
@@ -69,8 +69,9 @@ pub fn decide_task(
     state: Option<&Task>,
     command: &TaskCommand,
     fleet: &Fleet,
-    now: Timestamp,
+    context: &Context<'_>,
 ) -> Result<TaskDecision, Rejection> {
+    let now = context.now;
     let task = match (state, command) {
         (None, TaskCommand::Plan { task_id, plan, source_event_id }) => {
             return Ok(planned(*task_id, plan, source_event_id));

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{DriverId, Load, Rejection, TaskId, VehicleId, VehicleKind};
+use super::{Context, DriverId, Load, Rejection, TaskId, VehicleId, VehicleKind};
 
 /// Why a task's load left a vehicle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -98,6 +98,7 @@ impl VehicleEvent {
 pub fn decide_vehicle(
     state: Option<&Vehicle>,
     command: &VehicleCommand,
+    _context: &Context<'_>,
 ) -> Result<Vec<VehicleEvent>, Rejection> {
     match (state, command) {
         (None, VehicleCommand::Register { vehicle_id, kind, registration, capacity, depot }) => {
@@ -193,7 +194,11 @@ impl DriverEvent {
     }
 }
 
-pub fn decide_driver(state: Option<&Driver>, command: &DriverCommand) -> Result<Vec<DriverEvent>, Rejection> {
+pub fn decide_driver(
+    state: Option<&Driver>,
+    command: &DriverCommand,
+    _context: &Context<'_>,
+) -> Result<Vec<DriverEvent>, Rejection> {
     match (state, command) {
         (None, DriverCommand::Register { driver_id, name, licence_class, depot }) => {
             Ok(vec![DriverEvent::Registered {

@@ -616,6 +616,9 @@ fn stopped_at_start(
     let mut command = std::process::Command::new(waybill_system_tests::binary(service)?);
     // Nothing listens there: the settings are checked before anything is connected.
     command.env("WAYBILL_NATS_URL", "nats://127.0.0.1:9").env("RUST_LOG", "warn");
+    // Ports it binds itself: a service that takes its settings must not fail later on a
+    // default port another test (or a `make run`) holds.
+    command.env("WAYBILL_LISTEN", "127.0.0.1:0").env("WAYBILL_METRICS_LISTEN", "127.0.0.1:0");
     command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
     for (key, value) in env {
         command.env(key, value);

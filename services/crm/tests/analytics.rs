@@ -344,3 +344,14 @@ fn net_promoter_score_is_promoters_less_detractors() {
     assert_eq!(kpi::net_promoter_score(&[10, 9, 9, 3]), Some(50));
     assert_eq!(kpi::net_promoter_score(&[]), None);
 }
+
+#[test]
+fn a_handover_recorded_before_the_placement_counts_as_no_lead_time_never_a_negative_one() {
+    // A log written before delivery refused such handovers may hold one a day early.
+    let orders = [delivered(order(1, 0), -24, true, true), delivered(order(2, 0), 10, true, true)];
+    let scoped: Vec<&OrderFacts> = orders.iter().collect();
+    let kpis = kpi::compute(&scoped, &[]);
+    assert_eq!(kpis.lead_time.delivered_orders, 2);
+    assert_eq!(kpis.lead_time.mean_seconds, Some(5 * 3_600));
+    assert_eq!(kpis.lead_time.p90_seconds, Some(10 * 3_600));
+}

@@ -39,9 +39,10 @@
 //! - **RecordFailedAttempt** in `OutForDelivery`: the attempt is numbered; below
 //!   `max_attempts` the delivery is rescheduled (a window of the same length,
 //!   `reschedule_after` later); at `max_attempts` it goes back to the sender.
-//! - **Confirm** in `OutForDelivery`, with a proof of delivery whose `delivered_at` is not
-//!   in the future (beyond `clock_skew`); records whether it was on time (within the
-//!   promised window's end) and at the first attempt.
+//! - **Confirm** in `OutForDelivery`, with a proof of delivery whose `delivered_at` is
+//!   neither in the future nor before the courier left (beyond `clock_skew` either way);
+//!   records whether it was on time (by the promised window's end; early counts as on
+//!   time) and at the first attempt.
 //! - **ReportException**: damage in any status but `Lost`; loss in an open status (not
 //!   delivered, returned or lost); a handover dispute out for delivery or delivered.
 //! - **RaiseDelay** (the SLA clock) for a window end: a delay exception once per window,
@@ -251,6 +252,9 @@ pub struct Delivery {
     pub hub: String,
     pub window: TimeWindow,
     pub courier: Option<CourierId>,
+    /// When the courier last left with it (the latest `Started`): a handover is never
+    /// reported before it.
+    pub out_since: Option<Timestamp>,
     pub failed_attempts: Vec<FailedAttempt>,
     pub proof: Option<ProofOfDelivery>,
     pub on_time: Option<bool>,
@@ -260,6 +264,14 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// On time means handed over by the end of the promised window (the window in force,
+    /// after any rescheduling): the promise is "by then", so a parcel that comes early is on
+    /// time and one a second late is not. The same definition stands in delivery.proto
+    /// (`DeliveryCompleted.on_time`) and docs/KPIS.md.
+    pub fn on_time(&self, delivered_at: Timestamp) -> bool {
+        delivered_at <= self.window.end
+    }
+
     /// True if a delay was already raised for a window ending at `end`.
     pub fn delay_raised_for(&self, end: Timestamp) -> bool {
         self.exceptions.iter().any(|exception| {
@@ -290,7 +302,8 @@ pub struct Policy {
     pub max_attempts: u32,
     /// How long after a failed attempt the next window starts.
     pub reschedule_after: chrono::Duration,
-    /// How far in the future a proof's `delivered_at` may be (devices' clocks drift).
+    /// How far a proof's `delivered_at` may stray from what the server saw (devices' clocks
+    /// drift): into the future, or before the courier left.
     pub clock_skew: chrono::Duration,
 }
 

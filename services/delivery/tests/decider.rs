@@ -442,6 +442,52 @@ fn a_late_handover_after_a_failed_attempt_is_neither_on_time_nor_first_attempt()
 }
 
 #[test]
+fn a_handover_before_the_window_opened_is_on_time() {
+    // The promised window is 24-72 h after t0: the promise is "by 72 h", kept at 10 h.
+    let now = t0() + Duration::hours(10);
+    given(out_for_delivery()).at(now).when(DeliveryCommand::Confirm { proof: proof_at(now) }).then([
+        DeliveryEvent::Completed { proof: proof_at(now), on_time: true, first_attempt: true },
+        told(Milestone::Delivered),
+    ]);
+}
+
+#[test]
+fn a_handover_at_either_end_of_the_window_is_on_time() {
+    // Inside the window, up to and including its last instant.
+    for at in [hours(24, 72).start, hours(24, 72).end] {
+        given(out_for_delivery()).at(at).when(DeliveryCommand::Confirm { proof: proof_at(at) }).then([
+            DeliveryEvent::Completed { proof: proof_at(at), on_time: true, first_attempt: true },
+            told(Milestone::Delivered),
+        ]);
+    }
+}
+
+#[test]
+fn a_handover_after_the_window_closed_is_late() {
+    let now = t0() + Duration::hours(73);
+    given(out_for_delivery()).at(now).when(DeliveryCommand::Confirm { proof: proof_at(now) }).then([
+        DeliveryEvent::Completed { proof: proof_at(now), on_time: false, first_attempt: true },
+        told(Milestone::Delivered),
+    ]);
+}
+
+#[test]
+fn a_handover_reported_before_the_courier_left_is_refused() {
+    // The courier left at t0 + 3 min (the fourth event of the history).
+    let now = t0() + Duration::hours(1);
+    given(out_for_delivery())
+        .at(now)
+        .when(DeliveryCommand::Confirm { proof: proof_at(t0() - Duration::days(1)) })
+        .then_invalid(&["proof.delivered_at"]);
+    // A device clock a minute behind the server's is within the allowed skew.
+    let just_before = t0() + Duration::minutes(2);
+    given(out_for_delivery()).at(now).when(DeliveryCommand::Confirm { proof: proof_at(just_before) }).then([
+        DeliveryEvent::Completed { proof: proof_at(just_before), on_time: true, first_attempt: true },
+        told(Milestone::Delivered),
+    ]);
+}
+
+#[test]
 fn a_handover_dated_in_the_future_is_refused() {
     let now = t0() + Duration::hours(30);
     given(out_for_delivery())

@@ -105,11 +105,12 @@ pub fn compute(orders: &[&OrderFacts], complaints: &[&ComplaintFacts]) -> Kpis {
         billing_accuracy: Rate::count(completed.iter().copied(), is_billed_right),
         // KPIS.md "Perfect-order rate".
         perfect_order: Rate::count(completed.iter().copied(), is_perfect),
-        // KPIS.md "Lead time".
+        // KPIS.md "Lead time". Never negative: delivery now refuses a handover before the
+        // departure, but a log written before that may hold one reported before placement.
         lead_time: lead_time(
             delivered
                 .iter()
-                .filter_map(|order| order.delivered_at.map(|at| (at - order.placed_at).num_seconds()))
+                .filter_map(|order| order.delivered_at.map(|at| (at - order.placed_at).num_seconds().max(0)))
                 .collect(),
         ),
         // KPIS.md "First-attempt delivery rate".

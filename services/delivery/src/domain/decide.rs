@@ -195,7 +195,17 @@ fn confirm(
     if proof.delivered_at > context.now + context.policy.clock_skew {
         return Err(Rejection::invalid("proof.delivered_at", "must not be in the future"));
     }
-    let on_time = proof.delivered_at <= delivery.window.end;
+    // A handover follows the departure (a device's clock may lag by the allowed skew); one
+    // reported earlier would make lead times and on-time figures wrong downstream.
+    if let Some(left) = delivery.out_since
+        && proof.delivered_at + context.policy.clock_skew < left
+    {
+        return Err(Rejection::invalid(
+            "proof.delivered_at",
+            format!("must not be before the courier left ({})", left.to_rfc3339()),
+        ));
+    }
+    let on_time = delivery.on_time(proof.delivered_at);
     let first_attempt = delivery.failed_attempts.is_empty();
     let completed = DeliveryEvent::Completed { proof, on_time, first_attempt };
     Ok(with_notification(Some(delivery), vec![completed], Milestone::Delivered, context.now))

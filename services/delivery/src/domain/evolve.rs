@@ -22,6 +22,7 @@ pub fn evolve(state: Option<Delivery>, event: &DeliveryEvent, at: Timestamp) -> 
                     hub: hub.clone(),
                     window: *window,
                     courier: None,
+                    out_since: None,
                     failed_attempts: Vec::new(),
                     proof: None,
                     on_time: None,
@@ -45,6 +46,7 @@ pub fn evolve(state: Option<Delivery>, event: &DeliveryEvent, at: Timestamp) -> 
         }
         DeliveryEvent::Started { courier_id } => {
             delivery.courier = Some(*courier_id);
+            delivery.out_since = Some(at);
             delivery.status = DeliveryStatus::OutForDelivery;
         }
         DeliveryEvent::AttemptFailed { attempt, reason, note, rescheduled_window } => {

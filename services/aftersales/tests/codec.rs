@@ -12,7 +12,7 @@ use waybill_aftersales::domain::{
 use waybill_command::EventMeta;
 use waybill_proto::envelope::{pinned_meta, wire_form};
 use waybill_proto::v1;
-use waybill_types::{Actor, Address, Currency, Money, OrderId, ServiceLevel, Timestamp};
+use waybill_types::{Actor, Currency, Money, OrderId, ServiceLevel, Timestamp};
 
 fn at() -> Timestamp {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time")
@@ -32,15 +32,7 @@ fn eur(amount: i64) -> Money {
     Money::new(amount, Currency::parse("EUR").expect("EUR"))
 }
 
-fn address(city: &str) -> Address {
-    Address {
-        lines: vec!["Hauptstrasse 1".into()],
-        city: city.into(),
-        region: "BE".into(),
-        postal_code: "10115".into(),
-        country_code: "DE".into(),
-    }
-}
+use waybill_fixtures::pinned_address as address;
 
 fn order_id() -> OrderId {
     OrderId(Uuid::from_u128(7))

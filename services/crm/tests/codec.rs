@@ -5,17 +5,9 @@
 use waybill_crm::codec;
 use waybill_crm::domain::{CustomerKind, Event, Profile};
 use waybill_proto::envelope::{pinned_meta, wire_form};
-use waybill_types::{Address, Contact, CustomerId};
+use waybill_types::{Contact, CustomerId};
 
-fn address(city: &str) -> Address {
-    Address {
-        lines: vec!["Hauptstrasse 1".into()],
-        city: city.into(),
-        region: "BE".into(),
-        postal_code: "10115".into(),
-        country_code: "DE".into(),
-    }
-}
+use waybill_fixtures::pinned_address as address;
 
 #[test]
 fn a_customer_registered_is_encoded_as_main_encoded_it() {

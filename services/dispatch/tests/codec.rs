@@ -8,17 +8,9 @@ use waybill_dispatch::domain::{
     Load, Plan, TaskEvent, TaskId, TaskKind, TransportMode, VehicleEvent, VehicleId,
 };
 use waybill_proto::envelope::{pinned_meta, wire_form};
-use waybill_types::{Address, OrderId, ServiceLevel};
+use waybill_types::{OrderId, ServiceLevel};
 
-fn address(city: &str) -> Address {
-    Address {
-        lines: vec!["Hauptstrasse 1".into()],
-        city: city.into(),
-        region: "BE".into(),
-        postal_code: "10115".into(),
-        country_code: "DE".into(),
-    }
-}
+use waybill_fixtures::pinned_address as address;
 
 #[test]
 fn a_task_planned_is_encoded_as_main_encoded_it() {

@@ -20,6 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::compile(files, [&proto_root])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("waybill_descriptor.bin"), prost::Message::encode_to_vec(&descriptors))?;
-    tonic_prost_build::configure().compile_fds(descriptors)?;
+    // Our codec: prost's, but undecodable bytes are INVALID_ARGUMENT (src/codec.rs).
+    tonic_prost_build::configure().codec_path("crate::codec::WireCodec").compile_fds(descriptors)?;
     Ok(())
 }

@@ -5,8 +5,10 @@
 //! - `envelope`: the event envelope, encoded and decoded in one place;
 //! - `facts`: other services' events, read through one typed decoder per owner;
 //! - `convert`: checked conversions of requests; `stored`: lenient ones of what is on the log;
-//! - `status`: `google.rpc.BadRequest`.
+//! - `status`: `google.rpc.BadRequest`;
+//! - `codec`: the gRPC codec, so that undecodable requests are the client's mistake.
 
+pub mod codec;
 pub mod convert;
 pub mod envelope;
 pub mod facts;

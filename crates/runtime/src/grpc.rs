@@ -171,7 +171,9 @@ pub async fn serve(
     // for the client's delayed ACK: about 40 ms on every unary call.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = tonic::transport::Server::builder()
+        .http2_max_header_list_size(crate::limits::HTTP2_MAX_HEADER_LIST_BYTES)
         .layer(crate::metrics::GrpcMetricsLayer)
+        .layer(crate::limits::MetadataLimitLayer)
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
     let grace_over = async move {

@@ -7,6 +7,7 @@ pub mod actor;
 pub mod flags;
 pub mod grpc;
 pub mod host;
+pub mod limits;
 pub mod metrics;
 pub mod settings;
 pub mod shutdown;

@@ -50,9 +50,7 @@ pub async fn export(listen: SocketAddr) -> anyhow::Result<SocketAddr> {
     Ok(bound)
 }
 
-/// The tower layer that counts and times every gRPC call. It also answers a request the
-/// service cannot decode with INVALID_ARGUMENT: tonic says INTERNAL ("failed to decode
-/// Protobuf message"), which clients and dashboards would read as a server fault.
+/// The tower layer that counts and times every gRPC call.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GrpcMetricsLayer;
 
@@ -91,10 +89,7 @@ where
         let started = Instant::now();
         let response = self.inner.call(request);
         Box::pin(async move {
-            let mut response = response.await;
-            if let Ok(response) = &mut response {
-                undecodable_is_invalid(response.headers_mut());
-            }
+            let response = response.await;
             // A unary call that fails answers "trailers-only": the status is in the headers.
             // A call without one in the headers succeeded (or, for a stream, reports in
             // its trailers, which this layer does not read).
@@ -113,22 +108,5 @@ where
             metrics::counter!("waybill_grpc_requests_total", "method" => method, "code" => code).increment(1);
             response
         })
-    }
-}
-
-/// Rewrites tonic's decode failure (a trailers-only INTERNAL) to INVALID_ARGUMENT.
-fn undecodable_is_invalid(headers: &mut http::HeaderMap) {
-    let undecodable = headers.get("grpc-status").is_some_and(|code| code == "13")
-        && headers.get("grpc-message").and_then(|message| message.to_str().ok()).is_some_and(|message| {
-            message.starts_with("failed%20to%20decode") || message.starts_with("failed to decode")
-        });
-    if undecodable {
-        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
-        headers.insert(
-            "grpc-message",
-            http::HeaderValue::from_static(
-                "the%20request%20is%20not%20a%20valid%20message%20of%20this%20method",
-            ),
-        );
     }
 }

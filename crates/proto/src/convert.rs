@@ -14,29 +14,42 @@ use crate::v1;
 
 /// The problems found in one request. Build with the checking functions below, then
 /// `finish` turns "no problems" into the value.
+///
+/// The same functions read events back from the log (`for_stored`): there, rules that may
+/// tighten over time (the ISO 4217 table, the money ceiling) are not applied again, so a
+/// value a past version accepted never stops a replay.
 #[derive(Debug, Default)]
-pub struct FieldViolations(Vec<FieldViolation>);
+pub struct FieldViolations {
+    found: Vec<FieldViolation>,
+    stored: bool,
+}
 
 impl FieldViolations {
+    /// For a client's request: every rule applies.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// For an event already on the log: only what the domain cannot do without.
+    pub fn for_stored() -> Self {
+        Self { found: Vec::new(), stored: true }
+    }
+
     pub fn push(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, description));
+        self.found.push(FieldViolation::new(field, description));
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.found.is_empty()
     }
 
     pub fn into_vec(self) -> Vec<FieldViolation> {
-        self.0
+        self.found
     }
 
     /// `Ok(value)` if nothing was wrong; the value is only meaningful then.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Vec<FieldViolation>> {
-        if self.0.is_empty() { Ok(value()) } else { Err(self.0) }
+        if self.found.is_empty() { Ok(value()) } else { Err(self.found) }
     }
 }
 
@@ -56,6 +69,13 @@ pub fn text(violations: &mut FieldViolations, field: &str, value: &str, required
         violations.push(field, "must not contain control characters");
     }
     trimmed.to_owned()
+}
+
+/// A text filter of a list: empty means "any"; otherwise checked like the field it
+/// filters (`text`), so a filter can never name what no field could hold.
+pub fn filter_text(violations: &mut FieldViolations, field: &str, value: &str) -> Option<String> {
+    let trimmed = text(violations, field, value, false);
+    (!trimmed.is_empty()).then_some(trimmed)
 }
 
 /// A client's idempotency key: 1-128 visible ASCII characters (it travels in a NATS header).
@@ -78,17 +98,30 @@ pub fn customer_id(violations: &mut FieldViolations, field: &str, value: &str) -
     CustomerId::parse(value).map_err(|error| violations.push(field, error.why)).ok()
 }
 
-/// Money that must be present, in a valid currency, and not negative.
+/// Money that must be present, in a currency in use (ISO 4217), not negative and at most
+/// `limits::MAX_MONEY_MINOR`.
 pub fn money(violations: &mut FieldViolations, field: &str, value: Option<&v1::Money>) -> Option<Money> {
     let Some(value) = value else {
         violations.push(field, "is required");
         return None;
     };
-    let currency = Currency::parse(&value.currency)
-        .map_err(|_| violations.push(format!("{field}.currency"), "must be an ISO 4217 code such as EUR"))
+    let currency = if violations.stored {
+        Currency::from_log(&value.currency)
+    } else {
+        Currency::parse(&value.currency)
+    };
+    let currency = currency
+        .map_err(|_| {
+            violations.push(format!("{field}.currency"), "must be an ISO 4217 code in use, such as EUR")
+        })
         .ok();
     if value.amount_minor < 0 {
         violations.push(format!("{field}.amount_minor"), "must not be negative");
+        return None;
+    }
+    if !violations.stored && value.amount_minor > limits::MAX_MONEY_MINOR {
+        violations
+            .push(format!("{field}.amount_minor"), format!("must be at most {}", limits::MAX_MONEY_MINOR));
         return None;
     }
     currency.map(|currency| Money::new(value.amount_minor, currency))
@@ -251,10 +284,20 @@ pub fn timestamp(
     field: &str,
     value: &prost_types::Timestamp,
 ) -> Option<Timestamp> {
-    let nanos = u32::try_from(value.nanos).ok();
-    let parsed = nanos.and_then(|nanos| DateTime::<Utc>::from_timestamp(value.seconds, nanos));
+    // google.protobuf.Timestamp's own range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z,
+    // nanos 0 to 999,999,999 (chrono alone would take year -200,000 or a leap second).
+    const FIRST_SECOND: i64 = -62_135_596_800;
+    const LAST_SECOND: i64 = 253_402_300_799;
+    if !(FIRST_SECOND..=LAST_SECOND).contains(&value.seconds) {
+        violations.push(field, "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z");
+        return None;
+    }
+    let parsed = u32::try_from(value.nanos)
+        .ok()
+        .filter(|nanos| *nanos < 1_000_000_000)
+        .and_then(|nanos| DateTime::<Utc>::from_timestamp(value.seconds, nanos));
     if parsed.is_none() {
-        violations.push(field, "is not a valid timestamp");
+        violations.push(field, "is not a valid timestamp (nanos must be 0 to 999,999,999)");
     }
     parsed
 }

@@ -36,7 +36,7 @@ pub fn party(party: Option<&v1::Party>) -> Party {
 /// `None` when absent or in no currency.
 pub fn money(value: Option<&v1::Money>) -> Option<Money> {
     let value = value?;
-    Currency::parse(&value.currency).ok().map(|currency| Money::new(value.amount_minor, currency))
+    Currency::from_log(&value.currency).ok().map(|currency| Money::new(value.amount_minor, currency))
 }
 
 /// `None` for UNSPECIFIED or a number that is no level.

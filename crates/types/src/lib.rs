@@ -37,6 +37,9 @@ pub mod limits {
     pub const MAX_PIECE_SIDE_CM: u32 = 2_000;
     /// Largest declared value of one line, in minor units (10 billion major units).
     pub const MAX_DECLARED_VALUE_MINOR: i64 = 1_000_000_000_000;
+    /// Largest amount of money a request may name, in minor units (10 trillion major units
+    /// of a two-digit currency): sums of many such amounts stay far from `i64` overflow.
+    pub const MAX_MONEY_MINOR: i64 = 1_000_000_000_000_000;
     /// Longest client request id.
     pub const MAX_REQUEST_ID_CHARS: usize = 128;
 }

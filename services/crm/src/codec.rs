@@ -64,7 +64,7 @@ fn event_to_wire(event: &Event) -> crm_event::Event {
 
 fn event_from_wire(event: crm_event::Event, customer_id: &CustomerId) -> Result<Event, CodecError> {
     use crm_event::Event as Wire;
-    let mut violations = FieldViolations::new();
+    let mut violations = FieldViolations::for_stored();
     let event = match event {
         Wire::CustomerRegistered(registered) => {
             let profile = profile_from_wire(&mut violations, "profile", registered.profile.as_ref());

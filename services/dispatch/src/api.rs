@@ -122,11 +122,6 @@ fn page_size(violations: &mut FieldViolations, requested: u32) -> usize {
     }
 }
 
-fn optional_text(value: &str) -> Option<String> {
-    let trimmed = value.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
-}
-
 #[tonic::async_trait]
 impl DispatchService for DispatchApi {
     async fn register_vehicle(
@@ -488,9 +483,10 @@ impl DispatchService for DispatchApi {
         let driver_id = optional_uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
         let page_size = page_size(&mut violations, body.page_size);
         let after = optional_uuid(&mut violations, "page_token", &body.page_token).map(TaskId);
+        let depot = convert::filter_text(&mut violations, "depot", &body.depot);
         require(violations)?;
         self.wait_for(body.min_position).await?;
-        let filter = TaskFilter { status, depot: optional_text(&body.depot), vehicle_id, driver_id };
+        let filter = TaskFilter { status, depot, vehicle_id, driver_id };
         let model = self.runners.tasks.model.read();
         let (page, next) = model.list_tasks(&filter, after, page_size);
         Ok(Response::new(v1::ListTasksResponse {
@@ -521,8 +517,10 @@ impl DispatchService for DispatchApi {
         request: Request<v1::ListVehiclesRequest>,
     ) -> Result<Response<v1::ListVehiclesResponse>, Status> {
         let body = request.into_inner();
+        let mut violations = FieldViolations::new();
+        let depot = convert::filter_text(&mut violations, "depot", &body.depot);
+        require(violations)?;
         self.wait_for(body.min_position).await?;
-        let depot = optional_text(&body.depot);
         let model = self.runners.tasks.model.read();
         let vehicles = model.list_vehicles(depot.as_deref(), body.include_retired);
         Ok(Response::new(v1::ListVehiclesResponse {
@@ -535,8 +533,10 @@ impl DispatchService for DispatchApi {
         request: Request<v1::ListDriversRequest>,
     ) -> Result<Response<v1::ListDriversResponse>, Status> {
         let body = request.into_inner();
+        let mut violations = FieldViolations::new();
+        let depot = convert::filter_text(&mut violations, "depot", &body.depot);
+        require(violations)?;
         self.wait_for(body.min_position).await?;
-        let depot = optional_text(&body.depot);
         let model = self.runners.tasks.model.read();
         let drivers = model.list_drivers(depot.as_deref(), body.only_available);
         Ok(Response::new(v1::ListDriversResponse {

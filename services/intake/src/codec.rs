@@ -149,7 +149,7 @@ pub fn failure_from_wire(reason: v1::FailureReason) -> Option<AttemptFailure> {
 
 fn event_from_wire(event: intake_event::Event, order_id: OrderId) -> Result<Event, CodecError> {
     use intake_event::Event as Wire;
-    let mut violations = FieldViolations::new();
+    let mut violations = FieldViolations::for_stored();
     let event = match event {
         Wire::OrderPlaced(placed) => {
             let customer_id = CustomerId::parse(&placed.customer_id).ok();

@@ -270,7 +270,7 @@ fn summarize_aftersales(event: after_sales_event::Event) -> Option<String> {
 /// A wire amount for people (`20.00 EUR`); as it came if it does not parse.
 fn money(amount: Option<&v1::Money>) -> String {
     let Some(amount) = amount else { return "nothing".to_owned() };
-    match Currency::parse(&amount.currency) {
+    match Currency::from_log(&amount.currency) {
         Ok(currency) => Money::new(amount.amount_minor, currency).to_string(),
         Err(_) => format!("{} {} (minor units)", amount.amount_minor, amount.currency),
     }

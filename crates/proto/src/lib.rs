@@ -10,6 +10,7 @@
 pub mod convert;
 pub mod envelope;
 pub mod facts;
+pub mod ownership;
 pub mod status;
 pub mod stored;
 

@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::sync::OnceLock;
+
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use support::{Client, Intake, placement, start_intake, status_of, wait_until};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -59,6 +61,13 @@ async fn status(client: &mut Client, order_id: &str) -> OrderStatus {
     status_of(&order)
 }
 
+/// The process's metrics recorder (tests share a process under `cargo test`; each test
+/// counts its own `reason`).
+fn metrics() -> &'static PrometheusHandle {
+    static METRICS: OnceLock<PrometheusHandle> = OnceLock::new();
+    METRICS.get_or_init(|| PrometheusBuilder::new().install_recorder().expect("the only recorder"))
+}
+
 /// The read model's count of refusals for `reason`, from the Prometheus text.
 fn refused_by_read_model(metrics: &PrometheusHandle, reason: &str) -> u64 {
     let label = format!("reason=\"{reason}\"");
@@ -71,33 +80,47 @@ fn refused_by_read_model(metrics: &PrometheusHandle, reason: &str) -> u64 {
         .sum()
 }
 
+/// After a forgery on the first order's subject: an owned event about the second order is
+/// still applied (the read model went past the forgery without halting), the first order
+/// is unchanged, and the read model counted one refusal for `reason`.
+async fn assert_skipped(orders: TwoOrders, metrics: &PrometheusHandle, reason: &str) {
+    let TwoOrders { _nats, intake, log, mut client, first, second } = orders;
+    pick_up(&log, &second).await;
+    wait_until(&mut client, &second, |order| status_of(order) == OrderStatus::PickedUp).await;
+    assert_eq!(status(&mut client, &first).await, OrderStatus::Accepted, "the first order did not change");
+    assert_eq!(intake.health().await, ServingStatus::Serving, "a refusal is no halt");
+    assert_eq!(refused_by_read_model(metrics, reason), 1, "{}", metrics.render());
+    intake.stop().await;
+}
+
 #[tokio::test]
 async fn an_intake_event_on_one_orders_subject_naming_another_order_changes_neither() {
-    let metrics = PrometheusBuilder::new().install_recorder().expect("the only recorder in this process");
-    let TwoOrders { _nats, intake, log, mut client, first, second } = two_accepted_orders().await;
+    let metrics = metrics();
+    let orders = two_accepted_orders().await;
 
     // On the first order's subject, an envelope that names the second order.
     let cancel = Payload::Intake(v1::IntakeEvent {
         event: Some(intake_event::Event::OrderCancelled(v1::OrderCancelled { reason: "forged".into() })),
     });
-    let first_subject = subject::aggregate("intake", "order", &first);
+    let first_subject = subject::aggregate("intake", "order", &orders.first);
     let event_type = "waybill.intake.order_cancelled.v1";
-    waybill_fixtures::foreign::append(&log, &first_subject, &second, event_type, chrono::Utc::now(), cancel)
-        .await;
+    waybill_fixtures::foreign::append(
+        &orders.log,
+        &first_subject,
+        &orders.second,
+        event_type,
+        chrono::Utc::now(),
+        cancel,
+    )
+    .await;
 
-    // An owned event after it is still applied: the read model went past the forgery.
-    pick_up(&log, &second).await;
-    wait_until(&mut client, &second, |order| status_of(order) == OrderStatus::PickedUp).await;
-    assert_eq!(status(&mut client, &first).await, OrderStatus::Accepted, "the first order did not change");
-    assert_eq!(intake.health().await, ServingStatus::Serving, "a refusal is no halt");
-    assert_eq!(refused_by_read_model(&metrics, "order_mismatch"), 1, "{}", metrics.render());
-    intake.stop().await;
+    assert_skipped(orders, metrics, "order_mismatch").await;
 }
 
 #[tokio::test]
 async fn a_delivery_event_on_an_intake_subject_is_ignored() {
-    let metrics = PrometheusBuilder::new().install_recorder().expect("the only recorder in this process");
-    let TwoOrders { _nats, intake, log, mut client, first, second } = two_accepted_orders().await;
+    let metrics = metrics();
+    let orders = two_accepted_orders().await;
 
     // Delivery's "delivered" on intake's subject of the first order, naming it.
     let completed = Payload::Delivery(v1::DeliveryEvent {
@@ -107,22 +130,16 @@ async fn a_delivery_event_on_an_intake_subject_is_ignored() {
             first_attempt: true,
         })),
     });
-    let first_subject = subject::aggregate("intake", "order", &first);
+    let first_subject = subject::aggregate("intake", "order", &orders.first);
     let event_type = "waybill.delivery.delivery_completed.v1";
     waybill_fixtures::foreign::append(
-        &log,
+        &orders.log,
         &first_subject,
-        &first,
+        &orders.first,
         event_type,
         chrono::Utc::now(),
         completed,
     )
     .await;
-
-    pick_up(&log, &second).await;
-    wait_until(&mut client, &second, |order| status_of(order) == OrderStatus::PickedUp).await;
-    assert_eq!(status(&mut client, &first).await, OrderStatus::Accepted, "not delivered by a forgery");
-    assert_eq!(intake.health().await, ServingStatus::Serving, "a refusal is no halt");
-    assert_eq!(refused_by_read_model(&metrics, "not_owner"), 1, "{}", metrics.render());
-    intake.stop().await;
+    assert_skipped(orders, metrics, "not_owner").await;
 }

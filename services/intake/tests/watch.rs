@@ -24,6 +24,24 @@ async fn intake_with(nats: &NatsServer, limits: WatchLimits) -> (Intake, String)
     (intake, order_id)
 }
 
+/// Intake with the default caps, one accepted order, and a watch past its first update.
+struct Watched {
+    _nats: NatsServer,
+    intake: Intake,
+    client: Client,
+    order_id: String,
+    updates: Streaming<v1::WatchOrderResponse>,
+}
+
+async fn watched() -> Watched {
+    let nats = NatsServer::start();
+    let (intake, order_id) = intake_with(&nats, WatchLimits::default()).await;
+    let mut client = intake.client("user:alice").await;
+    let mut updates = watch(&mut client, &order_id).await.expect("watching");
+    assert_eq!(next(&mut updates).await.0, OrderStatus::Accepted);
+    Watched { _nats: nats, intake, client, order_id, updates }
+}
+
 async fn watch(
     client: &mut Client,
     order_id: &str,
@@ -87,11 +105,7 @@ async fn open_watches_create_no_jetstream_consumers_and_all_see_the_change() {
 
 #[tokio::test]
 async fn a_watch_sees_every_change_of_its_order_in_order_and_the_final_state() {
-    let nats = NatsServer::start();
-    let (intake, order_id) = intake_with(&nats, WatchLimits::default()).await;
-    let mut client = intake.client("user:alice").await;
-    let mut updates = watch(&mut client, &order_id).await.expect("watching");
-    assert_eq!(next(&mut updates).await.0, OrderStatus::Accepted);
+    let Watched { _nats, intake, mut client, order_id, mut updates } = watched().await;
 
     // Written before the watcher reads any of them.
     let mut written = Vec::new();
@@ -114,11 +128,7 @@ async fn a_watch_sees_every_change_of_its_order_in_order_and_the_final_state() {
 
 #[tokio::test]
 async fn a_slow_watcher_still_ends_on_the_current_state() {
-    let nats = NatsServer::start();
-    let (intake, order_id) = intake_with(&nats, WatchLimits::default()).await;
-    let mut client = intake.client("user:alice").await;
-    let mut updates = watch(&mut client, &order_id).await.expect("watching");
-    assert_eq!(next(&mut updates).await.0, OrderStatus::Accepted);
+    let Watched { _nats, intake, mut client, order_id, mut updates } = watched().await;
 
     // Far more changes than the watch's queue and the stream's buffers hold, unread.
     let mut last = 0;

@@ -27,6 +27,7 @@
 //! - Multi-event appends need server 2.12+ (atomic batch publish); on 2.10/2.11 they return
 //!   `AppendError::Unsupported`.
 
+pub mod admission;
 pub mod append;
 pub mod error;
 pub mod projection;
@@ -40,6 +41,7 @@ pub mod subscription;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use admission::{Admission, Refusal, RefusalReason};
 pub use append::{AggregateAppend, Appended, NewEvent};
 pub use error::{
     AppendError, BoxError, ProjectionError, ReactionError, ReactionRunError, ReadError, SetupError, WaitError,
@@ -65,6 +67,8 @@ const CONNECT_WAIT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct EventLog {
     inner: Arc<Inner>,
+    /// Which stored events this handle's readers apply ([`admission`]); `None` reads all.
+    admission: Option<Admission>,
 }
 
 struct Inner {
@@ -112,6 +116,7 @@ impl EventLog {
                 atomic_batches,
                 last_appended: std::sync::atomic::AtomicU64::new(0),
             }),
+            admission: None,
         })
     }
 

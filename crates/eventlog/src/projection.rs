@@ -12,15 +12,23 @@
 //!
 //! Delivery is at-least-once: events at or below the applied position are skipped. An event
 //! the projection refuses stops it for good (replaying past it would make the model differ
-//! from one rebuilt later), and `stopped()` says why.
+//! from one rebuilt later), and `stopped()` says why. An event the log's admission refuses
+//! ([`crate::admission`]) is different: it is not the service's to apply, so it is skipped
+//! (logged and counted) and the position moves past it, the same on every replica.
+//!
+//! The projector is also the service's live feed ([`Projector::feed`]): every admitted event
+//! it has read, whether its filters match it or not, is broadcast once the model reflects
+//! it, so a client-facing stream (a watch) follows the log without a consumer of its own.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use futures::FutureExt;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
+use crate::admission::{self, Admission};
 use crate::error::{ProjectionError, ReadError, WaitError};
 use crate::read::RecordedEvent;
 use crate::subject::Filter;
@@ -29,6 +37,9 @@ use crate::{EventLog, Position};
 
 /// Most events applied under one write lock, so queries are not starved during replay.
 const MAX_BATCH: usize = 256;
+/// Events the live feed holds for its slowest follower; one further behind is told it
+/// lagged (`broadcast::error::RecvError::Lagged`) and must read the model again.
+pub const FEED_CAPACITY: usize = 4096;
 
 /// A read model fed by the log. `apply` is synchronous and fast (it runs under the write
 /// lock); an `Err` stops the projection loudly.
@@ -47,13 +58,23 @@ struct Progress {
 /// is dropped.
 pub struct Projector<P> {
     model: Arc<RwLock<P>>,
+    /// The position the model reflects, written under its write lock (so a reader holding
+    /// the read lock sees the position of exactly the model it reads).
+    modelled: Arc<AtomicU64>,
     progress: watch::Receiver<Progress>,
+    feed: broadcast::Sender<Arc<RecordedEvent>>,
     log: EventLog,
 }
 
 impl<P> Clone for Projector<P> {
     fn clone(&self) -> Self {
-        Projector { model: self.model.clone(), progress: self.progress.clone(), log: self.log.clone() }
+        Projector {
+            model: self.model.clone(),
+            modelled: self.modelled.clone(),
+            progress: self.progress.clone(),
+            feed: self.feed.clone(),
+            log: self.log.clone(),
+        }
     }
 }
 
@@ -86,10 +107,36 @@ impl<P: Projection> Projector<P> {
         )
         .await?;
         let initial = Progress { applied: from.saturating_sub(1), stopped: None };
+        let modelled = Arc::new(AtomicU64::new(initial.applied));
         let (sender, progress) = watch::channel(initial);
         let model = Arc::new(RwLock::new(projection));
-        tokio::spawn(run(subscription, parsed, model.clone(), sender, filters.join(",")));
-        Ok(Projector { model, progress, log })
+        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        let task = Task {
+            model: model.clone(),
+            modelled: modelled.clone(),
+            filters: parsed,
+            admission: log.admission(),
+            feed: feed.clone(),
+        };
+        tokio::spawn(run(subscription, task, sender, filters.join(",")));
+        Ok(Projector { model, modelled, progress, feed, log })
+    }
+
+    /// The model and the position it reflects, read together: every event at or below the
+    /// position is in the model, none above it.
+    pub fn read_at(&self) -> (RwLockReadGuard<'_, P>, Position) {
+        let model = self.read();
+        let position = self.modelled.load(Ordering::Acquire);
+        (model, position)
+    }
+
+    /// The live feed: every admitted event read from now on (matched by the filters or
+    /// not), in log order, each sent once the model reflects it. Subscribe before reading
+    /// the model ([`Projector::read_at`]) and skip what is at or below its position, and
+    /// nothing is missed. A follower more than [`FEED_CAPACITY`] events behind is told it
+    /// lagged.
+    pub fn feed(&self) -> broadcast::Receiver<Arc<RecordedEvent>> {
+        self.feed.subscribe()
     }
 
     /// The model, for reading. Never blocks for long: writers hold the lock for one batch.
@@ -156,12 +203,20 @@ impl<P: Projection> Projector<P> {
     }
 }
 
-/// The projection task: receive, apply in batches, publish progress; stop on a refused
-/// event or when every handle is gone.
+/// What the projection task works on beside its subscription and progress.
+struct Task<P> {
+    model: Arc<RwLock<P>>,
+    modelled: Arc<AtomicU64>,
+    filters: Vec<Filter>,
+    admission: Option<Admission>,
+    feed: broadcast::Sender<Arc<RecordedEvent>>,
+}
+
+/// The projection task: receive, apply in batches, publish progress and the feed; stop on
+/// an event the projection cannot apply, or when every handle is gone.
 async fn run<P: Projection>(
     mut subscription: EventSubscription,
-    filters: Vec<Filter>,
-    model: Arc<RwLock<P>>,
+    task: Task<P>,
     progress: watch::Sender<Progress>,
     name: String,
 ) {
@@ -183,9 +238,14 @@ async fn run<P: Projection>(
                 _ => break,
             }
         }
-        let outcome = apply_batch(&model, &filters, &mut applied, batch);
+        let mut fed = Vec::new();
+        let outcome = apply_batch(&task, &mut applied, batch, &mut fed);
         progress.send_modify(|progress| progress.applied = applied);
         applied_gauge.set(applied as f64);
+        for event in fed {
+            // No follower right now is no error.
+            let _ = task.feed.send(Arc::new(event));
+        }
         if let Err(reason) = outcome {
             tracing::error!(position = applied + 1, %reason, "projection stopped: an event could not be applied");
             stop(&progress, applied, reason);
@@ -194,13 +254,29 @@ async fn run<P: Projection>(
     }
 }
 
+/// Applies a batch under one write lock; collects in `fed` the admitted events to
+/// broadcast (only while someone follows the feed).
 fn apply_batch<P: Projection>(
-    model: &RwLock<P>,
-    filters: &[Filter],
+    task: &Task<P>,
     applied: &mut Position,
     batch: Vec<Result<Delivered, ReadError>>,
+    fed: &mut Vec<RecordedEvent>,
 ) -> Result<(), String> {
-    let mut model = model.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut model = task.model.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let outcome = apply_each(&mut *model, task, applied, batch, fed);
+    // Still under the lock: see `Projector::read_at`.
+    task.modelled.store(*applied, Ordering::Release);
+    outcome
+}
+
+fn apply_each<P: Projection>(
+    model: &mut P,
+    task: &Task<P>,
+    applied: &mut Position,
+    batch: Vec<Result<Delivered, ReadError>>,
+    fed: &mut Vec<RecordedEvent>,
+) -> Result<(), String> {
+    let following = task.feed.receiver_count() > 0;
     for delivered in batch {
         let event = match delivered {
             Ok(delivered) => delivered.event,
@@ -213,14 +289,24 @@ fn apply_batch<P: Projection>(
         if event.position <= *applied {
             continue;
         }
-        if !filters.iter().any(|filter| filter.matches(&event.subject)) {
+        let matched = task.filters.iter().any(|filter| filter.matches(&event.subject));
+        // An event neither the model nor the feed takes is none of this service's business.
+        if (matched || following) && admission::refuses(task.admission.as_ref(), &event, "read model") {
             *applied = event.position;
             continue;
         }
-        model.apply(&event).map_err(|error| {
-            format!("event {} at position {} on {}: {error}", event.event_type, event.position, event.subject)
-        })?;
+        if matched {
+            model.apply(&event).map_err(|error| {
+                format!(
+                    "event {} at position {} on {}: {error}",
+                    event.event_type, event.position, event.subject
+                )
+            })?;
+        }
         *applied = event.position;
+        if following {
+            fed.push(event);
+        }
     }
     Ok(())
 }

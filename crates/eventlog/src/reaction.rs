@@ -9,7 +9,8 @@
 //!   as `stuck`, for a person to look at;
 //! - [`ReactionError::Poison`] (a handler's verdict that the event can never be handled)
 //!   copies it to the dead-letter subject with the error and terminates it, and processing
-//!   goes on.
+//!   goes on;
+//! - an event the log's admission refuses ([`crate::admission`]) is acked unhandled.
 //!
 //! While a handler runs, the runner tells the server it is still working every third of
 //! `ack_wait`, so `ack_wait` can be short: it is how long the events a crashed replica held
@@ -269,11 +270,19 @@ where
         published,
     );
     let durable = settings.durable_name.as_str();
-    let outcome = run_handler(settings, handler, event, &message).await;
     let counted = |outcome: &'static str| {
         metrics::counter!("waybill_reaction_events_total", "consumer" => durable.to_owned(), "outcome" => outcome)
             .increment(1);
     };
+    if crate::admission::refuses(log.admission().as_ref(), &event, durable) {
+        // Not the service's to handle, on any delivery: done with it (see `admission`).
+        counted("refused");
+        if let Err(error) = message.ack().await {
+            tracing::warn!(durable, position, %error, "ack failed; the event will be redelivered");
+        }
+        return;
+    }
+    let outcome = run_handler(settings, handler, event, &message).await;
     let give_up = match outcome {
         Ok(()) => {
             counted("handled");

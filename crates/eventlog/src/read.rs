@@ -64,7 +64,8 @@ fn is_not_found(error: &DirectGetError) -> bool {
 }
 
 impl EventLog {
-    /// One aggregate's history in order: every message on exactly `subject`. Empty if none.
+    /// One aggregate's history in order: every message on exactly `subject` the log's
+    /// admission lets in ([`crate::admission`]). Empty if none.
     pub async fn read_subject(&self, subject: &str) -> Result<Vec<RecordedEvent>, ReadError> {
         subject::validate_subject(subject).map_err(|_| ReadError::InvalidSubject(subject.to_owned()))?;
         let last = self.last_position_of(subject).await?;
@@ -74,7 +75,10 @@ impl EventLog {
             match self.stream().direct_get_next_for_subject(subject, Some(from)).await {
                 Ok(message) => {
                     from = message.sequence + 1;
-                    history.push(RecordedEvent::from_stream_message(message));
+                    let event = RecordedEvent::from_stream_message(message);
+                    if !crate::admission::refuses_quietly(self.admission.as_ref(), &event) {
+                        history.push(event);
+                    }
                 }
                 Err(error) if is_not_found(&error) => break,
                 Err(error) => return Err(ReadError::Nats(error.into())),

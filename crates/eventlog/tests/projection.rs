@@ -174,3 +174,42 @@ async fn many_waits_during_a_stream_of_writes_never_hang() {
     }
     assert_eq!(projector.applied(), last);
 }
+
+/// An admission that refuses the payload "forged".
+fn refuse_forged(event: &RecordedEvent) -> Result<(), waybill_eventlog::Refusal> {
+    if event.payload.as_ref() == b"forged" {
+        return Err(waybill_eventlog::Refusal::new(waybill_eventlog::RefusalReason::NotOwner, "forged"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refused_event_is_skipped_without_halting_and_left_out_of_the_feed_and_histories() {
+    let server = NatsServer::start();
+    let admission = waybill_eventlog::Admission { service: "test", check: refuse_forged };
+    let log = common::open(&server).await.admitting(admission);
+    put(&log, "o-1", "a").await;
+    put(&log, "o-1", "forged").await;
+    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    projector.wait_caught_up(SECOND * 5).await.unwrap();
+    let mut feed = projector.feed();
+    let after = put(&log, "o-1", "b").await;
+    projector.wait_for(after, SECOND * 5).await.unwrap();
+
+    assert_eq!(projector.read().0, ["a", "b"], "the forgery is not applied, what follows is");
+    assert_eq!(projector.stopped(), None, "a refusal is no halt");
+    let (length, position) = {
+        let (model, position) = projector.read_at();
+        (model.0.len(), position)
+    };
+    assert_eq!((length, position), (2, after), "the model and the position it reflects");
+    assert_eq!(feed.recv().await.unwrap().payload.as_ref(), b"b");
+    let history = log.read_subject(&order("o-1")).await.unwrap();
+    let payloads: Vec<_> = history.iter().map(|event| event.payload.as_ref().to_vec()).collect();
+    assert_eq!(payloads, [b"a".to_vec(), b"b".to_vec()]);
+
+    let forged = put(&log, "o-2", "forged").await;
+    projector.wait_for(forged, SECOND * 5).await.unwrap();
+    assert_eq!(projector.applied(), forged, "the position moves past a refused event");
+    assert_eq!(projector.read().0, ["a", "b"]);
+}

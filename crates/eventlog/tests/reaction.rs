@@ -399,3 +399,30 @@ async fn a_reaction_that_cannot_start_yet_keeps_trying_and_starts_once_it_can() 
     stop.send_replace(true);
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_refused_event_is_acked_without_reaching_the_handler() {
+    let server = NatsServer::start();
+    let refuse_forged = |event: &RecordedEvent| {
+        if event.payload.as_ref() == b"forged" {
+            let reason = waybill_eventlog::RefusalReason::AggregateMismatch;
+            return Err(waybill_eventlog::Refusal::new(reason, "forged"));
+        }
+        Ok(())
+    };
+    let admission = waybill_eventlog::Admission { service: "test", check: refuse_forged };
+    let log = common::open(&server).await.admitting(admission);
+    let first = put(&log, "o-1", "a").await;
+    let forged = put(&log, "o-1", "forged").await;
+    let last = put(&log, "o-1", "b").await;
+    let calls = Calls::default();
+    let (stop, task) = start(&log, settings("refusing"), "r", calls.clone(), |_, _| Ok(()));
+
+    let handled = || calls.lock().unwrap().contains_key(&last);
+    assert!(eventually(WAIT, handled).await, "the event after the refused one is handled");
+    let mut positions: Vec<u64> = calls.lock().unwrap().keys().copied().collect();
+    positions.sort();
+    assert_eq!(positions, [first, last], "position {forged} never reached the handler");
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}

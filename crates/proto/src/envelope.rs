@@ -131,7 +131,8 @@ owned_event!(v1::delivery_event::Event, Service::Delivery, Delivery, DeliveryEve
 owned_event!(v1::after_sales_event::Event, Service::AfterSales, Aftersales, AfterSalesEvent);
 owned_event!(v1::crm_event::Event, Service::Crm, Crm, CrmEvent);
 
-fn service_of(payload: &Payload) -> Service {
+/// The service whose event `payload` carries.
+pub(crate) fn service_of(payload: &Payload) -> Service {
     match payload {
         Payload::Intake(_) => Service::Intake,
         Payload::Dispatch(_) => Service::Dispatch,

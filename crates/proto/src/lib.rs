@@ -12,6 +12,7 @@ pub mod codec;
 pub mod convert;
 pub mod envelope;
 pub mod facts;
+pub mod ownership;
 pub mod status;
 pub mod stored;
 

@@ -2,7 +2,8 @@
 //! it has (its read model, its API, its reactions, its timers) and the order of things
 //! that every service must get right lives here once:
 //!
-//! 1. open the event log and start the read model while a stand-in on the listener answers
+//! 1. open the event log (read under the ownership rule, `waybill_proto::ownership`) and
+//!    start the read model while a stand-in on the listener answers
 //!    NOT_SERVING (`while_starting`);
 //! 2. build the service's API, reactions and timers on the log and the model (the
 //!    service's `wire`);
@@ -177,7 +178,11 @@ impl<M: Projection> Host<M> {
         let Host { name, model: ReadModel { follows, empty, describe } } = self;
         let Started { nats, listener } = started;
         let (listener, (log, model)) = crate::while_starting::<A, _>(listener, async {
-            let log = EventLog::connect(nats, settings.stream.clone(), &format!("/waybill/{name}")).await?;
+            // Every read of the log (model, reactions, histories) applies only events the
+            // subject's owner may have written (`waybill_proto::ownership`).
+            let log = EventLog::connect(nats, settings.stream.clone(), &format!("/waybill/{name}"))
+                .await?
+                .admitting(waybill_proto::ownership::admission(name));
             let model = Projector::spawn(log.clone(), follows, empty).await?;
             Ok((log, model))
         })

@@ -273,7 +273,9 @@ impl Runners {
         settings: &waybill_runtime::Settings,
         nats: async_nats::Client,
     ) -> anyhow::Result<Runners> {
-        let log = EventLog::connect(nats, settings.stream.clone(), SOURCE).await?;
+        let log = EventLog::connect(nats, settings.stream.clone(), SOURCE)
+            .await?
+            .admitting(waybill_proto::ownership::admission("dispatch"));
         let model = Projector::spawn(log.clone(), crate::read_model::filters(), DispatchModel::new()).await?;
         Ok(Runners::new(log, model, settings))
     }

@@ -19,6 +19,7 @@ use crate::codec::{quote_to_wire, status_from_wire, status_to_wire};
 use crate::commands::{CommandMeta, CommandRunner, Outcome};
 use crate::domain::{Command, OrderDetails, ReviewDecision};
 use crate::read_model::{Cursor, OrderFilter, OrderRecord};
+use crate::watch::{WatchLimits, Watches};
 
 /// Page size when the client names none, and the most it may ask for.
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -36,13 +37,16 @@ pub fn order_id_for(customer_id: &str, request_id: &str) -> OrderId {
 
 pub struct IntakeApi {
     runner: CommandRunner,
+    /// Open watches, fanned out from the read model's feed.
+    watches: Watches,
     /// Turns true when intake starts stopping: open watches end then.
     stopping: watch::Receiver<bool>,
 }
 
 impl IntakeApi {
-    pub fn new(runner: CommandRunner, stopping: watch::Receiver<bool>) -> Self {
-        Self { runner, stopping }
+    pub fn new(runner: CommandRunner, stopping: watch::Receiver<bool>, limits: WatchLimits) -> Self {
+        let watches = Watches::start(&runner, limits);
+        Self { runner, watches, stopping }
     }
 
     fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
@@ -308,10 +312,13 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<v1::WatchOrderRequest>,
     ) -> Result<Response<Self::WatchOrderStream>, Status> {
+        let caller = context_of(&request).actor;
         let body = request.into_inner();
         let order_id = parse_order_id(&body.order_id)?;
         self.wait_for(body.min_position).await?;
-        let updates = crate::watch::start(&self.runner, order_id, self.stopping.clone()).await?;
+        let updates =
+            crate::watch::start(&self.runner, &self.watches, &caller, order_id, self.stopping.clone())
+                .await?;
         let updates = ReceiverStream::new(updates).map(|update| {
             update.map(|update| v1::WatchOrderResponse {
                 order: Some(order_to_wire(&update.order, update.version)),

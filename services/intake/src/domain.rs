@@ -297,6 +297,9 @@ pub struct Policy {
     pub tariff: Tariff,
     pub limits: ServiceLimits,
     pub restore_window: chrono::Duration,
+    /// How many WatchOrder streams stay open (not a rule of the business: a limit of the
+    /// service, carried here with the rest of its settings).
+    pub watches: crate::watch::WatchLimits,
 }
 
 impl Default for Policy {
@@ -305,6 +308,7 @@ impl Default for Policy {
             tariff: Tariff::default(),
             limits: ServiceLimits::default(),
             restore_window: chrono::Duration::hours(24),
+            watches: crate::watch::WatchLimits::default(),
         }
     }
 }

@@ -21,19 +21,23 @@ pub async fn run(settings: Settings, started: Started, shutdown: impl Shutdown) 
     Host::new("intake", orders)
         .run(&settings, started, shutdown, |opened| {
             let runner = opened.runner(Arc::new(settings.policy.clone()), &settings);
-            Wiring::api(IntakeServiceServer::new(IntakeApi::new(runner.clone(), opened.stopping)))
-                .reaction(
-                    "automatic reviewer",
-                    reactions::auto_review_settings(),
-                    runner.clone(),
-                    reactions::auto_review,
-                )
-                .reaction(
-                    "fulfilment recorder",
-                    reactions::fulfilment_settings(),
-                    runner,
-                    reactions::record_fulfilment,
-                )
+            Wiring::api(IntakeServiceServer::new(IntakeApi::new(
+                runner.clone(),
+                opened.stopping,
+                settings.policy.watches,
+            )))
+            .reaction(
+                "automatic reviewer",
+                reactions::auto_review_settings(),
+                runner.clone(),
+                reactions::auto_review,
+            )
+            .reaction(
+                "fulfilment recorder",
+                reactions::fulfilment_settings(),
+                runner,
+                reactions::record_fulfilment,
+            )
         })
         .await
 }

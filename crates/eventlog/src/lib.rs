@@ -10,6 +10,7 @@
 //! - [`EventLog::read_subject`], [`EventLog::get`], [`EventLog::head`], ... read ([`read`]);
 //!   [`EventLog::subscribe`] replays and follows ([`subscription`]).
 //! - [`Projector`] keeps a read model and answers read-your-writes waits ([`projection`]);
+//!   an event it cannot apply halts it until an operator waives it ([`waiver`]);
 //!   [`run_reactions`] runs a durable consumer with retries and a dead-letter subject
 //!   ([`reaction`]).
 //!
@@ -37,6 +38,7 @@ pub mod retry;
 pub mod stream;
 pub mod subject;
 pub mod subscription;
+pub mod waiver;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +53,7 @@ pub use reaction::{ReactionSettings, run_reactions, spawn_reactions};
 pub use read::RecordedEvent;
 pub use stream::StreamSettings;
 pub use subscription::{Delivered, EventSubscription};
+pub use waiver::{WaiveError, Waiver, waiver_subject};
 
 /// A JetStream stream sequence; 0 means "nothing yet".
 pub type Position = u64;

@@ -20,6 +20,7 @@
 //! it has read, whether its filters match it or not, is broadcast once the model reflects
 //! it, so a client-facing stream (a watch) follows the log without a consumer of its own.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
@@ -37,6 +38,8 @@ use crate::{EventLog, Position};
 
 /// Most events applied under one write lock, so queries are not starved during replay.
 const MAX_BATCH: usize = 256;
+/// How often a halted projection looks for an operator's waiver.
+const WAIVER_POLL: Duration = Duration::from_secs(1);
 /// Events the live feed holds for its slowest follower; one further behind is told it
 /// lagged (`broadcast::error::RecvError::Lagged`) and must read the model again.
 pub const FEED_CAPACITY: usize = 4096;
@@ -117,6 +120,7 @@ impl<P: Projection> Projector<P> {
             filters: parsed,
             admission: log.admission(),
             feed: feed.clone(),
+            log: log.clone(),
         };
         tokio::spawn(run(subscription, task, sender, filters.join(",")));
         Ok(Projector { model, modelled, progress, feed, log })
@@ -184,13 +188,23 @@ impl<P: Projection> Projector<P> {
         self.wait_for(head, deadline.saturating_duration_since(Instant::now())).await
     }
 
-    /// Resolves once the projection has stopped for good (an event it cannot apply, or its
-    /// subscription ended), with the reason; never while it runs.
+    /// Resolves once the projection has halted (an event it cannot apply, or its
+    /// subscription ended), with the reason; never while it runs. A halt on an event lasts
+    /// until an operator waives it ([`crate::waiver`]); see [`Projector::resumed`].
     pub async fn halted(&self) -> String {
         let mut progress = self.progress.clone();
         match progress.wait_for(|progress| progress.stopped.is_some()).await {
             Ok(progress) => progress.stopped.clone().unwrap_or_default(),
             Err(_) => "projection task ended".to_owned(),
+        }
+    }
+
+    /// Resolves once the projection runs (again); at once if it is not halted. Never
+    /// resolves if it has ended for good.
+    pub async fn resumed(&self) {
+        let mut progress = self.progress.clone();
+        if progress.wait_for(|progress| progress.stopped.is_none()).await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 
@@ -210,10 +224,13 @@ struct Task<P> {
     filters: Vec<Filter>,
     admission: Option<Admission>,
     feed: broadcast::Sender<Arc<RecordedEvent>>,
+    /// Where waivers are looked up.
+    log: EventLog,
 }
 
-/// The projection task: receive, apply in batches, publish progress and the feed; stop on
-/// an event the projection cannot apply, or when every handle is gone.
+/// The projection task: receive, apply in batches, publish progress and the feed; halt on
+/// an event the projection cannot apply until an operator waives it ([`crate::waiver`]),
+/// and end when every handle is gone.
 async fn run<P: Projection>(
     mut subscription: EventSubscription,
     task: Task<P>,
@@ -222,6 +239,8 @@ async fn run<P: Projection>(
 ) {
     let mut applied = progress.borrow().applied;
     let applied_gauge = metrics::gauge!("waybill_projection_applied_position", "projection" => name);
+    // Positions an operator waived that this projection met and could not apply.
+    let mut waived = Vec::new();
     loop {
         let first = tokio::select! {
             next = subscription.next() => next,
@@ -231,39 +250,91 @@ async fn run<P: Projection>(
             stop(&progress, applied, "the subscription ended (client closed)".to_owned());
             return;
         };
-        let mut batch = vec![first];
+        let mut batch = VecDeque::from([first]);
         while batch.len() < MAX_BATCH {
             match subscription.next().now_or_never() {
-                Some(Some(next)) => batch.push(next),
+                Some(Some(next)) => batch.push_back(next),
                 _ => break,
             }
         }
-        let mut fed = Vec::new();
-        let outcome = apply_batch(&task, &mut applied, batch, &mut fed);
-        progress.send_modify(|progress| progress.applied = applied);
-        applied_gauge.set(applied as f64);
-        for event in fed {
-            // No follower right now is no error.
-            let _ = task.feed.send(Arc::new(event));
-        }
-        if let Err(reason) = outcome {
-            tracing::error!(position = applied + 1, %reason, "projection stopped: an event could not be applied");
-            stop(&progress, applied, reason);
-            return;
+        while !batch.is_empty() {
+            let mut fed = Vec::new();
+            let outcome = apply_batch(&task, &mut applied, &mut batch, &waived, &mut fed);
+            progress.send_modify(|progress| progress.applied = applied);
+            applied_gauge.set(applied as f64);
+            for event in fed {
+                // No follower right now is no error.
+                let _ = task.feed.send(Arc::new(event));
+            }
+            let Err(refused) = outcome else { break };
+            // The refused event stays at the front of `batch`, to be applied or skipped.
+            match wait_for_waiver(&task.log, &progress, applied, refused).await {
+                Some(position) => waived.push(position),
+                None => return,
+            }
         }
     }
 }
 
-/// Applies a batch under one write lock; collects in `fed` the admitted events to
-/// broadcast (only while someone follows the feed).
+/// An event the projection could not apply.
+struct Refused {
+    position: Position,
+    reason: String,
+}
+
+/// Looks for an operator's waiver of the refused event; without one, halts (health turns
+/// NOT_SERVING) and checks again now and then until one is written, then resumes. `None`
+/// once every handle is gone.
+async fn wait_for_waiver(
+    log: &EventLog,
+    progress: &watch::Sender<Progress>,
+    applied: Position,
+    refused: Refused,
+) -> Option<Position> {
+    let mut halted = false;
+    loop {
+        match log.waiver(refused.position).await {
+            Ok(Some(waiver)) => {
+                tracing::warn!(
+                    position = refused.position,
+                    operator = %waiver.operator,
+                    waiver_reason = %waiver.reason,
+                    refused = %refused.reason,
+                    "skipping an event the read model cannot apply: an operator waived it"
+                );
+                metrics::counter!("waybill_projection_waived_total").increment(1);
+                if halted {
+                    progress.send_modify(|progress| progress.stopped = None);
+                }
+                return Some(refused.position);
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, position = refused.position, "could not look for a waiver"),
+        }
+        if !halted {
+            stop(progress, applied, refused.reason.clone());
+            halted = true;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(WAIVER_POLL) => {}
+            () = progress.closed() => return None,
+        }
+    }
+}
+
+/// Applies what it can of `batch` under one write lock, taking events off its front; on an
+/// event the projection cannot apply (and no waiver for its position in `waived`), stops
+/// with that event still at the front. Collects in `fed` the admitted events to broadcast
+/// (only while someone follows the feed).
 fn apply_batch<P: Projection>(
     task: &Task<P>,
     applied: &mut Position,
-    batch: Vec<Result<Delivered, ReadError>>,
+    batch: &mut VecDeque<Result<Delivered, ReadError>>,
+    waived: &[Position],
     fed: &mut Vec<RecordedEvent>,
-) -> Result<(), String> {
+) -> Result<(), Refused> {
     let mut model = task.model.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let outcome = apply_each(&mut *model, task, applied, batch, fed);
+    let outcome = apply_each(&mut *model, task, applied, batch, waived, fed);
     // Still under the lock: see `Projector::read_at`.
     task.modelled.store(*applied, Ordering::Release);
     outcome
@@ -273,47 +344,61 @@ fn apply_each<P: Projection>(
     model: &mut P,
     task: &Task<P>,
     applied: &mut Position,
-    batch: Vec<Result<Delivered, ReadError>>,
+    batch: &mut VecDeque<Result<Delivered, ReadError>>,
+    waived: &[Position],
     fed: &mut Vec<RecordedEvent>,
-) -> Result<(), String> {
+) -> Result<(), Refused> {
     let following = task.feed.receiver_count() > 0;
-    for delivered in batch {
+    while let Some(delivered) = batch.front() {
         let event = match delivered {
-            Ok(delivered) => delivered.event,
+            Ok(delivered) => &delivered.event,
             Err(error) => {
                 // The ordered consumer recreates itself and resumes after the last event.
                 tracing::warn!(%error, "projection subscription hiccup, continuing");
+                batch.pop_front();
                 continue;
             }
         };
-        if event.position <= *applied {
+        // Waivers and other operators' records are no service's events.
+        if event.position <= *applied || event.subject.starts_with(crate::waiver::OPS_SUBJECT_PREFIX) {
+            *applied = (*applied).max(event.position);
+            batch.pop_front();
             continue;
         }
         let matched = task.filters.iter().any(|filter| filter.matches(&event.subject));
         // An event neither the model nor the feed takes is none of this service's business.
-        if (matched || following) && admission::refuses(task.admission.as_ref(), &event, "read model") {
+        if (matched || following) && admission::refuses(task.admission.as_ref(), event, "read model") {
             *applied = event.position;
+            batch.pop_front();
             continue;
         }
-        if matched {
-            model.apply(&event).map_err(|error| {
-                format!(
+        if matched && let Err(error) = model.apply(event) {
+            if !waived.contains(&event.position) {
+                let reason = format!(
                     "event {} at position {} on {}: {error}",
                     event.event_type, event.position, event.subject
-                )
-            })?;
+                );
+                return Err(Refused { position: event.position, reason });
+            }
+            // Waived: skipped, and not fed (no watcher sees what the model does not hold).
+            *applied = event.position;
+            batch.pop_front();
+            continue;
         }
         *applied = event.position;
-        if following {
-            fed.push(event);
+        if let Some(Ok(delivered)) = batch.pop_front()
+            && following
+        {
+            fed.push(delivered.event);
         }
     }
     Ok(())
 }
 
 fn stop(progress: &watch::Sender<Progress>, applied: Position, reason: String) {
-    // Skipping the event would make replicas disagree: the model stays where it is, and
-    // says so loudly (health turns NOT_SERVING, see `Projector::halted`).
+    // Skipping the event on our own would make replicas disagree: the model stays where it
+    // is, and says so loudly (health turns NOT_SERVING, see `Projector::halted`), until an
+    // operator waives the event.
     tracing::error!(applied, %reason, "projection halted: the read model cannot go past this event");
     metrics::counter!("waybill_projection_halts_total").increment(1);
     progress.send_replace(Progress { applied, stopped: Some(reason) });

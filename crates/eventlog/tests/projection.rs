@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::{order, put};
-use waybill_eventlog::{Projection, ProjectionError, Projector, RecordedEvent, WaitError};
+use waybill_eventlog::{
+    Projection, ProjectionError, Projector, RecordedEvent, WaitError, WaiveError, Waiver,
+};
 use waybill_testkit::NatsServer;
 
 /// Payloads seen, in order; the payload "poison" is refused.
@@ -87,6 +89,56 @@ async fn waiting_for_a_position_not_yet_written_times_out() {
     put(&log, "o-1", "c").await;
     waiter.await.unwrap().unwrap();
     assert_eq!(projector.read().0, ["a", "b", "c"]);
+}
+
+#[tokio::test]
+async fn a_waiver_lets_a_halted_projection_resume_and_every_later_replay_skip_the_event() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    put(&log, "o-1", "a").await;
+    let poison = put(&log, "o-1", "poison").await;
+    let after = put(&log, "o-2", "c").await;
+    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    projector.halted().await;
+    assert_eq!(projector.read().0, ["a"]);
+
+    // A waiver needs a who and a why, and an event to waive.
+    let waiver = |position, operator: &str, reason: &str| Waiver {
+        position,
+        operator: operator.to_owned(),
+        reason: reason.to_owned(),
+    };
+    assert!(matches!(log.waive(waiver(poison, " ", "x")).await, Err(WaiveError::Incomplete)));
+    assert!(matches!(log.waive(waiver(999, "ops:ana", "x")).await, Err(WaiveError::NoSuchEvent(999))));
+
+    let (stored, _) = log.waive(waiver(poison, "ops:ana", "INC-7: a test event")).await.unwrap();
+    assert_eq!(stored.operator, "ops:ana");
+    // Once per position: a second operator meets the first waiver.
+    let (again, _) = log.waive(waiver(poison, "ops:bo", "another reason")).await.unwrap();
+    assert_eq!(again, stored);
+
+    tokio::time::timeout(SECOND * 5, projector.resumed()).await.expect("resumed after the waiver");
+    projector.wait_for(after, SECOND * 5).await.unwrap();
+    assert_eq!(projector.read().0, ["a", "c"]);
+    assert_eq!(projector.stopped(), None);
+
+    // A rebuild (another replica, a restart) skips it the same way, without halting.
+    let rebuilt = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    rebuilt.wait_caught_up(SECOND * 5).await.unwrap();
+    assert_eq!(rebuilt.read().0, ["a", "c"]);
+}
+
+#[tokio::test]
+async fn a_waiver_skips_only_an_event_the_projection_cannot_apply() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let fine = put(&log, "o-1", "a").await;
+    log.waive(Waiver { position: fine, operator: "ops:ana".into(), reason: "by mistake".into() })
+        .await
+        .unwrap();
+    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    projector.wait_caught_up(SECOND * 5).await.unwrap();
+    assert_eq!(projector.read().0, ["a"], "an event that applies is applied, waived or not");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

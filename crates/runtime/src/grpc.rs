@@ -56,9 +56,10 @@ impl Health {
 
 /// Health follows the read model: SERVING once it has caught up with the log as it was at
 /// start, NOT_SERVING again at once if it halts later (an event it cannot apply), so a
-/// service never answers from a model that stopped moving while claiming to be fine.
-/// `describe` adds the model's size to the log line; `then` runs once SERVING (a timer
-/// such as an SLA clock) and stops if the model halts.
+/// service never answers from a model that stopped moving while claiming to be fine, and
+/// SERVING again when it resumes (an operator waived the event, `waybill-ops waive`).
+/// `describe` adds the model's size to the log line; `then` runs while SERVING (a timer
+/// such as an SLA clock): paused during a halt, so it never acts on a model that is behind.
 pub fn follow_read_model<P: waybill_eventlog::Projection>(
     health: Health,
     model: waybill_eventlog::Projector<P>,
@@ -81,19 +82,33 @@ pub fn follow_read_model<P: waybill_eventlog::Projection>(
             }
             Err(error) => {
                 tracing::error!(%error, "read model did not catch up; staying NOT_SERVING");
-                return;
+                // A halt during catch-up may still be waived: serve once it has caught up.
+                model.resumed().await;
+                if model.wait_caught_up(catch_up_timeout.saturating_mul(10)).await.is_err() {
+                    return;
+                }
+                health.serving().await;
             }
         }
-        let reason = {
-            let halted = model.halted();
-            tokio::pin!(then);
-            tokio::select! {
-                reason = halted => reason,
-                () = &mut then => model.halted().await,
-            }
-        };
-        health.not_serving().await;
-        tracing::error!(%reason, position = model.applied(), "read model halted; NOT_SERVING until fixed");
+        tokio::pin!(then);
+        let mut then_done = false;
+        loop {
+            let reason = {
+                let halted = model.halted();
+                tokio::select! {
+                    reason = halted => reason,
+                    () = &mut then, if !then_done => {
+                        then_done = true;
+                        continue;
+                    }
+                }
+            };
+            health.not_serving().await;
+            tracing::error!(%reason, position = model.applied(), "read model halted; NOT_SERVING until the event is waived");
+            model.resumed().await;
+            health.serving().await;
+            tracing::warn!(position = model.applied(), "read model resumed past a waived event; SERVING");
+        }
     })
 }
 

@@ -130,3 +130,31 @@ async fn health_turns_not_serving_as_soon_as_the_read_model_halts_on_a_live_even
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn an_operators_waiver_brings_a_halted_intake_back_to_serving() {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000003";
+    waybill_fixtures::foreign::publish_undecodable(nats.client().await, subject).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while intake.health().await != ServingStatus::NotServing {
+        assert!(std::time::Instant::now() < deadline, "health still SERVING on a halted read model");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // What `waybill-ops waive` does: a waiver of the position, with who and why.
+    let log = waybill_eventlog::EventLog::open(nats.client().await, Default::default(), "/waybill/ops")
+        .await
+        .expect("log");
+    let poison = log.last_position_of(subject).await.expect("position");
+    let waiver =
+        waybill_eventlog::Waiver { position: poison, operator: "ops:ana".into(), reason: "INC-1".into() };
+    log.waive(waiver).await.expect("waived");
+
+    intake.wait_serving().await;
+    let mut client = intake.client("user:dave").await;
+    let placed = client.place_order(placement("after-waiver", "cust-w")).await.expect("placed").into_inner();
+    let order_id = placed.order.expect("order").order_id;
+    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+}

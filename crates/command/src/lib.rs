@@ -38,6 +38,7 @@ mod causation;
 mod clock;
 mod context;
 mod decision;
+pub mod declare;
 pub mod retry;
 mod runner;
 pub mod scenario;

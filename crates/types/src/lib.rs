@@ -53,4 +53,13 @@ impl FieldViolation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self { field: field.into(), description: description.into() }
     }
+
+    /// `field: description; field: description`, for a rejection's message.
+    pub fn describe_all(violations: &[FieldViolation]) -> String {
+        let described: Vec<String> = violations
+            .iter()
+            .map(|violation| format!("{}: {}", violation.field, violation.description))
+            .collect();
+        described.join("; ")
+    }
 }

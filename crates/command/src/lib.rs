@@ -53,7 +53,7 @@ use waybill_types::{Actor, Timestamp};
 pub use causation::CausationIndex;
 pub use clock::{Clock, SystemClock};
 pub use context::Context;
-pub use decision::{Decided, Decision, Reads, Single};
+pub use decision::{Decided, Decision, Primary, Reads, Single};
 pub use retry::MAX_ATTEMPTS;
 pub use runner::{CommandRunner, DecisionOutcome, Written, fold_until};
 /// What the envelope says about an event; it lives with the envelope, in crates/proto.

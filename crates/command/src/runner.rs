@@ -7,7 +7,7 @@ use uuid::Uuid;
 use waybill_eventlog::{AggregateAppend, AppendError, EventLog, NewEvent, Position, Projector};
 use waybill_types::Timestamp;
 
-use crate::decision::{Decided, Decision, Reads, Single};
+use crate::decision::{Decided, Decision, Primary, Reads, Single};
 use crate::retry::{self, MAX_ATTEMPTS};
 use crate::{
     Aggregate, AggregateStore, Clock, CommandError, CommandMeta, Context, Decider, EventMeta, Outcome,
@@ -142,7 +142,7 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
             None => (None, 0),
         };
         let mut reads = Reads::default();
-        let input = decision.read(&model, id, state.as_ref(), &mut reads);
+        let input = decision.read(&model, Primary { id, state: state.as_ref() }, &mut reads);
         Snapshot { state, version, input, reads }
     }
 
@@ -187,7 +187,7 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
             };
             let state = model.current(id).map(|(state, _)| state);
             let mut reads = Reads::default();
-            decision.read(&model, id, state.as_ref(), &mut reads);
+            decision.read(&model, Primary { id, state: state.as_ref() }, &mut reads);
             let others_position = reads
                 .others
                 .keys()

@@ -16,7 +16,7 @@ use crate::codec::{
     complaint_status_to_wire, line_to_wire, return_status_from_wire, return_status_to_wire,
     severity_from_wire, severity_to_wire,
 };
-use crate::commands::{ClaimMoney, CommandMeta, Refund, Runners};
+use crate::commands::{ClaimMoney, CommandMeta, Refund, Runners, ThroughLedger};
 use crate::domain::{
     CaseId, CaseKind, Claim, ClaimCommand, Complaint, ComplaintCommand, OrderFacts, Rejection, ReturnCase,
     ReturnCommand, ReturnLine, Survey,
@@ -302,7 +302,8 @@ impl AfterSalesService for AfterSalesApi {
         require(violations)?;
         let (id, amount) = id.zip(amount).ok_or_else(unreachable_field)?;
         let meta = Self::meta(&request, request_id);
-        let outcome = self.runners.returns.run_decision(id, &Refund { amount }, &meta).await?.outcome;
+        let outcome =
+            self.runners.returns.run_decision(id, &ThroughLedger(Refund { amount }), &meta).await?.outcome;
         Ok(Response::new(v1::RefundReturnResponse {
             return_case: Some(return_to_wire(&outcome.state, outcome.position)),
             position: outcome.position,
@@ -376,8 +377,12 @@ impl AfterSalesService for AfterSalesApi {
         let (id, amount) = id.zip(amount).ok_or_else(unreachable_field)?;
         // Through the order's ledger: the approval holds its amount against the declared value.
         let meta = Self::meta(&request, request_id);
-        let outcome =
-            self.runners.claims.run_decision(id, &ClaimMoney::Approve { amount }, &meta).await?.outcome;
+        let outcome = self
+            .runners
+            .claims
+            .run_decision(id, &ThroughLedger(ClaimMoney::Approve { amount }), &meta)
+            .await?
+            .outcome;
         Ok(Response::new(v1::ApproveClaimResponse {
             claim: Some(claim_to_wire(&outcome.state, outcome.position)),
             position: outcome.position,
@@ -390,7 +395,8 @@ impl AfterSalesService for AfterSalesApi {
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
         let meta = Self::meta(&request, request_id);
-        let outcome = self.runners.claims.run_decision(id, &ClaimMoney::Pay, &meta).await?.outcome;
+        let outcome =
+            self.runners.claims.run_decision(id, &ThroughLedger(ClaimMoney::Pay), &meta).await?.outcome;
         Ok(Response::new(v1::PayClaimResponse {
             claim: Some(claim_to_wire(&outcome.state, outcome.position)),
             position: outcome.position,
@@ -409,8 +415,12 @@ impl AfterSalesService for AfterSalesApi {
         let id = id.ok_or_else(unreachable_field)?;
         // Through the order's ledger: an approved claim's rejection frees what it held.
         let meta = Self::meta(&request, request_id);
-        let outcome =
-            self.runners.claims.run_decision(id, &ClaimMoney::Reject { reason }, &meta).await?.outcome;
+        let outcome = self
+            .runners
+            .claims
+            .run_decision(id, &ThroughLedger(ClaimMoney::Reject { reason }), &meta)
+            .await?
+            .outcome;
         Ok(Response::new(v1::RejectClaimResponse {
             claim: Some(claim_to_wire(&outcome.state, outcome.position)),
             position: outcome.position,

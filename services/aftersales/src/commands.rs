@@ -11,13 +11,13 @@
 //! two approvals racing for the last of a declared value one is refused.
 
 use uuid::Uuid;
-use waybill_command::{CommandRunner, Context, Decided, Decider, Decision, Reads};
+use waybill_command::{Aggregate, CommandRunner, Decided, Decider, Decision, Primary, Reads};
 use waybill_types::{Money, OrderId};
 
 use crate::codec::{self, Decoded};
 use crate::domain::{
     self, CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, Complaint, ComplaintCommand, ComplaintEvent,
-    Ledger, LedgerEvent, OrderFacts, Policy, Rejection, ReturnCase, ReturnCommand, ReturnEvent,
+    Context, Ledger, LedgerEvent, OrderFacts, Policy, Rejection, ReturnCase, ReturnCommand, ReturnEvent,
 };
 use crate::read_model::AfterSalesBook;
 
@@ -121,30 +121,53 @@ pub struct LedgerInput {
     pub order: Option<OrderFacts>,
 }
 
-fn read_ledger<A: LedgerCase>(
-    book: &AfterSalesBook,
-    case: Option<&A>,
-    reads: &mut Reads<Ledger>,
-) -> LedgerInput {
-    let Some(order_id) = case.map(LedgerCase::order_id) else {
-        return LedgerInput::default();
-    };
-    let ledger = book.ledger(&order_id);
-    reads.other(order_id, ledger.map_or(0, |record| record.version));
-    LedgerInput { ledger: ledger.map(|record| record.state.clone()), order: book.order(&order_id).cloned() }
+/// A decision on a case that moves money on its order's ledger: given the ledger and the
+/// order's facts, the case's events and the ledger's.
+pub trait LedgerDecision<A: LedgerCase>: Send + Sync {
+    fn decide(&self, case: Option<&A>, input: &LedgerInput, context: &Context<'_>) -> LedgerDecided<A>;
 }
 
-/// The case's events and its order's ledger's, to be written together.
-fn with_ledger<A: LedgerCase>(
-    case: Option<&A>,
-    (case_events, ledger_events): (Vec<A::Event>, Vec<LedgerEvent>),
-) -> Decided<A, Ledger> {
-    // The ledger deciders reject a case that does not exist, so `case` is there.
-    let others = match case {
-        Some(case) => ledger_events.into_iter().map(|event| (case.order_id(), event)).collect(),
-        None => Vec::new(),
-    };
-    Decided { events: case_events, others }
+/// The case's events and its ledger's, or why not.
+pub type LedgerDecided<A> = Result<(Vec<<A as Aggregate>::Event>, Vec<LedgerEvent>), Rejection>;
+
+/// A [`LedgerDecision`] as the shared command loop runs it: reading the case's ledger,
+/// and writing the case and the ledger in one append.
+pub struct ThroughLedger<D>(pub D);
+
+impl<A: LedgerCase, D: LedgerDecision<A>> Decision<A, AfterSalesBook> for ThroughLedger<D> {
+    type Other = Ledger;
+    type Input = LedgerInput;
+
+    fn read(&self, book: &AfterSalesBook, case: Primary<'_, A>, reads: &mut Reads<Ledger>) -> LedgerInput {
+        let Some(order_id) = case.state.map(LedgerCase::order_id) else {
+            return LedgerInput::default();
+        };
+        let ledger = book.ledger(&order_id);
+        reads.other(order_id, ledger.map_or(0, |record| record.version));
+        LedgerInput {
+            ledger: ledger.map(|record| record.state.clone()),
+            order: book.order(&order_id).cloned(),
+        }
+    }
+
+    fn decide(
+        &self,
+        case: Option<&A>,
+        input: &LedgerInput,
+        context: &Context<'_>,
+    ) -> Result<Decided<A, Ledger>, Rejection> {
+        let (events, ledger_events) = self.0.decide(case, input, context)?;
+        // The ledger deciders reject a case that does not exist, so `case` is there.
+        let others = match case {
+            Some(case) => ledger_events.into_iter().map(|event| (case.order_id(), event)).collect(),
+            None => Vec::new(),
+        };
+        Ok(Decided { events, others })
+    }
+
+    fn not_found(&self, id: &CaseId) -> Rejection {
+        A::not_found(id)
+    }
 }
 
 /// Refunds `amount` on a received return, within what is left of the order's charge.
@@ -152,33 +175,15 @@ pub struct Refund {
     pub amount: Money,
 }
 
-impl Decision<ReturnCase, AfterSalesBook> for Refund {
-    type Other = Ledger;
-    type Input = LedgerInput;
-
-    fn read(
-        &self,
-        book: &AfterSalesBook,
-        _id: &CaseId,
-        case: Option<&ReturnCase>,
-        reads: &mut Reads<Ledger>,
-    ) -> LedgerInput {
-        read_ledger(book, case, reads)
-    }
-
+impl LedgerDecision<ReturnCase> for Refund {
     fn decide(
         &self,
         case: Option<&ReturnCase>,
         input: &LedgerInput,
-        context: &Context<'_, Policy>,
-    ) -> Result<Decided<ReturnCase, Ledger>, Rejection> {
+        context: &Context<'_>,
+    ) -> LedgerDecided<ReturnCase> {
         let charged = input.order.as_ref().and_then(|order| order.charged);
         domain::decide_refund(case, input.ledger.as_ref(), self.amount, charged, context)
-            .map(|decided| with_ledger(case, decided))
-    }
-
-    fn not_found(&self, id: &CaseId) -> Rejection {
-        ReturnCase::not_found(id)
     }
 }
 
@@ -193,39 +198,21 @@ pub enum ClaimMoney {
     Pay,
 }
 
-impl Decision<Claim, AfterSalesBook> for ClaimMoney {
-    type Other = Ledger;
-    type Input = LedgerInput;
-
-    fn read(
-        &self,
-        book: &AfterSalesBook,
-        _id: &CaseId,
-        claim: Option<&Claim>,
-        reads: &mut Reads<Ledger>,
-    ) -> LedgerInput {
-        read_ledger(book, claim, reads)
-    }
-
+impl LedgerDecision<Claim> for ClaimMoney {
     fn decide(
         &self,
         claim: Option<&Claim>,
         input: &LedgerInput,
-        context: &Context<'_, Policy>,
-    ) -> Result<Decided<Claim, Ledger>, Rejection> {
+        context: &Context<'_>,
+    ) -> LedgerDecided<Claim> {
         let ledger = input.ledger.as_ref();
-        let decided = match self {
+        match self {
             ClaimMoney::Approve { amount } => domain::decide_claim_approval(claim, ledger, *amount, context),
             ClaimMoney::Reject { reason } => {
                 domain::decide_claim_rejection(claim, ledger, reason.clone(), context)
             }
             ClaimMoney::Pay => domain::decide_claim_payment(claim, ledger, context),
-        }?;
-        Ok(with_ledger(claim, decided))
-    }
-
-    fn not_found(&self, id: &CaseId) -> Rejection {
-        Claim::not_found(id)
+        }
     }
 }
 

@@ -6,7 +6,9 @@
 //! a vehicle cannot both be stored: the second finds the vehicle's subject moved on.
 
 use uuid::Uuid;
-use waybill_command::{Aggregate, CommandError, Context, Decided, Decision, DecisionOutcome, Reads, Written};
+use waybill_command::{
+    Aggregate, CommandError, Context, Decided, Decision, DecisionOutcome, Primary, Reads, Written,
+};
 use waybill_eventlog::{EventLog, Position, Projector};
 use waybill_types::OrderId;
 
@@ -84,15 +86,9 @@ impl Decision<Task, DispatchModel> for TaskCommand {
 
     /// The task's vehicle, the one the command names, or every vehicle for an automatic
     /// assignment (each one's version goes into the stale-state check), and the driver.
-    fn read(
-        &self,
-        model: &DispatchModel,
-        task_id: &TaskId,
-        task: Option<&Task>,
-        reads: &mut Reads<Vehicle>,
-    ) -> TaskInput {
+    fn read(&self, model: &DispatchModel, task: Primary<'_, Task>, reads: &mut Reads<Vehicle>) -> TaskInput {
         let mut fleet = Fleet::default();
-        let mut wanted: Vec<VehicleId> = task.and_then(|task| task.vehicle_id).into_iter().collect();
+        let mut wanted: Vec<VehicleId> = task.state.and_then(|task| task.vehicle_id).into_iter().collect();
         match self {
             TaskCommand::Assign { vehicle_id: None, .. } => {
                 wanted.extend(model.vehicles().map(|record| record.state.id))
@@ -114,7 +110,7 @@ impl Decision<Task, DispatchModel> for TaskCommand {
             }
             reads.subject(Driver::subject(driver_id), record.map_or(0, |record| record.version));
         }
-        TaskInput { task_id: *task_id, fleet }
+        TaskInput { task_id: *task.id, fleet }
     }
 
     fn decide(

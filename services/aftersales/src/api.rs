@@ -48,18 +48,6 @@ impl AfterSalesApi {
         self.runners.returns.clock.now()
     }
 
-    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
-        if min_position == 0 {
-            return Ok(());
-        }
-        self.runners
-            .returns
-            .model
-            .wait_for(min_position, self.runners.returns.wait_timeout)
-            .await
-            .map_err(crate::error::wait_status)
-    }
-
     /// The order's facts, looking again once the model has caught up before refusing (it
     /// may simply be behind intake's or delivery's latest events).
     async fn order_facts(&self, order_id: &OrderId) -> Result<OrderFacts, Status> {
@@ -68,12 +56,7 @@ impl AfterSalesApi {
             |facts: &Option<OrderFacts>| facts.as_ref().is_none_or(|facts| facts.delivered_at.is_none());
         let mut facts = known();
         if wants_more(&facts) {
-            self.runners
-                .returns
-                .model
-                .wait_caught_up(self.runners.returns.wait_timeout)
-                .await
-                .map_err(crate::error::wait_status)?;
+            self.runners.returns.wait_caught_up().await?;
             facts = known();
         }
         facts.ok_or_else(|| Rejection::OrderNotFound(*order_id).into())
@@ -248,12 +231,7 @@ impl AfterSalesService for AfterSalesApi {
         };
         let mut order = order_of_return();
         if order.is_none() {
-            self.runners
-                .returns
-                .model
-                .wait_caught_up(self.runners.returns.wait_timeout)
-                .await
-                .map_err(crate::error::wait_status)?;
+            self.runners.returns.wait_caught_up().await?;
             order = order_of_return();
         }
         let (case, position) =
@@ -594,7 +572,7 @@ impl AfterSalesService for AfterSalesApi {
         let id = case_id(&mut violations, "return_id", &body.return_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        self.wait_for(body.min_position).await?;
+        self.runners.returns.wait_for(body.min_position).await?;
         let book = self.runners.returns.model.read();
         let record =
             book.return_case(&id).ok_or_else(|| Status::not_found(format!("return {id} not found")))?;
@@ -609,7 +587,7 @@ impl AfterSalesService for AfterSalesApi {
         let id = case_id(&mut violations, "claim_id", &body.claim_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        self.wait_for(body.min_position).await?;
+        self.runners.returns.wait_for(body.min_position).await?;
         let book = self.runners.returns.model.read();
         let record = book.claim(&id).ok_or_else(|| Status::not_found(format!("claim {id} not found")))?;
         Ok(Response::new(v1::GetClaimResponse { claim: Some(claim_to_wire(&record.state, record.version)) }))
@@ -624,7 +602,7 @@ impl AfterSalesService for AfterSalesApi {
         let id = case_id(&mut violations, "complaint_id", &body.complaint_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        self.wait_for(body.min_position).await?;
+        self.runners.returns.wait_for(body.min_position).await?;
         let now = self.now();
         let book = self.runners.returns.model.read();
         let record =
@@ -681,7 +659,7 @@ impl AfterSalesService for AfterSalesApi {
         let page_size = page_size(&mut violations, body.page_size);
         let after = page_token(&mut violations, &body.page_token);
         require(violations)?;
-        self.wait_for(body.min_position).await?;
+        self.runners.returns.wait_for(body.min_position).await?;
         let now = self.now();
         let filter = CaseFilter {
             order_id,

@@ -47,22 +47,7 @@ impl DeliveryApi {
     /// made on it outside the decider (who serves a zone, how busy a courier is) see every
     /// write acknowledged before this call, e.g. a courier registered a moment ago.
     async fn catch_up(&self) -> Result<(), Status> {
-        self.deliveries
-            .model
-            .wait_caught_up(self.deliveries.wait_timeout)
-            .await
-            .map_err(crate::error::wait_status)
-    }
-
-    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
-        if min_position == 0 {
-            return Ok(());
-        }
-        self.deliveries
-            .model
-            .wait_for(min_position, self.deliveries.wait_timeout)
-            .await
-            .map_err(crate::error::wait_status)
+        self.deliveries.wait_caught_up().await
     }
 
     /// Runs a delivery command and answers with the delivery as it wrote it.
@@ -320,7 +305,7 @@ impl DeliveryService for DeliveryApi {
         let id = delivery_id(&mut violations, &body.delivery_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        self.wait_for(body.min_position).await?;
+        self.deliveries.wait_for(body.min_position).await?;
         let book = self.deliveries.model.read();
         let record = book
             .delivery(&id)
@@ -356,7 +341,7 @@ impl DeliveryService for DeliveryApi {
             parsed
         };
         require(violations)?;
-        self.wait_for(body.min_position).await?;
+        self.deliveries.wait_for(body.min_position).await?;
         let filter = DeliveryFilter { status, courier_id, zone: (!zone.is_empty()).then_some(zone) };
         let book = self.deliveries.model.read();
         let (page, next) = book.list(&filter, after, page_size);
@@ -384,7 +369,7 @@ impl DeliveryService for DeliveryApi {
         };
         require(violations)?;
         let (courier_id, day) = courier_id.zip(day).ok_or_else(unreachable_field)?;
-        self.wait_for(body.min_position).await?;
+        self.deliveries.wait_for(body.min_position).await?;
         let from = day.and_time(chrono::NaiveTime::MIN).and_utc();
         let until = from + chrono::Duration::days(1);
         let book = self.deliveries.model.read();
@@ -403,7 +388,7 @@ impl DeliveryService for DeliveryApi {
         let mut violations = FieldViolations::new();
         let zone = convert::text(&mut violations, "zone", &body.zone, false);
         require(violations)?;
-        self.wait_for(body.min_position).await?;
+        self.deliveries.wait_for(body.min_position).await?;
         let book = self.deliveries.model.read();
         let couriers = book
             .couriers((!zone.is_empty()).then_some(zone.as_str()), body.include_retired)

@@ -4,7 +4,8 @@
 //! A service describes each of its aggregates (an order, a vehicle, a delivery task, an
 //! order's ledger) as an [`Aggregate`]: how its events travel on the log (`subject`,
 //! `encode`, `decode`) and what they mean (`evolve`). One it takes commands for on its own
-//! is also a [`Decider`] (`decide(state, command, &Context)`, pure). A decision that spans
+//! is also a [`Decider`] (`decide(state, command, &Context)`, pure), both declared with
+//! [`aggregate!`] from the pieces the service has. A decision that spans
 //! aggregates (a task and its vehicles, a refund and the order's ledger) is a
 //! [`Decision`]. Its read model implements [`AggregateStore`] for each, embedding a
 //! [`CausationIndex`] per aggregate. [`CommandRunner`] then does the rest, the same way

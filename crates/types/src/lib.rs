@@ -11,7 +11,7 @@ mod money;
 mod party;
 mod proof;
 
-pub use cargo::{CargoCategory, CargoLine, ServiceLevel};
+pub use cargo::{CargoCategory, CargoLine, ServiceLevel, Zone};
 pub use ids::{Actor, ActorKind, CustomerId, InvalidId, OrderId};
 pub use money::{Currency, InvalidCurrency, Money, MoneyError};
 pub use party::{Address, Contact, Party};

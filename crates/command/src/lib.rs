@@ -94,6 +94,16 @@ pub trait Decider: Aggregate {
     fn not_found(id: &Self::Id) -> Self::Rejection;
 }
 
+/// A decider's state check: `Ok` when `status` is one of `allowed`, else the rejection
+/// `invalid` makes of it (every service's `InvalidState` names the state it refused).
+pub fn require_status<S: PartialEq + Copy, R>(
+    status: S,
+    allowed: &[S],
+    invalid: impl FnOnce(S) -> R,
+) -> Result<(), R> {
+    if allowed.contains(&status) { Ok(()) } else { Err(invalid(status)) }
+}
+
 /// What a read model tells the command loop about one aggregate.
 pub trait AggregateStore<A: Aggregate>: Projection {
     /// The aggregate's state and version (the position of its latest event).

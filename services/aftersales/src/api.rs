@@ -86,6 +86,19 @@ impl AfterSalesApi {
         Ok((claim_to_wire(&outcome.state, outcome.position), outcome.position))
     }
 
+    /// Runs a claim's money decision through the order's ledger (see `ThroughLedger`).
+    async fn run_claim_money<T>(
+        &self,
+        request: &Request<T>,
+        request_id: String,
+        id: CaseId,
+        money: ClaimMoney,
+    ) -> Result<(v1::Claim, Position), Status> {
+        let meta = Self::meta(request, request_id);
+        let outcome = self.runners.claims.run_decision(id, &ThroughLedger(money), &meta).await?.outcome;
+        Ok((claim_to_wire(&outcome.state, outcome.position), outcome.position))
+    }
+
     async fn run_complaint<T>(
         &self,
         request: &Request<T>,
@@ -354,17 +367,9 @@ impl AfterSalesService for AfterSalesApi {
         require(violations)?;
         let (id, amount) = id.zip(amount).ok_or_else(unreachable_field)?;
         // Through the order's ledger: the approval holds its amount against the declared value.
-        let meta = Self::meta(&request, request_id);
-        let outcome = self
-            .runners
-            .claims
-            .run_decision(id, &ThroughLedger(ClaimMoney::Approve { amount }), &meta)
-            .await?
-            .outcome;
-        Ok(Response::new(v1::ApproveClaimResponse {
-            claim: Some(claim_to_wire(&outcome.state, outcome.position)),
-            position: outcome.position,
-        }))
+        let (claim, position) =
+            self.run_claim_money(&request, request_id, id, ClaimMoney::Approve { amount }).await?;
+        Ok(Response::new(v1::ApproveClaimResponse { claim: Some(claim), position }))
     }
 
     async fn pay_claim(&self, request: Request<v1::PayClaimRequest>) -> Answer<v1::PayClaimResponse> {
@@ -372,13 +377,8 @@ impl AfterSalesService for AfterSalesApi {
         let (violations, request_id, id) = case_command_fields(&body.request_id, "claim_id", &body.claim_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        let meta = Self::meta(&request, request_id);
-        let outcome =
-            self.runners.claims.run_decision(id, &ThroughLedger(ClaimMoney::Pay), &meta).await?.outcome;
-        Ok(Response::new(v1::PayClaimResponse {
-            claim: Some(claim_to_wire(&outcome.state, outcome.position)),
-            position: outcome.position,
-        }))
+        let (claim, position) = self.run_claim_money(&request, request_id, id, ClaimMoney::Pay).await?;
+        Ok(Response::new(v1::PayClaimResponse { claim: Some(claim), position }))
     }
 
     async fn reject_claim(
@@ -392,17 +392,9 @@ impl AfterSalesService for AfterSalesApi {
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
         // Through the order's ledger: an approved claim's rejection frees what it held.
-        let meta = Self::meta(&request, request_id);
-        let outcome = self
-            .runners
-            .claims
-            .run_decision(id, &ThroughLedger(ClaimMoney::Reject { reason }), &meta)
-            .await?
-            .outcome;
-        Ok(Response::new(v1::RejectClaimResponse {
-            claim: Some(claim_to_wire(&outcome.state, outcome.position)),
-            position: outcome.position,
-        }))
+        let (claim, position) =
+            self.run_claim_money(&request, request_id, id, ClaimMoney::Reject { reason }).await?;
+        Ok(Response::new(v1::RejectClaimResponse { claim: Some(claim), position }))
     }
 
     async fn close_claim(&self, request: Request<v1::CloseClaimRequest>) -> Answer<v1::CloseClaimResponse> {

@@ -44,6 +44,11 @@ impl AfterSalesApi {
         context_of(request).command_meta(request_id)
     }
 
+    /// Waits for the read model to reach the caller's `min_position` (0: none).
+    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
+        self.runners.returns.wait_for(min_position).await
+    }
+
     fn now(&self) -> Timestamp {
         self.runners.returns.clock.now()
     }
@@ -564,7 +569,7 @@ impl AfterSalesService for AfterSalesApi {
         let id = case_id(&mut violations, "return_id", &body.return_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        self.runners.returns.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let book = self.runners.returns.model.read();
         let record =
             book.return_case(&id).ok_or_else(|| Status::not_found(format!("return {id} not found")))?;
@@ -579,7 +584,7 @@ impl AfterSalesService for AfterSalesApi {
         let id = case_id(&mut violations, "claim_id", &body.claim_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        self.runners.returns.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let book = self.runners.returns.model.read();
         let record = book.claim(&id).ok_or_else(|| Status::not_found(format!("claim {id} not found")))?;
         Ok(Response::new(v1::GetClaimResponse { claim: Some(claim_to_wire(&record.state, record.version)) }))
@@ -594,7 +599,7 @@ impl AfterSalesService for AfterSalesApi {
         let id = case_id(&mut violations, "complaint_id", &body.complaint_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        self.runners.returns.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let now = self.now();
         let book = self.runners.returns.model.read();
         let record =
@@ -651,7 +656,7 @@ impl AfterSalesService for AfterSalesApi {
         let page_size = page_size(&mut violations, body.page_size);
         let after = page_token(&mut violations, &body.page_token);
         require(violations)?;
-        self.runners.returns.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let now = self.now();
         let filter = CaseFilter {
             order_id,

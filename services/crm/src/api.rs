@@ -41,6 +41,11 @@ impl CrmApi {
         context_of(request).command_meta(request_id)
     }
 
+    /// Waits for the read model to reach the caller's `min_position` (0: none).
+    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
+        self.runner.wait_for(min_position).await
+    }
+
     /// Parses the fields every customer command shares.
     fn command_fields(request_id: &str, customer_id: &str) -> (FieldViolations, String, Option<CustomerId>) {
         let mut violations = FieldViolations::new();
@@ -167,7 +172,7 @@ impl CrmService for CrmApi {
         let mut violations = FieldViolations::new();
         let customer_id = convert::customer_id(&mut violations, "customer_id", &body.customer_id);
         let Some(customer_id) = customer_id else { return Err(reject(violations)) };
-        self.runner.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let model = self.runner.model.read();
         let view = model
             .view(&customer_id, &self.policy, self.clock.now())
@@ -223,7 +228,7 @@ impl CrmService for CrmApi {
         if !violations.is_empty() {
             return Err(reject(violations));
         }
-        self.runner.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let filter = CustomerFilter { lifecycle, abc, on_hold_only: body.on_hold_only };
         let (page, next) =
             self.runner.model.read().list(&filter, after.as_ref(), limit, &self.policy, self.clock.now());
@@ -237,7 +242,7 @@ impl CrmService for CrmApi {
         &self,
         request: Request<v1::GetAbcReportRequest>,
     ) -> Result<Response<v1::GetAbcReportResponse>, Status> {
-        self.runner.wait_for(request.get_ref().min_position).await?;
+        self.wait_for(request.get_ref().min_position).await?;
         let report = self.runner.model.read().abc_report(&self.policy);
         Ok(Response::new(wire::abc_report_to_wire(&report, &self.policy)))
     }
@@ -273,7 +278,7 @@ impl CrmService for CrmApi {
         if !violations.is_empty() {
             return Err(reject(violations));
         }
-        self.runner.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let model = self.runner.model.read();
         if let Some(customer_id) = &customer_id
             && !model.is_known(customer_id)

@@ -43,6 +43,11 @@ impl DeliveryApi {
         context_of(request).command_meta(request_id)
     }
 
+    /// Waits for the read model to reach the caller's `min_position` (0: none).
+    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
+        self.deliveries.wait_for(min_position).await
+    }
+
     /// Waits until the read model has everything the log held when called, so decisions
     /// made on it outside the decider (who serves a zone, how busy a courier is) see every
     /// write acknowledged before this call, e.g. a courier registered a moment ago.
@@ -305,7 +310,7 @@ impl DeliveryService for DeliveryApi {
         let id = delivery_id(&mut violations, &body.delivery_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        self.deliveries.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let book = self.deliveries.model.read();
         let record = book
             .delivery(&id)
@@ -341,7 +346,7 @@ impl DeliveryService for DeliveryApi {
             parsed
         };
         require(violations)?;
-        self.deliveries.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let filter = DeliveryFilter { status, courier_id, zone: (!zone.is_empty()).then_some(zone) };
         let book = self.deliveries.model.read();
         let (page, next) = book.list(&filter, after, page_size);
@@ -369,7 +374,7 @@ impl DeliveryService for DeliveryApi {
         };
         require(violations)?;
         let (courier_id, day) = courier_id.zip(day).ok_or_else(unreachable_field)?;
-        self.deliveries.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let from = day.and_time(chrono::NaiveTime::MIN).and_utc();
         let until = from + chrono::Duration::days(1);
         let book = self.deliveries.model.read();
@@ -388,7 +393,7 @@ impl DeliveryService for DeliveryApi {
         let mut violations = FieldViolations::new();
         let zone = convert::text(&mut violations, "zone", &body.zone, false);
         require(violations)?;
-        self.deliveries.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let book = self.deliveries.model.read();
         let couriers = book
             .couriers((!zone.is_empty()).then_some(zone.as_str()), body.include_retired)

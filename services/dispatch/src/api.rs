@@ -47,6 +47,11 @@ impl DispatchApi {
         context_of(request).command_meta(request_id)
     }
 
+    /// Waits for the read model to reach the caller's `min_position` (0: none).
+    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
+        self.runners.tasks.wait_for(min_position).await
+    }
+
     async fn run_task<T>(
         &self,
         request: &Request<T>,
@@ -459,7 +464,7 @@ impl DispatchService for DispatchApi {
         let task_id = uuid(&mut violations, "task_id", &body.task_id).map(TaskId);
         require(violations)?;
         let task_id = checked(task_id)?;
-        self.runners.tasks.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let model = self.runners.tasks.model.read();
         let record =
             model.task(&task_id).ok_or_else(|| Status::not_found(format!("task {task_id} not found")))?;
@@ -481,7 +486,7 @@ impl DispatchService for DispatchApi {
         let page_size = page_size(&mut violations, body.page_size);
         let after = optional_uuid(&mut violations, "page_token", &body.page_token).map(TaskId);
         require(violations)?;
-        self.runners.tasks.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let filter = TaskFilter { status, depot: optional_text(&body.depot), vehicle_id, driver_id };
         let model = self.runners.tasks.model.read();
         let (page, next) = model.list_tasks(&filter, after, page_size);
@@ -500,7 +505,7 @@ impl DispatchService for DispatchApi {
         let vehicle_id = uuid(&mut violations, "vehicle_id", &body.vehicle_id).map(VehicleId);
         require(violations)?;
         let vehicle_id = checked(vehicle_id)?;
-        self.runners.tasks.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let model = self.runners.tasks.model.read();
         let record = model
             .vehicle(&vehicle_id)
@@ -513,7 +518,7 @@ impl DispatchService for DispatchApi {
         request: Request<v1::ListVehiclesRequest>,
     ) -> Result<Response<v1::ListVehiclesResponse>, Status> {
         let body = request.into_inner();
-        self.runners.tasks.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let depot = optional_text(&body.depot);
         let model = self.runners.tasks.model.read();
         let vehicles = model.list_vehicles(depot.as_deref(), body.include_retired);
@@ -527,7 +532,7 @@ impl DispatchService for DispatchApi {
         request: Request<v1::ListDriversRequest>,
     ) -> Result<Response<v1::ListDriversResponse>, Status> {
         let body = request.into_inner();
-        self.runners.tasks.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let depot = optional_text(&body.depot);
         let model = self.runners.tasks.model.read();
         let drivers = model.list_drivers(depot.as_deref(), body.only_available);

@@ -49,6 +49,11 @@ impl IntakeApi {
         context_of(request).command_meta(request_id)
     }
 
+    /// Waits for the read model to reach the caller's `min_position` (0: none).
+    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
+        self.runner.wait_for(min_position).await
+    }
+
     /// Parses the fields every order command shares.
     fn order_command_fields(request_id: &str, order_id: &str) -> (FieldViolations, String, Option<OrderId>) {
         let mut violations = FieldViolations::new();
@@ -208,7 +213,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<v1::GetOrderResponse>, Status> {
         let body = request.into_inner();
         let order_id = parse_order_id(&body.order_id)?;
-        self.runner.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let book = self.runner.model.read();
         let record = book.get(&order_id).ok_or_else(|| not_found(&order_id))?;
         Ok(Response::new(v1::GetOrderResponse { order: Some(record_to_wire(record)) }))
@@ -237,7 +242,7 @@ impl IntakeService for IntakeApi {
         let page_size = page_size(&mut violations, body.page_size);
         let after = parse_page_token(&mut violations, &body.page_token);
         require(violations)?;
-        self.runner.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let filter = OrderFilter { customer_id, status, placed_from, placed_until };
         let book = self.runner.model.read();
         let (page, next) = book.list(&filter, after, page_size);
@@ -256,7 +261,7 @@ impl IntakeService for IntakeApi {
         let page_size = page_size(&mut violations, body.page_size);
         let after = parse_page_token(&mut violations, &body.page_token);
         require(violations)?;
-        self.runner.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let book = self.runner.model.read();
         let (page, next) = book.review_queue(after, page_size);
         Ok(Response::new(v1::ListReviewQueueResponse {
@@ -271,7 +276,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<v1::TrackOrderResponse>, Status> {
         let body = request.into_inner();
         let order_id = parse_order_id(&body.order_id)?;
-        self.runner.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         // The log has the whole timeline (intake's, the fulfilment's, after-sales'); the read
         // model keeps none of it.
         let history = self.runner.history(&order_id).await?;
@@ -299,7 +304,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<Self::WatchOrderStream>, Status> {
         let body = request.into_inner();
         let order_id = parse_order_id(&body.order_id)?;
-        self.runner.wait_for(body.min_position).await?;
+        self.wait_for(body.min_position).await?;
         let updates = crate::watch::start(&self.runner, order_id, self.stopping.clone()).await?;
         let updates = ReceiverStream::new(updates).map(|update| {
             update.map(|update| v1::WatchOrderResponse {

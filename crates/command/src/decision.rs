@@ -23,7 +23,7 @@ pub trait Decision<A: Aggregate, M>: Send + Sync {
 
     /// Takes what the decision needs from the model (under the same lock as `A`'s state),
     /// recording in `reads` the version of every other aggregate it looked at.
-    fn read(&self, model: &M, id: &A::Id, state: Option<&A>, reads: &mut Reads<Self::Other>) -> Self::Input;
+    fn read(&self, model: &M, primary: Primary<'_, A>, reads: &mut Reads<Self::Other>) -> Self::Input;
 
     /// The events to write, or why not.
     fn decide(
@@ -35,6 +35,13 @@ pub trait Decision<A: Aggregate, M>: Send + Sync {
 
     /// The rejection for a command on a primary aggregate that does not exist.
     fn not_found(&self, id: &A::Id) -> A::Rejection;
+}
+
+/// The aggregate a decision is taken on, as [`Decision::read`] sees it.
+pub struct Primary<'a, A: Aggregate> {
+    pub id: &'a A::Id,
+    /// `None`: it does not exist yet.
+    pub state: Option<&'a A>,
 }
 
 /// What a decision writes: events on the primary aggregate, and on others.
@@ -111,7 +118,7 @@ impl<A: Decider, M> Decision<A, M> for Single<'_, A::Command> {
     type Other = A;
     type Input = ();
 
-    fn read(&self, _model: &M, _id: &A::Id, _state: Option<&A>, _reads: &mut Reads<A>) {}
+    fn read(&self, _model: &M, _primary: Primary<'_, A>, _reads: &mut Reads<A>) {}
 
     fn decide(
         &self,

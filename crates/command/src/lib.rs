@@ -4,7 +4,8 @@
 //! A service describes each of its aggregates (an order, a vehicle, a delivery task, an
 //! order's ledger) as an [`Aggregate`]: how its events travel on the log (`subject`,
 //! `encode`, `decode`) and what they mean (`evolve`). One it takes commands for on its own
-//! is also a [`Decider`] (`decide(state, command, &Context)`, pure). A decision that spans
+//! is also a [`Decider`] (`decide(state, command, &Context)`, pure), both declared with
+//! [`aggregate!`] from the pieces the service has. A decision that spans
 //! aggregates (a task and its vehicles, a refund and the order's ledger) is a
 //! [`Decision`]. Its read model implements [`AggregateStore`] for each, embedding a
 //! [`CausationIndex`] per aggregate. [`CommandRunner`] then does the rest, the same way
@@ -38,6 +39,7 @@ mod causation;
 mod clock;
 mod context;
 mod decision;
+pub mod declare;
 pub mod retry;
 mod runner;
 pub mod scenario;
@@ -52,7 +54,7 @@ use waybill_types::{Actor, Timestamp};
 pub use causation::CausationIndex;
 pub use clock::{Clock, SystemClock};
 pub use context::Context;
-pub use decision::{Decided, Decision, Reads, Single};
+pub use decision::{Decided, Decision, Primary, Reads, Single};
 pub use retry::MAX_ATTEMPTS;
 pub use runner::{CommandRunner, DecisionOutcome, Written, fold_until};
 /// What the envelope says about an event; it lives with the envelope, in crates/proto.
@@ -90,6 +92,16 @@ pub trait Decider: Aggregate {
     ) -> Result<Vec<Self::Event>, Self::Rejection>;
     /// The rejection for a command on an aggregate that does not exist.
     fn not_found(id: &Self::Id) -> Self::Rejection;
+}
+
+/// A decider's state check: `Ok` when `status` is one of `allowed`, else the rejection
+/// `invalid` makes of it (every service's `InvalidState` names the state it refused).
+pub fn require_status<S: PartialEq + Copy, R>(
+    status: S,
+    allowed: &[S],
+    invalid: impl FnOnce(S) -> R,
+) -> Result<(), R> {
+    if allowed.contains(&status) { Ok(()) } else { Err(invalid(status)) }
 }
 
 /// What a read model tells the command loop about one aggregate.

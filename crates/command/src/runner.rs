@@ -3,14 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tonic::Status;
 use uuid::Uuid;
-use waybill_eventlog::{AggregateAppend, AppendError, EventLog, NewEvent, Position, Projector};
+use waybill_eventlog::{AggregateAppend, AppendError, EventLog, NewEvent, Position, Projection, Projector};
 use waybill_types::Timestamp;
 
-use crate::decision::{Decided, Decision, Reads, Single};
+use crate::decision::{Decided, Decision, Primary, Reads, Single};
 use crate::retry::{self, MAX_ATTEMPTS};
 use crate::{
     Aggregate, AggregateStore, Clock, CommandError, CommandMeta, Context, Decider, EventMeta, Outcome,
+    wait_status,
 };
 
 /// Everything a command needs: the log, the read model, the rules, and a clock.
@@ -31,6 +33,23 @@ impl<A: Aggregate, M> Clone for CommandRunner<A, M> {
             clock: self.clock.clone(),
             wait_timeout: self.wait_timeout,
         }
+    }
+}
+
+/// The read model's waits, as a query or a command answers them to a gRPC client.
+impl<A: Aggregate, M: Projection> CommandRunner<A, M> {
+    /// Waits until the read model has applied `min_position`, the position a client says it
+    /// has seen (its read-your-writes token; 0: none).
+    pub async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
+        if min_position == 0 {
+            return Ok(());
+        }
+        self.model.wait_for(min_position, self.wait_timeout).await.map_err(wait_status)
+    }
+
+    /// Waits until the read model has everything the log held when called.
+    pub async fn wait_caught_up(&self) -> Result<(), Status> {
+        self.model.wait_caught_up(self.wait_timeout).await.map_err(wait_status)
     }
 }
 
@@ -142,7 +161,7 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
             None => (None, 0),
         };
         let mut reads = Reads::default();
-        let input = decision.read(&model, id, state.as_ref(), &mut reads);
+        let input = decision.read(&model, Primary { id, state: state.as_ref() }, &mut reads);
         Snapshot { state, version, input, reads }
     }
 
@@ -187,7 +206,7 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
             };
             let state = model.current(id).map(|(state, _)| state);
             let mut reads = Reads::default();
-            decision.read(&model, id, state.as_ref(), &mut reads);
+            decision.read(&model, Primary { id, state: state.as_ref() }, &mut reads);
             let others_position = reads
                 .others
                 .keys()

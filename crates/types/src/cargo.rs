@@ -9,6 +9,29 @@ pub enum ServiceLevel {
     SameDay,
 }
 
+/// How far the goods travel: intake prices by it, dispatch picks a transport mode by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Zone {
+    /// Same city (and region, and country).
+    Local,
+    /// Same region of the same country.
+    Regional,
+    /// Same country.
+    National,
+    International,
+}
+
+impl Zone {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Zone::Local => "local",
+            Zone::Regional => "regional",
+            Zone::National => "national",
+            Zone::International => "international",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CargoCategory {
     General,

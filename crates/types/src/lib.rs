@@ -11,7 +11,7 @@ mod money;
 mod party;
 mod proof;
 
-pub use cargo::{CargoCategory, CargoLine, ServiceLevel};
+pub use cargo::{CargoCategory, CargoLine, ServiceLevel, Zone};
 pub use ids::{Actor, ActorKind, CustomerId, InvalidId, OrderId};
 pub use money::{Currency, InvalidCurrency, Money, MoneyError};
 pub use party::{Address, Contact, Party};
@@ -55,5 +55,14 @@ pub struct FieldViolation {
 impl FieldViolation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self { field: field.into(), description: description.into() }
+    }
+
+    /// `field: description; field: description`, for a rejection's message.
+    pub fn describe_all(violations: &[FieldViolation]) -> String {
+        let described: Vec<String> = violations
+            .iter()
+            .map(|violation| format!("{}: {}", violation.field, violation.description))
+            .collect();
+        described.join("; ")
     }
 }

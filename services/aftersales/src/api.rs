@@ -16,7 +16,7 @@ use crate::codec::{
     complaint_status_to_wire, line_to_wire, return_status_from_wire, return_status_to_wire,
     severity_from_wire, severity_to_wire,
 };
-use crate::commands::{ClaimMoney, CommandMeta, Refund, Runners};
+use crate::commands::{ClaimMoney, CommandMeta, Refund, Runners, ThroughLedger};
 use crate::domain::{
     CaseId, CaseKind, Claim, ClaimCommand, Complaint, ComplaintCommand, OrderFacts, Rejection, ReturnCase,
     ReturnCommand, ReturnLine, Survey,
@@ -44,20 +44,13 @@ impl AfterSalesApi {
         context_of(request).command_meta(request_id)
     }
 
-    fn now(&self) -> Timestamp {
-        self.runners.returns.clock.now()
+    /// Waits for the read model to reach the caller's `min_position` (0: none).
+    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
+        self.runners.returns.wait_for(min_position).await
     }
 
-    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
-        if min_position == 0 {
-            return Ok(());
-        }
-        self.runners
-            .returns
-            .model
-            .wait_for(min_position, self.runners.returns.wait_timeout)
-            .await
-            .map_err(crate::error::wait_status)
+    fn now(&self) -> Timestamp {
+        self.runners.returns.clock.now()
     }
 
     /// The order's facts, looking again once the model has caught up before refusing (it
@@ -68,12 +61,7 @@ impl AfterSalesApi {
             |facts: &Option<OrderFacts>| facts.as_ref().is_none_or(|facts| facts.delivered_at.is_none());
         let mut facts = known();
         if wants_more(&facts) {
-            self.runners
-                .returns
-                .model
-                .wait_caught_up(self.runners.returns.wait_timeout)
-                .await
-                .map_err(crate::error::wait_status)?;
+            self.runners.returns.wait_caught_up().await?;
             facts = known();
         }
         facts.ok_or_else(|| Rejection::OrderNotFound(*order_id).into())
@@ -100,6 +88,19 @@ impl AfterSalesApi {
     ) -> Result<(v1::Claim, Position), Status> {
         let meta = Self::meta(request, request_id);
         let outcome = self.runners.claims.run(id, &command, &meta).await?;
+        Ok((claim_to_wire(&outcome.state, outcome.position), outcome.position))
+    }
+
+    /// Runs a claim's money decision through the order's ledger (see `ThroughLedger`).
+    async fn run_claim_money<T>(
+        &self,
+        request: &Request<T>,
+        request_id: String,
+        id: CaseId,
+        money: ClaimMoney,
+    ) -> Result<(v1::Claim, Position), Status> {
+        let meta = Self::meta(request, request_id);
+        let outcome = self.runners.claims.run_decision(id, &ThroughLedger(money), &meta).await?.outcome;
         Ok((claim_to_wire(&outcome.state, outcome.position), outcome.position))
     }
 
@@ -248,12 +249,7 @@ impl AfterSalesService for AfterSalesApi {
         };
         let mut order = order_of_return();
         if order.is_none() {
-            self.runners
-                .returns
-                .model
-                .wait_caught_up(self.runners.returns.wait_timeout)
-                .await
-                .map_err(crate::error::wait_status)?;
+            self.runners.returns.wait_caught_up().await?;
             order = order_of_return();
         }
         let (case, position) =
@@ -302,7 +298,8 @@ impl AfterSalesService for AfterSalesApi {
         require(violations)?;
         let (id, amount) = id.zip(amount).ok_or_else(unreachable_field)?;
         let meta = Self::meta(&request, request_id);
-        let outcome = self.runners.returns.run_decision(id, &Refund { amount }, &meta).await?.outcome;
+        let outcome =
+            self.runners.returns.run_decision(id, &ThroughLedger(Refund { amount }), &meta).await?.outcome;
         Ok(Response::new(v1::RefundReturnResponse {
             return_case: Some(return_to_wire(&outcome.state, outcome.position)),
             position: outcome.position,
@@ -375,13 +372,9 @@ impl AfterSalesService for AfterSalesApi {
         require(violations)?;
         let (id, amount) = id.zip(amount).ok_or_else(unreachable_field)?;
         // Through the order's ledger: the approval holds its amount against the declared value.
-        let meta = Self::meta(&request, request_id);
-        let outcome =
-            self.runners.claims.run_decision(id, &ClaimMoney::Approve { amount }, &meta).await?.outcome;
-        Ok(Response::new(v1::ApproveClaimResponse {
-            claim: Some(claim_to_wire(&outcome.state, outcome.position)),
-            position: outcome.position,
-        }))
+        let (claim, position) =
+            self.run_claim_money(&request, request_id, id, ClaimMoney::Approve { amount }).await?;
+        Ok(Response::new(v1::ApproveClaimResponse { claim: Some(claim), position }))
     }
 
     async fn pay_claim(&self, request: Request<v1::PayClaimRequest>) -> Answer<v1::PayClaimResponse> {
@@ -389,12 +382,8 @@ impl AfterSalesService for AfterSalesApi {
         let (violations, request_id, id) = case_command_fields(&body.request_id, "claim_id", &body.claim_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        let meta = Self::meta(&request, request_id);
-        let outcome = self.runners.claims.run_decision(id, &ClaimMoney::Pay, &meta).await?.outcome;
-        Ok(Response::new(v1::PayClaimResponse {
-            claim: Some(claim_to_wire(&outcome.state, outcome.position)),
-            position: outcome.position,
-        }))
+        let (claim, position) = self.run_claim_money(&request, request_id, id, ClaimMoney::Pay).await?;
+        Ok(Response::new(v1::PayClaimResponse { claim: Some(claim), position }))
     }
 
     async fn reject_claim(
@@ -408,13 +397,9 @@ impl AfterSalesService for AfterSalesApi {
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
         // Through the order's ledger: an approved claim's rejection frees what it held.
-        let meta = Self::meta(&request, request_id);
-        let outcome =
-            self.runners.claims.run_decision(id, &ClaimMoney::Reject { reason }, &meta).await?.outcome;
-        Ok(Response::new(v1::RejectClaimResponse {
-            claim: Some(claim_to_wire(&outcome.state, outcome.position)),
-            position: outcome.position,
-        }))
+        let (claim, position) =
+            self.run_claim_money(&request, request_id, id, ClaimMoney::Reject { reason }).await?;
+        Ok(Response::new(v1::RejectClaimResponse { claim: Some(claim), position }))
     }
 
     async fn close_claim(&self, request: Request<v1::CloseClaimRequest>) -> Answer<v1::CloseClaimResponse> {

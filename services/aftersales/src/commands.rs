@@ -11,14 +11,13 @@
 //! two approvals racing for the last of a declared value one is refused.
 
 use uuid::Uuid;
-use waybill_command::{Aggregate, CommandRunner, Context, Decided, Decider, Decision, EventMeta, Reads};
-use waybill_eventlog::{NewEvent, subject};
-use waybill_types::{Money, OrderId, Timestamp};
+use waybill_command::{Aggregate, CommandRunner, Decided, Decider, Decision, Primary, Reads};
+use waybill_types::{Money, OrderId};
 
 use crate::codec::{self, Decoded};
 use crate::domain::{
-    self, CaseId, Claim, ClaimCommand, ClaimEvent, Complaint, ComplaintCommand, ComplaintEvent, Ledger,
-    LedgerEvent, OrderFacts, Policy, Rejection, ReturnCase, ReturnCommand, ReturnEvent,
+    self, CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, Complaint, ComplaintCommand, ComplaintEvent,
+    Context, Ledger, LedgerEvent, OrderFacts, Policy, Rejection, ReturnCase, ReturnCommand, ReturnEvent,
 };
 use crate::read_model::AfterSalesBook;
 
@@ -29,196 +28,72 @@ pub type ClaimRunner = CommandRunner<Claim, AfterSalesBook>;
 pub type ComplaintRunner = CommandRunner<Complaint, AfterSalesBook>;
 pub type CommandError = waybill_command::CommandError<Rejection>;
 
-pub fn return_subject(id: &CaseId) -> String {
-    subject::aggregate("aftersales", "return", &id.to_string())
-}
-
-pub fn claim_subject(id: &CaseId) -> String {
-    subject::aggregate("aftersales", "claim", &id.to_string())
-}
-
-pub fn complaint_subject(id: &CaseId) -> String {
-    subject::aggregate("aftersales", "complaint", &id.to_string())
-}
-
-pub fn ledger_subject(order_id: &OrderId) -> String {
-    subject::aggregate("aftersales", "order", &order_id.to_string())
-}
-
-fn decoded(payload: &[u8]) -> Result<Decoded, String> {
-    codec::decode(payload).map_err(|error| error.to_string())
-}
-
-impl Aggregate for ReturnCase {
-    type Id = CaseId;
-    type Event = ReturnEvent;
-    type Rejection = Rejection;
-    type Policy = Policy;
-
-    fn subject(id: &CaseId) -> String {
-        return_subject(id)
-    }
-
-    fn evolve(state: Option<Self>, event: &ReturnEvent, at: Timestamp) -> Option<Self> {
-        domain::evolve_return(state, event, at)
-    }
-
-    fn encode(id: &CaseId, state: Option<&Self>, event: &ReturnEvent, meta: &EventMeta) -> NewEvent {
-        let order_id = match (state, event) {
-            (Some(state), _) => state.order_id,
-            (None, ReturnEvent::Requested { order_id, .. }) => *order_id,
-            (None, _) => OrderId(Uuid::nil()),
-        };
+waybill_command::aggregate! {
+    ReturnCase("aftersales", "return"): CaseId => ReturnEvent, Rejection, Policy;
+    evolve: domain::evolve_return;
+    // A case's first event names its order; the case keeps it.
+    encode: |id, state, event, meta| {
+        let first = match event { ReturnEvent::Requested { order_id, .. } => Some(*order_id), _ => None };
+        let order_id = state.map(|case| case.order_id).or(first).unwrap_or(OrderId(Uuid::nil()));
         codec::encode_return(*id, order_id, event, meta)
-    }
-
-    fn decode(payload: &[u8]) -> Result<(EventMeta, ReturnEvent), String> {
-        match decoded(payload)? {
-            Decoded::Return { meta, event, .. } => Ok((meta, event)),
-            _ => Err("not a return's event".to_owned()),
-        }
-    }
+    };
+    decode: codec::decode => |decoded| match decoded {
+        Decoded::Return { meta, event, .. } => Some((meta, event)),
+        _ => None,
+    };
+    decide: ReturnCommand => domain::decide_return;
+    not_found: |_| Rejection::CaseNotFound { kind: CaseKind::Return };
 }
 
-impl Decider for ReturnCase {
-    type Command = ReturnCommand;
-
-    fn decide(
-        state: Option<&Self>,
-        command: &ReturnCommand,
-        context: &Context<'_, Policy>,
-    ) -> Result<Vec<ReturnEvent>, Rejection> {
-        domain::decide_return(state, command, context)
-    }
-
-    fn not_found(_id: &CaseId) -> Rejection {
-        Rejection::CaseNotFound { kind: domain::CaseKind::Return }
-    }
-}
-
-impl Aggregate for Claim {
-    type Id = CaseId;
-    type Event = ClaimEvent;
-    type Rejection = Rejection;
-    type Policy = Policy;
-
-    fn subject(id: &CaseId) -> String {
-        claim_subject(id)
-    }
-
-    fn evolve(state: Option<Self>, event: &ClaimEvent, at: Timestamp) -> Option<Self> {
-        domain::evolve_claim(state, event, at)
-    }
-
-    fn encode(id: &CaseId, state: Option<&Self>, event: &ClaimEvent, meta: &EventMeta) -> NewEvent {
-        let order_id = match (state, event) {
-            (Some(state), _) => state.order_id,
-            (None, ClaimEvent::Opened { order_id, .. }) => *order_id,
-            (None, _) => OrderId(Uuid::nil()),
-        };
+waybill_command::aggregate! {
+    Claim("aftersales", "claim"): CaseId => ClaimEvent, Rejection, Policy;
+    evolve: domain::evolve_claim;
+    // A case's first event names its order; the case keeps it.
+    encode: |id, state, event, meta| {
+        let first = match event { ClaimEvent::Opened { order_id, .. } => Some(*order_id), _ => None };
+        let order_id = state.map(|case| case.order_id).or(first).unwrap_or(OrderId(Uuid::nil()));
         codec::encode_claim(*id, order_id, event, meta)
-    }
-
-    fn decode(payload: &[u8]) -> Result<(EventMeta, ClaimEvent), String> {
-        match decoded(payload)? {
-            Decoded::Claim { meta, event, .. } => Ok((meta, event)),
-            _ => Err("not a claim's event".to_owned()),
-        }
-    }
+    };
+    decode: codec::decode => |decoded| match decoded {
+        Decoded::Claim { meta, event, .. } => Some((meta, event)),
+        _ => None,
+    };
+    decide: ClaimCommand => domain::decide_claim;
+    not_found: |_| Rejection::CaseNotFound { kind: CaseKind::Claim };
 }
 
-impl Decider for Claim {
-    type Command = ClaimCommand;
-
-    fn decide(
-        state: Option<&Self>,
-        command: &ClaimCommand,
-        context: &Context<'_, Policy>,
-    ) -> Result<Vec<ClaimEvent>, Rejection> {
-        domain::decide_claim(state, command, context)
-    }
-
-    fn not_found(_id: &CaseId) -> Rejection {
-        Rejection::CaseNotFound { kind: domain::CaseKind::Claim }
-    }
-}
-
-impl Aggregate for Complaint {
-    type Id = CaseId;
-    type Event = ComplaintEvent;
-    type Rejection = Rejection;
-    type Policy = Policy;
-
-    fn subject(id: &CaseId) -> String {
-        complaint_subject(id)
-    }
-
-    fn evolve(state: Option<Self>, event: &ComplaintEvent, at: Timestamp) -> Option<Self> {
-        domain::evolve_complaint(state, event, at)
-    }
-
-    fn encode(id: &CaseId, state: Option<&Self>, event: &ComplaintEvent, meta: &EventMeta) -> NewEvent {
-        let order_id = match (state, event) {
-            (Some(state), _) => state.order_id,
-            (None, ComplaintEvent::Filed { order_id, .. }) => *order_id,
-            (None, _) => None,
-        };
+waybill_command::aggregate! {
+    Complaint("aftersales", "complaint"): CaseId => ComplaintEvent, Rejection, Policy;
+    evolve: domain::evolve_complaint;
+    // A case's first event names its order; the case keeps it.
+    encode: |id, state, event, meta| {
+        let first = match event { ComplaintEvent::Filed { order_id, .. } => Some(*order_id), _ => None };
+        let order_id = state.map(|case| case.order_id).or(first).flatten();
         codec::encode_complaint(*id, order_id, event, meta)
-    }
-
-    fn decode(payload: &[u8]) -> Result<(EventMeta, ComplaintEvent), String> {
-        match decoded(payload)? {
-            Decoded::Complaint { meta, event, .. } => Ok((meta, event)),
-            _ => Err("not a complaint's event".to_owned()),
-        }
-    }
+    };
+    decode: codec::decode => |decoded| match decoded {
+        Decoded::Complaint { meta, event, .. } => Some((meta, event)),
+        _ => None,
+    };
+    decide: ComplaintCommand => domain::decide_complaint;
+    not_found: |_| Rejection::CaseNotFound { kind: CaseKind::Complaint };
 }
 
-impl Decider for Complaint {
-    type Command = ComplaintCommand;
-
-    fn decide(
-        state: Option<&Self>,
-        command: &ComplaintCommand,
-        context: &Context<'_, Policy>,
-    ) -> Result<Vec<ComplaintEvent>, Rejection> {
-        domain::decide_complaint(state, command, context)
-    }
-
-    fn not_found(_id: &CaseId) -> Rejection {
-        Rejection::CaseNotFound { kind: domain::CaseKind::Complaint }
-    }
-}
-
-/// An order's ledger (`waybill.aftersales.order.<order id>`): written only together with a
-/// case, in the same atomic append, by the decisions below.
-impl Aggregate for Ledger {
-    type Id = OrderId;
-    type Event = LedgerEvent;
-    type Rejection = Rejection;
-    type Policy = Policy;
-
-    fn subject(order_id: &OrderId) -> String {
-        ledger_subject(order_id)
-    }
-
-    fn evolve(state: Option<Self>, event: &LedgerEvent, at: Timestamp) -> Option<Self> {
-        // A ledger's first event does not name its order (its subject does): the read model
-        // folds it knowing the id; here a ledger not seen yet stays unknown.
+waybill_command::aggregate! {
+    /// An order's ledger (`waybill.aftersales.order.<order id>`): written only together
+    /// with a case, in the same atomic append, by the decisions below.
+    Ledger("aftersales", "order"): OrderId => LedgerEvent, Rejection, Policy;
+    // A ledger's first event does not name its order (its subject does): the read model
+    // folds it knowing the id; here a ledger not seen yet stays unknown.
+    evolve: |state, event, at| {
         let order_id = state.as_ref()?.order_id;
         Some(domain::evolve_ledger(state, order_id, event, at))
-    }
-
-    fn encode(order_id: &OrderId, _state: Option<&Self>, event: &LedgerEvent, meta: &EventMeta) -> NewEvent {
-        codec::encode_ledger(*order_id, event, meta)
-    }
-
-    fn decode(payload: &[u8]) -> Result<(EventMeta, LedgerEvent), String> {
-        match decoded(payload)? {
-            Decoded::Ledger { meta, event, .. } => Ok((meta, event)),
-            _ => Err("not a ledger's event".to_owned()),
-        }
-    }
+    };
+    encode: |order_id, _, event, meta| codec::encode_ledger(*order_id, event, meta);
+    decode: codec::decode => |decoded| match decoded {
+        Decoded::Ledger { meta, event, .. } => Some((meta, event)),
+        _ => None,
+    };
 }
 
 /// A case whose money goes through the order's ledger.
@@ -246,30 +121,53 @@ pub struct LedgerInput {
     pub order: Option<OrderFacts>,
 }
 
-fn read_ledger<A: LedgerCase>(
-    book: &AfterSalesBook,
-    case: Option<&A>,
-    reads: &mut Reads<Ledger>,
-) -> LedgerInput {
-    let Some(order_id) = case.map(LedgerCase::order_id) else {
-        return LedgerInput::default();
-    };
-    let ledger = book.ledger(&order_id);
-    reads.other(order_id, ledger.map_or(0, |record| record.version));
-    LedgerInput { ledger: ledger.map(|record| record.state.clone()), order: book.order(&order_id).cloned() }
+/// A decision on a case that moves money on its order's ledger: given the ledger and the
+/// order's facts, the case's events and the ledger's.
+pub trait LedgerDecision<A: LedgerCase>: Send + Sync {
+    fn decide(&self, case: Option<&A>, input: &LedgerInput, context: &Context<'_>) -> LedgerDecided<A>;
 }
 
-/// The case's events and its order's ledger's, to be written together.
-fn with_ledger<A: LedgerCase>(
-    case: Option<&A>,
-    (case_events, ledger_events): (Vec<A::Event>, Vec<LedgerEvent>),
-) -> Decided<A, Ledger> {
-    // The ledger deciders reject a case that does not exist, so `case` is there.
-    let others = match case {
-        Some(case) => ledger_events.into_iter().map(|event| (case.order_id(), event)).collect(),
-        None => Vec::new(),
-    };
-    Decided { events: case_events, others }
+/// The case's events and its ledger's, or why not.
+pub type LedgerDecided<A> = Result<(Vec<<A as Aggregate>::Event>, Vec<LedgerEvent>), Rejection>;
+
+/// A [`LedgerDecision`] as the shared command loop runs it: reading the case's ledger,
+/// and writing the case and the ledger in one append.
+pub struct ThroughLedger<D>(pub D);
+
+impl<A: LedgerCase, D: LedgerDecision<A>> Decision<A, AfterSalesBook> for ThroughLedger<D> {
+    type Other = Ledger;
+    type Input = LedgerInput;
+
+    fn read(&self, book: &AfterSalesBook, case: Primary<'_, A>, reads: &mut Reads<Ledger>) -> LedgerInput {
+        let Some(order_id) = case.state.map(LedgerCase::order_id) else {
+            return LedgerInput::default();
+        };
+        let ledger = book.ledger(&order_id);
+        reads.other(order_id, ledger.map_or(0, |record| record.version));
+        LedgerInput {
+            ledger: ledger.map(|record| record.state.clone()),
+            order: book.order(&order_id).cloned(),
+        }
+    }
+
+    fn decide(
+        &self,
+        case: Option<&A>,
+        input: &LedgerInput,
+        context: &Context<'_>,
+    ) -> Result<Decided<A, Ledger>, Rejection> {
+        let (events, ledger_events) = self.0.decide(case, input, context)?;
+        // The ledger deciders reject a case that does not exist, so `case` is there.
+        let others = match case {
+            Some(case) => ledger_events.into_iter().map(|event| (case.order_id(), event)).collect(),
+            None => Vec::new(),
+        };
+        Ok(Decided { events, others })
+    }
+
+    fn not_found(&self, id: &CaseId) -> Rejection {
+        A::not_found(id)
+    }
 }
 
 /// Refunds `amount` on a received return, within what is left of the order's charge.
@@ -277,33 +175,15 @@ pub struct Refund {
     pub amount: Money,
 }
 
-impl Decision<ReturnCase, AfterSalesBook> for Refund {
-    type Other = Ledger;
-    type Input = LedgerInput;
-
-    fn read(
-        &self,
-        book: &AfterSalesBook,
-        _id: &CaseId,
-        case: Option<&ReturnCase>,
-        reads: &mut Reads<Ledger>,
-    ) -> LedgerInput {
-        read_ledger(book, case, reads)
-    }
-
+impl LedgerDecision<ReturnCase> for Refund {
     fn decide(
         &self,
         case: Option<&ReturnCase>,
         input: &LedgerInput,
-        context: &Context<'_, Policy>,
-    ) -> Result<Decided<ReturnCase, Ledger>, Rejection> {
+        context: &Context<'_>,
+    ) -> LedgerDecided<ReturnCase> {
         let charged = input.order.as_ref().and_then(|order| order.charged);
         domain::decide_refund(case, input.ledger.as_ref(), self.amount, charged, context)
-            .map(|decided| with_ledger(case, decided))
-    }
-
-    fn not_found(&self, id: &CaseId) -> Rejection {
-        ReturnCase::not_found(id)
     }
 }
 
@@ -318,39 +198,21 @@ pub enum ClaimMoney {
     Pay,
 }
 
-impl Decision<Claim, AfterSalesBook> for ClaimMoney {
-    type Other = Ledger;
-    type Input = LedgerInput;
-
-    fn read(
-        &self,
-        book: &AfterSalesBook,
-        _id: &CaseId,
-        claim: Option<&Claim>,
-        reads: &mut Reads<Ledger>,
-    ) -> LedgerInput {
-        read_ledger(book, claim, reads)
-    }
-
+impl LedgerDecision<Claim> for ClaimMoney {
     fn decide(
         &self,
         claim: Option<&Claim>,
         input: &LedgerInput,
-        context: &Context<'_, Policy>,
-    ) -> Result<Decided<Claim, Ledger>, Rejection> {
+        context: &Context<'_>,
+    ) -> LedgerDecided<Claim> {
         let ledger = input.ledger.as_ref();
-        let decided = match self {
+        match self {
             ClaimMoney::Approve { amount } => domain::decide_claim_approval(claim, ledger, *amount, context),
             ClaimMoney::Reject { reason } => {
                 domain::decide_claim_rejection(claim, ledger, reason.clone(), context)
             }
             ClaimMoney::Pay => domain::decide_claim_payment(claim, ledger, context),
-        }?;
-        Ok(with_ledger(claim, decided))
-    }
-
-    fn not_found(&self, id: &CaseId) -> Rejection {
-        Claim::not_found(id)
+        }
     }
 }
 

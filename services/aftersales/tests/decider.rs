@@ -4,7 +4,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use uuid::Uuid;
-use waybill_aftersales::commands::{ClaimMoney, LedgerInput, Refund};
+use waybill_aftersales::commands::{ClaimMoney, LedgerInput, Refund, ThroughLedger};
 use waybill_aftersales::domain::{
     CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, ClaimKind, ClaimStatus, Complaint, ComplaintCategory,
     ComplaintCommand, ComplaintEvent, Ledger, LedgerEvent, OrderFacts, Rejection, ReturnCase, ReturnCommand,
@@ -252,7 +252,12 @@ fn refund(
     amount: Money,
     charged: Option<Money>,
 ) -> Result<(Vec<ReturnEvent>, Vec<LedgerEvent>), Rejection> {
-    through_ledger(history, &Refund { amount }, ledger, Some(OrderFacts { charged, ..order() }))
+    through_ledger(
+        history,
+        &ThroughLedger(Refund { amount }),
+        ledger,
+        Some(OrderFacts { charged, ..order() }),
+    )
 }
 
 #[test]
@@ -331,7 +336,7 @@ fn pay(
     history: &[ClaimEvent],
     ledger: Option<&Ledger>,
 ) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
-    through_ledger(history, &ClaimMoney::Pay, ledger, None)
+    through_ledger(history, &ThroughLedger(ClaimMoney::Pay), ledger, None)
 }
 
 fn approve(
@@ -339,7 +344,7 @@ fn approve(
     ledger: Option<&Ledger>,
     amount: Money,
 ) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
-    through_ledger(history, &ClaimMoney::Approve { amount }, ledger, None)
+    through_ledger(history, &ThroughLedger(ClaimMoney::Approve { amount }), ledger, None)
 }
 
 fn reject(
@@ -347,7 +352,7 @@ fn reject(
     ledger: Option<&Ledger>,
     reason: &str,
 ) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
-    through_ledger(history, &ClaimMoney::Reject { reason: reason.into() }, ledger, None)
+    through_ledger(history, &ThroughLedger(ClaimMoney::Reject { reason: reason.into() }), ledger, None)
 }
 
 #[test]

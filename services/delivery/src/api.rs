@@ -43,26 +43,16 @@ impl DeliveryApi {
         context_of(request).command_meta(request_id)
     }
 
+    /// Waits for the read model to reach the caller's `min_position` (0: none).
+    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
+        self.deliveries.wait_for(min_position).await
+    }
+
     /// Waits until the read model has everything the log held when called, so decisions
     /// made on it outside the decider (who serves a zone, how busy a courier is) see every
     /// write acknowledged before this call, e.g. a courier registered a moment ago.
     async fn catch_up(&self) -> Result<(), Status> {
-        self.deliveries
-            .model
-            .wait_caught_up(self.deliveries.wait_timeout)
-            .await
-            .map_err(crate::error::wait_status)
-    }
-
-    async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
-        if min_position == 0 {
-            return Ok(());
-        }
-        self.deliveries
-            .model
-            .wait_for(min_position, self.deliveries.wait_timeout)
-            .await
-            .map_err(crate::error::wait_status)
+        self.deliveries.wait_caught_up().await
     }
 
     /// Runs a delivery command and answers with the delivery as it wrote it.

@@ -47,12 +47,9 @@ impl DispatchApi {
         context_of(request).command_meta(request_id)
     }
 
+    /// Waits for the read model to reach the caller's `min_position` (0: none).
     async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
-        if min_position == 0 {
-            return Ok(());
-        }
-        let model = &self.runners.tasks.model;
-        model.wait_for(min_position, self.runners.tasks.wait_timeout).await.map_err(crate::error::wait_status)
+        self.runners.tasks.wait_for(min_position).await
     }
 
     async fn run_task<T>(

@@ -7,12 +7,12 @@
 
 use uuid::Uuid;
 use waybill_command::{
-    Aggregate, CommandError, Context, Decided, Decider, Decision, DecisionOutcome, EventMeta, Reads, Written,
+    Aggregate, CommandError, Context, Decided, Decision, DecisionOutcome, Primary, Reads, Written,
 };
-use waybill_eventlog::{EventLog, NewEvent, Position, Projector, subject};
-use waybill_types::{OrderId, Timestamp};
+use waybill_eventlog::{EventLog, Position, Projector};
+use waybill_types::OrderId;
 
-use crate::codec::{self, DecodedEvent, DispatchEvent};
+use crate::codec::{self, DispatchEvent};
 use crate::domain::{
     Driver, DriverCommand, DriverEvent, DriverId, Fleet, Rejection, Task, TaskCommand, TaskEvent, TaskId,
     Vehicle, VehicleCommand, VehicleEvent, VehicleId, decide_driver, decide_task, decide_vehicle,
@@ -28,140 +28,48 @@ pub type DriverRunner = waybill_command::CommandRunner<Driver, DispatchModel>;
 pub type TaskRunner = waybill_command::CommandRunner<Task, DispatchModel>;
 pub type DispatchError = CommandError<Rejection>;
 
-pub fn vehicle_subject(vehicle_id: &VehicleId) -> String {
-    subject::aggregate("dispatch", "vehicle", &vehicle_id.to_string())
+waybill_command::aggregate! {
+    Vehicle("dispatch", "vehicle"): VehicleId => VehicleEvent, Rejection, ();
+    evolve: |state, event, _| evolve_vehicle(state, event);
+    encode: |id, _, event, meta| codec::encode_vehicle(*id, event, meta);
+    decode: codec::decode => |decoded| match decoded.event {
+        DispatchEvent::Vehicle(event) => Some((decoded.meta, event)),
+        _ => None,
+    };
+    decide: VehicleCommand => decide_vehicle;
+    not_found: |id| Rejection::VehicleNotFound(*id);
 }
 
-pub fn driver_subject(driver_id: &DriverId) -> String {
-    subject::aggregate("dispatch", "driver", &driver_id.to_string())
+waybill_command::aggregate! {
+    Driver("dispatch", "driver"): DriverId => DriverEvent, Rejection, ();
+    evolve: |state, event, _| evolve_driver(state, event);
+    encode: |id, _, event, meta| codec::encode_driver(*id, event, meta);
+    decode: codec::decode => |decoded| match decoded.event {
+        DispatchEvent::Driver(event) => Some((decoded.meta, event)),
+        _ => None,
+    };
+    decide: DriverCommand => decide_driver;
+    not_found: |id| Rejection::DriverNotFound(*id);
 }
 
-pub fn task_subject(task_id: &TaskId) -> String {
-    subject::aggregate("dispatch", "task", &task_id.to_string())
+waybill_command::aggregate! {
+    /// A task's commands are a [`Decision`] over it and its vehicles (below).
+    Task("dispatch", "task"): TaskId => TaskEvent, Rejection, ();
+    evolve: evolve_task;
+    encode: |id, state, event, meta| codec::encode_task(*id, task_order(state, event), event, meta);
+    decode: codec::decode => |decoded| match decoded.event {
+        DispatchEvent::Task(event) => Some((decoded.meta, event)),
+        _ => None,
+    };
 }
 
-fn decode_as<T>(
-    payload: &[u8],
-    pick: impl FnOnce(DispatchEvent) -> Option<T>,
-) -> Result<(EventMeta, T), String> {
-    let DecodedEvent { meta, event, event_type, .. } =
-        codec::decode(payload).map_err(|error| error.to_string())?;
-    pick(event).map(|event| (meta, event)).ok_or_else(|| format!("{event_type} is not for this aggregate"))
-}
-
-impl Aggregate for Vehicle {
-    type Id = VehicleId;
-    type Event = VehicleEvent;
-    type Rejection = Rejection;
-    type Policy = ();
-
-    fn subject(id: &VehicleId) -> String {
-        vehicle_subject(id)
-    }
-
-    fn evolve(state: Option<Vehicle>, event: &VehicleEvent, _at: Timestamp) -> Option<Vehicle> {
-        evolve_vehicle(state, event)
-    }
-
-    fn encode(id: &VehicleId, _state: Option<&Vehicle>, event: &VehicleEvent, meta: &EventMeta) -> NewEvent {
-        codec::encode_vehicle(*id, event, meta)
-    }
-
-    fn decode(payload: &[u8]) -> Result<(EventMeta, VehicleEvent), String> {
-        decode_as(payload, |event| match event {
-            DispatchEvent::Vehicle(event) => Some(event),
-            _ => None,
-        })
-    }
-}
-
-impl Decider for Vehicle {
-    type Command = VehicleCommand;
-
-    fn decide(
-        state: Option<&Vehicle>,
-        command: &VehicleCommand,
-        context: &Context<'_, ()>,
-    ) -> Result<Vec<VehicleEvent>, Rejection> {
-        decide_vehicle(state, command, context)
-    }
-
-    fn not_found(id: &VehicleId) -> Rejection {
-        Rejection::VehicleNotFound(*id)
-    }
-}
-
-impl Aggregate for Driver {
-    type Id = DriverId;
-    type Event = DriverEvent;
-    type Rejection = Rejection;
-    type Policy = ();
-
-    fn subject(id: &DriverId) -> String {
-        driver_subject(id)
-    }
-
-    fn evolve(state: Option<Driver>, event: &DriverEvent, _at: Timestamp) -> Option<Driver> {
-        evolve_driver(state, event)
-    }
-
-    fn encode(id: &DriverId, _state: Option<&Driver>, event: &DriverEvent, meta: &EventMeta) -> NewEvent {
-        codec::encode_driver(*id, event, meta)
-    }
-
-    fn decode(payload: &[u8]) -> Result<(EventMeta, DriverEvent), String> {
-        decode_as(payload, |event| match event {
-            DispatchEvent::Driver(event) => Some(event),
-            _ => None,
-        })
-    }
-}
-
-impl Decider for Driver {
-    type Command = DriverCommand;
-
-    fn decide(
-        state: Option<&Driver>,
-        command: &DriverCommand,
-        context: &Context<'_, ()>,
-    ) -> Result<Vec<DriverEvent>, Rejection> {
-        decide_driver(state, command, context)
-    }
-
-    fn not_found(id: &DriverId) -> Rejection {
-        Rejection::DriverNotFound(*id)
-    }
-}
-
-impl Aggregate for Task {
-    type Id = TaskId;
-    type Event = TaskEvent;
-    type Rejection = Rejection;
-    type Policy = ();
-
-    fn subject(id: &TaskId) -> String {
-        task_subject(id)
-    }
-
-    fn evolve(state: Option<Task>, event: &TaskEvent, at: Timestamp) -> Option<Task> {
-        evolve_task(state, event, at)
-    }
-
-    fn encode(id: &TaskId, state: Option<&Task>, event: &TaskEvent, meta: &EventMeta) -> NewEvent {
-        let order_id = match (event, state) {
-            (TaskEvent::Planned { plan, .. }, _) => plan.order_id,
-            (_, Some(task)) => task.plan.order_id,
-            // Not decided: every task begins with `Planned` (and `evolve` refuses the rest).
-            (_, None) => OrderId(Uuid::nil()),
-        };
-        codec::encode_task(*id, order_id, event, meta)
-    }
-
-    fn decode(payload: &[u8]) -> Result<(EventMeta, TaskEvent), String> {
-        decode_as(payload, |event| match event {
-            DispatchEvent::Task(event) => Some(event),
-            _ => None,
-        })
+/// The order a task's event belongs to.
+fn task_order(state: Option<&Task>, event: &TaskEvent) -> OrderId {
+    match (event, state) {
+        (TaskEvent::Planned { plan, .. }, _) => plan.order_id,
+        (_, Some(task)) => task.plan.order_id,
+        // Not decided: every task begins with `Planned` (and `evolve` refuses the rest).
+        (_, None) => OrderId(Uuid::nil()),
     }
 }
 
@@ -178,15 +86,9 @@ impl Decision<Task, DispatchModel> for TaskCommand {
 
     /// The task's vehicle, the one the command names, or every vehicle for an automatic
     /// assignment (each one's version goes into the stale-state check), and the driver.
-    fn read(
-        &self,
-        model: &DispatchModel,
-        task_id: &TaskId,
-        task: Option<&Task>,
-        reads: &mut Reads<Vehicle>,
-    ) -> TaskInput {
+    fn read(&self, model: &DispatchModel, task: Primary<'_, Task>, reads: &mut Reads<Vehicle>) -> TaskInput {
         let mut fleet = Fleet::default();
-        let mut wanted: Vec<VehicleId> = task.and_then(|task| task.vehicle_id).into_iter().collect();
+        let mut wanted: Vec<VehicleId> = task.state.and_then(|task| task.vehicle_id).into_iter().collect();
         match self {
             TaskCommand::Assign { vehicle_id: None, .. } => {
                 wanted.extend(model.vehicles().map(|record| record.state.id))
@@ -206,9 +108,9 @@ impl Decision<Task, DispatchModel> for TaskCommand {
             if let Some(record) = record {
                 fleet.drivers.insert(*driver_id, record.state.clone());
             }
-            reads.subject(driver_subject(driver_id), record.map_or(0, |record| record.version));
+            reads.subject(Driver::subject(driver_id), record.map_or(0, |record| record.version));
         }
-        TaskInput { task_id: *task_id, fleet }
+        TaskInput { task_id: *task.id, fleet }
     }
 
     fn decide(

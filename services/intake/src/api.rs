@@ -53,15 +53,9 @@ impl IntakeApi {
         context_of(request).command_meta(request_id)
     }
 
+    /// Waits for the read model to reach the caller's `min_position` (0: none).
     async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
-        if min_position == 0 {
-            return Ok(());
-        }
-        self.runner
-            .model
-            .wait_for(min_position, self.runner.wait_timeout)
-            .await
-            .map_err(crate::error::wait_status)
+        self.runner.wait_for(min_position).await
     }
 
     /// Parses the fields every order command shares.

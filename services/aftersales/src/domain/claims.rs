@@ -164,11 +164,11 @@ impl ClaimEvent {
 }
 
 fn require(state: &Claim, action: &'static str, allowed: &[ClaimStatus]) -> Result<(), Rejection> {
-    if allowed.contains(&state.status) {
-        Ok(())
-    } else {
-        Err(Rejection::InvalidState { action, kind: CaseKind::Claim, status: state.status.as_str() })
-    }
+    waybill_command::require_status(state.status, allowed, |status| Rejection::InvalidState {
+        action,
+        kind: CaseKind::Claim,
+        status: status.as_str(),
+    })
 }
 
 /// `amount` is in the order's currency and not above its declared value.

@@ -47,7 +47,7 @@ pub enum Rejection {
     #[error("the survey of this {kind} was answered already")]
     SurveyAlreadyAnswered { kind: CaseKind },
     /// Business-rule problems with the command's data, by field path.
-    #[error("invalid command: {}", describe_violations(violations))]
+    #[error("invalid command: {}", FieldViolation::describe_all(violations))]
     Invalid { violations: Vec<FieldViolation> },
 }
 
@@ -55,12 +55,4 @@ impl Rejection {
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Rejection::Invalid { violations: vec![FieldViolation::new(field, description)] }
     }
-}
-
-fn describe_violations(violations: &[FieldViolation]) -> String {
-    let described: Vec<String> = violations
-        .iter()
-        .map(|violation| format!("{}: {}", violation.field, violation.description))
-        .collect();
-    described.join("; ")
 }

@@ -153,11 +153,11 @@ impl ReturnEvent {
 }
 
 fn require(state: &ReturnCase, action: &'static str, allowed: &[ReturnStatus]) -> Result<(), Rejection> {
-    if allowed.contains(&state.status) {
-        Ok(())
-    } else {
-        Err(Rejection::InvalidState { action, kind: CaseKind::Return, status: state.status.as_str() })
-    }
+    waybill_command::require_status(state.status, allowed, |status| Rejection::InvalidState {
+        action,
+        kind: CaseKind::Return,
+        status: status.as_str(),
+    })
 }
 
 pub fn decide_return(

@@ -65,11 +65,10 @@ pub fn decide(
 
 /// `InvalidState` naming the delivery's status unless it is one of `allowed`.
 fn require(delivery: &Delivery, action: &'static str, allowed: &[DeliveryStatus]) -> Result<(), Rejection> {
-    if allowed.contains(&delivery.status) {
-        Ok(())
-    } else {
-        Err(Rejection::InvalidState { action, status: delivery.status })
-    }
+    waybill_command::require_status(delivery.status, allowed, |status| Rejection::InvalidState {
+        action,
+        status,
+    })
 }
 
 /// `milestone`'s event followed by the consignee's notification about it, its text written

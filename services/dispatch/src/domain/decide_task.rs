@@ -186,11 +186,11 @@ fn unloaded(vehicle_id: VehicleId, task_id: TaskId, reason: UnloadReason) -> (Ve
 
 /// `InvalidState` naming the task's status unless it is one of `allowed`.
 fn require(task: &Task, action: &'static str, allowed: &[TaskStatus]) -> Result<(), Rejection> {
-    if allowed.contains(&task.status) {
-        Ok(())
-    } else {
-        Err(Rejection::InvalidState { action, what: "task", status: task.status.as_str() })
-    }
+    waybill_command::require_status(task.status, allowed, |status| Rejection::InvalidState {
+        action,
+        what: "task",
+        status: status.as_str(),
+    })
 }
 
 fn replan(task: &Task, update: &ReplanUpdate, source_event_id: &str) -> Result<TaskDecision, Rejection> {

@@ -1,23 +1,13 @@
 //! Choosing how a task travels, and which vehicles can carry it.
 
 use waybill_types::ServiceLevel;
+pub use waybill_types::Zone;
 
 use super::{TransportMode, VehicleKind};
 
-/// How far apart origin and destination are: intake's zone, from the order's quote.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Zone {
-    Local,
-    Regional,
-    National,
-    International,
-}
-
-impl Zone {
-    /// National and international distances: far enough for air (express) or rail (heavy).
-    pub fn is_far(&self) -> bool {
-        matches!(self, Zone::National | Zone::International)
-    }
+/// National and international distances: far enough for air (express) or rail (heavy).
+fn is_far(zone: Zone) -> bool {
+    matches!(zone, Zone::National | Zone::International)
 }
 
 /// Chargeable weight from which a consignment needs a vehicle of its own: 1,000 kg.
@@ -36,9 +26,9 @@ pub fn transport_mode(
 ) -> TransportMode {
     match service_level {
         ServiceLevel::SameDay => TransportMode::RoadCourier,
-        ServiceLevel::Express if zone.is_far() => TransportMode::Air,
+        ServiceLevel::Express if is_far(zone) => TransportMode::Air,
         _ if chargeable_weight_grams >= HEAVY_GRAMS => {
-            if zone.is_far() {
+            if is_far(zone) {
                 TransportMode::Rail
             } else {
                 TransportMode::RoadTruckload

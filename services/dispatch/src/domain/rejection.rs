@@ -36,7 +36,7 @@ pub enum Rejection {
     #[error("vehicle {vehicle_id} still carries {tasks} open task(s); unassign or deliver them first")]
     CarriesLoad { vehicle_id: VehicleId, tasks: usize },
     /// Business-rule problems with the command's data, by field path.
-    #[error("invalid command: {}", describe(violations))]
+    #[error("invalid command: {}", FieldViolation::describe_all(violations))]
     Invalid { violations: Vec<FieldViolation> },
 }
 
@@ -44,12 +44,4 @@ impl Rejection {
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Rejection::Invalid { violations: vec![FieldViolation::new(field, description)] }
     }
-}
-
-fn describe(violations: &[FieldViolation]) -> String {
-    let described: Vec<String> = violations
-        .iter()
-        .map(|violation| format!("{}: {}", violation.field, violation.description))
-        .collect();
-    described.join("; ")
 }

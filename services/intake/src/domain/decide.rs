@@ -57,11 +57,10 @@ pub fn decide(
 
 /// `InvalidState` naming the order's status unless it is one of `allowed`.
 fn require(order: &Order, action: &'static str, allowed: &[OrderStatus]) -> Result<(), Rejection> {
-    if allowed.contains(&order.status) {
-        Ok(())
-    } else {
-        Err(Rejection::InvalidState { action, status: order.status })
-    }
+    waybill_command::require_status(order.status, allowed, |status| Rejection::InvalidState {
+        action,
+        status,
+    })
 }
 
 /// `InvalidState` naming the order's status unless its row of the status table

@@ -21,6 +21,7 @@
 //! line is ever negative; arithmetic is checked, and a price that would overflow is
 //! `Rejection::Invalid` rather than a wrapped number.
 
+pub use waybill_types::Zone;
 use waybill_types::{Address, CargoCategory, CargoLine, Currency, FieldViolation, Money, ServiceLevel};
 
 use super::{OrderDetails, Rejection};
@@ -30,29 +31,6 @@ pub const INSURANCE: &str = "insurance";
 pub const SURCHARGE_FRAGILE: &str = "surcharge_fragile";
 pub const SURCHARGE_COLD_CHAIN: &str = "surcharge_cold_chain";
 pub const SURCHARGE_HAZARDOUS: &str = "surcharge_hazardous";
-
-/// How far the goods travel, from the tariff's point of view.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Zone {
-    /// Same city (and region, and country).
-    Local,
-    /// Same region of the same country.
-    Regional,
-    /// Same country.
-    National,
-    International,
-}
-
-impl Zone {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Zone::Local => "local",
-            Zone::Regional => "regional",
-            Zone::National => "national",
-            Zone::International => "international",
-        }
-    }
-}
 
 /// One priced component of a quote.
 #[derive(Clone, Debug, PartialEq, Eq)]

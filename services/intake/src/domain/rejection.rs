@@ -26,7 +26,7 @@ pub enum Rejection {
     #[error("the order exceeds its service level's limits: {}", violations.join("; "))]
     LimitsExceeded { violations: Vec<String> },
     /// Business-rule problems with the command's data, by field path.
-    #[error("invalid command: {}", describe_violations(violations))]
+    #[error("invalid command: {}", FieldViolation::describe_all(violations))]
     Invalid { violations: Vec<FieldViolation> },
 }
 
@@ -35,14 +35,6 @@ impl Rejection {
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Rejection::Invalid { violations: vec![FieldViolation::new(field, description)] }
     }
-}
-
-fn describe_violations(violations: &[FieldViolation]) -> String {
-    let described: Vec<String> = violations
-        .iter()
-        .map(|violation| format!("{}: {}", violation.field, violation.description))
-        .collect();
-    described.join("; ")
 }
 
 /// `24 h`, `90 min`, `45 s`: the largest unit that divides the window.

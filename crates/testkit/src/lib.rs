@@ -31,6 +31,7 @@ pub mod cluster;
 pub mod host;
 pub mod process;
 pub mod service;
+pub mod tls;
 pub mod users;
 pub mod wait;
 
@@ -38,6 +39,7 @@ pub use cluster::NatsCluster;
 pub use host::{InProcess, Shutdown};
 pub use process::OwnedChild;
 pub use service::{Launch, ServiceProcess, wait_serving};
+pub use tls::TestCertificates;
 pub use users::{TEST_USER, TestUsers};
 pub use wait::{TimedOut, eventually, eventually_within};
 pub use waybill_ops::{Service, User};

@@ -3,7 +3,8 @@
 //! - `waybill-ops accounts` prints the nats-server `accounts` block for the users of
 //!   crates/ops/src/users.rs, passwords as `$VARIABLES` (deploy/nats/accounts.conf), or,
 //!   with `--password-dir DIR`, with the passwords in `DIR/<user>` (creating missing ones:
-//!   what `make run` does for its dev server).
+//!   what `make run` does for its dev server); `--helm` prints them as YAML for the NATS
+//!   Helm chart (deploy/k8s/nats-values.yaml).
 //! - `waybill-ops bootstrap` creates or updates the streams as the `ops` user.
 
 use std::collections::BTreeMap;
@@ -29,8 +30,12 @@ enum Command {
         /// Read each user's password from DIR/<user>, creating a random one where missing
         /// (development); without it, passwords are `$VARIABLES` the server reads from
         /// its environment.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "helm")]
         password_dir: Option<PathBuf>,
+        /// Print the same accounts as YAML for the NATS Helm chart's `config.merge`
+        /// (deploy/k8s/nats-values.yaml).
+        #[arg(long)]
+        helm: bool,
     },
     /// Create or update the event and dead-letter streams (run as the ops user).
     Bootstrap {
@@ -49,7 +54,11 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber_init();
     match Cli::parse().command {
-        Command::Accounts { password_dir } => {
+        Command::Accounts { helm: true, .. } => {
+            print!("{}", waybill_ops::accounts::render_accounts_helm(&StreamSettings::default()));
+            Ok(())
+        }
+        Command::Accounts { password_dir, helm: false } => {
             let passwords = match password_dir {
                 Some(dir) => Passwords::Literal(dev_passwords(&dir)?),
                 None => Passwords::Variables,

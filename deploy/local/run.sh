@@ -76,7 +76,7 @@ mkdir -p "$var_dir/nats"
 credentials=$var_dir/dev/nats
 mkdir -p "$credentials"
 chmod 700 "$var_dir/dev" "$credentials"
-"$bin_dir/waybill-ops" accounts --password-dir "$credentials" >"$credentials/nats.conf"
+(umask 077 && "$bin_dir/waybill-ops" accounts --password-dir "$credentials" >"$credentials/nats.conf")
 
 # --- stopping ----------------------------------------------------------------------------
 # Children run in their own process groups (job control on), so Ctrl-C reaches only this

@@ -56,17 +56,24 @@ impl NatsCluster {
         }
         cluster.wait_for_meta_leader();
         let settings = waybill_eventlog::StreamSettings { replicas: NODES, ..Default::default() };
-        crate::block_on_bootstrap(
-            &cluster.nodes[0].url_as(crate::User::Ops),
-            users.password("ops"),
-            &settings,
+        let ops = crate::User::Ops.name();
+        let flags = waybill_runtime::NatsFlags::as_user(
+            &cluster.urls_without_credentials(),
+            ops,
+            users.password(ops),
         );
+        crate::bootstrap_streams(&flags, &settings);
         cluster
     }
 
-    /// `nats://127.0.0.1:P1,nats://127.0.0.1:P2,nats://127.0.0.1:P3`: what the services get.
+    /// `nats://test:<password>@127.0.0.1:P1,...` (the test's own user on every node): what
+    /// the services get.
     pub fn urls(&self) -> String {
         self.nodes.iter().map(NatsServer::url).collect::<Vec<_>>().join(",")
+    }
+
+    fn urls_without_credentials(&self) -> String {
+        self.nodes.iter().map(NatsServer::address).collect::<Vec<_>>().join(",")
     }
 
     /// A client that may connect to any node and reconnects across all of them.

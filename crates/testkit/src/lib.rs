@@ -95,8 +95,11 @@ impl NatsServer {
 
     /// Creates or updates the streams as the `ops` user, as `waybill-ops bootstrap` does.
     pub fn bootstrap(&self, settings: &waybill_eventlog::StreamSettings) {
-        let (url, password) = (self.url_as(User::Ops), self.users.password(User::Ops.name()).to_owned());
-        block_on_bootstrap(&url, &password, settings);
+        let ops = User::Ops.name();
+        bootstrap_streams(
+            &waybill_runtime::NatsFlags::as_user(&self.address(), ops, self.users.password(ops)),
+            settings,
+        );
     }
 
     /// `nats://test:<password>@127.0.0.1:PORT`: the test's own unrestricted user, for
@@ -264,10 +267,11 @@ impl Drop for NatsServer {
     }
 }
 
-/// Bootstraps the streams at `url` as `ops`, retrying while JetStream settles (a
-/// cluster's meta leader just elected); panics after 30 s.
-pub(crate) fn block_on_bootstrap(url: &str, password: &str, settings: &waybill_eventlog::StreamSettings) {
-    let flags = waybill_runtime::NatsFlags::as_user(url, User::Ops.name(), password);
+/// Bootstraps the streams on the server `flags` reach (as `ops` on a test server; a bench's
+/// own server has no users), as `waybill-ops bootstrap` does, retrying while JetStream
+/// settles (a cluster's meta leader just elected); panics after 30 s. Callable from inside
+/// a runtime: it runs on a thread of its own.
+pub fn bootstrap_streams(flags: &waybill_runtime::NatsFlags, settings: &waybill_eventlog::StreamSettings) {
     users::block_on(async {
         let client = flags.connect("waybill-testkit-bootstrap").await.expect("connect as ops");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

@@ -60,7 +60,7 @@ fn follow(nats_url: &str, order_id: &str, state: &PathBuf, extra: &[&str]) -> an
 async fn the_python_follower_sees_an_order_from_placement_to_refund_once_each_and_resumes()
 -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats.url(), Settings::default()).await?;
+    let system = System::start(&nats, Settings::default()).await?;
     let clients = system.clients().await?;
     clients.set_up_fleet("example").await?;
     let order = clients.deliver_new_order("example", "cust-integrator").await?;

@@ -143,6 +143,12 @@ impl NatsCluster {
     }
 }
 
+impl crate::NatsAccess for NatsCluster {
+    fn service_env(&self, service: &str) -> Vec<(&'static str, String)> {
+        crate::users::own_user_env(self.urls_without_credentials(), self.nodes[0].users(), service)
+    }
+}
+
 /// The route (cluster) port a nats-server's log says it listens on.
 fn route_port_in_log(log: &str) -> Option<u16> {
     log.lines().find_map(|line| {

@@ -40,7 +40,7 @@ pub use host::{InProcess, Shutdown};
 pub use process::OwnedChild;
 pub use service::{Launch, ServiceProcess, wait_serving};
 pub use tls::TestCertificates;
-pub use users::{TEST_USER, TestUsers};
+pub use users::{NatsAccess, TEST_USER, TestUsers};
 pub use wait::{TimedOut, eventually, eventually_within};
 pub use waybill_ops::{Service, User};
 
@@ -258,6 +258,12 @@ impl NatsServer {
     pub fn log(&self) -> String {
         let stderr = std::fs::read_to_string(self.store.path().join("nats.stderr")).unwrap_or_default();
         stderr + &std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl NatsAccess for NatsServer {
+    fn service_env(&self, service: &str) -> Vec<(&'static str, String)> {
+        users::own_user_env(self.address(), &self.users, service)
     }
 }
 

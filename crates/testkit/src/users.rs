@@ -70,3 +70,35 @@ pub(crate) fn block_on<T: Send>(work: impl Future<Output = T> + Send) -> T {
             .expect("the test server's set-up panicked")
     })
 }
+
+/// How a service binary a test starts reaches the test's NATS: the environment it gets.
+/// A server or cluster hands each service its own user (as production does); a URL string
+/// is passed on as it is (the test's own user when it came from [`crate::NatsServer::url`]).
+pub trait NatsAccess: Sync {
+    /// `WAYBILL_NATS_URL`, and the user and password of the service called `service`.
+    fn service_env(&self, service: &str) -> Vec<(&'static str, String)>;
+}
+
+impl NatsAccess for str {
+    fn service_env(&self, _service: &str) -> Vec<(&'static str, String)> {
+        vec![("WAYBILL_NATS_URL", self.to_owned())]
+    }
+}
+
+impl NatsAccess for String {
+    fn service_env(&self, service: &str) -> Vec<(&'static str, String)> {
+        self.as_str().service_env(service)
+    }
+}
+
+/// The environment for `service` as its own user at `urls` (credential-free).
+pub(crate) fn own_user_env(urls: String, users: &TestUsers, service: &str) -> Vec<(&'static str, String)> {
+    match waybill_ops::Service::named(service) {
+        Some(known) => vec![
+            ("WAYBILL_NATS_URL", urls),
+            ("WAYBILL_NATS_USER", known.name().to_owned()),
+            ("WAYBILL_NATS_PASSWORD", users.password(known.name()).to_owned()),
+        ],
+        None => panic!("{service:?} is no Waybill service with a NATS user"),
+    }
+}

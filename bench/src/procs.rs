@@ -84,7 +84,10 @@ impl Nats {
             anyhow::ensure!(Instant::now() < deadline, "nats-server did not get ready; log:\n{text}");
             std::thread::sleep(Duration::from_millis(20));
         };
-        Ok(Nats { process, url: format!("nats://127.0.0.1:{port}") })
+        let url = format!("nats://127.0.0.1:{port}");
+        // Services only look their streams up; the operator's bootstrap creates them.
+        waybill_testkit::bootstrap_streams(&waybill_runtime::NatsFlags::anonymous(&url), &Default::default());
+        Ok(Nats { process, url })
     }
 
     pub async fn client(&self) -> anyhow::Result<async_nats::Client> {

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs Waybill locally: one nats-server with JetStream (data in var/nats) and every service
-# built so far, each on its own gRPC port. Ctrl-C (or SIGTERM) stops everything: the
+# built so far, each on its own gRPC port. NATS runs with the production users and
+# permissions (`waybill-ops accounts`): dev passwords are made once into var/dev/nats/<user>
+# (owner-only files), the streams are bootstrapped as `ops`, and each service connects as
+# its own user. Ctrl-C (or SIGTERM) stops everything: the
 # services first, so they can finish in-flight calls, then NATS.
 #
 # Called by `make run`, which builds the binaries and installs the tools first. Settings
@@ -63,10 +66,17 @@ for entry in "${services[@]}"; do
   [[ -x $bin_dir/waybill-$name ]] || die "no $bin_dir/waybill-$name (run: cargo build --workspace --bins)"
   ! port_open "$port" || die "port $port ($name) is in use; is another 'make run' going?"
 done
+[[ -x $bin_dir/waybill-ops ]] || die "no $bin_dir/waybill-ops (run: cargo build --workspace --bins)"
 ! port_open "$nats_port" || die "port $nats_port (NATS) is in use; is another 'make run' or nats-server going?"
 ! port_open "$monitor_port" || die "port $monitor_port (NATS monitoring) is in use"
 
 mkdir -p "$var_dir/nats"
+# The NATS users with their dev passwords (made where missing; never committed: var/ is
+# ignored). The configuration is rendered by the same code as deploy/nats/accounts.conf.
+credentials=$var_dir/dev/nats
+mkdir -p "$credentials"
+chmod 700 "$var_dir/dev" "$credentials"
+(umask 077 && "$bin_dir/waybill-ops" accounts --password-dir "$credentials" >"$credentials/nats.conf")
 
 # --- stopping ----------------------------------------------------------------------------
 # Children run in their own process groups (job control on), so Ctrl-C reaches only this
@@ -111,16 +121,22 @@ trap 'exit 143' TERM
 
 # --- starting ----------------------------------------------------------------------------
 say "nats-server $nats_version: JetStream in $var_dir/nats, log $var_dir/nats.log"
-"$nats_server" -a "$host" -p "$nats_port" -js -sd "$var_dir/nats" -m "$monitor_port" \
-  -l "$var_dir/nats.log" &
+"$nats_server" -c "$credentials/nats.conf" -a "$host" -p "$nats_port" -js -sd "$var_dir/nats" \
+  -m "$monitor_port" -l "$var_dir/nats.log" &
 pids+=($!)
 names+=(nats-server)
 wait_for_port "$nats_port" 20 "$!" || die "nats-server did not start; see $var_dir/nats.log"
+
+say "bootstrapping the streams as ops"
+WAYBILL_NATS_PASSWORD_FILE="$credentials/ops" "$bin_dir/waybill-ops" bootstrap \
+  --nats-url "nats://$host:$nats_port" --nats-user ops --timeout-secs 30 >>"$var_dir/ops.log" 2>&1 \
+  || die "the stream bootstrap failed; see $var_dir/ops.log"
 
 for entry in "${services[@]}"; do
   read -r name port metrics_port <<<"$entry"
   say "waybill-$name on $host:$port, log $var_dir/$name.log"
   WAYBILL_LISTEN="$host:$port" WAYBILL_NATS_URL="nats://$host:$nats_port" \
+    WAYBILL_NATS_USER="$name" WAYBILL_NATS_PASSWORD_FILE="$credentials/$name" \
     WAYBILL_METRICS_LISTEN="$host:$metrics_port" \
     "$bin_dir/waybill-$name" >>"$var_dir/$name.log" 2>&1 &
   pids+=($!)
@@ -151,7 +167,8 @@ fi
 cat <<EOF
 
 Waybill is running (Ctrl-C stops everything):
-  NATS               nats://$host:$nats_port
+  NATS               nats://$host:$nats_port  (users and passwords: $credentials/<user>;
+                     read the log as: integrator, password in $credentials/integrator)
   NATS monitoring    http://$host:$monitor_port  (/healthz, /jsz?streams=true)
 EOF
 for entry in "${services[@]}"; do

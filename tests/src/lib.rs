@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use waybill_testkit::{Launch, ServiceProcess};
+use waybill_testkit::{Launch, NatsAccess, ServiceProcess};
 
 pub mod system;
 
@@ -68,10 +68,15 @@ pub struct Service {
 }
 
 impl Service {
-    /// Starts `waybill-<name>` with `env` on top of the NATS URL, on a port it picks
-    /// itself, and waits until it is SERVING.
-    pub async fn start(name: &str, nats_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Service> {
-        Service::start_on(name, "127.0.0.1:0", nats_url, env).await
+    /// Starts `waybill-<name>` with `env` on top of its NATS access (a test server or
+    /// cluster: as its own NATS user; a URL: as given), on a port it picks itself, and
+    /// waits until it is SERVING.
+    pub async fn start(
+        name: &str,
+        nats: &(impl NatsAccess + ?Sized),
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Service> {
+        Service::start_on(name, "127.0.0.1:0", nats, env).await
     }
 
     /// Starts `waybill-<name>` listening on `listen` (e.g. the address of one that was
@@ -79,14 +84,12 @@ impl Service {
     pub async fn start_on(
         name: &str,
         listen: &str,
-        nats_url: &str,
+        nats: &(impl NatsAccess + ?Sized),
         env: &[(&str, &str)],
     ) -> anyhow::Result<Service> {
         let mut command = Command::new(binary(&format!("waybill-{name}"))?);
-        command
-            .env("WAYBILL_NATS_URL", nats_url)
-            .env("WAYBILL_SHUTDOWN_GRACE_SECS", "2")
-            .env("RUST_LOG", "warn");
+        command.envs(nats.service_env(name));
+        command.env("WAYBILL_SHUTDOWN_GRACE_SECS", "2").env("RUST_LOG", "warn");
         for (key, value) in env {
             command.env(key, value);
         }

@@ -123,7 +123,12 @@ pub struct Settings<'a> {
 }
 
 impl System {
-    pub async fn start<'a>(nats_url: &str, settings: Settings<'a>) -> anyhow::Result<System> {
+    /// Starts the five binaries; on a test server or cluster each connects as its own
+    /// NATS user.
+    pub async fn start<'a>(
+        nats_url: &(impl waybill_testkit::NatsAccess + ?Sized),
+        settings: Settings<'a>,
+    ) -> anyhow::Result<System> {
         let with = |own: &[(&'a str, &'a str)]| [settings.every, own].concat();
         let (delivery_env, aftersales_env) = (with(settings.delivery), with(settings.aftersales));
         let (intake, dispatch, delivery, aftersales, crm) = tokio::try_join!(

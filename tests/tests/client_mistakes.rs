@@ -15,7 +15,7 @@ use waybill_testkit::NatsServer;
 async fn a_placement_with_a_hundred_bad_lines_is_answered_invalid_argument_with_the_first_few()
 -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let intake = Service::start("intake", &nats.url(), &[]).await?;
+    let intake = Service::start("intake", &nats, &[]).await?;
     // A default client: its limits on the answer's metadata are the ones integrators have.
     let mut client = IntakeServiceClient::new(intake.channel().await?);
     let mut placement = place_order_request("bad-lines", "cust-mistakes");

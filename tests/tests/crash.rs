@@ -15,7 +15,16 @@ use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_proto::v1;
 use waybill_system_tests::Service;
 use waybill_system_tests::system::{Clients, Settings, System, eur, eventually_within};
-use waybill_testkit::{NatsCluster, NatsServer};
+use waybill_testkit::{NatsAccess, NatsCluster, NatsServer};
+
+/// What each service binary is given to reach NATS, by service name.
+struct Access(Vec<(&'static str, Vec<(&'static str, String)>)>);
+
+impl NatsAccess for Access {
+    fn service_env(&self, service: &str) -> Vec<(&'static str, String)> {
+        self.0.iter().find(|(name, _)| *name == service).map(|(_, env)| env.clone()).unwrap_or_default()
+    }
+}
 
 /// How many lifecycles run through the system at once.
 const ORDERS: usize = 20;
@@ -76,11 +85,18 @@ impl Broker {
         }
     }
 
-    fn url(&self) -> String {
-        match self {
-            Broker::Single(nats) => nats.url(),
-            Broker::Cluster(cluster) => cluster.urls(),
-        }
+    /// Each service's NATS environment (its own user), taken before the broker is lent out
+    /// for the crashes.
+    fn access(&self) -> Access {
+        let env = |service: &'static str| match self {
+            Broker::Single(nats) => nats.service_env(service),
+            Broker::Cluster(cluster) => cluster.service_env(service),
+        };
+        Access(
+            ["intake", "dispatch", "delivery", "aftersales", "crm"]
+                .map(|service| (service, env(service)))
+                .to_vec(),
+        )
     }
 
     async fn client(&self) -> async_nats::Client {
@@ -114,9 +130,9 @@ async fn cases_of(clients: &Clients, order_id: &str) -> Option<Vec<v1::Case>> {
 
 async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
     let mut broker = Broker::for_crash(&crash);
-    let url = broker.url();
+    let nats = broker.access();
     let env = broker.env();
-    let mut system = System::start(&url, Settings { every: env, ..Settings::default() }).await?;
+    let mut system = System::start(&nats, Settings { every: env, ..Settings::default() }).await?;
     let mut clients = system.clients().await?;
     clients.patience = Duration::from_secs(40);
     clients.set_up_fleet("fleet").await?;
@@ -152,7 +168,7 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
             };
             let listen = service.listen().to_owned();
             service.kill()?;
-            *service = Service::start_on(name, &listen, &url, env).await?;
+            *service = Service::start_on(name, &listen, &nats, env).await?;
         }
         Crash::ClusterNodeAndService(node, name) => {
             let Broker::Cluster(cluster) = &mut broker else { anyhow::bail!("no cluster") };
@@ -166,7 +182,7 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
             tokio::task::block_in_place(|| cluster.kill(node));
             service.kill()?;
             tokio::time::sleep(Duration::from_secs(3)).await;
-            *service = Service::start_on(name, &listen, &url, env).await?;
+            *service = Service::start_on(name, &listen, &nats, env).await?;
             tokio::time::sleep(Duration::from_secs(2)).await;
             tokio::task::block_in_place(|| cluster.start_again(node));
         }
@@ -259,9 +275,9 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
 
     // The restarted service (or all of them, after nats-server's restart) answers exactly as
     // a fresh replica that rebuilt its model from the log.
-    let fresh_dispatch = Service::start("dispatch", &url, env).await?;
-    let fresh_delivery = Service::start("delivery", &url, env).await?;
-    let fresh_aftersales = Service::start("aftersales", &url, env).await?;
+    let fresh_dispatch = Service::start("dispatch", &nats, env).await?;
+    let fresh_delivery = Service::start("delivery", &nats, env).await?;
+    let fresh_aftersales = Service::start("aftersales", &nats, env).await?;
     let mut fresh = clients.clone();
     fresh.aftersales =
         v1::after_sales_service_client::AfterSalesServiceClient::new(fresh_aftersales.channel().await?);

@@ -14,10 +14,9 @@ use waybill_testkit::NatsServer;
 #[tokio::test]
 async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let url = nats.url();
-    let intake = Service::start("intake", &url, &[]).await?;
-    let dispatch = Service::start("dispatch", &url, &[]).await?;
-    let delivery = Service::start("delivery", &url, &[]).await?;
+    let intake = Service::start("intake", &nats, &[]).await?;
+    let dispatch = Service::start("dispatch", &nats, &[]).await?;
+    let delivery = Service::start("delivery", &nats, &[]).await?;
     let mut orders = IntakeServiceClient::new(intake.channel().await?);
     let mut fleet = DispatchServiceClient::new(dispatch.channel().await?);
     let mut last_mile = DeliveryServiceClient::new(delivery.channel().await?);

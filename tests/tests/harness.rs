@@ -9,13 +9,13 @@ use waybill_testkit::{Launch, NatsServer, ServiceProcess};
 #[tokio::test]
 async fn a_restart_on_a_port_someone_else_took_fails_saying_so() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let mut intake = Service::start("intake", &nats.url(), &[]).await?;
+    let mut intake = Service::start("intake", &nats, &[]).await?;
     let listen = intake.listen().to_owned();
     intake.kill()?;
     // Another process takes the port the killed service had, as another test could.
     let _squatter = std::net::TcpListener::bind(&listen)?;
 
-    let error = match Service::start_on("intake", &listen, &nats.url(), &[]).await {
+    let error = match Service::start_on("intake", &listen, &nats, &[]).await {
         Ok(_) => anyhow::bail!("a service started on a port another process holds"),
         Err(error) => error.to_string(),
     };
@@ -46,8 +46,8 @@ async fn a_server_that_is_not_the_expected_service_is_refused() -> anyhow::Resul
 #[tokio::test]
 async fn services_bind_their_own_ports_and_die_with_their_handle() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let intake = Service::start("intake", &nats.url(), &[]).await?;
-    let dispatch = Service::start("dispatch", &nats.url(), &[]).await?;
+    let intake = Service::start("intake", &nats, &[]).await?;
+    let dispatch = Service::start("dispatch", &nats, &[]).await?;
     assert_ne!(intake.listen(), dispatch.listen(), "each bound a port of its own");
     assert!(!intake.listen().ends_with(":0"), "the reported address is the bound one");
 

@@ -16,7 +16,7 @@ async fn the_binary_serves_places_orders_via_grpcurl_and_stops_on_sigterm() -> a
     let nats = NatsServer::start();
     // Port 0 for both listeners: the service reports what it bound in its address file.
     let env = [("WAYBILL_LOG_FORMAT", "json"), ("WAYBILL_METRICS_LISTEN", "127.0.0.1:0")];
-    let mut intake = Service::start("intake", &nats.url(), &env).await?;
+    let mut intake = Service::start("intake", &nats, &env).await?;
     let listen = intake.listen().to_owned();
     let address = intake.address.clone();
     let metrics_listen = intake

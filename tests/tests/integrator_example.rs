@@ -16,7 +16,7 @@ use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_proto::v1;
 use waybill_system_tests::system::{Settings, System, eur};
 use waybill_system_tests::{tool, workspace_root};
-use waybill_testkit::NatsServer;
+use waybill_testkit::{NatsServer, User};
 
 /// One line the follower printed.
 #[derive(Debug)]
@@ -60,7 +60,7 @@ fn follow(nats_url: &str, order_id: &str, state: &PathBuf, extra: &[&str]) -> an
 async fn the_python_follower_sees_an_order_from_placement_to_refund_once_each_and_resumes()
 -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats.url(), Settings::default()).await?;
+    let system = System::start(&nats, Settings::default()).await?;
     let clients = system.clients().await?;
     clients.set_up_fleet("example").await?;
     let order = clients.deliver_new_order("example", "cust-integrator").await?;
@@ -70,9 +70,9 @@ async fn the_python_follower_sees_an_order_from_placement_to_refund_once_each_an
     let state = state_dir.path().join("follower.json");
 
     // Stopped after five events, then started again: it goes on where it stopped.
-    let first = follow(&nats.url(), &order.order_id, &state, &["--stop-after", "5"])?;
+    let first = follow(&nats.url_as(User::Integrator), &order.order_id, &state, &["--stop-after", "5"])?;
     assert_eq!(first.len(), 5, "{first:?}");
-    let second = follow(&nats.url(), &order.order_id, &state, &[])?;
+    let second = follow(&nats.url_as(User::Integrator), &order.order_id, &state, &[])?;
     let last_of_first = first.last().map(|line| line.position).unwrap_or_default();
     assert!(
         second.iter().all(|line| line.position > last_of_first),
@@ -84,8 +84,10 @@ async fn the_python_follower_sees_an_order_from_placement_to_refund_once_each_an
         "it follows the order to its refund: {second:?}"
     );
 
+    // (It reads as the integrator NATS user: read-only, its own consumers.)
     // From the very first position again: every event is one it has printed already.
-    let replayed = follow(&nats.url(), &order.order_id, &state, &["--from-position", "1"])?;
+    let replayed =
+        follow(&nats.url_as(User::Integrator), &order.order_id, &state, &["--from-position", "1"])?;
     assert!(replayed.is_empty(), "events printed twice: {replayed:?}");
 
     // What it printed is exactly what the log holds about the order, in log order, once each.

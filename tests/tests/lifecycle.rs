@@ -11,7 +11,7 @@ use waybill_testkit::NatsServer;
 #[tokio::test]
 async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_survey() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats.url(), Settings::default()).await?;
+    let system = System::start(&nats, Settings::default()).await?;
     let clients = system.clients().await?;
     clients.set_up_fleet("fleet").await?;
     let customer = "cust-lifecycle";

@@ -25,7 +25,7 @@ async fn timeline(clients: &Clients, order_id: &str) -> anyhow::Result<Vec<Strin
 #[tokio::test]
 async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats.url(), Settings::default()).await?;
+    let system = System::start(&nats, Settings::default()).await?;
     let clients = system.clients().await?;
     clients.set_up_fleet("fleet").await?;
     let customer = "cust-restore";
@@ -109,7 +109,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
 #[tokio::test]
 async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats.url(), Settings::default()).await?;
+    let system = System::start(&nats, Settings::default()).await?;
     let clients = system.clients().await?;
     clients.set_up_fleet("fleet").await?;
     let order = clients.place("absent", "cust-absent").await?;
@@ -211,7 +211,7 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
 async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_departure_goes_there()
 -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats.url(), Settings::default()).await?;
+    let system = System::start(&nats, Settings::default()).await?;
     let clients = system.clients().await?;
     clients.set_up_fleet("fleet").await?;
     let order = clients.place("wrong", "cust-wrong").await?;
@@ -293,7 +293,7 @@ async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_depa
 #[tokio::test]
 async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats.url(), Settings::default()).await?;
+    let system = System::start(&nats, Settings::default()).await?;
     let clients = system.clients().await?;
     clients.set_up_fleet("fleet").await?;
     let customer = "cust-damaged";
@@ -408,7 +408,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
         aftersales: &[("WAYBILL_AFTERSALES_SLA_MEDIUM", "1s/3s"), ("WAYBILL_AFTERSALES_SLA_TICK_MS", "100")],
         ..Settings::default()
     };
-    let system = System::start(&nats.url(), settings).await?;
+    let system = System::start(&nats, settings).await?;
     let clients = system.clients().await?;
     clients.set_up_fleet("fleet").await?;
     let customer = "cust-late";
@@ -550,7 +550,7 @@ async fn promised_windows_and_the_return_window_follow_the_configuration() -> an
         aftersales: &[("WAYBILL_AFTERSALES_RETURN_WINDOW", "2s")],
         ..Settings::default()
     };
-    let system = System::start(&nats.url(), settings).await?;
+    let system = System::start(&nats, settings).await?;
     let clients = system.clients().await?;
     clients.set_up_fleet("fleet").await?;
     let order = clients.place("windows", "cust-windows").await?;

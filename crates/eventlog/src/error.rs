@@ -15,6 +15,10 @@ pub enum SetupError {
     ServerTooOld { found: String },
     #[error("not connected to nats-server within {waited_ms} ms, cannot check its version")]
     NotConnected { waited_ms: u64 },
+    /// The stream does not exist yet: the operator's bootstrap (`waybill-ops bootstrap`)
+    /// has not run. A service waits for it.
+    #[error("stream {stream} does not exist yet: run `waybill-ops bootstrap` as the ops user")]
+    Missing { stream: String },
     #[error("invalid stream settings: {0}")]
     InvalidSettings(String),
     #[error("stream {stream}: the server did not keep {setting} (asked {asked}, got {got})")]
@@ -34,7 +38,7 @@ impl SetupError {
     /// keep, need a person.
     pub fn is_transient(&self) -> bool {
         match self {
-            SetupError::NotConnected { .. } => true,
+            SetupError::NotConnected { .. } | SetupError::Missing { .. } => true,
             SetupError::Stream { source, .. } => is_transient_nats(source.as_ref()),
             SetupError::ServerTooOld { .. } | SetupError::InvalidSettings(_) | SetupError::NotKept { .. } => {
                 false

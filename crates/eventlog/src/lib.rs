@@ -2,9 +2,11 @@
 //! read back. Services hand it opaque payloads (an encoded `waybill.v1.EventEnvelope`); it
 //! never sees prost types.
 //!
-//! - [`EventLog::open`] ensures the event and dead-letter streams with the safe settings and
+//! - [`EventLog::open`] finds the event and dead-letter streams with the safe settings and
 //!   refuses a server older than 2.10 ([`stream`]); [`EventLog::connect`] does the same
-//!   with patience, retrying transient failures ([`retry`]).
+//!   with patience, retrying transient failures, a stream not yet bootstrapped among them
+//!   ([`retry`]). [`EventLog::bootstrap`] creates or updates the streams: the operator's
+//!   job (`waybill-ops bootstrap`), never a service's.
 //! - [`EventLog::append`] writes one aggregate's events with optimistic concurrency and
 //!   idempotency, plus CloudEvents `ce-*` headers ([`append`]).
 //! - [`EventLog::read_subject`], [`EventLog::get`], [`EventLog::head`], ... read ([`read`]);
@@ -86,23 +88,26 @@ struct Inner {
 }
 
 impl EventLog {
-    /// Connects the log on `client`: checks the server version, ensures and validates both
-    /// streams. `source` is the CloudEvents source of this process's events, e.g.
-    /// `/waybill/intake`.
+    /// Creates both streams if missing, or updates them to the safe settings, and checks
+    /// what the server kept: the operator's bootstrap, run as a NATS user allowed to manage
+    /// streams (`ops`). Services never call it: their users may not.
+    pub async fn bootstrap(client: &async_nats::Client, settings: &StreamSettings) -> Result<(), SetupError> {
+        let atomic_batches = check_server(client).await?.1;
+        let jetstream = async_nats::jetstream::new(client.clone());
+        stream::bootstrap_streams(&jetstream, settings, atomic_batches).await
+    }
+
+    /// Connects the log on `client`: checks the server version and that both streams exist
+    /// with the safe settings (`SetupError::Missing` while they do not). `source` is the
+    /// CloudEvents source of this process's events, e.g. `/waybill/intake`.
     pub async fn open(
         client: async_nats::Client,
         settings: StreamSettings,
         source: &str,
     ) -> Result<Self, SetupError> {
-        let version = server_version(&client).await?;
-        let parsed =
-            parse_version(&version).ok_or_else(|| SetupError::ServerTooOld { found: version.clone() })?;
-        if parsed < MIN_SERVER {
-            return Err(SetupError::ServerTooOld { found: version });
-        }
-        let atomic_batches = parsed >= ATOMIC_BATCH_SERVER;
+        let (version, atomic_batches) = check_server(&client).await?;
         let jetstream = async_nats::jetstream::new(client.clone());
-        stream::ensure_streams(&jetstream, &settings, atomic_batches).await?;
+        stream::check_streams(&jetstream, &settings, atomic_batches).await?;
         let stream = jetstream.get_stream(&settings.name).await.map_err(|error| SetupError::Stream {
             stream: settings.name.clone(),
             action: "open",
@@ -124,7 +129,8 @@ impl EventLog {
     }
 
     /// [`EventLog::open`], retrying with backoff for as long as the failure is transient
-    /// (NATS not up yet, restarting, electing a leader): what a service does at start.
+    /// (NATS not up yet, restarting, electing a leader, the streams not bootstrapped yet):
+    /// what a service does at start.
     pub async fn connect(
         client: async_nats::Client,
         settings: StreamSettings,
@@ -166,6 +172,17 @@ impl EventLog {
     pub(crate) fn stream(&self) -> &async_nats::jetstream::stream::Stream {
         &self.inner.stream
     }
+}
+
+/// The server's version, refused if too old, and whether it has atomic batches.
+async fn check_server(client: &async_nats::Client) -> Result<(String, bool), SetupError> {
+    let version = server_version(client).await?;
+    let parsed =
+        parse_version(&version).ok_or_else(|| SetupError::ServerTooOld { found: version.clone() })?;
+    if parsed < MIN_SERVER {
+        return Err(SetupError::ServerTooOld { found: version });
+    }
+    Ok((version, parsed >= ATOMIC_BATCH_SERVER))
 }
 
 /// The server's version; a client created with `retry_on_initial_connect` may still be

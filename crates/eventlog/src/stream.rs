@@ -1,9 +1,15 @@
 //! The two JetStream streams behind the log and the settings that keep it safe (see
 //! DESIGN.md, "JetStream settings that keep the log safe"): file storage, limits retention
 //! without expiry, `discard: new`, no deletes or purges, a duplicate window for idempotency
-//! and a bounded message size. Streams are created if missing and updated if different, and
-//! then read back: an older or differently configured server that silently dropped a
-//! setting must stop the process at start, not corrupt the log later.
+//! and a bounded message size.
+//!
+//! Two roles, two functions. The operator's bootstrap ([`bootstrap_streams`], run by
+//! `waybill-ops bootstrap` as the `ops` NATS user) creates the streams if missing and updates
+//! them if different. A service only looks them up ([`check_streams`]): its NATS user may
+//! not create, update, delete or purge a stream (docs/NATS-SECURITY.md), so a stream that is
+//! missing is a state to wait out, and one whose safety settings differ a refusal to start.
+//! Both read the settings back: an older or differently configured server that silently
+//! dropped a setting must stop the process at start, not corrupt the log later.
 
 use std::time::Duration;
 
@@ -183,8 +189,47 @@ fn check_kept(wanted: &Config, actual: &Config) -> Result<(), SetupError> {
     Ok(())
 }
 
-/// Ensures both streams.
-pub(crate) async fn ensure_streams(
+/// Looks a stream up and checks it has the safe settings and the subjects asked for; the
+/// replica count is the operator's to choose and is not checked.
+pub(crate) async fn check_stream(jetstream: &jetstream::Context, wanted: Config) -> Result<(), SetupError> {
+    let stream = match jetstream.get_stream(&wanted.name).await {
+        Ok(stream) => stream,
+        Err(error) if is_stream_not_found(&error.kind()) => {
+            return Err(SetupError::Missing { stream: wanted.name.clone() });
+        }
+        Err(error) => {
+            return Err(SetupError::Stream {
+                stream: wanted.name.clone(),
+                action: "look up",
+                source: error.into(),
+            });
+        }
+    };
+    let actual = &stream.cached_info().config;
+    if wanted.subjects != actual.subjects {
+        return Err(SetupError::NotKept {
+            stream: wanted.name.clone(),
+            setting: "subjects",
+            asked: format!("{:?}", wanted.subjects),
+            got: format!("{:?}", actual.subjects),
+        });
+    }
+    check_kept(&wanted, actual)
+}
+
+/// What a service does at start: both streams exist with the safe settings.
+pub(crate) async fn check_streams(
+    jetstream: &jetstream::Context,
+    settings: &StreamSettings,
+    atomic_batches: bool,
+) -> Result<(), SetupError> {
+    settings.check()?;
+    check_stream(jetstream, settings.event_stream_config(atomic_batches)).await?;
+    check_stream(jetstream, settings.dead_letter_stream_config()).await
+}
+
+/// What the operator's bootstrap does: creates or updates both streams.
+pub(crate) async fn bootstrap_streams(
     jetstream: &jetstream::Context,
     settings: &StreamSettings,
     atomic_batches: bool,

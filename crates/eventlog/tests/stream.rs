@@ -1,5 +1,6 @@
-//! Opening the log: safe stream settings, idempotent re-opening, unsafe streams fixed or
-//! refused.
+//! Bootstrapping and opening the log: the bootstrap (ops) creates the streams with the
+//! safe settings and fixes or refuses unsafe ones; a service's open only checks them and
+//! waits while they are missing.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -8,10 +9,11 @@ use std::time::Duration;
 
 use async_nats::jetstream::stream::{Config, DiscardPolicy, StorageType};
 use waybill_eventlog::{EventLog, SetupError, StreamSettings};
-use waybill_testkit::NatsServer;
+use waybill_testkit::{NatsServer, TestUsers};
 
 #[tokio::test]
-async fn open_creates_both_streams_with_the_safe_settings_and_reopening_changes_nothing() {
+async fn the_bootstrap_creates_both_streams_with_the_safe_settings_and_opening_changes_nothing() {
+    // The test kit bootstraps every server as the ops user, as `waybill-ops bootstrap` does.
     let server = NatsServer::start();
     let client = server.client().await;
     let log = common::open(&server).await;
@@ -42,9 +44,10 @@ async fn open_creates_both_streams_with_the_safe_settings_and_reopening_changes_
 }
 
 #[tokio::test]
-async fn a_stream_created_with_unsafe_settings_is_updated_to_the_safe_ones() {
-    let server = NatsServer::start();
-    let jetstream = async_nats::jetstream::new(server.client().await);
+async fn a_stream_created_with_unsafe_settings_is_refused_by_open_and_fixed_by_the_bootstrap() {
+    let server = NatsServer::start_empty(&[], TestUsers::generate());
+    let client = server.client().await;
+    let jetstream = async_nats::jetstream::new(client.clone());
     jetstream
         .create_stream(Config {
             name: "WAYBILL".into(),
@@ -58,6 +61,13 @@ async fn a_stream_created_with_unsafe_settings_is_updated_to_the_safe_ones() {
         .await
         .unwrap();
 
+    let error = EventLog::open(client.clone(), StreamSettings::default(), common::SOURCE)
+        .await
+        .err()
+        .expect("refused");
+    assert!(matches!(error, SetupError::NotKept { .. }), "a service does not fix a stream: {error}");
+    assert!(!error.is_transient());
+    EventLog::bootstrap(&client, &StreamSettings::default()).await.expect("bootstrap");
     common::open(&server).await;
 
     let config = jetstream.get_stream("WAYBILL").await.unwrap().cached_info().config.clone();
@@ -70,7 +80,7 @@ async fn a_stream_created_with_unsafe_settings_is_updated_to_the_safe_ones() {
 
 #[tokio::test]
 async fn a_memory_stream_in_the_way_is_refused_loudly() {
-    let server = NatsServer::start();
+    let server = NatsServer::start_empty(&[], TestUsers::generate());
     let client = server.client().await;
     async_nats::jetstream::new(client.clone())
         .create_stream(Config {
@@ -82,9 +92,30 @@ async fn a_memory_stream_in_the_way_is_refused_loudly() {
         .await
         .unwrap();
 
+    let error = EventLog::bootstrap(&client, &StreamSettings::default()).await.expect_err("refused");
+    assert!(matches!(error, SetupError::Stream { action: "update", .. }), "got {error}");
     let error =
         EventLog::open(client, StreamSettings::default(), common::SOURCE).await.err().expect("refused");
-    assert!(matches!(error, SetupError::Stream { action: "update", .. }), "got {error}");
+    assert!(matches!(error, SetupError::NotKept { setting: "storage", .. }), "got {error}");
+}
+
+#[tokio::test]
+async fn a_service_waits_for_streams_not_bootstrapped_yet() {
+    let server = NatsServer::start_empty(&[], TestUsers::generate());
+    let client = server.client().await;
+    let error = EventLog::open(client.clone(), StreamSettings::default(), common::SOURCE)
+        .await
+        .err()
+        .expect("missing");
+    assert!(matches!(error, SetupError::Missing { .. }) && error.is_transient(), "got {error}");
+
+    let waiting = tokio::spawn(EventLog::connect(client.clone(), StreamSettings::default(), common::SOURCE));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "connect keeps waiting while the streams are missing");
+    server.bootstrap(&StreamSettings::default());
+    let log =
+        tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("in time").unwrap().unwrap();
+    assert_eq!(log.head().await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -24,13 +24,14 @@ pub struct ServiceFlags {
     /// start the service on port 0.
     #[arg(long, env = "WAYBILL_ADDRESS_FILE")]
     pub address_file: Option<PathBuf>,
-    /// NATS server(s) holding the event log.
-    #[arg(long, env = "WAYBILL_NATS_URL", default_value = "nats://127.0.0.1:4222")]
-    pub nats_url: String,
+    /// Which NATS servers, as which user, over which TLS.
+    #[command(flatten)]
+    pub nats: crate::NatsFlags,
     /// Log format: human-readable text or one JSON object per line. Filter with RUST_LOG.
     #[arg(long, env = "WAYBILL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Replicas of the event streams when this service creates them (3 in production).
+    /// Replicas of the event streams. Services no longer create streams (`waybill-ops
+    /// bootstrap --replicas` does); kept so existing deployments' settings still parse.
     #[arg(long, env = "WAYBILL_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,
     /// Serve gRPC server reflection (handy for grpcurl; turn off in production).
@@ -95,7 +96,7 @@ impl ServiceFlags {
         if let Some(path) = &self.address_file {
             write_address_file(path, listener.local_addr()?, metrics)?;
         }
-        let nats = crate::connect_nats(&self.nats_url, name).await?;
+        let nats = self.nats.connect(name).await?;
         Ok(Started { nats, listener })
     }
 }

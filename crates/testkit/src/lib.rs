@@ -30,7 +30,7 @@ pub mod wait;
 pub use cluster::NatsCluster;
 pub use host::{InProcess, Shutdown};
 pub use process::OwnedChild;
-pub use service::{Launch, ServiceProcess, wait_serving};
+pub use service::{Launch, ServiceProcess, trust_test_signer, wait_serving};
 pub use wait::{TimedOut, eventually, eventually_within};
 
 /// Oldest server whose JetStream features async-nats 0.51 uses by default; older ones

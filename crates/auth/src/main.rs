@@ -68,7 +68,9 @@ fn main() -> anyhow::Result<()> {
             let mut signer = Signer::from_pem_file(&key)?;
             signer.issuer = issuer;
             signer.audience = audience;
-            println!("{}", signer.mint(Identity { sub, roles, customer_id, courier_id }, ttl)?);
+            let identity = Identity { sub, roles, customer_id, courier_id };
+            identity.check()?;
+            println!("{}", signer.mint(identity, ttl)?);
             Ok(())
         }
         Command::PolicyMarkdown => {

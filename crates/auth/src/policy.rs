@@ -212,6 +212,20 @@ mod tests {
     }
 
     #[test]
+    fn docs_security_md_carries_the_tables_the_code_enforces() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/SECURITY.md");
+        let text = std::fs::read_to_string(path).expect("docs/SECURITY.md exists");
+        let begin = text.find(MARKDOWN_BEGIN).expect("docs/SECURITY.md has the BEGIN marker");
+        let end =
+            text.find(MARKDOWN_END).expect("docs/SECURITY.md has the END marker") + MARKDOWN_END.len() + 1;
+        assert!(
+            text.get(begin..end) == Some(markdown().as_str()),
+            "docs/SECURITY.md's roles and policy tables differ from crates/auth: replace the text between \
+             the markers with the output of `cargo run -q -p waybill-auth --bin waybill-token -- policy-markdown`"
+        );
+    }
+
+    #[test]
     fn a_missing_permission_is_named_and_an_unknown_rpc_denied() {
         let denied =
             authorize("/waybill.v1.CrmService/SetCreditRating", &[Role::Customer]).expect_err("denied");

@@ -46,8 +46,9 @@ impl Identity {
         self.roles.contains(&role)
     }
 
-    /// The rules a token's identity keeps beyond its signature.
-    fn check(&self) -> Result<(), VerifyError> {
+    /// The rules a token's identity keeps beyond its signature (`waybill-token mint`
+    /// checks them too, so it never prints a token the services would refuse).
+    pub fn check(&self) -> Result<(), VerifyError> {
         let bad = |reason: String| Err(VerifyError::BadClaims(reason));
         if self.sub.is_empty() || self.sub.len() > 64 || !self.sub.bytes().all(|byte| byte.is_ascii_graphic())
         {

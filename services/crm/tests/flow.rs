@@ -412,7 +412,8 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
     let intake = start_intake(&nats).await;
     let crm = start_crm(&nats).await;
     let mut orders = intake.client(Caller::customer_service("clerk")).await;
-    let mut client = crm.client(Caller::finance("credit-control")).await;
+    let mut client =
+        crm.client(Caller::with_roles("credit-control", &[Role::CustomerServiceAgent, Role::Finance])).await;
 
     client.register_customer(registration("reg-h", "cust-h")).await.expect("registered");
     client

@@ -56,8 +56,9 @@ async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a
 
     let arrived_at = chrono::Utc::now() - chrono::Duration::minutes(5);
     let arrival = arrived_at_hub(&log, &order_id, arrived_at).await;
-    let mut client =
-        delivery.client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut client = delivery
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     let scheduled = wait_scheduled(&mut client, &order_id).await;
 
     assert_eq!(scheduled.status, v1::DeliveryStatus::Scheduled as i32);
@@ -108,8 +109,9 @@ async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a
     // ...and neither does a restart, which replays the log and resumes the consumer.
     delivery.stop().await;
     let delivery = start_delivery(&nats).await;
-    let mut client =
-        delivery.client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut client = delivery
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     let again = client
         .get_delivery(v1::GetDeliveryRequest { delivery_id: order_id.clone(), min_position: 0 })
         .await
@@ -128,8 +130,9 @@ async fn a_delivered_order_has_its_proof_of_delivery_on_the_log() {
     let delivery = start_delivery(&nats).await;
     let log = open_log(&nats).await;
     let order_id = accepted_order(&intake, "place-2", "Munich", v1::ServiceLevel::Standard).await;
-    let mut client =
-        delivery.client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut client = delivery
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     let courier_id = register_kim(&mut client, "MUNICH").await;
 
     arrived_at_hub(&log, &order_id, chrono::Utc::now()).await;
@@ -218,8 +221,9 @@ async fn a_redirected_order_moves_its_scheduled_delivery() {
     let log = open_log(&nats).await;
     let order_id = accepted_order(&intake, "place-3", "Munich", v1::ServiceLevel::Standard).await;
     arrived_at_hub(&log, &order_id, chrono::Utc::now()).await;
-    let mut client =
-        delivery.client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut client = delivery
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     wait_scheduled(&mut client, &order_id).await;
 
     let mut orders = intake.client(Caller::customer_service("clerk")).await;
@@ -267,8 +271,9 @@ async fn a_return_arriving_at_a_hub_schedules_no_delivery() {
     let later = uuid::Uuid::now_v7().to_string();
     support::order_placed(&log, &later, "Munich", v1::ServiceLevel::Standard).await;
     arrived_at_hub(&log, &later, chrono::Utc::now()).await;
-    let mut client =
-        delivery.client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut client = delivery
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     wait_scheduled(&mut client, &later).await;
     for id in [&order_id, &return_id] {
         let missing = client

@@ -464,7 +464,8 @@ async fn a_breakdown_moves_the_task_to_another_vehicle_and_is_resolved() {
 async fn a_delivered_order_comes_back_on_a_reverse_task_of_its_own() {
     let system = System::start().await;
     let mut intake = system.intake(Caller::customer_service("shop")).await;
-    let mut dispatch = system.dispatch(Caller::after_sales("aftersales")).await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("aftersales", &[Role::AfterSalesAgent, Role::Dispatcher])).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
     let return_id = Uuid::now_v7().to_string();

@@ -409,7 +409,14 @@ async fn bytes_that_are_not_the_methods_message_are_invalid_argument_not_interna
     let codec = tonic_prost::ProstCodec::<prost_types::Duration, v1::PlaceOrderResponse>::default();
     let path = http::uri::PathAndQuery::from_static("/waybill.v1.IntakeService/PlaceOrder");
     let answer = grpc
-        .unary(tonic::Request::new(prost_types::Duration { seconds: 5, nanos: 0 }), path, codec)
+        .unary(
+            waybill_fixtures::request(
+                &Caller::customer_service("shop"),
+                prost_types::Duration { seconds: 5, nanos: 0 },
+            ),
+            path,
+            codec,
+        )
         .await
         .expect_err("undecodable");
     assert_eq!(answer.code(), Code::InvalidArgument, "{answer:?}");

@@ -38,7 +38,7 @@ token_for() {
   local who=${1#user:} roles
   [[ -n ${tokens[$who]:-} ]] && return 0
   case $who in
-    demo) roles=(--role customer-service-agent --role analyst) ;;
+    demo) roles=(--role customer-service-agent --role integrator) ;; # places orders, reads everything
     dispatcher) roles=(--role dispatcher) ;;
     driver) roles=(--role hub-operator) ;;
     warehouse) roles=(--role hub-operator --role after-sales-agent) ;;

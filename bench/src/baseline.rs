@@ -11,7 +11,6 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::{self, stream};
 use prost::Message;
 use tonic::service::Routes;
-use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 use waybill_proto::v1::{
     self, intake_service_server::IntakeService, intake_service_server::IntakeServiceServer,
@@ -202,21 +201,19 @@ struct BaselineConfig {
 /// Serves the bare handler until SIGTERM/SIGINT, started the way a service is.
 pub async fn serve() -> anyhow::Result<()> {
     let config = <BaselineConfig as clap::Parser>::parse_from(["waybill-bench-baseline"]);
-    let waybill_runtime::Started { nats, listener } =
+    let waybill_runtime::Started { nats, listener, verifier } =
         config.service.start("waybill-bench-baseline", 0).await?;
     let jetstream = jetstream::new(nats);
     ensure_stream(&jetstream).await?;
     let (health, health_service) = waybill_runtime::Health::new::<IntakeServiceServer<BareHandler>>().await;
-    let api = InterceptedService::new(
-        IntakeServiceServer::new(BareHandler { jetstream })
-            .max_decoding_message_size(waybill_runtime::grpc::MAX_REQUEST_BYTES),
-        waybill_runtime::identify_caller,
-    );
+    let api = IntakeServiceServer::new(BareHandler { jetstream })
+        .max_decoding_message_size(waybill_runtime::grpc::MAX_REQUEST_BYTES);
     let routes = Routes::new(health_service).add_service(api);
     health.serving().await;
     waybill_runtime::serve(
         routes,
         listener,
+        verifier,
         None,
         waybill_runtime::shutdown::signal(),
         Duration::from_secs(1),

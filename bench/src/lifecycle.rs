@@ -17,13 +17,12 @@ use std::time::{Duration, Instant, SystemTime};
 use futures::StreamExt;
 use prost::Message;
 use tokio::sync::oneshot;
-use tonic::transport::Channel;
 use waybill_proto::v1::{
     self, delivery_service_client::DeliveryServiceClient, dispatch_service_client::DispatchServiceClient,
     intake_service_client::IntakeServiceClient,
 };
 
-use crate::orders::{self, request, request_id};
+use crate::orders::{self, Caller, Role, request, request_id};
 use crate::procs::{Nats, Paths, Service};
 use crate::stats::{ms, quantile};
 
@@ -70,9 +69,18 @@ impl System {
 
     pub async fn clients(&self) -> anyhow::Result<Clients> {
         Ok(Clients {
-            intake: IntakeServiceClient::new(self.service("intake")?.channel().await?),
-            dispatch: DispatchServiceClient::new(self.service("dispatch")?.channel().await?),
-            delivery: DeliveryServiceClient::new(self.service("delivery")?.channel().await?),
+            intake: IntakeServiceClient::with_interceptor(
+                self.service("intake")?.channel().await?,
+                Caller::integrator("bench"),
+            ),
+            dispatch: DispatchServiceClient::with_interceptor(
+                self.service("dispatch")?.channel().await?,
+                Caller::integrator("bench"),
+            ),
+            delivery: DeliveryServiceClient::with_interceptor(
+                self.service("delivery")?.channel().await?,
+                Caller::integrator("bench"),
+            ),
         })
     }
 
@@ -85,9 +93,9 @@ impl System {
 
 #[derive(Clone)]
 pub struct Clients {
-    pub intake: IntakeServiceClient<Channel>,
-    pub dispatch: DispatchServiceClient<Channel>,
-    pub delivery: DeliveryServiceClient<Channel>,
+    pub intake: waybill_fixtures::IntakeClient,
+    pub dispatch: waybill_fixtures::DispatchClient,
+    pub delivery: waybill_fixtures::DeliveryClient,
 }
 
 /// A worker's own van and courier, so that workers never race for the same one.
@@ -103,7 +111,7 @@ pub async fn register_crew(clients: &mut Clients) -> anyhow::Result<Crew> {
     clients
         .dispatch
         .register_vehicle(request(
-            "user:dispatcher",
+            &Caller::dispatcher("dispatcher"),
             v1::RegisterVehicleRequest {
                 request_id: request_id(),
                 vehicle_id: vehicle_id.clone(),
@@ -117,7 +125,7 @@ pub async fn register_crew(clients: &mut Clients) -> anyhow::Result<Crew> {
     clients
         .delivery
         .register_courier(request(
-            "user:hub-lead",
+            &Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher]),
             v1::RegisterCourierRequest {
                 request_id: request_id(),
                 courier_id: courier_id.clone(),
@@ -157,7 +165,10 @@ pub async fn one_lifecycle(
 ) -> anyhow::Result<()> {
     let placed = clients
         .intake
-        .place_order(request("system:shop", orders::place_order_request(&request_id(), &customer_id)))
+        .place_order(request(
+            &Caller::customer_service("shop"),
+            orders::place_order_request(&request_id(), &customer_id),
+        ))
         .await?
         .into_inner();
     let order_id = placed.order.map(|order| order.order_id).unwrap_or_default();
@@ -172,24 +183,24 @@ pub async fn one_lifecycle(
             vehicle_id: crew.vehicle_id.clone(),
             driver_id: String::new(),
         };
-        async move { dispatch.assign_task(request("user:dispatcher", body)).await }
+        async move { dispatch.assign_task(request(&Caller::dispatcher("dispatcher"), body)).await }
     })
     .await?;
     dispatch
         .mark_packed(request(
-            "user:warehouse",
+            &Caller::with_roles("warehouse", &[Role::HubOperator, Role::AfterSalesAgent]),
             v1::MarkPackedRequest { request_id: request_id(), task_id: task() },
         ))
         .await?;
     dispatch
         .record_pickup(request(
-            "user:driver",
+            &Caller::hub_operator("driver"),
             v1::RecordPickupRequest { request_id: request_id(), task_id: task() },
         ))
         .await?;
     dispatch
         .record_checkpoint(request(
-            "user:driver",
+            &Caller::hub_operator("driver"),
             v1::RecordCheckpointRequest {
                 request_id: request_id(),
                 task_id: task(),
@@ -200,7 +211,7 @@ pub async fn one_lifecycle(
         .await?;
     dispatch
         .record_arrival(request(
-            "user:driver",
+            &Caller::hub_operator("driver"),
             v1::RecordArrivalRequest { request_id: request_id(), task_id: task(), hub: "MUC-HUB".into() },
         ))
         .await?;
@@ -213,18 +224,25 @@ pub async fn one_lifecycle(
             delivery_id: task(),
             courier_id: crew.courier_id.clone(),
         };
-        async move { delivery.assign_courier(request("user:hub-lead", body)).await }
+        async move {
+            delivery
+                .assign_courier(request(
+                    &Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher]),
+                    body,
+                ))
+                .await
+        }
     })
     .await?;
     delivery
         .start_delivery(request(
-            "user:kim",
+            &Caller::courier("kim", "kim"),
             v1::StartDeliveryRequest { request_id: request_id(), delivery_id: task() },
         ))
         .await?;
     delivery
         .confirm_delivery(request(
-            "user:kim",
+            &Caller::courier("kim", "kim"),
             v1::ConfirmDeliveryRequest {
                 request_id: request_id(),
                 delivery_id: task(),

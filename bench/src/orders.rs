@@ -1,7 +1,7 @@
 //! Requests for the load: the placement and proof of delivery are the system tests' own
 //! (`waybill_system_tests::system`), so the bench drives exactly what the tests check.
 
-pub use waybill_fixtures::{request, request_id};
+pub use waybill_fixtures::{Caller, Role, request, request_id};
 pub use waybill_system_tests::system::{place_order_request, proof};
 
 pub fn now() -> prost_types::Timestamp {

@@ -108,13 +108,16 @@ async fn grpc_level(service: &Service, clients: usize, settings: &Settings) -> a
         stubs.push(IntakeServiceClient::new(service.channel().await?));
     }
     let prefix = uuid::Uuid::now_v7().to_string();
+    // One token for the whole run: minting one per call would be measured too.
+    let desk = orders::Caller::customer_service("bench");
     Ok(closed_loop(clients, settings, move |client, sequence| {
         let mut stub = stubs[client / CLIENTS_PER_CHANNEL].clone();
         let request = orders::place_order_request(
             &format!("{prefix}-{client}-{sequence}"),
             &format!("cust-{}", client % 100),
         );
-        async move { stub.place_order(orders::request("system:bench", request)).await.is_ok() }
+        let request = orders::request(&desk, request);
+        async move { stub.place_order(request).await.is_ok() }
     })
     .await)
 }

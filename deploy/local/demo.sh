@@ -8,7 +8,10 @@
 #   HOST          [127.0.0.1]   (services on ports 50051..50055, as `make run` starts them)
 #   VERBOSE       [0]           1 prints every grpcurl command and answer
 #   GRPCURL_BIN   [.tools/venv/bin/grpcurl]     PYTHON_BIN  [.tools/venv/bin/python]
-# It needs server reflection (on by default; WAYBILL_REFLECTION=false turns it off).
+#   WAYBILL_TOKEN_BIN [target/debug/waybill-token]
+#   WAYBILL_AUTH_KEY  [var/dev/auth/waybill-dev.key.pem]  (the dev key `make run` made)
+# It needs server reflection (on by default; WAYBILL_REFLECTION=false turns it off). Each
+# person in the story calls with a dev token for their role (docs/SECURITY.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,16 +25,42 @@ declare -A port=([intake]=50051 [dispatch]=50052 [delivery]=50053 [aftersales]=5
 declare -A api=([intake]=IntakeService [dispatch]=DispatchService [delivery]=DeliveryService
   [aftersales]=AfterSalesService [crm]=CrmService)
 
-[[ -x $grpcurl ]] || { echo "no grpcurl at $grpcurl (run: make tools)" >&2; exit 1; }
+token_bin=${WAYBILL_TOKEN_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/waybill-token}
+auth_key=${WAYBILL_AUTH_KEY:-$root/var/dev/auth/waybill-dev.key.pem}
 
-# call SERVICE METHOD JSON [ACTOR]: runs one call; the answer is kept in $reply.
+[[ -x $grpcurl ]] || { echo "no grpcurl at $grpcurl (run: make tools)" >&2; exit 1; }
+[[ -x $token_bin ]] || { echo "no waybill-token at $token_bin (run: cargo build --workspace --bins)" >&2; exit 1; }
+[[ -f $auth_key ]] || { echo "no dev signing key at $auth_key (make run creates it)" >&2; exit 1; }
+
+# The story's people and their roles; `token_for` mints each one's token once.
+declare -A tokens=()
+token_for() {
+  local who=${1#user:} roles
+  [[ -n ${tokens[$who]:-} ]] && return 0
+  case $who in
+    demo) roles=(--role customer-service-agent --role integrator) ;; # places orders, reads everything
+    dispatcher) roles=(--role dispatcher) ;;
+    driver) roles=(--role hub-operator) ;;
+    warehouse) roles=(--role hub-operator --role after-sales-agent) ;;
+    hub-lead) roles=(--role dispatcher --role hub-operator) ;;
+    kim) roles=(--role courier --courier-id "$courier") ;;
+    agent) roles=(--role after-sales-agent) ;;
+    finance) roles=(--role finance) ;;
+    *) echo "no role for $who in the demo" >&2; exit 1 ;;
+  esac
+  tokens[$who]=$("$token_bin" mint --key "$auth_key" --sub "$who" --ttl 1h "${roles[@]}")
+}
+
+# call SERVICE METHOD JSON [ACTOR]: runs one call as ACTOR (user:demo when not given);
+# the answer is kept in $reply.
 call() {
   local service=$1 method=$2 body=$3 actor=${4:-user:demo}
   local address="$host:${port[$service]}" full="waybill.v1.${api[$service]}/$method"
+  token_for "$actor"
   if [[ $verbose == 1 ]]; then
-    printf "\n\$ grpcurl -plaintext -H 'x-waybill-actor: %s' -d '%s' %s %s\n" "$actor" "$body" "$address" "$full"
+    printf "\n\$ grpcurl -plaintext -H 'authorization: Bearer $%s' -d '%s' %s %s\n" "${actor#user:}" "$body" "$address" "$full"
   fi
-  reply=$("$grpcurl" -plaintext -H "x-waybill-actor: $actor" -d "$body" "$address" "$full")
+  reply=$("$grpcurl" -plaintext -H "authorization: Bearer ${tokens[${actor#user:}]}" -d "$body" "$address" "$full")
   [[ $verbose == 1 ]] && printf '%s\n' "$reply"
   return 0
 }
@@ -131,7 +160,7 @@ until_true dispatch GetTask '{"taskId": "'"$return_id"'"}' '"task" in r'
 show "return $return_id approved; dispatch planned reverse shipment $(field 'r["task"]["kind"]')"
 call aftersales ReceiveReturn '{"requestId": "'"$run"'-receive", "returnId": "'"$return_id"'"}' user:warehouse
 call aftersales RefundReturn '{"requestId": "'"$run"'-refund", "returnId": "'"$return_id"'",
-  "amount": {"amountMinor": "500", "currency": "EUR"}}' user:agent
+  "amount": {"amountMinor": "500", "currency": "EUR"}}' user:finance
 call aftersales CloseReturn '{"requestId": "'"$run"'-close-return", "returnId": "'"$return_id"'"}' user:agent
 call aftersales RecordSurveyResponse '{"requestId": "'"$run"'-survey-return", "caseKind": "CASE_KIND_RETURN",
   "caseId": "'"$return_id"'", "csat": 4, "nps": 8, "comment": "easy return"}'

@@ -3,7 +3,10 @@
 # command so it can be copied: place, read it back, track, review, cancel, restore.
 #
 # Called by `make demo-intake`. Settings (defaults in brackets):
-#   INTAKE_ADDR   [127.0.0.1:50051]     ACTOR  [user:alice]
+#   INTAKE_ADDR   [127.0.0.1:50051]
+#   TOKEN         [a dev token for alice, customer-service agent and order reviewer, minted
+#                  with WAYBILL_TOKEN_BIN (target/debug/waybill-token) from WAYBILL_AUTH_KEY
+#                  (var/dev/auth/waybill-dev.key.pem, the key `make run` made)]
 #   GRPCURL_BIN   [.tools/venv/bin/grpcurl]     PYTHON_BIN  [.tools/venv/bin/python]
 # It needs server reflection (on by default; WAYBILL_REFLECTION=false turns it off).
 set -euo pipefail
@@ -12,17 +15,24 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 grpcurl=${GRPCURL_BIN:-$root/.tools/venv/bin/grpcurl}
 python=${PYTHON_BIN:-$root/.tools/venv/bin/python}
 addr=${INTAKE_ADDR:-127.0.0.1:50051}
-actor=${ACTOR:-user:alice}
 run_id=demo-$(date +%s)
 
 [[ -x $grpcurl ]] || { echo "no grpcurl at $grpcurl (run: make tools)" >&2; exit 1; }
+if [[ -z ${TOKEN:-} ]]; then
+  token_bin=${WAYBILL_TOKEN_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/waybill-token}
+  auth_key=${WAYBILL_AUTH_KEY:-$root/var/dev/auth/waybill-dev.key.pem}
+  [[ -x $token_bin ]] || { echo "no waybill-token at $token_bin (run: cargo build --workspace --bins)" >&2; exit 1; }
+  [[ -f $auth_key ]] || { echo "no dev signing key at $auth_key (make run creates it)" >&2; exit 1; }
+  TOKEN=$("$token_bin" mint --key "$auth_key" --sub alice --role customer-service-agent --role order-reviewer --ttl 1h)
+fi
+echo "(TOKEN holds alice's dev token: export it to paste the commands below)"
 
 # call METHOD JSON: prints the grpcurl command, runs it, prints and keeps its answer in $reply.
 call() {
   local method=$1 body=$2
-  printf "\n\$ grpcurl -plaintext -H 'x-waybill-actor: %s' -d '%s' %s waybill.v1.IntakeService/%s\n" \
-    "$actor" "$body" "$addr" "$method"
-  reply=$("$grpcurl" -plaintext -H "x-waybill-actor: $actor" -d "$body" "$addr" "waybill.v1.IntakeService/$method")
+  printf "\n\$ grpcurl -plaintext -H \"authorization: Bearer \$TOKEN\" -d '%s' %s waybill.v1.IntakeService/%s\n" \
+    "$body" "$addr" "$method"
+  reply=$("$grpcurl" -plaintext -H "authorization: Bearer $TOKEN" -d "$body" "$addr" "waybill.v1.IntakeService/$method")
   printf '%s\n' "$reply"
 }
 
@@ -64,7 +74,7 @@ position=$(field 'r["position"]')
 echo
 echo "== let the automatic review run, then read the order back at least at position $position"
 for _ in {1..20}; do # the reviewer reacts to the placement within moments
-  reply=$("$grpcurl" -plaintext -H "x-waybill-actor: $actor" -d '{"orderId": "'"$order_id"'"}' \
+  reply=$("$grpcurl" -plaintext -H "authorization: Bearer $TOKEN" -d '{"orderId": "'"$order_id"'"}' \
     "$addr" waybill.v1.IntakeService/GetOrder)
   [[ $(field 'r["order"]["status"]') != ORDER_STATUS_PLACED ]] && break
   sleep 0.25

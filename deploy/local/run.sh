@@ -14,6 +14,8 @@
 #   WAYBILL_VAR_DIR  data and logs                  [var]
 #   NATS_PORT / NATS_MONITOR_PORT                   [4222 / 8222]
 #   WAYBILL_READY_TIMEOUT  seconds to wait for SERVING  [60]
+#   WAYBILL_AUTH_DIR the dev token key (made here with waybill-token keygen if missing)
+#                                                   [var/dev/auth]
 #   WAYBILL_LOG_FORMAT, RUST_LOG, WAYBILL_* service settings pass through to the services.
 set -euo pipefail
 
@@ -36,6 +38,7 @@ var_dir=${WAYBILL_VAR_DIR:-$root/var}
 nats_port=${NATS_PORT:-4222}
 monitor_port=${NATS_MONITOR_PORT:-8222}
 ready_timeout=${WAYBILL_READY_TIMEOUT:-60}
+auth_dir=${WAYBILL_AUTH_DIR:-$var_dir/dev/auth}
 host=127.0.0.1
 
 say() { printf '[run] %s\n' "$*"; }
@@ -67,6 +70,7 @@ for entry in "${services[@]}"; do
   ! port_open "$port" || die "port $port ($name) is in use; is another 'make run' going?"
 done
 [[ -x $bin_dir/waybill-ops ]] || die "no $bin_dir/waybill-ops (run: cargo build --workspace --bins)"
+[[ -x $bin_dir/waybill-token ]] || die "no $bin_dir/waybill-token (run: cargo build --workspace --bins)"
 ! port_open "$nats_port" || die "port $nats_port (NATS) is in use; is another 'make run' or nats-server going?"
 ! port_open "$monitor_port" || die "port $monitor_port (NATS monitoring) is in use"
 
@@ -77,6 +81,14 @@ credentials=$var_dir/dev/nats
 mkdir -p "$credentials"
 chmod 700 "$var_dir/dev" "$credentials"
 (umask 077 && "$bin_dir/waybill-ops" accounts --password-dir "$credentials" >"$credentials/nats.conf")
+
+# The services accept only tokens signed by this key (docs/SECURITY.md); a dev key is made
+# once and kept, so tokens minted earlier stay valid across runs.
+if [[ ! -f $auth_dir/waybill-dev.pub.pem ]]; then
+  say "making a dev token signing key in $auth_dir"
+  "$bin_dir/waybill-token" keygen --dir "$auth_dir" --kid waybill-dev >/dev/null
+fi
+export WAYBILL_AUTH_PUBLIC_KEYS=${WAYBILL_AUTH_PUBLIC_KEYS:-$auth_dir/waybill-dev.pub.pem}
 
 # --- stopping ----------------------------------------------------------------------------
 # Children run in their own process groups (job control on), so Ctrl-C reaches only this
@@ -178,9 +190,11 @@ for entry in "${services[@]}"; do
 done
 cat <<EOF
 
-Try:
+Try (every call needs a token; health and reflection do not):
   $grpcurl -plaintext $host:50051 list
   $grpcurl -plaintext $host:50051 describe waybill.v1.IntakeService
+  TOKEN=\$($bin_dir/waybill-token mint --key $auth_dir/waybill-dev.key.pem --role customer-service-agent --sub alice)
+  $grpcurl -plaintext -H "authorization: Bearer \$TOKEN" -d '{"pageSize": 5}' $host:50051 waybill.v1.IntakeService/ListOrders
   make demo             # one order's whole life through all five services
   make demo-intake      # walks an order through intake (review, cancel, restore)
 

@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tonic::transport::Channel;
 use waybill_proto::v1::{
     self, after_sales_service_client::AfterSalesServiceClient, crm_service_client::CrmServiceClient,
     delivery_service_client::DeliveryServiceClient, dispatch_service_client::DispatchServiceClient,
@@ -12,7 +11,7 @@ use waybill_proto::v1::{
 };
 
 use waybill_fixtures::proof_of_delivery;
-pub use waybill_fixtures::{eur, request};
+pub use waybill_fixtures::{Caller, Role, eur, request};
 
 use crate::Service;
 
@@ -100,6 +99,12 @@ pub fn proof() -> v1::ProofOfDelivery {
 }
 
 /// The standard order: two books of 3 kg, Berlin to Munich, worth EUR 100.
+/// The caller a system test's clients use when a call names none: an integrator, who may
+/// read everything and write nothing (commands name their caller with [`request`]).
+pub fn reader() -> Caller {
+    Caller::integrator("system-test")
+}
+
 pub fn place_order_request(request_id: &str, customer_id: &str) -> v1::PlaceOrderRequest {
     waybill_fixtures::placement(request_id, customer_id)
 }
@@ -143,11 +148,11 @@ impl System {
 
     pub async fn clients(&self) -> anyhow::Result<Clients> {
         Ok(Clients {
-            intake: IntakeServiceClient::new(self.intake.channel().await?),
-            dispatch: DispatchServiceClient::new(self.dispatch.channel().await?),
-            delivery: DeliveryServiceClient::new(self.delivery.channel().await?),
-            aftersales: AfterSalesServiceClient::new(self.aftersales.channel().await?),
-            crm: CrmServiceClient::new(self.crm.channel().await?),
+            intake: IntakeServiceClient::with_interceptor(self.intake.channel().await?, reader()),
+            dispatch: DispatchServiceClient::with_interceptor(self.dispatch.channel().await?, reader()),
+            delivery: DeliveryServiceClient::with_interceptor(self.delivery.channel().await?, reader()),
+            aftersales: AfterSalesServiceClient::with_interceptor(self.aftersales.channel().await?, reader()),
+            crm: CrmServiceClient::with_interceptor(self.crm.channel().await?, reader()),
             patience: Duration::from_secs(15),
         })
     }
@@ -156,11 +161,11 @@ impl System {
 /// One gRPC client per service (cheap to clone).
 #[derive(Clone)]
 pub struct Clients {
-    pub intake: IntakeServiceClient<Channel>,
-    pub dispatch: DispatchServiceClient<Channel>,
-    pub delivery: DeliveryServiceClient<Channel>,
-    pub aftersales: AfterSalesServiceClient<Channel>,
-    pub crm: CrmServiceClient<Channel>,
+    pub intake: waybill_fixtures::IntakeClient,
+    pub dispatch: waybill_fixtures::DispatchClient,
+    pub delivery: waybill_fixtures::DeliveryClient,
+    pub aftersales: waybill_fixtures::AfterSalesClient,
+    pub crm: waybill_fixtures::CrmClient,
     /// How long the waits below wait for another service to act (15 s unless changed).
     pub patience: Duration,
 }
@@ -191,21 +196,27 @@ impl Clients {
             capacity: Some(v1::Load { weight_grams: 1_000_000_000, volume_cm3: 1_000_000_000 }),
             depot: "Berlin".into(),
         };
-        command!(self, dispatch, register_vehicle, "user:dispatcher", van)?;
+        command!(self, dispatch, register_vehicle, &Caller::dispatcher("dispatcher"), van)?;
         let courier = v1::RegisterCourierRequest {
             request_id: format!("{tag}-courier"),
             courier_id: uuid::Uuid::now_v7().to_string(),
             name: "Kim".into(),
             zones: vec!["Munich".into()],
         };
-        command!(self, delivery, register_courier, "user:hub-lead", courier)?;
+        command!(
+            self,
+            delivery,
+            register_courier,
+            &Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher]),
+            courier
+        )?;
         Ok(())
     }
 
     /// Places the standard order for `customer`; returns it as intake answered.
     pub async fn place(&self, tag: &str, customer: &str) -> anyhow::Result<v1::Order> {
         let body = place_order_request(&format!("{tag}-place"), customer);
-        let placed = command!(self, intake, place_order, "system:shop", body)?;
+        let placed = command!(self, intake, place_order, &Caller::customer_service("shop"), body)?;
         placed.order.ok_or_else(|| anyhow::anyhow!("no order in the answer"))
     }
 
@@ -266,22 +277,28 @@ impl Clients {
             task_id: task_id.clone(),
             ..Default::default()
         };
-        command!(self, dispatch, assign_task, "user:dispatcher", assign)?;
+        command!(self, dispatch, assign_task, &Caller::dispatcher("dispatcher"), assign)?;
         let pack = v1::MarkPackedRequest { request_id: format!("{tag}-pack"), task_id: task_id.clone() };
-        command!(self, dispatch, mark_packed, "user:warehouse", pack)?;
+        command!(
+            self,
+            dispatch,
+            mark_packed,
+            &Caller::with_roles("warehouse", &[Role::HubOperator, Role::AfterSalesAgent]),
+            pack
+        )?;
         let pickup =
             v1::RecordPickupRequest { request_id: format!("{tag}-pickup"), task_id: task_id.clone() };
-        command!(self, dispatch, record_pickup, "user:driver", pickup)?;
+        command!(self, dispatch, record_pickup, &Caller::hub_operator("driver"), pickup)?;
         let checkpoint = v1::RecordCheckpointRequest {
             request_id: format!("{tag}-checkpoint"),
             task_id: task_id.clone(),
             place: "Leipzig".into(),
             note: "on schedule".into(),
         };
-        command!(self, dispatch, record_checkpoint, "user:driver", checkpoint)?;
+        command!(self, dispatch, record_checkpoint, &Caller::hub_operator("driver"), checkpoint)?;
         let arrival =
             v1::RecordArrivalRequest { request_id: format!("{tag}-arrive"), task_id, hub: "MUC-HUB".into() };
-        command!(self, dispatch, record_arrival, "user:driver", arrival)?;
+        command!(self, dispatch, record_arrival, &Caller::hub_operator("driver"), arrival)?;
         Ok(())
     }
 
@@ -293,10 +310,16 @@ impl Clients {
             delivery_id: order_id.into(),
             courier_id: String::new(),
         };
-        command!(self, delivery, assign_courier, "user:hub-lead", assign)?;
+        command!(
+            self,
+            delivery,
+            assign_courier,
+            &Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher]),
+            assign
+        )?;
         let start =
             v1::StartDeliveryRequest { request_id: format!("{tag}-start"), delivery_id: order_id.into() };
-        command!(self, delivery, start_delivery, "user:kim", start)?;
+        command!(self, delivery, start_delivery, &Caller::courier("kim", "kim"), start)?;
         Ok(())
     }
 
@@ -308,7 +331,7 @@ impl Clients {
             delivery_id: order_id.into(),
             proof: Some(handover.clone()),
         };
-        command!(self, delivery, confirm_delivery, "user:kim", confirm)?;
+        command!(self, delivery, confirm_delivery, &Caller::courier("kim", "kim"), confirm)?;
         Ok(handover)
     }
 
@@ -340,7 +363,9 @@ impl Clients {
         };
         let requested = eventually_within("after-sales to take the return", self.patience, || {
             let ask = ask.clone();
-            async move { command!(self, aftersales, request_return, "user:erika", ask).ok() }
+            async move {
+                command!(self, aftersales, request_return, &Caller::customer("erika", "erika"), ask).ok()
+            }
         })
         .await?;
         let return_id = requested.return_case.map(|case| case.return_id).unwrap_or_default();
@@ -349,17 +374,35 @@ impl Clients {
             return_id: return_id.clone(),
             note: String::new(),
         };
-        command!(self, aftersales, approve_return, "user:agent", approve)?;
+        command!(
+            self,
+            aftersales,
+            approve_return,
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
+            approve
+        )?;
         self.task_reaches(&return_id, v1::TaskStatus::Planned).await?;
         let receive = v1::ReceiveReturnRequest {
             request_id: format!("{tag}-receive"),
             return_id: return_id.clone(),
             note: "undamaged".into(),
         };
-        command!(self, aftersales, receive_return, "user:warehouse", receive)?;
+        command!(
+            self,
+            aftersales,
+            receive_return,
+            &Caller::with_roles("warehouse", &[Role::HubOperator, Role::AfterSalesAgent]),
+            receive
+        )?;
         let refund =
             v1::RefundReturnRequest { request_id: format!("{tag}-refund"), return_id, amount: Some(amount) };
-        let refunded = command!(self, aftersales, refund_return, "user:agent", refund)?;
+        let refunded = command!(
+            self,
+            aftersales,
+            refund_return,
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
+            refund
+        )?;
         refunded.return_case.ok_or_else(|| anyhow::anyhow!("no return in the answer"))
     }
 

@@ -8,7 +8,7 @@ use waybill_proto::v1::crm_service_client::CrmServiceClient;
 use waybill_proto::v1::dispatch_service_client::DispatchServiceClient;
 use waybill_proto::v1::intake_service_client::IntakeServiceClient;
 use waybill_system_tests::Service;
-use waybill_system_tests::system::{place_order_request, request};
+use waybill_system_tests::system::{Caller, place_order_request, reader, request};
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
@@ -17,12 +17,15 @@ async fn a_placement_with_a_hundred_bad_lines_is_answered_invalid_argument_with_
     let nats = NatsServer::start();
     let intake = Service::start("intake", &nats, &[]).await?;
     // A default client: its limits on the answer's metadata are the ones integrators have.
-    let mut client = IntakeServiceClient::new(intake.channel().await?);
+    let mut client = IntakeServiceClient::with_interceptor(intake.channel().await?, reader());
     let mut placement = place_order_request("bad-lines", "cust-mistakes");
     let line = placement.cargo[0].clone();
     placement.cargo = (0..100).map(|_| v1_bad_line(&line)).collect();
 
-    let status = client.place_order(request("user:clerk", placement)).await.expect_err("refused");
+    let status = client
+        .place_order(request(&Caller::customer_service("clerk"), placement))
+        .await
+        .expect_err("refused");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     let violations = field_violations(&status);
     assert_eq!(violations.len(), MAX_REPORTED_VIOLATIONS + 1, "{violations:?}");
@@ -46,7 +49,8 @@ async fn currencies_no_one_pays_in_and_timestamps_outside_year_1_to_9999_are_ref
     for code in ["ZZZ", "XXX", "HRK"] {
         let mut placement = place_order_request(&format!("currency-{code}"), "cust-mistakes");
         placement.cargo[0].declared_value = Some(v1::Money { amount_minor: 100, currency: code.into() });
-        let status = client.place_order(request("user:clerk", placement)).await.expect_err(code);
+        let status =
+            client.place_order(request(&Caller::customer_service("clerk"), placement)).await.expect_err(code);
         assert_names(&status, "cargo[0].declared_value.currency");
     }
     // google.protobuf.Timestamp's range ends with year 9999; chrono's does not.
@@ -55,10 +59,15 @@ async fn currencies_no_one_pays_in_and_timestamps_outside_year_1_to_9999_are_ref
             placed_from: Some(prost_types::Timestamp { seconds, nanos: 0 }),
             ..Default::default()
         };
-        let status = client.list_orders(request("user:clerk", filter)).await.expect_err("out of range");
+        let status = client
+            .list_orders(request(&Caller::customer_service("clerk"), filter))
+            .await
+            .expect_err("out of range");
         assert_names(&status, "placed_from");
     }
-    let listed = client.list_orders(request("user:clerk", v1::ListOrdersRequest::default())).await?;
+    let listed = client
+        .list_orders(request(&Caller::customer_service("clerk"), v1::ListOrdersRequest::default()))
+        .await?;
     assert!(listed.into_inner().orders.is_empty(), "nothing was placed");
     Ok(())
 }
@@ -69,14 +78,14 @@ async fn metadata_over_the_limit_is_invalid_argument_not_unknown() -> anyhow::Re
     let intake = Service::start("intake", &nats.url(), &[]).await?;
     let mut client = IntakeServiceClient::new(intake.channel().await?);
     for size in [16 * 1024, 64 * 1024] {
-        let mut call = request("user:clerk", v1::ListOrdersRequest::default());
+        let mut call = request(&Caller::customer_service("clerk"), v1::ListOrdersRequest::default());
         call.metadata_mut().insert("x-padding", "a".repeat(size).parse()?);
         let status = client.list_orders(call).await.expect_err("too much metadata");
         assert_eq!(status.code(), Code::InvalidArgument, "{size} bytes: {status:?}");
         assert!(status.message().contains("metadata"), "{status:?}");
     }
     // The limit leaves room for what real callers send.
-    let mut call = request("user:clerk", v1::ListOrdersRequest::default());
+    let mut call = request(&Caller::customer_service("clerk"), v1::ListOrdersRequest::default());
     call.metadata_mut().insert("x-padding", "a".repeat(4 * 1024).parse()?);
     client.list_orders(call).await?;
     Ok(())
@@ -89,10 +98,12 @@ async fn a_list_filter_is_checked_like_the_field_it_filters() -> anyhow::Result<
     let mut client = DispatchServiceClient::new(dispatch.channel().await?);
     for depot in ["north\u{7}".to_owned(), "d".repeat(5_000)] {
         let filter = v1::ListVehiclesRequest { depot: depot.clone(), ..Default::default() };
-        let status = client.list_vehicles(request("user:dispatcher", filter)).await.expect_err("bad depot");
+        let status =
+            client.list_vehicles(request(&Caller::dispatcher("dana"), filter)).await.expect_err("bad depot");
         assert_names(&status, "depot");
         let filter = v1::ListTasksRequest { depot, ..Default::default() };
-        let status = client.list_tasks(request("user:dispatcher", filter)).await.expect_err("bad depot");
+        let status =
+            client.list_tasks(request(&Caller::dispatcher("dana"), filter)).await.expect_err("bad depot");
         assert_names(&status, "depot");
     }
     Ok(())
@@ -109,11 +120,15 @@ async fn money_is_bounded_and_in_a_real_currency() -> anyhow::Result<()> {
         rating: v1::CreditRating::A.into(),
         credit_limit: Some(v1::Money { amount_minor, currency: currency.into() }),
     };
-    let status =
-        client.set_credit_rating(request("user:finance", rating(i64::MAX, "EUR"))).await.expect_err("huge");
+    let status = client
+        .set_credit_rating(request(&Caller::finance("fin"), rating(i64::MAX, "EUR")))
+        .await
+        .expect_err("huge");
     assert_names(&status, "credit_limit.amount_minor");
-    let status =
-        client.set_credit_rating(request("user:finance", rating(1_000, "ZZZ"))).await.expect_err("ZZZ");
+    let status = client
+        .set_credit_rating(request(&Caller::finance("fin"), rating(1_000, "ZZZ")))
+        .await
+        .expect_err("ZZZ");
     assert_names(&status, "credit_limit.currency");
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_proto::v1;
 use waybill_system_tests::Service;
-use waybill_system_tests::system::{Clients, Settings, System, eur, eventually_within};
+use waybill_system_tests::system::{Clients, Settings, System, eur, eventually_within, reader};
 use waybill_testkit::{NatsAccess, NatsCluster, NatsServer};
 
 /// What each service binary is given to reach NATS, by service name.
@@ -279,10 +279,18 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
     let fresh_delivery = Service::start("delivery", &nats, env).await?;
     let fresh_aftersales = Service::start("aftersales", &nats, env).await?;
     let mut fresh = clients.clone();
-    fresh.aftersales =
-        v1::after_sales_service_client::AfterSalesServiceClient::new(fresh_aftersales.channel().await?);
-    fresh.dispatch = v1::dispatch_service_client::DispatchServiceClient::new(fresh_dispatch.channel().await?);
-    fresh.delivery = v1::delivery_service_client::DeliveryServiceClient::new(fresh_delivery.channel().await?);
+    fresh.aftersales = v1::after_sales_service_client::AfterSalesServiceClient::with_interceptor(
+        fresh_aftersales.channel().await?,
+        reader(),
+    );
+    fresh.dispatch = v1::dispatch_service_client::DispatchServiceClient::with_interceptor(
+        fresh_dispatch.channel().await?,
+        reader(),
+    );
+    fresh.delivery = v1::delivery_service_client::DeliveryServiceClient::with_interceptor(
+        fresh_delivery.channel().await?,
+        reader(),
+    );
     let live = system.clients().await?;
     let system_clients = live.clone();
     let tasks =

@@ -8,7 +8,7 @@ use waybill_proto::v1::{
     intake_service_client::IntakeServiceClient,
 };
 use waybill_system_tests::Service;
-use waybill_system_tests::system::{eventually, place_order_request, proof, request};
+use waybill_system_tests::system::{Caller, Role, eventually, place_order_request, proof, reader, request};
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
@@ -17,12 +17,12 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     let intake = Service::start("intake", &nats, &[]).await?;
     let dispatch = Service::start("dispatch", &nats, &[]).await?;
     let delivery = Service::start("delivery", &nats, &[]).await?;
-    let mut orders = IntakeServiceClient::new(intake.channel().await?);
-    let mut fleet = DispatchServiceClient::new(dispatch.channel().await?);
-    let mut last_mile = DeliveryServiceClient::new(delivery.channel().await?);
+    let mut orders = IntakeServiceClient::with_interceptor(intake.channel().await?, reader());
+    let mut fleet = DispatchServiceClient::with_interceptor(dispatch.channel().await?, reader());
+    let mut last_mile = DeliveryServiceClient::with_interceptor(delivery.channel().await?, reader());
 
     let placed = orders
-        .place_order(request("system:shop", place_order_request("place-1", "cust-1")))
+        .place_order(request(&Caller::customer_service("shop"), place_order_request("place-1", "cust-1")))
         .await?
         .into_inner();
     let order_id = placed.order.map(|order| order.order_id).unwrap_or_default();
@@ -30,7 +30,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     let van = uuid::Uuid::now_v7().to_string();
     fleet
         .register_vehicle(request(
-            "user:dispatcher",
+            &Caller::dispatcher("dispatcher"),
             v1::RegisterVehicleRequest {
                 request_id: "van-1".into(),
                 vehicle_id: van.clone(),
@@ -57,7 +57,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
 
     let assigned = fleet
         .assign_task(request(
-            "user:dispatcher",
+            &Caller::dispatcher("dispatcher"),
             v1::AssignTaskRequest {
                 request_id: "assign-1".into(),
                 task_id: order_id.clone(),
@@ -70,14 +70,14 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     let task_id = order_id.clone();
     fleet
         .mark_packed(request(
-            "user:warehouse",
+            &Caller::with_roles("warehouse", &[Role::HubOperator, Role::AfterSalesAgent]),
             v1::MarkPackedRequest { request_id: "pack-1".into(), task_id },
         ))
         .await?;
     let task_id = order_id.clone();
     fleet
         .record_pickup(request(
-            "user:driver",
+            &Caller::hub_operator("driver"),
             v1::RecordPickupRequest { request_id: "pickup-1".into(), task_id },
         ))
         .await?;
@@ -95,7 +95,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     .await?;
     let late = orders
         .cancel_order(request(
-            "user:alice",
+            &Caller::customer_service("alice"),
             v1::CancelOrderRequest {
                 request_id: "cancel-1".into(),
                 order_id: order_id.clone(),
@@ -108,7 +108,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
 
     fleet
         .record_checkpoint(request(
-            "user:driver",
+            &Caller::hub_operator("driver"),
             v1::RecordCheckpointRequest {
                 request_id: "checkpoint-1".into(),
                 task_id: order_id.clone(),
@@ -120,7 +120,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     let courier = uuid::Uuid::now_v7().to_string();
     last_mile
         .register_courier(request(
-            "user:hub-lead",
+            &Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher]),
             v1::RegisterCourierRequest {
                 request_id: "courier-1".into(),
                 courier_id: courier.clone(),
@@ -131,7 +131,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
         .await?;
     fleet
         .record_arrival(request(
-            "user:driver",
+            &Caller::hub_operator("driver"),
             v1::RecordArrivalRequest {
                 request_id: "arrive-1".into(),
                 task_id: order_id.clone(),
@@ -158,7 +158,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
 
     let with_courier = last_mile
         .assign_courier(request(
-            "user:hub-lead",
+            &Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher]),
             v1::AssignCourierRequest {
                 request_id: "assign-courier-1".into(),
                 delivery_id: order_id.clone(),
@@ -170,7 +170,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     assert_eq!(with_courier.delivery.map(|delivery| delivery.courier_id), Some(courier.clone()));
     last_mile
         .start_delivery(request(
-            "user:kim",
+            &Caller::courier("kim", "kim"),
             v1::StartDeliveryRequest { request_id: "start-1".into(), delivery_id: order_id.clone() },
         ))
         .await?;
@@ -180,7 +180,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     unsigned.signature = None;
     let refused = last_mile
         .confirm_delivery(request(
-            "user:kim",
+            &Caller::courier("kim", "kim"),
             v1::ConfirmDeliveryRequest {
                 request_id: "confirm-0".into(),
                 delivery_id: order_id.clone(),
@@ -195,7 +195,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     let handover = proof();
     last_mile
         .confirm_delivery(request(
-            "user:kim",
+            &Caller::courier("kim", "kim"),
             v1::ConfirmDeliveryRequest {
                 request_id: "confirm-1".into(),
                 delivery_id: order_id.clone(),

@@ -47,8 +47,10 @@ async fn the_binary_serves_places_orders_via_grpcurl_and_stops_on_sigterm() -> a
                        "category": "CARGO_CATEGORY_GENERAL"}],
             "serviceLevel": "SERVICE_LEVEL_EXPRESS"
         });
+        let newcomer = waybill_fixtures::Caller::customer_service("newcomer");
         let placed = Command::new(&grpcurl)
-            .args(["-plaintext", "-H", "x-waybill-actor: user:newcomer", "-d", &request.to_string(), &listen])
+            .args(["-plaintext", "-H", &format!("authorization: {}", newcomer.authorization())])
+            .args(["-d", &request.to_string(), &listen])
             .arg("waybill.v1.IntakeService/PlaceOrder")
             .output()?;
         assert!(placed.status.success(), "grpcurl failed: {}", String::from_utf8_lossy(&placed.stderr));
@@ -60,8 +62,10 @@ async fn the_binary_serves_places_orders_via_grpcurl_and_stops_on_sigterm() -> a
     }
 
     // What operations scrape: the calls made above, and how far the read model got.
-    let mut client =
-        IntakeServiceClient::new(tonic::transport::Channel::from_shared(address.clone())?.connect().await?);
+    let mut client = IntakeServiceClient::with_interceptor(
+        tonic::transport::Channel::from_shared(address.clone())?.connect().await?,
+        waybill_system_tests::system::reader(),
+    );
     let unknown =
         v1::GetOrderRequest { order_id: "00000000-0000-0000-0000-000000000000".into(), min_position: 0 };
     let status = client.get_order(unknown).await.expect_err("no such order");

@@ -5,7 +5,7 @@
 
 use tonic::Code;
 use waybill_proto::v1;
-use waybill_system_tests::system::{Settings, System, eur, eventually, request};
+use waybill_system_tests::system::{Caller, Role, Settings, System, eur, eventually, request};
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
@@ -82,7 +82,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
                 reason: "ordered one too many".into(),
                 lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }],
             };
-            aftersales.request_return(request("user:erika", body)).await.ok()
+            aftersales.request_return(request(&Caller::customer("erika", "erika"), body)).await.ok()
         }
     })
     .await?
@@ -93,7 +93,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     assert_eq!(return_case.customer_id, customer);
     aftersales
         .approve_return(request(
-            "user:agent",
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
             v1::ApproveReturnRequest {
                 request_id: "life-approve".into(),
                 return_id: return_id.clone(),
@@ -107,7 +107,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     assert_eq!(reverse.origin.map(|address| address.city), Some("Munich".to_owned()), "from the consignee");
     aftersales
         .receive_return(request(
-            "user:warehouse",
+            &Caller::with_roles("warehouse", &[Role::HubOperator, Role::AfterSalesAgent]),
             v1::ReceiveReturnRequest {
                 request_id: "life-receive".into(),
                 return_id: return_id.clone(),
@@ -119,7 +119,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     // A refund above the charge is refused; a refund within it is paid.
     let too_much = aftersales
         .refund_return(request(
-            "user:agent",
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
             v1::RefundReturnRequest {
                 request_id: "life-refund-too-much".into(),
                 return_id: return_id.clone(),
@@ -132,7 +132,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     let refund = charged.amount_minor / 2;
     let refunded = aftersales
         .refund_return(request(
-            "user:agent",
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
             v1::RefundReturnRequest {
                 request_id: "life-refund".into(),
                 return_id: return_id.clone(),
@@ -147,7 +147,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     assert_eq!(refunded.refunded, Some(eur(refund)));
     let closed = aftersales
         .close_return(request(
-            "user:agent",
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
             v1::CloseReturnRequest { request_id: "life-close".into(), return_id: return_id.clone() },
         ))
         .await?
@@ -159,7 +159,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     // The customer complains about the delay; an agent acknowledges and resolves it in time.
     let filed = aftersales
         .file_complaint(request(
-            "user:erika",
+            &Caller::customer("erika", "erika"),
             v1::FileComplaintRequest {
                 request_id: "life-complaint".into(),
                 complaint_id: String::new(),
@@ -179,7 +179,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     let complaint_id = filed.complaint_id.clone();
     aftersales
         .acknowledge_complaint(request(
-            "user:agent",
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
             v1::AcknowledgeComplaintRequest {
                 request_id: "life-ack".into(),
                 complaint_id: complaint_id.clone(),
@@ -189,7 +189,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
         .await?;
     let resolved = aftersales
         .resolve_complaint(request(
-            "user:agent",
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
             v1::ResolveComplaintRequest {
                 request_id: "life-resolve".into(),
                 complaint_id: complaint_id.clone(),
@@ -213,10 +213,10 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
         nps: 10,
         comment: "quick refund".into(),
     };
-    aftersales.record_survey_response(request("user:erika", answer.clone())).await?;
+    aftersales.record_survey_response(request(&Caller::customer("erika", "erika"), answer.clone())).await?;
     let again = aftersales
         .record_survey_response(request(
-            "user:erika",
+            &Caller::customer("erika", "erika"),
             v1::RecordSurveyResponseRequest { request_id: "life-survey-2".into(), ..answer },
         ))
         .await

@@ -5,7 +5,7 @@
 
 use tonic::Code;
 use waybill_proto::v1;
-use waybill_system_tests::system::{Clients, Settings, System, eur, eventually, request};
+use waybill_system_tests::system::{Caller, Clients, Role, Settings, System, eur, eventually, request};
 use waybill_testkit::NatsServer;
 
 fn rate(rate: Option<v1::Rate>) -> Option<(u64, u64)> {
@@ -36,7 +36,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
     let mut orders = clients.intake.clone();
     let cancelled = orders
         .cancel_order(request(
-            "user:erika",
+            &Caller::customer("erika", "erika"),
             v1::CancelOrderRequest {
                 request_id: "restore-cancel".into(),
                 order_id: order_id.clone(),
@@ -54,7 +54,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
         .dispatch
         .clone()
         .assign_task(request(
-            "user:dispatcher",
+            &Caller::dispatcher("dispatcher"),
             v1::AssignTaskRequest {
                 request_id: "restore-early-assign".into(),
                 task_id: order_id.clone(),
@@ -67,7 +67,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
 
     let restored = orders
         .restore_order(request(
-            "user:erika",
+            &Caller::customer("erika", "erika"),
             v1::RestoreOrderRequest { request_id: "restore-restore".into(), order_id: order_id.clone() },
         ))
         .await?
@@ -123,7 +123,7 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
             // The courier tries again on the rescheduled window.
             last_mile
                 .start_delivery(request(
-                    "user:kim",
+                    &Caller::courier("kim", "kim"),
                     v1::StartDeliveryRequest {
                         request_id: format!("absent-start-{attempt}"),
                         delivery_id: order_id.clone(),
@@ -133,7 +133,7 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
         }
         let failed = last_mile
             .record_failed_attempt(request(
-                "user:kim",
+                &Caller::courier("kim", "kim"),
                 v1::RecordFailedAttemptRequest {
                     request_id: format!("absent-fail-{attempt}"),
                     delivery_id: order_id.clone(),
@@ -158,7 +158,7 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
     // Back to the sender: no more handovers, and the customer's timeline says so.
     let late = last_mile
         .confirm_delivery(request(
-            "user:kim",
+            &Caller::courier("kim", "kim"),
             v1::ConfirmDeliveryRequest {
                 request_id: "absent-confirm".into(),
                 delivery_id: order_id.clone(),
@@ -225,7 +225,7 @@ async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_depa
         .delivery
         .clone()
         .record_failed_attempt(request(
-            "user:kim",
+            &Caller::courier("kim", "kim"),
             v1::RecordFailedAttemptRequest {
                 request_id: "wrong-fail".into(),
                 delivery_id: order_id.clone(),
@@ -248,7 +248,7 @@ async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_depa
         .intake
         .clone()
         .change_consignee_address(request(
-            "user:desk",
+            &Caller::customer_service("desk"),
             v1::ChangeConsigneeAddressRequest {
                 request_id: "wrong-redirect".into(),
                 order_id: order_id.clone(),
@@ -272,7 +272,7 @@ async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_depa
         .delivery
         .clone()
         .start_delivery(request(
-            "user:kim",
+            &Caller::courier("kim", "kim"),
             v1::StartDeliveryRequest { request_id: "wrong-start-2".into(), delivery_id: order_id.clone() },
         ))
         .await?
@@ -305,7 +305,7 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
         .delivery
         .clone()
         .report_delivery_exception(request(
-            "user:kim",
+            &Caller::courier("kim", "kim"),
             v1::ReportDeliveryExceptionRequest {
                 request_id: "damaged-report".into(),
                 delivery_id: order_id.clone(),
@@ -355,7 +355,7 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
     let claim_id = claim.claim_id.clone();
     aftersales
         .assess_claim(request(
-            "user:agent",
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
             v1::AssessClaimRequest {
                 request_id: "damaged-assess".into(),
                 claim_id: claim_id.clone(),
@@ -366,7 +366,7 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
         .await?;
     aftersales
         .approve_claim(request(
-            "user:agent",
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
             v1::ApproveClaimRequest {
                 request_id: "damaged-approve".into(),
                 claim_id: claim_id.clone(),
@@ -376,7 +376,7 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
         .await?;
     let paid = aftersales
         .pay_claim(request(
-            "user:agent",
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
             v1::PayClaimRequest { request_id: "damaged-pay".into(), claim_id: claim_id.clone() },
         ))
         .await?
@@ -427,7 +427,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
         .delivery
         .clone()
         .record_failed_attempt(request(
-            "user:kim",
+            &Caller::courier("kim", "kim"),
             v1::RecordFailedAttemptRequest {
                 request_id: "late-fail".into(),
                 delivery_id: order_id.clone(),
@@ -442,7 +442,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
     let mut aftersales = clients.aftersales.clone();
     let filed = aftersales
         .file_complaint(request(
-            "user:erika",
+            &Caller::customer("erika", "erika"),
             v1::FileComplaintRequest {
                 request_id: "late-complaint".into(),
                 complaint_id: String::new(),
@@ -509,7 +509,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
     // Resolved late, it counts against the SLA in CRM's KPIs; handed over late, against on-time.
     aftersales
         .resolve_complaint(request(
-            "user:agent",
+            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
             v1::ResolveComplaintRequest {
                 request_id: "late-resolve".into(),
                 complaint_id: complaint_id.clone(),
@@ -522,7 +522,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
         .delivery
         .clone()
         .start_delivery(request(
-            "user:kim",
+            &Caller::courier("kim", "kim"),
             v1::StartDeliveryRequest { request_id: "late-start-2".into(), delivery_id: order_id.clone() },
         ))
         .await?;
@@ -591,7 +591,7 @@ async fn promised_windows_and_the_return_window_follow_the_configuration() -> an
         let mut aftersales = clients.aftersales.clone();
         let ask = ask.clone();
         async move {
-            match aftersales.request_return(request("user:erika", ask)).await {
+            match aftersales.request_return(request(&Caller::customer("erika", "erika"), ask)).await {
                 // Not delivered yet, as far as after-sales knows: ask again.
                 Err(status) if status.message().contains("not delivered") => None,
                 outcome => Some(outcome),
@@ -620,6 +620,9 @@ fn stopped_at_start(
     // default port another test (or a `make run`) holds.
     command.env("WAYBILL_LISTEN", "127.0.0.1:0").env("WAYBILL_METRICS_LISTEN", "127.0.0.1:0");
     command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    // Token keys, so that what stops a service here is the setting under test.
+    let keys = tempfile::tempdir()?;
+    waybill_testkit::trust_test_signer(&mut command, keys.path())?;
     for (key, value) in env {
         command.env(key, value);
     }

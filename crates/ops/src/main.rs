@@ -6,6 +6,8 @@
 //!   what `make run` does for its dev server); `--helm` prints them as YAML for the NATS
 //!   Helm chart (deploy/k8s/nats-values.yaml).
 //! - `waybill-ops bootstrap` creates or updates the streams as the `ops` user.
+//! - `waybill-ops waive` writes an operator's waiver of an event a read model cannot apply
+//!   (crates/eventlog waiver.rs; docs/OPERATIONS.md walks through it).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,6 +50,21 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         timeout_secs: u64,
     },
+    /// Waive the event at POSITION: read models that cannot apply it skip it and resume.
+    /// Once per position; the waiver (who, why) stays on the log as the audit trail.
+    Waive {
+        #[command(flatten)]
+        nats: NatsFlags,
+        /// The position (stream sequence) a halted read model names in its log and health.
+        #[arg(long)]
+        position: u64,
+        /// Who decides (your name or account), recorded in the waiver.
+        #[arg(long)]
+        operator: String,
+        /// Why skipping is right (an incident reference), recorded in the waiver.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[tokio::main]
@@ -82,6 +99,19 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "streams {} and {} ready ({replicas} replicas)",
                 settings.name, settings.dead_letter_stream
+            );
+            Ok(())
+        }
+        Command::Waive { nats, position, operator, reason } => {
+            let client = nats.connect("waybill-ops").await?;
+            let log =
+                waybill_eventlog::EventLog::open(client, StreamSettings::default(), "/waybill/ops").await?;
+            let event = log.get(position).await?;
+            let waiver = waybill_eventlog::Waiver { position, operator, reason };
+            let (stored, at) = log.waive(waiver).await?;
+            println!(
+                "event {position} ({} on {}) waived by {} at position {at}: {}",
+                event.event_type, event.subject, stored.operator, stored.reason
             );
             Ok(())
         }

@@ -136,10 +136,11 @@ impl User {
         match self {
             User::Sys => None,
             User::Ops => Some(Permissions {
-                publish_allow: vec!["$JS.API.>".to_owned()],
+                // waybill.ops.>: operators' records such as waivers (crates/eventlog waiver.rs).
+                publish_allow: vec!["$JS.API.>".to_owned(), "waybill.ops.>".to_owned()],
                 publish_deny: Vec::new(),
                 subscribe_allow: inboxes,
-                explanation: "the stream bootstrap and administration; publishes no events",
+                explanation: "the stream bootstrap and administration; waivers; publishes no service's events",
             }),
             User::Service(service) => {
                 let own: Vec<&str> = service.durables().iter().map(|(name, _)| *name).collect();

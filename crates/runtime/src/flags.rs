@@ -4,9 +4,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use waybill_auth::{Verifier, VerifierConfig};
 use waybill_eventlog::StreamSettings;
 
 use crate::settings::Settings;
@@ -47,12 +49,49 @@ pub struct ServiceFlags {
     /// the system choose, see `--address-file`).
     #[arg(long, env = "WAYBILL_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub auth: AuthFlags,
 }
 
-/// What a service's server needs from its binary: a connection and a bound listener.
+/// Whose tokens a service accepts. There is no switch to turn authentication off: a
+/// service without keys refuses to start (`waybill-token keygen` makes a dev key).
+#[derive(Clone, Debug, clap::Args)]
+pub struct AuthFlags {
+    /// Ed25519 public keys (PEM) that sign callers' tokens, comma-separated; a file's key
+    /// id is its name without `.pub.pem`. Several keys at once let keys rotate.
+    #[arg(long, env = "WAYBILL_AUTH_PUBLIC_KEYS", value_delimiter = ',')]
+    pub auth_public_keys: Vec<PathBuf>,
+    /// A JWKS file with the token keys (the identity provider's published keys).
+    #[arg(long, env = "WAYBILL_AUTH_JWKS")]
+    pub auth_jwks: Option<PathBuf>,
+    /// The issuer (`iss`) tokens must name.
+    #[arg(long, env = "WAYBILL_AUTH_ISSUER", default_value = waybill_auth::token::DEFAULT_ISSUER)]
+    pub auth_issuer: String,
+    /// The audience (`aud`) tokens must name.
+    #[arg(long, env = "WAYBILL_AUTH_AUDIENCE", default_value = waybill_auth::token::DEFAULT_AUDIENCE)]
+    pub auth_audience: String,
+}
+
+impl AuthFlags {
+    /// The verifier these flags configure; an error (no keys, an unreadable key) stops the
+    /// start with the reason.
+    pub fn verifier(&self) -> anyhow::Result<Arc<Verifier>> {
+        let config = VerifierConfig {
+            public_keys: self.auth_public_keys.clone(),
+            jwks: self.auth_jwks.clone(),
+            issuer: self.auth_issuer.clone(),
+            audience: self.auth_audience.clone(),
+        };
+        Ok(Arc::new(Verifier::from_config(&config)?))
+    }
+}
+
+/// What a service's server needs from its binary: a connection, a bound listener, and
+/// the verifier of its callers' tokens.
 pub struct Started {
     pub nats: async_nats::Client,
     pub listener: TcpListener,
+    pub verifier: Arc<Verifier>,
 }
 
 impl ServiceFlags {
@@ -80,11 +119,12 @@ impl ServiceFlags {
         }
     }
 
-    /// Starts logging, binds the gRPC listener (on `default_port` unless `--listen` says
+    /// Starts logging, loads the token keys, binds the gRPC listener (on `default_port` unless `--listen` says
     /// otherwise) and the metrics listener, writes the address file, then connects to NATS
     /// as `name`. Binding comes first so that a port in use fails the start at once.
     pub async fn start(&self, name: &str, default_port: u16) -> anyhow::Result<Started> {
         telemetry::init(self.log_format);
+        let verifier = self.auth.verifier()?;
         let listen = self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)));
         let listener = TcpListener::bind(listen)
             .await
@@ -97,7 +137,7 @@ impl ServiceFlags {
             write_address_file(path, listener.local_addr()?, metrics)?;
         }
         let nats = self.nats.connect(name).await?;
-        Ok(Started { nats, listener })
+        Ok(Started { nats, listener, verifier })
     }
 }
 

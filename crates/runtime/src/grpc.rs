@@ -1,5 +1,6 @@
-//! Serving gRPC the same way in every service: health (grpc.health.v1), optional server
-//! reflection, request size limits, and a listener the caller bound (tests bind port 0).
+//! Serving gRPC the same way in every service: the authentication layer in front of
+//! everything, health (grpc.health.v1), optional server reflection, request size limits,
+//! and a listener the caller bound (tests bind port 0).
 
 use std::future::Future;
 use std::time::Duration;
@@ -152,13 +153,16 @@ pub async fn while_starting<S: NamedService, T>(
     Ok((listener, started?))
 }
 
-/// Serves `routes` (plus reflection when asked: `reflection` names the one gRPC service this
-/// port serves, which reflection lists beside health) on `listener` until `shutdown` resolves,
-/// then lets in-flight calls finish for at most `grace`: a client that never closes its
-/// connection (frozen, partitioned) must not keep the process from exiting.
+/// Serves `routes` behind the authentication layer (`crate::auth`: every call but health
+/// and reflection needs a token `verifier` accepts and a permission the policy names), plus
+/// reflection when asked (`reflection` names the one gRPC service this port serves, which
+/// reflection lists beside health), on `listener` until `shutdown` resolves, then lets
+/// in-flight calls finish for at most `grace`: a client that never closes its connection
+/// (frozen, partitioned) must not keep the process from exiting.
 pub async fn serve(
     routes: Routes,
     listener: TcpListener,
+    verifier: std::sync::Arc<waybill_auth::Verifier>,
     reflection: Option<&'static str>,
     shutdown: impl Future<Output = ()> + Send,
     grace: Duration,
@@ -189,6 +193,7 @@ pub async fn serve(
         .http2_max_header_list_size(crate::limits::HTTP2_MAX_HEADER_LIST_BYTES)
         .layer(crate::metrics::GrpcMetricsLayer)
         .layer(crate::limits::MetadataLimitLayer)
+        .layer(crate::auth::AuthLayer::new(verifier))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
     let grace_over = async move {

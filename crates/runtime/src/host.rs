@@ -9,7 +9,7 @@
 //!    service's `wire`);
 //! 3. SERVING once the model has caught up with the log as it was at start, then the
 //!    timers; NOT_SERVING again the moment the model halts (`follow_read_model`);
-//! 4. serve gRPC with the actor interceptor and the request size limit (`serve`);
+//! 4. serve gRPC behind the authentication layer, with the request size limit (`serve`);
 //! 5. on shutdown, drain in this order: health NOT_SERVING (load balancers stop sending),
 //!    reactions and timers told to stop (no new events, no new ticks), in-flight calls
 //!    given the grace, then the reaction in hand given the grace again; what is still busy
@@ -23,7 +23,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::server::NamedService;
 use tonic::service::Routes;
-use tonic::service::interceptor::InterceptedService;
 use waybill_command::{Aggregate, AggregateStore, CommandRunner};
 use waybill_eventlog::{EventLog, Projection, Projector, ReactionError, ReactionSettings, RecordedEvent};
 
@@ -176,7 +175,7 @@ impl<M: Projection> Host<M> {
         wire: impl FnOnce(Opened<M>) -> Wiring<A>,
     ) -> anyhow::Result<()> {
         let Host { name, model: ReadModel { follows, empty, describe } } = self;
-        let Started { nats, listener } = started;
+        let Started { nats, listener, verifier } = started;
         let (listener, (log, model)) = crate::while_starting::<A, _>(listener, async {
             // Every read of the log (model, reactions, histories) applies only events the
             // subject's owner may have written (`waybill_proto::ownership`).
@@ -203,8 +202,7 @@ impl<M: Projection> Host<M> {
         let reactions: Vec<_> =
             reactions.into_iter().map(|spawn| spawn(log.clone(), stop_rx.clone())).collect();
 
-        let api = InterceptedService::new(api.limit_requests(MAX_REQUEST_BYTES), crate::identify_caller);
-        let routes = Routes::new(health_service).add_service(api);
+        let routes = Routes::new(health_service).add_service(api.limit_requests(MAX_REQUEST_BYTES));
         tracing::info!(address = %listener.local_addr()?, "{name} listening");
         let draining = {
             let health = health.clone();
@@ -217,6 +215,7 @@ impl<M: Projection> Host<M> {
         let served = crate::serve(
             routes,
             listener,
+            verifier,
             settings.reflection.then_some(health.service_name()),
             draining,
             settings.shutdown_grace,

@@ -1,9 +1,9 @@
 //! What every Waybill binary repeats, so that each `main.rs` is configuration only and each
 //! `server.rs` a short declaration: the shared flags and settings, logging, the allocator,
-//! the NATS connection, the actor interceptor, health and reflection, timers, and the host
+//! the NATS connection, the authentication layer, health and reflection, timers, and the host
 //! that serves a service on an already-bound listener until a shutdown future resolves.
 
-pub mod actor;
+pub mod auth;
 pub mod flags;
 pub mod grpc;
 pub mod host;
@@ -15,7 +15,9 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod timer;
 
-pub use actor::{ACTOR_HEADER, CORRELATION_HEADER, RequestContext, identify_caller};
+/// The services' adapters read their caller as `waybill_runtime::actor::context_of`.
+pub use auth as actor;
+pub use auth::{AuthLayer, CORRELATION_HEADER, RequestContext, context_of};
 pub use flags::{ServiceFlags, Started};
 pub use grpc::{Health, follow_read_model, serve, while_starting};
 pub use host::{Host, Opened, ReadModel, Wiring};

@@ -1,5 +1,6 @@
 //! A service in this process, for its own tests: bound to port 0, started on a test's
-//! nats-server, SERVING before the test gets it, stopped when dropped.
+//! nats-server, trusting the process's test signing key (`waybill_fixtures::test_signer`),
+//! SERVING before the test gets it, stopped when dropped.
 //!
 //! Every service's `server::run(settings, started, shutdown)` has one shape, so one
 //! host serves all five; what a service adds is its `run`, its settings and its client
@@ -7,7 +8,7 @@
 //!
 //! ```ignore
 //! let intake = InProcess::<IntakeClient>::start(&nats, waybill_intake::server::run, Settings::default()).await;
-//! let mut clerk = intake.client("user:clerk").await;
+//! let mut clerk = intake.client(Caller::customer_service("clerk")).await;
 //! intake.stop().await; // or drop it
 //! ```
 //!
@@ -24,7 +25,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
-use waybill_fixtures::{ActorHeader, ServiceClient};
+use waybill_fixtures::{Caller, ServiceClient};
 
 use crate::NatsServer;
 use crate::service::check_health;
@@ -81,7 +82,8 @@ impl<C: ServiceClient> InProcess<C> {
             Some(service) => nats.client_as(waybill_ops::User::Service(service)).await,
             None => nats.client().await,
         };
-        let started = waybill_runtime::Started { nats: connection, listener };
+        let verifier = std::sync::Arc::new(waybill_fixtures::test_signer().verifier());
+        let started = waybill_runtime::Started { nats: connection, listener, verifier };
         let task = tokio::spawn(run(settings, started, Shutdown(stopped)));
         InProcess { url, stop: Some(stop), task: Some(task), client: PhantomData }
     }
@@ -96,9 +98,9 @@ impl<C: ServiceClient> InProcess<C> {
         Channel::from_shared(self.url.clone()).expect("url").connect().await.expect("connect")
     }
 
-    /// A client whose every call comes from `actor` (`user:clerk`).
-    pub async fn client(&self, actor: &'static str) -> C {
-        C::new(self.channel().await, ActorHeader(actor))
+    /// A client whose every call comes from `caller` (`Caller::dispatcher("dana")`).
+    pub async fn client(&self, caller: Caller) -> C {
+        C::new(self.channel().await, caller)
     }
 
     /// What grpc.health.v1 answers for this service now.

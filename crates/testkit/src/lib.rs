@@ -38,7 +38,7 @@ pub mod wait;
 pub use cluster::NatsCluster;
 pub use host::{InProcess, Shutdown};
 pub use process::OwnedChild;
-pub use service::{Launch, ServiceProcess, wait_serving};
+pub use service::{Launch, ServiceProcess, trust_test_signer, wait_serving};
 pub use tls::TestCertificates;
 pub use users::{NatsAccess, TEST_USER, TestUsers};
 pub use wait::{TimedOut, eventually, eventually_within};

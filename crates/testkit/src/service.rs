@@ -6,6 +6,10 @@
 //! can take that port in between. Before the launch returns, it checks that the server it
 //! reached is its own child (the file names the child's pid) serving the gRPC service it
 //! expects, and SERVING.
+//!
+//! Unless the command names token keys itself, the service trusts the process's test
+//! signing key (`waybill_fixtures::test_signer`): its public key is written beside the
+//! address file and passed as `WAYBILL_AUTH_PUBLIC_KEYS`, so tests' callers are accepted.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -57,6 +61,12 @@ impl ServiceProcess {
         let dir = tempfile::Builder::new().prefix("waybill-service-").tempdir()?;
         let address_file = dir.path().join("address");
         command.env("WAYBILL_LISTEN", launch.listen).env("WAYBILL_ADDRESS_FILE", &address_file);
+        let names_keys = command
+            .get_envs()
+            .any(|(key, _)| key == "WAYBILL_AUTH_PUBLIC_KEYS" || key == "WAYBILL_AUTH_JWKS");
+        if !names_keys {
+            trust_test_signer(&mut command, dir.path())?;
+        }
         let started = Instant::now();
         let mut process = OwnedChild::spawn(&mut command)?;
         let deadline = started + launch.timeout;
@@ -131,6 +141,17 @@ impl ServiceProcess {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// Makes the service `command` starts trust the process's test signing key: writes its
+/// public key into `dir` (which must outlive the start) and names it in
+/// `WAYBILL_AUTH_PUBLIC_KEYS`.
+pub fn trust_test_signer(command: &mut Command, dir: &Path) -> anyhow::Result<()> {
+    let signer = waybill_fixtures::test_signer();
+    let public_key = dir.join(format!("{}.pub.pem", signer.kid()));
+    std::fs::write(&public_key, signer.public_key_pem()?)?;
+    command.env("WAYBILL_AUTH_PUBLIC_KEYS", &public_key);
+    Ok(())
 }
 
 /// Polls grpc.health.v1 at `url` (`http://host:port`) until `grpc_service` is SERVING, for

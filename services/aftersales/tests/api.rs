@@ -7,6 +7,7 @@ mod support;
 use support::*;
 use tonic::Code;
 use waybill_aftersales::server::Settings;
+use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1;
 use waybill_testkit::NatsServer;
 
@@ -26,7 +27,8 @@ fn complaint(request_id: &str) -> v1::FileComplaintRequest {
 async fn bad_requests_name_every_offending_field() {
     let nats = NatsServer::start();
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client = aftersales.client("user:agent").await;
+    let mut client =
+        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
 
     let status = client
         .file_complaint(v1::FileComplaintRequest {
@@ -86,7 +88,8 @@ async fn bad_requests_name_every_offending_field() {
 async fn unknown_cases_and_orders_are_not_found() {
     let nats = NatsServer::start();
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client = aftersales.client("user:agent").await;
+    let mut client =
+        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
     let unknown = uuid::Uuid::now_v7().to_string();
 
     let status = client
@@ -126,7 +129,8 @@ async fn a_transition_the_state_forbids_fails_its_precondition() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client = aftersales.client("user:agent").await;
+    let mut client =
+        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
 
     let filed = client.file_complaint(complaint("c-1")).await.expect("filed").into_inner();
     let complaint_id = filed.complaint.expect("complaint").complaint_id;
@@ -138,7 +142,7 @@ async fn a_transition_the_state_forbids_fails_its_precondition() {
     assert!(status.message().contains("filed"), "names the status: {}", status.message());
 
     // A return for an order that was never delivered.
-    let placed = place_order(&mut intake.client("user:shop").await, "order-1").await;
+    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-1").await;
     let status = client
         .request_return(v1::RequestReturnRequest {
             request_id: "r".into(),
@@ -157,7 +161,8 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client = aftersales.client("user:agent").await;
+    let mut client =
+        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
 
     let first = client.file_complaint(complaint("same-request")).await.expect("filed").into_inner();
     let again = client.file_complaint(complaint("same-request")).await.expect("retried").into_inner();
@@ -179,7 +184,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
 
     // A refund (case and ledger together) retried.
     let log = log(&nats).await;
-    let placed = place_order(&mut intake.client("user:shop").await, "order-2").await;
+    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-2").await;
     deliver(&log, &placed.order_id, chrono::Utc::now()).await;
     let return_id = client
         .request_return(v1::RequestReturnRequest {
@@ -234,7 +239,8 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
 async fn cases_are_listed_by_customer_kind_and_status_a_page_at_a_time() {
     let nats = NatsServer::start();
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client = aftersales.client("user:agent").await;
+    let mut client =
+        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
     let mut last = 0;
     for (request_id, customer_id) in
         [("c-1", "cust-1"), ("c-2", "cust-1"), ("c-3", "cust-1"), ("c-4", "cust-2")]

@@ -6,6 +6,7 @@
 mod support;
 
 use std::sync::Arc;
+use waybill_fixtures::{Caller, Role};
 
 use prost::Message;
 use support::*;
@@ -59,9 +60,10 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
     let log = log(&nats).await;
-    let placed = place_order(&mut intake.client("user:shop").await, "order-1").await;
+    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-1").await;
     deliver(&log, &placed.order_id, chrono::Utc::now() - chrono::Duration::days(2)).await;
-    let mut client = aftersales.client("user:agent").await;
+    let mut client =
+        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
 
     let return_id = received_return(&mut client, &placed.order_id, "r1", 1).await;
 
@@ -182,9 +184,10 @@ async fn two_refunds_racing_for_one_orders_charge_cannot_both_be_paid() {
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
     let log = log(&nats).await;
-    let placed = place_order(&mut intake.client("user:shop").await, "order-2").await;
+    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-2").await;
     deliver(&log, &placed.order_id, chrono::Utc::now()).await;
-    let mut client = aftersales.client("user:agent").await;
+    let mut client =
+        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
     // Each book comes back in its own return.
     let first = received_return(&mut client, &placed.order_id, "a", 1).await;
     let second = received_return(&mut client, &placed.order_id, "b", 1).await;
@@ -221,9 +224,10 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
     let log = log(&nats).await;
-    let placed = place_order(&mut intake.client("user:shop").await, "order-3").await;
+    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-3").await;
     let (exception_id, _) = raise_exception(&log, &placed.order_id, v1::DeliveryExceptionKind::Lost).await;
-    let mut client = aftersales.client("user:agent").await;
+    let mut client =
+        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
     let by_order = v1::ListCasesRequest {
         order_id: placed.order_id.clone(),
         kind: v1::CaseKind::Claim.into(),
@@ -248,7 +252,8 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     // And the service restarts (its model replays the log).
     aftersales.stop().await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client = aftersales.client("user:agent").await;
+    let mut client =
+        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
     let cases = client.list_cases(by_order).await.expect("list").into_inner().cases;
     assert_eq!(cases.len(), 1, "one claim: {cases:?}");
     assert_eq!(
@@ -337,8 +342,9 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let placed = place_order(&mut intake.client("user:shop").await, "order-4").await;
-    let mut client = aftersales.client("user:agent").await;
+    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-4").await;
+    let mut client =
+        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
     let approve = |claim_id: &str, request_id: &str, amount: i64| v1::ApproveClaimRequest {
         request_id: request_id.into(),
         claim_id: claim_id.into(),

@@ -4,6 +4,7 @@ mod support;
 
 use support::{eur, profile, registration, start_crm};
 use tonic::Code;
+use waybill_fixtures::{Caller, Role};
 use waybill_proto::status::field_violations;
 use waybill_proto::v1;
 use waybill_testkit::NatsServer;
@@ -16,7 +17,8 @@ fn fields(status: &tonic::Status) -> Vec<String> {
 async fn a_customer_is_registered_rated_held_released_and_shown() {
     let nats = NatsServer::start();
     let crm = start_crm(&nats).await;
-    let mut client = crm.client("user:alice").await;
+    let mut client =
+        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
 
     let registered = client.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
     let registered = registered.into_inner();
@@ -94,7 +96,8 @@ async fn a_customer_is_registered_rated_held_released_and_shown() {
 async fn bad_requests_name_every_offending_field() {
     let nats = NatsServer::start();
     let crm = start_crm(&nats).await;
-    let mut client = crm.client("user:alice").await;
+    let mut client =
+        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
 
     let mut bad_profile = profile("");
     bad_profile.kind = v1::CustomerKind::Unspecified.into();
@@ -173,7 +176,8 @@ async fn bad_requests_name_every_offending_field() {
 async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_precondition() {
     let nats = NatsServer::start();
     let crm = start_crm(&nats).await;
-    let mut client = crm.client("user:alice").await;
+    let mut client =
+        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
 
     let status = client
         .get_customer(v1::GetCustomerRequest { customer_id: "nobody".into(), min_position: 0 })
@@ -224,7 +228,8 @@ async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_pr
 async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() {
     let nats = NatsServer::start();
     let crm = start_crm(&nats).await;
-    let mut client = crm.client("user:alice").await;
+    let mut client =
+        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
 
     let first =
         client.register_customer(registration("reg-1", "cust-1")).await.expect("registered").into_inner();
@@ -270,8 +275,10 @@ async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() 
 async fn a_command_sent_to_another_replica_with_the_written_position_sees_the_write() {
     let nats = NatsServer::start();
     let (first, second) = (start_crm(&nats).await, start_crm(&nats).await);
-    let mut writer = first.client("user:alice").await;
-    let mut other = second.client("user:alice").await;
+    let mut writer =
+        first.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    let mut other =
+        second.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
     for round in 0..20 {
         let customer_id = format!("cust-ryw-{round}");
         let registered = writer

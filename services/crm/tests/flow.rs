@@ -6,6 +6,7 @@
 mod support;
 
 use std::sync::Arc;
+use waybill_fixtures::{Caller, Role};
 
 use chrono::{DateTime, Duration, Utc};
 use support::{Crm, eur, registration, start_crm, start_intake};
@@ -78,8 +79,9 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     let intake = start_intake(&nats).await;
     let settings = Settings { policy: policy(), ..Settings::default() };
     let crm = Crm::start(&nats, waybill_crm::server::run, settings.clone()).await;
-    let mut orders = intake.client("user:clerk").await;
-    let mut client = crm.client("user:alice").await;
+    let mut orders = intake.client(Caller::customer_service("clerk")).await;
+    let mut client =
+        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
     let log =
         EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
 
@@ -349,7 +351,8 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     // A restarted CRM rebuilds the same numbers from the log.
     crm.stop().await;
     let crm = Crm::start(&nats, waybill_crm::server::run, settings).await;
-    let mut client = crm.client("user:alice").await;
+    let mut client =
+        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
     let rebuilt = client
         .get_customer(v1::GetCustomerRequest { customer_id: "cust-a".into(), min_position: last })
         .await
@@ -379,7 +382,8 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     let later =
         Settings { clock: Arc::new(Later(Duration::days(91))), policy: policy(), ..Settings::default() };
     let crm = Crm::start(&nats, waybill_crm::server::run, later).await;
-    let mut client = crm.client("user:alice").await;
+    let mut client =
+        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
     let lapsed = client
         .list_customers(v1::ListCustomersRequest {
             lifecycle: v1::LifecycleClass::Lapsed.into(),
@@ -407,8 +411,9 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let crm = start_crm(&nats).await;
-    let mut orders = intake.client("user:clerk").await;
-    let mut client = crm.client("user:credit-control").await;
+    let mut orders = intake.client(Caller::customer_service("clerk")).await;
+    let mut client =
+        crm.client(Caller::with_roles("credit-control", &[Role::CustomerServiceAgent, Role::Finance])).await;
 
     client.register_customer(registration("reg-h", "cust-h")).await.expect("registered");
     client
@@ -457,7 +462,8 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
 async fn facts_about_orders_crm_never_saw_are_skipped_and_the_model_goes_on() {
     let nats = NatsServer::start();
     let crm = start_crm(&nats).await;
-    let mut client = crm.client("user:alice").await;
+    let mut client =
+        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
     let log =
         EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
     let stranger = uuid::Uuid::now_v7().to_string();

@@ -5,6 +5,7 @@ mod support;
 
 use support::{Crm, registration, start_crm};
 use waybill_crm::server::Settings;
+use waybill_fixtures::{Caller, Role};
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
@@ -12,7 +13,7 @@ async fn health_stays_not_serving_while_the_read_model_cannot_apply_an_event() {
     let nats = NatsServer::start();
     let first = start_crm(&nats).await;
     first
-        .client("user:alice")
+        .client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance]))
         .await
         .register_customer(registration("reg-1", "cust-1"))
         .await

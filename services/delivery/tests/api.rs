@@ -9,6 +9,7 @@ use support::{
     wait_scheduled,
 };
 use tonic::Code;
+use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1;
 use waybill_testkit::NatsServer;
 
@@ -93,7 +94,9 @@ async fn confirm(
 async fn bad_requests_name_every_offending_field() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server.client("user:hub-lead").await;
+    let mut client = server
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
 
     let refused = client
         .register_courier(v1::RegisterCourierRequest {
@@ -148,7 +151,8 @@ async fn bad_requests_name_every_offending_field() {
 async fn an_incomplete_proof_of_delivery_is_refused_field_by_field() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server.client("user:kim").await;
+    let mut client =
+        server.client(Caller::with_roles("kim", &[Role::Courier, Role::Dispatcher]).for_courier("kim")).await;
     let delivery_id = scheduled_delivery(&nats, &mut client, "Munich").await;
     let courier = register(&mut client, "courier-1", "Kim", &["Munich"]).await;
     assign(&mut client, "assign-1", &delivery_id, &courier_id(&courier)).await.expect("assigned");
@@ -212,7 +216,9 @@ async fn an_incomplete_proof_of_delivery_is_refused_field_by_field() {
 async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_precondition() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server.client("user:hub-lead").await;
+    let mut client = server
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
 
     let missing = client
         .get_delivery(v1::GetDeliveryRequest {
@@ -270,7 +276,9 @@ async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_preconditio
 async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server.client("user:hub-lead").await;
+    let mut client = server
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     let log = open_log(&nats).await;
 
     let request = v1::RegisterCourierRequest {
@@ -311,7 +319,9 @@ async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
 async fn the_courier_app_lists_deliveries_its_route_and_couriers() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server.client("user:hub-lead").await;
+    let mut client = server
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     let kim = register(&mut client, "courier-kim", "Kim", &["Munich", "Augsburg"]).await;
     let lea = register(&mut client, "courier-lea", "Lea", &["Munich"]).await;
     let in_munich = scheduled_delivery(&nats, &mut client, "Munich").await;

@@ -8,6 +8,7 @@ mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
+use waybill_fixtures::{Caller, Role};
 
 use support::{
     IntakeClient, arrived_at_hub, delivery_events, open_log, placement, proof_at, register_kim,
@@ -32,7 +33,7 @@ async fn accepted_order(
     city: &str,
     level: v1::ServiceLevel,
 ) -> String {
-    let mut orders = intake.client("user:clerk").await;
+    let mut orders = intake.client(Caller::customer_service("clerk")).await;
     let placed = orders.place_order(placement(request_id, city, level)).await.expect("placed").into_inner();
     let placed_at = placed.position;
     let order_id = placed.order.map(|order| order.order_id).expect("an order");
@@ -55,7 +56,9 @@ async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a
 
     let arrived_at = chrono::Utc::now() - chrono::Duration::minutes(5);
     let arrival = arrived_at_hub(&log, &order_id, arrived_at).await;
-    let mut client = delivery.client("user:hub-lead").await;
+    let mut client = delivery
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     let scheduled = wait_scheduled(&mut client, &order_id).await;
 
     assert_eq!(scheduled.status, v1::DeliveryStatus::Scheduled as i32);
@@ -106,7 +109,9 @@ async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a
     // ...and neither does a restart, which replays the log and resumes the consumer.
     delivery.stop().await;
     let delivery = start_delivery(&nats).await;
-    let mut client = delivery.client("user:hub-lead").await;
+    let mut client = delivery
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     let again = client
         .get_delivery(v1::GetDeliveryRequest { delivery_id: order_id.clone(), min_position: 0 })
         .await
@@ -125,7 +130,9 @@ async fn a_delivered_order_has_its_proof_of_delivery_on_the_log() {
     let delivery = start_delivery(&nats).await;
     let log = open_log(&nats).await;
     let order_id = accepted_order(&intake, "place-2", "Munich", v1::ServiceLevel::Standard).await;
-    let mut client = delivery.client("user:hub-lead").await;
+    let mut client = delivery
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     let courier_id = register_kim(&mut client, "MUNICH").await;
 
     arrived_at_hub(&log, &order_id, chrono::Utc::now()).await;
@@ -214,10 +221,12 @@ async fn a_redirected_order_moves_its_scheduled_delivery() {
     let log = open_log(&nats).await;
     let order_id = accepted_order(&intake, "place-3", "Munich", v1::ServiceLevel::Standard).await;
     arrived_at_hub(&log, &order_id, chrono::Utc::now()).await;
-    let mut client = delivery.client("user:hub-lead").await;
+    let mut client = delivery
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     wait_scheduled(&mut client, &order_id).await;
 
-    let mut orders = intake.client("user:clerk").await;
+    let mut orders = intake.client(Caller::customer_service("clerk")).await;
     let hamburg = support::party("Erika Mustermann", "Hamburg").address;
     orders
         .change_consignee_address(v1::ChangeConsigneeAddressRequest {
@@ -262,7 +271,9 @@ async fn a_return_arriving_at_a_hub_schedules_no_delivery() {
     let later = uuid::Uuid::now_v7().to_string();
     support::order_placed(&log, &later, "Munich", v1::ServiceLevel::Standard).await;
     arrived_at_hub(&log, &later, chrono::Utc::now()).await;
-    let mut client = delivery.client("user:hub-lead").await;
+    let mut client = delivery
+        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
+        .await;
     wait_scheduled(&mut client, &later).await;
     for id in [&order_id, &return_id] {
         let missing = client

@@ -4,6 +4,7 @@
 mod support;
 
 use std::time::Duration;
+use waybill_fixtures::{Caller, Role};
 
 use support::{
     Dispatch, System, place_order, record_delivery, register_vehicle, status_of, task_subject,
@@ -29,7 +30,7 @@ fn weight(vehicle: &v1::Vehicle) -> u64 {
 
 /// A placed order's task, assigned to a van at its origin, packed and picked up.
 async fn picked_up_task(system: &System, dispatch: &mut Dispatch) -> (String, String) {
-    let mut intake = system.intake("user:shop").await;
+    let mut intake = system.intake(Caller::customer_service("shop")).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(dispatch, &order_id, |_| true).await;
     let van = register_vehicle(dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
@@ -57,7 +58,8 @@ async fn picked_up_task(system: &System, dispatch: &mut Dispatch) -> (String, St
 #[tokio::test]
 async fn bad_requests_name_every_offending_field() {
     let system = System::start().await;
-    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
 
     let refused = dispatch
         .register_vehicle(v1::RegisterVehicleRequest {
@@ -118,7 +120,8 @@ async fn bad_requests_name_every_offending_field() {
 #[tokio::test]
 async fn unknown_tasks_vehicles_and_exceptions_are_not_found() {
     let system = System::start().await;
-    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
     let nobody = Uuid::now_v7().to_string();
 
     let missing = dispatch.get_task(v1::GetTaskRequest { task_id: nobody.clone(), min_position: 0 }).await;
@@ -143,7 +146,7 @@ async fn unknown_tasks_vehicles_and_exceptions_are_not_found() {
         .await;
     assert_eq!(missing.expect_err("no vehicle").code(), Code::NotFound);
 
-    let mut intake = system.intake("user:shop").await;
+    let mut intake = system.intake(Caller::customer_service("shop")).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
     let missing = dispatch
@@ -171,8 +174,9 @@ async fn unknown_tasks_vehicles_and_exceptions_are_not_found() {
 #[tokio::test]
 async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_again() {
     let system = System::start().await;
-    let mut intake = system.intake("user:shop").await;
-    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let mut intake = system.intake(Caller::customer_service("shop")).await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
 
@@ -351,8 +355,9 @@ async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_ag
 #[tokio::test]
 async fn a_retried_request_gets_the_same_answer_and_writes_once() {
     let system = System::start().await;
-    let mut intake = system.intake("user:shop").await;
-    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let mut intake = system.intake(Caller::customer_service("shop")).await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
     let van = register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
@@ -391,7 +396,8 @@ async fn a_retried_request_gets_the_same_answer_and_writes_once() {
 #[tokio::test]
 async fn a_breakdown_moves_the_task_to_another_vehicle_and_is_resolved() {
     let system = System::start().await;
-    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
     let (task_id, van) = picked_up_task(&system, &mut dispatch).await;
     let spare =
         register_vehicle(&mut dispatch, "truck-1", v1::VehicleKind::Truck, "Leipzig", 1_000_000).await;
@@ -457,8 +463,9 @@ async fn a_breakdown_moves_the_task_to_another_vehicle_and_is_resolved() {
 #[tokio::test]
 async fn a_delivered_order_comes_back_on_a_reverse_task_of_its_own() {
     let system = System::start().await;
-    let mut intake = system.intake("user:shop").await;
-    let mut dispatch = system.dispatch("user:aftersales").await;
+    let mut intake = system.intake(Caller::customer_service("shop")).await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("aftersales", &[Role::AfterSalesAgent, Role::Dispatcher])).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
     let return_id = Uuid::now_v7().to_string();
@@ -512,8 +519,9 @@ async fn a_delivered_order_comes_back_on_a_reverse_task_of_its_own() {
 #[tokio::test]
 async fn an_unavailable_or_retired_driver_is_not_given_a_trip() {
     let system = System::start().await;
-    let mut intake = system.intake("user:shop").await;
-    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let mut intake = system.intake(Caller::customer_service("shop")).await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
     register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;

@@ -5,6 +5,7 @@
 mod support;
 
 use std::collections::HashMap;
+use waybill_fixtures::{Caller, Role};
 
 use prost::Message;
 use support::{System, place_order, register_vehicle, vehicle_subject, wait_for_task};
@@ -19,8 +20,9 @@ const TASK_GRAMS: u64 = 6_000;
 #[tokio::test]
 async fn concurrent_assignments_never_load_a_vehicle_beyond_its_capacity() {
     let system = System::start().await;
-    let mut intake = system.intake("user:shop").await;
-    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let mut intake = system.intake(Caller::customer_service("shop")).await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
     let capacity = TASK_GRAMS * ROOM_FOR as u64;
     let van = register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", capacity).await;
 

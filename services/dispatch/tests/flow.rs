@@ -8,14 +8,16 @@ use support::{System, place_order, record_on_order, status_of, task_subject, wai
 use waybill_dispatch::commands::Runners;
 use waybill_dispatch::reactions;
 use waybill_dispatch::server::Settings;
+use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1::{self, TaskStatus};
 use waybill_testkit::eventually;
 
 #[tokio::test]
 async fn an_accepted_order_becomes_a_task_that_follows_cancel_restore_and_amend() {
     let system = System::start().await;
-    let mut intake = system.intake("user:alice").await;
-    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let mut intake = system.intake(Caller::customer_service("alice")).await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
 
     let order_id = place_order(&mut intake, "place-1").await;
     let task = wait_for_task(&mut dispatch, &order_id, |_| true).await;
@@ -75,8 +77,9 @@ async fn an_accepted_order_becomes_a_task_that_follows_cancel_restore_and_amend(
 #[tokio::test]
 async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
     let system = System::start().await;
-    let mut intake = system.intake("user:alice").await;
-    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let mut intake = system.intake(Caller::customer_service("alice")).await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
 
@@ -97,7 +100,8 @@ async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
 
     // And a restart: the durable consumer resumes where it was; the read model replays.
     let system = system.restart_dispatch().await;
-    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
     let task = wait_for_task(&mut dispatch, &order_id, |_| true).await;
     assert_eq!(status_of(&task), TaskStatus::Planned);
     assert_eq!(system.event_types(&task_subject(&order_id)).await, ["waybill.dispatch.task_planned.v1"]);
@@ -106,8 +110,9 @@ async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
 #[tokio::test]
 async fn a_cancellation_that_crossed_the_pickup_is_dead_lettered_and_the_reaction_goes_on() {
     let system = System::start().await;
-    let mut intake = system.intake("user:alice").await;
-    let mut dispatch = system.dispatch("user:dispatcher").await;
+    let mut intake = system.intake(Caller::customer_service("alice")).await;
+    let mut dispatch =
+        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
     support::register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;

@@ -3,6 +3,7 @@
 mod support;
 
 use std::collections::HashSet;
+use waybill_fixtures::{Caller, Role};
 
 use support::{cargo, placement, start_intake, status_of, wait_until};
 use tonic::Code;
@@ -14,7 +15,8 @@ use waybill_testkit::NatsServer;
 async fn a_placed_order_is_reviewed_by_hand_and_tracked() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
-    let mut client = intake.client("user:alice").await;
+    let mut client =
+        intake.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
 
     // Hazardous goods without a declaration need a human.
     let mut request = placement("place-1", "cust-1");
@@ -93,7 +95,7 @@ async fn a_placed_order_is_reviewed_by_hand_and_tracked() {
 async fn a_clean_order_is_accepted_automatically_then_cancelled_and_restored() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
-    let mut client = intake.client("system:shop").await;
+    let mut client = intake.client(Caller::customer_service("shop")).await;
 
     let placed = client.place_order(placement("place-2", "cust-2")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
@@ -124,7 +126,7 @@ async fn a_clean_order_is_accepted_automatically_then_cancelled_and_restored() {
 async fn a_retried_request_gets_the_same_answer_and_writes_once() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
-    let client = intake.client("system:shop").await;
+    let client = intake.client(Caller::customer_service("shop")).await;
 
     // Five copies of one request, all at once, as a client retrying on time-outs would.
     let attempts = (0..5).map(|_| {
@@ -171,7 +173,8 @@ async fn a_retried_request_gets_the_same_answer_and_writes_once() {
 async fn concurrent_amendments_are_serialised_and_none_is_lost() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
-    let mut client = intake.client("user:bob").await;
+    let mut client =
+        intake.client(Caller::with_roles("bob", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
     let placed = client.place_order(placement("place-4", "cust-4")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
     wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
@@ -224,7 +227,7 @@ async fn concurrent_amendments_are_serialised_and_none_is_lost() {
 async fn bad_requests_name_their_fields_and_change_nothing() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
-    let mut client = intake.client("system:shop").await;
+    let mut client = intake.client(Caller::customer_service("shop")).await;
 
     let mut request = placement("", "not a customer id!");
     request.cargo[0].quantity = 0;
@@ -265,7 +268,7 @@ async fn bad_requests_name_their_fields_and_change_nothing() {
 async fn orders_list_newest_first_with_filters_and_pages() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
-    let mut client = intake.client("system:shop").await;
+    let mut client = intake.client(Caller::customer_service("shop")).await;
     let mut last_position = 0;
     for index in 0..5 {
         let customer = if index % 2 == 0 { "even" } else { "odd" };
@@ -311,7 +314,8 @@ async fn orders_list_newest_first_with_filters_and_pages() {
 async fn a_watched_order_streams_its_state_then_every_change() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
-    let mut client = intake.client("user:erin").await;
+    let mut client =
+        intake.client(Caller::with_roles("erin", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
     let placed = client.place_order(placement("watch-1", "cust-w")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
     wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
@@ -371,7 +375,8 @@ async fn next(updates: &mut tonic::Streaming<v1::WatchOrderResponse>) -> (v1::Or
 async fn a_request_within_every_field_limit_that_makes_too_large_an_event_is_the_clients_mistake() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
-    let mut client = intake.client("user:alice").await;
+    let mut client =
+        intake.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
     // 100 lines (the most allowed), each description 256 characters (the most allowed) of a
     // 4-byte character: every field is fine, the event would be ~100 KiB of the log's 64.
     let mut request = placement("place-huge", "cust-huge");
@@ -404,7 +409,14 @@ async fn bytes_that_are_not_the_methods_message_are_invalid_argument_not_interna
     let codec = tonic_prost::ProstCodec::<prost_types::Duration, v1::PlaceOrderResponse>::default();
     let path = http::uri::PathAndQuery::from_static("/waybill.v1.IntakeService/PlaceOrder");
     let answer = grpc
-        .unary(tonic::Request::new(prost_types::Duration { seconds: 5, nanos: 0 }), path, codec)
+        .unary(
+            waybill_fixtures::request(
+                &Caller::customer_service("shop"),
+                prost_types::Duration { seconds: 5, nanos: 0 },
+            ),
+            path,
+            codec,
+        )
         .await
         .expect_err("undecodable");
     assert_eq!(answer.code(), Code::InvalidArgument, "{answer:?}");

@@ -6,6 +6,7 @@ mod support;
 
 use support::{placement, start_intake, status_of, wait_until};
 use waybill_eventlog::{EventLog, StreamSettings};
+use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1::{self, OrderStatus, crm_event, event_envelope::Payload};
 use waybill_testkit::NatsServer;
 
@@ -21,7 +22,8 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     intake.wait_serving().await;
-    let mut client = intake.client("user:alice").await;
+    let mut client =
+        intake.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
     let crm =
         EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/crm").await.expect("log");
 
@@ -75,7 +77,8 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
     intake.stop().await;
     let intake = start_intake(&nats).await;
     intake.wait_serving().await;
-    let mut client = intake.client("user:alice").await;
+    let mut client =
+        intake.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
     let again = client.place_order(placement("held-3", "cust-held")).await.expect("placed").into_inner();
     let again = again.order.expect("order");
     let again =

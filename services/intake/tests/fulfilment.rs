@@ -9,6 +9,7 @@ use prost::Message;
 use support::{Client, Intake, placement, start_intake, status_of, wait_until};
 use tonic::Code;
 use waybill_eventlog::{EventLog, NewEvent, subject};
+use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1::{
     self, OrderStatus, after_sales_event, delivery_event, dispatch_event, event_envelope::Payload,
 };
@@ -61,11 +62,11 @@ struct Accepted {
     order: v1::Order,
 }
 
-async fn accepted_order(actor: &'static str) -> Accepted {
+async fn accepted_order(caller: Caller) -> Accepted {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
-    let mut client = intake.client(actor).await;
+    let mut client = intake.client(caller).await;
     let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
     let order_id = order.order.expect("order").order_id;
     let order = wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
@@ -75,7 +76,7 @@ async fn accepted_order(actor: &'static str) -> Accepted {
 #[tokio::test]
 async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_timeline() {
     let Accepted { nats: _nats, intake, log, mut client, order: accepted } =
-        accepted_order("user:alice").await;
+        accepted_order(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
     let order_id = accepted.order_id.clone();
     let watch = v1::WatchOrderRequest { order_id: order_id.clone(), min_position: accepted.version };
     let mut updates = client.watch_order(watch).await.expect("watching").into_inner();
@@ -186,7 +187,7 @@ async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_t
 #[tokio::test]
 async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_orders() {
     let Accepted { nats: _nats, intake, log, mut client, order: accepted } =
-        accepted_order("user:alice").await;
+        accepted_order(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
     let order_id = accepted.order_id.clone();
 
     // A reverse shipment's task names the order but has its own id: not this order's pickup.
@@ -246,7 +247,8 @@ async fn the_timeline_shows_the_orders_returns_reverse_shipments_and_complaints_
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
-    let mut client = intake.client("user:alice").await;
+    let mut client =
+        intake.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
     let mut order_ids = Vec::new();
     for request_id in ["place-1", "place-2"] {
         let order = client.place_order(placement(request_id, "cust-1")).await.expect("placed").into_inner();
@@ -343,7 +345,8 @@ fn started() -> Payload {
 
 #[tokio::test]
 async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_sender() {
-    let Accepted { nats: _nats, intake, log, mut client, order } = accepted_order("user:desk").await;
+    let Accepted { nats: _nats, intake, log, mut client, order } =
+        accepted_order(Caller::customer_service("desk")).await;
     let order_id = order.order_id;
     let started_type = "waybill.delivery.delivery_started.v1";
     let failed_type = "waybill.delivery.delivery_attempt_failed.v1";

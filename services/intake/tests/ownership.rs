@@ -10,6 +10,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use support::{Client, Intake, placement, start_intake, status_of, wait_until};
 use tonic_health::pb::health_check_response::ServingStatus;
 use waybill_eventlog::{EventLog, subject};
+use waybill_fixtures::Caller;
 use waybill_proto::v1::{
     self, OrderStatus, delivery_event, dispatch_event, event_envelope::Payload, intake_event,
 };
@@ -29,7 +30,7 @@ async fn two_accepted_orders() -> TwoOrders {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
-    let mut client = intake.client("user:alice").await;
+    let mut client = intake.client(Caller::customer_service("alice")).await;
     let mut accepted = Vec::new();
     for request in ["place-1", "place-2"] {
         let placed = client.place_order(placement(request, "cust-1")).await.expect("placed").into_inner();

@@ -4,6 +4,7 @@ mod support;
 
 use support::{placement, start_intake, status_of, wait_until};
 use tonic_health::pb::health_check_response::ServingStatus;
+use waybill_fixtures::Caller;
 use waybill_proto::v1::{self, OrderStatus};
 use waybill_testkit::NatsServer;
 
@@ -35,7 +36,7 @@ async fn a_restarted_intake_rebuilds_the_same_read_model() {
     let nats = NatsServer::start();
     let first = start_intake(&nats).await;
     first.wait_serving().await;
-    let mut client = first.client("user:carol").await;
+    let mut client = first.client(Caller::customer_service("carol")).await;
     let mut order_ids = Vec::new();
     for index in 0..6 {
         let placed = client.place_order(placement(&format!("r{index}"), "cust-r")).await.expect("placed");
@@ -59,7 +60,7 @@ async fn a_restarted_intake_rebuilds_the_same_read_model() {
 
     let second = start_intake(&nats).await;
     second.wait_serving().await;
-    let mut client = second.client("user:carol").await;
+    let mut client = second.client(Caller::customer_service("carol")).await;
     let after = snapshot(&mut client, cancelled.position).await;
     assert_eq!(after, before);
 }
@@ -92,7 +93,7 @@ async fn intake_keeps_working_after_nats_restarts() {
     let mut nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     intake.wait_serving().await;
-    let mut client = intake.client("user:dave").await;
+    let mut client = intake.client(Caller::customer_service("dave")).await;
     let first = client.place_order(placement("before-restart", "cust-n")).await.expect("placed").into_inner();
 
     nats.restart();
@@ -153,7 +154,7 @@ async fn an_operators_waiver_brings_a_halted_intake_back_to_serving() {
     log.waive(waiver).await.expect("waived");
 
     intake.wait_serving().await;
-    let mut client = intake.client("user:dave").await;
+    let mut client = intake.client(Caller::customer_service("dave")).await;
     let placed = client.place_order(placement("after-waiver", "cust-w")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
     wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;

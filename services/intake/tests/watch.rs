@@ -7,6 +7,7 @@ mod support;
 use support::{Client, Intake, placement, status_of, wait_until};
 use tonic::Code;
 use tonic::codec::Streaming;
+use waybill_fixtures::Caller;
 use waybill_intake::domain::Policy;
 use waybill_intake::server::{self, Settings};
 use waybill_intake::watch::WatchLimits;
@@ -17,7 +18,7 @@ use waybill_testkit::{NatsServer, eventually};
 async fn intake_with(nats: &NatsServer, limits: WatchLimits) -> (Intake, String) {
     let settings = Settings::new(Policy { watches: limits, ..Policy::default() });
     let intake = Intake::start(nats, server::run, settings).await;
-    let mut client = intake.client("user:alice").await;
+    let mut client = intake.client(Caller::customer_service("alice")).await;
     let placed = client.place_order(placement("watched", "cust-w")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
     wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
@@ -36,7 +37,7 @@ struct Watched {
 async fn watched() -> Watched {
     let nats = NatsServer::start();
     let (intake, order_id) = intake_with(&nats, WatchLimits::default()).await;
-    let mut client = intake.client("user:alice").await;
+    let mut client = intake.client(Caller::customer_service("alice")).await;
     let mut updates = watch(&mut client, &order_id).await.expect("watching");
     assert_eq!(next(&mut updates).await.0, OrderStatus::Accepted);
     Watched { _nats: nats, intake, client, order_id, updates }
@@ -81,7 +82,7 @@ async fn restore(client: &mut Client, order_id: &str, request_id: &str) -> u64 {
 async fn open_watches_create_no_jetstream_consumers_and_all_see_the_change() {
     let nats = NatsServer::start();
     let (intake, order_id) = intake_with(&nats, WatchLimits { per_caller: 100, total: 100 }).await;
-    let mut client = intake.client("user:alice").await;
+    let mut client = intake.client(Caller::customer_service("alice")).await;
     let before = consumers(&nats).await;
 
     let mut watches = Vec::new();
@@ -153,8 +154,8 @@ async fn a_slow_watcher_still_ends_on_the_current_state() {
 async fn watches_beyond_a_cap_are_refused_until_one_closes() {
     let nats = NatsServer::start();
     let (intake, order_id) = intake_with(&nats, WatchLimits { per_caller: 2, total: 3 }).await;
-    let mut alice = intake.client("user:alice").await;
-    let mut bob = intake.client("user:bob").await;
+    let mut alice = intake.client(Caller::customer_service("alice")).await;
+    let mut bob = intake.client(Caller::customer_service("bob")).await;
 
     let first = watch(&mut alice, &order_id).await.expect("alice's first watch");
     let _second = watch(&mut alice, &order_id).await.expect("alice's second watch");

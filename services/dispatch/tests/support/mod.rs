@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_imports)] // each test file uses a different part of this kit
 
 use std::time::Duration;
+use waybill_fixtures::Caller;
 
 use waybill_dispatch::server::{self, Settings};
 use waybill_eventlog::EventLog;
@@ -38,12 +39,12 @@ impl System {
         System { nats, intake, dispatch }
     }
 
-    pub async fn dispatch(&self, actor: &'static str) -> Dispatch {
-        self.dispatch.client(actor).await
+    pub async fn dispatch(&self, caller: Caller) -> Dispatch {
+        self.dispatch.client(caller).await
     }
 
-    pub async fn intake(&self, actor: &'static str) -> Intake {
-        self.intake.client(actor).await
+    pub async fn intake(&self, caller: Caller) -> Intake {
+        self.intake.client(caller).await
     }
 
     /// Stops dispatch and starts it again on the same log (a new port).

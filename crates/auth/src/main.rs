@@ -1,0 +1,138 @@
+//! `waybill-token`: dev keys and tokens, and the policy tables for docs/SECURITY.md.
+//!
+//! ```text
+//! waybill-token keygen --dir var/dev/auth [--kid waybill-dev]
+//! waybill-token mint --key var/dev/auth/waybill-dev.key.pem --role dispatcher --sub dana [--ttl 8h]
+//! waybill-token policy-markdown
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use waybill_auth::{Identity, Role, Signer};
+
+#[derive(Parser)]
+#[command(name = "waybill-token", about = "Dev signing keys, dev tokens, and the access policy as Markdown")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make an Ed25519 signing key: `<kid>.key.pem` (private), `<kid>.pub.pem`, and the key
+    /// added to `jwks.json` (keys already there stay: rotation). Never overwrites a key.
+    Keygen {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The key id tokens name (`kid`).
+        #[arg(long, default_value = "waybill-dev")]
+        kid: String,
+    },
+    /// Print a token signed with a private key made by `keygen`.
+    Mint {
+        /// The private key (`<kid>.key.pem`; the key id is taken from the name).
+        #[arg(long, env = "WAYBILL_TOKEN_KEY")]
+        key: PathBuf,
+        /// A role (repeat for several): customer, customer-service-agent, order-reviewer,
+        /// dispatcher, hub-operator, courier, after-sales-agent, finance, analyst,
+        /// integrator, administrator.
+        #[arg(long = "role", required = true)]
+        roles: Vec<Role>,
+        /// The subject, recorded as `user:<sub>` on every event the caller causes.
+        #[arg(long)]
+        sub: String,
+        /// The CRM customer a customer acts for (required with the customer role).
+        #[arg(long)]
+        customer_id: Option<String>,
+        /// The courier id (required with the courier role).
+        #[arg(long)]
+        courier_id: Option<String>,
+        /// Lifetime: `90s`, `30m`, `8h`, `2d`.
+        #[arg(long, default_value = "8h", value_parser = parse_ttl)]
+        ttl: Duration,
+        #[arg(long, env = "WAYBILL_AUTH_ISSUER", default_value = waybill_auth::token::DEFAULT_ISSUER)]
+        issuer: String,
+        #[arg(long, env = "WAYBILL_AUTH_AUDIENCE", default_value = waybill_auth::token::DEFAULT_AUDIENCE)]
+        audience: String,
+    },
+    /// Print the roles and policy tables as docs/SECURITY.md carries them.
+    PolicyMarkdown,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Keygen { dir, kid } => keygen(&dir, &kid),
+        Command::Mint { key, roles, sub, customer_id, courier_id, ttl, issuer, audience } => {
+            let mut signer = Signer::from_pem_file(&key)?;
+            signer.issuer = issuer;
+            signer.audience = audience;
+            let identity = Identity { sub, roles, customer_id, courier_id };
+            identity.check()?;
+            println!("{}", signer.mint(identity, ttl)?);
+            Ok(())
+        }
+        Command::PolicyMarkdown => {
+            print!("{}", waybill_auth::policy::markdown());
+            Ok(())
+        }
+    }
+}
+
+fn keygen(dir: &Path, kid: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !kid.is_empty() && kid.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte)),
+        "--kid must be letters, digits, '-', '_' or '.'"
+    );
+    std::fs::create_dir_all(dir)?;
+    let private = dir.join(format!("{kid}.key.pem"));
+    let public = dir.join(format!("{kid}.pub.pem"));
+    for path in [&private, &public] {
+        anyhow::ensure!(!path.exists(), "{} exists; refusing to overwrite a key", path.display());
+    }
+    let jwks_path = dir.join("jwks.json");
+    let mut jwks: serde_json::Value = match std::fs::read_to_string(&jwks_path) {
+        Ok(text) => serde_json::from_str(&text)?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => serde_json::json!({"keys": []}),
+        Err(error) => return Err(error.into()),
+    };
+    let keys = jwks["keys"]
+        .as_array_mut()
+        .ok_or_else(|| anyhow::anyhow!("{} has no keys array", jwks_path.display()))?;
+    anyhow::ensure!(
+        !keys.iter().any(|key| key["kid"] == kid),
+        "{} already has a key {kid:?}",
+        jwks_path.display()
+    );
+
+    let signer = Signer::generate(kid)?;
+    keys.push(signer.jwk());
+    write_private(&private, &signer.private_key_pem()?)?;
+    std::fs::write(&public, signer.public_key_pem()?)?;
+    std::fs::write(&jwks_path, serde_json::to_string_pretty(&jwks)? + "\n")?;
+    println!("{}\n{}\n{}", private.display(), public.display(), jwks_path.display());
+    Ok(())
+}
+
+/// The private key readable by its owner only.
+fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(pem.as_bytes())?;
+    Ok(())
+}
+
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let number: u64 = number.parse().map_err(|_| format!("{text:?}: expected e.g. 90s, 30m, 8h, 2d"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: the unit must be s, m, h or d")),
+    };
+    Ok(Duration::from_secs(number * seconds))
+}

@@ -121,6 +121,10 @@ async def follow(args: argparse.Namespace) -> int:
             position = message.metadata.sequence.stream
             headers = message.headers or {}
             event_id = headers.get("ce-id")
+            if message.subject.startswith("waybill.ops."):
+                # Operators' records (waivers), not events: JSON, never about an order.
+                state.record(position, None)
+                continue
             envelope = envelope_pb2.EventEnvelope()
             envelope.ParseFromString(message.data)
             about_order = envelope.order_id == args.order or envelope.aggregate_id == args.order

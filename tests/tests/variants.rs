@@ -36,7 +36,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
     let mut orders = clients.intake.clone();
     let cancelled = orders
         .cancel_order(request(
-            &Caller::customer("erika", "erika"),
+            &Caller::customer("erika", customer),
             v1::CancelOrderRequest {
                 request_id: "restore-cancel".into(),
                 order_id: order_id.clone(),
@@ -67,7 +67,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
 
     let restored = orders
         .restore_order(request(
-            &Caller::customer("erika", "erika"),
+            &Caller::customer("erika", customer),
             v1::RestoreOrderRequest { request_id: "restore-restore".into(), order_id: order_id.clone() },
         ))
         .await?

@@ -46,6 +46,14 @@ impl Identity {
         self.roles.contains(&role)
     }
 
+    /// The one customer whose objects this caller may see and act on, when it acts only as
+    /// that customer (every role it holds is `customer`); `None` for staff and systems,
+    /// whose reach their permissions already bound.
+    pub fn customer_scope(&self) -> Option<&str> {
+        let only_customer = !self.roles.is_empty() && self.roles.iter().all(|role| *role == Role::Customer);
+        if only_customer { self.customer_id.as_deref() } else { None }
+    }
+
     /// The rules a token's identity keeps beyond its signature (`waybill-token mint`
     /// checks them too, so it never prints a token the services would refuse).
     pub fn check(&self) -> Result<(), VerifyError> {

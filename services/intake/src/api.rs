@@ -13,7 +13,7 @@ use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::status::invalid_argument;
 use waybill_proto::v1::{self, intake_service_server::IntakeService};
 use waybill_runtime::actor::context_of;
-use waybill_types::OrderId;
+use waybill_types::{CustomerId, OrderId};
 
 use crate::codec::{quote_to_wire, status_from_wire, status_to_wire};
 use crate::commands::{CommandMeta, CommandRunner, Outcome};
@@ -58,6 +58,25 @@ impl IntakeApi {
         self.runner.wait_for(min_position).await
     }
 
+    /// For a caller acting only as one customer: the order must be that customer's, and
+    /// another customer's answers NOT_FOUND exactly as a missing one does, so order ids
+    /// cannot be probed. Staff pass (their permissions bound them).
+    async fn check_owner<T>(
+        &self,
+        request: &Request<T>,
+        order_id: &OrderId,
+        min_position: Position,
+    ) -> Result<(), Status> {
+        let context = context_of(request);
+        let Some(customer) = context.identity.customer_scope() else { return Ok(()) };
+        self.wait_for(min_position.max(context.min_position)).await?;
+        let book = self.runner.model.read();
+        match book.get(order_id) {
+            Some(record) if record.order.details.customer_id.as_str() == customer => Ok(()),
+            _ => Err(not_found(order_id)),
+        }
+    }
+
     /// Parses the fields every order command shares.
     fn order_command_fields(request_id: &str, order_id: &str) -> (FieldViolations, String, Option<OrderId>) {
         let mut violations = FieldViolations::new();
@@ -73,6 +92,7 @@ impl IntakeApi {
         order_id: OrderId,
         command: Command,
     ) -> Result<(v1::Order, Position), Status> {
+        self.check_owner(request, &order_id, 0).await?;
         let meta = Self::meta(request, request_id);
         let Outcome { state: order, position } = self.runner.run(order_id, &command, &meta).await?;
         let order = order_to_wire(&order, position);
@@ -105,6 +125,13 @@ impl IntakeService for IntakeApi {
         else {
             return Err(invalid_argument(violations.into_vec()));
         };
+        if let Some(own) = context_of(&request).identity.customer_scope()
+            && customer_id.as_str() != own
+        {
+            return Err(Status::permission_denied(format!(
+                "customer_id: a customer places orders for itself only ({own})"
+            )));
+        }
         let order_id = order_id_for(customer_id.as_str(), &request_id);
         let details = OrderDetails { customer_id, shipper, consignee, cargo, service_level };
         let meta = Self::meta(&request, request_id);
@@ -215,8 +242,9 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<v1::GetOrderRequest>,
     ) -> Result<Response<v1::GetOrderResponse>, Status> {
+        let order_id = parse_order_id(&request.get_ref().order_id)?;
+        self.check_owner(&request, &order_id, request.get_ref().min_position).await?;
         let body = request.into_inner();
-        let order_id = parse_order_id(&body.order_id)?;
         self.wait_for(body.min_position).await?;
         let book = self.runner.model.read();
         let record = book.get(&order_id).ok_or_else(|| not_found(&order_id))?;
@@ -227,11 +255,25 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<v1::ListOrdersRequest>,
     ) -> Result<Response<v1::ListOrdersResponse>, Status> {
+        let scope = context_of(&request).identity.customer_scope().map(str::to_owned);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let customer_id = (!body.customer_id.is_empty())
             .then(|| convert::customer_id(&mut violations, "customer_id", &body.customer_id))
             .flatten();
+        // A customer lists its own orders, whatever filter it sends: another customer's
+        // id finds nothing, as if that customer had no orders.
+        let customer_id = match (scope, customer_id) {
+            (Some(own), Some(asked)) if asked.as_str() != own => {
+                return Ok(Response::new(v1::ListOrdersResponse::default()));
+            }
+            // A binding that is no customer id sees nothing (never everything).
+            (Some(own), _) => match CustomerId::parse(&own) {
+                Ok(own) => Some(own),
+                Err(_) => return Ok(Response::new(v1::ListOrdersResponse::default())),
+            },
+            (None, asked) => asked,
+        };
         let status = match v1::OrderStatus::try_from(body.status) {
             Ok(status) => status_from_wire(status),
             Err(_) => {
@@ -278,8 +320,9 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<v1::TrackOrderRequest>,
     ) -> Result<Response<v1::TrackOrderResponse>, Status> {
+        let order_id = parse_order_id(&request.get_ref().order_id)?;
+        self.check_owner(&request, &order_id, request.get_ref().min_position).await?;
         let body = request.into_inner();
-        let order_id = parse_order_id(&body.order_id)?;
         self.wait_for(body.min_position).await?;
         // The log has the whole timeline (intake's, the fulfilment's, after-sales'); the read
         // model keeps none of it.
@@ -307,8 +350,9 @@ impl IntakeService for IntakeApi {
         request: Request<v1::WatchOrderRequest>,
     ) -> Result<Response<Self::WatchOrderStream>, Status> {
         let caller = context_of(&request).actor;
+        let order_id = parse_order_id(&request.get_ref().order_id)?;
+        self.check_owner(&request, &order_id, request.get_ref().min_position).await?;
         let body = request.into_inner();
-        let order_id = parse_order_id(&body.order_id)?;
         self.wait_for(body.min_position).await?;
         let updates =
             crate::watch::start(&self.runner, &self.watches, &caller, order_id, self.stopping.clone())

@@ -168,10 +168,15 @@ impl CrmService for CrmApi {
         &self,
         request: Request<v1::GetCustomerRequest>,
     ) -> Result<Response<v1::GetCustomerResponse>, Status> {
+        let scope = context_of(&request).identity.customer_scope().map(str::to_owned);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let customer_id = convert::customer_id(&mut violations, "customer_id", &body.customer_id);
         let Some(customer_id) = customer_id else { return Err(reject(violations)) };
+        // Another customer's profile answers as a missing one does: ids cannot be probed.
+        if scope.is_some_and(|own| own != customer_id.as_str()) {
+            return Err(Status::not_found(format!("customer {customer_id} not found")));
+        }
         self.wait_for(body.min_position).await?;
         let model = self.runner.model.read();
         let view = model
@@ -188,6 +193,7 @@ impl CrmService for CrmApi {
         &self,
         request: Request<v1::ListCustomersRequest>,
     ) -> Result<Response<v1::ListCustomersResponse>, Status> {
+        let scope = context_of(&request).identity.customer_scope().map(str::to_owned);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let lifecycle = match v1::LifecycleClass::try_from(body.lifecycle) {
@@ -229,7 +235,15 @@ impl CrmService for CrmApi {
             return Err(reject(violations));
         }
         self.wait_for(body.min_position).await?;
-        let filter = CustomerFilter { lifecycle, abc, on_hold_only: body.on_hold_only };
+        // A customer lists itself only; a binding that is no customer id lists nothing.
+        let only = match scope {
+            Some(own) => match CustomerId::parse(&own) {
+                Ok(own) => Some(own),
+                Err(_) => return Ok(Response::new(v1::ListCustomersResponse::default())),
+            },
+            None => None,
+        };
+        let filter = CustomerFilter { lifecycle, abc, on_hold_only: body.on_hold_only, only };
         let (page, next) =
             self.runner.model.read().list(&filter, after.as_ref(), limit, &self.policy, self.clock.now());
         Ok(Response::new(v1::ListCustomersResponse {

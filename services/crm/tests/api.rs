@@ -311,3 +311,42 @@ async fn a_command_sent_to_another_replica_with_the_written_position_sees_the_wr
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
     assert!(refused.message().contains("waybill-min-position"), "{refused:?}");
 }
+
+#[tokio::test]
+async fn a_customer_sees_its_own_profile_only() {
+    let nats = NatsServer::start();
+    let crm = start_crm(&nats).await;
+    let mut desk = crm.client(Caller::customer_service("desk")).await;
+    let mut position = 0;
+    for (request_id, customer_id) in [("reg-anna", "cust-anna"), ("reg-bert", "cust-bert")] {
+        position = desk
+            .register_customer(registration(request_id, customer_id))
+            .await
+            .expect("registered")
+            .into_inner()
+            .position;
+    }
+    let mut anna = crm.client(Caller::customer("anna", "cust-anna")).await;
+
+    let get = |customer_id: &str| v1::GetCustomerRequest {
+        customer_id: customer_id.into(),
+        min_position: position,
+    };
+    anna.get_customer(get("cust-anna")).await.expect("her own");
+    for other in ["cust-bert", "cust-nobody"] {
+        let status = anna.get_customer(get(other)).await.expect_err("not hers");
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        assert_eq!(
+            status.message(),
+            format!("customer {other} not found"),
+            "a missing one and another's look alike"
+        );
+    }
+
+    let list = v1::ListCustomersRequest { min_position: position, ..Default::default() };
+    let listed = anna.list_customers(list.clone()).await.expect("listed").into_inner();
+    let ids: Vec<String> = listed.customers.iter().map(|customer| customer.customer_id.clone()).collect();
+    assert_eq!(ids, ["cust-anna"]);
+    assert!(listed.next_page_token.is_empty(), "no token naming another customer");
+    assert_eq!(desk.list_customers(list).await.expect("listed").into_inner().customers.len(), 2);
+}

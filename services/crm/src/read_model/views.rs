@@ -35,6 +35,8 @@ pub struct CustomerFilter {
     pub lifecycle: Option<LifecycleClass>,
     pub abc: Option<AbcClass>,
     pub on_hold_only: bool,
+    /// Only this customer (a customer's own view of the list).
+    pub only: Option<CustomerId>,
 }
 
 impl CrmModel {
@@ -141,6 +143,9 @@ impl CrmModel {
         let mut page = Vec::new();
         for customer_id in self.known_customers() {
             if after.is_some_and(|after| customer_id <= after) {
+                continue;
+            }
+            if filter.only.as_ref().is_some_and(|only| only != customer_id) {
                 continue;
             }
             if filter.on_hold_only

@@ -361,13 +361,14 @@ impl Clients {
             reason: "ordered one too many".into(),
             lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }],
         };
-        let requested = eventually_within("after-sales to take the return", self.patience, || {
-            let ask = ask.clone();
-            async move {
-                command!(self, aftersales, request_return, &Caller::customer("erika", "erika"), ask).ok()
-            }
-        })
-        .await?;
+        let requested =
+            eventually_within("after-sales to take the return", self.patience, || {
+                let ask = ask.clone();
+                async move {
+                    command!(self, aftersales, request_return, &Caller::customer_service("desk"), ask).ok()
+                }
+            })
+            .await?;
         let return_id = requested.return_case.map(|case| case.return_id).unwrap_or_default();
         let approve = v1::ApproveReturnRequest {
             request_id: format!("{tag}-approve"),

@@ -82,7 +82,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
                 reason: "ordered one too many".into(),
                 lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }],
             };
-            aftersales.request_return(request(&Caller::customer("erika", "erika"), body)).await.ok()
+            aftersales.request_return(request(&Caller::customer("erika", customer), body)).await.ok()
         }
     })
     .await?
@@ -159,7 +159,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     // The customer complains about the delay; an agent acknowledges and resolves it in time.
     let filed = aftersales
         .file_complaint(request(
-            &Caller::customer("erika", "erika"),
+            &Caller::customer("erika", customer),
             v1::FileComplaintRequest {
                 request_id: "life-complaint".into(),
                 complaint_id: String::new(),
@@ -213,10 +213,10 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
         nps: 10,
         comment: "quick refund".into(),
     };
-    aftersales.record_survey_response(request(&Caller::customer("erika", "erika"), answer.clone())).await?;
+    aftersales.record_survey_response(request(&Caller::customer("erika", customer), answer.clone())).await?;
     let again = aftersales
         .record_survey_response(request(
-            &Caller::customer("erika", "erika"),
+            &Caller::customer("erika", customer),
             v1::RecordSurveyResponseRequest { request_id: "life-survey-2".into(), ..answer },
         ))
         .await

@@ -442,7 +442,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
     let mut aftersales = clients.aftersales.clone();
     let filed = aftersales
         .file_complaint(request(
-            &Caller::customer("erika", "erika"),
+            &Caller::customer("erika", customer),
             v1::FileComplaintRequest {
                 request_id: "late-complaint".into(),
                 complaint_id: String::new(),
@@ -591,7 +591,7 @@ async fn promised_windows_and_the_return_window_follow_the_configuration() -> an
         let mut aftersales = clients.aftersales.clone();
         let ask = ask.clone();
         async move {
-            match aftersales.request_return(request(&Caller::customer("erika", "erika"), ask)).await {
+            match aftersales.request_return(request(&Caller::customer("erika", "cust-windows"), ask)).await {
                 // Not delivered yet, as far as after-sales knows: ask again.
                 Err(status) if status.message().contains("not delivered") => None,
                 outcome => Some(outcome),

@@ -55,7 +55,7 @@ impl AfterSalesApi {
 
     /// The order's facts, looking again once the model has caught up before refusing (it
     /// may simply be behind intake's or delivery's latest events).
-    async fn order_facts(&self, order_id: &OrderId) -> Result<OrderFacts, Status> {
+    async fn order_facts(&self, scope: &Scope, order_id: &OrderId) -> Result<OrderFacts, Status> {
         let known = || self.runners.returns.model.read().order(order_id).cloned();
         let wants_more =
             |facts: &Option<OrderFacts>| facts.as_ref().is_none_or(|facts| facts.delivered_at.is_none());
@@ -64,7 +64,10 @@ impl AfterSalesApi {
             self.runners.returns.wait_caught_up().await?;
             facts = known();
         }
-        facts.ok_or_else(|| Rejection::OrderNotFound(*order_id).into())
+        // Another customer's order is, to a customer, an order that does not exist.
+        facts
+            .filter(|facts| owns(scope, &facts.customer_id))
+            .ok_or_else(|| Rejection::OrderNotFound(*order_id).into())
     }
 
     async fn run_return<T>(
@@ -225,7 +228,7 @@ impl AfterSalesService for AfterSalesApi {
             .collect();
         require(violations)?;
         let (return_id, order_id) = return_id.zip(order_id).ok_or_else(unreachable_field)?;
-        let order = self.order_facts(&order_id).await?;
+        let order = self.order_facts(&scope_of(&request), &order_id).await?;
         let command = ReturnCommand::Request { return_id, order: Some(order), reason, lines };
         let (case, position) = self.run_return(&request, request_id, return_id, command).await?;
         Ok(Response::new(v1::RequestReturnResponse { return_case: Some(case), position }))
@@ -332,7 +335,7 @@ impl AfterSalesService for AfterSalesApi {
         let description = convert::text(&mut violations, "description", &body.description, true);
         require(violations)?;
         let ((claim_id, order_id), kind) = claim_id.zip(order_id).zip(kind).ok_or_else(unreachable_field)?;
-        let order = self.order_facts(&order_id).await?;
+        let order = self.order_facts(&scope_of(&request), &order_id).await?;
         let command = ClaimCommand::Open {
             claim_id,
             order: Some(order),
@@ -426,6 +429,13 @@ impl AfterSalesService for AfterSalesApi {
             &request_id,
         );
         let customer_id = convert::customer_id(&mut violations, "customer_id", &body.customer_id);
+        if let (Some(own), Some(named)) = (scope_of(&request), &customer_id)
+            && own != named.as_str()
+        {
+            return Err(Status::permission_denied(format!(
+                "customer_id: a customer files complaints for itself only ({own})"
+            )));
+        }
         let order_id = if body.order_id.is_empty() {
             None
         } else {
@@ -538,6 +548,18 @@ impl AfterSalesService for AfterSalesApi {
         let comment = convert::text(&mut violations, "comment", &body.comment, false);
         require(violations)?;
         let (id, kind) = id.zip(kind).ok_or_else(unreachable_field)?;
+        let scope = scope_of(&request);
+        if scope.is_some() {
+            let book = self.runners.returns.model.read();
+            let customer = match kind {
+                CaseKind::Return => book.return_case(&id).map(|record| record.state.customer_id.clone()),
+                CaseKind::Claim => book.claim(&id).map(|record| record.state.customer_id.clone()),
+                CaseKind::Complaint => book.complaint(&id).map(|record| record.state.customer_id.clone()),
+            };
+            if !customer.is_some_and(|customer| owns(&scope, &customer)) {
+                return Err(Status::not_found(format!("case {id} not found")));
+            }
+        }
         let (csat, nps) = (body.csat, body.nps);
         use v1::case::Case as Wire;
         let (case, position) = match kind {
@@ -564,6 +586,7 @@ impl AfterSalesService for AfterSalesApi {
     }
 
     async fn get_return(&self, request: Request<v1::GetReturnRequest>) -> Answer<v1::GetReturnResponse> {
+        let scope = scope_of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let id = case_id(&mut violations, "return_id", &body.return_id);
@@ -571,14 +594,17 @@ impl AfterSalesService for AfterSalesApi {
         let id = id.ok_or_else(unreachable_field)?;
         self.wait_for(body.min_position).await?;
         let book = self.runners.returns.model.read();
-        let record =
-            book.return_case(&id).ok_or_else(|| Status::not_found(format!("return {id} not found")))?;
+        let record = book
+            .return_case(&id)
+            .filter(|record| owns(&scope, &record.state.customer_id))
+            .ok_or_else(|| Status::not_found(format!("return {id} not found")))?;
         Ok(Response::new(v1::GetReturnResponse {
             return_case: Some(return_to_wire(&record.state, record.version)),
         }))
     }
 
     async fn get_claim(&self, request: Request<v1::GetClaimRequest>) -> Answer<v1::GetClaimResponse> {
+        let scope = scope_of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let id = case_id(&mut violations, "claim_id", &body.claim_id);
@@ -586,7 +612,10 @@ impl AfterSalesService for AfterSalesApi {
         let id = id.ok_or_else(unreachable_field)?;
         self.wait_for(body.min_position).await?;
         let book = self.runners.returns.model.read();
-        let record = book.claim(&id).ok_or_else(|| Status::not_found(format!("claim {id} not found")))?;
+        let record = book
+            .claim(&id)
+            .filter(|record| owns(&scope, &record.state.customer_id))
+            .ok_or_else(|| Status::not_found(format!("claim {id} not found")))?;
         Ok(Response::new(v1::GetClaimResponse { claim: Some(claim_to_wire(&record.state, record.version)) }))
     }
 
@@ -594,6 +623,7 @@ impl AfterSalesService for AfterSalesApi {
         &self,
         request: Request<v1::GetComplaintRequest>,
     ) -> Answer<v1::GetComplaintResponse> {
+        let scope = scope_of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let id = case_id(&mut violations, "complaint_id", &body.complaint_id);
@@ -602,14 +632,17 @@ impl AfterSalesService for AfterSalesApi {
         self.wait_for(body.min_position).await?;
         let now = self.now();
         let book = self.runners.returns.model.read();
-        let record =
-            book.complaint(&id).ok_or_else(|| Status::not_found(format!("complaint {id} not found")))?;
+        let record = book
+            .complaint(&id)
+            .filter(|record| owns(&scope, &record.state.customer_id))
+            .ok_or_else(|| Status::not_found(format!("complaint {id} not found")))?;
         Ok(Response::new(v1::GetComplaintResponse {
             complaint: Some(complaint_to_wire(&record.state, record.version, now)),
         }))
     }
 
     async fn list_cases(&self, request: Request<v1::ListCasesRequest>) -> Answer<v1::ListCasesResponse> {
+        let scope = scope_of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let order_id = if body.order_id.is_empty() {
@@ -621,6 +654,14 @@ impl AfterSalesService for AfterSalesApi {
             None
         } else {
             convert::customer_id(&mut violations, "customer_id", &body.customer_id).map(|id| id.to_string())
+        };
+        // A customer lists its own cases, whatever the filter: another's id finds nothing.
+        let customer_id = match (scope, customer_id) {
+            (Some(own), Some(asked)) if asked != own => {
+                return Ok(Response::new(v1::ListCasesResponse::default()));
+            }
+            (Some(own), _) => Some(own),
+            (None, asked) => asked,
         };
         let kind = match body.kind {
             0 => None,
@@ -792,4 +833,16 @@ pub fn complaint_to_wire(complaint: &Complaint, version: Position, now: Timestam
         updated_at: ts(complaint.updated_at),
         version,
     }
+}
+
+/// The one customer a caller acting only as a customer may reach (`None`: staff).
+type Scope = Option<String>;
+
+fn scope_of<T>(request: &Request<T>) -> Scope {
+    context_of(request).identity.customer_scope().map(str::to_owned)
+}
+
+/// Whether a caller with `scope` may see an object of `customer_id`.
+fn owns(scope: &Scope, customer_id: &str) -> bool {
+    scope.as_deref().is_none_or(|own| own == customer_id)
 }

@@ -303,3 +303,47 @@ async fn cases_are_listed_by_customer_kind_and_status_a_page_at_a_time() {
         .expect_err("a token we never handed out");
     assert_eq!(violated_fields(&bad), ["page_token"]);
 }
+
+#[tokio::test]
+async fn a_customer_sees_and_files_its_own_cases_only() {
+    let nats = NatsServer::start();
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let mut anna = aftersales.client(Caller::customer("anna", "cust-1")).await;
+    let mut bert = aftersales.client(Caller::customer("bert", "cust-2")).await;
+    let mut agent = aftersales.client(Caller::after_sales("agent")).await;
+
+    let filed = anna.file_complaint(complaint("anna-1")).await.expect("filed").into_inner();
+    let complaint_id = filed.complaint.expect("complaint").complaint_id;
+    let position = filed.position;
+
+    // Bert neither sees Anna's complaint nor tells it from one that does not exist.
+    let get = |id: &str| v1::GetComplaintRequest { complaint_id: id.into(), min_position: position };
+    let missing = "0190f0f0-0000-7000-8000-00000000beef";
+    for id in [complaint_id.as_str(), missing] {
+        let status = bert.get_complaint(get(id)).await.expect_err("not his");
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        assert_eq!(status.message(), format!("complaint {id} not found"));
+    }
+    let survey = v1::RecordSurveyResponseRequest {
+        request_id: "bert-survey".into(),
+        case_id: complaint_id.clone(),
+        case_kind: v1::CaseKind::Complaint.into(),
+        csat: 1,
+        nps: 0,
+        comment: String::new(),
+    };
+    assert_eq!(bert.record_survey_response(survey).await.expect_err("not his").code(), Code::NotFound);
+    // Nor files one in Anna's name.
+    let status = bert.file_complaint(complaint("bert-1")).await.expect_err("not his name");
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    // Lists: each customer its own, whatever the filter; the agent everything.
+    let all = v1::ListCasesRequest { min_position: position, ..Default::default() };
+    let asking_for_anna = v1::ListCasesRequest { customer_id: "cust-1".into(), ..all.clone() };
+    assert!(bert.list_cases(all.clone()).await.expect("listed").into_inner().cases.is_empty());
+    assert!(bert.list_cases(asking_for_anna).await.expect("listed").into_inner().cases.is_empty());
+    assert_eq!(anna.list_cases(all.clone()).await.expect("listed").into_inner().cases.len(), 1);
+    assert_eq!(agent.list_cases(all).await.expect("listed").into_inner().cases.len(), 1);
+    anna.get_complaint(get(&complaint_id)).await.expect("hers");
+    agent.get_complaint(get(&complaint_id)).await.expect("the agent's to handle");
+}

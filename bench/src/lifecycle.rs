@@ -236,13 +236,13 @@ pub async fn one_lifecycle(
     .await?;
     delivery
         .start_delivery(request(
-            &Caller::courier("kim", "kim"),
+            &Caller::courier("kim", &crew.courier_id),
             v1::StartDeliveryRequest { request_id: request_id(), delivery_id: task() },
         ))
         .await?;
     delivery
         .confirm_delivery(request(
-            &Caller::courier("kim", "kim"),
+            &Caller::courier("kim", &crew.courier_id),
             v1::ConfirmDeliveryRequest {
                 request_id: request_id(),
                 delivery_id: task(),

@@ -250,6 +250,23 @@ impl Clients {
         .await
     }
 
+    /// The courier the delivery is assigned to, as a caller (a courier reaches only its
+    /// own deliveries).
+    pub async fn courier_of(&self, delivery_id: &str) -> anyhow::Result<Caller> {
+        let assigned = eventually_within(
+            &format!("delivery {delivery_id} to have a courier"),
+            self.patience,
+            || async move {
+                self.delivery(delivery_id)
+                    .await
+                    .map(|delivery| delivery.courier_id)
+                    .filter(|id| !id.is_empty())
+            },
+        )
+        .await?;
+        Ok(Caller::courier("kim", &assigned))
+    }
+
     pub async fn delivery(&self, delivery_id: &str) -> Option<v1::DeliveryTask> {
         let request = v1::GetDeliveryRequest { delivery_id: delivery_id.into(), min_position: 0 };
         self.delivery.clone().get_delivery(request).await.ok()?.into_inner().delivery
@@ -319,7 +336,8 @@ impl Clients {
         )?;
         let start =
             v1::StartDeliveryRequest { request_id: format!("{tag}-start"), delivery_id: order_id.into() };
-        command!(self, delivery, start_delivery, &Caller::courier("kim", "kim"), start)?;
+        let courier = &self.courier_of(order_id).await?;
+        command!(self, delivery, start_delivery, courier, start)?;
         Ok(())
     }
 
@@ -331,7 +349,8 @@ impl Clients {
             delivery_id: order_id.into(),
             proof: Some(handover.clone()),
         };
-        command!(self, delivery, confirm_delivery, &Caller::courier("kim", "kim"), confirm)?;
+        let courier = &self.courier_of(order_id).await?;
+        command!(self, delivery, confirm_delivery, courier, confirm)?;
         Ok(handover)
     }
 

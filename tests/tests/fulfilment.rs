@@ -170,7 +170,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     assert_eq!(with_courier.delivery.map(|delivery| delivery.courier_id), Some(courier.clone()));
     last_mile
         .start_delivery(request(
-            &Caller::courier("kim", "kim"),
+            &Caller::courier("kim", &courier),
             v1::StartDeliveryRequest { request_id: "start-1".into(), delivery_id: order_id.clone() },
         ))
         .await?;
@@ -180,7 +180,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     unsigned.signature = None;
     let refused = last_mile
         .confirm_delivery(request(
-            &Caller::courier("kim", "kim"),
+            &Caller::courier("kim", &courier),
             v1::ConfirmDeliveryRequest {
                 request_id: "confirm-0".into(),
                 delivery_id: order_id.clone(),
@@ -195,7 +195,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     let handover = proof();
     last_mile
         .confirm_delivery(request(
-            &Caller::courier("kim", "kim"),
+            &Caller::courier("kim", &courier),
             v1::ConfirmDeliveryRequest {
                 request_id: "confirm-1".into(),
                 delivery_id: order_id.clone(),

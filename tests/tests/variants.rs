@@ -123,7 +123,7 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
             // The courier tries again on the rescheduled window.
             last_mile
                 .start_delivery(request(
-                    &Caller::courier("kim", "kim"),
+                    &clients.courier_of(&order_id).await?,
                     v1::StartDeliveryRequest {
                         request_id: format!("absent-start-{attempt}"),
                         delivery_id: order_id.clone(),
@@ -133,7 +133,7 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
         }
         let failed = last_mile
             .record_failed_attempt(request(
-                &Caller::courier("kim", "kim"),
+                &clients.courier_of(&order_id).await?,
                 v1::RecordFailedAttemptRequest {
                     request_id: format!("absent-fail-{attempt}"),
                     delivery_id: order_id.clone(),
@@ -158,7 +158,7 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
     // Back to the sender: no more handovers, and the customer's timeline says so.
     let late = last_mile
         .confirm_delivery(request(
-            &Caller::courier("kim", "kim"),
+            &clients.courier_of(&order_id).await?,
             v1::ConfirmDeliveryRequest {
                 request_id: "absent-confirm".into(),
                 delivery_id: order_id.clone(),
@@ -225,7 +225,7 @@ async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_depa
         .delivery
         .clone()
         .record_failed_attempt(request(
-            &Caller::courier("kim", "kim"),
+            &clients.courier_of(&order_id).await?,
             v1::RecordFailedAttemptRequest {
                 request_id: "wrong-fail".into(),
                 delivery_id: order_id.clone(),
@@ -272,7 +272,7 @@ async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_depa
         .delivery
         .clone()
         .start_delivery(request(
-            &Caller::courier("kim", "kim"),
+            &clients.courier_of(&order_id).await?,
             v1::StartDeliveryRequest { request_id: "wrong-start-2".into(), delivery_id: order_id.clone() },
         ))
         .await?
@@ -305,7 +305,7 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
         .delivery
         .clone()
         .report_delivery_exception(request(
-            &Caller::courier("kim", "kim"),
+            &clients.courier_of(&order_id).await?,
             v1::ReportDeliveryExceptionRequest {
                 request_id: "damaged-report".into(),
                 delivery_id: order_id.clone(),
@@ -427,7 +427,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
         .delivery
         .clone()
         .record_failed_attempt(request(
-            &Caller::courier("kim", "kim"),
+            &clients.courier_of(&order_id).await?,
             v1::RecordFailedAttemptRequest {
                 request_id: "late-fail".into(),
                 delivery_id: order_id.clone(),
@@ -522,7 +522,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
         .delivery
         .clone()
         .start_delivery(request(
-            &Caller::courier("kim", "kim"),
+            &clients.courier_of(&order_id).await?,
             v1::StartDeliveryRequest { request_id: "late-start-2".into(), delivery_id: order_id.clone() },
         ))
         .await?;

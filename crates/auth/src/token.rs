@@ -46,6 +46,13 @@ impl Identity {
         self.roles.contains(&role)
     }
 
+    /// The one courier whose deliveries and route this caller may see and act on, when it
+    /// acts only as that courier (every role it holds is `courier`); `None` otherwise.
+    pub fn courier_scope(&self) -> Option<&str> {
+        let only_courier = !self.roles.is_empty() && self.roles.iter().all(|role| *role == Role::Courier);
+        if only_courier { self.courier_id.as_deref() } else { None }
+    }
+
     /// The one customer whose objects this caller may see and act on, when it acts only as
     /// that customer (every role it holds is `customer`); `None` for staff and systems,
     /// whose reach their permissions already bound.

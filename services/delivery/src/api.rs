@@ -63,6 +63,23 @@ impl DeliveryApi {
         delivery_id: OrderId,
         command: DeliveryCommand,
     ) -> Result<(v1::DeliveryTask, Position), Status> {
+        if let Some(courier) = courier_scope(request) {
+            // A courier records its own deliveries only; another's looks like none at all.
+            self.wait_for(context_of(request).min_position).await?;
+            let assigned = || {
+                let book = self.deliveries.model.read();
+                let assigned = book.delivery(&delivery_id).and_then(|record| record.delivery.courier);
+                courier.is_some_and(|own| assigned == Some(own))
+            };
+            // The model may be a moment behind an assignment just made: look again once it
+            // has caught up before refusing.
+            if !assigned() {
+                self.catch_up().await?;
+                if !assigned() {
+                    return Err(not_scheduled(&delivery_id));
+                }
+            }
+        }
         let meta = Self::meta(request, request_id);
         let outcome = self.deliveries.run(delivery_id, &command, &meta).await?;
         Ok((delivery_to_wire(&outcome.state, outcome.position), outcome.position))
@@ -124,6 +141,16 @@ fn courier_id(violations: &mut FieldViolations, field: &str, value: &str) -> Opt
         violations.push(field, "expected a UUID");
     }
     parsed
+}
+
+/// For a caller acting only as a courier: `Some(its courier)` (`Some(None)` when the
+/// binding is no courier id: it reaches nothing); `None` for staff.
+fn courier_scope<T>(request: &Request<T>) -> Option<Option<CourierId>> {
+    context_of(request).identity.courier_scope().map(CourierId::parse)
+}
+
+fn not_scheduled(id: &OrderId) -> Status {
+    Status::not_found(format!("delivery {id} not found (not scheduled yet?)"))
 }
 
 fn delivery_id(violations: &mut FieldViolations, value: &str) -> Option<OrderId> {
@@ -305,6 +332,7 @@ impl DeliveryService for DeliveryApi {
         &self,
         request: Request<v1::GetDeliveryRequest>,
     ) -> Result<Response<v1::GetDeliveryResponse>, Status> {
+        let scope = courier_scope(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let id = delivery_id(&mut violations, &body.delivery_id);
@@ -314,7 +342,8 @@ impl DeliveryService for DeliveryApi {
         let book = self.deliveries.model.read();
         let record = book
             .delivery(&id)
-            .ok_or_else(|| Status::not_found(format!("delivery {id} not found (not scheduled yet?)")))?;
+            .filter(|record| scope.is_none_or(|own| own.is_some() && record.delivery.courier == own))
+            .ok_or_else(|| not_scheduled(&id))?;
         Ok(Response::new(v1::GetDeliveryResponse { delivery: Some(record_to_wire(record)) }))
     }
 
@@ -322,6 +351,7 @@ impl DeliveryService for DeliveryApi {
         &self,
         request: Request<v1::ListDeliveriesRequest>,
     ) -> Result<Response<v1::ListDeliveriesResponse>, Status> {
+        let scope = courier_scope(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let status = match v1::DeliveryStatus::try_from(body.status) {
@@ -347,6 +377,15 @@ impl DeliveryService for DeliveryApi {
         };
         require(violations)?;
         self.wait_for(body.min_position).await?;
+        // A courier lists its own deliveries, whatever the filter says.
+        let courier_id = match (scope, courier_id) {
+            (Some(Some(own)), Some(asked)) if asked != own => {
+                return Ok(Response::new(v1::ListDeliveriesResponse::default()));
+            }
+            (Some(Some(own)), _) => Some(own),
+            (Some(None), _) => return Ok(Response::new(v1::ListDeliveriesResponse::default())),
+            (None, asked) => asked,
+        };
         let filter = DeliveryFilter { status, courier_id, zone: (!zone.is_empty()).then_some(zone) };
         let book = self.deliveries.model.read();
         let (page, next) = book.list(&filter, after, page_size);
@@ -360,6 +399,7 @@ impl DeliveryService for DeliveryApi {
         &self,
         request: Request<v1::GetCourierRouteRequest>,
     ) -> Result<Response<v1::GetCourierRouteResponse>, Status> {
+        let scope = courier_scope(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let courier_id = courier_id(&mut violations, "courier_id", &body.courier_id);
@@ -378,7 +418,9 @@ impl DeliveryService for DeliveryApi {
         let from = day.and_time(chrono::NaiveTime::MIN).and_utc();
         let until = from + chrono::Duration::days(1);
         let book = self.deliveries.model.read();
-        if book.courier(&courier_id).is_none() {
+        // Another courier's route looks like a courier that does not exist.
+        let visible = scope.is_none_or(|own| own == Some(courier_id));
+        if !visible || book.courier(&courier_id).is_none() {
             return Err(Rejection::CourierNotFound.into());
         }
         let stops = book.route(&courier_id, from, until).into_iter().map(record_to_wire).collect();

@@ -431,3 +431,39 @@ async fn the_courier_app_lists_deliveries_its_route_and_couriers() {
 fn assigned_courier(response: v1::AssignCourierResponse) -> String {
     response.delivery.map(|delivery| delivery.courier_id).unwrap_or_default()
 }
+
+#[tokio::test]
+async fn a_courier_sees_and_records_its_own_deliveries_only() {
+    let nats = NatsServer::start();
+    let server = start_delivery(&nats).await;
+    let mut lead =
+        server.client(Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher])).await;
+    let delivery_id = scheduled_delivery(&nats, &mut lead, "Munich").await;
+    let kim = courier_id(&register(&mut lead, "courier-kim", "Kim", &["Munich"]).await);
+    let lou = courier_id(&register(&mut lead, "courier-lou", "Lou", &["Munich"]).await);
+    assign(&mut lead, "assign-kim", &delivery_id, &kim).await.expect("assigned to Kim");
+    let mut kim_app = server.client(Caller::courier("kim", &kim)).await;
+    let mut lou_app = server.client(Caller::courier("lou", &lou)).await;
+
+    // Lou neither sees Kim's delivery nor can record on it: it looks like no delivery.
+    let get = v1::GetDeliveryRequest { delivery_id: delivery_id.clone(), min_position: 0 };
+    let status = lou_app.get_delivery(get.clone()).await.expect_err("not hers");
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    let status = start(&mut lou_app, "lou-start", &delivery_id).await.expect_err("not hers");
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    let all = v1::ListDeliveriesRequest::default();
+    assert!(lou_app.list_deliveries(all.clone()).await.expect("listed").into_inner().deliveries.is_empty());
+    let route = |courier_id: &str| v1::GetCourierRouteRequest {
+        courier_id: courier_id.into(),
+        date: String::new(),
+        min_position: 0,
+    };
+    assert_eq!(lou_app.get_courier_route(route(&kim)).await.expect_err("not hers").code(), Code::NotFound);
+
+    // Kim sees and works her own; the lead sees every delivery.
+    kim_app.get_delivery(get).await.expect("hers");
+    start(&mut kim_app, "kim-start", &delivery_id).await.expect("started by Kim");
+    assert_eq!(kim_app.list_deliveries(all.clone()).await.expect("listed").into_inner().deliveries.len(), 1);
+    kim_app.get_courier_route(route(&kim)).await.expect("her route");
+    assert_eq!(lead.list_deliveries(all).await.expect("listed").into_inner().deliveries.len(), 1);
+}

@@ -70,11 +70,17 @@ impl IntakeApi {
         let context = context_of(request);
         let Some(customer) = context.identity.customer_scope() else { return Ok(()) };
         self.wait_for(min_position.max(context.min_position)).await?;
-        let book = self.runner.model.read();
-        match book.get(order_id) {
-            Some(record) if record.order.details.customer_id.as_str() == customer => Ok(()),
-            _ => Err(not_found(order_id)),
+        let owned = || {
+            let book = self.runner.model.read();
+            book.get(order_id).is_some_and(|record| record.order.details.customer_id.as_str() == customer)
+        };
+        // The model may be a moment behind the log (an order placed just now through another
+        // replica): look again once it has caught up before refusing.
+        if owned() {
+            return Ok(());
         }
+        self.runner.wait_caught_up().await?;
+        if owned() { Ok(()) } else { Err(not_found(order_id)) }
     }
 
     /// Parses the fields every order command shares.

@@ -550,14 +550,22 @@ impl AfterSalesService for AfterSalesApi {
         let (id, kind) = id.zip(kind).ok_or_else(unreachable_field)?;
         let scope = scope_of(&request);
         if scope.is_some() {
-            let book = self.runners.returns.model.read();
-            let customer = match kind {
-                CaseKind::Return => book.return_case(&id).map(|record| record.state.customer_id.clone()),
-                CaseKind::Claim => book.claim(&id).map(|record| record.state.customer_id.clone()),
-                CaseKind::Complaint => book.complaint(&id).map(|record| record.state.customer_id.clone()),
+            let owned = || {
+                let book = self.runners.returns.model.read();
+                let customer = match kind {
+                    CaseKind::Return => book.return_case(&id).map(|record| record.state.customer_id.clone()),
+                    CaseKind::Claim => book.claim(&id).map(|record| record.state.customer_id.clone()),
+                    CaseKind::Complaint => book.complaint(&id).map(|record| record.state.customer_id.clone()),
+                };
+                customer.is_some_and(|customer| owns(&scope, &customer))
             };
-            if !customer.is_some_and(|customer| owns(&scope, &customer)) {
-                return Err(Status::not_found(format!("case {id} not found")));
+            // As intake and delivery do: look again once the model has caught up (a case
+            // closed a moment ago) before refusing.
+            if !owned() {
+                self.runners.returns.wait_caught_up().await?;
+                if !owned() {
+                    return Err(Status::not_found(format!("case {id} not found")));
+                }
             }
         }
         let (csat, nps) = (body.csat, body.nps);

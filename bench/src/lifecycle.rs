@@ -273,7 +273,6 @@ pub struct Watcher {
     slots: Mutex<HashMap<(String, &'static str), Slot>>,
     reactions: Mutex<Vec<Reaction>>,
     stored_at: Mutex<HashMap<String, i128>>,
-    seen: std::sync::atomic::AtomicU64,
 }
 
 impl Watcher {
@@ -296,7 +295,6 @@ impl Watcher {
             slots: Mutex::new(HashMap::new()),
             reactions: Mutex::new(Vec::new()),
             stored_at: Mutex::new(HashMap::new()),
-            seen: Default::default(),
         });
         let following = watcher.clone();
         tokio::spawn(async move {
@@ -332,7 +330,6 @@ impl Watcher {
         causation: String,
         stored_at: i128,
     ) {
-        self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut stored) = self.stored_at.lock() {
             if let Some(cause) = stored.get(&causation) {
                 let lag = Duration::from_nanos(u64::try_from(stored_at - cause).unwrap_or(0));
@@ -380,8 +377,13 @@ impl Watcher {
         }
     }
 
-    pub fn events_seen(&self) -> u64 {
-        self.seen.load(std::sync::atomic::Ordering::Relaxed)
+    /// How many events (of any service) were stored between `from` and `until` (Unix
+    /// nanoseconds).
+    pub fn events_between(&self, from: i128, until: i128) -> usize {
+        self.stored_at
+            .lock()
+            .map(|stored| stored.values().filter(|at| **at >= from && **at <= until).count())
+            .unwrap_or(0)
     }
 
     /// The reactions stored between `from` and `until` (Unix nanoseconds).
@@ -399,16 +401,40 @@ impl Watcher {
     }
 }
 
-/// The result of one lifecycle run.
+/// Lifecycle latencies and reaction lags of one measured window.
 #[derive(Clone, Debug)]
-pub struct LifecycleRun {
+pub struct Window {
     pub per_second: f64,
     pub completed: usize,
     pub failed: u64,
     pub p50_ms: f64,
     pub p99_ms: f64,
-    /// Per reacting event type: (count, p50 ms, p99 ms); and "all reactions".
+    /// Per reacting event type: (count, p50 ms, p99 ms); and "all reactions" last.
     pub lags: Vec<(String, usize, f64, f64)>,
+}
+
+impl Window {
+    pub fn lag_p99_ms(&self) -> f64 {
+        self.lags.last().map(|lag| lag.3).unwrap_or(f64::NAN)
+    }
+}
+
+/// The result of one lifecycle run: the closed loop at saturation, and the open loop at
+/// half the closed loop's rate.
+#[derive(Clone, Debug)]
+pub struct LifecycleRun {
+    pub closed: Window,
+    /// Events stored (by every service) per completed lifecycle in the closed-loop window.
+    pub events_per_lifecycle: f64,
+    /// Acked JetStream publishes per second, 64 in flight, on the same nats-server just
+    /// before the services started: the broker's pace the lifecycle rate is held against.
+    pub raw_publish_per_second: f64,
+    /// Per process (nats-server and each service): CPU time in the closed-loop window ÷
+    /// its length, in % of one core.
+    pub cpu_percent: Vec<(&'static str, f64)>,
+    pub open: Window,
+    /// The open loop's fixed arrival rate, lifecycles/s.
+    pub open_rate: f64,
 }
 
 pub struct Settings {
@@ -421,17 +447,123 @@ pub fn unix_nanos(at: SystemTime) -> i128 {
     at.duration_since(SystemTime::UNIX_EPOCH).map(|elapsed| elapsed.as_nanos() as i128).unwrap_or(0)
 }
 
+/// In-flight publishes of the raw baseline the lifecycle rate is held against (issue 13).
+pub const RAW_IN_FLIGHT: usize = 64;
+
 pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow::Result<LifecycleRun> {
     let store = paths.data_dir.join(format!("lifecycle-run-{run_index}"));
     let _ = std::fs::remove_dir_all(&store);
     let nats = Nats::start(&paths.nats_server, &store)?;
+    let jetstream = async_nats::jetstream::new(nats.client().await?);
+    crate::baseline::ensure_stream(&jetstream).await?;
+    let raw_settings = crate::place::Settings {
+        concurrency: vec![RAW_IN_FLIGHT],
+        warmup: Duration::from_secs(1),
+        measure: Duration::from_secs(3),
+    };
+    let raw = crate::place::raw_level(&jetstream, RAW_IN_FLIGHT, &raw_settings).await;
     let system = System::start(paths, &nats, &format!("lifecycle-{run_index}")).await?;
     let watcher = Watcher::start(nats.client().await?, 1).await?;
     let clients = system.clients().await?;
+    let crews = CrewPool::default();
 
-    let mut crews = Vec::new();
+    let mut processes: Vec<(&'static str, u32)> = vec![("nats-server", nats.process.pid())];
+    processes.extend(system.services.iter().map(|(name, service)| (*name, service.pid())));
+    let cpu_probe = tokio::spawn(cpu_during(processes, settings.warmup, settings.measure));
+    let closed = closed_loop(&clients, &watcher, &crews, settings).await?;
+    let cpu_percent = cpu_probe.await?;
+    let events_per_lifecycle = closed.1 as f64 / closed.0.completed.max(1) as f64;
+    let closed = closed.0;
+
+    // Let the reactions work off the closed loop's backlog before the open loop starts.
+    crate::place::reactions_idle(&jetstream, Duration::from_secs(60)).await?;
+    let open_rate = closed.per_second / 2.0;
+    let open = open_loop(&clients, &watcher, &crews, settings, open_rate).await?;
+
+    eprintln!(
+        "  lifecycle run {run_index}: closed {:.0}/s ({} done, {} failed, {events_per_lifecycle:.1} events each = {:.2} × raw publish {:.0}/s), p50 {:.0} ms p99 {:.0} ms, lag p99 {:.1} ms; \
+         open at {open_rate:.0}/s: p50 {:.0} ms p99 {:.0} ms, lag p99 {:.1} ms ({} failed); CPU % {}",
+        closed.per_second,
+        closed.completed,
+        closed.failed,
+        closed.per_second * events_per_lifecycle / raw.per_second,
+        raw.per_second,
+        closed.p50_ms,
+        closed.p99_ms,
+        closed.lag_p99_ms(),
+        open.p50_ms,
+        open.p99_ms,
+        open.lag_p99_ms(),
+        open.failed,
+        cpu_percent.iter().map(|(name, cpu)| format!("{name} {cpu:.0}")).collect::<Vec<_>>().join(", ")
+    );
+    system.stop();
+    nats.process.stop(Duration::from_secs(5));
+    let _ = std::fs::remove_dir_all(&store);
+    Ok(LifecycleRun {
+        closed,
+        events_per_lifecycle,
+        raw_publish_per_second: raw.per_second,
+        cpu_percent,
+        open,
+        open_rate,
+    })
+}
+
+/// CPU time of each process between `warmup` and `warmup + measure` from now, in % of
+/// one core.
+async fn cpu_during(
+    processes: Vec<(&'static str, u32)>,
+    warmup: Duration,
+    measure: Duration,
+) -> Vec<(&'static str, f64)> {
+    tokio::time::sleep(warmup).await;
+    let before: Vec<f64> = processes.iter().map(|(_, pid)| crate::procs::cpu_seconds(*pid)).collect();
+    tokio::time::sleep(measure).await;
+    processes
+        .iter()
+        .zip(before)
+        .map(|((name, pid), before)| {
+            (*name, (crate::procs::cpu_seconds(*pid) - before) / measure.as_secs_f64() * 100.0)
+        })
+        .collect()
+}
+
+/// Workers' vans and couriers, handed out one per lifecycle in flight and taken back after,
+/// so that no two lifecycles race for the same one; a new crew is registered when none is
+/// free.
+#[derive(Clone, Default)]
+struct CrewPool {
+    free: Arc<Mutex<Vec<Crew>>>,
+}
+
+impl CrewPool {
+    async fn take(&self, clients: &Clients) -> anyhow::Result<Crew> {
+        let free = self.free.lock().ok().and_then(|mut free| free.pop());
+        match free {
+            Some(crew) => Ok(crew),
+            None => register_crew(&mut clients.clone()).await,
+        }
+    }
+
+    fn give_back(&self, crew: Crew) {
+        if let Ok(mut free) = self.free.lock() {
+            free.push(crew);
+        }
+    }
+}
+
+/// `settings.workers` workers, each driving one lifecycle after another (saturation).
+/// Returns the window and the number of events stored in it.
+async fn closed_loop(
+    clients: &Clients,
+    watcher: &Arc<Watcher>,
+    crews: &CrewPool,
+    settings: &Settings,
+) -> anyhow::Result<(Window, usize)> {
+    let mut taken = Vec::new();
     for _ in 0..settings.workers {
-        crews.push(register_crew(&mut clients.clone()).await?);
+        taken.push(crews.take(clients).await?);
     }
     let start = Instant::now();
     let wall_start = SystemTime::now();
@@ -439,10 +571,11 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
     let measure_until = measure_from + settings.measure;
     let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut tasks = Vec::new();
-    for (worker, crew) in crews.into_iter().enumerate() {
+    for (worker, crew) in taken.into_iter().enumerate() {
         let mut clients = clients.clone();
         let watcher = watcher.clone();
         let failed = failed.clone();
+        let crews = crews.clone();
         tasks.push(tokio::spawn(async move {
             let mut durations = Vec::new();
             while Instant::now() < measure_until {
@@ -450,28 +583,112 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
                 let outcome = one_lifecycle(&mut clients, &watcher, &crew, format!("cust-{worker}")).await;
                 let done = Instant::now();
                 if done >= measure_from && done <= measure_until {
-                    match outcome {
-                        Ok(()) => durations.push(done - began),
-                        Err(error) => {
-                            if failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 3 {
-                                eprintln!("  lifecycle failed: {error}");
-                            }
-                        }
-                    }
+                    record(outcome, done - began, &mut durations, &failed);
                 }
             }
+            crews.give_back(crew);
             durations
         }));
     }
     let window_from = unix_nanos(wall_start + settings.warmup);
+    let window_until = window_from + settings.measure.as_nanos() as i128;
     let mut durations = Vec::new();
     for task in tasks {
         if let Ok(mut worker_durations) = task.await {
             durations.append(&mut worker_durations);
         }
     }
+    let events = watcher.events_between(window_from, window_until);
+    Ok((window(watcher, durations, &failed, settings.measure, window_from, window_until), events))
+}
+
+/// Lifecycles started at a fixed `rate` (one every 1/rate s, whatever the system's
+/// answers), each with a crew of its own: latency without the closed loop's queueing.
+async fn open_loop(
+    clients: &Clients,
+    watcher: &Arc<Watcher>,
+    crews: &CrewPool,
+    settings: &Settings,
+    rate: f64,
+) -> anyhow::Result<Window> {
+    anyhow::ensure!(rate > 0.0, "the closed loop completed no lifecycle: no open-loop rate");
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let start = Instant::now();
+    let wall_start = SystemTime::now();
+    let measure_from = start + settings.warmup;
+    let measure_until = measure_from + settings.measure;
+    let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::new();
+    let mut sequence = 0usize;
+    loop {
+        ticker.tick().await;
+        let began = Instant::now();
+        if began >= measure_until {
+            break;
+        }
+        sequence += 1;
+        let mut clients = clients.clone();
+        let watcher = watcher.clone();
+        let failed = failed.clone();
+        let crews = crews.clone();
+        tasks.push(tokio::spawn(async move {
+            let crew = crews.take(&clients).await;
+            let outcome = match &crew {
+                Ok(crew) => {
+                    one_lifecycle(&mut clients, &watcher, crew, format!("cust-{}", sequence % 64)).await
+                }
+                Err(error) => Err(anyhow::anyhow!("no crew: {error}")),
+            };
+            if let Ok(crew) = crew {
+                crews.give_back(crew);
+            }
+            let mut durations = Vec::new();
+            // Counted by when it started: a lifecycle started in the window belongs to it.
+            if began >= measure_from {
+                record(outcome, began.elapsed(), &mut durations, &failed);
+            }
+            durations
+        }));
+    }
+    let window_from = unix_nanos(wall_start + settings.warmup);
     let window_until = window_from + settings.measure.as_nanos() as i128;
-    let reactions = watcher.reactions_between(window_from, window_until);
+    let mut durations = Vec::new();
+    for task in tasks {
+        if let Ok(mut one) = task.await {
+            durations.append(&mut one);
+        }
+    }
+    Ok(window(watcher, durations, &failed, settings.measure, window_from, window_until))
+}
+
+fn record(
+    outcome: anyhow::Result<()>,
+    took: Duration,
+    durations: &mut Vec<Duration>,
+    failed: &std::sync::atomic::AtomicU64,
+) {
+    match outcome {
+        Ok(()) => durations.push(took),
+        Err(error) => {
+            if failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 3 {
+                eprintln!("  lifecycle failed: {error}");
+            }
+        }
+    }
+}
+
+/// The lifecycle quantiles and the reaction lags stored in `[from, until]`.
+fn window(
+    watcher: &Watcher,
+    mut durations: Vec<Duration>,
+    failed: &std::sync::atomic::AtomicU64,
+    measure: Duration,
+    from: i128,
+    until: i128,
+) -> Window {
+    let reactions = watcher.reactions_between(from, until);
     let mut by_type: HashMap<String, Vec<Duration>> = HashMap::new();
     for reaction in &reactions {
         by_type.entry(reaction.event_type.clone()).or_default().push(reaction.lag);
@@ -485,27 +702,12 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
     lags.sort_by(|left, right| left.0.cmp(&right.0));
     let mut all: Vec<Duration> = reactions.iter().map(|reaction| reaction.lag).collect();
     lags.push(("all reactions".into(), all.len(), ms(quantile(&mut all, 0.5)), ms(quantile(&mut all, 0.99))));
-    let completed = durations.len();
-    let result = LifecycleRun {
-        per_second: completed as f64 / settings.measure.as_secs_f64(),
-        completed,
+    Window {
+        per_second: durations.len() as f64 / measure.as_secs_f64(),
+        completed: durations.len(),
         failed: failed.load(std::sync::atomic::Ordering::Relaxed),
         p50_ms: ms(quantile(&mut durations, 0.5)),
         p99_ms: ms(quantile(&mut durations, 0.99)),
         lags,
-    };
-    eprintln!(
-        "  lifecycle run {run_index}: {:.0}/s ({} done, {} failed), lifecycle p50 {:.0} ms p99 {:.0} ms, reaction lag p99 {:.1} ms; {} events seen",
-        result.per_second,
-        result.completed,
-        result.failed,
-        result.p50_ms,
-        result.p99_ms,
-        result.lags.last().map(|lag| lag.3).unwrap_or(f64::NAN),
-        watcher.events_seen()
-    );
-    system.stop();
-    nats.process.stop(Duration::from_secs(5));
-    let _ = std::fs::remove_dir_all(&store);
-    Ok(result)
+    }
 }

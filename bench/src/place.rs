@@ -124,7 +124,11 @@ async fn grpc_level(service: &Service, clients: usize, settings: &Settings) -> a
 
 /// Raw JetStream publish of an OrderPlaced-sized event with the same headers, each client
 /// awaiting its ack before the next publish (`clients` acks in flight).
-async fn raw_level(jetstream: &async_nats::jetstream::Context, clients: usize, settings: &Settings) -> Level {
+pub async fn raw_level(
+    jetstream: &async_nats::jetstream::Context,
+    clients: usize,
+    settings: &Settings,
+) -> Level {
     let sample = orders::place_order_request(&orders::request_id(), "cust-1");
     let jetstream = jetstream.clone();
     closed_loop(clients, settings, move |_, _| {

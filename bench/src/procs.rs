@@ -43,7 +43,7 @@ fn status_bytes(pid: u32, field: &str) -> anyhow::Result<u64> {
     Ok(kib * 1024)
 }
 
-fn cpu_seconds(pid: u32) -> f64 {
+pub fn cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
     // Fields after the command name (which may hold spaces) in parentheses; utime and
     // stime are the 12th and 13th of them, in clock ticks (100 per second on Linux).

@@ -19,7 +19,9 @@ use waybill_proto::v1::{
 /// The stream the baselines write to (same safety settings as `WAYBILL`, other subjects).
 pub const STREAM: &str = "BENCH";
 
-pub async fn ensure_stream(jetstream: &jetstream::Context) -> anyhow::Result<()> {
+/// Creates the baselines' stream with `replicas` replicas (or finds it: whoever comes
+/// first sets it up, so the bench creates it before the baseline server starts).
+pub async fn ensure_stream(jetstream: &jetstream::Context, replicas: usize) -> anyhow::Result<()> {
     jetstream
         .get_or_create_stream(stream::Config {
             name: STREAM.to_owned(),
@@ -30,6 +32,7 @@ pub async fn ensure_stream(jetstream: &jetstream::Context) -> anyhow::Result<()>
             duplicate_window: Duration::from_secs(30 * 60),
             max_message_size: 64 * 1024,
             allow_direct: true,
+            num_replicas: replicas,
             ..Default::default()
         })
         .await
@@ -204,7 +207,7 @@ pub async fn serve() -> anyhow::Result<()> {
     let waybill_runtime::Started { nats, listener, verifier } =
         config.service.start("waybill-bench-baseline", 0).await?;
     let jetstream = jetstream::new(nats);
-    ensure_stream(&jetstream).await?;
+    ensure_stream(&jetstream, 1).await?;
     let (health, health_service) = waybill_runtime::Health::new::<IntakeServiceServer<BareHandler>>().await;
     let api = IntakeServiceServer::new(BareHandler { jetstream })
         .max_decoding_message_size(waybill_runtime::grpc::MAX_REQUEST_BYTES);

@@ -23,7 +23,7 @@ use waybill_proto::v1::{
 };
 
 use crate::orders::{self, Caller, Role, request, request_id};
-use crate::procs::{Nats, Paths, Service};
+use crate::procs::{Broker, Paths, Service, Shape};
 use crate::stats::{ms, quantile};
 
 pub const TASK_PLANNED: &str = "waybill.dispatch.task_planned.v1";
@@ -35,20 +35,20 @@ const REACTION_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub const SERVICES: [&str; 5] = ["intake", "dispatch", "delivery", "aftersales", "crm"];
 
-/// The five release binaries on one nats-server.
+/// The five release binaries on one broker.
 pub struct System {
     pub services: Vec<(&'static str, Service)>,
 }
 
 impl System {
-    pub async fn start(paths: &Paths, nats: &Nats, label: &str) -> anyhow::Result<System> {
+    pub async fn start(paths: &Paths, nats_url: &str, label: &str) -> anyhow::Result<System> {
         let mut services = Vec::new();
         for name in SERVICES {
             let log = paths.log(&format!("{label}-{name}"))?;
             let service = Service::start(
                 &paths.service(name),
                 waybill_system_tests::grpc_service(name)?,
-                &nats.url,
+                nats_url,
                 &log,
                 &[],
                 Duration::from_secs(600),
@@ -437,6 +437,7 @@ pub struct LifecycleRun {
     pub open_rate: f64,
 }
 
+#[derive(Clone)]
 pub struct Settings {
     pub workers: usize,
     pub warmup: Duration,
@@ -450,24 +451,30 @@ pub fn unix_nanos(at: SystemTime) -> i128 {
 /// In-flight publishes of the raw baseline the lifecycle rate is held against (issue 13).
 pub const RAW_IN_FLIGHT: usize = 64;
 
-pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow::Result<LifecycleRun> {
-    let store = paths.data_dir.join(format!("lifecycle-run-{run_index}"));
+pub async fn run(
+    paths: &Paths,
+    settings: &Settings,
+    shape: Shape,
+    run_index: usize,
+) -> anyhow::Result<LifecycleRun> {
+    let label = format!("lifecycle-{}-{run_index}", shape.label());
+    let store = paths.data_dir.join(&label);
     let _ = std::fs::remove_dir_all(&store);
-    let nats = Nats::start(&paths.nats_server, &store)?;
-    let jetstream = async_nats::jetstream::new(nats.client().await?);
-    crate::baseline::ensure_stream(&jetstream).await?;
+    let broker = Broker::start(paths, shape, &store)?;
+    let jetstream = async_nats::jetstream::new(broker.client().await?);
+    crate::baseline::ensure_stream(&jetstream, shape.replicas()).await?;
     let raw_settings = crate::place::Settings {
         concurrency: vec![RAW_IN_FLIGHT],
         warmup: Duration::from_secs(1),
         measure: Duration::from_secs(3),
     };
     let raw = crate::place::raw_level(&jetstream, RAW_IN_FLIGHT, &raw_settings).await;
-    let system = System::start(paths, &nats, &format!("lifecycle-{run_index}")).await?;
-    let watcher = Watcher::start(nats.client().await?, 1).await?;
+    let system = System::start(paths, &broker.url(), &label).await?;
+    let watcher = Watcher::start(broker.client().await?, 1).await?;
     let clients = system.clients().await?;
     let crews = CrewPool::default();
 
-    let mut processes: Vec<(&'static str, u32)> = vec![("nats-server", nats.process.pid())];
+    let mut processes = broker.processes();
     processes.extend(system.services.iter().map(|(name, service)| (*name, service.pid())));
     let cpu_probe = tokio::spawn(cpu_during(processes, settings.warmup, settings.measure));
     let closed = closed_loop(&clients, &watcher, &crews, settings).await?;
@@ -481,7 +488,7 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
     let open = open_loop(&clients, &watcher, &crews, settings, open_rate).await?;
 
     eprintln!(
-        "  lifecycle run {run_index}: closed {:.0}/s ({} done, {} failed, {events_per_lifecycle:.1} events each = {:.2} × raw publish {:.0}/s), p50 {:.0} ms p99 {:.0} ms, lag p99 {:.1} ms; \
+        "  {label}: closed {:.0}/s ({} done, {} failed, {events_per_lifecycle:.1} events each = {:.2} × raw publish {:.0}/s), p50 {:.0} ms p99 {:.0} ms, lag p99 {:.1} ms; \
          open at {open_rate:.0}/s: p50 {:.0} ms p99 {:.0} ms, lag p99 {:.1} ms ({} failed); CPU % {}",
         closed.per_second,
         closed.completed,
@@ -498,7 +505,7 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
         cpu_percent.iter().map(|(name, cpu)| format!("{name} {cpu:.0}")).collect::<Vec<_>>().join(", ")
     );
     system.stop();
-    nats.process.stop(Duration::from_secs(5));
+    broker.stop();
     let _ = std::fs::remove_dir_all(&store);
     Ok(LifecycleRun {
         closed,

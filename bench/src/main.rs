@@ -6,7 +6,10 @@
 //! - `rebuild`: read-model rebuild over a generated log of a million events ([`rebuild`]);
 //! - `lifecycle`: full lifecycles through all five services and reaction lag ([`lifecycle`]).
 //!
-//! `make bench` runs all three, `--runs` times each (medians reported), after a release build.
+//! - `cluster`: PlaceOrder and lifecycles again on the production shape (3 nodes, R3,
+//!   `sync_interval: always`).
+//!
+//! `make bench` runs all four, `--runs` times each (medians reported), after a release build.
 
 mod baseline;
 mod lifecycle;
@@ -21,6 +24,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use procs::Shape;
 
 /// Set to [`BASELINE_ROLE`] in a child process to serve baseline (a) instead.
 pub const ROLE_ENV: &str = "WAYBILL_BENCH_ROLE";
@@ -29,8 +33,10 @@ pub const BASELINE_ROLE: &str = "baseline-server";
 /// Benchmarks Waybill's release binaries on this machine.
 #[derive(Debug, Parser)]
 struct Config {
-    /// Which benchmarks to run (comma-separated: place, rebuild, lifecycle).
-    #[arg(long, value_delimiter = ',', default_value = "place,rebuild,lifecycle")]
+    /// Which benchmarks to run (comma-separated: place, rebuild, lifecycle, cluster). `cluster`
+    /// runs PlaceOrder (at `--cluster-concurrency`) and the lifecycles again on a 3-node R3
+    /// cluster on loopback with `sync_interval: always`: the production shape.
+    #[arg(long, value_delimiter = ',', default_value = "place,rebuild,lifecycle,cluster")]
     only: Vec<String>,
     /// Runs of each benchmark; the report gives medians.
     #[arg(long, default_value_t = 3)]
@@ -38,6 +44,9 @@ struct Config {
     /// Concurrent gRPC clients (and acks in flight) for the PlaceOrder benchmark.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
     concurrency: Vec<usize>,
+    /// Concurrent gRPC clients for PlaceOrder on the cluster.
+    #[arg(long, value_delimiter = ',', default_value = "64")]
+    cluster_concurrency: Vec<usize>,
     /// Measured seconds per concurrency level and target (after the warm-up).
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
@@ -93,17 +102,23 @@ async fn main() -> anyhow::Result<()> {
     let mut report = report::Report::new(&paths, config.runs)?;
     eprintln!("{}", report.environment());
 
+    let place_settings = |concurrency: &[usize]| place::Settings {
+        concurrency: concurrency.to_vec(),
+        warmup: Duration::from_secs_f64(config.warmup_seconds),
+        measure: Duration::from_secs_f64(config.seconds),
+    };
+    let lifecycle_settings = lifecycle::Settings {
+        workers: config.lifecycle_workers,
+        warmup: Duration::from_secs(3),
+        measure: Duration::from_secs_f64(config.lifecycle_seconds),
+    };
     if wants("place") {
-        let settings = place::Settings {
-            concurrency: config.concurrency.clone(),
-            warmup: Duration::from_secs_f64(config.warmup_seconds),
-            measure: Duration::from_secs_f64(config.seconds),
-        };
+        let settings = place_settings(&config.concurrency);
         for run in 1..=config.runs {
             eprintln!("place: run {run} of {}", config.runs);
-            report.place.push(place::run(&paths, &settings, run).await?);
+            report.single.place.push(place::run(&paths, &settings, Shape::Single, run).await?);
         }
-        report.place_settings = Some(settings);
+        report.single.place_settings = Some(settings);
     }
     if wants("rebuild") {
         let log = rebuild::prepare(&paths, config.events).await?;
@@ -114,16 +129,27 @@ async fn main() -> anyhow::Result<()> {
         report.log = Some(log);
     }
     if wants("lifecycle") {
-        let settings = lifecycle::Settings {
-            workers: config.lifecycle_workers,
-            warmup: Duration::from_secs(3),
-            measure: Duration::from_secs_f64(config.lifecycle_seconds),
-        };
         for run in 1..=config.runs {
             eprintln!("lifecycle: run {run} of {}", config.runs);
-            report.lifecycle.push(lifecycle::run(&paths, &settings, run).await?);
+            report
+                .single
+                .lifecycle
+                .push(lifecycle::run(&paths, &lifecycle_settings, Shape::Single, run).await?);
         }
-        report.lifecycle_settings = Some(settings);
+        report.single.lifecycle_settings = Some(lifecycle_settings.clone());
+    }
+    if wants("cluster") {
+        let settings = place_settings(&config.cluster_concurrency);
+        for run in 1..=config.runs {
+            eprintln!("cluster: run {run} of {}", config.runs);
+            report.cluster.place.push(place::run(&paths, &settings, Shape::Cluster, run).await?);
+            report
+                .cluster
+                .lifecycle
+                .push(lifecycle::run(&paths, &lifecycle_settings, Shape::Cluster, run).await?);
+        }
+        report.cluster.place_settings = Some(settings);
+        report.cluster.lifecycle_settings = Some(lifecycle_settings);
     }
 
     let markdown = report.markdown();

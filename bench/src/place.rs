@@ -18,7 +18,7 @@ use waybill_proto::v1::intake_service_client::IntakeServiceClient;
 
 use crate::baseline;
 use crate::orders;
-use crate::procs::{Nats, Paths, Service};
+use crate::procs::{Broker, Paths, Service, Shape};
 use crate::stats::{ms, quantile};
 
 pub const CLIENTS_PER_CHANNEL: usize = 16;
@@ -44,15 +44,23 @@ pub struct Settings {
     pub measure: Duration,
 }
 
-pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow::Result<PlaceRun> {
-    let store = paths.data_dir.join(format!("place-run-{run_index}"));
+pub async fn run(
+    paths: &Paths,
+    settings: &Settings,
+    shape: Shape,
+    run_index: usize,
+) -> anyhow::Result<PlaceRun> {
+    let label = format!("place-{}-{run_index}", shape.label());
+    let store = paths.data_dir.join(&label);
     let _ = std::fs::remove_dir_all(&store);
-    let nats = Nats::start(&paths.nats_server, &store)?;
+    let broker = Broker::start(paths, shape, &store)?;
+    let jetstream = async_nats::jetstream::new(broker.client().await?);
+    baseline::ensure_stream(&jetstream, shape.replicas()).await?;
     let intake = Service::start(
         &paths.service("intake"),
         waybill_system_tests::grpc_service("intake")?,
-        &nats.url,
-        &paths.log("place-intake")?,
+        &broker.url(),
+        &paths.log(&format!("{label}-intake"))?,
         &[],
         Duration::from_secs(30),
     )
@@ -61,15 +69,12 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
     let baseline = Service::start(
         &bench_exe,
         waybill_system_tests::grpc_service("intake")?,
-        &nats.url,
-        &paths.log("place-baseline")?,
+        &broker.url(),
+        &paths.log(&format!("{label}-baseline"))?,
         &[(crate::ROLE_ENV, crate::BASELINE_ROLE.to_owned())],
         Duration::from_secs(30),
     )
     .await?;
-    let client = nats.client().await?;
-    let jetstream = async_nats::jetstream::new(client);
-    baseline::ensure_stream(&jetstream).await?;
 
     let mut results = Vec::new();
     for &clients in &settings.concurrency {
@@ -83,7 +88,7 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
         let baseline_level = grpc_level(&baseline, clients, settings).await?;
         let raw_level = raw_level(&jetstream, clients, settings).await;
         eprintln!(
-            "  place run {run_index}, {clients:>3} clients: intake {:>7.0}/s p99 {:>6.1} ms | (a) {:>7.0}/s p99 {:>6.1} ms | (b) {:>7.0}/s p99 {:>6.1} ms",
+            "  {label}, {clients:>3} clients: intake {:>7.0}/s p99 {:>6.1} ms | (a) {:>7.0}/s p99 {:>6.1} ms | (b) {:>7.0}/s p99 {:>6.1} ms",
             intake_level.per_second,
             intake_level.p99_ms,
             baseline_level.per_second,
@@ -95,7 +100,7 @@ pub async fn run(paths: &Paths, settings: &Settings, run_index: usize) -> anyhow
     }
     baseline.stop(Duration::from_secs(3));
     intake.stop(Duration::from_secs(3));
-    nats.process.stop(Duration::from_secs(5));
+    broker.stop();
     let _ = std::fs::remove_dir_all(&store);
     Ok(results)
 }

@@ -95,6 +95,92 @@ impl Nats {
     }
 }
 
+/// Where the benchmarks' log lives: one node as `make run` has it, or the production shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// One nats-server, R1 streams, nats-server's default sync (every 2 minutes).
+    Single,
+    /// Three nats-servers clustered on loopback, R3 streams, `sync_interval: always` on
+    /// every node (waybill_testkit's cluster, with its production accounts).
+    Cluster,
+}
+
+impl Shape {
+    pub fn replicas(self) -> usize {
+        match self {
+            Shape::Single => 1,
+            Shape::Cluster => 3,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Shape::Single => "single",
+            Shape::Cluster => "cluster",
+        }
+    }
+}
+
+/// The log a benchmark run writes to, in either shape; stopped on drop.
+pub enum Broker {
+    Single(Nats),
+    Cluster(waybill_testkit::NatsCluster),
+}
+
+impl Broker {
+    /// A fresh broker of `shape`, the event streams bootstrapped; a single node stores in
+    /// `store_dir`, a cluster in temporary directories of its own.
+    pub fn start(paths: &Paths, shape: Shape, store_dir: &Path) -> anyhow::Result<Broker> {
+        Ok(match shape {
+            Shape::Single => Broker::Single(Nats::start(&paths.nats_server, store_dir)?),
+            Shape::Cluster => {
+                // The testkit finds nats-server through NATS_SERVER_BIN.
+                anyhow::ensure!(
+                    std::env::var_os("NATS_SERVER_BIN").is_some(),
+                    "the cluster shape needs NATS_SERVER_BIN (make bench sets it)"
+                );
+                Broker::Cluster(waybill_testkit::NatsCluster::start_with(
+                    waybill_testkit::Durability::SyncAlways,
+                ))
+            }
+        })
+    }
+
+    /// The URL(s) the services get: one node, or all three with the test user's credentials.
+    pub fn url(&self) -> String {
+        match self {
+            Broker::Single(nats) => nats.url.clone(),
+            Broker::Cluster(cluster) => cluster.urls(),
+        }
+    }
+
+    pub async fn client(&self) -> anyhow::Result<async_nats::Client> {
+        match self {
+            Broker::Single(nats) => nats.client().await,
+            Broker::Cluster(cluster) => Ok(cluster.client().await),
+        }
+    }
+
+    /// The nats-server processes, for CPU readings.
+    pub fn processes(&self) -> Vec<(&'static str, u32)> {
+        match self {
+            Broker::Single(nats) => vec![("nats-server", nats.process.pid())],
+            Broker::Cluster(cluster) => ["nats n0", "nats n1", "nats n2"]
+                .into_iter()
+                .zip(&cluster.nodes)
+                .filter_map(|(name, node)| Some((name, node.pid()?)))
+                .collect(),
+        }
+    }
+
+    pub fn stop(self) {
+        match self {
+            Broker::Single(nats) => nats.process.stop(Duration::from_secs(5)),
+            Broker::Cluster(cluster) => drop(cluster),
+        }
+    }
+}
+
 /// A service binary on a port it bound itself, with the time it took from spawn to SERVING.
 pub struct Service {
     pub process: ServiceProcess,

@@ -91,7 +91,7 @@ pub async fn prepare(paths: &Paths, events: u64) -> anyhow::Result<GeneratedLog>
     let jetstream = jetstream::new(client.clone());
 
     // 1. Real lifecycles through the real services.
-    let system = System::start(paths, &nats, "generate").await?;
+    let system = System::start(paths, &nats.url, "generate").await?;
     let mut clients = system.clients().await?;
     let watcher = Watcher::start(client.clone(), 1).await?;
     let crew = lifecycle::register_crew(&mut clients).await?;

@@ -17,10 +17,19 @@ pub struct Report {
     runs: usize,
     environment: String,
     load_before: String,
-    pub place: Vec<PlaceRun>,
-    pub place_settings: Option<place::Settings>,
+    /// PlaceOrder and lifecycles on one node, with the targets.
+    pub single: ShapeRuns,
+    /// The same on the production shape (3 nodes, R3, sync always), reported beside.
+    pub cluster: ShapeRuns,
     pub rebuild: Vec<RebuildRun>,
     pub log: Option<GeneratedLog>,
+}
+
+/// The PlaceOrder and lifecycle runs on one broker shape.
+#[derive(Default)]
+pub struct ShapeRuns {
+    pub place: Vec<PlaceRun>,
+    pub place_settings: Option<place::Settings>,
     pub lifecycle: Vec<LifecycleRun>,
     pub lifecycle_settings: Option<lifecycle::Settings>,
 }
@@ -79,12 +88,10 @@ impl Report {
             runs,
             environment,
             load_before: load_average(),
-            place: Vec::new(),
-            place_settings: None,
+            single: ShapeRuns::default(),
+            cluster: ShapeRuns::default(),
             rebuild: Vec::new(),
             log: None,
-            lifecycle: Vec::new(),
-            lifecycle_settings: None,
         })
     }
 
@@ -113,9 +120,16 @@ impl Report {
             self.runs
         )?;
         let mut targets = Vec::new();
-        self.write_place(out, &mut targets)?;
+        const ONE_NODE: &str = "one nats-server";
+        self.single.write_place(out, "1. PlaceOrder", &mut targets)?;
         self.write_rebuild(out, &mut targets)?;
-        self.write_lifecycle(out, &mut targets)?;
+        self.single.write_lifecycle(out, "3. Full lifecycles", ONE_NODE, &mut targets)?;
+        // The targets are held on one node; the production shape is reported beside them.
+        let mut beside = Vec::new();
+        const CLUSTER: &str =
+            "a 3-node R3 cluster on loopback with `sync_interval: always`, the services given all three URLs";
+        self.cluster.write_place(out, &format!("4. PlaceOrder on {CLUSTER}"), &mut beside)?;
+        self.cluster.write_lifecycle(out, "5. Full lifecycles on the cluster", CLUSTER, &mut beside)?;
         if !targets.is_empty() {
             writeln!(out, "### Targets\n")?;
             writeln!(out, "| target | measured | |\n|---|---|---|")?;
@@ -124,65 +138,6 @@ impl Report {
             }
             writeln!(out)?;
         }
-        Ok(())
-    }
-
-    fn write_place(&self, out: &mut String, targets: &mut Vec<(String, String, bool)>) -> std::fmt::Result {
-        let (Some(settings), Some(first)) = (&self.place_settings, self.place.first()) else { return Ok(()) };
-        writeln!(out, "### 1. PlaceOrder\n")?;
-        writeln!(
-            out,
-            "Closed-loop clients, {:.0} s measured after {:.1} s warm-up per level and target; one HTTP/2 channel per {} gRPC clients. \
-             (a) = bare tonic handler publishing one event and awaiting the ack; (b) = raw JetStream publish, that many acks in flight. \
-             Latencies in ms.\n",
-            settings.measure.as_secs_f64(),
-            settings.warmup.as_secs_f64(),
-            place::CLIENTS_PER_CHANNEL
-        )?;
-        writeln!(
-            out,
-            "| clients | intake orders/s | p50 | p99 | (a) calls/s | p50 | p99 | (b) acks/s | p50 | p99 | intake ÷ (a) | intake ÷ (b) | errors |"
-        )?;
-        writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
-        for (index, (clients, ..)) in first.iter().enumerate() {
-            let level = |pick: &dyn Fn(&place::LevelRow) -> f64| {
-                median(self.place.iter().filter_map(|run| run.get(index)).map(pick))
-            };
-            let intake_rate: Vec<f64> =
-                self.place.iter().filter_map(|run| run.get(index)).map(|r| r.1.per_second).collect();
-            let ratio_a = level(&|r| r.1.per_second / r.2.per_second);
-            let ratio_b = level(&|r| r.1.per_second / r.3.per_second);
-            let errors: u64 = self
-                .place
-                .iter()
-                .filter_map(|run| run.get(index))
-                .map(|r| r.1.errors + r.2.errors + r.3.errors)
-                .sum();
-            writeln!(
-                out,
-                "| {clients} | {:.0} ({}) | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {errors} |",
-                median(intake_rate.iter().copied()),
-                spread(intake_rate.iter().copied(), 0),
-                level(&|r| r.1.p50_ms),
-                level(&|r| r.1.p99_ms),
-                level(&|r| r.2.per_second),
-                level(&|r| r.2.p50_ms),
-                level(&|r| r.2.p99_ms),
-                level(&|r| r.3.per_second),
-                level(&|r| r.3.p50_ms),
-                level(&|r| r.3.p99_ms),
-                ratio_a,
-                ratio_b,
-            )?;
-            if *clients == 64 {
-                targets.push((
-                    "PlaceOrder ≥ 0.8 × the bare handler (a) at 64 clients".into(),
-                    format!("{ratio_a:.2} ×"),
-                    ratio_a >= 0.8,
-                ));
-            }
-        }
-        writeln!(out)?;
         Ok(())
     }
 
@@ -272,23 +227,91 @@ impl Report {
         ));
         Ok(())
     }
+}
+
+impl ShapeRuns {
+    fn write_place(
+        &self,
+        out: &mut String,
+        heading: &str,
+        targets: &mut Vec<(String, String, bool)>,
+    ) -> std::fmt::Result {
+        let (Some(settings), Some(first)) = (&self.place_settings, self.place.first()) else { return Ok(()) };
+        writeln!(out, "### {heading}\n")?;
+        writeln!(
+            out,
+            "Closed-loop clients, {:.0} s measured after {:.1} s warm-up per level and target; one HTTP/2 channel per {} gRPC clients. \
+             (a) = bare tonic handler publishing one event and awaiting the ack; (b) = raw JetStream publish, that many acks in flight. \
+             Latencies in ms.\n",
+            settings.measure.as_secs_f64(),
+            settings.warmup.as_secs_f64(),
+            place::CLIENTS_PER_CHANNEL
+        )?;
+        writeln!(
+            out,
+            "| clients | intake orders/s | p50 | p99 | (a) calls/s | p50 | p99 | (b) acks/s | p50 | p99 | intake ÷ (a) | intake ÷ (b) | errors |"
+        )?;
+        writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        for (index, (clients, ..)) in first.iter().enumerate() {
+            let level = |pick: &dyn Fn(&place::LevelRow) -> f64| {
+                median(self.place.iter().filter_map(|run| run.get(index)).map(pick))
+            };
+            let intake_rate: Vec<f64> =
+                self.place.iter().filter_map(|run| run.get(index)).map(|r| r.1.per_second).collect();
+            let ratio_a = level(&|r| r.1.per_second / r.2.per_second);
+            let ratio_b = level(&|r| r.1.per_second / r.3.per_second);
+            let errors: u64 = self
+                .place
+                .iter()
+                .filter_map(|run| run.get(index))
+                .map(|r| r.1.errors + r.2.errors + r.3.errors)
+                .sum();
+            writeln!(
+                out,
+                "| {clients} | {:.0} ({}) | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {errors} |",
+                median(intake_rate.iter().copied()),
+                spread(intake_rate.iter().copied(), 0),
+                level(&|r| r.1.p50_ms),
+                level(&|r| r.1.p99_ms),
+                level(&|r| r.2.per_second),
+                level(&|r| r.2.p50_ms),
+                level(&|r| r.2.p99_ms),
+                level(&|r| r.3.per_second),
+                level(&|r| r.3.p50_ms),
+                level(&|r| r.3.p99_ms),
+                ratio_a,
+                ratio_b,
+            )?;
+            if *clients == 64 {
+                targets.push((
+                    "PlaceOrder ≥ 0.8 × the bare handler (a) at 64 clients".into(),
+                    format!("{ratio_a:.2} ×"),
+                    ratio_a >= 0.8,
+                ));
+            }
+        }
+        writeln!(out)?;
+        Ok(())
+    }
 
     fn write_lifecycle(
         &self,
         out: &mut String,
+        heading: &str,
+        broker: &str,
         targets: &mut Vec<(String, String, bool)>,
     ) -> std::fmt::Result {
         let (Some(settings), Some(first)) = (&self.lifecycle_settings, self.lifecycle.first()) else {
             return Ok(());
         };
-        writeln!(out, "### 3. Full lifecycles\n")?;
+        writeln!(out, "### {heading}\n")?;
         writeln!(
             out,
             "{} workers, each driving one order at a time from PlaceOrder to intake's `order_delivered` (8 commands, 3 waits for a service's own reaction), \
-             {:.0} s measured after 3 s warm-up, all five services on one nats-server. Lag = storage time of a reacting event − storage time of its cause \
+             {:.0} s measured after 3 s warm-up, all five services on {broker}. Lag = storage time of a reacting event − storage time of its cause \
              (both stamped by JetStream), for the reactions stored in the measured window.\n",
             settings.workers,
-            settings.measure.as_secs_f64()
+            settings.measure.as_secs_f64(),
         )?;
         let runs = &self.lifecycle;
         let rate = median(runs.iter().map(|run| run.closed.per_second));
@@ -301,7 +324,7 @@ impl Report {
         writeln!(
             out,
             "Closed loop (saturation). Events per lifecycle = events stored by every service in the window ÷ lifecycles completed in it. \
-             Raw publish = acked JetStream publishes/s with {} in flight on the same nats-server just before the services started (baseline (b) of §1).\n",
+             Raw publish = acked JetStream publishes/s with {} in flight on the same broker just before the services started (baseline (b) of §1 or §4).\n",
             lifecycle::RAW_IN_FLIGHT
         )?;
         writeln!(

@@ -18,6 +18,11 @@ const NODES: usize = 3;
 impl NatsCluster {
     /// Starts three nodes and waits until the cluster has a JetStream meta leader.
     pub fn start() -> NatsCluster {
+        NatsCluster::start_with(crate::Durability::Default)
+    }
+
+    /// [`NatsCluster::start`] with the given JetStream durability on every node.
+    pub fn start_with(durability: crate::Durability) -> NatsCluster {
         let name = format!("waybill-test-{}", std::process::id());
         let users = crate::TestUsers::generate();
         let mut nodes: Vec<NatsServer> = Vec::with_capacity(NODES);
@@ -32,7 +37,7 @@ impl NatsCluster {
             let seed = route_ports.first().copied().unwrap_or(1);
             args.extend(["--routes".to_owned(), format!("nats://127.0.0.1:{seed}")]);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let node = NatsServer::start_empty(&args, users.clone());
+            let node = NatsServer::start_empty_with(&args, users.clone(), durability);
             // The route listener may be logged a moment after the client one.
             let deadline = Instant::now() + Duration::from_secs(20);
             let port = loop {

@@ -49,6 +49,17 @@ pub use waybill_ops::{Service, User};
 const MIN_VERSION: (u32, u32) = (2, 10);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How a test server makes JetStream writes durable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// nats-server's default: flushed to disk every 2 minutes (`sync_interval`), a write
+    /// is safe once a quorum of replicas holds it in memory.
+    #[default]
+    Default,
+    /// `sync_interval: always`: every write is fsynced before it is acknowledged.
+    SyncAlways,
+}
+
 /// One running nats-server with JetStream. Killed, and its data removed, on drop.
 pub struct NatsServer {
     binary: PathBuf,
@@ -78,13 +89,25 @@ impl NatsServer {
 
     /// A server with the users but without streams (tests of the bootstrap, cluster nodes).
     pub fn start_empty(extra_args: &[&str], users: TestUsers) -> NatsServer {
+        NatsServer::start_empty_with(extra_args, users, Durability::Default)
+    }
+
+    /// [`NatsServer::start_empty`] with the given JetStream durability.
+    pub fn start_empty_with(extra_args: &[&str], users: TestUsers, durability: Durability) -> NatsServer {
         let binary = find_binary();
         check_version(&binary);
         let store =
             tempfile::Builder::new().prefix("waybill-nats-").tempdir().expect("create a temp store dir");
         let log_path = store.path().join("nats.log");
         let config = store.path().join("nats.conf");
-        std::fs::write(&config, users.config()).expect("write the test server's configuration");
+        let config_text = match durability {
+            Durability::Default => users.config(),
+            // The CLI's `-js -sd` still apply; the block adds only the sync setting.
+            Durability::SyncAlways => {
+                format!("{}\njetstream {{\n  sync_interval: always\n}}\n", users.config())
+            }
+        };
+        std::fs::write(&config, config_text).expect("write the test server's configuration");
         let mut args = vec!["-c".to_owned(), config.display().to_string()];
         args.extend(extra_args.iter().map(|arg| (*arg).to_owned()));
         let mut server =
@@ -138,6 +161,11 @@ impl NatsServer {
         .unwrap_or_else(|error| {
             panic!("cannot connect to test nats-server at {} as {user}: {error}", self.address())
         })
+    }
+
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(OwnedChild::id)
     }
 
     /// The client port, chosen by the server at first start and kept across restarts.

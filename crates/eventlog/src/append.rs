@@ -25,6 +25,7 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, ErrorCode};
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
+use futures::StreamExt;
 use serde::Deserialize;
 
 use crate::error::{AppendError, BoxError};
@@ -38,6 +39,9 @@ const HEADER_BLOCK_OVERHEAD: usize = 12;
 const HEADER_LINE_OVERHEAD: usize = 4;
 /// "atomic publish batch contains duplicate message id" (not named by async-nats 0.51).
 const ATOMIC_BATCH_DUPLICATE_MESSAGE_ID: ErrorCode = ErrorCode(10201);
+/// How long an atomic batch waits for each answer, as a request would (async-nats's
+/// default request timeout).
+const BATCH_REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// One aggregate's part of an [`EventLog::append_atomic`].
 #[derive(Clone, Copy, Debug)]
@@ -228,10 +232,14 @@ impl EventLog {
         usize::try_from(self.inner.settings.max_message_size).unwrap_or(0)
     }
 
-    /// An ADR-50 atomic batch: every message is a request carrying `Nats-Batch-Id` and
-    /// `Nats-Batch-Sequence`; the server answers the others with an empty reply (or an
-    /// error) and the last one, marked `Nats-Batch-Commit: 1`, with the publish ack of
-    /// the whole batch.
+    /// An ADR-50 atomic batch in one round trip. Every message carries `Nats-Batch-Id` and
+    /// `Nats-Batch-Sequence`; the last also `Nats-Batch-Commit: 1`. Only the first (the
+    /// server answers that the batch started, or why not) and the commit (the publish ack
+    /// of the whole batch, or why it was refused) ask for a reply, on one inbox; the
+    /// messages in between are plain publishes (ADR-50 lets a client ask for replies only
+    /// where it needs them). Everything is sent before any answer is awaited: one
+    /// connection keeps the order, and a batch the server refused at the start is refused
+    /// again at the commit, as unknown.
     async fn append_batch(
         &self,
         subject: &str,
@@ -242,6 +250,10 @@ impl EventLog {
         let count = messages.len();
         let ids = message_ids(messages.iter().map(|(_, headers, _)| headers));
         let size = messages.iter().map(|(_, _, payload)| payload.len()).max().unwrap_or(0);
+        let client = self.client();
+        let nats = |error: BoxError| AppendError::Nats(error);
+        let inbox = client.new_inbox();
+        let mut replies = client.subscribe(inbox.clone()).await.map_err(|error| nats(error.into()))?;
         for (index, (message_subject, mut headers, payload)) in messages.into_iter().enumerate() {
             headers.insert(async_nats::header::NATS_BATCH_ID, batch_id.as_str());
             headers.insert(async_nats::header::NATS_BATCH_SEQUENCE, (index + 1).to_string().as_str());
@@ -249,11 +261,25 @@ impl EventLog {
             if commit {
                 headers.insert(async_nats::header::NATS_BATCH_COMMIT, "1");
             }
-            let reply = self
-                .client()
-                .request_with_headers(message_subject.to_owned(), headers, payload)
+            let subject = message_subject.to_owned();
+            let sent = if index == 0 || commit {
+                client.publish_with_reply_and_headers(subject, inbox.clone(), headers, payload).await
+            } else {
+                client.publish_with_headers(subject, headers, payload).await
+            };
+            sent.map_err(|error| nats(error.into()))?;
+        }
+        // The start's answer, then the commit's; an error in the first is the cause (the
+        // commit would only say the batch is unknown).
+        let mut commit_answer = None;
+        for _ in 0..2 {
+            let reply = tokio::time::timeout(BATCH_REPLY_TIMEOUT, replies.next())
                 .await
-                .map_err(|error| AppendError::Nats(error.into()))?;
+                .map_err(|_| nats("no answer to an atomic batch in time".into()))?
+                .ok_or_else(|| nats("the batch's reply inbox closed".into()))?;
+            if reply.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
+                return Err(nats("no stream answers on this subject".into()));
+            }
             let answer = BatchReply::parse(&reply.payload).map_err(AppendError::Nats)?;
             if let Some(error) = answer.error {
                 let code = error.error_code();
@@ -273,16 +299,14 @@ impl EventLog {
                     _ => AppendError::Nats(error.into()),
                 });
             }
-            if commit {
-                let last = answer
-                    .seq
-                    .ok_or_else(|| AppendError::Nats("batch commit answered without a sequence".into()))?;
-                let stored = answer.count.unwrap_or(count as u64);
-                let first = (last + 1).saturating_sub(stored.max(1));
-                return Ok(Appended { first, last, duplicate: answer.duplicate });
-            }
+            commit_answer = Some(answer);
         }
-        Err(AppendError::NoEvents)
+        let answer = commit_answer.ok_or(AppendError::NoEvents)?;
+        let last =
+            answer.seq.ok_or_else(|| AppendError::Nats("batch commit answered without a sequence".into()))?;
+        let stored = answer.count.unwrap_or(count as u64);
+        let first = (last + 1).saturating_sub(stored.max(1));
+        Ok(Appended { first, last, duplicate: answer.duplicate })
     }
 }
 

@@ -189,8 +189,9 @@ impl EventLog {
         let ids = message_ids(std::slice::from_ref(&headers));
         let size = payload.len();
         let message = PublishMessage::build().headers(headers).payload(payload);
+        let connection = self.connection();
         let result = match self.jetstream().send_publish(subject.to_owned(), message).await {
-            Ok(ack) => ack.await,
+            Ok(ack) => connection.unless_lost(ack.into_future()).await?,
             Err(error) => Err(error),
         };
         match result {
@@ -252,6 +253,7 @@ impl EventLog {
         let size = messages.iter().map(|(_, _, payload)| payload.len()).max().unwrap_or(0);
         let client = self.client();
         let nats = |error: BoxError| AppendError::Nats(error);
+        let connection = self.connection();
         let inbox = client.new_inbox();
         let mut replies = client.subscribe(inbox.clone()).await.map_err(|error| nats(error.into()))?;
         for (index, (message_subject, mut headers, payload)) in messages.into_iter().enumerate() {
@@ -273,8 +275,9 @@ impl EventLog {
         // commit would only say the batch is unknown).
         let mut commit_answer = None;
         for _ in 0..2 {
-            let reply = tokio::time::timeout(BATCH_REPLY_TIMEOUT, replies.next())
-                .await
+            let reply = connection
+                .unless_lost(tokio::time::timeout(BATCH_REPLY_TIMEOUT, replies.next()))
+                .await?
                 .map_err(|_| nats("no answer to an atomic batch in time".into()))?
                 .ok_or_else(|| nats("the batch's reply inbox closed".into()))?;
             if reply.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
@@ -307,6 +310,52 @@ impl EventLog {
         let stored = answer.count.unwrap_or(count as u64);
         let first = (last + 1).saturating_sub(stored.max(1));
         Ok(Appended { first, last, duplicate: answer.duplicate })
+    }
+}
+
+/// The connection an append was sent on. A reply to a message sent on a connection that
+/// has since dropped never comes: waiting out the timeout (5–10 s) is what made commands
+/// stall when a cluster node died under them (issue 16). An append that loses its
+/// connection fails at once as transient; its retry, with the same message ids, is
+/// answered as a duplicate if the first attempt was stored after all.
+struct SentOn<'a> {
+    client: &'a async_nats::Client,
+    connects: u64,
+}
+
+/// How often a waiting append looks at its connection.
+const CONNECTION_CHECK: std::time::Duration = std::time::Duration::from_millis(50);
+
+impl EventLog {
+    fn connection(&self) -> SentOn<'_> {
+        let client = self.client();
+        SentOn { client, connects: client.statistics().connects.load(std::sync::atomic::Ordering::Relaxed) }
+    }
+}
+
+impl SentOn<'_> {
+    fn lost(&self) -> bool {
+        self.client.connection_state() != async_nats::connection::State::Connected
+            || self.client.statistics().connects.load(std::sync::atomic::Ordering::Relaxed) != self.connects
+    }
+
+    /// `answer`, unless the connection drops (or is replaced) before it comes.
+    async fn unless_lost<T>(&self, answer: impl std::future::Future<Output = T>) -> Result<T, AppendError> {
+        let watch = async {
+            loop {
+                tokio::time::sleep(CONNECTION_CHECK).await;
+                if self.lost() {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            answer = answer => Ok(answer),
+            () = watch => Err(AppendError::Nats(
+                "the connection to NATS dropped before the append was answered; it may or may not be stored (a retry tells)"
+                    .into(),
+            )),
+        }
     }
 }
 

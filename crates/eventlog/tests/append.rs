@@ -193,3 +193,34 @@ async fn an_atomic_append_checks_each_subjects_expectation_and_stores_all_or_not
     assert_eq!(again, Appended { duplicate: true, ..appended });
     assert_eq!(log.head().await.unwrap(), appended.last);
 }
+
+/// An append waiting for its answer when the connection drops (here: the server frozen,
+/// then killed) fails at once as transient, well before the publish timeout (5 s) it
+/// used to wait out; one event and an atomic batch alike.
+#[tokio::test]
+async fn an_append_whose_connection_drops_fails_at_once_instead_of_waiting_out_its_timeout() {
+    for events in [1, 3] {
+        let mut server = NatsServer::start();
+        let log = common::open(&server).await;
+        common::put(&log, "o-0", "x").await;
+        server.freeze();
+        let started = std::time::Instant::now();
+        let batch: Vec<_> =
+            (0..events).map(|index| event("OrderPlaced", "o-1", &index.to_string())).collect();
+        let subject = order("o-1");
+        let append = log.append(&subject, Some(0), "req-1", &batch);
+        let crash = async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            server.kill();
+        };
+        let (result, ()) = tokio::join!(append, crash);
+        let error = result.unwrap_err();
+        assert!(matches!(error, AppendError::Nats(_)), "{events} event(s): got {error}");
+        assert!(error.to_string().contains("dropped"), "{events} event(s): got {error}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{events} event(s): the append waited {:?} for an answer that could not come",
+            started.elapsed()
+        );
+    }
+}

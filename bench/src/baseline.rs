@@ -204,7 +204,7 @@ struct BaselineConfig {
 /// Serves the bare handler until SIGTERM/SIGINT, started the way a service is.
 pub async fn serve() -> anyhow::Result<()> {
     let config = <BaselineConfig as clap::Parser>::parse_from(["waybill-bench-baseline"]);
-    let waybill_runtime::Started { nats, listener, verifier } =
+    let waybill_runtime::Started { nats, listener, verifier, tls } =
         config.service.start("waybill-bench-baseline", 0).await?;
     let jetstream = jetstream::new(nats);
     ensure_stream(&jetstream, 1).await?;
@@ -216,6 +216,7 @@ pub async fn serve() -> anyhow::Result<()> {
     waybill_runtime::serve(
         routes,
         listener,
+        tls,
         verifier,
         None,
         waybill_runtime::shutdown::signal(),

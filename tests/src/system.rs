@@ -100,9 +100,12 @@ pub fn proof() -> v1::ProofOfDelivery {
 
 /// The standard order: two books of 3 kg, Berlin to Munich, worth EUR 100.
 /// The caller a system test's clients use when a call names none: an integrator, who may
-/// read everything and write nothing (commands name their caller with [`request`]).
+/// read everything and write nothing (commands name their caller with [`request`]), and
+/// here also an after-sales agent, so that it sees the personal data the flows check
+/// (proofs of delivery, addresses), which an integrator alone gets redacted
+/// (docs/SECURITY.md).
 pub fn reader() -> Caller {
-    Caller::integrator("system-test")
+    Caller::with_roles("system-test", &[Role::Integrator, Role::AfterSalesAgent])
 }
 
 pub fn place_order_request(request_id: &str, customer_id: &str) -> v1::PlaceOrderRequest {

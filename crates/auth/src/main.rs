@@ -4,6 +4,7 @@
 //! waybill-token keygen --dir var/dev/auth [--kid waybill-dev]
 //! waybill-token mint --key var/dev/auth/waybill-dev.key.pem --role dispatcher --sub dana [--ttl 8h]
 //! waybill-token policy-markdown
+//! waybill-token privacy-markdown
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ enum Command {
     },
     /// Print the roles and policy tables as docs/SECURITY.md carries them.
     PolicyMarkdown,
+    /// Print the personal-data-by-role table as docs/SECURITY.md carries it.
+    PrivacyMarkdown,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -75,6 +78,10 @@ fn main() -> anyhow::Result<()> {
         }
         Command::PolicyMarkdown => {
             print!("{}", waybill_auth::policy::markdown());
+            Ok(())
+        }
+        Command::PrivacyMarkdown => {
+            print!("{}", waybill_auth::privacy::markdown());
             Ok(())
         }
     }

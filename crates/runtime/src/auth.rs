@@ -54,6 +54,59 @@ impl RequestContext {
     }
 }
 
+/// Separation of duties: work nobody does on what they started themselves, or for the
+/// customer they act for. Each service checks its own duty on the record it is about to
+/// change, before it writes, with [`RequestContext::check_duty`]; the rules are here, once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Duty {
+    /// Accepting or rejecting an order out of the review queue.
+    ReviewOrder,
+    /// A customer's credit rating, limit or hold.
+    SetCredit,
+    /// Refunding a return.
+    ApproveRefund,
+    /// Approving or paying a claim.
+    ApproveClaim,
+}
+
+impl Duty {
+    /// The rule, as PERMISSION_DENIED and docs/SECURITY.md name it.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Duty::ReviewOrder => "nobody reviews an order they placed or one of the customer they act for",
+            Duty::SetCredit => "nobody sets the credit of the customer they act for or registered themselves",
+            Duty::ApproveRefund => {
+                "nobody refunds a return they requested or one of the customer they act for"
+            }
+            Duty::ApproveClaim => {
+                "nobody approves or pays a claim they opened or one of the customer they act for"
+            }
+        }
+    }
+}
+
+/// Who started what a duty acts on: the actor of its first event (when the model knows
+/// it) and the customer it belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    pub started_by: Option<&'a Actor>,
+    pub customer_id: &'a str,
+}
+
+impl RequestContext {
+    /// PERMISSION_DENIED naming the rule when the caller started `origin` or acts for its
+    /// customer; nothing has been written when it answers so.
+    #[allow(clippy::result_large_err)] // a Status is what the caller gets back
+    pub fn check_duty(&self, duty: Duty, origin: Origin<'_>) -> Result<(), Status> {
+        let started_it = origin.started_by.is_some_and(|actor| *actor == self.actor);
+        let acts_for_it = self.identity.customer_id.as_deref() == Some(origin.customer_id);
+        if started_it || acts_for_it {
+            return Err(Status::permission_denied(format!("separation of duties: {}", duty.rule())));
+        }
+        Ok(())
+    }
+}
+
 /// The context the layer stored. Every call reaching a handler through `grpc::serve` has
 /// one; a handler called without the layer (a unit test of an adapter) gets a caller with
 /// no roles, recorded as `user:unauthenticated`, never a `system:` actor.

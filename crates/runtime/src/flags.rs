@@ -51,6 +51,9 @@ pub struct ServiceFlags {
     pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub auth: AuthFlags,
+    /// TLS on the gRPC port (plaintext without a certificate: development only).
+    #[command(flatten)]
+    pub tls: crate::TlsFlags,
 }
 
 /// Whose tokens a service accepts. There is no switch to turn authentication off: a
@@ -86,12 +89,13 @@ impl AuthFlags {
     }
 }
 
-/// What a service's server needs from its binary: a connection, a bound listener, and
-/// the verifier of its callers' tokens.
+/// What a service's server needs from its binary: a connection, a bound listener, the
+/// verifier of its callers' tokens, and the port's TLS (`None`: plaintext).
 pub struct Started {
     pub nats: async_nats::Client,
     pub listener: TcpListener,
     pub verifier: Arc<Verifier>,
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 impl ServiceFlags {
@@ -119,12 +123,18 @@ impl ServiceFlags {
         }
     }
 
-    /// Starts logging, loads the token keys, binds the gRPC listener (on `default_port` unless `--listen` says
+    /// Starts logging, loads the token keys and the TLS certificates, binds the gRPC listener (on `default_port` unless `--listen` says
     /// otherwise) and the metrics listener, writes the address file, then connects to NATS
     /// as `name`. Binding comes first so that a port in use fails the start at once.
     pub async fn start(&self, name: &str, default_port: u16) -> anyhow::Result<Started> {
         telemetry::init(self.log_format);
         let verifier = self.auth.verifier()?;
+        let tls = self.tls.server_config()?;
+        if tls.is_none() {
+            tracing::warn!(
+                "serving gRPC in plaintext (no --tls-cert): for development only; tokens cross the wire in clear"
+            );
+        }
         let listen = self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)));
         let listener = TcpListener::bind(listen)
             .await
@@ -137,7 +147,7 @@ impl ServiceFlags {
             write_address_file(path, listener.local_addr()?, metrics)?;
         }
         let nats = self.nats.connect(name).await?;
-        Ok(Started { nats, listener, verifier })
+        Ok(Started { nats, listener, verifier, tls })
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic::service::Routes;
+use tonic::transport::ServerTlsConfig;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -117,9 +118,11 @@ pub fn follow_read_model<P: waybill_eventlog::Projection>(
 /// for as long as NATS is away) while a stand-in on `listener` answers grpc.health.v1 with
 /// NOT_SERVING and every other call with UNAVAILABLE. Probes and clients meet a service
 /// that says it is starting, not a port that accepts and says nothing. The listener comes
-/// back for the real server.
+/// back for the real server. `tls` is the port's TLS (`None`: plaintext), the same as the
+/// real server's, so a client that speaks TLS to it meets TLS from the first moment.
 pub async fn while_starting<S: NamedService, T>(
     listener: TcpListener,
+    tls: Option<ServerTlsConfig>,
     starting: impl Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<(TcpListener, T)> {
     // Two handles on one socket: the stand-in's is dropped before the real server starts.
@@ -136,12 +139,14 @@ pub async fn while_starting<S: NamedService, T>(
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let stand_in = tokio::spawn(
-        tonic::transport::Server::builder().add_routes(Routes::from(router)).serve_with_incoming_shutdown(
-            TcpIncoming::from(stand_in_listener).with_nodelay(Some(true)),
-            async move {
-                let _ = stopped.await;
-            },
-        ),
+        with_tls(tonic::transport::Server::builder(), tls)?
+            .add_routes(Routes::from(router))
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(stand_in_listener).with_nodelay(Some(true)),
+                async move {
+                    let _ = stopped.await;
+                },
+            ),
     );
 
     let started = starting.await;
@@ -153,7 +158,18 @@ pub async fn while_starting<S: NamedService, T>(
     Ok((listener, started?))
 }
 
-/// Serves `routes` behind the authentication layer (`crate::auth`: every call but health
+/// The builder with the port's TLS, when it has one.
+fn with_tls(
+    builder: tonic::transport::Server,
+    tls: Option<ServerTlsConfig>,
+) -> anyhow::Result<tonic::transport::Server> {
+    Ok(match tls {
+        Some(config) => builder.tls_config(config)?,
+        None => builder,
+    })
+}
+
+/// Serves `routes` over `tls` (plaintext when `None`) behind the authentication layer (`crate::auth`: every call but health
 /// and reflection needs a token `verifier` accepts and a permission the policy names), plus
 /// reflection when asked (`reflection` names the one gRPC service this port serves, which
 /// reflection lists beside health), on `listener` until `shutdown` resolves, then lets
@@ -162,6 +178,7 @@ pub async fn while_starting<S: NamedService, T>(
 pub async fn serve(
     routes: Routes,
     listener: TcpListener,
+    tls: Option<ServerTlsConfig>,
     verifier: std::sync::Arc<waybill_auth::Verifier>,
     reflection: Option<&'static str>,
     shutdown: impl Future<Output = ()> + Send,
@@ -189,7 +206,7 @@ pub async fn serve(
     // Without TCP_NODELAY a response's headers, body and trailers wait on Nagle's algorithm
     // for the client's delayed ACK: about 40 ms on every unary call.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let server = tonic::transport::Server::builder()
+    let server = with_tls(tonic::transport::Server::builder(), tls)?
         .http2_max_header_list_size(crate::limits::HTTP2_MAX_HEADER_LIST_BYTES)
         .layer(crate::metrics::GrpcMetricsLayer)
         .layer(crate::limits::MetadataLimitLayer)

@@ -175,8 +175,8 @@ impl<M: Projection> Host<M> {
         wire: impl FnOnce(Opened<M>) -> Wiring<A>,
     ) -> anyhow::Result<()> {
         let Host { name, model: ReadModel { follows, empty, describe } } = self;
-        let Started { nats, listener, verifier } = started;
-        let (listener, (log, model)) = crate::while_starting::<A, _>(listener, async {
+        let Started { nats, listener, verifier, tls } = started;
+        let (listener, (log, model)) = crate::while_starting::<A, _>(listener, tls.clone(), async {
             // Every read of the log (model, reactions, histories) applies only events the
             // subject's owner may have written (`waybill_proto::ownership`).
             let log = EventLog::connect(nats, settings.stream.clone(), &format!("/waybill/{name}"))
@@ -215,6 +215,7 @@ impl<M: Projection> Host<M> {
         let served = crate::serve(
             routes,
             listener,
+            tls,
             verifier,
             settings.reflection.then_some(health.service_name()),
             draining,

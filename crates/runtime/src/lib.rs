@@ -1,7 +1,8 @@
 //! What every Waybill binary repeats, so that each `main.rs` is configuration only and each
 //! `server.rs` a short declaration: the shared flags and settings, logging, the allocator,
-//! the NATS connection, the authentication layer, health and reflection, timers, and the host
-//! that serves a service on an already-bound listener until a shutdown future resolves.
+//! the NATS connection, TLS on the gRPC port, the authentication layer, health and
+//! reflection, timers, and the host that serves a service on an already-bound listener until
+//! a shutdown future resolves.
 
 pub mod auth;
 pub mod flags;
@@ -10,21 +11,25 @@ pub mod host;
 pub mod limits;
 pub mod metrics;
 pub mod nats;
+pub mod privacy;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
 pub mod timer;
+pub mod tls;
 
 /// The services' adapters read their caller as `waybill_runtime::actor::context_of`.
 pub use auth as actor;
-pub use auth::{AuthLayer, CORRELATION_HEADER, RequestContext, context_of};
+pub use auth::{AuthLayer, CORRELATION_HEADER, Duty, Origin, RequestContext, context_of};
 pub use flags::{ServiceFlags, Started};
 pub use grpc::{Health, follow_read_model, serve, while_starting};
 pub use host::{Host, Opened, ReadModel, Wiring};
 pub use nats::NatsFlags;
+pub use privacy::Redaction;
 pub use settings::Settings;
 pub use shutdown::Shutdown;
 pub use timer::Timer;
+pub use tls::TlsFlags;
 
 #[doc(hidden)]
 pub use mimalloc::MiMalloc;

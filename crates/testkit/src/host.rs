@@ -83,7 +83,7 @@ impl<C: ServiceClient> InProcess<C> {
             None => nats.client().await,
         };
         let verifier = std::sync::Arc::new(waybill_fixtures::test_signer().verifier());
-        let started = waybill_runtime::Started { nats: connection, listener, verifier };
+        let started = waybill_runtime::Started { nats: connection, listener, verifier, tls: None };
         let task = tokio::spawn(run(settings, started, Shutdown(stopped)));
         InProcess { url, stop: Some(stop), task: Some(task), client: PhantomData }
     }

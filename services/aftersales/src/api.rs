@@ -8,7 +8,8 @@ use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::status::invalid_argument;
 use waybill_proto::v1::{self, after_sales_service_server::AfterSalesService};
 use waybill_runtime::actor::context_of;
-use waybill_types::{Money, OrderId, Timestamp};
+use waybill_runtime::{Duty, Origin};
+use waybill_types::{Actor, Money, OrderId, Timestamp};
 
 use crate::codec::{
     breach_to_wire, case_kind_from_wire, category_from_wire, category_to_wire, claim_kind_from_wire,
@@ -94,6 +95,31 @@ impl AfterSalesApi {
         Ok((claim_to_wire(&outcome.state, outcome.position), outcome.position))
     }
 
+    /// Separation of duties on a case's money (`duty`): nobody refunds a return or
+    /// approves or pays a claim they opened, or one of the customer they act for.
+    /// `case` reads who opened the case and whose it is from the model; a case the model
+    /// does not know yet is looked for again once it has caught up (and if still unknown,
+    /// the command answers NOT_FOUND as for anyone).
+    async fn check_not_own_case<T>(
+        &self,
+        request: &Request<T>,
+        duty: Duty,
+        case: impl Fn(&crate::read_model::AfterSalesBook) -> Option<(Actor, String)>,
+    ) -> Result<(), Status> {
+        let context = context_of(request);
+        self.wait_for(context.min_position).await?;
+        let origin = || case(&self.runners.returns.model.read());
+        let origin = match origin() {
+            Some(origin) => Some(origin),
+            None => {
+                self.runners.returns.wait_caught_up().await?;
+                origin()
+            }
+        };
+        let Some((opened_by, customer_id)) = origin else { return Ok(()) };
+        context.check_duty(duty, Origin { started_by: Some(&opened_by), customer_id: &customer_id })
+    }
+
     /// Runs a claim's money decision through the order's ledger (see `ThroughLedger`).
     async fn run_claim_money<T>(
         &self,
@@ -102,6 +128,12 @@ impl AfterSalesApi {
         id: CaseId,
         money: ClaimMoney,
     ) -> Result<(v1::Claim, Position), Status> {
+        if matches!(money, ClaimMoney::Approve { .. } | ClaimMoney::Pay) {
+            self.check_not_own_case(request, Duty::ApproveClaim, |book| {
+                book.claim(&id).map(|record| (record.opened_by.clone(), record.state.customer_id.clone()))
+            })
+            .await?;
+        }
         let meta = Self::meta(request, request_id);
         let outcome = self.runners.claims.run_decision(id, &ThroughLedger(money), &meta).await?.outcome;
         Ok((claim_to_wire(&outcome.state, outcome.position), outcome.position))
@@ -300,6 +332,10 @@ impl AfterSalesService for AfterSalesApi {
         let amount = positive_money(&mut violations, "amount", body.amount.as_ref());
         require(violations)?;
         let (id, amount) = id.zip(amount).ok_or_else(unreachable_field)?;
+        self.check_not_own_case(&request, Duty::ApproveRefund, |book| {
+            book.return_case(&id).map(|record| (record.opened_by.clone(), record.state.customer_id.clone()))
+        })
+        .await?;
         let meta = Self::meta(&request, request_id);
         let outcome =
             self.runners.returns.run_decision(id, &ThroughLedger(Refund { amount }), &meta).await?.outcome;

@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
-use waybill_proto::envelope::{DecodeError, Envelope};
+use waybill_proto::envelope::{DecodeError, Envelope, EventMeta};
 use waybill_proto::facts::{self, delivery::DeliveryFact, intake::OrderFact, intake::QuoteFacts};
-use waybill_types::{OrderId, Timestamp};
+use waybill_types::{Actor, OrderId, Timestamp};
 
 use crate::codec::{self, Decoded};
 use crate::domain::{
@@ -31,6 +31,8 @@ pub struct Record<T> {
     pub version: Position,
     /// What caused each of its events (for idempotent retries).
     pub causes: CausationIndex,
+    /// Who opened it (the actor of its first event): separation of duties.
+    pub opened_by: Actor,
 }
 
 /// A row of ListCases.
@@ -120,19 +122,19 @@ fn apply_to<K: Ord + Copy + std::fmt::Display, T>(
     map: &mut BTreeMap<K, Record<T>>,
     id: K,
     position: Position,
-    causation_id: &str,
+    meta: &EventMeta,
     event_type: &str,
     evolve: impl FnOnce(Option<T>) -> Option<T>,
 ) -> Result<(), ProjectionError> {
-    let (state, mut causes) = match map.remove(&id) {
-        Some(record) => (Some(record.state), record.causes),
-        None => (None, CausationIndex::new()),
+    let (state, mut causes, opened_by) = match map.remove(&id) {
+        Some(record) => (Some(record.state), record.causes, record.opened_by),
+        None => (None, CausationIndex::new(), meta.actor.clone()),
     };
     let state = evolve(state).ok_or_else(|| {
         ProjectionError(format!("event {event_type} at position {position} does not apply to {id}"))
     })?;
-    causes.record(position, causation_id);
-    map.insert(id, Record { state, version: position, causes });
+    causes.record(position, &meta.causation_id);
+    map.insert(id, Record { state, version: position, causes, opened_by });
     Ok(())
 }
 
@@ -217,36 +219,32 @@ impl AfterSalesBook {
             .map_err(|error| ProjectionError(format!("position {position}: {error}")))?;
         match decoded {
             Decoded::Return { id, meta, event } => {
-                apply_to(&mut self.returns, id, position, &meta.causation_id, event.event_type(), |state| {
+                apply_to(&mut self.returns, id, position, &meta, event.event_type(), |state| {
                     evolve_return(state, &event, meta.occurred_at)
                 })
             }
             Decoded::Claim { id, meta, event } => {
-                apply_to(&mut self.claims, id, position, &meta.causation_id, event.event_type(), |state| {
+                apply_to(&mut self.claims, id, position, &meta, event.event_type(), |state| {
                     evolve_claim(state, &event, meta.occurred_at)
                 })
             }
             Decoded::Complaint { id, meta, event } => {
                 self.unwatch(id);
-                let applied = apply_to(
-                    &mut self.complaints,
-                    id,
-                    position,
-                    &meta.causation_id,
-                    event.event_type(),
-                    |state| evolve_complaint(state, &event, meta.occurred_at),
-                );
+                let applied =
+                    apply_to(&mut self.complaints, id, position, &meta, event.event_type(), |state| {
+                        evolve_complaint(state, &event, meta.occurred_at)
+                    });
                 self.watch(id);
                 applied
             }
             Decoded::Ledger { order_id, meta, event } => {
-                let (state, mut causes) = match self.ledgers.remove(&order_id) {
-                    Some(record) => (Some(record.state), record.causes),
-                    None => (None, CausationIndex::new()),
+                let (state, mut causes, opened_by) = match self.ledgers.remove(&order_id) {
+                    Some(record) => (Some(record.state), record.causes, record.opened_by),
+                    None => (None, CausationIndex::new(), meta.actor.clone()),
                 };
                 let state = evolve_ledger(state, order_id, &event, meta.occurred_at);
                 causes.record(position, &meta.causation_id);
-                self.ledgers.insert(order_id, Record { state, version: position, causes });
+                self.ledgers.insert(order_id, Record { state, version: position, causes, opened_by });
                 Ok(())
             }
         }

@@ -64,6 +64,8 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
     deliver(&log, &placed.order_id, chrono::Utc::now() - chrono::Duration::days(2)).await;
     let mut client =
         aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    // Money is a separate duty from opening the case (docs/SECURITY.md).
+    let finance = aftersales.client(Caller::finance("fin")).await;
 
     let return_id = received_return(&mut client, &placed.order_id, "r1", 1).await;
 
@@ -97,9 +99,26 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
         "one book comes back"
     );
 
+    // The agent requested the return: holding the finance role too, it still may not refund
+    // it (separation of duties); nothing is written.
+    let own = client
+        .refund_return(v1::RefundReturnRequest {
+            request_id: "r1-own-refund".into(),
+            return_id: return_id.clone(),
+            amount: Some(eur(1)),
+        })
+        .await
+        .expect_err("its own return");
+    assert_eq!(own.code(), Code::PermissionDenied, "{own:?}");
+    assert!(
+        own.message().contains("separation of duties: nobody refunds a return they requested"),
+        "{own:?}"
+    );
+
     // Refund part of the charge, then try to refund more than is left.
     let half = placed.charged.amount_minor / 2;
-    let refunded = client
+    let refunded = finance
+        .clone()
         .refund_return(v1::RefundReturnRequest {
             request_id: "r1-refund".into(),
             return_id: return_id.clone(),
@@ -111,7 +130,8 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
     let case = refunded.return_case.expect("case");
     assert_eq!(case.status, v1::ReturnStatus::Refunded as i32);
     assert_eq!(case.refunded, Some(eur(half)));
-    let too_much = client
+    let too_much = finance
+        .clone()
         .refund_return(v1::RefundReturnRequest {
             request_id: "r1-refund-again".into(),
             return_id: return_id.clone(),
@@ -188,6 +208,8 @@ async fn two_refunds_racing_for_one_orders_charge_cannot_both_be_paid() {
     deliver(&log, &placed.order_id, chrono::Utc::now()).await;
     let mut client =
         aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    // Money is a separate duty from opening the case (docs/SECURITY.md).
+    let finance = aftersales.client(Caller::finance("fin")).await;
     // Each book comes back in its own return.
     let first = received_return(&mut client, &placed.order_id, "a", 1).await;
     let second = received_return(&mut client, &placed.order_id, "b", 1).await;
@@ -195,7 +217,7 @@ async fn two_refunds_racing_for_one_orders_charge_cannot_both_be_paid() {
     // Each refund is 60 % of the charge: either alone fits, both together do not.
     let amount = placed.charged.amount_minor * 6 / 10;
     let refund = |return_id: String, request_id: &'static str| {
-        let mut client = client.clone();
+        let mut client = finance.clone();
         async move {
             client
                 .refund_return(v1::RefundReturnRequest {
@@ -254,6 +276,8 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     let aftersales = start_aftersales(&nats, Settings::default()).await;
     let mut client =
         aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    // Money is a separate duty from opening the case (docs/SECURITY.md).
+    let finance = aftersales.client(Caller::finance("fin")).await;
     let cases = client.list_cases(by_order).await.expect("list").into_inner().cases;
     assert_eq!(cases.len(), 1, "one claim: {cases:?}");
     assert_eq!(
@@ -262,7 +286,8 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     );
 
     // Approval stays within the declared value; payments for the order too.
-    let above = client
+    let above = finance
+        .clone()
         .approve_claim(v1::ApproveClaimRequest {
             request_id: "approve-above".into(),
             claim_id: claim.claim_id.clone(),
@@ -271,7 +296,8 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
         .await
         .expect_err("above the declared value");
     assert_eq!(above.code(), Code::FailedPrecondition);
-    client
+    finance
+        .clone()
         .approve_claim(v1::ApproveClaimRequest {
             request_id: "approve".into(),
             claim_id: claim.claim_id.clone(),
@@ -279,7 +305,8 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
         })
         .await
         .expect("approved");
-    let paid = client
+    let paid = finance
+        .clone()
         .pay_claim(v1::PayClaimRequest { request_id: "pay".into(), claim_id: claim.claim_id.clone() })
         .await
         .expect("paid")
@@ -299,7 +326,8 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
         .claim
         .expect("claim");
     // The declared value is all paid: the approval is refused already, not the payment.
-    let over = client
+    let over = finance
+        .clone()
         .approve_claim(v1::ApproveClaimRequest {
             request_id: "approve-2".into(),
             claim_id: second.claim_id.clone(),
@@ -345,6 +373,8 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-4").await;
     let mut client =
         aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    // Money is a separate duty from opening the case (docs/SECURITY.md).
+    let finance = aftersales.client(Caller::finance("fin")).await;
     let approve = |claim_id: &str, request_id: &str, amount: i64| v1::ApproveClaimRequest {
         request_id: request_id.into(),
         claim_id: claim_id.into(),
@@ -353,19 +383,26 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
 
     // 55.00 of the declared 100.00 paid: 45.00 are left.
     let first = eventually_claim(&mut client, &placed.order_id, "first").await;
-    client.approve_claim(approve(&first, "approve-first", 5_500)).await.expect("approved");
-    client
+    finance.clone().approve_claim(approve(&first, "approve-first", 5_500)).await.expect("approved");
+    finance
+        .clone()
         .pay_claim(v1::PayClaimRequest { request_id: "pay-first".into(), claim_id: first })
         .await
         .expect("paid");
     let second = agents_claim(&mut client, &placed.order_id, "second").await;
-    let over = client
+    // The agent opened it: it may neither approve nor pay it, finance role or not.
+    let own = client.approve_claim(approve(&second, "approve-own", 100)).await.expect_err("its own claim");
+    assert_eq!(own.code(), Code::PermissionDenied, "{own:?}");
+    assert!(own.message().contains("nobody approves or pays a claim they opened"), "{own:?}");
+    let over = finance
+        .clone()
         .approve_claim(approve(&second, "approve-second-50", 5_000))
         .await
         .expect_err("50.00 is more than is left");
     assert_eq!(over.code(), Code::FailedPrecondition, "{over:?}");
     assert!(over.message().contains("what is left of the declared value: 45.00 EUR"), "{}", over.message());
-    let approved = client
+    let approved = finance
+        .clone()
         .approve_claim(approve(&second, "approve-second-45", 4_500))
         .await
         .expect("what is left")
@@ -385,7 +422,7 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
     let third = agents_claim(&mut client, &placed.order_id, "third").await;
     let fourth = agents_claim(&mut client, &placed.order_id, "fourth").await;
     let race = |claim_id: String, request_id: &'static str| {
-        let mut client = client.clone();
+        let mut client = finance.clone();
         async move { client.approve_claim(approve(&claim_id, request_id, 3_000)).await }
     };
     let (one, other) = tokio::join!(race(third, "approve-third"), race(fourth, "approve-fourth"));
@@ -399,7 +436,8 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
         .and_then(|response| response.get_ref().claim.clone())
         .expect("the approved claim");
     // The winner is paid: an approval is never left without the money to pay it.
-    let paid = client
+    let paid = finance
+        .clone()
         .pay_claim(v1::PayClaimRequest { request_id: "pay-winner".into(), claim_id: winner.claim_id })
         .await
         .expect("the approved claim is paid")

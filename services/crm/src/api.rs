@@ -12,6 +12,7 @@ use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::status::invalid_argument;
 use waybill_proto::v1::{self, crm_service_server::CrmService};
 use waybill_runtime::actor::context_of;
+use waybill_runtime::{Duty, Origin};
 use waybill_types::CustomerId;
 
 use crate::analytics::{AbcClass, LifecycleClass, Period, Policy};
@@ -63,15 +64,47 @@ impl CrmApi {
         command: Command,
     ) -> Result<(v1::Customer, Position), Status> {
         let meta = Self::meta(request, request_id);
+        let registered_by = meta.actor.clone();
         let Outcome { state, position } = self.runner.run(customer_id.clone(), &command, &meta).await?;
         let mut view = self.runner.model.read().view_always(&customer_id, &self.policy, self.clock.now());
         // The model may not have applied this command's event yet: the outcome is newer.
+        let registered_by = view.record.as_ref().map_or(registered_by, |record| record.registered_by.clone());
         view.record = Some(crate::read_model::CustomerRecord {
             customer: state,
             version: position,
             causes: Default::default(),
+            registered_by,
         });
         Ok((customer_to_wire(&view, &self.policy), position))
+    }
+}
+
+impl CrmApi {
+    /// A credit command, once separation of duties allows it: nobody sets the credit of the
+    /// customer they act for or registered themselves (PERMISSION_DENIED, nothing written).
+    async fn run_credit<T>(
+        &self,
+        request: &Request<T>,
+        request_id: String,
+        customer_id: CustomerId,
+        command: Command,
+    ) -> Result<(v1::Customer, Position), Status> {
+        let context = context_of(request);
+        self.wait_for(context.min_position).await?;
+        let registered_by = || {
+            let model = self.runner.model.read();
+            model.customer(&customer_id).map(|record| record.registered_by.clone())
+        };
+        let registered_by = match registered_by() {
+            Some(actor) => Some(actor),
+            None => {
+                self.runner.wait_caught_up().await?;
+                registered_by()
+            }
+        };
+        let origin = Origin { started_by: registered_by.as_ref(), customer_id: customer_id.as_str() };
+        context.check_duty(Duty::SetCredit, origin)?;
+        self.run(request, request_id, customer_id, command).await
     }
 }
 
@@ -128,7 +161,7 @@ impl CrmService for CrmApi {
             return Err(reject(violations));
         };
         let command = Command::SetCreditRating { rating, credit_limit };
-        let (customer, position) = self.run(&request, request_id, customer_id, command).await?;
+        let (customer, position) = self.run_credit(&request, request_id, customer_id, command).await?;
         Ok(Response::new(v1::SetCreditRatingResponse { customer: Some(customer), position }))
     }
 
@@ -144,7 +177,7 @@ impl CrmService for CrmApi {
             return Err(reject(violations));
         };
         let (customer, position) =
-            self.run(&request, request_id, customer_id, Command::PlaceCreditHold { reason }).await?;
+            self.run_credit(&request, request_id, customer_id, Command::PlaceCreditHold { reason }).await?;
         Ok(Response::new(v1::PlaceCreditHoldResponse { customer: Some(customer), position }))
     }
 
@@ -160,7 +193,7 @@ impl CrmService for CrmApi {
             return Err(reject(violations));
         };
         let (customer, position) =
-            self.run(&request, request_id, customer_id, Command::ReleaseCreditHold { note }).await?;
+            self.run_credit(&request, request_id, customer_id, Command::ReleaseCreditHold { note }).await?;
         Ok(Response::new(v1::ReleaseCreditHoldResponse { customer: Some(customer), position }))
     }
 

@@ -22,7 +22,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
-use waybill_types::{CustomerId, OrderId};
+use waybill_types::{Actor, CustomerId, OrderId};
 
 use crate::analytics::{ComplaintFacts, OrderFacts, SurveyFacts};
 use crate::codec;
@@ -48,6 +48,8 @@ pub struct CustomerRecord {
     pub version: Position,
     /// What caused each of its events (for idempotent retries).
     pub causes: CausationIndex,
+    /// Who registered it (the actor of its first event): separation of duties.
+    pub registered_by: Actor,
 }
 
 #[derive(Debug, Default)]
@@ -93,9 +95,9 @@ impl CrmModel {
         let decoded = codec::decode(&event.payload)
             .map_err(|error| ProjectionError(format!("position {}: {error}", event.position)))?;
         let previous = self.customers.remove(&decoded.customer_id);
-        let (state, mut causes) = match previous {
-            Some(record) => (Some(record.customer), record.causes),
-            None => (None, CausationIndex::new()),
+        let (state, mut causes, registered_by) = match previous {
+            Some(record) => (Some(record.customer), record.causes, record.registered_by),
+            None => (None, CausationIndex::new(), decoded.meta.actor.clone()),
         };
         let Some(customer) = evolve(state, &decoded.event, decoded.meta.occurred_at) else {
             return Err(ProjectionError(format!(
@@ -104,8 +106,10 @@ impl CrmModel {
             )));
         };
         causes.record(event.position, &decoded.meta.causation_id);
-        self.customers
-            .insert(decoded.customer_id, CustomerRecord { customer, version: event.position, causes });
+        self.customers.insert(
+            decoded.customer_id,
+            CustomerRecord { customer, version: event.position, causes, registered_by },
+        );
         Ok(())
     }
 }

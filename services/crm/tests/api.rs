@@ -19,8 +19,35 @@ async fn a_customer_is_registered_rated_held_released_and_shown() {
     let crm = start_crm(&nats).await;
     let mut client =
         crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    // Registering and setting credit are separate duties (docs/SECURITY.md).
+    let mut desk = crm.client(Caller::customer_service("desk")).await;
 
-    let registered = client.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
+    let registered = desk.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
+    // Separation of duties: Alice registers cust-own, so she may not set its credit; a
+    // finance clerk who acts for cust-1 may not hold cust-1. Nothing is written.
+    let own = client.register_customer(registration("reg-own", "cust-own")).await.expect("registered");
+    let own_position = own.into_inner().position;
+    let rate_own = v1::SetCreditRatingRequest {
+        request_id: "rate-own".into(),
+        customer_id: "cust-own".into(),
+        rating: v1::CreditRating::A.into(),
+        credit_limit: Some(eur(1_000_000_000_000)),
+    };
+    let refused = client.set_credit_rating(rate_own).await.expect_err("her own registration");
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert!(refused.message().contains("separation of duties: nobody sets the credit"), "{refused:?}");
+    let mut insider = crm.client(Caller::finance("ivo").for_customer("cust-1")).await;
+    let hold_own = v1::PlaceCreditHoldRequest {
+        request_id: "hold-own".into(),
+        customer_id: "cust-1".into(),
+        reason: "testing the rule".into(),
+    };
+    let refused = insider.place_credit_hold(hold_own).await.expect_err("the customer he acts for");
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    let get_own = v1::GetCustomerRequest { customer_id: "cust-own".into(), min_position: own_position };
+    let unchanged =
+        client.get_customer(get_own).await.expect("read").into_inner().customer.expect("customer");
+    assert!(unchanged.credit.and_then(|credit| credit.limit).is_none(), "nothing was written");
     let registered = registered.into_inner();
     let customer = registered.customer.expect("customer");
     assert!(customer.registered);
@@ -178,6 +205,8 @@ async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_pr
     let crm = start_crm(&nats).await;
     let mut client =
         crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    // Registering and setting credit are separate duties (docs/SECURITY.md).
+    let mut desk = crm.client(Caller::customer_service("desk")).await;
 
     let status = client
         .get_customer(v1::GetCustomerRequest { customer_id: "nobody".into(), min_position: 0 })
@@ -199,8 +228,8 @@ async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_pr
         .expect_err("unknown");
     assert_eq!(status.code(), Code::NotFound);
 
-    client.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
-    let status = client.register_customer(registration("reg-2", "cust-1")).await.expect_err("twice");
+    desk.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
+    let status = desk.register_customer(registration("reg-2", "cust-1")).await.expect_err("twice");
     assert_eq!(status.code(), Code::AlreadyExists);
 
     let status = client
@@ -230,11 +259,12 @@ async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() 
     let crm = start_crm(&nats).await;
     let mut client =
         crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    // Registering and setting credit are separate duties (docs/SECURITY.md).
+    let mut desk = crm.client(Caller::customer_service("desk")).await;
 
     let first =
-        client.register_customer(registration("reg-1", "cust-1")).await.expect("registered").into_inner();
-    let again =
-        client.register_customer(registration("reg-1", "cust-1")).await.expect("retried").into_inner();
+        desk.register_customer(registration("reg-1", "cust-1")).await.expect("registered").into_inner();
+    let again = desk.register_customer(registration("reg-1", "cust-1")).await.expect("retried").into_inner();
     assert_eq!(again.position, first.position);
 
     let hold = v1::PlaceCreditHoldRequest {
@@ -277,8 +307,8 @@ async fn a_command_sent_to_another_replica_with_the_written_position_sees_the_wr
     let (first, second) = (start_crm(&nats).await, start_crm(&nats).await);
     let mut writer =
         first.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
-    let mut other =
-        second.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    // Not Alice: whoever registers a customer may not set its credit (docs/SECURITY.md).
+    let mut other = second.client(Caller::finance("fin")).await;
     for round in 0..20 {
         let customer_id = format!("cust-ryw-{round}");
         let registered = writer

@@ -414,8 +414,10 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
     let mut orders = intake.client(Caller::customer_service("clerk")).await;
     let mut client =
         crm.client(Caller::with_roles("credit-control", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    // Registering and setting credit are separate duties (docs/SECURITY.md).
+    let mut desk = crm.client(Caller::customer_service("desk")).await;
 
-    client.register_customer(registration("reg-h", "cust-h")).await.expect("registered");
+    desk.register_customer(registration("reg-h", "cust-h")).await.expect("registered");
     client
         .place_credit_hold(v1::PlaceCreditHoldRequest {
             request_id: "hold-h".into(),

@@ -8,6 +8,7 @@ use waybill_eventlog::Position;
 use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::status::invalid_argument;
 use waybill_proto::v1::{self, delivery_service_server::DeliveryService};
+use waybill_runtime::Redaction;
 use waybill_runtime::actor::context_of;
 use waybill_types::OrderId;
 
@@ -82,7 +83,9 @@ impl DeliveryApi {
         }
         let meta = Self::meta(request, request_id);
         let outcome = self.deliveries.run(delivery_id, &command, &meta).await?;
-        Ok((delivery_to_wire(&outcome.state, outcome.position), outcome.position))
+        let mut delivery = delivery_to_wire(&outcome.state, outcome.position);
+        Redaction::of(request).delivery(&mut delivery);
+        Ok((delivery, outcome.position))
     }
 
     async fn run_courier<T>(
@@ -333,6 +336,7 @@ impl DeliveryService for DeliveryApi {
         request: Request<v1::GetDeliveryRequest>,
     ) -> Result<Response<v1::GetDeliveryResponse>, Status> {
         let scope = courier_scope(&request);
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let id = delivery_id(&mut violations, &body.delivery_id);
@@ -344,7 +348,7 @@ impl DeliveryService for DeliveryApi {
             .delivery(&id)
             .filter(|record| scope.is_none_or(|own| own.is_some() && record.delivery.courier == own))
             .ok_or_else(|| not_scheduled(&id))?;
-        Ok(Response::new(v1::GetDeliveryResponse { delivery: Some(record_to_wire(record)) }))
+        Ok(Response::new(v1::GetDeliveryResponse { delivery: Some(record_to_wire(record, redaction)) }))
     }
 
     async fn list_deliveries(
@@ -352,6 +356,7 @@ impl DeliveryService for DeliveryApi {
         request: Request<v1::ListDeliveriesRequest>,
     ) -> Result<Response<v1::ListDeliveriesResponse>, Status> {
         let scope = courier_scope(&request);
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let status = match v1::DeliveryStatus::try_from(body.status) {
@@ -390,7 +395,7 @@ impl DeliveryService for DeliveryApi {
         let book = self.deliveries.model.read();
         let (page, next) = book.list(&filter, after, page_size);
         Ok(Response::new(v1::ListDeliveriesResponse {
-            deliveries: page.into_iter().map(record_to_wire).collect(),
+            deliveries: page.into_iter().map(|record| record_to_wire(record, redaction)).collect(),
             next_page_token: next.map(|id| id.to_string()).unwrap_or_default(),
         }))
     }
@@ -400,6 +405,7 @@ impl DeliveryService for DeliveryApi {
         request: Request<v1::GetCourierRouteRequest>,
     ) -> Result<Response<v1::GetCourierRouteResponse>, Status> {
         let scope = courier_scope(&request);
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let courier_id = courier_id(&mut violations, "courier_id", &body.courier_id);
@@ -423,7 +429,11 @@ impl DeliveryService for DeliveryApi {
         if !visible || book.courier(&courier_id).is_none() {
             return Err(Rejection::CourierNotFound.into());
         }
-        let stops = book.route(&courier_id, from, until).into_iter().map(record_to_wire).collect();
+        let stops = book
+            .route(&courier_id, from, until)
+            .into_iter()
+            .map(|record| record_to_wire(record, redaction))
+            .collect();
         Ok(Response::new(v1::GetCourierRouteResponse { stops }))
     }
 
@@ -483,8 +493,11 @@ fn page_size(violations: &mut FieldViolations, requested: u32) -> usize {
     }
 }
 
-fn record_to_wire(record: &DeliveryRecord) -> v1::DeliveryTask {
-    delivery_to_wire(&record.delivery, record.version)
+/// A delivery as `redaction`'s caller may see it.
+fn record_to_wire(record: &DeliveryRecord, redaction: Redaction) -> v1::DeliveryTask {
+    let mut delivery = delivery_to_wire(&record.delivery, record.version);
+    redaction.delivery(&mut delivery);
+    delivery
 }
 
 pub fn delivery_to_wire(delivery: &Delivery, version: Position) -> v1::DeliveryTask {
@@ -521,6 +534,7 @@ pub fn delivery_to_wire(delivery: &Delivery, version: Position) -> v1::DeliveryT
         scheduled_at: Some(convert::timestamp_to_wire(delivery.scheduled_at)),
         updated_at: Some(convert::timestamp_to_wire(delivery.updated_at)),
         version,
+        withheld: Vec::new(),
     }
 }
 

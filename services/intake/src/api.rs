@@ -13,6 +13,7 @@ use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::status::invalid_argument;
 use waybill_proto::v1::{self, intake_service_server::IntakeService};
 use waybill_runtime::actor::context_of;
+use waybill_runtime::{Duty, Origin, Redaction};
 use waybill_types::{CustomerId, OrderId};
 
 use crate::codec::{quote_to_wire, status_from_wire, status_to_wire};
@@ -83,6 +84,32 @@ impl IntakeApi {
         if owned() { Ok(()) } else { Err(not_found(order_id)) }
     }
 
+    /// Separation of duties: nobody reviews an order they placed, or one of the customer
+    /// they act for. The placer never changes, so a check before the write holds; an order
+    /// the model does not know yet is looked for again once it has caught up.
+    async fn check_not_own_order<T>(&self, request: &Request<T>, order_id: &OrderId) -> Result<(), Status> {
+        let context = context_of(request);
+        self.wait_for(context.min_position).await?;
+        let check = || {
+            let book = self.runner.model.read();
+            book.get(order_id).map(|record| {
+                let origin = Origin {
+                    started_by: Some(&record.placed_by),
+                    customer_id: record.order.details.customer_id.as_str(),
+                };
+                context.check_duty(Duty::ReviewOrder, origin)
+            })
+        };
+        match check() {
+            Some(checked) => checked,
+            None => {
+                self.runner.wait_caught_up().await?;
+                // Still unknown: the command answers NOT_FOUND as for anyone.
+                check().unwrap_or(Ok(()))
+            }
+        }
+    }
+
     /// Parses the fields every order command shares.
     fn order_command_fields(request_id: &str, order_id: &str) -> (FieldViolations, String, Option<OrderId>) {
         let mut violations = FieldViolations::new();
@@ -101,7 +128,8 @@ impl IntakeApi {
         self.check_owner(request, &order_id, 0).await?;
         let meta = Self::meta(request, request_id);
         let Outcome { state: order, position } = self.runner.run(order_id, &command, &meta).await?;
-        let order = order_to_wire(&order, position);
+        let mut order = order_to_wire(&order, position);
+        Redaction::of(request).order(&mut order);
         Ok((order, position))
     }
 }
@@ -148,10 +176,9 @@ impl IntakeService for IntakeApi {
             violations.push("request_id", "was already used by this customer for a different order");
             return Err(invalid_argument(violations.into_vec()));
         }
-        Ok(Response::new(v1::PlaceOrderResponse {
-            order: Some(order_to_wire(&outcome.state, outcome.position)),
-            position: outcome.position,
-        }))
+        let mut order = order_to_wire(&outcome.state, outcome.position);
+        Redaction::of(&request).order(&mut order);
+        Ok(Response::new(v1::PlaceOrderResponse { order: Some(order), position: outcome.position }))
     }
 
     async fn review_order(
@@ -174,6 +201,7 @@ impl IntakeService for IntakeApi {
         let (Some(order_id), Some(decision)) = (order_id, decision) else {
             return Err(Status::internal("unreachable"));
         };
+        self.check_not_own_order(&request, &order_id).await?;
         let (order, position) =
             self.run(&request, request_id, order_id, Command::Review { decision }).await?;
         Ok(Response::new(v1::ReviewOrderResponse { order: Some(order), position }))
@@ -250,11 +278,12 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<v1::GetOrderResponse>, Status> {
         let order_id = parse_order_id(&request.get_ref().order_id)?;
         self.check_owner(&request, &order_id, request.get_ref().min_position).await?;
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         self.wait_for(body.min_position).await?;
         let book = self.runner.model.read();
         let record = book.get(&order_id).ok_or_else(|| not_found(&order_id))?;
-        Ok(Response::new(v1::GetOrderResponse { order: Some(record_to_wire(record)) }))
+        Ok(Response::new(v1::GetOrderResponse { order: Some(record_to_wire(record, redaction)) }))
     }
 
     async fn list_orders(
@@ -262,6 +291,7 @@ impl IntakeService for IntakeApi {
         request: Request<v1::ListOrdersRequest>,
     ) -> Result<Response<v1::ListOrdersResponse>, Status> {
         let scope = context_of(&request).identity.customer_scope().map(str::to_owned);
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let customer_id = (!body.customer_id.is_empty())
@@ -299,7 +329,7 @@ impl IntakeService for IntakeApi {
         let book = self.runner.model.read();
         let (page, next) = book.list(&filter, after, page_size);
         Ok(Response::new(v1::ListOrdersResponse {
-            orders: page.into_iter().map(record_to_wire).collect(),
+            orders: page.into_iter().map(|record| record_to_wire(record, redaction)).collect(),
             next_page_token: next.map(page_token).unwrap_or_default(),
         }))
     }
@@ -308,6 +338,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<v1::ListReviewQueueRequest>,
     ) -> Result<Response<v1::ListReviewQueueResponse>, Status> {
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let page_size = page_size(&mut violations, body.page_size);
@@ -317,7 +348,7 @@ impl IntakeService for IntakeApi {
         let book = self.runner.model.read();
         let (page, next) = book.review_queue(after, page_size);
         Ok(Response::new(v1::ListReviewQueueResponse {
-            orders: page.into_iter().map(record_to_wire).collect(),
+            orders: page.into_iter().map(|record| record_to_wire(record, redaction)).collect(),
             next_page_token: next.map(page_token).unwrap_or_default(),
         }))
     }
@@ -328,6 +359,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<v1::TrackOrderResponse>, Status> {
         let order_id = parse_order_id(&request.get_ref().order_id)?;
         self.check_owner(&request, &order_id, request.get_ref().min_position).await?;
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         self.wait_for(body.min_position).await?;
         // The log has the whole timeline (intake's, the fulfilment's, after-sales'); the read
@@ -343,7 +375,7 @@ impl IntakeService for IntakeApi {
             crate::timeline::across_services(&self.runner.log, &order_id, intake_timeline, related)
                 .await
                 .map_err(|error| Status::unavailable(format!("event log unavailable: {error}")))?;
-        let timeline = timeline.into_iter().map(timeline_entry_to_wire).collect();
+        let timeline = timeline.into_iter().map(|entry| timeline_entry_to_wire(entry, redaction)).collect();
         Ok(Response::new(v1::TrackOrderResponse {
             order_id: order_id.to_string(),
             status: status_to_wire(status).into(),
@@ -358,15 +390,20 @@ impl IntakeService for IntakeApi {
         let caller = context_of(&request).actor;
         let order_id = parse_order_id(&request.get_ref().order_id)?;
         self.check_owner(&request, &order_id, request.get_ref().min_position).await?;
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         self.wait_for(body.min_position).await?;
         let updates =
             crate::watch::start(&self.runner, &self.watches, &caller, order_id, self.stopping.clone())
                 .await?;
-        let updates = ReceiverStream::new(updates).map(|update| {
-            update.map(|update| v1::WatchOrderResponse {
-                order: Some(order_to_wire(&update.order, update.version)),
-                event: Some(timeline_entry_to_wire(update.event)),
+        let updates = ReceiverStream::new(updates).map(move |update| {
+            update.map(|update| {
+                let mut order = order_to_wire(&update.order, update.version);
+                redaction.order(&mut order);
+                v1::WatchOrderResponse {
+                    order: Some(order),
+                    event: Some(timeline_entry_to_wire(update.event, redaction)),
+                }
             })
         });
         Ok(Response::new(Box::pin(updates)))
@@ -413,8 +450,11 @@ fn parse_page_token(violations: &mut FieldViolations, token: &str) -> Option<Cur
     parsed
 }
 
-fn record_to_wire(record: &OrderRecord) -> v1::Order {
-    order_to_wire(&record.order, record.version)
+/// An order as `redaction`'s caller may see it.
+fn record_to_wire(record: &OrderRecord, redaction: Redaction) -> v1::Order {
+    let mut order = order_to_wire(&record.order, record.version);
+    redaction.order(&mut order);
+    order
 }
 
 pub fn order_to_wire(order: &crate::domain::Order, version: Position) -> v1::Order {
@@ -434,11 +474,13 @@ pub fn order_to_wire(order: &crate::domain::Order, version: Position) -> v1::Ord
         cancellation_reason: order.cancellation.as_ref().map(|c| c.reason.clone()).unwrap_or_default(),
         version,
         last_failed_attempt: order.last_failed_attempt.as_ref().map(crate::codec::failed_attempt_to_wire),
+        withheld: Vec::new(),
     }
 }
 
-fn timeline_entry_to_wire(entry: crate::timeline::TimelineEntry) -> v1::TimelineEntry {
-    v1::TimelineEntry {
+/// A timeline entry as `redaction`'s caller may see it.
+fn timeline_entry_to_wire(entry: crate::timeline::TimelineEntry, redaction: Redaction) -> v1::TimelineEntry {
+    let mut entry = v1::TimelineEntry {
         position: entry.position,
         event_id: entry.event_id.to_string(),
         event_type: entry.event_type,
@@ -447,5 +489,8 @@ fn timeline_entry_to_wire(entry: crate::timeline::TimelineEntry) -> v1::Timeline
         summary: entry.summary,
         service: entry.service.to_owned(),
         proof_of_delivery: entry.proof_of_delivery.as_ref().map(Into::into),
-    }
+        withheld: Vec::new(),
+    };
+    redaction.timeline_entry(&mut entry);
+    entry
 }

@@ -18,7 +18,7 @@ use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_proto::facts::aftersales::CaseFact;
 use waybill_proto::facts::crm::CustomerFact;
-use waybill_types::{CustomerId, OrderId, Timestamp};
+use waybill_types::{Actor, CustomerId, OrderId, Timestamp};
 
 use crate::codec::{self, DecodedEvent};
 use crate::domain::{Order, OrderStatus, evolve};
@@ -33,6 +33,8 @@ pub struct OrderRecord {
     pub causes: CausationIndex,
     /// Position at which the order entered the manual review queue, while it is there.
     pub queued_at: Option<Position>,
+    /// Who placed it (the actor of its first event): separation of duties.
+    pub placed_by: Actor,
 }
 
 /// Where a listing continues: the last order of the previous page.
@@ -169,13 +171,13 @@ impl OrderBook {
     fn apply_decoded(&mut self, position: Position, decoded: DecodedEvent) -> Result<(), ProjectionError> {
         let DecodedEvent { order_id, meta, event_type, event } = decoded;
         let previous = self.orders.remove(&order_id);
-        let (state, mut causes, queued_before, key_before) = match previous {
+        let (state, mut causes, queued_before, key_before, placed_by) = match previous {
             Some(record) => {
                 let key = sort_key(&record.order);
                 let customer = record.order.details.customer_id.clone();
-                (Some(record.order), record.causes, record.queued_at, Some((key, customer)))
+                (Some(record.order), record.causes, record.queued_at, Some((key, customer)), record.placed_by)
             }
-            None => (None, CausationIndex::new(), None, None),
+            None => (None, CausationIndex::new(), None, None, meta.actor.clone()),
         };
         let Some(order) = evolve(state, &event, meta.occurred_at) else {
             return Err(ProjectionError(format!(
@@ -212,7 +214,7 @@ impl OrderBook {
                 self.review_queue.insert((queued_key(queued), order_id));
             }
         }
-        self.orders.insert(order_id, OrderRecord { order, version: position, causes, queued_at });
+        self.orders.insert(order_id, OrderRecord { order, version: position, causes, queued_at, placed_by });
         Ok(())
     }
 }

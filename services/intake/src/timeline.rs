@@ -183,12 +183,9 @@ fn summarize_delivery(event: delivery_event::Event) -> Option<String> {
             format!("returned to sender after {} attempts", returned.attempts)
         }
         E::DeliveryCompleted(completed) => match completed.proof {
-            Some(proof) => format!(
-                "delivered to {} ({}){}",
-                proof.recipient_name,
-                proof.recipient_relation,
-                if proof.id_checked { ", ID checked" } else { "" }
-            ),
+            // Whether the ID was checked is in the proof, which callers without a need
+            // get redacted (docs/SECURITY.md); a summary line would tell them anyway.
+            Some(proof) => format!("delivered to {} ({})", proof.recipient_name, proof.recipient_relation),
             None => "delivered".to_owned(),
         },
         E::DeliveryExceptionRaised(raised) => format!(

@@ -50,16 +50,26 @@ async fn a_placed_order_is_reviewed_by_hand_and_tracked() {
         [order.order_id.as_str()]
     );
 
-    let reviewed = client
-        .review_order(v1::ReviewOrderRequest {
-            request_id: "review-1".into(),
-            order_id: order.order_id.clone(),
-            decision: v1::ReviewDecision::Accept.into(),
-            reason: "declaration checked by phone".into(),
-        })
-        .await
-        .expect("reviewed")
-        .into_inner();
+    // Separation of duties: Alice placed it, so Alice may not accept it, reviewer or not;
+    // nor may a reviewer who acts for the order's customer. Nothing is written.
+    let review = v1::ReviewOrderRequest {
+        request_id: "review-1".into(),
+        order_id: order.order_id.clone(),
+        decision: v1::ReviewDecision::Accept.into(),
+        reason: "declaration checked by phone".into(),
+    };
+    let own = client.review_order(review.clone()).await.expect_err("her own order");
+    assert_eq!(own.code(), tonic::Code::PermissionDenied, "{own:?}");
+    assert!(own.message().contains("separation of duties: nobody reviews an order they placed"), "{own:?}");
+    let mut insider =
+        intake.client(Caller::with_roles("ivo", &[Role::OrderReviewer]).for_customer("cust-1")).await;
+    let own = insider.review_order(review.clone()).await.expect_err("his customer's order");
+    assert_eq!(own.code(), tonic::Code::PermissionDenied, "{own:?}");
+    let unchanged = wait_until(&mut client, &order.order_id, |_| true).await;
+    assert_eq!(unchanged.version, in_review.version, "a refused review writes nothing");
+
+    let mut reviewer = intake.client(Caller::order_reviewer("rita")).await;
+    let reviewed = reviewer.review_order(review).await.expect("reviewed").into_inner();
     assert_eq!(reviewed.order.as_ref().map(status_of), Some(OrderStatus::Accepted));
 
     let track = client
@@ -84,7 +94,7 @@ async fn a_placed_order_is_reviewed_by_hand_and_tracked() {
         .iter()
         .map(|entry| entry.actor.as_ref().map(|a| a.id.clone()).unwrap_or_default())
         .collect();
-    assert_eq!(actors, ["alice", "intake-auto-review", "alice"]);
+    assert_eq!(actors, ["alice", "intake-auto-review", "rita"]);
     assert_eq!(v1::OrderStatus::try_from(track.status), Ok(OrderStatus::Accepted));
     let queue =
         client.list_review_queue(v1::ListReviewQueueRequest::default()).await.expect("queue").into_inner();

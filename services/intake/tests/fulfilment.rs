@@ -470,3 +470,109 @@ async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_send
     );
     intake.stop().await;
 }
+
+/// What one caller got of the consignee and of the proof of delivery.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Seen {
+    phone: bool,
+    street: bool,
+    position: bool,
+    signature: bool,
+    id_check: bool,
+}
+
+fn seen(order: &v1::Order, entry: &v1::TimelineEntry) -> Seen {
+    let consignee = order.consignee.as_ref().expect("consignee");
+    let contact = consignee.contact.as_ref().expect("contact");
+    let address = consignee.address.as_ref().expect("address");
+    assert!(!contact.name.is_empty() && !address.city.is_empty(), "name and city stay: {consignee:?}");
+    let proof = entry.proof_of_delivery.as_ref().expect("the proof stays, redacted");
+    assert!(!proof.recipient_name.is_empty());
+    Seen {
+        phone: !contact.phone.is_empty(),
+        street: !address.lines.is_empty() && !address.postal_code.is_empty(),
+        position: proof.location.is_some(),
+        signature: proof.signature.is_some(),
+        id_check: proof.id_checked,
+    }
+}
+
+#[tokio::test]
+async fn personal_data_reaches_only_the_roles_that_need_it_in_every_read() {
+    let Accepted { nats: _nats, intake, log, mut client, order } =
+        accepted_order(Caller::customer("anna", "cust-1")).await;
+    let order_id = order.order_id;
+    for (event_type, payload) in [
+        ("waybill.dispatch.task_packed.v1", dispatch(dispatch_event::Event::TaskPacked(v1::TaskPacked {}))),
+        (
+            "waybill.dispatch.task_picked_up.v1",
+            dispatch(dispatch_event::Event::TaskPickedUp(v1::TaskPickedUp {
+                vehicle_id: "van-1".into(),
+                driver_id: String::new(),
+            })),
+        ),
+    ] {
+        append_fact(&log, "dispatch", &order_id, event_type, payload).await;
+    }
+    append_fact(&log, "delivery", &order_id, "waybill.delivery.delivery_started.v1", started()).await;
+    let completed = append_fact(
+        &log,
+        "delivery",
+        &order_id,
+        "waybill.delivery.delivery_completed.v1",
+        delivery(delivery_event::Event::DeliveryCompleted(v1::DeliveryCompleted {
+            proof: Some(proof()),
+            on_time: true,
+            first_attempt: true,
+        })),
+    )
+    .await;
+    let delivered =
+        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Delivered).await;
+
+    let all = Seen { phone: true, street: true, position: true, signature: true, id_check: true };
+    let none = Seen { phone: false, street: false, position: false, signature: false, id_check: false };
+    let consignee_only = Seen { position: false, signature: false, id_check: false, ..all };
+    let address_only = Seen { street: true, ..none };
+    let expected = [
+        (Caller::customer("anna", "cust-1"), all),
+        (Caller::customer_service("desk"), all),
+        (Caller::after_sales("asa"), all),
+        (Caller::administrator("root"), all),
+        (Caller::dispatcher("dana"), consignee_only),
+        (Caller::hub_operator("hugo"), address_only),
+        (Caller::order_reviewer("rita"), address_only),
+        (Caller::integrator("erp"), none),
+        (Caller::with_roles("mixed", &[Role::Integrator, Role::HubOperator]), Seen { street: true, ..none }),
+    ];
+    for (caller, expected) in expected {
+        let who = caller.identity().roles.clone();
+        let mut reader = intake.client(caller).await;
+        let get = v1::GetOrderRequest { order_id: order_id.clone(), min_position: delivered.version };
+        let got = reader.get_order(get).await.expect("read").into_inner().order.expect("order");
+        let list = v1::ListOrdersRequest { min_position: delivered.version, ..Default::default() };
+        let listed = reader.list_orders(list).await.expect("listed").into_inner().orders;
+        let track = v1::TrackOrderRequest { order_id: order_id.clone(), min_position: delivered.version };
+        let timeline = reader.track_order(track).await.expect("tracked").into_inner().timeline;
+        let handover =
+            timeline.iter().find(|entry| entry.position == completed).expect("the handover on the timeline");
+        let watch = v1::WatchOrderRequest { order_id: order_id.clone(), min_position: delivered.version };
+        let mut updates = reader.watch_order(watch).await.expect("watching").into_inner();
+        let watched = updates.message().await.expect("stream").expect("the order as it is");
+
+        assert_eq!(seen(&got, handover), expected, "GetOrder/TrackOrder for {who:?}");
+        assert_eq!(seen(&listed[0], handover), expected, "ListOrders for {who:?}");
+        let watched_order = watched.order.expect("order");
+        assert_eq!(seen(&watched_order, handover).phone, expected.phone, "WatchOrder for {who:?}");
+        assert_eq!(seen(&watched_order, handover).street, expected.street, "WatchOrder for {who:?}");
+        assert_eq!(got.withheld.is_empty(), expected.phone && expected.street, "{:?}", got.withheld);
+        assert_eq!(
+            handover.withheld.is_empty(),
+            expected.position && expected.signature && expected.id_check,
+            "{:?}",
+            handover.withheld
+        );
+        assert!(!handover.summary.contains("ID"), "the summary tells no ID check: {}", handover.summary);
+    }
+    intake.stop().await;
+}

@@ -126,7 +126,7 @@ mod tests {
     use super::*;
 
     fn at(minute: i64) -> Timestamp {
-        Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap() + Duration::minutes(minute)
+        Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).single().expect("valid time") + Duration::minutes(minute)
     }
 
     #[test]
@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn a_reported_time_in_the_future_is_an_invalid_argument_naming_the_field() {
         let context = Context::new(at(0), &());
-        let rejection = context.reported("proof.delivered_at", at(6), &[]).unwrap_err();
+        let rejection = context.reported("proof.delivered_at", at(6), &[]).expect_err("in the future");
         let status = Status::from(rejection);
         assert_eq!(status.code(), tonic::Code::InvalidArgument);
         assert_eq!(status::field_violations(&status)[0].field, "proof.delivered_at");
@@ -148,7 +148,8 @@ mod tests {
     #[test]
     fn a_time_before_a_fact_it_follows_is_a_failed_precondition_naming_field_and_fact() {
         let context = Context::new(at(0), &());
-        let rejection = context.recorded("arrived_at", &[("the pickup", at(10))]).unwrap_err();
+        let rejection =
+            context.recorded("arrived_at", &[("the pickup", at(10))]).expect_err("before the pickup");
         assert_eq!(rejection.field(), "arrived_at");
         let status = Status::from(rejection);
         assert_eq!(status.code(), tonic::Code::FailedPrecondition);

@@ -59,6 +59,11 @@ pub trait TimeRejected {
     fn time_rejection(&self) -> Option<&TimeRejection>;
 }
 
+/// The field a decision's time rejection names, if it was one (for tests).
+pub fn refused_field<T, R: TimeRejected>(decided: &Result<T, R>) -> Option<&'static str> {
+    decided.as_ref().err().and_then(TimeRejected::time_rejection).map(TimeRejection::field)
+}
+
 impl<P> Context<'_, P> {
     /// `at`, a time a client reported for `field`: not after now, not before any of the
     /// `earlier` facts, each beyond [`Context::clock_skew`].

@@ -261,12 +261,8 @@ fn a_returns_status_names_the_state_that_forbids_a_command() {
     );
 }
 
-/// The field a time rejection names, if the decision was one.
 fn refused_in_time<T>(decided: Result<T, Rejection>) -> Option<&'static str> {
-    match decided {
-        Err(Rejection::Time(time)) => Some(time.field()),
-        _ => None,
-    }
+    waybill_command::time::refused_field(&decided)
 }
 
 #[test]

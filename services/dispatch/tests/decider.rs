@@ -327,12 +327,8 @@ fn a_task_is_packed_picked_up_tracked_and_arrives_in_order() {
     );
 }
 
-/// The field a time rejection names, if the decision was one.
 fn refused_in_time(decided: Result<TaskDecision, Rejection>) -> Option<&'static str> {
-    match decided {
-        Err(Rejection::Time(time)) => Some(time.field()),
-        _ => None,
-    }
+    waybill_command::time::refused_field(&decided)
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! returned and refunded (capped at the charge), a complaint handled, a survey answered,
 //! and CRM's view of the customer follows every step.
 
+use std::sync::{Arc, Mutex};
+
 use tonic::Code;
 use waybill_proto::v1;
 use waybill_system_tests::system::{Caller, Role, Settings, System, eur, eventually, request};
@@ -42,6 +44,33 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     let task = clients.task_reaches(&order_id, v1::TaskStatus::Planned).await?;
     assert_eq!(task.order_id, order_id);
     assert_eq!(task.kind, v1::TaskKind::Forward as i32);
+
+    // Nothing happens to the order until the dispatcher assigns it: from here on, a watch
+    // streams exactly the events TrackOrder lists (checked at the end).
+    let before_watch = clients
+        .intake
+        .clone()
+        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: 0 })
+        .await?
+        .into_inner()
+        .timeline
+        .last()
+        .map_or(0, |entry| entry.position);
+    let watched = Arc::new(Mutex::new(Vec::<v1::TimelineEntry>::new()));
+    let mut watch = clients
+        .intake
+        .clone()
+        .watch_order(v1::WatchOrderRequest { order_id: order_id.clone(), min_position: 0 })
+        .await?
+        .into_inner();
+    let first = watch.message().await?.and_then(|update| update.event).unwrap_or_default();
+    assert!(first.position <= before_watch, "the watch begins with the order's latest event: {first:?}");
+    let streamed = watched.clone();
+    let watching = tokio::spawn(async move {
+        while let Ok(Some(update)) = watch.message().await {
+            streamed.lock().expect("not poisoned").extend(update.event);
+        }
+    });
     clients.haul("life", &order_id).await?;
     clients.task_reaches(&order_id, v1::TaskStatus::Arrived).await?;
 
@@ -213,7 +242,11 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
         nps: 10,
         comment: "quick refund".into(),
     };
-    aftersales.record_survey_response(request(&Caller::customer("erika", customer), answer.clone())).await?;
+    let last_write = aftersales
+        .record_survey_response(request(&Caller::customer("erika", customer), answer.clone()))
+        .await?
+        .into_inner()
+        .position;
     let again = aftersales
         .record_survey_response(request(
             &Caller::customer("erika", customer),
@@ -269,5 +302,41 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     assert_eq!(rate(kpis.complaints_resolved_within_sla), Some((1, 1)));
     assert_eq!(rate(kpis.cancellation), Some((0, 1)));
     assert_eq!(kpis.lead_time.map(|lead| lead.delivered_orders), Some(1));
+
+    // The watch streamed what TrackOrder lists, every service's events about the order,
+    // the notifications, the ledger's entries and the complaint filed while it watched.
+    let tracked = clients
+        .intake
+        .clone()
+        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: last_write })
+        .await?
+        .into_inner()
+        .timeline;
+    let last = tracked.last().map_or(0, |entry| entry.position);
+    eventually("the watch to reach the order's latest event", || async {
+        watched.lock().expect("not poisoned").iter().any(|entry| entry.position >= last).then_some(())
+    })
+    .await?;
+    watching.abort();
+    let seen = |entries: &[v1::TimelineEntry]| -> Vec<(u64, String, String)> {
+        entries
+            .iter()
+            .filter(|entry| entry.position > before_watch)
+            .map(|entry| (entry.position, entry.event_type.clone(), entry.summary.clone()))
+            .collect()
+    };
+    let expected = seen(&tracked);
+    assert_eq!(seen(&watched.lock().expect("not poisoned")), expected);
+    for event_type in [
+        "waybill.delivery.customer_notification_requested.v1",
+        "waybill.aftersales.refund_issued.v1",
+        "waybill.aftersales.complaint_resolved.v1",
+        "waybill.aftersales.survey_answered.v1",
+    ] {
+        assert!(
+            expected.iter().any(|(_, listed, _)| listed == event_type),
+            "{event_type} missing: {expected:#?}"
+        );
+    }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! What a decider knows beside the state and the command: the time and the rules.
+//! What a decider knows beside the state and the command: the time, the rules, and how far
+//! clocks may disagree.
 
 use waybill_types::Timestamp;
 
@@ -9,6 +10,9 @@ use waybill_types::Timestamp;
 pub struct Context<'a, P> {
     pub now: Timestamp,
     pub policy: &'a P,
+    /// How far a fact's time may stray from the server's clock or before the facts it
+    /// follows (`--clock-skew`, the same in every service; see [`crate::time`]).
+    pub clock_skew: chrono::Duration,
 }
 
 // By hand: a derive would ask `P: Copy`, and a context only borrows its policy.
@@ -21,7 +25,12 @@ impl<P> Clone for Context<'_, P> {
 impl<P> Copy for Context<'_, P> {}
 
 impl<'a, P> Context<'a, P> {
+    /// A context allowing the default clock skew ([`crate::time::DEFAULT_CLOCK_SKEW`]).
     pub fn new(now: Timestamp, policy: &'a P) -> Self {
-        Context { now, policy }
+        Context { now, policy, clock_skew: crate::time::DEFAULT_CLOCK_SKEW }
+    }
+
+    pub fn with_clock_skew(self, clock_skew: chrono::Duration) -> Self {
+        Context { clock_skew, ..self }
     }
 }

@@ -43,6 +43,7 @@ pub mod declare;
 pub mod retry;
 mod runner;
 pub mod scenario;
+pub mod time;
 
 use std::fmt;
 use std::hash::Hash;
@@ -57,6 +58,7 @@ pub use context::Context;
 pub use decision::{Decided, Decision, Primary, Reads, Single};
 pub use retry::MAX_ATTEMPTS;
 pub use runner::{CommandRunner, DecisionOutcome, Written, fold_until};
+pub use time::{Earlier, TimeRejection};
 /// What the envelope says about an event; it lives with the envelope, in crates/proto.
 pub use waybill_proto::envelope::EventMeta;
 

@@ -22,6 +22,8 @@ pub struct CommandRunner<A: Aggregate, M> {
     pub policy: Arc<A::Policy>,
     pub clock: Arc<dyn Clock>,
     pub wait_timeout: Duration,
+    /// How far a fact's time may stray (`--clock-skew`), given to every decision.
+    pub clock_skew: chrono::Duration,
 }
 
 impl<A: Aggregate, M> Clone for CommandRunner<A, M> {
@@ -32,6 +34,7 @@ impl<A: Aggregate, M> Clone for CommandRunner<A, M> {
             policy: self.policy.clone(),
             clock: self.clock.clone(),
             wait_timeout: self.wait_timeout,
+            clock_skew: self.clock_skew,
         }
     }
 }
@@ -83,7 +86,14 @@ type CommandResult<T, A> = Result<T, CommandError<<A as Aggregate>::Rejection>>;
 
 impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
     pub fn new(log: EventLog, model: Projector<M>, policy: A::Policy, clock: Arc<dyn Clock>) -> Self {
-        CommandRunner { log, model, policy: Arc::new(policy), clock, wait_timeout: Duration::from_secs(5) }
+        CommandRunner {
+            log,
+            model,
+            policy: Arc::new(policy),
+            clock,
+            wait_timeout: Duration::from_secs(5),
+            clock_skew: crate::time::DEFAULT_CLOCK_SKEW,
+        }
     }
 
     /// Runs `command` on aggregate `id`, a single-aggregate decision.
@@ -119,16 +129,19 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
             }
             let taken = self.snapshot(&id, decision);
             let now = self.clock.now();
-            let decided =
-                match decision.decide(taken.state.as_ref(), &taken.input, &Context::new(now, &self.policy)) {
-                    Ok(decided) => decided,
-                    Err(rejection) => {
-                        if self.still_current(&id, decision, &taken, &mut own_writes_seen).await? {
-                            return Err(CommandError::Rejected(rejection));
-                        }
-                        continue;
+            let decided = match decision.decide(
+                taken.state.as_ref(),
+                &taken.input,
+                &Context::new(now, &*self.policy).with_clock_skew(self.clock_skew),
+            ) {
+                Ok(decided) => decided,
+                Err(rejection) => {
+                    if self.still_current(&id, decision, &taken, &mut own_writes_seen).await? {
+                        return Err(CommandError::Rejected(rejection));
                     }
-                };
+                    continue;
+                }
+            };
             if decided.is_empty() {
                 // Nothing to do (a fact the aggregate already reflects): answer with it as it is.
                 match taken.state {

@@ -16,6 +16,7 @@ use std::fmt::Debug;
 use chrono::Duration;
 use waybill_types::Timestamp;
 
+use crate::time::TimeRejected;
 use crate::{Aggregate, Context, Decided, Decider, Decision};
 
 /// A history of one aggregate and the moment and rules a command is decided with.
@@ -167,6 +168,20 @@ where
         A::Rejection: PartialEq,
     {
         assert_eq!(self.rejection(), expected);
+    }
+
+    /// Asserts the command was refused for a time out of order with the stored facts (or in
+    /// the future) on `field` ([`crate::time`]).
+    #[track_caller]
+    pub fn then_refused_in_time(self, field: &str)
+    where
+        A::Rejection: TimeRejected,
+    {
+        let rejection = self.rejection();
+        match rejection.time_rejection() {
+            Some(time) => assert_eq!(time.field(), field, "{time}"),
+            None => panic!("expected a time rejection on {field}, got {rejection:?}"),
+        }
     }
 
     /// The rejection, for a test that looks into it; panics if the command was accepted.

@@ -33,6 +33,26 @@ pub fn invalid_argument(mut violations: Vec<FieldViolation>) -> Status {
     Status::with_error_details(Code::InvalidArgument, format!("invalid request: {summary}"), details)
 }
 
+/// FAILED_PRECONDITION about one request field (or recorded fact), refused because of
+/// what is stored: a `google.rpc.PreconditionFailure` whose violation has the field as its
+/// subject and `kind` as its type, so a client finds the field as in a BadRequest.
+pub fn failed_precondition_on(kind: &str, field: &str, message: String) -> Status {
+    let violation = tonic_types::PreconditionViolation::new(kind, field, message.clone());
+    Status::with_error_details(
+        Code::FailedPrecondition,
+        message,
+        ErrorDetails::with_precondition_failure(vec![violation]),
+    )
+}
+
+/// The subjects of a FAILED_PRECONDITION's violations, if any (for clients and tests).
+pub fn precondition_subjects(status: &Status) -> Vec<String> {
+    status
+        .get_details_precondition_failure()
+        .map(|failure| failure.violations.into_iter().map(|violation| violation.subject).collect())
+        .unwrap_or_default()
+}
+
 /// The field violations carried by a status, if any (for clients and tests).
 pub fn field_violations(status: &Status) -> Vec<FieldViolation> {
     status

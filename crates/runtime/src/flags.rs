@@ -49,6 +49,11 @@ pub struct ServiceFlags {
     /// the system choose, see `--address-file`).
     #[arg(long, env = "WAYBILL_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// How far, in seconds, a fact's time may stray from this service's clock (a device's
+    /// `delivered_at` into the future) or before the facts it follows (a replica whose clock
+    /// is behind). Beyond it a request is refused (docs/OPERATIONS.md, "Clocks").
+    #[arg(long, env = "WAYBILL_CLOCK_SKEW_SECS", default_value_t = 300)]
+    pub clock_skew_secs: u32,
     #[command(flatten)]
     pub auth: AuthFlags,
     /// TLS on the gRPC port (plaintext without a certificate: development only).
@@ -119,6 +124,7 @@ impl ServiceFlags {
             wait_timeout: self.query_wait(),
             reflection: self.reflection,
             shutdown_grace: self.shutdown_grace(),
+            clock_skew: chrono::Duration::seconds(i64::from(self.clock_skew_secs)),
             ..Settings::new(policy)
         }
     }

@@ -80,6 +80,7 @@ impl<M> Opened<M> {
             policy,
             clock: settings.clock.clone(),
             wait_timeout: settings.wait_timeout,
+            clock_skew: settings.clock_skew,
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct Settings<P = ()> {
     /// How long a stopping server waits for in-flight calls and reactions.
     pub shutdown_grace: Duration,
     pub clock: Arc<dyn Clock>,
+    /// How far a fact's time may stray from this service's clock, or before the facts it
+    /// follows (`--clock-skew`; `waybill_command::time`).
+    pub clock_skew: chrono::Duration,
     /// How often an SLA clock looks for missed deadlines (delivery's promised windows,
     /// after-sales' complaint deadlines); services without one ignore it.
     pub sla_tick: Duration,
@@ -32,7 +35,8 @@ pub struct Settings<P = ()> {
 
 impl<P> Settings<P> {
     /// The defaults around `policy`: a single-replica stream, 5 s waits, 10 minutes to
-    /// catch up, reflection on, 10 s of grace, the system clock, a 1 s SLA tick.
+    /// catch up, reflection on, 10 s of grace, the system clock with 5 minutes of skew, a
+    /// 1 s SLA tick.
     pub fn new(policy: P) -> Self {
         Self {
             stream: StreamSettings::default(),
@@ -42,6 +46,7 @@ impl<P> Settings<P> {
             reflection: true,
             shutdown_grace: crate::grpc::SHUTDOWN_GRACE,
             clock: Arc::new(SystemClock),
+            clock_skew: waybill_command::time::DEFAULT_CLOCK_SKEW,
             sla_tick: Duration::from_secs(1),
         }
     }

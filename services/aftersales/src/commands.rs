@@ -239,6 +239,7 @@ impl Runners {
                     policy: policy.clone(),
                     clock: settings.clock.clone(),
                     wait_timeout: settings.wait_timeout,
+                    clock_skew: settings.clock_skew,
                 }
             };
         }

@@ -16,6 +16,7 @@ impl From<Rejection> for Status {
             }
             Rejection::CaseExists { .. } => Status::already_exists(rejection.to_string()),
             Rejection::Invalid { violations } => invalid_argument(violations),
+            Rejection::Time(time) => time.into(),
             Rejection::CurrencyMismatch { .. } => Status::invalid_argument(rejection.to_string()),
             Rejection::InvalidState { .. }
             | Rejection::NotDelivered(_)

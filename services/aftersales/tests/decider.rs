@@ -93,8 +93,26 @@ where
     A::Policy: Default,
     D: Decision<A, AfterSalesBook, Other = Ledger, Input = LedgerInput>,
 {
+    through_ledger_at(history, decision, ledger, order, t0() + Duration::hours(1))
+}
+
+/// [`through_ledger`] decided at `now`.
+fn through_ledger_at<A, D>(
+    history: &[A::Event],
+    decision: &D,
+    ledger: Option<&Ledger>,
+    order: Option<OrderFacts>,
+    now: Timestamp,
+) -> Result<(Vec<A::Event>, Vec<LedgerEvent>), Rejection>
+where
+    A: Aggregate<Rejection = Rejection>,
+    A::Event: Clone + std::fmt::Debug,
+    A::Policy: Default,
+    D: Decision<A, AfterSalesBook, Other = Ledger, Input = LedgerInput>,
+{
     let input = LedgerInput { ledger: ledger.cloned(), order };
     Scenario::<A>::given(t0(), history.to_vec())
+        .at(now)
         .deciding::<AfterSalesBook, D>(decision, &input)
         .result
         .map(|decided| (decided.events, decided.others.into_iter().map(|(_, event)| event).collect()))
@@ -241,6 +259,43 @@ fn a_returns_status_names_the_state_that_forbids_a_command() {
         refused,
         Err(Rejection::InvalidState { action: "reject", kind: CaseKind::Return, status: "received" })
     );
+}
+
+fn refused_in_time<T>(decided: Result<T, Rejection>) -> Option<&'static str> {
+    waybill_command::time::refused_field(&decided)
+}
+
+#[test]
+fn a_request_receipt_refund_or_resolution_before_the_facts_it_follows_is_refused() {
+    // A clock (another replica's) a day behind the facts.
+    let behind = t0() - Duration::days(1);
+    let request = ReturnCommand::Request {
+        return_id: return_id(1),
+        order: Some(order()),
+        reason: "x".into(),
+        lines: one_book(),
+    };
+    // Handed over at t0: a return requested before that.
+    assert_eq!(refused_in_time(return_decides(&[], &request, behind)), Some("requested_at"));
+    let approved = &received(1)[..3];
+    assert!(matches!(approved.last(), Some(ReturnEvent::PickupRequested { .. })));
+    let receive = ReturnCommand::Receive { note: String::new() };
+    assert_eq!(refused_in_time(return_decides(approved, &receive, behind)), Some("received_at"));
+    let refunded = through_ledger_at(
+        &received(1),
+        &ThroughLedger(Refund { amount: eur(100) }),
+        None,
+        Some(order()),
+        behind,
+    );
+    assert_eq!(refused_in_time(refunded), Some("refunded_at"));
+    let complaint = filed(Severity::High, t0());
+    let acknowledge = ComplaintCommand::Acknowledge { note: String::new() };
+    assert_eq!(refused_in_time(complaint.decides(&acknowledge, behind)), Some("acknowledged_at"));
+    let resolve = ComplaintCommand::Resolve { resolution: "sorry".into(), compensation: None };
+    assert_eq!(refused_in_time(complaint.decides(&resolve, behind)), Some("resolved_at"));
+    // Within the clock skew of the filing, it stands.
+    assert!(complaint.decides(&resolve, t0() - Duration::minutes(4)).is_ok());
 }
 
 // ---- refunds: the order's charge caps the sum of its refunds ------------------------------

@@ -40,7 +40,8 @@
 //!   `max_attempts` the delivery is rescheduled (a window of the same length,
 //!   `reschedule_after` later); at `max_attempts` it goes back to the sender.
 //! - **Confirm** in `OutForDelivery`, with a proof of delivery whose `delivered_at` is
-//!   neither in the future nor before the courier left (beyond `clock_skew` either way);
+//!   neither in the future nor before the courier left (beyond the clock skew either way,
+//!   `waybill_command::time`);
 //!   records whether it was on time (by the promised window's end; early counts as on
 //!   time) and at the first attempt.
 //! - **ReportException**: damage in any status but `Lost`; loss in an open status (not
@@ -48,6 +49,10 @@
 //! - **RaiseDelay** (the SLA clock) for a window end: a delay exception once per window,
 //!   only while the delivery is open, its window is still that one, and that end has
 //!   passed; otherwise nothing. So several replicas raising together write one delay.
+//!
+//! A departure, a failed attempt and a handover are never before the delivery's facts they
+//! follow (its latest event, the departure) beyond the clock skew: FAILED_PRECONDITION
+//! naming the field (`waybill_command::time`, the same check in every service).
 //!
 //! Every milestone (scheduled, out for delivery, failed attempt, returned, delivered,
 //! exception) is followed, in the same decision, by a `NotificationRequested` for the
@@ -302,9 +307,6 @@ pub struct Policy {
     pub max_attempts: u32,
     /// How long after a failed attempt the next window starts.
     pub reschedule_after: chrono::Duration,
-    /// How far a proof's `delivered_at` may stray from what the server saw (devices' clocks
-    /// drift): into the future, or before the courier left.
-    pub clock_skew: chrono::Duration,
 }
 
 /// A promised window: from `arrival + start_after` to `arrival + end_after`.
@@ -328,7 +330,6 @@ impl Default for Policy {
             standard: WindowRule::hours(24, 72),
             max_attempts: 3,
             reschedule_after: chrono::Duration::hours(24),
-            clock_skew: chrono::Duration::minutes(5),
         }
     }
 }

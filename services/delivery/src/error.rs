@@ -16,6 +16,7 @@ impl From<Rejection> for Status {
             }
             Rejection::CourierAlreadyRegistered => Status::already_exists(rejection.to_string()),
             Rejection::Invalid { violations } => invalid_argument(violations),
+            Rejection::Time(time) => time.into(),
             Rejection::CourierRetired { .. }
             | Rejection::CourierHasOpenDeliveries { .. }
             | Rejection::NoCourierForZone { .. }

@@ -63,7 +63,6 @@ async fn main() -> anyhow::Result<()> {
         standard: window("window-standard", &config.window_standard)?,
         max_attempts: config.max_attempts,
         reschedule_after,
-        ..Policy::default()
     };
     let settings =
         Settings { sla_tick: Duration::from_millis(config.sla_tick_ms), ..config.service.settings(policy) };

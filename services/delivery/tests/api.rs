@@ -199,6 +199,13 @@ async fn an_incomplete_proof_of_delivery_is_refused_field_by_field() {
     let tomorrow = proof_at(chrono::Utc::now() + chrono::Duration::days(1));
     let refused = confirm(&mut client, &delivery_id, tomorrow).await.expect_err("not yet delivered");
     assert_eq!(field_names(&refused), ["proof.delivered_at"]);
+    assert_eq!(refused.code(), Code::InvalidArgument, "a handover in the future is a bad request");
+
+    // A handover a week before the courier left is refused because of what is stored.
+    let last_week = proof_at(chrono::Utc::now() - chrono::Duration::days(7));
+    let refused = confirm(&mut client, &delivery_id, last_week).await.expect_err("before the departure");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert_eq!(waybill_proto::status::precondition_subjects(&refused), ["proof.delivered_at"]);
 
     // A signature image (small) instead of a stored digest is fine.
     let mut with_image = proof_at(chrono::Utc::now());

@@ -478,7 +478,7 @@ fn a_handover_reported_before_the_courier_left_is_refused() {
     given(out_for_delivery())
         .at(now)
         .when(DeliveryCommand::Confirm { proof: proof_at(t0() - Duration::days(1)) })
-        .then_invalid(&["proof.delivered_at"]);
+        .then_refused_in_time("proof.delivered_at");
     // A device clock a minute behind the server's is within the allowed skew.
     let just_before = t0() + Duration::minutes(2);
     given(out_for_delivery()).at(now).when(DeliveryCommand::Confirm { proof: proof_at(just_before) }).then([
@@ -488,12 +488,35 @@ fn a_handover_reported_before_the_courier_left_is_refused() {
 }
 
 #[test]
+fn an_attempt_or_a_departure_recorded_before_the_delivery_s_facts_is_refused() {
+    // The courier left at t0 + 3 min; a clock (another replica's) an hour behind that.
+    let behind = t0() - Duration::hours(1);
+    given(out_for_delivery()).at(behind).when(nobody_home()).then_refused_in_time("attempted_at");
+    let mut after_an_attempt = out_for_delivery();
+    after_an_attempt.push(attempt_failed(1, Some(hours(48, 96))));
+    given(after_an_attempt.clone())
+        .at(behind)
+        .when(DeliveryCommand::Start { redirect: None })
+        .then_refused_in_time("departed_at");
+    // Within the clock skew both stand.
+    let just_behind = t0() + Duration::minutes(1);
+    assert!(given(out_for_delivery()).at(just_behind).when(nobody_home()).decided().len() > 1);
+    assert!(
+        !given(after_an_attempt)
+            .at(just_behind)
+            .when(DeliveryCommand::Start { redirect: None })
+            .decided()
+            .is_empty()
+    );
+}
+
+#[test]
 fn a_handover_dated_in_the_future_is_refused() {
     let now = t0() + Duration::hours(30);
     given(out_for_delivery())
         .at(now)
         .when(DeliveryCommand::Confirm { proof: proof_at(now + Duration::hours(1)) })
-        .then_invalid(&["proof.delivered_at"]);
+        .then_refused_in_time("proof.delivered_at");
     // A few minutes of clock drift on the courier's device are fine.
     given(out_for_delivery())
         .at(now)

@@ -103,6 +103,7 @@ async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a
         policy: Arc::new(Policy::default()),
         clock: Arc::new(SystemClock),
         wait_timeout: Duration::from_secs(5),
+        clock_skew: waybill_command::time::DEFAULT_CLOCK_SKEW,
     };
     reactions::schedule_on_arrival(runner.clone(), arrival.clone()).await.expect("handled again");
     reactions::schedule_on_arrival(runner, arrival).await.expect("and again");

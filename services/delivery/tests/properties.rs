@@ -142,7 +142,7 @@ proptest! {
         let mut log: Vec<(Timestamp, DeliveryEvent)> = Vec::new();
         for (hours, step) in steps {
             now += Duration::hours(hours);
-            let decided = decide(live.as_ref(), command(&step, live.as_ref(), now), &Context { now, policy: &policy });
+            let decided = decide(live.as_ref(), command(&step, live.as_ref(), now), &Context::new(now, &policy));
             let Ok(events) = decided else { continue };
             let milestones = events.iter().filter(|event| is_milestone(event)).count();
             let notifications =

@@ -17,6 +17,10 @@
 //! Planned, Assigned, Packed ─cancel─► Cancelled ─plan again (order restored)─► Planned
 //! ```
 //!
+//! A pickup, a checkpoint and an arrival are recorded at the service's clock, never before
+//! the task's latest event, and a resolution never before its exception's report (beyond
+//! the clock skew): FAILED_PRECONDITION naming the fact (`waybill_command::time`).
+//!
 //! A task's load sits on its vehicle from assignment to arrival: every event that puts a
 //! task on a vehicle or takes it off (assign, unassign, reassign, cancel, replan with a new
 //! load, arrival) is decided together with the vehicle's `VehicleLoaded`/`VehicleUnloaded`

@@ -17,6 +17,7 @@ impl From<Rejection> for Status {
             | Rejection::ExceptionNotFound(_) => Status::not_found(rejection.to_string()),
             Rejection::AlreadyExists { .. } => Status::already_exists(rejection.to_string()),
             Rejection::Invalid { violations } => invalid_argument(violations),
+            Rejection::Time(time) => time.into(),
             Rejection::InvalidState { .. }
             | Rejection::VehicleRetired(_)
             | Rejection::DriverUnavailable(_)

@@ -2,7 +2,7 @@
 //! assignment (automatic and by hand, never beyond capacity), progress, cancellation,
 //! replanning, transport exceptions, and the fleet's own rules. No NATS here.
 
-use chrono::{TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use uuid::Uuid;
 use waybill_command::scenario::Scenario;
 use waybill_dispatch::commands::TaskInput;
@@ -109,6 +109,12 @@ impl Given {
         for vehicle in vehicles {
             self.fleet.vehicles.insert(vehicle.id, vehicle);
         }
+        self
+    }
+
+    /// Decided at `now` (default: an hour after the history began).
+    fn at(mut self, now: Timestamp) -> Self {
+        self.scenario = self.scenario.at(now);
         self
     }
 
@@ -319,6 +325,40 @@ fn a_task_is_packed_picked_up_tracked_and_arrives_in_order() {
         }),
         "the load leaves the vehicle at the hub"
     );
+}
+
+fn refused_in_time(decided: Result<TaskDecision, Rejection>) -> Option<&'static str> {
+    waybill_command::time::refused_field(&decided)
+}
+
+#[test]
+fn a_pickup_checkpoint_arrival_or_resolution_before_the_task_s_facts_is_refused() {
+    // The history ran from t0 a minute an event; a clock (another replica's) a day behind.
+    let behind = t0() - Duration::days(1);
+    let packed = [planned(6_000), assigned_to(1), TaskEvent::Packed];
+    assert_eq!(
+        refused_in_time(given(packed).at(behind).when(TaskCommand::RecordPickup)),
+        Some("picked_up_at")
+    );
+    let picked_up = vec![
+        planned(6_000),
+        assigned_to(1),
+        TaskEvent::Packed,
+        TaskEvent::PickedUp { vehicle_id: Some(vehicle(1)), driver_id: None },
+    ];
+    let checkpoint = TaskCommand::RecordCheckpoint { place: "Leipzig".into(), note: String::new() };
+    assert_eq!(refused_in_time(given(picked_up.clone()).at(behind).when(checkpoint)), Some("checkpoint.at"));
+    let arrival = TaskCommand::RecordArrival { hub: "MUC-HUB".into() };
+    assert_eq!(
+        refused_in_time(given(picked_up.clone()).at(behind).when(arrival.clone())),
+        Some("arrived_at")
+    );
+    let resolve = TaskCommand::ResolveException { exception_id: "ex-1".into(), resolution: "towed".into() };
+    let with_report = [picked_up.clone(), vec![reported()]].concat();
+    assert_eq!(refused_in_time(given(with_report).at(behind).when(resolve)), Some("resolved_at"));
+    // Within the clock skew (5 minutes) of the latest event, it stands.
+    let just_behind = t0() + Duration::minutes(1);
+    assert!(given(picked_up).at(just_behind).when(arrival).is_ok());
 }
 
 // ---- the order changes --------------------------------------------------------------------

@@ -16,7 +16,6 @@ use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
-use waybill_proto::facts::aftersales::CaseFact;
 use waybill_proto::facts::crm::CustomerFact;
 use waybill_types::{Actor, CustomerId, OrderId, Timestamp};
 
@@ -277,18 +276,17 @@ impl OrderBook {
     /// where to look; an envelope it cannot read is skipped (after-sales' own projection is
     /// the one that must stop on it), so a foreign bug cannot stop intake.
     fn apply_aftersales(&mut self, event: &RecordedEvent) {
-        let Ok(fact) = waybill_proto::facts::aftersales::read(&event.payload) else {
-            tracing::warn!(position = event.position, "skipping an after-sales event that does not decode");
-            return;
-        };
-        let Some(fact) = fact.filter(|fact| fact.event.opens_a_case()) else { return };
-        let Ok(order_id) = fact.order_id() else { return };
-        let related = self.related_subjects.entry(order_id).or_default();
-        related.insert(event.subject.clone());
-        if fact.event == CaseFact::ReturnRequested {
-            // Dispatch plans a return's reverse shipment under the return's id.
-            let return_id = waybill_eventlog::subject::aggregate_id_of(&event.subject);
-            related.insert(waybill_eventlog::subject::aggregate("dispatch", "task", return_id));
+        match crate::timeline::case_subjects(event) {
+            Ok(Some((order_id, subjects))) => {
+                self.related_subjects.entry(order_id).or_default().extend(subjects)
+            }
+            Ok(None) => {}
+            Err(_) => {
+                tracing::warn!(
+                    position = event.position,
+                    "skipping an after-sales event that does not decode"
+                )
+            }
         }
     }
 }

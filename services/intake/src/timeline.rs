@@ -1,10 +1,16 @@
 //! An order's timeline: every event about it, oldest first, with who did what. Built from
-//! the log when asked (TrackOrder): intake's own events on the order's subject, plus the
-//! milestones of the order's dispatch task and last-mile delivery, whose aggregates share
-//! the order's id (`waybill.dispatch.task.<order id>`, `waybill.delivery.task.<order id>`),
-//! plus its after-sales cases and reverse shipments, whose subjects the read model lists
-//! (`OrderBook::related_subjects`). The read model keeps none of the events, so its memory
-//! does not grow with every event's details.
+//! the log when asked (TrackOrder), and followed live (WatchOrder) from the same two
+//! definitions, so both show the same events:
+//!
+//! - *which subjects* ([`subjects_about`]): intake's own order, the aggregates other
+//!   services keep under the order's id (its dispatch task, its last-mile delivery, its
+//!   after-sales ledger), and its after-sales cases (returns, claims, complaints) and
+//!   reverse shipments, whose subjects the read model lists (`OrderBook::related_subjects`);
+//! - *which events on them* ([`foreign_entry`] for other services'): every one of them,
+//!   the consignee's notifications and the ledger's entries included.
+//!
+//! The read model keeps none of the events, so its memory does not grow with every event's
+//! details.
 //!
 //! Other services' events are read from the wire envelope (`waybill_proto::envelope`):
 //! intake does not depend on their code, only on the public contract in proto/. The timeline
@@ -15,7 +21,8 @@
 use uuid::Uuid;
 use waybill_command::EventMeta;
 use waybill_eventlog::{EventLog, Position, RecordedEvent, subject};
-use waybill_proto::envelope::{self, Envelope};
+use waybill_proto::envelope::{self, DecodeError, Envelope};
+use waybill_proto::facts;
 use waybill_proto::v1::{self, after_sales_event, delivery_event, dispatch_event, event_envelope::Payload};
 use waybill_proto::{convert, stored};
 use waybill_types::{Actor, Currency, Money, OrderId, ProofOfDelivery, Timestamp};
@@ -37,10 +44,35 @@ pub struct TimelineEntry {
     pub proof_of_delivery: Option<ProofOfDelivery>,
 }
 
-/// The subjects other services keep about an order, whose events join its timeline.
-pub fn fulfilment_subjects(order_id: &OrderId) -> [String; 2] {
+/// Every subject whose events are about `order_id`, the order's own first: TrackOrder
+/// reads them, WatchOrder follows them. `related` is what the read model lists for the
+/// order (its after-sales cases and reverse shipments, [`case_subjects`]).
+pub fn subjects_about(order_id: &OrderId, related: Vec<String>) -> Vec<String> {
     let id = order_id.to_string();
-    [subject::aggregate("dispatch", "task", &id), subject::aggregate("delivery", "task", &id)]
+    let mut subjects = vec![
+        subject::aggregate("intake", "order", &id),
+        subject::aggregate("dispatch", "task", &id),
+        subject::aggregate("delivery", "task", &id),
+        subject::aggregate("aftersales", "order", &id),
+    ];
+    subjects.extend(related);
+    subjects
+}
+
+/// For the event that opens an after-sales case: the order it is about and the subjects
+/// the case adds to the order's ([`subjects_about`]): the case's own, and for a return the
+/// reverse shipment dispatch plans under the return's id. `None` for any other event.
+pub fn case_subjects(event: &RecordedEvent) -> Result<Option<(OrderId, Vec<String>)>, DecodeError> {
+    let Some(fact) = facts::aftersales::read(&event.payload)? else { return Ok(None) };
+    let Some(order_id) = fact.event.opens_a_case().then(|| fact.order_id().ok()).flatten() else {
+        return Ok(None);
+    };
+    let mut subjects = vec![event.subject.clone()];
+    if fact.event == facts::aftersales::CaseFact::ReturnRequested {
+        let return_id = subject::aggregate_id_of(&event.subject);
+        subjects.push(subject::aggregate("dispatch", "task", return_id));
+    }
+    Ok(Some((order_id, subjects)))
 }
 
 /// The timeline of intake's own history of an order, as read from the log.
@@ -48,9 +80,8 @@ pub fn entries(history: &[(Position, EventMeta, Event)]) -> Vec<TimelineEntry> {
     history.iter().map(|(position, meta, event)| entry(*position, meta, event)).collect()
 }
 
-/// `intake` (the order's own timeline) merged with the order's dispatch and delivery
-/// milestones and the events on `related` subjects (its after-sales cases and reverse
-/// shipments), in log order.
+/// `intake` (the order's own timeline) merged with the events on the order's other
+/// subjects ([`subjects_about`] with `related`), in log order.
 pub async fn across_services(
     log: &EventLog,
     order_id: &OrderId,
@@ -58,7 +89,8 @@ pub async fn across_services(
     related: Vec<String>,
 ) -> Result<Vec<TimelineEntry>, String> {
     let mut timeline = intake;
-    for subject in fulfilment_subjects(order_id).into_iter().chain(related) {
+    // The first is the order's own, whose entries `intake` already holds.
+    for subject in subjects_about(order_id, related).into_iter().skip(1) {
         let recorded = log.read_subject(&subject).await.map_err(|error| error.to_string())?;
         timeline.extend(recorded.iter().filter_map(foreign_entry));
     }
@@ -80,8 +112,9 @@ pub fn entry(position: Position, meta: &EventMeta, event: &Event) -> TimelineEnt
     }
 }
 
-/// The entry for another service's event; `None` for what a customer's timeline does not
-/// show (and for an event that does not decode: the owner's projection reports those).
+/// The entry for another service's event on one of the order's subjects; `None` only for
+/// an event that does not decode (the owner's projection reports those) or one that never
+/// lands on an order's subjects (a vehicle's, a courier's).
 pub fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
     let Envelope { header, event } = envelope::decode(&recorded.payload).ok()?;
     // A task whose id is not the order's is the reverse shipment of a return.
@@ -200,7 +233,14 @@ fn summarize_delivery(event: delivery_event::Event) -> Option<String> {
             },
             if raised.description.is_empty() { String::new() } else { format!(": {}", raised.description) }
         ),
-        E::CustomerNotificationRequested(_) => return None,
+        // The text and the recipient stay out: they are personal, and the milestone says it.
+        E::CustomerNotificationRequested(notification) => format!(
+            "consignee notified: {}",
+            v1::Milestone::try_from(notification.milestone)
+                .map(|milestone| milestone.as_str_name().trim_start_matches("MILESTONE_").to_lowercase())
+                .unwrap_or_default()
+                .replace('_', " ")
+        ),
         // Couriers' own events never land on a delivery's subject.
         _ => return None,
     })
@@ -256,11 +296,23 @@ fn summarize_aftersales(event: after_sales_event::Event) -> Option<String> {
         E::SurveyAnswered(answered) => {
             format!("survey answered: satisfaction {}/5, recommend {}/10", answered.csat, answered.nps)
         }
-        // The order's ledger repeats refunds and claim payments; the timeline shows them once.
-        E::RefundIssued(_)
-        | E::ClaimPaymentIssued(_)
-        | E::ClaimAmountReserved(_)
-        | E::ClaimReservationReleased(_) => return None,
+        // The order's ledger: what has been paid back on the order as a whole.
+        E::RefundIssued(issued) => format!(
+            "ledger: refund issued, {} of {} refunded",
+            money(issued.total_refunded.as_ref()),
+            money(issued.charged.as_ref())
+        ),
+        E::ClaimPaymentIssued(issued) => format!(
+            "ledger: claim payment issued, {} of {} declared paid",
+            money(issued.total_paid.as_ref()),
+            money(issued.declared_value.as_ref())
+        ),
+        E::ClaimAmountReserved(reserved) => {
+            format!("ledger: {} held for an approved claim", money(reserved.amount.as_ref()))
+        }
+        E::ClaimReservationReleased(released) => {
+            format!("ledger: {} released by a rejected claim", money(released.amount.as_ref()))
+        }
     })
 }
 

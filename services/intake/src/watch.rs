@@ -5,7 +5,10 @@
 //! restarting services failed. So watches fan out from what intake already follows: the
 //! read model's live feed (`Projector::feed`, every admitted event once the model reflects
 //! it). One router task per intake ([`Watches`]) hands each event to the watches of its
-//! subject (the order's, its dispatch and delivery tasks', its after-sales cases').
+//! subject: the subjects TrackOrder reads (`timeline::subjects_about`: the order's, its
+//! dispatch and delivery tasks', its ledger's, its after-sales cases' and reverse
+//! shipments'), and a case opened while the watch is open joins them with its first event.
+//! Every event on them is streamed, as TrackOrder lists it (`timeline::foreign_entry`).
 //!
 //! A watch's first update is the order as the read model has it (with its latest event);
 //! then one update per new event (the order unchanged for another service's milestone).
@@ -103,6 +106,25 @@ impl HubState {
     }
 }
 
+impl HubState {
+    /// An after-sales case opened while its order is watched: its subjects (the ones
+    /// TrackOrder reads for it, `timeline::case_subjects`) join each of the order's watches,
+    /// this event first.
+    fn route_new_case(&mut self, event: &RecordedEvent) {
+        if !event.subject.starts_with("waybill.aftersales.") {
+            return;
+        }
+        let Ok(Some((order_id, subjects))) = timeline::case_subjects(event) else { return };
+        let Some(watchers) = self.routes.get(&order_subject(&order_id)).cloned() else { return };
+        for (id, queue) in watchers {
+            for subject in &subjects {
+                self.routes.entry(subject.clone()).or_default().push((id, queue.clone()));
+            }
+            self.followed.entry(id).or_default().extend(subjects.iter().cloned());
+        }
+    }
+}
+
 impl Watches {
     /// The watches of the intake whose read model is `runner.model`; the router follows
     /// the model's feed until the last clone of this is dropped.
@@ -158,6 +180,9 @@ async fn route(mut feed: tokio::sync::broadcast::Receiver<Arc<RecordedEvent>>, h
         let mut state = hub.lock();
         match received {
             Ok(event) => {
+                if !state.routes.is_empty() && !state.routes.contains_key(&event.subject) {
+                    state.route_new_case(&event);
+                }
                 let Some(watchers) = state.routes.get(&event.subject) else { continue };
                 let behind: Vec<u64> = watchers
                     .iter()
@@ -230,11 +255,9 @@ struct Snapshot {
 /// Follows the order's subjects, then reads it from the model: in that order, so an event
 /// is either in the model as read or in the queue after it (see `Projector::feed`).
 async fn snapshot(runner: &CommandRunner, slot: &Slot, order_id: &OrderId) -> Result<Snapshot, CommandError> {
-    let mut subjects = vec![order_subject(order_id)];
-    subjects.extend(timeline::fulfilment_subjects(order_id));
-    // After-sales cases opened after the watch began are not followed: watch again to see them.
-    subjects.extend(runner.model.read().related_subjects(order_id));
-    let events = slot.follow(subjects);
+    // The subjects TrackOrder reads; a case opened later joins them in the router.
+    let related = runner.model.read().related_subjects(order_id);
+    let events = slot.follow(timeline::subjects_about(order_id, related));
     let (order, version, at) = {
         let (book, at) = runner.model.read_at();
         let Some(record) = book.get(order_id) else {

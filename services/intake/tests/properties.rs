@@ -212,7 +212,7 @@ proptest! {
 
         for (command, minutes) in steps {
             now += Duration::minutes(minutes);
-            let context = Context { now, policy: &policy };
+            let context = Context::new(now, &policy);
             let result = decide(live.as_ref(), command.clone(), &context);
             check_decision(live.as_ref(), &command, &result)?;
             if let Ok(events) = result {

@@ -12,7 +12,9 @@
 //! - **SlaEscalate** (the SLA clock) for a missed deadline: an automatic escalation once
 //!   per breach, only while the deadline is still unmet and has passed; otherwise nothing.
 //!   So replicas ticking together write one escalation between them.
-//! - **Resolve** while open: resolution, optional compensation, on time or not.
+//! - **Resolve** while open: resolution, optional compensation, on time or not; an
+//!   acknowledgement never before the filing, a resolution never before the complaint's latest
+//!   event (beyond the clock skew, `waybill_command::time`).
 //! - **Close** (resolved) writes `Closed` and `SurveyRequested`.
 
 use waybill_types::{Money, OrderId, Timestamp};
@@ -237,7 +239,7 @@ pub fn decide_complaint(
     command: &ComplaintCommand,
     context: &Context<'_>,
 ) -> Result<Vec<ComplaintEvent>, Rejection> {
-    let Context { now, policy } = *context;
+    let Context { now, policy, .. } = *context;
     let state = match (state, command) {
         (
             None,
@@ -266,6 +268,7 @@ pub fn decide_complaint(
         ComplaintCommand::File { .. } => Ok(Vec::new()),
         ComplaintCommand::Acknowledge { note } => {
             require_open(state, "acknowledge")?;
+            context.recorded("acknowledged_at", &[("the filing", state.filed_at)])?;
             if state.acknowledged_at.is_some() {
                 return Err(Rejection::InvalidState {
                     action: "acknowledge",
@@ -302,6 +305,8 @@ pub fn decide_complaint(
         }
         ComplaintCommand::Resolve { resolution, compensation } => {
             require_open(state, "resolve")?;
+            // After the filing and everything since (acknowledgement, escalations).
+            context.recorded("resolved_at", &[("the complaint's latest event", state.updated_at)])?;
             Ok(vec![ComplaintEvent::Resolved {
                 resolution: resolution.clone(),
                 compensation: *compensation,

@@ -111,7 +111,7 @@ pub fn decide_refund(
     ledger: Option<&Ledger>,
     amount: Money,
     charged: Option<Money>,
-    _context: &Context<'_>,
+    context: &Context<'_>,
 ) -> Result<(Vec<ReturnEvent>, Vec<LedgerEvent>), Rejection> {
     let case = case.ok_or(Rejection::CaseNotFound { kind: CaseKind::Return })?;
     if !matches!(case.status, ReturnStatus::Received | ReturnStatus::Refunded) {
@@ -121,6 +121,7 @@ pub fn decide_refund(
             status: case.status.as_str(),
         });
     }
+    context.recorded("refunded_at", &[("the return's latest event", case.updated_at)])?;
     let charged = charged.ok_or(Rejection::ChargeUnknown)?;
     same_currency(charged, amount)?;
     let already = ledger.and_then(|ledger| ledger.refunded).unwrap_or(Money::zero(charged.currency));

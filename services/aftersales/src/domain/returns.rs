@@ -10,14 +10,15 @@
 //!   and no line comes back more often than it was shipped).
 //! - **Approve** writes `Approved` and `PickupRequested` (consignee → shipper, the returned
 //!   lines' load) in one append; dispatch plans the reverse shipment from the latter.
+//! - **Receive** and **Refund** are never before the return's latest event, nor a request
+//!   before the handover (beyond the clock skew, `waybill_command::time`).
 //! - **Refund** is decided together with the order's ledger (`ledger.rs`).
 //! - **Close** (rejected, received or refunded) writes `Closed` and `SurveyRequested`.
 
 use waybill_types::{Address, Money, OrderId, ServiceLevel, Timestamp};
 
 use super::{
-    CaseId, CaseKind, Context, Load, OrderFacts, Policy, Rejection, ReturnLine, Survey, SurveyAnswer,
-    answer_survey,
+    CaseId, CaseKind, Context, Load, OrderFacts, Rejection, ReturnLine, Survey, SurveyAnswer, answer_survey,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -165,11 +166,10 @@ pub fn decide_return(
     command: &ReturnCommand,
     context: &Context<'_>,
 ) -> Result<Vec<ReturnEvent>, Rejection> {
-    let Context { now, policy } = *context;
     use ReturnStatus::*;
     let state = match (state, command) {
         (None, ReturnCommand::Request { return_id, order, reason, lines }) => {
-            return request(*return_id, order.as_ref(), reason, lines, now, policy);
+            return request(*return_id, order.as_ref(), reason, lines, context);
         }
         (Some(_), ReturnCommand::Request { .. }) => {
             return Err(Rejection::CaseExists { kind: CaseKind::Return });
@@ -200,6 +200,9 @@ pub fn decide_return(
         }
         ReturnCommand::Receive { note } => {
             require(state, "receive", &[Approved])?;
+            // After-sales does not see the reverse pickup; the receipt follows the approval
+            // that asked for it.
+            context.recorded("received_at", &[("the return's latest event", state.updated_at)])?;
             Ok(vec![ReturnEvent::Received { note: note.clone() }])
         }
         ReturnCommand::Close => {
@@ -229,13 +232,14 @@ fn request(
     order: Option<&OrderFacts>,
     reason: &str,
     lines: &[ReturnLine],
-    now: Timestamp,
-    policy: &Policy,
+    context: &Context<'_>,
 ) -> Result<Vec<ReturnEvent>, Rejection> {
+    let Context { now, policy, .. } = *context;
     let Some(order) = order else {
         return Err(Rejection::invalid("order_id", "no such order"));
     };
     let delivered_at = order.delivered_at.ok_or(Rejection::NotDelivered(order.order_id))?;
+    context.recorded("requested_at", &[("the order's handover", delivered_at)])?;
     let window_ends_at = delivered_at + policy.return_window;
     if now > window_ends_at {
         return Err(Rejection::ReturnWindowClosed {

@@ -139,6 +139,7 @@ fn start(
         return Err(Rejection::NoCourierAssigned);
     }
     require(delivery, "start", &[Assigned, AttemptFailed])?;
+    context.recorded("departed_at", &[("the delivery's latest event", delivery.updated_at)])?;
     let courier_id = delivery.courier.ok_or(Rejection::NoCourierAssigned)?;
     // A redirect not applied yet goes out with this departure, not after it.
     let mut events = match redirect {
@@ -157,6 +158,7 @@ fn failed_attempt(
     context: &Context<'_>,
 ) -> Result<Vec<DeliveryEvent>, Rejection> {
     require(delivery, "record a failed attempt of", &[OutForDelivery])?;
+    context.recorded("attempted_at", &departure(delivery))?;
     let attempt = u32::try_from(delivery.failed_attempts.len()).unwrap_or(u32::MAX).saturating_add(1);
     let policy = context.policy;
     if attempt >= policy.max_attempts {
@@ -191,23 +193,18 @@ fn confirm(
     context: &Context<'_>,
 ) -> Result<Vec<DeliveryEvent>, Rejection> {
     require(delivery, "confirm", &[OutForDelivery])?;
-    if proof.delivered_at > context.now + context.policy.clock_skew {
-        return Err(Rejection::invalid("proof.delivered_at", "must not be in the future"));
-    }
-    // A handover follows the departure (a device's clock may lag by the allowed skew); one
-    // reported earlier would make lead times and on-time figures wrong downstream.
-    if let Some(left) = delivery.out_since
-        && proof.delivered_at + context.policy.clock_skew < left
-    {
-        return Err(Rejection::invalid(
-            "proof.delivered_at",
-            format!("must not be before the courier left ({})", left.to_rfc3339()),
-        ));
-    }
+    // A handover follows the departure; one reported earlier (or in the future) would make
+    // lead times and on-time figures wrong downstream.
+    context.reported("proof.delivered_at", proof.delivered_at, &departure(delivery))?;
     let on_time = delivery.on_time(proof.delivered_at);
     let first_attempt = delivery.failed_attempts.is_empty();
     let completed = DeliveryEvent::Completed { proof, on_time, first_attempt };
     Ok(with_notification(Some(delivery), vec![completed], Milestone::Delivered, context.now))
+}
+
+/// The departure an attempt or a handover follows (the latest `Started`).
+fn departure(delivery: &Delivery) -> Vec<waybill_command::Earlier> {
+    delivery.out_since.map(|left| ("the departure", left)).into_iter().collect()
 }
 
 fn report_exception(

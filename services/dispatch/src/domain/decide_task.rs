@@ -109,6 +109,7 @@ pub fn decide_task(
         }
         TaskCommand::RecordPickup => {
             require(task, "pick up", &[Packed])?;
+            context.recorded("picked_up_at", &latest(task))?;
             Ok(TaskDecision::task(vec![TaskEvent::PickedUp {
                 vehicle_id: task.vehicle_id,
                 driver_id: task.driver_id,
@@ -116,6 +117,7 @@ pub fn decide_task(
         }
         TaskCommand::RecordCheckpoint { place, note } => {
             require(task, "record a checkpoint of", &[PickedUp, InTransit])?;
+            context.recorded("checkpoint.at", &latest(task))?;
             Ok(TaskDecision::task(vec![TaskEvent::CheckpointPassed {
                 place: place.clone(),
                 note: note.clone(),
@@ -123,6 +125,7 @@ pub fn decide_task(
         }
         TaskCommand::RecordArrival { hub } => {
             require(task, "record the arrival of", &[PickedUp, InTransit])?;
+            context.recorded("arrived_at", &latest(task))?;
             let mut decision = TaskDecision::task(vec![TaskEvent::ArrivedAtHub { hub: hub.clone() }]);
             if let Some(vehicle_id) = task.vehicle_id {
                 decision.vehicle_events.push(unloaded(vehicle_id, task.id, UnloadReason::Arrived));
@@ -158,6 +161,7 @@ pub fn decide_task(
                     status: "resolved",
                 });
             }
+            context.recorded("resolved_at", &[("the exception's report", exception.reported_at)])?;
             let resolution_seconds =
                 u64::try_from(now.signed_duration_since(exception.reported_at).num_seconds())
                     .unwrap_or_default();
@@ -170,6 +174,12 @@ pub fn decide_task(
     }?;
     debug_assert_applies(task, &decision, now);
     Ok(decision)
+}
+
+/// The task's latest fact (its pickup, its last checkpoint, ...): what a pickup, a
+/// checkpoint or an arrival follows.
+fn latest(task: &Task) -> [waybill_command::Earlier; 1] {
+    [("the task's latest event", task.updated_at)]
 }
 
 fn planned(task_id: TaskId, plan: &Plan, source_event_id: &str) -> TaskDecision {

@@ -38,10 +38,22 @@ pub enum Rejection {
     /// Business-rule problems with the command's data, by field path.
     #[error("invalid command: {}", FieldViolation::describe_all(violations))]
     Invalid { violations: Vec<FieldViolation> },
+    /// A fact's time out of order with what is stored.
+    #[error(transparent)]
+    Time(#[from] waybill_command::TimeRejection),
 }
 
 impl Rejection {
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Rejection::Invalid { violations: vec![FieldViolation::new(field, description)] }
+    }
+}
+
+impl waybill_command::time::TimeRejected for Rejection {
+    fn time_rejection(&self) -> Option<&waybill_command::TimeRejection> {
+        match self {
+            Rejection::Time(time) => Some(time),
+            _ => None,
+        }
     }
 }

@@ -15,7 +15,8 @@ use waybill_dispatch::domain::{
     VehicleEvent, VehicleId, VehicleKind, licence_covers,
 };
 use waybill_dispatch::read_model::DispatchModel;
-use waybill_types::{Address, OrderId, ServiceLevel, Timestamp};
+use waybill_fixtures::pinned_address;
+use waybill_types::{OrderId, ServiceLevel, Timestamp};
 
 // ---- the world ------------------------------------------------------------------------------
 
@@ -41,16 +42,6 @@ fn driver_id(n: u128) -> DriverId {
     DriverId(Uuid::from_u128(0x200 + n))
 }
 
-fn city(name: &str) -> Address {
-    Address {
-        lines: vec!["Hauptstrasse 1".into()],
-        city: name.into(),
-        region: String::new(),
-        postal_code: "10115".into(),
-        country_code: "DE".into(),
-    }
-}
-
 fn planned(hazardous: bool) -> TaskEvent {
     TaskEvent::Planned {
         task_id: task_id(),
@@ -60,8 +51,8 @@ fn planned(hazardous: bool) -> TaskEvent {
             return_id: None,
             mode: TransportMode::RoadLtl,
             service_level: ServiceLevel::Standard,
-            origin: city("Berlin"),
-            destination: city("Munich"),
+            origin: pinned_address("Berlin"),
+            destination: pinned_address("Munich"),
             load: Load::new(6_000, 1_000),
             origin_depot: "Berlin".into(),
             hazardous,

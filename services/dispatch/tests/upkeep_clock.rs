@@ -22,8 +22,8 @@ use waybill_testkit::{InProcess, NatsServer, eventually};
 use waybill_types::Timestamp;
 
 use support::{
-    Dispatch, System, place_order, register_vehicle, start_intake, task_subject, vehicle_subject,
-    violated_fields, wait_for_task,
+    Dispatch, System, place_order, register_driver, register_vehicle, start_intake, task_subject,
+    vehicle_subject, violated_fields, wait_for_task,
 };
 
 fn replica(clock: &ManualClock) -> Settings {
@@ -93,17 +93,7 @@ async fn an_overdue_van_is_reminded_of_once_refused_by_hand_and_passed_over_auto
     inspect(&mut dispatch, "inspect-roomy", &roomy, start + chrono::Duration::days(300))
         .await
         .expect("recorded");
-    let driver = Uuid::now_v7().to_string();
-    dispatch
-        .register_driver(v1::RegisterDriverRequest {
-            request_id: "driver-1".into(),
-            driver_id: driver.clone(),
-            name: "Kim".into(),
-            licence_class: "B".into(),
-            depot: "Berlin".into(),
-        })
-        .await
-        .expect("driver registered");
+    let driver = register_driver(&mut dispatch, "driver-1", "B").await;
     let licensed = dispatch
         .record_driver_licence(v1::RecordDriverLicenceRequest {
             request_id: "licence-1".into(),
@@ -236,17 +226,7 @@ async fn bad_upkeep_input_is_named_and_writes_nothing() {
     assert_eq!(violated_fields(&unset), ["next_due"]);
     assert_eq!(system.event_types(&vehicle_subject(&van)).await, before, "nothing written");
 
-    let driver = Uuid::now_v7().to_string();
-    dispatch
-        .register_driver(v1::RegisterDriverRequest {
-            request_id: "driver-1".into(),
-            driver_id: driver.clone(),
-            name: "Kim".into(),
-            licence_class: "C".into(),
-            depot: "Berlin".into(),
-        })
-        .await
-        .expect("registered");
+    let driver = register_driver(&mut dispatch, "driver-1", "C").await;
     let before = system.event_types(&format!("waybill.dispatch.driver.{driver}")).await;
     let empty_class = dispatch
         .record_driver_licence(v1::RecordDriverLicenceRequest {

@@ -446,3 +446,40 @@ fn each_due_date_is_reminded_of_once_and_a_new_one_again() {
     let reminded = [driver.to_vec(), vec![DriverEvent::LicenceExpiresSoon { expires_at }]].concat();
     assert_eq!(driver_decides(reminded, remind), Ok(vec![]));
 }
+
+// ---- cargo that turns hazardous -------------------------------------------------------------
+
+#[test]
+fn an_amendment_that_makes_the_cargo_hazardous_takes_the_task_off_its_vehicle_for_a_new_check() {
+    let on_van = [
+        planned(false),
+        TaskEvent::Assigned { vehicle_id: vehicle_id(1), driver_id: Some(driver_id(1)), automatic: false },
+    ];
+    let update = waybill_dispatch::domain::ReplanUpdate {
+        mode: TransportMode::RoadLtl,
+        service_level: ServiceLevel::Standard,
+        load: Load::new(6_000, 1_000),
+        destination: pinned_address("Munich"),
+        hazardous: true,
+    };
+    let decided = decide(
+        on_van,
+        [fit_van(1)],
+        [],
+        TaskCommand::Replan { update: update.clone(), source_event_id: "amended-1".into() },
+    );
+    assert_eq!(
+        decided,
+        Ok(TaskDecision {
+            task_events: vec![TaskEvent::Replanned { update, source_event_id: "amended-1".into() }],
+            vehicle_events: vec![(
+                vehicle_id(1),
+                VehicleEvent::Unloaded {
+                    task_id: task_id(),
+                    reason: waybill_dispatch::domain::UnloadReason::Replanned
+                }
+            )],
+        }),
+        "the driver was never checked for hazardous goods: assign again"
+    );
+}

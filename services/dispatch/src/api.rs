@@ -12,12 +12,13 @@ use waybill_runtime::actor::context_of;
 
 use crate::codec::{
     exception_kind_from_wire, exception_kind_to_wire, load_to_wire, mode_to_wire, severity_from_wire,
-    severity_to_wire, task_kind_to_wire, task_status_from_wire, task_status_to_wire, vehicle_kind_from_wire,
-    vehicle_kind_to_wire,
+    severity_to_wire, task_kind_to_wire, task_status_from_wire, task_status_to_wire, training_from_wire,
+    training_to_wire, vehicle_kind_from_wire, vehicle_kind_to_wire,
 };
 use crate::commands::{CommandMeta, Runners, TaskOutcome, run_task};
 use crate::domain::{
-    Driver, DriverCommand, DriverId, Load, Task, TaskCommand, TaskId, Vehicle, VehicleCommand, VehicleId,
+    Driver, DriverCommand, DriverId, Load, Task, TaskCommand, TaskId, Upkeep, Vehicle, VehicleCommand,
+    VehicleId,
 };
 use crate::read_model::{Record, TaskFilter};
 
@@ -63,6 +64,29 @@ impl DispatchApi {
         Ok(run_task(&self.runners.tasks, task_id, &command, &meta).await?)
     }
 
+    /// An inspection or maintenance done: checks the request, records the next due date.
+    async fn record_upkeep<T>(
+        &self,
+        request: &Request<T>,
+        upkeep: Upkeep,
+        request_id: &str,
+        vehicle_id: &str,
+        next_due: Option<&prost_types::Timestamp>,
+        note: &str,
+    ) -> Result<(v1::Vehicle, Position), Status> {
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", request_id);
+        let vehicle_id = uuid(&mut violations, "vehicle_id", vehicle_id).map(VehicleId);
+        let next_due = required_timestamp(&mut violations, "next_due", next_due);
+        let note = convert::text(&mut violations, "note", note, false);
+        require(violations)?;
+        let vehicle_id = checked(vehicle_id)?;
+        let command = VehicleCommand::RecordUpkeep { vehicle_id, upkeep, next_due: checked(next_due)?, note };
+        let meta = Self::meta(request, request_id);
+        let outcome = self.runners.vehicles.run(vehicle_id, &command, &meta).await?;
+        Ok((vehicle_to_wire(&outcome.state, outcome.position), outcome.position))
+    }
+
     /// Checks `request_id` and `task_id`, which every task command carries.
     fn task_fields(request_id: &str, task_id: &str) -> (FieldViolations, String, Option<TaskId>) {
         let mut violations = FieldViolations::new();
@@ -106,6 +130,21 @@ fn positive_load(violations: &mut FieldViolations, field: &str, load: Option<&v1
         violations.push(format!("{field}.volume_cm3"), "must be positive");
     }
     Some(Load::new(load.weight_grams, load.volume_cm3))
+}
+
+/// A required timestamp (its range is the domain's to judge: it knows "now").
+fn required_timestamp(
+    violations: &mut FieldViolations,
+    field: &str,
+    value: Option<&prost_types::Timestamp>,
+) -> Option<waybill_types::Timestamp> {
+    match value {
+        Some(value) => convert::timestamp(violations, field, value),
+        None => {
+            violations.push(field, "is required");
+            None
+        }
+    }
 }
 
 fn page_size(violations: &mut FieldViolations, requested: u32) -> usize {
@@ -226,6 +265,92 @@ impl DispatchService for DispatchApi {
         let outcome =
             self.runners.drivers.run(driver_id, &DriverCommand::Retire { driver_id, reason }, &meta).await?;
         Ok(Response::new(v1::RetireDriverResponse {
+            driver: Some(driver_to_wire(&outcome.state, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn record_vehicle_inspection(
+        &self,
+        request: Request<v1::RecordVehicleInspectionRequest>,
+    ) -> Result<Response<v1::RecordVehicleInspectionResponse>, Status> {
+        let body = request.get_ref();
+        let (vehicle, position) = self
+            .record_upkeep(
+                &request,
+                Upkeep::Inspection,
+                &body.request_id,
+                &body.vehicle_id,
+                body.next_due.as_ref(),
+                &body.note,
+            )
+            .await?;
+        Ok(Response::new(v1::RecordVehicleInspectionResponse { vehicle: Some(vehicle), position }))
+    }
+
+    async fn record_vehicle_maintenance(
+        &self,
+        request: Request<v1::RecordVehicleMaintenanceRequest>,
+    ) -> Result<Response<v1::RecordVehicleMaintenanceResponse>, Status> {
+        let body = request.get_ref();
+        let (vehicle, position) = self
+            .record_upkeep(
+                &request,
+                Upkeep::Maintenance,
+                &body.request_id,
+                &body.vehicle_id,
+                body.next_due.as_ref(),
+                &body.note,
+            )
+            .await?;
+        Ok(Response::new(v1::RecordVehicleMaintenanceResponse { vehicle: Some(vehicle), position }))
+    }
+
+    async fn record_driver_licence(
+        &self,
+        request: Request<v1::RecordDriverLicenceRequest>,
+    ) -> Result<Response<v1::RecordDriverLicenceResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let driver_id = uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
+        let licence_class = convert::text(&mut violations, "licence_class", &body.licence_class, true);
+        let expires_at = required_timestamp(&mut violations, "expires_at", body.expires_at.as_ref());
+        require(violations)?;
+        let driver_id = checked(driver_id)?;
+        let command =
+            DriverCommand::RecordLicence { driver_id, licence_class, expires_at: checked(expires_at)? };
+        let meta = Self::meta(&request, request_id);
+        let outcome = self.runners.drivers.run(driver_id, &command, &meta).await?;
+        Ok(Response::new(v1::RecordDriverLicenceResponse {
+            driver: Some(driver_to_wire(&outcome.state, outcome.position)),
+            position: outcome.position,
+        }))
+    }
+
+    async fn record_driver_training(
+        &self,
+        request: Request<v1::RecordDriverTrainingRequest>,
+    ) -> Result<Response<v1::RecordDriverTrainingResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = FieldViolations::new();
+        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let driver_id = uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
+        let training = training_from_wire(body.training);
+        if training.is_none() {
+            violations.push("training", "must be HAZARDOUS_GOODS");
+        }
+        let valid_until = required_timestamp(&mut violations, "valid_until", body.valid_until.as_ref());
+        require(violations)?;
+        let driver_id = checked(driver_id)?;
+        let command = DriverCommand::RecordTraining {
+            driver_id,
+            training: checked(training)?,
+            valid_until: checked(valid_until)?,
+        };
+        let meta = Self::meta(&request, request_id);
+        let outcome = self.runners.drivers.run(driver_id, &command, &meta).await?;
+        Ok(Response::new(v1::RecordDriverTrainingResponse {
             driver: Some(driver_to_wire(&outcome.state, outcome.position)),
             position: outcome.position,
         }))
@@ -561,6 +686,8 @@ pub fn vehicle_to_wire(vehicle: &Vehicle, version: Position) -> v1::Vehicle {
         load: Some(load_to_wire(vehicle.load())),
         task_ids: vehicle.tasks.keys().map(ToString::to_string).collect(),
         version,
+        inspection_due: vehicle.inspection.map(|due| convert::timestamp_to_wire(due.due)),
+        maintenance_due: vehicle.maintenance.map(|due| convert::timestamp_to_wire(due.due)),
     }
 }
 
@@ -573,6 +700,15 @@ pub fn driver_to_wire(driver: &Driver, version: Position) -> v1::Driver {
         available: driver.available,
         retired: driver.retired,
         version,
+        licence_expires_at: driver.licence_expires_at.map(convert::timestamp_to_wire),
+        trainings: driver
+            .trainings
+            .iter()
+            .map(|(training, valid_until)| v1::DriverQualification {
+                training: training_to_wire(*training).into(),
+                valid_until: Some(convert::timestamp_to_wire(*valid_until)),
+            })
+            .collect(),
     }
 }
 
@@ -620,5 +756,6 @@ pub fn task_to_wire(task: &Task, version: Position) -> v1::DispatchTask {
         created_at: Some(convert::timestamp_to_wire(task.created_at)),
         updated_at: Some(convert::timestamp_to_wire(task.updated_at)),
         version,
+        hazardous: plan.hazardous,
     }
 }

@@ -7,6 +7,7 @@
 
 use uuid::Uuid;
 use waybill_eventlog::NewEvent;
+use waybill_proto::convert::{timestamp_from_wire, timestamp_to_wire};
 use waybill_proto::envelope::{self, Belongs, Envelope, EventMeta};
 use waybill_proto::stored;
 use waybill_proto::v1::{self, dispatch_event};
@@ -14,7 +15,7 @@ use waybill_types::OrderId;
 
 use crate::domain::{
     DriverEvent, DriverId, ExceptionKind, Load, Plan, ReplanUpdate, Severity, TaskEvent, TaskId, TaskKind,
-    TaskStatus, TransportMode, UnloadReason, VehicleEvent, VehicleId, VehicleKind,
+    TaskStatus, Training, TransportMode, UnloadReason, Upkeep, VehicleEvent, VehicleId, VehicleKind,
 };
 
 /// Payload schema version of dispatch's events.
@@ -96,6 +97,17 @@ fn vehicle_to_wire(event: &VehicleEvent) -> dispatch_event::Event {
             task_id: task_id.to_string(),
             reason: reason.as_str().to_owned(),
         }),
+        VehicleEvent::UpkeepRecorded { upkeep, next_due, note } => {
+            Wire::VehicleUpkeepRecorded(v1::VehicleUpkeepRecorded {
+                upkeep: upkeep_to_wire(*upkeep).into(),
+                next_due: Some(timestamp_to_wire(*next_due)),
+                note: note.clone(),
+            })
+        }
+        VehicleEvent::UpkeepDueSoon { upkeep, due } => Wire::VehicleUpkeepDueSoon(v1::VehicleUpkeepDueSoon {
+            upkeep: upkeep_to_wire(*upkeep).into(),
+            due: Some(timestamp_to_wire(*due)),
+        }),
     }
 }
 
@@ -113,6 +125,23 @@ fn driver_to_wire(event: &DriverEvent) -> dispatch_event::Event {
             Wire::DriverAvailabilityChanged(v1::DriverAvailabilityChanged { available: *available })
         }
         DriverEvent::Retired { reason } => Wire::DriverRetired(v1::DriverRetired { reason: reason.clone() }),
+        DriverEvent::LicenceRecorded { licence_class, expires_at } => {
+            Wire::DriverLicenceRecorded(v1::DriverLicenceRecorded {
+                licence_class: licence_class.clone(),
+                expires_at: Some(timestamp_to_wire(*expires_at)),
+            })
+        }
+        DriverEvent::TrainingRecorded { training, valid_until } => {
+            Wire::DriverTrainingRecorded(v1::DriverTrainingRecorded {
+                training: training_to_wire(*training).into(),
+                valid_until: Some(timestamp_to_wire(*valid_until)),
+            })
+        }
+        DriverEvent::LicenceExpiresSoon { expires_at } => {
+            Wire::DriverLicenceExpiresSoon(v1::DriverLicenceExpiresSoon {
+                expires_at: Some(timestamp_to_wire(*expires_at)),
+            })
+        }
     }
 }
 
@@ -131,6 +160,7 @@ fn task_to_wire(event: &TaskEvent) -> dispatch_event::Event {
             load: Some(load_to_wire(plan.load)),
             origin_depot: plan.origin_depot.clone(),
             source_event_id: source_event_id.clone(),
+            hazardous: plan.hazardous,
         }),
         TaskEvent::Replanned { update, source_event_id } => Wire::TaskReplanned(v1::TaskReplanned {
             mode: mode_to_wire(update.mode).into(),
@@ -138,6 +168,7 @@ fn task_to_wire(event: &TaskEvent) -> dispatch_event::Event {
             load: Some(load_to_wire(update.load)),
             destination: Some((&update.destination).into()),
             source_event_id: source_event_id.clone(),
+            hazardous: update.hazardous,
         }),
         TaskEvent::Cancelled { reason, source_event_id } => Wire::TaskCancelled(v1::TaskCancelled {
             reason: reason.clone(),
@@ -199,6 +230,14 @@ fn optional_uuid(text: &str, name: &str) -> Result<Option<Uuid>, CodecError> {
     if text.is_empty() { Ok(None) } else { uuid_field(text, name).map(Some) }
 }
 
+/// A due date the event cannot do without (written checked; missing means not ours).
+fn required_timestamp(
+    value: Option<&prost_types::Timestamp>,
+    name: &str,
+) -> Result<waybill_types::Timestamp, CodecError> {
+    value.map(|value| timestamp_from_wire(Some(value))).ok_or_else(|| field(name))
+}
+
 fn event_from_wire(
     wire: dispatch_event::Event,
     aggregate_id: Uuid,
@@ -236,6 +275,26 @@ fn event_from_wire(
         Wire::DriverRetired(retired) => {
             DispatchEvent::Driver(DriverEvent::Retired { reason: retired.reason })
         }
+        Wire::VehicleUpkeepRecorded(recorded) => DispatchEvent::Vehicle(VehicleEvent::UpkeepRecorded {
+            upkeep: upkeep_from_wire(recorded.upkeep).ok_or_else(|| field("upkeep"))?,
+            next_due: required_timestamp(recorded.next_due.as_ref(), "next_due")?,
+            note: recorded.note,
+        }),
+        Wire::VehicleUpkeepDueSoon(due_soon) => DispatchEvent::Vehicle(VehicleEvent::UpkeepDueSoon {
+            upkeep: upkeep_from_wire(due_soon.upkeep).ok_or_else(|| field("upkeep"))?,
+            due: required_timestamp(due_soon.due.as_ref(), "due")?,
+        }),
+        Wire::DriverLicenceRecorded(recorded) => DispatchEvent::Driver(DriverEvent::LicenceRecorded {
+            licence_class: recorded.licence_class,
+            expires_at: required_timestamp(recorded.expires_at.as_ref(), "expires_at")?,
+        }),
+        Wire::DriverTrainingRecorded(recorded) => DispatchEvent::Driver(DriverEvent::TrainingRecorded {
+            training: training_from_wire(recorded.training).ok_or_else(|| field("training"))?,
+            valid_until: required_timestamp(recorded.valid_until.as_ref(), "valid_until")?,
+        }),
+        Wire::DriverLicenceExpiresSoon(soon) => DispatchEvent::Driver(DriverEvent::LicenceExpiresSoon {
+            expires_at: required_timestamp(soon.expires_at.as_ref(), "expires_at")?,
+        }),
         Wire::TaskPlanned(planned) => {
             let order_id = if planned.order_id.is_empty() { envelope_order_id } else { &planned.order_id };
             let plan = Plan {
@@ -249,6 +308,7 @@ fn event_from_wire(
                 destination: stored::address(planned.destination.as_ref()),
                 load: load_from_wire(planned.load.as_ref()),
                 origin_depot: planned.origin_depot,
+                hazardous: planned.hazardous,
             };
             DispatchEvent::Task(TaskEvent::Planned {
                 task_id: TaskId(aggregate_id),
@@ -263,6 +323,7 @@ fn event_from_wire(
                     .ok_or_else(|| field("service_level"))?,
                 load: load_from_wire(replanned.load.as_ref()),
                 destination: stored::address(replanned.destination.as_ref()),
+                hazardous: replanned.hazardous,
             },
             source_event_id: replanned.source_event_id,
         }),
@@ -358,6 +419,34 @@ fn mode_from_wire(value: i32) -> Option<TransportMode> {
         Ok(v1::TransportMode::RoadTruckload) => Some(TransportMode::RoadTruckload),
         Ok(v1::TransportMode::Rail) => Some(TransportMode::Rail),
         Ok(v1::TransportMode::Air) => Some(TransportMode::Air),
+        _ => None,
+    }
+}
+
+pub fn upkeep_to_wire(upkeep: Upkeep) -> v1::VehicleUpkeep {
+    match upkeep {
+        Upkeep::Inspection => v1::VehicleUpkeep::Inspection,
+        Upkeep::Maintenance => v1::VehicleUpkeep::Maintenance,
+    }
+}
+
+pub fn upkeep_from_wire(value: i32) -> Option<Upkeep> {
+    match v1::VehicleUpkeep::try_from(value) {
+        Ok(v1::VehicleUpkeep::Inspection) => Some(Upkeep::Inspection),
+        Ok(v1::VehicleUpkeep::Maintenance) => Some(Upkeep::Maintenance),
+        _ => None,
+    }
+}
+
+pub fn training_to_wire(training: Training) -> v1::DriverTraining {
+    match training {
+        Training::HazardousGoods => v1::DriverTraining::HazardousGoods,
+    }
+}
+
+pub fn training_from_wire(value: i32) -> Option<Training> {
+    match v1::DriverTraining::try_from(value) {
+        Ok(v1::DriverTraining::HazardousGoods) => Some(Training::HazardousGoods),
         _ => None,
     }
 }

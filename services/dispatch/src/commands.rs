@@ -85,7 +85,8 @@ impl Decision<Task, DispatchModel> for TaskCommand {
     type Input = TaskInput;
 
     /// The task's vehicle, the one the command names, or every vehicle for an automatic
-    /// assignment (each one's version goes into the stale-state check), and the driver.
+    /// assignment (each one's version goes into the stale-state check), and the driver (a
+    /// licence recorded meanwhile moves the driver's version and decides again).
     fn read(&self, model: &DispatchModel, task: Primary<'_, Task>, reads: &mut Reads<Vehicle>) -> TaskInput {
         let mut fleet = Fleet::default();
         let mut wanted: Vec<VehicleId> = task.state.and_then(|task| task.vehicle_id).into_iter().collect();
@@ -103,12 +104,21 @@ impl Decision<Task, DispatchModel> for TaskCommand {
                 reads.other(vehicle_id, record.version);
             }
         }
-        if let TaskCommand::Assign { driver_id: Some(driver_id), .. } = self {
-            let record = model.driver(driver_id);
-            if let Some(record) = record {
-                fleet.drivers.insert(*driver_id, record.state.clone());
+        // The driver who would drive: the one named, else the task's own (their licence and
+        // training are checked against the vehicle and the cargo).
+        let driver_id = match self {
+            TaskCommand::Assign { driver_id: Some(driver_id), .. } => Some(*driver_id),
+            TaskCommand::Assign { .. } | TaskCommand::HandleException { reassign_to: Some(_), .. } => {
+                task.state.and_then(|task| task.driver_id)
             }
-            reads.subject(Driver::subject(driver_id), record.map_or(0, |record| record.version));
+            _ => None,
+        };
+        if let Some(driver_id) = driver_id {
+            let record = model.driver(&driver_id);
+            if let Some(record) = record {
+                fleet.drivers.insert(driver_id, record.state.clone());
+            }
+            reads.subject(Driver::subject(&driver_id), record.map_or(0, |record| record.version));
         }
         TaskInput { task_id: *task.id, fleet }
     }
@@ -171,8 +181,8 @@ pub struct Runners {
 impl Runners {
     /// Opens the log, starts the read model, and builds the runners on them (no reactions,
     /// no server: tests use this to drive the reaction by hand).
-    pub async fn start(
-        settings: &waybill_runtime::Settings,
+    pub async fn start<P>(
+        settings: &waybill_runtime::Settings<P>,
         nats: async_nats::Client,
     ) -> anyhow::Result<Runners> {
         let log = EventLog::connect(nats, settings.stream.clone(), SOURCE)
@@ -183,10 +193,10 @@ impl Runners {
     }
 
     /// The runners on an opened log and a running read model (the host opens them).
-    pub fn new(
+    pub fn new<P>(
         log: EventLog,
         model: Projector<DispatchModel>,
-        settings: &waybill_runtime::Settings,
+        settings: &waybill_runtime::Settings<P>,
     ) -> Runners {
         let mut vehicles = VehicleRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
         vehicles.wait_timeout = settings.wait_timeout;

@@ -7,6 +7,8 @@
 //! - `task`: the Task aggregate's state, commands and events, and `evolve_task`.
 //! - `decide_task`: what a task command does, given the task and the vehicles it touches;
 //!   `assignment`: choosing a vehicle with room.
+//! - `upkeep`: the fleet's upkeep rules (due dates, licences, training) that assignment
+//!   and the upkeep clock apply.
 //! - `rejection`: why a command was refused.
 //!
 //! # The task's lifecycle
@@ -33,6 +35,7 @@ mod fleet;
 mod mode;
 mod rejection;
 mod task;
+mod upkeep;
 
 use std::fmt;
 
@@ -46,6 +49,10 @@ pub use fleet::{
 };
 pub use mode::{Zone, suits, transport_mode};
 pub use rejection::Rejection;
+pub use upkeep::{
+    DueDate, Training, Upkeep, check_due_date, licence_covers, may_carry, may_drive, normalise_licence_class,
+    roadworthy,
+};
 
 /// What a decision needs from outside: the time it is taken at (dispatch's rules are
 /// constants of the domain, so no policy yet).

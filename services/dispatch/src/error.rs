@@ -24,7 +24,12 @@ impl From<Rejection> for Status {
             | Rejection::NoRoom { .. }
             | Rejection::UnsuitableVehicle { .. }
             | Rejection::NoVehicleWithRoom { .. }
-            | Rejection::CarriesLoad { .. } => Status::failed_precondition(rejection.to_string()),
+            | Rejection::CarriesLoad { .. }
+            | Rejection::UpkeepOverdue { .. }
+            | Rejection::LicenceExpired { .. }
+            | Rejection::LicenceDoesNotCover { .. }
+            | Rejection::NotTrained { .. }
+            | Rejection::NoEligibleVehicle { .. } => Status::failed_precondition(rejection.to_string()),
         }
     }
 }

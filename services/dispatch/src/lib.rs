@@ -9,6 +9,8 @@
 //!   for tasks, whose assignments load vehicles in the same atomic append).
 //! - `api`: the gRPC adapter; `error`: rejections to statuses.
 //! - `reactions`: the `dispatch-orders` consumer (intake's orders → tasks).
+//! - `upkeep_clock`: the timer that reminds of vehicles' upkeep and drivers' licences ahead
+//!   of their due dates.
 //! - `server`: what the service has, declared for `waybill_runtime::Host`; `server::run` is
 //!   the one entry point (used by `main.rs` and by the tests).
 
@@ -21,3 +23,4 @@ pub mod order_facts;
 pub mod reactions;
 pub mod read_model;
 pub mod server;
+pub mod upkeep_clock;

@@ -23,6 +23,8 @@ pub struct OrderFacts {
     pub service_level: ServiceLevel,
     pub chargeable_weight_grams: u64,
     pub zone: Zone,
+    /// The cargo includes hazardous goods.
+    pub hazardous: bool,
     /// Intake recorded the handover: goods may come back (a reverse shipment).
     pub delivered: bool,
 }
@@ -44,6 +46,7 @@ impl OrderFacts {
             destination: self.destination.clone(),
             load: self.load,
             origin_depot: self.origin.city.clone(),
+            hazardous: self.hazardous,
         }
     }
 
@@ -60,6 +63,7 @@ impl OrderFacts {
             destination: self.origin.clone(),
             load: load.unwrap_or(self.load),
             origin_depot: self.destination.city.clone(),
+            hazardous: self.hazardous,
         }
     }
 
@@ -69,6 +73,7 @@ impl OrderFacts {
             service_level: self.service_level,
             load: self.load,
             destination: self.destination.clone(),
+            hazardous: self.hazardous,
         }
     }
 }
@@ -110,6 +115,7 @@ impl KnownOrders {
                         .map(|quote| quote.chargeable_weight_grams)
                         .unwrap_or_default(),
                     zone: quote.map(zone_of).unwrap_or(Zone::National),
+                    hazardous: placed.cargo.has_hazardous(),
                     delivered: false,
                 };
                 self.orders.insert(order_id, facts);
@@ -117,6 +123,7 @@ impl KnownOrders {
             OrderFact::Amended { cargo, service_level, quote } => {
                 let Some(facts) = self.orders.get_mut(&order_id) else { return };
                 facts.load = cargo_load(cargo);
+                facts.hazardous = cargo.has_hazardous();
                 facts.service_level = service_level.unwrap_or(facts.service_level);
                 if let Some(quote) = quote {
                     facts.chargeable_weight_grams = quote.chargeable_weight_grams;

@@ -11,10 +11,11 @@ use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 
 use crate::codec::{self, DispatchEvent};
 use crate::domain::{
-    Driver, DriverId, Task, TaskId, TaskStatus, Vehicle, VehicleId, evolve_driver, evolve_task,
+    Driver, DriverId, Task, TaskId, TaskStatus, Upkeep, Vehicle, VehicleId, evolve_driver, evolve_task,
     evolve_vehicle, same_place,
 };
 use crate::order_facts::KnownOrders;
+use waybill_types::Timestamp;
 
 /// What the read model follows: all of dispatch, and intake's orders.
 pub fn filters() -> Vec<String> {
@@ -38,6 +39,13 @@ pub struct TaskFilter {
     pub depot: Option<String>,
     pub vehicle_id: Option<VehicleId>,
     pub driver_id: Option<DriverId>,
+}
+
+/// A due date the upkeep clock should remind of (see [`DispatchModel::reminders_due`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reminder {
+    Upkeep { vehicle_id: VehicleId, upkeep: Upkeep, due: Timestamp },
+    LicenceExpiry { driver_id: DriverId, expires_at: Timestamp },
 }
 
 #[derive(Debug, Default)]
@@ -93,6 +101,29 @@ impl DispatchModel {
             .filter(|record| !only_available || (record.state.available && !record.state.retired))
             .filter(|record| depot.is_none_or(|depot| same_place(&record.state.depot, depot)))
             .collect()
+    }
+
+    /// The due dates at or before `until` (now plus the lead time) with no reminder yet, of
+    /// vehicles and drivers in service. A date already past is still reminded of, once
+    /// (the clock was down, or the date was recorded inside the lead time).
+    pub fn reminders_due(&self, until: Timestamp) -> Vec<Reminder> {
+        let vehicles = self.vehicles.values().map(|record| &record.state).filter(|vehicle| !vehicle.retired);
+        let upkeeps = vehicles.flat_map(|vehicle| {
+            vehicle
+                .upkeeps()
+                .filter(|(_, due)| !due.reminded && due.due <= until)
+                .map(|(upkeep, due)| Reminder::Upkeep { vehicle_id: vehicle.id, upkeep, due: due.due })
+        });
+        let licences = self
+            .drivers
+            .values()
+            .map(|record| &record.state)
+            .filter(|driver| !driver.retired && !driver.licence_reminded)
+            .filter_map(|driver| {
+                let expires_at = driver.licence_expires_at.filter(|expires| *expires <= until)?;
+                Some(Reminder::LicenceExpiry { driver_id: driver.id, expires_at })
+            });
+        upkeeps.chain(licences).collect()
     }
 
     /// Tasks matching `filter` in id order, at most `limit`, after `after`; and where the

@@ -7,8 +7,8 @@ use std::time::Duration;
 use waybill_fixtures::{Caller, Role};
 
 use support::{
-    Dispatch, System, place_order, record_delivery, register_vehicle, status_of, task_subject,
-    violated_fields, wait_for_task,
+    Dispatch, System, place_order, record_delivery, register_driver, register_vehicle, status_of,
+    task_subject, violated_fields, wait_for_task,
 };
 use tonic::Code;
 use uuid::Uuid;
@@ -184,17 +184,7 @@ async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_ag
     let van = register_vehicle(&mut dispatch, "van-b", v1::VehicleKind::Van, "berlin", 100_000).await;
     let truck =
         register_vehicle(&mut dispatch, "truck-b", v1::VehicleKind::Truck, "Berlin", 20_000_000).await;
-    let driver = Uuid::now_v7().to_string();
-    dispatch
-        .register_driver(v1::RegisterDriverRequest {
-            request_id: "driver-1".into(),
-            driver_id: driver.clone(),
-            name: "Kim".into(),
-            licence_class: "C".into(),
-            depot: "Berlin".into(),
-        })
-        .await
-        .expect("driver registered");
+    let driver = register_driver(&mut dispatch, "driver-1", "C").await;
 
     let too_early = dispatch
         .mark_packed(v1::MarkPackedRequest { request_id: "pack-0".into(), task_id: order_id.clone() })

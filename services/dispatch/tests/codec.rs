@@ -27,6 +27,8 @@ fn a_task_planned_is_encoded_as_main_encoded_it() {
             destination: address("Munich"),
             load: Load::new(3_000, 12_000),
             origin_depot: "Berlin".into(),
+            // Not hazardous: proto3 leaves the new field out, so the bytes stay as they were.
+            hazardous: false,
         },
         source_event_id: "0190-accepted".into(),
     };

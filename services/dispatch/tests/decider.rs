@@ -49,6 +49,7 @@ fn plan(grams: u64) -> Plan {
         destination: city("Munich"),
         load: Load::new(grams, 1_000),
         origin_depot: "Berlin".into(),
+        hazardous: false,
     }
 }
 
@@ -395,6 +396,7 @@ fn a_new_load_takes_an_assigned_task_off_its_vehicle_and_after_pickup_changes_no
         service_level: ServiceLevel::Standard,
         load: Load::new(9_000, 1_500),
         destination: city("Munich"),
+        hazardous: false,
     };
     let replan = || TaskCommand::Replan { update: update.clone(), source_event_id: "amended-1".into() };
     let replanned = TaskEvent::Replanned { update: update.clone(), source_event_id: "amended-1".into() };

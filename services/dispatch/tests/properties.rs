@@ -46,6 +46,7 @@ fn plan(n: u128, grams: u64) -> Plan {
         destination: city("Munich"),
         load: Load::new(grams, grams / 10),
         origin_depot: if n.is_multiple_of(2) { "Berlin".into() } else { "Leipzig".into() },
+        hazardous: false,
     }
 }
 
@@ -88,6 +89,7 @@ fn command() -> impl Strategy<Value = (u128, TaskCommand)> {
                 service_level: ServiceLevel::Standard,
                 load: Load::new(grams, grams / 10),
                 destination: city(if far { "Hamburg" } else { "Munich" }),
+                hazardous: false,
             };
             (n, TaskCommand::Replan { update, source_event_id: "e".into() })
         }),

@@ -73,6 +73,11 @@ impl StoredCargo {
         })
     }
 
+    /// Whether any line is hazardous goods (who may drive them depends on it).
+    pub fn has_hazardous(&self) -> bool {
+        self.0.iter().any(|line| line.category == v1::CargoCategory::Hazardous as i32)
+    }
+
     /// The lines as domain values, leaving out any that no longer pass the checks.
     pub fn lines(&self) -> Vec<CargoLine> {
         self.0

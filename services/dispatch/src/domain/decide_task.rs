@@ -13,14 +13,18 @@
 //!   a no-op.
 //! - **Cancel** (before pickup; a cancelled task: no-op): unloads its vehicle.
 //! - **Assign** (planned, assigned, packed): automatic ([`choose_vehicle`]) or a
-//!   dispatcher's vehicle, which must exist, be active, suit the mode and have room. Moving
-//!   a task to another vehicle unloads the old one. An automatic assignment of a task that
-//!   has a vehicle, or the same vehicle again, is a no-op.
+//!   dispatcher's vehicle, which must exist, be active, suit the mode, have room and be
+//!   roadworthy (no inspection or maintenance overdue). The driver (the one named, else the
+//!   task's own) must hold a licence that has not expired and covers the vehicle, and
+//!   hazardous-goods training for hazardous cargo (`upkeep`). Moving a task to another
+//!   vehicle unloads the old one. An automatic assignment of a task that has a vehicle, or
+//!   the same vehicle again, is a no-op.
 //! - **Unassign** (assigned, packed), **MarkPacked** (assigned), **RecordPickup** (packed),
 //!   **RecordCheckpoint** (picked up, in transit), **RecordArrival** (picked up, in transit;
 //!   unloads the vehicle).
 //! - **ReportException** (not cancelled, not arrived), **HandleException** (optionally
-//!   moving the task to another vehicle while it is on one, same checks as an override), **ResolveException**
+//!   moving the task to another vehicle while it is on one, same checks as an override,
+//!   the task's driver included), **ResolveException**
 //!   (once; records the time from report to resolution).
 
 use std::collections::BTreeMap;
@@ -29,8 +33,8 @@ use waybill_types::Timestamp;
 
 use super::{
     Context, Driver, DriverId, Plan, Rejection, ReplanUpdate, Task, TaskCommand, TaskEvent, TaskId, TaskKind,
-    TaskStatus, UnloadReason, Vehicle, VehicleEvent, VehicleId, choose_vehicle, evolve_task, shortfall,
-    suits,
+    TaskStatus, UnloadReason, Vehicle, VehicleEvent, VehicleId, choose_vehicle, evolve_task, may_carry,
+    may_drive, roadworthy, shortfall, suits,
 };
 
 use TaskStatus::{Arrived, Assigned, Cancelled, InTransit, Packed, PickedUp, Planned};
@@ -93,7 +97,7 @@ pub fn decide_task(
         TaskCommand::Plan { .. } => Ok(TaskDecision::nothing()),
         TaskCommand::Replan { update, source_event_id } => replan(task, update, source_event_id),
         TaskCommand::Cancel { reason, source_event_id } => cancel(task, reason, source_event_id),
-        TaskCommand::Assign { vehicle_id, driver_id } => assign(task, *vehicle_id, *driver_id, fleet),
+        TaskCommand::Assign { vehicle_id, driver_id } => assign(task, *vehicle_id, *driver_id, fleet, now),
         TaskCommand::Unassign { reason } => {
             require(task, "unassign", &[Assigned, Packed])?;
             let mut decision = TaskDecision::nothing();
@@ -148,7 +152,7 @@ pub fn decide_task(
             }]))
         }
         TaskCommand::HandleException { exception_id, handling, delay_minutes, reassign_to } => {
-            handle_exception(task, exception_id, handling, *delay_minutes, *reassign_to, fleet)
+            handle_exception(task, exception_id, handling, *delay_minutes, *reassign_to, fleet, now)
         }
         TaskCommand::ResolveException { exception_id, resolution } => {
             let exception = task
@@ -209,6 +213,7 @@ fn replan(task: &Task, update: &ReplanUpdate, source_event_id: &str) -> Result<T
         service_level: task.plan.service_level,
         load: task.plan.load,
         destination: task.plan.destination.clone(),
+        hazardous: task.plan.hazardous,
     };
     if !task.status.is_before_pickup() || *update == current {
         return Ok(TaskDecision::nothing());
@@ -217,8 +222,7 @@ fn replan(task: &Task, update: &ReplanUpdate, source_event_id: &str) -> Result<T
         update: update.clone(),
         source_event_id: source_event_id.to_owned(),
     }]);
-    let leaves_vehicle = update.load != current.load || update.mode != current.mode;
-    if let (true, Some(vehicle_id)) = (leaves_vehicle, task.vehicle_id) {
+    if let (true, Some(vehicle_id)) = (update.leaves_vehicle(&task.plan), task.vehicle_id) {
         decision.vehicle_events.push(unloaded(vehicle_id, task.id, UnloadReason::Replanned));
     }
     Ok(decision)
@@ -239,11 +243,13 @@ fn cancel(task: &Task, reason: &str, source_event_id: &str) -> Result<TaskDecisi
     Ok(decision)
 }
 
-/// A vehicle a person chose for `task`: it must exist, be active, suit the mode and have room.
+/// A vehicle a person chose for `task`: it must exist, be active, suit the mode, have room
+/// and be roadworthy at `now`.
 fn chosen_vehicle<'a>(
     task: &Task,
     vehicle_id: VehicleId,
     fleet: &'a Fleet,
+    now: Timestamp,
 ) -> Result<&'a Vehicle, Rejection> {
     let vehicle = fleet.vehicles.get(&vehicle_id).ok_or(Rejection::VehicleNotFound(vehicle_id))?;
     if vehicle.retired {
@@ -259,7 +265,33 @@ fn chosen_vehicle<'a>(
     if let Some(shortfall) = shortfall(vehicle, task.plan.load) {
         return Err(Rejection::NoRoom { vehicle_id, shortfall });
     }
+    roadworthy(vehicle, now)?;
     Ok(vehicle)
+}
+
+/// The driver who would drive the task: the one named (who must exist and be available),
+/// else the task's own, if the fleet has them; checked for the cargo (licence valid,
+/// training for hazardous goods).
+fn driver_for<'a>(
+    task: &Task,
+    named: Option<DriverId>,
+    fleet: &'a Fleet,
+    now: Timestamp,
+) -> Result<Option<&'a Driver>, Rejection> {
+    let driver = match named {
+        Some(driver_id) => {
+            let driver = fleet.drivers.get(&driver_id).ok_or(Rejection::DriverNotFound(driver_id))?;
+            if driver.retired || !driver.available {
+                return Err(Rejection::DriverUnavailable(driver_id));
+            }
+            Some(driver)
+        }
+        None => task.driver_id.and_then(|driver_id| fleet.drivers.get(&driver_id)),
+    };
+    if let Some(driver) = driver {
+        may_carry(driver, task.plan.hazardous, now)?;
+    }
+    Ok(driver)
 }
 
 fn assign(
@@ -267,35 +299,35 @@ fn assign(
     vehicle_id: Option<VehicleId>,
     driver_id: Option<DriverId>,
     fleet: &Fleet,
+    now: Timestamp,
 ) -> Result<TaskDecision, Rejection> {
     require(task, "assign", &[Planned, Assigned, Packed])?;
-    if let Some(driver_id) = driver_id {
-        let driver = fleet.drivers.get(&driver_id).ok_or(Rejection::DriverNotFound(driver_id))?;
-        if driver.retired || !driver.available {
-            return Err(Rejection::DriverUnavailable(driver_id));
-        }
-    }
     let new_driver = driver_id.is_some() && driver_id != task.driver_id;
+    if vehicle_id.is_none_or(|vehicle_id| task.vehicle_id == Some(vehicle_id))
+        && task.vehicle_id.is_some()
+        && !new_driver
+    {
+        // Already on this vehicle with this driver: nothing to check, nothing to write.
+        return Ok(TaskDecision::nothing());
+    }
+    let driver = driver_for(task, driver_id, fleet, now)?;
     let (vehicle, automatic) = match vehicle_id {
-        None if task.vehicle_id.is_some() && !new_driver => return Ok(TaskDecision::nothing()),
         None => match task.vehicle_id.and_then(|current| fleet.vehicles.get(&current)) {
             // Only a new driver for the task's vehicle.
             Some(current) => (current, true),
-            None => (
-                choose_vehicle(task, fleet.vehicles.values())
-                    .ok_or(Rejection::NoVehicleWithRoom { load: task.plan.load, mode: task.plan.mode })?,
-                true,
-            ),
+            None => (choose_vehicle(task, fleet.vehicles.values(), now, driver)?, true),
         },
         Some(vehicle_id) if task.vehicle_id == Some(vehicle_id) => {
-            if !new_driver {
-                return Ok(TaskDecision::nothing());
-            }
             let vehicle = fleet.vehicles.get(&vehicle_id).ok_or(Rejection::VehicleNotFound(vehicle_id))?;
             (vehicle, false)
         }
-        Some(vehicle_id) => (chosen_vehicle(task, vehicle_id, fleet)?, false),
+        Some(vehicle_id) => (chosen_vehicle(task, vehicle_id, fleet, now)?, false),
     };
+    // The task's own vehicle with a new driver goes out again too: it must be fit to.
+    roadworthy(vehicle, now)?;
+    if let Some(driver) = driver {
+        may_drive(driver, vehicle)?;
+    }
     let mut decision =
         TaskDecision::task(vec![TaskEvent::Assigned { vehicle_id: vehicle.id, driver_id, automatic }]);
     if task.vehicle_id != Some(vehicle.id) {
@@ -316,6 +348,7 @@ fn handle_exception(
     delay_minutes: u32,
     reassign_to: Option<VehicleId>,
     fleet: &Fleet,
+    now: Timestamp,
 ) -> Result<TaskDecision, Rejection> {
     require(task, "handle an exception on", &[Planned, Assigned, Packed, PickedUp, InTransit, Arrived])?;
     let exception =
@@ -346,7 +379,10 @@ fn handle_exception(
         if previous == target {
             return Err(Rejection::invalid("reassign_to_vehicle_id", "the task is already on this vehicle"));
         }
-        let vehicle = chosen_vehicle(task, target, fleet)?;
+        let vehicle = chosen_vehicle(task, target, fleet, now)?;
+        if let Some(driver) = driver_for(task, None, fleet, now)? {
+            may_drive(driver, vehicle)?;
+        }
         decision.task_events.push(TaskEvent::Assigned {
             vehicle_id: vehicle.id,
             driver_id: None,

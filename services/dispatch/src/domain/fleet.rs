@@ -1,11 +1,19 @@
 //! The fleet: vehicles (what they can carry, what they carry now) and drivers.
 //!
 //! A vehicle's load changes only with its tasks (`Loaded`/`Unloaded`, decided by the task
-//! commands in `decide_task`); its own commands are registration and retirement, and a
-//! vehicle that still carries tasks cannot retire.
+//! commands in `decide_task`); its own commands are registration, retirement and upkeep
+//! (inspections and maintenance with their next due dates, and the reminders before them,
+//! rules in `upkeep`), and a vehicle that still carries tasks cannot retire. A driver's are
+//! registration, availability, retirement, licence and training.
 
 use std::collections::BTreeMap;
 
+use waybill_types::Timestamp;
+
+use super::upkeep::{
+    DueDate, LICENCE_HORIZON_YEARS, TRAINING_HORIZON_YEARS, Training, UPKEEP_HORIZON_YEARS, Upkeep,
+    check_due_date, normalise_licence_class,
+};
 use super::{Context, DriverId, Load, Rejection, TaskId, VehicleId, VehicleKind};
 
 /// Why a task's load left a vehicle.
@@ -46,6 +54,9 @@ pub struct Vehicle {
     pub retired: bool,
     /// The tasks it carries (assigned, not yet arrived) and their loads.
     pub tasks: BTreeMap<TaskId, Load>,
+    /// When the next inspection and maintenance are due (`None`: none recorded yet).
+    pub inspection: Option<DueDate>,
+    pub maintenance: Option<DueDate>,
 }
 
 impl Vehicle {
@@ -53,12 +64,56 @@ impl Vehicle {
     pub fn load(&self) -> Load {
         self.tasks.values().fold(Load::ZERO, |sum, load| sum.plus(*load))
     }
+
+    pub fn due(&self, upkeep: Upkeep) -> Option<DueDate> {
+        match upkeep {
+            Upkeep::Inspection => self.inspection,
+            Upkeep::Maintenance => self.maintenance,
+        }
+    }
+
+    /// The upkeeps with a due date recorded.
+    pub fn upkeeps(&self) -> impl Iterator<Item = (Upkeep, DueDate)> + '_ {
+        [Upkeep::Inspection, Upkeep::Maintenance]
+            .into_iter()
+            .filter_map(|upkeep| self.due(upkeep).map(|due| (upkeep, due)))
+    }
+
+    fn due_mut(&mut self, upkeep: Upkeep) -> &mut Option<DueDate> {
+        match upkeep {
+            Upkeep::Inspection => &mut self.inspection,
+            Upkeep::Maintenance => &mut self.maintenance,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VehicleCommand {
-    Register { vehicle_id: VehicleId, kind: VehicleKind, registration: String, capacity: Load, depot: String },
-    Retire { vehicle_id: VehicleId, reason: String },
+    Register {
+        vehicle_id: VehicleId,
+        kind: VehicleKind,
+        registration: String,
+        capacity: Load,
+        depot: String,
+    },
+    Retire {
+        vehicle_id: VehicleId,
+        reason: String,
+    },
+    /// An inspection or maintenance was done; the next is due at `next_due`.
+    RecordUpkeep {
+        vehicle_id: VehicleId,
+        upkeep: Upkeep,
+        next_due: Timestamp,
+        note: String,
+    },
+    /// The upkeep clock's reminder for the due date `due` (a no-op once sent, or if the due
+    /// date has changed since).
+    RemindUpkeep {
+        vehicle_id: VehicleId,
+        upkeep: Upkeep,
+        due: Timestamp,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,6 +137,15 @@ pub enum VehicleEvent {
         task_id: TaskId,
         reason: UnloadReason,
     },
+    UpkeepRecorded {
+        upkeep: Upkeep,
+        next_due: Timestamp,
+        note: String,
+    },
+    UpkeepDueSoon {
+        upkeep: Upkeep,
+        due: Timestamp,
+    },
 }
 
 impl VehicleEvent {
@@ -91,6 +155,8 @@ impl VehicleEvent {
             VehicleEvent::Retired { .. } => "waybill.dispatch.vehicle_retired.v1",
             VehicleEvent::Loaded { .. } => "waybill.dispatch.vehicle_loaded.v1",
             VehicleEvent::Unloaded { .. } => "waybill.dispatch.vehicle_unloaded.v1",
+            VehicleEvent::UpkeepRecorded { .. } => "waybill.dispatch.vehicle_upkeep_recorded.v1",
+            VehicleEvent::UpkeepDueSoon { .. } => "waybill.dispatch.vehicle_upkeep_due_soon.v1",
         }
     }
 }
@@ -98,7 +164,7 @@ impl VehicleEvent {
 pub fn decide_vehicle(
     state: Option<&Vehicle>,
     command: &VehicleCommand,
-    _context: &Context<'_>,
+    context: &Context<'_>,
 ) -> Result<Vec<VehicleEvent>, Rejection> {
     match (state, command) {
         (None, VehicleCommand::Register { vehicle_id, kind, registration, capacity, depot }) => {
@@ -125,7 +191,35 @@ pub fn decide_vehicle(
             }
             Ok(vec![VehicleEvent::Retired { reason: reason.clone() }])
         }
-        (None, VehicleCommand::Retire { vehicle_id, .. }) => Err(Rejection::VehicleNotFound(*vehicle_id)),
+        (Some(vehicle), VehicleCommand::RecordUpkeep { upkeep, next_due, note, .. }) => {
+            if vehicle.retired {
+                return Err(Rejection::InvalidState {
+                    action: "record upkeep of",
+                    what: "vehicle",
+                    status: "retired",
+                });
+            }
+            check_due_date("next_due", *next_due, context.now, UPKEEP_HORIZON_YEARS)?;
+            Ok(vec![VehicleEvent::UpkeepRecorded {
+                upkeep: *upkeep,
+                next_due: *next_due,
+                note: note.clone(),
+            }])
+        }
+        (Some(vehicle), VehicleCommand::RemindUpkeep { upkeep, due, .. }) => {
+            let current = vehicle.due(*upkeep);
+            if vehicle.retired || current != Some(DueDate::new(*due)) {
+                // Sent already, rescheduled since, or no longer in service: nothing to say.
+                return Ok(vec![]);
+            }
+            Ok(vec![VehicleEvent::UpkeepDueSoon { upkeep: *upkeep, due: *due }])
+        }
+        (
+            None,
+            VehicleCommand::Retire { vehicle_id, .. }
+            | VehicleCommand::RecordUpkeep { vehicle_id, .. }
+            | VehicleCommand::RemindUpkeep { vehicle_id, .. },
+        ) => Err(Rejection::VehicleNotFound(*vehicle_id)),
     }
 }
 
@@ -142,6 +236,8 @@ pub fn evolve_vehicle(state: Option<Vehicle>, event: &VehicleEvent) -> Option<Ve
                 depot: depot.clone(),
                 retired: false,
                 tasks: BTreeMap::new(),
+                inspection: None,
+                maintenance: None,
             }),
             _ => None,
         };
@@ -154,6 +250,18 @@ pub fn evolve_vehicle(state: Option<Vehicle>, event: &VehicleEvent) -> Option<Ve
         }
         VehicleEvent::Unloaded { task_id, .. } => {
             vehicle.tasks.remove(task_id);
+        }
+        VehicleEvent::UpkeepRecorded { upkeep, next_due, .. } => {
+            // The same due date again keeps its reminder; a new one gets its own.
+            let due = vehicle.due_mut(*upkeep);
+            if due.is_none_or(|due| due.due != *next_due) {
+                *due = Some(DueDate::new(*next_due));
+            }
+        }
+        VehicleEvent::UpkeepDueSoon { upkeep, due } => {
+            if let Some(current) = vehicle.due_mut(*upkeep).as_mut().filter(|current| current.due == *due) {
+                current.reminded = true;
+            }
         }
     }
     Some(vehicle)
@@ -168,13 +276,53 @@ pub struct Driver {
     pub depot: String,
     pub available: bool,
     pub retired: bool,
+    /// When the licence expires (`None`: not recorded yet), and whether its reminder went out.
+    pub licence_expires_at: Option<Timestamp>,
+    pub licence_reminded: bool,
+    /// Each training held, valid until.
+    pub trainings: BTreeMap<Training, Timestamp>,
+}
+
+impl Driver {
+    /// Holds `training`, valid at `now`.
+    pub fn trained(&self, training: Training, now: Timestamp) -> bool {
+        self.trainings.get(&training).is_some_and(|valid_until| *valid_until > now)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DriverCommand {
-    Register { driver_id: DriverId, name: String, licence_class: String, depot: String },
-    SetAvailability { driver_id: DriverId, available: bool },
-    Retire { driver_id: DriverId, reason: String },
+    Register {
+        driver_id: DriverId,
+        name: String,
+        licence_class: String,
+        depot: String,
+    },
+    SetAvailability {
+        driver_id: DriverId,
+        available: bool,
+    },
+    Retire {
+        driver_id: DriverId,
+        reason: String,
+    },
+    /// The licence as it is now: its class and when it expires.
+    RecordLicence {
+        driver_id: DriverId,
+        licence_class: String,
+        expires_at: Timestamp,
+    },
+    RecordTraining {
+        driver_id: DriverId,
+        training: Training,
+        valid_until: Timestamp,
+    },
+    /// The upkeep clock's reminder for the expiry date `expires_at` (a no-op once sent, or
+    /// if the licence was renewed since).
+    RemindLicenceExpiry {
+        driver_id: DriverId,
+        expires_at: Timestamp,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,6 +330,9 @@ pub enum DriverEvent {
     Registered { driver_id: DriverId, name: String, licence_class: String, depot: String },
     AvailabilityChanged { available: bool },
     Retired { reason: String },
+    LicenceRecorded { licence_class: String, expires_at: Timestamp },
+    TrainingRecorded { training: Training, valid_until: Timestamp },
+    LicenceExpiresSoon { expires_at: Timestamp },
 }
 
 impl DriverEvent {
@@ -190,6 +341,9 @@ impl DriverEvent {
             DriverEvent::Registered { .. } => "waybill.dispatch.driver_registered.v1",
             DriverEvent::AvailabilityChanged { .. } => "waybill.dispatch.driver_availability_changed.v1",
             DriverEvent::Retired { .. } => "waybill.dispatch.driver_retired.v1",
+            DriverEvent::LicenceRecorded { .. } => "waybill.dispatch.driver_licence_recorded.v1",
+            DriverEvent::TrainingRecorded { .. } => "waybill.dispatch.driver_training_recorded.v1",
+            DriverEvent::LicenceExpiresSoon { .. } => "waybill.dispatch.driver_licence_expires_soon.v1",
         }
     }
 }
@@ -197,7 +351,7 @@ impl DriverEvent {
 pub fn decide_driver(
     state: Option<&Driver>,
     command: &DriverCommand,
-    _context: &Context<'_>,
+    context: &Context<'_>,
 ) -> Result<Vec<DriverEvent>, Rejection> {
     match (state, command) {
         (None, DriverCommand::Register { driver_id, name, licence_class, depot }) => {
@@ -210,6 +364,13 @@ pub fn decide_driver(
         }
         (Some(driver), DriverCommand::Register { .. }) => {
             Err(Rejection::AlreadyExists { what: "driver", id: driver.id.to_string() })
+        }
+        (Some(driver), DriverCommand::RemindLicenceExpiry { expires_at, .. }) => {
+            if driver.retired || driver.licence_reminded || driver.licence_expires_at != Some(*expires_at) {
+                // Sent already, renewed since, or no longer driving: nothing to say.
+                return Ok(vec![]);
+            }
+            Ok(vec![DriverEvent::LicenceExpiresSoon { expires_at: *expires_at }])
         }
         (Some(driver), _) if driver.retired => {
             Err(Rejection::InvalidState { action: "change", what: "driver", status: "retired" })
@@ -225,9 +386,25 @@ pub fn decide_driver(
         (Some(_), DriverCommand::Retire { reason, .. }) => {
             Ok(vec![DriverEvent::Retired { reason: reason.clone() }])
         }
+        (Some(_), DriverCommand::RecordLicence { licence_class, expires_at, .. }) => {
+            let licence_class = normalise_licence_class(licence_class);
+            if licence_class.is_empty() {
+                return Err(Rejection::invalid("licence_class", "is required, e.g. B, C or CE"));
+            }
+            check_due_date("expires_at", *expires_at, context.now, LICENCE_HORIZON_YEARS)?;
+            Ok(vec![DriverEvent::LicenceRecorded { licence_class, expires_at: *expires_at }])
+        }
+        (Some(_), DriverCommand::RecordTraining { training, valid_until, .. }) => {
+            check_due_date("valid_until", *valid_until, context.now, TRAINING_HORIZON_YEARS)?;
+            Ok(vec![DriverEvent::TrainingRecorded { training: *training, valid_until: *valid_until }])
+        }
         (
             None,
-            DriverCommand::SetAvailability { driver_id, .. } | DriverCommand::Retire { driver_id, .. },
+            DriverCommand::SetAvailability { driver_id, .. }
+            | DriverCommand::Retire { driver_id, .. }
+            | DriverCommand::RecordLicence { driver_id, .. }
+            | DriverCommand::RecordTraining { driver_id, .. }
+            | DriverCommand::RemindLicenceExpiry { driver_id, .. },
         ) => Err(Rejection::DriverNotFound(*driver_id)),
     }
 }
@@ -242,6 +419,9 @@ pub fn evolve_driver(state: Option<Driver>, event: &DriverEvent) -> Option<Drive
                 depot: depot.clone(),
                 available: true,
                 retired: false,
+                licence_expires_at: None,
+                licence_reminded: false,
+                trainings: BTreeMap::new(),
             }),
             _ => None,
         };
@@ -252,6 +432,21 @@ pub fn evolve_driver(state: Option<Driver>, event: &DriverEvent) -> Option<Drive
         DriverEvent::Retired { .. } => {
             driver.retired = true;
             driver.available = false;
+        }
+        DriverEvent::LicenceRecorded { licence_class, expires_at } => {
+            driver.licence_class = licence_class.clone();
+            if driver.licence_expires_at != Some(*expires_at) {
+                driver.licence_reminded = false;
+            }
+            driver.licence_expires_at = Some(*expires_at);
+        }
+        DriverEvent::TrainingRecorded { training, valid_until } => {
+            driver.trainings.insert(*training, *valid_until);
+        }
+        DriverEvent::LicenceExpiresSoon { expires_at } => {
+            if driver.licence_expires_at == Some(*expires_at) {
+                driver.licence_reminded = true;
+            }
         }
     }
     Some(driver)

@@ -1,8 +1,9 @@
 //! Why a command was refused. Each variant is something a caller can act on; `error.rs`
 //! maps them to gRPC statuses in one place.
 
-use waybill_types::FieldViolation;
+use waybill_types::{FieldViolation, Timestamp};
 
+use super::upkeep::{Training, Upkeep};
 use super::{DriverId, Load, TaskId, TransportMode, VehicleId};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +33,20 @@ pub enum Rejection {
     UnsuitableVehicle { vehicle_id: VehicleId, kind: &'static str, mode: &'static str },
     #[error("no vehicle with room for {load} suits {}", mode.as_str())]
     NoVehicleWithRoom { load: Load, mode: TransportMode },
+    /// A vehicle past its inspection or maintenance is not sent out.
+    #[error("vehicle {vehicle_id} is not roadworthy: its {} was due {}", upkeep.as_str(), due.to_rfc3339())]
+    UpkeepOverdue { vehicle_id: VehicleId, upkeep: Upkeep, due: Timestamp },
+    #[error("driver {driver_id}'s licence expired {}", expired.to_rfc3339())]
+    LicenceExpired { driver_id: DriverId, expired: Timestamp },
+    #[error("driver {driver_id}'s licence class {class:?} does not cover vehicle {vehicle_id} (a {kind})")]
+    LicenceDoesNotCover { driver_id: DriverId, class: String, vehicle_id: VehicleId, kind: &'static str },
+    /// The cargo needs training the driver does not hold (or no longer: it expired).
+    #[error("driver {driver_id} has no valid {} training, which the cargo needs", training.as_str())]
+    NotTrained { driver_id: DriverId, training: Training },
+    /// An automatic assignment found vehicles with room, but none it may send: `held_back`
+    /// says why, per vehicle (the first few).
+    #[error("no vehicle may take the task: {}", held_back.join("; "))]
+    NoEligibleVehicle { held_back: Vec<String> },
     /// Retiring a vehicle that still carries tasks.
     #[error("vehicle {vehicle_id} still carries {tasks} open task(s); unassign or deliver them first")]
     CarriesLoad { vehicle_id: VehicleId, tasks: usize },

@@ -86,6 +86,8 @@ pub struct Plan {
     pub load: Load,
     /// The depot the goods leave from: the origin city.
     pub origin_depot: String,
+    /// The cargo includes hazardous goods: only a driver trained for them takes it.
+    pub hazardous: bool,
 }
 
 /// What an amendment or a redirection of the order changes.
@@ -95,6 +97,15 @@ pub struct ReplanUpdate {
     pub service_level: ServiceLevel,
     pub load: Load,
     pub destination: Address,
+    pub hazardous: bool,
+}
+
+impl ReplanUpdate {
+    /// An assigned task leaves its vehicle (and driver) when the update changes what the
+    /// assignment was checked against: the load, the mode, or cargo turning hazardous.
+    pub fn leaves_vehicle(&self, plan: &Plan) -> bool {
+        self.load != plan.load || self.mode != plan.mode || (self.hazardous && !plan.hazardous)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -296,11 +307,12 @@ pub fn evolve_task(state: Option<Task>, event: &TaskEvent, at: Timestamp) -> Opt
             task.driver_id = None;
         }
         TaskEvent::Replanned { update, .. } => {
-            let leaves_vehicle = update.load != task.plan.load || update.mode != task.plan.mode;
+            let leaves_vehicle = update.leaves_vehicle(&task.plan);
             task.plan.mode = update.mode;
             task.plan.service_level = update.service_level;
             task.plan.load = update.load;
             task.plan.destination = update.destination.clone();
+            task.plan.hazardous = update.hazardous;
             if leaves_vehicle && task.vehicle_id.is_some() && task.status.is_before_pickup() {
                 task.vehicle_id = None;
                 task.driver_id = None;

@@ -145,6 +145,22 @@ pub async fn register_vehicle(
     vehicle_id
 }
 
+/// Registers a driver at Berlin holding a class-`licence_class` licence; returns their id.
+pub async fn register_driver(dispatch: &mut Dispatch, request_id: &str, licence_class: &str) -> String {
+    let driver_id = uuid::Uuid::now_v7().to_string();
+    dispatch
+        .register_driver(v1::RegisterDriverRequest {
+            request_id: request_id.into(),
+            driver_id: driver_id.clone(),
+            name: "Kim".into(),
+            licence_class: licence_class.into(),
+            depot: "Berlin".into(),
+        })
+        .await
+        .expect("driver registered");
+    driver_id
+}
+
 pub fn task_subject(task_id: &str) -> String {
     format!("waybill.dispatch.task.{task_id}")
 }

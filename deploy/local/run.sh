@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Waybill locally: one nats-server with JetStream (data in var/nats) and every service
 # built so far, each on its own gRPC port. NATS runs with the production users and
-# permissions (`waybill-ops accounts`): dev passwords are made once into var/dev/nats/<user>
+# permissions (`waybill accounts`): dev passwords are made once into var/dev/nats/<user>
 # (owner-only files), the streams are bootstrapped as `ops`, and each service connects as
 # its own user. Ctrl-C (or SIGTERM) stops everything: the
 # services first, so they can finish in-flight calls, then NATS.
@@ -69,7 +69,7 @@ for entry in "${services[@]}"; do
   [[ -x $bin_dir/waybill-$name ]] || die "no $bin_dir/waybill-$name (run: cargo build --workspace --bins)"
   ! port_open "$port" || die "port $port ($name) is in use; is another 'make run' going?"
 done
-[[ -x $bin_dir/waybill-ops ]] || die "no $bin_dir/waybill-ops (run: cargo build --workspace --bins)"
+[[ -x $bin_dir/waybill ]] || die "no $bin_dir/waybill (run: cargo build --workspace --bins)"
 [[ -x $bin_dir/waybill-token ]] || die "no $bin_dir/waybill-token (run: cargo build --workspace --bins)"
 ! port_open "$nats_port" || die "port $nats_port (NATS) is in use; is another 'make run' or nats-server going?"
 ! port_open "$monitor_port" || die "port $monitor_port (NATS monitoring) is in use"
@@ -80,7 +80,7 @@ mkdir -p "$var_dir/nats"
 credentials=$var_dir/dev/nats
 mkdir -p "$credentials"
 chmod 700 "$var_dir/dev" "$credentials"
-(umask 077 && "$bin_dir/waybill-ops" accounts --password-dir "$credentials" >"$credentials/nats.conf")
+(umask 077 && "$bin_dir/waybill" accounts --password-dir "$credentials" >"$credentials/nats.conf")
 
 # The services accept only tokens signed by this key (docs/SECURITY.md); a dev key is made
 # once and kept, so tokens minted earlier stay valid across runs.
@@ -140,7 +140,7 @@ names+=(nats-server)
 wait_for_port "$nats_port" 20 "$!" || die "nats-server did not start; see $var_dir/nats.log"
 
 say "bootstrapping the streams as ops"
-WAYBILL_NATS_PASSWORD_FILE="$credentials/ops" "$bin_dir/waybill-ops" bootstrap \
+WAYBILL_NATS_PASSWORD_FILE="$credentials/ops" "$bin_dir/waybill" bootstrap \
   --nats-url "nats://$host:$nats_port" --nats-user ops --timeout-secs 30 >>"$var_dir/ops.log" 2>&1 \
   || die "the stream bootstrap failed; see $var_dir/ops.log"
 

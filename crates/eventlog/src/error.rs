@@ -15,9 +15,9 @@ pub enum SetupError {
     ServerTooOld { found: String },
     #[error("not connected to nats-server within {waited_ms} ms, cannot check its version")]
     NotConnected { waited_ms: u64 },
-    /// The stream does not exist yet: the operator's bootstrap (`waybill-ops bootstrap`)
+    /// The stream does not exist yet: the operator's bootstrap (`waybill bootstrap`)
     /// has not run. A service waits for it.
-    #[error("stream {stream} does not exist yet: run `waybill-ops bootstrap` as the ops user")]
+    #[error("stream {stream} does not exist yet: run `waybill bootstrap` as the ops user")]
     Missing { stream: String },
     #[error("invalid stream settings: {0}")]
     InvalidSettings(String),

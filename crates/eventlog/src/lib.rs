@@ -6,7 +6,7 @@
 //!   refuses a server older than 2.10 ([`stream`]); [`EventLog::connect`] does the same
 //!   with patience, retrying transient failures, a stream not yet bootstrapped among them
 //!   ([`retry`]). [`EventLog::bootstrap`] creates or updates the streams: the operator's
-//!   job (`waybill-ops bootstrap`), never a service's.
+//!   job (`waybill bootstrap`), never a service's.
 //! - [`EventLog::append`] writes one aggregate's events with optimistic concurrency and
 //!   idempotency, plus CloudEvents `ce-*` headers ([`append`]).
 //! - [`EventLog::read_subject`], [`EventLog::get`], [`EventLog::head`], ... read ([`read`]);
@@ -14,7 +14,8 @@
 //! - [`Projector`] keeps a read model and answers read-your-writes waits ([`projection`]);
 //!   an event it cannot apply halts it until an operator waives it ([`waiver`]);
 //!   [`run_reactions`] runs a durable consumer with retries and a dead-letter subject
-//!   ([`reaction`]).
+//!   ([`reaction`]); an operator's redrive request makes it handle a dead letter's event
+//!   again ([`redrive`]).
 //!
 //! # Differences from the first API sketch
 //! - `AppendError::Conflict` also carries the `subject`; `AppendError` has `InvalidSubject`
@@ -36,6 +37,7 @@ pub mod error;
 pub mod projection;
 pub mod reaction;
 pub mod read;
+pub mod redrive;
 pub mod retry;
 pub mod stream;
 pub mod subject;
@@ -53,6 +55,7 @@ pub use error::{
 pub use projection::{Projection, Projector};
 pub use reaction::{ReactionSettings, run_reactions, spawn_reactions};
 pub use read::RecordedEvent;
+pub use redrive::{Redrive, RedriveError, redrive_subject};
 pub use stream::StreamSettings;
 pub use subscription::{Delivered, EventSubscription};
 pub use waiver::{WaiveError, Waiver, waiver_subject};

@@ -140,10 +140,17 @@ impl ReactionSettings {
         self.backoff.get(step).or(self.backoff.last()).copied().unwrap_or(Duration::ZERO)
     }
 
+    /// The consumer's filters: the reaction's own and its redrive requests ([`crate::redrive`]).
+    fn followed_subjects(&self) -> Vec<String> {
+        let mut subjects = self.filters.clone();
+        subjects.push(crate::redrive::redrive_filter(&self.durable_name));
+        subjects
+    }
+
     fn consumer_config(&self) -> pull::Config {
         pull::Config {
             durable_name: Some(self.durable_name.clone()),
-            filter_subjects: self.filters.clone(),
+            filter_subjects: self.followed_subjects(),
             deliver_policy: DeliverPolicy::All,
             ack_policy: AckPolicy::Explicit,
             ack_wait: self.ack_wait,
@@ -201,7 +208,7 @@ where
         };
         match next {
             Some(Ok(message)) => {
-                let lane = &lanes[lane_of(message.subject.as_str(), lanes.len())];
+                let lane = &lanes[lane_of(&message, lanes.len())];
                 let sent = tokio::select! {
                     () = &mut shutdown => break Ok(()),
                     sent = lane.send(message) => sent,
@@ -224,7 +231,15 @@ where
 }
 
 /// The lane an event goes to: by its aggregate id, so one aggregate's events stay in order.
-fn lane_of(subject: &str, lanes: usize) -> usize {
+/// A redrive request goes to the lane of the event it re-drives.
+fn lane_of(message: &Message, lanes: usize) -> usize {
+    let redriven = message.headers.as_ref().and_then(|headers| headers.get(ORIGINAL_SUBJECT_HEADER));
+    let subject = match redriven {
+        Some(original) if message.subject.starts_with(crate::redrive::REDRIVE_SUBJECT_PREFIX) => {
+            original.as_str()
+        }
+        _ => message.subject.as_str(),
+    };
     let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(subject::aggregate_id_of(subject));
     usize::try_from(hash % lanes as u64).unwrap_or(0)
 }
@@ -262,14 +277,36 @@ where
             return;
         }
     };
-    let event = RecordedEvent::new(
-        position,
-        message.subject.as_str(),
-        message.headers.as_ref(),
-        message.payload.clone(),
-        published,
-    );
     let durable = settings.durable_name.as_str();
+    // A redrive request stands for the event it names: that event is handled (and, if
+    // poison again, dead-lettered) in its place.
+    let redrive_position =
+        message.subject.starts_with(crate::redrive::REDRIVE_SUBJECT_PREFIX).then_some(position);
+    let (event, headers) = if redrive_position.is_some() {
+        match crate::redrive::resolve(log, settings, &message).await {
+            Ok(Some((event, headers))) => (event, Some(headers)),
+            Ok(None) => {
+                if let Err(error) = message.ack().await {
+                    tracing::warn!(durable, position, %error, "ack failed; the request will be redelivered");
+                }
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(durable, position, %error, "redrive request failed, will retry");
+                let _ = message.ack_with(AckKind::Nak(Some(settings.delay_after(deliveries)))).await;
+                return;
+            }
+        }
+    } else {
+        let event = RecordedEvent::new(
+            position,
+            message.subject.as_str(),
+            message.headers.as_ref(),
+            message.payload.clone(),
+            published,
+        );
+        (event, message.headers.clone())
+    };
     let counted = |outcome: &'static str| {
         metrics::counter!("waybill_reaction_events_total", "consumer" => durable.to_owned(), "outcome" => outcome)
             .increment(1);
@@ -282,6 +319,13 @@ where
         }
         return;
     }
+    let letter = Letter {
+        subject: event.subject.clone(),
+        position: event.position,
+        payload: event.payload.clone(),
+        headers,
+        redrive_position,
+    };
     let outcome = run_handler(settings, handler, event, &message).await;
     let give_up = match outcome {
         Ok(()) => {
@@ -308,7 +352,7 @@ where
         Err(poison @ ReactionError::Poison(_)) => poison,
     };
     tracing::error!(durable, position, deliveries, error = %give_up, subject = %settings.dead_letter_subject, "reaction gave up, dead-lettering");
-    match dead_letter(log, settings, &message, position, deliveries, &give_up.to_string()).await {
+    match dead_letter(log, settings, &letter, deliveries, &give_up.to_string()).await {
         Ok(()) => {
             counted("dead_lettered");
             if let Err(error) = message.ack_with(AckKind::Term).await {
@@ -359,17 +403,27 @@ where
     }
 }
 
+/// The event a dead letter copies: the delivered one, or the one a redrive request named.
+struct Letter {
+    subject: String,
+    position: u64,
+    payload: bytes::Bytes,
+    headers: Option<HeaderMap>,
+    /// The redrive request's position, when the event came through one.
+    redrive_position: Option<u64>,
+}
+
 /// Copies the event to the dead-letter subject with the error; waits for the stream's ack.
 async fn dead_letter(
     log: &EventLog,
     settings: &ReactionSettings,
-    message: &Message,
-    position: u64,
+    letter: &Letter,
     deliveries: i64,
     error: &str,
 ) -> Result<(), crate::BoxError> {
+    let position = letter.position;
     let mut headers = HeaderMap::new();
-    if let Some(original) = &message.headers {
+    if let Some(original) = &letter.headers {
         // JetStream's own headers (expected sequence, batch, message id) would be
         // checked again by the dead-letter stream: leave them out.
         for (name, values) in original.iter() {
@@ -384,15 +438,20 @@ async fn dead_letter(
     // One line: header values cannot hold line breaks.
     let error_line: String = error.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     headers.insert(ERROR_HEADER, error_line.as_str());
-    headers.insert(ORIGINAL_SUBJECT_HEADER, message.subject.as_str());
+    headers.insert(ORIGINAL_SUBJECT_HEADER, letter.subject.as_str());
     headers.insert(ORIGINAL_POSITION_HEADER, position.to_string().as_str());
     headers.insert(DELIVERIES_HEADER, deliveries.to_string().as_str());
-    // Dead-lettering the same event twice (a crash before the term) stores it once.
-    headers.insert(
-        async_nats::header::NATS_MESSAGE_ID,
-        format!("{}/{position}", settings.durable_name).as_str(),
-    );
-    let publish = PublishMessage::build().headers(headers).payload(message.payload.clone());
+    // Dead-lettering the same event twice (a crash before the term) stores it once; a
+    // redrive that fails again is a letter of its own.
+    let message_id = match letter.redrive_position {
+        None => format!("{}/{position}", settings.durable_name),
+        Some(request) => {
+            headers.insert(crate::redrive::REDRIVE_POSITION_HEADER, request.to_string().as_str());
+            format!("{}/{position}/redrive/{request}", settings.durable_name)
+        }
+    };
+    headers.insert(async_nats::header::NATS_MESSAGE_ID, message_id.as_str());
+    let publish = PublishMessage::build().headers(headers).payload(letter.payload.clone());
     log.jetstream().send_publish(settings.dead_letter_subject.clone(), publish).await?.await?;
     Ok(())
 }

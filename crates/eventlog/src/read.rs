@@ -42,7 +42,7 @@ impl RecordedEvent {
         }
     }
 
-    fn from_stream_message(message: StreamMessage) -> Self {
+    pub(crate) fn from_stream_message(message: StreamMessage) -> Self {
         RecordedEvent::new(
             message.sequence,
             message.subject.as_str(),
@@ -54,7 +54,7 @@ impl RecordedEvent {
 }
 
 /// async-nats gives `time::OffsetDateTime` (its default datetime backend).
-fn to_chrono(time: async_nats::datetime::DateTime) -> DateTime<Utc> {
+pub fn to_chrono(time: async_nats::datetime::DateTime) -> DateTime<Utc> {
     let nanos = i64::try_from(time.unix_timestamp_nanos()).unwrap_or(i64::MAX);
     DateTime::from_timestamp_nanos(nanos)
 }

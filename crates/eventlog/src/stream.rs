@@ -4,7 +4,7 @@
 //! and a bounded message size.
 //!
 //! Two roles, two functions. The operator's bootstrap ([`bootstrap_streams`], run by
-//! `waybill-ops bootstrap` as the `ops` NATS user) creates the streams if missing and updates
+//! `waybill bootstrap` as the `ops` NATS user) creates the streams if missing and updates
 //! them if different. A service only looks them up ([`check_streams`]): its NATS user may
 //! not create, update, delete or purge a stream (docs/NATS-SECURITY.md), so a stream that is
 //! missing is a state to wait out, and one whose safety settings differ a refusal to start.

@@ -26,6 +26,7 @@ pub struct Delivered {
 /// (the consumer is being recreated): keep polling.
 pub struct EventSubscription {
     messages: Ordered,
+    pending_at_start: u64,
 }
 
 impl EventLog {
@@ -73,12 +74,19 @@ impl EventLog {
         };
         let consumer =
             self.stream().create_consumer(config).await.map_err(|error| ReadError::Nats(error.into()))?;
+        let pending_at_start = consumer.cached_info().num_pending;
         let messages = consumer.messages().await.map_err(|error| ReadError::Nats(error.into()))?;
-        Ok(EventSubscription { messages })
+        Ok(EventSubscription { messages, pending_at_start })
     }
 }
 
 impl EventSubscription {
+    /// Matching events in the log when the subscription started: 0 means there is nothing
+    /// to replay (a reader that does not follow can stop at once).
+    pub fn pending_at_start(&self) -> u64 {
+        self.pending_at_start
+    }
+
     /// The next event; `None` only if the client is closed.
     pub async fn next(&mut self) -> Option<Result<Delivered, ReadError>> {
         StreamExt::next(self).await

@@ -10,7 +10,7 @@
 //! *can* apply is applied whether waived or not, so every replica still ends in one state.
 //! The waiver message is the audit trail; nothing is ever deleted.
 //!
-//! Writing one is the ops tooling's job (`waybill-ops waive`); services only read them.
+//! Writing one is the ops tooling's job (`waybill waive`); services only read them.
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::context::PublishErrorKind;

@@ -13,7 +13,7 @@ use waybill_testkit::{NatsServer, TestUsers};
 
 #[tokio::test]
 async fn the_bootstrap_creates_both_streams_with_the_safe_settings_and_opening_changes_nothing() {
-    // The test kit bootstraps every server as the ops user, as `waybill-ops bootstrap` does.
+    // The test kit bootstraps every server as the ops user, as `waybill bootstrap` does.
     let server = NatsServer::start();
     let client = server.client().await;
     let log = common::open(&server).await;

@@ -1,4 +1,4 @@
-//! The stream bootstrap: what `waybill-ops bootstrap` does, as the `ops` user, before the
+//! The stream bootstrap: what `waybill bootstrap` does, as the `ops` user, before the
 //! services start (deploy/local/run.sh, the compose and Kubernetes init jobs, the test
 //! servers). It creates the event and dead-letter streams, or updates them to the safe
 //! settings and the replica count asked for; services only look them up and wait while

@@ -10,10 +10,21 @@
 //! - [`bootstrap`]: creating and updating the streams, as the `ops` user, before services
 //!   start; services only look their streams up.
 //!
-//! docs/NATS-SECURITY.md explains the model, TLS and rotation.
+//! - the operator's view and hands on the log, behind the `waybill` command line:
+//!   [`status`] (streams, consumers and their lag, dead letters), [`events`] (get and tail,
+//!   decoded to JSON by [`decode`]), [`dead_letters`] (list, show, redrive), [`backup`]
+//!   (backup, restore, verify).
+//!
+//! docs/NATS-SECURITY.md explains the model, TLS and rotation; docs/OPERATIONS.md the CLI.
 
 pub mod accounts;
+pub mod backup;
 pub mod bootstrap;
+pub mod dead_letters;
+pub mod decode;
+pub mod events;
+pub mod status;
+pub mod table;
 pub mod users;
 
 pub use accounts::{Passwords, render_accounts};

@@ -1,25 +1,37 @@
-//! `waybill-ops`: the operator's tool for the NATS side.
+//! `waybill`: the operator's command line (docs/OPERATIONS.md walks through a day with it).
 //!
-//! - `waybill-ops accounts` prints the nats-server `accounts` block for the users of
+//! - `waybill status` shows the streams, every consumer with its lag, and the dead letters;
+//!   `--json` for machines.
+//! - `waybill events get <position>` and `waybill events tail` print the log as JSON, one
+//!   event a line, filtered by order, service or type, from a position or a time,
+//!   `--follow` for live.
+//! - `waybill dead-letters list | show <seq> | redrive <seq>`: what reactions gave up on,
+//!   and having one handled again (once) after the fix, recorded with who and why.
+//! - `waybill accounts` prints the nats-server `accounts` block for the users of
 //!   crates/ops/src/users.rs, passwords as `$VARIABLES` (deploy/nats/accounts.conf), or,
 //!   with `--password-dir DIR`, with the passwords in `DIR/<user>` (creating missing ones:
 //!   what `make run` does for its dev server); `--helm` prints them as YAML for the NATS
 //!   Helm chart (deploy/k8s/nats-values.yaml).
-//! - `waybill-ops bootstrap` creates or updates the streams as the `ops` user.
-//! - `waybill-ops waive` writes an operator's waiver of an event a read model cannot apply
+//! - `waybill bootstrap` creates or updates the streams as the `ops` user.
+//! - `waybill waive` writes an operator's waiver of an event a read model cannot apply
 //!   (crates/eventlog waiver.rs; docs/OPERATIONS.md walks through it).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use waybill_eventlog::StreamSettings;
+use clap::{Args, Parser, Subcommand};
+use waybill_eventlog::{EventLog, StreamSettings};
+use waybill_ops::dead_letters::{self, Outcome};
+use waybill_ops::events::{self, Start, TailFilter};
 use waybill_ops::{Passwords, User, render_accounts};
 use waybill_runtime::NatsFlags;
 
 #[derive(Parser)]
-#[command(name = "waybill-ops", about = "Waybill's NATS users and streams")]
+#[command(
+    name = "waybill",
+    about = "Operate Waybill: its log, reactions, dead letters, NATS users and streams"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,6 +39,48 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Streams, every consumer of the event stream with its lag, and dead letters.
+    Status {
+        #[command(flatten)]
+        nats: NatsFlags,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read the event log as JSON, one event a line.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+    /// Events reactions gave up on: list, show, and re-drive once fixed.
+    #[command(name = "dead-letters")]
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLettersCommand,
+    },
+    /// Back up both streams into DIR (a new directory): every message, headers and position.
+    Backup {
+        #[command(flatten)]
+        nats: NatsFlags,
+        dir: PathBuf,
+    },
+    /// Restore a backup into empty streams (bootstrapped if missing), every message at its
+    /// position. Needs a NATS user that may publish on the streams' subjects.
+    Restore {
+        #[command(flatten)]
+        nats: NatsFlags,
+        dir: PathBuf,
+        /// Replicas of the streams, if restore has to create them.
+        #[arg(long, env = "WAYBILL_STREAM_REPLICAS", default_value_t = 1)]
+        replicas: usize,
+    },
+    /// Compare a backup with the server's streams, message by message (subject, headers,
+    /// payload at each position); exits non-zero on any difference.
+    Verify {
+        #[command(flatten)]
+        nats: NatsFlags,
+        dir: PathBuf,
+    },
     /// Print the nats-server `accounts` block (users and permissions).
     Accounts {
         /// Read each user's password from DIR/<user>, creating a random one where missing
@@ -67,10 +121,223 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// The event at POSITION.
+    Get {
+        #[command(flatten)]
+        nats: NatsFlags,
+        position: u64,
+    },
+    /// Events from the beginning (or a position, or a time) to the end of the log, or on.
+    Tail {
+        #[command(flatten)]
+        nats: NatsFlags,
+        /// Only events about this order (its envelope's order id, or the subject's id).
+        #[arg(long)]
+        order: Option<String>,
+        /// Only this service's events (intake, dispatch, delivery, aftersales, crm; ops).
+        #[arg(long)]
+        service: Option<String>,
+        /// Only this type: `order_placed` or `waybill.intake.order_placed.v1`.
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        /// Start at this position.
+        #[arg(long, conflicts_with = "since")]
+        from_seq: Option<u64>,
+        /// Start at the first event stored at or after this time (RFC 3339,
+        /// `2026-12-04T08:00:00Z`).
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Keep following new events until interrupted.
+        #[arg(long)]
+        follow: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadLettersCommand {
+    /// Every dead letter, with who re-drove it.
+    List {
+        #[command(flatten)]
+        nats: NatsFlags,
+        /// Only this consumer's (`delivery-arrivals`).
+        #[arg(long)]
+        consumer: Option<String>,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One dead letter: its headers, the event decoded, the redrives made.
+    Show {
+        #[command(flatten)]
+        nats: NatsFlags,
+        /// Its position in the dead-letter stream (the `seq` of `list`).
+        seq: u64,
+    },
+    /// Have the reaction handle the letter's event again, once the cause is fixed. The
+    /// effect happens once however often it is re-driven; each request is recorded.
+    Redrive {
+        #[command(flatten)]
+        nats: NatsFlags,
+        /// Its position in the dead-letter stream (the `seq` of `list`).
+        seq: u64,
+        #[command(flatten)]
+        who: Operator,
+        /// How long to wait for the reaction to handle it (0: do not wait).
+        #[arg(long, default_value_t = 30)]
+        wait_secs: u64,
+    },
+}
+
+/// Who acts and why: recorded on the log with what they did.
+#[derive(Args)]
+struct Operator {
+    /// Who acts (your name or account).
+    #[arg(long, env = "WAYBILL_OPERATOR")]
+    operator: String,
+    /// Why (what was fixed, an incident reference).
+    #[arg(long)]
+    reason: String,
+}
+
+/// Opens the log as an operator (read and write `waybill.ops.`, nothing of the services').
+async fn open_log(nats: &NatsFlags) -> anyhow::Result<EventLog> {
+    let client = nats.connect("waybill").await?;
+    Ok(EventLog::open(client, StreamSettings::default(), "/waybill/ops").await?)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber_init();
     match Cli::parse().command {
+        Command::Status { nats, json } => {
+            let client = nats.connect("waybill").await?;
+            let status = waybill_ops::status::read(&client, &StreamSettings::default()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{}", waybill_ops::status::render(&status));
+            }
+            Ok(())
+        }
+        Command::Backup { nats, dir } => {
+            let client = nats.connect("waybill").await?;
+            let manifest = waybill_ops::backup::backup(&client, &StreamSettings::default(), &dir).await?;
+            for stream in &manifest.streams {
+                println!(
+                    "{}: {} messages (positions {} to {})",
+                    stream.name, stream.messages, stream.first_seq, stream.last_seq
+                );
+            }
+            println!("backed up into {}", dir.display());
+            Ok(())
+        }
+        Command::Restore { nats, dir, replicas } => {
+            let client = nats.connect("waybill").await?;
+            let settings = StreamSettings { replicas, ..StreamSettings::default() };
+            let manifest = waybill_ops::backup::restore(&client, &settings, &dir).await?;
+            for stream in &manifest.streams {
+                println!(
+                    "{}: {} messages restored (positions {} to {})",
+                    stream.name, stream.messages, stream.first_seq, stream.last_seq
+                );
+            }
+            Ok(())
+        }
+        Command::Verify { nats, dir } => {
+            let client = nats.connect("waybill").await?;
+            let comparisons = waybill_ops::backup::compare(&client, &dir, 10).await?;
+            let mut differ = false;
+            for comparison in &comparisons {
+                println!(
+                    "{}: {} messages compared, {} differences",
+                    comparison.stream,
+                    comparison.compared,
+                    comparison.differences.len()
+                );
+                for difference in &comparison.differences {
+                    println!("  {difference}");
+                    differ = true;
+                }
+            }
+            anyhow::ensure!(!differ, "the server's streams differ from the backup in {}", dir.display());
+            Ok(())
+        }
+        Command::Events { command: EventsCommand::Get { nats, position } } => {
+            let log = open_log(&nats).await?;
+            println!("{}", serde_json::to_string(&events::get(&log, position).await?)?);
+            Ok(())
+        }
+        Command::Events {
+            command: EventsCommand::Tail { nats, order, service, event_type, from_seq, since, follow },
+        } => {
+            let log = open_log(&nats).await?;
+            let filter = TailFilter { order, service, event_type };
+            let start = match (from_seq, since) {
+                (Some(position), _) => Start::Position(position),
+                (None, Some(time)) => Start::Time(time),
+                (None, None) => Start::Beginning,
+            };
+            let mut out = std::io::stdout().lock();
+            let interrupted = async {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                written = events::tail(&log, &filter, start, follow, &mut out) => { written?; }
+                () = interrupted => {}
+            }
+            Ok(())
+        }
+        Command::DeadLetters { command: DeadLettersCommand::List { nats, consumer, json } } => {
+            let log = open_log(&nats).await?;
+            let letters = dead_letters::list(&log, consumer.as_deref()).await?;
+            if json {
+                for letter in &letters {
+                    println!("{}", serde_json::to_string(letter)?);
+                }
+            } else {
+                print!("{}", dead_letters::render_list(&log, &letters).await?);
+            }
+            Ok(())
+        }
+        Command::DeadLetters { command: DeadLettersCommand::Show { nats, seq } } => {
+            let log = open_log(&nats).await?;
+            let letter = dead_letters::get(&log, seq).await?;
+            println!("{}", serde_json::to_string_pretty(&dead_letters::show(&log, &letter).await?)?);
+            Ok(())
+        }
+        Command::DeadLetters { command: DeadLettersCommand::Redrive { nats, seq, who, wait_secs } } => {
+            let log = open_log(&nats).await?;
+            let letter = dead_letters::get(&log, seq).await?;
+            let earlier = log.redrives(&letter.consumer, letter.original_position).await?;
+            for (at, redrive) in &earlier {
+                eprintln!(
+                    "note: re-driven before by {} at position {at}: {}",
+                    redrive.operator, redrive.reason
+                );
+            }
+            let wait = Duration::from_secs(wait_secs);
+            match dead_letters::redrive(&log, &letter, who.operator, who.reason, wait).await? {
+                Outcome::Handled { request } => println!(
+                    "dead letter {seq}: {} handled event {} again (request at position {request})",
+                    letter.consumer, letter.original_position
+                ),
+                Outcome::Requested { request } => println!(
+                    "dead letter {seq}: redrive requested at position {request}; not waiting for {}",
+                    letter.consumer
+                ),
+                Outcome::DeadLetteredAgain { request, dead_letter, error } => anyhow::bail!(
+                    "dead letter {seq}: {} failed on event {} again (request at position {request}), \
+                     new dead letter {dead_letter}: {error}",
+                    letter.consumer,
+                    letter.original_position
+                ),
+            }
+            Ok(())
+        }
         Command::Accounts { helm: true, .. } => {
             print!("{}", waybill_ops::accounts::render_accounts_helm(&StreamSettings::default()));
             Ok(())
@@ -84,7 +351,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bootstrap { nats, replicas, timeout_secs } => {
-            let client = nats.connect("waybill-ops").await?;
+            let client = nats.connect("waybill").await?;
             let settings = StreamSettings { replicas, ..StreamSettings::default() };
             tokio::time::timeout(
                 Duration::from_secs(timeout_secs),
@@ -103,7 +370,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Waive { nats, position, operator, reason } => {
-            let client = nats.connect("waybill-ops").await?;
+            let client = nats.connect("waybill").await?;
             let log =
                 waybill_eventlog::EventLog::open(client, StreamSettings::default(), "/waybill/ops").await?;
             let event = log.get(position).await?;
@@ -119,7 +386,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn tracing_subscriber_init() {
-    waybill_runtime::telemetry::init(waybill_runtime::telemetry::LogFormat::Text);
+    waybill_runtime::telemetry::init_for_tool();
 }
 
 /// Each user's password from `dir/<user>`, generating missing ones (owner-only files).

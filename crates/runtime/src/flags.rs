@@ -32,7 +32,7 @@ pub struct ServiceFlags {
     /// Log format: human-readable text or one JSON object per line. Filter with RUST_LOG.
     #[arg(long, env = "WAYBILL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Replicas of the event streams. Services no longer create streams (`waybill-ops
+    /// Replicas of the event streams. Services no longer create streams (`waybill
     /// bootstrap --replicas` does); kept so existing deployments' settings still parse.
     #[arg(long, env = "WAYBILL_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,

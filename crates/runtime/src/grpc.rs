@@ -59,7 +59,7 @@ impl Health {
 /// Health follows the read model: SERVING once it has caught up with the log as it was at
 /// start, NOT_SERVING again at once if it halts later (an event it cannot apply), so a
 /// service never answers from a model that stopped moving while claiming to be fine, and
-/// SERVING again when it resumes (an operator waived the event, `waybill-ops waive`).
+/// SERVING again when it resumes (an operator waived the event, `waybill waive`).
 /// `describe` adds the model's size to the log line; `then` runs while SERVING (a timer
 /// such as an SLA clock): paused during a halt, so it never acts on a model that is behind.
 pub fn follow_read_model<P: waybill_eventlog::Projection>(

@@ -1,5 +1,5 @@
 //! How a Waybill process reaches NATS: which servers, as which user, over which TLS. The
-//! same flags for every service (flattened into `ServiceFlags`) and for `waybill-ops`, so a
+//! same flags for every service (flattened into `ServiceFlags`) and for `waybill`, so a
 //! user, a password file or a CA is given the same way everywhere.
 //!
 //! The password comes from `WAYBILL_NATS_PASSWORD` or a file (`--nats-password-file`, a

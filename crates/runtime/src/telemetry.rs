@@ -20,3 +20,10 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).init(),
     }
 }
+
+/// For a command-line tool whose stdout is its output (`waybill`'s tables and JSON lines):
+/// logs go to stderr, warnings and errors only unless `RUST_LOG` says otherwise.
+pub fn init_for_tool() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+}

@@ -116,7 +116,7 @@ impl NatsServer {
         server
     }
 
-    /// Creates or updates the streams as the `ops` user, as `waybill-ops bootstrap` does.
+    /// Creates or updates the streams as the `ops` user, as `waybill bootstrap` does.
     pub fn bootstrap(&self, settings: &waybill_eventlog::StreamSettings) {
         let ops = User::Ops.name();
         bootstrap_streams(
@@ -302,7 +302,7 @@ impl Drop for NatsServer {
 }
 
 /// Bootstraps the streams on the server `flags` reach (as `ops` on a test server; a bench's
-/// own server has no users), as `waybill-ops bootstrap` does, retrying while JetStream
+/// own server has no users), as `waybill bootstrap` does, retrying while JetStream
 /// settles (a cluster's meta leader just elected); panics after 30 s. Callable from inside
 /// a runtime: it runs on a thread of its own.
 pub fn bootstrap_streams(flags: &waybill_runtime::NatsFlags, settings: &waybill_eventlog::StreamSettings) {

@@ -144,7 +144,7 @@ async fn an_operators_waiver_brings_a_halted_intake_back_to_serving() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
-    // What `waybill-ops waive` does: a waiver of the position, with who and why.
+    // What `waybill waive` does: a waiver of the position, with who and why.
     let log = waybill_eventlog::EventLog::open(nats.client().await, Default::default(), "/waybill/ops")
         .await
         .expect("log");

@@ -1,0 +1,327 @@
+//! The operator's `waybill` command line against a real nats-server with the production
+//! users (it runs as `ops`) and, where reactions matter, the real delivery binary: status,
+//! events as JSON, and a dead letter re-driven exactly once after its cause is fixed.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use waybill_eventlog::{EventLog, subject};
+use waybill_proto::v1::{self, event_envelope::Payload};
+use waybill_system_tests::system::eventually;
+use waybill_system_tests::{Service, binary};
+use waybill_testkit::{NatsServer, TestUsers, User};
+
+/// Runs `waybill ARGS` as the ops user; its stdout, or the failure with stderr.
+async fn waybill(nats: &NatsServer, args: &[&str]) -> anyhow::Result<String> {
+    waybill_at(&nats.url_as(User::Ops), args).await
+}
+
+/// Runs `waybill ARGS` against the NATS URL `url` (with its credentials).
+async fn waybill_at(url: &str, args: &[&str]) -> anyhow::Result<String> {
+    let output = tokio::process::Command::new(binary("waybill")?)
+        .args(args)
+        .env("WAYBILL_NATS_URL", url)
+        .env("RUST_LOG", "warn")
+        .env_remove("WAYBILL_OPERATOR")
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    anyhow::ensure!(
+        output.status.success(),
+        "waybill {args:?} failed ({}): {}{stdout}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(stdout)
+}
+
+fn json_lines(text: &str) -> anyhow::Result<Vec<Value>> {
+    text.lines().map(|line| Ok(serde_json::from_str(line)?)).collect()
+}
+
+async fn place(log: &EventLog, order_id: &str) -> anyhow::Result<u64> {
+    let placed = v1::OrderPlaced {
+        customer_id: "cust-1".into(),
+        shipper: Some(waybill_fixtures::party("Acme GmbH", "Berlin")),
+        consignee: Some(waybill_fixtures::party("Erika Mustermann", "Munich")),
+        cargo: Vec::new(),
+        service_level: v1::ServiceLevel::Express.into(),
+        quote: None,
+    };
+    let payload =
+        Payload::Intake(v1::IntakeEvent { event: Some(v1::intake_event::Event::OrderPlaced(placed)) });
+    let subject = subject::aggregate("intake", "order", order_id);
+    let appended = waybill_fixtures::foreign::append(
+        log,
+        &subject,
+        order_id,
+        "waybill.intake.order_placed.v1",
+        chrono::Utc::now(),
+        payload,
+    )
+    .await;
+    Ok(appended.position)
+}
+
+async fn arrive(log: &EventLog, order_id: &str) -> anyhow::Result<u64> {
+    let arrived = v1::TaskArrivedAtHub { hub: "MUC-HUB".into() };
+    let payload = Payload::Dispatch(v1::DispatchEvent {
+        event: Some(v1::dispatch_event::Event::TaskArrivedAtHub(arrived)),
+    });
+    let subject = subject::aggregate("dispatch", "task", order_id);
+    let appended = waybill_fixtures::foreign::append(
+        log,
+        &subject,
+        order_id,
+        "waybill.dispatch.task_arrived_at_hub.v1",
+        chrono::Utc::now(),
+        payload,
+    )
+    .await;
+    Ok(appended.position)
+}
+
+#[tokio::test]
+async fn events_get_and_tail_print_the_log_decoded_one_json_object_a_line() -> anyhow::Result<()> {
+    let nats = NatsServer::start();
+    let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
+    let order = uuid::Uuid::now_v7().to_string();
+    let other = uuid::Uuid::now_v7().to_string();
+    let placed = place(&log, &order).await?;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let other_placed = place(&log, &other).await?;
+    let arrived = arrive(&log, &order).await?;
+
+    let got: Value = serde_json::from_str(&waybill(&nats, &["events", "get", &placed.to_string()]).await?)?;
+    assert_eq!(got["position"], placed);
+    assert_eq!(got["type"], "waybill.intake.order_placed.v1");
+    assert_eq!(got["payload"]["order_id"], order.as_str());
+    assert_eq!(
+        got["payload"]["intake"]["order_placed"]["consignee"]["contact"]["name"], "Erika Mustermann",
+        "{got}"
+    );
+
+    let all = json_lines(&waybill(&nats, &["events", "tail"]).await?)?;
+    let positions: Vec<u64> = all.iter().filter_map(|event| event["position"].as_u64()).collect();
+    assert_eq!(positions, vec![placed, other_placed, arrived]);
+
+    let about_order = json_lines(&waybill(&nats, &["events", "tail", "--order", &order]).await?)?;
+    let positions: Vec<u64> = about_order.iter().filter_map(|event| event["position"].as_u64()).collect();
+    assert_eq!(positions, vec![placed, arrived], "the order's events across services");
+
+    let dispatch = json_lines(&waybill(&nats, &["events", "tail", "--service", "dispatch"]).await?)?;
+    assert_eq!(dispatch.len(), 1);
+    assert_eq!(dispatch[0]["payload"]["dispatch"]["task_arrived_at_hub"]["hub"], "MUC-HUB");
+
+    let placements = json_lines(&waybill(&nats, &["events", "tail", "--type", "order_placed"]).await?)?;
+    assert_eq!(placements.len(), 2);
+
+    let from =
+        json_lines(&waybill(&nats, &["events", "tail", "--from-seq", &other_placed.to_string()]).await?)?;
+    assert_eq!(from.len(), 2);
+
+    let since = all[1]["stored_at"].as_str().unwrap_or_default().to_owned();
+    let later = json_lines(&waybill(&nats, &["events", "tail", "--since", &since]).await?)?;
+    assert_eq!(
+        later.first().and_then(|event| event["position"].as_u64()),
+        Some(other_placed),
+        "since {since}"
+    );
+
+    // A bad filter is named, and a position past the end said so.
+    let missing = waybill(&nats, &["events", "get", "999"]).await.expect_err("no such event");
+    assert!(missing.to_string().contains("no event at position 999"), "{missing}");
+    let bad = waybill(&nats, &["events", "tail", "--service", "billing"]).await.expect_err("no such service");
+    assert!(bad.to_string().contains("--service"), "{bad}");
+
+    // --follow prints what is appended after it started.
+    let mut follow = tokio::process::Command::new(binary("waybill")?)
+        .args([
+            "events",
+            "tail",
+            "--follow",
+            "--type",
+            "order_placed",
+            "--from-seq",
+            &(arrived + 1).to_string(),
+        ])
+        .env("WAYBILL_NATS_URL", nats.url_as(User::Ops))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = follow.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let live = place(&log, &uuid::Uuid::now_v7().to_string()).await?;
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await??.unwrap_or_default();
+    let event: Value = serde_json::from_str(&line)?;
+    assert_eq!(event["position"], live);
+    follow.kill().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_dead_letter_is_listed_and_redriven_exactly_once_after_its_cause_is_fixed() -> anyhow::Result<()> {
+    let nats = NatsServer::start();
+    let _delivery = Service::start("delivery", &nats, &[]).await?;
+    let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
+
+    // The forward task of an order intake never placed arrives at the hub: delivery's
+    // `delivery-arrivals` cannot schedule it and dead-letters the event.
+    let order = uuid::Uuid::now_v7().to_string();
+    let arrived = arrive(&log, &order).await?;
+    let letters = eventually("the arrival to be dead-lettered", || async {
+        let letters = json_lines(&waybill(&nats, &["dead-letters", "list", "--json"]).await.ok()?).ok()?;
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await?;
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0];
+    assert_eq!(letter["consumer"], "delivery-arrivals");
+    assert_eq!(letter["original_position"], arrived);
+    assert!(letter["error"].as_str().unwrap_or_default().contains("never placed"), "{letter}");
+    let seq = letter["seq"].as_u64().unwrap_or_default().to_string();
+
+    let status: Value = serde_json::from_str(&waybill(&nats, &["status", "--json"]).await?)?;
+    let reactions: Vec<&str> = status["consumers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|consumer| consumer["durable"] == true)
+        .filter_map(|consumer| consumer["name"].as_str())
+        .collect();
+    assert_eq!(reactions, vec!["delivery-arrivals", "delivery-orders"]);
+    assert_eq!(status["streams"][0]["name"], "WAYBILL");
+    assert_eq!(status["streams"][0]["last_seq"], arrived);
+    assert_eq!(status["dead_letters"][0]["subject"], "deadletter.delivery.delivery-arrivals");
+    assert_eq!(status["dead_letters"][0]["count"], 1);
+    let table = waybill(&nats, &["status"]).await?;
+    assert!(table.contains("delivery-arrivals") && table.contains("DEAD LETTERS: 1"), "{table}");
+
+    let shown: Value = serde_json::from_str(&waybill(&nats, &["dead-letters", "show", &seq]).await?)?;
+    assert_eq!(shown["payload"]["order_id"], order.as_str());
+    assert_eq!(shown["headers"]["waybill-original-position"], arrived.to_string());
+
+    // Re-driven before the fix: handled and given up on again, said so, a new letter.
+    let who = ["--operator", "ana@ops", "--reason", "INC-7: try again"];
+    let early = waybill(&nats, &[&["dead-letters", "redrive", &seq][..], &who].concat()).await;
+    let early = early.expect_err("the cause is not fixed yet");
+    assert!(
+        early.to_string().contains("failed on event") && early.to_string().contains("never placed"),
+        "{early}"
+    );
+    let scheduled_subject = subject::aggregate("delivery", "task", &order);
+    assert!(log.read_subject(&scheduled_subject).await?.is_empty(), "nothing scheduled yet");
+
+    // The fix: the placement is on the log now. Re-driven: scheduled, once.
+    place(&log, &order).await?;
+    let who = ["--operator", "ana@ops", "--reason", "INC-7: placement restored"];
+    let done = waybill(&nats, &[&["dead-letters", "redrive", &seq][..], &who].concat()).await?;
+    assert!(done.contains("handled event"), "{done}");
+    let scheduled = log.read_subject(&scheduled_subject).await?;
+    assert!(!scheduled.is_empty(), "the delivery is scheduled");
+    assert!(scheduled.iter().any(|event| event.event_type == "waybill.delivery.delivery_scheduled.v1"));
+
+    // A second redrive of the same letter changes nothing.
+    let again = waybill(&nats, &[&["dead-letters", "redrive", &seq][..], &who].concat()).await?;
+    assert!(again.contains("handled event"), "{again}");
+    let after = log.read_subject(&scheduled_subject).await?;
+    let positions =
+        |events: &[waybill_eventlog::RecordedEvent]| events.iter().map(|e| e.position).collect::<Vec<_>>();
+    assert_eq!(positions(&after), positions(&scheduled), "the second redrive wrote nothing");
+
+    // Who did it is on the log, under waybill.ops.
+    let requests = json_lines(&waybill(&nats, &["events", "tail", "--service", "ops"]).await?)?;
+    assert_eq!(requests.len(), 3);
+    for request in &requests {
+        assert_eq!(request["type"], "waybill.ops.redrive_requested.v1");
+        assert_eq!(request["payload"]["operator"], "ana@ops");
+        assert_eq!(request["payload"]["position"], arrived);
+    }
+    let listed = waybill(&nats, &["dead-letters", "list"]).await?;
+    assert!(listed.contains("3 by ana@ops"), "{listed}");
+    Ok(())
+}
+
+/// Every message of `stream` on `nats` as (position, subject, headers, payload).
+async fn every_message(
+    nats: &NatsServer,
+    stream: &str,
+) -> anyhow::Result<Vec<(u64, String, String, Vec<u8>)>> {
+    let jetstream = async_nats::jetstream::new(nats.client().await);
+    let mut stream = jetstream.get_stream(stream).await?;
+    let last = stream.info().await?.state.last_sequence;
+    let mut messages = Vec::new();
+    for seq in 1..=last {
+        let message = stream.direct_get(seq).await?;
+        // Without what a direct get's answer adds (the stream, the position, the time).
+        let added = ["Nats-Stream", "Nats-Sequence", "Nats-Time-Stamp", "Nats-Subject"];
+        let mut headers: Vec<String> = message
+            .headers
+            .iter()
+            .filter(|(name, _)| !added.iter().any(|added| name.to_string().eq_ignore_ascii_case(added)))
+            .flat_map(|(name, values)| values.iter().map(move |value| format!("{name}: {}", value.as_str())))
+            .collect();
+        headers.sort();
+        messages.push((
+            message.sequence,
+            message.subject.to_string(),
+            headers.join("\n"),
+            message.payload.to_vec(),
+        ));
+    }
+    Ok(messages)
+}
+
+#[tokio::test]
+async fn a_backup_restored_into_a_fresh_server_is_the_same_log_at_the_same_positions() -> anyhow::Result<()> {
+    let source = NatsServer::start();
+    let _delivery = Service::start("delivery", &source, &[]).await?;
+    let log = waybill_fixtures::foreign::open_log(source.client().await).await;
+    // Real traffic: intake's and dispatch's events, delivery's own appends, a dead letter.
+    let order = uuid::Uuid::now_v7().to_string();
+    place(&log, &order).await?;
+    arrive(&log, &order).await?;
+    arrive(&log, &uuid::Uuid::now_v7().to_string()).await?;
+    let scheduled_subject = subject::aggregate("delivery", "task", &order);
+    eventually("delivery to schedule the order and dead-letter the stray arrival", || async {
+        let scheduled = !log.read_subject(&scheduled_subject).await.ok()?.is_empty();
+        let letters = json_lines(&waybill(&source, &["dead-letters", "list", "--json"]).await.ok()?).ok()?;
+        (scheduled && letters.len() == 1).then_some(())
+    })
+    .await?;
+
+    let scratch = tempfile::tempdir()?;
+    let dir = scratch.path().join("backup");
+    let dir_text = dir.to_string_lossy().into_owned();
+    let said = waybill(&source, &["backup", &dir_text]).await?;
+    assert!(said.contains("WAYBILL: "), "{said}");
+    let again = waybill(&source, &["backup", &dir_text]).await.expect_err("the directory is not empty");
+    assert!(again.to_string().contains("not empty"), "{again}");
+
+    // A fresh server with the production users and no streams; restore as a user that may
+    // publish on the streams' subjects (the test's own; the ops user may not).
+    let target = NatsServer::start_empty(&[], TestUsers::generate());
+    waybill_at(&target.url(), &["restore", &dir_text]).await?;
+    for stream in ["WAYBILL", "WAYBILL_DEADLETTER"] {
+        let original = every_message(&source, stream).await?;
+        let restored = every_message(&target, stream).await?;
+        assert!(!original.is_empty(), "{stream} has messages");
+        assert_eq!(restored, original, "{stream}: every position, subject, header and payload");
+    }
+    let verified = waybill(&target, &["verify", &dir_text]).await?;
+    assert!(verified.contains("0 differences"), "{verified}");
+
+    // A stream that holds anything is never overwritten.
+    let refused = waybill_at(&target.url(), &["restore", &dir_text]).await.expect_err("not empty");
+    assert!(refused.to_string().contains("not empty"), "{refused}");
+
+    // verify notices a difference: the backup no longer matches the source once edited.
+    let events_file = dir.join("WAYBILL.jsonl");
+    let text = std::fs::read_to_string(&events_file)?;
+    let edited = text.replacen("waybill.intake.order.", "waybill.intake.orders.", 1);
+    std::fs::write(&events_file, edited)?;
+    let differs = waybill(&source, &["verify", &dir_text]).await.expect_err("a difference");
+    assert!(differs.to_string().contains("subject"), "{differs}");
+    Ok(())
+}

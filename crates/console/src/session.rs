@@ -116,6 +116,16 @@ impl Form {
         Form(form_urlencoded::parse(encoded).into_owned().collect())
     }
 
+    /// A request's query string (absent: empty).
+    pub fn query(query: Option<String>) -> Form {
+        Form::parse(query.unwrap_or_default().as_bytes())
+    }
+
+    /// [`Form::get`], owned.
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.get(key).map(str::to_owned)
+    }
+
     /// The first value of `key`, trimmed; `None` when absent or blank.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
@@ -128,7 +138,7 @@ impl Form {
 
 /// GET /sign-in: the form; makes this browser's CSRF cookie if it has none.
 pub async fn sign_in_form(State(console): State<Shared>, headers: HeaderMap, query: RawQuery) -> Response {
-    let expired = Form::parse(query.0.unwrap_or_default().as_bytes()).get("expired").is_some();
+    let expired = Form::query(query.0).get("expired").is_some();
     let notice = expired
         .then_some("Your session has ended (the token expired or is no longer trusted): sign in again.");
     sign_in_page(&console, &headers, StatusCode::OK, notice)

@@ -10,7 +10,7 @@ use waybill_proto::v1;
 use crate::backend::{Failure, as_person};
 use crate::csv::Csv;
 use crate::format;
-use crate::pages::layout;
+use crate::pages::{day_filter, layout, query_string};
 use crate::session::{Form, Session};
 
 /// The most rows one export holds (20 pages of 500).
@@ -27,8 +27,8 @@ struct Filters {
 
 impl Filters {
     fn parse(query: Option<String>) -> Filters {
-        let form = Form::parse(query.unwrap_or_default().as_bytes());
-        let text = |key: &str| form.get(key).map(str::to_owned);
+        let form = Form::query(query);
+        let text = |key: &str| form.text(key);
         Filters {
             customer: text("customer"),
             status: text("status"),
@@ -46,18 +46,11 @@ impl Filters {
                 as i32,
             None => 0,
         };
-        let day = |field: &'static str, value: &Option<String>| {
-            value
-                .as_deref()
-                .map(format::parse_day)
-                .transpose()
-                .map_err(|problem| Failure::bad_input(field, problem))
-        };
         Ok(v1::ListOrdersRequest {
             customer_id: self.customer.clone().unwrap_or_default(),
             status,
-            placed_from: day("from", &self.from)?,
-            placed_until: day("until", &self.until)?,
+            placed_from: day_filter("from", &self.from)?,
+            placed_until: day_filter("until", &self.until)?,
             page_size,
             page_token: self.page.clone().unwrap_or_default(),
             min_position: 0,
@@ -66,21 +59,14 @@ impl Filters {
 
     /// The query string of these filters on another page (`page` empty: the first).
     fn query(&self, page: &str) -> String {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [
+        let page = (!page.is_empty()).then(|| page.to_owned());
+        query_string(&[
             ("customer", &self.customer),
             ("status", &self.status),
             ("from", &self.from),
             ("until", &self.until),
-        ] {
-            if let Some(value) = value {
-                query.append_pair(key, value);
-            }
-        }
-        if !page.is_empty() {
-            query.append_pair("page", page);
-        }
-        query.finish()
+            ("page", &page),
+        ])
     }
 }
 

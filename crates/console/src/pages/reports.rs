@@ -12,7 +12,7 @@ use crate::backend::{Failure, as_person};
 use crate::chart::{self, Bar};
 use crate::csv::Csv;
 use crate::format;
-use crate::pages::layout;
+use crate::pages::{day_filter, layout, query_string};
 use crate::session::{Form, Session};
 
 /// The report's scope as the query string gives it.
@@ -24,20 +24,13 @@ struct Scope {
 
 impl Scope {
     fn parse(query: Option<String>) -> Scope {
-        let form = Form::parse(query.unwrap_or_default().as_bytes());
-        let text = |key: &str| form.get(key).map(str::to_owned);
+        let form = Form::query(query);
+        let text = |key: &str| form.text(key);
         Scope { customer: text("customer"), from: text("from"), to: text("to") }
     }
 
     fn request(&self) -> Result<v1::GetKpisRequest, Failure> {
-        let day = |field: &'static str, value: &Option<String>| {
-            value
-                .as_deref()
-                .map(format::parse_day)
-                .transpose()
-                .map_err(|problem| Failure::bad_input(field, problem))
-        };
-        let (from, to) = (day("from", &self.from)?, day("to", &self.to)?);
+        let (from, to) = (day_filter("from", &self.from)?, day_filter("to", &self.to)?);
         let period = (from.is_some() || to.is_some()).then_some(v1::Period { from, to });
         Ok(v1::GetKpisRequest {
             customer_id: self.customer.clone().unwrap_or_default(),
@@ -47,13 +40,7 @@ impl Scope {
     }
 
     fn query(&self) -> String {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [("customer", &self.customer), ("from", &self.from), ("to", &self.to)] {
-            if let Some(value) = value {
-                query.append_pair(key, value);
-            }
-        }
-        query.finish()
+        query_string(&[("customer", &self.customer), ("from", &self.from), ("to", &self.to)])
     }
 }
 

@@ -23,7 +23,7 @@ pub async fn queue(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = Form::parse(query.unwrap_or_default().as_bytes());
+    let query = Form::query(query);
     let min_position = query.get("at").and_then(|at| at.parse().ok()).unwrap_or(0);
     let request = v1::ListReviewQueueRequest {
         page_size: 50,

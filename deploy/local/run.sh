@@ -16,6 +16,7 @@
 #   WAYBILL_READY_TIMEOUT  seconds to wait for SERVING  [60]
 #   WAYBILL_AUTH_DIR the dev token key (made here with waybill-token keygen if missing)
 #                                                   [var/dev/auth]
+#   CONSOLE_PORT     the web console's HTTP port  [8080]
 #   WAYBILL_LOG_FORMAT, RUST_LOG, WAYBILL_* service settings pass through to the services.
 set -euo pipefail
 
@@ -39,6 +40,7 @@ nats_port=${NATS_PORT:-4222}
 monitor_port=${NATS_MONITOR_PORT:-8222}
 ready_timeout=${WAYBILL_READY_TIMEOUT:-60}
 auth_dir=${WAYBILL_AUTH_DIR:-$var_dir/dev/auth}
+console_port=${CONSOLE_PORT:-8080}
 host=127.0.0.1
 
 say() { printf '[run] %s\n' "$*"; }
@@ -69,6 +71,8 @@ for entry in "${services[@]}"; do
   [[ -x $bin_dir/waybill-$name ]] || die "no $bin_dir/waybill-$name (run: cargo build --workspace --bins)"
   ! port_open "$port" || die "port $port ($name) is in use; is another 'make run' going?"
 done
+[[ -x $bin_dir/waybill-console ]] || die "no $bin_dir/waybill-console (run: cargo build --workspace --bins)"
+! port_open "$console_port" || die "port $console_port (console) is in use; set CONSOLE_PORT"
 [[ -x $bin_dir/waybill ]] || die "no $bin_dir/waybill (run: cargo build --workspace --bins)"
 [[ -x $bin_dir/waybill-token ]] || die "no $bin_dir/waybill-token (run: cargo build --workspace --bins)"
 ! port_open "$nats_port" || die "port $nats_port (NATS) is in use; is another 'make run' or nats-server going?"
@@ -156,6 +160,13 @@ for entry in "${services[@]}"; do
   wait_for_port "$port" 30 "$!" || die "waybill-$name did not start; see $var_dir/$name.log"
 done
 
+# The web console: the services' addresses are its defaults; it trusts the same token key.
+say "waybill-console on http://$host:$console_port, log $var_dir/console.log"
+WAYBILL_CONSOLE_LISTEN="$host:$console_port" "$bin_dir/waybill-console" >>"$var_dir/console.log" 2>&1 &
+pids+=($!)
+names+=(waybill-console)
+wait_for_port "$console_port" 30 "$!" || die "waybill-console did not start; see $var_dir/console.log"
+
 # Health turns SERVING once a service's read model has caught up with the log.
 if [[ -x $grpcurl ]]; then
   for entry in "${services[@]}"; do
@@ -188,6 +199,7 @@ for entry in "${services[@]}"; do
   printf '  %-18s %s:%s  (gRPC, plaintext)\n' "$name" "$host" "$port"
   printf '  %-18s http://%s:%s/metrics\n' "$name metrics" "$host" "$metrics_port"
 done
+printf '  %-18s http://%s:%s  (sign in with a token: waybill-token mint ...)\n' console "$host" "$console_port"
 cat <<EOF
 
 Try (every call needs a token; health and reflection do not):
@@ -195,6 +207,8 @@ Try (every call needs a token; health and reflection do not):
   $grpcurl -plaintext $host:50051 describe waybill.v1.IntakeService
   TOKEN=\$($bin_dir/waybill-token mint --key $auth_dir/waybill-dev.key.pem --role customer-service-agent --sub alice)
   $grpcurl -plaintext -H "authorization: Bearer \$TOKEN" -d '{"pageSize": 5}' $host:50051 waybill.v1.IntakeService/ListOrders
+  $bin_dir/waybill-token mint --key $auth_dir/waybill-dev.key.pem --role order-reviewer --sub rita
+                        # paste it at http://$host:$console_port/sign-in (the web console)
   make demo             # one order's whole life through all five services
   make demo-intake      # walks an order through intake (review, cancel, restore)
 
@@ -208,6 +222,7 @@ for entry in "${services[@]}"; do
   read -r name _ <<<"$entry"
   log_files+=("$var_dir/$name.log")
 done
+log_files+=("$var_dir/console.log")
 tail -n 0 -F "${log_files[@]}" &
 follower=$!
 

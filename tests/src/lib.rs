@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use waybill_testkit::{Launch, NatsAccess, ServiceProcess};
 
+pub mod console;
 pub mod system;
 
 /// The workspace root (this crate lives in `tests/`).

@@ -150,18 +150,22 @@ impl ServiceFlags {
             None => None,
         };
         if let Some(path) = &self.address_file {
-            write_address_file(path, listener.local_addr()?, metrics)?;
+            let mut bound = vec![("grpc", listener.local_addr()?)];
+            bound.extend(metrics.map(|metrics| ("metrics", metrics)));
+            write_address_file(path, &bound)?;
         }
         let nats = self.nats.connect(name).await?;
         Ok(Started { nats, listener, verifier, tls })
     }
 }
 
-/// Writes the file whole or not at all (a reader polling for it never sees half of it).
-fn write_address_file(path: &Path, grpc: SocketAddr, metrics: Option<SocketAddr>) -> anyhow::Result<()> {
-    let mut text = format!("pid={}\ngrpc={grpc}\n", std::process::id());
-    if let Some(metrics) = metrics {
-        text.push_str(&format!("metrics={metrics}\n"));
+/// Writes an address file: `pid=<this process>` and one `<key>=<address>` line per bound
+/// listener (`grpc`, `metrics`; the console's `http`). Whole or not at all: a reader
+/// polling for it never sees half of it.
+pub fn write_address_file(path: &Path, bound: &[(&str, SocketAddr)]) -> anyhow::Result<()> {
+    let mut text = format!("pid={}\n", std::process::id());
+    for (key, address) in bound {
+        text.push_str(&format!("{key}={address}\n"));
     }
     let partial = path.with_extension("partial");
     std::fs::write(&partial, text)
@@ -178,7 +182,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("waybill-address-file-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("service.addr");
-        write_address_file(&path, "127.0.0.1:40001".parse()?, Some("127.0.0.1:40002".parse()?))?;
+        write_address_file(
+            &path,
+            &[("grpc", "127.0.0.1:40001".parse()?), ("metrics", "127.0.0.1:40002".parse()?)],
+        )?;
         let text = std::fs::read_to_string(&path)?;
         std::fs::remove_dir_all(&dir)?;
         assert_eq!(

@@ -1,0 +1,142 @@
+//! The five services as the console reaches them: one lazily connected gRPC channel each,
+//! every call carrying the signed-in person's token, and a failed call turned into the
+//! page that tells that person why.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use tonic::transport::{Channel, Endpoint};
+use waybill_proto::v1::{crm_service_client::CrmServiceClient, intake_service_client::IntakeServiceClient};
+
+use crate::pages::layout;
+use crate::session::Session;
+
+/// Where the services listen (the defaults are `make run`'s ports).
+#[derive(Clone, Debug, clap::Args)]
+pub struct Backends {
+    /// Intake's gRPC address.
+    #[arg(long, env = "WAYBILL_CONSOLE_INTAKE_URL", default_value = "http://127.0.0.1:50051")]
+    pub intake_url: String,
+    /// Dispatch's gRPC address.
+    #[arg(long, env = "WAYBILL_CONSOLE_DISPATCH_URL", default_value = "http://127.0.0.1:50052")]
+    pub dispatch_url: String,
+    /// Delivery's gRPC address.
+    #[arg(long, env = "WAYBILL_CONSOLE_DELIVERY_URL", default_value = "http://127.0.0.1:50053")]
+    pub delivery_url: String,
+    /// After-sales' gRPC address.
+    #[arg(long, env = "WAYBILL_CONSOLE_AFTERSALES_URL", default_value = "http://127.0.0.1:50054")]
+    pub aftersales_url: String,
+    /// CRM's gRPC address.
+    #[arg(long, env = "WAYBILL_CONSOLE_CRM_URL", default_value = "http://127.0.0.1:50055")]
+    pub crm_url: String,
+    /// How long one gRPC call may take before the page says the service did not answer.
+    #[arg(long, env = "WAYBILL_CONSOLE_CALL_TIMEOUT_MS", default_value_t = 10_000)]
+    pub call_timeout_ms: u64,
+}
+
+/// One channel per service; cheap to clone, connected on first use and reconnected by
+/// tonic when a service restarts.
+#[derive(Clone, Debug)]
+pub struct Channels {
+    pub intake: Channel,
+    pub dispatch: Channel,
+    pub delivery: Channel,
+    pub aftersales: Channel,
+    pub crm: Channel,
+}
+
+impl Backends {
+    /// The channels; a malformed address fails the start, naming the flag.
+    pub fn connect(&self) -> anyhow::Result<Channels> {
+        let timeout = Duration::from_millis(self.call_timeout_ms);
+        let lazy = |flag: &str, url: &str| -> anyhow::Result<Channel> {
+            let endpoint = Endpoint::from_shared(url.to_owned())
+                .map_err(|error| anyhow::anyhow!("--{flag} {url:?} is not a gRPC address: {error}"))?;
+            Ok(endpoint
+                .connect_timeout(Duration::from_secs(2))
+                .timeout(timeout)
+                .tcp_nodelay(true)
+                .connect_lazy())
+        };
+        Ok(Channels {
+            intake: lazy("intake-url", &self.intake_url)?,
+            dispatch: lazy("dispatch-url", &self.dispatch_url)?,
+            delivery: lazy("delivery-url", &self.delivery_url)?,
+            aftersales: lazy("aftersales-url", &self.aftersales_url)?,
+            crm: lazy("crm-url", &self.crm_url)?,
+        })
+    }
+}
+
+impl Channels {
+    pub fn intake(&self) -> IntakeServiceClient<Channel> {
+        IntakeServiceClient::new(self.intake.clone())
+    }
+
+    pub fn crm(&self) -> CrmServiceClient<Channel> {
+        CrmServiceClient::new(self.crm.clone())
+    }
+}
+
+/// `body` as a request made by the signed-in person: their token as the bearer token.
+pub fn as_person<T>(session: &Session, body: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(body);
+    if let Ok(value) = format!("Bearer {}", session.token).parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
+
+/// Why a page could not be shown: a service's refusal, or a mistake in what was asked.
+#[derive(Debug)]
+pub enum Failure {
+    /// A gRPC call failed; the page names the service and says what it answered.
+    Service { service: &'static str, status: tonic::Status },
+    /// The request itself is wrong (a filter that does not parse): 400 naming the field.
+    BadInput { field: &'static str, problem: String },
+}
+
+impl Failure {
+    pub fn service(service: &'static str) -> impl FnOnce(tonic::Status) -> Failure {
+        move |status| Failure::Service { service, status }
+    }
+
+    pub fn bad_input(field: &'static str, problem: impl Into<String>) -> Failure {
+        Failure::BadInput { field, problem: problem.into() }
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let (status, title, detail) = match self {
+            Failure::BadInput { field, problem } => (
+                StatusCode::BAD_REQUEST,
+                "That request is not valid".to_owned(),
+                format!("{field}: {problem}"),
+            ),
+            Failure::Service { status, .. } if status.code() == tonic::Code::Unauthenticated => {
+                // An expired or revoked token: sign in again.
+                return Redirect::to("/sign-in?expired=1").into_response();
+            }
+            Failure::Service { service, status } => {
+                let (http, title) = match status.code() {
+                    tonic::Code::InvalidArgument => (StatusCode::BAD_REQUEST, "That request is not valid"),
+                    tonic::Code::NotFound => (StatusCode::NOT_FOUND, "Not found"),
+                    tonic::Code::PermissionDenied => (StatusCode::FORBIDDEN, "Your role does not allow this"),
+                    tonic::Code::FailedPrecondition => (StatusCode::CONFLICT, "Not possible now"),
+                    tonic::Code::Unavailable | tonic::Code::DeadlineExceeded => {
+                        (StatusCode::SERVICE_UNAVAILABLE, "The service did not answer")
+                    }
+                    _ => (StatusCode::BAD_GATEWAY, "The service failed"),
+                };
+                let mut detail = format!("{service} answered {:?}: {}", status.code(), status.message());
+                for violation in waybill_proto::status::field_violations(&status) {
+                    detail.push_str(&format!("; {}: {}", violation.field, violation.description));
+                }
+                (http, title.to_owned(), detail)
+            }
+        };
+        (status, layout::problem(&title, &detail)).into_response()
+    }
+}

@@ -1,0 +1,61 @@
+//! A horizontal bar chart as inline SVG, drawn on the server: one bar per rate, its
+//! percentage written beside it, an empty track where nothing was counted. No script and
+//! no chart library: what the page shows is what the service answered, in the HTML.
+
+use maud::{Markup, html};
+
+/// One bar: a label and a percentage (0-100), or `None` when nothing was counted.
+pub struct Bar<'a> {
+    /// Machine name (`on_time_delivery`), on the bar as `data-kpi` for tests and styling.
+    pub key: &'a str,
+    pub label: &'a str,
+    pub percent: Option<f64>,
+}
+
+const LABEL_WIDTH: f64 = 230.0;
+const TRACK_WIDTH: f64 = 360.0;
+const ROW_HEIGHT: f64 = 26.0;
+
+/// The chart, titled `title` (also its accessible name).
+pub fn bars(title: &str, bars: &[Bar<'_>]) -> Markup {
+    let height = ROW_HEIGHT * bars.len() as f64 + 10.0;
+    let width = LABEL_WIDTH + TRACK_WIDTH + 70.0;
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label=(title)
+            width=(width) height=(height) viewBox=(format!("0 0 {width} {height}")) {
+            title { (title) }
+            @for (index, bar) in bars.iter().enumerate() {
+                @let y = 5.0 + ROW_HEIGHT * index as f64;
+                @let filled = bar.percent.map_or(0.0, |percent| TRACK_WIDTH * percent.clamp(0.0, 100.0) / 100.0);
+                g data-kpi=(bar.key) data-percent=(bar.percent.map(|percent| format!("{percent:.1}")).unwrap_or_default()) {
+                    text x="0" y=(y + 16.0) font-size="13" { (bar.label) }
+                    rect x=(LABEL_WIDTH) y=(y + 3.0) width=(TRACK_WIDTH) height="16" fill="#e8ecef" {}
+                    rect x=(LABEL_WIDTH) y=(y + 3.0) width=(format!("{filled:.1}")) height="16" fill="#2f6f9f" {}
+                    text x=(LABEL_WIDTH + TRACK_WIDTH + 6.0) y=(y + 16.0) font-size="13" {
+                        (bar.percent.map_or_else(|| "n/a".to_owned(), |percent| format!("{percent:.1} %")))
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bar_is_as_long_as_its_share_and_says_its_number() {
+        let svg = bars(
+            "KPIs",
+            &[
+                Bar { key: "on_time", label: "On time", percent: Some(50.0) },
+                Bar { key: "complaints", label: "Complaints", percent: None },
+            ],
+        )
+        .into_string();
+        assert!(svg.contains(r#"data-kpi="on_time" data-percent="50.0""#), "{svg}");
+        assert!(svg.contains(r#"width="180.0""#), "half of the track: {svg}");
+        assert!(svg.contains("50.0 %") && svg.contains("n/a"), "{svg}");
+    }
+}

@@ -1,0 +1,73 @@
+//! Waybill's web console: a small HTTP server that renders pages on the server (HTML from
+//! [maud], charts as SVG, no script) from the five services' gRPC APIs.
+//!
+//! The console holds no data and no authority of its own. A person signs in by pasting a
+//! Waybill token (the JWT the services verify); the console checks it with the same keys
+//! the services trust, keeps it in an HttpOnly, SameSite=Strict cookie and sends it as the
+//! bearer token of every gRPC call it makes for that person. So what a page shows is what
+//! the services let that person see: a customer's order list holds its own orders, a
+//! reviewer sees the review queue, an analyst the reports; a refusal is the service's.
+//!
+//! - [`session`]: sign-in, sign-out, the session cookie and the CSRF token on every form.
+//! - [`backend`]: the gRPC channels and a failed call turned into a page.
+//! - [`pages`]: the layout and each page (orders, an order, the review queue, reports).
+//! - [`csv`] and [`chart`]: the exports and the SVG bar chart.
+
+pub mod backend;
+pub mod chart;
+pub mod csv;
+pub mod format;
+pub mod pages;
+pub mod session;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use waybill_auth::Verifier;
+
+pub use backend::{Backends, Channels};
+
+/// What every handler shares: the token verifier, the services' channels, cookie settings.
+pub struct Console {
+    pub verifier: Arc<Verifier>,
+    pub services: Channels,
+    /// Whether cookies are marked `Secure` (the console is served over HTTPS by a proxy).
+    pub secure_cookies: bool,
+}
+
+pub type State = Arc<Console>;
+
+impl Console {
+    pub fn new(verifier: Arc<Verifier>, services: Channels, secure_cookies: bool) -> State {
+        Arc::new(Console { verifier, services, secure_cookies })
+    }
+}
+
+/// The console's routes.
+pub fn router(console: State) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/sign-in", get(session::sign_in_form).post(session::sign_in))
+        .route("/sign-out", post(session::sign_out))
+        .route("/orders", get(pages::orders::list))
+        .route("/orders.csv", get(pages::orders::export))
+        .route("/orders/{order_id}", get(pages::orders::show))
+        .route("/review", get(pages::review::queue))
+        .route("/review/{order_id}", post(pages::review::decide))
+        .route("/reports", get(pages::reports::show))
+        .route("/reports.csv", get(pages::reports::export))
+        .fallback(pages::not_found)
+        .with_state(console)
+}
+
+/// Serves the console on `listener` until `shutdown` resolves.
+pub async fn serve(
+    console: State,
+    listener: tokio::net::TcpListener,
+    shutdown: impl waybill_runtime::Shutdown,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router(console)).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! The pages. Each handler takes the [`Session`](crate::session::Session), calls the
+//! services as that person, and renders; a refusal becomes a
+//! [`Failure`](crate::backend::Failure) page.
+
+pub mod layout;
+pub mod orders;
+pub mod reports;
+pub mod review;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use waybill_auth::Permission;
+
+use crate::backend::Failure;
+use crate::session::Session;
+
+/// A day filter (`from`, `until`) as midnight UTC; one that does not parse is a 400
+/// naming `field`.
+pub(crate) fn day_filter(
+    field: &'static str,
+    value: &Option<String>,
+) -> Result<Option<prost_types::Timestamp>, Failure> {
+    let day = value.as_deref().map(crate::format::parse_day).transpose();
+    day.map_err(|problem| Failure::bad_input(field, problem))
+}
+
+/// The query string of the filters that are set (for links that keep them).
+pub(crate) fn query_string(filters: &[(&str, &Option<String>)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in filters {
+        if let Some(value) = value {
+            query.append_pair(key, value);
+        }
+    }
+    query.finish()
+}
+
+/// `/`: the first page the person's roles may see.
+pub async fn home(session: Session) -> Response {
+    let first = [
+        (Permission::ReviewOrders, "/review"),
+        (Permission::ReadOrders, "/orders"),
+        (Permission::ReadKpis, "/reports"),
+    ]
+    .into_iter()
+    .find(|(permission, _)| session.may(*permission));
+    match first {
+        Some((_, page)) => Redirect::to(page).into_response(),
+        None => layout::page(
+            &session,
+            "Nothing to show",
+            maud::html! { p { "The console has no page yet for your roles." } },
+        )
+        .into_response(),
+    }
+}
+
+pub async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, layout::problem("Not found", "There is no such page.")).into_response()
+}

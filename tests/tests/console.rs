@@ -1,0 +1,277 @@
+//! The web console in a real headless Chromium, in front of the five real binaries on a
+//! real nats-server: what a reviewer, an analyst and a customer see and do there.
+//!
+//! One test walks all three people through one stack (starting five services and a browser
+//! three times over would triple the run on two cores). Screenshots are kept under
+//! `target/console-screenshots/console/`.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use waybill_eventlog::{EventLog, StreamSettings};
+use waybill_fixtures::cargo;
+use waybill_proto::v1;
+use waybill_system_tests::console::{Browser, Console};
+use waybill_system_tests::system::{Caller, Clients, Settings, System, eventually, request};
+use waybill_testkit::NatsServer;
+
+const ACCEPTED: &str = "waybill.intake.order_accepted.v1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_to_the_console_and_see_what_their_roles_allow() -> anyhow::Result<()> {
+    let nats = NatsServer::start();
+    let system = System::start(&nats, Settings::default()).await?;
+    let clients = system.clients().await?;
+    let console = Console::start(&system).await?;
+    let browser = Browser::start("console").await?;
+
+    // Hazardous goods without a declaration wait for a human; the other orders do not.
+    let hazardous = place_hazardous(&clients, "acme").await?;
+    let acme_order = clients.place("console-acme", "acme").await?;
+    let globex_order = clients.place("console-globex", "globex").await?;
+    clients.order_reaches(&hazardous.order_id, v1::OrderStatus::InReview).await?;
+
+    strangers_and_forged_forms_change_nothing(&console, &clients, &hazardous.order_id).await?;
+    a_reviewer_accepts_an_order_from_the_queue(&browser, &console, &nats, &hazardous.order_id).await?;
+    an_analyst_sees_the_numbers_crm_answers(&browser, &console, &clients).await?;
+    a_customer_sees_only_its_own_orders(
+        &browser,
+        &console,
+        &[&hazardous.order_id, &acme_order.order_id],
+        &globex_order.order_id,
+    )
+    .await?;
+    browser.client.close().await?;
+    Ok(())
+}
+
+async fn place_hazardous(clients: &Clients, customer: &str) -> anyhow::Result<v1::Order> {
+    let mut body = waybill_fixtures::placement("console-hazardous", customer);
+    body.cargo.push(cargo("lithium batteries", 1_000, v1::CargoCategory::Hazardous));
+    let placed = clients.intake.clone().place_order(request(&Caller::customer_service("desk"), body)).await?;
+    placed.into_inner().order.ok_or_else(|| anyhow::anyhow!("no order in the answer"))
+}
+
+/// Without a session every page sends the browser to sign-in; a forged token is refused
+/// at the form; a review POST without the page's CSRF token is refused and decides nothing.
+async fn strangers_and_forged_forms_change_nothing(
+    console: &Console,
+    clients: &Clients,
+    order_id: &str,
+) -> anyhow::Result<()> {
+    let stranger = http(console, "GET", "/orders", "", "").await?;
+    assert_eq!((stranger.status, stranger.header("location")), (303, Some("/sign-in")), "{stranger:?}");
+
+    let form = http(console, "GET", "/sign-in", "", "").await?;
+    let csrf = form.cookie("waybill_csrf").ok_or_else(|| anyhow::anyhow!("no CSRF cookie: {form:?}"))?;
+    let cookie = format!("waybill_csrf={csrf}");
+    let forged =
+        http(console, "POST", "/sign-in", &cookie, &format!("csrf={csrf}&token=eyJhbGciOiJub25lIn0.e30."))
+            .await?;
+    assert_eq!(forged.status, 401, "{forged:?}");
+    assert!(forged.body.contains("token: "), "the form says why: {}", forged.body);
+
+    let reviewer = Caller::order_reviewer("mallory-target");
+    let session = format!(
+        "waybill_session={}; waybill_csrf={csrf}",
+        reviewer.authorization().trim_start_matches("Bearer ")
+    );
+    let forged =
+        http(console, "POST", &format!("/review/{order_id}"), &session, "decision=accept&request_id=x")
+            .await?;
+    assert_eq!(forged.status, 403, "{forged:?}");
+    let wrong =
+        http(console, "POST", &format!("/review/{order_id}"), &session, "decision=accept&csrf=guess").await?;
+    assert_eq!(wrong.status, 403, "{wrong:?}");
+    let order = clients.order(order_id).await.ok_or_else(|| anyhow::anyhow!("order {order_id} is gone"))?;
+    assert_eq!(order.status, v1::OrderStatus::InReview as i32, "a refused form decided nothing");
+    Ok(())
+}
+
+async fn a_reviewer_accepts_an_order_from_the_queue(
+    browser: &Browser,
+    console: &Console,
+    nats: &NatsServer,
+    order_id: &str,
+) -> anyhow::Result<()> {
+    browser.sign_in(console, Caller::order_reviewer("rita").authorization()).await?;
+    assert_eq!(browser.path().await?, "/review", "a reviewer starts at the queue");
+    assert_eq!(browser.text("#who").await?, "rita");
+    let row = format!("#review-queue tr[data-order-id=\"{order_id}\"]");
+    assert!(browser.text(&row).await?.contains("hazard"), "the queue says why it waits");
+    browser.screenshot("1-review-queue").await?;
+
+    browser.click(&format!("{row} button.accept")).await?;
+    assert_eq!(browser.text("#done").await?, format!("Order {order_id} accepted."));
+    assert!(browser.texts(&row).await?.is_empty(), "the accepted order left the queue");
+    browser.screenshot("2-accepted").await?;
+
+    // The decision is on the log, as rita's.
+    let log = EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await?;
+    let history = log.read_subject(&format!("waybill.intake.order.{order_id}")).await?;
+    let accepted: Vec<_> = history.iter().filter(|event| event.event_type == ACCEPTED).collect();
+    assert_eq!(accepted.len(), 1, "one acceptance on the log: {history:?}");
+    let envelope = waybill_proto::envelope::decode(&accepted[0].payload)?;
+    assert_eq!(envelope.header.actor.id, "rita", "{:?}", envelope.header.actor);
+
+    // The order's page shows it on the timeline.
+    browser.goto(&format!("{}/orders/{order_id}", console.url)).await?;
+    assert_eq!(browser.text("#status").await?, "accepted");
+    let entry = browser.text(&format!("#timeline tr[data-event-type=\"{ACCEPTED}\"]")).await?;
+    assert!(entry.contains("rita"), "{entry}");
+    browser.screenshot("3-order-timeline").await?;
+    browser.click("header form button").await?;
+    browser.find("#sign-in").await?;
+    assert_eq!(browser.path().await?, "/sign-in", "signed out");
+    Ok(())
+}
+
+async fn an_analyst_sees_the_numbers_crm_answers(
+    browser: &Browser,
+    console: &Console,
+    clients: &Clients,
+) -> anyhow::Result<()> {
+    // One order delivered (so the delivery KPIs count something), then wait for CRM to
+    // have counted every order placed.
+    clients.set_up_fleet("console").await?;
+    clients.deliver_new_order("console-delivered", "globex").await?;
+    let analyst = Caller::analyst("ana");
+    let kpis = || async {
+        let answer =
+            clients.crm.clone().get_kpis(request(&analyst, v1::GetKpisRequest::default())).await.ok()?;
+        answer.into_inner().kpis
+    };
+    let counted = eventually("crm to count the delivered order", || async {
+        kpis().await.filter(|kpis| {
+            kpis.orders == 4 && kpis.on_time_delivery.as_ref().is_some_and(|rate| rate.denominator == 1)
+        })
+    })
+    .await?;
+
+    browser.sign_in(console, analyst.authorization()).await?;
+    assert_eq!(browser.path().await?, "/reports", "an analyst starts at the reports");
+    let expected = kpis().await.ok_or_else(|| anyhow::anyhow!("crm did not answer"))?;
+    assert_eq!(expected, counted, "nothing moved in between");
+    assert_eq!(browser.text("#orders-in-scope").await?, expected.orders.to_string());
+    let rates = [
+        ("on_time_delivery", &expected.on_time_delivery),
+        ("perfect_order", &expected.perfect_order),
+        ("first_attempt_delivery", &expected.first_attempt_delivery),
+        ("cancellation", &expected.cancellation),
+    ];
+    for (key, rate) in rates {
+        let rate = rate.unwrap_or_default();
+        let row = format!("#kpis tr[data-kpi=\"{key}\"]");
+        assert_eq!(browser.text(&format!("{row} .numerator")).await?, rate.numerator.to_string(), "{key}");
+        assert_eq!(
+            browser.text(&format!("{row} .denominator")).await?,
+            rate.denominator.to_string(),
+            "{key}"
+        );
+        let percent = rate.ratio.map(|ratio| format!("{:.1}", ratio * 100.0)).unwrap_or_default();
+        let bar = browser.find(&format!("svg g[data-kpi=\"{key}\"]")).await?;
+        assert_eq!(bar.attr("data-percent").await?.unwrap_or_default(), percent, "{key}'s bar");
+    }
+    browser.screenshot("4-reports").await?;
+
+    // The export holds the same numbers.
+    let session = format!("waybill_session={}", analyst.authorization().trim_start_matches("Bearer "));
+    let csv = http(console, "GET", "/reports.csv", &session, "").await?;
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let on_time = expected.on_time_delivery.unwrap_or_default();
+    let line = format!("\"on_time_delivery\",\"{}\",\"{}\"", on_time.numerator, on_time.denominator);
+    assert!(csv.body.contains(&line), "{line} in {}", csv.body);
+    assert!(csv.body.contains(&format!("\"orders\",\"{}\"", expected.orders)), "{}", csv.body);
+    browser.click("header form button").await?;
+    browser.find("#sign-in").await?;
+    Ok(())
+}
+
+async fn a_customer_sees_only_its_own_orders(
+    browser: &Browser,
+    console: &Console,
+    own: &[&str],
+    other: &str,
+) -> anyhow::Result<()> {
+    let acme = Caller::customer("acme-buyer", "acme");
+    browser.sign_in(console, acme.authorization()).await?;
+    assert_eq!(browser.path().await?, "/orders", "a customer starts at its orders");
+    let mut listed = Vec::new();
+    for row in browser.client.find_all(fantoccini::Locator::Css("#orders tbody tr")).await? {
+        listed.push(row.attr("data-order-id").await?.unwrap_or_default());
+    }
+    for order_id in own {
+        assert!(listed.contains(&order_id.to_string()), "{order_id} in {listed:?}");
+    }
+    assert!(!listed.contains(&other.to_owned()), "another customer's order is not listed: {listed:?}");
+    assert!(browser.texts("#orders td:nth-child(2)").await?.iter().all(|customer| customer == "acme"));
+    assert!(browser.texts("header a[href=\"/review\"]").await?.is_empty(), "no review queue for a customer");
+    browser.screenshot("5-customer-orders").await?;
+
+    // Asking for the other customer's orders, or its order's page, shows nothing of them.
+    browser.goto(&format!("{}/orders?customer=globex", console.url)).await?;
+    assert!(browser.texts(&format!("tr[data-order-id=\"{other}\"]")).await?.is_empty());
+    browser.goto(&format!("{}/orders/{other}", console.url)).await?;
+    assert_eq!(browser.text("h1").await?, "Not found");
+    browser.goto(&format!("{}/review", console.url)).await?;
+    assert_eq!(browser.text("h1").await?, "Your role does not allow this");
+    browser.screenshot("6-customer-refused").await?;
+    Ok(())
+}
+
+/// An HTTP/1.1 answer, as the test reads it.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+
+    /// The value a `Set-Cookie` gives cookie `name`.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers.iter().filter(|(key, _)| key.eq_ignore_ascii_case("set-cookie")).find_map(
+            |(_, value)| value.split(';').next()?.strip_prefix(&format!("{name}=")).map(str::to_owned),
+        )
+    }
+}
+
+/// One request on its own connection (`Connection: close`), with `cookie` and a form body:
+/// what a browser sends, minus the browser, for what a page cannot show (status codes,
+/// forged forms, downloads).
+async fn http(
+    console: &Console,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    form: &str,
+) -> anyhow::Result<Answer> {
+    let address = console.url.trim_start_matches("http://");
+    let mut stream =
+        tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(address)).await??;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    if !cookie.is_empty() {
+        head.push_str(&format!("Cookie: {cookie}\r\n"));
+    }
+    if method == "POST" {
+        head.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        head.push_str(&format!("Content-Length: {}\r\n", form.len()));
+    }
+    stream.write_all(format!("{head}\r\n{form}").as_bytes()).await?;
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut raw)).await??;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status =
+        lines.next().and_then(|line| line.split(' ').nth(1)).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
+        .collect();
+    Ok(Answer { status, headers, body: body.to_owned() })
+}

@@ -7,7 +7,11 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use tonic::transport::{Channel, Endpoint};
-use waybill_proto::v1::{crm_service_client::CrmServiceClient, intake_service_client::IntakeServiceClient};
+use waybill_proto::v1::{
+    after_sales_service_client::AfterSalesServiceClient, crm_service_client::CrmServiceClient,
+    delivery_service_client::DeliveryServiceClient, dispatch_service_client::DispatchServiceClient,
+    intake_service_client::IntakeServiceClient,
+};
 
 use crate::pages::layout;
 use crate::session::Session;
@@ -72,6 +76,18 @@ impl Backends {
 impl Channels {
     pub fn intake(&self) -> IntakeServiceClient<Channel> {
         IntakeServiceClient::new(self.intake.clone())
+    }
+
+    pub fn dispatch(&self) -> DispatchServiceClient<Channel> {
+        DispatchServiceClient::new(self.dispatch.clone())
+    }
+
+    pub fn delivery(&self) -> DeliveryServiceClient<Channel> {
+        DeliveryServiceClient::new(self.delivery.clone())
+    }
+
+    pub fn aftersales(&self) -> AfterSalesServiceClient<Channel> {
+        AfterSalesServiceClient::new(self.aftersales.clone())
     }
 
     pub fn crm(&self) -> CrmServiceClient<Channel> {

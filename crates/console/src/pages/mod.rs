@@ -2,6 +2,7 @@
 //! services as that person, and renders; a refusal becomes a
 //! [`Failure`](crate::backend::Failure) page.
 
+pub mod board;
 pub mod layout;
 pub mod orders;
 pub mod reports;
@@ -39,6 +40,7 @@ pub(crate) fn query_string(filters: &[(&str, &Option<String>)]) -> String {
 pub async fn home(session: Session) -> Response {
     let first = [
         (Permission::ReviewOrders, "/review"),
+        (Permission::ReadOperations, "/board"),
         (Permission::ReadOrders, "/orders"),
         (Permission::ReadKpis, "/reports"),
     ]

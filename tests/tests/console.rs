@@ -36,13 +36,9 @@ async fn people_sign_in_to_the_console_and_see_what_their_roles_allow() -> anyho
     let delivered = an_analyst_sees_the_numbers_crm_answers(&browser, &console, &clients).await?;
     let under_way = [hazardous.order_id.as_str(), &acme_order.order_id, &globex_order.order_id];
     a_dispatcher_sees_what_is_under_way(&browser, &console, &clients, &under_way, &delivered).await?;
-    a_customer_sees_only_its_own_orders(
-        &browser,
-        &console,
-        &[&hazardous.order_id, &acme_order.order_id],
-        &globex_order.order_id,
-    )
-    .await?;
+    let (acmes, globex) = ([hazardous.order_id.as_str(), &acme_order.order_id], &globex_order.order_id);
+    a_customer_sees_only_its_own_orders(&browser, &console, &acmes, globex).await?;
+    the_command_line_exports_what_the_console_does(&system, &console, &acmes, globex).await?;
     browser.client.close().await?;
     Ok(())
 }
@@ -274,6 +270,66 @@ async fn a_customer_sees_only_its_own_orders(
     assert_eq!(browser.text("h1").await?, "Your role does not allow this");
     browser.screenshot("7-customer-refused").await?;
     Ok(())
+}
+
+/// `waybill export` prints the console's own CSV: the KPI table byte for byte as
+/// `/reports.csv` gives the same person; a customer's order export holds its own orders
+/// only; a filter that does not parse fails naming it and prints nothing.
+async fn the_command_line_exports_what_the_console_does(
+    system: &System,
+    console: &Console,
+    own: &[&str],
+    other: &str,
+) -> anyhow::Result<()> {
+    let analyst = Caller::analyst("ana");
+    let session = format!("waybill_session={}", analyst.authorization().trim_start_matches("Bearer "));
+    let web = http(console, "GET", "/reports.csv", &session, "").await?;
+    let kpis = export(system, &analyst, &["kpis"]).await?;
+    assert!(kpis.success, "{}", kpis.stderr);
+    assert_eq!(kpis.stdout, web.body, "the command line's KPI export is the console's");
+
+    let acme = Caller::customer("acme-buyer", "acme");
+    let orders = export(system, &acme, &["orders"]).await?;
+    assert!(orders.success, "{}", orders.stderr);
+    let exported: Vec<&str> =
+        orders.stdout.lines().skip(1).filter_map(|line| line.split(',').next()).collect();
+    for order_id in own {
+        assert!(exported.contains(&format!("\"{order_id}\"").as_str()), "{order_id} in {exported:?}");
+    }
+    assert!(!orders.stdout.contains(other), "another customer's order is not exported");
+
+    let refused = export(system, &acme, &["orders", "--status", "bogus"]).await?;
+    assert!(!refused.success, "a bad filter fails");
+    assert!(refused.stderr.contains("status: \"bogus\" is not an order status"), "{}", refused.stderr);
+    assert!(refused.stdout.is_empty(), "{}", refused.stdout);
+    Ok(())
+}
+
+/// What one `waybill export` run printed.
+struct Exported {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `waybill export ARGS` against `system`'s services with `caller`'s token.
+async fn export(system: &System, caller: &Caller, args: &[&str]) -> anyhow::Result<Exported> {
+    let token = tempfile::NamedTempFile::new()?;
+    std::fs::write(token.path(), caller.authorization().trim_start_matches("Bearer "))?;
+    let output = tokio::process::Command::new(waybill_system_tests::binary("waybill")?)
+        .arg("export")
+        .args(args)
+        .env("WAYBILL_TOKEN_FILE", token.path())
+        .env("WAYBILL_CONSOLE_INTAKE_URL", &system.intake.address)
+        .env("WAYBILL_CONSOLE_CRM_URL", &system.crm.address)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await?;
+    Ok(Exported {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
 }
 
 /// An HTTP/1.1 answer, as the test reads it.

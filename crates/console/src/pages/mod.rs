@@ -26,7 +26,7 @@ pub(crate) fn day_filter(
 }
 
 /// The query string of the filters that are set (for links that keep them).
-pub(crate) fn query_string(filters: &[(&str, &Option<String>)]) -> String {
+pub fn query_string(filters: &[(&str, &Option<String>)]) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (key, value) in filters {
         if let Some(value) = value {

@@ -317,8 +317,9 @@ impl AfterSalesService for AfterSalesApi {
         let note = convert::text(&mut violations, "note", &body.note, false);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        let (case, position) =
-            self.run_return(&request, request_id, id, ReturnCommand::Receive { note }).await?;
+        let picked_up_at = self.runners.returns.model.read().reverse_pickup(&id);
+        let receive = ReturnCommand::Receive { note, picked_up_at };
+        let (case, position) = self.run_return(&request, request_id, id, receive).await?;
         Ok(Response::new(v1::ReceiveReturnResponse { return_case: Some(case), position }))
     }
 

@@ -1,12 +1,14 @@
 //! The case book: after-sales' read model, rebuilt from the log at start and then fed live.
-//! It projects three kinds of subjects:
+//! It projects four kinds of subjects:
 //! - `waybill.aftersales.>`: every return, claim, complaint and order ledger, folded with
 //!   the deciders' own `evolve`, with its version (for optimistic concurrency) and what
 //!   caused each event (for idempotent retries); an event that does not apply stops it;
 //! - `waybill.intake.order.*`: the facts about each order after-sales needs (customer,
 //!   shipper and consignee addresses, cargo, the latest quote's total = what was charged),
 //!   read through `waybill_proto::facts` (no dependency on intake's crate);
-//! - `waybill.delivery.task.*`: when each order was handed over (the return window starts).
+//! - `waybill.delivery.task.*`: when each order was handed over (the return window starts);
+//! - `waybill.dispatch.task.*`: when a return's reverse shipment was picked up (its task id
+//!   is the return's id), which the return's receipt cannot precede.
 //!
 //! Other services' events this model cannot use are skipped (the same on every replica).
 //! Index: the complaint deadlines the SLA clock watches.
@@ -16,7 +18,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_proto::envelope::{DecodeError, Envelope, EventMeta};
-use waybill_proto::facts::{self, delivery::DeliveryFact, intake::OrderFact, intake::QuoteFacts};
+use waybill_proto::facts::{
+    self, delivery::DeliveryFact, dispatch::TaskFact, intake::OrderFact, intake::QuoteFacts,
+};
 use waybill_types::{Actor, OrderId, Timestamp};
 
 use crate::codec::{self, Decoded};
@@ -73,6 +77,8 @@ pub struct AfterSalesBook {
     complaints: BTreeMap<CaseId, Record<Complaint>>,
     ledgers: HashMap<OrderId, Record<Ledger>>,
     orders: HashMap<OrderId, OrderFacts>,
+    /// When each return's reverse shipment was picked up (dispatch's fact).
+    reverse_pickups: HashMap<CaseId, Timestamp>,
     /// (deadline, complaint, breach): unmet deadlines of open complaints, not escalated yet.
     sla_watch: BTreeSet<(Timestamp, CaseId, SlaBreach)>,
 }
@@ -161,6 +167,11 @@ impl AfterSalesBook {
 
     pub fn order(&self, order_id: &OrderId) -> Option<&OrderFacts> {
         self.orders.get(order_id)
+    }
+
+    /// When the reverse shipment of return `return_id` was picked up, once dispatch says so.
+    pub fn reverse_pickup(&self, return_id: &CaseId) -> Option<Timestamp> {
+        self.reverse_pickups.get(return_id).copied()
     }
 
     pub fn cases_len(&self) -> usize {
@@ -253,21 +264,27 @@ impl AfterSalesBook {
     /// Intake's and delivery's facts; what does not decode or does not concern after-sales
     /// is skipped.
     fn apply_foreign(&mut self, recorded: &RecordedEvent) {
-        let skip = |error: DecodeError| {
-            tracing::warn!(position = recorded.position, subject = %recorded.subject, %error, "skipping an event that is not an envelope");
+        let payload = &recorded.payload;
+        let read: Result<Option<()>, DecodeError> = if recorded.subject.starts_with("waybill.dispatch.") {
+            facts::dispatch::read(payload).map(|fact| fact.map(|fact| self.apply_dispatch(&fact)))
+        } else if recorded.subject.starts_with("waybill.delivery.") {
+            facts::delivery::read(payload).map(|fact| fact.map(|fact| self.apply_delivery(&fact)))
+        } else {
+            facts::intake::read(payload).map(|fact| fact.map(|fact| self.apply_intake(fact)))
         };
-        if recorded.subject.starts_with("waybill.delivery.") {
-            match facts::delivery::read(&recorded.payload) {
-                Ok(Some(fact)) => self.apply_delivery(&fact),
-                Ok(None) => {}
-                Err(error) => skip(error),
-            }
+        if let Err(error) = read {
+            tracing::warn!(position = recorded.position, subject = %recorded.subject, %error, "skipping an event that is not an envelope");
+        }
+    }
+
+    /// A reverse shipment's pickup; a forward task's (its id is the order's) is not a
+    /// return's, and a task id that is no return's is skipped.
+    fn apply_dispatch(&mut self, fact: &Envelope<TaskFact>) {
+        if fact.event != TaskFact::PickedUp || fact.is_about_the_order_itself() {
             return;
         }
-        match facts::intake::read(&recorded.payload) {
-            Ok(Some(fact)) => self.apply_intake(fact),
-            Ok(None) => {}
-            Err(error) => skip(error),
+        if let Some(return_id) = CaseId::parse(&fact.header.aggregate_id) {
+            self.reverse_pickups.entry(return_id).or_insert(fact.header.occurred_at);
         }
     }
 

@@ -13,9 +13,14 @@ use crate::{reactions, sla};
 pub type Settings = waybill_runtime::Settings<Policy>;
 
 /// The subjects the read model projects: its own, the orders (charges, declared values,
-/// deliveries) and the last mile's outcomes.
+/// deliveries), the last mile's outcomes and the transport tasks (reverse pickups).
 pub fn projected_subjects() -> Vec<String> {
-    let subjects = ["waybill.aftersales.>", "waybill.intake.order.*", "waybill.delivery.task.*"];
+    let subjects = [
+        "waybill.aftersales.>",
+        "waybill.intake.order.*",
+        "waybill.delivery.task.*",
+        "waybill.dispatch.task.*",
+    ];
     subjects.map(str::to_owned).to_vec()
 }
 

@@ -160,7 +160,7 @@ fn received(n: u128) -> Vec<ReturnEvent> {
             lines: one_book(),
         },
         ReturnCommand::Approve { note: String::new(), order: Some(order()) },
-        ReturnCommand::Receive { note: String::new() },
+        ReturnCommand::Receive { note: String::new(), picked_up_at: None },
     ] {
         let events = return_decides(&history, &command, now).expect("decided");
         history.extend(events);
@@ -244,7 +244,8 @@ fn approving_asks_for_a_reverse_pickup_from_the_consignee_to_the_shipper() {
 #[test]
 fn a_return_is_received_only_after_approval_and_closing_requests_a_survey() {
     let requested = &received(1)[..1];
-    let refused = return_decides(requested, &ReturnCommand::Receive { note: String::new() }, t0());
+    let refused =
+        return_decides(requested, &ReturnCommand::Receive { note: String::new(), picked_up_at: None }, t0());
     assert!(matches!(refused, Err(Rejection::InvalidState { action: "receive", status: "requested", .. })));
     let events = return_decides(&received(1), &ReturnCommand::Close, t0()).expect("closed");
     assert!(matches!(events.as_slice(), [ReturnEvent::Closed, ReturnEvent::SurveyRequested { .. }]));
@@ -279,8 +280,15 @@ fn a_request_receipt_refund_or_resolution_before_the_facts_it_follows_is_refused
     assert_eq!(refused_in_time(return_decides(&[], &request, behind)), Some("requested_at"));
     let approved = &received(1)[..3];
     assert!(matches!(approved.last(), Some(ReturnEvent::PickupRequested { .. })));
-    let receive = ReturnCommand::Receive { note: String::new() };
+    let receive = ReturnCommand::Receive { note: String::new(), picked_up_at: None };
     assert_eq!(refused_in_time(return_decides(approved, &receive, behind)), Some("received_at"));
+    // Dispatch reported the reverse pickup two days after the approval: a receipt recorded
+    // a day after the approval comes before the goods left the customer.
+    let picked_up_at = Some(t0() + Duration::days(2));
+    let after_pickup = ReturnCommand::Receive { note: String::new(), picked_up_at };
+    let early = return_decides(approved, &after_pickup, t0() + Duration::days(1));
+    assert_eq!(refused_in_time(early), Some("received_at"));
+    assert!(return_decides(approved, &after_pickup, t0() + Duration::days(2)).is_ok());
     let refunded = through_ledger_at(
         &received(1),
         &ThroughLedger(Refund { amount: eur(100) }),

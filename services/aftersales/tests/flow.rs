@@ -16,9 +16,9 @@ use waybill_aftersales::domain::{CaseId, Policy};
 use waybill_aftersales::reactions;
 use waybill_aftersales::read_model::AfterSalesBook;
 use waybill_aftersales::server::{Settings, projected_subjects};
-use waybill_eventlog::Projector;
+use waybill_eventlog::{EventLog, Projector};
 use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
-use waybill_testkit::NatsServer;
+use waybill_testkit::{InProcess, NatsServer};
 
 fn request_return(order_id: &str, request_id: &str, quantity: u32) -> v1::RequestReturnRequest {
     v1::RequestReturnRequest {
@@ -54,14 +54,23 @@ async fn received_return(client: &mut AfterSales, order_id: &str, tag: &str, qua
     return_id
 }
 
+/// Intake and after-sales started, and the standard order placed and handed over two days
+/// ago (well inside the return window).
+async fn delivered_two_days_ago(
+    nats: &NatsServer,
+) -> (InProcess<Intake>, InProcess<AfterSales>, EventLog, Placed) {
+    let intake = start_intake(nats).await;
+    let aftersales = start_aftersales(nats, Settings::default()).await;
+    let log = log(nats).await;
+    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-1").await;
+    deliver(&log, &placed.order_id, chrono::Utc::now() - chrono::Duration::days(2)).await;
+    (intake, aftersales, log, placed)
+}
+
 #[tokio::test]
 async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse_pickup() {
     let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let log = log(&nats).await;
-    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-1").await;
-    deliver(&log, &placed.order_id, chrono::Utc::now() - chrono::Duration::days(2)).await;
+    let (_intake, aftersales, log, placed) = delivered_two_days_ago(&nats).await;
     let mut client =
         aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
@@ -477,4 +486,57 @@ async fn eventually_claim(client: &mut AfterSales, order_id: &str, tag: &str) ->
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("after-sales never learned of order {order_id}");
+}
+
+/// Dispatch reports the reverse pickup of a return an hour from now (a driver's device
+/// running fast); a receipt recorded now would come before the goods left the customer:
+/// FAILED_PRECONDITION naming `received_at` and the pickup, and nothing is written.
+#[tokio::test]
+async fn a_receipt_before_the_reverse_pickup_dispatch_reported_is_refused() {
+    let nats = NatsServer::start();
+    let (_intake, aftersales, log, placed) = delivered_two_days_ago(&nats).await;
+    let mut client = aftersales.client(Caller::after_sales("agent")).await;
+    let requested = client.request_return(request_return(&placed.order_id, "p-request", 1)).await;
+    let return_id = requested.expect("return requested").into_inner().return_case.expect("case").return_id;
+    let approve = v1::ApproveReturnRequest {
+        request_id: "p-approve".into(),
+        return_id: return_id.clone(),
+        note: String::new(),
+    };
+    client.approve_return(approve).await.expect("return approved");
+
+    // The reverse shipment's task has the return's id.
+    let picked_up = v1::DispatchEvent {
+        event: Some(v1::dispatch_event::Event::TaskPickedUp(v1::TaskPickedUp::default())),
+    };
+    let subject = waybill_eventlog::subject::aggregate("dispatch", "task", &return_id);
+    let at = chrono::Utc::now() + chrono::Duration::hours(1);
+    let event_type = "waybill.dispatch.task_picked_up.v1";
+    let pickup = waybill_fixtures::foreign::append(
+        &log,
+        &subject,
+        &placed.order_id,
+        event_type,
+        at,
+        Payload::Dispatch(picked_up),
+    )
+    .await;
+
+    // The receipt waits until after-sales has read the pickup (the position header).
+    let receive = v1::ReceiveReturnRequest {
+        request_id: "p-receive".into(),
+        return_id: return_id.clone(),
+        note: String::new(),
+    };
+    let mut request = tonic::Request::new(receive);
+    let floor = pickup.position.to_string().parse().expect("a header value");
+    request.metadata_mut().insert("waybill-min-position", floor);
+    let refused = client.receive_return(request).await.expect_err("received before the pickup");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused.message().contains("received_at") && refused.message().contains("the reverse pickup"),
+        "{refused:?}"
+    );
+    let types = event_types(&nats, &format!("waybill.aftersales.return.{return_id}")).await;
+    assert!(!types.iter().any(|event_type| event_type.ends_with("return_received.v1")), "{types:?}");
 }

@@ -82,6 +82,9 @@ pub enum ReturnCommand {
     },
     Receive {
         note: String,
+        /// When the reverse shipment was picked up, if dispatch has said so: the receipt
+        /// cannot come before it.
+        picked_up_at: Option<Timestamp>,
     },
     Close,
     AnswerSurvey {
@@ -198,11 +201,13 @@ pub fn decide_return(
             require(state, "reject", &[Requested])?;
             Ok(vec![ReturnEvent::Rejected { reason: reason.clone() }])
         }
-        ReturnCommand::Receive { note } => {
+        ReturnCommand::Receive { note, picked_up_at } => {
             require(state, "receive", &[Approved])?;
-            // After-sales does not see the reverse pickup; the receipt follows the approval
-            // that asked for it.
-            context.recorded("received_at", &[("the return's latest event", state.updated_at)])?;
+            // The receipt follows the approval that asked for the pickup and, once dispatch
+            // has reported it, the reverse pickup itself (goods dropped off at a hub have none).
+            let mut earlier = vec![("the return's latest event", state.updated_at)];
+            earlier.extend(picked_up_at.map(|at| ("the reverse pickup", at)));
+            context.recorded("received_at", &earlier)?;
             Ok(vec![ReturnEvent::Received { note: note.clone() }])
         }
         ReturnCommand::Close => {

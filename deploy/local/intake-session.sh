@@ -4,9 +4,11 @@
 #
 # Called by `make demo-intake`. Settings (defaults in brackets):
 #   INTAKE_ADDR   [127.0.0.1:50051]
-#   TOKEN         [a dev token for alice, customer-service agent and order reviewer, minted
-#                  with WAYBILL_TOKEN_BIN (target/debug/waybill-token) from WAYBILL_AUTH_KEY
+#   TOKEN         [a dev token for alice, customer-service agent, minted with
+#                  WAYBILL_TOKEN_BIN (target/debug/waybill-token) from WAYBILL_AUTH_KEY
 #                  (var/dev/auth/waybill-dev.key.pem, the key `make run` made)]
+#   REVIEWER_TOKEN [a dev token for rita, order reviewer, minted the same way: nobody
+#                  reviews an order they placed (separation of duties, docs/SECURITY.md)]
 #   GRPCURL_BIN   [.tools/venv/bin/grpcurl]     PYTHON_BIN  [.tools/venv/bin/python]
 # It needs server reflection (on by default; WAYBILL_REFLECTION=false turns it off).
 set -euo pipefail
@@ -18,21 +20,24 @@ addr=${INTAKE_ADDR:-127.0.0.1:50051}
 run_id=demo-$(date +%s)
 
 [[ -x $grpcurl ]] || { echo "no grpcurl at $grpcurl (run: make tools)" >&2; exit 1; }
-if [[ -z ${TOKEN:-} ]]; then
+if [[ -z ${TOKEN:-} || -z ${REVIEWER_TOKEN:-} ]]; then
   token_bin=${WAYBILL_TOKEN_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/waybill-token}
   auth_key=${WAYBILL_AUTH_KEY:-$root/var/dev/auth/waybill-dev.key.pem}
   [[ -x $token_bin ]] || { echo "no waybill-token at $token_bin (run: cargo build --workspace --bins)" >&2; exit 1; }
   [[ -f $auth_key ]] || { echo "no dev signing key at $auth_key (make run creates it)" >&2; exit 1; }
-  TOKEN=$("$token_bin" mint --key "$auth_key" --sub alice --role customer-service-agent --role order-reviewer --ttl 1h)
+  mint() { "$token_bin" mint --key "$auth_key" --ttl 1h "$@"; }
+  TOKEN=${TOKEN:-$(mint --sub alice --role customer-service-agent)}
+  REVIEWER_TOKEN=${REVIEWER_TOKEN:-$(mint --sub rita --role order-reviewer)}
 fi
-echo "(TOKEN holds alice's dev token: export it to paste the commands below)"
+echo "(TOKEN holds alice's dev token, REVIEWER_TOKEN rita's: export them to paste the commands below)"
 
-# call METHOD JSON: prints the grpcurl command, runs it, prints and keeps its answer in $reply.
+# call METHOD JSON [TOKEN_VARIABLE]: prints the grpcurl command, runs it with the token in
+# TOKEN_VARIABLE (TOKEN), prints and keeps its answer in $reply.
 call() {
-  local method=$1 body=$2
-  printf "\n\$ grpcurl -plaintext -H \"authorization: Bearer \$TOKEN\" -d '%s' %s waybill.v1.IntakeService/%s\n" \
-    "$body" "$addr" "$method"
-  reply=$("$grpcurl" -plaintext -H "authorization: Bearer $TOKEN" -d "$body" "$addr" "waybill.v1.IntakeService/$method")
+  local method=$1 body=$2 as=${3:-TOKEN}
+  printf "\n\$ grpcurl -plaintext -H \"authorization: Bearer \$%s\" -d '%s' %s waybill.v1.IntakeService/%s\n" \
+    "$as" "$body" "$addr" "$method"
+  reply=$("$grpcurl" -plaintext -H "authorization: Bearer ${!as}" -d "$body" "$addr" "waybill.v1.IntakeService/$method")
   printf '%s\n' "$reply"
 }
 
@@ -86,9 +91,9 @@ call TrackOrder '{"orderId": "'"$order_id"'", "minPosition": "'"$position"'"}'
 
 if [[ $status == ORDER_STATUS_IN_REVIEW ]]; then
   echo
-  echo "== the order waits for a human: accept it"
-  call ListReviewQueue '{"pageSize": 10}'
-  call ReviewOrder '{"requestId": "'"$run_id"'-review", "orderId": "'"$order_id"'", "decision": "REVIEW_DECISION_ACCEPT", "reason": "UN1170 declaration checked by phone"}'
+  echo "== the order waits for a human: rita, a reviewer, accepts it"
+  call ListReviewQueue '{"pageSize": 10}' REVIEWER_TOKEN
+  call ReviewOrder '{"requestId": "'"$run_id"'-review", "orderId": "'"$order_id"'", "decision": "REVIEW_DECISION_ACCEPT", "reason": "UN1170 declaration checked by phone"}' REVIEWER_TOKEN
 else
   echo
   echo "== status is $status, not in review: skipping ListReviewQueue / ReviewOrder"

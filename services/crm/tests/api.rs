@@ -404,7 +404,7 @@ async fn a_customers_phone_e_mail_and_street_go_only_to_roles_that_need_them() {
         let got =
             client.get_customer(get.clone()).await.expect("read").into_inner().customer.expect("customer");
         let listed = client.list_customers(list.clone()).await.expect("listed").into_inner().customers;
-        assert_eq!(listed, [got.clone()], "the list withholds the same");
+        assert_eq!(listed, std::slice::from_ref(&got), "the list withholds the same");
         let profile = got.profile.expect("profile");
         if sees {
             assert_eq!(profile, whole);

@@ -33,14 +33,12 @@ async fn people_sign_in_to_the_console_and_see_what_their_roles_allow() -> anyho
 
     strangers_and_forged_forms_change_nothing(&console, &clients, &hazardous.order_id).await?;
     a_reviewer_accepts_an_order_from_the_queue(&browser, &console, &nats, &hazardous.order_id).await?;
-    an_analyst_sees_the_numbers_crm_answers(&browser, &console, &clients).await?;
-    a_customer_sees_only_its_own_orders(
-        &browser,
-        &console,
-        &[&hazardous.order_id, &acme_order.order_id],
-        &globex_order.order_id,
-    )
-    .await?;
+    let delivered = an_analyst_sees_the_numbers_crm_answers(&browser, &console, &clients).await?;
+    let under_way = [hazardous.order_id.as_str(), &acme_order.order_id, &globex_order.order_id];
+    a_dispatcher_sees_what_is_under_way(&browser, &console, &clients, &under_way, &delivered).await?;
+    let (acmes, globex) = ([hazardous.order_id.as_str(), &acme_order.order_id], &globex_order.order_id);
+    a_customer_sees_only_its_own_orders(&browser, &console, &acmes, globex).await?;
+    the_command_line_exports_what_the_console_does(&system, &console, &acmes, globex).await?;
     browser.client.close().await?;
     Ok(())
 }
@@ -130,11 +128,11 @@ async fn an_analyst_sees_the_numbers_crm_answers(
     browser: &Browser,
     console: &Console,
     clients: &Clients,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     // One order delivered (so the delivery KPIs count something), then wait for CRM to
     // have counted every order placed.
     clients.set_up_fleet("console").await?;
-    clients.deliver_new_order("console-delivered", "globex").await?;
+    let delivered = clients.deliver_new_order("console-delivered", "globex").await?;
     let analyst = Caller::analyst("ana");
     let kpis = || async {
         let answer =
@@ -184,7 +182,62 @@ async fn an_analyst_sees_the_numbers_crm_answers(
     assert!(csv.body.contains(&format!("\"orders\",\"{}\"", expected.orders)), "{}", csv.body);
     browser.click("header form button").await?;
     browser.find("#sign-in").await?;
+    Ok(delivered.order_id)
+}
+
+/// A dispatcher starts at the operations board: every transport task under way is there
+/// (the one already at its hub is not), with the breakdown a hub operator reported on it a
+/// moment ago;
+/// the finished delivery is not among the deliveries; there is no complaints section,
+/// which a dispatcher may not read.
+async fn a_dispatcher_sees_what_is_under_way(
+    browser: &Browser,
+    console: &Console,
+    clients: &Clients,
+    under_way: &[&str],
+    arrived: &str,
+) -> anyhow::Result<()> {
+    let dispatcher = Caller::dispatcher("dora");
+    let broken_down = under_way[0];
+    let report = v1::ReportExceptionRequest {
+        request_id: "console-board-breakdown".into(),
+        task_id: broken_down.into(),
+        kind: v1::ExceptionKind::Breakdown.into(),
+        severity: v1::Severity::High.into(),
+        description: "flat tyre on the A9".into(),
+    };
+    clients.dispatch.clone().report_exception(request(&Caller::hub_operator("hugo"), report)).await?;
+    eventually("dispatch to show the breakdown", || async {
+        clients.task(broken_down).await.filter(|task| !task.exceptions.is_empty())
+    })
+    .await?;
+
+    browser.sign_in(console, dispatcher.authorization()).await?;
+    assert_eq!(browser.path().await?, "/board", "a dispatcher starts at the operations board");
+    let tasks = data_orders(browser, "#tasks tbody tr").await?;
+    for order_id in under_way {
+        assert!(tasks.contains(&order_id.to_string()), "{order_id} in {tasks:?}");
+    }
+    assert!(!tasks.contains(&arrived.to_owned()), "a task at its hub is not under way: {tasks:?}");
+    assert_eq!(browser.text("#tasks-count").await?, tasks.len().to_string());
+    let exceptions = browser.text(&format!("#tasks tr[data-order=\"{broken_down}\"] .exceptions")).await?;
+    assert!(exceptions.contains("breakdown: flat tyre on the A9"), "{exceptions}");
+    let deliveries = data_orders(browser, "#deliveries tbody tr").await?;
+    assert!(!deliveries.contains(&arrived.to_owned()), "a delivered order is finished: {deliveries:?}");
+    assert!(browser.texts("#complaints").await?.is_empty(), "no complaints section for a dispatcher");
+    browser.screenshot("5-operations-board").await?;
+    browser.click("header form button").await?;
+    browser.find("#sign-in").await?;
     Ok(())
+}
+
+/// The `data-order` of every row `css` finds.
+async fn data_orders(browser: &Browser, css: &str) -> anyhow::Result<Vec<String>> {
+    let mut orders = Vec::new();
+    for row in browser.client.find_all(fantoccini::Locator::Css(css)).await? {
+        orders.push(row.attr("data-order").await?.unwrap_or_default());
+    }
+    Ok(orders)
 }
 
 async fn a_customer_sees_only_its_own_orders(
@@ -206,7 +259,7 @@ async fn a_customer_sees_only_its_own_orders(
     assert!(!listed.contains(&other.to_owned()), "another customer's order is not listed: {listed:?}");
     assert!(browser.texts("#orders td:nth-child(2)").await?.iter().all(|customer| customer == "acme"));
     assert!(browser.texts("header a[href=\"/review\"]").await?.is_empty(), "no review queue for a customer");
-    browser.screenshot("5-customer-orders").await?;
+    browser.screenshot("6-customer-orders").await?;
 
     // Asking for the other customer's orders, or its order's page, shows nothing of them.
     browser.goto(&format!("{}/orders?customer=globex", console.url)).await?;
@@ -215,8 +268,68 @@ async fn a_customer_sees_only_its_own_orders(
     assert_eq!(browser.text("h1").await?, "Not found");
     browser.goto(&format!("{}/review", console.url)).await?;
     assert_eq!(browser.text("h1").await?, "Your role does not allow this");
-    browser.screenshot("6-customer-refused").await?;
+    browser.screenshot("7-customer-refused").await?;
     Ok(())
+}
+
+/// `waybill export` prints the console's own CSV: the KPI table byte for byte as
+/// `/reports.csv` gives the same person; a customer's order export holds its own orders
+/// only; a filter that does not parse fails naming it and prints nothing.
+async fn the_command_line_exports_what_the_console_does(
+    system: &System,
+    console: &Console,
+    own: &[&str],
+    other: &str,
+) -> anyhow::Result<()> {
+    let analyst = Caller::analyst("ana");
+    let session = format!("waybill_session={}", analyst.authorization().trim_start_matches("Bearer "));
+    let web = http(console, "GET", "/reports.csv", &session, "").await?;
+    let kpis = export(system, &analyst, &["kpis"]).await?;
+    assert!(kpis.success, "{}", kpis.stderr);
+    assert_eq!(kpis.stdout, web.body, "the command line's KPI export is the console's");
+
+    let acme = Caller::customer("acme-buyer", "acme");
+    let orders = export(system, &acme, &["orders"]).await?;
+    assert!(orders.success, "{}", orders.stderr);
+    let exported: Vec<&str> =
+        orders.stdout.lines().skip(1).filter_map(|line| line.split(',').next()).collect();
+    for order_id in own {
+        assert!(exported.contains(&format!("\"{order_id}\"").as_str()), "{order_id} in {exported:?}");
+    }
+    assert!(!orders.stdout.contains(other), "another customer's order is not exported");
+
+    let refused = export(system, &acme, &["orders", "--status", "bogus"]).await?;
+    assert!(!refused.success, "a bad filter fails");
+    assert!(refused.stderr.contains("status: \"bogus\" is not an order status"), "{}", refused.stderr);
+    assert!(refused.stdout.is_empty(), "{}", refused.stdout);
+    Ok(())
+}
+
+/// What one `waybill export` run printed.
+struct Exported {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `waybill export ARGS` against `system`'s services with `caller`'s token.
+async fn export(system: &System, caller: &Caller, args: &[&str]) -> anyhow::Result<Exported> {
+    let token = tempfile::NamedTempFile::new()?;
+    std::fs::write(token.path(), caller.authorization().trim_start_matches("Bearer "))?;
+    let output = tokio::process::Command::new(waybill_system_tests::binary("waybill")?)
+        .arg("export")
+        .args(args)
+        .env("WAYBILL_TOKEN_FILE", token.path())
+        .env("WAYBILL_CONSOLE_INTAKE_URL", &system.intake.address)
+        .env("WAYBILL_CONSOLE_CRM_URL", &system.crm.address)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await?;
+    Ok(Exported {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
 }
 
 /// An HTTP/1.1 answer, as the test reads it.

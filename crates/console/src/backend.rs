@@ -8,7 +8,11 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
-use waybill_proto::v1::{crm_service_client::CrmServiceClient, intake_service_client::IntakeServiceClient};
+use waybill_proto::v1::{
+    after_sales_service_client::AfterSalesServiceClient, crm_service_client::CrmServiceClient,
+    delivery_service_client::DeliveryServiceClient, dispatch_service_client::DispatchServiceClient,
+    intake_service_client::IntakeServiceClient,
+};
 
 use crate::pages::layout;
 use crate::session::Session;
@@ -96,6 +100,18 @@ impl Channels {
         IntakeServiceClient::new(self.intake.clone())
     }
 
+    pub fn dispatch(&self) -> DispatchServiceClient<Channel> {
+        DispatchServiceClient::new(self.dispatch.clone())
+    }
+
+    pub fn delivery(&self) -> DeliveryServiceClient<Channel> {
+        DeliveryServiceClient::new(self.delivery.clone())
+    }
+
+    pub fn aftersales(&self) -> AfterSalesServiceClient<Channel> {
+        AfterSalesServiceClient::new(self.aftersales.clone())
+    }
+
     pub fn crm(&self) -> CrmServiceClient<Channel> {
         CrmServiceClient::new(self.crm.clone())
     }
@@ -103,8 +119,13 @@ impl Channels {
 
 /// `body` as a request made by the signed-in person: their token as the bearer token.
 pub fn as_person<T>(session: &Session, body: T) -> tonic::Request<T> {
+    bearing(&session.token, body)
+}
+
+/// `body` as a request carrying `token` as its bearer token.
+pub fn bearing<T>(token: &str, body: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(body);
-    if let Ok(value) = format!("Bearer {}", session.token).parse() {
+    if let Ok(value) = format!("Bearer {token}").parse() {
         request.metadata_mut().insert("authorization", value);
     }
     request
@@ -129,6 +150,23 @@ impl Failure {
     }
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::BadInput { field, problem } => write!(f, "{field}: {problem}"),
+            Failure::Service { service, status } => {
+                write!(f, "{service} answered {:?}: {}", status.code(), status.message())?;
+                for violation in waybill_proto::status::field_violations(status) {
+                    write!(f, "; {}: {}", violation.field, violation.description)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let (status, title, detail) = match self {
@@ -152,10 +190,7 @@ impl IntoResponse for Failure {
                     }
                     _ => (StatusCode::BAD_GATEWAY, "The service failed"),
                 };
-                let mut detail = format!("{service} answered {:?}: {}", status.code(), status.message());
-                for violation in waybill_proto::status::field_violations(&status) {
-                    detail.push_str(&format!("; {}: {}", violation.field, violation.description));
-                }
+                let detail = Failure::Service { service, status }.to_string();
                 (http, title.to_owned(), detail)
             }
         };

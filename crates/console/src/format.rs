@@ -21,6 +21,13 @@ pub fn order_statuses() -> impl Iterator<Item = String> {
     (1..=10).map(order_status).filter(|name| name != "unspecified")
 }
 
+/// An enum value's wire name without its prefix, in lower case (`TASK_STATUS_IN_TRANSIT`
+/// with prefix `TASK_STATUS_` -> `in_transit`); a value this build does not know is
+/// `unknown`.
+pub fn wire_name<E>(name: Result<&str, E>, prefix: &str) -> String {
+    name.map_or_else(|_| "unknown".to_owned(), |name| name.trim_start_matches(prefix).to_ascii_lowercase())
+}
+
 pub fn service_level(level: i32) -> String {
     let name =
         v1::ServiceLevel::try_from(level).map_or("SERVICE_LEVEL_UNSPECIFIED", |level| level.as_str_name());
@@ -79,6 +86,11 @@ mod tests {
         assert_eq!(parse_order_status("unspecified"), None);
         assert_eq!(parse_order_status("lost"), None);
         assert_eq!(order_statuses().count(), 10);
+        let in_transit =
+            v1::TaskStatus::try_from(v1::TaskStatus::InTransit as i32).map(|status| status.as_str_name());
+        assert_eq!(wire_name(in_transit, "TASK_STATUS_"), "in_transit");
+        let unknown = v1::TaskStatus::try_from(99).map(|status| status.as_str_name());
+        assert_eq!(wire_name(unknown, "TASK_STATUS_"), "unknown");
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!
 //! - [`session`]: sign-in, sign-out, the session cookie and the CSRF token on every form.
 //! - [`backend`]: the gRPC channels and a failed call turned into a page.
-//! - [`pages`]: the layout and each page (orders, an order, the review queue, reports).
+//! - [`pages`]: the layout and each page (orders, an order, the review queue, the
+//!   operations board, reports).
 //! - [`csv`] and [`chart`]: the exports and the SVG bar chart.
 
 pub mod backend;
@@ -56,6 +57,7 @@ pub fn router(console: State) -> Router {
         .route("/orders/{order_id}", get(pages::orders::show))
         .route("/review", get(pages::review::queue))
         .route("/review/{order_id}", post(pages::review::decide))
+        .route("/board", get(pages::board::show))
         .route("/reports", get(pages::reports::show))
         .route("/reports.csv", get(pages::reports::export))
         .fallback(pages::not_found)

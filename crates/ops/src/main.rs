@@ -13,6 +13,8 @@
 //!   what `make run` does for its dev server); `--helm` prints them as YAML for the NATS
 //!   Helm chart (deploy/k8s/nats-values.yaml).
 //! - `waybill bootstrap` creates or updates the streams as the `ops` user.
+//! - `waybill export orders | kpis` prints the console's CSV exports, calling the services
+//!   with the token in `--token-file`.
 //! - `waybill waive` writes an operator's waiver of an event a read model cannot apply
 //!   (crates/eventlog waiver.rs; docs/OPERATIONS.md walks through it).
 
@@ -104,6 +106,17 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         timeout_secs: u64,
     },
+    /// The console's CSV exports from the command line, to standard output: what the
+    /// holder of the token may see, as `/orders.csv` and `/reports.csv` give it.
+    Export {
+        #[command(flatten)]
+        services: waybill_console::Backends,
+        /// A file holding the Waybill token (JWT) to act with, as the console's sign-in takes it.
+        #[arg(long, env = "WAYBILL_TOKEN_FILE")]
+        token_file: PathBuf,
+        #[command(subcommand)]
+        table: ExportTable,
+    },
     /// Waive the event at POSITION: read models that cannot apply it skip it and resume.
     /// Once per position; the waiver (who, why) stays on the log as the audit trail.
     Waive {
@@ -118,6 +131,36 @@ enum Command {
         /// Why skipping is right (an incident reference), recorded in the waiver.
         #[arg(long)]
         reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportTable {
+    /// The order list (intake's ListOrders), every page, up to 10,000 rows.
+    Orders {
+        #[arg(long)]
+        customer: Option<String>,
+        /// A status by its short name: `placed`, `in_review`, `delivered`, ...
+        #[arg(long)]
+        status: Option<String>,
+        /// Placed on or after this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Placed before this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// The service-quality KPIs (CRM's GetKpis), for everyone or one customer, over all
+    /// time or the orders placed in a period.
+    Kpis {
+        #[arg(long)]
+        customer: Option<String>,
+        /// Placed on or after this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Placed before this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        to: Option<String>,
     },
 }
 
@@ -367,6 +410,31 @@ async fn main() -> anyhow::Result<()> {
                 "streams {} and {} ready ({replicas} replicas)",
                 settings.name, settings.dead_letter_stream
             );
+            Ok(())
+        }
+        Command::Export { services, token_file, table } => {
+            let token = std::fs::read_to_string(&token_file)
+                .map_err(|error| anyhow::anyhow!("--token-file {}: {error}", token_file.display()))?;
+            let (token, channels) = (token.trim(), services.connect()?);
+            let query = waybill_console::pages::query_string;
+            let csv = match table {
+                ExportTable::Orders { customer, status, from, until } => {
+                    let filters =
+                        [("customer", &customer), ("status", &status), ("from", &from), ("until", &until)];
+                    waybill_console::pages::orders::orders_csv(
+                        channels.intake(),
+                        token,
+                        Some(query(&filters)),
+                    )
+                    .await?
+                }
+                ExportTable::Kpis { customer, from, to } => {
+                    let scope = [("customer", &customer), ("from", &from), ("to", &to)];
+                    waybill_console::pages::reports::kpis_csv(channels.crm(), token, Some(query(&scope)))
+                        .await?
+                }
+            };
+            print!("{}", csv.text());
             Ok(())
         }
         Command::Waive { nats, position, operator, reason } => {

@@ -411,6 +411,27 @@ fn reject(
 }
 
 #[test]
+fn a_claim_assessed_approved_rejected_or_paid_before_its_latest_event_is_refused() {
+    // A clock (another replica's) a day behind the claim's events.
+    let behind = t0() - Duration::days(1);
+    let opened = opened(1, ClaimKind::Other);
+    let assess = ClaimCommand::Assess { amount: eur(100), note: String::new() };
+    assert_eq!(refused_in_time(decides::<Claim>(t0(), &opened, &assess, behind)), Some("assessed_at"));
+    let at = |history: &[ClaimEvent], money: ClaimMoney, now| {
+        through_ledger_at(history, &ThroughLedger(money), None, None, now)
+    };
+    let approve = || ClaimMoney::Approve { amount: eur(100) };
+    assert_eq!(refused_in_time(at(&opened, approve(), behind)), Some("approved_at"));
+    let reject = ClaimMoney::Reject { reason: "no".into() };
+    assert_eq!(refused_in_time(at(&opened, reject, behind)), Some("rejected_at"));
+    let approved = approved(1, eur(100));
+    assert_eq!(refused_in_time(at(&approved, ClaimMoney::Pay, behind)), Some("paid_at"));
+    // Within the clock skew of the latest event, it stands.
+    assert!(at(&approved, ClaimMoney::Pay, t0() - Duration::minutes(4)).is_ok());
+    assert!(at(&opened, approve(), t0() - Duration::minutes(4)).is_ok());
+}
+
+#[test]
 fn a_loss_claims_the_declared_value_and_partial_damage_waits_for_assessment() {
     let lost = state_of::<Claim>(&opened(1, ClaimKind::Lost)).expect("claim");
     assert_eq!(lost.claimed, Some(eur(10_000)));

@@ -51,6 +51,9 @@ pub fn page(session: &Session, title: &str, body: Markup) -> Markup {
             a href="/" { "Waybill" }
             @if session.may(Permission::ReadOrders) { a href="/orders" { "Orders" } }
             @if session.may(Permission::ReviewOrders) { a href="/review" { "Review queue" } }
+            @if [Permission::ReadOperations, Permission::ReadDeliveries, Permission::ReadCases].into_iter().any(|permission| session.may(permission)) {
+                a href="/board" { "Operations" }
+            }
             @if session.may(Permission::ReadKpis) { a href="/reports" { "Reports" } }
             span.who {
                 "Signed in as " strong #who { (session.identity.sub) } " (" (roles.join(", ")) ")"

@@ -2,6 +2,7 @@
 //! services as that person, and renders; a refusal becomes a
 //! [`Failure`](crate::backend::Failure) page.
 
+pub mod board;
 pub mod layout;
 pub mod orders;
 pub mod reports;
@@ -25,7 +26,7 @@ pub(crate) fn day_filter(
 }
 
 /// The query string of the filters that are set (for links that keep them).
-pub(crate) fn query_string(filters: &[(&str, &Option<String>)]) -> String {
+pub fn query_string(filters: &[(&str, &Option<String>)]) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (key, value) in filters {
         if let Some(value) = value {
@@ -39,6 +40,7 @@ pub(crate) fn query_string(filters: &[(&str, &Option<String>)]) -> String {
 pub async fn home(session: Session) -> Response {
     let first = [
         (Permission::ReviewOrders, "/review"),
+        (Permission::ReadOperations, "/board"),
         (Permission::ReadOrders, "/orders"),
         (Permission::ReadKpis, "/reports"),
     ]

@@ -7,7 +7,10 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use waybill_proto::v1;
 
-use crate::backend::{Failure, as_person};
+use tonic::transport::Channel;
+use waybill_proto::v1::intake_service_client::IntakeServiceClient;
+
+use crate::backend::{Failure, as_person, bearing};
 use crate::csv::Csv;
 use crate::format;
 use crate::pages::{day_filter, layout, query_string};
@@ -148,6 +151,19 @@ pub async fn export(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
+    match orders_csv(console.services.intake(), &session.token, query).await {
+        Ok(csv) => csv.download("orders.csv"),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// The order list as CSV, filtered as the query string `query` of `/orders.csv` says, as
+/// the holder of `token` may see it; also what `waybill export orders` prints.
+pub async fn orders_csv(
+    mut intake: IntakeServiceClient<Channel>,
+    token: &str,
+    query: Option<String>,
+) -> Result<Csv, Failure> {
     let mut filters = Filters::parse(query);
     let mut csv = Csv::new(&[
         "order_id",
@@ -160,14 +176,9 @@ pub async fn export(
     ]);
     let mut rows = 0;
     loop {
-        let request = match filters.request(500) {
-            Ok(request) => request,
-            Err(failure) => return failure.into_response(),
-        };
-        let page = match console.services.intake().list_orders(as_person(&session, request)).await {
-            Ok(page) => page.into_inner(),
-            Err(status) => return Failure::service("intake")(status).into_response(),
-        };
+        let request = filters.request(500)?;
+        let page = intake.list_orders(bearing(token, request)).await.map_err(Failure::service("intake"))?;
+        let page = page.into_inner();
         for order in &page.orders {
             let total = order.quote.as_ref().and_then(|quote| quote.total.as_ref());
             let minor = total.map(|total| total.amount_minor.to_string()).unwrap_or_default();
@@ -187,7 +198,7 @@ pub async fn export(
         }
         filters.page = Some(page.next_page_token);
     }
-    csv.download("orders.csv")
+    Ok(csv)
 }
 
 /// GET /orders/{order_id}: the order and its timeline.

@@ -8,7 +8,10 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use waybill_proto::v1;
 
-use crate::backend::{Failure, as_person};
+use tonic::transport::Channel;
+use waybill_proto::v1::crm_service_client::CrmServiceClient;
+
+use crate::backend::{Failure, as_person, bearing};
 use crate::chart::{self, Bar};
 use crate::csv::Csv;
 use crate::format;
@@ -63,14 +66,13 @@ fn rates(kpis: &v1::ServiceKpis) -> [(&'static str, &'static str, Option<&v1::Ra
     ]
 }
 
-async fn kpis(console: &crate::State, session: &Session, scope: &Scope) -> Result<v1::ServiceKpis, Failure> {
+async fn kpis(
+    mut crm: CrmServiceClient<Channel>,
+    token: &str,
+    scope: &Scope,
+) -> Result<v1::ServiceKpis, Failure> {
     let request = scope.request()?;
-    let answer = console
-        .services
-        .crm()
-        .get_kpis(as_person(session, request))
-        .await
-        .map_err(Failure::service("crm"))?;
+    let answer = crm.get_kpis(bearing(token, request)).await.map_err(Failure::service("crm"))?;
     Ok(answer.into_inner().kpis.unwrap_or_default())
 }
 
@@ -83,8 +85,10 @@ pub async fn show(
     let scope = Scope::parse(query);
     let abc_request = v1::GetAbcReportRequest { min_position: 0 };
     let mut crm = console.services.crm();
-    let (kpis, abc) =
-        tokio::join!(kpis(&console, &session, &scope), crm.get_abc_report(as_person(&session, abc_request)),);
+    let (kpis, abc) = tokio::join!(
+        kpis(console.services.crm(), &session.token, &scope),
+        crm.get_abc_report(as_person(&session, abc_request)),
+    );
     let kpis = match kpis {
         Ok(kpis) => kpis,
         Err(failure) => return failure.into_response(),
@@ -174,11 +178,20 @@ pub async fn export(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let scope = Scope::parse(query);
-    let kpis = match kpis(&console, &session, &scope).await {
-        Ok(kpis) => kpis,
-        Err(failure) => return failure.into_response(),
-    };
+    match kpis_csv(console.services.crm(), &session.token, query).await {
+        Ok(csv) => csv.download("kpis.csv"),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// The KPI table as CSV, for the scope the query string `query` of `/reports.csv` says, as
+/// the holder of `token` may see it; also what `waybill export kpis` prints.
+pub async fn kpis_csv(
+    crm: CrmServiceClient<Channel>,
+    token: &str,
+    query: Option<String>,
+) -> Result<Csv, Failure> {
+    let kpis = kpis(crm, token, &Scope::parse(query)).await?;
     let mut csv = Csv::new(&["kpi", "numerator", "denominator", "ratio"]);
     csv.row(["orders", &kpis.orders.to_string(), "", ""]);
     for (key, _, rate) in rates(&kpis) {
@@ -190,5 +203,5 @@ pub async fn export(
     let seconds = |value: Option<i64>| value.map(|value| value.to_string()).unwrap_or_default();
     csv.row(["lead_time_mean_seconds", &seconds(lead.mean_seconds), &lead.delivered_orders.to_string(), ""]);
     csv.row(["lead_time_p90_seconds", &seconds(lead.p90_seconds), &lead.delivered_orders.to_string(), ""]);
-    csv.download("kpis.csv")
+    Ok(csv)
 }

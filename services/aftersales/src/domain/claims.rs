@@ -189,7 +189,7 @@ pub(crate) fn within_declared_value(claim: &Claim, amount: Money) -> Result<(), 
 pub fn decide_claim(
     state: Option<&Claim>,
     command: &ClaimCommand,
-    _context: &Context<'_>,
+    context: &Context<'_>,
 ) -> Result<Vec<ClaimEvent>, Rejection> {
     use ClaimStatus::*;
     let state = match (state, command) {
@@ -217,24 +217,31 @@ pub fn decide_claim(
         (None, _) => return Err(Rejection::CaseNotFound { kind: CaseKind::Claim }),
         (Some(state), _) => state,
     };
+    // Every decision on a claim follows the claim's latest event (a clock behind it would
+    // make the claim's handling time negative).
+    let latest = [("the claim's latest event", state.updated_at)];
     match command {
         ClaimCommand::Open { .. } => Ok(Vec::new()),
         ClaimCommand::Assess { amount, note } => {
             require(state, "assess", &[Open, Assessed])?;
+            context.recorded("assessed_at", &latest)?;
             within_declared_value(state, *amount)?;
             Ok(vec![ClaimEvent::Assessed { amount: *amount, note: note.clone() }])
         }
         ClaimCommand::Approve { amount } => {
             require(state, "approve", &[Open, Assessed])?;
+            context.recorded("approved_at", &latest)?;
             within_declared_value(state, *amount)?;
             Ok(vec![ClaimEvent::Approved { amount: *amount }])
         }
         ClaimCommand::Reject { reason } => {
             require(state, "reject", &[Open, Assessed, Approved])?;
+            context.recorded("rejected_at", &latest)?;
             Ok(vec![ClaimEvent::Rejected { reason: reason.clone() }])
         }
         ClaimCommand::Close => {
             require(state, "close", &[Paid, Rejected])?;
+            context.recorded("closed_at", &latest)?;
             Ok(vec![
                 ClaimEvent::Closed,
                 ClaimEvent::SurveyRequested {

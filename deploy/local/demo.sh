@@ -10,6 +10,7 @@
 #   GRPCURL_BIN   [.tools/venv/bin/grpcurl]     PYTHON_BIN  [.tools/venv/bin/python]
 #   WAYBILL_TOKEN_BIN [target/debug/waybill-token]
 #   WAYBILL_AUTH_KEY  [var/dev/auth/waybill-dev.key.pem]  (the dev key `make run` made)
+#   WAYBILL_TLS_CA    [var/dev/tls/ca.pem]  (the dev CA the services' certificate is signed by)
 # It needs server reflection (on by default; WAYBILL_REFLECTION=false turns it off). Each
 # person in the story calls with a dev token for their role (docs/SECURITY.md).
 set -euo pipefail
@@ -27,10 +28,12 @@ declare -A api=([intake]=IntakeService [dispatch]=DispatchService [delivery]=Del
 
 token_bin=${WAYBILL_TOKEN_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/waybill-token}
 auth_key=${WAYBILL_AUTH_KEY:-$root/var/dev/auth/waybill-dev.key.pem}
+ca=${WAYBILL_TLS_CA:-$root/var/dev/tls/ca.pem}
 
 [[ -x $grpcurl ]] || { echo "no grpcurl at $grpcurl (run: make tools)" >&2; exit 1; }
 [[ -x $token_bin ]] || { echo "no waybill-token at $token_bin (run: cargo build --workspace --bins)" >&2; exit 1; }
 [[ -f $auth_key ]] || { echo "no dev signing key at $auth_key (make run creates it)" >&2; exit 1; }
+[[ -f $ca ]] || { echo "no dev CA at $ca (make run creates it)" >&2; exit 1; }
 
 # The story's people and their roles; `token_for` mints each one's token once.
 declare -A tokens=()
@@ -58,9 +61,9 @@ call() {
   local address="$host:${port[$service]}" full="waybill.v1.${api[$service]}/$method"
   token_for "$actor"
   if [[ $verbose == 1 ]]; then
-    printf "\n\$ grpcurl -plaintext -H 'authorization: Bearer $%s' -d '%s' %s %s\n" "${actor#user:}" "$body" "$address" "$full"
+    printf "\n\$ grpcurl -cacert var/dev/tls/ca.pem -H 'authorization: Bearer $%s' -d '%s' %s %s\n" "${actor#user:}" "$body" "$address" "$full"
   fi
-  reply=$("$grpcurl" -plaintext -H "authorization: Bearer ${tokens[${actor#user:}]}" -d "$body" "$address" "$full")
+  reply=$("$grpcurl" -cacert "$ca" -H "authorization: Bearer ${tokens[${actor#user:}]}" -d "$body" "$address" "$full")
   [[ $verbose == 1 ]] && printf '%s\n' "$reply"
   return 0
 }
@@ -87,7 +90,7 @@ step() { printf '\n== %s\n' "$*"; }
 show() { printf '   %s\n' "$*"; }
 
 for service in intake dispatch delivery aftersales crm; do
-  health=$("$grpcurl" -plaintext -connect-timeout 2 "$host:${port[$service]}" grpc.health.v1.Health/Check 2>&1) || {
+  health=$("$grpcurl" -cacert "$ca" -connect-timeout 2 "$host:${port[$service]}" grpc.health.v1.Health/Check 2>&1) || {
     echo "$service does not answer at $host:${port[$service]}; start everything with 'make run'" >&2
     exit 1
   }

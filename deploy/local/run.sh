@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Waybill locally: one nats-server with JetStream (data in var/nats) and every service
-# built so far, each on its own gRPC port. NATS runs with the production users and
+# built so far, each on its own gRPC port, serving TLS with a dev CA's certificate (made
+# once into var/dev/tls: ca.pem is what clients trust). NATS runs with the production users and
 # permissions (`waybill accounts`): dev passwords are made once into var/dev/nats/<user>
 # (owner-only files), the streams are bootstrapped as `ops`, and each service connects as
 # its own user. Ctrl-C (or SIGTERM) stops everything: the
@@ -16,6 +17,8 @@
 #   WAYBILL_READY_TIMEOUT  seconds to wait for SERVING  [60]
 #   WAYBILL_AUTH_DIR the dev token key (made here with waybill-token keygen if missing)
 #                                                   [var/dev/auth]
+#   WAYBILL_TLS_DIR  the dev CA and the services' certificate (made here with
+#                    waybill-token dev-certs if missing)  [var/dev/tls]
 #   CONSOLE_PORT     the web console's HTTP port  [8080]
 #   WAYBILL_LOG_FORMAT, RUST_LOG, WAYBILL_* service settings pass through to the services.
 set -euo pipefail
@@ -40,6 +43,7 @@ nats_port=${NATS_PORT:-4222}
 monitor_port=${NATS_MONITOR_PORT:-8222}
 ready_timeout=${WAYBILL_READY_TIMEOUT:-60}
 auth_dir=${WAYBILL_AUTH_DIR:-$var_dir/dev/auth}
+tls_dir=${WAYBILL_TLS_DIR:-$var_dir/dev/tls}
 console_port=${CONSOLE_PORT:-8080}
 host=127.0.0.1
 
@@ -93,6 +97,15 @@ if [[ ! -f $auth_dir/waybill-dev.pub.pem ]]; then
   "$bin_dir/waybill-token" keygen --dir "$auth_dir" --kid waybill-dev >/dev/null
 fi
 export WAYBILL_AUTH_PUBLIC_KEYS=${WAYBILL_AUTH_PUBLIC_KEYS:-$auth_dir/waybill-dev.pub.pem}
+
+# gRPC speaks TLS only, with a certificate for 127.0.0.1/localhost signed by a dev CA made
+# once and kept (clients keep trusting ca.pem across runs); grpcurl: -cacert $tls_dir/ca.pem.
+if [[ ! -f $tls_dir/ca.pem || ! -f $tls_dir/cert.pem || ! -f $tls_dir/key.pem ]]; then
+  say "making a dev CA and the services' certificate in $tls_dir"
+fi
+"$bin_dir/waybill-token" dev-certs --dir "$tls_dir" >/dev/null
+ca=$tls_dir/ca.pem
+export WAYBILL_TLS_CERT=$tls_dir/cert.pem WAYBILL_TLS_KEY=$tls_dir/key.pem
 
 # --- stopping ----------------------------------------------------------------------------
 # Children run in their own process groups (job control on), so Ctrl-C reaches only this
@@ -160,9 +173,16 @@ for entry in "${services[@]}"; do
   wait_for_port "$port" 30 "$!" || die "waybill-$name did not start; see $var_dir/$name.log"
 done
 
-# The web console: the services' addresses are its defaults; it trusts the same token key.
+# The web console: the services' ports are its defaults, reached over TLS through the dev
+# CA; it trusts the same token key.
 say "waybill-console on http://$host:$console_port, log $var_dir/console.log"
-WAYBILL_CONSOLE_LISTEN="$host:$console_port" "$bin_dir/waybill-console" >>"$var_dir/console.log" 2>&1 &
+console_urls=()
+for entry in "${services[@]}"; do
+  read -r name port _ <<<"$entry"
+  console_urls+=("WAYBILL_CONSOLE_${name^^}_URL=https://$host:$port")
+done
+env "${console_urls[@]}" WAYBILL_CONSOLE_TLS_CA="$ca" WAYBILL_CONSOLE_LISTEN="$host:$console_port" \
+  "$bin_dir/waybill-console" >>"$var_dir/console.log" 2>&1 &
 pids+=($!)
 names+=(waybill-console)
 wait_for_port "$console_port" 30 "$!" || die "waybill-console did not start; see $var_dir/console.log"
@@ -174,7 +194,7 @@ if [[ -x $grpcurl ]]; then
     status=unknown
     deadline=$((SECONDS + ready_timeout))
     while ((SECONDS < deadline)); do
-      status=$("$grpcurl" -plaintext -connect-timeout 1 "$host:$port" grpc.health.v1.Health/Check 2>/dev/null \
+      status=$("$grpcurl" -cacert "$ca" -connect-timeout 1 "$host:$port" grpc.health.v1.Health/Check 2>/dev/null \
         | sed -n 's/.*"status": *"\([A-Z_]*\)".*/\1/p') || true
       [[ $status == SERVING ]] && break
       sleep 0.2
@@ -196,17 +216,17 @@ Waybill is running (Ctrl-C stops everything):
 EOF
 for entry in "${services[@]}"; do
   read -r name port metrics_port <<<"$entry"
-  printf '  %-18s %s:%s  (gRPC, plaintext)\n' "$name" "$host" "$port"
+  printf '  %-18s %s:%s  (gRPC over TLS, CA %s)\n' "$name" "$host" "$port" "$ca"
   printf '  %-18s http://%s:%s/metrics\n' "$name metrics" "$host" "$metrics_port"
 done
 printf '  %-18s http://%s:%s  (sign in with a token: waybill-token mint ...)\n' console "$host" "$console_port"
 cat <<EOF
 
 Try (every call needs a token; health and reflection do not):
-  $grpcurl -plaintext $host:50051 list
-  $grpcurl -plaintext $host:50051 describe waybill.v1.IntakeService
+  $grpcurl -cacert $ca $host:50051 list
+  $grpcurl -cacert $ca $host:50051 describe waybill.v1.IntakeService
   TOKEN=\$($bin_dir/waybill-token mint --key $auth_dir/waybill-dev.key.pem --role customer-service-agent --sub alice)
-  $grpcurl -plaintext -H "authorization: Bearer \$TOKEN" -d '{"pageSize": 5}' $host:50051 waybill.v1.IntakeService/ListOrders
+  $grpcurl -cacert $ca -H "authorization: Bearer \$TOKEN" -d '{"pageSize": 5}' $host:50051 waybill.v1.IntakeService/ListOrders
   $bin_dir/waybill-token mint --key $auth_dir/waybill-dev.key.pem --role order-reviewer --sub rita
                         # paste it at http://$host:$console_port/sign-in (the web console)
   make demo             # one order's whole life through all five services

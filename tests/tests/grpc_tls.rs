@@ -102,12 +102,12 @@ async fn every_service_serves_tls_to_a_client_that_trusts_the_ca_and_refuses_pla
 {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir()?;
-    let certificates = TestCertificates::generate(dir.path());
+    let certificates = TestCertificates::generate(dir.path())?;
     let env =
         [("WAYBILL_TLS_CERT", certificates.cert.as_path()), ("WAYBILL_TLS_KEY", certificates.key.as_path())];
     let trusting = Client::Tls { ca: &certificates.ca, identity: None };
     let strangers = tempfile::tempdir()?;
-    let other_ca = TestCertificates::generate(strangers.path());
+    let other_ca = TestCertificates::generate(strangers.path())?;
     let distrusting = Client::Tls { ca: &other_ca.ca, identity: None };
 
     let mut services = Vec::new();
@@ -134,9 +134,9 @@ async fn every_service_serves_tls_to_a_client_that_trusts_the_ca_and_refuses_pla
 async fn with_a_client_ca_only_callers_with_a_certificate_it_signed_are_served() -> anyhow::Result<()> {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir()?;
-    let certificates = TestCertificates::generate(dir.path());
+    let certificates = TestCertificates::generate(dir.path())?;
     let strangers = tempfile::tempdir()?;
-    let other = TestCertificates::generate(strangers.path());
+    let other = TestCertificates::generate(strangers.path())?;
     let env = [
         ("WAYBILL_TLS_CERT", certificates.cert.as_path()),
         ("WAYBILL_TLS_KEY", certificates.key.as_path()),

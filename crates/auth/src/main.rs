@@ -3,6 +3,7 @@
 //! ```text
 //! waybill-token keygen --dir var/dev/auth [--kid waybill-dev]
 //! waybill-token mint --key var/dev/auth/waybill-dev.key.pem --role dispatcher --sub dana [--ttl 8h]
+//! waybill-token dev-certs --dir var/dev/tls
 //! waybill-token policy-markdown
 //! waybill-token privacy-markdown
 //! ```
@@ -58,6 +59,13 @@ enum Command {
         #[arg(long, env = "WAYBILL_AUTH_AUDIENCE", default_value = waybill_auth::token::DEFAULT_AUDIENCE)]
         audience: String,
     },
+    /// Make a dev CA and a certificate for localhost/127.0.0.1 signed by it: `ca.pem`,
+    /// `cert.pem`, `key.pem` in `--dir`. Keeps them when all three are there already, so
+    /// clients that trust the CA keep working across runs.
+    DevCerts {
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Print the roles and policy tables as docs/SECURITY.md carries them.
     PolicyMarkdown,
     /// Print the personal-data-by-role table as docs/SECURITY.md carries it.
@@ -74,6 +82,11 @@ fn main() -> anyhow::Result<()> {
             let identity = Identity { sub, roles, customer_id, courier_id };
             identity.check()?;
             println!("{}", signer.mint(identity, ttl)?);
+            Ok(())
+        }
+        Command::DevCerts { dir } => {
+            let files = waybill_auth::dev_certs::DevCertificates::ensure(&dir)?;
+            println!("{}\n{}\n{}", files.ca.display(), files.cert.display(), files.key.display());
             Ok(())
         }
         Command::PolicyMarkdown => {

@@ -27,15 +27,19 @@ pub enum PersonalData {
     Signature,
     /// Whether the courier checked the recipient's ID (`proof_of_delivery.id_checked`).
     IdCheck,
+    /// A CRM customer's contacts' phones and e-mails and its addresses' street lines and
+    /// postal codes (`Customer.profile`); names, cities and countries stay visible.
+    CustomerContact,
 }
 
 impl PersonalData {
-    pub const ALL: [PersonalData; 5] = [
+    pub const ALL: [PersonalData; 6] = [
         PersonalData::ConsigneeContact,
         PersonalData::ConsigneeAddress,
         PersonalData::DeliveryPosition,
         PersonalData::Signature,
         PersonalData::IdCheck,
+        PersonalData::CustomerContact,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +49,7 @@ impl PersonalData {
             PersonalData::DeliveryPosition => "proof of delivery: position",
             PersonalData::Signature => "proof of delivery: signature",
             PersonalData::IdCheck => "proof of delivery: ID check",
+            PersonalData::CustomerContact => "customer's contacts and addresses (CRM)",
         }
     }
 }
@@ -58,26 +63,30 @@ impl fmt::Display for PersonalData {
 impl Role {
     /// The personal data a role needs: the one table.
     ///
-    /// - the customer (its own orders) and customer service: all of it, they are who the
-    ///   consignee and a disputed delivery are discussed with;
+    /// - the customer (its own orders and profile) and customer service: all of it, they
+    ///   are who the consignee and a disputed delivery are discussed with;
     /// - the courier (its own deliveries): the consignee's contact and address to deliver,
-    ///   and the proof it recorded itself;
+    ///   and the proof it recorded itself; no CRM contacts;
     /// - the after-sales agent: all of it, a claim or complaint about a delivery turns on
-    ///   the proof;
-    /// - the dispatcher: contact and address, to plan and to arrange a new attempt;
-    /// - the order reviewer and the hub operator: the address (destination checks, labels);
-    /// - finance, the analyst and the integrator: none (amounts, KPIs and status need no
-    ///   person); the administrator: all.
+    ///   the proof and is answered to the customer's contact;
+    /// - the dispatcher: the consignee's contact and address, to plan and to arrange a new
+    ///   attempt;
+    /// - the order reviewer and the hub operator: the consignee's address (destination
+    ///   checks, labels);
+    /// - finance: the customer's contacts and addresses (invoices, credit holds), no
+    ///   consignee; the analyst and the integrator: none (KPIs and status need no person);
+    ///   the administrator: all.
     pub fn personal_data(self) -> &'static [PersonalData] {
         use PersonalData::*;
         match self {
-            Role::Customer | Role::CustomerServiceAgent | Role::Courier | Role::AfterSalesAgent => {
+            Role::Customer | Role::CustomerServiceAgent | Role::AfterSalesAgent | Role::Administrator => {
                 &PersonalData::ALL
             }
-            Role::Administrator => &PersonalData::ALL,
+            Role::Courier => &[ConsigneeContact, ConsigneeAddress, DeliveryPosition, Signature, IdCheck],
             Role::Dispatcher => &[ConsigneeContact, ConsigneeAddress],
             Role::OrderReviewer | Role::HubOperator => &[ConsigneeAddress],
-            Role::Finance | Role::Analyst | Role::Integrator => &[],
+            Role::Finance => &[CustomerContact],
+            Role::Analyst | Role::Integrator => &[],
         }
     }
 
@@ -125,9 +134,11 @@ mod tests {
 
     #[test]
     fn readers_without_a_need_see_no_personal_data() {
-        for role in [Role::Finance, Role::Analyst, Role::Integrator] {
+        for role in [Role::Analyst, Role::Integrator] {
             assert!(role.personal_data().is_empty(), "{role} sees personal data");
         }
+        assert_eq!(Role::Finance.personal_data(), [PersonalData::CustomerContact], "invoices, no consignee");
+        assert!(!Role::Courier.sees(PersonalData::CustomerContact));
         assert!(Role::HubOperator.sees(PersonalData::ConsigneeAddress));
         assert!(!Role::HubOperator.sees(PersonalData::ConsigneeContact));
         let both =

@@ -2,11 +2,12 @@
 //! every call carrying the signed-in person's token, and a failed call turned into the
 //! page that tells that person why.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use waybill_proto::v1::{
     after_sales_service_client::AfterSalesServiceClient, crm_service_client::CrmServiceClient,
     delivery_service_client::DeliveryServiceClient, dispatch_service_client::DispatchServiceClient,
@@ -37,6 +38,11 @@ pub struct Backends {
     /// How long one gRPC call may take before the page says the service did not answer.
     #[arg(long, env = "WAYBILL_CONSOLE_CALL_TIMEOUT_MS", default_value_t = 10_000)]
     pub call_timeout_ms: u64,
+    /// The CA (PEM) that signed the services' certificates: `https://` addresses are
+    /// trusted through it (`make run` passes its dev CA, var/dev/tls/ca.pem). There are no
+    /// built-in roots: an `https://` address needs this.
+    #[arg(long, env = "WAYBILL_CONSOLE_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// One channel per service; cheap to clone, connected on first use and reconnected by
@@ -51,12 +57,28 @@ pub struct Channels {
 }
 
 impl Backends {
-    /// The channels; a malformed address fails the start, naming the flag.
+    /// The channels; a malformed address, an unreadable CA or an `https://` address without
+    /// one fails the start, naming the flag.
     pub fn connect(&self) -> anyhow::Result<Channels> {
         let timeout = Duration::from_millis(self.call_timeout_ms);
+        let ca = match &self.tls_ca {
+            Some(path) => Some(Certificate::from_pem(
+                std::fs::read(path)
+                    .map_err(|error| anyhow::anyhow!("--tls-ca {}: {error}", path.display()))?,
+            )),
+            None => None,
+        };
         let lazy = |flag: &str, url: &str| -> anyhow::Result<Channel> {
-            let endpoint = Endpoint::from_shared(url.to_owned())
+            let mut endpoint = Endpoint::from_shared(url.to_owned())
                 .map_err(|error| anyhow::anyhow!("--{flag} {url:?} is not a gRPC address: {error}"))?;
+            if url.starts_with("https://") {
+                let ca = ca.clone().ok_or_else(|| {
+                    anyhow::anyhow!("--{flag} {url:?} is https: name the CA that signed it with --tls-ca")
+                })?;
+                endpoint = endpoint
+                    .tls_config(ClientTlsConfig::new().ca_certificate(ca))
+                    .map_err(|error| anyhow::anyhow!("--{flag} {url:?}: {error}"))?;
+            }
             Ok(endpoint
                 .connect_timeout(Duration::from_secs(2))
                 .timeout(timeout)
@@ -173,5 +195,32 @@ impl IntoResponse for Failure {
             }
         };
         (status, layout::problem(&title, &detail)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backends(url: &str, tls_ca: Option<&str>) -> Backends {
+        Backends {
+            intake_url: url.to_owned(),
+            dispatch_url: url.to_owned(),
+            delivery_url: url.to_owned(),
+            aftersales_url: url.to_owned(),
+            crm_url: url.to_owned(),
+            call_timeout_ms: 1_000,
+            tls_ca: tls_ca.map(PathBuf::from),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_https_service_needs_the_ca_that_signed_it() {
+        backends("http://127.0.0.1:50051", None).connect().expect("plaintext needs no CA");
+        let error = backends("https://127.0.0.1:50051", None).connect().expect_err("no CA to trust");
+        assert!(error.to_string().contains("--tls-ca"), "{error}");
+        let missing = "/nonexistent/waybill/ca.pem";
+        let error = backends("https://127.0.0.1:50051", Some(missing)).connect().expect_err("unreadable CA");
+        assert!(error.to_string().contains(missing), "{error}");
     }
 }

@@ -35,7 +35,7 @@ fn check(variables: &[(String, String)]) -> std::process::Output {
 #[test]
 fn nats_server_accepts_the_production_config_with_the_documented_variables() {
     let dir = tempfile::tempdir().unwrap();
-    let certificates = TestCertificates::generate(dir.path());
+    let certificates = TestCertificates::generate(dir.path()).expect("test certificates");
     let variables = variables(&certificates);
     let output = check(&variables);
     assert!(

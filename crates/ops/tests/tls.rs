@@ -33,7 +33,7 @@ async fn plain_attempt(
 #[tokio::test]
 async fn a_service_reaches_a_tls_server_with_the_ca_and_no_client_without_it() {
     let dir = tempfile::tempdir().unwrap();
-    let certificates = TestCertificates::generate(dir.path());
+    let certificates = TestCertificates::generate(dir.path()).expect("test certificates");
     let (cert, key) = (certificates.cert.display().to_string(), certificates.key.display().to_string());
     let server =
         NatsServer::start_empty(&["--tls", "--tlscert", &cert, "--tlskey", &key], TestUsers::generate());
@@ -53,7 +53,7 @@ async fn a_service_reaches_a_tls_server_with_the_ca_and_no_client_without_it() {
 #[tokio::test]
 async fn a_server_that_verifies_clients_accepts_only_certificates_its_ca_signed() {
     let dir = tempfile::tempdir().unwrap();
-    let certificates = TestCertificates::generate(dir.path());
+    let certificates = TestCertificates::generate(dir.path()).expect("test certificates");
     let (ca, cert, key) = (
         certificates.ca.display().to_string(),
         certificates.cert.display().to_string(),

@@ -1,7 +1,8 @@
 //! Personal data redacted by role, on the wire types: `waybill_auth::privacy` decides which
-//! pieces each role needs; this applies that to an order, a delivery or a timeline entry
-//! before it leaves a service, and names what it left out in the message's `withheld`.
-//! Every read that carries a consignee or a proof of delivery goes through here.
+//! pieces each role needs; this applies that to an order, a delivery, a timeline entry, a
+//! dispatch task or a CRM customer before it leaves a service, and names what it left out
+//! in the message's `withheld`. Every read that carries a consignee, a proof of delivery or
+//! a customer's contacts goes through here.
 
 use tonic::Request;
 use waybill_auth::{Identity, PersonalData};
@@ -15,6 +16,7 @@ pub struct Redaction {
     position: bool,
     signature: bool,
     id_check: bool,
+    customer_contact: bool,
 }
 
 impl Redaction {
@@ -26,6 +28,7 @@ impl Redaction {
             position: hidden(PersonalData::DeliveryPosition),
             signature: hidden(PersonalData::Signature),
             id_check: hidden(PersonalData::IdCheck),
+            customer_contact: hidden(PersonalData::CustomerContact),
         }
     }
 
@@ -48,22 +51,49 @@ impl Redaction {
         self.proof(entry.proof_of_delivery.as_mut(), &mut entry.withheld);
     }
 
+    /// A dispatch task's consignee end: the destination of a forward task, the origin (the
+    /// pickup) of a reverse one. The shipper's end stays: it is where goods are collected.
+    pub fn dispatch_task(&self, task: &mut v1::DispatchTask) {
+        if !self.address {
+            return;
+        }
+        let (consignee_end, path) = if task.kind == i32::from(v1::TaskKind::Reverse) {
+            (task.origin.as_mut(), "origin")
+        } else {
+            (task.destination.as_mut(), "destination")
+        };
+        if let Some(address) = consignee_end {
+            clear_street(address);
+            task.withheld.extend(paths(path, &["lines", "postal_code"]));
+        }
+    }
+
+    /// A CRM customer's contacts' phones and e-mails and its addresses' streets.
+    pub fn customer(&self, customer: &mut v1::Customer) {
+        let Some(profile) = customer.profile.as_mut().filter(|_| self.customer_contact) else { return };
+        if !profile.contacts.is_empty() {
+            profile.contacts.iter_mut().for_each(clear_phone_and_email);
+            customer.withheld.extend(paths("profile.contacts", &["phone", "email"]));
+        }
+        if !profile.addresses.is_empty() {
+            profile.addresses.iter_mut().for_each(clear_street);
+            customer.withheld.extend(paths("profile.addresses", &["lines", "postal_code"]));
+        }
+    }
+
     fn consignee(&self, consignee: Option<&mut v1::Party>, withheld: &mut Vec<String>) {
         let Some(consignee) = consignee else { return };
         if self.contact
             && let Some(contact) = consignee.contact.as_mut()
         {
-            contact.phone.clear();
-            contact.email.clear();
-            withheld.extend(["consignee.contact.phone".to_owned(), "consignee.contact.email".to_owned()]);
+            clear_phone_and_email(contact);
+            withheld.extend(paths("consignee.contact", &["phone", "email"]));
         }
         if self.address
             && let Some(address) = consignee.address.as_mut()
         {
-            address.lines.clear();
-            address.postal_code.clear();
-            withheld
-                .extend(["consignee.address.lines".to_owned(), "consignee.address.postal_code".to_owned()]);
+            clear_street(address);
+            withheld.extend(paths("consignee.address", &["lines", "postal_code"]));
         }
     }
 
@@ -82,6 +112,22 @@ impl Redaction {
             withheld.push("proof_of_delivery.id_checked".to_owned());
         }
     }
+}
+
+fn clear_phone_and_email(contact: &mut v1::Contact) {
+    contact.phone.clear();
+    contact.email.clear();
+}
+
+/// Clears an address's street lines and postal code; city, region and country stay.
+fn clear_street(address: &mut v1::Address) {
+    address.lines.clear();
+    address.postal_code.clear();
+}
+
+/// `withheld` entries: `path.field` for each field.
+fn paths<'a>(path: &'a str, fields: &'a [&str]) -> impl Iterator<Item = String> + 'a {
+    fields.iter().map(move |field| format!("{path}.{field}"))
 }
 
 #[cfg(test)]
@@ -149,5 +195,33 @@ mod tests {
         let mut untouched = delivery();
         Redaction::for_identity(&Identity::new("root", Role::Administrator)).delivery(&mut untouched);
         assert_eq!(untouched, delivery());
+    }
+
+    #[test]
+    fn a_reverse_task_withholds_its_origin_where_the_consignee_lives() {
+        let street = |city: &str| v1::Address {
+            lines: vec!["Marienplatz 1".into()],
+            city: city.into(),
+            postal_code: "80331".into(),
+            ..v1::Address::default()
+        };
+        let task = v1::DispatchTask {
+            kind: v1::TaskKind::Reverse.into(),
+            origin: Some(street("Munich")),
+            destination: Some(street("Berlin")),
+            ..v1::DispatchTask::default()
+        };
+        let mut redacted = task.clone();
+        Redaction::for_identity(&Identity::new("feed", Role::Integrator)).dispatch_task(&mut redacted);
+        assert_eq!(redacted.destination, task.destination, "the shipper's end stays");
+        let origin = redacted.origin.as_ref().expect("origin");
+        assert_eq!(
+            (origin.lines.len(), origin.postal_code.as_str(), origin.city.as_str()),
+            (0, "", "Munich")
+        );
+        assert_eq!(redacted.withheld, ["origin.lines", "origin.postal_code"]);
+        let mut untouched = task.clone();
+        Redaction::for_identity(&Identity::new("hub", Role::HubOperator)).dispatch_task(&mut untouched);
+        assert_eq!(untouched, task);
     }
 }

@@ -90,7 +90,8 @@ mod tests {
         let error = flags.server_config().expect_err("garbage");
         assert!(error.to_string().contains("not a usable certificate and key"), "{error}");
 
-        let certificates = waybill_testkit::TestCertificates::generate(dir.path());
+        let certificates =
+            waybill_testkit::TestCertificates::generate(dir.path()).expect("test certificates");
         let flags = TlsFlags {
             tls_cert: Some(certificates.cert),
             tls_key: Some(certificates.key),

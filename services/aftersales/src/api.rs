@@ -490,6 +490,12 @@ impl AfterSalesService for AfterSalesApi {
         require(violations)?;
         let (((complaint_id, customer_id), category), severity) =
             complaint_id.zip(customer_id).zip(category).zip(severity).ok_or_else(unreachable_field)?;
+        // A customer complains about its own orders only: another customer's order answers
+        // NOT_FOUND exactly as one that does not exist, so order ids cannot be probed.
+        let scope = scope_of(&request);
+        if let (Some(_), Some(order_id)) = (&scope, &order_id) {
+            self.order_facts(&scope, order_id).await?;
+        }
         let command = ComplaintCommand::File {
             complaint_id,
             customer_id: customer_id.to_string(),

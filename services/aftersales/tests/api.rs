@@ -349,3 +349,39 @@ async fn a_customer_sees_and_files_its_own_cases_only() {
     anna.get_complaint(get(&complaint_id)).await.expect("hers");
     agent.get_complaint(get(&complaint_id)).await.expect("the agent's to handle");
 }
+
+#[tokio::test]
+async fn a_customer_complaining_about_another_customers_order_finds_no_such_order() {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    // The standard order is cust-1's (Anna's).
+    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-1").await;
+    let mut anna = aftersales.client(Caller::customer("anna", "cust-1")).await;
+    let mut bert = aftersales.client(Caller::customer("bert", "cust-2")).await;
+    let about = |request_id: &str, customer_id: &str, order_id: &str| v1::FileComplaintRequest {
+        customer_id: customer_id.into(),
+        order_id: order_id.into(),
+        ..complaint(request_id)
+    };
+
+    // Bert, complaining in his own name about Anna's order, hears what a missing order says.
+    let missing = uuid::Uuid::now_v7().to_string();
+    let foreign =
+        bert.file_complaint(about("bert-1", "cust-2", &placed.order_id)).await.expect_err("not his");
+    let absent = bert.file_complaint(about("bert-2", "cust-2", &missing)).await.expect_err("no such order");
+    assert_eq!(foreign.code(), Code::NotFound, "{foreign:?}");
+    assert_eq!(absent.code(), Code::NotFound, "{absent:?}");
+    assert_eq!(foreign.message(), absent.message().replace(&missing, &placed.order_id));
+    let all = v1::ListCasesRequest::default();
+    let agent = &mut aftersales.client(Caller::after_sales("agent")).await;
+    assert!(
+        agent.list_cases(all.clone()).await.expect("listed").into_inner().cases.is_empty(),
+        "nothing filed"
+    );
+
+    // Anna's complaint about her own order is filed.
+    let filed = anna.file_complaint(about("anna-1", "cust-1", &placed.order_id)).await.expect("hers");
+    let complaint = filed.into_inner().complaint.expect("complaint");
+    assert_eq!(complaint.order_id, placed.order_id);
+}

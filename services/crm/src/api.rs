@@ -12,7 +12,7 @@ use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::status::invalid_argument;
 use waybill_proto::v1::{self, crm_service_server::CrmService};
 use waybill_runtime::actor::context_of;
-use waybill_runtime::{Duty, Origin};
+use waybill_runtime::{Duty, Origin, Redaction};
 use waybill_types::CustomerId;
 
 use crate::analytics::{AbcClass, LifecycleClass, Period, Policy};
@@ -75,7 +75,7 @@ impl CrmApi {
             causes: Default::default(),
             registered_by,
         });
-        Ok((customer_to_wire(&view, &self.policy), position))
+        Ok((customer_to_wire(&view, &self.policy, Redaction::of(request)), position))
     }
 }
 
@@ -202,6 +202,7 @@ impl CrmService for CrmApi {
         request: Request<v1::GetCustomerRequest>,
     ) -> Result<Response<v1::GetCustomerResponse>, Status> {
         let scope = context_of(&request).identity.customer_scope().map(str::to_owned);
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let customer_id = convert::customer_id(&mut violations, "customer_id", &body.customer_id);
@@ -217,7 +218,7 @@ impl CrmService for CrmApi {
             .ok_or_else(|| Status::not_found(format!("customer {customer_id} not found")))?;
         let kpis = model.kpis(Some(&customer_id), Period::default());
         Ok(Response::new(v1::GetCustomerResponse {
-            customer: Some(customer_to_wire(&view, &self.policy)),
+            customer: Some(customer_to_wire(&view, &self.policy, redaction)),
             kpis: Some(kpis_to_wire(&kpis)),
         }))
     }
@@ -227,6 +228,7 @@ impl CrmService for CrmApi {
         request: Request<v1::ListCustomersRequest>,
     ) -> Result<Response<v1::ListCustomersResponse>, Status> {
         let scope = context_of(&request).identity.customer_scope().map(str::to_owned);
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let lifecycle = match v1::LifecycleClass::try_from(body.lifecycle) {
@@ -280,7 +282,7 @@ impl CrmService for CrmApi {
         let (page, next) =
             self.runner.model.read().list(&filter, after.as_ref(), limit, &self.policy, self.clock.now());
         Ok(Response::new(v1::ListCustomersResponse {
-            customers: page.iter().map(|view| customer_to_wire(view, &self.policy)).collect(),
+            customers: page.iter().map(|view| customer_to_wire(view, &self.policy, redaction)).collect(),
             next_page_token: next.map(|id| id.to_string()).unwrap_or_default(),
         }))
     }

@@ -380,3 +380,50 @@ async fn a_customer_sees_its_own_profile_only() {
     assert!(listed.next_page_token.is_empty(), "no token naming another customer");
     assert_eq!(desk.list_customers(list).await.expect("listed").into_inner().customers.len(), 2);
 }
+
+#[tokio::test]
+async fn a_customers_phone_e_mail_and_street_go_only_to_roles_that_need_them() {
+    let nats = NatsServer::start();
+    let crm = start_crm(&nats).await;
+    let mut desk = crm.client(Caller::customer_service("desk")).await;
+    let registered = desk.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
+    let registered = registered.into_inner();
+    let whole = registered.customer.expect("customer").profile.expect("profile");
+    assert_eq!(whole, profile("Acme GmbH"), "customer service sees it all");
+    let get = v1::GetCustomerRequest { customer_id: "cust-1".into(), min_position: registered.position };
+    let list = v1::ListCustomersRequest { min_position: registered.position, ..Default::default() };
+
+    for (caller, sees) in [
+        (Caller::integrator("feed"), false),
+        (Caller::with_roles("ann", &[Role::Analyst, Role::Integrator]), false),
+        (Caller::with_role("rita", Role::OrderReviewer), false),
+        (Caller::finance("fin"), true),
+        (Caller::customer("anna", "cust-1"), true),
+    ] {
+        let mut client = crm.client(caller).await;
+        let got =
+            client.get_customer(get.clone()).await.expect("read").into_inner().customer.expect("customer");
+        let listed = client.list_customers(list.clone()).await.expect("listed").into_inner().customers;
+        assert_eq!(listed, std::slice::from_ref(&got), "the list withholds the same");
+        let profile = got.profile.expect("profile");
+        if sees {
+            assert_eq!(profile, whole);
+            assert!(got.withheld.is_empty(), "{:?}", got.withheld);
+            continue;
+        }
+        let contact = &profile.contacts[0];
+        let address = &profile.addresses[0];
+        assert_eq!((contact.name.as_str(), contact.phone.as_str(), contact.email.as_str()), ("Ada", "", ""));
+        assert_eq!((address.lines.len(), address.postal_code.as_str()), (0, ""));
+        assert_eq!(address.city, whole.addresses[0].city, "the city stays for reports");
+        assert_eq!(
+            got.withheld,
+            [
+                "profile.contacts.phone",
+                "profile.contacts.email",
+                "profile.addresses.lines",
+                "profile.addresses.postal_code"
+            ]
+        );
+    }
+}

@@ -8,6 +8,7 @@ use waybill_eventlog::Position;
 use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::status::invalid_argument;
 use waybill_proto::v1::{self, dispatch_service_server::DispatchService};
+use waybill_runtime::Redaction;
 use waybill_runtime::actor::context_of;
 
 use crate::codec::{
@@ -368,7 +369,7 @@ impl DispatchService for DispatchApi {
         let command = TaskCommand::Assign { vehicle_id, driver_id };
         let outcome = self.run_task(&request, request_id, checked(task_id)?, command).await?;
         Ok(Response::new(v1::AssignTaskResponse {
-            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            task: Some(task_for(Redaction::of(&request), &outcome.task, outcome.position)),
             vehicle: outcome.vehicle.as_ref().map(|(vehicle, version)| vehicle_to_wire(vehicle, *version)),
             position: outcome.position,
         }))
@@ -385,7 +386,7 @@ impl DispatchService for DispatchApi {
         let outcome =
             self.run_task(&request, request_id, checked(task_id)?, TaskCommand::Unassign { reason }).await?;
         Ok(Response::new(v1::UnassignTaskResponse {
-            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            task: Some(task_for(Redaction::of(&request), &outcome.task, outcome.position)),
             position: outcome.position,
         }))
     }
@@ -399,7 +400,7 @@ impl DispatchService for DispatchApi {
         require(violations)?;
         let outcome = self.run_task(&request, request_id, checked(task_id)?, TaskCommand::MarkPacked).await?;
         Ok(Response::new(v1::MarkPackedResponse {
-            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            task: Some(task_for(Redaction::of(&request), &outcome.task, outcome.position)),
             position: outcome.position,
         }))
     }
@@ -414,7 +415,7 @@ impl DispatchService for DispatchApi {
         let outcome =
             self.run_task(&request, request_id, checked(task_id)?, TaskCommand::RecordPickup).await?;
         Ok(Response::new(v1::RecordPickupResponse {
-            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            task: Some(task_for(Redaction::of(&request), &outcome.task, outcome.position)),
             position: outcome.position,
         }))
     }
@@ -431,7 +432,7 @@ impl DispatchService for DispatchApi {
         let command = TaskCommand::RecordCheckpoint { place, note };
         let outcome = self.run_task(&request, request_id, checked(task_id)?, command).await?;
         Ok(Response::new(v1::RecordCheckpointResponse {
-            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            task: Some(task_for(Redaction::of(&request), &outcome.task, outcome.position)),
             position: outcome.position,
         }))
     }
@@ -448,7 +449,7 @@ impl DispatchService for DispatchApi {
             .run_task(&request, request_id, checked(task_id)?, TaskCommand::RecordArrival { hub })
             .await?;
         Ok(Response::new(v1::RecordArrivalResponse {
-            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            task: Some(task_for(Redaction::of(&request), &outcome.task, outcome.position)),
             position: outcome.position,
         }))
     }
@@ -479,7 +480,7 @@ impl DispatchService for DispatchApi {
         };
         let outcome = self.run_task(&request, request_id, task_id, command).await?;
         Ok(Response::new(v1::ReportExceptionResponse {
-            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            task: Some(task_for(Redaction::of(&request), &outcome.task, outcome.position)),
             exception_id,
             position: outcome.position,
         }))
@@ -505,7 +506,7 @@ impl DispatchService for DispatchApi {
         };
         let outcome = self.run_task(&request, request_id, checked(task_id)?, command).await?;
         Ok(Response::new(v1::HandleExceptionResponse {
-            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            task: Some(task_for(Redaction::of(&request), &outcome.task, outcome.position)),
             position: outcome.position,
         }))
     }
@@ -522,7 +523,7 @@ impl DispatchService for DispatchApi {
         let command = TaskCommand::ResolveException { exception_id, resolution };
         let outcome = self.run_task(&request, request_id, checked(task_id)?, command).await?;
         Ok(Response::new(v1::ResolveExceptionResponse {
-            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            task: Some(task_for(Redaction::of(&request), &outcome.task, outcome.position)),
             position: outcome.position,
         }))
     }
@@ -570,7 +571,7 @@ impl DispatchService for DispatchApi {
         };
         let outcome = self.run_task(&request, request_id, TaskId(return_id), command).await?;
         Ok(Response::new(v1::RequestReverseShipmentResponse {
-            task: Some(task_to_wire(&outcome.task, outcome.position)),
+            task: Some(task_for(Redaction::of(&request), &outcome.task, outcome.position)),
             position: outcome.position,
         }))
     }
@@ -579,6 +580,7 @@ impl DispatchService for DispatchApi {
         &self,
         request: Request<v1::GetTaskRequest>,
     ) -> Result<Response<v1::GetTaskResponse>, Status> {
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let task_id = uuid(&mut violations, "task_id", &body.task_id).map(TaskId);
@@ -588,13 +590,16 @@ impl DispatchService for DispatchApi {
         let model = self.runners.tasks.model.read();
         let record =
             model.task(&task_id).ok_or_else(|| Status::not_found(format!("task {task_id} not found")))?;
-        Ok(Response::new(v1::GetTaskResponse { task: Some(task_to_wire(&record.state, record.version)) }))
+        Ok(Response::new(v1::GetTaskResponse {
+            task: Some(task_for(redaction, &record.state, record.version)),
+        }))
     }
 
     async fn list_tasks(
         &self,
         request: Request<v1::ListTasksRequest>,
     ) -> Result<Response<v1::ListTasksResponse>, Status> {
+        let redaction = Redaction::of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
         let status = task_status_from_wire(body.status).unwrap_or_else(|_| {
@@ -612,7 +617,10 @@ impl DispatchService for DispatchApi {
         let model = self.runners.tasks.model.read();
         let (page, next) = model.list_tasks(&filter, after, page_size);
         Ok(Response::new(v1::ListTasksResponse {
-            tasks: page.into_iter().map(|record| task_to_wire(&record.state, record.version)).collect(),
+            tasks: page
+                .into_iter()
+                .map(|record| task_for(redaction, &record.state, record.version))
+                .collect(),
             next_page_token: next.map(|task_id| task_id.to_string()).unwrap_or_default(),
         }))
     }
@@ -712,6 +720,14 @@ pub fn driver_to_wire(driver: &Driver, version: Position) -> v1::Driver {
     }
 }
 
+/// The task as its caller may see it: the consignee's street withheld from roles that do
+/// not need it (`Redaction`, docs/SECURITY.md).
+fn task_for(redaction: Redaction, task: &Task, version: Position) -> v1::DispatchTask {
+    let mut wire = task_to_wire(task, version);
+    redaction.dispatch_task(&mut wire);
+    wire
+}
+
 pub fn task_to_wire(task: &Task, version: Position) -> v1::DispatchTask {
     let plan = &task.plan;
     let id = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
@@ -757,5 +773,6 @@ pub fn task_to_wire(task: &Task, version: Position) -> v1::DispatchTask {
         updated_at: Some(convert::timestamp_to_wire(task.updated_at)),
         version,
         hazardous: plan.hazardous,
+        withheld: Vec::new(),
     }
 }

@@ -578,3 +578,25 @@ async fn an_unavailable_or_retired_driver_is_not_given_a_trip() {
         .expect_err("retired drivers stay retired");
     assert_eq!(refused.code(), Code::FailedPrecondition);
 }
+
+#[tokio::test]
+async fn the_consignees_street_goes_to_the_dispatcher_and_is_withheld_from_the_integrator() {
+    let system = System::start().await;
+    let mut intake = system.intake(Caller::customer_service("shop")).await;
+    let mut dispatcher = system.dispatch(Caller::dispatcher("dana")).await;
+    let mut integrator = system.dispatch(Caller::integrator("feed")).await;
+    let order_id = place_order(&mut intake, "place-1").await;
+
+    let planned = wait_for_task(&mut dispatcher, &order_id, |_| true).await;
+    let destination = planned.destination.clone().expect("destination");
+    assert!(!destination.lines.is_empty() && !destination.postal_code.is_empty(), "{destination:?}");
+    assert!(planned.withheld.is_empty(), "{:?}", planned.withheld);
+
+    let seen = wait_for_task(&mut integrator, &order_id, |_| true).await;
+    let listed = integrator.list_tasks(v1::ListTasksRequest::default()).await.expect("listed").into_inner();
+    assert_eq!(listed.tasks, std::slice::from_ref(&seen), "the list withholds the same");
+    let street_hidden = v1::Address { lines: Vec::new(), postal_code: String::new(), ..destination };
+    assert_eq!(seen.destination, Some(street_hidden), "city and country stay for zoning");
+    assert_eq!(seen.withheld, ["destination.lines", "destination.postal_code"]);
+    assert_eq!(seen.origin, planned.origin, "the shipper's end is where goods are collected");
+}

@@ -2,13 +2,22 @@
 
 use waybill_proto::convert;
 use waybill_proto::v1;
+use waybill_runtime::Redaction;
 
 use crate::analytics::abc::ClassShare;
 use crate::analytics::{AbcClass, AbcReport, Kpis, LeadTime, LifecycleClass, Policy, Rate};
 use crate::codec::{profile_to_wire, rating_to_wire};
 use crate::read_model::CustomerView;
 
-pub fn customer_to_wire(view: &CustomerView, policy: &Policy) -> v1::Customer {
+/// The customer as its caller may see it: contacts' phones and e-mails and the addresses'
+/// streets withheld from roles that do not need them (`Redaction`, docs/SECURITY.md).
+pub fn customer_to_wire(view: &CustomerView, policy: &Policy, redaction: Redaction) -> v1::Customer {
+    let mut customer = customer_view_to_wire(view, policy);
+    redaction.customer(&mut customer);
+    customer
+}
+
+fn customer_view_to_wire(view: &CustomerView, policy: &Policy) -> v1::Customer {
     let totals = &view.totals;
     let money = |amount_minor: i64| Some(v1::Money::from(&policy.money(amount_minor)));
     let record = view.record.as_ref();
@@ -54,6 +63,7 @@ pub fn customer_to_wire(view: &CustomerView, policy: &Policy) -> v1::Customer {
         registered_at: customer.map(|customer| convert::timestamp_to_wire(customer.registered_at)),
         last_order_at: totals.last_order_at.map(convert::timestamp_to_wire),
         version: record.map(|record| record.version).unwrap_or(0),
+        withheld: Vec::new(),
     }
 }
 

@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """Follow one Waybill order on the event log, as an integrator would.
 
-Reads WAYBILL_INTEGRATION, the integrators' mirror of the event stream (the same events at
-the same positions; the `integrator` NATS user may read nothing else), with an ordered
-consumer, keeps the events whose envelope names the order, prints each as a JSON line, and
-stores where it got to, so that a restarted follower resumes instead of starting over:
+Reads the WAYBILL stream with an ordered consumer, keeps the events whose envelope names
+the order, prints each as a JSON line, and stores where it got to, so that a restarted
+follower resumes instead of starting over:
 
 - **Resume from a stored position.** After every event it handles, the follower writes the
   stream sequence it reached (and the event ids it has printed) to the state file, atomically
@@ -45,6 +44,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy  # noqa: E402
 
 from waybill.v1 import envelope_pb2  # noqa: E402
 
+STREAM = "WAYBILL"
 # Event ids remembered for deduplication. A redelivery comes soon after the first delivery,
 # so the most recent ids are the ones that matter; this bounds the state file.
 REMEMBERED_IDS = 10_000
@@ -99,11 +99,11 @@ async def follow(args: argparse.Namespace) -> int:
     start = args.from_position if args.from_position is not None else state.position + 1
     client = await nats.connect(args.nats, name="waybill-example-follower")
     js = client.jetstream()
-    head = (await js.stream_info(args.stream)).state.last_seq
+    head = (await js.stream_info(STREAM)).state.last_seq
     printed = 0
     subscription = await js.subscribe(
         "waybill.>",
-        stream=args.stream,
+        stream=STREAM,
         ordered_consumer=True,
         config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=max(start, 1)),
     )
@@ -147,7 +147,7 @@ async def follow(args: argparse.Namespace) -> int:
             state.save()
             # Keep reading up to the newest event there is now, not the head seen at start.
             if state.done and position >= head:
-                head = (await js.stream_info(args.stream)).state.last_seq
+                head = (await js.stream_info(STREAM)).state.last_seq
     finally:
         await subscription.unsubscribe()
         await client.close()
@@ -159,7 +159,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
     parser.add_argument("--order", required=True, help="the order id to follow")
-    parser.add_argument("--stream", default="WAYBILL_INTEGRATION", help="the stream to read: the integrators' mirror")
     parser.add_argument("--state", required=True, help="file holding the position and the ids seen")
     parser.add_argument("--until", default="waybill.aftersales.refund_issued.v1", help="ce-type that ends the order's story")
     parser.add_argument("--stop-after", type=int, help="stop after this many new events (to show a resume)")

@@ -1,4 +1,4 @@
-//! The JetStream streams behind the log and the settings that keep it safe (see
+//! The two JetStream streams behind the log and the settings that keep it safe (see
 //! DESIGN.md, "JetStream settings that keep the log safe"): file storage, limits retention
 //! without expiry, `discard: new`, no deletes or purges, a duplicate window for idempotency
 //! and a bounded message size.
@@ -10,12 +10,6 @@
 //! missing is a state to wait out, and one whose safety settings differ a refusal to start.
 //! Both read the settings back: an older or differently configured server that silently
 //! dropped a setting must stop the process at start, not corrupt the log later.
-//!
-//! The bootstrap also makes the integrators' stream: a mirror of the event stream (the
-//! same messages at the same positions, copied by the server moments after they are
-//! stored) with a bound on its consumers. Integrators read only the mirror, so however
-//! many consumers one opens, it cannot use up the server's consumers, which the services'
-//! own reads need (docs/NATS-SECURITY.md). Services never read it.
 
 use std::time::Duration;
 
@@ -45,10 +39,6 @@ pub struct StreamSettings {
     /// Same safety settings as the event stream except that it may be purged, and its
     /// messages may be twice as large (a dead letter is an event plus error headers).
     pub dead_letter_stream: String,
-    /// The integrators' mirror of the event stream. Default `WAYBILL_INTEGRATION`.
-    pub integration_stream: String,
-    /// How many consumers the integrators' mirror allows at once. Default 64.
-    pub integration_max_consumers: i32,
 }
 
 impl Default for StreamSettings {
@@ -60,8 +50,6 @@ impl Default for StreamSettings {
             duplicate_window: Duration::from_secs(30 * 60),
             max_message_size: 64 * 1024,
             dead_letter_stream: "WAYBILL_DEADLETTER".to_owned(),
-            integration_stream: "WAYBILL_INTEGRATION".to_owned(),
-            integration_max_consumers: 64,
         }
     }
 }
@@ -72,14 +60,9 @@ pub const DEAD_LETTER_SUBJECTS: &str = "deadletter.>";
 impl StreamSettings {
     fn check(&self) -> Result<(), SetupError> {
         let invalid = |message: &str| Err(SetupError::InvalidSettings(message.to_owned()));
-        let names = [&self.name, &self.dead_letter_stream, &self.integration_stream];
-        if names.iter().any(|name| name.is_empty())
-            || names.iter().collect::<std::collections::HashSet<_>>().len() < 3
+        if self.name.is_empty() || self.dead_letter_stream.is_empty() || self.name == self.dead_letter_stream
         {
             return invalid("stream names must be non-empty and different");
-        }
-        if self.integration_max_consumers <= 0 {
-            return invalid("integration_max_consumers must be positive");
         }
         if self.subjects.is_empty() {
             return invalid("the event stream needs at least one subject");
@@ -106,18 +89,6 @@ impl StreamSettings {
             subjects: vec![DEAD_LETTER_SUBJECTS.to_owned()],
             deny_purge: false,
             max_message_size: self.max_message_size.saturating_mul(2),
-            ..self.safe_config()
-        }
-    }
-
-    /// The integrators' mirror: the event stream's safety settings, no subjects of its own
-    /// (a mirror takes none), and a bound on its consumers.
-    pub(crate) fn integration_stream_config(&self) -> Config {
-        Config {
-            name: self.integration_stream.clone(),
-            subjects: Vec::new(),
-            mirror: Some(jetstream::stream::Source { name: self.name.clone(), ..Default::default() }),
-            max_consumers: self.integration_max_consumers,
             ..self.safe_config()
         }
     }
@@ -205,14 +176,6 @@ fn check_kept(wanted: &Config, actual: &Config) -> Result<(), SetupError> {
     same!("max_message_size", max_message_size);
     same!("max_age", max_age);
     same!("allow_atomic_publish", allow_atomic_publish);
-    // Only the mirror bounds its consumers (the server stores "unbounded" as -1).
-    if wanted.max_consumers > 0 && wanted.max_consumers != actual.max_consumers {
-        return not_kept("max_consumers", wanted.max_consumers.to_string(), actual.max_consumers.to_string());
-    }
-    let mirrored = |config: &Config| config.mirror.as_ref().map(|source| source.name.clone());
-    if mirrored(wanted) != mirrored(actual) {
-        return not_kept("mirror", format!("{:?}", mirrored(wanted)), format!("{:?}", mirrored(actual)));
-    }
     // The server stores "unlimited" as -1; 0 means the same to it.
     for (setting, value) in [
         ("max_bytes", actual.max_bytes),
@@ -265,8 +228,7 @@ pub(crate) async fn check_streams(
     check_stream(jetstream, settings.dead_letter_stream_config()).await
 }
 
-/// What the operator's bootstrap does: creates or updates the event and dead-letter
-/// streams, and the integrators' mirror.
+/// What the operator's bootstrap does: creates or updates both streams.
 pub(crate) async fn bootstrap_streams(
     jetstream: &jetstream::Context,
     settings: &StreamSettings,
@@ -274,6 +236,5 @@ pub(crate) async fn bootstrap_streams(
 ) -> Result<(), SetupError> {
     settings.check()?;
     ensure_stream(jetstream, settings.event_stream_config(atomic_batches)).await?;
-    ensure_stream(jetstream, settings.dead_letter_stream_config()).await?;
-    ensure_stream(jetstream, settings.integration_stream_config()).await
+    ensure_stream(jetstream, settings.dead_letter_stream_config()).await
 }

@@ -12,8 +12,7 @@ use waybill_eventlog::{EventLog, SetupError, StreamSettings};
 use waybill_testkit::{NatsServer, TestUsers};
 
 #[tokio::test]
-async fn the_bootstrap_creates_the_streams_and_the_integrators_mirror_with_the_safe_settings_and_opening_changes_nothing()
- {
+async fn the_bootstrap_creates_both_streams_with_the_safe_settings_and_opening_changes_nothing() {
     // The test kit bootstraps every server as the ops user, as `waybill bootstrap` does.
     let server = NatsServer::start();
     let client = server.client().await;
@@ -36,19 +35,6 @@ async fn the_bootstrap_creates_the_streams_and_the_integrators_mirror_with_the_s
     assert_eq!(dead.subjects, vec!["deadletter.>".to_owned()]);
     assert!(dead.deny_delete && !dead.deny_purge);
     assert_eq!(dead.discard, DiscardPolicy::New);
-
-    // The integrators' mirror holds the same event at the same position, and bounds its
-    // consumers.
-    let mirror = jetstream.get_stream("WAYBILL_INTEGRATION").await.unwrap();
-    let mirrored = mirror.cached_info().config.clone();
-    assert_eq!(mirrored.mirror.map(|source| source.name), Some("WAYBILL".to_owned()));
-    assert_eq!(mirrored.max_consumers, 64);
-    assert!(mirrored.deny_delete && mirrored.deny_purge && mirrored.subjects.is_empty());
-    let copied = waybill_testkit::eventually("the mirror to copy the event", || async {
-        mirror.direct_get(1).await.ok()
-    })
-    .await;
-    assert_eq!(copied.subject.as_str(), "waybill.intake.order.o-1");
 
     let again = EventLog::open(client, StreamSettings::default(), common::SOURCE).await.expect("re-open");
     assert_eq!(again.head().await.unwrap(), 1, "re-opening keeps the log");

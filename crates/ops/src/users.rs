@@ -131,7 +131,7 @@ impl User {
         let events = streams.name.as_str();
         let every_durable =
             || Service::ALL.into_iter().flat_map(|service| service.durables()).map(|(name, _)| *name);
-        let reading = reading_the_log(events, Some(&streams.dead_letter_stream));
+        let reading = reading_the_log(streams);
         let inboxes = vec!["_INBOX.>".to_owned()];
         match self {
             User::Sys => None,
@@ -169,17 +169,22 @@ impl User {
                 })
             }
             User::Integrator => {
-                // The integrators' mirror only (crates/eventlog stream.rs): consumers there
-                // are bounded by the mirror and cannot touch the services' own.
-                let mirror = streams.integration_stream.as_str();
-                let mut publish_allow = reading_the_log(mirror, None);
-                publish_allow.push(format!("$JS.API.CONSUMER.MSG.NEXT.{mirror}.*"));
-                publish_allow.push(format!("$JS.ACK.{mirror}.>"));
+                let mut publish_allow = reading;
+                publish_allow.push(format!("$JS.API.CONSUMER.MSG.NEXT.{events}.*"));
+                publish_allow.push(format!("$JS.ACK.{events}.>"));
+                let mut publish_deny = Vec::new();
+                for durable in every_durable() {
+                    publish_deny.push(format!("$JS.API.CONSUMER.CREATE.{events}.{durable}"));
+                    publish_deny.push(format!("$JS.API.CONSUMER.CREATE.{events}.{durable}.>"));
+                    publish_deny.push(format!("$JS.API.CONSUMER.DELETE.{events}.{durable}"));
+                    publish_deny.push(format!("$JS.API.CONSUMER.MSG.NEXT.{events}.{durable}"));
+                    publish_deny.push(format!("$JS.ACK.{events}.{durable}.>"));
+                }
                 Some(Permissions {
                     publish_allow,
-                    publish_deny: Vec::new(),
+                    publish_deny,
                     subscribe_allow: inboxes,
-                    explanation: "reads the integrators' mirror of the log; its own consumers there; publishes nothing",
+                    explanation: "reads the log; its own consumers; publishes nothing to the log",
                 })
             }
         }
@@ -187,10 +192,12 @@ impl User {
 }
 
 /// Reading the event log: stream info, direct and plain gets, consumers of its own.
-fn reading_the_log(events: &str, dead_letters: Option<&str>) -> Vec<String> {
-    let mut rights = vec!["$JS.API.INFO".to_owned(), format!("$JS.API.STREAM.INFO.{events}")];
-    rights.extend(dead_letters.map(|stream| format!("$JS.API.STREAM.INFO.{stream}")));
-    rights.extend([
+fn reading_the_log(streams: &StreamSettings) -> Vec<String> {
+    let events = streams.name.as_str();
+    vec![
+        "$JS.API.INFO".to_owned(),
+        format!("$JS.API.STREAM.INFO.{events}"),
+        format!("$JS.API.STREAM.INFO.{}", streams.dead_letter_stream),
         format!("$JS.API.STREAM.MSG.GET.{events}"),
         format!("$JS.API.DIRECT.GET.{events}"),
         format!("$JS.API.DIRECT.GET.{events}.>"),
@@ -202,8 +209,7 @@ fn reading_the_log(events: &str, dead_letters: Option<&str>) -> Vec<String> {
         format!("$JS.API.CONSUMER.DELETE.{events}.*"),
         format!("$JS.API.CONSUMER.INFO.{events}.*"),
         format!("$JS.FC.{events}.>"),
-    ]);
-    rights
+    ]
 }
 
 /// One user's rights: subjects it may publish to (less the denied ones) and subscribe on.

@@ -49,6 +49,7 @@ const OWNERS: [Owner; 5] = [
             ("task", OrderLink::OwnId),
             ("vehicle", OrderLink::OwnId),
             ("driver", OrderLink::OwnId),
+            ("hub", OrderLink::OwnId),
         ],
     },
     Owner {

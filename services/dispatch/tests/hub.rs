@@ -3,6 +3,8 @@
 //! a zone of their category with room, loaded out; a cycle count's discrepancies are events
 //! with an exception each; stock that disagrees with its task is found. No NATS.
 
+mod plans;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{TimeZone, Utc};
@@ -11,13 +13,11 @@ use waybill_command::Decided;
 use waybill_command::scenario::Scenario;
 use waybill_dispatch::commands::HubInput;
 use waybill_dispatch::domain::{
-    DiscrepancyKind, ExceptionKind, GoodsCategory, Hub, HubCommand, HubEvent, HubId, Inspection, Load, Plan,
-    Rejection, Severity, StorageZone, Task, TaskEvent, TaskId, TaskKind, TransportMode, derived_exception_id,
-    stock_mismatch,
+    DiscrepancyKind, ExceptionKind, GoodsCategory, Hub, HubCommand, HubEvent, HubId, Inspection, Rejection,
+    Severity, StorageZone, Task, TaskEvent, TaskId, derived_exception_id, stock_mismatch,
 };
 use waybill_dispatch::read_model::DispatchModel;
-use waybill_fixtures::pinned_address;
-use waybill_types::{OrderId, ServiceLevel, Timestamp};
+use waybill_types::{OrderId, Timestamp};
 
 fn t0() -> Timestamp {
     Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().expect("valid time")
@@ -63,22 +63,7 @@ fn put_away(n: u128, zone: &str) -> HubEvent {
 
 /// An order's forward task, arrived at `hub` if given.
 fn task(n: u128, hazardous: bool, arrived_at: Option<&str>) -> Task {
-    let planned = TaskEvent::Planned {
-        task_id: TaskId(order(n).0),
-        plan: Plan {
-            kind: TaskKind::Forward,
-            order_id: order(n),
-            return_id: None,
-            mode: TransportMode::RoadLtl,
-            service_level: ServiceLevel::Standard,
-            origin: pinned_address("Berlin"),
-            destination: pinned_address("Munich"),
-            load: Load::new(6_000, 1_000),
-            origin_depot: "Berlin".into(),
-            hazardous,
-        },
-        source_event_id: format!("accepted-{n}"),
-    };
+    let planned = plans::berlin_to_munich(TaskId(order(n).0), hazardous);
     let arrived = arrived_at.map(|hub| TaskEvent::ArrivedAtHub { hub: hub.into() });
     Scenario::<Task>::given(t0(), std::iter::once(planned).chain(arrived)).state().expect("a task")
 }

@@ -255,14 +255,27 @@ impl Runners {
         model: Projector<DispatchModel>,
         settings: &waybill_runtime::Settings<P>,
     ) -> Runners {
-        let mut vehicles = VehicleRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
-        vehicles.wait_timeout = settings.wait_timeout;
-        let mut drivers = DriverRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
-        drivers.wait_timeout = settings.wait_timeout;
-        let mut tasks = TaskRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
-        tasks.wait_timeout = settings.wait_timeout;
-        let mut hubs = HubRunner::new(log, model, (), settings.clock.clone());
-        hubs.wait_timeout = settings.wait_timeout;
-        Runners { vehicles, drivers, tasks, hubs }
+        Runners {
+            vehicles: runner(&log, &model, settings),
+            drivers: runner(&log, &model, settings),
+            tasks: runner(&log, &model, settings),
+            hubs: runner(&log, &model, settings),
+        }
     }
+}
+
+/// A runner over aggregate `A` on the shared log and model, with the settings' clock and wait.
+fn runner<A, P>(
+    log: &EventLog,
+    model: &Projector<DispatchModel>,
+    settings: &waybill_runtime::Settings<P>,
+) -> waybill_command::CommandRunner<A, DispatchModel>
+where
+    A: Aggregate<Policy = ()>,
+    DispatchModel: waybill_command::AggregateStore<A>,
+{
+    let mut runner =
+        waybill_command::CommandRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
+    runner.wait_timeout = settings.wait_timeout;
+    runner
 }

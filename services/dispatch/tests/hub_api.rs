@@ -170,6 +170,11 @@ async fn goods_are_received_put_away_counted_and_loaded_out_and_bad_input_writes
     let discrepancy = &counted.discrepancies[0];
     assert_eq!(discrepancy.order_id, order_1);
     assert_eq!(discrepancy.kind, i32::from(v1::StockDiscrepancyKind::Missing));
+    // A retried count (same request id) answers the same and writes nothing more.
+    let events_after_count = system.event_types(&hub_subject(&hub_id)).await;
+    let retried = dispatch.count_zone(count("count-1", &hub_id, vec![])).await.expect("retried").into_inner();
+    assert_eq!(retried.discrepancies, counted.discrepancies);
+    assert_eq!(system.event_types(&hub_subject(&hub_id)).await, events_after_count);
     let task = wait_for_task(&mut dispatch, &order_1, |task| task.exceptions.len() == 2).await;
     assert_eq!(task.exceptions[1].kind, i32::from(v1::ExceptionKind::StockDiscrepancy));
     assert!(stock(&mut dispatch, &hub_id, "A1").await.is_empty());

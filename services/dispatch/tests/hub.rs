@@ -1,13 +1,15 @@
 //! Hub stock in the decider, given/when/then: goods received with their inspection (damage
 //! raises an exception on the order's task, as damage in transit does), put away only into
 //! a zone of their category with room, loaded out; a cycle count's discrepancies are events
-//! with an exception each; stock that disagrees with its task is found. No NATS.
+//! with an exception each; stock that disagrees with its task is found; random scan
+//! sequences keep every zone within its capacity and category. No NATS.
 
 mod plans;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{TimeZone, Utc};
+use proptest::prelude::*;
 use uuid::Uuid;
 use waybill_command::Decided;
 use waybill_command::scenario::Scenario;
@@ -318,4 +320,47 @@ fn stock_that_disagrees_with_its_task_is_a_mismatch() {
         stock_mismatch(&hub, order(2), item(2), None).as_deref(),
         Some("in stock, but dispatch has no task for the order")
     );
+}
+
+// ---- random sequences -----------------------------------------------------------------------
+
+/// A hub command on one of four orders (orders 1–3 general, 4 hazardous).
+fn hub_command() -> impl Strategy<Value = HubCommand> {
+    let category = |n: u128| if n == 4 { GoodsCategory::Hazardous } else { GoodsCategory::General };
+    let inspection =
+        prop_oneof![Just(Inspection::Accepted), Just(Inspection::Damaged), Just(Inspection::Short)];
+    let zone_name = prop_oneof![Just(None), Just(Some("A1")), Just(Some("A2")), Just(Some("H1"))];
+    prop_oneof![
+        (1..=4u128, inspection).prop_map(move |(n, inspection)| receive(n, category(n), inspection)),
+        (1..=4u128, zone_name).prop_map(|(n, zone)| put(n, zone)),
+        (1..=4u128).prop_map(|n| HubCommand::LoadOut { order_id: order(n), vehicle_id: None }),
+        (proptest::sample::select(vec!["A1", "A2", "H1"]), proptest::collection::btree_set(1..=4u128, 0..3))
+            .prop_map(|(zone, found)| count(zone, found)),
+    ]
+}
+
+proptest! {
+    /// Whatever the operators scan, every decided event applies, put-away never overfills a
+    /// zone or mixes categories, and every exception raised is on a task of an order named.
+    #[test]
+    fn every_decision_applies_and_put_away_keeps_zones_within_capacity_and_category(
+        commands in proptest::collection::vec(hub_command(), 1..40)
+    ) {
+        let known = tasks((1..=4).map(|n| task(n, n == 4, Some("MUC-HUB"))));
+        let mut history = vec![registered()];
+        for command in commands {
+            let Ok(decided) = decide(history.clone(), command.clone(), known.clone()) else { continue };
+            for (task_id, _) in &decided.others {
+                prop_assert!(known.contains_key(&OrderId(task_id.0)));
+            }
+            history.extend(decided.events.iter().cloned());
+            let state = Scenario::<Hub>::given(t0(), history.clone()).state().expect("every event applies");
+            if let HubCommand::PutAway { order_id, .. } = command {
+                let item = &state.stock[&order_id];
+                let zone = state.zone(item.zone.as_deref().expect("put away")).expect("a zone of the hub");
+                prop_assert_eq!(zone.category, item.category);
+                prop_assert!(state.occupied(&zone.name) <= zone.capacity);
+            }
+        }
+    }
 }

@@ -13,12 +13,11 @@ use waybill_eventlog::{EventLog, Position, Projector};
 use waybill_types::OrderId;
 
 use crate::codec::{self, DispatchEvent};
-use std::collections::BTreeMap;
-
 use crate::domain::{
-    Driver, DriverCommand, DriverEvent, DriverId, Fleet, Hub, HubCommand, HubEvent, HubId, Rejection, Task,
-    TaskCommand, TaskEvent, TaskId, Vehicle, VehicleCommand, VehicleEvent, VehicleId, decide_driver,
-    decide_hub, decide_task, decide_vehicle, evolve_driver, evolve_hub, evolve_task, evolve_vehicle,
+    Driver, DriverCommand, DriverEvent, DriverId, Fleet, Hub, HubCommand, HubEvent, HubFacts, HubId,
+    Rejection, Task, TaskCommand, TaskEvent, TaskId, Vehicle, VehicleCommand, VehicleEvent, VehicleId,
+    decide_driver, decide_hub, decide_task, decide_vehicle, evolve_driver, evolve_hub, evolve_task,
+    evolve_vehicle,
 };
 use crate::read_model::DispatchModel;
 
@@ -78,10 +77,10 @@ waybill_command::aggregate! {
     };
 }
 
-/// What a hub command reads beside the hub: the tasks of the orders it names.
+/// What a hub command reads beside the hub (see [`HubFacts`]).
 pub struct HubInput {
     pub hub_id: HubId,
-    pub tasks: BTreeMap<waybill_types::OrderId, Task>,
+    pub facts: HubFacts,
 }
 
 /// A hub command reads the tasks of the orders it names: a receipt must have a task (and a
@@ -92,16 +91,23 @@ impl Decision<Hub, DispatchModel> for HubCommand {
     type Input = HubInput;
 
     fn read(&self, model: &DispatchModel, hub: Primary<'_, Hub>, reads: &mut Reads<Task>) -> HubInput {
-        let mut tasks = BTreeMap::new();
+        let mut facts = HubFacts::default();
         for order_id in self.orders(hub.state) {
             let task_id = TaskId(order_id.0);
             let record = model.task(&task_id);
             reads.other(task_id, record.map_or(0, |record| record.version));
             if let Some(record) = record {
-                tasks.insert(order_id, record.state.clone());
+                facts.tasks.insert(order_id, record.state.clone());
             }
         }
-        HubInput { hub_id: *hub.id, tasks }
+        if let HubCommand::LoadOut { vehicle_id: Some(vehicle_id), .. } = self {
+            let record = model.vehicle(vehicle_id);
+            if let Some(record) = record {
+                facts.vehicles.insert(*vehicle_id, record.state.clone());
+            }
+            reads.subject(Vehicle::subject(vehicle_id), record.map_or(0, |record| record.version));
+        }
+        HubInput { hub_id: *hub.id, facts }
     }
 
     fn decide(
@@ -110,7 +116,7 @@ impl Decision<Hub, DispatchModel> for HubCommand {
         input: &HubInput,
         context: &Context<'_, ()>,
     ) -> Result<Decided<Hub, Task>, Rejection> {
-        let decision = decide_hub(input.hub_id, hub, self, &input.tasks, context)?;
+        let decision = decide_hub(input.hub_id, hub, self, &input.facts, context)?;
         Ok(Decided { events: decision.hub_events, others: decision.task_events })
     }
 

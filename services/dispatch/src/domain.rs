@@ -51,7 +51,7 @@ pub use fleet::{
     decide_vehicle, evolve_driver, evolve_vehicle,
 };
 pub use hub::{
-    DiscrepancyKind, GoodsCategory, Hub, HubCommand, HubDecision, HubEvent, Inspection, StockItem,
+    DiscrepancyKind, GoodsCategory, Hub, HubCommand, HubDecision, HubEvent, HubFacts, Inspection, StockItem,
     StorageZone, ZoneCount, decide_hub, derived_exception_id, evolve_hub, stock_mismatch,
 };
 pub use mode::{Zone, suits, transport_mode};

@@ -15,8 +15,8 @@ use waybill_command::Decided;
 use waybill_command::scenario::Scenario;
 use waybill_dispatch::commands::HubInput;
 use waybill_dispatch::domain::{
-    DiscrepancyKind, ExceptionKind, GoodsCategory, Hub, HubCommand, HubEvent, HubId, Inspection, Rejection,
-    Severity, StorageZone, Task, TaskEvent, TaskId, derived_exception_id, stock_mismatch,
+    DiscrepancyKind, ExceptionKind, GoodsCategory, Hub, HubCommand, HubEvent, HubFacts, HubId, Inspection,
+    Rejection, Severity, StorageZone, Task, TaskEvent, TaskId, derived_exception_id, stock_mismatch,
 };
 use waybill_dispatch::read_model::DispatchModel;
 use waybill_types::{OrderId, Timestamp};
@@ -79,7 +79,7 @@ fn decide(
     command: HubCommand,
     known: BTreeMap<OrderId, Task>,
 ) -> Result<Decided<Hub, Task>, Rejection> {
-    let input = HubInput { hub_id: hub_id(), tasks: known };
+    let input = HubInput { hub_id: hub_id(), facts: HubFacts { tasks: known, vehicles: BTreeMap::new() } };
     Scenario::<Hub>::given(t0(), history).deciding::<DispatchModel, _>(&command, &input).result
 }
 
@@ -232,6 +232,10 @@ fn loading_out_takes_the_goods_off_the_stock() {
     assert!(hub.stock.is_empty());
     assert_eq!(hub.occupied("A1"), 0);
     assert!(hub.loaded_out.contains(&order(1)));
+    let stranger = waybill_dispatch::domain::VehicleId(Uuid::from_u128(0x99));
+    let unknown =
+        decide(history, HubCommand::LoadOut { order_id: order(1), vehicle_id: Some(stranger) }, tasks([]));
+    assert_eq!(unknown.err(), Some(Rejection::VehicleNotFound(stranger)));
 }
 
 #[test]

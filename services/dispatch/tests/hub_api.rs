@@ -179,7 +179,20 @@ async fn goods_are_received_put_away_counted_and_loaded_out_and_bad_input_writes
     assert_eq!(task.exceptions[1].kind, i32::from(v1::ExceptionKind::StockDiscrepancy));
     assert!(stock(&mut dispatch, &hub_id, "A1").await.is_empty());
 
-    // Order 2 leaves on loading; what is left survives a restart (rebuilt from the log).
+    // Order 2 leaves on loading (not onto a vehicle dispatch does not know); what is left
+    // survives a restart (rebuilt from the log).
+    let before = system.event_types(&hub_subject(&hub_id)).await;
+    let unknown_vehicle = dispatch
+        .load_goods_out(v1::LoadGoodsOutRequest {
+            request_id: "out-0".into(),
+            hub_id: hub_id.clone(),
+            order_id: order_2.clone(),
+            vehicle_id: uuid::Uuid::now_v7().to_string(),
+        })
+        .await
+        .expect_err("no such vehicle");
+    assert_eq!(unknown_vehicle.code(), Code::NotFound);
+    assert_eq!(system.event_types(&hub_subject(&hub_id)).await, before);
     dispatch
         .load_goods_out(v1::LoadGoodsOutRequest {
             request_id: "out-1".into(),

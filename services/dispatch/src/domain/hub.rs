@@ -11,7 +11,8 @@
 //! - **Put-away** moves received goods into a zone of their category with room: the zone
 //!   named, or the first such zone. A zone of another category, a full zone, or no zone with
 //!   room is refused, naming why.
-//! - **Loading out** takes the goods off the stock.
+//! - **Loading out** takes the goods off the stock; a vehicle it names is one of dispatch's,
+//!   in service.
 //! - A **cycle count** of a zone lists what was found there. Each difference from the stock
 //!   is a `StockDiscrepancyFound` with a `StockDiscrepancy` exception on the order's task:
 //!   goods missing leave the stock, goods found unexpectedly are booked into the zone. The
@@ -26,7 +27,8 @@ use uuid::Uuid;
 use waybill_types::{OrderId, Timestamp};
 
 use super::{
-    Context, ExceptionKind, HubId, Rejection, Severity, Task, TaskEvent, TaskId, TaskStatus, VehicleId,
+    Context, ExceptionKind, HubId, Rejection, Severity, Task, TaskEvent, TaskId, TaskStatus, Vehicle,
+    VehicleId,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -249,14 +251,22 @@ pub fn derived_exception_id(seed: &str) -> String {
     Uuid::new_v5(&EXCEPTION_ID_NAMESPACE, seed.as_bytes()).to_string()
 }
 
-/// `tasks`: the tasks of the orders [`HubCommand::orders`] names, as the read model has them.
+/// What a hub decision reads beside the hub, as the read model has it: the tasks of the
+/// orders [`HubCommand::orders`] names, and the vehicle a loading names.
+#[derive(Clone, Debug, Default)]
+pub struct HubFacts {
+    pub tasks: BTreeMap<OrderId, Task>,
+    pub vehicles: BTreeMap<VehicleId, Vehicle>,
+}
+
 pub fn decide_hub(
     hub_id: HubId,
     state: Option<&Hub>,
     command: &HubCommand,
-    tasks: &BTreeMap<OrderId, Task>,
+    facts: &HubFacts,
     _context: &Context<'_>,
 ) -> Result<HubDecision, Rejection> {
+    let tasks = &facts.tasks;
     let hub = match (state, command) {
         (None, HubCommand::Register { code, zones }) => {
             check_zones(zones)?;
@@ -333,6 +343,13 @@ pub fn decide_hub(
         }
         HubCommand::LoadOut { order_id, vehicle_id } => {
             hub.item(*order_id)?;
+            if let Some(vehicle_id) = vehicle_id {
+                let vehicle =
+                    facts.vehicles.get(vehicle_id).ok_or(Rejection::VehicleNotFound(*vehicle_id))?;
+                if vehicle.retired {
+                    return Err(Rejection::VehicleRetired(*vehicle_id));
+                }
+            }
             let loaded = HubEvent::GoodsLoadedOut { order_id: *order_id, vehicle_id: *vehicle_id };
             Ok(HubDecision { hub_events: vec![loaded], task_events: vec![] })
         }

@@ -100,6 +100,9 @@ impl Decision<Hub, DispatchModel> for HubCommand {
                 facts.tasks.insert(order_id, record.state.clone());
             }
         }
+        if let HubCommand::Register { code, .. } = self {
+            facts.code_taken_by = model.hub_with_code(code).map(|hub| hub.id);
+        }
         if let HubCommand::LoadOut { vehicle_id: Some(vehicle_id), .. } = self {
             let record = model.vehicle(vehicle_id);
             if let Some(record) = record {

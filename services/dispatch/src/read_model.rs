@@ -87,6 +87,11 @@ impl DispatchModel {
         self.hubs.get(hub_id)
     }
 
+    /// The hub registered with `code` (compared as places are), if any.
+    pub fn hub_with_code(&self, code: &str) -> Option<&Hub> {
+        self.hubs.values().map(|record| &record.state).find(|hub| same_place(&hub.code, code))
+    }
+
     /// Every hub's stock (or one hub's) that does not match the tasks: goods in stock whose
     /// task is not at the hub, and tasks arrived at a hub (by its code) whose goods were
     /// never received or went missing. By hub, then order.

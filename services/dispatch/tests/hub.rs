@@ -79,7 +79,7 @@ fn decide(
     command: HubCommand,
     known: BTreeMap<OrderId, Task>,
 ) -> Result<Decided<Hub, Task>, Rejection> {
-    let input = HubInput { hub_id: hub_id(), facts: HubFacts { tasks: known, vehicles: BTreeMap::new() } };
+    let input = HubInput { hub_id: hub_id(), facts: HubFacts { tasks: known, ..HubFacts::default() } };
     Scenario::<Hub>::given(t0(), history).deciding::<DispatchModel, _>(&command, &input).result
 }
 

@@ -85,6 +85,15 @@ async fn goods_are_received_put_away_counted_and_loaded_out_and_bad_input_writes
     );
     let hub = register_hub(&mut dispatch, &hub_id).await;
     assert_eq!((hub.code.as_str(), hub.zones.len()), (MUC, 2));
+    let same_code = v1::RegisterHubRequest {
+        request_id: "hub-2".into(),
+        hub_id: uuid::Uuid::now_v7().to_string(),
+        code: "muc-hub".into(),
+        zones: vec![zone("A1", v1::GoodsCategory::General, 1)],
+    };
+    let taken = dispatch.register_hub(same_code).await.expect_err("the code is taken");
+    assert_eq!(taken.code(), Code::AlreadyExists);
+    assert!(taken.message().contains(&hub_id), "{}", taken.message());
 
     // Order 1 travels to the hub and arrives; order 2 is only planned.
     let (order_1, _van) = picked_up_task(&system, &mut dispatch).await;

@@ -2,7 +2,7 @@
 //! a hub's storage zones, and the consignments in them from receipt to loading out.
 //!
 //! The rules, in one place:
-//! - A hub is registered with its zones; each zone stores one **category** of goods
+//! - A hub is registered with its code (unique: arrivals name hubs by it) and its zones; each zone stores one **category** of goods
 //!   (general, fragile, cold, hazardous) and holds at most `capacity` consignments.
 //! - Goods are **received** with an inspection: accepted, damaged or short. A damaged
 //!   receipt raises a `Damaged` transport exception on the order's task, in the same append
@@ -252,11 +252,13 @@ pub fn derived_exception_id(seed: &str) -> String {
 }
 
 /// What a hub decision reads beside the hub, as the read model has it: the tasks of the
-/// orders [`HubCommand::orders`] names, and the vehicle a loading names.
+/// orders [`HubCommand::orders`] names, the vehicle a loading names, and for a
+/// registration the hub that already has its code, if any.
 #[derive(Clone, Debug, Default)]
 pub struct HubFacts {
     pub tasks: BTreeMap<OrderId, Task>,
     pub vehicles: BTreeMap<VehicleId, Vehicle>,
+    pub code_taken_by: Option<HubId>,
 }
 
 pub fn decide_hub(
@@ -269,6 +271,12 @@ pub fn decide_hub(
     let tasks = &facts.tasks;
     let hub = match (state, command) {
         (None, HubCommand::Register { code, zones }) => {
+            if let Some(other) = facts.code_taken_by {
+                return Err(Rejection::AlreadyExists {
+                    what: "hub code",
+                    id: format!("{code} (hub {other})"),
+                });
+            }
             check_zones(zones)?;
             let registered = HubEvent::Registered { hub_id, code: code.clone(), zones: zones.clone() };
             return Ok(HubDecision { hub_events: vec![registered], task_events: vec![] });

@@ -1,10 +1,10 @@
 //! Hub stock through the real binaries on one nats-server (gRPC and the log only): an
 //! order hauled to the Munich hub is received damaged (a DAMAGED exception on its task, as
-//! for damage in transit) and put away by category; a second order's goods find the zone
-//! full; the mismatch query names stock whose task is not at the hub; a cycle count writes
-//! each discrepancy with an exception; goods leave on loading. Bad input (a put-away into a
-//! full or wrong zone, a count for an unknown hub) is answered with a clear status and
-//! writes nothing.
+//! for damage in transit, resolved the same way) and put away by category; a second
+//! order's goods find the zone full; the mismatch query names stock whose task is not at
+//! the hub; a cycle count writes each discrepancy with an exception; goods leave on
+//! loading. Bad input (a put-away into a full or wrong zone, a count for an unknown hub) is
+//! answered with a clear status and writes nothing.
 
 use tonic::Code;
 use waybill_eventlog::{EventLog, StreamSettings};
@@ -111,6 +111,16 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
     assert_eq!(raised.exception_id, received.exception_id);
     assert_eq!(raised.kind, i32::from(v1::ExceptionKind::Damaged));
     assert!(raised.description.contains("damaged on receipt at hub MUC-HUB"), "{}", raised.description);
+    // ... and a dispatcher resolves it as any transport exception.
+    let resolve = v1::ResolveExceptionRequest {
+        request_id: "hub-a-resolve".into(),
+        task_id: hauled.clone(),
+        exception_id: received.exception_id.clone(),
+        resolution: "repacked at the hub; claim handled by after-sales".into(),
+    };
+    let resolved = dispatch.resolve_exception(request(&Caller::dispatcher("dispatcher"), resolve)).await?;
+    let task = resolved.into_inner().task.unwrap_or_default();
+    assert!(task.exceptions.iter().all(|exception| exception.resolved_at.is_some()), "{task:?}");
 
     // Put-away: a cold zone refuses general goods; the general zone takes them.
     let subjects = [hub_subject(&hub_id), format!("waybill.dispatch.task.{hauled}")];

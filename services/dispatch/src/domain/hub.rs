@@ -2,8 +2,9 @@
 //! a hub's storage zones, and the consignments in them from receipt to loading out.
 //!
 //! The rules, in one place:
-//! - A hub is registered with its code (unique: arrivals name hubs by it) and its zones; each zone stores one **category** of goods
-//!   (general, fragile, cold, hazardous) and holds at most `capacity` consignments.
+//! - A hub is registered with its code (unique: arrivals name hubs by it) and its zones;
+//!   each zone stores one **category** of goods (general, fragile, cold, hazardous) and
+//!   holds at most `capacity` consignments.
 //! - Goods are **received** with an inspection: accepted, damaged or short. A damaged
 //!   receipt raises a `Damaged` transport exception on the order's task, in the same append
 //!   (the path damage in transit takes). Goods are received once until they leave; hazardous

@@ -62,6 +62,13 @@ policy! {
         "GetVehicle" => ReadOperations,
         "ListVehicles" => ReadOperations,
         "ListDrivers" => ReadOperations,
+        "RegisterHub" => ManageFleet,
+        "ReceiveGoods" => HandleParcels,
+        "PutAwayGoods" => HandleParcels,
+        "LoadGoodsOut" => HandleParcels,
+        "CountZone" => HandleParcels,
+        "GetHubStock" => ReadOperations,
+        "ListStockMismatches" => ReadOperations,
     }
     "DeliveryService" {
         "RegisterCourier" => ManageFleet,

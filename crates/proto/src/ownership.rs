@@ -49,6 +49,7 @@ const OWNERS: [Owner; 5] = [
             ("task", OrderLink::OwnId),
             ("vehicle", OrderLink::OwnId),
             ("driver", OrderLink::OwnId),
+            ("hub", OrderLink::OwnId),
         ],
     },
     Owner {
@@ -156,6 +157,14 @@ mod tests {
         .aggregate_id(OTHER)
         .order_id(ORDER);
         assert_eq!(reason(&format!("waybill.dispatch.task.{OTHER}"), task.build()), None);
+        // A hub has its own id; an event about a consignment names the order.
+        let hub = EnvelopeBuilder::new(
+            "waybill.dispatch.goods_put_away.v1",
+            v1::dispatch_event::Event::GoodsPutAway(v1::GoodsPutAway::default()),
+        )
+        .aggregate_id(OTHER)
+        .order_id(ORDER);
+        assert_eq!(reason(&format!("waybill.dispatch.hub.{OTHER}"), hub.build()), None);
         let customer = EnvelopeBuilder::new(
             "waybill.crm.credit_hold_placed.v1",
             crm_event::Event::CreditHoldPlaced(v1::CreditHoldPlaced::default()),

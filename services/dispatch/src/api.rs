@@ -2,6 +2,8 @@
 //! through a runner or read the model, map the answer. Wire types stop here; rejections
 //! become statuses in `error.rs`.
 
+mod hub;
+
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use waybill_eventlog::Position;
@@ -27,13 +29,10 @@ use crate::read_model::{Record, TaskFilter};
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 500;
 
-/// UUIDv5 namespace for exception ids derived from the reporting request.
-const EXCEPTION_ID_NAMESPACE: Uuid = Uuid::from_u128(0x7e3a_1c55_90d2_4c8e_b0a4_d15b_a7c4_e7c0);
-
 /// The id a reported exception gets: derived from the task and the request id, so a
 /// retried report names the same exception.
 pub fn exception_id_for(task_id: TaskId, request_id: &str) -> String {
-    Uuid::new_v5(&EXCEPTION_ID_NAMESPACE, format!("{task_id}/{request_id}").as_bytes()).to_string()
+    crate::domain::derived_exception_id(&format!("{task_id}/{request_id}"))
 }
 
 pub struct DispatchApi {
@@ -462,7 +461,10 @@ impl DispatchService for DispatchApi {
         let (mut violations, request_id, task_id) = Self::task_fields(&body.request_id, &body.task_id);
         let kind = exception_kind_from_wire(body.kind);
         if kind.is_none() {
-            violations.push("kind", "must be BREAKDOWN, ACCIDENT, WEATHER, CUSTOMS or OTHER");
+            violations.push(
+                "kind",
+                "must be BREAKDOWN, ACCIDENT, WEATHER, CUSTOMS, DAMAGED, STOCK_DISCREPANCY or OTHER",
+            );
         }
         let severity = severity_from_wire(body.severity);
         if severity.is_none() {
@@ -675,6 +677,55 @@ impl DispatchService for DispatchApi {
                 .map(|record| driver_to_wire(&record.state, record.version))
                 .collect(),
         }))
+    }
+
+    async fn register_hub(
+        &self,
+        request: Request<v1::RegisterHubRequest>,
+    ) -> Result<Response<v1::RegisterHubResponse>, Status> {
+        self.hub_register(request).await
+    }
+
+    async fn receive_goods(
+        &self,
+        request: Request<v1::ReceiveGoodsRequest>,
+    ) -> Result<Response<v1::ReceiveGoodsResponse>, Status> {
+        self.hub_receive(request).await
+    }
+
+    async fn put_away_goods(
+        &self,
+        request: Request<v1::PutAwayGoodsRequest>,
+    ) -> Result<Response<v1::PutAwayGoodsResponse>, Status> {
+        self.hub_put_away(request).await
+    }
+
+    async fn load_goods_out(
+        &self,
+        request: Request<v1::LoadGoodsOutRequest>,
+    ) -> Result<Response<v1::LoadGoodsOutResponse>, Status> {
+        self.hub_load_out(request).await
+    }
+
+    async fn count_zone(
+        &self,
+        request: Request<v1::CountZoneRequest>,
+    ) -> Result<Response<v1::CountZoneResponse>, Status> {
+        self.hub_count(request).await
+    }
+
+    async fn get_hub_stock(
+        &self,
+        request: Request<v1::GetHubStockRequest>,
+    ) -> Result<Response<v1::GetHubStockResponse>, Status> {
+        self.hub_stock(request).await
+    }
+
+    async fn list_stock_mismatches(
+        &self,
+        request: Request<v1::ListStockMismatchesRequest>,
+    ) -> Result<Response<v1::ListStockMismatchesResponse>, Status> {
+        self.hub_mismatches(request).await
     }
 }
 

@@ -14,8 +14,16 @@ use waybill_proto::v1::{self, dispatch_event};
 use waybill_types::OrderId;
 
 use crate::domain::{
-    DriverEvent, DriverId, ExceptionKind, Load, Plan, ReplanUpdate, Severity, TaskEvent, TaskId, TaskKind,
-    TaskStatus, Training, TransportMode, UnloadReason, Upkeep, VehicleEvent, VehicleId, VehicleKind,
+    DriverEvent, DriverId, ExceptionKind, HubEvent, Load, Plan, ReplanUpdate, Severity, TaskEvent, TaskId,
+    TaskKind, TaskStatus, Training, TransportMode, UnloadReason, Upkeep, VehicleEvent, VehicleId,
+    VehicleKind,
+};
+
+mod hub;
+
+pub use hub::{
+    category_from_wire, category_to_wire, discrepancy_kind_to_wire, encode_hub, inspection_from_wire,
+    inspection_to_wire, zone_to_wire,
 };
 
 /// Payload schema version of dispatch's events.
@@ -32,6 +40,7 @@ pub enum DispatchEvent {
     Vehicle(VehicleEvent),
     Driver(DriverEvent),
     Task(TaskEvent),
+    Hub(HubEvent),
 }
 
 #[derive(Clone, Debug)]
@@ -42,7 +51,7 @@ pub struct DecodedEvent {
     pub event: DispatchEvent,
 }
 
-fn encode(
+pub(crate) fn encode(
     belongs: Belongs<'_>,
     event_type: &str,
     meta: &EventMeta,
@@ -218,15 +227,15 @@ fn task_to_wire(event: &TaskEvent) -> dispatch_event::Event {
     }
 }
 
-fn field(name: &str) -> CodecError {
+pub(crate) fn field(name: &str) -> CodecError {
     CodecError::field(name)
 }
 
-fn uuid_field(text: &str, name: &str) -> Result<Uuid, CodecError> {
+pub(crate) fn uuid_field(text: &str, name: &str) -> Result<Uuid, CodecError> {
     Uuid::parse_str(text).map_err(|_| field(name))
 }
 
-fn optional_uuid(text: &str, name: &str) -> Result<Option<Uuid>, CodecError> {
+pub(crate) fn optional_uuid(text: &str, name: &str) -> Result<Option<Uuid>, CodecError> {
     if text.is_empty() { Ok(None) } else { uuid_field(text, name).map(Some) }
 }
 
@@ -368,6 +377,7 @@ fn event_from_wire(
             resolution: resolved.resolution,
             resolution_seconds: resolved.resolution_seconds,
         }),
+        hub_event => DispatchEvent::Hub(hub::event_from_wire(hub_event, aggregate_id)?),
     })
 }
 
@@ -499,6 +509,8 @@ pub fn exception_kind_to_wire(kind: ExceptionKind) -> v1::ExceptionKind {
         ExceptionKind::Weather => v1::ExceptionKind::Weather,
         ExceptionKind::Customs => v1::ExceptionKind::Customs,
         ExceptionKind::Other => v1::ExceptionKind::Other,
+        ExceptionKind::Damaged => v1::ExceptionKind::Damaged,
+        ExceptionKind::StockDiscrepancy => v1::ExceptionKind::StockDiscrepancy,
     }
 }
 
@@ -509,6 +521,8 @@ pub fn exception_kind_from_wire(value: i32) -> Option<ExceptionKind> {
         Ok(v1::ExceptionKind::Weather) => Some(ExceptionKind::Weather),
         Ok(v1::ExceptionKind::Customs) => Some(ExceptionKind::Customs),
         Ok(v1::ExceptionKind::Other) => Some(ExceptionKind::Other),
+        Ok(v1::ExceptionKind::Damaged) => Some(ExceptionKind::Damaged),
+        Ok(v1::ExceptionKind::StockDiscrepancy) => Some(ExceptionKind::StockDiscrepancy),
         _ => None,
     }
 }

@@ -14,9 +14,10 @@ use waybill_types::OrderId;
 
 use crate::codec::{self, DispatchEvent};
 use crate::domain::{
-    Driver, DriverCommand, DriverEvent, DriverId, Fleet, Rejection, Task, TaskCommand, TaskEvent, TaskId,
-    Vehicle, VehicleCommand, VehicleEvent, VehicleId, decide_driver, decide_task, decide_vehicle,
-    evolve_driver, evolve_task, evolve_vehicle,
+    Driver, DriverCommand, DriverEvent, DriverId, Fleet, Hub, HubCommand, HubEvent, HubFacts, HubId,
+    Rejection, Task, TaskCommand, TaskEvent, TaskId, Vehicle, VehicleCommand, VehicleEvent, VehicleId,
+    decide_driver, decide_hub, decide_task, decide_vehicle, evolve_driver, evolve_hub, evolve_task,
+    evolve_vehicle,
 };
 use crate::read_model::DispatchModel;
 
@@ -26,6 +27,8 @@ pub type VehicleRunner = waybill_command::CommandRunner<Vehicle, DispatchModel>;
 pub type DriverRunner = waybill_command::CommandRunner<Driver, DispatchModel>;
 /// The shared runner over tasks (see [`run_task`]).
 pub type TaskRunner = waybill_command::CommandRunner<Task, DispatchModel>;
+/// The shared runner over hubs (see [`HubCommand`]'s `Decision`).
+pub type HubRunner = waybill_command::CommandRunner<Hub, DispatchModel>;
 pub type DispatchError = CommandError<Rejection>;
 
 waybill_command::aggregate! {
@@ -61,6 +64,68 @@ waybill_command::aggregate! {
         DispatchEvent::Task(event) => Some((decoded.meta, event)),
         _ => None,
     };
+}
+
+waybill_command::aggregate! {
+    /// A hub's commands are a [`Decision`] over it and the tasks of the orders they name (below).
+    Hub("dispatch", "hub"): HubId => HubEvent, Rejection, ();
+    evolve: evolve_hub;
+    encode: |id, _, event, meta| codec::encode_hub(*id, event, meta);
+    decode: codec::decode => |decoded| match decoded.event {
+        DispatchEvent::Hub(event) => Some((decoded.meta, event)),
+        _ => None,
+    };
+}
+
+/// What a hub command reads beside the hub (see [`HubFacts`]).
+pub struct HubInput {
+    pub hub_id: HubId,
+    pub facts: HubFacts,
+}
+
+/// A hub command reads the tasks of the orders it names: a receipt must have a task (and a
+/// damaged one raises an exception on it), a count's discrepancies raise one each. The
+/// exceptions go out in the same atomic append as the hub's events.
+impl Decision<Hub, DispatchModel> for HubCommand {
+    type Other = Task;
+    type Input = HubInput;
+
+    fn read(&self, model: &DispatchModel, hub: Primary<'_, Hub>, reads: &mut Reads<Task>) -> HubInput {
+        let mut facts = HubFacts::default();
+        for order_id in self.orders(hub.state) {
+            let task_id = TaskId(order_id.0);
+            let record = model.task(&task_id);
+            reads.other(task_id, record.map_or(0, |record| record.version));
+            if let Some(record) = record {
+                facts.tasks.insert(order_id, record.state.clone());
+            }
+        }
+        if let HubCommand::Register { code, .. } = self {
+            facts.code_taken_by = model.hub_with_code(code).map(|hub| hub.id);
+        }
+        if let HubCommand::LoadOut { vehicle_id: Some(vehicle_id), .. } = self {
+            let record = model.vehicle(vehicle_id);
+            if let Some(record) = record {
+                facts.vehicles.insert(*vehicle_id, record.state.clone());
+            }
+            reads.subject(Vehicle::subject(vehicle_id), record.map_or(0, |record| record.version));
+        }
+        HubInput { hub_id: *hub.id, facts }
+    }
+
+    fn decide(
+        &self,
+        hub: Option<&Hub>,
+        input: &HubInput,
+        context: &Context<'_, ()>,
+    ) -> Result<Decided<Hub, Task>, Rejection> {
+        let decision = decide_hub(input.hub_id, hub, self, &input.facts, context)?;
+        Ok(Decided { events: decision.hub_events, others: decision.task_events })
+    }
+
+    fn not_found(&self, hub_id: &HubId) -> Rejection {
+        Rejection::HubNotFound(*hub_id)
+    }
 }
 
 /// The order a task's event belongs to.
@@ -176,6 +241,7 @@ pub struct Runners {
     pub vehicles: VehicleRunner,
     pub drivers: DriverRunner,
     pub tasks: TaskRunner,
+    pub hubs: HubRunner,
 }
 
 impl Runners {
@@ -198,12 +264,27 @@ impl Runners {
         model: Projector<DispatchModel>,
         settings: &waybill_runtime::Settings<P>,
     ) -> Runners {
-        let mut vehicles = VehicleRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
-        vehicles.wait_timeout = settings.wait_timeout;
-        let mut drivers = DriverRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
-        drivers.wait_timeout = settings.wait_timeout;
-        let mut tasks = TaskRunner::new(log, model, (), settings.clock.clone());
-        tasks.wait_timeout = settings.wait_timeout;
-        Runners { vehicles, drivers, tasks }
+        Runners {
+            vehicles: runner(&log, &model, settings),
+            drivers: runner(&log, &model, settings),
+            tasks: runner(&log, &model, settings),
+            hubs: runner(&log, &model, settings),
+        }
     }
+}
+
+/// A runner over aggregate `A` on the shared log and model, with the settings' clock and wait.
+fn runner<A, P>(
+    log: &EventLog,
+    model: &Projector<DispatchModel>,
+    settings: &waybill_runtime::Settings<P>,
+) -> waybill_command::CommandRunner<A, DispatchModel>
+where
+    A: Aggregate<Policy = ()>,
+    DispatchModel: waybill_command::AggregateStore<A>,
+{
+    let mut runner =
+        waybill_command::CommandRunner::new(log.clone(), model.clone(), (), settings.clock.clone());
+    runner.wait_timeout = settings.wait_timeout;
+    runner
 }

@@ -9,6 +9,8 @@
 //!   `assignment`: choosing a vehicle with room.
 //! - `upkeep`: the fleet's upkeep rules (due dates, licences, training) that assignment
 //!   and the upkeep clock apply.
+//! - `hub`: the Hub aggregate: storage zones and the stock in them (receipt with
+//!   inspection, put-away, loading out, cycle counts), and how stock and tasks disagree.
 //! - `rejection`: why a command was refused.
 //!
 //! # The task's lifecycle
@@ -32,6 +34,7 @@
 mod assignment;
 mod decide_task;
 mod fleet;
+mod hub;
 mod mode;
 mod rejection;
 mod task;
@@ -46,6 +49,10 @@ pub use decide_task::{Fleet, TaskDecision, decide_task};
 pub use fleet::{
     Driver, DriverCommand, DriverEvent, UnloadReason, Vehicle, VehicleCommand, VehicleEvent, decide_driver,
     decide_vehicle, evolve_driver, evolve_vehicle,
+};
+pub use hub::{
+    DiscrepancyKind, GoodsCategory, Hub, HubCommand, HubDecision, HubEvent, HubFacts, Inspection, StockItem,
+    StorageZone, ZoneCount, decide_hub, derived_exception_id, evolve_hub, stock_mismatch,
 };
 pub use mode::{Zone, suits, transport_mode};
 pub use rejection::Rejection;
@@ -91,6 +98,11 @@ uuid_id!(
     /// A driver's id: a UUID chosen by whoever registers them.
     DriverId,
     "driver"
+);
+uuid_id!(
+    /// A hub's id: a UUID chosen by whoever registers it (its code is what arrivals name).
+    HubId,
+    "hub"
 );
 uuid_id!(
     /// A task's id: the order id for a forward task, the return id for a reverse one.

@@ -14,7 +14,10 @@ impl From<Rejection> for Status {
             Rejection::TaskNotFound(_)
             | Rejection::VehicleNotFound(_)
             | Rejection::DriverNotFound(_)
-            | Rejection::ExceptionNotFound(_) => Status::not_found(rejection.to_string()),
+            | Rejection::ExceptionNotFound(_)
+            | Rejection::HubNotFound(_)
+            | Rejection::NoTaskForOrder(_)
+            | Rejection::ZoneNotFound { .. } => Status::not_found(rejection.to_string()),
             Rejection::AlreadyExists { .. } => Status::already_exists(rejection.to_string()),
             Rejection::Invalid { violations } => invalid_argument(violations),
             Rejection::Time(time) => time.into(),
@@ -29,7 +32,14 @@ impl From<Rejection> for Status {
             | Rejection::LicenceExpired { .. }
             | Rejection::LicenceDoesNotCover { .. }
             | Rejection::NotTrained { .. }
-            | Rejection::NoEligibleVehicle { .. } => Status::failed_precondition(rejection.to_string()),
+            | Rejection::NoEligibleVehicle { .. }
+            | Rejection::NotInStock { .. }
+            | Rejection::AlreadyInStock { .. }
+            | Rejection::AlreadyPutAway { .. }
+            | Rejection::HazardousCargo { .. }
+            | Rejection::WrongZone { .. }
+            | Rejection::ZoneFull { .. }
+            | Rejection::NoZoneWithRoom { .. } => Status::failed_precondition(rejection.to_string()),
         }
     }
 }

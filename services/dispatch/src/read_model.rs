@@ -11,10 +11,11 @@ use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 
 use crate::codec::{self, DispatchEvent};
 use crate::domain::{
-    Driver, DriverId, Task, TaskId, TaskStatus, Upkeep, Vehicle, VehicleId, evolve_driver, evolve_task,
-    evolve_vehicle, same_place,
+    Driver, DriverId, Hub, HubId, Task, TaskId, TaskStatus, Upkeep, Vehicle, VehicleId, evolve_driver,
+    evolve_hub, evolve_task, evolve_vehicle, same_place, stock_mismatch,
 };
 use crate::order_facts::KnownOrders;
+use waybill_types::OrderId;
 use waybill_types::Timestamp;
 
 /// What the read model follows: all of dispatch, and intake's orders.
@@ -53,7 +54,16 @@ pub struct DispatchModel {
     tasks: BTreeMap<TaskId, Record<Task>>,
     vehicles: BTreeMap<VehicleId, Record<Vehicle>>,
     drivers: BTreeMap<DriverId, Record<Driver>>,
+    hubs: BTreeMap<HubId, Record<Hub>>,
     orders: KnownOrders,
+}
+
+/// Stock that disagrees with its task (see [`crate::domain::stock_mismatch`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockMismatch {
+    pub hub_id: HubId,
+    pub order_id: OrderId,
+    pub reason: String,
 }
 
 impl DispatchModel {
@@ -71,6 +81,43 @@ impl DispatchModel {
 
     pub fn driver(&self, driver_id: &DriverId) -> Option<&Record<Driver>> {
         self.drivers.get(driver_id)
+    }
+
+    pub fn hub(&self, hub_id: &HubId) -> Option<&Record<Hub>> {
+        self.hubs.get(hub_id)
+    }
+
+    /// The hub registered with `code` (compared as places are), if any.
+    pub fn hub_with_code(&self, code: &str) -> Option<&Hub> {
+        self.hubs.values().map(|record| &record.state).find(|hub| same_place(&hub.code, code))
+    }
+
+    /// Every hub's stock (or one hub's) that does not match the tasks: goods in stock whose
+    /// task is not at the hub, and tasks arrived at a hub (by its code) whose goods were
+    /// never received or went missing. By hub, then order.
+    pub fn stock_mismatches(&self, only: Option<HubId>) -> Vec<StockMismatch> {
+        let hubs = self.hubs.values().map(|record| &record.state);
+        let hubs = hubs.filter(|hub| only.is_none_or(|only| hub.id == only));
+        let mut mismatches = Vec::new();
+        for hub in hubs {
+            let arrived_here = self
+                .tasks
+                .values()
+                .filter(|record| {
+                    let arrived = record.state.arrived_at.as_deref();
+                    arrived.is_some_and(|arrived| same_place(arrived, &hub.code))
+                })
+                .map(|record| record.state.plan.order_id);
+            let orders: std::collections::BTreeSet<OrderId> =
+                hub.stock.keys().copied().chain(arrived_here).collect();
+            for order_id in orders {
+                let task = self.tasks.get(&TaskId(order_id.0)).map(|record| &record.state);
+                if let Some(reason) = stock_mismatch(hub, order_id, hub.stock.get(&order_id), task) {
+                    mismatches.push(StockMismatch { hub_id: hub.id, order_id, reason });
+                }
+            }
+        }
+        mismatches
     }
 
     pub fn orders(&self) -> &KnownOrders {
@@ -182,6 +229,12 @@ impl DispatchModel {
                 let state = evolve_task(state, event, at).ok_or_else(refused)?;
                 self.tasks.insert(TaskId(id), record(state, position, causes, cause));
             }
+            DispatchEvent::Hub(event) => {
+                let previous = self.hubs.remove(&HubId(id));
+                let (state, causes) = split(previous);
+                let state = evolve_hub(state, event, at).ok_or_else(refused)?;
+                self.hubs.insert(HubId(id), record(state, position, causes, cause));
+            }
         }
         Ok(())
     }
@@ -245,5 +298,15 @@ impl AggregateStore<Task> for DispatchModel {
 
     fn position_caused_by(&self, id: &TaskId, causation_id: &str) -> Option<Position> {
         self.tasks.get(id)?.causes.latest_caused_by(causation_id)
+    }
+}
+
+impl AggregateStore<Hub> for DispatchModel {
+    fn current(&self, id: &HubId) -> Option<(Hub, Position)> {
+        self.hubs.get(id).map(|record| (record.state.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, id: &HubId, causation_id: &str) -> Option<Position> {
+        self.hubs.get(id)?.causes.latest_caused_by(causation_id)
     }
 }

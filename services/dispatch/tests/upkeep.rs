@@ -3,6 +3,8 @@
 //! cargo without training are refused (naming why) and write nothing; automatic assignment
 //! passes over them; upkeep dates are checked; each due date is reminded of once. No NATS.
 
+mod plans;
+
 use std::collections::BTreeMap;
 
 use chrono::{Duration, TimeZone, Utc};
@@ -10,13 +12,13 @@ use uuid::Uuid;
 use waybill_command::scenario::Scenario;
 use waybill_dispatch::commands::TaskInput;
 use waybill_dispatch::domain::{
-    Driver, DriverCommand, DriverEvent, DriverId, Fleet, Load, Plan, Rejection, Task, TaskCommand,
-    TaskDecision, TaskEvent, TaskId, TaskKind, Training, TransportMode, Upkeep, Vehicle, VehicleCommand,
-    VehicleEvent, VehicleId, VehicleKind, licence_covers,
+    Driver, DriverCommand, DriverEvent, DriverId, Fleet, Load, Rejection, Task, TaskCommand, TaskDecision,
+    TaskEvent, TaskId, Training, TransportMode, Upkeep, Vehicle, VehicleCommand, VehicleEvent, VehicleId,
+    VehicleKind, licence_covers,
 };
 use waybill_dispatch::read_model::DispatchModel;
 use waybill_fixtures::pinned_address;
-use waybill_types::{OrderId, ServiceLevel, Timestamp};
+use waybill_types::{ServiceLevel, Timestamp};
 
 // ---- the world ------------------------------------------------------------------------------
 
@@ -43,22 +45,7 @@ fn driver_id(n: u128) -> DriverId {
 }
 
 fn planned(hazardous: bool) -> TaskEvent {
-    TaskEvent::Planned {
-        task_id: task_id(),
-        plan: Plan {
-            kind: TaskKind::Forward,
-            order_id: OrderId(task_id().0),
-            return_id: None,
-            mode: TransportMode::RoadLtl,
-            service_level: ServiceLevel::Standard,
-            origin: pinned_address("Berlin"),
-            destination: pinned_address("Munich"),
-            load: Load::new(6_000, 1_000),
-            origin_depot: "Berlin".into(),
-            hazardous,
-        },
-        source_event_id: "accepted-1".into(),
-    }
+    plans::berlin_to_munich(task_id(), hazardous)
 }
 
 fn registered(n: u128, kind: VehicleKind) -> VehicleEvent {

@@ -4,7 +4,9 @@
 use waybill_types::{FieldViolation, Timestamp};
 
 use super::upkeep::{Training, Upkeep};
-use super::{DriverId, Load, TaskId, TransportMode, VehicleId};
+use waybill_types::OrderId;
+
+use super::{DriverId, HubId, Load, TaskId, TransportMode, VehicleId};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
@@ -14,6 +16,27 @@ pub enum Rejection {
     VehicleNotFound(VehicleId),
     #[error("driver {0} not found")]
     DriverNotFound(DriverId),
+    #[error("hub {0} not found")]
+    HubNotFound(HubId),
+    /// Hub stock is kept for orders with a (forward) transport task.
+    #[error("order {0} has no transport task at dispatch")]
+    NoTaskForOrder(OrderId),
+    #[error("hub {hub} has no zone {zone:?}")]
+    ZoneNotFound { zone: String, hub: String },
+    #[error("order {order_id} is not in stock at hub {hub}")]
+    NotInStock { order_id: OrderId, hub: String },
+    #[error("order {order_id} is already in stock at hub {hub}")]
+    AlreadyInStock { order_id: OrderId, hub: String },
+    #[error("order {order_id} is already put away in zone {zone}")]
+    AlreadyPutAway { order_id: OrderId, zone: String },
+    #[error("order {order_id}'s cargo is hazardous: receive it as hazardous goods")]
+    HazardousCargo { order_id: OrderId },
+    #[error("zone {zone} stores {stores} goods; order {order_id}'s are {category}")]
+    WrongZone { zone: String, stores: &'static str, order_id: OrderId, category: &'static str },
+    #[error("zone {zone} is full: {capacity} of {capacity} places taken")]
+    ZoneFull { zone: String, capacity: u32 },
+    #[error("no {category} zone of hub {hub} has room")]
+    NoZoneWithRoom { hub: String, category: &'static str },
     #[error("transport exception {0} not found on this task")]
     ExceptionNotFound(String),
     /// A registration (or a reverse shipment) for an id that exists already.

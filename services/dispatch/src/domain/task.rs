@@ -61,6 +61,10 @@ pub enum ExceptionKind {
     Weather,
     Customs,
     Other,
+    /// Goods damaged in transit, or found damaged on receipt at a hub (`hub`).
+    Damaged,
+    /// A hub's cycle count found the stock wrong about the goods (`hub`).
+    StockDiscrepancy,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -138,6 +142,8 @@ pub struct Task {
     pub driver_id: Option<DriverId>,
     pub checkpoints: Vec<Checkpoint>,
     pub exceptions: Vec<TransportException>,
+    /// The hub it arrived at (the code the arrival named), once arrived.
+    pub arrived_at: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -291,6 +297,7 @@ pub fn evolve_task(state: Option<Task>, event: &TaskEvent, at: Timestamp) -> Opt
                 driver_id: None,
                 checkpoints: Vec::new(),
                 exceptions: Vec::new(),
+                arrived_at: None,
                 created_at: at,
                 updated_at: at,
             });
@@ -305,6 +312,7 @@ pub fn evolve_task(state: Option<Task>, event: &TaskEvent, at: Timestamp) -> Opt
             task.status = TaskStatus::Planned;
             task.vehicle_id = None;
             task.driver_id = None;
+            task.arrived_at = None;
         }
         TaskEvent::Replanned { update, .. } => {
             let leaves_vehicle = update.leaves_vehicle(&task.plan);
@@ -344,7 +352,10 @@ pub fn evolve_task(state: Option<Task>, event: &TaskEvent, at: Timestamp) -> Opt
             task.checkpoints.push(Checkpoint { place: place.clone(), note: note.clone(), at });
             task.status = TaskStatus::InTransit;
         }
-        TaskEvent::ArrivedAtHub { .. } => task.status = TaskStatus::Arrived,
+        TaskEvent::ArrivedAtHub { hub } => {
+            task.status = TaskStatus::Arrived;
+            task.arrived_at = Some(hub.clone());
+        }
         TaskEvent::ExceptionReported { exception_id, kind, severity, description } => {
             task.exceptions.push(TransportException {
                 exception_id: exception_id.clone(),

@@ -168,3 +168,30 @@ pub fn task_subject(task_id: &str) -> String {
 pub fn vehicle_subject(vehicle_id: &str) -> String {
     format!("waybill.dispatch.vehicle.{vehicle_id}")
 }
+
+/// A placed order's task, assigned to a van at its origin, packed and picked up.
+pub async fn picked_up_task(system: &System, dispatch: &mut Dispatch) -> (String, String) {
+    let mut intake = system.intake(Caller::customer_service("shop")).await;
+    let order_id = place_order(&mut intake, "place-1").await;
+    wait_for_task(dispatch, &order_id, |_| true).await;
+    let van = register_vehicle(dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
+    let assigned = dispatch
+        .assign_task(v1::AssignTaskRequest {
+            request_id: "assign-1".into(),
+            task_id: order_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("assigned")
+        .into_inner();
+    assert_eq!(assigned.task.map(|task| task.vehicle_id), Some(van.clone()));
+    dispatch
+        .mark_packed(v1::MarkPackedRequest { request_id: "pack-1".into(), task_id: order_id.clone() })
+        .await
+        .expect("packed");
+    dispatch
+        .record_pickup(v1::RecordPickupRequest { request_id: "pickup-1".into(), task_id: order_id.clone() })
+        .await
+        .expect("picked up");
+    (order_id, van)
+}

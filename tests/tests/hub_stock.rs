@@ -136,12 +136,13 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
     assert_eq!(put.into_inner().item.map(|item| item.zone).as_deref(), Some("A1"));
 
     // The second order's goods find A1 full.
-    dispatch
+    let received = dispatch
         .receive_goods(request(
             &operator,
             receipt("hub-b", &hub_id, &waiting, v1::ReceiptInspection::Accepted),
         ))
-        .await?;
+        .await?
+        .into_inner();
     let before = written(&log, &subjects).await?;
     let full = dispatch
         .put_away_goods(request(&operator, put_away("hub-b", &hub_id, &waiting, "A1")))
@@ -155,7 +156,7 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
     let mismatches = dispatch
         .list_stock_mismatches(request(
             &operator,
-            v1::ListStockMismatchesRequest { hub_id: hub_id.clone(), min_position: 0 },
+            v1::ListStockMismatchesRequest { hub_id: hub_id.clone(), min_position: received.position },
         ))
         .await?
         .into_inner()
@@ -212,7 +213,12 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
     let stock = dispatch
         .get_hub_stock(request(
             &operator,
-            v1::GetHubStockRequest { hub_id: hub_id.clone(), zone: "A1".into(), ..Default::default() },
+            v1::GetHubStockRequest {
+                hub_id: hub_id.clone(),
+                zone: "A1".into(),
+                min_position: counted.position,
+                ..Default::default()
+            },
         ))
         .await?
         .into_inner();
@@ -226,11 +232,16 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
         order_id: waiting.clone(),
         vehicle_id: String::new(),
     };
-    dispatch.load_goods_out(request(&operator, out)).await?;
+    let loaded = dispatch.load_goods_out(request(&operator, out)).await?.into_inner();
+    // Read at least at the loading's position: the query may reach the read model first.
     let stock = dispatch
         .get_hub_stock(request(
             &operator,
-            v1::GetHubStockRequest { hub_id: hub_id.clone(), ..Default::default() },
+            v1::GetHubStockRequest {
+                hub_id: hub_id.clone(),
+                min_position: loaded.position,
+                ..Default::default()
+            },
         ))
         .await?
         .into_inner();

@@ -72,6 +72,10 @@ impl DispatchApi {
         }
         require(violations)?;
         let command = HubCommand::Register { code, zones };
+        // The code must be free: look with a read model that has everything the log held a
+        // moment ago, so a hub registered just before (here or on another replica) is seen.
+        // Two registrations racing for one code can still both pass (ARCHITECTURE.md).
+        self.runners.hubs.wait_caught_up().await?;
         let outcome = self.run_hub(&request, request_id, checked(hub_id)?, command).await?;
         Ok(Response::new(v1::RegisterHubResponse {
             hub: Some(hub_to_wire(&outcome.state, outcome.position)),

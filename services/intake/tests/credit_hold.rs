@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{placement, start_intake, status_of, wait_until};
+use support::{placement, start_intake, wait_until};
 use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1::{self, OrderStatus, crm_event, event_envelope::Payload};
@@ -38,8 +38,8 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
     .await;
     let held = client.place_order(placement("held-1", "cust-held")).await.expect("placed").into_inner();
     let held = held.order.expect("order");
-    let held = wait_until(&mut client, &held.order_id, |order| status_of(order) != OrderStatus::Placed).await;
-    assert_eq!(status_of(&held), OrderStatus::InReview);
+    let held = wait_until(&mut client, &held.order_id, |order| order.status() != OrderStatus::Placed).await;
+    assert_eq!(held.status(), OrderStatus::InReview);
     assert!(
         held.review_reasons.iter().any(|reason| reason.contains("on credit hold")),
         "{:?}",
@@ -49,9 +49,8 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
     // Another customer's order is not affected.
     let other = client.place_order(placement("other-1", "cust-fine")).await.expect("placed").into_inner();
     let other = other.order.expect("order");
-    let other =
-        wait_until(&mut client, &other.order_id, |order| status_of(order) != OrderStatus::Placed).await;
-    assert_eq!(status_of(&other), OrderStatus::Accepted);
+    let other = wait_until(&mut client, &other.order_id, |order| order.status() != OrderStatus::Placed).await;
+    assert_eq!(other.status(), OrderStatus::Accepted);
 
     append_crm_event(
         &crm,
@@ -63,8 +62,8 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
     let released = client.place_order(placement("held-2", "cust-held")).await.expect("placed").into_inner();
     let released = released.order.expect("order");
     let released =
-        wait_until(&mut client, &released.order_id, |order| status_of(order) != OrderStatus::Placed).await;
-    assert_eq!(status_of(&released), OrderStatus::Accepted, "{:?}", released.review_reasons);
+        wait_until(&mut client, &released.order_id, |order| order.status() != OrderStatus::Placed).await;
+    assert_eq!(released.status(), OrderStatus::Accepted, "{:?}", released.review_reasons);
 
     // On hold again, then a restart: the rebuilt order book still knows the hold.
     append_crm_event(
@@ -81,7 +80,6 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
         intake.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
     let again = client.place_order(placement("held-3", "cust-held")).await.expect("placed").into_inner();
     let again = again.order.expect("order");
-    let again =
-        wait_until(&mut client, &again.order_id, |order| status_of(order) != OrderStatus::Placed).await;
-    assert_eq!(status_of(&again), OrderStatus::InReview);
+    let again = wait_until(&mut client, &again.order_id, |order| order.status() != OrderStatus::Placed).await;
+    assert_eq!(again.status(), OrderStatus::InReview);
 }

@@ -2,9 +2,10 @@
 
 mod support;
 
-use support::{placement, start_intake, status_of, wait_until};
+use support::{placement, start_intake, wait_until};
 use tonic_health::pb::health_check_response::ServingStatus;
 use waybill_fixtures::Caller;
+use waybill_fixtures::cancellation;
 use waybill_proto::v1::{self, OrderStatus};
 use waybill_testkit::NatsServer;
 
@@ -43,14 +44,10 @@ async fn a_restarted_intake_rebuilds_the_same_read_model() {
         order_ids.push(placed.into_inner().order.expect("order").order_id);
     }
     for order_id in &order_ids {
-        wait_until(&mut client, order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+        wait_until(&mut client, order_id, |order| order.status() == OrderStatus::Accepted).await;
     }
     let cancelled = client
-        .cancel_order(v1::CancelOrderRequest {
-            request_id: "cancel-r0".into(),
-            order_id: order_ids[0].clone(),
-            reason: "duplicate order".into(),
-        })
+        .cancel_order(cancellation("cancel-r0", &order_ids[0], "duplicate order"))
         .await
         .expect("cancelled")
         .into_inner();
@@ -113,7 +110,7 @@ async fn intake_keeps_working_after_nats_restarts() {
     let second = second.expect("placement succeeds once NATS is back");
     assert!(second.position > first.position);
     let order_id = second.order.expect("order").order_id;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
 }
 
 #[tokio::test]
@@ -157,5 +154,5 @@ async fn an_operators_waiver_brings_a_halted_intake_back_to_serving() {
     let mut client = intake.client(Caller::customer_service("dave")).await;
     let placed = client.place_order(placement("after-waiver", "cust-w")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
 }

@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{placement, start_intake, wait_until};
+use support::{Intake, placement, start_intake, wait_until};
 use tonic_health::pb::health_check_response::ServingStatus;
 use waybill_fixtures::Caller;
 use waybill_fixtures::cancellation;
@@ -113,14 +113,9 @@ async fn intake_keeps_working_after_nats_restarts() {
     wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
 }
 
-#[tokio::test]
-async fn health_turns_not_serving_as_soon_as_the_read_model_halts_on_a_live_event() {
-    let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    assert_eq!(intake.health().await, ServingStatus::Serving);
-    // One event intake's read model cannot apply, published while it serves: the model
-    // stops there (skipping would make replicas disagree), and health must say so.
-    let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000002";
+/// Publishes an event on `subject` intake's read model cannot apply, and waits (5 s at most)
+/// for health to say NOT_SERVING: the model stops there rather than skip it.
+async fn halt_on_undecodable(nats: &NatsServer, intake: &Intake, subject: &str) {
     waybill_fixtures::foreign::publish_undecodable(nats.client().await, subject).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while intake.health().await != ServingStatus::NotServing {
@@ -130,16 +125,22 @@ async fn health_turns_not_serving_as_soon_as_the_read_model_halts_on_a_live_even
 }
 
 #[tokio::test]
+async fn health_turns_not_serving_as_soon_as_the_read_model_halts_on_a_live_event() {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    assert_eq!(intake.health().await, ServingStatus::Serving);
+    // One event intake's read model cannot apply, published while it serves: the model
+    // stops there (skipping would make replicas disagree), and health must say so.
+    let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000002";
+    halt_on_undecodable(&nats, &intake, subject).await;
+}
+
+#[tokio::test]
 async fn an_operators_waiver_brings_a_halted_intake_back_to_serving() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000003";
-    waybill_fixtures::foreign::publish_undecodable(nats.client().await, subject).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while intake.health().await != ServingStatus::NotServing {
-        assert!(std::time::Instant::now() < deadline, "health still SERVING on a halted read model");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    halt_on_undecodable(&nats, &intake, subject).await;
 
     // What `waybill waive` does: a waiver of the position, with who and why.
     let log = waybill_eventlog::EventLog::open(nats.client().await, Default::default(), "/waybill/ops")

@@ -159,6 +159,18 @@ impl System {
             patience: Duration::from_secs(15),
         })
     }
+
+    /// The five services with default settings, their clients, and a fleet set up as
+    /// `fleet`: where most end-to-end tests start.
+    pub async fn with_fleet(
+        nats_url: &(impl waybill_testkit::NatsAccess + ?Sized),
+        fleet: &str,
+    ) -> anyhow::Result<(System, Clients)> {
+        let system = System::start(nats_url, Settings::default()).await?;
+        let clients = system.clients().await?;
+        clients.set_up_fleet(fleet).await?;
+        Ok((system, clients))
+    }
 }
 
 /// One gRPC client per service (cheap to clone).

@@ -5,6 +5,7 @@
 //! assignment passes it over. An order with hazardous cargo needs a trained driver.
 
 use std::time::Duration;
+use waybill_fixtures::Refusal;
 
 use tonic::Code;
 use waybill_eventlog::{EventLog, StreamSettings};
@@ -168,8 +169,9 @@ async fn hazardous_cargo_waits_for_a_trained_driver() -> anyhow::Result<()> {
         depot: "Berlin".into(),
     };
     dispatch.register_driver(request(&fleet, registered)).await?;
-    let refused = assign(&clients, "hazmat-assign-1", &order_id, "", &driver).await.expect_err("untrained");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let refused = assign(&clients, "hazmat-assign-1", &order_id, "", &driver)
+        .await
+        .refused(Code::FailedPrecondition, "untrained");
     assert!(refused.message().contains("hazardous-goods training"), "{}", refused.message());
 
     let trained = v1::RecordDriverTrainingRequest {

@@ -3,6 +3,8 @@
 //! talk to each other through the log alone.
 
 use tonic::Code;
+use waybill_fixtures::Refusal;
+use waybill_fixtures::cancellation;
 use waybill_proto::v1::{
     self, delivery_service_client::DeliveryServiceClient, dispatch_service_client::DispatchServiceClient,
     intake_service_client::IntakeServiceClient,
@@ -93,18 +95,13 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
         }
     })
     .await?;
-    let late = orders
+    orders
         .cancel_order(request(
             &Caller::customer_service("alice"),
-            v1::CancelOrderRequest {
-                request_id: "cancel-1".into(),
-                order_id: order_id.clone(),
-                reason: "late".into(),
-            },
+            cancellation("cancel-1", &order_id, "late"),
         ))
         .await
-        .expect_err("no cancellation after pickup");
-    assert_eq!(late.code(), Code::FailedPrecondition);
+        .refused(Code::FailedPrecondition, "no cancellation after pickup");
 
     fleet
         .record_checkpoint(request(
@@ -188,8 +185,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
             },
         ))
         .await
-        .expect_err("no handover without a signature");
-    assert_eq!(refused.code(), Code::InvalidArgument);
+        .refused(Code::InvalidArgument, "no handover without a signature");
     assert!(refused.message().contains("signature"), "{}", refused.message());
 
     let handover = proof();

@@ -15,10 +15,11 @@ async fn a_restart_on_a_port_someone_else_took_fails_saying_so() -> anyhow::Resu
     // Another process takes the port the killed service had, as another test could.
     let _squatter = std::net::TcpListener::bind(&listen)?;
 
-    let error = match Service::start_on("intake", &listen, &nats, &[]).await {
-        Ok(_) => anyhow::bail!("a service started on a port another process holds"),
-        Err(error) => error.to_string(),
-    };
+    let error = refused_start(
+        Service::start_on("intake", &listen, &nats, &[]),
+        "a service started on a port another process holds",
+    )
+    .await?;
     assert!(error.contains("exited at start"), "the failure names the cause: {error}");
     Ok(())
 }
@@ -35,10 +36,8 @@ async fn a_server_that_is_not_the_expected_service_is_refused() -> anyhow::Resul
         listen: "127.0.0.1:0",
         timeout: Duration::from_secs(30),
     };
-    let error = match ServiceProcess::start(command, launch).await {
-        Ok(_) => anyhow::bail!("dispatch was taken for intake"),
-        Err(error) => error.to_string(),
-    };
+    let error =
+        refused_start(ServiceProcess::start(command, launch), "dispatch was taken for intake").await?;
     assert!(error.contains("does not serve waybill.v1.IntakeService"), "{error}");
     Ok(())
 }
@@ -61,4 +60,15 @@ async fn services_bind_their_own_ports_and_die_with_their_handle() -> anyhow::Re
 fn running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .is_ok_and(|stat| !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
+}
+
+/// The error a start that must fail ended with; `started` if it started after all.
+async fn refused_start<T>(
+    start: impl std::future::Future<Output = anyhow::Result<T>>,
+    started: &str,
+) -> anyhow::Result<String> {
+    match start.await {
+        Ok(_) => anyhow::bail!("{started}"),
+        Err(error) => Ok(error.to_string()),
+    }
 }

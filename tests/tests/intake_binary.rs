@@ -5,6 +5,7 @@
 
 use std::process::Command;
 use std::time::Duration;
+use waybill_fixtures::Refusal;
 
 use waybill_proto::v1;
 use waybill_proto::v1::intake_service_client::IntakeServiceClient;
@@ -68,8 +69,7 @@ async fn the_binary_serves_places_orders_via_grpcurl_and_stops_on_sigterm() -> a
     );
     let unknown =
         v1::GetOrderRequest { order_id: "00000000-0000-0000-0000-000000000000".into(), min_position: 0 };
-    let status = client.get_order(unknown).await.expect_err("no such order");
-    assert_eq!(status.code(), tonic::Code::NotFound);
+    client.get_order(unknown).await.refused(tonic::Code::NotFound, "no such order");
     let metrics = scrape(&metrics_listen)?;
     assert!(
         metrics.lines().any(|line| line.starts_with("waybill_grpc_requests_total")

@@ -14,7 +14,7 @@ use std::process::Command;
 use prost::Message;
 use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_proto::v1;
-use waybill_system_tests::system::{Settings, System, eur};
+use waybill_system_tests::system::{System, eur};
 use waybill_system_tests::{tool, workspace_root};
 use waybill_testkit::{NatsServer, User};
 
@@ -60,9 +60,7 @@ fn follow(nats_url: &str, order_id: &str, state: &PathBuf, extra: &[&str]) -> an
 async fn the_python_follower_sees_an_order_from_placement_to_refund_once_each_and_resumes()
 -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats, Settings::default()).await?;
-    let clients = system.clients().await?;
-    clients.set_up_fleet("example").await?;
+    let (_system, clients) = System::with_fleet(&nats, "example").await?;
     let order = clients.deliver_new_order("example", "cust-integrator").await?;
     clients.return_and_refund("example", &order.order_id, eur(500)).await?;
 

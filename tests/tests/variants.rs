@@ -4,6 +4,8 @@
 //! themselves (the deadlines made seconds long with the services' own configuration).
 
 use tonic::Code;
+use waybill_fixtures::Refusal;
+use waybill_fixtures::cancellation;
 use waybill_proto::v1;
 use waybill_system_tests::system::{Caller, Clients, Role, Settings, System, eur, eventually, request};
 use waybill_testkit::NatsServer;
@@ -25,9 +27,7 @@ async fn timeline(clients: &Clients, order_id: &str) -> anyhow::Result<Vec<Strin
 #[tokio::test]
 async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats, Settings::default()).await?;
-    let clients = system.clients().await?;
-    clients.set_up_fleet("fleet").await?;
+    let (_system, clients) = System::with_fleet(&nats, "fleet").await?;
     let customer = "cust-restore";
     let order = clients.place("restore", customer).await?;
     let order_id = order.order_id.clone();
@@ -37,11 +37,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
     let cancelled = orders
         .cancel_order(request(
             &Caller::customer("erika", customer),
-            v1::CancelOrderRequest {
-                request_id: "restore-cancel".into(),
-                order_id: order_id.clone(),
-                reason: "changed my mind".into(),
-            },
+            cancellation("restore-cancel", &order_id, "changed my mind"),
         ))
         .await?
         .into_inner()
@@ -50,7 +46,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
     assert_eq!(cancelled.status, v1::OrderStatus::Cancelled as i32);
     // Dispatch cancels the task by itself; it can no longer be assigned.
     clients.task_reaches(&order_id, v1::TaskStatus::Cancelled).await?;
-    let refused = clients
+    clients
         .dispatch
         .clone()
         .assign_task(request(
@@ -62,8 +58,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
             },
         ))
         .await
-        .expect_err("a cancelled task is not assigned");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+        .refused(Code::FailedPrecondition, "a cancelled task is not assigned");
 
     let restored = orders
         .restore_order(request(
@@ -109,9 +104,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
 #[tokio::test]
 async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats, Settings::default()).await?;
-    let clients = system.clients().await?;
-    clients.set_up_fleet("fleet").await?;
+    let (_system, clients) = System::with_fleet(&nats, "fleet").await?;
     let order = clients.place("absent", "cust-absent").await?;
     let order_id = order.order_id.clone();
     clients.haul("absent", &order_id).await?;
@@ -156,7 +149,7 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
     }
 
     // Back to the sender: no more handovers, and the customer's timeline says so.
-    let late = last_mile
+    last_mile
         .confirm_delivery(request(
             &clients.courier_of(&order_id).await?,
             v1::ConfirmDeliveryRequest {
@@ -166,8 +159,7 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
             },
         ))
         .await
-        .expect_err("no handover after the return to the sender");
-    assert_eq!(late.code(), Code::FailedPrecondition, "{late:?}");
+        .refused(Code::FailedPrecondition, "no handover after the return to the sender");
     let summaries = eventually("intake's timeline to show the return to the sender", || async {
         let summaries = timeline(&clients, &order_id).await.ok()?;
         summaries.iter().any(|summary| summary.contains("returned to sender")).then_some(summaries)
@@ -211,9 +203,7 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
 async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_departure_goes_there()
 -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats, Settings::default()).await?;
-    let clients = system.clients().await?;
-    clients.set_up_fleet("fleet").await?;
+    let (_system, clients) = System::with_fleet(&nats, "fleet").await?;
     let order = clients.place("wrong", "cust-wrong").await?;
     let order_id = order.order_id.clone();
     clients.haul("wrong", &order_id).await?;
@@ -293,9 +283,7 @@ async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_depa
 #[tokio::test]
 async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats, Settings::default()).await?;
-    let clients = system.clients().await?;
-    clients.set_up_fleet("fleet").await?;
+    let (_system, clients) = System::with_fleet(&nats, "fleet").await?;
     let customer = "cust-damaged";
     let order = clients.place("damaged", customer).await?;
     let order_id = order.order_id.clone();
@@ -599,8 +587,7 @@ async fn promised_windows_and_the_return_window_follow_the_configuration() -> an
         }
     })
     .await?;
-    let refused = refused.expect_err("the return window has closed");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let refused = refused.refused(Code::FailedPrecondition, "the return window has closed");
     assert!(refused.message().contains("(2s after delivery)"), "{}", refused.message());
     Ok(())
 }

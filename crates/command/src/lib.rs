@@ -40,6 +40,7 @@ mod clock;
 mod context;
 mod decision;
 pub mod declare;
+pub mod rejection;
 pub mod retry;
 mod runner;
 pub mod scenario;

@@ -16,6 +16,7 @@ use std::fmt::Debug;
 use chrono::Duration;
 use waybill_types::Timestamp;
 
+use crate::rejection::InvalidFields;
 use crate::time::TimeRejected;
 use crate::{Aggregate, Context, Decided, Decider, Decision};
 
@@ -168,6 +169,22 @@ where
         A::Rejection: PartialEq,
     {
         assert_eq!(self.rejection(), expected);
+    }
+
+    /// Asserts the command was refused as invalid, naming exactly these fields in this order.
+    #[track_caller]
+    pub fn then_invalid(self, fields: &[&str])
+    where
+        A::Rejection: InvalidFields,
+    {
+        let rejection = self.rejection();
+        match rejection.invalid_fields() {
+            Some(violations) => {
+                let named: Vec<&str> = violations.iter().map(|violation| violation.field.as_str()).collect();
+                assert_eq!(named, fields);
+            }
+            None => panic!("expected Invalid on {fields:?}, got {rejection:?}"),
+        }
     }
 
     /// Asserts the command was refused for a time out of order with the stored facts (or in

@@ -84,6 +84,19 @@ pub struct ReactionSettings {
     pub dead_letter_subject: String,
 }
 
+impl ReactionSettings {
+    /// `service`'s durable consumer `durable_name` on `filter`, the rest by default; its dead
+    /// letters go to `deadletter.<service>.<durable_name>`, the one subject deploy/ allows it.
+    pub fn durable(service: &str, durable_name: &str, filter: &str) -> Self {
+        ReactionSettings {
+            durable_name: durable_name.to_owned(),
+            filters: vec![filter.to_owned()],
+            dead_letter_subject: format!("deadletter.{service}.{durable_name}"),
+            ..ReactionSettings::default()
+        }
+    }
+}
+
 impl Default for ReactionSettings {
     fn default() -> Self {
         ReactionSettings {

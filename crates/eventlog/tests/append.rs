@@ -6,7 +6,7 @@ mod common;
 
 use bytes::Bytes;
 use common::{event, order};
-use waybill_eventlog::{AppendError, Appended};
+use waybill_eventlog::{AppendError, Appended, NewEvent};
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
@@ -83,15 +83,25 @@ async fn stored_events_carry_cloudevents_headers() {
     );
 }
 
-#[tokio::test]
-async fn an_event_over_the_size_limit_is_too_large() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
-    let mut big = event("OrderPlaced", "o-1", "");
+/// An event of `event_type` whose payload is over the size limit.
+fn oversized(event_type: &str) -> NewEvent {
+    let mut big = event(event_type, "o-1", "");
     big.payload = Bytes::from(vec![7u8; 70 * 1024]);
-    let error = log.append(&order("o-1"), None, "req-1", &[big]).await.unwrap_err();
-    assert!(matches!(error, AppendError::TooLarge { .. }), "got {error}");
-    assert_eq!(log.head().await.unwrap(), 0);
+    big
+}
+
+/// One event over the size limit, alone or in a batch: too large, and none of it stored.
+#[tokio::test]
+async fn an_event_over_the_size_limit_is_too_large_alone_or_with_others() {
+    for batch in
+        [vec![oversized("OrderPlaced")], vec![event("OrderPlaced", "o-1", "1"), oversized("OrderReviewed")]]
+    {
+        let server = NatsServer::start();
+        let log = common::open(&server).await;
+        let error = log.append(&order("o-1"), None, "req-1", &batch).await.unwrap_err();
+        assert!(matches!(error, AppendError::TooLarge { .. }), "got {error}");
+        assert_eq!(log.head().await.unwrap(), 0);
+    }
 }
 
 #[tokio::test]
@@ -129,18 +139,6 @@ async fn several_events_with_a_stale_expectation_store_none() {
     let error = log.append(&order("o-1"), Some(0), "req-1", &events).await.unwrap_err();
     assert!(matches!(error, AppendError::Conflict { .. }), "got {error}");
     assert_eq!(log.head().await.unwrap(), 1, "none of the batch was stored");
-}
-
-#[tokio::test]
-async fn several_events_with_one_too_large_store_none() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
-    let mut big = event("OrderReviewed", "o-1", "");
-    big.payload = Bytes::from(vec![7u8; 70 * 1024]);
-    let error =
-        log.append(&order("o-1"), None, "req-1", &[event("OrderPlaced", "o-1", "1"), big]).await.unwrap_err();
-    assert!(matches!(error, AppendError::TooLarge { .. }), "got {error}");
-    assert_eq!(log.head().await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -18,12 +18,9 @@ const WAIT: Duration = Duration::from_secs(10);
 
 fn settings(durable: &str) -> ReactionSettings {
     ReactionSettings {
-        durable_name: durable.to_owned(),
-        filters: vec!["waybill.intake.>".to_owned()],
         alert_after: 3,
         backoff: vec![Duration::from_millis(20), Duration::from_millis(50)],
-        dead_letter_subject: format!("deadletter.test.{durable}"),
-        ..Default::default()
+        ..ReactionSettings::durable("test", durable, "waybill.intake.>")
     }
 }
 

@@ -24,12 +24,7 @@ use crate::domain::{CaseId, CaseKind, ClaimCommand, ClaimKind};
 pub const CLAIMS_CONSUMER: &str = "aftersales-claims";
 
 pub fn claims_settings() -> ReactionSettings {
-    ReactionSettings {
-        durable_name: CLAIMS_CONSUMER.to_owned(),
-        filters: vec!["waybill.delivery.task.*".to_owned()],
-        dead_letter_subject: format!("deadletter.aftersales.{CLAIMS_CONSUMER}"),
-        ..ReactionSettings::default()
-    }
+    ReactionSettings::durable("aftersales", CLAIMS_CONSUMER, "waybill.delivery.task.*")
 }
 
 /// The claim a delivery exception opens: its id derives from the exception event's id.

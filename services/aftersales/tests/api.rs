@@ -7,6 +7,7 @@ mod support;
 use support::*;
 use tonic::Code;
 use waybill_aftersales::server::Settings;
+use waybill_fixtures::Refusal;
 use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1;
 use waybill_testkit::NatsServer;
@@ -41,14 +42,13 @@ async fn bad_requests_name_every_offending_field() {
             description: "  ".into(),
         })
         .await
-        .expect_err("invalid");
-    assert_eq!(status.code(), Code::InvalidArgument);
+        .refused(Code::InvalidArgument, "invalid");
     assert_eq!(
         violated_fields(&status),
         ["request_id", "complaint_id", "customer_id", "order_id", "category", "severity", "description"]
     );
 
-    let status = client
+    client
         .request_return(v1::RequestReturnRequest {
             request_id: "r".into(),
             return_id: String::new(),
@@ -57,20 +57,18 @@ async fn bad_requests_name_every_offending_field() {
             lines: vec![],
         })
         .await
-        .expect_err("invalid");
-    assert_eq!(violated_fields(&status), ["order_id", "reason", "lines"]);
+        .invalid("invalid", &["order_id", "reason", "lines"]);
 
-    let status = client
+    client
         .refund_return(v1::RefundReturnRequest {
             request_id: "r".into(),
             return_id: uuid::Uuid::now_v7().to_string(),
             amount: Some(v1::Money { amount_minor: 0, currency: "eur".into() }),
         })
         .await
-        .expect_err("invalid");
-    assert_eq!(violated_fields(&status), ["amount.currency", "amount.amount_minor"]);
+        .invalid("invalid", &["amount.currency", "amount.amount_minor"]);
 
-    let status = client
+    client
         .record_survey_response(v1::RecordSurveyResponseRequest {
             request_id: "s".into(),
             case_kind: 0,
@@ -80,8 +78,7 @@ async fn bad_requests_name_every_offending_field() {
             comment: String::new(),
         })
         .await
-        .expect_err("invalid");
-    assert_eq!(violated_fields(&status), ["case_kind", "csat", "nps"]);
+        .invalid("invalid", &["case_kind", "csat", "nps"]);
 }
 
 #[tokio::test]
@@ -92,26 +89,23 @@ async fn unknown_cases_and_orders_are_not_found() {
         aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
     let unknown = uuid::Uuid::now_v7().to_string();
 
-    let status = client
+    client
         .get_return(v1::GetReturnRequest { return_id: unknown.clone(), min_position: 0 })
         .await
-        .expect_err("unknown");
-    assert_eq!(status.code(), Code::NotFound);
-    let status = client
+        .refused(Code::NotFound, "unknown");
+    client
         .approve_return(v1::ApproveReturnRequest {
             request_id: "a".into(),
             return_id: unknown.clone(),
             note: String::new(),
         })
         .await
-        .expect_err("unknown");
-    assert_eq!(status.code(), Code::NotFound);
-    let status = client
+        .refused(Code::NotFound, "unknown");
+    client
         .pay_claim(v1::PayClaimRequest { request_id: "p".into(), claim_id: unknown.clone() })
         .await
-        .expect_err("unknown");
-    assert_eq!(status.code(), Code::NotFound);
-    let status = client
+        .refused(Code::NotFound, "unknown");
+    client
         .open_claim(v1::OpenClaimRequest {
             request_id: "o".into(),
             claim_id: String::new(),
@@ -120,8 +114,7 @@ async fn unknown_cases_and_orders_are_not_found() {
             description: "missing pieces".into(),
         })
         .await
-        .expect_err("no such order");
-    assert_eq!(status.code(), Code::NotFound);
+        .refused(Code::NotFound, "no such order");
 }
 
 #[tokio::test]
@@ -137,13 +130,12 @@ async fn a_transition_the_state_forbids_fails_its_precondition() {
     let status = client
         .close_complaint(v1::CloseComplaintRequest { request_id: "close".into(), complaint_id })
         .await
-        .expect_err("not resolved yet");
-    assert_eq!(status.code(), Code::FailedPrecondition);
+        .refused(Code::FailedPrecondition, "not resolved yet");
     assert!(status.message().contains("filed"), "names the status: {}", status.message());
 
     // A return for an order that was never delivered.
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-1").await;
-    let status = client
+    client
         .request_return(v1::RequestReturnRequest {
             request_id: "r".into(),
             return_id: String::new(),
@@ -152,8 +144,7 @@ async fn a_transition_the_state_forbids_fails_its_precondition() {
             lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }],
         })
         .await
-        .expect_err("not delivered");
-    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+        .refused(Code::FailedPrecondition, "not delivered");
 }
 
 #[tokio::test]
@@ -299,11 +290,10 @@ async fn cases_are_listed_by_customer_kind_and_status_a_page_at_a_time() {
     assert_eq!(client.list_cases(filed_only).await.expect("list").into_inner().cases.len(), 3);
     let returns = v1::ListCasesRequest { kind: v1::CaseKind::Return.into(), ..Default::default() };
     assert!(client.list_cases(returns).await.expect("list").into_inner().cases.is_empty());
-    let bad = client
+    client
         .list_cases(v1::ListCasesRequest { page_token: "garbage".into(), ..Default::default() })
         .await
-        .expect_err("a token we never handed out");
-    assert_eq!(violated_fields(&bad), ["page_token"]);
+        .invalid("a token we never handed out", &["page_token"]);
 }
 
 #[tokio::test]
@@ -322,8 +312,7 @@ async fn a_customer_sees_and_files_its_own_cases_only() {
     let get = |id: &str| v1::GetComplaintRequest { complaint_id: id.into(), min_position: position };
     let missing = "0190f0f0-0000-7000-8000-00000000beef";
     for id in [complaint_id.as_str(), missing] {
-        let status = bert.get_complaint(get(id)).await.expect_err("not his");
-        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        let status = bert.get_complaint(get(id)).await.refused(Code::NotFound, "not his");
         assert_eq!(status.message(), format!("complaint {id} not found"));
     }
     let survey = v1::RecordSurveyResponseRequest {
@@ -336,8 +325,7 @@ async fn a_customer_sees_and_files_its_own_cases_only() {
     };
     assert_eq!(bert.record_survey_response(survey).await.expect_err("not his").code(), Code::NotFound);
     // Nor files one in Anna's name.
-    let status = bert.file_complaint(complaint("bert-1")).await.expect_err("not his name");
-    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    bert.file_complaint(complaint("bert-1")).await.refused(Code::PermissionDenied, "not his name");
 
     // Lists: each customer its own, whatever the filter; the agent everything.
     let all = v1::ListCasesRequest { min_position: position, ..Default::default() };

@@ -13,7 +13,8 @@ use waybill_aftersales::domain::{
 use waybill_aftersales::read_model::AfterSalesBook;
 use waybill_command::scenario::Scenario;
 use waybill_command::{Aggregate, Decider, Decision};
-use waybill_types::{Address, CargoCategory, CargoLine, Currency, Money, OrderId, ServiceLevel, Timestamp};
+use waybill_fixtures::pinned_address;
+use waybill_types::{CargoLine, Currency, Money, OrderId, ServiceLevel, Timestamp};
 
 fn t0() -> Timestamp {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time")
@@ -27,36 +28,16 @@ fn order_id() -> OrderId {
     OrderId(Uuid::from_u128(1))
 }
 
-fn address(city: &str) -> Address {
-    Address {
-        lines: vec!["Hauptstrasse 1".into()],
-        city: city.into(),
-        region: String::new(),
-        postal_code: "10115".into(),
-        country_code: "DE".into(),
-    }
-}
-
 /// Two books (3 kg, 40 × 30 × 20 cm each, 100.00 EUR declared), charged 25.00 EUR,
 /// delivered at t0.
 fn order() -> OrderFacts {
     OrderFacts {
         order_id: order_id(),
         customer_id: "cust-1".into(),
-        shipper: address("Berlin"),
-        consignee: address("Munich"),
+        shipper: pinned_address("Berlin"),
+        consignee: pinned_address("Munich"),
         service_level: ServiceLevel::Standard,
-        cargo: vec![CargoLine {
-            description: "books".into(),
-            quantity: 2,
-            weight_grams: 3_000,
-            length_cm: 40,
-            width_cm: 30,
-            height_cm: 20,
-            declared_value: eur(10_000),
-            category: CargoCategory::General,
-            hazard_declaration: None,
-        }],
+        cargo: vec![CargoLine { quantity: 2, ..waybill_fixtures::cargo_line("books", 3_000) }],
         charged: Some(eur(2_500)),
         delivered_at: Some(t0()),
     }

@@ -6,6 +6,7 @@
 mod support;
 
 use std::sync::Arc;
+use waybill_fixtures::Refusal;
 use waybill_fixtures::{Caller, Role};
 
 use prost::Message;
@@ -117,8 +118,7 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
             amount: Some(eur(1)),
         })
         .await
-        .expect_err("its own return");
-    assert_eq!(own.code(), Code::PermissionDenied, "{own:?}");
+        .refused(Code::PermissionDenied, "its own return");
     assert!(
         own.message().contains("separation of duties: nobody refunds a return they requested"),
         "{own:?}"
@@ -139,7 +139,7 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
     let case = refunded.return_case.expect("case");
     assert_eq!(case.status, v1::ReturnStatus::Refunded as i32);
     assert_eq!(case.refunded, Some(eur(half)));
-    let too_much = finance
+    finance
         .clone()
         .refund_return(v1::RefundReturnRequest {
             request_id: "r1-refund-again".into(),
@@ -147,8 +147,7 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
             amount: Some(eur(placed.charged.amount_minor - half + 1)),
         })
         .await
-        .expect_err("more than was charged");
-    assert_eq!(too_much.code(), Code::FailedPrecondition, "{too_much:?}");
+        .refused(Code::FailedPrecondition, "more than was charged");
     assert_eq!(
         event_types(&nats, &format!("waybill.aftersales.order.{}", placed.order_id)).await,
         ["waybill.aftersales.refund_issued.v1"]
@@ -170,14 +169,13 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
         comment: "quick refund".into(),
     };
     client.record_survey_response(answer.clone()).await.expect("answered");
-    let again = client
+    client
         .record_survey_response(v1::RecordSurveyResponseRequest {
             request_id: "r1-survey-2".into(),
             ..answer
         })
         .await
-        .expect_err("answered once only");
-    assert_eq!(again.code(), Code::FailedPrecondition);
+        .refused(Code::FailedPrecondition, "answered once only");
     // A model rebuilt from the log (a restart, another replica) holds the same return.
     let rebuilt =
         Projector::spawn(log.clone(), projected_subjects(), AfterSalesBook::new()).await.expect("model");
@@ -295,7 +293,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     );
 
     // Approval stays within the declared value; payments for the order too.
-    let above = finance
+    finance
         .clone()
         .approve_claim(v1::ApproveClaimRequest {
             request_id: "approve-above".into(),
@@ -303,8 +301,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
             amount: Some(eur(10_001)),
         })
         .await
-        .expect_err("above the declared value");
-    assert_eq!(above.code(), Code::FailedPrecondition);
+        .refused(Code::FailedPrecondition, "above the declared value");
     finance
         .clone()
         .approve_claim(v1::ApproveClaimRequest {
@@ -335,7 +332,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
         .claim
         .expect("claim");
     // The declared value is all paid: the approval is refused already, not the payment.
-    let over = finance
+    finance
         .clone()
         .approve_claim(v1::ApproveClaimRequest {
             request_id: "approve-2".into(),
@@ -343,8 +340,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
             amount: Some(eur(1)),
         })
         .await
-        .expect_err("the order's claims would exceed its declared value");
-    assert_eq!(over.code(), Code::FailedPrecondition, "{over:?}");
+        .refused(Code::FailedPrecondition, "the order's claims would exceed its declared value");
     let refused = client
         .get_claim(v1::GetClaimRequest { claim_id: second.claim_id, min_position: 0 })
         .await
@@ -400,15 +396,16 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
         .expect("paid");
     let second = agents_claim(&mut client, &placed.order_id, "second").await;
     // The agent opened it: it may neither approve nor pay it, finance role or not.
-    let own = client.approve_claim(approve(&second, "approve-own", 100)).await.expect_err("its own claim");
-    assert_eq!(own.code(), Code::PermissionDenied, "{own:?}");
+    let own = client
+        .approve_claim(approve(&second, "approve-own", 100))
+        .await
+        .refused(Code::PermissionDenied, "its own claim");
     assert!(own.message().contains("nobody approves or pays a claim they opened"), "{own:?}");
     let over = finance
         .clone()
         .approve_claim(approve(&second, "approve-second-50", 5_000))
         .await
-        .expect_err("50.00 is more than is left");
-    assert_eq!(over.code(), Code::FailedPrecondition, "{over:?}");
+        .refused(Code::FailedPrecondition, "50.00 is more than is left");
     assert!(over.message().contains("what is left of the declared value: 45.00 EUR"), "{}", over.message());
     let approved = finance
         .clone()

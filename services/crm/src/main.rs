@@ -13,17 +13,22 @@ struct Config {
     #[command(flatten)]
     service: ServiceFlags,
     /// A customer who ordered within this many days is active; before that, lapsed.
-    #[arg(long, env = "WAYBILL_CRM_ACTIVE_DAYS", default_value_t = 90)]
+    #[arg(long, env = "WAYBILL_CRM_ACTIVE_DAYS", default_value_t = 90, value_parser = not_negative())]
     active_days: i64,
     /// The report currency (ISO 4217); money in other currencies is counted apart.
     #[arg(long, env = "WAYBILL_CRM_CURRENCY", default_value = "EUR")]
     currency: String,
     /// Cost model: the fixed cost of an order, in minor units of the report currency.
-    #[arg(long, env = "WAYBILL_CRM_COST_PER_ORDER_MINOR", default_value_t = 400)]
+    #[arg(long, env = "WAYBILL_CRM_COST_PER_ORDER_MINOR", default_value_t = 400, value_parser = not_negative())]
     cost_per_order_minor: i64,
     /// Cost model: the cost per kilogram of chargeable weight, in minor units.
-    #[arg(long, env = "WAYBILL_CRM_COST_PER_KG_MINOR", default_value_t = 25)]
+    #[arg(long, env = "WAYBILL_CRM_COST_PER_KG_MINOR", default_value_t = 25, value_parser = not_negative())]
     cost_per_kg_minor: i64,
+}
+
+/// Days and the cost model's rates are never negative: clap refuses them with the flag's name.
+fn not_negative() -> clap::builder::RangedI64ValueParser<i64> {
+    clap::value_parser!(i64).range(0..)
 }
 
 waybill_runtime::global_allocator!();
@@ -31,12 +36,6 @@ waybill_runtime::global_allocator!();
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    if config.active_days < 0 {
-        anyhow::bail!("--active-days must not be negative");
-    }
-    if config.cost_per_order_minor < 0 || config.cost_per_kg_minor < 0 {
-        anyhow::bail!("the cost model's rates must not be negative");
-    }
     let currency =
         Currency::parse(&config.currency).map_err(|error| anyhow::anyhow!("--currency: {error}"))?;
     let cost =

@@ -4,6 +4,7 @@ mod support;
 
 use support::{eur, profile, registration, start_crm};
 use tonic::Code;
+use waybill_fixtures::Refusal;
 use waybill_fixtures::{Caller, Role};
 use waybill_proto::status::field_violations;
 use waybill_proto::v1;
@@ -33,8 +34,8 @@ async fn a_customer_is_registered_rated_held_released_and_shown() {
         rating: v1::CreditRating::A.into(),
         credit_limit: Some(eur(1_000_000_000_000)),
     };
-    let refused = client.set_credit_rating(rate_own).await.expect_err("her own registration");
-    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    let refused =
+        client.set_credit_rating(rate_own).await.refused(Code::PermissionDenied, "her own registration");
     assert!(refused.message().contains("separation of duties: nobody sets the credit"), "{refused:?}");
     let mut insider = crm.client(Caller::finance("ivo").for_customer("cust-1")).await;
     let hold_own = v1::PlaceCreditHoldRequest {
@@ -42,8 +43,7 @@ async fn a_customer_is_registered_rated_held_released_and_shown() {
         customer_id: "cust-1".into(),
         reason: "testing the rule".into(),
     };
-    let refused = insider.place_credit_hold(hold_own).await.expect_err("the customer he acts for");
-    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    insider.place_credit_hold(hold_own).await.refused(Code::PermissionDenied, "the customer he acts for");
     let get_own = v1::GetCustomerRequest { customer_id: "cust-own".into(), min_position: own_position };
     let unchanged =
         client.get_customer(get_own).await.expect("read").into_inner().customer.expect("customer");
@@ -141,8 +141,7 @@ async fn bad_requests_name_every_offending_field() {
             profile: Some(bad_profile),
         })
         .await
-        .expect_err("refused");
-    assert_eq!(status.code(), Code::InvalidArgument);
+        .refused(Code::InvalidArgument, "refused");
     let mut named = fields(&status);
     named.sort();
     assert_eq!(
@@ -170,17 +169,16 @@ async fn bad_requests_name_every_offending_field() {
     named.sort();
     assert_eq!(named, ["credit_limit.amount_minor", "credit_limit.currency", "rating"]);
 
-    let status = client
+    client
         .place_credit_hold(v1::PlaceCreditHoldRequest {
             request_id: "hold-1".into(),
             customer_id: "cust-1".into(),
             reason: "  ".into(),
         })
         .await
-        .expect_err("refused");
-    assert_eq!(fields(&status), ["reason"]);
+        .invalid("refused", &["reason"]);
 
-    let status = client
+    client
         .get_kpis(v1::GetKpisRequest {
             period: Some(v1::Period {
                 from: Some(prost_types::Timestamp { seconds: 2_000, nanos: 0 }),
@@ -189,14 +187,12 @@ async fn bad_requests_name_every_offending_field() {
             ..Default::default()
         })
         .await
-        .expect_err("refused");
-    assert_eq!(fields(&status), ["period.to"]);
+        .invalid("refused", &["period.to"]);
 
-    let status = client
+    client
         .list_customers(v1::ListCustomersRequest { page_size: 100_000, ..Default::default() })
         .await
-        .expect_err("refused");
-    assert_eq!(fields(&status), ["page_size"]);
+        .invalid("refused", &["page_size"]);
 }
 
 #[tokio::test]
@@ -208,29 +204,25 @@ async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_pr
     // Registering and setting credit are separate duties (docs/SECURITY.md).
     let mut desk = crm.client(Caller::customer_service("desk")).await;
 
-    let status = client
+    client
         .get_customer(v1::GetCustomerRequest { customer_id: "nobody".into(), min_position: 0 })
         .await
-        .expect_err("unknown");
-    assert_eq!(status.code(), Code::NotFound);
-    let status = client
+        .refused(Code::NotFound, "unknown");
+    client
         .place_credit_hold(v1::PlaceCreditHoldRequest {
             request_id: "hold-x".into(),
             customer_id: "nobody".into(),
             reason: "overdue".into(),
         })
         .await
-        .expect_err("unknown");
-    assert_eq!(status.code(), Code::NotFound);
-    let status = client
+        .refused(Code::NotFound, "unknown");
+    client
         .get_kpis(v1::GetKpisRequest { customer_id: "nobody".into(), ..Default::default() })
         .await
-        .expect_err("unknown");
-    assert_eq!(status.code(), Code::NotFound);
+        .refused(Code::NotFound, "unknown");
 
     desk.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
-    let status = desk.register_customer(registration("reg-2", "cust-1")).await.expect_err("twice");
-    assert_eq!(status.code(), Code::AlreadyExists);
+    desk.register_customer(registration("reg-2", "cust-1")).await.refused(Code::AlreadyExists, "twice");
 
     let status = client
         .release_credit_hold(v1::ReleaseCreditHoldRequest {
@@ -239,8 +231,7 @@ async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_pr
             note: String::new(),
         })
         .await
-        .expect_err("not on hold");
-    assert_eq!(status.code(), Code::FailedPrecondition);
+        .refused(Code::FailedPrecondition, "not on hold");
     assert!(status.message().contains("not on credit hold"), "{}", status.message());
 
     let hold = |request_id: &str| v1::PlaceCreditHoldRequest {
@@ -249,8 +240,7 @@ async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_pr
         reason: "overdue".into(),
     };
     client.place_credit_hold(hold("hold-1")).await.expect("held");
-    let status = client.place_credit_hold(hold("hold-2")).await.expect_err("already held");
-    assert_eq!(status.code(), Code::FailedPrecondition);
+    client.place_credit_hold(hold("hold-2")).await.refused(Code::FailedPrecondition, "already held");
 }
 
 #[tokio::test]
@@ -337,8 +327,7 @@ async fn a_command_sent_to_another_replica_with_the_written_position_sees_the_wr
         credit_limit: Some(eur(100_000)),
     });
     request.metadata_mut().insert("waybill-min-position", "soon".parse().expect("ascii header"));
-    let refused = other.set_credit_rating(request).await.expect_err("not a position");
-    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let refused = other.set_credit_rating(request).await.refused(Code::InvalidArgument, "not a position");
     assert!(refused.message().contains("waybill-min-position"), "{refused:?}");
 }
 
@@ -364,8 +353,7 @@ async fn a_customer_sees_its_own_profile_only() {
     };
     anna.get_customer(get("cust-anna")).await.expect("her own");
     for other in ["cust-bert", "cust-nobody"] {
-        let status = anna.get_customer(get(other)).await.expect_err("not hers");
-        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        let status = anna.get_customer(get(other)).await.refused(Code::NotFound, "not hers");
         assert_eq!(
             status.message(),
             format!("customer {other} not found"),

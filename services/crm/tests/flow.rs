@@ -6,6 +6,7 @@
 mod support;
 
 use std::sync::Arc;
+use waybill_fixtures::cancellation;
 use waybill_fixtures::{Caller, Role};
 
 use chrono::{DateTime, Duration, Utc};
@@ -106,14 +107,7 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     let cost = 100 + weight_kg_tenths;
     let placed_at = |index: usize| timestamp_from_wire(placed[index].placed_at.as_ref());
     let [a1, a2, a3] = [&placed[0].order_id, &placed[1].order_id, &placed[2].order_id];
-    orders
-        .cancel_order(v1::CancelOrderRequest {
-            request_id: "cancel-a-3".into(),
-            order_id: a3.clone(),
-            reason: "changed their mind".into(),
-        })
-        .await
-        .expect("cancelled");
+    orders.cancel_order(cancellation("cancel-a-3", a3, "changed their mind")).await.expect("cancelled");
 
     // a-1: on time at the first attempt, 2 h after placing; a billing complaint, resolved in time.
     append(

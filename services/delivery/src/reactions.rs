@@ -28,21 +28,11 @@ pub const ARRIVALS_CONSUMER: &str = "delivery-arrivals";
 pub const ORDERS_CONSUMER: &str = "delivery-orders";
 
 pub fn arrivals_settings() -> ReactionSettings {
-    ReactionSettings {
-        durable_name: ARRIVALS_CONSUMER.to_owned(),
-        filters: vec!["waybill.dispatch.task.*".to_owned()],
-        dead_letter_subject: format!("deadletter.delivery.{ARRIVALS_CONSUMER}"),
-        ..ReactionSettings::default()
-    }
+    ReactionSettings::durable("delivery", ARRIVALS_CONSUMER, "waybill.dispatch.task.*")
 }
 
 pub fn orders_settings() -> ReactionSettings {
-    ReactionSettings {
-        durable_name: ORDERS_CONSUMER.to_owned(),
-        filters: vec!["waybill.intake.order.*".to_owned()],
-        dead_letter_subject: format!("deadletter.delivery.{ORDERS_CONSUMER}"),
-        ..ReactionSettings::default()
-    }
+    ReactionSettings::durable("delivery", ORDERS_CONSUMER, "waybill.intake.order.*")
 }
 
 /// Schedules the last mile when an order's forward task arrives at the destination hub.

@@ -9,6 +9,7 @@ use support::{
     wait_scheduled,
 };
 use tonic::Code;
+use waybill_fixtures::Refusal;
 use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1;
 use waybill_testkit::NatsServer;
@@ -98,7 +99,7 @@ async fn bad_requests_name_every_offending_field() {
         .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
         .await;
 
-    let refused = client
+    client
         .register_courier(v1::RegisterCourierRequest {
             request_id: String::new(),
             courier_id: "kim".into(),
@@ -106,11 +107,9 @@ async fn bad_requests_name_every_offending_field() {
             zones: vec![],
         })
         .await
-        .expect_err("nothing right");
-    assert_eq!(refused.code(), Code::InvalidArgument);
-    assert_eq!(field_names(&refused), ["request_id", "courier_id", "name", "zones"]);
+        .invalid("nothing right", &["request_id", "courier_id", "name", "zones"]);
 
-    let refused = client
+    client
         .record_failed_attempt(v1::RecordFailedAttemptRequest {
             request_id: "fail-1".into(),
             delivery_id: "not-an-id".into(),
@@ -122,10 +121,9 @@ async fn bad_requests_name_every_offending_field() {
             }),
         })
         .await
-        .expect_err("no reason");
-    assert_eq!(field_names(&refused), ["delivery_id", "reason", "next_window.end"]);
+        .invalid("no reason", &["delivery_id", "reason", "next_window.end"]);
 
-    let refused = client
+    client
         .report_delivery_exception(v1::ReportDeliveryExceptionRequest {
             request_id: "late-1".into(),
             delivery_id: uuid::Uuid::now_v7().to_string(),
@@ -133,18 +131,16 @@ async fn bad_requests_name_every_offending_field() {
             description: String::new(),
         })
         .await
-        .expect_err("delays come from the clock");
-    assert_eq!(field_names(&refused), ["kind"]);
+        .invalid("delays come from the clock", &["kind"]);
 
-    let refused = client
+    client
         .get_courier_route(v1::GetCourierRouteRequest {
             courier_id: uuid::Uuid::now_v7().to_string(),
             date: "22.11.2026".into(),
             min_position: 0,
         })
         .await
-        .expect_err("not a date");
-    assert_eq!(field_names(&refused), ["date"]);
+        .invalid("not a date", &["date"]);
 }
 
 #[tokio::test]
@@ -160,8 +156,8 @@ async fn an_incomplete_proof_of_delivery_is_refused_field_by_field() {
 
     let mut unsigned = proof_at(chrono::Utc::now());
     unsigned.signature = None;
-    let refused = confirm(&mut client, &delivery_id, unsigned).await.expect_err("no signature");
-    assert_eq!(refused.code(), Code::InvalidArgument);
+    let refused =
+        confirm(&mut client, &delivery_id, unsigned).await.refused(Code::InvalidArgument, "no signature");
     assert!(refused.message().contains("signature"), "{}", refused.message());
     assert_eq!(field_names(&refused), ["proof.signature"]);
 
@@ -193,18 +189,21 @@ async fn an_incomplete_proof_of_delivery_is_refused_field_by_field() {
     let mut empty_image = proof_at(chrono::Utc::now());
     empty_image.signature =
         Some(v1::Signature { signature: Some(v1::signature::Signature::Image(Vec::new())) });
-    let refused = confirm(&mut client, &delivery_id, empty_image).await.expect_err("empty signature");
-    assert_eq!(field_names(&refused), ["proof.signature.image"]);
+    confirm(&mut client, &delivery_id, empty_image)
+        .await
+        .invalid("empty signature", &["proof.signature.image"]);
 
     let tomorrow = proof_at(chrono::Utc::now() + chrono::Duration::days(1));
-    let refused = confirm(&mut client, &delivery_id, tomorrow).await.expect_err("not yet delivered");
-    assert_eq!(field_names(&refused), ["proof.delivered_at"]);
+    let refused = confirm(&mut client, &delivery_id, tomorrow)
+        .await
+        .invalid("not yet delivered", &["proof.delivered_at"]);
     assert_eq!(refused.code(), Code::InvalidArgument, "a handover in the future is a bad request");
 
     // A handover a week before the courier left is refused because of what is stored.
     let last_week = proof_at(chrono::Utc::now() - chrono::Duration::days(7));
-    let refused = confirm(&mut client, &delivery_id, last_week).await.expect_err("before the departure");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let refused = confirm(&mut client, &delivery_id, last_week)
+        .await
+        .refused(Code::FailedPrecondition, "before the departure");
     assert_eq!(waybill_proto::status::precondition_subjects(&refused), ["proof.delivered_at"]);
 
     // A signature image (small) instead of a stored digest is fine.
@@ -227,28 +226,26 @@ async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_preconditio
         .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
         .await;
 
-    let missing = client
+    client
         .get_delivery(v1::GetDeliveryRequest {
             delivery_id: uuid::Uuid::now_v7().to_string(),
             min_position: 0,
         })
         .await
-        .expect_err("not scheduled");
-    assert_eq!(missing.code(), Code::NotFound);
+        .refused(Code::NotFound, "not scheduled");
     let missing =
         start(&mut client, "start-0", &uuid::Uuid::now_v7().to_string()).await.expect_err("no delivery");
     assert_eq!(missing.code(), Code::NotFound);
 
     let delivery_id = scheduled_delivery(&nats, &mut client, "Munich").await;
-    let nobody = assign(&mut client, "assign-0", &delivery_id, "").await.expect_err("no courier in Munich");
-    assert_eq!(nobody.code(), Code::FailedPrecondition);
-    assert!(nobody.message().contains("Munich"), "{}", nobody.message());
-    let unknown = assign(&mut client, "assign-1", &delivery_id, &uuid::Uuid::now_v7().to_string())
+    let nobody = assign(&mut client, "assign-0", &delivery_id, "")
         .await
-        .expect_err("who?");
-    assert_eq!(unknown.code(), Code::NotFound);
-    let not_yet = start(&mut client, "start-1", &delivery_id).await.expect_err("no courier yet");
-    assert_eq!(not_yet.code(), Code::FailedPrecondition);
+        .refused(Code::FailedPrecondition, "no courier in Munich");
+    assert!(nobody.message().contains("Munich"), "{}", nobody.message());
+    assign(&mut client, "assign-1", &delivery_id, &uuid::Uuid::now_v7().to_string())
+        .await
+        .refused(Code::NotFound, "who?");
+    start(&mut client, "start-1", &delivery_id).await.refused(Code::FailedPrecondition, "no courier yet");
     let early =
         confirm(&mut client, &delivery_id, proof_at(chrono::Utc::now())).await.expect_err("not out yet");
     assert_eq!(early.code(), Code::FailedPrecondition);
@@ -257,15 +254,14 @@ async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_preconditio
     let kim = register(&mut client, "courier-kim", "Kim", &["Munich"]).await;
     let lea = register(&mut client, "courier-lea", "Lea", &["Hamburg"]).await;
     assign(&mut client, "assign-2", &delivery_id, &courier_id(&kim)).await.expect("assigned");
-    let busy = client
+    client
         .retire_courier(v1::RetireCourierRequest {
             request_id: "retire-kim".into(),
             courier_id: courier_id(&kim),
             reason: "moving".into(),
         })
         .await
-        .expect_err("has a delivery");
-    assert_eq!(busy.code(), Code::FailedPrecondition);
+        .refused(Code::FailedPrecondition, "has a delivery");
     client
         .retire_courier(v1::RetireCourierRequest {
             request_id: "retire-lea".into(),
@@ -300,11 +296,10 @@ async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
     let courier_subject = format!("waybill.delivery.courier.{}", request.courier_id);
     assert_eq!(delivery_events(&log, &courier_subject).await.len(), 1);
     // The same courier under a new request id is a different, refused, registration.
-    let twice = client
+    client
         .register_courier(v1::RegisterCourierRequest { request_id: "courier-2".into(), ..request.clone() })
         .await
-        .expect_err("already registered");
-    assert_eq!(twice.code(), Code::AlreadyExists);
+        .refused(Code::AlreadyExists, "already registered");
 
     let delivery_id = scheduled_delivery(&nats, &mut client, "munich").await;
     let assigned = assign(&mut client, "assign-1", &delivery_id, "").await.expect("assigned");
@@ -454,10 +449,8 @@ async fn a_courier_sees_and_records_its_own_deliveries_only() {
 
     // Lou neither sees Kim's delivery nor can record on it: it looks like no delivery.
     let get = v1::GetDeliveryRequest { delivery_id: delivery_id.clone(), min_position: 0 };
-    let status = lou_app.get_delivery(get.clone()).await.expect_err("not hers");
-    assert_eq!(status.code(), Code::NotFound, "{status:?}");
-    let status = start(&mut lou_app, "lou-start", &delivery_id).await.expect_err("not hers");
-    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    lou_app.get_delivery(get.clone()).await.refused(Code::NotFound, "not hers");
+    start(&mut lou_app, "lou-start", &delivery_id).await.refused(Code::NotFound, "not hers");
     let all = v1::ListDeliveriesRequest::default();
     assert!(lou_app.list_deliveries(all.clone()).await.expect("listed").into_inner().deliveries.is_empty());
     let route = |courier_id: &str| v1::GetCourierRouteRequest {

@@ -3,7 +3,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use uuid::Uuid;
-use waybill_command::scenario::{Scenario, Then};
+use waybill_command::scenario::Scenario;
 use waybill_delivery::domain::{
     Courier, CourierCommand, CourierEvent, CourierId, Delivery, DeliveryCommand, DeliveryEvent,
     DeliveryStatus, ExceptionKind, FailureReason, GeoPoint, HandoverChecklist, Milestone, Policy,
@@ -20,24 +20,6 @@ fn t0() -> Timestamp {
 
 fn given(history: impl IntoIterator<Item = DeliveryEvent>) -> Scenario<Delivery> {
     Scenario::given(t0(), history).seen_as(without_texts)
-}
-
-/// An `Invalid` rejection naming exactly these fields.
-trait ThenInvalid {
-    fn then_invalid(self, fields: &[&str]);
-}
-
-impl ThenInvalid for Then<Delivery, Vec<DeliveryEvent>> {
-    #[track_caller]
-    fn then_invalid(self, fields: &[&str]) {
-        match self.rejection() {
-            Rejection::Invalid { violations } => {
-                let named: Vec<&str> = violations.iter().map(|violation| violation.field.as_str()).collect();
-                assert_eq!(named, fields);
-            }
-            other => panic!("expected Invalid on {fields:?}, got {other:?}"),
-        }
-    }
 }
 
 /// The decided events as the tests compare them: notification texts (for people) checked to

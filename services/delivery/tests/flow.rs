@@ -8,6 +8,7 @@ mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
+use waybill_fixtures::Refusal;
 use waybill_fixtures::{Caller, Role};
 
 use support::{
@@ -277,10 +278,9 @@ async fn a_return_arriving_at_a_hub_schedules_no_delivery() {
         .await;
     wait_scheduled(&mut client, &later).await;
     for id in [&order_id, &return_id] {
-        let missing = client
+        client
             .get_delivery(v1::GetDeliveryRequest { delivery_id: id.clone(), min_position: 0 })
             .await
-            .expect_err("no delivery for a return");
-        assert_eq!(missing.code(), tonic::Code::NotFound);
+            .refused(tonic::Code::NotFound, "no delivery for a return");
     }
 }

@@ -29,24 +29,14 @@ use crate::domain::{Load, Rejection, TaskCommand, TaskId};
 pub const ORDERS_CONSUMER: &str = "dispatch-orders";
 
 pub fn orders_settings() -> ReactionSettings {
-    ReactionSettings {
-        durable_name: ORDERS_CONSUMER.to_owned(),
-        filters: vec!["waybill.intake.order.*".to_owned()],
-        dead_letter_subject: format!("deadletter.dispatch.{ORDERS_CONSUMER}"),
-        ..ReactionSettings::default()
-    }
+    ReactionSettings::durable("dispatch", ORDERS_CONSUMER, "waybill.intake.order.*")
 }
 
 /// The durable consumer of after-sales' return events (deploy/ must allow this one too).
 pub const RETURNS_CONSUMER: &str = "dispatch-returns";
 
 pub fn returns_settings() -> ReactionSettings {
-    ReactionSettings {
-        durable_name: RETURNS_CONSUMER.to_owned(),
-        filters: vec!["waybill.aftersales.return.*".to_owned()],
-        dead_letter_subject: format!("deadletter.dispatch.{RETURNS_CONSUMER}"),
-        ..ReactionSettings::default()
-    }
+    ReactionSettings::durable("dispatch", RETURNS_CONSUMER, "waybill.aftersales.return.*")
 }
 
 enum Reaction {

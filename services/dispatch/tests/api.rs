@@ -4,11 +4,12 @@
 mod support;
 
 use std::time::Duration;
+use waybill_fixtures::Refusal;
 use waybill_fixtures::{Caller, Role};
 
 use support::{
-    Dispatch, System, picked_up_task, place_order, record_delivery, register_driver, register_vehicle,
-    status_of, task_subject, violated_fields, wait_for_task,
+    Dispatch, System, dispatcher, picked_up_task, place_order, record_delivery, register_driver,
+    register_vehicle, task_subject, violated_fields, wait_for_task,
 };
 use tonic::Code;
 use uuid::Uuid;
@@ -31,8 +32,7 @@ fn weight(vehicle: &v1::Vehicle) -> u64 {
 #[tokio::test]
 async fn bad_requests_name_every_offending_field() {
     let system = System::start().await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
 
     let refused = dispatch
         .register_vehicle(v1::RegisterVehicleRequest {
@@ -44,8 +44,7 @@ async fn bad_requests_name_every_offending_field() {
             depot: String::new(),
         })
         .await
-        .expect_err("refused");
-    assert_eq!(refused.code(), Code::InvalidArgument);
+        .refused(Code::InvalidArgument, "refused");
     assert_eq!(
         violated_fields(&refused),
         [
@@ -59,7 +58,7 @@ async fn bad_requests_name_every_offending_field() {
         ]
     );
 
-    let refused = dispatch
+    dispatch
         .assign_task(v1::AssignTaskRequest {
             request_id: "assign-1".into(),
             task_id: "not-a-uuid".into(),
@@ -67,11 +66,9 @@ async fn bad_requests_name_every_offending_field() {
             driver_id: String::new(),
         })
         .await
-        .expect_err("refused");
-    assert_eq!(refused.code(), Code::InvalidArgument);
-    assert_eq!(violated_fields(&refused), ["task_id", "vehicle_id"]);
+        .invalid("refused", &["task_id", "vehicle_id"]);
 
-    let refused = dispatch
+    dispatch
         .report_exception(v1::ReportExceptionRequest {
             request_id: "report-1".into(),
             task_id: Uuid::now_v7().to_string(),
@@ -80,21 +77,18 @@ async fn bad_requests_name_every_offending_field() {
             description: String::new(),
         })
         .await
-        .expect_err("refused");
-    assert_eq!(violated_fields(&refused), ["kind", "severity", "description"]);
+        .invalid("refused", &["kind", "severity", "description"]);
 
-    let refused = dispatch
+    dispatch
         .list_tasks(v1::ListTasksRequest { status: 99, page_size: 10_000, ..Default::default() })
         .await
-        .expect_err("refused");
-    assert_eq!(violated_fields(&refused), ["status", "page_size"]);
+        .invalid("refused", &["status", "page_size"]);
 }
 
 #[tokio::test]
 async fn unknown_tasks_vehicles_and_exceptions_are_not_found() {
     let system = System::start().await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
     let nobody = Uuid::now_v7().to_string();
 
     let missing = dispatch.get_task(v1::GetTaskRequest { task_id: nobody.clone(), min_position: 0 }).await;
@@ -130,8 +124,7 @@ async fn unknown_tasks_vehicles_and_exceptions_are_not_found() {
             driver_id: String::new(),
         })
         .await
-        .expect_err("no such vehicle");
-    assert_eq!(missing.code(), Code::NotFound);
+        .refused(Code::NotFound, "no such vehicle");
     assert!(missing.message().contains(&nobody), "{}", missing.message());
     let missing = dispatch
         .resolve_exception(v1::ResolveExceptionRequest {
@@ -148,8 +141,7 @@ async fn unknown_tasks_vehicles_and_exceptions_are_not_found() {
 async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_again() {
     let system = System::start().await;
     let mut intake = system.intake(Caller::customer_service("shop")).await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
 
@@ -162,8 +154,7 @@ async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_ag
     let too_early = dispatch
         .mark_packed(v1::MarkPackedRequest { request_id: "pack-0".into(), task_id: order_id.clone() })
         .await
-        .expect_err("nothing to pack before assignment");
-    assert_eq!(too_early.code(), Code::FailedPrecondition);
+        .refused(Code::FailedPrecondition, "nothing to pack before assignment");
     assert!(too_early.message().contains("planned"), "{}", too_early.message());
 
     let assigned = dispatch
@@ -177,7 +168,7 @@ async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_ag
         .expect("assigned")
         .into_inner();
     let task = assigned.task.expect("task");
-    assert_eq!(status_of(&task), TaskStatus::Assigned);
+    assert_eq!(task.status(), TaskStatus::Assigned);
     assert_eq!(
         (task.vehicle_id.as_str(), task.driver_id.as_str()),
         (van.as_str(), driver.as_str()),
@@ -186,15 +177,14 @@ async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_ag
     assert_eq!(assigned.vehicle.as_ref().map(weight), Some(6_000));
     assert_eq!(weight(&vehicle(&mut dispatch, &van, assigned.position).await), 6_000);
 
-    let retire = dispatch
+    dispatch
         .retire_vehicle(v1::RetireVehicleRequest {
             request_id: "retire-1".into(),
             vehicle_id: van.clone(),
             reason: "old".into(),
         })
         .await
-        .expect_err("not while it carries a task");
-    assert_eq!(retire.code(), Code::FailedPrecondition);
+        .refused(Code::FailedPrecondition, "not while it carries a task");
 
     for (request_id, step) in [("pack-1", 0), ("pickup-1", 1), ("checkpoint-1", 2), ("arrive-1", 3)] {
         let task_id = order_id.clone();
@@ -227,7 +217,7 @@ async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_ag
                     .expect("arrived")
                     .into_inner();
                 let task = arrived.task.expect("task");
-                assert_eq!(status_of(&task), TaskStatus::Arrived);
+                assert_eq!(task.status(), TaskStatus::Arrived);
                 assert_eq!(
                     task.checkpoints.iter().map(|c| c.place.as_str()).collect::<Vec<_>>(),
                     ["Leipzig"]
@@ -319,8 +309,7 @@ async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_ag
 async fn a_retried_request_gets_the_same_answer_and_writes_once() {
     let system = System::start().await;
     let mut intake = system.intake(Caller::customer_service("shop")).await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
     let van = register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
@@ -359,8 +348,7 @@ async fn a_retried_request_gets_the_same_answer_and_writes_once() {
 #[tokio::test]
 async fn a_breakdown_moves_the_task_to_another_vehicle_and_is_resolved() {
     let system = System::start().await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
     let (task_id, van) = picked_up_task(&system, &mut dispatch).await;
     let spare =
         register_vehicle(&mut dispatch, "truck-1", v1::VehicleKind::Truck, "Leipzig", 1_000_000).await;
@@ -393,7 +381,7 @@ async fn a_breakdown_moves_the_task_to_another_vehicle_and_is_resolved() {
         .into_inner();
     let task = handled.task.expect("task");
     assert_eq!(task.vehicle_id, spare);
-    assert_eq!(status_of(&task), TaskStatus::PickedUp, "still on its way");
+    assert_eq!(task.status(), TaskStatus::PickedUp, "still on its way");
     assert_eq!(weight(&vehicle(&mut dispatch, &van, handled.position).await), 0);
     assert_eq!(weight(&vehicle(&mut dispatch, &spare, handled.position).await), 6_000);
 
@@ -411,7 +399,7 @@ async fn a_breakdown_moves_the_task_to_another_vehicle_and_is_resolved() {
     assert_eq!(exception.delay_minutes, 90);
     assert!(exception.resolved_at.is_some());
 
-    let late = dispatch
+    dispatch
         .resolve_exception(v1::ResolveExceptionRequest {
             request_id: "resolve-2".into(),
             task_id,
@@ -419,8 +407,7 @@ async fn a_breakdown_moves_the_task_to_another_vehicle_and_is_resolved() {
             resolution: "again".into(),
         })
         .await
-        .expect_err("resolved once");
-    assert_eq!(late.code(), Code::FailedPrecondition);
+        .refused(Code::FailedPrecondition, "resolved once");
 }
 
 #[tokio::test]
@@ -438,8 +425,10 @@ async fn a_delivered_order_comes_back_on_a_reverse_task_of_its_own() {
         order_id: order_id.clone(),
         load: None,
     };
-    let early = dispatch.request_reverse_shipment(request.clone()).await.expect_err("not delivered yet");
-    assert_eq!(early.code(), Code::FailedPrecondition);
+    dispatch
+        .request_reverse_shipment(request.clone())
+        .await
+        .refused(Code::FailedPrecondition, "not delivered yet");
 
     // Intake records the handover (as it would from delivery's event).
     record_delivery(&system, &order_id).await;
@@ -467,7 +456,7 @@ async fn a_delivered_order_comes_back_on_a_reverse_task_of_its_own() {
 
     let again = dispatch.request_reverse_shipment(request).await.expect("the same answer").into_inner();
     assert_eq!(again.position, answer.position);
-    let other = dispatch
+    dispatch
         .request_reverse_shipment(v1::RequestReverseShipmentRequest {
             request_id: "return-2".into(),
             return_id,
@@ -475,16 +464,14 @@ async fn a_delivered_order_comes_back_on_a_reverse_task_of_its_own() {
             load: None,
         })
         .await
-        .expect_err("that return exists");
-    assert_eq!(other.code(), Code::AlreadyExists);
+        .refused(Code::AlreadyExists, "that return exists");
 }
 
 #[tokio::test]
 async fn an_unavailable_or_retired_driver_is_not_given_a_trip() {
     let system = System::start().await;
     let mut intake = system.intake(Caller::customer_service("shop")).await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
     register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
@@ -528,8 +515,7 @@ async fn an_unavailable_or_retired_driver_is_not_given_a_trip() {
         vehicle_id: String::new(),
         driver_id: driver.clone(),
     };
-    let refused = dispatch.assign_task(assign("assign-1")).await.expect_err("off duty");
-    assert_eq!(refused.code(), Code::FailedPrecondition);
+    dispatch.assign_task(assign("assign-1")).await.refused(Code::FailedPrecondition, "off duty");
 
     dispatch
         .retire_driver(v1::RetireDriverRequest {
@@ -539,17 +525,15 @@ async fn an_unavailable_or_retired_driver_is_not_given_a_trip() {
         })
         .await
         .expect("retired");
-    let refused = dispatch.assign_task(assign("assign-2")).await.expect_err("retired");
-    assert_eq!(refused.code(), Code::FailedPrecondition);
-    let refused = dispatch
+    dispatch.assign_task(assign("assign-2")).await.refused(Code::FailedPrecondition, "retired");
+    dispatch
         .set_driver_availability(v1::SetDriverAvailabilityRequest {
             request_id: "on-1".into(),
             driver_id: driver,
             available: true,
         })
         .await
-        .expect_err("retired drivers stay retired");
-    assert_eq!(refused.code(), Code::FailedPrecondition);
+        .refused(Code::FailedPrecondition, "retired drivers stay retired");
 }
 
 #[tokio::test]

@@ -5,10 +5,10 @@
 mod support;
 
 use std::collections::HashMap;
-use waybill_fixtures::{Caller, Role};
+use waybill_fixtures::Caller;
 
 use prost::Message;
-use support::{System, place_order, register_vehicle, vehicle_subject, wait_for_task};
+use support::{System, dispatcher, place_order, register_vehicle, vehicle_subject, wait_for_task};
 use tonic::Code;
 use waybill_proto::v1::{self, dispatch_event, event_envelope::Payload};
 
@@ -21,8 +21,7 @@ const TASK_GRAMS: u64 = 6_000;
 async fn concurrent_assignments_never_load_a_vehicle_beyond_its_capacity() {
     let system = System::start().await;
     let mut intake = system.intake(Caller::customer_service("shop")).await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
     let capacity = TASK_GRAMS * ROOM_FOR as u64;
     let van = register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", capacity).await;
 

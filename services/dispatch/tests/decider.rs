@@ -29,13 +29,7 @@ fn vehicle(n: u128) -> VehicleId {
 }
 
 fn city(name: &str) -> Address {
-    Address {
-        lines: vec!["Hauptstrasse 1".into()],
-        city: name.into(),
-        region: String::new(),
-        postal_code: "10115".into(),
-        country_code: "DE".into(),
-    }
+    waybill_fixtures::pinned_address(name)
 }
 
 fn plan(grams: u64) -> Plan {

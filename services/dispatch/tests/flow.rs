@@ -4,11 +4,12 @@
 
 mod support;
 
-use support::{System, place_order, record_on_order, status_of, task_subject, wait_for_task};
+use support::{System, dispatcher, place_order, record_on_order, task_subject, wait_for_task};
 use waybill_dispatch::commands::Runners;
 use waybill_dispatch::reactions;
 use waybill_dispatch::server::Settings;
-use waybill_fixtures::{Caller, Role};
+use waybill_fixtures::Caller;
+use waybill_fixtures::cancellation;
 use waybill_proto::v1::{self, TaskStatus};
 use waybill_testkit::eventually;
 
@@ -16,12 +17,11 @@ use waybill_testkit::eventually;
 async fn an_accepted_order_becomes_a_task_that_follows_cancel_restore_and_amend() {
     let system = System::start().await;
     let mut intake = system.intake(Caller::customer_service("alice")).await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
 
     let order_id = place_order(&mut intake, "place-1").await;
     let task = wait_for_task(&mut dispatch, &order_id, |_| true).await;
-    assert_eq!(status_of(&task), TaskStatus::Planned);
+    assert_eq!(task.status(), TaskStatus::Planned);
     assert_eq!(task.task_id, order_id, "a forward task's id is its order's");
     assert_eq!(task.order_id, order_id);
     assert_eq!(task.kind, v1::TaskKind::Forward as i32);
@@ -30,21 +30,14 @@ async fn an_accepted_order_becomes_a_task_that_follows_cancel_restore_and_amend(
     assert_eq!(task.origin_depot, "Berlin");
     assert_eq!(task.destination.as_ref().map(|address| address.city.as_str()), Some("Munich"));
 
-    intake
-        .cancel_order(v1::CancelOrderRequest {
-            request_id: "cancel-1".into(),
-            order_id: order_id.clone(),
-            reason: "changed my mind".into(),
-        })
-        .await
-        .expect("cancelled");
-    wait_for_task(&mut dispatch, &order_id, |task| status_of(task) == TaskStatus::Cancelled).await;
+    intake.cancel_order(cancellation("cancel-1", &order_id, "changed my mind")).await.expect("cancelled");
+    wait_for_task(&mut dispatch, &order_id, |task| task.status() == TaskStatus::Cancelled).await;
 
     intake
         .restore_order(v1::RestoreOrderRequest { request_id: "restore-1".into(), order_id: order_id.clone() })
         .await
         .expect("restored");
-    wait_for_task(&mut dispatch, &order_id, |task| status_of(task) == TaskStatus::Planned).await;
+    wait_for_task(&mut dispatch, &order_id, |task| task.status() == TaskStatus::Planned).await;
 
     // Express to another region of the country: it flies now, and carries more.
     let mut heavier = support::books();
@@ -61,7 +54,7 @@ async fn an_accepted_order_becomes_a_task_that_follows_cancel_restore_and_amend(
     let replanned =
         wait_for_task(&mut dispatch, &order_id, |task| task.mode == v1::TransportMode::Air as i32).await;
     assert_eq!(replanned.load.map(|load| load.weight_grams), Some(9_000));
-    assert_eq!(status_of(&replanned), TaskStatus::Planned);
+    assert_eq!(replanned.status(), TaskStatus::Planned);
 
     assert_eq!(
         system.event_types(&task_subject(&order_id)).await,
@@ -78,8 +71,7 @@ async fn an_accepted_order_becomes_a_task_that_follows_cancel_restore_and_amend(
 async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
     let system = System::start().await;
     let mut intake = system.intake(Caller::customer_service("alice")).await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
 
@@ -100,10 +92,9 @@ async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
 
     // And a restart: the durable consumer resumes where it was; the read model replays.
     let system = system.restart_dispatch().await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
     let task = wait_for_task(&mut dispatch, &order_id, |_| true).await;
-    assert_eq!(status_of(&task), TaskStatus::Planned);
+    assert_eq!(task.status(), TaskStatus::Planned);
     assert_eq!(system.event_types(&task_subject(&order_id)).await, ["waybill.dispatch.task_planned.v1"]);
 }
 
@@ -111,8 +102,7 @@ async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
 async fn a_cancellation_that_crossed_the_pickup_is_dead_lettered_and_the_reaction_goes_on() {
     let system = System::start().await;
     let mut intake = system.intake(Caller::customer_service("alice")).await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
     support::register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
@@ -146,9 +136,9 @@ async fn a_cancellation_that_crossed_the_pickup_is_dead_lettered_and_the_reactio
         letter.headers.get("waybill-error").map(|value| value.as_str().to_owned()).unwrap_or_default();
     assert!(error.contains("cannot cancel a task that is picked up"), "{error}");
     let task = wait_for_task(&mut dispatch, &order_id, |_| true).await;
-    assert_eq!(status_of(&task), TaskStatus::PickedUp, "the goods are on their way");
+    assert_eq!(task.status(), TaskStatus::PickedUp, "the goods are on their way");
 
     // The next order is planned as usual.
     let next = place_order(&mut intake, "place-2").await;
-    wait_for_task(&mut dispatch, &next, |task| status_of(task) == TaskStatus::Planned).await;
+    wait_for_task(&mut dispatch, &next, |task| task.status() == TaskStatus::Planned).await;
 }

@@ -4,9 +4,7 @@
 
 mod support;
 
-use support::{
-    Dispatch, System, picked_up_task, place_order, status_of, task_subject, violated_fields, wait_for_task,
-};
+use support::{Dispatch, System, picked_up_task, place_order, task_subject, violated_fields, wait_for_task};
 use tonic::Code;
 use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1;
@@ -121,7 +119,7 @@ async fn goods_are_received_put_away_counted_and_loaded_out_and_bad_input_writes
     let task = wait_for_task(&mut dispatch, &order_1, |task| !task.exceptions.is_empty()).await;
     assert_eq!(task.exceptions[0].exception_id, received.exception_id);
     assert_eq!(task.exceptions[0].kind, i32::from(v1::ExceptionKind::Damaged));
-    assert_eq!(status_of(&task), v1::TaskStatus::Arrived);
+    assert_eq!(task.status(), v1::TaskStatus::Arrived);
 
     let written = system.event_types(&hub_subject(&hub_id)).await;
     let wrong_zone = dispatch

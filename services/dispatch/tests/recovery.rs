@@ -4,8 +4,8 @@
 
 mod support;
 
-use support::{place_order, register_vehicle, start_dispatch, start_intake, wait_for_task};
-use waybill_fixtures::{Caller, Role};
+use support::{dispatcher, place_order, register_vehicle, start_dispatch, start_intake, wait_for_task};
+use waybill_fixtures::Caller;
 use waybill_proto::v1;
 use waybill_testkit::NatsServer;
 
@@ -15,8 +15,7 @@ async fn a_restarted_dispatch_answers_as_before_and_catches_up_with_missed_order
     let intake = start_intake(&nats).await;
     let dispatch = start_dispatch(&nats).await;
     let mut orders = intake.client(Caller::customer_service("shop")).await;
-    let mut fleet =
-        dispatch.client(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut fleet = dispatch.client(dispatcher()).await;
 
     let first = place_order(&mut orders, "place-1").await;
     wait_for_task(&mut fleet, &first, |_| true).await;
@@ -51,8 +50,7 @@ async fn a_restarted_dispatch_answers_as_before_and_catches_up_with_missed_order
     dispatch.stop().await;
     let second = place_order(&mut orders, "place-2").await;
     let dispatch = start_dispatch(&nats).await;
-    let mut fleet =
-        dispatch.client(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut fleet = dispatch.client(dispatcher()).await;
 
     let after = fleet
         .get_task(v1::GetTaskRequest { task_id: first.clone(), min_position: reported.position })

@@ -4,12 +4,12 @@
 
 mod support;
 
-use support::{System, place_order, record_delivery, task_subject, wait_for_task};
+use support::{System, dispatcher, place_order, record_delivery, task_subject, wait_for_task};
 use uuid::Uuid;
 use waybill_dispatch::commands::Runners;
 use waybill_dispatch::reactions;
 use waybill_dispatch::server::Settings;
-use waybill_fixtures::{Caller, Role};
+use waybill_fixtures::Caller;
 use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
 
 /// After-sales' `ReturnPickupRequested`, built from the public contract as after-sales
@@ -44,8 +44,7 @@ async fn request_pickup(system: &System, order_id: &str, return_id: &str) {
 async fn an_approved_return_gets_its_reverse_task_by_itself_once() {
     let system = System::start().await;
     let mut intake = system.intake(Caller::customer_service("shop")).await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
     record_delivery(&system, &order_id).await;
@@ -75,8 +74,7 @@ async fn an_approved_return_gets_its_reverse_task_by_itself_once() {
         reactions::plan_reverse_shipment(runners.tasks.clone(), pickup.clone()).await.expect("handled again");
     }
     let system = system.restart_dispatch().await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
     wait_for_task(&mut dispatch, &return_id, |_| true).await;
     assert_eq!(system.event_types(&task_subject(&return_id)).await, ["waybill.dispatch.task_planned.v1"]);
 }

@@ -8,6 +8,7 @@ mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
+use waybill_fixtures::Refusal;
 
 use chrono::Utc;
 use tonic::Code;
@@ -15,15 +16,15 @@ use uuid::Uuid;
 use waybill_dispatch::codec::{self, DispatchEvent};
 use waybill_dispatch::domain::{Upkeep, VehicleEvent};
 use waybill_dispatch::server::{self, Policy, Settings};
-use waybill_fixtures::{Caller, ManualClock, Role};
+use waybill_fixtures::{Caller, ManualClock};
 use waybill_proto::convert::timestamp_to_wire;
 use waybill_proto::v1;
 use waybill_testkit::{InProcess, NatsServer, eventually};
 use waybill_types::Timestamp;
 
 use support::{
-    Dispatch, System, place_order, register_driver, register_vehicle, start_intake, task_subject,
-    vehicle_subject, violated_fields, wait_for_task,
+    Dispatch, System, dispatcher, place_order, register_driver, register_vehicle, start_intake, task_subject,
+    vehicle_subject, wait_for_task,
 };
 
 fn replica(clock: &ManualClock) -> Settings {
@@ -79,8 +80,7 @@ async fn an_overdue_van_is_reminded_of_once_refused_by_hand_and_passed_over_auto
     let second: InProcess<Dispatch> = InProcess::start(&nats, server::run, replica(&clock)).await;
     let system = System { nats, intake, dispatch: first };
     let mut intake = system.intake(Caller::customer_service("shop")).await;
-    let mut dispatch =
-        system.dispatch(Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])).await;
+    let mut dispatch = system.dispatch(dispatcher()).await;
 
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(&mut dispatch, &order_id, |_| true).await;
@@ -140,8 +140,7 @@ async fn an_overdue_van_is_reminded_of_once_refused_by_hand_and_passed_over_auto
             driver_id: driver.clone(),
         })
         .await
-        .expect_err("the van is overdue");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+        .refused(Code::FailedPrecondition, "the van is overdue");
     assert!(
         refused.message().contains("inspection") && refused.message().contains("not roadworthy"),
         "{}",
@@ -210,11 +209,9 @@ async fn bad_upkeep_input_is_named_and_writes_nothing() {
         ("inspect-past", Utc::now() - chrono::Duration::days(400)),
         ("inspect-far", Utc::now() + chrono::Duration::days(365 * 40)),
     ] {
-        let refused = inspect(&mut dispatch, request_id, &van, next_due).await.expect_err("out of range");
-        assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
-        assert_eq!(violated_fields(&refused), ["next_due"]);
+        inspect(&mut dispatch, request_id, &van, next_due).await.invalid("out of range", &["next_due"]);
     }
-    let unset = dispatch
+    dispatch
         .record_vehicle_maintenance(v1::RecordVehicleMaintenanceRequest {
             request_id: "maintain-1".into(),
             vehicle_id: van.clone(),
@@ -222,13 +219,12 @@ async fn bad_upkeep_input_is_named_and_writes_nothing() {
             note: String::new(),
         })
         .await
-        .expect_err("no date");
-    assert_eq!(violated_fields(&unset), ["next_due"]);
+        .invalid("no date", &["next_due"]);
     assert_eq!(system.event_types(&vehicle_subject(&van)).await, before, "nothing written");
 
     let driver = register_driver(&mut dispatch, "driver-1", "C").await;
     let before = system.event_types(&format!("waybill.dispatch.driver.{driver}")).await;
-    let empty_class = dispatch
+    dispatch
         .record_driver_licence(v1::RecordDriverLicenceRequest {
             request_id: "licence-1".into(),
             driver_id: driver.clone(),
@@ -236,10 +232,8 @@ async fn bad_upkeep_input_is_named_and_writes_nothing() {
             expires_at: Some(timestamp_to_wire(Utc::now() + chrono::Duration::days(365))),
         })
         .await
-        .expect_err("no class");
-    assert_eq!(empty_class.code(), Code::InvalidArgument);
-    assert_eq!(violated_fields(&empty_class), ["licence_class"]);
-    let no_training = dispatch
+        .invalid("no class", &["licence_class"]);
+    dispatch
         .record_driver_training(v1::RecordDriverTrainingRequest {
             request_id: "training-1".into(),
             driver_id: driver.clone(),
@@ -247,9 +241,7 @@ async fn bad_upkeep_input_is_named_and_writes_nothing() {
             valid_until: Some(timestamp_to_wire(Utc::now() - chrono::Duration::days(1))),
         })
         .await
-        .expect_err("no training, and lapsed");
-    assert_eq!(no_training.code(), Code::InvalidArgument);
-    assert_eq!(violated_fields(&no_training), ["training"]);
+        .invalid("no training, and lapsed", &["training"]);
     assert_eq!(
         system.event_types(&format!("waybill.dispatch.driver.{driver}")).await,
         before,

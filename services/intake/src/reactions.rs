@@ -25,12 +25,7 @@ use crate::domain::{
 pub const AUTO_REVIEW_CONSUMER: &str = "intake-auto-review";
 
 pub fn auto_review_settings() -> ReactionSettings {
-    ReactionSettings {
-        durable_name: AUTO_REVIEW_CONSUMER.to_owned(),
-        filters: vec!["waybill.intake.order.*".to_owned()],
-        dead_letter_subject: format!("deadletter.intake.{AUTO_REVIEW_CONSUMER}"),
-        ..ReactionSettings::default()
-    }
+    ReactionSettings::durable("intake", AUTO_REVIEW_CONSUMER, "waybill.intake.order.*")
 }
 
 /// Reviews an order that was just placed, or restored to `Placed`.
@@ -79,15 +74,10 @@ pub async fn auto_review(runner: CommandRunner, recorded: RecordedEvent) -> Resu
 pub const FULFILMENT_CONSUMER: &str = "intake-fulfilment";
 
 pub fn fulfilment_settings() -> ReactionSettings {
-    ReactionSettings {
-        durable_name: FULFILMENT_CONSUMER.to_owned(),
-        // One filter for both services' task subjects: nats-server serves a consumer with
-        // several filters ~5 times slower (3.9k against ~20k events/s here), which is what a
-        // backlog after an outage drains at. Other events it matches are ignored below.
-        filters: vec!["waybill.*.task.*".to_owned()],
-        dead_letter_subject: format!("deadletter.intake.{FULFILMENT_CONSUMER}"),
-        ..ReactionSettings::default()
-    }
+    // One filter for both services' task subjects: nats-server serves a consumer with
+    // several filters ~5 times slower (3.9k against ~20k events/s here), which is what a
+    // backlog after an outage drains at. Other events it matches are ignored below.
+    ReactionSettings::durable("intake", FULFILMENT_CONSUMER, "waybill.*.task.*")
 }
 
 /// Records on the order what dispatch and delivery report: picked up, out for delivery (at

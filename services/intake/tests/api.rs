@@ -3,9 +3,11 @@
 mod support;
 
 use std::collections::HashSet;
+use waybill_fixtures::Refusal;
+use waybill_fixtures::cancellation;
 use waybill_fixtures::{Caller, Role};
 
-use support::{cargo, placement, start_intake, status_of, wait_until};
+use support::{cargo, placement, start_intake, wait_until};
 use tonic::Code;
 use waybill_proto::status::field_violations;
 use waybill_proto::v1::{self, OrderStatus};
@@ -23,7 +25,7 @@ async fn a_placed_order_is_reviewed_by_hand_and_tracked() {
     request.cargo.push(cargo("lithium batteries", 1_000, v1::CargoCategory::Hazardous));
     let placed = client.place_order(request).await.expect("placed").into_inner();
     let order = placed.order.expect("order");
-    assert_eq!(status_of(&order), OrderStatus::Placed);
+    assert_eq!(order.status(), OrderStatus::Placed);
     assert!(placed.position > 0);
     assert!(
         order
@@ -34,7 +36,7 @@ async fn a_placed_order_is_reviewed_by_hand_and_tracked() {
     );
 
     let in_review =
-        wait_until(&mut client, &order.order_id, |order| status_of(order) == OrderStatus::InReview).await;
+        wait_until(&mut client, &order.order_id, |order| order.status() == OrderStatus::InReview).await;
     assert!(
         in_review.review_reasons.iter().any(|reason| reason.contains("hazard")),
         "{:?}",
@@ -58,19 +60,17 @@ async fn a_placed_order_is_reviewed_by_hand_and_tracked() {
         decision: v1::ReviewDecision::Accept.into(),
         reason: "declaration checked by phone".into(),
     };
-    let own = client.review_order(review.clone()).await.expect_err("her own order");
-    assert_eq!(own.code(), tonic::Code::PermissionDenied, "{own:?}");
+    let own = client.review_order(review.clone()).await.refused(Code::PermissionDenied, "her own order");
     assert!(own.message().contains("separation of duties: nobody reviews an order they placed"), "{own:?}");
     let mut insider =
         intake.client(Caller::with_roles("ivo", &[Role::OrderReviewer]).for_customer("cust-1")).await;
-    let own = insider.review_order(review.clone()).await.expect_err("his customer's order");
-    assert_eq!(own.code(), tonic::Code::PermissionDenied, "{own:?}");
+    insider.review_order(review.clone()).await.refused(Code::PermissionDenied, "his customer's order");
     let unchanged = wait_until(&mut client, &order.order_id, |_| true).await;
     assert_eq!(unchanged.version, in_review.version, "a refused review writes nothing");
 
     let mut reviewer = intake.client(Caller::order_reviewer("rita")).await;
     let reviewed = reviewer.review_order(review).await.expect("reviewed").into_inner();
-    assert_eq!(reviewed.order.as_ref().map(status_of), Some(OrderStatus::Accepted));
+    assert_eq!(reviewed.order.as_ref().map(v1::Order::status), Some(OrderStatus::Accepted));
 
     let track = client
         .track_order(v1::TrackOrderRequest {
@@ -109,19 +109,15 @@ async fn a_clean_order_is_accepted_automatically_then_cancelled_and_restored() {
 
     let placed = client.place_order(placement("place-2", "cust-2")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
 
-    let cancel = |request_id: &str| v1::CancelOrderRequest {
-        request_id: request_id.into(),
-        order_id: order_id.clone(),
-        reason: "customer changed plans".into(),
-    };
+    let cancel = |request_id: &str| cancellation(request_id, &order_id, "customer changed plans");
     let cancelled = client.cancel_order(cancel("cancel-1")).await.expect("cancelled").into_inner();
-    assert_eq!(cancelled.order.as_ref().map(status_of), Some(OrderStatus::Cancelled));
+    assert_eq!(cancelled.order.as_ref().map(v1::Order::status), Some(OrderStatus::Cancelled));
 
     // A second, different cancellation is refused, naming the state.
-    let error = client.cancel_order(cancel("cancel-2")).await.expect_err("already cancelled");
-    assert_eq!(error.code(), Code::FailedPrecondition);
+    let error =
+        client.cancel_order(cancel("cancel-2")).await.refused(Code::FailedPrecondition, "already cancelled");
     assert!(error.message().contains("cancelled"), "{}", error.message());
 
     let restored = client
@@ -129,7 +125,7 @@ async fn a_clean_order_is_accepted_automatically_then_cancelled_and_restored() {
         .await
         .expect("restored")
         .into_inner();
-    assert_eq!(restored.order.as_ref().map(status_of), Some(OrderStatus::Accepted));
+    assert_eq!(restored.order.as_ref().map(v1::Order::status), Some(OrderStatus::Accepted));
 }
 
 #[tokio::test]
@@ -150,17 +146,17 @@ async fn a_retried_request_gets_the_same_answer_and_writes_once() {
     for answer in &answers {
         assert_eq!(answer.position, first.position);
         assert_eq!(answer.order.as_ref().map(|o| &o.order_id), first.order.as_ref().map(|o| &o.order_id));
-        assert_eq!(answer.order.as_ref().map(status_of), Some(OrderStatus::Placed));
+        assert_eq!(answer.order.as_ref().map(v1::Order::status), Some(OrderStatus::Placed));
     }
 
     // Later, after automatic review, the retry still answers as the first time.
     let mut client = client.clone();
     let order_id = first.order.as_ref().expect("order").order_id.clone();
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
     let late_retry =
         client.place_order(placement("same-request", "cust-3")).await.expect("retry").into_inner();
     assert_eq!(late_retry.position, first.position);
-    assert_eq!(late_retry.order.as_ref().map(status_of), Some(OrderStatus::Placed));
+    assert_eq!(late_retry.order.as_ref().map(v1::Order::status), Some(OrderStatus::Placed));
 
     let track = client
         .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: 0 })
@@ -174,8 +170,7 @@ async fn a_retried_request_gets_the_same_answer_and_writes_once() {
     // The same request id with different content is a client bug, and says so.
     let mut different = placement("same-request", "cust-3");
     different.service_level = v1::ServiceLevel::Express.into();
-    let error = client.place_order(different).await.expect_err("reused id");
-    assert_eq!(error.code(), Code::InvalidArgument);
+    let error = client.place_order(different).await.refused(Code::InvalidArgument, "reused id");
     assert_eq!(field_violations(&error).first().map(|v| v.field.as_str()), Some("request_id"));
 }
 
@@ -187,7 +182,7 @@ async fn concurrent_amendments_are_serialised_and_none_is_lost() {
         intake.client(Caller::with_roles("bob", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
     let placed = client.place_order(placement("place-4", "cust-4")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
 
     let amendments = (0..8u64).map(|index| {
         let mut client = client.clone();
@@ -244,8 +239,7 @@ async fn bad_requests_name_their_fields_and_change_nothing() {
     request.cargo[0].declared_value = Some(v1::Money { amount_minor: -5, currency: "euro".into() });
     request.consignee = None;
     request.service_level = 0;
-    let error = client.place_order(request).await.expect_err("invalid");
-    assert_eq!(error.code(), Code::InvalidArgument);
+    let error = client.place_order(request).await.refused(Code::InvalidArgument, "invalid");
     let fields: HashSet<String> =
         field_violations(&error).into_iter().map(|violation| violation.field).collect();
     for expected in [
@@ -260,15 +254,10 @@ async fn bad_requests_name_their_fields_and_change_nothing() {
         assert!(fields.contains(expected), "{expected} missing from {fields:?}");
     }
 
-    let error = client
-        .cancel_order(v1::CancelOrderRequest {
-            request_id: "c".into(),
-            order_id: "0190f0f0-0000-7000-8000-000000000000".into(),
-            reason: String::new(),
-        })
+    client
+        .cancel_order(cancellation("c", "0190f0f0-0000-7000-8000-000000000000", ""))
         .await
-        .expect_err("unknown order");
-    assert_eq!(error.code(), Code::NotFound);
+        .refused(Code::NotFound, "unknown order");
 
     let listed = client.list_orders(v1::ListOrdersRequest::default()).await.expect("list").into_inner();
     assert!(listed.orders.is_empty(), "nothing was written");
@@ -313,11 +302,10 @@ async fn orders_list_newest_first_with_filters_and_pages() {
     assert!(seen.iter().all(|(_, customer)| customer == "even"));
     assert!(seen.windows(2).all(|pair| pair[0].0 >= pair[1].0), "newest first");
 
-    let error = client
+    client
         .list_orders(v1::ListOrdersRequest { page_token: "garbage".into(), ..Default::default() })
         .await
-        .expect_err("bad token");
-    assert_eq!(error.code(), Code::InvalidArgument);
+        .refused(Code::InvalidArgument, "bad token");
 }
 
 #[tokio::test]
@@ -328,32 +316,27 @@ async fn a_watched_order_streams_its_state_then_every_change() {
         intake.client(Caller::with_roles("erin", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
     let placed = client.place_order(placement("watch-1", "cust-w")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
 
     let request = v1::WatchOrderRequest { order_id: order_id.clone(), min_position: placed.position };
     let mut updates = client.watch_order(request).await.expect("watching").into_inner();
     // First the order as it is, with the event that made it so.
     let (order, event) = next(&mut updates).await;
-    assert_eq!(status_of(&order), OrderStatus::Accepted);
+    assert_eq!(order.status(), OrderStatus::Accepted);
     assert_eq!(event.event_type, "waybill.intake.order_accepted.v1");
 
     // Then each change, as it happens, with the position the command answered.
-    let cancel = v1::CancelOrderRequest {
-        request_id: "watch-cancel".into(),
-        order_id: order_id.clone(),
-        reason: "changed plans".into(),
-    };
+    let cancel = cancellation("watch-cancel", &order_id, "changed plans");
     let cancelled = client.cancel_order(cancel).await.expect("cancelled").into_inner();
     let (order, event) = next(&mut updates).await;
-    assert_eq!(status_of(&order), OrderStatus::Cancelled);
+    assert_eq!(order.status(), OrderStatus::Cancelled);
     assert_eq!(event.event_type, "waybill.intake.order_cancelled.v1");
     assert_eq!(event.position, cancelled.position);
     assert_eq!(event.actor.expect("actor").id, "erin");
 
     let unknown =
         v1::WatchOrderRequest { order_id: "0190f0f0-0000-7000-8000-000000000000".into(), min_position: 0 };
-    let error = client.watch_order(unknown).await.expect_err("no such order");
-    assert_eq!(error.code(), Code::NotFound);
+    client.watch_order(unknown).await.refused(Code::NotFound, "no such order");
 
     // A stopping intake ends open watches with UNAVAILABLE (watch again elsewhere) instead
     // of holding its shutdown until they time out.
@@ -392,8 +375,7 @@ async fn a_request_within_every_field_limit_that_makes_too_large_an_event_is_the
     let mut request = placement("place-huge", "cust-huge");
     request.cargo = (0..100).map(|_| cargo(&"𝄞".repeat(256), 1_000, v1::CargoCategory::General)).collect();
 
-    let refused = client.place_order(request).await.expect_err("too large for the log");
-    assert_eq!(refused.code(), Code::InvalidArgument, "not a retryable fault: {refused:?}");
+    let refused = client.place_order(request).await.refused(Code::InvalidArgument, "too large for the log");
     assert!(refused.message().contains("larger than the log accepts"), "{refused:?}");
     let listed = client
         .list_orders(v1::ListOrdersRequest { customer_id: "cust-huge".into(), ..Default::default() })
@@ -418,16 +400,14 @@ async fn bytes_that_are_not_the_methods_message_are_invalid_argument_not_interna
     grpc.ready().await.expect("ready");
     let codec = tonic_prost::ProstCodec::<prost_types::Duration, v1::PlaceOrderResponse>::default();
     let path = http::uri::PathAndQuery::from_static("/waybill.v1.IntakeService/PlaceOrder");
-    let answer = grpc
-        .unary(
-            waybill_fixtures::request(
-                &Caller::customer_service("shop"),
-                prost_types::Duration { seconds: 5, nanos: 0 },
-            ),
-            path,
-            codec,
-        )
-        .await
-        .expect_err("undecodable");
-    assert_eq!(answer.code(), Code::InvalidArgument, "{answer:?}");
+    grpc.unary(
+        waybill_fixtures::request(
+            &Caller::customer_service("shop"),
+            prost_types::Duration { seconds: 5, nanos: 0 },
+        ),
+        path,
+        codec,
+    )
+    .await
+    .refused(Code::InvalidArgument, "undecodable");
 }

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{placement, start_intake, status_of, wait_until};
+use support::{Client, placement, start_intake, wait_until};
 use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1::{self, OrderStatus, crm_event, event_envelope::Payload};
@@ -15,6 +15,13 @@ async fn append_crm_event(log: &EventLog, customer_id: &str, event_type: &str, e
     let subject = format!("waybill.crm.customer.{customer_id}");
     let payload = Payload::Crm(v1::CrmEvent { event: Some(event) });
     waybill_fixtures::foreign::append(log, &subject, "", event_type, chrono::Utc::now(), payload).await;
+}
+
+/// Places the standard order for `customer_id` and waits until intake has decided on it.
+async fn decided(client: &mut Client, request_id: &str, customer_id: &str) -> v1::Order {
+    let placed = client.place_order(placement(request_id, customer_id)).await.expect("placed").into_inner();
+    let placed = placed.order.expect("order");
+    wait_until(client, &placed.order_id, |order| order.status() != OrderStatus::Placed).await
 }
 
 #[tokio::test]
@@ -36,10 +43,8 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
         }),
     )
     .await;
-    let held = client.place_order(placement("held-1", "cust-held")).await.expect("placed").into_inner();
-    let held = held.order.expect("order");
-    let held = wait_until(&mut client, &held.order_id, |order| status_of(order) != OrderStatus::Placed).await;
-    assert_eq!(status_of(&held), OrderStatus::InReview);
+    let held = decided(&mut client, "held-1", "cust-held").await;
+    assert_eq!(held.status(), OrderStatus::InReview);
     assert!(
         held.review_reasons.iter().any(|reason| reason.contains("on credit hold")),
         "{:?}",
@@ -47,11 +52,8 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
     );
 
     // Another customer's order is not affected.
-    let other = client.place_order(placement("other-1", "cust-fine")).await.expect("placed").into_inner();
-    let other = other.order.expect("order");
-    let other =
-        wait_until(&mut client, &other.order_id, |order| status_of(order) != OrderStatus::Placed).await;
-    assert_eq!(status_of(&other), OrderStatus::Accepted);
+    let other = decided(&mut client, "other-1", "cust-fine").await;
+    assert_eq!(other.status(), OrderStatus::Accepted);
 
     append_crm_event(
         &crm,
@@ -60,11 +62,8 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
         crm_event::Event::CreditHoldReleased(v1::CreditHoldReleased { note: "paid".into() }),
     )
     .await;
-    let released = client.place_order(placement("held-2", "cust-held")).await.expect("placed").into_inner();
-    let released = released.order.expect("order");
-    let released =
-        wait_until(&mut client, &released.order_id, |order| status_of(order) != OrderStatus::Placed).await;
-    assert_eq!(status_of(&released), OrderStatus::Accepted, "{:?}", released.review_reasons);
+    let released = decided(&mut client, "held-2", "cust-held").await;
+    assert_eq!(released.status(), OrderStatus::Accepted, "{:?}", released.review_reasons);
 
     // On hold again, then a restart: the rebuilt order book still knows the hold.
     append_crm_event(
@@ -79,9 +78,6 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
     intake.wait_serving().await;
     let mut client =
         intake.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::OrderReviewer])).await;
-    let again = client.place_order(placement("held-3", "cust-held")).await.expect("placed").into_inner();
-    let again = again.order.expect("order");
-    let again =
-        wait_until(&mut client, &again.order_id, |order| status_of(order) != OrderStatus::Placed).await;
-    assert_eq!(status_of(&again), OrderStatus::InReview);
+    let again = decided(&mut client, "held-3", "cust-held").await;
+    assert_eq!(again.status(), OrderStatus::InReview);
 }

@@ -4,7 +4,8 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use uuid::Uuid;
-use waybill_command::scenario::{Scenario, Then};
+use waybill_command::scenario::Scenario;
+use waybill_fixtures::address_in;
 use waybill_intake::domain::{
     AttemptFailure, Command, DeliveryWindow, Event, FailedAttempt, Order, OrderDetails, OrderStatus, Policy,
     Quote, Rejection, ReviewDecision, Tariff, Zone, price,
@@ -25,24 +26,6 @@ fn given(history: impl IntoIterator<Item = Event>) -> Scenario<Order> {
     Scenario::given(t0(), history)
 }
 
-/// An `Invalid` rejection naming exactly these fields.
-trait ThenInvalid {
-    fn then_invalid(self, fields: &[&str]);
-}
-
-impl ThenInvalid for Then<Order, Vec<Event>> {
-    #[track_caller]
-    fn then_invalid(self, fields: &[&str]) {
-        match self.rejection() {
-            Rejection::Invalid { violations } => {
-                let named: Vec<&str> = violations.iter().map(|violation| violation.field.as_str()).collect();
-                assert_eq!(named, fields);
-            }
-            other => panic!("expected Invalid on {fields:?}, got {other:?}"),
-        }
-    }
-}
-
 fn invalid_state(action: &'static str, status: OrderStatus) -> Rejection {
     Rejection::InvalidState { action, status }
 }
@@ -57,22 +40,12 @@ fn eur(amount_minor: i64) -> Money {
     Money::new(amount_minor, Currency::parse("EUR").expect("valid currency"))
 }
 
-fn address(city: &str, region: &str, country_code: &str) -> Address {
-    Address {
-        lines: vec!["Hauptstraße 1".to_owned()],
-        city: city.to_owned(),
-        region: region.to_owned(),
-        postal_code: "10115".to_owned(),
-        country_code: country_code.to_owned(),
-    }
-}
-
 fn berlin() -> Address {
-    address("Berlin", "BE", "DE")
+    address_in("Berlin", "BE", "DE")
 }
 
 fn munich() -> Address {
-    address("Munich", "BY", "DE")
+    address_in("Munich", "BY", "DE")
 }
 
 fn party(name: &str, address: Address) -> Party {
@@ -88,17 +61,7 @@ fn party(name: &str, address: Address) -> Party {
 
 /// 2 kg of books in a 40×30×20 cm box, declared at 100.00 EUR.
 fn books() -> CargoLine {
-    CargoLine {
-        description: "books".to_owned(),
-        quantity: 1,
-        weight_grams: 2_000,
-        length_cm: 40,
-        width_cm: 30,
-        height_cm: 20,
-        declared_value: eur(10_000),
-        category: CargoCategory::General,
-        hazard_declaration: None,
-    }
+    waybill_fixtures::cargo_line("books", 2_000)
 }
 
 fn paint_thinner_undeclared() -> CargoLine {
@@ -305,7 +268,7 @@ fn every_command_on_an_order() -> Vec<Command> {
         accept(),
         reject("no capacity"),
         amend_service_level(ServiceLevel::Express),
-        change_consignee_address(address("Hamburg", "HH", "DE")),
+        change_consignee_address(address_in("Hamburg", "HH", "DE")),
         cancel("changed plans"),
         restore(),
         record_pickup(),
@@ -530,7 +493,7 @@ fn an_order_cannot_be_amended_once_picked_up_or_closed() {
 
 #[test]
 fn the_consignee_address_changes_until_out_for_delivery_and_the_order_is_requoted() {
-    let across_town = address("Berlin", "BE", "DE");
+    let across_town = address_in("Berlin", "BE", "DE");
     let allowed = [
         OrderStatus::Placed,
         OrderStatus::InReview,
@@ -556,7 +519,7 @@ fn the_same_address_again_is_no_news() {
 #[test]
 fn a_same_day_order_cannot_be_redirected_abroad() {
     let same_day = placed_with(with_service_level(ServiceLevel::SameDay));
-    given([same_day]).when(change_consignee_address(address("Vienna", "W", "AT"))).then_rejected(
+    given([same_day]).when(change_consignee_address(address_in("Vienna", "W", "AT"))).then_rejected(
         Rejection::LimitsExceeded {
             violations: vec![
                 "same-day does not serve international shipments (farthest: national)".to_owned(),
@@ -744,7 +707,7 @@ fn the_last_failed_attempt_sends_the_order_back_to_the_sender() {
 
 #[test]
 fn a_wrong_address_is_fixed_after_the_failed_attempt_and_not_while_the_courier_is_out() {
-    let corrected = address("Munich", "BY", "DE");
+    let corrected = address_in("Munich", "BY", "DE");
     let corrected = Address { lines: vec!["Leopoldstrasse 7".to_owned()], ..corrected };
     let order = given(order_that_is(OrderStatus::AttemptFailed))
         .when(change_consignee_address(corrected.clone()))
@@ -777,8 +740,9 @@ fn the_status_table_is_what_the_decider_does() {
         let allowed = status.allows();
         let amend = given(order_that_is(status)).when(amend_service_level(ServiceLevel::Express)).result;
         assert_eq!(amend.is_ok(), allowed.amend, "amend a {status} order: {amend:?}");
-        let redirect =
-            given(order_that_is(status)).when(change_consignee_address(address("Berlin", "BE", "DE"))).result;
+        let redirect = given(order_that_is(status))
+            .when(change_consignee_address(address_in("Berlin", "BE", "DE")))
+            .result;
         assert_eq!(redirect.is_ok(), allowed.redirect, "redirect a {status} order: {redirect:?}");
         let cancel = given(order_that_is(status)).when(cancel("changed plans")).result;
         assert_eq!(cancel.is_ok(), allowed.cancel, "cancel a {status} order: {cancel:?}");

@@ -6,9 +6,11 @@ mod support;
 
 use bytes::Bytes;
 use prost::Message;
-use support::{Client, Intake, placement, start_intake, status_of, wait_until};
+use support::{Client, Intake, placement, start_intake, wait_until};
 use tonic::Code;
 use waybill_eventlog::{EventLog, NewEvent, subject};
+use waybill_fixtures::Refusal;
+use waybill_fixtures::cancellation;
 use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1::{
     self, OrderStatus, after_sales_event, delivery_event, dispatch_event, event_envelope::Payload,
@@ -69,7 +71,7 @@ async fn accepted_order(caller: Caller) -> Accepted {
     let mut client = intake.client(caller).await;
     let order = client.place_order(placement("place-1", "cust-1")).await.expect("placed").into_inner();
     let order_id = order.order.expect("order").order_id;
-    let order = wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    let order = wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
     Accepted { nats, intake, log, client, order }
 }
 
@@ -102,7 +104,7 @@ async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_t
         })),
     )
     .await;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::PickedUp).await;
+    wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::PickedUp).await;
 
     // The watcher saw dispatch's milestones, then intake's own record of the pickup.
     let mut seen = Vec::new();
@@ -137,15 +139,10 @@ async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_t
     );
 
     // Picked up: the goods are on their way, the order can no longer change.
-    let refused = client
-        .cancel_order(v1::CancelOrderRequest {
-            request_id: "cancel-late".into(),
-            order_id: order_id.clone(),
-            reason: "too late".into(),
-        })
+    client
+        .cancel_order(cancellation("cancel-late", &order_id, "too late"))
         .await
-        .expect_err("cancel after pickup");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+        .refused(Code::FailedPrecondition, "cancel after pickup");
 
     append_fact(&log, "delivery", &order_id, "waybill.delivery.delivery_started.v1", started()).await;
     let handover_proof = proof();
@@ -162,7 +159,7 @@ async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_t
     )
     .await;
     let delivered =
-        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Delivered).await;
+        wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Delivered).await;
     assert!(delivered.version > completed, "the delivery is recorded on the order after delivery's event");
 
     let tracked = client
@@ -222,8 +219,7 @@ async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_ord
     // A later fact: once it is recorded, the consumer has handled everything before it.
     let started =
         append_fact(&log, "delivery", &order_id, "waybill.delivery.delivery_started.v1", started()).await;
-    let out =
-        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::OutForDelivery).await;
+    let out = wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::OutForDelivery).await;
     assert!(out.version > started && accepted.version < first_pickup);
 
     let tracked = client
@@ -351,7 +347,7 @@ async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_send
     let started_type = "waybill.delivery.delivery_started.v1";
     let failed_type = "waybill.delivery.delivery_attempt_failed.v1";
     append_fact(&log, "delivery", &order_id, started_type, started()).await;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::OutForDelivery).await;
+    wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::OutForDelivery).await;
 
     // The courier cannot find the address: the order says so, with the reason and the new window.
     let next_start = chrono::Utc::now() + chrono::Duration::hours(24);
@@ -368,7 +364,7 @@ async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_send
     )
     .await;
     let failed =
-        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::AttemptFailed).await;
+        wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::AttemptFailed).await;
     let last = failed.last_failed_attempt.expect("the failed attempt on the order");
     assert_eq!((last.attempt, last.reason), (1, v1::FailureReason::AddressWrong as i32));
     assert_eq!(last.next_window.map(|window| window.start), Some(next.start));
@@ -387,12 +383,12 @@ async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_send
         .into_inner()
         .order
         .expect("order");
-    assert_eq!(status_of(&redirected), OrderStatus::AttemptFailed);
+    assert_eq!(redirected.status(), OrderStatus::AttemptFailed);
 
     // Two more departures, each recorded, and two more failures: back to the sender.
     for attempt in 2..=3u32 {
         append_fact(&log, "delivery", &order_id, started_type, started()).await;
-        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::OutForDelivery).await;
+        wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::OutForDelivery).await;
         let refused = client
             .change_consignee_address(v1::ChangeConsigneeAddressRequest {
                 request_id: format!("redirect-while-out-{attempt}"),
@@ -400,8 +396,7 @@ async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_send
                 address: Some(v1::Address { city: "Augsburg".into(), ..corrected.clone() }),
             })
             .await
-            .expect_err("no redirect while the courier is on the way");
-        assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+            .refused(Code::FailedPrecondition, "no redirect while the courier is on the way");
         assert!(refused.message().contains("out_for_delivery"), "{}", refused.message());
         let next = (attempt < 3).then_some(next);
         append_fact(
@@ -413,7 +408,7 @@ async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_send
         )
         .await;
         if attempt < 3 {
-            wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::AttemptFailed).await;
+            wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::AttemptFailed).await;
         }
     }
     append_fact(
@@ -427,7 +422,7 @@ async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_send
     )
     .await;
     let returned =
-        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::ReturnedToSender).await;
+        wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::ReturnedToSender).await;
 
     // "Where is my parcel?": on its way back, and the timeline tells the whole last mile.
     let refused = client
@@ -437,8 +432,7 @@ async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_send
             address: Some(v1::Address { city: "Augsburg".into(), ..corrected }),
         })
         .await
-        .expect_err("no redirect of goods on their way back");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+        .refused(Code::FailedPrecondition, "no redirect of goods on their way back");
     assert!(refused.message().contains("returned_to_sender"), "{}", refused.message());
     let tracked = client
         .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: returned.version })
@@ -528,7 +522,7 @@ async fn personal_data_reaches_only_the_roles_that_need_it_in_every_read() {
     )
     .await;
     let delivered =
-        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Delivered).await;
+        wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Delivered).await;
 
     let all = Seen { phone: true, street: true, position: true, signature: true, id_check: true };
     let none = Seen { phone: false, street: false, position: false, signature: false, id_check: false };

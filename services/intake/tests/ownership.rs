@@ -7,7 +7,7 @@ mod support;
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use support::{Client, Intake, placement, start_intake, status_of, wait_until};
+use support::{Client, Intake, placement, start_intake, wait_until};
 use tonic_health::pb::health_check_response::ServingStatus;
 use waybill_eventlog::{EventLog, subject};
 use waybill_fixtures::Caller;
@@ -35,7 +35,7 @@ async fn two_accepted_orders() -> TwoOrders {
     for request in ["place-1", "place-2"] {
         let placed = client.place_order(placement(request, "cust-1")).await.expect("placed").into_inner();
         let order_id = placed.order.expect("order").order_id;
-        wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+        wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
         accepted.push(order_id);
     }
     let second = accepted.pop().expect("two orders");
@@ -59,7 +59,7 @@ async fn pick_up(log: &EventLog, order_id: &str) {
 async fn status(client: &mut Client, order_id: &str) -> OrderStatus {
     let request = v1::GetOrderRequest { order_id: order_id.into(), min_position: 0 };
     let order = client.get_order(request).await.expect("get order").into_inner().order.expect("order");
-    status_of(&order)
+    order.status()
 }
 
 /// The process's metrics recorder (tests share a process under `cargo test`; each test
@@ -87,11 +87,26 @@ fn refused_by_read_model(metrics: &PrometheusHandle, reason: &str) -> u64 {
 async fn assert_skipped(orders: TwoOrders, metrics: &PrometheusHandle, reason: &str) {
     let TwoOrders { _nats, intake, log, mut client, first, second } = orders;
     pick_up(&log, &second).await;
-    wait_until(&mut client, &second, |order| status_of(order) == OrderStatus::PickedUp).await;
+    wait_until(&mut client, &second, |order| order.status() == OrderStatus::PickedUp).await;
     assert_eq!(status(&mut client, &first).await, OrderStatus::Accepted, "the first order did not change");
     assert_eq!(intake.health().await, ServingStatus::Serving, "a refusal is no halt");
     assert_eq!(refused_by_read_model(metrics, reason), 1, "{}", metrics.render());
     intake.stop().await;
+}
+
+/// Appends `payload` as `event_type` on the first order's intake subject, its envelope naming
+/// the aggregate `named`.
+async fn append_on_first(orders: &TwoOrders, named: &str, event_type: &str, payload: Payload) {
+    let first_subject = subject::aggregate("intake", "order", &orders.first);
+    waybill_fixtures::foreign::append(
+        &orders.log,
+        &first_subject,
+        named,
+        event_type,
+        chrono::Utc::now(),
+        payload,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -103,17 +118,7 @@ async fn an_intake_event_on_one_orders_subject_naming_another_order_changes_neit
     let cancel = Payload::Intake(v1::IntakeEvent {
         event: Some(intake_event::Event::OrderCancelled(v1::OrderCancelled { reason: "forged".into() })),
     });
-    let first_subject = subject::aggregate("intake", "order", &orders.first);
-    let event_type = "waybill.intake.order_cancelled.v1";
-    waybill_fixtures::foreign::append(
-        &orders.log,
-        &first_subject,
-        &orders.second,
-        event_type,
-        chrono::Utc::now(),
-        cancel,
-    )
-    .await;
+    append_on_first(&orders, &orders.second, "waybill.intake.order_cancelled.v1", cancel).await;
 
     assert_skipped(orders, metrics, "order_mismatch").await;
 }
@@ -131,16 +136,6 @@ async fn a_delivery_event_on_an_intake_subject_is_ignored() {
             first_attempt: true,
         })),
     });
-    let first_subject = subject::aggregate("intake", "order", &orders.first);
-    let event_type = "waybill.delivery.delivery_completed.v1";
-    waybill_fixtures::foreign::append(
-        &orders.log,
-        &first_subject,
-        &orders.first,
-        event_type,
-        chrono::Utc::now(),
-        completed,
-    )
-    .await;
+    append_on_first(&orders, &orders.first, "waybill.delivery.delivery_completed.v1", completed).await;
     assert_skipped(orders, metrics, "not_owner").await;
 }

@@ -2,9 +2,10 @@
 
 mod support;
 
-use support::{placement, start_intake, status_of, wait_until};
+use support::{Intake, placement, start_intake, wait_until};
 use tonic_health::pb::health_check_response::ServingStatus;
 use waybill_fixtures::Caller;
+use waybill_fixtures::cancellation;
 use waybill_proto::v1::{self, OrderStatus};
 use waybill_testkit::NatsServer;
 
@@ -43,14 +44,10 @@ async fn a_restarted_intake_rebuilds_the_same_read_model() {
         order_ids.push(placed.into_inner().order.expect("order").order_id);
     }
     for order_id in &order_ids {
-        wait_until(&mut client, order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+        wait_until(&mut client, order_id, |order| order.status() == OrderStatus::Accepted).await;
     }
     let cancelled = client
-        .cancel_order(v1::CancelOrderRequest {
-            request_id: "cancel-r0".into(),
-            order_id: order_ids[0].clone(),
-            reason: "duplicate order".into(),
-        })
+        .cancel_order(cancellation("cancel-r0", &order_ids[0], "duplicate order"))
         .await
         .expect("cancelled")
         .into_inner();
@@ -113,7 +110,18 @@ async fn intake_keeps_working_after_nats_restarts() {
     let second = second.expect("placement succeeds once NATS is back");
     assert!(second.position > first.position);
     let order_id = second.order.expect("order").order_id;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
+}
+
+/// Publishes an event on `subject` intake's read model cannot apply, and waits (5 s at most)
+/// for health to say NOT_SERVING: the model stops there rather than skip it.
+async fn halt_on_undecodable(nats: &NatsServer, intake: &Intake, subject: &str) {
+    waybill_fixtures::foreign::publish_undecodable(nats.client().await, subject).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while intake.health().await != ServingStatus::NotServing {
+        assert!(std::time::Instant::now() < deadline, "health still SERVING on a halted read model");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
@@ -124,12 +132,7 @@ async fn health_turns_not_serving_as_soon_as_the_read_model_halts_on_a_live_even
     // One event intake's read model cannot apply, published while it serves: the model
     // stops there (skipping would make replicas disagree), and health must say so.
     let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000002";
-    waybill_fixtures::foreign::publish_undecodable(nats.client().await, subject).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while intake.health().await != ServingStatus::NotServing {
-        assert!(std::time::Instant::now() < deadline, "health still SERVING on a halted read model");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    halt_on_undecodable(&nats, &intake, subject).await;
 }
 
 #[tokio::test]
@@ -137,12 +140,7 @@ async fn an_operators_waiver_brings_a_halted_intake_back_to_serving() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000003";
-    waybill_fixtures::foreign::publish_undecodable(nats.client().await, subject).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while intake.health().await != ServingStatus::NotServing {
-        assert!(std::time::Instant::now() < deadline, "health still SERVING on a halted read model");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    halt_on_undecodable(&nats, &intake, subject).await;
 
     // What `waybill waive` does: a waiver of the position, with who and why.
     let log = waybill_eventlog::EventLog::open(nats.client().await, Default::default(), "/waybill/ops")
@@ -157,5 +155,5 @@ async fn an_operators_waiver_brings_a_halted_intake_back_to_serving() {
     let mut client = intake.client(Caller::customer_service("dave")).await;
     let placed = client.place_order(placement("after-waiver", "cust-w")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
 }

@@ -4,10 +4,12 @@
 
 mod support;
 
-use support::{Client, Intake, placement, status_of, wait_until};
+use support::{Client, Intake, placement, wait_until};
 use tonic::Code;
 use tonic::codec::Streaming;
 use waybill_fixtures::Caller;
+use waybill_fixtures::Refusal;
+use waybill_fixtures::cancellation;
 use waybill_intake::domain::Policy;
 use waybill_intake::server::{self, Settings};
 use waybill_intake::watch::WatchLimits;
@@ -21,7 +23,7 @@ async fn intake_with(nats: &NatsServer, limits: WatchLimits) -> (Intake, String)
     let mut client = intake.client(Caller::customer_service("alice")).await;
     let placed = client.place_order(placement("watched", "cust-w")).await.expect("placed").into_inner();
     let order_id = placed.order.expect("order").order_id;
-    wait_until(&mut client, &order_id, |order| status_of(order) == OrderStatus::Accepted).await;
+    wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Accepted).await;
     (intake, order_id)
 }
 
@@ -55,7 +57,7 @@ async fn watch(
 async fn next(updates: &mut Streaming<v1::WatchOrderResponse>) -> (OrderStatus, String, u64) {
     let update = updates.message().await.expect("stream").expect("an update");
     let event = update.event.expect("event");
-    (status_of(&update.order.expect("order")), event.event_type, event.position)
+    (update.order.expect("order").status(), event.event_type, event.position)
 }
 
 async fn consumers(nats: &NatsServer) -> usize {
@@ -65,11 +67,7 @@ async fn consumers(nats: &NatsServer) -> usize {
 }
 
 async fn cancel(client: &mut Client, order_id: &str, request_id: &str) -> u64 {
-    let request = v1::CancelOrderRequest {
-        request_id: request_id.into(),
-        order_id: order_id.into(),
-        reason: "changed plans".into(),
-    };
+    let request = cancellation(request_id, order_id, "changed plans");
     client.cancel_order(request).await.expect("cancelled").into_inner().position
 }
 
@@ -159,13 +157,11 @@ async fn watches_beyond_a_cap_are_refused_until_one_closes() {
 
     let first = watch(&mut alice, &order_id).await.expect("alice's first watch");
     let _second = watch(&mut alice, &order_id).await.expect("alice's second watch");
-    let refused = watch(&mut alice, &order_id).await.expect_err("alice's third watch");
-    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    let refused = watch(&mut alice, &order_id).await.refused(Code::ResourceExhausted, "alice's third watch");
     assert!(refused.message().contains("per-caller cap"), "{}", refused.message());
 
     let _bobs = watch(&mut bob, &order_id).await.expect("bob's first watch");
-    let refused = watch(&mut bob, &order_id).await.expect_err("a fourth watch in all");
-    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    let refused = watch(&mut bob, &order_id).await.refused(Code::ResourceExhausted, "a fourth watch in all");
     assert!(refused.message().contains("total cap"), "{}", refused.message());
 
     // A closed watch frees its slot.

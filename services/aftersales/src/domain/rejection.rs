@@ -54,17 +54,4 @@ pub enum Rejection {
     Time(#[from] waybill_command::TimeRejection),
 }
 
-impl Rejection {
-    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Rejection::Invalid { violations: vec![FieldViolation::new(field, description)] }
-    }
-}
-
-impl waybill_command::time::TimeRejected for Rejection {
-    fn time_rejection(&self) -> Option<&waybill_command::TimeRejection> {
-        match self {
-            Rejection::Time(time) => Some(time),
-            _ => None,
-        }
-    }
-}
+waybill_command::rejection_parts!(Rejection, time);

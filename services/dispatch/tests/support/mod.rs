@@ -5,7 +5,7 @@
 #![allow(dead_code, unused_imports)] // each test file uses a different part of this kit
 
 use std::time::Duration;
-use waybill_fixtures::Caller;
+use waybill_fixtures::{Caller, Role};
 
 use waybill_dispatch::server::{self, Settings};
 use waybill_eventlog::EventLog;
@@ -22,6 +22,11 @@ pub async fn start_intake(nats: &NatsServer) -> InProcess<Intake> {
 pub async fn start_dispatch(nats: &NatsServer) -> InProcess<Dispatch> {
     let settings = Settings { shutdown_grace: Duration::from_secs(2), ..Default::default() };
     InProcess::start(nats, server::run, settings).await
+}
+
+/// The caller most tests act as: a dispatcher who also runs the hubs.
+pub fn dispatcher() -> Caller {
+    Caller::with_roles("dispatcher", &[Role::Dispatcher, Role::HubOperator])
 }
 
 /// nats-server, intake and dispatch.
@@ -116,10 +121,6 @@ pub async fn wait_for_task(
         dispatch.get_task(request).await.ok()?.into_inner().task.filter(|task| done(task))
     })
     .await
-}
-
-pub fn status_of(task: &v1::DispatchTask) -> v1::TaskStatus {
-    v1::TaskStatus::try_from(task.status).unwrap_or(v1::TaskStatus::Unspecified)
 }
 
 /// Registers a vehicle of `kind` at `depot` that carries `weight_grams` (and plenty of volume).

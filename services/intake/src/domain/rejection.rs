@@ -30,12 +30,7 @@ pub enum Rejection {
     Invalid { violations: Vec<FieldViolation> },
 }
 
-impl Rejection {
-    /// One business-rule problem with one field.
-    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Rejection::Invalid { violations: vec![FieldViolation::new(field, description)] }
-    }
-}
+waybill_command::rejection_parts!(Rejection);
 
 /// `24 h`, `90 min`, `45 s`: the largest unit that divides the window.
 fn describe_duration(window: &chrono::Duration) -> String {

@@ -4,6 +4,7 @@
 
 use chrono::{TimeZone, Utc};
 use uuid::Uuid;
+use waybill_fixtures::address_in;
 use waybill_types::{
     Address, CargoCategory, CargoLine, Contact, Currency, CustomerId, Money, OrderId, Party, ServiceLevel,
 };
@@ -19,22 +20,12 @@ fn eur(amount_minor: i64) -> Money {
     Money::new(amount_minor, currency("EUR"))
 }
 
-fn address(city: &str, region: &str, country_code: &str) -> Address {
-    Address {
-        lines: vec!["1 Main Street".to_owned()],
-        city: city.to_owned(),
-        region: region.to_owned(),
-        postal_code: "10115".to_owned(),
-        country_code: country_code.to_owned(),
-    }
-}
-
 fn berlin() -> Address {
-    address("Berlin", "BE", "DE")
+    address_in("Berlin", "BE", "DE")
 }
 
 fn munich() -> Address {
-    address("Munich", "BY", "DE")
+    address_in("Munich", "BY", "DE")
 }
 
 /// One piece per line unless `quantity` says otherwise; sides in cm.
@@ -111,7 +102,7 @@ fn volumetric_weight_beats_a_light_bulky_parcel() {
 fn actual_weight_beats_a_dense_parcel_and_rounds_up_to_100_g() {
     // 12 340 g in 1 000 cm³ (200 g volumetric) → 12 400 g; 13 started kg; local (names
     // compare trimmed, case-insensitively): 450 + 40 × 13 = 970. Nothing declared: no insurance.
-    let to = address(" berlin ", "be", "de");
+    let to = address_in(" berlin ", "be", "de");
     let order = details(berlin(), to, vec![line(1, 12_340, (10, 10, 10), eur(0))], ServiceLevel::Standard);
     let quote = priced(&order);
     assert_eq!(quote.chargeable_weight_grams, 12_400);
@@ -135,7 +126,7 @@ fn a_started_kilogram_is_charged_in_full() {
     // regional; express regional: 1 200 + 120 × 6 = 1 920.
     let order = details(
         berlin(),
-        address("Potsdam", "BE", "DE"),
+        address_in("Potsdam", "BE", "DE"),
         vec![line(3, 1_667, (10, 10, 10), eur(0))],
         ServiceLevel::Express,
     );
@@ -147,16 +138,19 @@ fn a_started_kilogram_is_charged_in_full() {
 
 #[test]
 fn zones_follow_city_region_and_country() {
-    assert_eq!(zone_between(&berlin(), &address("BERLIN ", " be", "DE")), Zone::Local);
-    assert_eq!(zone_between(&berlin(), &address("Potsdam", "be", "DE")), Zone::Regional);
+    assert_eq!(zone_between(&berlin(), &address_in("BERLIN ", " be", "DE")), Zone::Local);
+    assert_eq!(zone_between(&berlin(), &address_in("Potsdam", "be", "DE")), Zone::Regional);
     assert_eq!(zone_between(&berlin(), &munich()), Zone::National);
-    assert_eq!(zone_between(&berlin(), &address("Berlin", "BE", "US")), Zone::International);
+    assert_eq!(zone_between(&berlin(), &address_in("Berlin", "BE", "US")), Zone::International);
     // Without regions, the same city is local, but two cities are merely national.
-    assert_eq!(zone_between(&address("Singapore", "", "SG"), &address("singapore", "", "SG")), Zone::Local);
-    assert_eq!(zone_between(&address("Vaduz", "", "LI"), &address("Schaan", "", "LI")), Zone::National);
+    assert_eq!(
+        zone_between(&address_in("Singapore", "", "SG"), &address_in("singapore", "", "SG")),
+        Zone::Local
+    );
+    assert_eq!(zone_between(&address_in("Vaduz", "", "LI"), &address_in("Schaan", "", "LI")), Zone::National);
     // The same city name in two regions is not local.
     assert_eq!(
-        zone_between(&address("Frankfurt", "HE", "DE"), &address("Frankfurt", "BB", "DE")),
+        zone_between(&address_in("Frankfurt", "HE", "DE"), &address_in("Frankfurt", "BB", "DE")),
         Zone::National
     );
 }
@@ -302,7 +296,7 @@ fn every_broken_limit_is_listed_and_limits_outrank_review_reasons() {
     let bulky = line(1, 1_000, (100, 100, 30), eur(0));
     let order = details(
         berlin(),
-        address("Paris", "IDF", "FR"),
+        address_in("Paris", "IDF", "FR"),
         vec![bulky, undeclared_hazard()],
         ServiceLevel::SameDay,
     );

@@ -28,7 +28,3 @@ pub async fn wait_until(client: &mut Client, order_id: &str, done: impl Fn(&v1::
     })
     .await
 }
-
-pub fn status_of(order: &v1::Order) -> v1::OrderStatus {
-    v1::OrderStatus::try_from(order.status).unwrap_or(v1::OrderStatus::Unspecified)
-}

@@ -202,6 +202,16 @@ impl NatsServer {
     /// SIGSTOP: the server keeps its connections and answers nothing, as a stalled node.
     pub fn freeze(&self) {
         self.signal(rustix::process::Signal::STOP);
+        // SIGSTOP takes effect as each of the server's threads next enters the kernel; one
+        // running on another core may still answer a message sent right after the signal.
+        // Return once every thread is stopped (bounded: a second).
+        if let Some(child) = &self.child {
+            let tasks = format!("/proc/{}/task", child.id());
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            while std::time::Instant::now() < deadline && !all_stopped(&tasks) {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
     }
 
     /// SIGCONT after [`NatsServer::freeze`].
@@ -370,6 +380,16 @@ fn check_version(binary: &Path) {
             MIN_VERSION.1
         ),
     }
+}
+
+/// Whether every thread under `/proc/<pid>/task` is stopped (state `T`).
+fn all_stopped(tasks: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(tasks) else { return true };
+    entries.flatten().all(|task| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('T') || rest.starts_with('t'))
+    })
 }
 
 #[cfg(test)]

@@ -104,11 +104,8 @@ impl Decision<Hub, DispatchModel> for HubCommand {
             facts.code_taken_by = model.hub_with_code(code).map(|hub| hub.id);
         }
         if let HubCommand::LoadOut { vehicle_id: Some(vehicle_id), .. } = self {
-            let record = model.vehicle(vehicle_id);
-            if let Some(record) = record {
-                facts.vehicles.insert(*vehicle_id, record.state.clone());
-            }
-            reads.subject(Vehicle::subject(vehicle_id), record.map_or(0, |record| record.version));
+            let vehicle = read_beside(reads, Vehicle::subject(vehicle_id), model.vehicle(vehicle_id));
+            facts.vehicles.extend(vehicle.map(|vehicle| (*vehicle_id, vehicle)));
         }
         HubInput { hub_id: *hub.id, facts }
     }
@@ -126,6 +123,17 @@ impl Decision<Hub, DispatchModel> for HubCommand {
     fn not_found(&self, hub_id: &HubId) -> Rejection {
         Rejection::HubNotFound(*hub_id)
     }
+}
+
+/// A record a decision reads but does not write: its state, with its version (0 when it
+/// does not exist, so its creation meanwhile decides again) noted for the stale-state check.
+fn read_beside<B: waybill_command::Aggregate, T: Clone>(
+    reads: &mut Reads<B>,
+    subject: String,
+    record: Option<&crate::read_model::Record<T>>,
+) -> Option<T> {
+    reads.subject(subject, record.map_or(0, |record| record.version));
+    record.map(|record| record.state.clone())
 }
 
 /// The order a task's event belongs to.
@@ -179,11 +187,8 @@ impl Decision<Task, DispatchModel> for TaskCommand {
             _ => None,
         };
         if let Some(driver_id) = driver_id {
-            let record = model.driver(&driver_id);
-            if let Some(record) = record {
-                fleet.drivers.insert(driver_id, record.state.clone());
-            }
-            reads.subject(Driver::subject(&driver_id), record.map_or(0, |record| record.version));
+            let driver = read_beside(reads, Driver::subject(&driver_id), model.driver(&driver_id));
+            fleet.drivers.extend(driver.map(|driver| (driver_id, driver)));
         }
         TaskInput { task_id: *task.id, fleet }
     }

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Follow one Waybill order on the event log, as an integrator would.
 
-Reads the WAYBILL stream with an ordered consumer, keeps the events whose envelope names
-the order, prints each as a JSON line, and stores where it got to, so that a restarted
+Reads the WAYBILL stream with an ordered consumer filtered by the server to the order's
+events, prints each as a JSON line, and stores where it got to, so that a restarted
 follower resumes instead of starting over:
 
 - **Resume from a stored position.** After every event it handles, the follower writes the
@@ -11,13 +11,14 @@ follower resumes instead of starting over:
 - **Deduplicate by `ce-id`.** Delivery is at least once: a crash between printing an event
   and storing the state, or a run started from an earlier position, sees events again. An
   event whose `ce-id` is in the state is not printed twice.
-- **Everything about the order.** Forward tasks and deliveries use the order id as their
-  subject's last token (`waybill.*.*.<order id>`), but returns, claims, complaints and
-  reverse shipments have ids of their own; their envelope's `order_id` names the order.
-  So the follower reads every subject and filters on the envelope (docs/EVENTS.md).
+- **Everything about the order, one filter.** Every subject about an order carries its id
+  before the aggregate's (`waybill.<service>.<aggregate>.<order id>.<id>`: the order, its
+  tasks, its last mile, its ledger, its returns, claims, complaints and reverse
+  shipments), so `waybill.*.*.<order id>.*` is the order's whole story, and the server
+  sends nothing else (docs/EVENTS.md, "Following one order").
 
 It stops once it has seen an event of the `--until` type for the order (in this run or an
-earlier one) and has read the stream up to its head, or after `--stop-after` new events
+earlier one) and nothing about the order is left to read, or after `--stop-after` new events
 (to show a resume), or at `--timeout`.
 
     python follow_order.py --nats nats://127.0.0.1:4222 --order <order id> \
@@ -99,17 +100,19 @@ async def follow(args: argparse.Namespace) -> int:
     start = args.from_position if args.from_position is not None else state.position + 1
     client = await nats.connect(args.nats, name="waybill-example-follower")
     js = client.jetstream()
-    head = (await js.stream_info(STREAM)).state.last_seq
     printed = 0
     subscription = await js.subscribe(
-        "waybill.>",
+        f"waybill.*.*.{args.order}.*",
         stream=STREAM,
         ordered_consumer=True,
         config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=max(start, 1)),
     )
+    # How many of the order's events are there to read: the consumer counts them (only those
+    # its filter matches), at the start and with every message.
+    pending = (await subscription.consumer_info()).num_pending
     try:
         while True:
-            if state.done and state.position >= head:
+            if state.done and pending == 0:
                 break
             if args.stop_after is not None and printed >= args.stop_after:
                 break
@@ -119,16 +122,12 @@ async def follow(args: argparse.Namespace) -> int:
                 print(f"no event for {args.timeout} s; stopping", file=sys.stderr)
                 return 2
             position = message.metadata.sequence.stream
+            pending = message.metadata.num_pending
             headers = message.headers or {}
             event_id = headers.get("ce-id")
-            if message.subject.startswith("waybill.ops."):
-                # Operators' records (waivers), not events: JSON, never about an order.
-                state.record(position, None)
-                continue
             envelope = envelope_pb2.EventEnvelope()
             envelope.ParseFromString(message.data)
-            about_order = envelope.order_id == args.order or envelope.aggregate_id == args.order
-            if about_order and event_id and not state.has_seen(event_id):
+            if event_id and not state.has_seen(event_id):
                 line = {
                     "position": position,
                     "id": event_id,
@@ -145,9 +144,6 @@ async def follow(args: argparse.Namespace) -> int:
             else:
                 state.record(position, None)
             state.save()
-            # Keep reading up to the newest event there is now, not the head seen at start.
-            if state.done and position >= head:
-                head = (await js.stream_info(STREAM)).state.last_seq
     finally:
         await subscription.unsubscribe()
         await client.close()

@@ -106,7 +106,7 @@ async fn a_reviewer_accepts_an_order_from_the_queue(
 
     // The decision is on the log, as rita's.
     let log = EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await?;
-    let history = log.read_subject(&format!("waybill.intake.order.{order_id}")).await?;
+    let history = log.read_subject(&format!("waybill.intake.order.{order_id}.{order_id}")).await?;
     let accepted: Vec<_> = history.iter().filter(|event| event.event_type == ACCEPTED).collect();
     assert_eq!(accepted.len(), 1, "one acceptance on the log: {history:?}");
     let envelope = waybill_proto::envelope::decode(&accepted[0].payload)?;

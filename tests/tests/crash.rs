@@ -231,26 +231,28 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
     for done in &finished {
         let accepted = count(
             &log,
-            &format!("waybill.intake.order.{}", done.order_id),
+            &format!("waybill.intake.order.{0}.{0}", done.order_id),
             "waybill.intake.order_accepted.v1",
         )
         .await?;
         assert_eq!(accepted, 1, "order_accepted for order {}", done.order_id);
         let planned = "waybill.dispatch.task_planned.v1";
-        let forward = count(&log, &format!("waybill.dispatch.task.{}", done.order_id), planned).await?;
+        let forward = count(&log, &format!("waybill.dispatch.task.{0}.{0}", done.order_id), planned).await?;
         assert_eq!(forward, 1, "task_planned for order {}", done.order_id);
-        let reverse = count(&log, &format!("waybill.dispatch.task.{}", done.return_id), planned).await?;
+        let reverse =
+            count(&log, &format!("waybill.dispatch.task.{}.{}", done.order_id, done.return_id), planned)
+                .await?;
         assert_eq!(reverse, 1, "task_planned for return {}", done.return_id);
         let refunds = count(
             &log,
-            &format!("waybill.aftersales.order.{}", done.order_id),
+            &format!("waybill.aftersales.order.{0}.{0}", done.order_id),
             "waybill.aftersales.refund_issued.v1",
         )
         .await?;
         assert_eq!(refunds, 1, "refund_issued for order {}", done.order_id);
         let scheduled = count(
             &log,
-            &format!("waybill.delivery.task.{}", done.order_id),
+            &format!("waybill.delivery.task.{0}.{0}", done.order_id),
             "waybill.delivery.delivery_scheduled.v1",
         )
         .await?;

@@ -118,7 +118,8 @@ async fn an_overdue_van_is_reminded_of_then_refused_and_passed_over() -> anyhow:
 
     // Past the date, the van is refused, naming the inspection, and nothing is written.
     tokio::time::sleep(INSPECTION_IN + Duration::from_secs(1)).await;
-    let subjects = [format!("waybill.dispatch.task.{order_id}"), format!("waybill.dispatch.vehicle.{snug}")];
+    let subjects =
+        [format!("waybill.dispatch.task.{order_id}.{order_id}"), format!("waybill.dispatch.vehicle.{snug}")];
     let mut before = Vec::new();
     for subject in &subjects {
         before.push(log.read_subject(subject).await?.len());

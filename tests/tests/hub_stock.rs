@@ -102,7 +102,7 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
         .receive_goods(request(&operator, receipt("hub-a", &hub_id, &hauled, v1::ReceiptInspection::Damaged)))
         .await?
         .into_inner();
-    let task_events = dispatch_events(&log, &format!("waybill.dispatch.task.{hauled}")).await;
+    let task_events = dispatch_events(&log, &format!("waybill.dispatch.task.{hauled}.{hauled}")).await;
     let raised = task_events.iter().find_map(|event| match event {
         Event::TransportExceptionReported(reported) => Some(reported.clone()),
         _ => None,
@@ -123,7 +123,7 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
     assert!(task.exceptions.iter().all(|exception| exception.resolved_at.is_some()), "{task:?}");
 
     // Put-away: a cold zone refuses general goods; the general zone takes them.
-    let subjects = [hub_subject(&hub_id), format!("waybill.dispatch.task.{hauled}")];
+    let subjects = [hub_subject(&hub_id), format!("waybill.dispatch.task.{hauled}.{hauled}")];
     let before = written(&log, &subjects).await?;
     let refused = dispatch
         .put_away_goods(request(&operator, put_away("hub-a-cold", &hub_id, &hauled, "C1")))
@@ -200,7 +200,7 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
         hub_events.iter().filter(|event| matches!(event, Event::StockDiscrepancyFound(_))).count();
     assert_eq!(discrepancies, 2);
     for order_id in [&hauled, &waiting] {
-        let events = dispatch_events(&log, &format!("waybill.dispatch.task.{order_id}")).await;
+        let events = dispatch_events(&log, &format!("waybill.dispatch.task.{order_id}.{order_id}")).await;
         let stock_exceptions = events
             .iter()
             .filter(|event| {

@@ -106,11 +106,21 @@ async fn the_python_follower_sees_an_order_from_placement_to_refund_once_each_an
     }
     let expected: Vec<&str> = about_order.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(printed_ids, expected, "the follower missed or invented events");
-    // Among them, events on subjects that do not end in the order id: the return's own.
+    // Among them, events of aggregates with ids of their own: the return's.
     assert!(
         about_order.iter().any(|(_, subject)| subject.starts_with("waybill.aftersales.return.")),
         "{about_order:?}"
     );
+    // Every event whose envelope names the order is under the order's one subject filter.
+    let filtered = log.read_matching(&waybill_eventlog::subject::order_filter(&order.order_id)).await?;
+    let under_filter: Vec<(String, String)> = filtered
+        .iter()
+        .filter(|recorded| recorded.position <= until)
+        .map(|recorded| {
+            Ok((v1::EventEnvelope::decode(recorded.payload.clone())?.event_id, recorded.subject.clone()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    assert_eq!(under_filter, about_order, "the order filter and the envelopes disagree");
     for wanted in [
         "waybill.intake.order_placed.v1",
         "waybill.dispatch.task_arrived_at_hub.v1",

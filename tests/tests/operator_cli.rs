@@ -50,7 +50,7 @@ async fn place(log: &EventLog, order_id: &str) -> anyhow::Result<u64> {
     };
     let payload =
         Payload::Intake(v1::IntakeEvent { event: Some(v1::intake_event::Event::OrderPlaced(placed)) });
-    let subject = subject::aggregate("intake", "order", order_id);
+    let subject = subject::in_order("intake", "order", order_id, order_id);
     let appended = waybill_fixtures::foreign::append(
         log,
         &subject,
@@ -68,7 +68,7 @@ async fn arrive(log: &EventLog, order_id: &str) -> anyhow::Result<u64> {
     let payload = Payload::Dispatch(v1::DispatchEvent {
         event: Some(v1::dispatch_event::Event::TaskArrivedAtHub(arrived)),
     });
-    let subject = subject::aggregate("dispatch", "task", order_id);
+    let subject = subject::in_order("dispatch", "task", order_id, order_id);
     let appended = waybill_fixtures::foreign::append(
         log,
         &subject,
@@ -210,7 +210,7 @@ async fn a_dead_letter_is_listed_and_redriven_exactly_once_after_its_cause_is_fi
         early.to_string().contains("failed on event") && early.to_string().contains("never placed"),
         "{early}"
     );
-    let scheduled_subject = subject::aggregate("delivery", "task", &order);
+    let scheduled_subject = subject::in_order("delivery", "task", &order, &order);
     assert!(log.read_subject(&scheduled_subject).await?.is_empty(), "nothing scheduled yet");
 
     // The fix: the placement is on the log now. Re-driven: scheduled, once.
@@ -283,7 +283,7 @@ async fn a_backup_restored_into_a_fresh_server_is_the_same_log_at_the_same_posit
     place(&log, &order).await?;
     arrive(&log, &order).await?;
     arrive(&log, &uuid::Uuid::now_v7().to_string()).await?;
-    let scheduled_subject = subject::aggregate("delivery", "task", &order);
+    let scheduled_subject = subject::in_order("delivery", "task", &order, &order);
     eventually("delivery to schedule the order and dead-letter the stray arrival", || async {
         let scheduled = !log.read_subject(&scheduled_subject).await.ok()?.is_empty();
         let letters = json_lines(&waybill(&source, &["dead-letters", "list", "--json"]).await.ok()?).ok()?;
@@ -323,5 +323,78 @@ async fn a_backup_restored_into_a_fresh_server_is_the_same_log_at_the_same_posit
     std::fs::write(&events_file, edited)?;
     let differs = waybill(&source, &["verify", &dir_text]).await.expect_err("a difference");
     assert!(differs.to_string().contains("subject"), "{differs}");
+    Ok(())
+}
+
+/// A backup as the scheme before subjects carried the order's id wrote it: every
+/// `waybill.<service>.<aggregate>.<order id>.<id>` as `waybill.<service>.<aggregate>.<id>`.
+fn as_before_order_tokens(line: &str) -> anyhow::Result<String> {
+    let mut message: Value = serde_json::from_str(line)?;
+    if let Some(subject) = message["subject"].as_str() {
+        let tokens: Vec<&str> = subject.split('.').collect();
+        if tokens.len() == 5 && tokens[0] == "waybill" {
+            message["subject"] = Value::from([tokens[0], tokens[1], tokens[2], tokens[4]].join("."));
+        }
+    }
+    Ok(serde_json::to_string(&message)?)
+}
+
+#[tokio::test]
+async fn a_backup_from_before_order_tokens_is_migrated_restored_and_read_by_order() -> anyhow::Result<()> {
+    let source = NatsServer::start();
+    let _delivery = Service::start("delivery", &source, &[]).await?;
+    let log = waybill_fixtures::foreign::open_log(source.client().await).await;
+    let order = uuid::Uuid::now_v7().to_string();
+    place(&log, &order).await?;
+    arrive(&log, &order).await?;
+    let scheduled_subject = subject::in_order("delivery", "task", &order, &order);
+    eventually("delivery to schedule the order", || async {
+        (!log.read_subject(&scheduled_subject).await.ok()?.is_empty()).then_some(())
+    })
+    .await?;
+    let scratch = tempfile::tempdir()?;
+    let text = |name: &str| scratch.path().join(name).to_string_lossy().into_owned();
+    waybill(&source, &["backup", &text("current")]).await?;
+
+    // The same log as it was stored before: the subjects without the order's id.
+    std::fs::create_dir(scratch.path().join("legacy"))?;
+    for file in ["manifest.json", "WAYBILL.jsonl", "WAYBILL_DEADLETTER.jsonl"] {
+        let original = std::fs::read_to_string(scratch.path().join("current").join(file))?;
+        let legacy = if file == "WAYBILL.jsonl" {
+            original.lines().map(as_before_order_tokens).collect::<anyhow::Result<Vec<_>>>()?.join("\n")
+                + "\n"
+        } else {
+            original
+        };
+        std::fs::write(scratch.path().join("legacy").join(file), legacy)?;
+    }
+
+    let said = waybill(&source, &["migrate-backup", &text("legacy"), &text("migrated")]).await?;
+    for file in ["WAYBILL.jsonl", "WAYBILL_DEADLETTER.jsonl"] {
+        let current = std::fs::read_to_string(scratch.path().join("current").join(file))?;
+        let migrated = std::fs::read_to_string(scratch.path().join("migrated").join(file))?;
+        assert_eq!(migrated, current, "{file}: the migration gives back every subject");
+    }
+
+    // Restored into a fresh server: the same log, and the order's story under one filter.
+    let target = NatsServer::start_empty(&[], TestUsers::generate());
+    waybill_at(&target.url(), &["restore", &text("migrated")]).await?;
+    let verified = waybill(&target, &["verify", &text("current")]).await?;
+    assert!(verified.contains("0 differences"), "{verified}");
+    let restored = waybill_fixtures::foreign::open_log(target.client().await).await;
+    let story = restored.read_matching(&subject::order_filter(&order)).await?;
+    let types: Vec<&str> = story.iter().map(|event| event.event_type.as_str()).collect();
+    assert_eq!(
+        types[..3],
+        [
+            "waybill.intake.order_placed.v1",
+            "waybill.dispatch.task_arrived_at_hub.v1",
+            "waybill.delivery.delivery_scheduled.v1"
+        ],
+        "{types:?}"
+    );
+    // Every event of the log is about the order here, and each one moved.
+    let moved = format!("{} messages, {} moved", story.len(), story.len());
+    assert!(said.contains(&moved), "{said}");
     Ok(())
 }

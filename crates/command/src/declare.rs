@@ -2,13 +2,14 @@
 //! given `decide`, the [`Decider`]) impl from the pieces a service already has.
 //!
 //! Every service's aggregates were the same forty lines around five facts: the subject
-//! (`waybill.<service>.<kind>.<id>`), the `evolve` and `decide` functions of the domain, the codec's encode and
-//! decode, and the rejection for "not found". The macro takes just those facts, so a
+//! (`waybill.<service>.<kind>[.<order id>].<id>`), the `evolve` and `decide` functions of the
+//! domain, the codec's encode and decode, and the rejection for "not found". The macro takes just those facts, so a
 //! service's `commands.rs` says what is its own and nothing else:
 //!
 //! ```ignore
 //! waybill_command::aggregate! {
 //!     Order("intake", "order"): OrderId => Event, Rejection, Policy;
+//!     order: waybill_command::declare::the_order;
 //!     evolve: domain::evolve;
 //!     encode: |id, _, event, meta| codec::encode(*id, event, meta);
 //!     decode: codec::decode => |decoded| Some((decoded.meta, decoded.event));
@@ -16,6 +17,11 @@
 //!     not_found: |_| Rejection::NotFound;
 //! }
 //! ```
+//!
+//! `order` says which order an aggregate is about, so that its subject carries it
+//! (docs/EVENTS.md, "Subjects"): [`the_order`] for the order's own aggregates, a function of
+//! the state for one with an id of its own (a return names its order), and nothing for an
+//! aggregate about no order (a vehicle, a customer).
 //!
 //! Each piece is a function, or a closure that captures nothing (it becomes a function
 //! pointer of the trait method's signature, so its parameters need no types).
@@ -32,6 +38,12 @@ use crate::EventMeta;
 pub mod reexport {
     pub use waybill_eventlog::{NewEvent, subject};
     pub use waybill_types::Timestamp;
+}
+
+/// `order` of an aggregate that is the order's own (the order, its task, its ledger): its id
+/// is the order's.
+pub fn the_order<I: fmt::Display, S>(id: &I, _state: Option<&S>) -> Option<String> {
+    Some(id.to_string())
 }
 
 /// One aggregate's event from what its service's codec decoded: `pick` answers `None`
@@ -53,8 +65,9 @@ fn short_name<T>() -> &'static str {
 /// Implements [`Aggregate`](crate::Aggregate), and [`Decider`](crate::Decider) when
 /// `decide` and `not_found` are given, for a service's aggregate (see the module docs).
 ///
-/// `State("service", "kind"): Id => Event, Rejection, Policy;` (its subject is
-/// `waybill.<service>.<kind>.<id>`) then `evolve`, `encode`, and
+/// `State("service", "kind"): Id => Event, Rejection, Policy;`, then `order` if it is about
+/// an order (its subject is `waybill.<service>.<kind>.<order id>.<id>`, else
+/// `waybill.<service>.<kind>.<id>`), `evolve`, `encode`, and
 /// `decode: codec_fn => pick` (the codec's decode, and which of its results are this
 /// aggregate's).
 #[macro_export]
@@ -62,6 +75,7 @@ macro_rules! aggregate {
     (
         $(#[$attr:meta])*
         $state:ident($service:literal, $kind:literal): $id:ty => $event:ty, $rejection:ty, $policy:ty;
+        $(order: $order:expr;)?
         evolve: $evolve:expr;
         encode: $encode:expr;
         decode: $decode:expr => $pick:expr;
@@ -74,8 +88,14 @@ macro_rules! aggregate {
             type Rejection = $rejection;
             type Policy = $policy;
 
-            fn subject(id: &$id) -> String {
-                $crate::declare::reexport::subject::aggregate($service, $kind, &id.to_string())
+            #[allow(unused_variables)]
+            fn subject(id: &$id, state: Option<&$state>) -> String {
+                let order: Option<String> = None;
+                $(
+                    let of: fn(&$id, Option<&$state>) -> Option<String> = $order;
+                    let order = of(id, state);
+                )?
+                $crate::declare::reexport::subject::scoped($service, $kind, order.as_deref(), &id.to_string())
             }
 
             fn evolve(

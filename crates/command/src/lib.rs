@@ -73,8 +73,10 @@ pub trait Aggregate: Clone + Send + Sync + Sized + 'static {
     /// Rules and settings its decisions need beside the state (limits, windows, ...).
     type Policy: Send + Sync + 'static;
 
-    /// The subject holding this aggregate's events, `waybill.<service>.<aggregate>.<id>`.
-    fn subject(id: &Self::Id) -> String;
+    /// The subject holding this aggregate's events: `waybill.<service>.<aggregate>.<id>`, or
+    /// `waybill.<service>.<aggregate>.<order id>.<id>` when it is about an order (which its
+    /// id, or its `state` as a decision leaves it, names).
+    fn subject(id: &Self::Id, state: Option<&Self>) -> String;
     /// What an event means for the state; the same on replay and live.
     fn evolve(state: Option<Self>, event: &Self::Event, at: Timestamp) -> Option<Self>;
     /// The envelope for `event`, decided on `state` (the state before it).

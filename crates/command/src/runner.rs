@@ -120,7 +120,6 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
         D: Decision<A, M>,
         M: AggregateStore<D::Other>,
     {
-        let subject = A::subject(&id);
         self.wait_for_callers_position(meta).await?;
         let mut own_writes_seen = false;
         for attempt in 0..MAX_ATTEMPTS {
@@ -157,13 +156,13 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
                     }
                 }
             }
-            if let Some(outcome) = self.append(&id, &subject, taken, decided, meta, now).await? {
+            if let Some(outcome) = self.append(&id, taken, decided, meta, now).await? {
                 return Ok(outcome);
             }
             // Lost a race: spread the retries of competing requests.
             tokio::time::sleep(retry::pause(attempt)).await;
         }
-        Err(CommandError::Aborted { aggregate: subject, attempts: MAX_ATTEMPTS })
+        Err(CommandError::Aborted { aggregate: id.to_string(), attempts: MAX_ATTEMPTS })
     }
 
     /// Everything the decision reads, under one lock of the read model.
@@ -212,12 +211,13 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
         D: Decision<A, M>,
         M: AggregateStore<D::Other>,
     {
-        let (position, others_position) = {
+        let (position, others_position, subject) = {
             let model = self.model.read();
             let Some(position) = AggregateStore::<A>::position_caused_by(&*model, id, request_id) else {
                 return Ok(None);
             };
             let state = model.current(id).map(|(state, _)| state);
+            let subject = A::subject(id, state.as_ref());
             let mut reads = Reads::default();
             decision.read(&model, Primary { id, state: state.as_ref() }, &mut reads);
             let others_position = reads
@@ -228,9 +228,9 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
                 })
                 .max()
                 .unwrap_or_default();
-            (position, others_position)
+            (position, others_position, subject)
         };
-        let history = self.history(id).await?;
+        let history = self.history(&subject).await?;
         // The read model keeps only a hash of each causation id: confirm it.
         let confirmed =
             history.iter().any(|(at, meta, _)| *at == position && meta.causation_id == request_id);
@@ -241,13 +241,11 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
             .map(|outcome| Outcome { position: position.max(others_position), ..outcome }))
     }
 
-    /// Every event of the aggregate, oldest first, decoded, from the log.
-    pub async fn history(&self, id: &A::Id) -> CommandResult<Vec<(Position, EventMeta, A::Event)>, A> {
-        let recorded = self
-            .log
-            .read_subject(&A::subject(id))
-            .await
-            .map_err(|error| CommandError::Log(error.to_string()))?;
+    /// Every event of the aggregate on `subject` (its [`Aggregate::subject`]), oldest first,
+    /// decoded, from the log.
+    pub async fn history(&self, subject: &str) -> CommandResult<Vec<(Position, EventMeta, A::Event)>, A> {
+        let recorded =
+            self.log.read_subject(subject).await.map_err(|error| CommandError::Log(error.to_string()))?;
         recorded
             .iter()
             .map(|recorded| {
@@ -291,7 +289,6 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
     async fn append<B>(
         &self,
         id: &A::Id,
-        subject: &str,
         taken: Snapshot<A, impl Sized, B>,
         decided: Decided<A, B>,
         meta: &CommandMeta,
@@ -316,8 +313,10 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
         }
         let Some(state) = folded else {
             // A decider bug (events that do not build the aggregate): never store them.
-            return Err(CommandError::Log(format!("decided events do not build {subject}")));
+            return Err(CommandError::Log(format!("decided events do not build aggregate {id}")));
         };
+        // The state as the decision leaves it names the order a new aggregate is about.
+        let subject = A::subject(id, Some(&state));
         // Each other aggregate's events, grouped in the order first decided, folded from its
         // state in the model (if that moved since it was read, the append fails anyway).
         let mut others: Vec<(B::Id, Vec<NewEvent>, Option<B>)> = Vec::new();
@@ -339,10 +338,14 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
         }
 
         let other_subjects: Vec<String> =
-            others.iter().map(|(other_id, _, _)| B::subject(other_id)).collect();
+            others.iter().map(|(other_id, _, state)| B::subject(other_id, state.as_ref())).collect();
         let mut writes = Vec::with_capacity(1 + others.len());
         if !primary.is_empty() {
-            writes.push(AggregateAppend { subject, expected: Some(taken.version), events: &primary });
+            writes.push(AggregateAppend {
+                subject: &subject,
+                expected: Some(taken.version),
+                events: &primary,
+            });
         }
         for ((other_id, encoded, _), other_subject) in others.iter().zip(&other_subjects) {
             let expected = Some(taken.reads.version_of(other_id));
@@ -352,7 +355,7 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
         match self.log.append_atomic(&writes, &idempotency_key).await {
             Ok(appended) if appended.duplicate => {
                 // An earlier attempt of this request got there first: answer as it would have.
-                let outcome = fold_until::<A>(self.history(id).await?, appended.last);
+                let outcome = fold_until::<A>(self.history(&subject).await?, appended.last);
                 Ok(outcome.map(|outcome| DecisionOutcome { outcome, written: Vec::new() }))
             }
             Ok(appended) => {

@@ -1,4 +1,5 @@
-//! Point reads of the log: one aggregate's history, one position, the head. All but `head`
+//! Point reads of the log: one aggregate's history, everything on the subjects a filter
+//! matches (one order's story), one position, the head. All but `head`
 //! use JetStream direct get (`allow_direct`), which any replica can answer.
 
 use async_nats::jetstream::message::StreamMessage;
@@ -85,6 +86,29 @@ impl EventLog {
             }
         }
         Ok(history)
+    }
+
+    /// Every message on the subjects `filter` matches (`*` and a final `>` allowed), in log
+    /// order, that the log's admission lets in: e.g. everything about one order
+    /// ([`subject::order_filter`]), whichever aggregates and services wrote it. The server
+    /// picks the messages (direct get of the next match), so the reader is sent only those.
+    pub async fn read_matching(&self, filter: &str) -> Result<Vec<RecordedEvent>, ReadError> {
+        subject::validate_filter(filter).map_err(|_| ReadError::InvalidSubject(filter.to_owned()))?;
+        let mut matching = Vec::new();
+        let mut from = 1;
+        loop {
+            match self.stream().direct_get_next_for_subject(filter, Some(from)).await {
+                Ok(message) => {
+                    from = message.sequence + 1;
+                    let event = RecordedEvent::from_stream_message(message);
+                    if !crate::admission::refuses_quietly(self.admission.as_ref(), &event) {
+                        matching.push(event);
+                    }
+                }
+                Err(error) if is_not_found(&error) => return Ok(matching),
+                Err(error) => return Err(ReadError::Nats(error.into())),
+            }
+        }
     }
 
     /// Position of the last message on exactly `subject`, 0 if none, as the stream's

@@ -1,7 +1,16 @@
-//! Subject naming: `waybill.{service}.{aggregate_type}.{aggregate_id}`, one subject per
-//! aggregate, so `waybill.{service}.>` is "all of a service" and the exact subject is one
-//! aggregate's history. Ids go into subjects, so they are checked here: a token with a '.',
-//! a wildcard or whitespace would silently address other aggregates.
+//! Subject naming: one subject per aggregate, so `waybill.{service}.>` is "all of a service"
+//! and the exact subject is one aggregate's history:
+//!
+//! - `waybill.{service}.{aggregate_type}.{order_id}.{aggregate_id}` for an aggregate about
+//!   one order (the order itself, its tasks, its last mile, its ledger, its returns, claims
+//!   and complaints), so `waybill.*.*.{order_id}.*` ([`order_filter`]) is everything about
+//!   the order, filtered by the server;
+//! - `waybill.{service}.{aggregate_type}.{aggregate_id}` for one about no order (a vehicle,
+//!   a hub, a courier, a customer, a complaint about no order).
+//!
+//! The aggregate id is always the last token. Ids go into subjects, so they are checked
+//! here: a token with a '.', a wildcard or whitespace would silently address other
+//! aggregates.
 
 /// The first token of every event subject.
 pub const ROOT: &str = "waybill";
@@ -36,7 +45,8 @@ pub fn validate_filter(filter: &str) -> Result<(), InvalidToken> {
     })
 }
 
-/// The subject of one aggregate: `waybill.{service}.{aggregate_type}.{aggregate_id}`.
+/// The subject of one aggregate about no order:
+/// `waybill.{service}.{aggregate_type}.{aggregate_id}`.
 ///
 /// Callers pass ids they created (UUIDs, newtypes); an invalid token is a bug, caught by a
 /// debug assertion here and refused by [`crate::EventLog::append`] with `InvalidSubject`.
@@ -45,6 +55,36 @@ pub fn aggregate(service: &str, aggregate_type: &str, aggregate_id: &str) -> Str
     let subject = format!("{ROOT}.{service}.{aggregate_type}.{aggregate_id}");
     debug_assert!(validate_subject(&subject).is_ok(), "invalid aggregate subject {subject:?}");
     subject
+}
+
+/// The subject of one aggregate about order `order_id`:
+/// `waybill.{service}.{aggregate_type}.{order_id}.{aggregate_id}` (the order's own
+/// aggregates have the order's id twice).
+pub fn in_order(service: &str, aggregate_type: &str, order_id: &str, aggregate_id: &str) -> String {
+    let subject = format!("{ROOT}.{service}.{aggregate_type}.{order_id}.{aggregate_id}");
+    debug_assert!(validate_subject(&subject).is_ok(), "invalid aggregate subject {subject:?}");
+    subject
+}
+
+/// [`in_order`] when `order_id` is given and not empty, else [`aggregate`].
+pub fn scoped(service: &str, aggregate_type: &str, order_id: Option<&str>, aggregate_id: &str) -> String {
+    match order_id {
+        Some(order_id) if !order_id.is_empty() => in_order(service, aggregate_type, order_id, aggregate_id),
+        _ => aggregate(service, aggregate_type, aggregate_id),
+    }
+}
+
+/// Everything about one order, whichever service wrote it: `waybill.*.*.{order_id}.*`.
+pub fn order_filter(order_id: &str) -> String {
+    format!("{ROOT}.*.*.{order_id}.*")
+}
+
+/// The order a subject is about: its fourth token when it has five.
+pub fn order_id_of(subject: &str) -> Option<&str> {
+    let mut tokens = subject.split('.');
+    let order = tokens.nth(3)?;
+    tokens.next()?;
+    tokens.next().is_none().then_some(order)
 }
 
 /// [`aggregate`], checking every token.
@@ -64,9 +104,9 @@ pub fn service_filter(service: &str) -> String {
     format!("{ROOT}.{service}.>")
 }
 
-/// Every aggregate of one type: `waybill.{service}.{aggregate_type}.*`.
+/// Every aggregate of one type, about an order or not: `waybill.{service}.{aggregate_type}.>`.
 pub fn aggregate_type_filter(service: &str, aggregate_type: &str) -> String {
-    format!("{ROOT}.{service}.{aggregate_type}.*")
+    format!("{ROOT}.{service}.{aggregate_type}.>")
 }
 
 /// The aggregate id of a subject: its last token.
@@ -133,7 +173,25 @@ mod tests {
         }
         assert!(validate_filter("waybill.*.order.>").is_ok());
         assert!(validate_filter("waybill.>.order").is_err());
-        assert!(validate_subject("waybill.intake.order.*").is_err());
+        assert!(validate_subject("waybill.intake.order.>").is_err());
+    }
+
+    #[test]
+    fn an_aggregate_about_an_order_carries_it_in_the_fourth_token() {
+        let return_subject = in_order("aftersales", "return", "o-1", "r-1");
+        assert_eq!(return_subject, "waybill.aftersales.return.o-1.r-1");
+        assert_eq!(aggregate_id_of(&return_subject), "r-1");
+        assert_eq!(order_id_of(&return_subject), Some("o-1"));
+        assert_eq!(order_id_of("waybill.crm.customer.c-1"), None);
+        assert_eq!(scoped("aftersales", "complaint", Some(""), "c-1"), "waybill.aftersales.complaint.c-1");
+        let about = Filter::parse(&order_filter("o-1")).unwrap();
+        assert!(about.matches("waybill.intake.order.o-1.o-1"));
+        assert!(about.matches(&return_subject));
+        assert!(!about.matches("waybill.aftersales.return.o-2.r-1"));
+        assert!(!about.matches("waybill.dispatch.hub.o-1"));
+        let returns = Filter::parse(&aggregate_type_filter("aftersales", "complaint")).unwrap();
+        assert!(returns.matches("waybill.aftersales.complaint.o-1.c-1"));
+        assert!(returns.matches("waybill.aftersales.complaint.c-1"));
     }
 
     #[test]
@@ -147,6 +205,7 @@ mod tests {
             ("waybill.intake.order.*", "waybill.intake.order.o-1", true),
             ("waybill.intake.order.*", "waybill.intake.order.o-1.x", false),
             ("waybill.intake.order.*", "waybill.intake.order", false),
+            ("waybill.intake.order.>", "waybill.intake.order.o-1.o-1", true),
             ("waybill.*.task.*", "waybill.dispatch.task.t-1", true),
             ("waybill.*.task.*", "waybill.dispatch.vehicle.v-1", false),
             ("waybill.intake.order.o-1", "waybill.intake.order.o-1", true),

@@ -26,6 +26,31 @@ async fn read_subject_returns_one_aggregates_history_only() {
 }
 
 #[tokio::test]
+async fn read_matching_returns_every_subject_a_filter_matches_in_log_order() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    let about = waybill_eventlog::subject::order_filter("o-1");
+    assert!(log.read_matching(&about).await.unwrap().is_empty());
+    use waybill_eventlog::subject::{aggregate, in_order};
+    let facts = [
+        (in_order("intake", "order", "o-1", "o-1"), "placed"),
+        (in_order("intake", "order", "o-2", "o-2"), "other order"),
+        (in_order("aftersales", "return", "o-1", "r-1"), "return"),
+        (aggregate("dispatch", "hub", "o-1"), "a hub whose id happens to match"),
+        (in_order("dispatch", "task", "o-1", "r-1"), "reverse shipment"),
+    ];
+    for (subject, payload) in facts {
+        let key = uuid::Uuid::now_v7().to_string();
+        log.append(&subject, None, &key, &[common::event("Fact", "x", payload)]).await.unwrap();
+    }
+
+    let story = log.read_matching(&about).await.unwrap();
+    let payloads: Vec<_> = story.iter().map(|event| event.payload.clone()).collect();
+    assert_eq!(payloads, ["placed", "return", "reverse shipment"]);
+    assert!(matches!(log.read_matching("waybill.>.x").await, Err(ReadError::InvalidSubject(_))));
+}
+
+#[tokio::test]
 async fn positions_head_and_get() {
     let server = NatsServer::start();
     let log = common::open(&server).await;

@@ -35,7 +35,7 @@ use waybill_eventlog::{EventLog, StreamSettings};
 
 use crate::decode;
 
-const MANIFEST: &str = "manifest.json";
+pub(crate) const MANIFEST: &str = "manifest.json";
 /// Headers the server adds to a direct get's answer, not part of the stored message.
 const DIRECT_GET_HEADERS: [&str; 7] = [
     "Nats-Stream",
@@ -116,7 +116,7 @@ impl StoredMessage {
         headers
     }
 
-    fn payload_bytes(&self) -> anyhow::Result<bytes::Bytes> {
+    pub(crate) fn payload_bytes(&self) -> anyhow::Result<bytes::Bytes> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&self.payload)
             .with_context(|| format!("message {}: payload is not base64", self.seq))?;
@@ -200,7 +200,7 @@ pub async fn backup(
     Ok(manifest)
 }
 
-fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
+pub(crate) fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let path = dir.join(MANIFEST);
     let text = std::fs::read(&path).with_context(|| {
         format!("{} has no {MANIFEST}: not a backup, or an unfinished one", dir.display())
@@ -212,7 +212,7 @@ fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
 }
 
 /// The messages of one stream's backup, in order.
-fn messages(
+pub(crate) fn messages(
     dir: &Path,
     stream: &StreamBackup,
 ) -> anyhow::Result<impl Iterator<Item = anyhow::Result<StoredMessage>>> {

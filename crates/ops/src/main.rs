@@ -15,6 +15,8 @@
 //! - `waybill bootstrap` creates or updates the streams as the `ops` user.
 //! - `waybill export orders | kpis` prints the console's CSV exports, calling the services
 //!   with the token in `--token-file`.
+//! - `waybill migrate-backup <from> <to>` rewrites a backup taken before subjects carried
+//!   the order's id, for `waybill restore` (docs/OPERATIONS.md, "Upgrading").
 //! - `waybill waive` writes an operator's waiver of an event a read model cannot apply
 //!   (crates/eventlog waiver.rs; docs/OPERATIONS.md walks through it).
 
@@ -76,6 +78,10 @@ enum Command {
         #[arg(long, env = "WAYBILL_STREAM_REPLICAS", default_value_t = 1)]
         replicas: usize,
     },
+    /// Rewrite a backup taken before subjects carried the order's id (Waybill before
+    /// 2026-12-04) into DIR_TO for the current subjects; then `waybill restore DIR_TO`.
+    #[command(name = "migrate-backup")]
+    MigrateBackup { from: PathBuf, to: PathBuf },
     /// Compare a backup with the server's streams, message by message (subject, headers,
     /// payload at each position); exits non-zero on any difference.
     Verify {
@@ -286,6 +292,16 @@ async fn main() -> anyhow::Result<()> {
                     stream.name, stream.messages, stream.first_seq, stream.last_seq
                 );
             }
+            Ok(())
+        }
+        Command::MigrateBackup { from, to } => {
+            let migrated = waybill_ops::migrate::migrate_backup(&from, &to)?;
+            println!(
+                "{} messages, {} moved to a subject with the order's id, into {}",
+                migrated.messages,
+                migrated.moved,
+                to.display()
+            );
             Ok(())
         }
         Command::Verify { nats, dir } => {

@@ -30,6 +30,7 @@ pub type CommandError = waybill_command::CommandError<Rejection>;
 
 waybill_command::aggregate! {
     ReturnCase("aftersales", "return"): CaseId => ReturnEvent, Rejection, Policy;
+    order: |_, case| case.map(|case| case.order_id.to_string());
     evolve: domain::evolve_return;
     // A case's first event names its order; the case keeps it.
     encode: |id, state, event, meta| {
@@ -47,6 +48,7 @@ waybill_command::aggregate! {
 
 waybill_command::aggregate! {
     Claim("aftersales", "claim"): CaseId => ClaimEvent, Rejection, Policy;
+    order: |_, case| case.map(|case| case.order_id.to_string());
     evolve: domain::evolve_claim;
     // A case's first event names its order; the case keeps it.
     encode: |id, state, event, meta| {
@@ -64,6 +66,8 @@ waybill_command::aggregate! {
 
 waybill_command::aggregate! {
     Complaint("aftersales", "complaint"): CaseId => ComplaintEvent, Rejection, Policy;
+    // A complaint about no order has no order token.
+    order: |_, case| case.and_then(|case| case.order_id).map(|order_id| order_id.to_string());
     evolve: domain::evolve_complaint;
     // A case's first event names its order; the case keeps it.
     encode: |id, state, event, meta| {
@@ -80,9 +84,10 @@ waybill_command::aggregate! {
 }
 
 waybill_command::aggregate! {
-    /// An order's ledger (`waybill.aftersales.order.<order id>`): written only together
+    /// An order's ledger (`waybill.aftersales.order.<order id>.<order id>`): written only together
     /// with a case, in the same atomic append, by the decisions below.
     Ledger("aftersales", "order"): OrderId => LedgerEvent, Rejection, Policy;
+    order: waybill_command::declare::the_order;
     // A ledger's first event does not name its order (its subject does): the read model
     // folds it knowing the id; here a ledger not seen yet stays unknown.
     evolve: |state, event, at| {

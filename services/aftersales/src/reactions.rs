@@ -1,7 +1,7 @@
 //! What after-sales does when other services' events arrive, on a durable consumer shared
 //! by every replica (each event is handled once in effect):
 //!
-//! - `aftersales-claims` (`waybill.delivery.task.*`): a delivery exception of kind
+//! - `aftersales-claims` (`waybill.delivery.task.>`): a delivery exception of kind
 //!   DAMAGED_PARTIAL, DAMAGED_TOTAL or LOST → open a claim for the order.
 //!
 //! Delivery's events are read through its typed facts (`waybill_proto::facts::delivery`),
@@ -24,7 +24,7 @@ use crate::domain::{CaseId, CaseKind, ClaimCommand, ClaimKind};
 pub const CLAIMS_CONSUMER: &str = "aftersales-claims";
 
 pub fn claims_settings() -> ReactionSettings {
-    ReactionSettings::durable("aftersales", CLAIMS_CONSUMER, "waybill.delivery.task.*")
+    ReactionSettings::durable("aftersales", CLAIMS_CONSUMER, "waybill.delivery.task.>")
 }
 
 /// The claim a delivery exception opens: its id derives from the exception event's id.

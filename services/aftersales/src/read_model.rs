@@ -3,11 +3,11 @@
 //! - `waybill.aftersales.>`: every return, claim, complaint and order ledger, folded with
 //!   the deciders' own `evolve`, with its version (for optimistic concurrency) and what
 //!   caused each event (for idempotent retries); an event that does not apply stops it;
-//! - `waybill.intake.order.*`: the facts about each order after-sales needs (customer,
+//! - `waybill.intake.order.>`: the facts about each order after-sales needs (customer,
 //!   shipper and consignee addresses, cargo, the latest quote's total = what was charged),
 //!   read through `waybill_proto::facts` (no dependency on intake's crate);
-//! - `waybill.delivery.task.*`: when each order was handed over (the return window starts);
-//! - `waybill.dispatch.task.*`: when a return's reverse shipment was picked up (its task id
+//! - `waybill.delivery.task.>`: when each order was handed over (the return window starts);
+//! - `waybill.dispatch.task.>`: when a return's reverse shipment was picked up (its task id
 //!   is the return's id), which the return's receipt cannot precede.
 //!
 //! Other services' events this model cannot use are skipped (the same on every replica).

@@ -17,9 +17,9 @@ pub type Settings = waybill_runtime::Settings<Policy>;
 pub fn projected_subjects() -> Vec<String> {
     let subjects = [
         "waybill.aftersales.>",
-        "waybill.intake.order.*",
-        "waybill.delivery.task.*",
-        "waybill.dispatch.task.*",
+        "waybill.intake.order.>",
+        "waybill.delivery.task.>",
+        "waybill.dispatch.task.>",
     ];
     subjects.map(str::to_owned).to_vec()
 }

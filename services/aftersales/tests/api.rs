@@ -223,7 +223,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
     assert_eq!(retried.position, refunded.position);
     assert_eq!(retried.return_case.expect("case").refunded, Some(eur(100)), "refunded once");
     assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{}", placed.order_id)).await,
+        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
         ["waybill.aftersales.refund_issued.v1"]
     );
 }

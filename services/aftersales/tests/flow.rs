@@ -80,7 +80,7 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
     let return_id = received_return(&mut client, &placed.order_id, "r1", 1).await;
 
     // The approval asked dispatch for the reverse pickup, on the log, in the same append.
-    let subject = format!("waybill.aftersales.return.{return_id}");
+    let subject = format!("waybill.aftersales.return.{}.{return_id}", placed.order_id);
     let types = event_types(&nats, &subject).await;
     assert_eq!(
         types,
@@ -149,7 +149,7 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
         .await
         .refused(Code::FailedPrecondition, "more than was charged");
     assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{}", placed.order_id)).await,
+        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
         ["waybill.aftersales.refund_issued.v1"]
     );
 
@@ -242,7 +242,7 @@ async fn two_refunds_racing_for_one_orders_charge_cannot_both_be_paid() {
     let refused = outcomes.iter().find_map(|outcome| outcome.as_ref().err()).expect("one refused");
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
     assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{}", placed.order_id)).await,
+        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
         ["waybill.aftersales.refund_issued.v1"]
     );
 }
@@ -273,7 +273,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     let book =
         Projector::spawn(log.clone(), projected_subjects(), AfterSalesBook::new()).await.expect("model");
     let runner = ClaimRunner::new(log.clone(), book, Policy::default(), Arc::new(SystemClock));
-    let subject = format!("waybill.delivery.task.{}", placed.order_id);
+    let subject = format!("waybill.delivery.task.{0}.{0}", placed.order_id);
     let recorded = log.read_subject(&subject).await.expect("read").pop().expect("the exception");
     for _ in 0..2 {
         reactions::open_claim_on_exception(runner.clone(), recorded.clone()).await.expect("handled again");
@@ -288,7 +288,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     let cases = client.list_cases(by_order).await.expect("list").into_inner().cases;
     assert_eq!(cases.len(), 1, "one claim: {cases:?}");
     assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.claim.{}", claim.claim_id)).await,
+        event_types(&nats, &format!("waybill.aftersales.claim.{}.{}", placed.order_id, claim.claim_id)).await,
         ["waybill.aftersales.claim_opened.v1"]
     );
 
@@ -452,7 +452,7 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
         .expect("claim");
     assert_eq!(paid.status, v1::ClaimStatus::Paid as i32);
     assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{}", placed.order_id)).await,
+        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
         [
             "waybill.aftersales.claim_amount_reserved.v1",
             "waybill.aftersales.claim_payment_issued.v1",
@@ -506,7 +506,7 @@ async fn a_receipt_before_the_reverse_pickup_dispatch_reported_is_refused() {
     let picked_up = v1::DispatchEvent {
         event: Some(v1::dispatch_event::Event::TaskPickedUp(v1::TaskPickedUp::default())),
     };
-    let subject = waybill_eventlog::subject::aggregate("dispatch", "task", &return_id);
+    let subject = waybill_eventlog::subject::in_order("dispatch", "task", &placed.order_id, &return_id);
     let at = chrono::Utc::now() + chrono::Duration::hours(1);
     let event_type = "waybill.dispatch.task_picked_up.v1";
     let pickup = waybill_fixtures::foreign::append(
@@ -534,6 +534,7 @@ async fn a_receipt_before_the_reverse_pickup_dispatch_reported_is_refused() {
         refused.message().contains("received_at") && refused.message().contains("the reverse pickup"),
         "{refused:?}"
     );
-    let types = event_types(&nats, &format!("waybill.aftersales.return.{return_id}")).await;
+    let types =
+        event_types(&nats, &format!("waybill.aftersales.return.{}.{return_id}", placed.order_id)).await;
     assert!(!types.iter().any(|event_type| event_type.ends_with("return_received.v1")), "{types:?}");
 }

@@ -3,8 +3,8 @@
 //! analytics need, folded from the other services' events as they are on the wire:
 //!
 //! - `waybill.crm.>`: CRM's own customers (`codec.rs`);
-//! - `waybill.intake.order.*`: orders, what they cost, cancellations (`read_model/orders.rs`);
-//! - `waybill.delivery.task.*`: handovers, on time, first attempt, damage, loss, disputes
+//! - `waybill.intake.order.>`: orders, what they cost, cancellations (`read_model/orders.rs`);
+//! - `waybill.delivery.task.>`: handovers, on time, first attempt, damage, loss, disputes
 //!   (`read_model/orders.rs`);
 //! - `waybill.aftersales.>`: refunds, claim payments, complaints, surveys
 //!   (`read_model/aftersales.rs`).
@@ -34,8 +34,8 @@ pub use views::{CustomerFilter, CustomerView};
 pub fn filters() -> Vec<String> {
     vec![
         "waybill.crm.>".to_owned(),
-        "waybill.intake.order.*".to_owned(),
-        "waybill.delivery.task.*".to_owned(),
+        "waybill.intake.order.>".to_owned(),
+        "waybill.delivery.task.>".to_owned(),
         "waybill.aftersales.>".to_owned(),
     ]
 }

@@ -112,14 +112,14 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     // a-1: on time at the first attempt, 2 h after placing; a billing complaint, resolved in time.
     append(
         &log,
-        &format!("waybill.delivery.task.{a1}"),
+        &format!("waybill.delivery.task.{a1}.{a1}"),
         a1,
         "waybill.delivery.delivery_completed.v1",
         placed_at(0) + Duration::hours(2),
         delivered(placed_at(0) + Duration::hours(2), true, true),
     )
     .await;
-    let complaint = "waybill.aftersales.complaint.0198a3c4-0000-7000-8000-000000000001";
+    let complaint = &format!("waybill.aftersales.complaint.{a1}.0198a3c4-0000-7000-8000-000000000001");
     append(
         &log,
         complaint,
@@ -150,7 +150,7 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     )
     .await;
     // a-2: late, second attempt, 4 h, damaged; refunded in full and a claim paid as much again.
-    let a2_task = format!("waybill.delivery.task.{a2}");
+    let a2_task = format!("waybill.delivery.task.{a2}.{a2}");
     append(
         &log,
         &a2_task,
@@ -175,7 +175,7 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
         delivered(placed_at(1) + Duration::hours(4), false, false),
     )
     .await;
-    let ledger = format!("waybill.aftersales.order.{a2}");
+    let ledger = format!("waybill.aftersales.order.{a2}.{a2}");
     append(
         &log,
         &ledger,
@@ -466,7 +466,7 @@ async fn facts_about_orders_crm_never_saw_are_skipped_and_the_model_goes_on() {
 
     append(
         &log,
-        &format!("waybill.delivery.task.{stranger}"),
+        &format!("waybill.delivery.task.{stranger}.{stranger}"),
         &stranger,
         "waybill.delivery.delivery_completed.v1",
         Utc::now(),
@@ -475,7 +475,7 @@ async fn facts_about_orders_crm_never_saw_are_skipped_and_the_model_goes_on() {
     .await;
     append(
         &log,
-        &format!("waybill.aftersales.order.{stranger}"),
+        &format!("waybill.aftersales.order.{stranger}.{stranger}"),
         &stranger,
         "waybill.aftersales.refund_issued.v1",
         Utc::now(),

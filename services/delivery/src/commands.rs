@@ -18,6 +18,7 @@ pub type CommandError = waybill_command::CommandError<Rejection>;
 
 waybill_command::aggregate! {
     Delivery("delivery", "task"): OrderId => DeliveryEvent, Rejection, Policy;
+    order: waybill_command::declare::the_order;
     evolve: domain::evolve;
     encode: |id, _, event, meta| codec::encode_delivery(*id, event, meta);
     decode: codec::decode => |decoded| match decoded {

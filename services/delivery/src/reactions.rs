@@ -1,10 +1,10 @@
 //! What delivery does when other services' events arrive, on durable consumers shared by
 //! every replica (each event is handled once in effect):
 //!
-//! - `delivery-arrivals` (`waybill.dispatch.task.*`): an order's forward task arrived at
+//! - `delivery-arrivals` (`waybill.dispatch.task.>`): an order's forward task arrived at
 //!   the destination hub → schedule its delivery with a promised window, and tell the
 //!   consignee (one append);
-//! - `delivery-orders` (`waybill.intake.order.*`): the consignee's address changed → update
+//! - `delivery-orders` (`waybill.intake.order.>`): the consignee's address changed → update
 //!   the delivery if it is not out yet.
 //!
 //! Other services' events are read through their typed facts (`waybill_proto::facts`),
@@ -28,11 +28,11 @@ pub const ARRIVALS_CONSUMER: &str = "delivery-arrivals";
 pub const ORDERS_CONSUMER: &str = "delivery-orders";
 
 pub fn arrivals_settings() -> ReactionSettings {
-    ReactionSettings::durable("delivery", ARRIVALS_CONSUMER, "waybill.dispatch.task.*")
+    ReactionSettings::durable("delivery", ARRIVALS_CONSUMER, "waybill.dispatch.task.>")
 }
 
 pub fn orders_settings() -> ReactionSettings {
-    ReactionSettings::durable("delivery", ORDERS_CONSUMER, "waybill.intake.order.*")
+    ReactionSettings::durable("delivery", ORDERS_CONSUMER, "waybill.intake.order.>")
 }
 
 /// Schedules the last mile when an order's forward task arrives at the destination hub.

@@ -3,10 +3,10 @@
 //! - `waybill.delivery.>`: every courier and delivery, folded with the deciders' own
 //!   `evolve`, with its version (for optimistic concurrency) and what caused each event
 //!   (for idempotent retries); an event that does not apply stops the projection;
-//! - `waybill.intake.order.*`: the facts about each order the last mile needs (consignee,
+//! - `waybill.intake.order.>`: the facts about each order the last mile needs (consignee,
 //!   service level, cancelled), read through `waybill_proto::facts` (no dependency on
 //!   intake's crate);
-//! - `waybill.dispatch.task.*`: which orders' forward tasks arrived at the destination hub.
+//! - `waybill.dispatch.task.>`: which orders' forward tasks arrived at the destination hub.
 //!
 //! Other services' events this model cannot use are skipped (the same on every replica, so
 //! replay stays deterministic). Indexes: each courier's open deliveries (for automatic

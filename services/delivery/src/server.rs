@@ -17,7 +17,7 @@ pub type Settings = waybill_runtime::Settings<Policy>;
 /// The subjects the read model projects: its own, and the orders and transport tasks it
 /// delivers.
 pub fn projected_subjects() -> Vec<String> {
-    ["waybill.delivery.>", "waybill.intake.order.*", "waybill.dispatch.task.*"].map(str::to_owned).to_vec()
+    ["waybill.delivery.>", "waybill.intake.order.>", "waybill.dispatch.task.>"].map(str::to_owned).to_vec()
 }
 
 /// Runs delivery until `shutdown` resolves (`main.rs` and the tests start it here).

@@ -308,7 +308,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
     let retried = assign(&mut client, "assign-1", &delivery_id, "").await.expect("same answer");
     assert_eq!(retried.position, assigned.position);
     assert_eq!(retried.delivery.map(|delivery| delivery.courier_id), Some(request.courier_id.clone()));
-    let task_subject = format!("waybill.delivery.task.{delivery_id}");
+    let task_subject = format!("waybill.delivery.task.{delivery_id}.{delivery_id}");
     let assignments = delivery_events(&log, &task_subject)
         .await
         .into_iter()

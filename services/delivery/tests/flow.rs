@@ -74,7 +74,7 @@ async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a
     assert_eq!(seconds(window.start.as_ref()), arrived_at.timestamp());
     assert_eq!(seconds(window.end.as_ref()), (arrived_at + chrono::Duration::hours(24)).timestamp());
 
-    let subject = format!("waybill.delivery.task.{order_id}");
+    let subject = format!("waybill.delivery.task.{order_id}.{order_id}");
     let events = delivery_events(&log, &subject).await;
     let types: Vec<&str> = events.iter().map(|(event_type, _)| event_type.as_str()).collect();
     assert_eq!(
@@ -175,7 +175,7 @@ async fn a_delivered_order_has_its_proof_of_delivery_on_the_log() {
     assert_eq!(delivered.proof_of_delivery.as_ref(), Some(&proof));
 
     // Read back from the log, as an integrator (or intake's timeline) would.
-    let events = delivery_events(&log, &format!("waybill.delivery.task.{order_id}")).await;
+    let events = delivery_events(&log, &format!("waybill.delivery.task.{order_id}.{order_id}")).await;
     let completed: Vec<&v1::DeliveryCompleted> = events
         .iter()
         .filter_map(|(_, event)| match event {

@@ -72,7 +72,7 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
     let scheduled = wait_scheduled(&mut client, &order_id).await;
     let window_end =
         scheduled.promised_window.and_then(|window| window.end).map(|end| end.seconds).expect("an end");
-    let subject = format!("waybill.delivery.task.{order_id}");
+    let subject = format!("waybill.delivery.task.{order_id}.{order_id}");
     assert!(delays(&log, &subject).await.is_empty(), "nothing is late yet");
 
     // Same day: four hours. Five hours later, both replicas see the window passed.

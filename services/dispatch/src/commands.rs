@@ -58,6 +58,8 @@ waybill_command::aggregate! {
 waybill_command::aggregate! {
     /// A task's commands are a [`Decision`] over it and its vehicles (below).
     Task("dispatch", "task"): TaskId => TaskEvent, Rejection, ();
+    // A forward task's id is its order's; a return's reverse shipment names its order.
+    order: |_, task| task.map(|task| task.plan.order_id.to_string());
     evolve: evolve_task;
     encode: |id, state, event, meta| codec::encode_task(*id, task_order(state, event), event, meta);
     decode: codec::decode => |decoded| match decoded.event {
@@ -104,7 +106,7 @@ impl Decision<Hub, DispatchModel> for HubCommand {
             facts.code_taken_by = model.hub_with_code(code).map(|hub| hub.id);
         }
         if let HubCommand::LoadOut { vehicle_id: Some(vehicle_id), .. } = self {
-            let vehicle = read_beside(reads, Vehicle::subject(vehicle_id), model.vehicle(vehicle_id));
+            let vehicle = read_beside(reads, Vehicle::subject(vehicle_id, None), model.vehicle(vehicle_id));
             facts.vehicles.extend(vehicle.map(|vehicle| (*vehicle_id, vehicle)));
         }
         HubInput { hub_id: *hub.id, facts }
@@ -187,7 +189,7 @@ impl Decision<Task, DispatchModel> for TaskCommand {
             _ => None,
         };
         if let Some(driver_id) = driver_id {
-            let driver = read_beside(reads, Driver::subject(&driver_id), model.driver(&driver_id));
+            let driver = read_beside(reads, Driver::subject(&driver_id, None), model.driver(&driver_id));
             fleet.drivers.extend(driver.map(|driver| (driver_id, driver)));
         }
         TaskInput { task_id: *task.id, fleet }

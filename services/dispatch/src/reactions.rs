@@ -29,14 +29,14 @@ use crate::domain::{Load, Rejection, TaskCommand, TaskId};
 pub const ORDERS_CONSUMER: &str = "dispatch-orders";
 
 pub fn orders_settings() -> ReactionSettings {
-    ReactionSettings::durable("dispatch", ORDERS_CONSUMER, "waybill.intake.order.*")
+    ReactionSettings::durable("dispatch", ORDERS_CONSUMER, "waybill.intake.order.>")
 }
 
 /// The durable consumer of after-sales' return events (deploy/ must allow this one too).
 pub const RETURNS_CONSUMER: &str = "dispatch-returns";
 
 pub fn returns_settings() -> ReactionSettings {
-    ReactionSettings::durable("dispatch", RETURNS_CONSUMER, "waybill.aftersales.return.*")
+    ReactionSettings::durable("dispatch", RETURNS_CONSUMER, "waybill.aftersales.return.>")
 }
 
 enum Reaction {

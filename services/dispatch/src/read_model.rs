@@ -20,7 +20,7 @@ use waybill_types::Timestamp;
 
 /// What the read model follows: all of dispatch, and intake's orders.
 pub fn filters() -> Vec<String> {
-    vec!["waybill.dispatch.>".to_owned(), "waybill.intake.order.*".to_owned()]
+    vec!["waybill.dispatch.>".to_owned(), "waybill.intake.order.>".to_owned()]
 }
 
 /// One aggregate as the read model holds it.

@@ -78,7 +78,7 @@ async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
     // The acceptance, exactly as the consumer delivered it, handed to the reaction again.
     let log = system.log().await;
     let accepted = log
-        .read_subject(&format!("waybill.intake.order.{order_id}"))
+        .read_subject(&format!("waybill.intake.order.{order_id}.{order_id}"))
         .await
         .expect("the order's history")
         .into_iter()

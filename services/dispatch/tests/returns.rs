@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{System, dispatcher, place_order, record_delivery, task_subject, wait_for_task};
+use support::{System, dispatcher, place_order, record_delivery, wait_for_task};
 use uuid::Uuid;
 use waybill_dispatch::commands::Runners;
 use waybill_dispatch::reactions;
@@ -27,7 +27,7 @@ async fn request_pickup(system: &System, order_id: &str, return_id: &str) {
     let payload = Payload::Aftersales(v1::AfterSalesEvent {
         event: Some(after_sales_event::Event::ReturnPickupRequested(requested)),
     });
-    let subject = format!("waybill.aftersales.return.{return_id}");
+    let subject = format!("waybill.aftersales.return.{order_id}.{return_id}");
     let event_type = "waybill.aftersales.return_pickup_requested.v1";
     waybill_fixtures::foreign::append(
         &system.log().await,
@@ -63,7 +63,7 @@ async fn an_approved_return_gets_its_reverse_task_by_itself_once() {
     let pickup = system
         .log()
         .await
-        .read_subject(&format!("waybill.aftersales.return.{return_id}"))
+        .read_subject(&format!("waybill.aftersales.return.{order_id}.{return_id}"))
         .await
         .expect("the return's history")
         .pop()
@@ -76,5 +76,6 @@ async fn an_approved_return_gets_its_reverse_task_by_itself_once() {
     let system = system.restart_dispatch().await;
     let mut dispatch = system.dispatch(dispatcher()).await;
     wait_for_task(&mut dispatch, &return_id, |_| true).await;
-    assert_eq!(system.event_types(&task_subject(&return_id)).await, ["waybill.dispatch.task_planned.v1"]);
+    let reverse_task = format!("waybill.dispatch.task.{order_id}.{return_id}");
+    assert_eq!(system.event_types(&reverse_task).await, ["waybill.dispatch.task_planned.v1"]);
 }

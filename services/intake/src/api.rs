@@ -364,17 +364,15 @@ impl IntakeService for IntakeApi {
         self.wait_for(body.min_position).await?;
         // The log has the whole timeline (intake's, the fulfilment's, after-sales'); the read
         // model keeps none of it.
-        let history = self.runner.history(&order_id).await?;
+        let history = self.runner.history(&crate::commands::order_subject(&order_id)).await?;
         let Some(&(last, _, _)) = history.last() else { return Err(not_found(&order_id)) };
         let intake_timeline = crate::timeline::entries(&history);
         let status = crate::commands::fold_until(history, last)
             .map(|outcome| outcome.state.status)
             .ok_or_else(|| Status::internal(format!("the history of order {order_id} builds no order")))?;
-        let related = self.runner.model.read().related_subjects(&order_id);
-        let timeline =
-            crate::timeline::across_services(&self.runner.log, &order_id, intake_timeline, related)
-                .await
-                .map_err(|error| Status::unavailable(format!("event log unavailable: {error}")))?;
+        let timeline = crate::timeline::across_services(&self.runner.log, &order_id, intake_timeline)
+            .await
+            .map_err(|error| Status::unavailable(format!("event log unavailable: {error}")))?;
         let timeline = timeline.into_iter().map(|entry| timeline_entry_to_wire(entry, redaction)).collect();
         Ok(Response::new(v1::TrackOrderResponse {
             order_id: order_id.to_string(),

@@ -1,7 +1,7 @@
 //! Orders on the shared command loop (`waybill_command`, whose docs describe the loop):
-//! here is only what is intake's own, the Order as an [`Aggregate`].
+//! here is only what is intake's own, the Order as an [`Aggregate`](waybill_command::Aggregate).
 
-use waybill_command::{Aggregate, EventMeta};
+use waybill_command::EventMeta;
 use waybill_types::OrderId;
 
 use crate::codec;
@@ -14,13 +14,15 @@ pub type CommandRunner = waybill_command::CommandRunner<Order, OrderBook>;
 pub type CommandError = waybill_command::CommandError<Rejection>;
 pub type Outcome = waybill_command::Outcome<Order>;
 
-/// `waybill.intake.order.<order id>`.
+/// `waybill.intake.order.<order id>.<order id>`.
 pub fn order_subject(order_id: &OrderId) -> String {
-    Order::subject(order_id)
+    let id = order_id.to_string();
+    waybill_eventlog::subject::in_order("intake", "order", &id, &id)
 }
 
 waybill_command::aggregate! {
     Order("intake", "order"): OrderId => Event, Rejection, Policy;
+    order: waybill_command::declare::the_order;
     evolve: domain::evolve;
     encode: |id, _, event, meta| codec::encode(*id, event, meta);
     decode: codec::decode => |decoded| Some((decoded.meta, decoded.event));

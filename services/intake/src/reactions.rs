@@ -25,7 +25,7 @@ use crate::domain::{
 pub const AUTO_REVIEW_CONSUMER: &str = "intake-auto-review";
 
 pub fn auto_review_settings() -> ReactionSettings {
-    ReactionSettings::durable("intake", AUTO_REVIEW_CONSUMER, "waybill.intake.order.*")
+    ReactionSettings::durable("intake", AUTO_REVIEW_CONSUMER, "waybill.intake.order.>")
 }
 
 /// Reviews an order that was just placed, or restored to `Placed`.
@@ -77,7 +77,7 @@ pub fn fulfilment_settings() -> ReactionSettings {
     // One filter for both services' task subjects: nats-server serves a consumer with
     // several filters ~5 times slower (3.9k against ~20k events/s here), which is what a
     // backlog after an outage drains at. Other events it matches are ignored below.
-    ReactionSettings::durable("intake", FULFILMENT_CONSUMER, "waybill.*.task.*")
+    ReactionSettings::durable("intake", FULFILMENT_CONSUMER, "waybill.*.task.>")
 }
 
 /// Records on the order what dispatch and delivery report: picked up, out for delivery (at

@@ -6,10 +6,8 @@
 //! not kept here: the log has it (`timeline.rs`). Indexes answer the list queries without
 //! scanning every order.
 //!
-//! It also follows, decoded from the wire, CRM's customers (`waybill.crm.customer.*`) for
-//! one fact: which customers are on credit hold, which the automatic reviewer consults; and
-//! after-sales' cases (`waybill.aftersales.{return,claim,complaint}.*`) for another: which
-//! cases, and which reverse shipments, are about an order, so TrackOrder can show them.
+//! It also follows, decoded from the wire, CRM's customers (`waybill.crm.customer.>`) for
+//! one fact: which customers are on credit hold, which the automatic reviewer consults.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -60,9 +58,6 @@ pub struct OrderBook {
     review_queue: BTreeSet<(i64, OrderId)>,
     /// Customers CRM put on credit hold (CRM's `CreditHoldPlaced`, until `CreditHoldReleased`).
     customers_on_hold: BTreeSet<CustomerId>,
-    /// Subjects of other services' aggregates about an order whose ids are not the order's:
-    /// after-sales cases and the reverse shipments of returns.
-    related_subjects: HashMap<OrderId, BTreeSet<String>>,
 }
 
 impl AggregateStore<Order> for OrderBook {
@@ -100,14 +95,6 @@ impl OrderBook {
 
     pub fn is_on_credit_hold(&self, customer_id: &CustomerId) -> bool {
         self.customers_on_hold.contains(customer_id)
-    }
-
-    /// The after-sales cases and reverse shipments about `order_id`, as subjects.
-    pub fn related_subjects(&self, order_id: &OrderId) -> Vec<String> {
-        self.related_subjects
-            .get(order_id)
-            .map(|subjects| subjects.iter().cloned().collect())
-            .unwrap_or_default()
     }
 
     /// Orders matching `filter`, newest first, at most `limit`, continuing after `after`.
@@ -223,10 +210,6 @@ impl Projection for OrderBook {
         if event.subject.starts_with(CRM_CUSTOMER_PREFIX) {
             return self.apply_crm(event);
         }
-        if event.subject.starts_with(AFTERSALES_PREFIX) {
-            self.apply_aftersales(event);
-            return Ok(());
-        }
         let decoded = codec::decode(&event.payload)
             .map_err(|error| ProjectionError(format!("position {}: {error}", event.position)))?;
         self.apply_decoded(event.position, decoded)
@@ -236,18 +219,9 @@ impl Projection for OrderBook {
 /// CRM's customer subjects, `waybill.crm.customer.<customer id>` (see [`FILTERS`]).
 const CRM_CUSTOMER_PREFIX: &str = "waybill.crm.customer.";
 
-/// After-sales' subjects (see [`FILTERS`]).
-const AFTERSALES_PREFIX: &str = "waybill.aftersales.";
-
-/// What the order book follows: intake's own orders, CRM's customers for credit holds, and
-/// after-sales' cases for the timeline.
-pub const FILTERS: [&str; 5] = [
-    "waybill.intake.>",
-    "waybill.crm.customer.*",
-    "waybill.aftersales.return.*",
-    "waybill.aftersales.claim.*",
-    "waybill.aftersales.complaint.*",
-];
+/// What the order book follows: intake's own orders, and CRM's customers for credit holds.
+/// (The timeline reads other services' events about an order from the log when asked.)
+pub const FILTERS: [&str; 2] = ["waybill.intake.>", "waybill.crm.customer.>"];
 
 impl OrderBook {
     /// A CRM event, decoded from the wire (intake does not depend on CRM's crate): only the
@@ -268,26 +242,6 @@ impl OrderBook {
             }
         }
         Ok(())
-    }
-}
-
-impl OrderBook {
-    /// An after-sales event: the event that opens a case names its order. Intake only keeps
-    /// where to look; an envelope it cannot read is skipped (after-sales' own projection is
-    /// the one that must stop on it), so a foreign bug cannot stop intake.
-    fn apply_aftersales(&mut self, event: &RecordedEvent) {
-        match crate::timeline::case_subjects(event) {
-            Ok(Some((order_id, subjects))) => {
-                self.related_subjects.entry(order_id).or_default().extend(subjects)
-            }
-            Ok(None) => {}
-            Err(_) => {
-                tracing::warn!(
-                    position = event.position,
-                    "skipping an after-sales event that does not decode"
-                )
-            }
-        }
     }
 }
 

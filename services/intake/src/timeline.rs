@@ -2,10 +2,10 @@
 //! the log when asked (TrackOrder), and followed live (WatchOrder) from the same two
 //! definitions, so both show the same events:
 //!
-//! - *which subjects* ([`subjects_about`]): intake's own order, the aggregates other
-//!   services keep under the order's id (its dispatch task, its last-mile delivery, its
-//!   after-sales ledger), and its after-sales cases (returns, claims, complaints) and
-//!   reverse shipments, whose subjects the read model lists (`OrderBook::related_subjects`);
+//! - *which subjects*: everything about the order, `waybill.*.*.<order id>.*`
+//!   (`subject::order_filter`): every subject about an order carries its id, so the server
+//!   picks them: the order's own, its dispatch task, its last mile, its after-sales ledger,
+//!   its returns, claims and complaints, and its reverse shipments;
 //! - *which events on them* ([`foreign_entry`] for other services'): every one of them,
 //!   the consignee's notifications and the ledger's entries included.
 //!
@@ -21,8 +21,7 @@
 use uuid::Uuid;
 use waybill_command::EventMeta;
 use waybill_eventlog::{EventLog, Position, RecordedEvent, subject};
-use waybill_proto::envelope::{self, DecodeError, Envelope};
-use waybill_proto::facts;
+use waybill_proto::envelope::{self, Envelope};
 use waybill_proto::v1::{self, after_sales_event, delivery_event, dispatch_event, event_envelope::Payload};
 use waybill_proto::{convert, stored};
 use waybill_types::{Actor, Currency, Money, OrderId, ProofOfDelivery, Timestamp};
@@ -44,58 +43,30 @@ pub struct TimelineEntry {
     pub proof_of_delivery: Option<ProofOfDelivery>,
 }
 
-/// Every subject whose events are about `order_id`, the order's own first: TrackOrder
-/// reads them, WatchOrder follows them. `related` is what the read model lists for the
-/// order (its after-sales cases and reverse shipments, [`case_subjects`]).
-pub fn subjects_about(order_id: &OrderId, related: Vec<String>) -> Vec<String> {
-    let id = order_id.to_string();
-    let mut subjects = vec![
-        subject::aggregate("intake", "order", &id),
-        subject::aggregate("dispatch", "task", &id),
-        subject::aggregate("delivery", "task", &id),
-        subject::aggregate("aftersales", "order", &id),
-    ];
-    subjects.extend(related);
-    subjects
-}
-
-/// For the event that opens an after-sales case: the order it is about and the subjects
-/// the case adds to the order's ([`subjects_about`]): the case's own, and for a return the
-/// reverse shipment dispatch plans under the return's id. `None` for any other event.
-pub fn case_subjects(event: &RecordedEvent) -> Result<Option<(OrderId, Vec<String>)>, DecodeError> {
-    let Some(fact) = facts::aftersales::read(&event.payload)? else { return Ok(None) };
-    let Some(order_id) = fact.event.opens_a_case().then(|| fact.order_id().ok()).flatten() else {
-        return Ok(None);
-    };
-    let mut subjects = vec![event.subject.clone()];
-    if fact.event == facts::aftersales::CaseFact::ReturnRequested {
-        let return_id = subject::aggregate_id_of(&event.subject);
-        subjects.push(subject::aggregate("dispatch", "task", return_id));
-    }
-    Ok(Some((order_id, subjects)))
-}
-
 /// The timeline of intake's own history of an order, as read from the log.
 pub fn entries(history: &[(Position, EventMeta, Event)]) -> Vec<TimelineEntry> {
     history.iter().map(|(position, meta, event)| entry(*position, meta, event)).collect()
 }
 
-/// `intake` (the order's own timeline) merged with the events on the order's other
-/// subjects ([`subjects_about`] with `related`), in log order.
+/// `intake` (the order's own timeline) merged with the other services' events about the
+/// order, in log order.
 pub async fn across_services(
     log: &EventLog,
     order_id: &OrderId,
     intake: Vec<TimelineEntry>,
-    related: Vec<String>,
 ) -> Result<Vec<TimelineEntry>, String> {
     let mut timeline = intake;
-    // The first is the order's own, whose entries `intake` already holds.
-    for subject in subjects_about(order_id, related).into_iter().skip(1) {
-        let recorded = log.read_subject(&subject).await.map_err(|error| error.to_string())?;
-        timeline.extend(recorded.iter().filter_map(foreign_entry));
-    }
+    let about = log.read_matching(&subject::order_filter(&order_id.to_string())).await;
+    let recorded = about.map_err(|error| error.to_string())?;
+    // Intake's own entries are in `intake` already.
+    timeline.extend(recorded.iter().filter(|event| !is_intakes(event)).filter_map(foreign_entry));
     timeline.sort_by_key(|entry| entry.position);
     Ok(timeline)
+}
+
+/// Whether `event` is on one of intake's own subjects.
+pub fn is_intakes(event: &RecordedEvent) -> bool {
+    event.subject.starts_with("waybill.intake.")
 }
 
 /// The timeline entry of one of the order's events.

@@ -4,11 +4,11 @@
 //! watches (issue 11; FIELD-NOTES: `default_max_consumers: 1000`), and then new watches and
 //! restarting services failed. So watches fan out from what intake already follows: the
 //! read model's live feed (`Projector::feed`, every admitted event once the model reflects
-//! it). One router task per intake ([`Watches`]) hands each event to the watches of its
-//! subject: the subjects TrackOrder reads (`timeline::subjects_about`: the order's, its
-//! dispatch and delivery tasks', its ledger's, its after-sales cases' and reverse
-//! shipments'), and a case opened while the watch is open joins them with its first event.
-//! Every event on them is streamed, as TrackOrder lists it (`timeline::foreign_entry`).
+//! it). One router task per intake ([`Watches`]) hands each event to the watches of the
+//! order its subject names (`subject::order_id_of`): the events TrackOrder reads (the
+//! order's, its dispatch and delivery tasks', its ledger's, its after-sales cases' and
+//! reverse shipments', a case opened while the watch is open included). Every one is
+//! streamed, as TrackOrder lists it (`timeline::foreign_entry`).
 //!
 //! A watch's first update is the order as the read model has it (with its latest event);
 //! then one update per new event (the order unchanged for another service's milestone).
@@ -29,11 +29,11 @@ use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 use tonic::Status;
-use waybill_eventlog::{Position, RecordedEvent};
+use waybill_eventlog::{Position, RecordedEvent, subject};
 use waybill_types::{Actor, OrderId};
 
 use crate::codec;
-use crate::commands::{CommandError, CommandRunner, order_subject};
+use crate::commands::{CommandError, CommandRunner};
 use crate::domain::{Order, Rejection, evolve};
 use crate::timeline::{self, TimelineEntry};
 
@@ -86,41 +86,21 @@ struct HubState {
     next_id: u64,
     open: usize,
     by_caller: HashMap<String, usize>,
-    /// Subject → the watches following it, each with its queue.
+    /// Order id → the watches following it, each with its queue.
     routes: HashMap<String, Vec<(u64, Queue)>>,
-    /// Watch → the subjects it follows (to take it off the routes).
-    followed: HashMap<u64, Vec<String>>,
+    /// Watch → the order it follows (to take it off the routes).
+    followed: HashMap<u64, String>,
 }
 
 impl HubState {
-    /// Takes watch `id` off every route: its queue closes once drained.
+    /// Takes watch `id` off its route: its queue closes once drained.
     fn unroute(&mut self, id: u64) {
-        for subject in self.followed.remove(&id).unwrap_or_default() {
-            if let Some(watchers) = self.routes.get_mut(&subject) {
-                watchers.retain(|(watcher, _)| *watcher != id);
-                if watchers.is_empty() {
-                    self.routes.remove(&subject);
-                }
+        let Some(order) = self.followed.remove(&id) else { return };
+        if let Some(watchers) = self.routes.get_mut(&order) {
+            watchers.retain(|(watcher, _)| *watcher != id);
+            if watchers.is_empty() {
+                self.routes.remove(&order);
             }
-        }
-    }
-}
-
-impl HubState {
-    /// An after-sales case opened while its order is watched: its subjects (the ones
-    /// TrackOrder reads for it, `timeline::case_subjects`) join each of the order's watches,
-    /// this event first.
-    fn route_new_case(&mut self, event: &RecordedEvent) {
-        if !event.subject.starts_with("waybill.aftersales.") {
-            return;
-        }
-        let Ok(Some((order_id, subjects))) = timeline::case_subjects(event) else { return };
-        let Some(watchers) = self.routes.get(&order_subject(&order_id)).cloned() else { return };
-        for (id, queue) in watchers {
-            for subject in &subjects {
-                self.routes.entry(subject.clone()).or_default().push((id, queue.clone()));
-            }
-            self.followed.entry(id).or_default().extend(subjects.iter().cloned());
         }
     }
 }
@@ -170,7 +150,7 @@ impl Hub {
     }
 }
 
-/// The router: each event of the feed to the watches of its subject. A watch whose queue is
+/// The router: each event of the feed to the watches of the order its subject names. A watch whose queue is
 /// full, or every watch when the router itself lagged, is taken off the routes: its queue
 /// ends, and it catches up from the read model.
 async fn route(mut feed: tokio::sync::broadcast::Receiver<Arc<RecordedEvent>>, hub: Weak<Hub>) {
@@ -180,10 +160,8 @@ async fn route(mut feed: tokio::sync::broadcast::Receiver<Arc<RecordedEvent>>, h
         let mut state = hub.lock();
         match received {
             Ok(event) => {
-                if !state.routes.is_empty() && !state.routes.contains_key(&event.subject) {
-                    state.route_new_case(&event);
-                }
-                let Some(watchers) = state.routes.get(&event.subject) else { continue };
+                let Some(order) = subject::order_id_of(&event.subject) else { continue };
+                let Some(watchers) = state.routes.get(order) else { continue };
                 let behind: Vec<u64> = watchers
                     .iter()
                     .filter(|(_, queue)| queue.try_send(event.clone()).is_err())
@@ -217,15 +195,15 @@ struct Slot {
 }
 
 impl Slot {
-    /// Routes `subjects` to a fresh queue of this watch (replacing any earlier one).
-    fn follow(&self, subjects: Vec<String>) -> mpsc::Receiver<Arc<RecordedEvent>> {
+    /// Routes the events about `order_id` to a fresh queue of this watch (replacing any
+    /// earlier one).
+    fn follow(&self, order_id: &OrderId) -> mpsc::Receiver<Arc<RecordedEvent>> {
         let (queue, events) = mpsc::channel(WATCH_QUEUE);
+        let order = order_id.to_string();
         let mut state = self.hub.lock();
         state.unroute(self.id);
-        for subject in &subjects {
-            state.routes.entry(subject.clone()).or_default().push((self.id, queue.clone()));
-        }
-        state.followed.insert(self.id, subjects);
+        state.routes.entry(order.clone()).or_default().push((self.id, queue));
+        state.followed.insert(self.id, order);
         events
     }
 }
@@ -252,12 +230,10 @@ struct Snapshot {
     events: mpsc::Receiver<Arc<RecordedEvent>>,
 }
 
-/// Follows the order's subjects, then reads it from the model: in that order, so an event
-/// is either in the model as read or in the queue after it (see `Projector::feed`).
+/// Follows the events about the order, then reads it from the model: in that order, so an
+/// event is either in the model as read or in the queue after it (see `Projector::feed`).
 async fn snapshot(runner: &CommandRunner, slot: &Slot, order_id: &OrderId) -> Result<Snapshot, CommandError> {
-    // The subjects TrackOrder reads; a case opened later joins them in the router.
-    let related = runner.model.read().related_subjects(order_id);
-    let events = slot.follow(timeline::subjects_about(order_id, related));
+    let events = slot.follow(order_id);
     let (order, version, at) = {
         let (book, at) = runner.model.read_at();
         let Some(record) = book.get(order_id) else {
@@ -282,7 +258,6 @@ pub async fn start(
 ) -> Result<mpsc::Receiver<Result<OrderUpdate, Status>>, WatchError> {
     let slot = watches.reserve(caller).map_err(WatchError::Refused)?;
     let Snapshot { update, at, mut events } = snapshot(runner, &slot, &order_id).await?;
-    let subject = order_subject(&order_id);
     let runner = runner.clone();
     let (updates, receiver) = mpsc::channel(BUFFERED_UPDATES);
     tokio::spawn(async move {
@@ -328,7 +303,7 @@ pub async fn start(
                 continue;
             }
             seen = recorded.position;
-            if recorded.subject != subject {
+            if !timeline::is_intakes(&recorded) {
                 let Some(event) = timeline::foreign_entry(&recorded) else { continue };
                 if updates.send(Ok(OrderUpdate { order: order.clone(), version, event })).await.is_err() {
                     return;

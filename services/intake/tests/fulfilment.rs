@@ -26,7 +26,7 @@ async fn append_fact(
     event_type: &str,
     payload: Payload,
 ) -> u64 {
-    let subject = subject::aggregate(service, "task", order_id);
+    let subject = subject::in_order(service, "task", order_id, order_id);
     append_on(log, &subject, order_id, event_type, payload).await
 }
 
@@ -190,7 +190,7 @@ async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_ord
     // A reverse shipment's task names the order but has its own id: not this order's pickup.
     let return_id = uuid::Uuid::now_v7().to_string();
     let reverse_pickup = dispatch(dispatch_event::Event::TaskPickedUp(v1::TaskPickedUp::default()));
-    let reverse_task = subject::aggregate("dispatch", "task", &return_id);
+    let reverse_task = subject::in_order("dispatch", "task", &order_id, &return_id);
     append_on(&log, &reverse_task, &order_id, "waybill.dispatch.task_picked_up.v1", reverse_pickup).await;
 
     // The same pickup delivered twice (two events with the same id stand for a redelivery).
@@ -213,7 +213,7 @@ async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_ord
         }
     };
     let pickup_id = uuid::Uuid::now_v7();
-    let task = subject::aggregate("dispatch", "task", &order_id);
+    let task = subject::in_order("dispatch", "task", &order_id, &order_id);
     let first_pickup = log.append(&task, None, "pickup-a", &[pickup(pickup_id)]).await.expect("append").last;
     log.append(&task, None, "pickup-b", &[pickup(pickup_id)]).await.expect("append");
     // A later fact: once it is recorded, the consumer has handled everything before it.
@@ -253,7 +253,7 @@ async fn the_timeline_shows_the_orders_returns_reverse_shipments_and_complaints_
     let (order_id, other_order_id) = (&order_ids[0], &order_ids[1]);
 
     let return_id = uuid::Uuid::now_v7().to_string();
-    let return_subject = subject::aggregate("aftersales", "return", &return_id);
+    let return_subject = subject::in_order("aftersales", "return", order_id, &return_id);
     let requested = v1::ReturnRequested {
         order_id: order_id.clone(),
         customer_id: "cust-1".into(),
@@ -274,9 +274,10 @@ async fn the_timeline_shows_the_orders_returns_reverse_shipments_and_complaints_
         mode: v1::TransportMode::RoadCourier.into(),
         ..Default::default()
     });
-    let reverse_subject = subject::aggregate("dispatch", "task", &return_id);
+    let reverse_subject = subject::in_order("dispatch", "task", order_id, &return_id);
     append_on(&log, &reverse_subject, order_id, "waybill.dispatch.task_planned.v1", dispatch(planned)).await;
-    let complaint_subject = subject::aggregate("aftersales", "complaint", &uuid::Uuid::now_v7().to_string());
+    let complaint_subject =
+        subject::in_order("aftersales", "complaint", order_id, &uuid::Uuid::now_v7().to_string());
     let filed = after_sales_event::Event::ComplaintFiled(v1::ComplaintFiled {
         customer_id: "cust-1".into(),
         order_id: order_id.clone(),
@@ -287,7 +288,8 @@ async fn the_timeline_shows_the_orders_returns_reverse_shipments_and_complaints_
     append_on(&log, &complaint_subject, order_id, "waybill.aftersales.complaint_filed.v1", aftersales(filed))
         .await;
     // Another order's return stays off this order's timeline.
-    let other_subject = subject::aggregate("aftersales", "return", &uuid::Uuid::now_v7().to_string());
+    let other_subject =
+        subject::in_order("aftersales", "return", other_order_id, &uuid::Uuid::now_v7().to_string());
     let other = after_sales_event::Event::ReturnRequested(v1::ReturnRequested {
         order_id: other_order_id.clone(),
         reason: "someone else's".into(),

@@ -51,7 +51,7 @@ async fn pick_up(log: &EventLog, order_id: &str) {
             driver_id: String::new(),
         })),
     });
-    let task = subject::aggregate("dispatch", "task", order_id);
+    let task = subject::in_order("dispatch", "task", order_id, order_id);
     let event_type = "waybill.dispatch.task_picked_up.v1";
     waybill_fixtures::foreign::append(log, &task, order_id, event_type, chrono::Utc::now(), picked_up).await;
 }
@@ -97,7 +97,7 @@ async fn assert_skipped(orders: TwoOrders, metrics: &PrometheusHandle, reason: &
 /// Appends `payload` as `event_type` on the first order's intake subject, its envelope naming
 /// the aggregate `named`.
 async fn append_on_first(orders: &TwoOrders, named: &str, event_type: &str, payload: Payload) {
-    let first_subject = subject::aggregate("intake", "order", &orders.first);
+    let first_subject = subject::in_order("intake", "order", &orders.first, &orders.first);
     waybill_fixtures::foreign::append(
         &orders.log,
         &first_subject,

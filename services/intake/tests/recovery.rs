@@ -78,7 +78,8 @@ async fn health_stays_not_serving_while_the_read_model_cannot_catch_up() {
     let first = start_intake(&nats).await;
     first.wait_serving().await;
     first.stop().await;
-    let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000001";
+    let subject =
+        "waybill.intake.order.0190f0f0-0000-7000-8000-000000000001.0190f0f0-0000-7000-8000-000000000001";
     waybill_fixtures::foreign::publish_undecodable(nats.client().await, subject).await;
 
     let intake = support::Intake::start_unready(&nats, waybill_intake::server::run, Default::default()).await;
@@ -131,7 +132,8 @@ async fn health_turns_not_serving_as_soon_as_the_read_model_halts_on_a_live_even
     assert_eq!(intake.health().await, ServingStatus::Serving);
     // One event intake's read model cannot apply, published while it serves: the model
     // stops there (skipping would make replicas disagree), and health must say so.
-    let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000002";
+    let subject =
+        "waybill.intake.order.0190f0f0-0000-7000-8000-000000000002.0190f0f0-0000-7000-8000-000000000002";
     halt_on_undecodable(&nats, &intake, subject).await;
 }
 
@@ -139,7 +141,8 @@ async fn health_turns_not_serving_as_soon_as_the_read_model_halts_on_a_live_even
 async fn an_operators_waiver_brings_a_halted_intake_back_to_serving() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
-    let subject = "waybill.intake.order.0190f0f0-0000-7000-8000-000000000003";
+    let subject =
+        "waybill.intake.order.0190f0f0-0000-7000-8000-000000000003.0190f0f0-0000-7000-8000-000000000003";
     halt_on_undecodable(&nats, &intake, subject).await;
 
     // What `waybill waive` does: a waiver of the position, with who and why.

@@ -41,13 +41,6 @@ pub enum CaseFact {
     },
 }
 
-impl CaseFact {
-    /// True for the event that opens a case (a return, a claim, a complaint).
-    pub fn opens_a_case(&self) -> bool {
-        matches!(self, CaseFact::ReturnRequested | CaseFact::ClaimOpened | CaseFact::ComplaintFiled { .. })
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PickupLoad {
     pub weight_grams: u64,

@@ -48,7 +48,7 @@ pub async fn place_order(intake: &mut Intake, request_id: &str) -> Placed {
     Placed { order_id: order.order_id, charged }
 }
 
-/// Appends one of delivery's events on `waybill.delivery.task.<order id>`, as delivery
+/// Appends one of delivery's events on `waybill.delivery.task.<order id>.<order id>`, as delivery
 /// would; returns (event id, position).
 pub async fn append_delivery_event(
     log: &EventLog,
@@ -57,7 +57,7 @@ pub async fn append_delivery_event(
     event: delivery_event::Event,
 ) -> (String, u64) {
     let payload = Payload::Delivery(v1::DeliveryEvent { event: Some(event) });
-    let subject = subject::aggregate("delivery", "task", order_id);
+    let subject = subject::in_order("delivery", "task", order_id, order_id);
     let now = chrono::Utc::now();
     let appended = waybill_fixtures::foreign::append(log, &subject, order_id, event_type, now, payload).await;
     (appended.event_id, appended.position)

@@ -30,8 +30,9 @@ pub async fn open_log(nats: &NatsServer) -> EventLog {
     waybill_fixtures::foreign::open_log(nats.client().await).await
 }
 
-/// Appends one event of another service's aggregate (service, aggregate kind, id) as that
-/// service would; returns the recorded event as a reaction would receive it.
+/// Appends one event of another service's aggregate about order `order_id` (service,
+/// aggregate kind, id) as that service would; returns the recorded event as a reaction
+/// would receive it.
 pub async fn append_foreign(
     log: &EventLog,
     (service, aggregate, aggregate_id): (&str, &str, &str),
@@ -40,7 +41,7 @@ pub async fn append_foreign(
     occurred_at: Timestamp,
     payload: Payload,
 ) -> RecordedEvent {
-    let subject = subject::aggregate(service, aggregate, aggregate_id);
+    let subject = subject::in_order(service, aggregate, order_id, aggregate_id);
     let position =
         waybill_fixtures::foreign::append(log, &subject, order_id, event_type, occurred_at, payload)
             .await

@@ -106,7 +106,7 @@ pub async fn record_on_order(
     };
     let order = waybill_types::OrderId::parse(order_id).expect("uuid");
     let recorded = waybill_intake::codec::encode(order, &event, &meta);
-    let subject = format!("waybill.intake.order.{order_id}");
+    let subject = format!("waybill.intake.order.{order_id}.{order_id}");
     system.log().await.append(&subject, None, request_id, &[recorded]).await.expect("appended");
 }
 
@@ -162,8 +162,9 @@ pub async fn register_driver(dispatch: &mut Dispatch, request_id: &str, licence_
     driver_id
 }
 
-pub fn task_subject(task_id: &str) -> String {
-    format!("waybill.dispatch.task.{task_id}")
+/// The subject of the forward task of order `order_id` (the task's id is the order's).
+pub fn task_subject(order_id: &str) -> String {
+    format!("waybill.dispatch.task.{order_id}.{order_id}")
 }
 
 pub fn vehicle_subject(vehicle_id: &str) -> String {

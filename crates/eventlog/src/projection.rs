@@ -40,6 +40,12 @@ use crate::{EventLog, Position};
 const MAX_BATCH: usize = 256;
 /// How often a halted projection looks for an operator's waiver.
 const WAIVER_POLL: Duration = Duration::from_secs(1);
+/// How long a projection hears nothing before it asks whether the log moved on without it.
+/// The ordered consumer notices a lost consumer itself only after two missed idle
+/// heartbeats, 10 s (async-nats fixes its heartbeat at 5 s): on a cluster, when the node
+/// holding the consumer dies, the read model would stand still that long while the log,
+/// led by another node, goes on.
+const STALL_CHECK: Duration = Duration::from_secs(1);
 /// Events the live feed holds for its slowest follower; one further behind is told it
 /// lagged (`broadcast::error::RecvError::Lagged`) and must read the model again.
 pub const FEED_CAPACITY: usize = 4096;
@@ -245,6 +251,12 @@ async fn run<P: Projection>(
         let first = tokio::select! {
             next = subscription.next() => next,
             () = progress.closed() => return,
+            () = tokio::time::sleep(STALL_CHECK) => {
+                if let Some(resumed) = resume_if_stalled(&task.log, applied).await {
+                    subscription = resumed;
+                }
+                continue;
+            }
         };
         let Some(first) = first else {
             stop(&progress, applied, "the subscription ended (client closed)".to_owned());
@@ -274,6 +286,19 @@ async fn run<P: Projection>(
             }
         }
     }
+}
+
+/// A new subscription from the position after `applied` if the log's head is past it while
+/// the subscription has been silent (its consumer is gone: see [`STALL_CHECK`]); `None` if
+/// the log has nothing new, or cannot say now (no leader yet): ask again later.
+async fn resume_if_stalled(log: &EventLog, applied: Position) -> Option<EventSubscription> {
+    let head = log.head().await.ok()?;
+    if head <= applied {
+        return None;
+    }
+    tracing::warn!(applied, head, "the log moved on while the projection heard nothing; subscribing again");
+    metrics::counter!("waybill_projection_resubscribed_total").increment(1);
+    log.subscribe_all(applied + 1).await.ok()
 }
 
 /// An event the projection could not apply.

@@ -265,3 +265,29 @@ async fn a_refused_event_is_skipped_without_halting_and_left_out_of_the_feed_and
     assert_eq!(projector.applied(), forged, "the position moves past a refused event");
     assert_eq!(projector.read().0, ["a", "b"]);
 }
+
+/// The consumer behind a projection lost on the server (as when the cluster node holding it
+/// dies): the projection notices within seconds that the log moved on without it, not after
+/// the ordered consumer's 10 s of missed heartbeats.
+#[tokio::test]
+async fn a_projection_whose_consumer_is_lost_resumes_within_seconds() {
+    use futures::StreamExt;
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    put(&log, "o-1", "a").await;
+    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    projector.wait_caught_up(SECOND * 5).await.unwrap();
+
+    let stream = async_nats::jetstream::new(server.client().await).get_stream("WAYBILL").await.unwrap();
+    let mut names = stream.consumer_names();
+    let mut lost = 0;
+    while let Some(name) = names.next().await {
+        stream.delete_consumer(&name.unwrap()).await.unwrap();
+        lost += 1;
+    }
+    assert_eq!(lost, 1, "the projection's one ordered consumer");
+    let position = put(&log, "o-1", "b").await;
+
+    projector.wait_for(position, SECOND * 4).await.expect("applied well before 10 s");
+    assert_eq!(projector.read().0, ["a", "b"]);
+}

@@ -64,21 +64,7 @@ async fn place(log: &EventLog, order_id: &str) -> anyhow::Result<u64> {
 }
 
 async fn arrive(log: &EventLog, order_id: &str) -> anyhow::Result<u64> {
-    let arrived = v1::TaskArrivedAtHub { hub: "MUC-HUB".into() };
-    let payload = Payload::Dispatch(v1::DispatchEvent {
-        event: Some(v1::dispatch_event::Event::TaskArrivedAtHub(arrived)),
-    });
-    let subject = subject::aggregate("dispatch", "task", order_id);
-    let appended = waybill_fixtures::foreign::append(
-        log,
-        &subject,
-        order_id,
-        "waybill.dispatch.task_arrived_at_hub.v1",
-        chrono::Utc::now(),
-        payload,
-    )
-    .await;
-    Ok(appended.position)
+    Ok(waybill_fixtures::foreign::task_arrived_at_hub(log, order_id).await)
 }
 
 #[tokio::test]

@@ -13,7 +13,8 @@
 //! - the operator's view and hands on the log, behind the `waybill` command line:
 //!   [`status`] (streams, consumers and their lag, dead letters), [`events`] (get and tail,
 //!   decoded to JSON by [`decode`]), [`dead_letters`] (list, show, redrive), [`backup`]
-//!   (backup, restore, verify).
+//!   (backup, restore, verify) and [`read_models`] (verify's comparison of the services
+//!   run on the source and on the restored copy).
 //!
 //! docs/NATS-SECURITY.md explains the model, TLS and rotation; docs/OPERATIONS.md the CLI.
 
@@ -23,6 +24,7 @@ pub mod bootstrap;
 pub mod dead_letters;
 pub mod decode;
 pub mod events;
+pub mod read_models;
 pub mod status;
 pub mod table;
 pub mod users;

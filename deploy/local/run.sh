@@ -174,7 +174,7 @@ for entry in "${services[@]}"; do
 done
 
 # The web console: the services' ports are its defaults, reached over TLS through the dev
-# CA; it trusts the same token key.
+# CA; it trusts the same token key, and reads the dead letters for the board as ops.
 say "waybill-console on http://$host:$console_port, log $var_dir/console.log"
 console_urls=()
 for entry in "${services[@]}"; do
@@ -182,7 +182,8 @@ for entry in "${services[@]}"; do
   console_urls+=("WAYBILL_CONSOLE_${name^^}_URL=https://$host:$port")
 done
 env "${console_urls[@]}" WAYBILL_CONSOLE_TLS_CA="$ca" WAYBILL_CONSOLE_LISTEN="$host:$console_port" \
-  "$bin_dir/waybill-console" >>"$var_dir/console.log" 2>&1 &
+  WAYBILL_CONSOLE_DEAD_LETTERS=true WAYBILL_NATS_URL="nats://$host:$nats_port" WAYBILL_NATS_USER=ops \
+  WAYBILL_NATS_PASSWORD_FILE="$credentials/ops" "$bin_dir/waybill-console" >>"$var_dir/console.log" 2>&1 &
 pids+=($!)
 names+=(waybill-console)
 wait_for_port "$console_port" 30 "$!" || die "waybill-console did not start; see $var_dir/console.log"
@@ -219,7 +220,7 @@ for entry in "${services[@]}"; do
   printf '  %-18s %s:%s  (gRPC over TLS, CA %s)\n' "$name" "$host" "$port" "$ca"
   printf '  %-18s http://%s:%s/metrics\n' "$name metrics" "$host" "$metrics_port"
 done
-printf '  %-18s http://%s:%s  (sign in with a token: waybill-token mint ...)\n' console "$host" "$console_port"
+printf '  %-18s http://%s:%s  (sign in with a token: waybill token mint ...)\n' console "$host" "$console_port"
 cat <<EOF
 
 Try (every call needs a token; health and reflection do not):
@@ -227,7 +228,7 @@ Try (every call needs a token; health and reflection do not):
   $grpcurl -cacert $ca $host:50051 describe waybill.v1.IntakeService
   TOKEN=\$($bin_dir/waybill-token mint --key $auth_dir/waybill-dev.key.pem --role customer-service-agent --sub alice)
   $grpcurl -cacert $ca -H "authorization: Bearer \$TOKEN" -d '{"pageSize": 5}' $host:50051 waybill.v1.IntakeService/ListOrders
-  $bin_dir/waybill-token mint --key $auth_dir/waybill-dev.key.pem --role order-reviewer --sub rita
+  $bin_dir/waybill token mint --key $auth_dir/waybill-dev.key.pem --role order-reviewer --sub rita
                         # paste it at http://$host:$console_port/sign-in (the web console)
   make demo             # one order's whole life through all five services
   make demo-intake      # walks an order through intake (review, cancel, restore)

@@ -16,7 +16,8 @@ use waybill_testkit::OwnedChild;
 use crate::system::System;
 
 /// `waybill-console` on a port it bound itself, talking to a system's five services and
-/// trusting the test process's token key, as they do.
+/// trusting the test process's token key, as they do; it reads the dead letters from the
+/// NATS server at `nats_url` (a user that may read the dead-letter stream).
 pub struct Console {
     _process: OwnedChild,
     /// `http://127.0.0.1:<port>`
@@ -25,7 +26,7 @@ pub struct Console {
 }
 
 impl Console {
-    pub async fn start(system: &System) -> anyhow::Result<Console> {
+    pub async fn start(system: &System, nats_url: &str) -> anyhow::Result<Console> {
         let dir = tempfile::Builder::new().prefix("waybill-console-").tempdir()?;
         let address_file = dir.path().join("address");
         let mut command = Command::new(crate::binary("waybill-console")?);
@@ -37,6 +38,8 @@ impl Console {
             .env("WAYBILL_CONSOLE_DELIVERY_URL", &system.delivery.address)
             .env("WAYBILL_CONSOLE_AFTERSALES_URL", &system.aftersales.address)
             .env("WAYBILL_CONSOLE_CRM_URL", &system.crm.address)
+            .env("WAYBILL_CONSOLE_DEAD_LETTERS", "true")
+            .env("WAYBILL_NATS_URL", nats_url)
             .env("RUST_LOG", "warn");
         waybill_testkit::trust_test_signer(&mut command, dir.path())?;
         let mut process = OwnedChild::spawn(&mut command)?;

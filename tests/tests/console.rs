@@ -13,29 +13,41 @@ use waybill_fixtures::cargo;
 use waybill_proto::v1;
 use waybill_system_tests::console::{Browser, Console};
 use waybill_system_tests::system::{Caller, Clients, Settings, System, eventually, request};
-use waybill_testkit::NatsServer;
+use waybill_testkit::{NatsServer, User};
 
 const ACCEPTED: &str = "waybill.intake.order_accepted.v1";
+const REJECTED: &str = "waybill.intake.order_rejected.v1";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_sign_in_to_the_console_and_see_what_their_roles_allow() -> anyhow::Result<()> {
     let nats = NatsServer::start();
     let system = System::start(&nats, Settings::default()).await?;
     let clients = system.clients().await?;
-    let console = Console::start(&system).await?;
+    let console = Console::start(&system, &nats.url_as(User::Ops)).await?;
     let browser = Browser::start("console").await?;
 
     // Hazardous goods without a declaration wait for a human; the other orders do not.
     let hazardous = place_hazardous(&clients, "acme").await?;
+    let followed = place_hazardous(&clients, "acme").await?;
     let acme_order = clients.place("console-acme", "acme").await?;
     let globex_order = clients.place("console-globex", "globex").await?;
     clients.order_reaches(&hazardous.order_id, v1::OrderStatus::InReview).await?;
 
     strangers_and_forged_forms_change_nothing(&console, &clients, &hazardous.order_id).await?;
     a_reviewer_accepts_an_order_from_the_queue(&browser, &console, &nats, &hazardous.order_id).await?;
+    an_order_page_shows_new_events_live(
+        &browser,
+        &console,
+        &clients,
+        &followed.order_id,
+        &globex_order.order_id,
+    )
+    .await?;
     let delivered = an_analyst_sees_the_numbers_crm_answers(&browser, &console, &clients).await?;
+    finance_sees_the_money_crm_answers(&browser, &console, &clients, &system).await?;
     let under_way = [hazardous.order_id.as_str(), &acme_order.order_id, &globex_order.order_id];
     a_dispatcher_sees_what_is_under_way(&browser, &console, &clients, &under_way, &delivered).await?;
+    an_administrator_sees_the_dead_letters(&browser, &console, &nats).await?;
     let (acmes, globex) = ([hazardous.order_id.as_str(), &acme_order.order_id], &globex_order.order_id);
     a_customer_sees_only_its_own_orders(&browser, &console, &acmes, globex).await?;
     the_command_line_exports_what_the_console_does(&system, &console, &acmes, globex).await?;
@@ -44,7 +56,8 @@ async fn people_sign_in_to_the_console_and_see_what_their_roles_allow() -> anyho
 }
 
 async fn place_hazardous(clients: &Clients, customer: &str) -> anyhow::Result<v1::Order> {
-    let mut body = waybill_fixtures::placement("console-hazardous", customer);
+    let request_id = format!("console-hazardous-{}", uuid::Uuid::new_v4().simple());
+    let mut body = waybill_fixtures::placement(&request_id, customer);
     body.cargo.push(cargo("lithium batteries", 1_000, v1::CargoCategory::Hazardous));
     let placed = clients.intake.clone().place_order(request(&Caller::customer_service("desk"), body)).await?;
     placed.into_inner().order.ok_or_else(|| anyhow::anyhow!("no order in the answer"))
@@ -124,6 +137,55 @@ async fn a_reviewer_accepts_an_order_from_the_queue(
     Ok(())
 }
 
+/// A customer has its order's page open; a reviewer rejects the order through the API; the
+/// page shows the rejection on the timeline and the new status without being reloaded.
+/// Another customer's order cannot be followed.
+async fn an_order_page_shows_new_events_live(
+    browser: &Browser,
+    console: &Console,
+    clients: &Clients,
+    order_id: &str,
+    others: &str,
+) -> anyhow::Result<()> {
+    clients.order_reaches(order_id, v1::OrderStatus::InReview).await?;
+    let acme = Caller::customer("acme-buyer", "acme");
+    browser.sign_in(console, acme.authorization()).await?;
+    browser.goto(&format!("{}/orders/{order_id}", console.url)).await?;
+    assert_eq!(browser.text("#status").await?, "in_review");
+    let following = match browser.find("#live[data-state=\"open\"]").await {
+        Ok(found) => found,
+        Err(error) => anyhow::bail!("{error}: the page says {:?}", browser.text("#live").await?),
+    };
+    assert_eq!(following.text().await?, "Following new events live.");
+    let before = browser.texts("#timeline tbody tr").await?;
+    // A mark on this page's window: a reload would lose it.
+    browser.client.execute("window.waybillNotReloaded = true;", vec![]).await?;
+
+    let reject = v1::ReviewOrderRequest {
+        request_id: "console-live-reject".into(),
+        order_id: order_id.into(),
+        decision: v1::ReviewDecision::Reject.into(),
+        reason: "no dangerous goods declaration".into(),
+    };
+    clients.intake.clone().review_order(request(&Caller::order_reviewer("rex"), reject)).await?;
+    let entry = browser.text(&format!("#timeline tr[data-event-type=\"{REJECTED}\"]")).await?;
+    assert!(entry.contains("rex"), "{entry}");
+    assert!(entry.contains("no dangerous goods declaration"), "{entry}");
+    assert_eq!(browser.text("#status").await?, "rejected");
+    let after = browser.texts("#timeline tbody tr").await?;
+    assert_eq!(after.len(), before.len() + 1, "one new row, none twice: {after:#?}");
+    let mark = browser.client.execute("return window.waybillNotReloaded === true;", vec![]).await?;
+    assert_eq!(mark, serde_json::Value::Bool(true), "the page was not reloaded");
+    browser.screenshot("3b-order-live").await?;
+
+    let session = format!("waybill_session={}", acme.authorization().trim_start_matches("Bearer "));
+    let refused = http(console, "GET", &format!("/orders/{others}/live"), &session, "").await?;
+    assert_eq!(refused.status, 404, "another customer's order is not followed: {refused:?}");
+    browser.click("header form button").await?;
+    browser.find("#sign-in").await?;
+    Ok(())
+}
+
 async fn an_analyst_sees_the_numbers_crm_answers(
     browser: &Browser,
     console: &Console,
@@ -141,7 +203,7 @@ async fn an_analyst_sees_the_numbers_crm_answers(
     };
     let counted = eventually("crm to count the delivered order", || async {
         kpis().await.filter(|kpis| {
-            kpis.orders == 4 && kpis.on_time_delivery.as_ref().is_some_and(|rate| rate.denominator == 1)
+            kpis.orders == 5 && kpis.on_time_delivery.as_ref().is_some_and(|rate| rate.denominator == 1)
         })
     })
     .await?;
@@ -185,6 +247,93 @@ async fn an_analyst_sees_the_numbers_crm_answers(
     Ok(delivered.order_id)
 }
 
+/// Someone from finance opens the finance report for last month and this one: each month's
+/// row, the total, a customer's row and the charts carry the money CRM's GetKpis answers for
+/// the same period and customer; the CSV export and `waybill export finance` hold the same.
+async fn finance_sees_the_money_crm_answers(
+    browser: &Browser,
+    console: &Console,
+    clients: &Clients,
+    system: &System,
+) -> anyhow::Result<()> {
+    use chrono::{Datelike, Months};
+    let this_month =
+        chrono::Utc::now().date_naive().with_day(1).ok_or_else(|| anyhow::anyhow!("a first day"))?;
+    let (last_month, next_month) = (this_month - Months::new(1), this_month + Months::new(1));
+    let finance = Caller::finance("fiona");
+    let answer = |customer: &str, from: chrono::NaiveDate, to: chrono::NaiveDate| {
+        let midnight = |day: chrono::NaiveDate| prost_types::Timestamp {
+            seconds: day.and_hms_opt(0, 0, 0).map(|at| at.and_utc().timestamp()).unwrap_or_default(),
+            nanos: 0,
+        };
+        let body = v1::GetKpisRequest {
+            customer_id: customer.to_owned(),
+            period: Some(v1::Period { from: Some(midnight(from)), to: Some(midnight(to)) }),
+            min_position: 0,
+        };
+        let mut crm = clients.crm.clone();
+        let request = request(&finance, body);
+        async move { anyhow::Ok(crm.get_kpis(request).await?.into_inner().finance.unwrap_or_default()) }
+    };
+    let minor = |money: &Option<v1::Money>| money.as_ref().map_or(0, |money| money.amount_minor).to_string();
+
+    browser.sign_in(console, finance.authorization()).await?;
+    let query = format!("from={last_month}&to={next_month}");
+    browser.goto(&format!("{}/finance?{query}", console.url)).await?;
+    let total = answer("", last_month, next_month).await?;
+    assert!(minor(&total.revenue) != "0", "the orders placed this month earn something: {total:?}");
+    let months = [
+        (last_month.format("%Y-%m").to_string(), answer("", last_month, this_month).await?),
+        (this_month.format("%Y-%m").to_string(), answer("", this_month, next_month).await?),
+        ("total".to_owned(), total.clone()),
+    ];
+    for (key, expected) in &months {
+        let row = format!("#finance-months tr[data-key=\"{key}\"]");
+        let figures = [
+            ("revenue", &expected.revenue),
+            ("refunds", &expected.refunds),
+            ("claims-paid", &expected.claims_paid),
+            ("cost-estimate", &expected.cost_estimate),
+            ("profit", &expected.profit_contribution),
+        ];
+        for (figure, money) in figures {
+            let cell = browser.find(&format!("{row} .{figure}")).await?;
+            assert_eq!(cell.attr("data-minor").await?.unwrap_or_default(), minor(money), "{key} {figure}");
+        }
+        if key != "total" {
+            let bar = browser.find(&format!("#chart-profit g[data-key=\"{key}\"]")).await?;
+            assert_eq!(
+                bar.attr("data-minor").await?.unwrap_or_default(),
+                minor(&expected.profit_contribution)
+            );
+        }
+    }
+    let globex = answer("globex", last_month, next_month).await?;
+    let cell = browser.find("#finance-customers tr[data-key=\"globex\"] .profit").await?;
+    assert_eq!(cell.attr("data-minor").await?.unwrap_or_default(), minor(&globex.profit_contribution));
+    browser.screenshot("4b-finance").await?;
+
+    let session = format!("waybill_session={}", finance.authorization().trim_start_matches("Bearer "));
+    let csv = http(console, "GET", &format!("/finance.csv?{query}"), &session, "").await?;
+    assert_eq!(csv.status, 200, "{csv:?}");
+    let line = format!(
+        "\"total\",\"{last_month}\",\"{next_month}\",\"\",\"EUR\",\"{}\",\"{}\",\"{}\",\"{}\",\"{}\",\"0\"",
+        minor(&total.revenue),
+        minor(&total.refunds),
+        minor(&total.claims_paid),
+        minor(&total.cost_estimate),
+        minor(&total.profit_contribution),
+    );
+    assert!(csv.body.contains(&line), "{line} in {}", csv.body);
+    let (from, to) = (last_month.to_string(), next_month.to_string());
+    let exported = export(system, &finance, &["finance", "--from", &from, "--to", &to]).await?;
+    assert!(exported.success, "{}", exported.stderr);
+    assert_eq!(exported.stdout, csv.body, "the command line's finance export is the console's");
+    browser.click("header form button").await?;
+    browser.find("#sign-in").await?;
+    Ok(())
+}
+
 /// A dispatcher starts at the operations board: every transport task under way is there
 /// (the one already at its hub is not), with the breakdown a hub operator reported on it a
 /// moment ago;
@@ -225,7 +374,41 @@ async fn a_dispatcher_sees_what_is_under_way(
     let deliveries = data_orders(browser, "#deliveries tbody tr").await?;
     assert!(!deliveries.contains(&arrived.to_owned()), "a delivered order is finished: {deliveries:?}");
     assert!(browser.texts("#complaints").await?.is_empty(), "no complaints section for a dispatcher");
+    assert!(browser.texts("#dead-letters").await?.is_empty(), "no dead letters for a dispatcher");
+    assert!(browser.texts("#no-dead-letters").await?.is_empty(), "nor a word about them");
     browser.screenshot("5-operations-board").await?;
+    browser.click("header form button").await?;
+    browser.find("#sign-in").await?;
+    Ok(())
+}
+
+/// An event a reaction cannot handle is dead-lettered; an administrator (whose role may
+/// read the event log) sees it on the board as `waybill dead-letters list` does: its
+/// sequence, consumer, original position and the reaction's error.
+async fn an_administrator_sees_the_dead_letters(
+    browser: &Browser,
+    console: &Console,
+    nats: &NatsServer,
+) -> anyhow::Result<()> {
+    let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
+    let never_placed = uuid::Uuid::now_v7().to_string();
+    let arrived = waybill_fixtures::foreign::task_arrived_at_hub(&log, &never_placed).await;
+    let letter = eventually("delivery to dead-letter the arrival", || async {
+        let letters = log.dead_letters(Some("delivery-arrivals")).await.ok()?;
+        letters.into_iter().find(|letter| letter.original_position == arrived)
+    })
+    .await?;
+
+    browser.sign_in(console, Caller::administrator("ada").authorization()).await?;
+    browser.goto(&format!("{}/board", console.url)).await?;
+    let row = format!("#dead-letters tr[data-seq=\"{}\"]", letter.seq);
+    assert_eq!(browser.text(&format!("{row} .consumer")).await?, "delivery-arrivals");
+    let shown = browser.text(&row).await?;
+    assert!(shown.contains(&arrived.to_string()), "the original position: {shown}");
+    assert!(shown.contains("never placed"), "the reaction's error: {shown}");
+    let every = log.dead_letters(None).await?;
+    assert_eq!(browser.text("#dead-letters-count").await?, every.len().to_string());
+    browser.screenshot("5b-dead-letters").await?;
     browser.click("header form button").await?;
     browser.find("#sign-in").await?;
     Ok(())

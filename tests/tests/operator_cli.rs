@@ -64,21 +64,7 @@ async fn place(log: &EventLog, order_id: &str) -> anyhow::Result<u64> {
 }
 
 async fn arrive(log: &EventLog, order_id: &str) -> anyhow::Result<u64> {
-    let arrived = v1::TaskArrivedAtHub { hub: "MUC-HUB".into() };
-    let payload = Payload::Dispatch(v1::DispatchEvent {
-        event: Some(v1::dispatch_event::Event::TaskArrivedAtHub(arrived)),
-    });
-    let subject = subject::in_order("dispatch", "task", order_id, order_id);
-    let appended = waybill_fixtures::foreign::append(
-        log,
-        &subject,
-        order_id,
-        "waybill.dispatch.task_arrived_at_hub.v1",
-        chrono::Utc::now(),
-        payload,
-    )
-    .await;
-    Ok(appended.position)
+    Ok(waybill_fixtures::foreign::task_arrived_at_hub(log, order_id).await)
 }
 
 #[tokio::test]
@@ -397,4 +383,131 @@ async fn a_backup_from_before_order_tokens_is_migrated_restored_and_read_by_orde
     let moved = format!("{} messages, {} moved", story.len(), story.len());
     assert!(said.contains(&moved), "{said}");
     Ok(())
+}
+
+/// `waybill token mint` prints a token the services' verifier accepts, naming the person
+/// and roles asked for; an identity the services would refuse (a customer without its
+/// customer id) is refused, saying why, and prints no token.
+#[tokio::test]
+async fn token_mint_prints_a_token_the_services_accept() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let signer = waybill_auth::Signer::generate("ops-test")?;
+    let (key, public) = (dir.path().join("ops-test.key.pem"), dir.path().join("ops-test.pub.pem"));
+    std::fs::write(&key, signer.private_key_pem()?)?;
+    std::fs::write(&public, signer.public_key_pem()?)?;
+    let minted =
+        mint(&key, &["--role", "dispatcher", "--role", "analyst", "--sub", "dana", "--ttl", "30m"]).await?;
+    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
+    let token = String::from_utf8(minted.stdout)?;
+    let verifier = waybill_auth::Verifier::from_config(&waybill_auth::VerifierConfig {
+        public_keys: vec![public],
+        issuer: waybill_auth::token::DEFAULT_ISSUER.to_owned(),
+        audience: waybill_auth::token::DEFAULT_AUDIENCE.to_owned(),
+        ..Default::default()
+    })?;
+    let identity = verifier.verify(token.trim())?;
+    assert_eq!(identity.sub, "dana");
+    assert_eq!(identity.roles, vec![waybill_auth::Role::Dispatcher, waybill_auth::Role::Analyst]);
+
+    let refused = mint(&key, &["--role", "customer", "--sub", "carl"]).await?;
+    assert!(!refused.status.success(), "a customer without its customer id is refused");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("the customer role needs a customer_id"), "{stderr}");
+    assert!(refused.stdout.is_empty(), "no token printed");
+    Ok(())
+}
+
+/// Runs `waybill token mint --key KEY ARGS`.
+async fn mint(key: &std::path::Path, args: &[&str]) -> anyhow::Result<std::process::Output> {
+    let mut command = tokio::process::Command::new(binary("waybill")?);
+    command.args(["token", "mint", "--key"]).arg(key).args(args).env("RUST_LOG", "warn");
+    Ok(command.output().await?)
+}
+
+/// The whole system on a source server; a backup restored into a fresh server with the five
+/// services started on it: `waybill verify --source-services --copy-services` finds the
+/// copy's read models answering as the source's (orders, tasks, deliveries, cases,
+/// customers, ABC, KPIs and finance). Once the source moves on (an order placed there
+/// only), verify says which answer differs and fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_compares_the_read_models_of_services_run_on_the_restored_copy() -> anyhow::Result<()> {
+    use waybill_system_tests::system::{Caller, Settings, System, request};
+    let source = NatsServer::start();
+    let system = System::start(&source, Settings::default()).await?;
+    let clients = system.clients().await?;
+    clients.set_up_fleet("verify").await?;
+    clients.deliver_new_order("verify-delivered", "acme").await?;
+    clients.place("verify-placed", "globex").await?;
+    let analyst = Caller::analyst("vera");
+    eventually("crm to count both orders, one delivered", || async {
+        let kpis =
+            clients.crm.clone().get_kpis(request(&analyst, v1::GetKpisRequest::default())).await.ok()?;
+        let kpis = kpis.into_inner().kpis?;
+        (kpis.orders == 2 && kpis.on_time_delivery.is_some_and(|rate| rate.denominator == 1)).then_some(())
+    })
+    .await?;
+    quiet(&source).await?;
+
+    let scratch = tempfile::tempdir()?;
+    let dir = scratch.path().join("backup");
+    let dir_text = dir.to_string_lossy().into_owned();
+    waybill(&source, &["backup", &dir_text]).await?;
+    let target = NatsServer::start_empty(&[], TestUsers::generate());
+    waybill_at(&target.url(), &["restore", &dir_text]).await?;
+    let copy = System::start(&target, Settings::default()).await?;
+
+    let token = scratch.path().join("token");
+    std::fs::write(&token, Caller::administrator("audrey").authorization().trim_start_matches("Bearer "))?;
+    let addresses = |system: &System| {
+        [&system.intake, &system.dispatch, &system.delivery, &system.aftersales, &system.crm]
+            .map(|service| service.address.clone())
+            .join(",")
+    };
+    let (source_services, copy_services) = (addresses(&system), addresses(&copy));
+    let token_text = token.to_string_lossy().into_owned();
+    let verify = [
+        "verify",
+        &dir_text,
+        "--source-services",
+        &source_services,
+        "--copy-services",
+        &copy_services,
+        "--token-file",
+        &token_text,
+    ];
+    let same = waybill(&target, &verify).await?;
+    for question in ["intake orders: 2 compared", "dispatch tasks", "delivery deliveries", "crm customers"] {
+        assert!(same.contains(question), "{question} in {same}");
+    }
+    assert!(same.contains("crm kpis and finance: 1 compared, 0 differences"), "{same}");
+    assert!(!same.contains("differs"), "{same}");
+
+    clients.place("verify-after-the-backup", "globex").await?;
+    eventually("crm to count the new order", || async {
+        let kpis =
+            clients.crm.clone().get_kpis(request(&analyst, v1::GetKpisRequest::default())).await.ok()?;
+        (kpis.into_inner().kpis?.orders == 3).then_some(())
+    })
+    .await?;
+    let differs = waybill(&target, &verify).await.expect_err("the source moved on").to_string();
+    assert!(differs.contains("intake orders: 3 compared, differs"), "{differs}");
+    assert!(differs.contains("answer differently"), "{differs}");
+    Ok(())
+}
+
+/// Waits until the event stream's last position stays put for half a second (reactions
+/// done), so a backup taken now is what the services have read.
+async fn quiet(nats: &NatsServer) -> anyhow::Result<()> {
+    let jetstream = async_nats::jetstream::new(nats.client().await);
+    let mut last = u64::MAX;
+    for _ in 0..60 {
+        let mut stream = jetstream.get_stream("WAYBILL").await?;
+        let now = stream.info().await?.state.last_sequence;
+        if now == last {
+            return Ok(());
+        }
+        last = now;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    anyhow::bail!("the log kept growing for 30 s")
 }

@@ -6,9 +6,11 @@
 //!
 //! No server code here: `crates/runtime/src/auth.rs` is the one layer that enforces this
 //! on every gRPC port; `waybill-token` (this crate's binary) makes dev keys and tokens and
-//! prints the tables docs/SECURITY.md carries.
+//! prints the tables docs/SECURITY.md carries; [`mint`] is its token minting, which the
+//! operator's `waybill token mint` runs too.
 
 pub mod dev_certs;
+pub mod mint;
 pub mod policy;
 pub mod privacy;
 pub mod role;

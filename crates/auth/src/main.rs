@@ -9,10 +9,9 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use waybill_auth::{Identity, Role, Signer};
+use waybill_auth::Signer;
 
 #[derive(Parser)]
 #[command(name = "waybill-token", about = "Dev signing keys, dev tokens, and the access policy as Markdown")]
@@ -32,33 +31,8 @@ enum Command {
         #[arg(long, default_value = "waybill-dev")]
         kid: String,
     },
-    /// Print a token signed with a private key made by `keygen`.
-    Mint {
-        /// The private key (`<kid>.key.pem`; the key id is taken from the name).
-        #[arg(long, env = "WAYBILL_TOKEN_KEY")]
-        key: PathBuf,
-        /// A role (repeat for several): customer, customer-service-agent, order-reviewer,
-        /// dispatcher, hub-operator, courier, after-sales-agent, finance, analyst,
-        /// integrator, administrator.
-        #[arg(long = "role", required = true)]
-        roles: Vec<Role>,
-        /// The subject, recorded as `user:<sub>` on every event the caller causes.
-        #[arg(long)]
-        sub: String,
-        /// The CRM customer a customer acts for (required with the customer role).
-        #[arg(long)]
-        customer_id: Option<String>,
-        /// The courier id (required with the courier role).
-        #[arg(long)]
-        courier_id: Option<String>,
-        /// Lifetime: `90s`, `30m`, `8h`, `2d`.
-        #[arg(long, default_value = "8h", value_parser = parse_ttl)]
-        ttl: Duration,
-        #[arg(long, env = "WAYBILL_AUTH_ISSUER", default_value = waybill_auth::token::DEFAULT_ISSUER)]
-        issuer: String,
-        #[arg(long, env = "WAYBILL_AUTH_AUDIENCE", default_value = waybill_auth::token::DEFAULT_AUDIENCE)]
-        audience: String,
-    },
+    /// Print a token signed with a private key made by `keygen` (also `waybill token mint`).
+    Mint(waybill_auth::mint::MintArgs),
     /// Make a dev CA and a certificate for localhost/127.0.0.1 signed by it: `ca.pem`,
     /// `cert.pem`, `key.pem` in `--dir`. Keeps them when all three are there already, so
     /// clients that trust the CA keep working across runs.
@@ -75,13 +49,8 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Keygen { dir, kid } => keygen(&dir, &kid),
-        Command::Mint { key, roles, sub, customer_id, courier_id, ttl, issuer, audience } => {
-            let mut signer = Signer::from_pem_file(&key)?;
-            signer.issuer = issuer;
-            signer.audience = audience;
-            let identity = Identity { sub, roles, customer_id, courier_id };
-            identity.check()?;
-            println!("{}", signer.mint(identity, ttl)?);
+        Command::Mint(args) => {
+            println!("{}", args.mint()?);
             Ok(())
         }
         Command::DevCerts { dir } => {
@@ -142,17 +111,4 @@ fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(pem.as_bytes())?;
     Ok(())
-}
-
-fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let number: u64 = number.parse().map_err(|_| format!("{text:?}: expected e.g. 90s, 30m, 8h, 2d"))?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("{text:?}: the unit must be s, m, h or d")),
-    };
-    Ok(Duration::from_secs(number * seconds))
 }

@@ -1,6 +1,8 @@
-//! A horizontal bar chart as inline SVG, drawn on the server: one bar per rate, its
-//! percentage written beside it, an empty track where nothing was counted. No script and
-//! no chart library: what the page shows is what the service answered, in the HTML.
+//! Horizontal bar charts as inline SVG, drawn on the server: one bar per rate with its
+//! percentage written beside it and an empty track where nothing was counted ([`bars`]), or
+//! one bar per amount of money, scaled to the largest, negative ones in red ([`amounts`]).
+//! No script and no chart library: what the page shows is what the service answered, in
+//! the HTML.
 
 use maud::{Markup, html};
 
@@ -40,6 +42,40 @@ pub fn bars(title: &str, bars: &[Bar<'_>]) -> Markup {
     }
 }
 
+/// One amount: a label, the value in minor units, and how it reads (`EUR 12.50`).
+pub struct Amount<'a> {
+    /// Machine name (`2026-12`, a customer id), on the bar as `data-key`.
+    pub key: &'a str,
+    pub label: &'a str,
+    pub minor: i64,
+    pub text: String,
+}
+
+/// The chart of `amounts`, titled `title`: each bar as long as its amount's share of the
+/// largest absolute amount.
+pub fn amounts(title: &str, amounts: &[Amount<'_>]) -> Markup {
+    let height = ROW_HEIGHT * amounts.len() as f64 + 10.0;
+    let width = LABEL_WIDTH + TRACK_WIDTH + 130.0;
+    let largest = amounts.iter().map(|amount| amount.minor.unsigned_abs()).max().unwrap_or(0).max(1) as f64;
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label=(title)
+            width=(width) height=(height) viewBox=(format!("0 0 {width} {height}")) {
+            title { (title) }
+            @for (index, amount) in amounts.iter().enumerate() {
+                @let y = 5.0 + ROW_HEIGHT * index as f64;
+                @let filled = TRACK_WIDTH * amount.minor.unsigned_abs() as f64 / largest;
+                @let colour = if amount.minor < 0 { "#b03a2e" } else { "#2f6f9f" };
+                g data-key=(amount.key) data-minor=(amount.minor) {
+                    text x="0" y=(y + 16.0) font-size="13" { (amount.label) }
+                    rect x=(LABEL_WIDTH) y=(y + 3.0) width=(TRACK_WIDTH) height="16" fill="#e8ecef" {}
+                    rect x=(LABEL_WIDTH) y=(y + 3.0) width=(format!("{filled:.1}")) height="16" fill=(colour) {}
+                    text x=(LABEL_WIDTH + TRACK_WIDTH + 6.0) y=(y + 16.0) font-size="13" { (amount.text) }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +93,17 @@ mod tests {
         assert!(svg.contains(r#"data-kpi="on_time" data-percent="50.0""#), "{svg}");
         assert!(svg.contains(r#"width="180.0""#), "half of the track: {svg}");
         assert!(svg.contains("50.0 %") && svg.contains("n/a"), "{svg}");
+    }
+
+    #[test]
+    fn an_amount_is_as_long_as_its_share_of_the_largest_and_a_loss_is_red() {
+        let amount = |key, minor| Amount { key, label: key, minor, text: format!("{minor}") };
+        let svg = amounts("Profit", &[amount("2026-11", 2_000), amount("2026-12", -500)]).into_string();
+        assert!(svg.contains(r#"data-key="2026-11" data-minor="2000""#), "{svg}");
+        assert!(
+            svg.contains(r##"width="360.0" height="16" fill="#2f6f9f""##),
+            "the largest fills the track: {svg}"
+        );
+        assert!(svg.contains(r##"width="90.0" height="16" fill="#b03a2e""##), "a quarter, in red: {svg}");
     }
 }

@@ -1,5 +1,6 @@
 //! Waybill's web console: a small HTTP server that renders pages on the server (HTML from
-//! [maud], charts as SVG, no script) from the five services' gRPC APIs.
+//! [maud], charts as SVG; the only script is the few lines that keep an order's timeline
+//! live) from the five services' gRPC APIs.
 //!
 //! The console holds no data and no authority of its own. A person signs in by pasting a
 //! Waybill token (the JWT the services verify); the console checks it with the same keys
@@ -11,13 +12,15 @@
 //! - [`session`]: sign-in, sign-out, the session cookie and the CSRF token on every form.
 //! - [`backend`]: the gRPC channels and a failed call turned into a page.
 //! - [`pages`]: the layout and each page (orders, an order, the review queue, the
-//!   operations board, reports).
+//!   operations board, reports, the finance report).
 //! - [`csv`] and [`chart`]: the exports and the SVG bar chart.
+//! - [`log`]: the dead letters, read from the event log (off unless `--dead-letters`).
 
 pub mod backend;
 pub mod chart;
 pub mod csv;
 pub mod format;
+pub mod log;
 pub mod pages;
 pub mod session;
 
@@ -35,13 +38,20 @@ pub struct Console {
     pub services: Channels,
     /// Whether cookies are marked `Secure` (the console is served over HTTPS by a proxy).
     pub secure_cookies: bool,
+    /// Where the board reads dead letters; `None`: it does not show them.
+    pub dead_letters: Option<log::DeadLetters>,
 }
 
 pub type State = Arc<Console>;
 
 impl Console {
-    pub fn new(verifier: Arc<Verifier>, services: Channels, secure_cookies: bool) -> State {
-        Arc::new(Console { verifier, services, secure_cookies })
+    pub fn new(
+        verifier: Arc<Verifier>,
+        services: Channels,
+        secure_cookies: bool,
+        dead_letters: Option<log::DeadLetters>,
+    ) -> State {
+        Arc::new(Console { verifier, services, secure_cookies, dead_letters })
     }
 }
 
@@ -55,11 +65,14 @@ pub fn router(console: State) -> Router {
         .route("/orders", get(pages::orders::list))
         .route("/orders.csv", get(pages::orders::export))
         .route("/orders/{order_id}", get(pages::orders::show))
+        .route("/orders/{order_id}/live", get(pages::live::follow))
         .route("/review", get(pages::review::queue))
         .route("/review/{order_id}", post(pages::review::decide))
         .route("/board", get(pages::board::show))
         .route("/reports", get(pages::reports::show))
         .route("/reports.csv", get(pages::reports::export))
+        .route("/finance", get(pages::finance::show))
+        .route("/finance.csv", get(pages::finance::export))
         .fallback(pages::not_found)
         .with_state(console)
 }

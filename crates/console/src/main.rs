@@ -25,6 +25,13 @@ struct Config {
     /// Log format: human-readable text or one JSON object per line. Filter with RUST_LOG.
     #[arg(long, env = "WAYBILL_LOG_FORMAT", value_enum, default_value_t = waybill_runtime::telemetry::LogFormat::Text)]
     log_format: waybill_runtime::telemetry::LogFormat,
+    /// Show the dead letters on the operations board (to the roles that may read the event
+    /// log), read from NATS with the `--nats-*` flags.
+    #[arg(long, env = "WAYBILL_CONSOLE_DEAD_LETTERS", default_value_t = false, action = clap::ArgAction::Set)]
+    dead_letters: bool,
+    /// The event log's NATS server, for `--dead-letters` only.
+    #[command(flatten)]
+    nats: waybill_runtime::NatsFlags,
     /// Whose tokens the console accepts at sign-in: the same keys as the services'.
     #[command(flatten)]
     auth: waybill_runtime::flags::AuthFlags,
@@ -36,7 +43,13 @@ waybill_runtime::global_allocator!();
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     waybill_runtime::telemetry::init(config.log_format);
-    let console = Console::new(config.auth.verifier()?, config.backends.connect()?, config.secure_cookies);
+    let dead_letters = config.dead_letters.then(|| waybill_console::log::DeadLetters::new(config.nats));
+    let console = Console::new(
+        config.auth.verifier()?,
+        config.backends.connect()?,
+        config.secure_cookies,
+        dead_letters,
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", config.listen))?;

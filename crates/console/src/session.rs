@@ -1,6 +1,6 @@
 //! Who is signed in, and the protection of every form.
 //!
-//! Sign-in takes a Waybill token (`waybill-token mint` in development, the identity
+//! Sign-in takes a Waybill token (`waybill token mint` in development, the identity
 //! provider's in production), verifies it with the keys the services trust, and keeps it in
 //! the `waybill_session` cookie: HttpOnly (no script reads it), SameSite=Strict (no other
 //! site's page makes the browser send it), `Secure` behind TLS (`--secure-cookies`). Every

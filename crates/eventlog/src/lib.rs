@@ -33,6 +33,7 @@
 
 pub mod admission;
 pub mod append;
+pub mod dead_letter;
 pub mod error;
 pub mod projection;
 pub mod reaction;
@@ -49,6 +50,7 @@ use std::time::Duration;
 
 pub use admission::{Admission, Refusal, RefusalReason};
 pub use append::{AggregateAppend, Appended, NewEvent};
+pub use dead_letter::DeadLetter;
 pub use error::{
     AppendError, BoxError, ProjectionError, ReactionError, ReactionRunError, ReadError, SetupError, WaitError,
 };

@@ -200,7 +200,7 @@ pub async fn backup(
     Ok(manifest)
 }
 
-pub(crate) fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
+pub fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let path = dir.join(MANIFEST);
     let text = std::fs::read(&path).with_context(|| {
         format!("{} has no {MANIFEST}: not a backup, or an unfinished one", dir.display())

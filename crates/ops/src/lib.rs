@@ -13,8 +13,9 @@
 //! - the operator's view and hands on the log, behind the `waybill` command line:
 //!   [`status`] (streams, consumers and their lag, dead letters), [`events`] (get and tail,
 //!   decoded to JSON by [`decode`]), [`dead_letters`] (list, show, redrive), [`backup`]
-//!   (backup, restore, verify), [`migrate`] (a backup taken before subjects carried the
-//!   order's id, rewritten for the current scheme).
+//!   (backup, restore, verify), [`read_models`] (verify's comparison of the services run on
+//!   the source and on the restored copy) and [`migrate`] (a backup taken before subjects
+//!   carried the order's id, rewritten for the current scheme).
 //!
 //! docs/NATS-SECURITY.md explains the model, TLS and rotation; docs/OPERATIONS.md the CLI.
 
@@ -25,6 +26,7 @@ pub mod dead_letters;
 pub mod decode;
 pub mod events;
 pub mod migrate;
+pub mod read_models;
 pub mod status;
 pub mod table;
 pub mod users;

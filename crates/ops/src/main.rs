@@ -13,10 +13,11 @@
 //!   what `make run` does for its dev server); `--helm` prints them as YAML for the NATS
 //!   Helm chart (deploy/k8s/nats-values.yaml).
 //! - `waybill bootstrap` creates or updates the streams as the `ops` user.
-//! - `waybill export orders | kpis` prints the console's CSV exports, calling the services
+//! - `waybill export orders | kpis | finance` prints the console's CSV exports, calling the services
 //!   with the token in `--token-file`.
 //! - `waybill migrate-backup <from> <to>` rewrites a backup taken before subjects carried
 //!   the order's id, for `waybill restore` (docs/OPERATIONS.md, "Upgrading").
+//! - `waybill token mint` prints a development token (the same code as `waybill-token mint`).
 //! - `waybill waive` writes an operator's waiver of an event a read model cannot apply
 //!   (crates/eventlog waiver.rs; docs/OPERATIONS.md walks through it).
 
@@ -83,11 +84,15 @@ enum Command {
     #[command(name = "migrate-backup")]
     MigrateBackup { from: PathBuf, to: PathBuf },
     /// Compare a backup with the server's streams, message by message (subject, headers,
-    /// payload at each position); exits non-zero on any difference.
+    /// payload at each position); with `--source-services` and `--copy-services`, also the
+    /// read models of the services run on the source and on the restored copy. Exits
+    /// non-zero on any difference.
     Verify {
         #[command(flatten)]
         nats: NatsFlags,
         dir: PathBuf,
+        #[command(flatten)]
+        services: ServicesToCompare,
     },
     /// Print the nats-server `accounts` block (users and permissions).
     Accounts {
@@ -138,6 +143,19 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Development tokens (`waybill-token` makes the keys): what the console's sign-in
+    /// and `waybill export --token-file` take.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a token for SUB with the given roles, signed with a private key made by
+    /// `waybill-token keygen` (`make run` makes var/dev/auth/waybill-dev.key.pem).
+    Mint(waybill_auth::mint::MintArgs),
 }
 
 #[derive(Subcommand)]
@@ -158,16 +176,35 @@ enum ExportTable {
     },
     /// The service-quality KPIs (CRM's GetKpis), for everyone or one customer, over all
     /// time or the orders placed in a period.
-    Kpis {
-        #[arg(long)]
-        customer: Option<String>,
-        /// Placed on or after this day (YYYY-MM-DD, UTC).
-        #[arg(long)]
-        from: Option<String>,
-        /// Placed before this day (YYYY-MM-DD, UTC).
-        #[arg(long)]
-        to: Option<String>,
-    },
+    Kpis(ReportScope),
+    /// The finance report (CRM's GetKpis money): revenue, refunds, claims paid, cost
+    /// estimate and profit contribution per month, per customer and in total, in minor
+    /// units; by default the current month and the five before it.
+    Finance(ReportScope),
+}
+
+/// A report's scope: one customer or all, the orders placed in `[from, to)`.
+#[derive(Args)]
+struct ReportScope {
+    #[arg(long)]
+    customer: Option<String>,
+    /// Placed on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    from: Option<String>,
+    /// Placed before this day (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    to: Option<String>,
+}
+
+impl ReportScope {
+    /// The query string the console's report pages take.
+    fn query(&self) -> String {
+        waybill_console::pages::query_string(&[
+            ("customer", &self.customer),
+            ("from", &self.from),
+            ("to", &self.to),
+        ])
+    }
 }
 
 #[derive(Subcommand)]
@@ -239,6 +276,66 @@ enum DeadLettersCommand {
     },
 }
 
+/// The services whose read models `verify` compares.
+#[derive(Args)]
+struct ServicesToCompare {
+    /// The services run on the source: five gRPC addresses, comma-separated, in the order
+    /// intake,dispatch,delivery,aftersales,crm.
+    #[arg(long)]
+    source_services: Option<String>,
+    /// The services run on the restored copy, in the same order.
+    #[arg(long)]
+    copy_services: Option<String>,
+    /// A file holding a token that may read everything (an administrator's), for both.
+    #[arg(long, env = "WAYBILL_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// The CA (PEM) that signed the services' certificates, for `https://` addresses.
+    #[arg(long, env = "WAYBILL_CONSOLE_TLS_CA")]
+    tls_ca: Option<PathBuf>,
+}
+
+impl ServicesToCompare {
+    /// The two sides' channels and the token, or `None` when no comparison was asked for.
+    fn connect(
+        &self,
+    ) -> anyhow::Result<Option<(waybill_console::Channels, waybill_console::Channels, String)>> {
+        let (source, copy) = match (&self.source_services, &self.copy_services) {
+            (None, None) => return Ok(None),
+            (Some(source), Some(copy)) => (source, copy),
+            _ => anyhow::bail!("--source-services and --copy-services go together"),
+        };
+        let token_file = self.token_file.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("comparing the services needs --token-file (an administrator's token)")
+        })?;
+        let token = std::fs::read_to_string(token_file)
+            .map_err(|error| anyhow::anyhow!("--token-file {}: {error}", token_file.display()))?;
+        let backends = |flag: &str, list: &str| -> anyhow::Result<waybill_console::Channels> {
+            let urls: Vec<&str> = list.split(',').map(str::trim).collect();
+            let [intake, dispatch, delivery, aftersales, crm] = urls[..] else {
+                anyhow::bail!(
+                    "--{flag} takes five addresses (intake,dispatch,delivery,aftersales,crm), not {}",
+                    urls.len()
+                );
+            };
+            waybill_console::Backends {
+                intake_url: intake.to_owned(),
+                dispatch_url: dispatch.to_owned(),
+                delivery_url: delivery.to_owned(),
+                aftersales_url: aftersales.to_owned(),
+                crm_url: crm.to_owned(),
+                call_timeout_ms: 60_000,
+                tls_ca: self.tls_ca.clone(),
+            }
+            .connect()
+        };
+        Ok(Some((
+            backends("source-services", source)?,
+            backends("copy-services", copy)?,
+            token.trim().to_owned(),
+        )))
+    }
+}
+
 /// Who acts and why: recorded on the log with what they did.
 #[derive(Args)]
 struct Operator {
@@ -304,7 +401,8 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Verify { nats, dir } => {
+        Command::Verify { nats, dir, services } => {
+            let services = services.connect()?;
             let client = nats.connect("waybill").await?;
             let comparisons = waybill_ops::backup::compare(&client, &dir, 10).await?;
             let mut differ = false;
@@ -321,6 +419,25 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             anyhow::ensure!(!differ, "the server's streams differ from the backup in {}", dir.display());
+            let Some((source, copy, token)) = services else { return Ok(()) };
+            // The services answer once their read models have read the whole backup.
+            let manifest = waybill_ops::backup::read_manifest(&dir)?;
+            let events = StreamSettings::default().name;
+            let at = manifest
+                .streams
+                .iter()
+                .find(|stream| stream.name == events)
+                .map_or(0, |stream| stream.last_seq);
+            for check in waybill_ops::read_models::compare(&source, &copy, &token, at).await? {
+                match &check.difference {
+                    None => println!("{}: {} compared, 0 differences", check.question, check.compared),
+                    Some(difference) => {
+                        println!("{}: {} compared, differs: {difference}", check.question, check.compared);
+                        differ = true;
+                    }
+                }
+            }
+            anyhow::ensure!(!differ, "the services on the copy answer differently from the source's");
             Ok(())
         }
         Command::Events { command: EventsCommand::Get { nats, position } } => {
@@ -444,13 +561,20 @@ async fn main() -> anyhow::Result<()> {
                     )
                     .await?
                 }
-                ExportTable::Kpis { customer, from, to } => {
-                    let scope = [("customer", &customer), ("from", &from), ("to", &to)];
-                    waybill_console::pages::reports::kpis_csv(channels.crm(), token, Some(query(&scope)))
+                ExportTable::Kpis(scope) => {
+                    waybill_console::pages::reports::kpis_csv(channels.crm(), token, Some(scope.query()))
+                        .await?
+                }
+                ExportTable::Finance(scope) => {
+                    waybill_console::pages::finance::finance_csv(channels.crm(), token, Some(scope.query()))
                         .await?
                 }
             };
             print!("{}", csv.text());
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Mint(args) } => {
+            println!("{}", args.mint()?);
             Ok(())
         }
         Command::Waive { nats, position, operator, reason } => {

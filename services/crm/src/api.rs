@@ -335,6 +335,10 @@ impl CrmService for CrmApi {
             return Err(Status::not_found(format!("customer {customer_id} not found")));
         }
         let kpis = model.kpis(customer_id.as_ref(), period);
-        Ok(Response::new(v1::GetKpisResponse { kpis: Some(kpis_to_wire(&kpis)) }))
+        let finance = model.finance(customer_id.as_ref(), period, &self.policy);
+        Ok(Response::new(v1::GetKpisResponse {
+            kpis: Some(kpis_to_wire(&kpis)),
+            finance: Some(wire::finance_to_wire(&finance, &self.policy)),
+        }))
     }
 }

@@ -335,9 +335,10 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
         })
         .await
         .expect("kpis")
-        .into_inner()
-        .kpis
-        .expect("kpis");
+        .into_inner();
+    let (empty, nothing) = (empty.kpis.expect("kpis"), empty.finance.expect("finance"));
+    assert_eq!(money(nothing.revenue.as_ref()), 0, "no order placed in the period: no money");
+    assert_eq!(money(nothing.profit_contribution.as_ref()), 0);
     assert_eq!(empty.orders, 0);
     assert_eq!(empty.cancellation.and_then(|rate| rate.ratio), None);
     assert_eq!(empty.lead_time.and_then(|lead_time| lead_time.mean_seconds), None);
@@ -366,10 +367,28 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
         })
         .await
         .expect("cust-a's kpis")
-        .into_inner()
-        .kpis
-        .expect("kpis");
-    assert_eq!(a_now, shown.kpis.expect("kpis"));
+        .into_inner();
+    assert_eq!(a_now.kpis, shown.kpis);
+    // The money of the same orders is the customer's totals: refunds and claims included.
+    let finance = a_now.finance.expect("finance");
+    assert_eq!(
+        [
+            &finance.revenue,
+            &finance.refunds,
+            &finance.claims_paid,
+            &finance.cost_estimate,
+            &finance.profit_contribution
+        ],
+        [
+            &totals.revenue,
+            &totals.refunds,
+            &totals.claims_paid,
+            &totals.cost_estimate,
+            &totals.profit_contribution
+        ]
+    );
+    assert_eq!(money(finance.revenue.as_ref()), 2 * charged);
+    assert_eq!(money(finance.profit_contribution.as_ref()), -2 * cost);
 
     // 91 days on, with the default 90-day window, everyone who ordered has lapsed.
     crm.stop().await;

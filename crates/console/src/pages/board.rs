@@ -6,8 +6,10 @@
 //! not answer leaves a notice in its section, not an error page, because the rest of the
 //! board is still worth seeing at 3 a.m.
 //!
-//! Dead letters live on the event log, which the console does not read: `waybill
-//! dead-letters list` shows them (docs/OPERATIONS.md).
+//! Dead letters live on the event log, not behind an API: when the console is started with
+//! `--dead-letters` ([`crate::log`]), people whose roles may read the event log see them
+//! here as `waybill dead-letters list` shows them; `waybill dead-letters show | redrive`
+//! acts on one (docs/OPERATIONS.md).
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -70,16 +72,21 @@ impl<T> Section<T> {
 
 /// GET /board
 pub async fn show(State(console): State<crate::State>, session: Session) -> Response {
-    let (tasks, deliveries, complaints) = tokio::join!(
+    let (tasks, deliveries, complaints, letters) = tokio::join!(
         tasks_in_motion(&console, &session),
         deliveries_in_motion(&console, &session),
         overdue_complaints(&console, &session),
+        dead_letters(&console, &session),
     );
     let body = html! {
         @if let Some(tasks) = tasks { (task_section(&tasks)) }
         @if let Some(deliveries) = deliveries { (delivery_section(&deliveries)) }
         @if let Some(complaints) = complaints { (complaint_section(&complaints)) }
-        p { "Dead letters are on the event log: " code { "waybill dead-letters list" } "." }
+        @if let Some(letters) = letters { (dead_letter_section(&letters)) }
+        @else if session.may(Permission::ReadEventLog) {
+            p #no-dead-letters { "Dead letters are on the event log: " code { "waybill dead-letters list" }
+                " (this console was started without " code { "--dead-letters" } ")." }
+        }
     };
     layout::page(&session, "Operations board", body).into_response()
 }
@@ -138,6 +145,25 @@ async fn overdue_complaints(console: &crate::State, session: &Session) -> Option
         (complaints.collect(), !page.next_page_token.is_empty())
     });
     Some(Section::gather(vec![page], "aftersales"))
+}
+
+/// The most recent dead letters listed; more are counted.
+const DEAD_LETTERS_LISTED: usize = 200;
+
+async fn dead_letters(
+    console: &crate::State,
+    session: &Session,
+) -> Option<Section<waybill_eventlog::DeadLetter>> {
+    let source = console.dead_letters.as_ref().filter(|_| session.may(Permission::ReadEventLog))?;
+    Some(match source.list().await {
+        Ok(mut letters) => {
+            let truncated = letters.len() > DEAD_LETTERS_LISTED;
+            letters.reverse();
+            letters.truncate(DEAD_LETTERS_LISTED);
+            Section { rows: letters, truncated, failure: None }
+        }
+        Err(failure) => Section { rows: Vec::new(), truncated: false, failure: Some(failure) },
+    })
 }
 
 fn header<T>(id: &str, title: &str, section: &Section<T>) -> Markup {
@@ -234,4 +260,29 @@ fn complaint_section(complaints: &Section<v1::Complaint>) -> Markup {
         }
     };
     html! { (header("complaints", "Complaints past their SLA", complaints)) (table("complaints", &columns, rows)) }
+}
+
+fn dead_letter_section(letters: &Section<waybill_eventlog::DeadLetter>) -> Markup {
+    let columns = ["Seq", "Stored", "Consumer", "Position", "Subject", "Deliveries", "Error"];
+    let rows = html! {
+        @for letter in &letters.rows {
+            tr data-seq=(letter.seq) data-consumer=(letter.consumer) {
+                td.number { (letter.seq) }
+                td { (letter.stored_at) }
+                td.consumer { (letter.consumer) }
+                td.number { (letter.original_position) }
+                td { (letter.original_subject) }
+                td.number { (letter.deliveries) }
+                td.error { (letter.error) }
+            }
+        }
+    };
+    html! {
+        h2 { "Dead letters " span.count #dead-letters-count { (letters.rows.len()) } }
+        @if let Some(failure) = &letters.failure { p.problem role="alert" { (failure) } }
+        @if letters.truncated { p.notice { "More than shown: the newest " (DEAD_LETTERS_LISTED) " are listed." } }
+        p { "Newest first. " code { "waybill dead-letters show SEQ" } " shows one; "
+            code { "waybill dead-letters redrive SEQ" } " has it handled again once its cause is fixed." }
+        (table("dead-letters", &columns, rows))
+    }
 }

@@ -1,6 +1,6 @@
 //! The frame of every page: title, navigation for what the person's roles may see, who is
 //! signed in, sign-out; the sign-in form and the problem page. One small stylesheet,
-//! inline; no script.
+//! inline; the only script is an order page's live timeline (`live`).
 
 use maud::{DOCTYPE, Markup, html};
 use waybill_auth::Permission;
@@ -54,7 +54,7 @@ pub fn page(session: &Session, title: &str, body: Markup) -> Markup {
             @if [Permission::ReadOperations, Permission::ReadDeliveries, Permission::ReadCases].into_iter().any(|permission| session.may(permission)) {
                 a href="/board" { "Operations" }
             }
-            @if session.may(Permission::ReadKpis) { a href="/reports" { "Reports" } }
+            @if session.may(Permission::ReadKpis) { a href="/reports" { "Reports" } a href="/finance" { "Finance" } }
             span.who {
                 "Signed in as " strong #who { (session.identity.sub) } " (" (roles.join(", ")) ")"
                 @if let Some(customer) = &session.identity.customer_id { " for customer " (customer) }
@@ -80,7 +80,7 @@ pub fn sign_in(csrf: &str, notice: Option<&str>) -> Markup {
     let body = html! {
         @if let Some(notice) = notice { p.problem role="alert" { (notice) } }
         p { "Paste your Waybill token. In development: "
-            code { "waybill-token mint --key var/dev/auth/waybill-dev.key.pem --role order-reviewer --sub you" } }
+            code { "waybill token mint --key var/dev/auth/waybill-dev.key.pem --role order-reviewer --sub you" } }
         form method="post" action="/sign-in" {
             input type="hidden" name=(CSRF_FIELD) value=(csrf);
             p { textarea name="token" id="token" required placeholder="eyJ..." {} }

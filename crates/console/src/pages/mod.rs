@@ -3,7 +3,9 @@
 //! [`Failure`](crate::backend::Failure) page.
 
 pub mod board;
+pub mod finance;
 pub mod layout;
+pub mod live;
 pub mod orders;
 pub mod reports;
 pub mod review;

@@ -1,6 +1,7 @@
 //! Orders: the list with its filters (intake's ListOrders), its CSV export, and an order's
-//! page with its timeline across services (TrackOrder). A customer's token lists only its
-//! own orders: intake scopes the answer, the console shows what it gets.
+//! page with its timeline across services (TrackOrder), kept up to date while it is open
+//! ([`live`]). A customer's token lists only its own orders: intake scopes the answer, the
+//! console shows what it gets.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +14,7 @@ use waybill_proto::v1::intake_service_client::IntakeServiceClient;
 use crate::backend::{Failure, as_person, bearing};
 use crate::csv::Csv;
 use crate::format;
-use crate::pages::{day_filter, layout, query_string};
+use crate::pages::{day_filter, layout, live, query_string};
 use crate::session::{Form, Session};
 
 /// The most rows one export holds (20 pages of 500).
@@ -218,26 +219,33 @@ pub async fn show(
         (Ok(order), Ok(timeline)) => (order.into_inner().order.unwrap_or_default(), timeline.into_inner()),
         (Err(status), _) | (_, Err(status)) => return Failure::service("intake")(status).into_response(),
     };
+    let last = timeline.timeline.iter().map(|entry| entry.position).max().unwrap_or(0);
     let body = html! {
         (details(&order))
         h2 { "Timeline" }
+        (live::follower(&order_id, last))
         table #timeline {
             thead { tr { th { "#" } th { "When" } th { "Service" } th { "Event" } th { "By" } th { "What" } } }
             tbody {
-                @for entry in &timeline.timeline {
-                    tr data-event-type=(entry.event_type) {
-                        td.number { (entry.position) }
-                        td { (format::time(entry.occurred_at.as_ref())) }
-                        td { (entry.service) }
-                        td { (entry.event_type) }
-                        td { (entry.actor.as_ref().map(|actor| actor.id.as_str()).unwrap_or_default()) }
-                        td { (entry.summary) }
-                    }
-                }
+                @for entry in &timeline.timeline { (timeline_row(entry)) }
             }
         }
     };
     layout::page(&session, &format!("Order {order_id}"), body).into_response()
+}
+
+/// One row of an order's timeline: on the page, and as a live update adds it.
+pub(crate) fn timeline_row(entry: &v1::TimelineEntry) -> Markup {
+    html! {
+        tr data-event-type=(entry.event_type) data-position=(entry.position) {
+            td.number { (entry.position) }
+            td { (format::time(entry.occurred_at.as_ref())) }
+            td { (entry.service) }
+            td { (entry.event_type) }
+            td { (entry.actor.as_ref().map(|actor| actor.id.as_str()).unwrap_or_default()) }
+            td { (entry.summary) }
+        }
+    }
 }
 
 fn details(order: &v1::Order) -> Markup {

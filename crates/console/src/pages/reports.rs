@@ -18,15 +18,15 @@ use crate::format;
 use crate::pages::{day_filter, layout, query_string};
 use crate::session::{Form, Session};
 
-/// The report's scope as the query string gives it.
-struct Scope {
-    customer: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
+/// The report's scope as the query string gives it (the finance report's too).
+pub(crate) struct Scope {
+    pub(crate) customer: Option<String>,
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
 }
 
 impl Scope {
-    fn parse(query: Option<String>) -> Scope {
+    pub(crate) fn parse(query: Option<String>) -> Scope {
         let form = Form::query(query);
         let text = |key: &str| form.text(key);
         Scope { customer: text("customer"), from: text("from"), to: text("to") }
@@ -42,7 +42,7 @@ impl Scope {
         })
     }
 
-    fn query(&self) -> String {
+    pub(crate) fn query(&self) -> String {
         query_string(&[("customer", &self.customer), ("from", &self.from), ("to", &self.to)])
     }
 }

@@ -5,7 +5,7 @@ use waybill_proto::v1;
 use waybill_runtime::Redaction;
 
 use crate::analytics::abc::ClassShare;
-use crate::analytics::{AbcClass, AbcReport, Kpis, LeadTime, LifecycleClass, Policy, Rate};
+use crate::analytics::{AbcClass, AbcReport, Kpis, LeadTime, LifecycleClass, Policy, Rate, Totals};
 use crate::codec::{profile_to_wire, rating_to_wire};
 use crate::read_model::CustomerView;
 
@@ -64,6 +64,19 @@ fn customer_view_to_wire(view: &CustomerView, policy: &Policy) -> v1::Customer {
         last_order_at: totals.last_order_at.map(convert::timestamp_to_wire),
         version: record.map(|record| record.version).unwrap_or(0),
         withheld: Vec::new(),
+    }
+}
+
+/// The finance report's money (the same totals a customer has, over a report's scope).
+pub fn finance_to_wire(totals: &Totals, policy: &Policy) -> v1::FinanceTotals {
+    let money = |amount_minor: i64| Some(v1::Money::from(&policy.money(amount_minor)));
+    v1::FinanceTotals {
+        revenue: money(totals.revenue_minor),
+        refunds: money(totals.refunds_minor),
+        claims_paid: money(totals.claims_paid_minor),
+        cost_estimate: money(totals.cost_estimate_minor),
+        profit_contribution: money(totals.profit_minor),
+        orders_in_other_currencies: totals.orders_in_other_currencies,
     }
 }
 

@@ -172,12 +172,7 @@ impl CrmModel {
     /// The KPIs over the orders placed in `period` (of `customer`, or of everyone) and the
     /// complaints about them (docs/KPIS.md, "Scope").
     pub fn kpis(&self, customer: Option<&CustomerId>, period: Period) -> Kpis {
-        let orders: Vec<&OrderFacts> = match customer {
-            Some(customer_id) => self.orders_of(customer_id),
-            None => self.orders.values().collect(),
-        };
-        let orders: Vec<&OrderFacts> =
-            orders.into_iter().filter(|order| period.contains(order.placed_at)).collect();
+        let orders = self.orders_in_scope(customer, period);
         let complaints = match customer {
             Some(customer_id) => self.complaints_of(customer_id),
             None => self.complaints.values().collect(),
@@ -187,5 +182,19 @@ impl CrmModel {
             .filter(|complaint| period.contains(self.complaint_time(complaint)))
             .collect();
         analytics::kpi::compute(&orders, &complaints)
+    }
+
+    /// The money of the orders placed in `period` (of `customer`, or of everyone): the
+    /// finance report, over the same orders as [`Self::kpis`] (docs/KPIS.md).
+    pub fn finance(&self, customer: Option<&CustomerId>, period: Period, policy: &Policy) -> Totals {
+        analytics::profit::totals(self.orders_in_scope(customer, period), policy)
+    }
+
+    fn orders_in_scope(&self, customer: Option<&CustomerId>, period: Period) -> Vec<&OrderFacts> {
+        let orders: Vec<&OrderFacts> = match customer {
+            Some(customer_id) => self.orders_of(customer_id),
+            None => self.orders.values().collect(),
+        };
+        orders.into_iter().filter(|order| period.contains(order.placed_at)).collect()
     }
 }

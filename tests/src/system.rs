@@ -150,12 +150,19 @@ impl System {
     }
 
     pub async fn clients(&self) -> anyhow::Result<Clients> {
+        self.clients_intercepted_by(reader()).await
+    }
+
+    /// Clients whose every call goes through `interceptor` (a [`reader`] in a trace, say);
+    /// a command still names its own caller.
+    pub async fn clients_intercepted_by(&self, interceptor: Caller) -> anyhow::Result<Clients> {
+        let caller = || interceptor.clone();
         Ok(Clients {
-            intake: IntakeServiceClient::with_interceptor(self.intake.channel().await?, reader()),
-            dispatch: DispatchServiceClient::with_interceptor(self.dispatch.channel().await?, reader()),
-            delivery: DeliveryServiceClient::with_interceptor(self.delivery.channel().await?, reader()),
-            aftersales: AfterSalesServiceClient::with_interceptor(self.aftersales.channel().await?, reader()),
-            crm: CrmServiceClient::with_interceptor(self.crm.channel().await?, reader()),
+            intake: IntakeServiceClient::with_interceptor(self.intake.channel().await?, caller()),
+            dispatch: DispatchServiceClient::with_interceptor(self.dispatch.channel().await?, caller()),
+            delivery: DeliveryServiceClient::with_interceptor(self.delivery.channel().await?, caller()),
+            aftersales: AfterSalesServiceClient::with_interceptor(self.aftersales.channel().await?, caller()),
+            crm: CrmServiceClient::with_interceptor(self.crm.channel().await?, caller()),
             patience: Duration::from_secs(15),
         })
     }

@@ -448,6 +448,29 @@ impl Clients {
         refunded.return_case.ok_or_else(|| anyhow::anyhow!("no return in the answer"))
     }
 
+    /// The customer (`erika`, for `customer`) complains about a delay of the order,
+    /// severity MEDIUM, with request id `<tag>-complaint`; returns the complaint as filed.
+    pub async fn complain_of_delay(
+        &self,
+        tag: &str,
+        customer: &str,
+        order_id: &str,
+        description: &str,
+    ) -> anyhow::Result<v1::Complaint> {
+        let complaint = v1::FileComplaintRequest {
+            request_id: format!("{tag}-complaint"),
+            complaint_id: String::new(),
+            customer_id: customer.into(),
+            order_id: order_id.into(),
+            category: v1::ComplaintCategory::Delay.into(),
+            severity: v1::ComplaintSeverity::Medium.into(),
+            description: description.into(),
+        };
+        let filed =
+            command!(self, aftersales, file_complaint, &Caller::customer("erika", customer), complaint)?;
+        filed.complaint.ok_or_else(|| anyhow::anyhow!("no complaint in the answer"))
+    }
+
     pub async fn customer(&self, customer_id: &str) -> Option<v1::GetCustomerResponse> {
         let request = v1::GetCustomerRequest { customer_id: customer_id.into(), min_position: 0 };
         Some(self.crm.clone().get_customer(request).await.ok()?.into_inner())

@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value;
 use waybill_proto::v1;
-use waybill_system_tests::system::{Caller, Clients, Settings, System, eur, reader, request};
+use waybill_system_tests::system::{Settings, System, eur, reader};
 use waybill_testkit::NatsServer;
 
 /// The trace the test's client sends (the W3C specification's own example ids).
@@ -83,7 +83,8 @@ async fn every_event_about_an_order_carries_the_trace_its_client_sent_across_all
     let order = clients.deliver_new_order("traced", customer).await?;
     let order_id = order.order_id.clone();
     let refunded = clients.return_and_refund("traced", &order_id, eur(1_000)).await?;
-    let complaint = file_complaint(&clients, customer, &order_id).await?;
+    let complaint =
+        clients.complain_of_delay("traced", customer, &order_id, "a day late").await?.complaint_id;
     // CRM has no reactions; it still serves the order's caller in the trace.
     clients.crm.clone().get_kpis(v1::GetKpisRequest::default()).await?;
 
@@ -124,30 +125,6 @@ async fn every_event_about_an_order_carries_the_trace_its_client_sent_across_all
         .collect();
     assert!(outside.is_empty(), "events about the order outside its trace:\n{}", outside.join("\n"));
     Ok(())
-}
-
-/// The customer complains about the delay (after-sales, one more service in the trace).
-async fn file_complaint(clients: &Clients, customer: &str, order_id: &str) -> anyhow::Result<String> {
-    let filed = clients
-        .aftersales
-        .clone()
-        .file_complaint(request(
-            &Caller::customer("erika", customer),
-            v1::FileComplaintRequest {
-                request_id: "traced-complaint".into(),
-                complaint_id: String::new(),
-                customer_id: customer.into(),
-                order_id: order_id.into(),
-                category: v1::ComplaintCategory::Delay.into(),
-                severity: v1::ComplaintSeverity::Medium.into(),
-                description: "a day later than promised".into(),
-            },
-        ))
-        .await?
-        .into_inner()
-        .complaint
-        .unwrap_or_default();
-    Ok(filed.complaint_id)
 }
 
 /// One span as the receiver got it.

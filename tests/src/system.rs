@@ -150,12 +150,19 @@ impl System {
     }
 
     pub async fn clients(&self) -> anyhow::Result<Clients> {
+        self.clients_intercepted_by(reader()).await
+    }
+
+    /// Clients whose every call goes through `interceptor` (a [`reader`] in a trace, say);
+    /// a command still names its own caller.
+    pub async fn clients_intercepted_by(&self, interceptor: Caller) -> anyhow::Result<Clients> {
+        let caller = || interceptor.clone();
         Ok(Clients {
-            intake: IntakeServiceClient::with_interceptor(self.intake.channel().await?, reader()),
-            dispatch: DispatchServiceClient::with_interceptor(self.dispatch.channel().await?, reader()),
-            delivery: DeliveryServiceClient::with_interceptor(self.delivery.channel().await?, reader()),
-            aftersales: AfterSalesServiceClient::with_interceptor(self.aftersales.channel().await?, reader()),
-            crm: CrmServiceClient::with_interceptor(self.crm.channel().await?, reader()),
+            intake: IntakeServiceClient::with_interceptor(self.intake.channel().await?, caller()),
+            dispatch: DispatchServiceClient::with_interceptor(self.dispatch.channel().await?, caller()),
+            delivery: DeliveryServiceClient::with_interceptor(self.delivery.channel().await?, caller()),
+            aftersales: AfterSalesServiceClient::with_interceptor(self.aftersales.channel().await?, caller()),
+            crm: CrmServiceClient::with_interceptor(self.crm.channel().await?, caller()),
             patience: Duration::from_secs(15),
         })
     }
@@ -439,6 +446,29 @@ impl Clients {
             refund
         )?;
         refunded.return_case.ok_or_else(|| anyhow::anyhow!("no return in the answer"))
+    }
+
+    /// The customer (`erika`, for `customer`) complains about a delay of the order,
+    /// severity MEDIUM, with request id `<tag>-complaint`; returns the complaint as filed.
+    pub async fn complain_of_delay(
+        &self,
+        tag: &str,
+        customer: &str,
+        order_id: &str,
+        description: &str,
+    ) -> anyhow::Result<v1::Complaint> {
+        let complaint = v1::FileComplaintRequest {
+            request_id: format!("{tag}-complaint"),
+            complaint_id: String::new(),
+            customer_id: customer.into(),
+            order_id: order_id.into(),
+            category: v1::ComplaintCategory::Delay.into(),
+            severity: v1::ComplaintSeverity::Medium.into(),
+            description: description.into(),
+        };
+        let filed =
+            command!(self, aftersales, file_complaint, &Caller::customer("erika", customer), complaint)?;
+        filed.complaint.ok_or_else(|| anyhow::anyhow!("no complaint in the answer"))
     }
 
     pub async fn customer(&self, customer_id: &str) -> Option<v1::GetCustomerResponse> {

@@ -184,23 +184,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     assert!(closed.survey.is_some(), "closing asks the customer for a survey");
 
     // The customer complains about the delay; an agent acknowledges and resolves it in time.
-    let filed = aftersales
-        .file_complaint(request(
-            &Caller::customer("erika", customer),
-            v1::FileComplaintRequest {
-                request_id: "life-complaint".into(),
-                complaint_id: String::new(),
-                customer_id: customer.into(),
-                order_id: order_id.clone(),
-                category: v1::ComplaintCategory::Delay.into(),
-                severity: v1::ComplaintSeverity::Medium.into(),
-                description: "a day later than promised".into(),
-            },
-        ))
-        .await?
-        .into_inner()
-        .complaint
-        .unwrap_or_default();
+    let filed = clients.complain_of_delay("life", customer, &order_id, "a day later than promised").await?;
     assert_eq!(filed.status, v1::ComplaintStatus::Filed as i32);
     assert!(filed.acknowledge_by.is_some() && filed.resolve_by.is_some(), "{filed:?}");
     let complaint_id = filed.complaint_id.clone();

@@ -428,23 +428,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
 
     // The customer complains (MEDIUM: acknowledge within 1 s, resolve within 3 s here).
     let mut aftersales = clients.aftersales.clone();
-    let filed = aftersales
-        .file_complaint(request(
-            &Caller::customer("erika", customer),
-            v1::FileComplaintRequest {
-                request_id: "late-complaint".into(),
-                complaint_id: String::new(),
-                customer_id: customer.into(),
-                order_id: order_id.clone(),
-                category: v1::ComplaintCategory::Delay.into(),
-                severity: v1::ComplaintSeverity::Medium.into(),
-                description: "still nothing".into(),
-            },
-        ))
-        .await?
-        .into_inner()
-        .complaint
-        .unwrap_or_default();
+    let filed = clients.complain_of_delay("late", customer, &order_id, "still nothing").await?;
     let complaint_id = filed.complaint_id.clone();
 
     // Nobody acknowledges it: the SLA clock escalates it by itself, once per missed deadline.

@@ -4,7 +4,8 @@
 //!   writing over a newer fact;
 //! - `Nats-Msg-Id` from the caller's idempotency key, so a retried command stores nothing
 //!   twice and gets the original position back (`duplicate: true`);
-//! - CloudEvents `ce-*` headers, so integrators can route without decoding the payload.
+//! - CloudEvents `ce-*` headers, so integrators can route without decoding the payload;
+//! - W3C `traceparent` (and `tracestate`): the trace the append was made in ([`crate::trace`]).
 //!
 //! Several events go in one JetStream atomic batch (ADR-50, server 2.12+): all are stored
 //! or none.
@@ -29,6 +30,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 
 use crate::error::{AppendError, BoxError};
+use crate::trace::TraceHeaders;
 use crate::{EventLog, Position, subject};
 
 /// CloudEvents spec version of the `ce-*` headers.
@@ -99,6 +101,7 @@ impl EventLog {
         idempotency_key: &str,
     ) -> Result<Appended, AppendError> {
         let count: usize = writes.iter().map(|write| write.events.len()).sum();
+        let trace = TraceHeaders::current();
         let mut messages = Vec::with_capacity(count);
         for write in writes {
             subject::validate_subject(write.subject)
@@ -108,7 +111,7 @@ impl EventLog {
                     1 => idempotency_key.to_owned(),
                     _ => format!("{idempotency_key}/{}", messages.len()),
                 };
-                let mut headers = self.headers_for(write.subject, event, &message_id);
+                let mut headers = self.headers_for(write.subject, event, &message_id, &trace);
                 if index == 0
                     && let Some(expected) = write.expected
                 {
@@ -149,7 +152,13 @@ impl EventLog {
         appended
     }
 
-    fn headers_for(&self, subject: &str, event: &NewEvent, message_id: &str) -> HeaderMap {
+    fn headers_for(
+        &self,
+        subject: &str,
+        event: &NewEvent,
+        message_id: &str,
+        trace: &TraceHeaders,
+    ) -> HeaderMap {
         let mut headers = HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, message_id);
         headers.insert("ce-specversion", CE_SPEC_VERSION);
@@ -160,6 +169,7 @@ impl EventLog {
         headers.insert("ce-subject", subject::aggregate_id_of(subject));
         headers.insert("ce-datacontenttype", CONTENT_TYPE);
         headers.insert("content-type", CONTENT_TYPE);
+        trace.write(&mut headers);
         headers
     }
 

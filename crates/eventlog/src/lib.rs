@@ -8,7 +8,8 @@
 //!   ([`retry`]). [`EventLog::bootstrap`] creates or updates the streams: the operator's
 //!   job (`waybill bootstrap`), never a service's.
 //! - [`EventLog::append`] writes one aggregate's events with optimistic concurrency and
-//!   idempotency, plus CloudEvents `ce-*` headers ([`append`]).
+//!   idempotency, plus CloudEvents `ce-*` headers and the W3C trace context ([`append`],
+//!   [`trace`]).
 //! - [`EventLog::read_subject`], [`EventLog::get`], [`EventLog::head`], ... read ([`read`]);
 //!   [`EventLog::subscribe`] replays and follows ([`subscription`]).
 //! - [`Projector`] keeps a read model and answers read-your-writes waits ([`projection`]);
@@ -43,6 +44,7 @@ pub mod retry;
 pub mod stream;
 pub mod subject;
 pub mod subscription;
+pub mod trace;
 pub mod waiver;
 
 use std::sync::Arc;

@@ -12,6 +12,9 @@
 //!   goes on;
 //! - an event the log's admission refuses ([`crate::admission`]) is acked unhandled.
 //!
+//! The handler runs in the event's trace ([`crate::trace`]): a span that continues the
+//! `traceparent` it was appended with, so the events the handler appends carry it on.
+//!
 //! While a handler runs, the runner tells the server it is still working every third of
 //! `ack_wait`, so `ack_wait` can be short: it is how long the events a crashed replica held
 //! wait before another replica gets them.
@@ -332,6 +335,19 @@ where
         }
         return;
     }
+    // The handler continues the event's trace: what it appends carries the same trace id.
+    let parent = crate::trace::parent_of_event(headers.as_ref());
+    let span = tracing::info_span!(
+        target: crate::trace::SPAN_TARGET,
+        "reaction",
+        otel.name = %format_args!("process {durable}"),
+        otel.kind = "consumer",
+        messaging.system = "nats",
+        messaging.consumer.group.name = durable,
+        messaging.destination.name = %event.subject,
+        waybill.aggregate_id = subject::aggregate_id_of(&event.subject),
+        waybill.position = event.position,
+    );
     let letter = Letter {
         subject: event.subject.clone(),
         position: event.position,
@@ -339,7 +355,7 @@ where
         headers,
         redrive_position,
     };
-    let outcome = run_handler(settings, handler, event, &message).await;
+    let outcome = crate::trace::in_span(span, parent, run_handler(settings, handler, event, &message)).await;
     let give_up = match outcome {
         Ok(()) => {
             counted("handled");

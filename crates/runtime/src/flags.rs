@@ -59,6 +59,9 @@ pub struct ServiceFlags {
     /// TLS on the gRPC port (plaintext without a certificate: development only).
     #[command(flatten)]
     pub tls: crate::TlsFlags,
+    /// Where traces are exported (off by default).
+    #[command(flatten)]
+    pub traces: telemetry::TraceFlags,
 }
 
 /// Whose tokens a service accepts. There is no switch to turn authentication off: a
@@ -129,11 +132,11 @@ impl ServiceFlags {
         }
     }
 
-    /// Starts logging, loads the token keys and the TLS certificates, binds the gRPC listener (on `default_port` unless `--listen` says
+    /// Starts logging (and trace export, when configured), loads the token keys and the TLS certificates, binds the gRPC listener (on `default_port` unless `--listen` says
     /// otherwise) and the metrics listener, writes the address file, then connects to NATS
     /// as `name`. Binding comes first so that a port in use fails the start at once.
     pub async fn start(&self, name: &str, default_port: u16) -> anyhow::Result<Started> {
-        telemetry::init(self.log_format);
+        telemetry::init_service(self.log_format, &self.traces, name)?;
         let verifier = self.auth.verifier()?;
         let tls = self.tls.server_config()?;
         if tls.is_none() {

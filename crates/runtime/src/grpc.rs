@@ -1,5 +1,5 @@
-//! Serving gRPC the same way in every service: the authentication layer in front of
-//! everything, health (grpc.health.v1), optional server reflection, request size limits,
+//! Serving gRPC the same way in every service: every call in its trace (`crate::trace`),
+//! the authentication layer in front of everything, health (grpc.health.v1), optional server reflection, request size limits,
 //! and a listener the caller bound (tests bind port 0).
 
 use std::future::Future;
@@ -208,6 +208,7 @@ pub async fn serve(
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = with_tls(tonic::transport::Server::builder(), tls)?
         .http2_max_header_list_size(crate::limits::HTTP2_MAX_HEADER_LIST_BYTES)
+        .layer(crate::trace::TraceLayer)
         .layer(crate::metrics::GrpcMetricsLayer)
         .layer(crate::limits::MetadataLimitLayer)
         .layer(crate::auth::AuthLayer::new(verifier))

@@ -230,6 +230,7 @@ impl<M: Projection> Host<M> {
         {
             tracing::warn!("reactions still busy after the shutdown grace; their events will be redelivered");
         }
+        crate::telemetry::flush().await;
         served
     }
 }

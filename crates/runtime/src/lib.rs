@@ -1,5 +1,5 @@
 //! What every Waybill binary repeats, so that each `main.rs` is configuration only and each
-//! `server.rs` a short declaration: the shared flags and settings, logging, the allocator,
+//! `server.rs` a short declaration: the shared flags and settings, logging and traces, the allocator,
 //! the NATS connection, TLS on the gRPC port, the authentication layer, health and
 //! reflection, timers, and the host that serves a service on an already-bound listener until
 //! a shutdown future resolves.
@@ -17,6 +17,7 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod timer;
 pub mod tls;
+pub mod trace;
 
 /// The services' adapters read their caller as `waybill_runtime::actor::context_of`.
 pub use auth as actor;

@@ -55,7 +55,12 @@ const OWNERS: [Owner; 5] = [
     Owner {
         token: "delivery",
         service: Service::Delivery,
-        aggregates: &[("task", OrderLink::IsTheOrder), ("courier", OrderLink::OwnId)],
+        aggregates: &[
+            ("task", OrderLink::IsTheOrder),
+            ("courier", OrderLink::OwnId),
+            // A courier's day: `<courier id>_<YYYY-MM-DD>`, not an order.
+            ("route", OrderLink::OwnId),
+        ],
     },
     Owner {
         token: "aftersales",

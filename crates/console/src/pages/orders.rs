@@ -220,6 +220,7 @@ pub async fn show(
     };
     let body = html! {
         (details(&order))
+        @if let Some(eta) = &timeline.eta { p #eta { "Courier expected: " (format::time(Some(eta))) } }
         h2 { "Timeline" }
         table #timeline {
             thead { tr { th { "#" } th { "When" } th { "Service" } th { "Event" } th { "By" } th { "What" } } }

@@ -39,8 +39,8 @@ pub struct Outcome {
 /// The solver's cap for a run of `stops`.
 pub fn limits(stops: usize) -> SolverLimits {
     let seconds = match stops {
-        ..=50 => 5,
-        ..=200 => 15,
+        0..=50 => 5,
+        51..=200 => 15,
         _ => 40,
     };
     SolverLimits { max_generations: 2_000, max_time: Duration::from_secs(seconds) }

@@ -62,7 +62,7 @@ async fn a_planned_run_gives_track_order_the_couriers_eta() -> anyhow::Result<()
         request_id: "routes-plan".into(),
         courier_id: courier.clone(),
         date: day.format("%Y-%m-%d").to_string(),
-        constraints: Some(constraints.clone()),
+        constraints: Some(constraints),
     };
     let planned = clients.delivery.clone().plan_courier_route(request(&hub_lead(), plan)).await?.into_inner();
     let route = planned.route.expect("a route");

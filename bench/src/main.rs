@@ -8,8 +8,10 @@
 //!
 //! - `cluster`: PlaceOrder and lifecycles again on the production shape (3 nodes, R3,
 //!   `sync_interval: always`).
+//! - `routes`: courier route planning (vrp-core) against a nearest-neighbour baseline for
+//!   50, 200 and 1,000 stops ([`routes`]); in this process, no services.
 //!
-//! `make bench` runs all four, `--runs` times each (medians reported), after a release build.
+//! `make bench` runs all five, `--runs` times each (medians reported), after a release build.
 
 mod baseline;
 mod lifecycle;
@@ -18,6 +20,7 @@ mod place;
 mod procs;
 mod rebuild;
 mod report;
+mod routes;
 mod stats;
 
 use std::path::PathBuf;
@@ -33,10 +36,11 @@ pub const BASELINE_ROLE: &str = "baseline-server";
 /// Benchmarks Waybill's release binaries on this machine.
 #[derive(Debug, Parser)]
 struct Config {
-    /// Which benchmarks to run (comma-separated: place, rebuild, lifecycle, cluster). `cluster`
-    /// runs PlaceOrder (at `--cluster-concurrency`) and the lifecycles again on a 3-node R3
-    /// cluster on loopback with `sync_interval: always`: the production shape.
-    #[arg(long, value_delimiter = ',', default_value = "place,rebuild,lifecycle,cluster")]
+    /// Which benchmarks to run (comma-separated: place, rebuild, lifecycle, cluster, routes).
+    /// `cluster` runs PlaceOrder (at `--cluster-concurrency`) and the lifecycles again on a
+    /// 3-node R3 cluster on loopback with `sync_interval: always`: the production shape.
+    /// `routes` plans couriers' runs in this process (no services).
+    #[arg(long, value_delimiter = ',', default_value = "place,rebuild,lifecycle,cluster,routes")]
     only: Vec<String>,
     /// Runs of each benchmark; the report gives medians.
     #[arg(long, default_value_t = 3)]
@@ -91,14 +95,15 @@ async fn main() -> anyhow::Result<()> {
         data_dir: config.data_dir.clone(),
     };
     std::fs::create_dir_all(&paths.data_dir)?;
-    for name in lifecycle::SERVICES {
+    let wants = |name: &str| config.only.iter().any(|only| only == name);
+    let needs_services = config.only.iter().any(|only| only != "routes");
+    for name in lifecycle::SERVICES.iter().filter(|_| needs_services) {
         anyhow::ensure!(
             paths.service(name).exists(),
             "{} is missing: run `cargo build --release --workspace --bins` first",
             paths.service(name).display()
         );
     }
-    let wants = |name: &str| config.only.iter().any(|only| only == name);
     let mut report = report::Report::new(&paths, config.runs)?;
     eprintln!("{}", report.environment());
 
@@ -150,6 +155,12 @@ async fn main() -> anyhow::Result<()> {
         }
         report.cluster.place_settings = Some(settings);
         report.cluster.lifecycle_settings = Some(lifecycle_settings);
+    }
+    if wants("routes") {
+        for run in 1..=config.runs {
+            eprintln!("routes: run {run} of {}", config.runs);
+            report.routes.push(routes::run(run)?);
+        }
     }
 
     let markdown = report.markdown();

@@ -8,6 +8,7 @@ use crate::lifecycle::{self, LifecycleRun};
 use crate::place::{self, PlaceRun};
 use crate::procs::Paths;
 use crate::rebuild::{GeneratedLog, RebuildRun};
+use crate::routes::{self, RouteRun};
 use crate::stats::{median, spread};
 
 pub const BEGIN: &str = "<!-- bench:results:begin -->";
@@ -23,6 +24,8 @@ pub struct Report {
     pub cluster: ShapeRuns,
     pub rebuild: Vec<RebuildRun>,
     pub log: Option<GeneratedLog>,
+    /// Per run, every size.
+    pub routes: Vec<Vec<RouteRun>>,
 }
 
 /// The PlaceOrder and lifecycle runs on one broker shape.
@@ -91,6 +94,7 @@ impl Report {
             single: ShapeRuns::default(),
             cluster: ShapeRuns::default(),
             rebuild: Vec::new(),
+            routes: Vec::new(),
             log: None,
         })
     }
@@ -130,6 +134,7 @@ impl Report {
             "a 3-node R3 cluster on loopback with `sync_interval: always`, the services given all three URLs";
         self.cluster.write_place(out, &format!("4. PlaceOrder on {CLUSTER}"), &mut beside)?;
         self.cluster.write_lifecycle(out, "5. Full lifecycles on the cluster", CLUSTER, &mut beside)?;
+        self.write_routes(out)?;
         if !targets.is_empty() {
             writeln!(out, "### Targets\n")?;
             writeln!(out, "| target | measured | |\n|---|---|---|")?;
@@ -139,6 +144,47 @@ impl Report {
             writeln!(out)?;
         }
         Ok(())
+    }
+
+    fn write_routes(&self, out: &mut String) -> std::fmt::Result {
+        if self.routes.is_empty() {
+            return Ok(());
+        }
+        writeln!(out, "### 6. Courier routes ({} run(s))\n", self.routes.len())?;
+        writeln!(
+            out,
+            "One courier's day, stops in a 10 × 10 km square, each promised a window a quarter of the shift long; \
+             distances are great-circle × 1.3. The solver is vrp-core with a fixed seed on one thread, capped per \
+             size; the baseline always drives to the nearest stop left, ignoring the windows.\n"
+        )?;
+        writeln!(
+            out,
+            "| stops | solver cap | solver km | baseline km | solver windows kept | baseline windows kept | solver planned | time to plan: solver | baseline |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
+        for (index, size) in routes::SIZES.iter().enumerate() {
+            let runs = || self.routes.iter().filter_map(|run| run.get(index));
+            let cap = routes::limits(*size);
+            let kept = |outcome: fn(&RouteRun) -> (usize, usize)| {
+                let (kept, of) = runs().map(outcome).next().unwrap_or_default();
+                format!("{kept} of {of}")
+            };
+            writeln!(
+                out,
+                "| {size} | {} generations or {} s | {:.1} | {:.1} | {} | {} | {} | {:.2} s ({}) | {:.4} s |",
+                cap.max_generations,
+                cap.max_time.as_secs(),
+                median(runs().map(|run| run.solver.distance_km)),
+                median(runs().map(|run| run.baseline.distance_km)),
+                kept(|run| (run.solver.windows_kept, run.stops)),
+                kept(|run| (run.baseline.windows_kept, run.stops)),
+                kept(|run| (run.solver.planned, run.stops)),
+                median(runs().map(|run| run.solver.seconds)),
+                spread(runs().map(|run| run.solver.seconds), 2),
+                median(runs().map(|run| run.baseline.seconds)),
+            )?;
+        }
+        writeln!(out)
     }
 
     fn write_rebuild(&self, out: &mut String, targets: &mut Vec<(String, String, bool)>) -> std::fmt::Result {

@@ -82,6 +82,7 @@ policy! {
         "GetDelivery" => ReadDeliveries,
         "ListDeliveries" => ReadDeliveries,
         "GetCourierRoute" => ReadDeliveries,
+        "PlanCourierRoute" => Dispatch,
         "ListCouriers" => ReadOperations,
     }
     "AfterSalesService" {

@@ -73,9 +73,11 @@ impl Service {
                 ("dispatch-orders", "plans, replans and cancels tasks from intake's events"),
                 ("dispatch-returns", "reverse shipments for approved returns"),
             ],
-            Service::Delivery => {
-                &[("delivery-arrivals", "schedules the last mile"), ("delivery-orders", "address changes")]
-            }
+            Service::Delivery => &[
+                ("delivery-arrivals", "schedules the last mile"),
+                ("delivery-orders", "address changes"),
+                ("delivery-routes", "re-plans a courier's run after a failed attempt or a new stop"),
+            ],
             Service::Aftersales => &[("aftersales-claims", "opens a claim for a damaged or lost delivery")],
             Service::Crm => &[],
         }

@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use waybill_types::{
-    Actor, ActorKind, Address, CargoCategory, CargoLine, Contact, Currency, CustomerId, FieldViolation,
-    Money, OrderId, Party, ProofOfDelivery, ServiceLevel, Signature, Timestamp, limits,
+    Actor, ActorKind, Address, CargoCategory, CargoLine, Contact, Coordinates, Currency, CustomerId,
+    FieldViolation, Money, OrderId, Party, ProofOfDelivery, ServiceLevel, Signature, Timestamp, limits,
 };
 
 use crate::v1;
@@ -155,7 +155,29 @@ pub fn address(
     if country_code.len() != 2 || !country_code.bytes().all(|byte| byte.is_ascii_uppercase()) {
         violations.push(format!("{field}.country_code"), "must be an ISO 3166-1 alpha-2 code such as DE");
     }
-    Some(Address { lines, city, region, postal_code, country_code })
+    let coordinates = value
+        .coordinates
+        .as_ref()
+        .and_then(|point| self::coordinates(violations, &format!("{field}.coordinates"), point));
+    Some(Address { lines, city, region, postal_code, country_code, coordinates })
+}
+
+/// A point on the map: each degree finite and in range, named in the violation.
+pub fn coordinates(
+    violations: &mut FieldViolations,
+    field: &str,
+    value: &v1::Coordinates,
+) -> Option<Coordinates> {
+    let mut valid = true;
+    if !value.latitude.is_finite() || !(-90.0..=90.0).contains(&value.latitude) {
+        violations.push(format!("{field}.latitude"), "must be a finite number of degrees from -90 to 90");
+        valid = false;
+    }
+    if !value.longitude.is_finite() || !(-180.0..=180.0).contains(&value.longitude) {
+        violations.push(format!("{field}.longitude"), "must be a finite number of degrees from -180 to 180");
+        valid = false;
+    }
+    if valid { Coordinates::new(value.latitude, value.longitude) } else { None }
 }
 
 pub fn contact(
@@ -368,7 +390,14 @@ impl From<&Address> for v1::Address {
             region: value.region.clone(),
             postal_code: value.postal_code.clone(),
             country_code: value.country_code.clone(),
+            coordinates: value.coordinates.as_ref().map(v1::Coordinates::from),
         }
+    }
+}
+
+impl From<&Coordinates> for v1::Coordinates {
+    fn from(value: &Coordinates) -> Self {
+        Self { latitude: value.latitude(), longitude: value.longitude() }
     }
 }
 

@@ -64,7 +64,12 @@ const OWNERS: [Owner; 5] = [
     Owner {
         token: "delivery",
         service: Service::Delivery,
-        aggregates: &[("task", OrderLink::Identity), ("courier", OrderLink::Unscoped)],
+        aggregates: &[
+            ("task", OrderLink::Identity),
+            ("courier", OrderLink::Unscoped),
+            // A courier's day: `<courier id>_<YYYY-MM-DD>`, not an order.
+            ("route", OrderLink::Unscoped),
+        ],
     },
     Owner {
         token: "aftersales",

@@ -4,8 +4,8 @@
 //! service level) reads as `None`. Requests are checked by [`crate::convert`] instead.
 
 use waybill_types::{
-    Address, Contact, Currency, GeoPoint, HandoverChecklist, Money, Party, ProofOfDelivery, ServiceLevel,
-    Signature,
+    Address, Contact, Coordinates, Currency, GeoPoint, HandoverChecklist, Money, Party, ProofOfDelivery,
+    ServiceLevel, Signature,
 };
 
 use crate::{convert, v1};
@@ -18,7 +18,13 @@ pub fn address(address: Option<&v1::Address>) -> Address {
         region: address.region,
         postal_code: address.postal_code,
         country_code: address.country_code,
+        coordinates: address.coordinates.as_ref().and_then(coordinates),
     }
+}
+
+/// `None` for a point off the map (never written: requests are checked).
+pub fn coordinates(value: &v1::Coordinates) -> Option<Coordinates> {
+    Coordinates::new(value.latitude, value.longitude)
 }
 
 pub fn contact(contact: Option<&v1::Contact>) -> Contact {

@@ -64,7 +64,7 @@ impl Redaction {
         };
         if let Some(address) = consignee_end {
             clear_street(address);
-            task.withheld.extend(paths(path, &["lines", "postal_code"]));
+            task.withheld.extend(paths(path, STREET));
         }
     }
 
@@ -77,7 +77,7 @@ impl Redaction {
         }
         if !profile.addresses.is_empty() {
             profile.addresses.iter_mut().for_each(clear_street);
-            customer.withheld.extend(paths("profile.addresses", &["lines", "postal_code"]));
+            customer.withheld.extend(paths("profile.addresses", STREET));
         }
     }
 
@@ -93,7 +93,7 @@ impl Redaction {
             && let Some(address) = consignee.address.as_mut()
         {
             clear_street(address);
-            withheld.extend(paths("consignee.address", &["lines", "postal_code"]));
+            withheld.extend(paths("consignee.address", STREET));
         }
     }
 
@@ -119,10 +119,15 @@ fn clear_phone_and_email(contact: &mut v1::Contact) {
     contact.email.clear();
 }
 
-/// Clears an address's street lines and postal code; city, region and country stay.
+/// What `clear_street` withholds, as `withheld` names it.
+const STREET: &[&str] = &["lines", "postal_code", "coordinates"];
+
+/// Clears an address's street lines, postal code and map point (as exact as the street);
+/// city, region and country stay.
 fn clear_street(address: &mut v1::Address) {
     address.lines.clear();
     address.postal_code.clear();
+    address.coordinates = None;
 }
 
 /// `withheld` entries: `path.field` for each field.
@@ -150,6 +155,7 @@ mod tests {
                     region: "BY".into(),
                     postal_code: "80331".into(),
                     country_code: "DE".into(),
+                    coordinates: Some(v1::Coordinates { latitude: 48.137, longitude: 11.575 }),
                 }),
             }),
             proof_of_delivery: Some(v1::ProofOfDelivery {
@@ -176,11 +182,11 @@ mod tests {
             (contact.name.as_str(), contact.phone.as_str(), contact.email.as_str()),
             ("Erika", "", "")
         );
-        assert_eq!((address.lines.len(), address.postal_code.as_str()), (0, ""));
+        assert_eq!((address.lines.len(), address.postal_code.as_str(), address.coordinates), (0, "", None));
         assert_eq!((address.city.as_str(), address.country_code.as_str()), ("Munich", "DE"));
         let proof = redacted.proof_of_delivery.as_ref().expect("proof");
         assert!(proof.location.is_none() && proof.signature.is_none() && !proof.id_checked);
-        assert_eq!(redacted.withheld.len(), 7, "{:?}", redacted.withheld);
+        assert_eq!(redacted.withheld.len(), 8, "{:?}", redacted.withheld);
     }
 
     #[test]
@@ -219,7 +225,7 @@ mod tests {
             (origin.lines.len(), origin.postal_code.as_str(), origin.city.as_str()),
             (0, "", "Munich")
         );
-        assert_eq!(redacted.withheld, ["origin.lines", "origin.postal_code"]);
+        assert_eq!(redacted.withheld, ["origin.lines", "origin.postal_code", "origin.coordinates"]);
         let mut untouched = task.clone();
         Redaction::for_identity(&Identity::new("hub", Role::HubOperator)).dispatch_task(&mut untouched);
         assert_eq!(untouched, task);

@@ -14,7 +14,7 @@ mod proof;
 pub use cargo::{CargoCategory, CargoLine, ServiceLevel, Zone};
 pub use ids::{Actor, ActorKind, CustomerId, InvalidId, OrderId};
 pub use money::{Currency, InvalidCurrency, Money, MoneyError};
-pub use party::{Address, Contact, Party};
+pub use party::{Address, Contact, Coordinates, Party};
 pub use proof::{GeoPoint, HandoverChecklist, MAX_SIGNATURE_IMAGE_BYTES, ProofOfDelivery, Signature};
 
 /// A point in time, always UTC.

@@ -8,11 +8,13 @@
 //! - `abc`: the ABC classes by profit contribution, with the shares found.
 //! - `lifecycle`: prospect / active / lapsed.
 //! - `kpi`: the service-quality KPIs over a set of orders and complaints.
+//! - `operations`: stock accuracy from cycle counts, route adherence and ETA error.
 
 pub mod abc;
 pub mod facts;
 pub mod kpi;
 pub mod lifecycle;
+pub mod operations;
 pub mod policy;
 pub mod profit;
 
@@ -20,5 +22,6 @@ pub use abc::{AbcClass, AbcReport};
 pub use facts::{ComplaintFacts, OrderFacts, SurveyFacts};
 pub use kpi::{Kpis, LeadTime, Period, Rate};
 pub use lifecycle::LifecycleClass;
+pub use operations::{PlannedStopFacts, ZoneCountFacts};
 pub use policy::{CostModel, Policy};
 pub use profit::Totals;

@@ -7,7 +7,11 @@
 //! - `waybill.delivery.task.>`: handovers, on time, first attempt, damage, loss, disputes
 //!   (`read_model/orders.rs`);
 //! - `waybill.aftersales.>`: refunds, claim payments, complaints, surveys
-//!   (`read_model/aftersales.rs`).
+//!   (`read_model/aftersales.rs`);
+//! - `waybill.dispatch.hub.>`: hubs' cycle counts, for stock accuracy (`read_model/orders.rs`).
+//!
+//! Delivery's ETAs (`waybill.delivery.task.>`) give each order its place on its courier's
+//! latest plan, for route adherence and the ETA error.
 //!
 //! Other services' events are read through their typed facts (`waybill_proto::facts`),
 //! never through their crates. Event kinds CRM does not use are skipped; an envelope that does not
@@ -24,7 +28,7 @@ use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_types::{Actor, CustomerId, OrderId};
 
-use crate::analytics::{ComplaintFacts, OrderFacts, SurveyFacts};
+use crate::analytics::{ComplaintFacts, OrderFacts, SurveyFacts, ZoneCountFacts};
 use crate::codec;
 use crate::domain::{Customer, evolve};
 
@@ -37,6 +41,7 @@ pub fn filters() -> Vec<String> {
         "waybill.intake.order.>".to_owned(),
         "waybill.delivery.task.>".to_owned(),
         "waybill.aftersales.>".to_owned(),
+        "waybill.dispatch.hub.>".to_owned(),
     ]
 }
 
@@ -62,6 +67,8 @@ pub struct CrmModel {
     complaints_by_customer: HashMap<CustomerId, Vec<String>>,
     /// Survey answers by customer (named, or the order's customer), in log order.
     surveys_by_customer: HashMap<CustomerId, Vec<SurveyFacts>>,
+    /// Every zone's cycle counts, in log order.
+    zone_counts: Vec<ZoneCountFacts>,
 }
 
 impl AggregateStore<Customer> for CrmModel {
@@ -125,6 +132,8 @@ impl Projection for CrmModel {
             orders::apply_delivery(self, event)
         } else if subject.starts_with("waybill.aftersales.") {
             aftersales::apply(self, event)
+        } else if subject.starts_with("waybill.dispatch.hub.") {
+            orders::apply_hub(self, event)
         } else {
             Ok(())
         }

@@ -227,7 +227,7 @@ fn every_kpi_over_ten_orders_and_four_complaints() {
     let complaints =
         [complaint(1, Some(true)), complaint(2, Some(false)), complaint(3, None), complaint(4, Some(true))];
     let complaints: Vec<&ComplaintFacts> = complaints.iter().collect();
-    let kpis = kpi::compute(&orders, &complaints);
+    let kpis = kpi::compute(&orders, &complaints, &[]);
     assert_eq!(kpis.orders, 10);
     // Delivered: o1 o2 o3 o4 o5 o9 o10 = 7; late: o3.
     assert_eq!(kpis.on_time_delivery, Rate::new(6, 7));
@@ -267,7 +267,7 @@ fn a_parcel_returned_to_sender_is_counted_as_returned_not_as_delivered_or_comple
     o3.cancelled = true;
     let orders = [delivered(order(1, 0), 10, true, true), o2, o3, order(4, 3)];
     let scoped: Vec<&OrderFacts> = orders.iter().collect();
-    let kpis = kpi::compute(&scoped, &[]);
+    let kpis = kpi::compute(&scoped, &[], &[]);
     // Last mile ended: o1 handed over, o2 sent back (o3 is cancelled): one of two came back.
     assert_eq!(kpis.returned_to_sender, Rate::new(1, 2));
     assert_eq!(kpis.returned_to_sender.ratio(), Some(0.5));
@@ -286,7 +286,7 @@ fn a_parcel_returned_to_sender_is_counted_as_returned_not_as_delivered_or_comple
 
 #[test]
 fn kpis_over_nothing_have_no_values() {
-    let kpis = kpi::compute(&[], &[]);
+    let kpis = kpi::compute(&[], &[], &[]);
     assert_eq!(kpis.orders, 0);
     for rate in [
         kpis.on_time_delivery,
@@ -306,7 +306,7 @@ fn kpis_over_nothing_have_no_values() {
     assert_eq!(kpis.lead_time.p90_seconds, None);
     // Orders placed but none delivered: rates on deliveries stay empty, cancellation counts.
     let placed = order(1, 0);
-    let kpis = kpi::compute(&[&placed], &[]);
+    let kpis = kpi::compute(&[&placed], &[], &[]);
     assert_eq!(kpis.on_time_delivery.ratio(), None);
     assert_eq!(kpis.cancellation, Rate::new(0, 1));
     assert_eq!(kpis.cancellation.ratio(), Some(0.0));
@@ -350,8 +350,55 @@ fn a_handover_recorded_before_the_placement_counts_as_no_lead_time_never_a_negat
     // A log written before delivery refused such handovers may hold one a day early.
     let orders = [delivered(order(1, 0), -24, true, true), delivered(order(2, 0), 10, true, true)];
     let scoped: Vec<&OrderFacts> = orders.iter().collect();
-    let kpis = kpi::compute(&scoped, &[]);
+    let kpis = kpi::compute(&scoped, &[], &[]);
     assert_eq!(kpis.lead_time.delivered_orders, 2);
     assert_eq!(kpis.lead_time.mean_seconds, Some(5 * 3_600));
     assert_eq!(kpis.lead_time.p90_seconds, Some(10 * 3_600));
+}
+
+// ---------------------------------------------------------------------------
+// Route adherence and ETA error (KPIS.md "Route adherence", "ETA error")
+// ---------------------------------------------------------------------------
+
+fn on_run(mut order: OrderFacts, sequence: u32, eta_minutes: i64) -> OrderFacts {
+    order.planned_stop = Some(waybill_crm::analytics::PlannedStopFacts {
+        run: ("kim".to_owned(), "2026-10-01".to_owned()),
+        sequence,
+        eta: t0() + Duration::minutes(eta_minutes),
+    });
+    order
+}
+
+fn delivered_at_minute(mut order: OrderFacts, minute: i64) -> OrderFacts {
+    order.delivered_at = Some(t0() + Duration::minutes(minute));
+    order
+}
+
+#[test]
+fn route_adherence_and_eta_error_judge_delivered_stops_against_their_plan() {
+    // Planned 1, 2, 3 at minutes 60, 70, 80. Stop 1 at 65 (in order, 5 min late); stop 3 at
+    // 72 (nothing planned after it came earlier: in order; 8 min early); stop 2 at 100 (stop
+    // 3 came before it: out of order; 30 min late).
+    let first = delivered_at_minute(on_run(order(1, 0), 1, 60), 65);
+    let second = delivered_at_minute(on_run(order(2, 0), 2, 70), 100);
+    let third = delivered_at_minute(on_run(order(3, 0), 3, 80), 72);
+    // Not judged: delivered without a plan, planned and not delivered.
+    let unplanned = delivered_at_minute(order(4, 0), 90);
+    let pending = on_run(order(5, 0), 4, 90);
+    let orders = [&first, &second, &third, &unplanned, &pending];
+    let kpis = kpi::compute(&orders, &[], &[]);
+    assert_eq!(kpis.route_order_kept, Rate::new(2, 3));
+    assert_eq!(kpis.route_eta_kept, Rate::new(2, 3));
+    // |errors| 300, 1800, 480 s: mean 860, p90 (rank 3 of 3) 1800; signed (300 + 1800 − 480) / 3.
+    assert_eq!(
+        (kpis.eta_error.delivered_orders, kpis.eta_error.mean_seconds, kpis.eta_error.p90_seconds),
+        (3, Some(860), Some(1800))
+    );
+    assert_eq!(kpis.eta_bias_seconds, Some(540));
+    // Without planned stops there is nothing to judge.
+    let none = kpi::compute(&[&unplanned], &[], &[]);
+    assert_eq!(
+        (none.route_order_kept.ratio(), none.eta_error.mean_seconds, none.eta_bias_seconds),
+        (None, None, None)
+    );
 }

@@ -410,7 +410,8 @@ async fn a_customers_phone_e_mail_and_street_go_only_to_roles_that_need_them() {
                 "profile.contacts.phone",
                 "profile.contacts.email",
                 "profile.addresses.lines",
-                "profile.addresses.postal_code"
+                "profile.addresses.postal_code",
+                "profile.addresses.coordinates"
             ]
         );
     }

@@ -29,6 +29,7 @@ fn profile(name: &str) -> Profile {
             region: "BE".into(),
             postal_code: "10115".into(),
             country_code: "DE".into(),
+            coordinates: None,
         }],
     }
 }

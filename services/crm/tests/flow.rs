@@ -529,3 +529,102 @@ async fn facts_about_orders_crm_never_saw_are_skipped_and_the_model_goes_on() {
     let overall = client.get_kpis(v1::GetKpisRequest { min_position: position, ..Default::default() }).await;
     assert_eq!(overall.expect("kpis").into_inner().kpis.map(|kpis| kpis.orders), Some(0));
 }
+
+fn eta_planned(courier_id: &str, sequence: u32, eta: DateTime<Utc>) -> Payload {
+    Payload::Delivery(v1::DeliveryEvent {
+        event: Some(delivery_event::Event::DeliveryEtaPlanned(v1::DeliveryEtaPlanned {
+            courier_id: courier_id.into(),
+            date: eta.format("%Y-%m-%d").to_string(),
+            sequence,
+            eta: Some(timestamp_to_wire(eta)),
+            unplanned_reason: String::new(),
+        })),
+    })
+}
+
+fn zone_counted(expected: u32, counted: u32, discrepancies: u32) -> Payload {
+    Payload::Dispatch(v1::DispatchEvent {
+        event: Some(v1::dispatch_event::Event::ZoneCounted(v1::ZoneCounted {
+            zone: "GENERAL".into(),
+            expected,
+            counted,
+            discrepancies,
+        })),
+    })
+}
+
+#[tokio::test]
+async fn get_kpis_reports_stock_accuracy_route_adherence_and_eta_error_from_the_log() {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let crm =
+        Crm::start(&nats, waybill_crm::server::run, Settings { policy: policy(), ..Settings::default() })
+            .await;
+    let mut orders = intake.client(Caller::customer_service("clerk")).await;
+    let mut client = crm.client(Caller::with_roles("ana", &[Role::Analyst])).await;
+    let log =
+        EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
+    let mut ids = Vec::new();
+    for request_id in ["r-1", "r-2"] {
+        let order = orders.place_order(placement(request_id, "cust-r")).await.expect("placed").into_inner();
+        ids.push(order.order.expect("order").order_id);
+    }
+    let start = Utc::now() + Duration::hours(1);
+    // Kim's run: stop 1 due at +0, stop 2 at +10 min. Stop 2 is handed over first, 2 min
+    // early; stop 1 after it, 25 min late: one in order (2), one on its ETA (2).
+    for (index, (sequence, eta_minutes, delivered_minutes)) in
+        [(1, 0, 25), (2, 10, 8)].into_iter().enumerate()
+    {
+        let id = &ids[index];
+        let subject = format!("waybill.delivery.task.{id}.{id}");
+        let eta = start + Duration::minutes(eta_minutes);
+        append(
+            &log,
+            &subject,
+            id,
+            "waybill.delivery.delivery_eta_planned.v1",
+            Utc::now(),
+            eta_planned("kim", sequence, eta),
+        )
+        .await;
+        let at = start + Duration::minutes(delivered_minutes);
+        append(&log, &subject, id, "waybill.delivery.delivery_completed.v1", at, delivered(at, true, true))
+            .await;
+    }
+    // Two cycle counts: 10 booked, 2 missing and 1 unexpected (9 counted); 5 booked, all found.
+    let hub = "waybill.dispatch.hub.0198a3c4-0000-7000-8000-0000000000aa";
+    append(&log, hub, "", "waybill.dispatch.zone_counted.v1", Utc::now(), zone_counted(10, 9, 3)).await;
+    let position =
+        append(&log, hub, "", "waybill.dispatch.zone_counted.v1", Utc::now(), zone_counted(5, 5, 0)).await;
+
+    let kpis = client
+        .get_kpis(v1::GetKpisRequest { min_position: position, ..Default::default() })
+        .await
+        .expect("kpis")
+        .into_inner()
+        .kpis
+        .expect("kpis");
+    // Agreed 8 + 5 of named 11 + 5.
+    assert_eq!(rate(kpis.stock_accuracy.as_ref()), (13, 16));
+    assert_eq!(rate(kpis.route_order_kept.as_ref()), (1, 2));
+    assert_eq!(rate(kpis.route_eta_kept.as_ref()), (1, 2));
+    let error = kpis.eta_error.expect("eta error");
+    // |errors| 1500 s and 120 s: mean 810, p90 1500; signed (1500 − 120) / 2 = 690.
+    assert_eq!(
+        (error.stops, error.mean_abs_seconds, error.p90_abs_seconds, error.mean_signed_seconds),
+        (2, Some(810), Some(1500), Some(690))
+    );
+    // One customer's KPIs still count every hub's stock (it belongs to no customer).
+    let one = client
+        .get_kpis(v1::GetKpisRequest {
+            customer_id: "cust-r".into(),
+            min_position: position,
+            ..Default::default()
+        })
+        .await
+        .expect("kpis")
+        .into_inner()
+        .kpis
+        .expect("kpis");
+    assert_eq!(rate(one.stock_accuracy.as_ref()), (13, 16));
+}

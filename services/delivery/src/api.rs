@@ -16,13 +16,14 @@ use crate::codec::{
     exception_kind_from_wire, exception_kind_to_wire, failure_reason_from_wire, failure_reason_to_wire,
     proof_to_wire, status_from_wire, status_to_wire, window_to_wire,
 };
-use crate::commands::{CommandMeta, CourierRunner, DeliveryRunner};
+use crate::commands::{CommandMeta, CourierRunner, DeliveryRunner, RouteRunner};
 use crate::domain::{
     Courier, CourierCommand, CourierId, Delivery, DeliveryCommand, ExceptionKind, Rejection, TimeWindow,
 };
 use crate::read_model::{DeliveryFilter, DeliveryRecord};
 
 mod proof;
+mod route;
 
 pub use proof::proof_from_wire;
 
@@ -33,11 +34,12 @@ const MAX_PAGE_SIZE: usize = 500;
 pub struct DeliveryApi {
     deliveries: DeliveryRunner,
     couriers: CourierRunner,
+    routes: RouteRunner,
 }
 
 impl DeliveryApi {
-    pub fn new(deliveries: DeliveryRunner, couriers: CourierRunner) -> Self {
-        Self { deliveries, couriers }
+    pub fn new(deliveries: DeliveryRunner, couriers: CourierRunner, routes: RouteRunner) -> Self {
+        Self { deliveries, couriers, routes }
     }
 
     fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
@@ -404,37 +406,14 @@ impl DeliveryService for DeliveryApi {
         &self,
         request: Request<v1::GetCourierRouteRequest>,
     ) -> Result<Response<v1::GetCourierRouteResponse>, Status> {
-        let scope = courier_scope(&request);
-        let redaction = Redaction::of(&request);
-        let body = request.into_inner();
-        let mut violations = FieldViolations::new();
-        let courier_id = courier_id(&mut violations, "courier_id", &body.courier_id);
-        let day = if body.date.is_empty() {
-            Some(self.deliveries.clock.now().date_naive())
-        } else {
-            let parsed = chrono::NaiveDate::parse_from_str(&body.date, "%Y-%m-%d").ok();
-            if parsed.is_none() {
-                violations.push("date", "must be YYYY-MM-DD (UTC), or empty for today");
-            }
-            parsed
-        };
-        require(violations)?;
-        let (courier_id, day) = courier_id.zip(day).ok_or_else(unreachable_field)?;
-        self.wait_for(body.min_position).await?;
-        let from = day.and_time(chrono::NaiveTime::MIN).and_utc();
-        let until = from + chrono::Duration::days(1);
-        let book = self.deliveries.model.read();
-        // Another courier's route looks like a courier that does not exist.
-        let visible = scope.is_none_or(|own| own == Some(courier_id));
-        if !visible || book.courier(&courier_id).is_none() {
-            return Err(Rejection::CourierNotFound.into());
-        }
-        let stops = book
-            .route(&courier_id, from, until)
-            .into_iter()
-            .map(|record| record_to_wire(record, redaction))
-            .collect();
-        Ok(Response::new(v1::GetCourierRouteResponse { stops }))
+        self.courier_route(request).await
+    }
+
+    async fn plan_courier_route(
+        &self,
+        request: Request<v1::PlanCourierRouteRequest>,
+    ) -> Result<Response<v1::PlanCourierRouteResponse>, Status> {
+        self.plan_route(request).await
     }
 
     async fn list_couriers(
@@ -535,6 +514,12 @@ pub fn delivery_to_wire(delivery: &Delivery, version: Position) -> v1::DeliveryT
         updated_at: Some(convert::timestamp_to_wire(delivery.updated_at)),
         version,
         withheld: Vec::new(),
+        eta: delivery.eta.map(|eta| v1::PlannedEta {
+            courier_id: eta.route.courier.to_string(),
+            date: eta.route.day.format("%Y-%m-%d").to_string(),
+            sequence: eta.sequence,
+            eta: Some(convert::timestamp_to_wire(eta.eta)),
+        }),
     }
 }
 

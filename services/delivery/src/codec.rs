@@ -17,6 +17,9 @@ use crate::domain::{
     CourierEvent, CourierId, DeliveryEvent, DeliveryStatus, ExceptionKind, FailureReason, Milestone,
     ProofOfDelivery, TimeWindow,
 };
+use crate::route::{
+    CourierRoute, PlanReason, PlannedStop, RouteEvent, RouteId, RunConstraints, RunPlan, Unplanned,
+};
 
 /// Payload schema version of delivery's events; bump only on an incompatible change of meaning.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -31,6 +34,7 @@ pub use waybill_proto::envelope::DecodeError as CodecError;
 pub enum Decoded {
     Courier { courier_id: CourierId, meta: EventMeta, event: CourierEvent },
     Delivery { delivery_id: OrderId, meta: EventMeta, event: DeliveryEvent },
+    Route { route_id: RouteId, meta: EventMeta, event: RouteEvent },
 }
 
 pub fn encode_courier(courier_id: CourierId, event: &CourierEvent, meta: &EventMeta) -> NewEvent {
@@ -49,6 +53,27 @@ pub fn encode_courier(courier_id: CourierId, event: &CourierEvent, meta: &EventM
         }
     };
     let id = courier_id.to_string();
+    envelope::encode(meta, Belongs::aggregate(&id), event.event_type(), SCHEMA_VERSION, wire)
+}
+
+pub fn encode_route(route_id: RouteId, event: &RouteEvent, meta: &EventMeta) -> NewEvent {
+    let wire = match event {
+        RouteEvent::Planned { id, constraints, reason, plan, starts_at, starts_from, planner } => {
+            delivery_event::Event::RoutePlanned(v1::RoutePlanned {
+                route: Some(route_to_wire(&CourierRoute {
+                    id: *id,
+                    constraints: *constraints,
+                    reason: *reason,
+                    plan: plan.clone(),
+                    starts_at: *starts_at,
+                    starts_from: *starts_from,
+                    planner: planner.clone(),
+                    planned_at: meta.occurred_at,
+                })),
+            })
+        }
+    };
+    let id = route_id.to_string();
     envelope::encode(meta, Belongs::aggregate(&id), event.event_type(), SCHEMA_VERSION, wire)
 }
 
@@ -126,6 +151,15 @@ fn delivery_event_to_wire(event: &DeliveryEvent) -> delivery_event::Event {
                 message: message.clone(),
             })
         }
+        DeliveryEvent::EtaPlanned { route, sequence, eta, unplanned_reason } => {
+            Wire::DeliveryEtaPlanned(v1::DeliveryEtaPlanned {
+                courier_id: route.courier.to_string(),
+                date: route.day.format("%Y-%m-%d").to_string(),
+                sequence: *sequence,
+                eta: eta.map(convert::timestamp_to_wire),
+                unplanned_reason: unplanned_reason.clone(),
+            })
+        }
     }
 }
 
@@ -156,6 +190,31 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             return courier(CourierEvent::ZonesChanged { zones: changed.zones });
         }
         Wire::CourierRetired(retired) => return courier(CourierEvent::Retired { reason: retired.reason }),
+        Wire::RoutePlanned(planned) => {
+            let route_id = RouteId::parse(&header.aggregate_id)
+                .ok_or_else(|| CodecError::BadField(format!("aggregate_id {:?}", header.aggregate_id)))?;
+            let route = route_from_wire(route_id, planned.route.as_ref())?;
+            let event = RouteEvent::Planned {
+                id: route.id,
+                constraints: route.constraints,
+                reason: route.reason,
+                plan: route.plan,
+                starts_at: route.starts_at,
+                starts_from: route.starts_from,
+                planner: route.planner,
+            };
+            return Ok(Decoded::Route { route_id, meta, event });
+        }
+        Wire::DeliveryEtaPlanned(planned) => DeliveryEvent::EtaPlanned {
+            route: RouteId {
+                courier: courier_id_field("courier_id", &planned.courier_id)?,
+                day: chrono::NaiveDate::parse_from_str(&planned.date, "%Y-%m-%d")
+                    .map_err(|_| CodecError::BadField(format!("date {:?}", planned.date)))?,
+            },
+            sequence: planned.sequence,
+            eta: planned.eta.as_ref().map(|eta| convert::timestamp_from_wire(Some(eta))),
+            unplanned_reason: planned.unplanned_reason,
+        },
         Wire::DeliveryScheduled(scheduled) => DeliveryEvent::Scheduled {
             order_id: delivery_id()?,
             service_level: stored::service_level(scheduled.service_level)
@@ -318,6 +377,110 @@ pub fn status_from_wire(status: v1::DeliveryStatus) -> Option<DeliveryStatus> {
         v1::DeliveryStatus::ReturnedToSender => Some(DeliveryStatus::ReturnedToSender),
         v1::DeliveryStatus::Lost => Some(DeliveryStatus::Lost),
     }
+}
+
+pub fn route_to_wire(route: &CourierRoute) -> v1::CourierRoute {
+    let id = |order: &OrderId| order.to_string();
+    v1::CourierRoute {
+        courier_id: route.id.courier.to_string(),
+        date: route.id.day.format("%Y-%m-%d").to_string(),
+        constraints: Some(constraints_to_wire(&route.constraints)),
+        reason: match route.reason {
+            PlanReason::Requested => v1::RoutePlanReason::Requested,
+            PlanReason::AttemptFailed => v1::RoutePlanReason::AttemptFailed,
+            PlanReason::StopAdded => v1::RoutePlanReason::StopAdded,
+        }
+        .into(),
+        stops: route
+            .plan
+            .stops
+            .iter()
+            .map(|stop| v1::RouteStop {
+                delivery_id: id(&stop.id),
+                sequence: stop.sequence,
+                eta: Some(convert::timestamp_to_wire(stop.eta)),
+                distance_m: stop.distance_m,
+                window_kept: stop.window_kept,
+            })
+            .collect(),
+        unplanned: route
+            .plan
+            .unplanned
+            .iter()
+            .map(|stop| v1::UnplannedStop { delivery_id: id(&stop.id), reason: stop.reason.clone() })
+            .collect(),
+        total_distance_m: route.plan.total_distance_m,
+        starts_at: Some(convert::timestamp_to_wire(route.starts_at)),
+        starts_from: Some((&route.starts_from).into()),
+        planner: route.planner.clone(),
+        planned_at: Some(convert::timestamp_to_wire(route.planned_at)),
+        version: 0,
+    }
+}
+
+pub fn constraints_to_wire(constraints: &RunConstraints) -> v1::RouteConstraints {
+    v1::RouteConstraints {
+        shift_start: Some(convert::timestamp_to_wire(constraints.shift_start)),
+        shift_end: Some(convert::timestamp_to_wire(constraints.shift_end)),
+        capacity: constraints.capacity,
+        depot: Some((&constraints.depot).into()),
+    }
+}
+
+fn route_from_wire(id: RouteId, route: Option<&v1::CourierRoute>) -> Result<CourierRoute, CodecError> {
+    let route = route.ok_or_else(|| CodecError::BadField("route".into()))?;
+    let point = |field: &str, value: Option<&v1::Coordinates>| {
+        value.and_then(stored::coordinates).ok_or_else(|| CodecError::BadField(field.to_owned()))
+    };
+    let constraints = route.constraints.as_ref().ok_or_else(|| CodecError::BadField("constraints".into()))?;
+    let order = |field: &str, value: &str| {
+        OrderId::parse(value).map_err(|_| CodecError::BadField(format!("{field} {value:?}")))
+    };
+    Ok(CourierRoute {
+        id,
+        constraints: RunConstraints {
+            shift_start: convert::timestamp_from_wire(constraints.shift_start.as_ref()),
+            shift_end: convert::timestamp_from_wire(constraints.shift_end.as_ref()),
+            capacity: constraints.capacity,
+            depot: point("constraints.depot", constraints.depot.as_ref())?,
+        },
+        reason: match v1::RoutePlanReason::try_from(route.reason) {
+            Ok(v1::RoutePlanReason::AttemptFailed) => PlanReason::AttemptFailed,
+            Ok(v1::RoutePlanReason::StopAdded) => PlanReason::StopAdded,
+            Ok(v1::RoutePlanReason::Requested) => PlanReason::Requested,
+            _ => return Err(CodecError::BadField("reason".into())),
+        },
+        plan: RunPlan {
+            stops: route
+                .stops
+                .iter()
+                .map(|stop| {
+                    Ok(PlannedStop {
+                        id: order("stops.delivery_id", &stop.delivery_id)?,
+                        sequence: stop.sequence,
+                        eta: convert::timestamp_from_wire(stop.eta.as_ref()),
+                        distance_m: stop.distance_m,
+                        window_kept: stop.window_kept,
+                    })
+                })
+                .collect::<Result<_, CodecError>>()?,
+            unplanned: route
+                .unplanned
+                .iter()
+                .map(|stop| {
+                    Ok(Unplanned {
+                        id: order("unplanned.delivery_id", &stop.delivery_id)?,
+                        reason: stop.reason.clone(),
+                    })
+                })
+                .collect::<Result<_, CodecError>>()?,
+            total_distance_m: route.total_distance_m,
+        },
+        starts_at: convert::timestamp_from_wire(route.starts_at.as_ref()),
+        starts_from: point("starts_from", route.starts_from.as_ref())?,
+        planner: route.planner.clone(),
+        planned_at: convert::timestamp_from_wire(route.planned_at.as_ref()),
+    })
 }
 
 pub fn proof_to_wire(proof: &ProofOfDelivery) -> v1::ProofOfDelivery {

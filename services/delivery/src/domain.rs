@@ -263,6 +263,8 @@ pub struct Delivery {
     pub failed_attempts: Vec<FailedAttempt>,
     pub proof: Option<ProofOfDelivery>,
     pub on_time: Option<bool>,
+    /// Its place on its courier's latest plan, if any.
+    pub eta: Option<crate::route::PlannedEta>,
     pub exceptions: Vec<RaisedException>,
     pub scheduled_at: Timestamp,
     pub updated_at: Timestamp,
@@ -307,6 +309,8 @@ pub struct Policy {
     pub max_attempts: u32,
     /// How long after a failed attempt the next window starts.
     pub reschedule_after: chrono::Duration,
+    /// How couriers' runs are planned.
+    pub routes: crate::route::RoutePolicy,
 }
 
 /// A promised window: from `arrival + start_after` to `arrival + end_after`.
@@ -330,6 +334,7 @@ impl Default for Policy {
             standard: WindowRule::hours(24, 72),
             max_attempts: 3,
             reschedule_after: chrono::Duration::hours(24),
+            routes: crate::route::RoutePolicy::default(),
         }
     }
 }

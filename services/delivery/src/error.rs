@@ -21,7 +21,13 @@ impl From<Rejection> for Status {
             | Rejection::CourierHasOpenDeliveries { .. }
             | Rejection::NoCourierForZone { .. }
             | Rejection::InvalidState { .. }
-            | Rejection::NoCourierAssigned => Status::failed_precondition(rejection.to_string()),
+            | Rejection::NoCourierAssigned
+            | Rejection::NoStops
+            | Rejection::StopsWithoutCoordinates { .. }
+            | Rejection::RouteNotPlanned
+            | Rejection::ShiftOver { .. } => Status::failed_precondition(rejection.to_string()),
+            // The solver's own failure, not the caller's mistake.
+            Rejection::PlannerFailed(message) => Status::internal(message),
         }
     }
 }

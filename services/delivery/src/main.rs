@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use waybill_delivery::domain::{Policy, WindowRule};
+use waybill_delivery::route::RoutePolicy;
+use waybill_delivery::route::distance::Travel;
+use waybill_delivery::route::solver::SolverLimits;
 use waybill_delivery::server::{self, Settings};
 use waybill_runtime::ServiceFlags;
 use waybill_types::duration::{self, Unit};
@@ -31,6 +34,49 @@ struct Config {
     window_express: String,
     #[arg(long, env = "WAYBILL_DELIVERY_WINDOW_STANDARD", default_value = "24/72")]
     window_standard: String,
+    /// Courier routes: road distance as a percentage of the great-circle distance between
+    /// two addresses' coordinates (130 = ×1.3).
+    #[arg(long, env = "WAYBILL_DELIVERY_ROUTE_ROAD_FACTOR_PERCENT", default_value_t = 130)]
+    route_road_factor_percent: u32,
+    /// Courier routes: average driving speed between stops, km/h.
+    #[arg(long, env = "WAYBILL_DELIVERY_ROUTE_SPEED_KMH", default_value_t = 25)]
+    route_speed_kmh: u32,
+    /// Courier routes: minutes at each door.
+    #[arg(long, env = "WAYBILL_DELIVERY_ROUTE_HANDOVER_MINUTES", default_value_t = 5)]
+    route_handover_minutes: u64,
+    /// Courier routes: the most a plan may search, in seconds (also capped at 300
+    /// generations).
+    #[arg(long, env = "WAYBILL_DELIVERY_ROUTE_SOLVER_SECONDS", default_value_t = 2)]
+    route_solver_seconds: u64,
+    /// A road-routing engine for travel times (e.g. an OSRM URL). Not supported yet: the
+    /// service refuses to start with one rather than silently use straight lines.
+    #[arg(long, env = "WAYBILL_DELIVERY_ROUTING_ENGINE")]
+    routing_engine: Option<String>,
+}
+
+/// How couriers' runs are planned, from the flags.
+fn routes(config: &Config) -> anyhow::Result<RoutePolicy> {
+    anyhow::ensure!(
+        config.routing_engine.is_none(),
+        "--routing-engine is not supported yet: routes use great-circle distances × --route-road-factor-percent"
+    );
+    anyhow::ensure!(
+        config.route_road_factor_percent >= 100,
+        "--route-road-factor-percent must be at least 100"
+    );
+    anyhow::ensure!(config.route_speed_kmh >= 1, "--route-speed-kmh must be at least 1");
+    anyhow::ensure!(config.route_solver_seconds >= 1, "--route-solver-seconds must be at least 1");
+    Ok(RoutePolicy {
+        travel: Travel {
+            road_factor_percent: config.route_road_factor_percent,
+            speed_kmh: config.route_speed_kmh,
+        },
+        handover: Duration::from_secs(config.route_handover_minutes * 60),
+        limits: SolverLimits {
+            max_time: Duration::from_secs(config.route_solver_seconds),
+            ..SolverLimits::default()
+        },
+    })
 }
 
 /// "<start>/<end>" after the arrival: start at or after the arrival, end after start, within
@@ -63,6 +109,7 @@ async fn main() -> anyhow::Result<()> {
         standard: window("window-standard", &config.window_standard)?,
         max_attempts: config.max_attempts,
         reschedule_after,
+        routes: routes(&config)?,
     };
     let settings =
         Settings { sla_tick: Duration::from_millis(config.sla_tick_ms), ..config.service.settings(policy) };

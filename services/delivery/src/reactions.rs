@@ -5,7 +5,14 @@
 //!   the destination hub → schedule its delivery with a promised window, and tell the
 //!   consignee (one append);
 //! - `delivery-orders` (`waybill.intake.order.>`): the consignee's address changed → update
-//!   the delivery if it is not out yet.
+//!   the delivery if it is not out yet;
+//! - `delivery-routes` (delivery's own `waybill.delivery.task.>`): an attempt failed on a
+//!   stop of its courier's plan for that day, or a delivery was assigned to a courier whose
+//!   day is planned → re-plan the rest of that run (`crate::route`). A reaction rather than
+//!   part of the attempt's or the assignment's own decision: those stay one small append on
+//!   one delivery, and the solver's seconds are not spent while a courier waits at the
+//!   door. A re-plan the route refuses (the courier retired meanwhile) is logged, not
+//!   retried.
 //!
 //! Other services' events are read through their typed facts (`waybill_proto::facts`),
 //! never through their crates. Every command's request id is the causing event's id
@@ -19,13 +26,22 @@ use waybill_proto::facts;
 use waybill_proto::facts::{dispatch::TaskFact, intake::OrderFact};
 use waybill_types::{Actor, OrderId};
 
-use crate::commands::{CommandError, DeliveryRunner};
-use crate::domain::DeliveryCommand;
+use crate::codec::{self, Decoded};
+use crate::commands::{CommandError, DeliveryRunner, RouteRunner};
+use crate::domain::{DeliveryCommand, DeliveryEvent};
+use crate::route::{PlanReason, PlanRoute, RouteId};
 
 /// The durable consumer of dispatch's task events; shared by all replicas.
 pub const ARRIVALS_CONSUMER: &str = "delivery-arrivals";
 /// The durable consumer of intake's order events; shared by all replicas.
 pub const ORDERS_CONSUMER: &str = "delivery-orders";
+
+/// The durable consumer of delivery's own delivery events, for re-planning runs.
+pub const ROUTES_CONSUMER: &str = "delivery-routes";
+
+pub fn routes_settings() -> ReactionSettings {
+    ReactionSettings::durable("delivery", ROUTES_CONSUMER, "waybill.delivery.task.>")
+}
 
 pub fn arrivals_settings() -> ReactionSettings {
     ReactionSettings::durable("delivery", ARRIVALS_CONSUMER, "waybill.dispatch.task.>")
@@ -108,6 +124,53 @@ pub async fn follow_order(runner: DeliveryRunner, recorded: RecordedEvent) -> Re
     let command = DeliveryCommand::UpdateAddress { address, source_event_id: envelope.event_id.clone() };
     let meta = CommandMeta::reacting_to(&cause, Actor::service(ORDERS_CONSUMER));
     runner.run(order_id, &command, &meta).await.map(|_| ()).map_err(reaction_error)
+}
+
+/// Re-plans the rest of a planned run after a failed attempt on it or a new stop for it.
+pub async fn replan_route(runner: RouteRunner, recorded: RecordedEvent) -> Result<(), ReactionError> {
+    let Decoded::Delivery { delivery_id, meta: cause, event } =
+        codec::decode(&recorded.payload).map_err(poison)?
+    else {
+        return Ok(());
+    };
+    let day = cause.occurred_at.date_naive();
+    runner
+        .model
+        .wait_for(recorded.position, runner.wait_timeout)
+        .await
+        .map_err(|error| ReactionError::Transient(error.to_string()))?;
+    let replan = {
+        let book = runner.model.read();
+        let planned = |courier| book.courier_route(&RouteId { courier, day }).map(|record| &record.route);
+        match event {
+            DeliveryEvent::AttemptFailed { .. } => {
+                let courier = book.delivery(&delivery_id).and_then(|record| record.delivery.courier);
+                courier
+                    .filter(|courier| {
+                        planned(*courier).is_some_and(|route| route.stop(&delivery_id).is_some())
+                    })
+                    .map(|courier| (courier, PlanReason::AttemptFailed, Some(delivery_id)))
+            }
+            DeliveryEvent::CourierAssigned { courier_id, .. } => planned(courier_id)
+                .filter(|route| route.stop(&delivery_id).is_none())
+                .map(|_| (courier_id, PlanReason::StopAdded, None)),
+            _ => None,
+        }
+    };
+    let Some((courier, reason, from_stop)) = replan else { return Ok(()) };
+    let command = PlanRoute { constraints: None, reason, from_stop };
+    let meta = CommandMeta::reacting_to(&cause, Actor::service(ROUTES_CONSUMER));
+    match runner.run_decision(RouteId { courier, day }, &command, &meta).await {
+        Ok(decided) => {
+            tracing::info!(%courier, %day, ?reason, stops = decided.outcome.state.plan.stops.len(), "run re-planned");
+            Ok(())
+        }
+        Err(CommandError::Rejected(rejection)) => {
+            tracing::warn!(%courier, %day, ?reason, %rejection, "run not re-planned");
+            Ok(())
+        }
+        Err(other) => Err(ReactionError::Transient(other.to_string())),
+    }
 }
 
 fn poison(error: DecodeError) -> ReactionError {

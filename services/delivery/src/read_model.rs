@@ -22,6 +22,7 @@ use waybill_types::{OrderId, Party, ServiceLevel, Timestamp};
 
 use crate::codec::{self, Decoded};
 use crate::domain::{Courier, CourierId, Delivery, DeliveryStatus, evolve, evolve_courier, same_zone};
+use crate::route::{CourierRoute, RouteId, evolve_route};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeliveryRecord {
@@ -36,6 +37,14 @@ pub struct CourierRecord {
     pub courier: Courier,
     pub version: Position,
     /// What caused each of its events (for idempotent retries).
+    pub causes: CausationIndex,
+}
+
+/// A courier's day, as last planned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RouteRecord {
+    pub route: CourierRoute,
+    pub version: Position,
     pub causes: CausationIndex,
 }
 
@@ -62,6 +71,7 @@ pub struct DeliveryFilter {
 pub struct DeliveryBook {
     deliveries: BTreeMap<OrderId, DeliveryRecord>,
     couriers: BTreeMap<CourierId, CourierRecord>,
+    routes: BTreeMap<RouteId, RouteRecord>,
     orders: HashMap<OrderId, OrderFacts>,
     /// Deliveries on each courier's books (assigned, out, or between attempts).
     open_by_courier: HashMap<CourierId, BTreeSet<OrderId>>,
@@ -89,6 +99,16 @@ impl AggregateStore<Courier> for DeliveryBook {
     }
 }
 
+impl AggregateStore<CourierRoute> for DeliveryBook {
+    fn current(&self, id: &RouteId) -> Option<(CourierRoute, Position)> {
+        self.routes.get(id).map(|record| (record.route.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, id: &RouteId, causation_id: &str) -> Option<Position> {
+        self.routes.get(id)?.causes.latest_caused_by(causation_id)
+    }
+}
+
 impl DeliveryBook {
     pub fn new() -> Self {
         Self::default()
@@ -100,6 +120,10 @@ impl DeliveryBook {
 
     pub fn courier(&self, id: &CourierId) -> Option<&CourierRecord> {
         self.couriers.get(id)
+    }
+
+    pub fn courier_route(&self, id: &RouteId) -> Option<&RouteRecord> {
+        self.routes.get(id)
     }
 
     pub fn order_facts(&self, id: &OrderId) -> Option<&OrderFacts> {
@@ -271,6 +295,23 @@ impl DeliveryBook {
                 &delivery_event,
                 meta.occurred_at,
             ),
+            Decoded::Route { route_id, meta, event: route_event } => {
+                let previous = self.routes.remove(&route_id);
+                let (state, mut causes) = match previous {
+                    Some(record) => (Some(record.route), record.causes),
+                    None => (None, CausationIndex::new()),
+                };
+                let Some(route) = evolve_route(state, &route_event, meta.occurred_at) else {
+                    return Err(ProjectionError(format!(
+                        "event {} at position {} does not apply to route {route_id}",
+                        route_event.event_type(),
+                        event.position
+                    )));
+                };
+                causes.record(event.position, &meta.causation_id);
+                self.routes.insert(route_id, RouteRecord { route, version: event.position, causes });
+                Ok(())
+            }
         }
     }
 

@@ -63,6 +63,7 @@ fn munich() -> Address {
         region: "BY".to_owned(),
         postal_code: "80802".to_owned(),
         country_code: "DE".to_owned(),
+        coordinates: None,
     }
 }
 

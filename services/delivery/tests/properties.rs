@@ -32,6 +32,7 @@ fn party(city: &str) -> Party {
             region: String::new(),
             postal_code: "80802".into(),
             country_code: "DE".into(),
+            coordinates: None,
         },
     }
 }

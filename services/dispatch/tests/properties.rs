@@ -32,6 +32,7 @@ fn city(name: &str) -> Address {
         region: String::new(),
         postal_code: String::new(),
         country_code: "DE".into(),
+        coordinates: None,
     }
 }
 

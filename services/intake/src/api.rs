@@ -373,11 +373,19 @@ impl IntakeService for IntakeApi {
         let timeline = crate::timeline::across_services(&self.runner.log, &order_id, intake_timeline)
             .await
             .map_err(|error| Status::unavailable(format!("event log unavailable: {error}")))?;
+        // The latest plan's word, while the goods may still come.
+        let eta = timeline
+            .iter()
+            .rev()
+            .find_map(|entry| entry.planned_eta)
+            .flatten()
+            .filter(|_| !status.is_terminal() && status != crate::domain::OrderStatus::Cancelled);
         let timeline = timeline.into_iter().map(|entry| timeline_entry_to_wire(entry, redaction)).collect();
         Ok(Response::new(v1::TrackOrderResponse {
             order_id: order_id.to_string(),
             status: status_to_wire(status).into(),
             timeline,
+            eta: eta.map(convert::timestamp_to_wire),
         }))
     }
 

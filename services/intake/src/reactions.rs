@@ -135,7 +135,7 @@ fn fulfilment_fact(recorded: &RecordedEvent) -> Result<Option<(Envelope<()>, Com
             Command::RecordReturnedToSender { source_event_id, attempts: *attempts }
         }
         DeliveryFact::Completed { .. } => Command::RecordDelivery { source_event_id },
-        DeliveryFact::ExceptionRaised { .. } => return Ok(None),
+        DeliveryFact::ExceptionRaised { .. } | DeliveryFact::EtaPlanned { .. } => return Ok(None),
     };
     Ok(Some((envelope.with_event(()), command)))
 }

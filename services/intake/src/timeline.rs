@@ -41,6 +41,9 @@ pub struct TimelineEntry {
     pub service: &'static str,
     /// The handover's evidence, on a completed delivery.
     pub proof_of_delivery: Option<ProofOfDelivery>,
+    /// On delivery's `DeliveryEtaPlanned`: the courier's ETA (`Some(None)`: taken off the
+    /// run); `None` on every other event.
+    pub planned_eta: Option<Option<Timestamp>>,
 }
 
 /// The timeline of intake's own history of an order, as read from the log.
@@ -80,6 +83,7 @@ pub fn entry(position: Position, meta: &EventMeta, event: &Event) -> TimelineEnt
         summary: summarize(event),
         service: "intake",
         proof_of_delivery: None,
+        planned_eta: None,
     }
 }
 
@@ -90,6 +94,7 @@ pub fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
     let Envelope { header, event } = envelope::decode(&recorded.payload).ok()?;
     // A task whose id is not the order's is the reverse shipment of a return.
     let reverse = !header.is_about_the_order_itself();
+    let mut planned_eta = None;
     let (service, summary, proof_of_delivery) = match event? {
         Payload::Dispatch(event) if reverse => {
             ("dispatch", format!("return shipment: {}", summarize_dispatch(event.event?)?), None)
@@ -104,6 +109,9 @@ pub fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
                 }
                 _ => None,
             };
+            if let delivery_event::Event::DeliveryEtaPlanned(planned) = &event {
+                planned_eta = Some(planned.eta.as_ref().map(|eta| convert::timestamp_from_wire(Some(eta))));
+            }
             ("delivery", summarize_delivery(event)?, proof)
         }
         _ => return None,
@@ -117,6 +125,7 @@ pub fn foreign_entry(recorded: &RecordedEvent) -> Option<TimelineEntry> {
         summary,
         service,
         proof_of_delivery,
+        planned_eta,
     })
 }
 
@@ -204,6 +213,15 @@ fn summarize_delivery(event: delivery_event::Event) -> Option<String> {
             },
             if raised.description.is_empty() { String::new() } else { format!(": {}", raised.description) }
         ),
+        E::RoutePlanned(_) => return None,
+        E::DeliveryEtaPlanned(planned) => match planned.eta {
+            Some(eta) => format!(
+                "courier expected at {} (stop {} of the run)",
+                convert::timestamp_from_wire(Some(&eta)).format("%Y-%m-%d %H:%M UTC"),
+                planned.sequence
+            ),
+            None => format!("taken off the courier's run: {}", planned.unplanned_reason),
+        },
         // The text and the recipient stay out: they are personal, and the milestone says it.
         E::CustomerNotificationRequested(notification) => format!(
             "consignee notified: {}",

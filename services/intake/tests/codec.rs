@@ -23,6 +23,7 @@ fn party(name: &str, city: &str) -> Party {
             region: "BE".into(),
             postal_code: "10115".into(),
             country_code: "DE".into(),
+            coordinates: None,
         },
     }
 }

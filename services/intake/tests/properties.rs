@@ -34,6 +34,7 @@ fn address() -> impl Strategy<Value = Address> {
         region: region.to_owned(),
         postal_code: "00000".to_owned(),
         country_code: country_code.to_owned(),
+        coordinates: None,
     })
 }
 

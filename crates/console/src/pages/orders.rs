@@ -222,6 +222,7 @@ pub async fn show(
     let last = timeline.timeline.iter().map(|entry| entry.position).max().unwrap_or(0);
     let body = html! {
         (details(&order))
+        @if let Some(eta) = &timeline.eta { p #eta { "Courier expected: " (format::time(Some(eta))) } }
         h2 { "Timeline" }
         (live::follower(&order_id, last))
         table #timeline {

@@ -30,6 +30,14 @@ pub enum DeliveryFact {
         kind: v1::DeliveryExceptionKind,
         description: String,
     },
+    /// The delivery's place on its courier's run for `date` (YYYY-MM-DD); `eta` `None`:
+    /// taken off the run.
+    EtaPlanned {
+        courier_id: String,
+        date: String,
+        sequence: u32,
+        eta: Option<Timestamp>,
+    },
 }
 
 /// A promised window; only one with both ends is read as one.
@@ -64,6 +72,12 @@ pub fn read(payload: &[u8]) -> Result<Option<Envelope<DeliveryFact>>, DecodeErro
             Wire::DeliveryExceptionRaised(raised) => DeliveryFact::ExceptionRaised {
                 kind: v1::DeliveryExceptionKind::try_from(raised.kind).unwrap_or_default(),
                 description: raised.description,
+            },
+            Wire::DeliveryEtaPlanned(planned) => DeliveryFact::EtaPlanned {
+                courier_id: planned.courier_id,
+                date: planned.date,
+                sequence: planned.sequence,
+                eta: planned.eta.as_ref().map(|eta| convert::timestamp_from_wire(Some(eta))),
             },
             _ => return None,
         })

@@ -30,6 +30,8 @@ pub struct OrderFacts {
     pub claims_paid: Vec<Money>,
     /// Complaints about the bill filed on this order.
     pub billing_complaints: u32,
+    /// Its place on its courier's latest planned run, if it was on one.
+    pub planned_stop: Option<super::PlannedStopFacts>,
 }
 
 impl OrderFacts {
@@ -58,6 +60,7 @@ impl OrderFacts {
             refunds: Vec::new(),
             claims_paid: Vec::new(),
             billing_complaints: 0,
+            planned_stop: None,
         }
     }
 

@@ -7,6 +7,7 @@
 
 use waybill_types::Timestamp;
 
+use super::operations::{self, ZoneCountFacts};
 use super::{ComplaintFacts, OrderFacts};
 
 /// `numerator / denominator`, counted; the ratio exists only when the denominator is not 0.
@@ -78,11 +79,21 @@ pub struct Kpis {
     pub cancellation: Rate,
     /// Returned to sender / last mile ended (delivered or returned to sender).
     pub returned_to_sender: Rate,
+    /// Consignments the cycle counts agreed on / consignments the counts or books named.
+    pub stock_accuracy: Rate,
+    /// Delivered planned stops delivered in the planned order / delivered planned stops.
+    pub route_order_kept: Rate,
+    /// Delivered planned stops delivered within 15 minutes of the planned ETA / the same.
+    pub route_eta_kept: Rate,
+    /// |delivered − planned ETA| over delivered planned stops (the lead time's shape).
+    pub eta_error: LeadTime,
+    /// Mean of delivered − planned ETA (late positive); `None` without planned stops.
+    pub eta_bias_seconds: Option<i64>,
 }
 
 /// Every KPI over `orders` and `complaints` (already scoped by the caller). Each line
 /// names its section in docs/KPIS.md.
-pub fn compute(orders: &[&OrderFacts], complaints: &[&ComplaintFacts]) -> Kpis {
+pub fn compute(orders: &[&OrderFacts], complaints: &[&ComplaintFacts], counts: &[&ZoneCountFacts]) -> Kpis {
     let delivered: Vec<&OrderFacts> =
         orders.iter().copied().filter(|order| !order.cancelled && order.delivered_at.is_some()).collect();
     let completed: Vec<&OrderFacts> = orders.iter().copied().filter(|order| order.is_completed()).collect();
@@ -91,6 +102,8 @@ pub fn compute(orders: &[&OrderFacts], complaints: &[&ComplaintFacts]) -> Kpis {
         .copied()
         .filter(|order| !order.cancelled && (order.delivered_at.is_some() || order.returned_to_sender))
         .collect();
+    let (route_order_kept, route_eta_kept) = operations::route_adherence(&delivered);
+    let (eta_error, eta_bias_seconds) = operations::eta_error(&delivered);
     let resolved: Vec<&ComplaintFacts> =
         complaints.iter().copied().filter(|complaint| complaint.resolved).collect();
     Kpis {
@@ -125,6 +138,14 @@ pub fn compute(orders: &[&OrderFacts], complaints: &[&ComplaintFacts]) -> Kpis {
         returned_to_sender: Rate::count(last_mile_ended.iter().copied(), |order| {
             order.returned_to_sender && order.delivered_at.is_none()
         }),
+        // KPIS.md "Stock accuracy".
+        stock_accuracy: operations::stock_accuracy(counts),
+        // KPIS.md "Route adherence".
+        route_order_kept,
+        route_eta_kept,
+        // KPIS.md "ETA error".
+        eta_error,
+        eta_bias_seconds,
     }
 }
 

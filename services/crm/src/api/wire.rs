@@ -93,6 +93,15 @@ pub fn kpis_to_wire(kpis: &Kpis) -> v1::ServiceKpis {
         cancellation: Some(rate_to_wire(kpis.cancellation)),
         orders: kpis.orders,
         returned_to_sender: Some(rate_to_wire(kpis.returned_to_sender)),
+        stock_accuracy: Some(rate_to_wire(kpis.stock_accuracy)),
+        route_order_kept: Some(rate_to_wire(kpis.route_order_kept)),
+        route_eta_kept: Some(rate_to_wire(kpis.route_eta_kept)),
+        eta_error: Some(v1::EtaError {
+            stops: kpis.eta_error.delivered_orders,
+            mean_abs_seconds: kpis.eta_error.mean_seconds,
+            p90_abs_seconds: kpis.eta_error.p90_seconds,
+            mean_signed_seconds: kpis.eta_bias_seconds,
+        }),
     }
 }
 

@@ -2,18 +2,20 @@
 //!
 //! Intake: placed (customer, time, quote total, chargeable weight), amended and redirected
 //! (a new quote), cancelled, restored. Delivery: completed (the proof's time, on time,
-//! first attempt), exceptions (damage, loss, handover dispute), returned to sender. A
+//! first attempt), exceptions (damage, loss, handover dispute), returned to sender, the
+//! order's place on its courier's latest planned run. Dispatch: hubs' cycle counts. A
 //! delivery fact about an order CRM has not seen placed cannot happen in a consistent log
 //! (delivery follows the order); it is skipped with a warning rather than invented.
 
 use waybill_eventlog::{ProjectionError, RecordedEvent};
 use waybill_proto::facts::delivery::{self, DeliveryFact};
+use waybill_proto::facts::dispatch::{self, HubFact};
 use waybill_proto::facts::intake::{self, OrderFact};
 use waybill_proto::v1;
 use waybill_types::{CustomerId, OrderId};
 
 use super::{CrmModel, not_an_envelope};
-use crate::analytics::OrderFacts;
+use crate::analytics::{OrderFacts, PlannedStopFacts, ZoneCountFacts};
 
 pub(super) fn apply_intake(model: &mut CrmModel, event: &RecordedEvent) -> Result<(), ProjectionError> {
     let Some(fact) = intake::read(&event.payload).map_err(|error| not_an_envelope(event, error))? else {
@@ -71,6 +73,7 @@ pub(super) fn apply_delivery(model: &mut CrmModel, event: &RecordedEvent) -> Res
         DeliveryFact::Completed { .. }
             | DeliveryFact::ExceptionRaised { .. }
             | DeliveryFact::ReturnedToSender { .. }
+            | DeliveryFact::EtaPlanned { .. }
     );
     if !relevant {
         return Ok(());
@@ -96,7 +99,25 @@ pub(super) fn apply_delivery(model: &mut CrmModel, event: &RecordedEvent) -> Res
             _ => {}
         },
         DeliveryFact::ReturnedToSender { .. } => order.returned_to_sender = true,
+        DeliveryFact::EtaPlanned { courier_id, date, sequence, eta } => {
+            order.planned_stop = eta.map(|eta| PlannedStopFacts { run: (courier_id, date), sequence, eta });
+        }
         _ => {}
+    }
+    Ok(())
+}
+
+/// A hub's cycle count of one zone (stock accuracy).
+pub(super) fn apply_hub(model: &mut CrmModel, event: &RecordedEvent) -> Result<(), ProjectionError> {
+    let Some(fact) = dispatch::read_hub(&event.payload).map_err(|error| not_an_envelope(event, error))?
+    else {
+        return Ok(());
+    };
+    let counted_at = fact.occurred_at;
+    match fact.event {
+        HubFact::ZoneCounted { expected, counted, discrepancies, .. } => {
+            model.zone_counts.push(ZoneCountFacts { counted_at, expected, counted, discrepancies })
+        }
     }
     Ok(())
 }

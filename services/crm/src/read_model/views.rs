@@ -9,6 +9,7 @@ use waybill_types::{CustomerId, Timestamp};
 use super::{CrmModel, CustomerRecord};
 use crate::analytics::{
     self, AbcClass, AbcReport, ComplaintFacts, Kpis, LifecycleClass, OrderFacts, Period, Policy, Totals,
+    ZoneCountFacts,
 };
 
 /// A customer as GetCustomer and ListCustomers show it.
@@ -181,7 +182,10 @@ impl CrmModel {
             .into_iter()
             .filter(|complaint| period.contains(self.complaint_time(complaint)))
             .collect();
-        analytics::kpi::compute(&orders, &complaints)
+        // Stock is counted per hub zone, for no customer: only the period scopes it.
+        let counts: Vec<&ZoneCountFacts> =
+            self.zone_counts.iter().filter(|count| period.contains(count.counted_at)).collect();
+        analytics::kpi::compute(&orders, &complaints, &counts)
     }
 
     /// The money of the orders placed in `period` (of `customer`, or of everyone): the

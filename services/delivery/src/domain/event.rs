@@ -1,7 +1,9 @@
 //! What happened to a courier or a delivery, as the deciders emit them and `evolve`
 //! applies them. The wire form lives in `codec.rs`.
 
-use waybill_types::{Address, Contact, OrderId, Party, ServiceLevel};
+use waybill_types::{Address, Contact, OrderId, Party, ServiceLevel, Timestamp};
+
+use crate::route::RouteId;
 
 use super::{CourierId, ExceptionKind, FailureReason, Milestone, ProofOfDelivery, TimeWindow};
 
@@ -82,6 +84,14 @@ pub enum DeliveryEvent {
         recipient: Contact,
         message: String,
     },
+    /// Its place on a courier's run (`eta` `None`: taken off the run, `unplanned_reason`
+    /// says why); written with the route's `Planned`.
+    EtaPlanned {
+        route: RouteId,
+        sequence: u32,
+        eta: Option<Timestamp>,
+        unplanned_reason: String,
+    },
 }
 
 impl DeliveryEvent {
@@ -98,6 +108,7 @@ impl DeliveryEvent {
             DeliveryEvent::NotificationRequested { .. } => {
                 "waybill.delivery.customer_notification_requested.v1"
             }
+            DeliveryEvent::EtaPlanned { .. } => "waybill.delivery.delivery_eta_planned.v1",
         }
     }
 }

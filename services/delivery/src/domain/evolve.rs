@@ -5,6 +5,8 @@
 
 use waybill_types::Timestamp;
 
+use crate::route::PlannedEta;
+
 use super::{Delivery, DeliveryEvent, DeliveryStatus, ExceptionKind, FailedAttempt, RaisedException};
 
 /// Pure; the same function rebuilds state on replay and applies live events. `at` is the
@@ -26,6 +28,7 @@ pub fn evolve(state: Option<Delivery>, event: &DeliveryEvent, at: Timestamp) -> 
                     failed_attempts: Vec::new(),
                     proof: None,
                     on_time: None,
+                    eta: None,
                     exceptions: Vec::new(),
                     scheduled_at: at,
                     updated_at: at,
@@ -80,6 +83,11 @@ pub fn evolve(state: Option<Delivery>, event: &DeliveryEvent, at: Timestamp) -> 
         }
         // Tells the consignee; changes nothing on the delivery.
         DeliveryEvent::NotificationRequested { .. } => return Some(delivery),
+        // The plan's, not the delivery's own progress: `updated_at` stays.
+        DeliveryEvent::EtaPlanned { route, sequence, eta, .. } => {
+            delivery.eta = eta.map(|eta| PlannedEta { route: *route, sequence: *sequence, eta });
+            return Some(delivery);
+        }
     }
     delivery.updated_at = at;
     Some(delivery)

@@ -1,7 +1,7 @@
 //! Why a command was refused. Each variant is something a caller can act on; `error.rs`
 //! maps them to gRPC statuses in one place.
 
-use waybill_types::FieldViolation;
+use waybill_types::{FieldViolation, OrderId, Timestamp};
 
 use super::{CourierId, DeliveryStatus};
 
@@ -24,6 +24,16 @@ pub enum Rejection {
     InvalidState { action: &'static str, status: DeliveryStatus },
     #[error("cannot start a delivery without a courier; assign one first")]
     NoCourierAssigned,
+    #[error("the courier has no open delivery for that day to plan")]
+    NoStops,
+    #[error("deliveries without coordinates cannot be planned: {}", deliveries.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    StopsWithoutCoordinates { deliveries: Vec<OrderId> },
+    #[error("the courier's run for that day was not planned yet")]
+    RouteNotPlanned,
+    #[error("the shift ended at {shift_end}; nothing is left to plan")]
+    ShiftOver { shift_end: Timestamp },
+    #[error("{0}")]
+    PlannerFailed(String),
     /// Business-rule problems with the command's data, by field path.
     #[error("invalid command: {}", FieldViolation::describe_all(violations))]
     Invalid { violations: Vec<FieldViolation> },

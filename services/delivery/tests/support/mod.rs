@@ -8,7 +8,7 @@
 use waybill_delivery::server::{self, Settings};
 use waybill_eventlog::{EventLog, RecordedEvent, subject};
 pub use waybill_fixtures::{
-    DeliveryClient as Client, IntakeClient, ManualClock, party, proof_of_delivery as proof_at,
+    DeliveryClient as Client, IntakeClient, ManualClock, party, party_at, proof_of_delivery as proof_at,
     violated_fields as field_names,
 };
 use waybill_proto::v1::{self, event_envelope::Payload};
@@ -56,10 +56,20 @@ pub async fn order_placed(
     city: &str,
     service_level: v1::ServiceLevel,
 ) -> RecordedEvent {
+    order_placed_to(log, order_id, party("Erika Mustermann", city), service_level).await
+}
+
+/// Intake's OrderPlaced for an order to `consignee` at `service_level`.
+pub async fn order_placed_to(
+    log: &EventLog,
+    order_id: &str,
+    consignee: v1::Party,
+    service_level: v1::ServiceLevel,
+) -> RecordedEvent {
     let placed = v1::OrderPlaced {
         customer_id: "cust-1".into(),
         shipper: Some(party("Acme GmbH", "Berlin")),
-        consignee: Some(party("Erika Mustermann", city)),
+        consignee: Some(consignee),
         cargo: Vec::new(),
         service_level: service_level.into(),
         quote: None,

@@ -92,6 +92,10 @@ impl DeliveryApi {
             from_stop: None,
         };
         let meta = Self::meta(&request, request_id);
+        // A plan reads every open stop of the courier: it must see each assignment this
+        // service has acknowledged (a dispatcher assigns, then plans), not only the route's
+        // own version, which the runner's stale-state check covers.
+        self.routes.caught_up_with_own_writes().await?;
         let decided = self.routes.run_decision(RouteId { courier, day }, &command, &meta).await?;
         let outcome = decided.outcome;
         let mut route = route_to_wire(&outcome.state);

@@ -57,22 +57,9 @@ pub fn encode_courier(courier_id: CourierId, event: &CourierEvent, meta: &EventM
 }
 
 pub fn encode_route(route_id: RouteId, event: &RouteEvent, meta: &EventMeta) -> NewEvent {
-    let wire = match event {
-        RouteEvent::Planned { id, constraints, reason, plan, starts_at, starts_from, planner } => {
-            delivery_event::Event::RoutePlanned(v1::RoutePlanned {
-                route: Some(route_to_wire(&CourierRoute {
-                    id: *id,
-                    constraints: *constraints,
-                    reason: *reason,
-                    plan: plan.clone(),
-                    starts_at: *starts_at,
-                    starts_from: *starts_from,
-                    planner: planner.clone(),
-                    planned_at: meta.occurred_at,
-                })),
-            })
-        }
-    };
+    // A plan is the whole route: the wire carries the route the event makes.
+    let route = event.route(meta.occurred_at);
+    let wire = delivery_event::Event::RoutePlanned(v1::RoutePlanned { route: Some(route_to_wire(&route)) });
     let id = route_id.to_string();
     envelope::encode(meta, Belongs::aggregate(&id), event.event_type(), SCHEMA_VERSION, wire)
 }

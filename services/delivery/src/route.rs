@@ -120,22 +120,29 @@ impl RouteEvent {
     }
 }
 
-/// A plan replaces the previous one whole.
-pub fn evolve_route(_state: Option<CourierRoute>, event: &RouteEvent, at: Timestamp) -> Option<CourierRoute> {
-    match event {
-        RouteEvent::Planned { id, constraints, reason, plan, starts_at, starts_from, planner } => {
-            Some(CourierRoute {
-                id: *id,
-                constraints: *constraints,
-                reason: *reason,
-                plan: plan.clone(),
-                starts_at: *starts_at,
-                starts_from: *starts_from,
-                planner: planner.clone(),
-                planned_at: at,
-            })
+impl RouteEvent {
+    /// The route this event makes, planned at `at`: a plan is the whole route.
+    pub fn route(&self, at: Timestamp) -> CourierRoute {
+        match self {
+            RouteEvent::Planned { id, constraints, reason, plan, starts_at, starts_from, planner } => {
+                CourierRoute {
+                    id: *id,
+                    constraints: *constraints,
+                    reason: *reason,
+                    plan: plan.clone(),
+                    starts_at: *starts_at,
+                    starts_from: *starts_from,
+                    planner: planner.clone(),
+                    planned_at: at,
+                }
+            }
         }
     }
+}
+
+/// A plan replaces the previous one whole.
+pub fn evolve_route(_state: Option<CourierRoute>, event: &RouteEvent, at: Timestamp) -> Option<CourierRoute> {
+    Some(event.route(at))
 }
 
 /// A delivery's place on a plan, as the delivery keeps it.

@@ -317,6 +317,8 @@ impl AfterSalesService for AfterSalesApi {
         let note = convert::text(&mut violations, "note", &body.note, false);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
+        // The pickup is read beside the case, so the caller's position must be in first.
+        self.wait_for(context_of(&request).min_position).await?;
         let picked_up_at = self.runners.returns.model.read().reverse_pickup(&id);
         let receive = ReturnCommand::Receive { note, picked_up_at };
         let (case, position) = self.run_return(&request, request_id, id, receive).await?;

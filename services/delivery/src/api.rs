@@ -264,6 +264,8 @@ impl DeliveryService for DeliveryApi {
         let (violations, request_id, id) = delivery_command_fields(&body.request_id, &body.delivery_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
+        // The redirect is read beside the delivery, so the caller's position must be in first.
+        self.wait_for(context_of(&request).min_position).await?;
         let redirect = self.deliveries.model.read().order_facts(&id).and_then(|facts| {
             facts.redirected_by.clone().map(|event_id| (facts.consignee.address.clone(), event_id))
         });

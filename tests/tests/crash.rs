@@ -188,7 +188,7 @@ async fn a_stream_of_lifecycles_survives(crash: Crash) -> anyhow::Result<()> {
         }
         Crash::Nats => {
             let Broker::Single(nats) = &mut broker else { anyhow::bail!("no single server") };
-            // Down for longer than a reaction's whole backoff schedule (0.1 + 0.5 + 2 + 5 s):
+            // Down for longer than a reaction's whole backoff schedule (0.1 + 0.25 + 0.5 + 1 s):
             // reactions failing all along must still happen once NATS is back.
             tokio::task::block_in_place(|| nats.stop());
             tokio::time::sleep(NATS_OUTAGE).await;

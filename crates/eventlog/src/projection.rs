@@ -291,14 +291,18 @@ async fn run<P: Projection>(
 /// A new subscription from the position after `applied` if the log's head is past it while
 /// the subscription has been silent (its consumer is gone: see [`STALL_CHECK`]); `None` if
 /// the log has nothing new, or cannot say now (no leader yet): ask again later.
+///
+/// Each request is bounded by [`STALL_CHECK`]: while a clustered stream elects a leader, a
+/// request waits out its whole timeout (5 s) unanswered, and the next check should come
+/// soon after the election, not up to 5 s later.
 async fn resume_if_stalled(log: &EventLog, applied: Position) -> Option<EventSubscription> {
-    let head = log.head().await.ok()?;
+    let head = tokio::time::timeout(STALL_CHECK, log.head()).await.ok()?.ok()?;
     if head <= applied {
         return None;
     }
     tracing::warn!(applied, head, "the log moved on while the projection heard nothing; subscribing again");
     metrics::counter!("waybill_projection_resubscribed_total").increment(1);
-    log.subscribe_all(applied + 1).await.ok()
+    tokio::time::timeout(STALL_CHECK, log.subscribe_all(applied + 1)).await.ok()?.ok()
 }
 
 /// An event the projection could not apply.

@@ -72,7 +72,7 @@ pub struct ReactionSettings {
     /// Events handled at the same time, each of a different aggregate (default 16).
     pub lanes: usize,
     /// Deliveries of one event after which each further transient failure is logged as an
-    /// error and counted as `stuck` (default 5). It is still retried: see the module docs.
+    /// error and counted as `stuck` (default 15, about 13 s). It is still retried: see the module docs.
     pub alert_after: i64,
     /// Nak delay after the 1st, 2nd, ... failure; the last step repeats.
     pub backoff: Vec<Duration>,
@@ -106,12 +106,17 @@ impl Default for ReactionSettings {
             durable_name: String::new(),
             filters: Vec::new(),
             lanes: 16,
-            alert_after: 5,
+            // About 13 s of retries on the backoff below: longer than a leader election.
+            alert_after: 15,
+            // Capped at 1 s: the usual transient failure is the log being briefly
+            // unwritable (a clustered stream electing a leader takes 4–9 s), and an event
+            // should be handled within a second of the log coming back, not after a long
+            // last step. One retry a second per failing event costs the server nothing.
             backoff: vec![
                 Duration::from_millis(100),
+                Duration::from_millis(250),
                 Duration::from_millis(500),
-                Duration::from_secs(2),
-                Duration::from_secs(5),
+                Duration::from_secs(1),
             ],
             ack_wait: Duration::from_secs(5),
             handler_timeout: Duration::from_secs(30),

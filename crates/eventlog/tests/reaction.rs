@@ -423,3 +423,66 @@ async fn a_refused_event_is_acked_without_reaching_the_handler() {
     stop.send(true).unwrap();
     task.await.unwrap();
 }
+
+/// On a cluster, the node holding a reaction consumer's leadership (and so the runner's
+/// waiting pull) dies while the runner's own node lives on: the reaction goes on once a new
+/// leader is elected (seconds), not after the lost pull's expiry (30 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reaction_whose_consumer_leader_dies_goes_on_within_seconds() {
+    let mut cluster = tokio::task::block_in_place(waybill_testkit::NatsCluster::start);
+    let settings = ReactionSettings::durable("test", "leader-loss", "waybill.intake.>");
+    let connected = "n0";
+    let client = cluster.nodes[0].client().await;
+    let log = EventLog::open(client.clone(), waybill_eventlog::StreamSettings::default(), common::SOURCE)
+        .await
+        .expect("open the log");
+    let (handled_tx, mut handled) = tokio::sync::mpsc::unbounded_channel();
+    let _runner = spawn_runner(&log, settings, move |event: RecordedEvent| {
+        let handled_tx = handled_tx.clone();
+        async move {
+            let _ = handled_tx.send(event.position);
+            Ok(())
+        }
+    });
+    let first = put(&log, "o-1", "before").await;
+    let seen = tokio::time::timeout(WAIT, handled.recv()).await.expect("handled before the kill");
+    assert_eq!(seen, Some(first));
+
+    // The consumer's leader must be another node than the runner's.
+    let stream = async_nats::jetstream::new(client.clone()).get_stream("WAYBILL").await.unwrap();
+    let leader = loop {
+        let info = stream.consumer_info("leader-loss").await.unwrap();
+        let leader = info.cluster.and_then(|cluster| cluster.leader).unwrap_or_default();
+        if !leader.is_empty() && leader != connected {
+            break leader;
+        }
+        let _ = client.request("$JS.API.CONSUMER.LEADER.STEPDOWN.WAYBILL.leader-loss", "".into()).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let index: usize = leader.trim_start_matches('n').parse().unwrap();
+    tokio::task::block_in_place(|| cluster.kill(index));
+    let killed = tokio::time::Instant::now();
+
+    // The log stays writable with two nodes of three (once the stream has a leader).
+    let second = loop {
+        let key = uuid::Uuid::now_v7().to_string();
+        let event = common::event("OrderPlaced", "o-1", "after");
+        match log.append(&common::order("o-1"), None, &key, &[event]).await {
+            Ok(appended) => break appended.last,
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    let seen = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match handled.recv().await {
+                Some(position) if position >= second => return position,
+                Some(_) => continue,
+                None => panic!("the runner stopped"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("not handled 20 s after its consumer's leader died"));
+    assert_eq!(seen, second);
+    eprintln!("handled {:.1} s after the consumer's leader died", killed.elapsed().as_secs_f64());
+}

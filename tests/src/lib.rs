@@ -126,12 +126,8 @@ impl Service {
 
 /// The gRPC service `waybill-<name>` serves, which its health answers for.
 pub fn grpc_service(name: &str) -> anyhow::Result<&'static str> {
-    Ok(match name {
-        "intake" => "waybill.v1.IntakeService",
-        "dispatch" => "waybill.v1.DispatchService",
-        "delivery" => "waybill.v1.DeliveryService",
-        "aftersales" => "waybill.v1.AfterSalesService",
-        "crm" => "waybill.v1.CrmService",
-        other => anyhow::bail!("no service binary waybill-{other}"),
-    })
+    match waybill_testkit::Service::named(name) {
+        Some(service) => Ok(service.grpc_service()),
+        None => anyhow::bail!("no service binary waybill-{name}"),
+    }
 }

@@ -1,6 +1,8 @@
 //! The operator's `waybill` command line against a real nats-server with the production
 //! users (it runs as `ops`) and, where reactions matter, the real delivery binary: status,
-//! events as JSON, and a dead letter re-driven exactly once after its cause is fixed.
+//! events as JSON, a dead letter re-driven exactly once after its cause is fixed, backups
+//! restored and verified (against services the test starts on the copy, and against the
+//! scratch copy `verify --scratch` starts itself, interrupted once).
 
 use std::time::Duration;
 
@@ -482,6 +484,31 @@ async fn verify_compares_the_read_models_of_services_run_on_the_restored_copy() 
     assert!(same.contains("crm kpis and finance: 1 compared, 0 differences"), "{same}");
     assert!(!same.contains("differs"), "{same}");
 
+    // The same check with the copy made by verify itself: a scratch nats-server, the
+    // backup restored into it, the five services started on it, all gone afterwards.
+    let scratch_verify = [
+        "verify",
+        &dir_text,
+        "--scratch",
+        "--source-services",
+        &source_services,
+        "--token-file",
+        &token_text,
+    ];
+    let before = scratch_dirs()?;
+    let same = waybill(&source, &scratch_verify).await?;
+    assert!(same.contains("WAYBILL: ") && same.contains("messages compared, 0 differences"), "{same}");
+    assert!(same.contains("intake orders: 2 compared, 0 differences"), "{same}");
+    assert!(same.contains("crm kpis and finance: 1 compared, 0 differences"), "{same}");
+    assert!(!same.contains("differs"), "{same}");
+    assert!(same.contains("the scratch copy is stopped and removed"), "{same}");
+    assert_eq!(scratch_dirs()?, before, "the scratch copy's directory is removed");
+
+    // Interrupted once its services run: everything it started is stopped and removed.
+    let interrupted = interrupt_scratch_verify(&source, &scratch_verify).await?;
+    assert!(interrupted.contains("interrupted: the scratch copy is stopped and removed"), "{interrupted}");
+    assert_eq!(scratch_dirs()?, before, "the interrupted copy's directory is removed");
+
     clients.place("verify-after-the-backup", "globex").await?;
     eventually("crm to count the new order", || async {
         let kpis =
@@ -492,7 +519,58 @@ async fn verify_compares_the_read_models_of_services_run_on_the_restored_copy() 
     let differs = waybill(&target, &verify).await.expect_err("the source moved on").to_string();
     assert!(differs.contains("intake orders: 3 compared, differs"), "{differs}");
     assert!(differs.contains("answer differently"), "{differs}");
+    let differs = waybill(&source, &scratch_verify).await.expect_err("the source moved on").to_string();
+    assert!(differs.contains("intake orders: 3 compared, differs"), "{differs}");
+    assert!(differs.contains("crm kpis and finance: 1 compared, differs"), "{differs}");
+    assert!(differs.contains("scratch copy restored from"), "{differs}");
+    assert_eq!(scratch_dirs()?, before, "the scratch copy's directory is removed after a difference");
     Ok(())
+}
+
+/// The scratch copies' directories (`waybill-verify-*`) in the temporary directory.
+fn scratch_dirs() -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(std::env::temp_dir())?
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("waybill-verify-"))
+        .map(|entry| entry.path())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Starts `waybill ARGS` (a scratch verify), sends it SIGINT (Ctrl-C) once the scratch
+/// intake has written its address, and checks that it exits non-zero and that the scratch
+/// intake is gone; its stderr.
+async fn interrupt_scratch_verify(nats: &NatsServer, args: &[&str]) -> anyhow::Result<String> {
+    let before = scratch_dirs()?;
+    let verify = tokio::process::Command::new(binary("waybill")?)
+        .args(args)
+        .env("WAYBILL_NATS_URL", nats.url_as(User::Ops))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let intake_address = eventually("the scratch copy's intake to start", || async {
+        let dir = scratch_dirs().ok()?.into_iter().find(|dir| !before.contains(dir))?;
+        let address = dir.join("intake.address");
+        address.exists().then_some(address)
+    })
+    .await?;
+    let intake_pid = std::fs::read_to_string(&intake_address)?
+        .lines()
+        .find_map(|line| line.strip_prefix("pid=")?.parse::<i32>().ok())
+        .ok_or_else(|| anyhow::anyhow!("no pid in {}", intake_address.display()))?;
+    let pid = verify.id().ok_or_else(|| anyhow::anyhow!("verify already exited"))?;
+    let signal = tokio::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().await?;
+    anyhow::ensure!(signal.success(), "kill -INT {pid} failed");
+    let output = tokio::time::timeout(Duration::from_secs(30), verify.wait_with_output()).await??;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    anyhow::ensure!(!output.status.success(), "an interrupted verify exits non-zero: {stderr}");
+    let alive = std::path::Path::new(&format!("/proc/{intake_pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{intake_pid}/stat")).unwrap_or_default().contains(") Z ");
+    anyhow::ensure!(!alive, "the scratch intake (pid {intake_pid}) outlived the interrupted verify");
+    Ok(stderr)
 }
 
 /// Waits until the event stream's last position stays put for half a second (reactions

@@ -5,7 +5,8 @@
 //! so every event about the order on the log names the client's trace, whichever service
 //! wrote it and whether a person or a reaction caused it; this holds with export off. With
 //! an OTLP endpoint configured, the services' spans of that trace reach the collector, here a
-//! tiny OTLP/gRPC receiver inside the test.
+//! tiny OTLP/gRPC receiver inside the test; a call refused with an error status and a
+//! reaction's event that fails are error spans there, and timers' ticks spans of their own.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -134,6 +135,21 @@ struct Received {
     name: String,
     trace_id: String,
     parent_span_id: String,
+    /// OTLP's status code: 0 unset, 1 ok, 2 error.
+    status_code: i32,
+    status_message: String,
+    /// Its attributes' values, as text.
+    attributes: BTreeMap<String, String>,
+}
+
+/// An attribute's value as text (strings bare, numbers in decimal).
+fn text_of(value: Option<&any_value::Value>) -> String {
+    match value {
+        Some(any_value::Value::StringValue(text)) => text.clone(),
+        Some(any_value::Value::IntValue(number)) => number.to_string(),
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    }
 }
 
 /// An OTLP/gRPC trace receiver: keeps every span it is sent.
@@ -156,18 +172,26 @@ impl TraceService for Receiver {
                 .iter()
                 .flat_map(|resource| &resource.attributes)
                 .find(|attribute| attribute.key == "service.name")
-                .and_then(|attribute| attribute.value.as_ref()?.value.as_ref())
-                .map(|value| match value {
-                    any_value::Value::StringValue(name) => name.clone(),
-                    other => format!("{other:?}"),
-                })
+                .map(|attribute| text_of(attribute.value.as_ref().and_then(|value| value.value.as_ref())))
                 .unwrap_or_default();
             for span in resource_spans.scope_spans.into_iter().flat_map(|scope| scope.spans) {
+                let status = span.status.unwrap_or_default();
+                let attributes = span
+                    .attributes
+                    .iter()
+                    .map(|attribute| {
+                        let value = attribute.value.as_ref().and_then(|value| value.value.as_ref());
+                        (attribute.key.clone(), text_of(value))
+                    })
+                    .collect();
                 received.push(Received {
                     service: service.clone(),
                     name: span.name,
                     trace_id: hex(&span.trace_id),
                     parent_span_id: hex(&span.parent_span_id),
+                    status_code: status.code,
+                    status_message: status.message,
+                    attributes,
                 });
             }
         }
@@ -217,6 +241,46 @@ async fn the_services_export_their_spans_of_the_orders_trace_over_otlp() -> anyh
         spans.iter().any(|span| span.service == "waybill-intake" && span.parent_span_id == CLIENT_SPAN_ID),
         "{spans:?}"
     );
+
+    // A call answered with an error status is an error span, with the gRPC code.
+    let missing = uuid::Uuid::now_v7().to_string();
+    let refused = clients
+        .intake
+        .clone()
+        .get_order(v1::GetOrderRequest { order_id: missing.clone(), min_position: 0 })
+        .await
+        .expect_err("no such order");
+    assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+    // A reaction's event that can never be handled (the arrival of an order intake never
+    // placed) is dead-lettered by delivery: its span is an error, saying why.
+    let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
+    waybill_fixtures::foreign::task_arrived_at_hub(&log, &missing).await;
+    let (get_order, dead_lettered, tick) =
+        waybill_system_tests::system::eventually("the error spans and a timer's tick", || async {
+            let spans = receiver.spans.lock().ok()?.clone();
+            let find = |wanted: &dyn Fn(&Received) -> bool| spans.iter().find(|span| wanted(span)).cloned();
+            let get_order =
+                find(&|span| span.name == "waybill.v1.IntakeService/GetOrder" && span.trace_id == TRACE_ID)?;
+            let dead_lettered = find(&|span| {
+                span.name == "process delivery-arrivals"
+                    && span.attributes.get("waybill.aggregate_id") == Some(&missing)
+                    && span.status_code == 2
+            })?;
+            let tick = find(&|span| span.name == "tick sla clock" && span.service == "waybill-delivery")?;
+            Some((get_order, dead_lettered, tick))
+        })
+        .await?;
+    assert_eq!(get_order.status_code, 2, "an error span: {get_order:?}");
+    assert_eq!(
+        get_order.attributes.get("rpc.grpc.status_code").map(String::as_str),
+        Some("5"),
+        "{get_order:?}"
+    );
+    assert!(get_order.status_message.starts_with("NotFound"), "{get_order:?}");
+    assert!(dead_lettered.status_message.contains("never placed"), "{dead_lettered:?}");
+    assert_eq!(placed.status_code, 0, "a call answered OK is no error: {placed:?}");
+    // A timer's tick is a span of its own, the root of its trace: time started it.
+    assert_eq!(tick.parent_span_id, "", "{tick:?}");
     serving.abort();
     Ok(())
 }

@@ -352,7 +352,10 @@ where
         messaging.destination.name = %event.subject,
         waybill.aggregate_id = subject::aggregate_id_of(&event.subject),
         waybill.position = event.position,
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
     );
+    let recorded = span.clone();
     let letter = Letter {
         subject: event.subject.clone(),
         position: event.position,
@@ -361,6 +364,10 @@ where
         redrive_position,
     };
     let outcome = crate::trace::in_span(span, parent, run_handler(settings, handler, event, &message)).await;
+    if let Err(error) = &outcome {
+        // A failed attempt is an error in the trace, a retry as much as a dead letter.
+        crate::trace::mark_error(&recorded, error);
+    }
     let give_up = match outcome {
         Ok(()) => {
             counted("handled");

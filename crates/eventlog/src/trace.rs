@@ -7,6 +7,9 @@
 //! context on every event it appends, so a reaction's events carry the trace of the event
 //! that caused them, and so on across services.
 //!
+//! A piece of work that fails marks its span an error ([`mark_error`]), so a trace viewer
+//! shows where an order's story went wrong.
+//!
 //! It propagates whether or not this process exports traces:
 //! - exporting (the `tracing-opentelemetry` layer installed, crates/runtime): the work gets
 //!   a span of its own, a child of the caller's (or a root when the caller sent none), and
@@ -78,6 +81,15 @@ fn begin(span: &tracing::Span, parent: Context) -> Context {
         }
     }
     if parent.span().span_context().is_valid() { parent } else { new_trace() }
+}
+
+/// Marks `span` as failed with `error` as its status description (an RPC answered with an
+/// error status, a reaction's event that failed or was dead-lettered); nothing is recorded
+/// when the span is not (export off). The span must declare `otel.status_code` and
+/// `otel.status_description` (as `tracing::field::Empty`) to take them.
+pub fn mark_error(span: &tracing::Span, error: &dyn std::fmt::Display) {
+    span.record("otel.status_code", "ERROR");
+    span.record("otel.status_description", error.to_string());
 }
 
 /// A trace started here, with no span recorded for it.

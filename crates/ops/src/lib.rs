@@ -14,7 +14,8 @@
 //!   [`status`] (streams, consumers and their lag, dead letters), [`events`] (get and tail,
 //!   decoded to JSON by [`decode`]), [`dead_letters`] (list, show, redrive), [`backup`]
 //!   (backup, restore, verify), [`read_models`] (verify's comparison of the services run on
-//!   the source and on the restored copy) and [`migrate`] (a backup taken before subjects
+//!   the source and on the restored copy), [`scratch`] (the restored copy `verify --scratch`
+//!   starts itself: a nats-server and the five services, in [`process`] groups) and [`migrate`] (a backup taken before subjects
 //!   carried the order's id, rewritten for the current scheme).
 //!
 //! docs/NATS-SECURITY.md explains the model, TLS and rotation; docs/OPERATIONS.md the CLI.
@@ -26,7 +27,9 @@ pub mod dead_letters;
 pub mod decode;
 pub mod events;
 pub mod migrate;
+pub mod process;
 pub mod read_models;
+pub mod scratch;
 pub mod status;
 pub mod table;
 pub mod users;

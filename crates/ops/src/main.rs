@@ -13,6 +13,9 @@
 //!   what `make run` does for its dev server); `--helm` prints them as YAML for the NATS
 //!   Helm chart (deploy/k8s/nats-values.yaml).
 //! - `waybill bootstrap` creates or updates the streams as the `ops` user.
+//! - `waybill backup | restore | verify`: the streams to a directory and back; `verify`
+//!   compares a backup with a server, and the read models of services on the source and on
+//!   a restored copy, which `verify --scratch` starts itself (crates/ops/src/scratch.rs).
 //! - `waybill export orders | kpis | finance` prints the console's CSV exports, calling the services
 //!   with the token in `--token-file`.
 //! - `waybill migrate-backup <from> <to>` rewrites a backup taken before subjects carried
@@ -29,6 +32,7 @@ use clap::{Args, Parser, Subcommand};
 use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_ops::dead_letters::{self, Outcome};
 use waybill_ops::events::{self, Start, TailFilter};
+use waybill_ops::read_models::Side;
 use waybill_ops::{Passwords, User, render_accounts};
 use waybill_runtime::NatsFlags;
 
@@ -85,14 +89,17 @@ enum Command {
     MigrateBackup { from: PathBuf, to: PathBuf },
     /// Compare a backup with the server's streams, message by message (subject, headers,
     /// payload at each position); with `--source-services` and `--copy-services`, also the
-    /// read models of the services run on the source and on the restored copy. Exits
-    /// non-zero on any difference.
+    /// read models of the services run on the source and on the restored copy; with
+    /// `--scratch` and `--source-services`, restore into a scratch server, start the
+    /// services on it and compare theirs. Exits non-zero on any difference.
     Verify {
         #[command(flatten)]
         nats: NatsFlags,
         dir: PathBuf,
         #[command(flatten)]
         services: ServicesToCompare,
+        #[command(flatten)]
+        scratch: ScratchFlags,
     },
     /// Print the nats-server `accounts` block (users and permissions).
     Accounts {
@@ -294,45 +301,161 @@ struct ServicesToCompare {
     tls_ca: Option<PathBuf>,
 }
 
+/// `verify --scratch`: the copy started by `verify` itself (crates/ops/src/scratch.rs).
+#[derive(Args)]
+struct ScratchFlags {
+    /// Restore the backup into a scratch nats-server started for the check (its own port,
+    /// directory and users; the NATS flags are not used), start the five services on it and
+    /// compare their read models with the `--source-services`'; everything is stopped and
+    /// removed at the end, also on failure or Ctrl-C.
+    #[arg(long, requires = "source_services", conflicts_with = "copy_services")]
+    scratch: bool,
+    /// The nats-server binary for the scratch server (default: `nats-server` on PATH).
+    #[arg(long, env = "NATS_SERVER_BIN")]
+    nats_server_bin: Option<PathBuf>,
+    /// Where the service binaries (`waybill-intake`, ...) are (default: next to `waybill`).
+    #[arg(long, requires = "scratch")]
+    service_bin_dir: Option<PathBuf>,
+    /// How long the scratch server, and then the services, may take to be ready.
+    #[arg(long, default_value_t = 120)]
+    scratch_timeout_secs: u64,
+}
+
 impl ServicesToCompare {
-    /// The two sides' channels and the token, or `None` when no comparison was asked for.
-    fn connect(
-        &self,
-    ) -> anyhow::Result<Option<(waybill_console::Channels, waybill_console::Channels, String)>> {
-        let (source, copy) = match (&self.source_services, &self.copy_services) {
-            (None, None) => return Ok(None),
-            (Some(source), Some(copy)) => (source, copy),
-            _ => anyhow::bail!("--source-services and --copy-services go together"),
-        };
+    /// The token in `--token-file`.
+    fn token(&self) -> anyhow::Result<String> {
         let token_file = self.token_file.as_ref().ok_or_else(|| {
             anyhow::anyhow!("comparing the services needs --token-file (an administrator's token)")
         })?;
         let token = std::fs::read_to_string(token_file)
             .map_err(|error| anyhow::anyhow!("--token-file {}: {error}", token_file.display()))?;
-        let backends = |flag: &str, list: &str| -> anyhow::Result<waybill_console::Channels> {
-            let urls: Vec<&str> = list.split(',').map(str::trim).collect();
-            let [intake, dispatch, delivery, aftersales, crm] = urls[..] else {
-                anyhow::bail!(
-                    "--{flag} takes five addresses (intake,dispatch,delivery,aftersales,crm), not {}",
-                    urls.len()
-                );
-            };
-            waybill_console::Backends {
-                intake_url: intake.to_owned(),
-                dispatch_url: dispatch.to_owned(),
-                delivery_url: delivery.to_owned(),
-                aftersales_url: aftersales.to_owned(),
-                crm_url: crm.to_owned(),
-                call_timeout_ms: 60_000,
-                tls_ca: self.tls_ca.clone(),
-            }
-            .connect()
+        Ok(token.trim().to_owned())
+    }
+
+    /// Channels to the five addresses in `list`, the value of `--<flag>`.
+    fn backends(&self, flag: &str, list: &str) -> anyhow::Result<waybill_console::Channels> {
+        let urls: Vec<&str> = list.split(',').map(str::trim).collect();
+        let [intake, dispatch, delivery, aftersales, crm] = urls[..] else {
+            anyhow::bail!(
+                "--{flag} takes five addresses (intake,dispatch,delivery,aftersales,crm), not {}",
+                urls.len()
+            );
         };
-        Ok(Some((
-            backends("source-services", source)?,
-            backends("copy-services", copy)?,
-            token.trim().to_owned(),
-        )))
+        waybill_console::Backends {
+            intake_url: intake.to_owned(),
+            dispatch_url: dispatch.to_owned(),
+            delivery_url: delivery.to_owned(),
+            aftersales_url: aftersales.to_owned(),
+            crm_url: crm.to_owned(),
+            call_timeout_ms: 60_000,
+            tls_ca: self.tls_ca.clone(),
+        }
+        .connect()
+    }
+
+    /// The source's services and the token for them.
+    fn source(&self) -> anyhow::Result<(waybill_console::Channels, String)> {
+        let source =
+            self.source_services.as_ref().ok_or_else(|| anyhow::anyhow!("--source-services is missing"))?;
+        Ok((self.backends("source-services", source)?, self.token()?))
+    }
+
+    /// The two sides' channels and the token, or `None` when no comparison was asked for.
+    fn connect(
+        &self,
+    ) -> anyhow::Result<Option<(waybill_console::Channels, waybill_console::Channels, String)>> {
+        let copy = match (&self.source_services, &self.copy_services) {
+            (None, None) => return Ok(None),
+            (Some(_), Some(copy)) => copy,
+            _ => anyhow::bail!("--source-services and --copy-services go together (or --scratch)"),
+        };
+        let (source, token) = self.source()?;
+        Ok(Some((source, self.backends("copy-services", copy)?, token)))
+    }
+}
+
+/// Prints each stream's comparison with the backup; whether any differed.
+fn print_streams(comparisons: &[waybill_ops::backup::Comparison]) -> bool {
+    let mut differ = false;
+    for comparison in comparisons {
+        println!(
+            "{}: {} messages compared, {} differences",
+            comparison.stream,
+            comparison.compared,
+            comparison.differences.len()
+        );
+        for difference in &comparison.differences {
+            println!("  {difference}");
+            differ = true;
+        }
+    }
+    differ
+}
+
+/// Prints each read-model question's answer; whether any differed.
+fn print_checks(checks: &[waybill_ops::read_models::Check]) -> bool {
+    let mut differ = false;
+    for check in checks {
+        match &check.difference {
+            None => println!("{}: {} compared, 0 differences", check.question, check.compared),
+            Some(difference) => {
+                println!("{}: {} compared, differs: {difference}", check.question, check.compared);
+                differ = true;
+            }
+        }
+    }
+    differ
+}
+
+/// The event stream's last position in the backup in `dir`: what the services must have
+/// read before they are asked.
+fn backup_end(dir: &Path) -> anyhow::Result<u64> {
+    let manifest = waybill_ops::backup::read_manifest(dir)?;
+    let events = StreamSettings::default().name;
+    Ok(manifest.streams.iter().find(|stream| stream.name == events).map_or(0, |stream| stream.last_seq))
+}
+
+/// `verify DIR --scratch`: the backup restored into a scratch copy `verify` starts, its
+/// streams compared with the backup and its services' answers with the source's. The copy
+/// is dropped (stopped and removed) however this ends, a signal included.
+async fn verify_on_scratch(
+    dir: &Path,
+    services: &ServicesToCompare,
+    flags: &ScratchFlags,
+) -> anyhow::Result<()> {
+    let (source, source_token) = services.source()?;
+    let at = backup_end(dir)?;
+    let options = waybill_ops::scratch::ScratchOptions {
+        nats_server_bin: flags.nats_server_bin.clone(),
+        service_bin_dir: flags.service_bin_dir.clone(),
+        timeout: Duration::from_secs(flags.scratch_timeout_secs),
+    };
+    let work = async {
+        let copy = waybill_ops::scratch::ScratchCopy::start(dir, &options).await?;
+        let restored = waybill_ops::backup::compare(&copy.client().await?, dir, 10).await?;
+        let mut differ = print_streams(&restored);
+        let (copy_services, copy_token) = (copy.channels()?, copy.token()?);
+        let checks = waybill_ops::read_models::compare(
+            &Side { services: &source, token: &source_token },
+            &Side { services: &copy_services, token: &copy_token },
+            at,
+        )
+        .await?;
+        differ |= print_checks(&checks);
+        drop(copy);
+        println!("the scratch copy is stopped and removed");
+        anyhow::ensure!(
+            !differ,
+            "the services on a scratch copy restored from {} answer differently from the source's",
+            dir.display()
+        );
+        Ok::<(), anyhow::Error>(())
+    };
+    tokio::select! {
+        done = work => done,
+        () = waybill_runtime::shutdown::signal() => {
+            anyhow::bail!("interrupted: the scratch copy is stopped and removed")
+        }
     }
 }
 
@@ -401,42 +524,25 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Verify { nats, dir, services } => {
+        Command::Verify { dir, services, scratch, .. } if scratch.scratch => {
+            verify_on_scratch(&dir, &services, &scratch).await
+        }
+        Command::Verify { nats, dir, services, .. } => {
             let services = services.connect()?;
             let client = nats.connect("waybill").await?;
             let comparisons = waybill_ops::backup::compare(&client, &dir, 10).await?;
-            let mut differ = false;
-            for comparison in &comparisons {
-                println!(
-                    "{}: {} messages compared, {} differences",
-                    comparison.stream,
-                    comparison.compared,
-                    comparison.differences.len()
-                );
-                for difference in &comparison.differences {
-                    println!("  {difference}");
-                    differ = true;
-                }
-            }
+            let differ = print_streams(&comparisons);
             anyhow::ensure!(!differ, "the server's streams differ from the backup in {}", dir.display());
             let Some((source, copy, token)) = services else { return Ok(()) };
             // The services answer once their read models have read the whole backup.
-            let manifest = waybill_ops::backup::read_manifest(&dir)?;
-            let events = StreamSettings::default().name;
-            let at = manifest
-                .streams
-                .iter()
-                .find(|stream| stream.name == events)
-                .map_or(0, |stream| stream.last_seq);
-            for check in waybill_ops::read_models::compare(&source, &copy, &token, at).await? {
-                match &check.difference {
-                    None => println!("{}: {} compared, 0 differences", check.question, check.compared),
-                    Some(difference) => {
-                        println!("{}: {} compared, differs: {difference}", check.question, check.compared);
-                        differ = true;
-                    }
-                }
-            }
+            let at = backup_end(&dir)?;
+            let checks = waybill_ops::read_models::compare(
+                &Side { services: &source, token: &token },
+                &Side { services: &copy, token: &token },
+                at,
+            )
+            .await?;
+            let differ = print_checks(&checks);
             anyhow::ensure!(!differ, "the services on the copy answer differently from the source's");
             Ok(())
         }

@@ -1,14 +1,15 @@
 //! `waybill verify DIR --source-services ... --copy-services ...`: after the streams, the
 //! read models. The services run on the source and on the restored copy are asked the same
 //! questions (every order, task, delivery, case and customer, the ABC report, the KPIs and
-//! the finance totals) with the same token, each once its read model has reached the
+//! the finance totals) as an administrator, each once its read model has reached the
 //! backup's last position, and their answers compared whole: a restored log that the
 //! services read differently (a lost header, an event a projection now refuses) shows here
 //! even when every message compared equal.
 //!
-//! Starting the services on the restored server is the operator's (or the test's) part:
-//! this command only needs their addresses. Compare while the source is quiet, or the
-//! source's answers include what happened after the backup.
+//! The copy's services are either started by the operator (`--copy-services`, their
+//! addresses) or by `verify --scratch` itself on a scratch server ([`crate::scratch`]).
+//! Compare while the source is quiet, or the source's answers include what happened after
+//! the backup.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -48,6 +49,12 @@ where
         }
         token = next;
     }
+}
+
+/// One side of the comparison: its services and the token to ask them with.
+pub struct Side<'a> {
+    pub services: &'a Channels,
+    pub token: &'a str,
 }
 
 /// What one side answers.
@@ -144,10 +151,14 @@ fn check<T: PartialEq + Debug>(question: &'static str, source: &[T], copy: &[T])
     Check { question, compared: source.len().max(copy.len()), difference }
 }
 
-/// Asks both sides every question, as the holder of `token` (an administrator sees
-/// everything), once their read models have reached position `at`.
-pub async fn compare(source: &Channels, copy: &Channels, token: &str, at: u64) -> anyhow::Result<Vec<Check>> {
-    let (source, copy) = tokio::try_join!(ask(source, token, at, "source"), ask(copy, token, at, "copy"))?;
+/// Asks both sides every question, each as the holder of its token (an administrator sees
+/// everything; a scratch copy's services trust a key of their own), once their read models
+/// have reached position `at`.
+pub async fn compare(source: &Side<'_>, copy: &Side<'_>, at: u64) -> anyhow::Result<Vec<Check>> {
+    let (source, copy) = tokio::try_join!(
+        ask(source.services, source.token, at, "source"),
+        ask(copy.services, copy.token, at, "copy")
+    )?;
     Ok(vec![
         check("intake orders", &source.orders, &copy.orders),
         check("dispatch tasks", &source.tasks, &copy.tasks),

@@ -49,6 +49,17 @@ impl Service {
         }
     }
 
+    /// Its gRPC API, as grpc.health.v1 and reflection name it.
+    pub fn grpc_service(self) -> &'static str {
+        match self {
+            Service::Intake => "waybill.v1.IntakeService",
+            Service::Dispatch => "waybill.v1.DispatchService",
+            Service::Delivery => "waybill.v1.DeliveryService",
+            Service::Aftersales => "waybill.v1.AfterSalesService",
+            Service::Crm => "waybill.v1.CrmService",
+        }
+    }
+
     /// The service called `name`, if any.
     pub fn named(name: &str) -> Option<Service> {
         Service::ALL.into_iter().find(|service| service.name() == name)
@@ -56,8 +67,7 @@ impl Service {
 
     /// The service whose gRPC API is `grpc_service` (`waybill.v1.IntakeService`).
     pub fn serving(grpc_service: &str) -> Option<Service> {
-        let api = grpc_service.strip_prefix("waybill.v1.")?.strip_suffix("Service")?.to_ascii_lowercase();
-        Service::named(&api)
+        Service::ALL.into_iter().find(|service| service.grpc_service() == grpc_service)
     }
 
     /// Its durable consumers, with what each is for. Each service's `reactions.rs` names

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod metrics;
 pub mod nats;
 pub mod privacy;
+pub mod probe;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

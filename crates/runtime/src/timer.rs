@@ -4,6 +4,9 @@
 //! idempotency key that names the deadline, so replicas ticking together write one
 //! decision between them.
 //!
+//! Every tick runs in a span of its own (`tick <timer>`, the root of a trace: time, not a
+//! caller, started it), so the commands it runs and the events they append share a trace.
+//!
 //! The host starts a service's timers once its read model has caught up (a clock on a
 //! half-built model would chase deadlines long since met), stops them when the model halts
 //! or the service stops, and cuts a tick short at the end of the drain: safe, since the
@@ -49,7 +52,16 @@ impl Timer {
                 _ = interval.tick() => {}
                 _ = stop.wait_for(|stop| *stop) => return,
             }
-            (self.tick)().await;
+            // Each tick in a trace of its own: what it writes carries it, and with export on
+            // the tick is a span, the commands it runs inside (an error marks it).
+            let span = tracing::info_span!(
+                target: waybill_eventlog::trace::SPAN_TARGET,
+                "tick",
+                otel.name = %format_args!("tick {}", self.name),
+                otel.kind = "internal",
+                waybill.timer = self.name,
+            );
+            waybill_eventlog::trace::in_span(span, opentelemetry::Context::new(), (self.tick)()).await;
         }
     }
 }

@@ -29,11 +29,13 @@ use std::time::{Duration, Instant};
 
 pub mod cluster;
 pub mod host;
-pub mod process;
 pub mod service;
 pub mod tls;
 pub mod users;
 pub mod wait;
+
+/// Children that die with the test (moved to waybill-ops, which starts scratch copies too).
+pub use waybill_ops::process;
 
 pub use cluster::NatsCluster;
 pub use host::{InProcess, Shutdown};
@@ -44,9 +46,7 @@ pub use users::{NatsAccess, TEST_USER, TestUsers};
 pub use wait::{TimedOut, eventually, eventually_within};
 pub use waybill_ops::{Service, User};
 
-/// Oldest server whose JetStream features async-nats 0.51 uses by default; older ones
-/// silently ignore them (see the field notes).
-const MIN_VERSION: (u32, u32) = (2, 10);
+use waybill_ops::scratch::MIN_NATS_SERVER_VERSION as MIN_VERSION;
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How a test server makes JetStream writes durable.
@@ -332,13 +332,7 @@ pub fn bootstrap_streams(flags: &waybill_runtime::NatsFlags, settings: &waybill_
     });
 }
 
-/// The client port a nats-server's log says it listens on (`-p -1` picks one).
-pub fn client_port_in_log(log: &str) -> Option<u16> {
-    log.lines().find_map(|line| {
-        let (_, address) = line.split_once("Listening for client connections on ")?;
-        address.trim().rsplit(':').next()?.parse::<u16>().ok()
-    })
-}
+pub use waybill_ops::scratch::client_port_in_log;
 
 /// The nats-server binary tests use: `$NATS_SERVER_BIN`, the one `make tools` installed, or
 /// `nats-server` on `PATH`.
@@ -360,25 +354,15 @@ pub fn find_binary() -> PathBuf {
 }
 
 fn check_version(binary: &Path) {
-    let output = Command::new(binary)
-        .arg("--version")
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {}: {error}; run `make tools`", binary.display()));
-    let text =
-        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
-    let version = text.split_whitespace().find_map(|word| {
-        let mut parts = word.trim_start_matches('v').split('.');
-        Some((parts.next()?.parse::<u32>().ok()?, parts.next()?.parse::<u32>().ok()?))
-    });
-    match version {
-        Some(version) if version >= MIN_VERSION => {}
-        _ => panic!(
-            "{} reports {:?}; Waybill needs nats-server >= {}.{}: run `make tools`",
+    match waybill_ops::scratch::nats_server_version(binary) {
+        Ok(version) if version >= MIN_VERSION => {}
+        Ok((major, minor)) => panic!(
+            "{} is version {major}.{minor}; Waybill needs nats-server >= {}.{}: run `make tools`",
             binary.display(),
-            text.trim(),
             MIN_VERSION.0,
             MIN_VERSION.1
         ),
+        Err(error) => panic!("{error}; run `make tools`"),
     }
 }
 

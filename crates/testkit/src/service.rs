@@ -12,12 +12,13 @@
 //! address file and passed as `WAYBILL_AUTH_PUBLIC_KEYS`, so tests' callers are accepted.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+use waybill_runtime::probe::read_address_file;
+pub(crate) use waybill_runtime::probe::{Unanswered, check_health};
 
 use crate::process::OwnedChild;
 
@@ -168,54 +169,4 @@ pub async fn wait_serving(url: &str, grpc_service: &str, timeout: Duration) -> a
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     anyhow::bail!("{grpc_service} at {url} was not SERVING within {timeout:?} (last: {last})")
-}
-
-/// Why a health check got no status.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum Unanswered {
-    /// The server there has no such service (NOT_FOUND): it is not the one expected.
-    #[error("no such service there")]
-    UnknownService,
-    #[error("{0}")]
-    Other(String),
-}
-
-/// One health check, bounded: a listener that is bound but not serving yet accepts the TCP
-/// connection and answers nothing.
-pub(crate) async fn check_health(url: &str, grpc_service: &str) -> Result<ServingStatus, Unanswered> {
-    let other = |error: &dyn std::fmt::Display| Unanswered::Other(error.to_string());
-    let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
-        .map_err(|error| other(&error))?
-        .connect_timeout(Duration::from_secs(1))
-        .timeout(Duration::from_secs(2));
-    let channel = endpoint.connect().await.map_err(|error| other(&format!("cannot connect: {error}")))?;
-    let request = HealthCheckRequest { service: grpc_service.to_owned() };
-    match HealthClient::new(channel).check(request).await {
-        Ok(answer) => ServingStatus::try_from(answer.get_ref().status).map_err(|error| other(&error)),
-        Err(status) if status.code() == tonic::Code::NotFound => Err(Unanswered::UnknownService),
-        Err(status) => Err(other(&status)),
-    }
-}
-
-/// What a service wrote to its address file.
-struct Addresses {
-    pid: u32,
-    grpc: SocketAddr,
-    metrics: Option<SocketAddr>,
-}
-
-/// The file, once it exists (the service writes it whole, with a rename).
-fn read_address_file(path: &PathBuf) -> anyhow::Result<Option<Addresses>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(error.into()),
-    };
-    let value = |key: &str| text.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix('='));
-    let bad = || anyhow::anyhow!("{} is not an address file:\n{text}", path.display());
-    Ok(Some(Addresses {
-        pid: value("pid").and_then(|pid| pid.parse().ok()).ok_or_else(bad)?,
-        grpc: value("grpc").and_then(|grpc| grpc.parse().ok()).ok_or_else(bad)?,
-        metrics: value("metrics").map(str::parse).transpose()?,
-    }))
 }

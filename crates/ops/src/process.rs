@@ -1,10 +1,13 @@
-//! Child processes that cannot outlive the test that started them.
+//! Child processes that cannot outlive the process that started them: the test kit's
+//! nats-servers and service binaries, and the scratch copy `waybill verify --scratch`
+//! starts ([`crate::scratch`]).
 //!
 //! Each [`OwnedChild`] leads a process group of its own, and the whole group is killed
-//! when it is dropped, so a test that fails, panics or returns early stops everything it
-//! started. If the test process itself dies (nextest kills a hung test, or someone sends
-//! it SIGKILL), no destructor runs; for that case the kernel sends the child SIGKILL as
-//! its parent-death signal.
+//! when it is dropped, so a test (or `waybill verify`) that fails, panics, returns early
+//! or is interrupted stops everything it started; a terminal's Ctrl-C reaches only the
+//! parent, which then stops its children in order. If the parent itself dies (nextest
+//! kills a hung test, or someone sends it SIGKILL), no destructor runs; for that case the
+//! kernel sends the child SIGKILL as its parent-death signal.
 //!
 //! The kernel sends that signal when the *thread* that forked the child exits, and tokio
 //! retires worker threads (after `block_in_place`, or idle blocking threads after 10 s)
@@ -84,13 +87,13 @@ fn spawn_from_the_spawner_thread(command: Command) -> io::Result<Child> {
     let spawner = SPAWNER.get_or_init(|| {
         let (requests, incoming) = std::sync::mpsc::channel::<SpawnRequest>();
         std::thread::Builder::new()
-            .name("testkit-spawner".to_owned())
+            .name("waybill-spawner".to_owned())
             .spawn(move || {
                 for (mut command, answer) in incoming {
                     let _ = answer.send(command.spawn());
                 }
             })
-            .expect("start the testkit spawner thread");
+            .expect("start the child spawner thread");
         std::sync::Mutex::new(requests)
     });
     let (answer, spawned) = std::sync::mpsc::sync_channel(1);
@@ -98,12 +101,12 @@ fn spawn_from_the_spawner_thread(command: Command) -> io::Result<Child> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .send((command, answer))
-        .map_err(|_| io::Error::other("the testkit spawner thread is gone"))?;
-    spawned.recv().map_err(|_| io::Error::other("the testkit spawner thread is gone"))?
+        .map_err(|_| io::Error::other("the child spawner thread is gone"))?;
+    spawned.recv().map_err(|_| io::Error::other("the child spawner thread is gone"))?
 }
 
 /// Asks the kernel to SIGKILL the child when the thread that spawned it exits (the spawner
-/// thread, so: when the test's process goes away), and refuses to start it if that
+/// thread, so: when the parent process goes away), and refuses to start it if that
 /// already happened.
 #[allow(unsafe_code)]
 fn set_parent_death_signal(command: &mut Command) {
@@ -116,7 +119,7 @@ fn set_parent_death_signal(command: &mut Command) {
             // The parent may have died between fork and prctl: then nobody would ever
             // send the signal, so do not start at all.
             if rustix::process::getppid() != Some(parent) {
-                return Err(io::Error::other("the test process died before its child started"));
+                return Err(io::Error::other("the parent process died before its child started"));
             }
             Ok(())
         });

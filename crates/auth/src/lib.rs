@@ -10,6 +10,7 @@
 //! operator's `waybill token mint` runs too.
 
 pub mod dev_certs;
+mod generated;
 pub mod mint;
 pub mod policy;
 pub mod privacy;

@@ -161,9 +161,7 @@ pub const MARKDOWN_END: &str = "<!-- END GENERATED: waybill-token policy-markdow
 /// The roles table and the policy table, as docs/SECURITY.md carries them between the
 /// markers (`waybill-token policy-markdown` prints this).
 pub fn markdown() -> String {
-    let mut text = String::new();
-    text.push_str(MARKDOWN_BEGIN);
-    text.push_str("\n\n### Roles\n\n| Role | Permissions |\n|---|---|\n");
+    let mut text = String::from("### Roles\n\n| Role | Permissions |\n|---|---|\n");
     for role in Role::ALL {
         let permissions: Vec<_> = role.permissions().iter().map(|permission| permission.as_str()).collect();
         text.push_str(&format!("| `{role}` | {} |\n", permissions.join(", ")));
@@ -179,10 +177,7 @@ pub fn markdown() -> String {
             .collect();
         text.push_str(&format!("| `{path}` | {permission} | {} |\n", roles.join(", ")));
     }
-    text.push('\n');
-    text.push_str(MARKDOWN_END);
-    text.push('\n');
-    text
+    crate::generated::between_markers(MARKDOWN_BEGIN, &text, MARKDOWN_END)
 }
 
 #[cfg(test)]
@@ -225,15 +220,12 @@ mod tests {
 
     #[test]
     fn docs_security_md_carries_the_tables_the_code_enforces() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/SECURITY.md");
-        let text = std::fs::read_to_string(path).expect("docs/SECURITY.md exists");
-        let begin = text.find(MARKDOWN_BEGIN).expect("docs/SECURITY.md has the BEGIN marker");
-        let end =
-            text.find(MARKDOWN_END).expect("docs/SECURITY.md has the END marker") + MARKDOWN_END.len() + 1;
-        assert!(
-            text.get(begin..end) == Some(markdown().as_str()),
-            "docs/SECURITY.md's roles and policy tables differ from crates/auth: replace the text between \
-             the markers with the output of `cargo run -q -p waybill-auth --bin waybill-token -- policy-markdown`"
+        crate::generated::assert_security_md_carries(
+            &markdown(),
+            MARKDOWN_BEGIN,
+            MARKDOWN_END,
+            "roles and policy tables differ",
+            "policy-markdown",
         );
     }
 

@@ -108,7 +108,7 @@ pub const MARKDOWN_END: &str = "<!-- END GENERATED: waybill-token privacy-markdo
 
 /// The personal-data table as docs/SECURITY.md carries it (`waybill-token privacy-markdown`).
 pub fn markdown() -> String {
-    let mut text = format!("{MARKDOWN_BEGIN}\n\n| Role |");
+    let mut text = String::from("| Role |");
     for data in PersonalData::ALL {
         text.push_str(&format!(" {data} |"));
     }
@@ -122,10 +122,7 @@ pub fn markdown() -> String {
         }
         text.push('\n');
     }
-    text.push('\n');
-    text.push_str(MARKDOWN_END);
-    text.push('\n');
-    text
+    crate::generated::between_markers(MARKDOWN_BEGIN, &text, MARKDOWN_END)
 }
 
 #[cfg(test)]
@@ -149,15 +146,12 @@ mod tests {
 
     #[test]
     fn docs_security_md_carries_the_table_the_code_applies() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/SECURITY.md");
-        let text = std::fs::read_to_string(path).expect("docs/SECURITY.md exists");
-        let begin = text.find(MARKDOWN_BEGIN).expect("docs/SECURITY.md has the BEGIN marker");
-        let end =
-            text.find(MARKDOWN_END).expect("docs/SECURITY.md has the END marker") + MARKDOWN_END.len() + 1;
-        assert!(
-            text.get(begin..end) == Some(markdown().as_str()),
-            "docs/SECURITY.md's personal-data table differs from crates/auth: replace the text between \
-             the markers with the output of `cargo run -q -p waybill-auth --bin waybill-token -- privacy-markdown`"
+        crate::generated::assert_security_md_carries(
+            &markdown(),
+            MARKDOWN_BEGIN,
+            MARKDOWN_END,
+            "personal-data table differs",
+            "privacy-markdown",
         );
     }
 }

@@ -47,6 +47,14 @@ impl FieldViolations {
         self.found
     }
 
+    /// For a command: checks the `request_id` every command carries (its idempotency key)
+    /// and starts the violations with what was wrong with it.
+    pub fn for_command(value: &str) -> (Self, String) {
+        let mut violations = Self::new();
+        let request_id = request_id(&mut violations, "request_id", value);
+        (violations, request_id)
+    }
+
     /// `Ok(value)` if nothing was wrong; the value is only meaningful then.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Vec<FieldViolation>> {
         if self.found.is_empty() { Ok(value()) } else { Err(self.found) }
@@ -69,6 +77,23 @@ pub fn text(violations: &mut FieldViolations, field: &str, value: &str, required
         violations.push(field, "must not contain control characters");
     }
     trimmed.to_owned()
+}
+
+/// Page size of every list when the client names none, and the most it may ask for.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+pub const MAX_PAGE_SIZE: usize = 500;
+
+/// A list request's `page_size`: 0 means [`DEFAULT_PAGE_SIZE`]; more than
+/// [`MAX_PAGE_SIZE`] is a violation.
+pub fn page_size(violations: &mut FieldViolations, requested: u32) -> usize {
+    match usize::try_from(requested).unwrap_or(usize::MAX) {
+        0 => DEFAULT_PAGE_SIZE,
+        size if size <= MAX_PAGE_SIZE => size,
+        _ => {
+            violations.push("page_size", format!("must be at most {MAX_PAGE_SIZE}"));
+            DEFAULT_PAGE_SIZE
+        }
+    }
 }
 
 /// A text filter of a list: empty means "any"; otherwise checked like the field it

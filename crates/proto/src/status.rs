@@ -4,6 +4,8 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use waybill_types::FieldViolation;
 
+use crate::convert::FieldViolations;
+
 /// How many field violations a status carries at most. A request with hundreds of bad
 /// cargo lines once made ~50 KB of message and ~100 KB of details, which a default gRPC
 /// client refuses (its metadata limit); the first few name the problem well enough.
@@ -31,6 +33,18 @@ pub fn invalid_argument(mut violations: Vec<FieldViolation>) -> Status {
     }
     let details = ErrorDetails::with_bad_request(entries);
     Status::with_error_details(Code::InvalidArgument, format!("invalid request: {summary}"), details)
+}
+
+/// Where a handler stops checking its request: INVALID_ARGUMENT naming every bad field
+/// ([`invalid_argument`]), or `Ok` when there was none.
+pub fn require(violations: FieldViolations) -> Result<(), Status> {
+    if violations.is_empty() { Ok(()) } else { Err(invalid_argument(violations.into_vec())) }
+}
+
+/// A field `require` passed but that is missing all the same: the handler's bug, not the
+/// client's, hence INTERNAL.
+pub fn unreachable_field() -> Status {
+    Status::internal("a checked field is missing")
 }
 
 /// FAILED_PRECONDITION about one request field (or recorded fact), refused because of

@@ -5,7 +5,7 @@
 use tonic::{Request, Response, Status};
 use waybill_eventlog::Position;
 use waybill_proto::convert::{self, FieldViolations};
-use waybill_proto::status::invalid_argument;
+use waybill_proto::status::{require, unreachable_field};
 use waybill_proto::v1::{self, after_sales_service_server::AfterSalesService};
 use waybill_runtime::actor::context_of;
 use waybill_runtime::{Duty, Origin};
@@ -17,16 +17,13 @@ use crate::codec::{
     complaint_status_to_wire, line_to_wire, return_status_from_wire, return_status_to_wire,
     severity_from_wire, severity_to_wire,
 };
-use crate::commands::{ClaimMoney, CommandMeta, Refund, Runners, ThroughLedger};
+use crate::commands::{ClaimMoney, Refund, Runners, ThroughLedger};
 use crate::domain::{
     CaseId, CaseKind, Claim, ClaimCommand, Complaint, ComplaintCommand, OrderFacts, Rejection, ReturnCase,
     ReturnCommand, ReturnLine, Survey,
 };
 use crate::read_model::{CaseFilter, CaseRef};
 
-/// Page size when the client names none, and the most it may ask for.
-const DEFAULT_PAGE_SIZE: usize = 50;
-const MAX_PAGE_SIZE: usize = 500;
 /// Most lines one return may list.
 const MAX_RETURN_LINES: usize = 100;
 
@@ -39,10 +36,6 @@ type Answer<T> = Result<Response<T>, Status>;
 impl AfterSalesApi {
     pub fn new(runners: Runners) -> Self {
         Self { runners }
-    }
-
-    fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
-        context_of(request).command_meta(request_id)
     }
 
     /// Waits for the read model to reach the caller's `min_position` (0: none).
@@ -78,7 +71,7 @@ impl AfterSalesApi {
         id: CaseId,
         command: ReturnCommand,
     ) -> Result<(v1::ReturnCase, Position), Status> {
-        let meta = Self::meta(request, request_id);
+        let meta = context_of(request).command_meta(request_id);
         let outcome = self.runners.returns.run(id, &command, &meta).await?;
         Ok((return_to_wire(&outcome.state, outcome.position), outcome.position))
     }
@@ -90,7 +83,7 @@ impl AfterSalesApi {
         id: CaseId,
         command: ClaimCommand,
     ) -> Result<(v1::Claim, Position), Status> {
-        let meta = Self::meta(request, request_id);
+        let meta = context_of(request).command_meta(request_id);
         let outcome = self.runners.claims.run(id, &command, &meta).await?;
         Ok((claim_to_wire(&outcome.state, outcome.position), outcome.position))
     }
@@ -134,7 +127,7 @@ impl AfterSalesApi {
             })
             .await?;
         }
-        let meta = Self::meta(request, request_id);
+        let meta = context_of(request).command_meta(request_id);
         let outcome = self.runners.claims.run_decision(id, &ThroughLedger(money), &meta).await?.outcome;
         Ok((claim_to_wire(&outcome.state, outcome.position), outcome.position))
     }
@@ -146,18 +139,10 @@ impl AfterSalesApi {
         id: CaseId,
         command: ComplaintCommand,
     ) -> Result<(v1::Complaint, Position), Status> {
-        let meta = Self::meta(request, request_id);
+        let meta = context_of(request).command_meta(request_id);
         let outcome = self.runners.complaints.run(id, &command, &meta).await?;
         Ok((complaint_to_wire(&outcome.state, outcome.position, self.now()), outcome.position))
     }
-}
-
-fn require(violations: FieldViolations) -> Result<(), Status> {
-    if violations.is_empty() { Ok(()) } else { Err(invalid_argument(violations.into_vec())) }
-}
-
-fn unreachable_field() -> Status {
-    Status::internal("a checked field is missing")
 }
 
 fn case_id(violations: &mut FieldViolations, field: &str, value: &str) -> Option<CaseId> {
@@ -191,22 +176,9 @@ fn positive_money(violations: &mut FieldViolations, field: &str, value: Option<&
 
 /// The request id and case id every command on an existing case shares.
 fn case_command_fields(request_id: &str, field: &str, id: &str) -> (FieldViolations, String, Option<CaseId>) {
-    let mut violations = FieldViolations::new();
-    let request_id = convert::request_id(&mut violations, "request_id", request_id);
+    let (mut violations, request_id) = FieldViolations::for_command(request_id);
     let id = case_id(&mut violations, field, id);
     (violations, request_id, id)
-}
-
-fn page_size(violations: &mut FieldViolations, requested: u32) -> usize {
-    let requested = usize::try_from(requested).unwrap_or(usize::MAX);
-    match requested {
-        0 => DEFAULT_PAGE_SIZE,
-        size if size <= MAX_PAGE_SIZE => size,
-        _ => {
-            violations.push("page_size", format!("must be at most {MAX_PAGE_SIZE}"));
-            DEFAULT_PAGE_SIZE
-        }
-    }
 }
 
 fn page_token(violations: &mut FieldViolations, token: &str) -> Option<(CaseKind, CaseId)> {
@@ -232,8 +204,7 @@ impl AfterSalesService for AfterSalesApi {
         request: Request<v1::RequestReturnRequest>,
     ) -> Answer<v1::RequestReturnResponse> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let return_id =
             new_case_id(&mut violations, "return_id", &body.return_id, CaseKind::Return, &request_id);
         let order_id = convert::order_id(&mut violations, "order_id", &body.order_id);
@@ -339,7 +310,7 @@ impl AfterSalesService for AfterSalesApi {
             book.return_case(&id).map(|record| (record.opened_by.clone(), record.state.customer_id.clone()))
         })
         .await?;
-        let meta = Self::meta(&request, request_id);
+        let meta = context_of(&request).command_meta(request_id);
         let outcome =
             self.runners.returns.run_decision(id, &ThroughLedger(Refund { amount }), &meta).await?.outcome;
         Ok(Response::new(v1::RefundReturnResponse {
@@ -363,8 +334,7 @@ impl AfterSalesService for AfterSalesApi {
 
     async fn open_claim(&self, request: Request<v1::OpenClaimRequest>) -> Answer<v1::OpenClaimResponse> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let claim_id = new_case_id(&mut violations, "claim_id", &body.claim_id, CaseKind::Claim, &request_id);
         let order_id = convert::order_id(&mut violations, "order_id", &body.order_id);
         let kind = claim_kind_from_wire(body.kind);
@@ -458,8 +428,7 @@ impl AfterSalesService for AfterSalesApi {
         request: Request<v1::FileComplaintRequest>,
     ) -> Answer<v1::FileComplaintResponse> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let complaint_id = new_case_id(
             &mut violations,
             "complaint_id",
@@ -747,7 +716,7 @@ impl AfterSalesService for AfterSalesApi {
                 None
             }
         };
-        let page_size = page_size(&mut violations, body.page_size);
+        let page_size = convert::page_size(&mut violations, body.page_size);
         let after = page_token(&mut violations, &body.page_token);
         require(violations)?;
         self.wait_for(body.min_position).await?;

@@ -17,15 +17,11 @@ use waybill_types::CustomerId;
 
 use crate::analytics::{AbcClass, LifecycleClass, Period, Policy};
 use crate::codec::{profile_from_wire, rating_from_wire};
-use crate::commands::{Clock, CommandMeta, CommandRunner, Outcome};
+use crate::commands::{Clock, CommandRunner, Outcome};
 use crate::domain::Command;
 use crate::read_model::CustomerFilter;
 
 pub use wire::{customer_to_wire, kpis_to_wire};
-
-/// Page size when the client names none, and the most it may ask for.
-const DEFAULT_PAGE_SIZE: usize = 50;
-const MAX_PAGE_SIZE: usize = 500;
 
 pub struct CrmApi {
     runner: CommandRunner,
@@ -38,10 +34,6 @@ impl CrmApi {
         Self { runner, policy, clock }
     }
 
-    fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
-        context_of(request).command_meta(request_id)
-    }
-
     /// Waits for the read model to reach the caller's `min_position` (0: none).
     async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
         self.runner.wait_for(min_position).await
@@ -49,8 +41,7 @@ impl CrmApi {
 
     /// Parses the fields every customer command shares.
     fn command_fields(request_id: &str, customer_id: &str) -> (FieldViolations, String, Option<CustomerId>) {
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(request_id);
         let customer_id = convert::customer_id(&mut violations, "customer_id", customer_id);
         (violations, request_id, customer_id)
     }
@@ -63,7 +54,7 @@ impl CrmApi {
         customer_id: CustomerId,
         command: Command,
     ) -> Result<(v1::Customer, Position), Status> {
-        let meta = Self::meta(request, request_id);
+        let meta = context_of(request).command_meta(request_id);
         let registered_by = meta.actor.clone();
         let Outcome { state, position } = self.runner.run(customer_id.clone(), &command, &meta).await?;
         let mut view = self.runner.model.read().view_always(&customer_id, &self.policy, self.clock.now());
@@ -251,14 +242,7 @@ impl CrmService for CrmApi {
                 None
             }
         };
-        let limit = match body.page_size as usize {
-            0 => DEFAULT_PAGE_SIZE,
-            size if size <= MAX_PAGE_SIZE => size,
-            _ => {
-                violations.push("page_size", format!("must be at most {MAX_PAGE_SIZE}"));
-                DEFAULT_PAGE_SIZE
-            }
-        };
+        let limit = convert::page_size(&mut violations, body.page_size);
         let after = if body.page_token.is_empty() {
             None
         } else {

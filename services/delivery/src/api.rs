@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 use waybill_command::AggregateStore;
 use waybill_eventlog::Position;
 use waybill_proto::convert::{self, FieldViolations};
-use waybill_proto::status::invalid_argument;
+use waybill_proto::status::{require, unreachable_field};
 use waybill_proto::v1::{self, delivery_service_server::DeliveryService};
 use waybill_runtime::Redaction;
 use waybill_runtime::actor::context_of;
@@ -16,7 +16,7 @@ use crate::codec::{
     exception_kind_from_wire, exception_kind_to_wire, failure_reason_from_wire, failure_reason_to_wire,
     proof_to_wire, status_from_wire, status_to_wire, window_to_wire,
 };
-use crate::commands::{CommandMeta, CourierRunner, DeliveryRunner, RouteRunner};
+use crate::commands::{CourierRunner, DeliveryRunner, RouteRunner};
 use crate::domain::{
     Courier, CourierCommand, CourierId, Delivery, DeliveryCommand, ExceptionKind, Rejection, TimeWindow,
 };
@@ -27,10 +27,6 @@ mod route;
 
 pub use proof::proof_from_wire;
 
-/// Page size when the client names none, and the most it may ask for.
-const DEFAULT_PAGE_SIZE: usize = 50;
-const MAX_PAGE_SIZE: usize = 500;
-
 pub struct DeliveryApi {
     deliveries: DeliveryRunner,
     couriers: CourierRunner,
@@ -40,10 +36,6 @@ pub struct DeliveryApi {
 impl DeliveryApi {
     pub fn new(deliveries: DeliveryRunner, couriers: CourierRunner, routes: RouteRunner) -> Self {
         Self { deliveries, couriers, routes }
-    }
-
-    fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
-        context_of(request).command_meta(request_id)
     }
 
     /// Waits for the read model to reach the caller's `min_position` (0: none).
@@ -83,7 +75,7 @@ impl DeliveryApi {
                 }
             }
         }
-        let meta = Self::meta(request, request_id);
+        let meta = context_of(request).command_meta(request_id);
         let outcome = self.deliveries.run(delivery_id, &command, &meta).await?;
         let mut delivery = delivery_to_wire(&outcome.state, outcome.position);
         Redaction::of(request).delivery(&mut delivery);
@@ -97,7 +89,7 @@ impl DeliveryApi {
         courier_id: CourierId,
         command: CourierCommand,
     ) -> Result<(v1::Courier, Position), Status> {
-        let meta = Self::meta(request, request_id);
+        let meta = context_of(request).command_meta(request_id);
         let outcome = self.couriers.run(courier_id, &command, &meta).await?;
         let open = self.deliveries.model.read().open_deliveries_of(&courier_id);
         Ok((courier_to_wire(&outcome.state, open, outcome.position), outcome.position))
@@ -136,10 +128,6 @@ impl DeliveryApi {
     }
 }
 
-fn require(violations: FieldViolations) -> Result<(), Status> {
-    if violations.is_empty() { Ok(()) } else { Err(invalid_argument(violations.into_vec())) }
-}
-
 fn courier_id(violations: &mut FieldViolations, field: &str, value: &str) -> Option<CourierId> {
     let parsed = CourierId::parse(value);
     if parsed.is_none() {
@@ -175,14 +163,9 @@ fn zones(violations: &mut FieldViolations, values: &[String]) -> Vec<String> {
 
 /// The request's fields every delivery command shares.
 fn delivery_command_fields(request_id: &str, id: &str) -> (FieldViolations, String, Option<OrderId>) {
-    let mut violations = FieldViolations::new();
-    let request_id = convert::request_id(&mut violations, "request_id", request_id);
+    let (mut violations, request_id) = FieldViolations::for_command(request_id);
     let id = delivery_id(&mut violations, id);
     (violations, request_id, id)
-}
-
-fn unreachable_field() -> Status {
-    Status::internal("a checked field is missing")
 }
 
 #[tonic::async_trait]
@@ -192,8 +175,7 @@ impl DeliveryService for DeliveryApi {
         request: Request<v1::RegisterCourierRequest>,
     ) -> Result<Response<v1::RegisterCourierResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let courier_id = courier_id(&mut violations, "courier_id", &body.courier_id);
         let name = convert::text(&mut violations, "name", &body.name, true);
         let zones = zones(&mut violations, &body.zones);
@@ -209,8 +191,7 @@ impl DeliveryService for DeliveryApi {
         request: Request<v1::ChangeCourierZonesRequest>,
     ) -> Result<Response<v1::ChangeCourierZonesResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let courier_id = courier_id(&mut violations, "courier_id", &body.courier_id);
         let zones = zones(&mut violations, &body.zones);
         require(violations)?;
@@ -225,8 +206,7 @@ impl DeliveryService for DeliveryApi {
         request: Request<v1::RetireCourierRequest>,
     ) -> Result<Response<v1::RetireCourierResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let courier_id = courier_id(&mut violations, "courier_id", &body.courier_id);
         let reason = convert::text(&mut violations, "reason", &body.reason, false);
         require(violations)?;
@@ -374,7 +354,7 @@ impl DeliveryService for DeliveryApi {
             .then(|| courier_id(&mut violations, "courier_id", &body.courier_id))
             .flatten();
         let zone = convert::text(&mut violations, "zone", &body.zone, false);
-        let page_size = page_size(&mut violations, body.page_size);
+        let page_size = convert::page_size(&mut violations, body.page_size);
         let after = if body.page_token.is_empty() {
             None
         } else {
@@ -460,18 +440,6 @@ fn window_from_request(
         violations.push(format!("{field}.end"), "must be after the start");
     }
     Some(TimeWindow { start, end })
-}
-
-fn page_size(violations: &mut FieldViolations, requested: u32) -> usize {
-    let requested = usize::try_from(requested).unwrap_or(usize::MAX);
-    match requested {
-        0 => DEFAULT_PAGE_SIZE,
-        size if size <= MAX_PAGE_SIZE => size,
-        _ => {
-            violations.push("page_size", format!("must be at most {MAX_PAGE_SIZE}"));
-            DEFAULT_PAGE_SIZE
-        }
-    }
 }
 
 /// A delivery as `redaction`'s caller may see it.

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use waybill_eventlog::Position;
 use waybill_proto::convert::{self, FieldViolations};
-use waybill_proto::status::invalid_argument;
+use waybill_proto::status::require;
 use waybill_proto::v1::{self, dispatch_service_server::DispatchService};
 use waybill_runtime::Redaction;
 use waybill_runtime::actor::context_of;
@@ -18,16 +18,12 @@ use crate::codec::{
     severity_to_wire, task_kind_to_wire, task_status_from_wire, task_status_to_wire, training_from_wire,
     training_to_wire, vehicle_kind_from_wire, vehicle_kind_to_wire,
 };
-use crate::commands::{CommandMeta, Runners, TaskOutcome, run_task};
+use crate::commands::{Runners, TaskOutcome, run_task};
 use crate::domain::{
     Driver, DriverCommand, DriverId, Load, Task, TaskCommand, TaskId, Upkeep, Vehicle, VehicleCommand,
     VehicleId,
 };
 use crate::read_model::{Record, TaskFilter};
-
-/// Page size when the client names none, and the most it may ask for.
-const DEFAULT_PAGE_SIZE: usize = 50;
-const MAX_PAGE_SIZE: usize = 500;
 
 /// The id a reported exception gets: derived from the task and the request id, so a
 /// retried report names the same exception.
@@ -44,10 +40,6 @@ impl DispatchApi {
         Self { runners }
     }
 
-    fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
-        context_of(request).command_meta(request_id)
-    }
-
     /// Waits for the read model to reach the caller's `min_position` (0: none).
     async fn wait_for(&self, min_position: Position) -> Result<(), Status> {
         self.runners.tasks.wait_for(min_position).await
@@ -60,7 +52,7 @@ impl DispatchApi {
         task_id: TaskId,
         command: TaskCommand,
     ) -> Result<TaskOutcome, Status> {
-        let meta = Self::meta(request, request_id);
+        let meta = context_of(request).command_meta(request_id);
         Ok(run_task(&self.runners.tasks, task_id, &command, &meta).await?)
     }
 
@@ -74,30 +66,24 @@ impl DispatchApi {
         next_due: Option<&prost_types::Timestamp>,
         note: &str,
     ) -> Result<(v1::Vehicle, Position), Status> {
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(request_id);
         let vehicle_id = uuid(&mut violations, "vehicle_id", vehicle_id).map(VehicleId);
         let next_due = required_timestamp(&mut violations, "next_due", next_due);
         let note = convert::text(&mut violations, "note", note, false);
         require(violations)?;
         let vehicle_id = checked(vehicle_id)?;
         let command = VehicleCommand::RecordUpkeep { vehicle_id, upkeep, next_due: checked(next_due)?, note };
-        let meta = Self::meta(request, request_id);
+        let meta = context_of(request).command_meta(request_id);
         let outcome = self.runners.vehicles.run(vehicle_id, &command, &meta).await?;
         Ok((vehicle_to_wire(&outcome.state, outcome.position), outcome.position))
     }
 
     /// Checks `request_id` and `task_id`, which every task command carries.
     fn task_fields(request_id: &str, task_id: &str) -> (FieldViolations, String, Option<TaskId>) {
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(request_id);
         let task_id = uuid(&mut violations, "task_id", task_id).map(TaskId);
         (violations, request_id, task_id)
     }
-}
-
-fn require(violations: FieldViolations) -> Result<(), Status> {
-    if violations.is_empty() { Ok(()) } else { Err(invalid_argument(violations.into_vec())) }
 }
 
 /// For values `require` has vouched for.
@@ -147,17 +133,6 @@ fn required_timestamp(
     }
 }
 
-fn page_size(violations: &mut FieldViolations, requested: u32) -> usize {
-    match usize::try_from(requested).unwrap_or(usize::MAX) {
-        0 => DEFAULT_PAGE_SIZE,
-        size if size <= MAX_PAGE_SIZE => size,
-        _ => {
-            violations.push("page_size", format!("must be at most {MAX_PAGE_SIZE}"));
-            DEFAULT_PAGE_SIZE
-        }
-    }
-}
-
 #[tonic::async_trait]
 impl DispatchService for DispatchApi {
     async fn register_vehicle(
@@ -165,8 +140,7 @@ impl DispatchService for DispatchApi {
         request: Request<v1::RegisterVehicleRequest>,
     ) -> Result<Response<v1::RegisterVehicleResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let vehicle_id = uuid(&mut violations, "vehicle_id", &body.vehicle_id).map(VehicleId);
         let kind = vehicle_kind_from_wire(body.kind);
         if kind.is_none() {
@@ -178,7 +152,7 @@ impl DispatchService for DispatchApi {
         require(violations)?;
         let (vehicle_id, kind, capacity) = (checked(vehicle_id)?, checked(kind)?, checked(capacity)?);
         let command = VehicleCommand::Register { vehicle_id, kind, registration, capacity, depot };
-        let meta = Self::meta(&request, request_id);
+        let meta = context_of(&request).command_meta(request_id);
         let outcome = self.runners.vehicles.run(vehicle_id, &command, &meta).await?;
         Ok(Response::new(v1::RegisterVehicleResponse {
             vehicle: Some(vehicle_to_wire(&outcome.state, outcome.position)),
@@ -191,13 +165,12 @@ impl DispatchService for DispatchApi {
         request: Request<v1::RetireVehicleRequest>,
     ) -> Result<Response<v1::RetireVehicleResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let vehicle_id = uuid(&mut violations, "vehicle_id", &body.vehicle_id).map(VehicleId);
         let reason = convert::text(&mut violations, "reason", &body.reason, false);
         require(violations)?;
         let vehicle_id = checked(vehicle_id)?;
-        let meta = Self::meta(&request, request_id);
+        let meta = context_of(&request).command_meta(request_id);
         let outcome = self
             .runners
             .vehicles
@@ -214,8 +187,7 @@ impl DispatchService for DispatchApi {
         request: Request<v1::RegisterDriverRequest>,
     ) -> Result<Response<v1::RegisterDriverResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let driver_id = uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
         let name = convert::text(&mut violations, "name", &body.name, true);
         let licence_class = convert::text(&mut violations, "licence_class", &body.licence_class, true);
@@ -223,7 +195,7 @@ impl DispatchService for DispatchApi {
         require(violations)?;
         let driver_id = checked(driver_id)?;
         let command = DriverCommand::Register { driver_id, name, licence_class, depot };
-        let meta = Self::meta(&request, request_id);
+        let meta = context_of(&request).command_meta(request_id);
         let outcome = self.runners.drivers.run(driver_id, &command, &meta).await?;
         Ok(Response::new(v1::RegisterDriverResponse {
             driver: Some(driver_to_wire(&outcome.state, outcome.position)),
@@ -236,13 +208,12 @@ impl DispatchService for DispatchApi {
         request: Request<v1::SetDriverAvailabilityRequest>,
     ) -> Result<Response<v1::SetDriverAvailabilityResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let driver_id = uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
         require(violations)?;
         let driver_id = checked(driver_id)?;
         let command = DriverCommand::SetAvailability { driver_id, available: body.available };
-        let meta = Self::meta(&request, request_id);
+        let meta = context_of(&request).command_meta(request_id);
         let outcome = self.runners.drivers.run(driver_id, &command, &meta).await?;
         Ok(Response::new(v1::SetDriverAvailabilityResponse {
             driver: Some(driver_to_wire(&outcome.state, outcome.position)),
@@ -255,13 +226,12 @@ impl DispatchService for DispatchApi {
         request: Request<v1::RetireDriverRequest>,
     ) -> Result<Response<v1::RetireDriverResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let driver_id = uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
         let reason = convert::text(&mut violations, "reason", &body.reason, false);
         require(violations)?;
         let driver_id = checked(driver_id)?;
-        let meta = Self::meta(&request, request_id);
+        let meta = context_of(&request).command_meta(request_id);
         let outcome =
             self.runners.drivers.run(driver_id, &DriverCommand::Retire { driver_id, reason }, &meta).await?;
         Ok(Response::new(v1::RetireDriverResponse {
@@ -311,8 +281,7 @@ impl DispatchService for DispatchApi {
         request: Request<v1::RecordDriverLicenceRequest>,
     ) -> Result<Response<v1::RecordDriverLicenceResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let driver_id = uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
         let licence_class = convert::text(&mut violations, "licence_class", &body.licence_class, true);
         let expires_at = required_timestamp(&mut violations, "expires_at", body.expires_at.as_ref());
@@ -320,7 +289,7 @@ impl DispatchService for DispatchApi {
         let driver_id = checked(driver_id)?;
         let command =
             DriverCommand::RecordLicence { driver_id, licence_class, expires_at: checked(expires_at)? };
-        let meta = Self::meta(&request, request_id);
+        let meta = context_of(&request).command_meta(request_id);
         let outcome = self.runners.drivers.run(driver_id, &command, &meta).await?;
         Ok(Response::new(v1::RecordDriverLicenceResponse {
             driver: Some(driver_to_wire(&outcome.state, outcome.position)),
@@ -333,8 +302,7 @@ impl DispatchService for DispatchApi {
         request: Request<v1::RecordDriverTrainingRequest>,
     ) -> Result<Response<v1::RecordDriverTrainingResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let driver_id = uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
         let training = training_from_wire(body.training);
         if training.is_none() {
@@ -348,7 +316,7 @@ impl DispatchService for DispatchApi {
             training: checked(training)?,
             valid_until: checked(valid_until)?,
         };
-        let meta = Self::meta(&request, request_id);
+        let meta = context_of(&request).command_meta(request_id);
         let outcome = self.runners.drivers.run(driver_id, &command, &meta).await?;
         Ok(Response::new(v1::RecordDriverTrainingResponse {
             driver: Some(driver_to_wire(&outcome.state, outcome.position)),
@@ -535,8 +503,7 @@ impl DispatchService for DispatchApi {
         request: Request<v1::RequestReverseShipmentRequest>,
     ) -> Result<Response<v1::RequestReverseShipmentResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let return_id = uuid(&mut violations, "return_id", &body.return_id);
         let order_id = convert::order_id(&mut violations, "order_id", &body.order_id);
         if let (Some(return_id), Some(order_id)) = (return_id, order_id)
@@ -610,7 +577,7 @@ impl DispatchService for DispatchApi {
         });
         let vehicle_id = optional_uuid(&mut violations, "vehicle_id", &body.vehicle_id).map(VehicleId);
         let driver_id = optional_uuid(&mut violations, "driver_id", &body.driver_id).map(DriverId);
-        let page_size = page_size(&mut violations, body.page_size);
+        let page_size = convert::page_size(&mut violations, body.page_size);
         let after = optional_uuid(&mut violations, "page_token", &body.page_token).map(TaskId);
         let depot = convert::filter_text(&mut violations, "depot", &body.depot);
         require(violations)?;

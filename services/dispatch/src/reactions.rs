@@ -24,6 +24,7 @@ use waybill_types::{Actor, OrderId};
 
 use crate::commands::{TaskRunner, run_task};
 use crate::domain::{Load, Rejection, TaskCommand, TaskId};
+use crate::order_facts::OrderFacts;
 
 /// The durable consumer's name; shared by all replicas (deploy/ allows exactly this one).
 pub const ORDERS_CONSUMER: &str = "dispatch-orders";
@@ -43,6 +44,24 @@ enum Reaction {
     Plan,
     Replan,
     Cancel { reason: String },
+}
+
+/// The order's facts once the read model has seen `recorded`: the reaction and the read
+/// model follow the log independently, and a task is planned on a model that has at least
+/// seen the event it reacts to (and so, before it, the order's placement).
+async fn order_facts_seen_by(
+    runner: &TaskRunner,
+    recorded: &RecordedEvent,
+    order_id: OrderId,
+) -> Result<OrderFacts, ReactionError> {
+    runner
+        .model
+        .wait_for(recorded.position, runner.wait_timeout)
+        .await
+        .map_err(|error| ReactionError::Transient(error.to_string()))?;
+    runner.model.read().orders().get(&order_id).cloned().ok_or_else(|| {
+        ReactionError::Poison(format!("order {order_id} is unknown: its placement is not on the log"))
+    })
 }
 
 /// Handles one of intake's order events (see the module docs).
@@ -66,16 +85,7 @@ pub async fn react_to_order(runner: TaskRunner, recorded: RecordedEvent) -> Resu
     let command = match reaction {
         Reaction::Cancel { reason } => TaskCommand::Cancel { reason, source_event_id },
         Reaction::Plan | Reaction::Replan => {
-            // The reaction and the read model follow the log independently: plan on a model
-            // that has at least seen this event (and so the order's placement).
-            runner
-                .model
-                .wait_for(recorded.position, runner.wait_timeout)
-                .await
-                .map_err(|error| ReactionError::Transient(error.to_string()))?;
-            let facts = runner.model.read().orders().get(&order_id).cloned().ok_or_else(|| {
-                ReactionError::Poison(format!("order {order_id} is unknown: its placement is not on the log"))
-            })?;
+            let facts = order_facts_seen_by(&runner, &recorded, order_id).await?;
             match reaction {
                 Reaction::Plan => TaskCommand::Plan { task_id, plan: facts.forward_plan(), source_event_id },
                 _ => TaskCommand::Replan { update: facts.replan_update(), source_event_id },
@@ -112,14 +122,7 @@ pub async fn plan_reverse_shipment(runner: TaskRunner, recorded: RecordedEvent) 
         return Err(poison("a return id equal to the order id"));
     }
     let cause = envelope.meta().map_err(|_| poison("event id"))?;
-    runner
-        .model
-        .wait_for(recorded.position, runner.wait_timeout)
-        .await
-        .map_err(|error| ReactionError::Transient(error.to_string()))?;
-    let facts = runner.model.read().orders().get(&order_id).cloned().ok_or_else(|| {
-        ReactionError::Poison(format!("order {order_id} is unknown: its placement is not on the log"))
-    })?;
+    let facts = order_facts_seen_by(&runner, &recorded, order_id).await?;
     if !facts.delivered {
         // After-sales saw delivery's handover; intake's record of it may lag a moment.
         return Err(ReactionError::Transient(format!(

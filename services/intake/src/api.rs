@@ -10,21 +10,17 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use waybill_eventlog::Position;
 use waybill_proto::convert::{self, FieldViolations};
-use waybill_proto::status::invalid_argument;
+use waybill_proto::status::{invalid_argument, require};
 use waybill_proto::v1::{self, intake_service_server::IntakeService};
 use waybill_runtime::actor::context_of;
 use waybill_runtime::{Duty, Origin, Redaction};
 use waybill_types::{CustomerId, OrderId};
 
 use crate::codec::{quote_to_wire, status_from_wire, status_to_wire};
-use crate::commands::{CommandMeta, CommandRunner, Outcome};
+use crate::commands::{CommandRunner, Outcome};
 use crate::domain::{Command, OrderDetails, ReviewDecision};
 use crate::read_model::{Cursor, OrderFilter, OrderRecord};
 use crate::watch::{WatchLimits, Watches};
-
-/// Page size when the client names none, and the most it may ask for.
-const DEFAULT_PAGE_SIZE: usize = 50;
-const MAX_PAGE_SIZE: usize = 500;
 
 /// UUIDv5 namespace for order ids derived from placement requests.
 const ORDER_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f0c_7d1e_4b7a_4f3e_9a51_7b1e_0d7a_c0de);
@@ -48,10 +44,6 @@ impl IntakeApi {
     pub fn new(runner: CommandRunner, stopping: watch::Receiver<bool>, limits: WatchLimits) -> Self {
         let watches = Watches::start(&runner, limits);
         Self { runner, watches, stopping }
-    }
-
-    fn meta<T>(request: &Request<T>, request_id: String) -> CommandMeta {
-        context_of(request).command_meta(request_id)
     }
 
     /// Waits for the read model to reach the caller's `min_position` (0: none).
@@ -112,8 +104,7 @@ impl IntakeApi {
 
     /// Parses the fields every order command shares.
     fn order_command_fields(request_id: &str, order_id: &str) -> (FieldViolations, String, Option<OrderId>) {
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(request_id);
         let order_id = convert::order_id(&mut violations, "order_id", order_id);
         (violations, request_id, order_id)
     }
@@ -126,16 +117,12 @@ impl IntakeApi {
         command: Command,
     ) -> Result<(v1::Order, Position), Status> {
         self.check_owner(request, &order_id, 0).await?;
-        let meta = Self::meta(request, request_id);
+        let meta = context_of(request).command_meta(request_id);
         let Outcome { state: order, position } = self.runner.run(order_id, &command, &meta).await?;
         let mut order = order_to_wire(&order, position);
         Redaction::of(request).order(&mut order);
         Ok((order, position))
     }
-}
-
-fn require(violations: FieldViolations) -> Result<(), Status> {
-    if violations.is_empty() { Ok(()) } else { Err(invalid_argument(violations.into_vec())) }
 }
 
 #[tonic::async_trait]
@@ -147,8 +134,7 @@ impl IntakeService for IntakeApi {
         request: Request<v1::PlaceOrderRequest>,
     ) -> Result<Response<v1::PlaceOrderResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let customer_id = convert::customer_id(&mut violations, "customer_id", &body.customer_id);
         let shipper = convert::party(&mut violations, "shipper", body.shipper.as_ref());
         let consignee = convert::party(&mut violations, "consignee", body.consignee.as_ref());
@@ -168,7 +154,7 @@ impl IntakeService for IntakeApi {
         }
         let order_id = order_id_for(customer_id.as_str(), &request_id);
         let details = OrderDetails { customer_id, shipper, consignee, cargo, service_level };
-        let meta = Self::meta(&request, request_id);
+        let meta = context_of(&request).command_meta(request_id);
         let outcome =
             self.runner.run(order_id, &Command::Place { order_id, details: details.clone() }, &meta).await?;
         if outcome.state.details != details {
@@ -321,7 +307,7 @@ impl IntakeService for IntakeApi {
             body.placed_from.as_ref().and_then(|at| convert::timestamp(&mut violations, "placed_from", at));
         let placed_until =
             body.placed_until.as_ref().and_then(|at| convert::timestamp(&mut violations, "placed_until", at));
-        let page_size = page_size(&mut violations, body.page_size);
+        let page_size = convert::page_size(&mut violations, body.page_size);
         let after = parse_page_token(&mut violations, &body.page_token);
         require(violations)?;
         self.wait_for(body.min_position).await?;
@@ -341,7 +327,7 @@ impl IntakeService for IntakeApi {
         let redaction = Redaction::of(&request);
         let body = request.into_inner();
         let mut violations = FieldViolations::new();
-        let page_size = page_size(&mut violations, body.page_size);
+        let page_size = convert::page_size(&mut violations, body.page_size);
         let after = parse_page_token(&mut violations, &body.page_token);
         require(violations)?;
         self.wait_for(body.min_position).await?;
@@ -424,18 +410,6 @@ fn parse_order_id(text: &str) -> Result<OrderId, Status> {
 
 fn not_found(order_id: &OrderId) -> Status {
     Status::not_found(format!("order {order_id} not found"))
-}
-
-fn page_size(violations: &mut FieldViolations, requested: u32) -> usize {
-    let requested = usize::try_from(requested).unwrap_or(usize::MAX);
-    match requested {
-        0 => DEFAULT_PAGE_SIZE,
-        size if size <= MAX_PAGE_SIZE => size,
-        _ => {
-            violations.push("page_size", format!("must be at most {MAX_PAGE_SIZE}"));
-            DEFAULT_PAGE_SIZE
-        }
-    }
 }
 
 /// Page tokens are opaque to clients: `<micros>_<order id>` of the last order returned.

@@ -4,10 +4,12 @@
 use chrono::NaiveDate;
 use tonic::{Request, Response, Status};
 use waybill_proto::convert::{self, FieldViolations};
+use waybill_proto::status::{require, unreachable_field};
 use waybill_proto::v1;
 use waybill_runtime::Redaction;
+use waybill_runtime::actor::context_of;
 
-use super::{DeliveryApi, courier_id, courier_scope, record_to_wire, require, unreachable_field};
+use super::{DeliveryApi, courier_id, courier_scope, record_to_wire};
 use crate::codec::route_to_wire;
 use crate::domain::Rejection;
 use crate::route::{PlanReason, PlanRoute, RouteId, RunConstraints};
@@ -78,8 +80,7 @@ impl DeliveryApi {
         request: Request<v1::PlanCourierRouteRequest>,
     ) -> Result<Response<v1::PlanCourierRouteResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let courier = courier_id(&mut violations, "courier_id", &body.courier_id);
         let today = self.deliveries.clock.now().date_naive();
         let day = day(&mut violations, "date", &body.date, today);
@@ -91,7 +92,7 @@ impl DeliveryApi {
             reason: PlanReason::Requested,
             from_stop: None,
         };
-        let meta = Self::meta(&request, request_id);
+        let meta = context_of(&request).command_meta(request_id);
         // A plan reads every open stop of the courier: it must see each assignment this
         // service has acknowledged (a dispatcher assigns, then plans), not only the route's
         // own version, which the runner's stale-state check covers.

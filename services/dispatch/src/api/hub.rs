@@ -6,10 +6,12 @@ use std::collections::BTreeSet;
 
 use tonic::{Request, Response, Status};
 use waybill_proto::convert::{self, FieldViolations};
+use waybill_proto::status::require;
 use waybill_proto::v1;
+use waybill_runtime::actor::context_of;
 use waybill_types::OrderId;
 
-use super::{DispatchApi, checked, optional_uuid, require, uuid};
+use super::{DispatchApi, checked, optional_uuid, uuid};
 use crate::codec::{
     category_from_wire, category_to_wire, discrepancy_kind_to_wire, inspection_from_wire, inspection_to_wire,
     zone_to_wire,
@@ -29,7 +31,7 @@ impl DispatchApi {
         hub_id: HubId,
         command: HubCommand,
     ) -> Result<Outcome<Hub>, Status> {
-        let meta = Self::meta(request, request_id);
+        let meta = context_of(request).command_meta(request_id);
         let decided = self.runners.hubs.run_decision(hub_id, &command, &meta).await?;
         Ok(decided.outcome)
     }
@@ -39,8 +41,7 @@ impl DispatchApi {
         body: (&str, &str, &str),
     ) -> (FieldViolations, String, Option<HubId>, Option<OrderId>) {
         let (request_id, hub_id, order_id) = body;
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(request_id);
         let hub_id = uuid(&mut violations, "hub_id", hub_id).map(HubId);
         let order_id = convert::order_id(&mut violations, "order_id", order_id);
         (violations, request_id, hub_id, order_id)
@@ -51,8 +52,7 @@ impl DispatchApi {
         request: Request<v1::RegisterHubRequest>,
     ) -> Result<Response<v1::RegisterHubResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let hub_id = uuid(&mut violations, "hub_id", &body.hub_id).map(HubId);
         let code = convert::text(&mut violations, "code", &body.code, true);
         if body.zones.is_empty() {
@@ -155,8 +155,7 @@ impl DispatchApi {
         request: Request<v1::CountZoneRequest>,
     ) -> Result<Response<v1::CountZoneResponse>, Status> {
         let body = request.get_ref();
-        let mut violations = FieldViolations::new();
-        let request_id = convert::request_id(&mut violations, "request_id", &body.request_id);
+        let (mut violations, request_id) = FieldViolations::for_command(&body.request_id);
         let hub_id = uuid(&mut violations, "hub_id", &body.hub_id).map(HubId);
         let zone = convert::text(&mut violations, "zone", &body.zone, true);
         let mut counted = BTreeSet::new();

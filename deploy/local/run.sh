@@ -174,7 +174,8 @@ for entry in "${services[@]}"; do
 done
 
 # The web console: the services' ports are its defaults, reached over TLS through the dev
-# CA; it trusts the same token key, and reads the dead letters for the board as ops.
+# CA; it trusts the same token key, and reads the dead letters for the board as the
+# `console` NATS user, which may read the dead-letter stream and nothing else.
 say "waybill-console on http://$host:$console_port, log $var_dir/console.log"
 console_urls=()
 for entry in "${services[@]}"; do
@@ -182,8 +183,8 @@ for entry in "${services[@]}"; do
   console_urls+=("WAYBILL_CONSOLE_${name^^}_URL=https://$host:$port")
 done
 env "${console_urls[@]}" WAYBILL_CONSOLE_TLS_CA="$ca" WAYBILL_CONSOLE_LISTEN="$host:$console_port" \
-  WAYBILL_CONSOLE_DEAD_LETTERS=true WAYBILL_NATS_URL="nats://$host:$nats_port" WAYBILL_NATS_USER=ops \
-  WAYBILL_NATS_PASSWORD_FILE="$credentials/ops" "$bin_dir/waybill-console" >>"$var_dir/console.log" 2>&1 &
+  WAYBILL_CONSOLE_DEAD_LETTERS=true WAYBILL_NATS_URL="nats://$host:$nats_port" WAYBILL_NATS_USER=console \
+  WAYBILL_NATS_PASSWORD_FILE="$credentials/console" "$bin_dir/waybill-console" >>"$var_dir/console.log" 2>&1 &
 pids+=($!)
 names+=(waybill-console)
 wait_for_port "$console_port" 30 "$!" || die "waybill-console did not start; see $var_dir/console.log"

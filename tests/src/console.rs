@@ -17,11 +17,13 @@ use crate::system::System;
 
 /// `waybill-console` on a port it bound itself, talking to a system's five services and
 /// trusting the test process's token key, as they do; it reads the dead letters from the
-/// NATS server at `nats_url` (a user that may read the dead-letter stream).
+/// NATS server at `nats_url` (a user that may read the dead-letter stream). Its log (one
+/// `page request` line per request, with the request's trace id) is kept in a file.
 pub struct Console {
     _process: OwnedChild,
     /// `http://127.0.0.1:<port>`
     pub url: String,
+    log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -29,6 +31,7 @@ impl Console {
     pub async fn start(system: &System, nats_url: &str) -> anyhow::Result<Console> {
         let dir = tempfile::Builder::new().prefix("waybill-console-").tempdir()?;
         let address_file = dir.path().join("address");
+        let log = dir.path().join("console.log");
         let mut command = Command::new(crate::binary("waybill-console")?);
         command
             .env("WAYBILL_CONSOLE_LISTEN", "127.0.0.1:0")
@@ -40,13 +43,16 @@ impl Console {
             .env("WAYBILL_CONSOLE_CRM_URL", &system.crm.address)
             .env("WAYBILL_CONSOLE_DEAD_LETTERS", "true")
             .env("WAYBILL_NATS_URL", nats_url)
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", "warn,waybill_console=info")
+            .env("WAYBILL_LOG_FORMAT", "json")
+            .stdout(std::fs::File::create(&log)?);
         waybill_testkit::trust_test_signer(&mut command, dir.path())?;
         let mut process = OwnedChild::spawn(&mut command)?;
         let deadline = Instant::now() + Duration::from_secs(20);
         let address = loop {
             if let Some(status) = process.try_wait()? {
-                anyhow::bail!("waybill-console exited at start ({status}); its stderr says why");
+                let said = std::fs::read_to_string(&log).unwrap_or_default();
+                anyhow::bail!("waybill-console exited at start ({status}):\n{said}");
             }
             if let Some(address) = address_in(&address_file, "http", process.id())? {
                 break address;
@@ -54,7 +60,18 @@ impl Console {
             anyhow::ensure!(Instant::now() < deadline, "waybill-console reported no address within 20 s");
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        Ok(Console { _process: process, url: format!("http://{address}"), _dir: dir })
+        Ok(Console { _process: process, url: format!("http://{address}"), log, _dir: dir })
+    }
+
+    /// The trace id the console logged for its request `method path` (the latest such).
+    pub fn trace_of_request(&self, method: &str, path: &str) -> Option<String> {
+        let log = std::fs::read_to_string(&self.log).ok()?;
+        let mut lines =
+            log.lines().rev().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok());
+        let request = lines.find(|line| {
+            line["message"] == "page request" && line["method"] == method && line["path"] == path
+        })?;
+        request["trace_id"].as_str().map(str::to_owned)
     }
 }
 

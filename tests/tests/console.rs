@@ -23,7 +23,7 @@ async fn people_sign_in_to_the_console_and_see_what_their_roles_allow() -> anyho
     let nats = NatsServer::start();
     let system = System::start(&nats, Settings::default()).await?;
     let clients = system.clients().await?;
-    let console = Console::start(&system, &nats.url_as(User::Ops)).await?;
+    let console = Console::start(&system, &nats.url_as(User::Console)).await?;
     let browser = Browser::start("console").await?;
 
     // Hazardous goods without a declaration wait for a human; the other orders do not.
@@ -43,11 +43,13 @@ async fn people_sign_in_to_the_console_and_see_what_their_roles_allow() -> anyho
         &globex_order.order_id,
     )
     .await?;
+    a_live_page_says_when_the_session_ends(&browser, &console, &acme_order.order_id).await?;
     let delivered = an_analyst_sees_the_numbers_crm_answers(&browser, &console, &clients).await?;
     finance_sees_the_money_crm_answers(&browser, &console, &clients, &system).await?;
     let under_way = [hazardous.order_id.as_str(), &acme_order.order_id, &globex_order.order_id];
     a_dispatcher_sees_what_is_under_way(&browser, &console, &clients, &under_way, &delivered).await?;
     an_administrator_sees_the_dead_letters(&browser, &console, &nats).await?;
+    an_administrator_sees_an_escalated_complaint(&browser, &console, &clients, &acme_order.order_id).await?;
     let (acmes, globex) = ([hazardous.order_id.as_str(), &acme_order.order_id], &globex_order.order_id);
     a_customer_sees_only_its_own_orders(&browser, &console, &acmes, globex).await?;
     the_command_line_exports_what_the_console_does(&system, &console, &acmes, globex).await?;
@@ -125,6 +127,15 @@ async fn a_reviewer_accepts_an_order_from_the_queue(
     let envelope = waybill_proto::envelope::decode(&accepted[0].payload)?;
     assert_eq!(envelope.header.actor.id, "rita", "{:?}", envelope.header.actor);
 
+    // And in the trace of rita's click: the console's request span's trace id is the event's.
+    let clicked = console.trace_of_request("POST", &format!("/review/{order_id}"));
+    let clicked = clicked.ok_or_else(|| anyhow::anyhow!("the console logged no trace for the review"))?;
+    let jetstream = async_nats::jetstream::new(nats.client().await);
+    let stored = jetstream.get_stream("WAYBILL").await?.direct_get(accepted[0].position).await?;
+    let traceparent = stored.headers.get("traceparent").map(|value| value.as_str().to_owned());
+    let traced = traceparent.as_deref().and_then(waybill_eventlog::trace::trace_id_of);
+    assert_eq!(traced, Some(clicked.as_str()), "the acceptance's traceparent {traceparent:?}");
+
     // The order's page shows it on the timeline.
     browser.goto(&format!("{}/orders/{order_id}", console.url)).await?;
     assert_eq!(browser.text("#status").await?, "accepted");
@@ -185,6 +196,44 @@ async fn an_order_page_shows_new_events_live(
     browser.find("#sign-in").await?;
     Ok(())
 }
+
+/// A customer signed in with a short-lived token follows its order; when the token expires
+/// the page stops following and says so, instead of still claiming to be live.
+async fn a_live_page_says_when_the_session_ends(
+    browser: &Browser,
+    console: &Console,
+    order_id: &str,
+) -> anyhow::Result<()> {
+    let identity = Caller::customer("acme-brief", "acme").identity().clone();
+    let token = waybill_fixtures::test_signer().mint(identity, Duration::from_secs(SHORT_TOKEN_SECS))?;
+    let signed_in = std::time::Instant::now();
+    browser.sign_in(console, &token).await?;
+    browser.goto(&format!("{}/orders/{order_id}", console.url)).await?;
+    browser.find("#live[data-state=\"open\"]").await?;
+    anyhow::ensure!(
+        signed_in.elapsed() < Duration::from_secs(SHORT_TOKEN_SECS),
+        "the page opened after the token expired: the test proves nothing"
+    );
+
+    let ended = browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(SHORT_TOKEN_SECS + 10))
+        .for_element(fantoccini::Locator::Css("#live[data-state=\"signed-out\"]"))
+        .await
+        .map_err(|error| anyhow::anyhow!("the page never said it was signed out: {error}"))?;
+    assert!(signed_in.elapsed() >= Duration::from_secs(SHORT_TOKEN_SECS - 1), "not before the token expired");
+    assert_eq!(ended.text().await?, "Signed out \u{2014} sign in again to follow this order live.");
+    browser.screenshot("3c-order-signed-out").await?;
+
+    // The link leads to the sign-in form.
+    browser.click("#live a").await?;
+    browser.find("#sign-in").await?;
+    Ok(())
+}
+
+/// The lifetime of the token in [`a_live_page_says_when_the_session_ends`].
+const SHORT_TOKEN_SECS: u64 = 6;
 
 async fn an_analyst_sees_the_numbers_crm_answers(
     browser: &Browser,
@@ -374,6 +423,7 @@ async fn a_dispatcher_sees_what_is_under_way(
     let deliveries = data_orders(browser, "#deliveries tbody tr").await?;
     assert!(!deliveries.contains(&arrived.to_owned()), "a delivered order is finished: {deliveries:?}");
     assert!(browser.texts("#complaints").await?.is_empty(), "no complaints section for a dispatcher");
+    assert!(browser.texts("#escalations").await?.is_empty(), "no escalations section for a dispatcher");
     assert!(browser.texts("#dead-letters").await?.is_empty(), "no dead letters for a dispatcher");
     assert!(browser.texts("#no-dead-letters").await?.is_empty(), "nor a word about them");
     browser.screenshot("5-operations-board").await?;
@@ -409,6 +459,46 @@ async fn an_administrator_sees_the_dead_letters(
     let every = log.dead_letters(None).await?;
     assert_eq!(browser.text("#dead-letters-count").await?, every.len().to_string());
     browser.screenshot("5b-dead-letters").await?;
+    browser.click("header form button").await?;
+    browser.find("#sign-in").await?;
+    Ok(())
+}
+
+/// A customer complains, an after-sales agent escalates the complaint by hand; the board
+/// shows it among the escalated complaints, with the agent's reason, to an administrator.
+async fn an_administrator_sees_an_escalated_complaint(
+    browser: &Browser,
+    console: &Console,
+    clients: &Clients,
+    order_id: &str,
+) -> anyhow::Result<()> {
+    let complaint = clients.complain_of_delay("console-escalated", "acme", order_id, "still waiting").await?;
+    let escalate = v1::EscalateComplaintRequest {
+        request_id: "console-escalate".into(),
+        complaint_id: complaint.complaint_id.clone(),
+        reason: "customer threatens to leave".into(),
+    };
+    clients.aftersales.clone().escalate_complaint(request(&Caller::after_sales("alex"), escalate)).await?;
+    eventually("after-sales to list the complaint as escalated", || async {
+        let escalated = v1::ListCasesRequest {
+            complaint_status: v1::ComplaintStatus::Escalated.into(),
+            ..Default::default()
+        };
+        let mut aftersales = clients.aftersales.clone();
+        let page = aftersales.list_cases(request(&Caller::after_sales("alex"), escalated)).await.ok()?;
+        page.into_inner().cases.into_iter().find(|case| match &case.case {
+            Some(v1::case::Case::Complaint(listed)) => listed.complaint_id == complaint.complaint_id,
+            _ => false,
+        })
+    })
+    .await?;
+
+    browser.sign_in(console, Caller::administrator("ada").authorization()).await?;
+    browser.goto(&format!("{}/board", console.url)).await?;
+    let row = format!("#escalations tr[data-complaint=\"{}\"]", complaint.complaint_id);
+    assert_eq!(browser.text(&format!("{row} .escalations")).await?, "customer threatens to leave");
+    assert!(browser.text(&row).await?.contains(order_id), "the order it is about");
+    browser.screenshot("5c-escalations").await?;
     browser.click("header form button").await?;
     browser.find("#sign-in").await?;
     Ok(())

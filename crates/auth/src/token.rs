@@ -224,6 +224,12 @@ impl Verifier {
 
     /// The identity `token` (the bearer token, without `Bearer `) proves, or why not.
     pub fn verify(&self, token: &str) -> Result<Identity, VerifyError> {
+        self.verify_claims(token).map(|claims| claims.identity)
+    }
+
+    /// [`Verifier::verify`], keeping every claim: for a holder of the token (the console)
+    /// that must know when it expires.
+    pub fn verify_claims(&self, token: &str) -> Result<Claims, VerifyError> {
         let header = jsonwebtoken::decode_header(token)?;
         if header.alg != Algorithm::EdDSA {
             return Err(VerifyError::WrongAlgorithm);
@@ -232,7 +238,7 @@ impl Verifier {
         let key = self.keys.get(&kid).ok_or(VerifyError::UnknownKey(kid))?;
         let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)?.claims;
         claims.identity.check()?;
-        Ok(claims.identity)
+        Ok(claims)
     }
 }
 

@@ -122,11 +122,17 @@ pub fn as_person<T>(session: &Session, body: T) -> tonic::Request<T> {
     bearing(&session.token, body)
 }
 
-/// `body` as a request carrying `token` as its bearer token.
+/// `body` as a request carrying `token` as its bearer token, in the current trace (the
+/// page request's: W3C `traceparent`, which the services continue).
 pub fn bearing<T>(token: &str, body: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(body);
     if let Ok(value) = format!("Bearer {token}").parse() {
         request.metadata_mut().insert("authorization", value);
+    }
+    for (name, value) in waybill_eventlog::trace::current_headers() {
+        if let Ok(value) = value.parse() {
+            request.metadata_mut().insert(name, value);
+        }
     }
     request
 }

@@ -15,6 +15,11 @@
 //!   operations board, reports, the finance report).
 //! - [`csv`] and [`chart`]: the exports and the SVG bar chart.
 //! - [`log`]: the dead letters, read from the event log (off unless `--dead-letters`).
+//!
+//! Traces: every request runs in a span of its own (in the browser's trace if it sent a
+//! `traceparent`, else in a new one), logged as `page request` with its `trace_id`, and
+//! every gRPC call it makes carries that trace ([`backend::bearing`]), so the events an
+//! operator's click causes are in the same trace as the click (docs/OPERATIONS.md, "Traces").
 
 pub mod backend;
 pub mod chart;
@@ -74,7 +79,28 @@ pub fn router(console: State) -> Router {
         .route("/finance", get(pages::finance::show))
         .route("/finance.csv", get(pages::finance::export))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(traced))
         .with_state(console)
+}
+
+/// Runs one request in its trace (see the module docs) and logs it with the trace id.
+async fn traced(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use waybill_eventlog::trace::{SPAN_TARGET, current_trace_id, in_span, parent_from};
+    let headers = request.headers();
+    let parent = parent_from(|name| headers.get(name).and_then(|value| value.to_str().ok()));
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let span = tracing::info_span!(
+        target: SPAN_TARGET,
+        "page",
+        otel.name = %format_args!("{method} {path}"),
+        otel.kind = "server",
+    );
+    in_span(span, parent, async move {
+        let trace_id = current_trace_id().unwrap_or_default();
+        tracing::info!(%trace_id, %method, %path, "page request");
+        next.run(request).await
+    })
+    .await
 }
 
 /// Serves the console on `listener` until `shutdown` resolves.

@@ -25,6 +25,10 @@ struct Config {
     /// Log format: human-readable text or one JSON object per line. Filter with RUST_LOG.
     #[arg(long, env = "WAYBILL_LOG_FORMAT", value_enum, default_value_t = waybill_runtime::telemetry::LogFormat::Text)]
     log_format: waybill_runtime::telemetry::LogFormat,
+    /// Where the console's spans go (one per page request); the trace context is sent on
+    /// every gRPC call either way.
+    #[command(flatten)]
+    traces: waybill_runtime::telemetry::TraceFlags,
     /// Show the dead letters on the operations board (to the roles that may read the event
     /// log), read from NATS with the `--nats-*` flags.
     #[arg(long, env = "WAYBILL_CONSOLE_DEAD_LETTERS", default_value_t = false, action = clap::ArgAction::Set)]
@@ -42,7 +46,7 @@ waybill_runtime::global_allocator!();
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    waybill_runtime::telemetry::init(config.log_format);
+    waybill_runtime::telemetry::init_service(config.log_format, &config.traces, "waybill-console")?;
     let dead_letters = config.dead_letters.then(|| waybill_console::log::DeadLetters::new(config.nats));
     let console = Console::new(
         config.auth.verifier()?,
@@ -58,5 +62,7 @@ async fn main() -> anyhow::Result<()> {
         waybill_runtime::flags::write_address_file(path, &[("http", address)])?;
     }
     tracing::info!(%address, "console listening");
-    waybill_console::serve(console, listener, waybill_runtime::shutdown::signal()).await
+    let served = waybill_console::serve(console, listener, waybill_runtime::shutdown::signal()).await;
+    waybill_runtime::telemetry::flush().await;
+    served
 }

@@ -27,12 +27,14 @@ const CSRF_COOKIE: &str = "waybill_csrf";
 /// The form field every POST carries.
 pub const CSRF_FIELD: &str = "csrf";
 
-/// A signed-in person: the verified identity, the token to call the services with, and
-/// the CSRF value the page's forms carry.
+/// A signed-in person: the verified identity, the token to call the services with, when
+/// it expires, and the CSRF value the page's forms carry.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub identity: Identity,
     pub token: String,
+    /// The token's `exp`: the end of the session (an open live page stops then).
+    pub expires_at: std::time::SystemTime,
     pub csrf: String,
 }
 
@@ -51,12 +53,13 @@ impl FromRequestParts<Shared> for Session {
 
     async fn from_request_parts(parts: &mut Parts, console: &Shared) -> Result<Self, Self::Rejection> {
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| to_sign_in(false))?;
-        let identity = console.verifier.verify(token).map_err(|error| {
+        let claims = console.verifier.verify_claims(token).map_err(|error| {
             tracing::info!(%error, "session token refused");
             to_sign_in(true)
         })?;
         let csrf = cookie(&parts.headers, CSRF_COOKIE).unwrap_or_default().to_owned();
-        Ok(Session { identity, token: token.to_owned(), csrf })
+        let expires_at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(claims.exp);
+        Ok(Session { identity: claims.identity, token: token.to_owned(), expires_at, csrf })
     }
 }
 

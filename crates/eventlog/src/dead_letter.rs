@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::error::ReadError;
 use crate::reaction::{DELIVERIES_HEADER, ERROR_HEADER, ORIGINAL_POSITION_HEADER, ORIGINAL_SUBJECT_HEADER};
 use crate::redrive::REDRIVE_POSITION_HEADER;
-use crate::{EventLog, Position};
+use crate::{EventLog, Position, StreamSettings};
 
 /// One dead letter.
 #[derive(Clone, Debug, Serialize)]
@@ -68,15 +68,27 @@ impl DeadLetter {
     }
 }
 
-impl EventLog {
-    async fn dead_letter_stream(&self) -> Result<Stream, ReadError> {
-        let name = &self.settings().dead_letter_stream;
-        self.jetstream().get_stream(name).await.map_err(|error| ReadError::Nats(Box::new(error)))
+/// The dead-letter stream alone, for a reader that may touch nothing else: the console's
+/// NATS user may only ask for this stream's info and direct gets on it (crates/ops
+/// users.rs), so opening it needs no event stream and no server check.
+#[derive(Clone, Debug)]
+pub struct DeadLetterStream {
+    stream: Stream,
+}
+
+impl DeadLetterStream {
+    /// The dead-letter stream of `settings`, as `client`'s user sees it.
+    pub async fn open(client: async_nats::Client, settings: &StreamSettings) -> Result<Self, ReadError> {
+        let jetstream = async_nats::jetstream::new(client);
+        let stream = jetstream
+            .get_stream(&settings.dead_letter_stream)
+            .await
+            .map_err(|error| ReadError::Nats(Box::new(error)))?;
+        Ok(DeadLetterStream { stream })
     }
 
     /// Every dead letter, oldest first; only `consumer`'s if given.
-    pub async fn dead_letters(&self, consumer: Option<&str>) -> Result<Vec<DeadLetter>, ReadError> {
-        let stream = self.dead_letter_stream().await?;
+    pub async fn list(&self, consumer: Option<&str>) -> Result<Vec<DeadLetter>, ReadError> {
         let filter = match consumer {
             Some(consumer) => format!("deadletter.*.{consumer}"),
             None => crate::stream::DEAD_LETTER_SUBJECTS.to_owned(),
@@ -84,7 +96,7 @@ impl EventLog {
         let mut letters = Vec::new();
         let mut from = 1;
         loop {
-            match stream.direct_get_next_for_subject(filter.as_str(), Some(from)).await {
+            match self.stream.direct_get_next_for_subject(filter.as_str(), Some(from)).await {
                 Ok(message) => {
                     from = message.sequence + 1;
                     letters.push(DeadLetter::from_message(message));
@@ -94,6 +106,18 @@ impl EventLog {
             }
         }
         Ok(letters)
+    }
+}
+
+impl EventLog {
+    async fn dead_letter_stream(&self) -> Result<Stream, ReadError> {
+        let name = &self.settings().dead_letter_stream;
+        self.jetstream().get_stream(name).await.map_err(|error| ReadError::Nats(Box::new(error)))
+    }
+
+    /// Every dead letter, oldest first; only `consumer`'s if given.
+    pub async fn dead_letters(&self, consumer: Option<&str>) -> Result<Vec<DeadLetter>, ReadError> {
+        DeadLetterStream { stream: self.dead_letter_stream().await? }.list(consumer).await
     }
 
     /// The dead letter at `seq` of the dead-letter stream; `None` if there is none.

@@ -52,7 +52,7 @@ use std::time::Duration;
 
 pub use admission::{Admission, Refusal, RefusalReason};
 pub use append::{AggregateAppend, Appended, NewEvent};
-pub use dead_letter::DeadLetter;
+pub use dead_letter::{DeadLetter, DeadLetterStream};
 pub use error::{
     AppendError, BoxError, ProjectionError, ReactionError, ReactionRunError, ReadError, SetupError, WaitError,
 };

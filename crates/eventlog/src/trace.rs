@@ -142,6 +142,23 @@ impl Injector for TraceHeaders {
     }
 }
 
+/// The current context as W3C headers (`traceparent`, and `tracestate` when there is one),
+/// for a client to send on an outgoing call (the console's gRPC calls); a trace of its own
+/// when there is no current context.
+pub fn current_headers() -> Vec<(&'static str, String)> {
+    let current = TraceHeaders::current();
+    let traceparent = current.traceparent.map(|value| (TRACEPARENT, value));
+    traceparent.into_iter().chain(current.tracestate.map(|value| (TRACESTATE, value))).collect()
+}
+
+/// The current context's trace id (32 hex digits), if there is a current context.
+pub fn current_trace_id() -> Option<String> {
+    let current = Context::current();
+    let span = current.span();
+    let context = span.span_context();
+    context.is_valid().then(|| context.trace_id().to_string())
+}
+
 /// The trace id of a `traceparent` header value (`00-<trace id>-<span id>-<flags>`).
 pub fn trace_id_of(traceparent: &str) -> Option<&str> {
     let mut parts = traceparent.split('-');

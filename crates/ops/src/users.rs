@@ -17,6 +17,9 @@
 //!   express this.
 //! - The **integrator** reads the log the same way and may create its own consumers under
 //!   any name that is not a service's durable; it publishes nothing to the log.
+//! - The **console** (`waybill-console --dead-letters`) reads the dead letters for the
+//!   operations board: stream info and direct gets on the dead-letter stream, nothing of
+//!   the event stream, and it publishes nothing to the log.
 //! - **ops** runs the bootstrap and administers streams and consumers; it publishes no
 //!   events. **sys** is the system account's user, for server monitoring.
 //!
@@ -103,6 +106,8 @@ pub enum User {
     Service(Service),
     /// An outside reader of the log (analytics, partners' bridges).
     Integrator,
+    /// The web console: reads the dead letters, nothing else.
+    Console,
     /// The system account's user, for monitoring (`$SYS`); no JetStream.
     Sys,
 }
@@ -111,7 +116,7 @@ impl User {
     /// Every user, in the order the configuration lists them.
     pub fn all() -> Vec<User> {
         let mut users: Vec<User> = Service::ALL.into_iter().map(User::Service).collect();
-        users.extend([User::Integrator, User::Ops, User::Sys]);
+        users.extend([User::Integrator, User::Console, User::Ops, User::Sys]);
         users
     }
 
@@ -121,6 +126,7 @@ impl User {
             User::Ops => "ops",
             User::Service(service) => service.name(),
             User::Integrator => "integrator",
+            User::Console => "console",
             User::Sys => "sys",
         }
     }
@@ -134,6 +140,7 @@ impl User {
                 format!("WAYBILL_{}_NATS_PASSWORD", service.name().to_ascii_uppercase())
             }
             User::Integrator => "WAYBILL_INTEGRATOR_NATS_PASSWORD".to_owned(),
+            User::Console => "WAYBILL_CONSOLE_NATS_PASSWORD".to_owned(),
         }
     }
 
@@ -197,6 +204,21 @@ impl User {
                     publish_deny,
                     subscribe_allow: inboxes,
                     explanation: "reads the log; its own consumers; publishes nothing to the log",
+                })
+            }
+            User::Console => {
+                // What `waybill_eventlog::DeadLetterStream` sends: the stream's info, then
+                // direct gets (by sequence, next for a subject filter, last on a subject).
+                let dead_letters = streams.dead_letter_stream.as_str();
+                Some(Permissions {
+                    publish_allow: vec![
+                        format!("$JS.API.STREAM.INFO.{dead_letters}"),
+                        format!("$JS.API.DIRECT.GET.{dead_letters}"),
+                        format!("$JS.API.DIRECT.GET.{dead_letters}.>"),
+                    ],
+                    publish_deny: Vec::new(),
+                    subscribe_allow: inboxes,
+                    explanation: "the console: reads the dead letters; nothing of the event stream, publishes nothing",
                 })
             }
         }

@@ -254,3 +254,43 @@ async fn the_integrator_reads_the_log_and_its_own_consumers_but_writes_nothing()
     assert!(integrator.jetstream().delete_stream("WAYBILL").await.is_err());
     integrator.denied("$JS.API.STREAM.DELETE.WAYBILL").await;
 }
+
+#[tokio::test]
+async fn the_console_reads_the_dead_letters_and_nothing_else() {
+    let server = NatsServer::start();
+    let intake = connect(&server, User::Service(Service::Intake)).await;
+    intake.jetstream().publish("waybill.intake.order.o-1", "placed".into()).await.unwrap().await.unwrap();
+    let letter = "deadletter.intake.intake-auto-review";
+    intake.jetstream().publish(letter, "gave up".into()).await.unwrap().await.unwrap();
+
+    // Positive control: the console's reader lists the dead letter.
+    let mut console = connect(&server, User::Console).await;
+    let dead_letters =
+        waybill_eventlog::DeadLetterStream::open(console.client.clone(), &StreamSettings::default())
+            .await
+            .unwrap();
+    let letters = dead_letters.list(None).await.unwrap();
+    assert_eq!(letters.iter().map(|letter| letter.subject.as_str()).collect::<Vec<_>>(), [letter]);
+    assert_eq!(dead_letters.list(Some("intake-auto-review")).await.unwrap().len(), 1);
+    console.no_violation();
+
+    // Denials: no event published, no dead letter forged, nothing of the event stream read.
+    let forged = "waybill.intake.order.o-2";
+    let sent = console.jetstream().publish(forged, "forged".into()).await.unwrap();
+    assert!(sent.await.is_err(), "a forged event is not acknowledged");
+    console.denied(forged).await;
+    assert_eq!(stored_on(&server, forged).await, 0, "nothing was stored");
+    let sent = console.jetstream().publish(letter, "forged".into()).await.unwrap();
+    assert!(sent.await.is_err());
+    console.denied(letter).await;
+    assert!(console.jetstream().get_stream("WAYBILL").await.is_err(), "no event stream info");
+    console.denied("$JS.API.STREAM.INFO.WAYBILL").await;
+    let direct = console.client.request("$JS.API.DIRECT.GET.WAYBILL", r#"{"seq":1}"#.into()).await;
+    assert!(direct.is_err(), "no direct get of an event: {direct:?}");
+    console.denied("$JS.API.DIRECT.GET.WAYBILL").await;
+    let ordered =
+        waybill_eventlog::EventLog::open(console.client.clone(), StreamSettings::default(), "/x").await;
+    assert!(ordered.is_err(), "the event log does not open for the console");
+    assert!(console.jetstream().delete_stream("WAYBILL_DEADLETTER").await.is_err());
+    console.denied("$JS.API.STREAM.DELETE.WAYBILL_DEADLETTER").await;
+}

@@ -2,7 +2,10 @@
 //! Transport tasks not yet at their hub, with their open transport exceptions (dispatch's
 //! ListTasks); last-mile deliveries not yet finished, with their exceptions (delivery's
 //! ListDeliveries); complaints past their SLA deadline (after-sales' ListCases, overdue
-//! only). Each section shows only if the person's roles may read it; a service that does
+//! only); escalated complaints not yet resolved, by hand or by the SLA clock, with each
+//! escalation's reason (ListCases, status escalated: the only escalation a service's API
+//! answers today; dispatch's and delivery's exceptions have no escalation of their own).
+//! Each section shows only if the person's roles may read it; a service that does
 //! not answer leaves a notice in its section, not an error page, because the rest of the
 //! board is still worth seeing at 3 a.m.
 //!
@@ -72,16 +75,18 @@ impl<T> Section<T> {
 
 /// GET /board
 pub async fn show(State(console): State<crate::State>, session: Session) -> Response {
-    let (tasks, deliveries, complaints, letters) = tokio::join!(
+    let (tasks, deliveries, complaints, escalated, letters) = tokio::join!(
         tasks_in_motion(&console, &session),
         deliveries_in_motion(&console, &session),
         overdue_complaints(&console, &session),
+        escalated_complaints(&console, &session),
         dead_letters(&console, &session),
     );
     let body = html! {
         @if let Some(tasks) = tasks { (task_section(&tasks)) }
         @if let Some(deliveries) = deliveries { (delivery_section(&deliveries)) }
         @if let Some(complaints) = complaints { (complaint_section(&complaints)) }
+        @if let Some(escalated) = escalated { (escalation_section(&escalated)) }
         @if let Some(letters) = letters { (dead_letter_section(&letters)) }
         @else if session.may(Permission::ReadEventLog) {
             p #no-dead-letters { "Dead letters are on the event log: " code { "waybill dead-letters list" }
@@ -127,15 +132,29 @@ async fn deliveries_in_motion(
 }
 
 async fn overdue_complaints(console: &crate::State, session: &Session) -> Option<Section<v1::Complaint>> {
+    let request = v1::ListCasesRequest { overdue_only: true, ..Default::default() };
+    complaints(console, session, request).await
+}
+
+async fn escalated_complaints(console: &crate::State, session: &Session) -> Option<Section<v1::Complaint>> {
+    let request = v1::ListCasesRequest {
+        complaint_status: v1::ComplaintStatus::Escalated as i32,
+        ..Default::default()
+    };
+    complaints(console, session, request).await
+}
+
+/// The complaints `filter` selects, for people who may read after-sales cases.
+async fn complaints(
+    console: &crate::State,
+    session: &Session,
+    filter: v1::ListCasesRequest,
+) -> Option<Section<v1::Complaint>> {
     if !session.may(Permission::ReadCases) {
         return None;
     }
-    let request = v1::ListCasesRequest {
-        kind: v1::CaseKind::Complaint as i32,
-        overdue_only: true,
-        page_size: ROWS_PER_STATUS,
-        ..Default::default()
-    };
+    let request =
+        v1::ListCasesRequest { kind: v1::CaseKind::Complaint as i32, page_size: ROWS_PER_STATUS, ..filter };
     let page = console.services.aftersales().list_cases(as_person(session, request)).await.map(|answer| {
         let page = answer.into_inner();
         let complaints = page.cases.into_iter().filter_map(|case| match case.case {
@@ -260,6 +279,38 @@ fn complaint_section(complaints: &Section<v1::Complaint>) -> Markup {
         }
     };
     html! { (header("complaints", "Complaints past their SLA", complaints)) (table("complaints", &columns, rows)) }
+}
+
+fn escalation_section(escalated: &Section<v1::Complaint>) -> Markup {
+    let columns = ["Complaint", "Order", "Severity", "Escalated", "Why", "Resolve by"];
+    let rows = html! {
+        @for complaint in &escalated.rows {
+            @let severity = v1::ComplaintSeverity::try_from(complaint.severity).map(|severity| severity.as_str_name());
+            tr data-complaint=(complaint.complaint_id) data-order=(complaint.order_id) {
+                td { (complaint.complaint_id) }
+                (order_link(&complaint.order_id))
+                td { (format::wire_name(severity, "COMPLAINT_SEVERITY_")) }
+                td { (format::time(complaint.escalations.last().and_then(|last| last.at.as_ref()))) }
+                td.escalations {
+                    @for escalation in &complaint.escalations {
+                        div { (escalation_reason(escalation)) }
+                    }
+                }
+                td { (format::time(complaint.resolve_by.as_ref())) }
+            }
+        }
+    };
+    html! { (header("escalations", "Escalated complaints", escalated)) (table("escalations", &columns, rows)) }
+}
+
+/// Why a complaint was escalated: the person's reason, or the deadline the SLA clock saw missed.
+fn escalation_reason(escalation: &v1::ComplaintEscalation) -> String {
+    if !escalation.automatic {
+        return escalation.reason.clone();
+    }
+    let breach = v1::SlaBreach::try_from(escalation.breach).map(|breach| breach.as_str_name());
+    let missed = format::wire_name(breach, "SLA_BREACH_");
+    format!("SLA clock: {missed} deadline {} missed", format::time(escalation.deadline.as_ref()))
 }
 
 fn dead_letter_section(letters: &Section<waybill_eventlog::DeadLetter>) -> Markup {

@@ -499,6 +499,35 @@ async fn an_administrator_sees_an_escalated_complaint(
     assert_eq!(browser.text(&format!("{row} .escalations")).await?, "customer threatens to leave");
     assert!(browser.text(&row).await?.contains(order_id), "the order it is about");
     browser.screenshot("5c-escalations").await?;
+
+    // The section as CSV, as the board shows it; only for roles that may read it.
+    let session =
+        |caller: Caller| format!("waybill_session={}", caller.authorization().trim_start_matches("Bearer "));
+    let csv =
+        http(console, "GET", "/board.csv?section=escalations", &session(Caller::administrator("ada")), "")
+            .await?;
+    assert_eq!(csv.status, 200, "{csv:?}");
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"), "{csv:?}");
+    let mut lines = csv.body.lines();
+    assert_eq!(
+        lines.next(),
+        Some("\"Complaint\",\"Order\",\"Severity\",\"Escalated\",\"Why\",\"Resolve by\"")
+    );
+    let exported = lines.find(|line| line.contains(&complaint.complaint_id)).unwrap_or_default();
+    assert!(
+        exported.contains(order_id) && exported.contains("\"customer threatens to leave\""),
+        "{}",
+        csv.body
+    );
+    let refused =
+        http(console, "GET", "/board.csv?section=escalations", &session(Caller::dispatcher("dora")), "")
+            .await?;
+    assert_eq!(refused.status, 403, "{refused:?}");
+    let unknown =
+        http(console, "GET", "/board.csv?section=everything", &session(Caller::administrator("ada")), "")
+            .await?;
+    assert_eq!(unknown.status, 400, "{unknown:?}");
+
     browser.click("header form button").await?;
     browser.find("#sign-in").await?;
     Ok(())

@@ -74,6 +74,7 @@ pub fn router(console: State) -> Router {
         .route("/review", get(pages::review::queue))
         .route("/review/{order_id}", post(pages::review::decide))
         .route("/board", get(pages::board::show))
+        .route("/board.csv", get(pages::board::export))
         .route("/reports", get(pages::reports::show))
         .route("/reports.csv", get(pages::reports::export))
         .route("/finance", get(pages::finance::show))

@@ -5,7 +5,8 @@
 //! only); escalated complaints not yet resolved, by hand or by the SLA clock, with each
 //! escalation's reason (ListCases, status escalated: the only escalation a service's API
 //! answers today; dispatch's and delivery's exceptions have no escalation of their own).
-//! Each section shows only if the person's roles may read it; a service that does
+//! Every section is also a CSV download (`/board.csv?section=...`, [`export`]), from the
+//! same cells. Each section shows only if the person's roles may read it; a service that does
 //! not answer leaves a notice in its section, not an error page, because the rest of the
 //! board is still worth seeing at 3 a.m.
 //!
@@ -14,13 +15,15 @@
 //! here as `waybill dead-letters list` shows them; `waybill dead-letters show | redrive`
 //! acts on one (docs/OPERATIONS.md).
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use waybill_auth::Permission;
 use waybill_proto::v1;
 
-use crate::backend::as_person;
+use crate::backend::{Failure, as_person};
+use crate::csv::Csv;
 use crate::format;
 use crate::pages::layout;
 use crate::session::Session;
@@ -71,6 +74,97 @@ impl<T> Section<T> {
         }
         section
     }
+}
+
+/// GET /board.csv?section=tasks|deliveries|complaints|escalations|dead-letters: one
+/// section's table as the board shows it (exceptions and escalations one per line, joined
+/// with "; "). A section the person may not read is 403; one whose service did not answer
+/// is 502 with what it answered, never a partial file.
+pub async fn export(
+    State(console): State<crate::State>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let section = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == "section")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    let csv = match section.as_str() {
+        "tasks" => tasks_in_motion(&console, &session).await.map(|tasks| {
+            section_csv(tasks, &TASK_COLUMNS, |task| {
+                let (status, vehicle, destination, open) = task_cells(task);
+                vec![task.order_id.clone(), status, vehicle, destination, open.join("; ")]
+            })
+        }),
+        "deliveries" => deliveries_in_motion(&console, &session).await.map(|deliveries| {
+            section_csv(deliveries, &DELIVERY_COLUMNS, |delivery| {
+                let (status, zone, courier, promised, raised) = delivery_cells(delivery);
+                vec![delivery.order_id.clone(), status, zone, courier, promised, raised.join("; ")]
+            })
+        }),
+        "complaints" => overdue_complaints(&console, &session).await.map(|complaints| {
+            section_csv(complaints, &COMPLAINT_COLUMNS, |complaint| {
+                let (severity, status, acknowledge_by, resolve_by) = complaint_cells(complaint);
+                let (id, order) = (complaint.complaint_id.clone(), complaint.order_id.clone());
+                vec![id, order, severity, status, acknowledge_by, resolve_by]
+            })
+        }),
+        "escalations" => escalated_complaints(&console, &session).await.map(|escalated| {
+            section_csv(escalated, &ESCALATION_COLUMNS, |complaint| {
+                let (severity, escalated_at, reasons, resolve_by) = escalation_cells(complaint);
+                let (id, order) = (complaint.complaint_id.clone(), complaint.order_id.clone());
+                vec![id, order, severity, escalated_at, reasons.join("; "), resolve_by]
+            })
+        }),
+        "dead-letters" => dead_letters(&console, &session).await.map(|letters| {
+            section_csv(letters, &DEAD_LETTER_COLUMNS, |letter| {
+                vec![
+                    letter.seq.to_string(),
+                    letter.stored_at.clone(),
+                    letter.consumer.clone(),
+                    letter.original_position.to_string(),
+                    letter.original_subject.clone(),
+                    letter.deliveries.clone(),
+                    letter.error.clone(),
+                ]
+            })
+        }),
+        _ => {
+            let problem = "one of tasks, deliveries, complaints, escalations, dead-letters";
+            return Failure::bad_input("section", problem).into_response();
+        }
+    };
+    match csv {
+        None => {
+            let problem =
+                layout::problem("Not allowed", "Your roles may not read this section of the board.");
+            (StatusCode::FORBIDDEN, problem).into_response()
+        }
+        Some(Err(failure)) => {
+            (StatusCode::BAD_GATEWAY, layout::problem("No answer", &failure)).into_response()
+        }
+        Some(Ok(csv)) => csv.download(&format!("board-{section}.csv")),
+    }
+}
+
+/// A section as CSV, one row per item as `cells` writes it; its failure if it has one.
+fn section_csv<T>(
+    section: Section<T>,
+    columns: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+) -> Result<Csv, String> {
+    if let Some(failure) = section.failure {
+        return Err(failure);
+    }
+    let mut csv = Csv::new(columns);
+    for item in &section.rows {
+        csv.row(cells(item).iter().map(String::as_str));
+    }
+    Ok(csv)
+}
+
+fn csv_link(id: &str) -> Markup {
+    html! { a.csv href=(format!("/board.csv?section={id}")) download { "CSV" } }
 }
 
 /// GET /board
@@ -188,6 +282,7 @@ async fn dead_letters(
 fn header<T>(id: &str, title: &str, section: &Section<T>) -> Markup {
     html! {
         h2 { (title) " " span.count id=(format!("{id}-count")) { (section.rows.len()) } }
+        (csv_link(id))
         @if let Some(failure) = &section.failure { p.problem role="alert" { (failure) } }
         @if section.truncated { p.notice { "More than shown: the first " (ROWS_PER_STATUS) " of each status are listed." } }
     }
@@ -202,105 +297,143 @@ fn table(id: &str, columns: &[&str], rows: Markup) -> Markup {
     }
 }
 
-/// The exceptions cell: each exception's kind, description and when it was raised.
-fn exceptions<'a>(
-    raised: impl Iterator<Item = (String, &'a str, Option<&'a prost_types::Timestamp>)>,
-) -> Markup {
-    html! {
-        td.exceptions {
-            @for (kind, description, at) in raised {
-                div { (kind) ": " (description) " (" (format::time(at)) ")" }
-            }
-        }
-    }
+/// One exception as a line of text: its kind, description and when it was raised.
+fn exception_line(kind: String, description: &str, at: Option<&prost_types::Timestamp>) -> String {
+    format!("{kind}: {description} ({})", format::time(at))
+}
+
+/// A cell of several lines (exceptions, escalations): one `div` each.
+fn lines(class: &str, lines: &[String]) -> Markup {
+    html! { td class=(class) { @for line in lines { div { (line) } } } }
 }
 
 fn order_link(order_id: &str) -> Markup {
     html! { td { a href=(format!("/orders/{order_id}")) { (order_id) } } }
 }
 
+const TASK_COLUMNS: [&str; 5] = ["Order", "Status", "Vehicle", "Destination", "Open exceptions"];
+
+/// A task's cells after the order: status, vehicle, destination, open exceptions.
+fn task_cells(task: &v1::DispatchTask) -> (String, String, String, Vec<String>) {
+    let status = v1::TaskStatus::try_from(task.status).map(|status| status.as_str_name());
+    let open = task.exceptions.iter().filter(|exception| exception.resolved_at.is_none()).map(|exception| {
+        let kind = v1::ExceptionKind::try_from(exception.kind).map(|kind| kind.as_str_name());
+        let kind = format::wire_name(kind, "EXCEPTION_KIND_");
+        exception_line(kind, &exception.description, exception.reported_at.as_ref())
+    });
+    let destination =
+        task.destination.as_ref().map(|destination| destination.city.clone()).unwrap_or_default();
+    (format::wire_name(status, "TASK_STATUS_"), task.vehicle_id.clone(), destination, open.collect())
+}
+
 fn task_section(tasks: &Section<v1::DispatchTask>) -> Markup {
-    let columns = ["Order", "Status", "Vehicle", "Destination", "Open exceptions"];
     let rows = html! {
         @for task in &tasks.rows {
-            @let status = v1::TaskStatus::try_from(task.status).map(|status| status.as_str_name());
-            @let open = task.exceptions.iter().filter(|exception| exception.resolved_at.is_none()).map(|exception| {
-                let kind = v1::ExceptionKind::try_from(exception.kind).map(|kind| kind.as_str_name());
-                (format::wire_name(kind, "EXCEPTION_KIND_"), exception.description.as_str(), exception.reported_at.as_ref())
-            });
+            @let (status, vehicle, destination, open) = task_cells(task);
             tr data-order=(task.order_id) data-task=(task.task_id) {
                 (order_link(&task.order_id))
-                td.status { (format::wire_name(status, "TASK_STATUS_")) }
-                td { (task.vehicle_id) }
-                td { (task.destination.as_ref().map(|destination| destination.city.as_str()).unwrap_or_default()) }
-                (exceptions(open))
+                td.status { (status) }
+                td { (vehicle) }
+                td { (destination) }
+                (lines("exceptions", &open))
             }
         }
     };
-    html! { (header("tasks", "Transport tasks under way", tasks)) (table("tasks", &columns, rows)) }
+    html! { (header("tasks", "Transport tasks under way", tasks)) (table("tasks", &TASK_COLUMNS, rows)) }
+}
+
+const DELIVERY_COLUMNS: [&str; 6] = ["Order", "Status", "Zone", "Courier", "Promised by", "Exceptions"];
+
+/// A delivery's cells after the order: status, zone, courier, promised by, exceptions.
+fn delivery_cells(delivery: &v1::DeliveryTask) -> (String, String, String, String, Vec<String>) {
+    let status = v1::DeliveryStatus::try_from(delivery.status).map(|status| status.as_str_name());
+    let raised = delivery.exceptions.iter().map(|exception| {
+        let kind = v1::DeliveryExceptionKind::try_from(exception.kind).map(|kind| kind.as_str_name());
+        let kind = format::wire_name(kind, "DELIVERY_EXCEPTION_KIND_");
+        exception_line(kind, &exception.description, exception.raised_at.as_ref())
+    });
+    let promised = format::time(delivery.promised_window.as_ref().and_then(|window| window.end.as_ref()));
+    let status = format::wire_name(status, "DELIVERY_STATUS_");
+    (status, delivery.zone.clone(), delivery.courier_id.clone(), promised, raised.collect())
 }
 
 fn delivery_section(deliveries: &Section<v1::DeliveryTask>) -> Markup {
-    let columns = ["Order", "Status", "Zone", "Courier", "Promised by", "Exceptions"];
     let rows = html! {
         @for delivery in &deliveries.rows {
-            @let status = v1::DeliveryStatus::try_from(delivery.status).map(|status| status.as_str_name());
-            @let raised = delivery.exceptions.iter().map(|exception| {
-                let kind = v1::DeliveryExceptionKind::try_from(exception.kind).map(|kind| kind.as_str_name());
-                (format::wire_name(kind, "DELIVERY_EXCEPTION_KIND_"), exception.description.as_str(), exception.raised_at.as_ref())
-            });
+            @let (status, zone, courier, promised, raised) = delivery_cells(delivery);
             tr data-order=(delivery.order_id) data-delivery=(delivery.delivery_id) {
                 (order_link(&delivery.order_id))
-                td.status { (format::wire_name(status, "DELIVERY_STATUS_")) }
-                td { (delivery.zone) }
-                td { (delivery.courier_id) }
-                td { (format::time(delivery.promised_window.as_ref().and_then(|window| window.end.as_ref()))) }
-                (exceptions(raised))
+                td.status { (status) }
+                td { (zone) }
+                td { (courier) }
+                td { (promised) }
+                (lines("exceptions", &raised))
             }
         }
     };
-    html! { (header("deliveries", "Deliveries not finished", deliveries)) (table("deliveries", &columns, rows)) }
+    html! { (header("deliveries", "Deliveries not finished", deliveries)) (table("deliveries", &DELIVERY_COLUMNS, rows)) }
+}
+
+const COMPLAINT_COLUMNS: [&str; 6] =
+    ["Complaint", "Order", "Severity", "Status", "Acknowledge by", "Resolve by"];
+
+/// A complaint's cells after its id and order: severity, status, acknowledge by, resolve by.
+fn complaint_cells(complaint: &v1::Complaint) -> (String, String, String, String) {
+    let severity = v1::ComplaintSeverity::try_from(complaint.severity).map(|severity| severity.as_str_name());
+    let status = v1::ComplaintStatus::try_from(complaint.status).map(|status| status.as_str_name());
+    (
+        format::wire_name(severity, "COMPLAINT_SEVERITY_"),
+        format::wire_name(status, "COMPLAINT_STATUS_"),
+        format::time(complaint.acknowledge_by.as_ref()),
+        format::time(complaint.resolve_by.as_ref()),
+    )
 }
 
 fn complaint_section(complaints: &Section<v1::Complaint>) -> Markup {
-    let columns = ["Complaint", "Order", "Severity", "Status", "Acknowledge by", "Resolve by"];
     let rows = html! {
         @for complaint in &complaints.rows {
-            @let severity = v1::ComplaintSeverity::try_from(complaint.severity).map(|severity| severity.as_str_name());
-            @let status = v1::ComplaintStatus::try_from(complaint.status).map(|status| status.as_str_name());
+            @let (severity, status, acknowledge_by, resolve_by) = complaint_cells(complaint);
             tr data-complaint=(complaint.complaint_id) data-order=(complaint.order_id) {
                 td { (complaint.complaint_id) }
                 (order_link(&complaint.order_id))
-                td { (format::wire_name(severity, "COMPLAINT_SEVERITY_")) }
-                td.status { (format::wire_name(status, "COMPLAINT_STATUS_")) }
-                td { (format::time(complaint.acknowledge_by.as_ref())) }
-                td { (format::time(complaint.resolve_by.as_ref())) }
+                td { (severity) }
+                td.status { (status) }
+                td { (acknowledge_by) }
+                td { (resolve_by) }
             }
         }
     };
-    html! { (header("complaints", "Complaints past their SLA", complaints)) (table("complaints", &columns, rows)) }
+    html! { (header("complaints", "Complaints past their SLA", complaints)) (table("complaints", &COMPLAINT_COLUMNS, rows)) }
+}
+
+const ESCALATION_COLUMNS: [&str; 6] = ["Complaint", "Order", "Severity", "Escalated", "Why", "Resolve by"];
+
+/// An escalated complaint's cells after its id and order: severity, escalated at, why, resolve by.
+fn escalation_cells(complaint: &v1::Complaint) -> (String, String, Vec<String>, String) {
+    let severity = v1::ComplaintSeverity::try_from(complaint.severity).map(|severity| severity.as_str_name());
+    (
+        format::wire_name(severity, "COMPLAINT_SEVERITY_"),
+        format::time(complaint.escalations.last().and_then(|last| last.at.as_ref())),
+        complaint.escalations.iter().map(escalation_reason).collect(),
+        format::time(complaint.resolve_by.as_ref()),
+    )
 }
 
 fn escalation_section(escalated: &Section<v1::Complaint>) -> Markup {
-    let columns = ["Complaint", "Order", "Severity", "Escalated", "Why", "Resolve by"];
     let rows = html! {
         @for complaint in &escalated.rows {
-            @let severity = v1::ComplaintSeverity::try_from(complaint.severity).map(|severity| severity.as_str_name());
+            @let (severity, escalated_at, reasons, resolve_by) = escalation_cells(complaint);
             tr data-complaint=(complaint.complaint_id) data-order=(complaint.order_id) {
                 td { (complaint.complaint_id) }
                 (order_link(&complaint.order_id))
-                td { (format::wire_name(severity, "COMPLAINT_SEVERITY_")) }
-                td { (format::time(complaint.escalations.last().and_then(|last| last.at.as_ref()))) }
-                td.escalations {
-                    @for escalation in &complaint.escalations {
-                        div { (escalation_reason(escalation)) }
-                    }
-                }
-                td { (format::time(complaint.resolve_by.as_ref())) }
+                td { (severity) }
+                td { (escalated_at) }
+                (lines("escalations", &reasons))
+                td { (resolve_by) }
             }
         }
     };
-    html! { (header("escalations", "Escalated complaints", escalated)) (table("escalations", &columns, rows)) }
+    html! { (header("escalations", "Escalated complaints", escalated)) (table("escalations", &ESCALATION_COLUMNS, rows)) }
 }
 
 /// Why a complaint was escalated: the person's reason, or the deadline the SLA clock saw missed.
@@ -313,8 +446,11 @@ fn escalation_reason(escalation: &v1::ComplaintEscalation) -> String {
     format!("SLA clock: {missed} deadline {} missed", format::time(escalation.deadline.as_ref()))
 }
 
+const DEAD_LETTER_COLUMNS: [&str; 7] =
+    ["Seq", "Stored", "Consumer", "Position", "Subject", "Deliveries", "Error"];
+
 fn dead_letter_section(letters: &Section<waybill_eventlog::DeadLetter>) -> Markup {
-    let columns = ["Seq", "Stored", "Consumer", "Position", "Subject", "Deliveries", "Error"];
+    let columns = DEAD_LETTER_COLUMNS;
     let rows = html! {
         @for letter in &letters.rows {
             tr data-seq=(letter.seq) data-consumer=(letter.consumer) {
@@ -330,6 +466,7 @@ fn dead_letter_section(letters: &Section<waybill_eventlog::DeadLetter>) -> Marku
     };
     html! {
         h2 { "Dead letters " span.count #dead-letters-count { (letters.rows.len()) } }
+        (csv_link("dead-letters"))
         @if let Some(failure) = &letters.failure { p.problem role="alert" { (failure) } }
         @if letters.truncated { p.notice { "More than shown: the newest " (DEAD_LETTERS_LISTED) " are listed." } }
         p { "Newest first. " code { "waybill dead-letters show SEQ" } " shows one; "

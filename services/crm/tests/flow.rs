@@ -10,7 +10,7 @@ use waybill_fixtures::cancellation;
 use waybill_fixtures::{Caller, Role};
 
 use chrono::{DateTime, Duration, Utc};
-use support::{Crm, eur, registration, start_crm, start_intake};
+use support::{Client, Crm, eur, registration, start_crm, start_intake};
 use waybill_crm::analytics::{CostModel, Policy};
 use waybill_crm::server::Settings;
 use waybill_eventlog::{EventLog, Position, StreamSettings};
@@ -68,6 +68,11 @@ fn placement(request_id: &str, customer_id: &str) -> v1::PlaceOrderRequest {
 
 fn rate(rate: Option<&v1::Rate>) -> (u64, u64) {
     rate.map(|rate| (rate.numerator, rate.denominator)).expect("a rate")
+}
+
+/// The KPIs CRM answers to `request`.
+async fn service_kpis(client: &mut Client, request: v1::GetKpisRequest) -> v1::ServiceKpis {
+    client.get_kpis(request).await.expect("kpis").into_inner().kpis.expect("kpis")
 }
 
 fn money(money: Option<&v1::Money>) -> i64 {
@@ -308,20 +313,18 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     assert!(rest.next_page_token.is_empty());
 
     // Overall KPIs, this period and one with no orders.
-    let overall = client
-        .get_kpis(v1::GetKpisRequest {
+    let overall = service_kpis(
+        &mut client,
+        v1::GetKpisRequest {
             period: Some(v1::Period {
                 from: Some(timestamp_to_wire(placed_at(0) - Duration::hours(1))),
                 to: Some(timestamp_to_wire(Utc::now() + Duration::hours(1))),
             }),
             min_position: last,
             ..Default::default()
-        })
-        .await
-        .expect("kpis")
-        .into_inner()
-        .kpis
-        .expect("kpis");
+        },
+    )
+    .await;
     assert_eq!(overall.orders, 5);
     assert_eq!(rate(overall.cancellation.as_ref()), (1, 5));
     assert_eq!(rate(overall.on_time_delivery.as_ref()), (1, 2));
@@ -597,13 +600,8 @@ async fn get_kpis_reports_stock_accuracy_route_adherence_and_eta_error_from_the_
     let position =
         append(&log, hub, "", "waybill.dispatch.zone_counted.v1", Utc::now(), zone_counted(5, 5, 0)).await;
 
-    let kpis = client
-        .get_kpis(v1::GetKpisRequest { min_position: position, ..Default::default() })
-        .await
-        .expect("kpis")
-        .into_inner()
-        .kpis
-        .expect("kpis");
+    let kpis =
+        service_kpis(&mut client, v1::GetKpisRequest { min_position: position, ..Default::default() }).await;
     // Agreed 8 + 5 of named 11 + 5.
     assert_eq!(rate(kpis.stock_accuracy.as_ref()), (13, 16));
     assert_eq!(rate(kpis.route_order_kept.as_ref()), (1, 2));
@@ -615,16 +613,10 @@ async fn get_kpis_reports_stock_accuracy_route_adherence_and_eta_error_from_the_
         (2, Some(810), Some(1500), Some(690))
     );
     // One customer's KPIs still count every hub's stock (it belongs to no customer).
-    let one = client
-        .get_kpis(v1::GetKpisRequest {
-            customer_id: "cust-r".into(),
-            min_position: position,
-            ..Default::default()
-        })
-        .await
-        .expect("kpis")
-        .into_inner()
-        .kpis
-        .expect("kpis");
+    let one = service_kpis(
+        &mut client,
+        v1::GetKpisRequest { customer_id: "cust-r".into(), min_position: position, ..Default::default() },
+    )
+    .await;
     assert_eq!(rate(one.stock_accuracy.as_ref()), (13, 16));
 }

@@ -49,8 +49,13 @@ use crate::{EventLog, subject};
 /// Messages a runner pulls at a time, per lane: enough to keep the lanes busy, few enough
 /// that replicas share the work evenly.
 const PULL_PER_LANE: usize = 2;
-/// Events queued in one lane beyond the one in hand; the pull waits while a lane is full.
-const LANE_QUEUE: usize = 4;
+/// Events queued in one lane beyond the one in hand; the pull waits while a lane is full,
+/// and so do all the other lanes. At 4, one handler waiting on a slow append (tens of ms
+/// under load) filled its lane and stalled the whole consumer: `intake-fulfilment` lagged
+/// ~640 ms behind the log where the other reactions lagged ~35 ms (BENCHMARKS.md). 32
+/// absorbs that; queued events are not yet handled, so the server's `ack_wait` still bounds
+/// how long a crashed replica's events wait.
+const LANE_QUEUE: usize = 32;
 /// Shortest `ack_wait`: the runner's "still working" beats come every third of it.
 const MIN_ACK_WAIT: Duration = Duration::from_millis(300);
 /// Pause after a failed pull before trying again.
@@ -326,6 +331,10 @@ where
             message.payload.clone(),
             published,
         );
+        // How far behind the log the reaction is: storage to handling, queues included.
+        let lag = (chrono::Utc::now() - event.published).to_std().unwrap_or_default();
+        metrics::histogram!("waybill_reaction_lag_seconds", "consumer" => durable.to_owned())
+            .record(lag.as_secs_f64());
         (event, message.headers.clone())
     };
     let counted = |outcome: &'static str| {

@@ -248,6 +248,50 @@ async fn a_slow_event_holds_up_only_its_own_aggregate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_aggregate_with_a_backlog_holds_up_no_other_aggregate() {
+    let server = NatsServer::start();
+    let log = common::open(&server).await;
+    // One order's slow event, then more of that order's events behind it (a lane's queue
+    // filling up while its handler waits on a slow append), then other orders' events.
+    let slow = put(&log, "o-slow", "slow").await;
+    for _ in 0..10 {
+        put(&log, "o-slow", "behind").await;
+    }
+    let mut others = Vec::new();
+    for index in 0..10 {
+        others.push(put(&log, &format!("o-{index}"), "other").await);
+    }
+    // The slow event finishes only once another order's event has been handled: a runner
+    // whose pull waits for the slow order's lane would never get there.
+    let others_done = Arc::new(tokio::sync::Notify::new());
+    let handled = Calls::default();
+    let handler = {
+        let (others_done, handled) = (others_done.clone(), handled.clone());
+        move |event: RecordedEvent| {
+            let (others_done, handled) = (others_done.clone(), handled.clone());
+            async move {
+                match event.payload.as_ref() {
+                    b"slow" => others_done.notified().await,
+                    b"other" => others_done.notify_one(),
+                    _ => {}
+                }
+                record(&handled, event.position, "r1");
+                Ok(())
+            }
+        }
+    };
+    let (stop, task) = spawn_runner(&log, settings("backlog"), handler);
+
+    assert!(
+        eventually(WAIT, || others.iter().any(|position| count(&handled, *position) == 1)).await,
+        "no other order's event was handled while the slow order's lane was full"
+    );
+    assert!(eventually(WAIT, || (slow..=slow + 20).all(|position| count(&handled, position) == 1)).await);
+    stop.send_replace(true);
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_aggregates_events_are_handled_one_at_a_time_in_log_order() {
     let server = NatsServer::start();
     let log = common::open(&server).await;

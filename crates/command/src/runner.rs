@@ -351,7 +351,11 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
             let expected = Some(taken.reads.version_of(other_id));
             writes.push(AggregateAppend { subject: other_subject, expected, events: encoded });
         }
-        let idempotency_key = format!("{id}:{}", meta.request_id);
+        // Keyed by the subject, not the id alone: aggregates of different kinds share ids
+        // (an order, its task, its last mile and its notifications are all the order's id),
+        // and two services reacting to one event send the same request id. Keyed by id, the
+        // second of those appends was taken for a retry of the first and silently dropped.
+        let idempotency_key = format!("{subject}:{}", meta.request_id);
         match self.log.append_atomic(&writes, &idempotency_key).await {
             Ok(appended) if appended.duplicate => {
                 // An earlier attempt of this request got there first: answer as it would have.

@@ -178,7 +178,10 @@ async fn a_dead_letter_is_listed_and_redriven_exactly_once_after_its_cause_is_fi
         .filter(|consumer| consumer["durable"] == true)
         .filter_map(|consumer| consumer["name"].as_str())
         .collect();
-    assert_eq!(reactions, vec!["delivery-arrivals", "delivery-orders", "delivery-routes"]);
+    assert_eq!(
+        reactions,
+        vec!["delivery-arrivals", "delivery-notifications", "delivery-orders", "delivery-routes"]
+    );
     assert_eq!(status["streams"][0]["name"], "WAYBILL");
     assert_eq!(status["streams"][0]["last_seq"], arrived);
     assert_eq!(status["dead_letters"][0]["subject"], "deadletter.delivery.delivery-arrivals");

@@ -90,6 +90,7 @@ impl Service {
                 ("delivery-arrivals", "schedules the last mile"),
                 ("delivery-orders", "address changes"),
                 ("delivery-routes", "re-plans a courier's run after a failed attempt or a new stop"),
+                ("delivery-notifications", "tells the consignee about each milestone"),
             ],
             Service::Aftersales => &[("aftersales-claims", "opens a claim for a damaged or lost delivery")],
             Service::Crm => &[],

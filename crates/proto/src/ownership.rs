@@ -66,6 +66,8 @@ const OWNERS: [Owner; 5] = [
         service: Service::Delivery,
         aggregates: &[
             ("task", OrderLink::Identity),
+            // The consignee's notifications about the order's last mile.
+            ("notification", OrderLink::Identity),
             ("courier", OrderLink::Unscoped),
             // A courier's day: `<courier id>_<YYYY-MM-DD>`, not an order.
             ("route", OrderLink::Unscoped),

@@ -1,5 +1,5 @@
 //! Couriers, deliveries and routes on the shared command loop (`waybill_command`, whose
-//! docs describe the loop): here is only what is delivery's own, the three [`Aggregate`]s
+//! docs describe the loop): here is only what is delivery's own, the four [`Aggregate`]s
 //! and the plan of a courier's day ([`PlanRoute`]), one decision over the route and every
 //! delivery it gives an ETA.
 
@@ -8,8 +8,8 @@ use waybill_types::OrderId;
 
 use crate::codec::{self, Decoded};
 use crate::domain::{
-    self, Courier, CourierCommand, CourierEvent, CourierId, Delivery, DeliveryCommand, DeliveryEvent, Policy,
-    Rejection,
+    self, Courier, CourierCommand, CourierEvent, CourierId, Delivery, DeliveryCommand, DeliveryEvent,
+    Notices, Notify, Policy, Rejection,
 };
 use crate::read_model::DeliveryBook;
 use crate::route::{self, CourierRoute, PlanInput, PlanRoute, RouteEvent, RouteId, StopFact};
@@ -18,6 +18,7 @@ pub use waybill_command::{Clock, CommandMeta, SystemClock};
 
 pub type DeliveryRunner = waybill_command::CommandRunner<Delivery, DeliveryBook>;
 pub type CourierRunner = waybill_command::CommandRunner<Courier, DeliveryBook>;
+pub type NoticeRunner = waybill_command::CommandRunner<Notices, DeliveryBook>;
 pub type RouteRunner = waybill_command::CommandRunner<CourierRoute, DeliveryBook>;
 pub type CommandError = waybill_command::CommandError<Rejection>;
 
@@ -31,6 +32,23 @@ waybill_command::aggregate! {
         _ => None,
     };
     decide: DeliveryCommand => |state, command, context| domain::decide(state, command.clone(), context);
+    not_found: |_| Rejection::DeliveryNotFound;
+}
+
+waybill_command::aggregate! {
+    /// The consignee's notifications about a delivery (`domain::Notices`): same id, same
+    /// envelope as the delivery's events, a subject of their own.
+    Notices("delivery", "notification"): OrderId => DeliveryEvent, Rejection, Policy;
+    order: waybill_command::declare::the_order;
+    evolve: domain::evolve_notices;
+    encode: |id, _, event, meta| codec::encode_delivery(*id, event, meta);
+    decode: codec::decode => |decoded| match decoded {
+        Decoded::Delivery { meta, event: event @ DeliveryEvent::NotificationRequested { .. }, .. } => {
+            Some((meta, event))
+        }
+        _ => None,
+    };
+    decide: Notify => |state, command, context| domain::decide_notice(state, command, context);
     not_found: |_| Rejection::DeliveryNotFound;
 }
 

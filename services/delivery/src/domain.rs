@@ -55,8 +55,10 @@
 //! naming the field (`waybill_command::time`, the same check in every service).
 //!
 //! Every milestone (scheduled, out for delivery, failed attempt, returned, delivered,
-//! exception) is followed, in the same decision, by a `NotificationRequested` for the
-//! consignee, so an SMS or e-mail gateway needs nothing but the log.
+//! exception) is followed by a `NotificationRequested` for the consignee, so an SMS or
+//! e-mail gateway needs nothing but the log. It is not part of the milestone's decision:
+//! the `delivery-notifications` reaction writes it on the delivery's [`Notices`], an
+//! aggregate of its own (see `notification`).
 
 mod command;
 mod courier;
@@ -76,7 +78,9 @@ pub use courier::{decide_courier, evolve_courier, normalize_zones};
 pub use decide::decide;
 pub use event::{CourierEvent, DeliveryEvent};
 pub use evolve::evolve;
-pub use notification::notification_text;
+pub use notification::{
+    Notices, Notify, decide_notice, evolve_notices, milestone_of, notice_about, notification_text,
+};
 pub use rejection::Rejection;
 pub use waybill_types::{GeoPoint, HandoverChecklist, MAX_SIGNATURE_IMAGE_BYTES, ProofOfDelivery, Signature};
 

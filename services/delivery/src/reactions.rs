@@ -2,10 +2,11 @@
 //! every replica (each event is handled once in effect):
 //!
 //! - `delivery-arrivals` (`waybill.dispatch.task.>`): an order's forward task arrived at
-//!   the destination hub → schedule its delivery with a promised window, and tell the
-//!   consignee (one append);
+//!   the destination hub → schedule its delivery with a promised window;
 //! - `delivery-orders` (`waybill.intake.order.>`): the consignee's address changed → update
 //!   the delivery if it is not out yet;
+//! - `delivery-notifications` (delivery's own `waybill.delivery.task.>`): a milestone →
+//!   tell the consignee, on the delivery's own notification subject (`domain::Notices`);
 //! - `delivery-routes` (delivery's own `waybill.delivery.task.>`): an attempt failed on a
 //!   stop of its courier's plan for that day, or a delivery was assigned to a courier whose
 //!   day is planned → re-plan the rest of that run (`crate::route`). A reaction rather than
@@ -27,8 +28,8 @@ use waybill_proto::facts::{dispatch::TaskFact, intake::OrderFact};
 use waybill_types::{Actor, OrderId};
 
 use crate::codec::{self, Decoded};
-use crate::commands::{CommandError, DeliveryRunner, RouteRunner};
-use crate::domain::{DeliveryCommand, DeliveryEvent};
+use crate::commands::{CommandError, DeliveryRunner, NoticeRunner, RouteRunner};
+use crate::domain::{self, DeliveryCommand, DeliveryEvent};
 use crate::route::{PlanReason, PlanRoute, RouteId};
 
 /// The durable consumer of dispatch's task events; shared by all replicas.
@@ -38,6 +39,12 @@ pub const ORDERS_CONSUMER: &str = "delivery-orders";
 
 /// The durable consumer of delivery's own delivery events, for re-planning runs.
 pub const ROUTES_CONSUMER: &str = "delivery-routes";
+/// The durable consumer of delivery's own delivery events, for telling the consignee.
+pub const NOTIFICATIONS_CONSUMER: &str = "delivery-notifications";
+
+pub fn notifications_settings() -> ReactionSettings {
+    ReactionSettings::durable("delivery", NOTIFICATIONS_CONSUMER, "waybill.delivery.task.>")
+}
 
 pub fn routes_settings() -> ReactionSettings {
     ReactionSettings::durable("delivery", ROUTES_CONSUMER, "waybill.delivery.task.>")
@@ -124,6 +131,45 @@ pub async fn follow_order(runner: DeliveryRunner, recorded: RecordedEvent) -> Re
     let command = DeliveryCommand::UpdateAddress { address, source_event_id: envelope.event_id.clone() };
     let meta = CommandMeta::reacting_to(&cause, Actor::service(ORDERS_CONSUMER));
     runner.run(order_id, &command, &meta).await.map(|_| ()).map_err(reaction_error)
+}
+
+/// Tells the consignee about a milestone of their delivery: a `NotificationRequested` on the
+/// delivery's notifications (`domain::Notices`), its text from the delivery as the
+/// milestone left it. A milestone whose own append carried its notification (written before
+/// notifications had their own subject) is skipped, so an upgraded log's history is not
+/// announced again.
+pub async fn notify_consignee(runner: NoticeRunner, recorded: RecordedEvent) -> Result<(), ReactionError> {
+    let Decoded::Delivery { delivery_id, meta: cause, event } =
+        codec::decode(&recorded.payload).map_err(poison)?
+    else {
+        return Ok(());
+    };
+    if domain::milestone_of(&event).is_none() {
+        return Ok(());
+    }
+    runner
+        .model
+        .wait_for(recorded.position, runner.wait_timeout)
+        .await
+        .map_err(|error| ReactionError::Transient(error.to_string()))?;
+    let notify = {
+        let book = runner.model.read();
+        if book.notified_in_its_append(recorded.position) {
+            return Ok(());
+        }
+        let Some(record) = book.delivery(&delivery_id) else {
+            return Err(ReactionError::Poison(format!(
+                "a milestone of delivery {delivery_id}, which does not exist"
+            )));
+        };
+        domain::notice_about(&record.delivery, &event)
+    };
+    let Some(notify) = notify else { return Ok(()) };
+    let meta = CommandMeta::reacting_to(&cause, Actor::service(NOTIFICATIONS_CONSUMER));
+    runner.run(delivery_id, &notify, &meta).await.map(|_| ()).map_err(|error| match error {
+        CommandError::Rejected(rejection) => ReactionError::Poison(rejection.to_string()),
+        other => ReactionError::Transient(other.to_string()),
+    })
 }
 
 /// Re-plans the rest of a planned run after a failed attempt on it or a new stop for it.

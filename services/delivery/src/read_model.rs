@@ -12,7 +12,7 @@
 //! replay stays deterministic). Indexes: each courier's open deliveries (for automatic
 //! assignment and routes) and the promised-window ends the SLA clock watches.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use waybill_command::{AggregateStore, CausationIndex};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
@@ -21,7 +21,10 @@ use waybill_proto::facts::{self, dispatch::TaskFact, intake::OrderFact};
 use waybill_types::{OrderId, Party, ServiceLevel, Timestamp};
 
 use crate::codec::{self, Decoded};
-use crate::domain::{Courier, CourierId, Delivery, DeliveryStatus, evolve, evolve_courier, same_zone};
+use crate::domain::{
+    Courier, CourierId, Delivery, DeliveryEvent, DeliveryStatus, Notices, evolve, evolve_courier,
+    evolve_notices, same_zone,
+};
 use crate::route::{CourierRoute, RouteId, evolve_route};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -37,6 +40,14 @@ pub struct CourierRecord {
     pub courier: Courier,
     pub version: Position,
     /// What caused each of its events (for idempotent retries).
+    pub causes: CausationIndex,
+}
+
+/// The consignee's notifications about one delivery (their own aggregate).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoticeRecord {
+    pub notices: Notices,
+    pub version: Position,
     pub causes: CausationIndex,
 }
 
@@ -67,11 +78,18 @@ pub struct DeliveryFilter {
     pub zone: Option<String>,
 }
 
+/// The aggregate-type token of notification subjects (`commands::Notices`).
+const NOTICES_SUBJECT_TOKEN: &str = "notification";
+
 #[derive(Debug, Default)]
 pub struct DeliveryBook {
     deliveries: BTreeMap<OrderId, DeliveryRecord>,
     couriers: BTreeMap<CourierId, CourierRecord>,
     routes: BTreeMap<RouteId, RouteRecord>,
+    notices: HashMap<OrderId, NoticeRecord>,
+    /// Milestones whose own append carried their notification (the form before
+    /// notifications had their own subject): `delivery-notifications` skips them.
+    notified_in_append: HashSet<Position>,
     orders: HashMap<OrderId, OrderFacts>,
     /// Deliveries on each courier's books (assigned, out, or between attempts).
     open_by_courier: HashMap<CourierId, BTreeSet<OrderId>>,
@@ -86,6 +104,16 @@ impl AggregateStore<Delivery> for DeliveryBook {
 
     fn position_caused_by(&self, id: &OrderId, causation_id: &str) -> Option<Position> {
         self.deliveries.get(id)?.causes.latest_caused_by(causation_id)
+    }
+}
+
+impl AggregateStore<Notices> for DeliveryBook {
+    fn current(&self, id: &OrderId) -> Option<(Notices, Position)> {
+        self.notices.get(id).map(|record| (record.notices.clone(), record.version))
+    }
+
+    fn position_caused_by(&self, id: &OrderId, causation_id: &str) -> Option<Position> {
+        self.notices.get(id)?.causes.latest_caused_by(causation_id)
     }
 }
 
@@ -198,6 +226,12 @@ impl DeliveryBook {
             .collect()
     }
 
+    /// True if the milestone at `position` was followed, in its own append, by its
+    /// notification (the form before notifications had their own subject).
+    pub fn notified_in_its_append(&self, position: Position) -> bool {
+        self.notified_in_append.contains(&position)
+    }
+
     /// Deliveries whose promised window ended before `now` with no delay raised for it.
     pub fn overdue(&self, now: Timestamp) -> Vec<(OrderId, Timestamp)> {
         self.sla_watch.iter().take_while(|(end, _)| *end < now).map(|(end, id)| (*id, *end)).collect()
@@ -228,6 +262,30 @@ impl DeliveryBook {
         causes.record(position, causation_id);
         self.index(&delivery);
         self.deliveries.insert(id, DeliveryRecord { delivery, version: position, causes });
+        Ok(())
+    }
+
+    fn apply_notice(
+        &mut self,
+        position: Position,
+        id: OrderId,
+        causation_id: &str,
+        event: &DeliveryEvent,
+        at: Timestamp,
+    ) -> Result<(), ProjectionError> {
+        let previous = self.notices.remove(&id);
+        let (state, mut causes) = match previous {
+            Some(record) => (Some(record.notices), record.causes),
+            None => (None, CausationIndex::new()),
+        };
+        let Some(notices) = evolve_notices(state, event, at) else {
+            return Err(ProjectionError(format!(
+                "event {} at position {position} does not apply to the notifications of delivery {id}",
+                event.event_type()
+            )));
+        };
+        causes.record(position, causation_id);
+        self.notices.insert(id, NoticeRecord { notices, version: position, causes });
         Ok(())
     }
 
@@ -288,13 +346,32 @@ impl DeliveryBook {
                 &courier_event,
                 meta.occurred_at,
             ),
-            Decoded::Delivery { delivery_id, meta, event: delivery_event } => self.apply_delivery(
+            // A notification on its own subject; one on the delivery's subject was written
+            // with its milestone, before notifications had their own (and counts there).
+            Decoded::Delivery {
+                delivery_id,
+                meta,
+                event: delivery_event @ DeliveryEvent::NotificationRequested { .. },
+            } if event.subject.split('.').nth(2) == Some(NOTICES_SUBJECT_TOKEN) => self.apply_notice(
                 event.position,
                 delivery_id,
                 &meta.causation_id,
                 &delivery_event,
                 meta.occurred_at,
             ),
+            Decoded::Delivery { delivery_id, meta, event: delivery_event } => {
+                if matches!(delivery_event, DeliveryEvent::NotificationRequested { .. }) {
+                    // Written right after its milestone, in the same append.
+                    self.notified_in_append.insert(event.position.saturating_sub(1));
+                }
+                self.apply_delivery(
+                    event.position,
+                    delivery_id,
+                    &meta.causation_id,
+                    &delivery_event,
+                    meta.occurred_at,
+                )
+            }
             Decoded::Route { route_id, meta, event: route_event } => {
                 let previous = self.routes.remove(&route_id);
                 let (state, mut causes) = match previous {

@@ -1,5 +1,5 @@
 //! Delivery as the host runs it (`waybill_runtime::Host`): the delivery book, the gRPC
-//! API, the arrival, order and route reactions and the SLA clock.
+//! API, the arrival, order, route and notification reactions and the SLA clock.
 
 use std::sync::Arc;
 
@@ -7,7 +7,7 @@ use waybill_proto::v1::delivery_service_server::DeliveryServiceServer;
 use waybill_runtime::{Host, ReadModel, Shutdown, Started, Timer, Wiring};
 
 use crate::api::DeliveryApi;
-use crate::commands::{DeliveryRunner, RouteRunner};
+use crate::commands::{DeliveryRunner, NoticeRunner, RouteRunner};
 use crate::domain::Policy;
 use crate::read_model::DeliveryBook;
 use crate::{reactions, sla};
@@ -28,6 +28,7 @@ pub async fn run(settings: Settings, started: Started, shutdown: impl Shutdown) 
             let policy = Arc::new(settings.policy.clone());
             let deliveries: DeliveryRunner = opened.runner(policy.clone(), &settings);
             let routes: RouteRunner = opened.runner(policy.clone(), &settings);
+            let notices: NoticeRunner = opened.runner(policy.clone(), &settings);
             let api = DeliveryApi::new(deliveries.clone(), opened.runner(policy, &settings), routes.clone());
             Wiring::api(DeliveryServiceServer::new(api))
                 .reaction(
@@ -38,6 +39,12 @@ pub async fn run(settings: Settings, started: Started, shutdown: impl Shutdown) 
                 )
                 .reaction("orders", reactions::orders_settings(), deliveries.clone(), reactions::follow_order)
                 .reaction("routes", reactions::routes_settings(), routes, reactions::replan_route)
+                .reaction(
+                    "notifications",
+                    reactions::notifications_settings(),
+                    notices,
+                    reactions::notify_consignee,
+                )
                 .timer(Timer::every("sla clock", settings.sla_tick, deliveries, sla::tick))
         })
         .await

@@ -7,7 +7,7 @@ use waybill_command::scenario::Scenario;
 use waybill_delivery::domain::{
     Courier, CourierCommand, CourierEvent, CourierId, Delivery, DeliveryCommand, DeliveryEvent,
     DeliveryStatus, ExceptionKind, FailureReason, GeoPoint, HandoverChecklist, Milestone, Policy,
-    ProofOfDelivery, Rejection, Signature, TimeWindow, WindowRule,
+    ProofOfDelivery, Rejection, Signature, TimeWindow, WindowRule, evolve, milestone_of, notice_about,
 };
 use waybill_types::{Address, Contact, OrderId, Party, ServiceLevel, Timestamp};
 
@@ -19,27 +19,7 @@ fn t0() -> Timestamp {
 }
 
 fn given(history: impl IntoIterator<Item = DeliveryEvent>) -> Scenario<Delivery> {
-    Scenario::given(t0(), history).seen_as(without_texts)
-}
-
-/// The decided events as the tests compare them: notification texts (for people) checked to
-/// be there, then left aside.
-fn without_texts(events: &[DeliveryEvent]) -> Vec<DeliveryEvent> {
-    for event in events {
-        if let DeliveryEvent::NotificationRequested { message, .. } = event {
-            assert!(!message.is_empty(), "a notification carries a text");
-        }
-    }
-    events
-        .iter()
-        .cloned()
-        .map(|event| match event {
-            DeliveryEvent::NotificationRequested { milestone, recipient, .. } => {
-                DeliveryEvent::NotificationRequested { milestone, recipient, message: String::new() }
-            }
-            other => other,
-        })
-        .collect()
+    Scenario::given(t0(), history)
 }
 
 // ---- the business's vocabulary --------------------------------------------------------------
@@ -106,10 +86,6 @@ fn scheduled() -> DeliveryEvent {
     }
 }
 
-fn told(milestone: Milestone) -> DeliveryEvent {
-    DeliveryEvent::NotificationRequested { milestone, recipient: erika().contact, message: String::new() }
-}
-
 fn assigned(courier_id: CourierId) -> DeliveryEvent {
     DeliveryEvent::CourierAssigned { courier_id, automatic: true }
 }
@@ -119,7 +95,7 @@ fn started() -> DeliveryEvent {
 }
 
 fn out_for_delivery() -> Vec<DeliveryEvent> {
-    vec![scheduled(), told(Milestone::Scheduled), assigned(kim()), started(), told(Milestone::OutForDelivery)]
+    vec![scheduled(), assigned(kim()), started()]
 }
 
 fn attempt_failed(attempt: u32, rescheduled_window: Option<TimeWindow>) -> DeliveryEvent {
@@ -175,8 +151,7 @@ fn invalid_state(action: &'static str, status: DeliveryStatus) -> Rejection {
 
 #[test]
 fn an_arrival_schedules_the_delivery_with_the_standard_window_and_tells_the_consignee() {
-    let delivery =
-        given([]).when(arrival(ServiceLevel::Standard)).then([scheduled(), told(Milestone::Scheduled)]);
+    let delivery = given([]).when(arrival(ServiceLevel::Standard)).then([scheduled()]);
     let delivery = delivery.expect("scheduled");
     assert_eq!(delivery.status, DeliveryStatus::Scheduled);
     assert_eq!(delivery.zone, "Munich", "the zone is the consignee's city");
@@ -185,8 +160,7 @@ fn an_arrival_schedules_the_delivery_with_the_standard_window_and_tells_the_cons
 #[test]
 fn faster_service_levels_promise_earlier_windows() {
     for (level, window) in [(ServiceLevel::SameDay, hours(0, 4)), (ServiceLevel::Express, hours(0, 24))] {
-        let delivery =
-            given([]).when(arrival(level)).then([scheduled_with(level, window), told(Milestone::Scheduled)]);
+        let delivery = given([]).when(arrival(level)).then([scheduled_with(level, window)]);
         assert_eq!(delivery.map(|delivery| delivery.window), Some(window));
     }
 }
@@ -205,7 +179,7 @@ fn scheduled_with(service_level: ServiceLevel, window: TimeWindow) -> DeliveryEv
 
 #[test]
 fn a_redelivered_arrival_schedules_nothing_twice() {
-    given([scheduled(), told(Milestone::Scheduled)]).when(arrival(ServiceLevel::Standard)).then_nothing();
+    given([scheduled()]).when(arrival(ServiceLevel::Standard)).then_nothing();
 }
 
 #[test]
@@ -214,7 +188,7 @@ fn the_windows_come_from_the_policy() {
     given([])
         .with_policy(policy)
         .when(arrival(ServiceLevel::Standard))
-        .then([scheduled_with(ServiceLevel::Standard, hours(2, 10)), told(Milestone::Scheduled)]);
+        .then([scheduled_with(ServiceLevel::Standard, hours(2, 10))]);
 }
 
 #[test]
@@ -223,13 +197,11 @@ fn a_new_address_follows_the_delivery_until_it_goes_out() {
     hamburg.city = "Hamburg".to_owned();
     let update =
         || DeliveryCommand::UpdateAddress { address: hamburg.clone(), source_event_id: "redirect-1".into() };
-    let delivery = given([scheduled(), told(Milestone::Scheduled)]).when(update()).then([
-        DeliveryEvent::AddressUpdated {
-            address: hamburg.clone(),
-            zone: "Hamburg".to_owned(),
-            source_event_id: "redirect-1".to_owned(),
-        },
-    ]);
+    let delivery = given([scheduled()]).when(update()).then([DeliveryEvent::AddressUpdated {
+        address: hamburg.clone(),
+        zone: "Hamburg".to_owned(),
+        source_event_id: "redirect-1".to_owned(),
+    }]);
     assert_eq!(delivery.map(|delivery| delivery.zone), Some("Hamburg".to_owned()));
     given(out_for_delivery()).when(update()).then_nothing();
 }
@@ -254,9 +226,7 @@ fn a_wrong_address_corrected_after_a_failed_attempt_is_the_one_the_next_departur
     assert_eq!(delivery.map(|delivery| delivery.consignee.address), Some(corrected.clone()));
     // Out again: the courier goes to the corrected address.
     history.push(updated);
-    let out_again = given(history)
-        .when(DeliveryCommand::Start { redirect: None })
-        .then([started(), told(Milestone::OutForDelivery)]);
+    let out_again = given(history).when(DeliveryCommand::Start { redirect: None }).then([started()]);
     assert_eq!(out_again.map(|delivery| delivery.consignee.address), Some(corrected));
 }
 
@@ -274,21 +244,18 @@ fn a_redirect_the_reaction_has_not_applied_yet_goes_out_with_the_next_departure(
             source_event_id: "redirect-1".to_owned(),
         },
         started(),
-        told(Milestone::OutForDelivery),
     ]);
     assert_eq!(out_again.map(|delivery| delivery.consignee.address), Some(corrected));
     // The address the delivery already has is no news.
     let same = Some((munich(), "redirect-0".to_owned()));
-    given(history)
-        .when(DeliveryCommand::Start { redirect: same })
-        .then([started(), told(Milestone::OutForDelivery)]);
+    given(history).when(DeliveryCommand::Start { redirect: same }).then([started()]);
 }
 
 // ---- assignment and departure -------------------------------------------------------------------
 
 #[test]
 fn a_courier_is_assigned_and_the_same_courier_again_changes_nothing() {
-    let delivery = given([scheduled(), told(Milestone::Scheduled)])
+    let delivery = given([scheduled()])
         .when(DeliveryCommand::Assign { courier_id: kim(), automatic: true })
         .then([assigned(kim())]);
     assert_eq!(
@@ -317,7 +284,7 @@ fn a_delivery_starts_only_with_a_courier_and_tells_the_consignee() {
         .then_rejected(Rejection::NoCourierAssigned);
     let delivery = given([scheduled(), assigned(kim())])
         .when(DeliveryCommand::Start { redirect: None })
-        .then([started(), told(Milestone::OutForDelivery)]);
+        .then([started()]);
     assert_eq!(delivery.map(|delivery| delivery.status), Some(DeliveryStatus::OutForDelivery));
 }
 
@@ -330,7 +297,7 @@ fn a_failed_attempt_reschedules_a_window_as_long_as_the_promised_one() {
     let delivery = given(out_for_delivery())
         .at(now)
         .when(nobody_home())
-        .then([attempt_failed(1, Some(next)), told(Milestone::AttemptFailed)])
+        .then([attempt_failed(1, Some(next))])
         .expect("delivery");
     assert_eq!(delivery.status, DeliveryStatus::AttemptFailed);
     assert_eq!(delivery.window, next);
@@ -346,10 +313,7 @@ fn the_consignee_may_agree_the_next_window() {
         note: "nobody home".to_owned(),
         next_window: Some(window),
     };
-    given(out_for_delivery())
-        .at(now)
-        .when(agreed_with(agreed))
-        .then([attempt_failed(1, Some(agreed)), told(Milestone::AttemptFailed)]);
+    given(out_for_delivery()).at(now).when(agreed_with(agreed)).then([attempt_failed(1, Some(agreed))]);
     given(out_for_delivery()).at(now).when(agreed_with(hours(20, 29))).then_invalid(&["next_window.end"]);
 }
 
@@ -370,11 +334,7 @@ fn the_third_failed_attempt_returns_the_goods_to_the_sender() {
     let delivery = given(history)
         .at(now)
         .when(nobody_home())
-        .then([
-            attempt_failed(3, None),
-            DeliveryEvent::ReturnedToSender { attempts: 3 },
-            told(Milestone::ReturnedToSender),
-        ])
+        .then([attempt_failed(3, None), DeliveryEvent::ReturnedToSender { attempts: 3 }])
         .expect("delivery");
     assert_eq!(delivery.status, DeliveryStatus::ReturnedToSender);
 }
@@ -382,11 +342,10 @@ fn the_third_failed_attempt_returns_the_goods_to_the_sender() {
 #[test]
 fn the_number_of_attempts_is_configurable() {
     let policy = Policy { max_attempts: 1, ..Policy::default() };
-    given(out_for_delivery()).with_policy(policy).when(nobody_home()).then([
-        attempt_failed(1, None),
-        DeliveryEvent::ReturnedToSender { attempts: 1 },
-        told(Milestone::ReturnedToSender),
-    ]);
+    given(out_for_delivery())
+        .with_policy(policy)
+        .when(nobody_home())
+        .then([attempt_failed(1, None), DeliveryEvent::ReturnedToSender { attempts: 1 }]);
 }
 
 #[test]
@@ -404,10 +363,7 @@ fn a_handover_with_proof_completes_the_delivery_on_time_at_the_first_attempt() {
     let delivery = given(out_for_delivery())
         .at(now)
         .when(DeliveryCommand::Confirm { proof: proof_at(now) })
-        .then([
-            DeliveryEvent::Completed { proof: proof_at(now), on_time: true, first_attempt: true },
-            told(Milestone::Delivered),
-        ])
+        .then([DeliveryEvent::Completed { proof: proof_at(now), on_time: true, first_attempt: true }])
         .expect("delivery");
     assert_eq!(delivery.status, DeliveryStatus::Delivered);
     assert_eq!(delivery.proof, Some(proof_at(now)));
@@ -418,40 +374,40 @@ fn a_late_handover_after_a_failed_attempt_is_neither_on_time_nor_first_attempt()
     let mut history = out_for_delivery();
     history.extend([attempt_failed(1, Some(hours(48, 96))), started()]);
     let now = t0() + Duration::hours(100);
-    given(history).at(now).when(DeliveryCommand::Confirm { proof: proof_at(now) }).then([
-        DeliveryEvent::Completed { proof: proof_at(now), on_time: false, first_attempt: false },
-        told(Milestone::Delivered),
-    ]);
+    given(history)
+        .at(now)
+        .when(DeliveryCommand::Confirm { proof: proof_at(now) })
+        .then([DeliveryEvent::Completed { proof: proof_at(now), on_time: false, first_attempt: false }]);
 }
 
 #[test]
 fn a_handover_before_the_window_opened_is_on_time() {
     // The promised window is 24-72 h after t0: the promise is "by 72 h", kept at 10 h.
     let now = t0() + Duration::hours(10);
-    given(out_for_delivery()).at(now).when(DeliveryCommand::Confirm { proof: proof_at(now) }).then([
-        DeliveryEvent::Completed { proof: proof_at(now), on_time: true, first_attempt: true },
-        told(Milestone::Delivered),
-    ]);
+    given(out_for_delivery())
+        .at(now)
+        .when(DeliveryCommand::Confirm { proof: proof_at(now) })
+        .then([DeliveryEvent::Completed { proof: proof_at(now), on_time: true, first_attempt: true }]);
 }
 
 #[test]
 fn a_handover_at_either_end_of_the_window_is_on_time() {
     // Inside the window, up to and including its last instant.
     for at in [hours(24, 72).start, hours(24, 72).end] {
-        given(out_for_delivery()).at(at).when(DeliveryCommand::Confirm { proof: proof_at(at) }).then([
-            DeliveryEvent::Completed { proof: proof_at(at), on_time: true, first_attempt: true },
-            told(Milestone::Delivered),
-        ]);
+        given(out_for_delivery())
+            .at(at)
+            .when(DeliveryCommand::Confirm { proof: proof_at(at) })
+            .then([DeliveryEvent::Completed { proof: proof_at(at), on_time: true, first_attempt: true }]);
     }
 }
 
 #[test]
 fn a_handover_after_the_window_closed_is_late() {
     let now = t0() + Duration::hours(73);
-    given(out_for_delivery()).at(now).when(DeliveryCommand::Confirm { proof: proof_at(now) }).then([
-        DeliveryEvent::Completed { proof: proof_at(now), on_time: false, first_attempt: true },
-        told(Milestone::Delivered),
-    ]);
+    given(out_for_delivery())
+        .at(now)
+        .when(DeliveryCommand::Confirm { proof: proof_at(now) })
+        .then([DeliveryEvent::Completed { proof: proof_at(now), on_time: false, first_attempt: true }]);
 }
 
 #[test]
@@ -466,7 +422,6 @@ fn a_handover_reported_before_the_courier_left_is_refused() {
     let just_before = t0() + Duration::minutes(2);
     given(out_for_delivery()).at(now).when(DeliveryCommand::Confirm { proof: proof_at(just_before) }).then([
         DeliveryEvent::Completed { proof: proof_at(just_before), on_time: true, first_attempt: true },
-        told(Milestone::Delivered),
     ]);
 }
 
@@ -483,7 +438,7 @@ fn an_attempt_or_a_departure_recorded_before_the_delivery_s_facts_is_refused() {
         .then_refused_in_time("departed_at");
     // Within the clock skew both stand.
     let just_behind = t0() + Duration::minutes(1);
-    assert!(given(out_for_delivery()).at(just_behind).when(nobody_home()).decided().len() > 1);
+    assert!(given(out_for_delivery()).at(just_behind).when(nobody_home()).decided().len() == 1);
     assert!(
         !given(after_an_attempt)
             .at(just_behind)
@@ -504,14 +459,11 @@ fn a_handover_dated_in_the_future_is_refused() {
     given(out_for_delivery())
         .at(now)
         .when(DeliveryCommand::Confirm { proof: proof_at(now + Duration::minutes(2)) })
-        .then([
-            DeliveryEvent::Completed {
-                proof: proof_at(now + Duration::minutes(2)),
-                on_time: true,
-                first_attempt: true,
-            },
-            told(Milestone::Delivered),
-        ]);
+        .then([DeliveryEvent::Completed {
+            proof: proof_at(now + Duration::minutes(2)),
+            on_time: true,
+            first_attempt: true,
+        }]);
 }
 
 #[test]
@@ -530,14 +482,11 @@ fn lost_goods_end_the_delivery_and_the_consignee_is_told() {
             kind: ExceptionKind::Lost,
             description: "van stolen".into(),
         })
-        .then([
-            DeliveryEvent::ExceptionRaised {
-                kind: ExceptionKind::Lost,
-                description: "van stolen".into(),
-                missed_window: None,
-            },
-            told(Milestone::Exception),
-        ])
+        .then([DeliveryEvent::ExceptionRaised {
+            kind: ExceptionKind::Lost,
+            description: "van stolen".into(),
+            missed_window: None,
+        }])
         .expect("delivery");
     assert_eq!(delivery.status, DeliveryStatus::Lost);
 }
@@ -565,12 +514,12 @@ fn delays_are_not_reported_by_hand() {
 fn a_missed_window_raises_one_delay() {
     let window = hours(24, 72);
     let late = t0() + Duration::hours(73);
-    given([scheduled(), told(Milestone::Scheduled)])
+    given([scheduled()])
         .at(late)
         .when(DeliveryCommand::RaiseDelay { window_end: window.end })
-        .then([delayed(window), told(Milestone::Exception)]);
+        .then([delayed(window)]);
     // The second replica's tick, on the state the first one wrote: nothing.
-    given([scheduled(), told(Milestone::Scheduled), delayed(window), told(Milestone::Exception)])
+    given([scheduled(), delayed(window)])
         .at(late)
         .when(DeliveryCommand::RaiseDelay { window_end: window.end })
         .then_nothing();
@@ -606,7 +555,7 @@ fn a_rescheduled_window_can_be_missed_again() {
     given(history)
         .at(late)
         .when(DeliveryCommand::RaiseDelay { window_end: second.end })
-        .then([delayed(second), told(Milestone::Exception)]);
+        .then([delayed(second)]);
 }
 
 // ---- couriers ---------------------------------------------------------------------------------
@@ -681,4 +630,39 @@ fn the_same_zones_again_change_nothing_and_a_retired_courier_changes_none() {
         courier_decides(retired, CourierCommand::ChangeZones { zones: vec!["Berlin".into()] }),
         Err(Rejection::CourierRetired { courier_id: kim() })
     );
+}
+
+// ---- what the consignee is told (by the `delivery-notifications` reaction) -----------------
+
+#[test]
+fn every_milestone_tells_the_consignee_and_the_last_failed_attempt_leaves_it_to_the_return() {
+    assert_eq!(milestone_of(&scheduled()), Some(Milestone::Scheduled));
+    assert_eq!(milestone_of(&started()), Some(Milestone::OutForDelivery));
+    assert_eq!(milestone_of(&attempt_failed(1, Some(hours(48, 60)))), Some(Milestone::AttemptFailed));
+    assert_eq!(milestone_of(&attempt_failed(3, None)), None);
+    assert_eq!(
+        milestone_of(&DeliveryEvent::ReturnedToSender { attempts: 3 }),
+        Some(Milestone::ReturnedToSender)
+    );
+    assert_eq!(milestone_of(&assigned(kim())), None);
+}
+
+#[test]
+fn a_notification_names_the_window_its_own_milestone_set_on_a_delivery_that_moved_on() {
+    // The reaction reads the read model, which may already be past the milestone.
+    let next = hours(48, 60);
+    let history =
+        [scheduled(), assigned(kim()), started(), attempt_failed(1, Some(next)), assigned(kim()), started()];
+    let later = history.iter().fold(None, |state, event| evolve(state, event, t0())).expect("a delivery");
+    let at = |window: TimeWindow| window.start.format("%Y-%m-%d %H:%M").to_string();
+
+    let on_schedule = notice_about(&later, &scheduled()).expect("the consignee is told");
+    assert_eq!(on_schedule.milestone, Milestone::Scheduled);
+    assert_eq!(on_schedule.recipient, erika().contact);
+    assert!(on_schedule.message.contains(&at(hours(24, 72))), "{}", on_schedule.message);
+    assert!(on_schedule.message.contains("MUC-HUB"), "{}", on_schedule.message);
+
+    let on_failure = notice_about(&later, &attempt_failed(1, Some(next))).expect("the consignee is told");
+    assert!(on_failure.message.contains(&at(next)), "{}", on_failure.message);
+    assert_eq!(notice_about(&later, &assigned(kim())), None);
 }

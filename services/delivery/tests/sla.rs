@@ -78,14 +78,18 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
     // Same day: four hours. Five hours later, both replicas see the window passed.
     clock.set(arrived_at + chrono::Duration::hours(5));
     assert_eq!(settle_on(&log, &subject, 1).await, [window_end], "one delay for the window, not two");
-    let notified = delivery_events(&log, &subject)
-        .await
-        .into_iter()
-        .filter(|(_, event)| {
-            matches!(event, Event::CustomerNotificationRequested(n) if n.milestone == v1::Milestone::Exception as i32)
-        })
-        .count();
-    assert_eq!(notified, 1, "the consignee hears of the delay once");
+    let notices = format!("waybill.delivery.notification.{order_id}.{order_id}");
+    let told_of_delays = async || {
+        delivery_events(&log, &notices)
+            .await
+            .into_iter()
+            .filter(|(_, event)| {
+                matches!(event, Event::CustomerNotificationRequested(n) if n.milestone == v1::Milestone::Exception as i32)
+            })
+            .count()
+    };
+    eventually("the consignee to hear of the delay", async || (told_of_delays().await > 0).then_some(()))
+        .await;
 
     // The courier tries, nobody is home: the next window starts a day later and passes too.
     let courier_id = register_kim(&mut client, "Munich").await;
@@ -123,6 +127,11 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
     assert!(next_end.seconds > window_end);
     clock.set(arrived_at + chrono::Duration::days(3));
     assert_eq!(settle_on(&log, &subject, 2).await, [window_end, next_end.seconds]);
+    eventually("the consignee to hear of the second delay", async || {
+        (told_of_delays().await > 1).then_some(())
+    })
+    .await;
+    assert_eq!(told_of_delays().await, 2, "the consignee hears of each delay once");
 
     first.stop().await;
     second.stop().await;

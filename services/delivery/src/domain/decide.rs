@@ -6,7 +6,7 @@ use waybill_types::{Address, Party, ServiceLevel, Timestamp};
 
 use super::{
     Context, CourierId, Delivery, DeliveryCommand, DeliveryEvent, DeliveryStatus, ExceptionKind,
-    FailureReason, Milestone, ProofOfDelivery, Rejection, TimeWindow, evolve, notification_text,
+    FailureReason, ProofOfDelivery, Rejection, TimeWindow, evolve,
 };
 
 use DeliveryStatus::{Assigned, AttemptFailed, Delivered, OutForDelivery, ReturnedToSender, Scheduled};
@@ -55,7 +55,7 @@ pub fn decide(
         }
         DeliveryCommand::Confirm { proof } => confirm(delivery, proof, context)?,
         DeliveryCommand::ReportException { kind, description } => {
-            report_exception(delivery, kind, description, context)?
+            report_exception(delivery, kind, description)?
         }
         DeliveryCommand::RaiseDelay { window_end } => raise_delay(delivery, window_end, context),
     };
@@ -71,25 +71,6 @@ fn require(delivery: &Delivery, action: &'static str, allowed: &[DeliveryStatus]
     })
 }
 
-/// `milestone`'s event followed by the consignee's notification about it, its text written
-/// on the delivery as the events leave it.
-fn with_notification(
-    delivery: Option<&Delivery>,
-    mut events: Vec<DeliveryEvent>,
-    milestone: Milestone,
-    now: Timestamp,
-) -> Vec<DeliveryEvent> {
-    let after = events.iter().fold(delivery.cloned(), |state, event| evolve(state, event, now));
-    if let Some(after) = after {
-        events.push(DeliveryEvent::NotificationRequested {
-            milestone,
-            recipient: after.recipient().clone(),
-            message: notification_text(milestone, &after),
-        });
-    }
-    events
-}
-
 fn schedule(
     order_id: waybill_types::OrderId,
     service_level: ServiceLevel,
@@ -103,7 +84,7 @@ fn schedule(
     let zone = consignee.address.city.trim().to_owned();
     let scheduled =
         DeliveryEvent::Scheduled { order_id, service_level, consignee, zone, hub, window, source_event_id };
-    with_notification(None, vec![scheduled], Milestone::Scheduled, context.now)
+    vec![scheduled]
 }
 
 fn update_address(delivery: &Delivery, address: Address, source_event_id: String) -> Vec<DeliveryEvent> {
@@ -147,7 +128,7 @@ fn start(
         None => Vec::new(),
     };
     events.push(DeliveryEvent::Started { courier_id });
-    Ok(with_notification(Some(delivery), events, Milestone::OutForDelivery, context.now))
+    Ok(events)
 }
 
 fn failed_attempt(
@@ -162,12 +143,12 @@ fn failed_attempt(
     let attempt = u32::try_from(delivery.failed_attempts.len()).unwrap_or(u32::MAX).saturating_add(1);
     let policy = context.policy;
     if attempt >= policy.max_attempts {
-        // The last attempt: the goods go back; the consignee hears that, once.
+        // The last attempt: the goods go back (the consignee hears that, once: `notification`).
         let events = vec![
             DeliveryEvent::AttemptFailed { attempt, reason, note, rescheduled_window: None },
             DeliveryEvent::ReturnedToSender { attempts: attempt },
         ];
-        return Ok(with_notification(Some(delivery), events, Milestone::ReturnedToSender, context.now));
+        return Ok(events);
     }
     // The next try: the window agreed with the consignee, or one as long as the promised
     // one, `reschedule_after` from now.
@@ -184,7 +165,7 @@ fn failed_attempt(
     };
     let rescheduled_window = Some(rescheduled_window);
     let failed = DeliveryEvent::AttemptFailed { attempt, reason, note, rescheduled_window };
-    Ok(with_notification(Some(delivery), vec![failed], Milestone::AttemptFailed, context.now))
+    Ok(vec![failed])
 }
 
 fn confirm(
@@ -199,7 +180,7 @@ fn confirm(
     let on_time = delivery.on_time(proof.delivered_at);
     let first_attempt = delivery.failed_attempts.is_empty();
     let completed = DeliveryEvent::Completed { proof, on_time, first_attempt };
-    Ok(with_notification(Some(delivery), vec![completed], Milestone::Delivered, context.now))
+    Ok(vec![completed])
 }
 
 /// The departure an attempt or a handover follows (the latest `Started`).
@@ -211,7 +192,6 @@ fn report_exception(
     delivery: &Delivery,
     kind: ExceptionKind,
     description: String,
-    context: &Context<'_>,
 ) -> Result<Vec<DeliveryEvent>, Rejection> {
     match kind {
         ExceptionKind::DamagedPartial | ExceptionKind::DamagedTotal => require(
@@ -230,7 +210,7 @@ fn report_exception(
         }
     }
     let raised = DeliveryEvent::ExceptionRaised { kind, description, missed_window: None };
-    Ok(with_notification(Some(delivery), vec![raised], Milestone::Exception, context.now))
+    Ok(vec![raised])
 }
 
 fn raise_delay(delivery: &Delivery, window_end: Timestamp, context: &Context<'_>) -> Vec<DeliveryEvent> {
@@ -247,7 +227,7 @@ fn raise_delay(delivery: &Delivery, window_end: Timestamp, context: &Context<'_>
         description: format!("the promised window ending {} UTC passed", window_end.format("%Y-%m-%d %H:%M")),
         missed_window: Some(delivery.window),
     };
-    with_notification(Some(delivery), vec![raised], Milestone::Exception, context.now)
+    vec![raised]
 }
 
 /// True if every event applies to the delivery in turn (`evolve` never leaves `None`).

@@ -8,8 +8,6 @@
 //! orders, a courier only its own deliveries, so "the customer sees the consignee's phone"
 //! means "of its own orders".
 
-use std::fmt;
-
 use crate::role::Role;
 use crate::token::Identity;
 
@@ -54,11 +52,7 @@ impl PersonalData {
     }
 }
 
-impl fmt::Display for PersonalData {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+waybill_types::display_as_str!(PersonalData);
 
 impl Role {
     /// The personal data a role needs: the one table.

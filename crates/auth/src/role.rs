@@ -2,8 +2,6 @@
 //! [`Permission`]s), in one table: [`Role::permissions`]. The RPC side of the policy
 //! (which permission each call needs) is in `policy.rs`.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 /// A caller's role, as a token names it (`"dispatcher"`, `"hub-operator"`).
@@ -133,11 +131,7 @@ impl Role {
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+waybill_types::display_as_str!(Role, Permission);
 
 impl std::str::FromStr for Role {
     type Err = String;
@@ -198,12 +192,6 @@ impl Permission {
             Permission::ReadKpis => "read KPIs and reports",
             Permission::ReadEventLog => "read the event log",
         }
-    }
-}
-
-impl fmt::Display for Permission {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

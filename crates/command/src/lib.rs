@@ -50,7 +50,7 @@ use std::fmt;
 use std::hash::Hash;
 
 use tonic::Status;
-use waybill_eventlog::{AppendError, NewEvent, Position, Projection, WaitError};
+use waybill_eventlog::{AppendError, NewEvent, Projection, WaitError};
 use waybill_types::{Actor, Timestamp};
 
 pub use causation::CausationIndex;
@@ -60,6 +60,8 @@ pub use decision::{Decided, Decision, Primary, Reads, Single};
 pub use retry::MAX_ATTEMPTS;
 pub use runner::{CommandRunner, DecisionOutcome, Written, fold_until};
 pub use time::{Earlier, TimeRejection};
+/// The log position [`AggregateStore`] speaks of (re-exported for [`aggregate_stores!`]).
+pub use waybill_eventlog::Position;
 /// What the envelope says about an event; it lives with the envelope, in crates/proto.
 pub use waybill_proto::envelope::EventMeta;
 
@@ -117,6 +119,40 @@ pub trait AggregateStore<A: Aggregate>: Projection {
     /// (its [`CausationIndex::latest_caused_by`]): a candidate the loop confirms against
     /// the log.
     fn position_caused_by(&self, id: &A::Id, causation_id: &str) -> Option<Position>;
+}
+
+/// Implements [`AggregateStore`] for a read model that keeps each kind of aggregate in a
+/// map of records (the state in field `$state`, its `version` and its `causes`), the way
+/// every service's read model does:
+///
+/// ```ignore
+/// waybill_command::aggregate_stores!(DispatchModel {
+///     vehicles: Vehicle => state,
+///     drivers: Driver => state,
+/// });
+/// ```
+#[macro_export]
+macro_rules! aggregate_stores {
+    ($model:ty { $($records:ident: $aggregate:ty => $state:ident),+ $(,)? }) => {
+        $(
+            impl $crate::AggregateStore<$aggregate> for $model {
+                fn current(
+                    &self,
+                    id: &<$aggregate as $crate::Aggregate>::Id,
+                ) -> Option<($aggregate, $crate::Position)> {
+                    self.$records.get(id).map(|record| (record.$state.clone(), record.version))
+                }
+
+                fn position_caused_by(
+                    &self,
+                    id: &<$aggregate as $crate::Aggregate>::Id,
+                    causation_id: &str,
+                ) -> Option<$crate::Position> {
+                    self.$records.get(id)?.causes.latest_caused_by(causation_id)
+                }
+            }
+        )+
+    };
 }
 
 /// Who asked, and why: recorded on every event the command writes.

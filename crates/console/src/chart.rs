@@ -18,28 +18,38 @@ const LABEL_WIDTH: f64 = 230.0;
 const TRACK_WIDTH: f64 = 360.0;
 const ROW_HEIGHT: f64 = 26.0;
 
-/// The chart, titled `title` (also its accessible name).
-pub fn bars(title: &str, bars: &[Bar<'_>]) -> Markup {
-    let height = ROW_HEIGHT * bars.len() as f64 + 10.0;
-    let width = LABEL_WIDTH + TRACK_WIDTH + 70.0;
+/// The frame every chart shares, titled `title` (also its accessible name): one row of
+/// `ROW_HEIGHT` per item, the labels, the track and `text_width` for what is written
+/// beside it; `row` draws an item from the top `y` of its row.
+fn frame<T>(title: &str, items: &[T], text_width: f64, row: impl Fn(&T, f64) -> Markup) -> Markup {
+    let height = ROW_HEIGHT * items.len() as f64 + 10.0;
+    let width = LABEL_WIDTH + TRACK_WIDTH + text_width;
     html! {
         svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label=(title)
             width=(width) height=(height) viewBox=(format!("0 0 {width} {height}")) {
             title { (title) }
-            @for (index, bar) in bars.iter().enumerate() {
-                @let y = 5.0 + ROW_HEIGHT * index as f64;
-                @let filled = bar.percent.map_or(0.0, |percent| TRACK_WIDTH * percent.clamp(0.0, 100.0) / 100.0);
-                g data-kpi=(bar.key) data-percent=(bar.percent.map(|percent| format!("{percent:.1}")).unwrap_or_default()) {
-                    text x="0" y=(y + 16.0) font-size="13" { (bar.label) }
-                    rect x=(LABEL_WIDTH) y=(y + 3.0) width=(TRACK_WIDTH) height="16" fill="#e8ecef" {}
-                    rect x=(LABEL_WIDTH) y=(y + 3.0) width=(format!("{filled:.1}")) height="16" fill="#2f6f9f" {}
-                    text x=(LABEL_WIDTH + TRACK_WIDTH + 6.0) y=(y + 16.0) font-size="13" {
-                        (bar.percent.map_or_else(|| "n/a".to_owned(), |percent| format!("{percent:.1} %")))
-                    }
-                }
+            @for (index, item) in items.iter().enumerate() {
+                (row(item, 5.0 + ROW_HEIGHT * index as f64))
             }
         }
     }
+}
+
+/// The chart, titled `title` (also its accessible name).
+pub fn bars(title: &str, bars: &[Bar<'_>]) -> Markup {
+    frame(title, bars, 70.0, |bar, y| {
+        let filled = bar.percent.map_or(0.0, |percent| TRACK_WIDTH * percent.clamp(0.0, 100.0) / 100.0);
+        html! {
+            g data-kpi=(bar.key) data-percent=(bar.percent.map(|percent| format!("{percent:.1}")).unwrap_or_default()) {
+                text x="0" y=(y + 16.0) font-size="13" { (bar.label) }
+                rect x=(LABEL_WIDTH) y=(y + 3.0) width=(TRACK_WIDTH) height="16" fill="#e8ecef" {}
+                rect x=(LABEL_WIDTH) y=(y + 3.0) width=(format!("{filled:.1}")) height="16" fill="#2f6f9f" {}
+                text x=(LABEL_WIDTH + TRACK_WIDTH + 6.0) y=(y + 16.0) font-size="13" {
+                    (bar.percent.map_or_else(|| "n/a".to_owned(), |percent| format!("{percent:.1} %")))
+                }
+            }
+        }
+    })
 }
 
 /// One amount: a label, the value in minor units, and how it reads (`EUR 12.50`).
@@ -54,26 +64,19 @@ pub struct Amount<'a> {
 /// The chart of `amounts`, titled `title`: each bar as long as its amount's share of the
 /// largest absolute amount.
 pub fn amounts(title: &str, amounts: &[Amount<'_>]) -> Markup {
-    let height = ROW_HEIGHT * amounts.len() as f64 + 10.0;
-    let width = LABEL_WIDTH + TRACK_WIDTH + 130.0;
     let largest = amounts.iter().map(|amount| amount.minor.unsigned_abs()).max().unwrap_or(0).max(1) as f64;
-    html! {
-        svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label=(title)
-            width=(width) height=(height) viewBox=(format!("0 0 {width} {height}")) {
-            title { (title) }
-            @for (index, amount) in amounts.iter().enumerate() {
-                @let y = 5.0 + ROW_HEIGHT * index as f64;
-                @let filled = TRACK_WIDTH * amount.minor.unsigned_abs() as f64 / largest;
-                @let colour = if amount.minor < 0 { "#b03a2e" } else { "#2f6f9f" };
-                g data-key=(amount.key) data-minor=(amount.minor) {
-                    text x="0" y=(y + 16.0) font-size="13" { (amount.label) }
-                    rect x=(LABEL_WIDTH) y=(y + 3.0) width=(TRACK_WIDTH) height="16" fill="#e8ecef" {}
-                    rect x=(LABEL_WIDTH) y=(y + 3.0) width=(format!("{filled:.1}")) height="16" fill=(colour) {}
-                    text x=(LABEL_WIDTH + TRACK_WIDTH + 6.0) y=(y + 16.0) font-size="13" { (amount.text) }
-                }
+    frame(title, amounts, 130.0, |amount, y| {
+        let filled = TRACK_WIDTH * amount.minor.unsigned_abs() as f64 / largest;
+        let colour = if amount.minor < 0 { "#b03a2e" } else { "#2f6f9f" };
+        html! {
+            g data-key=(amount.key) data-minor=(amount.minor) {
+                text x="0" y=(y + 16.0) font-size="13" { (amount.label) }
+                rect x=(LABEL_WIDTH) y=(y + 3.0) width=(TRACK_WIDTH) height="16" fill="#e8ecef" {}
+                rect x=(LABEL_WIDTH) y=(y + 3.0) width=(format!("{filled:.1}")) height="16" fill=(colour) {}
+                text x=(LABEL_WIDTH + TRACK_WIDTH + 6.0) y=(y + 16.0) font-size="13" { (amount.text) }
             }
         }
-    }
+    })
 }
 
 #[cfg(test)]

@@ -2,8 +2,31 @@
 //! field that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) is
 //! prefixed with `'` (OWASP's advice on CSV injection); numbers are left as they are.
 
+use std::future::Future;
+
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+
+use crate::backend::Failure;
+use crate::pages::Page;
+use crate::session::Session;
+
+/// The GET route of an export: `build` writes the whole file from the query string, as the
+/// signed-in person may see it (their token), and it is sent as `file_name`; a failed call
+/// is answered as on any page.
+pub fn export<F, Fut>(file_name: &'static str, build: F) -> MethodRouter<crate::State>
+where
+    F: Fn(crate::State, Session, Option<String>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Csv, Failure>> + Send + 'static,
+{
+    get(move |Page { console, session, query }: Page| async move {
+        match build(console, session, query).await {
+            Ok(csv) => csv.download(file_name),
+            Err(failure) => failure.into_response(),
+        }
+    })
+}
 
 /// A table being written as CSV.
 pub struct Csv {

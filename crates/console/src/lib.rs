@@ -68,7 +68,13 @@ pub fn router(console: State) -> Router {
         .route("/sign-in", get(session::sign_in_form).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/orders", get(pages::orders::list))
-        .route("/orders.csv", get(pages::orders::export))
+        // The list with the same filters, every page (up to 10,000 rows).
+        .route(
+            "/orders.csv",
+            csv::export("orders.csv", |console, session, query| async move {
+                pages::orders::orders_csv(console.services.intake(), &session.token, query).await
+            }),
+        )
         .route("/orders/{order_id}", get(pages::orders::show))
         .route("/orders/{order_id}/live", get(pages::live::follow))
         .route("/review", get(pages::review::queue))
@@ -76,9 +82,21 @@ pub fn router(console: State) -> Router {
         .route("/board", get(pages::board::show))
         .route("/board.csv", get(pages::board::export))
         .route("/reports", get(pages::reports::show))
-        .route("/reports.csv", get(pages::reports::export))
+        // The KPI table of the same scope.
+        .route(
+            "/reports.csv",
+            csv::export("kpis.csv", |console, session, query| async move {
+                pages::reports::kpis_csv(console.services.crm(), &session.token, query).await
+            }),
+        )
         .route("/finance", get(pages::finance::show))
-        .route("/finance.csv", get(pages::finance::export))
+        // The finance report's rows.
+        .route(
+            "/finance.csv",
+            csv::export("finance.csv", |console, session, query| async move {
+                pages::finance::finance_csv(console.services.crm(), &session.token, query).await
+            }),
+        )
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(traced))
         .with_state(console)

@@ -70,22 +70,7 @@ impl EventLog {
     pub async fn read_subject(&self, subject: &str) -> Result<Vec<RecordedEvent>, ReadError> {
         subject::validate_subject(subject).map_err(|_| ReadError::InvalidSubject(subject.to_owned()))?;
         let last = self.last_position_of(subject).await?;
-        let mut history = Vec::new();
-        let mut from = 1;
-        while from <= last {
-            match self.stream().direct_get_next_for_subject(subject, Some(from)).await {
-                Ok(message) => {
-                    from = message.sequence + 1;
-                    let event = RecordedEvent::from_stream_message(message);
-                    if !crate::admission::refuses_quietly(self.admission.as_ref(), &event) {
-                        history.push(event);
-                    }
-                }
-                Err(error) if is_not_found(&error) => break,
-                Err(error) => return Err(ReadError::Nats(error.into())),
-            }
-        }
-        Ok(history)
+        self.read_admitted(subject, last).await
     }
 
     /// Every message on the subjects `filter` matches (`*` and a final `>` allowed), in log
@@ -94,21 +79,28 @@ impl EventLog {
     /// picks the messages (direct get of the next match), so the reader is sent only those.
     pub async fn read_matching(&self, filter: &str) -> Result<Vec<RecordedEvent>, ReadError> {
         subject::validate_filter(filter).map_err(|_| ReadError::InvalidSubject(filter.to_owned()))?;
-        let mut matching = Vec::new();
+        self.read_admitted(filter, Position::MAX).await
+    }
+
+    /// The messages on the subjects `filter` matches, in log order, up to position `last`,
+    /// that the log's admission lets in (`Position::MAX`: to the end of the log).
+    async fn read_admitted(&self, filter: &str, last: Position) -> Result<Vec<RecordedEvent>, ReadError> {
+        let mut admitted = Vec::new();
         let mut from = 1;
-        loop {
+        while from <= last {
             match self.stream().direct_get_next_for_subject(filter, Some(from)).await {
                 Ok(message) => {
                     from = message.sequence + 1;
                     let event = RecordedEvent::from_stream_message(message);
                     if !crate::admission::refuses_quietly(self.admission.as_ref(), &event) {
-                        matching.push(event);
+                        admitted.push(event);
                     }
                 }
-                Err(error) if is_not_found(&error) => return Ok(matching),
+                Err(error) if is_not_found(&error) => break,
                 Err(error) => return Err(ReadError::Nats(error.into())),
             }
         }
+        Ok(admitted)
     }
 
     /// Position of the last message on exactly `subject`, 0 if none, as the stream's

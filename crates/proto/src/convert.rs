@@ -43,6 +43,14 @@ impl FieldViolations {
         self.found.is_empty()
     }
 
+    /// `value` when it is there; when not, `field` "is required" and `None`.
+    pub fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
+        if value.is_none() {
+            self.push(field, "is required");
+        }
+        value
+    }
+
     pub fn into_vec(self) -> Vec<FieldViolation> {
         self.found
     }
@@ -126,10 +134,7 @@ pub fn customer_id(violations: &mut FieldViolations, field: &str, value: &str) -
 /// Money that must be present, in a currency in use (ISO 4217), not negative and at most
 /// `limits::MAX_MONEY_MINOR`.
 pub fn money(violations: &mut FieldViolations, field: &str, value: Option<&v1::Money>) -> Option<Money> {
-    let Some(value) = value else {
-        violations.push(field, "is required");
-        return None;
-    };
+    let value = violations.required(field, value)?;
     let currency = if violations.stored {
         Currency::from_log(&value.currency)
     } else {
@@ -157,10 +162,7 @@ pub fn address(
     field: &str,
     value: Option<&v1::Address>,
 ) -> Option<Address> {
-    let Some(value) = value else {
-        violations.push(field, "is required");
-        return None;
-    };
+    let value = violations.required(field, value)?;
     if value.lines.is_empty() || value.lines.iter().all(|line| line.trim().is_empty()) {
         violations.push(format!("{field}.lines"), "needs at least one street line");
     } else if value.lines.len() > limits::MAX_ADDRESS_LINES {
@@ -210,10 +212,7 @@ pub fn contact(
     field: &str,
     value: Option<&v1::Contact>,
 ) -> Option<Contact> {
-    let Some(value) = value else {
-        violations.push(field, "is required");
-        return None;
-    };
+    let value = violations.required(field, value)?;
     let name = text(violations, &format!("{field}.name"), &value.name, true);
     let phone = text(violations, &format!("{field}.phone"), &value.phone, true);
     let email = text(violations, &format!("{field}.email"), &value.email, false);
@@ -224,10 +223,7 @@ pub fn contact(
 }
 
 pub fn party(violations: &mut FieldViolations, field: &str, value: Option<&v1::Party>) -> Option<Party> {
-    let Some(value) = value else {
-        violations.push(field, "is required");
-        return None;
-    };
+    let value = violations.required(field, value)?;
     let contact = contact(violations, &format!("{field}.contact"), value.contact.as_ref());
     let address = address(violations, &format!("{field}.address"), value.address.as_ref());
     Some(Party { contact: contact?, address: address? })

@@ -12,6 +12,7 @@ use tonic::transport::ServerTlsConfig;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+use tower::layer::layer_fn;
 
 /// Largest request a service decodes. Orders are small; this refuses abuse early.
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
@@ -208,9 +209,9 @@ pub async fn serve(
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = with_tls(tonic::transport::Server::builder(), tls)?
         .http2_max_header_list_size(crate::limits::HTTP2_MAX_HEADER_LIST_BYTES)
-        .layer(crate::trace::TraceLayer)
-        .layer(crate::metrics::GrpcMetricsLayer)
-        .layer(crate::limits::MetadataLimitLayer)
+        .layer(layer_fn(crate::trace::Traced::new))
+        .layer(layer_fn(crate::metrics::GrpcMetrics::new))
+        .layer(layer_fn(crate::limits::MetadataLimit::new))
         .layer(crate::auth::AuthLayer::new(verifier))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);

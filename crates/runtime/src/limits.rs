@@ -5,9 +5,10 @@
 //! [`MAX_METADATA_BYTES`] (to [`HTTP2_MAX_HEADER_LIST_BYTES`]) and this layer answers
 //! everything in between with INVALID_ARGUMENT, which says what to fix.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::future::Ready;
 use std::task::{Context, Poll};
+
+use futures::future::Either;
 
 /// The most request metadata (header names and values, as HTTP/2 counts them) a call may
 /// carry: a bearer token, a correlation id and a tracing context fit many times over.
@@ -17,33 +18,28 @@ pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 /// this layer sees the call. Same order as the largest request message.
 pub const HTTP2_MAX_HEADER_LIST_BYTES: u32 = 256 * 1024;
 
-/// Refuses a call whose metadata is larger than [`MAX_METADATA_BYTES`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MetadataLimitLayer;
-
-impl<S> tower::Layer<S> for MetadataLimitLayer {
-    type Service = MetadataLimit<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        MetadataLimit { inner }
-    }
-}
-
+/// Refuses a call whose metadata is larger than [`MAX_METADATA_BYTES`] (a tower service
+/// around the server's; layered with `tower::layer::layer_fn(MetadataLimit::new)`).
 #[derive(Clone, Debug)]
 pub struct MetadataLimit<S> {
     inner: S,
 }
 
+impl<S> MetadataLimit<S> {
+    pub fn new(inner: S) -> Self {
+        Self { inner }
+    }
+}
+
 impl<S, B, R> tower::Service<http::Request<B>> for MetadataLimit<S>
 where
     S: tower::Service<http::Request<B>, Response = http::Response<R>>,
-    S::Future: Send + 'static,
-    R: Default + Send + 'static,
-    S::Error: Send + 'static,
+    R: Default,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    /// The refusal at once, or the call itself (no allocation on the way through).
+    type Future = Either<Ready<Result<Self::Response, Self::Error>>, S::Future>;
 
     fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(context)
@@ -55,9 +51,9 @@ where
             let status = tonic::Status::invalid_argument(format!(
                 "the request metadata is {size} bytes; at most {MAX_METADATA_BYTES} are accepted"
             ));
-            return Box::pin(std::future::ready(Ok(status.into_http())));
+            return Either::Left(std::future::ready(Ok(status.into_http())));
         }
-        Box::pin(self.inner.call(request))
+        Either::Right(self.inner.call(request))
     }
 }
 

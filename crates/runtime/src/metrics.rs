@@ -50,21 +50,17 @@ pub async fn export(listen: SocketAddr) -> anyhow::Result<SocketAddr> {
     Ok(bound)
 }
 
-/// The tower layer that counts and times every gRPC call.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct GrpcMetricsLayer;
-
-impl<S> tower::Layer<S> for GrpcMetricsLayer {
-    type Service = GrpcMetrics<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        GrpcMetrics { inner }
-    }
-}
-
+/// Counts and times every gRPC call (a tower service around the server's; layered with
+/// `tower::layer::layer_fn(GrpcMetrics::new)`).
 #[derive(Clone, Debug)]
 pub struct GrpcMetrics<S> {
     inner: S,
+}
+
+impl<S> GrpcMetrics<S> {
+    pub fn new(inner: S) -> Self {
+        Self { inner }
+    }
 }
 
 /// gRPC's status code 12: the method does not exist. Its path is not used as a label, so

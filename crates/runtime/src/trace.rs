@@ -18,21 +18,17 @@ use opentelemetry::context::WithContext;
 use tracing::instrument::Instrumented;
 use waybill_eventlog::trace::{SPAN_TARGET, in_span, parent_from};
 
-/// The tower layer that puts every call into its trace, with a server span per RPC.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TraceLayer;
-
-impl<S> tower::Layer<S> for TraceLayer {
-    type Service = Traced<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Traced { inner }
-    }
-}
-
+/// Puts every call into its trace, with a server span per RPC (a tower service around the
+/// server's; layered with `tower::layer::layer_fn(Traced::new)`).
 #[derive(Clone, Debug)]
 pub struct Traced<S> {
     inner: S,
+}
+
+impl<S> Traced<S> {
+    pub fn new(inner: S) -> Self {
+        Self { inner }
+    }
 }
 
 /// What a call's future turns into: the status it answered written on its span.

@@ -5,6 +5,7 @@
 //! handles an unchecked value.
 
 mod cargo;
+mod display;
 pub mod duration;
 mod ids;
 mod money;

@@ -50,11 +50,7 @@ impl Currency {
     }
 }
 
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::display_as_str!(Currency);
 
 /// An amount of money: integer minor units of one currency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

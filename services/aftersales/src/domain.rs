@@ -87,11 +87,7 @@ impl CaseKind {
     }
 }
 
-impl fmt::Display for CaseKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+waybill_types::display_as_str!(CaseKind);
 
 /// The satisfaction survey of a closed case.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use waybill_command::{AggregateStore, CausationIndex};
+use waybill_command::CausationIndex;
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_proto::envelope::{DecodeError, Envelope, EventMeta};
 use waybill_proto::facts::{
@@ -83,45 +83,12 @@ pub struct AfterSalesBook {
     sla_watch: BTreeSet<(Timestamp, CaseId, SlaBreach)>,
 }
 
-impl AggregateStore<ReturnCase> for AfterSalesBook {
-    fn current(&self, id: &CaseId) -> Option<(ReturnCase, Position)> {
-        self.returns.get(id).map(|record| (record.state.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, id: &CaseId, causation_id: &str) -> Option<Position> {
-        self.returns.get(id)?.causes.latest_caused_by(causation_id)
-    }
-}
-
-impl AggregateStore<Claim> for AfterSalesBook {
-    fn current(&self, id: &CaseId) -> Option<(Claim, Position)> {
-        self.claims.get(id).map(|record| (record.state.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, id: &CaseId, causation_id: &str) -> Option<Position> {
-        self.claims.get(id)?.causes.latest_caused_by(causation_id)
-    }
-}
-
-impl AggregateStore<Complaint> for AfterSalesBook {
-    fn current(&self, id: &CaseId) -> Option<(Complaint, Position)> {
-        self.complaints.get(id).map(|record| (record.state.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, id: &CaseId, causation_id: &str) -> Option<Position> {
-        self.complaints.get(id)?.causes.latest_caused_by(causation_id)
-    }
-}
-
-impl AggregateStore<Ledger> for AfterSalesBook {
-    fn current(&self, order_id: &OrderId) -> Option<(Ledger, Position)> {
-        self.ledgers.get(order_id).map(|record| (record.state.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, order_id: &OrderId, causation_id: &str) -> Option<Position> {
-        self.ledgers.get(order_id)?.causes.latest_caused_by(causation_id)
-    }
-}
+waybill_command::aggregate_stores!(AfterSalesBook {
+    returns: ReturnCase => state,
+    claims: Claim => state,
+    complaints: Complaint => state,
+    ledgers: Ledger => state,
+});
 
 /// Folds `event` into the record at `id` in `map`; `None` from `evolve` is a poison event.
 fn apply_to<K: Ord + Copy + std::fmt::Display, T>(

@@ -111,10 +111,7 @@ pub fn profile_from_wire(
     field: &str,
     value: Option<&v1::CustomerProfile>,
 ) -> Option<Profile> {
-    let Some(value) = value else {
-        violations.push(field, "is required");
-        return None;
-    };
+    let value = violations.required(field, value)?;
     let kind = match v1::CustomerKind::try_from(value.kind) {
         Ok(v1::CustomerKind::Organisation) => Some(CustomerKind::Organisation),
         Ok(v1::CustomerKind::Person) => Some(CustomerKind::Person),
@@ -131,23 +128,24 @@ pub fn profile_from_wire(
     if value.addresses.len() > MAX_PROFILE_ENTRIES {
         violations.push(format!("{field}.addresses"), format!("at most {MAX_PROFILE_ENTRIES} addresses"));
     }
-    let contacts = value
-        .contacts
-        .iter()
-        .enumerate()
-        .filter_map(|(index, contact)| {
-            convert::contact(violations, &format!("{field}.contacts[{index}]"), Some(contact))
-        })
-        .collect();
-    let addresses = value
-        .addresses
-        .iter()
-        .enumerate()
-        .filter_map(|(index, address)| {
-            convert::address(violations, &format!("{field}.addresses[{index}]"), Some(address))
-        })
-        .collect();
+    let contacts = entries(violations, &format!("{field}.contacts"), &value.contacts, convert::contact);
+    let addresses = entries(violations, &format!("{field}.addresses"), &value.addresses, convert::address);
     Some(Profile { kind: kind?, name, industry, contacts, addresses })
+}
+
+/// Each entry of one of a profile's lists, checked as `field[index]`; an entry that fails
+/// is left out (what was wrong is in `violations`).
+fn entries<W, T>(
+    violations: &mut FieldViolations,
+    field: &str,
+    values: &[W],
+    check: impl Fn(&mut FieldViolations, &str, Option<&W>) -> Option<T>,
+) -> Vec<T> {
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(index, value)| check(violations, &format!("{field}[{index}]"), Some(value)))
+        .collect()
 }
 
 pub fn kind_to_wire(kind: CustomerKind) -> v1::CustomerKind {

@@ -24,7 +24,7 @@ mod views;
 
 use std::collections::{BTreeSet, HashMap};
 
-use waybill_command::{AggregateStore, CausationIndex};
+use waybill_command::CausationIndex;
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_types::{Actor, CustomerId, OrderId};
 
@@ -71,15 +71,9 @@ pub struct CrmModel {
     zone_counts: Vec<ZoneCountFacts>,
 }
 
-impl AggregateStore<Customer> for CrmModel {
-    fn current(&self, customer_id: &CustomerId) -> Option<(Customer, Position)> {
-        self.customers.get(customer_id).map(|record| (record.customer.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, customer_id: &CustomerId, causation_id: &str) -> Option<Position> {
-        self.customers.get(customer_id)?.causes.latest_caused_by(causation_id)
-    }
-}
+waybill_command::aggregate_stores!(CrmModel {
+    customers: Customer => customer,
+});
 
 impl CrmModel {
     pub fn new() -> Self {

@@ -172,11 +172,7 @@ impl DeliveryStatus {
     }
 }
 
-impl fmt::Display for DeliveryStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+waybill_types::display_as_str!(DeliveryStatus);
 
 /// The time the consignee was promised, start to end inclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use waybill_command::{AggregateStore, CausationIndex};
+use waybill_command::CausationIndex;
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_proto::envelope::{DecodeError, Envelope};
 use waybill_proto::facts::{self, dispatch::TaskFact, intake::OrderFact};
@@ -97,45 +97,12 @@ pub struct DeliveryBook {
     sla_watch: BTreeSet<(Timestamp, OrderId)>,
 }
 
-impl AggregateStore<Delivery> for DeliveryBook {
-    fn current(&self, id: &OrderId) -> Option<(Delivery, Position)> {
-        self.deliveries.get(id).map(|record| (record.delivery.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, id: &OrderId, causation_id: &str) -> Option<Position> {
-        self.deliveries.get(id)?.causes.latest_caused_by(causation_id)
-    }
-}
-
-impl AggregateStore<Notices> for DeliveryBook {
-    fn current(&self, id: &OrderId) -> Option<(Notices, Position)> {
-        self.notices.get(id).map(|record| (record.notices.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, id: &OrderId, causation_id: &str) -> Option<Position> {
-        self.notices.get(id)?.causes.latest_caused_by(causation_id)
-    }
-}
-
-impl AggregateStore<Courier> for DeliveryBook {
-    fn current(&self, id: &CourierId) -> Option<(Courier, Position)> {
-        self.couriers.get(id).map(|record| (record.courier.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, id: &CourierId, causation_id: &str) -> Option<Position> {
-        self.couriers.get(id)?.causes.latest_caused_by(causation_id)
-    }
-}
-
-impl AggregateStore<CourierRoute> for DeliveryBook {
-    fn current(&self, id: &RouteId) -> Option<(CourierRoute, Position)> {
-        self.routes.get(id).map(|record| (record.route.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, id: &RouteId, causation_id: &str) -> Option<Position> {
-        self.routes.get(id)?.causes.latest_caused_by(causation_id)
-    }
-}
+waybill_command::aggregate_stores!(DeliveryBook {
+    deliveries: Delivery => delivery,
+    couriers: Courier => courier,
+    routes: CourierRoute => route,
+    notices: Notices => notices,
+});
 
 impl DeliveryBook {
     pub fn new() -> Self {

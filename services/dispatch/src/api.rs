@@ -105,10 +105,7 @@ fn optional_uuid(violations: &mut FieldViolations, field: &str, text: &str) -> O
 }
 
 fn positive_load(violations: &mut FieldViolations, field: &str, load: Option<&v1::Load>) -> Option<Load> {
-    let Some(load) = load else {
-        violations.push(field, "is required");
-        return None;
-    };
+    let load = violations.required(field, load)?;
     if load.weight_grams == 0 {
         violations.push(format!("{field}.weight_grams"), "must be positive");
     }

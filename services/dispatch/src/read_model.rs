@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use waybill_command::{AggregateStore, CausationIndex};
+use waybill_command::CausationIndex;
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 
 use crate::codec::{self, DispatchEvent};
@@ -271,42 +271,9 @@ impl Projection for DispatchModel {
     }
 }
 
-impl AggregateStore<Vehicle> for DispatchModel {
-    fn current(&self, id: &VehicleId) -> Option<(Vehicle, Position)> {
-        self.vehicles.get(id).map(|record| (record.state.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, id: &VehicleId, causation_id: &str) -> Option<Position> {
-        self.vehicles.get(id)?.causes.latest_caused_by(causation_id)
-    }
-}
-
-impl AggregateStore<Driver> for DispatchModel {
-    fn current(&self, id: &DriverId) -> Option<(Driver, Position)> {
-        self.drivers.get(id).map(|record| (record.state.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, id: &DriverId, causation_id: &str) -> Option<Position> {
-        self.drivers.get(id)?.causes.latest_caused_by(causation_id)
-    }
-}
-
-impl AggregateStore<Task> for DispatchModel {
-    fn current(&self, id: &TaskId) -> Option<(Task, Position)> {
-        self.tasks.get(id).map(|record| (record.state.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, id: &TaskId, causation_id: &str) -> Option<Position> {
-        self.tasks.get(id)?.causes.latest_caused_by(causation_id)
-    }
-}
-
-impl AggregateStore<Hub> for DispatchModel {
-    fn current(&self, id: &HubId) -> Option<(Hub, Position)> {
-        self.hubs.get(id).map(|record| (record.state.clone(), record.version))
-    }
-
-    fn position_caused_by(&self, id: &HubId, causation_id: &str) -> Option<Position> {
-        self.hubs.get(id)?.causes.latest_caused_by(causation_id)
-    }
-}
+waybill_command::aggregate_stores!(DispatchModel {
+    vehicles: Vehicle => state,
+    drivers: Driver => state,
+    tasks: Task => state,
+    hubs: Hub => state,
+});

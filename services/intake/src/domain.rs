@@ -78,8 +78,6 @@ mod review;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
-
 use waybill_types::{Address, CargoLine, CustomerId, OrderId, Party, ServiceLevel, Timestamp};
 
 pub use command::{Command, ReviewDecision};
@@ -202,11 +200,7 @@ impl OrderStatus {
     }
 }
 
-impl fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+waybill_types::display_as_str!(OrderStatus);
 
 /// What the customer asked for: who, what, from where to where, how fast.
 #[derive(Clone, Debug, PartialEq, Eq)]

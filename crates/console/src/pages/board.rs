@@ -15,7 +15,7 @@
 //! here as `waybill dead-letters list` shows them; `waybill dead-letters show | redrive`
 //! acts on one (docs/OPERATIONS.md).
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -25,7 +25,7 @@ use waybill_proto::v1;
 use crate::backend::{Failure, as_person};
 use crate::csv::Csv;
 use crate::format;
-use crate::pages::layout;
+use crate::pages::{Page, layout};
 use crate::session::Session;
 
 /// The most rows one status contributes to a section; more are counted, not listed.
@@ -80,11 +80,7 @@ impl<T> Section<T> {
 /// section's table as the board shows it (exceptions and escalations one per line, joined
 /// with "; "). A section the person may not read is 403; one whose service did not answer
 /// is 502 with what it answered, never a partial file.
-pub async fn export(
-    State(console): State<crate::State>,
-    session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn export(Page { console, session, query }: Page) -> Response {
     let section = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .find(|(key, _)| key == "section")
         .map(|(_, value)| value.into_owned())

@@ -9,7 +9,6 @@
 //! the permission to read KPIs. The scope is `[from, to)` on the order's placed time, split
 //! into calendar months (UTC); by default the current month and the five before it.
 
-use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate};
 use futures::StreamExt;
@@ -22,9 +21,8 @@ use crate::backend::{Failure, bearing};
 use crate::chart::{self, Amount};
 use crate::csv::Csv;
 use crate::format;
-use crate::pages::layout;
 use crate::pages::reports::Scope;
-use crate::session::Session;
+use crate::pages::{Page, layout};
 
 /// The longest scope, in months (one GetKpis call each).
 const MAX_MONTHS: usize = 36;
@@ -196,11 +194,7 @@ async fn report(
 }
 
 /// GET /finance
-pub async fn show(
-    State(console): State<crate::State>,
-    session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn show(Page { console, session, query }: Page) -> Response {
     let scope = Scope::parse(query.clone());
     let report = match report(console.services.crm(), &session.token, query).await {
         Ok(report) => report,
@@ -281,18 +275,6 @@ fn table(id: &str, first: &str, rows: &[Row], total: Option<&Row>) -> Markup {
                 @if let Some(total) = total { (row(total)) }
             }
         }
-    }
-}
-
-/// GET /finance.csv: the report's rows.
-pub async fn export(
-    State(console): State<crate::State>,
-    session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
-    match finance_csv(console.services.crm(), &session.token, query).await {
-        Ok(csv) => csv.download("finance.csv"),
-        Err(failure) => failure.into_response(),
     }
 }
 

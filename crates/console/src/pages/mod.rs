@@ -10,12 +10,32 @@ pub mod orders;
 pub mod reports;
 pub mod review;
 
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use waybill_auth::Permission;
 
 use crate::backend::Failure;
 use crate::session::Session;
+
+/// What a page that reads its query string is given: the console, the signed-in person
+/// (without a session the browser is sent to sign in) and the raw query string.
+pub struct Page {
+    pub console: crate::State,
+    pub session: Session,
+    pub query: Option<String>,
+}
+
+impl FromRequestParts<crate::State> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, console: &crate::State) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, console).await?;
+        let query = parts.uri.query().map(str::to_owned);
+        Ok(Page { console: console.clone(), session, query })
+    }
+}
 
 /// A day filter (`from`, `until`) as midnight UTC; one that does not parse is a 400
 /// naming `field`.

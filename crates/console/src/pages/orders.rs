@@ -3,7 +3,7 @@
 //! ([`live`]). A customer's token lists only its own orders: intake scopes the answer, the
 //! console shows what it gets.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use waybill_proto::v1;
@@ -14,7 +14,7 @@ use waybill_proto::v1::intake_service_client::IntakeServiceClient;
 use crate::backend::{Failure, as_person, bearing};
 use crate::csv::Csv;
 use crate::format;
-use crate::pages::{day_filter, layout, live, query_string};
+use crate::pages::{Page, day_filter, layout, live, query_string};
 use crate::session::{Form, Session};
 
 /// The most rows one export holds (20 pages of 500).
@@ -75,11 +75,7 @@ impl Filters {
 }
 
 /// GET /orders
-pub async fn list(
-    State(console): State<crate::State>,
-    session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn list(Page { console, session, query }: Page) -> Response {
     let filters = Filters::parse(query);
     let result = async {
         let request = filters.request(50)?;
@@ -143,18 +139,6 @@ fn table(orders: &[v1::Order]) -> Markup {
                 }
             }
         }
-    }
-}
-
-/// GET /orders.csv: the list with the same filters, every page (up to 10,000 rows).
-pub async fn export(
-    State(console): State<crate::State>,
-    session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
-    match orders_csv(console.services.intake(), &session.token, query).await {
-        Ok(csv) => csv.download("orders.csv"),
-        Err(failure) => failure.into_response(),
     }
 }
 

@@ -3,7 +3,6 @@
 //! (GetAbcReport) beside them; `/reports.csv` exports the KPI table. The numbers are CRM's,
 //! untouched: the page only lays them out (definitions in docs/KPIS.md).
 
-use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use waybill_proto::v1;
@@ -15,8 +14,8 @@ use crate::backend::{Failure, as_person, bearing};
 use crate::chart::{self, Bar};
 use crate::csv::Csv;
 use crate::format;
-use crate::pages::{day_filter, layout, query_string};
-use crate::session::{Form, Session};
+use crate::pages::{Page, day_filter, layout, query_string};
+use crate::session::Form;
 
 /// The report's scope as the query string gives it (the finance report's too).
 pub(crate) struct Scope {
@@ -77,11 +76,7 @@ async fn kpis(
 }
 
 /// GET /reports
-pub async fn show(
-    State(console): State<crate::State>,
-    session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn show(Page { console, session, query }: Page) -> Response {
     let scope = Scope::parse(query);
     let abc_request = v1::GetAbcReportRequest { min_position: 0 };
     let mut crm = console.services.crm();
@@ -169,18 +164,6 @@ fn abc_table(abc: &v1::GetAbcReportResponse) -> Markup {
                 }
             }
         }
-    }
-}
-
-/// GET /reports.csv: the KPI table of the same scope.
-pub async fn export(
-    State(console): State<crate::State>,
-    session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
-    match kpis_csv(console.services.crm(), &session.token, query).await {
-        Ok(csv) => csv.download("kpis.csv"),
-        Err(failure) => failure.into_response(),
     }
 }
 

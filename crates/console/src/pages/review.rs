@@ -6,7 +6,7 @@
 //! decision wrote (read-your-writes), so the decided order is gone from it.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -14,15 +14,12 @@ use waybill_proto::v1;
 
 use crate::backend::{Failure, as_person};
 use crate::format;
+use crate::pages::Page;
 use crate::pages::layout::{self, csrf_field};
 use crate::session::{Form, Session, csrf_matches, csrf_refused};
 
 /// GET /review
-pub async fn queue(
-    State(console): State<crate::State>,
-    session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn queue(Page { console, session, query }: Page) -> Response {
     let query = Form::query(query);
     let min_position = query.get("at").and_then(|at| at.parse().ok()).unwrap_or(0);
     let request = v1::ListReviewQueueRequest {

@@ -5,8 +5,8 @@
 mod support;
 
 use support::{
-    Client, arrived_at_hub, delivery_events, field_names, open_log, order_placed, proof_at, start_delivery,
-    wait_scheduled,
+    Client, arrived_at_hub, delivery_events, field_names, hub_lead, open_log, order_placed, proof_at,
+    start_delivery, wait_scheduled,
 };
 use tonic::Code;
 use waybill_fixtures::Refusal;
@@ -95,9 +95,7 @@ async fn confirm(
 async fn bad_requests_name_every_offending_field() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = server.client(hub_lead()).await;
 
     client
         .register_courier(v1::RegisterCourierRequest {
@@ -222,9 +220,7 @@ async fn an_incomplete_proof_of_delivery_is_refused_field_by_field() {
 async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_precondition() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = server.client(hub_lead()).await;
 
     client
         .get_delivery(v1::GetDeliveryRequest {
@@ -279,9 +275,7 @@ async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_preconditio
 async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = server.client(hub_lead()).await;
     let log = open_log(&nats).await;
 
     let request = v1::RegisterCourierRequest {
@@ -321,9 +315,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
 async fn the_courier_app_lists_deliveries_its_route_and_couriers() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = server.client(hub_lead()).await;
     let kim = register(&mut client, "courier-kim", "Kim", &["Munich", "Augsburg"]).await;
     let lea = register(&mut client, "courier-lea", "Lea", &["Munich"]).await;
     let in_munich = scheduled_delivery(&nats, &mut client, "Munich").await;

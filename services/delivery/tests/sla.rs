@@ -6,10 +6,9 @@ mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
-use waybill_fixtures::{Caller, Role};
 
 use support::{
-    Delivery, ManualClock, arrived_at_hub, delivery_events, open_log, order_placed, register_kim,
+    Delivery, ManualClock, arrived_at_hub, delivery_events, hub_lead, open_log, order_placed, register_kim,
     wait_scheduled,
 };
 use waybill_delivery::server::Settings;
@@ -66,9 +65,7 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
     let order_id = uuid::Uuid::now_v7().to_string();
     order_placed(&log, &order_id, "Munich", v1::ServiceLevel::SameDay).await;
     arrived_at_hub(&log, &order_id, arrived_at).await;
-    let mut client = first
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = first.client(hub_lead()).await;
     let scheduled = wait_scheduled(&mut client, &order_id).await;
     let window_end =
         scheduled.promised_window.and_then(|window| window.end).map(|end| end.seconds).expect("an end");

@@ -217,15 +217,12 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
             ),
         }
     }
-    let refund = v1::RefundReturnRequest { request_id: "refund".into(), return_id, amount: Some(eur(100)) };
+    let refund = waybill_fixtures::refund("refund", &return_id, eur(100));
     let refunded = finance.clone().refund_return(refund.clone()).await.expect("refunded").into_inner();
     let retried = finance.clone().refund_return(refund).await.expect("retried").into_inner();
     assert_eq!(retried.position, refunded.position);
     assert_eq!(retried.return_case.expect("case").refunded, Some(eur(100)), "refunded once");
-    assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
-        ["waybill.aftersales.refund_issued.v1"]
-    );
+    assert_eq!(ledger_event_types(&nats, &placed.order_id).await, ["waybill.aftersales.refund_issued.v1"]);
 }
 
 #[tokio::test]

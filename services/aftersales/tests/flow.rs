@@ -6,8 +6,8 @@
 mod support;
 
 use std::sync::Arc;
-use waybill_fixtures::Refusal;
 use waybill_fixtures::{Caller, Role};
+use waybill_fixtures::{Refusal, refund};
 
 use prost::Message;
 use support::*;
@@ -112,11 +112,7 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
     // The agent requested the return: holding the finance role too, it still may not refund
     // it (separation of duties); nothing is written.
     let own = client
-        .refund_return(v1::RefundReturnRequest {
-            request_id: "r1-own-refund".into(),
-            return_id: return_id.clone(),
-            amount: Some(eur(1)),
-        })
+        .refund_return(refund("r1-own-refund", &return_id, eur(1)))
         .await
         .refused(Code::PermissionDenied, "its own return");
     assert!(
@@ -128,11 +124,7 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
     let half = placed.charged.amount_minor / 2;
     let refunded = finance
         .clone()
-        .refund_return(v1::RefundReturnRequest {
-            request_id: "r1-refund".into(),
-            return_id: return_id.clone(),
-            amount: Some(eur(half)),
-        })
+        .refund_return(refund("r1-refund", &return_id, eur(half)))
         .await
         .expect("refunded")
         .into_inner();
@@ -141,17 +133,10 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
     assert_eq!(case.refunded, Some(eur(half)));
     finance
         .clone()
-        .refund_return(v1::RefundReturnRequest {
-            request_id: "r1-refund-again".into(),
-            return_id: return_id.clone(),
-            amount: Some(eur(placed.charged.amount_minor - half + 1)),
-        })
+        .refund_return(refund("r1-refund-again", &return_id, eur(placed.charged.amount_minor - half + 1)))
         .await
         .refused(Code::FailedPrecondition, "more than was charged");
-    assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
-        ["waybill.aftersales.refund_issued.v1"]
-    );
+    assert_eq!(ledger_event_types(&nats, &placed.order_id).await, ["waybill.aftersales.refund_issued.v1"]);
 
     // Closing asks for a survey; the customer answers once.
     let closed = client
@@ -223,28 +208,17 @@ async fn two_refunds_racing_for_one_orders_charge_cannot_both_be_paid() {
 
     // Each refund is 60 % of the charge: either alone fits, both together do not.
     let amount = placed.charged.amount_minor * 6 / 10;
-    let refund = |return_id: String, request_id: &'static str| {
+    let refund_of = |return_id: String, request_id: &'static str| {
         let mut client = finance.clone();
-        async move {
-            client
-                .refund_return(v1::RefundReturnRequest {
-                    request_id: request_id.into(),
-                    return_id,
-                    amount: Some(eur(amount)),
-                })
-                .await
-        }
+        async move { client.refund_return(refund(request_id, &return_id, eur(amount))).await }
     };
-    let (one, other) = tokio::join!(refund(first, "refund-a"), refund(second, "refund-b"));
+    let (one, other) = tokio::join!(refund_of(first, "refund-a"), refund_of(second, "refund-b"));
     let outcomes = [one, other];
     let paid = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
     assert_eq!(paid, 1, "exactly one refund is paid: {outcomes:?}");
     let refused = outcomes.iter().find_map(|outcome| outcome.as_ref().err()).expect("one refused");
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
-    assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
-        ["waybill.aftersales.refund_issued.v1"]
-    );
+    assert_eq!(ledger_event_types(&nats, &placed.order_id).await, ["waybill.aftersales.refund_issued.v1"]);
 }
 
 #[tokio::test]
@@ -452,7 +426,7 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
         .expect("claim");
     assert_eq!(paid.status, v1::ClaimStatus::Paid as i32);
     assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
+        ledger_event_types(&nats, &placed.order_id).await,
         [
             "waybill.aftersales.claim_amount_reserved.v1",
             "waybill.aftersales.claim_payment_issued.v1",

@@ -34,6 +34,12 @@ pub async fn event_types(nats: &NatsServer, subject: &str) -> Vec<String> {
     waybill_fixtures::foreign::event_types(&log(nats).await, subject).await
 }
 
+/// The `ce-type`s on order `order_id`'s ledger (what was refunded, reserved and paid for it),
+/// in order.
+pub async fn ledger_event_types(nats: &NatsServer, order_id: &str) -> Vec<String> {
+    event_types(nats, &format!("waybill.aftersales.order.{order_id}.{order_id}")).await
+}
+
 /// An order intake accepted: its id and what the customer was charged.
 pub struct Placed {
     pub order_id: String,

@@ -5,8 +5,8 @@
 mod support;
 
 use support::{
-    Client, arrived_at_hub, delivery_events, field_names, hub_lead, open_log, order_placed, proof_at,
-    start_delivery, wait_scheduled,
+    Client, arrived_at_hub, delivery_events, departure, field_names, hub_lead, open_log, order_placed,
+    proof_at, start_delivery, wait_scheduled,
 };
 use tonic::Code;
 use waybill_fixtures::Refusal;
@@ -67,13 +67,7 @@ async fn start(
     request_id: &str,
     delivery_id: &str,
 ) -> Result<v1::StartDeliveryResponse, tonic::Status> {
-    client
-        .start_delivery(v1::StartDeliveryRequest {
-            request_id: request_id.into(),
-            delivery_id: delivery_id.into(),
-        })
-        .await
-        .map(tonic::Response::into_inner)
+    client.start_delivery(departure(request_id, delivery_id)).await.map(tonic::Response::into_inner)
 }
 
 async fn confirm(

@@ -7,8 +7,8 @@ mod support;
 
 use chrono::{Duration, Utc};
 use support::{
-    Client, arrived_at_hub, delivery_events, delivery_now, open_log, order_placed_to, party, party_at,
-    register_kim, start_delivery, wait_scheduled,
+    Client, arrived_at_hub, delivery_events, delivery_now, departure, open_log, order_placed_to, party,
+    party_at, register_kim, start_delivery, wait_scheduled,
 };
 use tonic::Code;
 use waybill_eventlog::EventLog;
@@ -268,10 +268,7 @@ async fn a_failed_attempt_and_a_new_stop_replan_the_rest_of_the_run() {
 
     // The courier leaves with the first stop and fails there.
     let mut courier = server.client(Caller::courier("kim", &kim)).await;
-    courier
-        .start_delivery(v1::StartDeliveryRequest { request_id: "start-1".into(), delivery_id: first.clone() })
-        .await
-        .expect("started");
+    courier.start_delivery(departure("start-1", &first)).await.expect("started");
     courier
         .record_failed_attempt(v1::RecordFailedAttemptRequest {
             request_id: "fail-1".into(),

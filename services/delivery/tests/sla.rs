@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::{
-    Delivery, ManualClock, arrived_at_hub, delivery_events, hub_lead, open_log, order_placed, register_kim,
-    wait_scheduled,
+    Delivery, ManualClock, arrived_at_hub, delivery_events, departure, hub_lead, open_log, order_placed,
+    register_kim, wait_scheduled,
 };
 use waybill_delivery::server::Settings;
 use waybill_eventlog::EventLog;
@@ -94,13 +94,7 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
         })
         .await
         .expect("assigned");
-    client
-        .start_delivery(v1::StartDeliveryRequest {
-            request_id: "start-1".into(),
-            delivery_id: order_id.clone(),
-        })
-        .await
-        .expect("started");
+    client.start_delivery(departure("start-1", &order_id)).await.expect("started");
     let failed = client
         .record_failed_attempt(v1::RecordFailedAttemptRequest {
             request_id: "fail-1".into(),

@@ -26,15 +26,7 @@ async fn request_pickup(system: &System, order_id: &str, return_id: &str) {
     });
     let subject = format!("waybill.aftersales.return.{order_id}.{return_id}");
     let event_type = "waybill.aftersales.return_pickup_requested.v1";
-    waybill_fixtures::foreign::append(
-        &system.log().await,
-        &subject,
-        order_id,
-        event_type,
-        chrono::Utc::now(),
-        payload,
-    )
-    .await;
+    waybill_fixtures::foreign::append_now(&system.log().await, &subject, order_id, event_type, payload).await;
 }
 
 #[tokio::test]

@@ -33,9 +33,7 @@ async fn append_fact(
 /// Appends one event about `order_id` on `subject` (whose last token is the aggregate id),
 /// as its owner would; returns its position.
 async fn append_on(log: &EventLog, subject: &str, order_id: &str, event_type: &str, payload: Payload) -> u64 {
-    waybill_fixtures::foreign::append(log, subject, order_id, event_type, chrono::Utc::now(), payload)
-        .await
-        .position
+    waybill_fixtures::foreign::append_now(log, subject, order_id, event_type, payload).await.position
 }
 
 fn aftersales(event: after_sales_event::Event) -> Payload {

@@ -111,6 +111,11 @@ pub async fn register_kim(client: &mut Client, zone: &str) -> String {
     courier_id
 }
 
+/// The courier leaving with delivery `delivery_id` (StartDelivery).
+pub fn departure(request_id: &str, delivery_id: &str) -> v1::StartDeliveryRequest {
+    v1::StartDeliveryRequest { request_id: request_id.into(), delivery_id: delivery_id.into() }
+}
+
 /// Polls GetDelivery until the delivery exists (bounded: 10 s).
 pub async fn wait_scheduled(client: &mut Client, delivery_id: &str) -> v1::DeliveryTask {
     eventually(&format!("delivery {delivery_id} to be scheduled"), async || {

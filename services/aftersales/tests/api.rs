@@ -7,8 +7,8 @@ mod support;
 use support::*;
 use tonic::Code;
 use waybill_aftersales::server::Settings;
+use waybill_fixtures::Caller;
 use waybill_fixtures::Refusal;
-use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1;
 use waybill_testkit::NatsServer;
 
@@ -28,8 +28,7 @@ fn complaint(request_id: &str) -> v1::FileComplaintRequest {
 async fn bad_requests_name_every_offending_field() {
     let nats = NatsServer::start();
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
 
     let status = client
         .file_complaint(v1::FileComplaintRequest {
@@ -85,8 +84,7 @@ async fn bad_requests_name_every_offending_field() {
 async fn unknown_cases_and_orders_are_not_found() {
     let nats = NatsServer::start();
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     let unknown = uuid::Uuid::now_v7().to_string();
 
     client
@@ -122,8 +120,7 @@ async fn a_transition_the_state_forbids_fails_its_precondition() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
 
     let filed = client.file_complaint(complaint("c-1")).await.expect("filed").into_inner();
     let complaint_id = filed.complaint.expect("complaint").complaint_id;
@@ -152,8 +149,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
 
@@ -229,8 +225,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
 async fn cases_are_listed_by_customer_kind_and_status_a_page_at_a_time() {
     let nats = NatsServer::start();
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     let mut last = 0;
     for (request_id, customer_id) in
         [("c-1", "cust-1"), ("c-2", "cust-1"), ("c-3", "cust-1"), ("c-4", "cust-2")]

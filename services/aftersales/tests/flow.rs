@@ -6,7 +6,7 @@
 mod support;
 
 use std::sync::Arc;
-use waybill_fixtures::{Caller, Role};
+use waybill_fixtures::Caller;
 use waybill_fixtures::{Refusal, refund};
 
 use prost::Message;
@@ -72,8 +72,7 @@ async fn delivered_two_days_ago(
 async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse_pickup() {
     let nats = NatsServer::start();
     let (_intake, aftersales, log, placed) = delivered_two_days_ago(&nats).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
 
@@ -198,8 +197,7 @@ async fn two_refunds_racing_for_one_orders_charge_cannot_both_be_paid() {
     let log = log(&nats).await;
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-2").await;
     deliver(&log, &placed.order_id, chrono::Utc::now()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
     // Each book comes back in its own return.
@@ -229,8 +227,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     let log = log(&nats).await;
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-3").await;
     let (exception_id, _) = raise_exception(&log, &placed.order_id, v1::DeliveryExceptionKind::Lost).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     let by_order = v1::ListCasesRequest {
         order_id: placed.order_id.clone(),
         kind: v1::CaseKind::Claim.into(),
@@ -255,8 +252,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     // And the service restarts (its model replays the log).
     aftersales.stop().await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
     let cases = client.list_cases(by_order).await.expect("list").into_inner().cases;
@@ -350,8 +346,7 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-4").await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
     let approve = |claim_id: &str, request_id: &str, amount: i64| v1::ApproveClaimRequest {

@@ -397,23 +397,20 @@ async fn the_courier_app_lists_deliveries_its_route_and_couriers() {
         .into_inner();
     assert!(long_ago.stops.is_empty());
 
-    let couriers = client
-        .list_couriers(v1::ListCouriersRequest { zone: "augsburg".into(), ..Default::default() })
-        .await
-        .expect("couriers")
-        .into_inner()
-        .couriers;
+    let couriers =
+        list_couriers(&mut client, v1::ListCouriersRequest { zone: "augsburg".into(), ..Default::default() })
+            .await;
     assert_eq!(couriers.len(), 1);
     assert_eq!(couriers[0].courier_id, courier_id(&kim));
     assert_eq!(couriers[0].open_tasks, 2);
-    let all = client
-        .list_couriers(v1::ListCouriersRequest::default())
-        .await
-        .expect("couriers")
-        .into_inner()
-        .couriers;
+    let all = list_couriers(&mut client, v1::ListCouriersRequest::default()).await;
     assert_eq!(all.len(), 2);
     assert!(all.iter().any(|courier| courier.courier_id == courier_id(&lea)));
+}
+
+/// The couriers ListCouriers answers `request` with.
+async fn list_couriers(client: &mut Client, request: v1::ListCouriersRequest) -> Vec<v1::Courier> {
+    client.list_couriers(request).await.expect("couriers").into_inner().couriers
 }
 
 fn assigned_courier(response: v1::AssignCourierResponse) -> String {

@@ -11,9 +11,15 @@ use waybill_eventlog::{EventLog, subject};
 pub use waybill_fixtures::{
     AfterSalesClient as AfterSales, IntakeClient as Intake, ManualClock, books, eur, violated_fields,
 };
+use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1::{self, delivery_event, event_envelope::Payload};
 use waybill_testkit::{InProcess, NatsServer, eventually};
 use waybill_types::Timestamp;
+
+/// An after-sales agent who also holds finance: the caller most after-sales tests act as.
+pub fn agent() -> Caller {
+    Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])
+}
 
 pub async fn start_intake(nats: &NatsServer) -> InProcess<Intake> {
     InProcess::start(nats, waybill_intake::server::run, Default::default()).await

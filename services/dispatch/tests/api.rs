@@ -8,8 +8,8 @@ use waybill_fixtures::Refusal;
 use waybill_fixtures::{Caller, Role};
 
 use support::{
-    Dispatch, System, assignment, dispatcher, picked_up_task, place_order, planned_order, record_delivery,
-    register_driver, register_vehicle, task_subject, violated_fields, wait_for_task,
+    Dispatch, System, assignment, dispatcher, exception_report, picked_up_task, place_order, planned_order,
+    record_delivery, register_driver, register_vehicle, task_subject, violated_fields, wait_for_task,
 };
 use tonic::Code;
 use uuid::Uuid;
@@ -299,13 +299,13 @@ async fn a_retried_request_gets_the_same_answer_and_writes_once() {
     assert_eq!(again.task.map(|task| task.vehicle_id), Some(van.clone()));
     assert_eq!(weight(&vehicle(&mut dispatch, &van, again.position).await), 6_000, "loaded once");
 
-    let report = v1::ReportExceptionRequest {
-        request_id: "report-1".into(),
-        task_id: order_id.clone(),
-        kind: v1::ExceptionKind::Weather.into(),
-        severity: v1::Severity::Low.into(),
-        description: "snow on the A9".into(),
-    };
+    let report = exception_report(
+        "report-1",
+        &order_id,
+        v1::ExceptionKind::Weather,
+        v1::Severity::Low,
+        "snow on the A9",
+    );
     let first = dispatch.report_exception(report.clone()).await.expect("reported").into_inner();
     let again = dispatch.report_exception(report).await.expect("the same answer").into_inner();
     assert_eq!((again.exception_id, again.position), (first.exception_id, first.position));
@@ -327,17 +327,9 @@ async fn a_breakdown_moves_the_task_to_another_vehicle_and_is_resolved() {
     let spare =
         register_vehicle(&mut dispatch, "truck-1", v1::VehicleKind::Truck, "Leipzig", 1_000_000).await;
 
-    let reported = dispatch
-        .report_exception(v1::ReportExceptionRequest {
-            request_id: "report-1".into(),
-            task_id: task_id.clone(),
-            kind: v1::ExceptionKind::Breakdown.into(),
-            severity: v1::Severity::High.into(),
-            description: "gearbox".into(),
-        })
-        .await
-        .expect("reported")
-        .into_inner();
+    let breakdown =
+        exception_report("report-1", &task_id, v1::ExceptionKind::Breakdown, v1::Severity::High, "gearbox");
+    let reported = dispatch.report_exception(breakdown).await.expect("reported").into_inner();
     let exception_id = reported.exception_id.clone();
     assert!(!exception_id.is_empty());
 

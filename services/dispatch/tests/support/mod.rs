@@ -119,6 +119,23 @@ pub async fn record_on_order(
     system.log().await.append(&subject, None, request_id, &[recorded]).await.expect("appended");
 }
 
+/// Reporting an exception of `kind` and `severity` on task `task_id`.
+pub fn exception_report(
+    request_id: &str,
+    task_id: &str,
+    kind: v1::ExceptionKind,
+    severity: v1::Severity,
+    description: &str,
+) -> v1::ReportExceptionRequest {
+    v1::ReportExceptionRequest {
+        request_id: request_id.into(),
+        task_id: task_id.into(),
+        kind: kind.into(),
+        severity: severity.into(),
+        description: description.into(),
+    }
+}
+
 /// Polls GetTask until `done` holds (bounded: 10 s).
 pub async fn wait_for_task(
     dispatch: &mut Dispatch,

@@ -5,8 +5,8 @@
 mod support;
 
 use support::{
-    Client, arrived_at_hub, delivery_events, departure, field_names, hub_lead, open_log, order_placed,
-    proof_at, start_delivery, wait_scheduled,
+    Client, arrived_at_hub, delivery_events, departure, field_names, handover, hub_lead, open_log,
+    order_placed, proof_at, start_delivery, wait_scheduled,
 };
 use tonic::Code;
 use waybill_fixtures::Refusal;
@@ -76,11 +76,7 @@ async fn confirm(
     proof: v1::ProofOfDelivery,
 ) -> Result<v1::ConfirmDeliveryResponse, tonic::Status> {
     client
-        .confirm_delivery(v1::ConfirmDeliveryRequest {
-            request_id: format!("confirm-{}", uuid::Uuid::now_v7()),
-            delivery_id: delivery_id.into(),
-            proof: Some(proof),
-        })
+        .confirm_delivery(handover(&format!("confirm-{}", uuid::Uuid::now_v7()), delivery_id, proof))
         .await
         .map(tonic::Response::into_inner)
 }

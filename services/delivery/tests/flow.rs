@@ -12,8 +12,8 @@ use waybill_fixtures::Caller;
 use waybill_fixtures::Refusal;
 
 use support::{
-    Delivery, IntakeClient, arrived_at_hub, delivery_events, delivery_now, departure, hub_lead, open_log,
-    placement, proof_at, register_kim, start_delivery, start_intake, wait_scheduled,
+    Delivery, IntakeClient, arrived_at_hub, delivery_events, delivery_now, departure, handover, hub_lead,
+    open_log, placement, proof_at, register_kim, start_delivery, start_intake, wait_scheduled,
 };
 use waybill_delivery::commands::{DeliveryRunner, SystemClock};
 use waybill_delivery::domain::Policy;
@@ -154,11 +154,7 @@ async fn a_delivered_order_has_its_proof_of_delivery_on_the_log() {
     client.start_delivery(departure("start-1", &order_id)).await.expect("out for delivery");
     let proof = proof_at(chrono::Utc::now());
     let confirmed = client
-        .confirm_delivery(v1::ConfirmDeliveryRequest {
-            request_id: "confirm-1".into(),
-            delivery_id: order_id.clone(),
-            proof: Some(proof.clone()),
-        })
+        .confirm_delivery(handover("confirm-1", &order_id, proof.clone()))
         .await
         .expect("delivered")
         .into_inner();

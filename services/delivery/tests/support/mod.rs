@@ -116,6 +116,19 @@ pub fn departure(request_id: &str, delivery_id: &str) -> v1::StartDeliveryReques
     v1::StartDeliveryRequest { request_id: request_id.into(), delivery_id: delivery_id.into() }
 }
 
+/// Delivery `delivery_id` handed over against `proof` (ConfirmDelivery).
+pub fn handover(
+    request_id: &str,
+    delivery_id: &str,
+    proof: v1::ProofOfDelivery,
+) -> v1::ConfirmDeliveryRequest {
+    v1::ConfirmDeliveryRequest {
+        request_id: request_id.into(),
+        delivery_id: delivery_id.into(),
+        proof: Some(proof),
+    }
+}
+
 /// Polls GetDelivery until the delivery exists (bounded: 10 s).
 pub async fn wait_scheduled(client: &mut Client, delivery_id: &str) -> v1::DeliveryTask {
     eventually(&format!("delivery {delivery_id} to be scheduled"), async || {

@@ -133,13 +133,7 @@ async fn a_transition_the_state_forbids_fails_its_precondition() {
     // A return for an order that was never delivered.
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-1").await;
     client
-        .request_return(v1::RequestReturnRequest {
-            request_id: "r".into(),
-            return_id: String::new(),
-            order_id: placed.order_id,
-            reason: "changed my mind".into(),
-            lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }],
-        })
+        .request_return(return_request("r", &placed.order_id, 1, "changed my mind"))
         .await
         .refused(Code::FailedPrecondition, "not delivered");
 }
@@ -176,13 +170,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-2").await;
     deliver(&log, &placed.order_id, chrono::Utc::now()).await;
     let return_id = client
-        .request_return(v1::RequestReturnRequest {
-            request_id: "ret".into(),
-            return_id: String::new(),
-            order_id: placed.order_id.clone(),
-            reason: "wrong colour".into(),
-            lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 2, description: String::new() }],
-        })
+        .request_return(return_request("ret", &placed.order_id, 2, "wrong colour"))
         .await
         .expect("requested")
         .into_inner()

@@ -21,20 +21,11 @@ use waybill_eventlog::{EventLog, Projector};
 use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
 use waybill_testkit::{InProcess, NatsServer};
 
-fn request_return(order_id: &str, request_id: &str, quantity: u32) -> v1::RequestReturnRequest {
-    v1::RequestReturnRequest {
-        request_id: request_id.into(),
-        return_id: String::new(),
-        order_id: order_id.into(),
-        reason: "ordered one too many".into(),
-        lines: vec![v1::ReturnLine { cargo_index: 0, quantity, description: String::new() }],
-    }
-}
-
 /// Requests, approves and receives a return of `quantity` books; returns its id.
 async fn received_return(client: &mut AfterSales, order_id: &str, tag: &str, quantity: u32) -> String {
-    let requested =
-        client.request_return(request_return(order_id, &format!("{tag}-request"), quantity)).await;
+    let requested = client
+        .request_return(return_request(&format!("{tag}-request"), order_id, quantity, "ordered one too many"))
+        .await;
     let return_id = requested.expect("return requested").into_inner().return_case.expect("case").return_id;
     client
         .approve_return(v1::ApproveReturnRequest {
@@ -462,7 +453,8 @@ async fn a_receipt_before_the_reverse_pickup_dispatch_reported_is_refused() {
     let nats = NatsServer::start();
     let (_intake, aftersales, log, placed) = delivered_two_days_ago(&nats).await;
     let mut client = aftersales.client(Caller::after_sales("agent")).await;
-    let requested = client.request_return(request_return(&placed.order_id, "p-request", 1)).await;
+    let requested =
+        client.request_return(return_request("p-request", &placed.order_id, 1, "ordered one too many")).await;
     let return_id = requested.expect("return requested").into_inner().return_case.expect("case").return_id;
     let approve = v1::ApproveReturnRequest {
         request_id: "p-approve".into(),

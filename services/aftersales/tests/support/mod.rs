@@ -46,6 +46,22 @@ pub async fn ledger_event_types(nats: &NatsServer, order_id: &str) -> Vec<String
     event_types(nats, &format!("waybill.aftersales.order.{order_id}.{order_id}")).await
 }
 
+/// Returning `quantity` of the order's first cargo line (the books) because of `reason`.
+pub fn return_request(
+    request_id: &str,
+    order_id: &str,
+    quantity: u32,
+    reason: &str,
+) -> v1::RequestReturnRequest {
+    v1::RequestReturnRequest {
+        request_id: request_id.into(),
+        return_id: String::new(),
+        order_id: order_id.into(),
+        reason: reason.into(),
+        lines: vec![v1::ReturnLine { cargo_index: 0, quantity, description: String::new() }],
+    }
+}
+
 /// An order intake accepted: its id and what the customer was charged.
 pub struct Placed {
     pub order_id: String,

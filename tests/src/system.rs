@@ -10,8 +10,8 @@ use waybill_proto::v1::{
     intake_service_client::IntakeServiceClient,
 };
 
-use waybill_fixtures::proof_of_delivery;
 pub use waybill_fixtures::{Caller, Role, eur, request};
+use waybill_fixtures::{assignment, proof_of_delivery, refund};
 
 use crate::Service;
 
@@ -106,6 +106,30 @@ pub fn proof() -> v1::ProofOfDelivery {
 /// (docs/SECURITY.md).
 pub fn reader() -> Caller {
     Caller::with_roles("system-test", &[Role::Integrator, Role::AfterSalesAgent])
+}
+
+/// Asserts that each of `services` wrote at least one entry of the order's `timeline`.
+pub fn assert_timeline_names(timeline: &[v1::TimelineEntry], services: &[&str]) {
+    let on_timeline: Vec<&str> = timeline.iter().map(|entry| entry.service.as_str()).collect();
+    for service in services {
+        assert!(on_timeline.contains(service), "{service} missing from {on_timeline:?}");
+    }
+}
+
+/// An after-sales agent who also holds finance: approves and refunds returns, handles
+/// complaints.
+pub fn agent() -> Caller {
+    Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])
+}
+
+/// The Munich hub's lead: registers couriers and hands them deliveries.
+pub fn hub_lead() -> Caller {
+    Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher])
+}
+
+/// The warehouse: packs tasks and takes returned goods in.
+pub fn warehouse() -> Caller {
+    Caller::with_roles("warehouse", &[Role::HubOperator, Role::AfterSalesAgent])
 }
 
 pub fn place_order_request(request_id: &str, customer_id: &str) -> v1::PlaceOrderRequest {
@@ -225,13 +249,7 @@ impl Clients {
             name: "Kim".into(),
             zones: vec!["Munich".into()],
         };
-        command!(
-            self,
-            delivery,
-            register_courier,
-            &Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher]),
-            courier
-        )?;
+        command!(self, delivery, register_courier, &hub_lead(), courier)?;
         Ok(())
     }
 
@@ -311,20 +329,10 @@ impl Clients {
     pub async fn haul(&self, tag: &str, order_id: &str) -> anyhow::Result<()> {
         let task_id = order_id.to_owned();
         self.task_reaches(order_id, v1::TaskStatus::Planned).await?;
-        let assign = v1::AssignTaskRequest {
-            request_id: format!("{tag}-assign"),
-            task_id: task_id.clone(),
-            ..Default::default()
-        };
+        let assign = assignment(&format!("{tag}-assign"), &task_id);
         command!(self, dispatch, assign_task, &Caller::dispatcher("dispatcher"), assign)?;
         let pack = v1::MarkPackedRequest { request_id: format!("{tag}-pack"), task_id: task_id.clone() };
-        command!(
-            self,
-            dispatch,
-            mark_packed,
-            &Caller::with_roles("warehouse", &[Role::HubOperator, Role::AfterSalesAgent]),
-            pack
-        )?;
+        command!(self, dispatch, mark_packed, &warehouse(), pack)?;
         let pickup =
             v1::RecordPickupRequest { request_id: format!("{tag}-pickup"), task_id: task_id.clone() };
         command!(self, dispatch, record_pickup, &Caller::hub_operator("driver"), pickup)?;
@@ -349,13 +357,7 @@ impl Clients {
             delivery_id: order_id.into(),
             courier_id: String::new(),
         };
-        command!(
-            self,
-            delivery,
-            assign_courier,
-            &Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher]),
-            assign
-        )?;
+        command!(self, delivery, assign_courier, &hub_lead(), assign)?;
         let start =
             v1::StartDeliveryRequest { request_id: format!("{tag}-start"), delivery_id: order_id.into() };
         let courier = &self.courier_of(order_id).await?;
@@ -416,35 +418,16 @@ impl Clients {
             return_id: return_id.clone(),
             note: String::new(),
         };
-        command!(
-            self,
-            aftersales,
-            approve_return,
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
-            approve
-        )?;
+        command!(self, aftersales, approve_return, &agent(), approve)?;
         self.task_reaches(&return_id, v1::TaskStatus::Planned).await?;
         let receive = v1::ReceiveReturnRequest {
             request_id: format!("{tag}-receive"),
             return_id: return_id.clone(),
             note: "undamaged".into(),
         };
-        command!(
-            self,
-            aftersales,
-            receive_return,
-            &Caller::with_roles("warehouse", &[Role::HubOperator, Role::AfterSalesAgent]),
-            receive
-        )?;
-        let refund =
-            v1::RefundReturnRequest { request_id: format!("{tag}-refund"), return_id, amount: Some(amount) };
-        let refunded = command!(
-            self,
-            aftersales,
-            refund_return,
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
-            refund
-        )?;
+        command!(self, aftersales, receive_return, &warehouse(), receive)?;
+        let refund_request = refund(&format!("{tag}-refund"), &return_id, amount);
+        let refunded = command!(self, aftersales, refund_return, &agent(), refund_request)?;
         refunded.return_case.ok_or_else(|| anyhow::anyhow!("no return in the answer"))
     }
 

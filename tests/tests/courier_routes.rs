@@ -10,12 +10,8 @@ use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_fixtures::Refusal;
 use waybill_proto::convert::timestamp_to_wire;
 use waybill_proto::v1;
-use waybill_system_tests::system::{Caller, Role, System, eventually, request};
+use waybill_system_tests::system::{Caller, System, eventually, hub_lead, request};
 use waybill_testkit::NatsServer;
-
-fn hub_lead() -> Caller {
-    Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher])
-}
 
 #[tokio::test]
 async fn a_planned_run_gives_track_order_the_couriers_eta() -> anyhow::Result<()> {

@@ -32,6 +32,20 @@ async fn register_van(clients: &Clients, tag: &str, weight_grams: u64) -> anyhow
     Ok(vehicle_id)
 }
 
+/// Registers Kim at the Berlin depot, holding a class-`licence_class` licence; returns her id.
+async fn register_driver(clients: &Clients, request_id: &str, licence_class: &str) -> anyhow::Result<String> {
+    let driver_id = uuid::Uuid::now_v7().to_string();
+    let body = v1::RegisterDriverRequest {
+        request_id: request_id.into(),
+        driver_id: driver_id.clone(),
+        name: "Kim".into(),
+        licence_class: licence_class.into(),
+        depot: "Berlin".into(),
+    };
+    clients.dispatch.clone().register_driver(request(&Caller::dispatcher("dispatcher"), body)).await?;
+    Ok(driver_id)
+}
+
 async fn assign(
     clients: &Clients,
     request_id: &str,
@@ -96,15 +110,7 @@ async fn an_overdue_van_is_reminded_of_then_refused_and_passed_over() -> anyhow:
             },
         ))
         .await?;
-    let driver = uuid::Uuid::now_v7().to_string();
-    let registered = v1::RegisterDriverRequest {
-        request_id: "upkeep-driver".into(),
-        driver_id: driver.clone(),
-        name: "Kim".into(),
-        licence_class: "B".into(),
-        depot: "Berlin".into(),
-    };
-    dispatch.register_driver(request(&fleet, registered)).await?;
+    let driver = register_driver(&clients, "upkeep-driver", "B").await?;
 
     // Inside the week's lead already: the upkeep clock reminds, before the due date.
     let written = eventually("the inspection reminder", || async {
@@ -161,15 +167,7 @@ async fn hazardous_cargo_waits_for_a_trained_driver() -> anyhow::Result<()> {
     let task = clients.task_reaches(&order_id, v1::TaskStatus::Planned).await?;
     assert!(task.hazardous, "the task knows its cargo is hazardous: {task:?}");
 
-    let driver = uuid::Uuid::now_v7().to_string();
-    let registered = v1::RegisterDriverRequest {
-        request_id: "hazmat-driver".into(),
-        driver_id: driver.clone(),
-        name: "Kim".into(),
-        licence_class: "C".into(),
-        depot: "Berlin".into(),
-    };
-    dispatch.register_driver(request(&fleet, registered)).await?;
+    let driver = register_driver(&clients, "hazmat-driver", "C").await?;
     let refused = assign(&clients, "hazmat-assign-1", &order_id, "", &driver)
         .await
         .refused(Code::FailedPrecondition, "untrained");

@@ -4,13 +4,16 @@
 
 use tonic::Code;
 use waybill_fixtures::Refusal;
-use waybill_fixtures::cancellation;
+use waybill_fixtures::{assignment, cancellation};
 use waybill_proto::v1::{
     self, delivery_service_client::DeliveryServiceClient, dispatch_service_client::DispatchServiceClient,
     intake_service_client::IntakeServiceClient,
 };
 use waybill_system_tests::Service;
-use waybill_system_tests::system::{Caller, Role, eventually, place_order_request, proof, reader, request};
+use waybill_system_tests::system::{
+    Caller, assert_timeline_names, eventually, hub_lead, place_order_request, proof, reader, request,
+    warehouse,
+};
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
@@ -58,23 +61,13 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     assert_eq!(task.load.map(|load| load.weight_grams), Some(6_000), "two pieces of 3 kg");
 
     let assigned = fleet
-        .assign_task(request(
-            &Caller::dispatcher("dispatcher"),
-            v1::AssignTaskRequest {
-                request_id: "assign-1".into(),
-                task_id: order_id.clone(),
-                ..Default::default()
-            },
-        ))
+        .assign_task(request(&Caller::dispatcher("dispatcher"), assignment("assign-1", &order_id)))
         .await?
         .into_inner();
     assert_eq!(assigned.task.map(|task| task.vehicle_id), Some(van.clone()), "the only vehicle with room");
     let task_id = order_id.clone();
     fleet
-        .mark_packed(request(
-            &Caller::with_roles("warehouse", &[Role::HubOperator, Role::AfterSalesAgent]),
-            v1::MarkPackedRequest { request_id: "pack-1".into(), task_id },
-        ))
+        .mark_packed(request(&warehouse(), v1::MarkPackedRequest { request_id: "pack-1".into(), task_id }))
         .await?;
     let task_id = order_id.clone();
     fleet
@@ -117,7 +110,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
     let courier = uuid::Uuid::now_v7().to_string();
     last_mile
         .register_courier(request(
-            &Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher]),
+            &hub_lead(),
             v1::RegisterCourierRequest {
                 request_id: "courier-1".into(),
                 courier_id: courier.clone(),
@@ -155,7 +148,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
 
     let with_courier = last_mile
         .assign_courier(request(
-            &Caller::with_roles("hub-lead", &[Role::HubOperator, Role::Dispatcher]),
+            &hub_lead(),
             v1::AssignCourierRequest {
                 request_id: "assign-courier-1".into(),
                 delivery_id: order_id.clone(),
@@ -216,10 +209,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
         .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: delivered.version })
         .await?
         .into_inner();
-    let services: Vec<&str> = tracked.timeline.iter().map(|entry| entry.service.as_str()).collect();
-    for service in ["intake", "dispatch", "delivery"] {
-        assert!(services.contains(&service), "{service} missing from {services:?}");
-    }
+    assert_timeline_names(&tracked.timeline, &["intake", "dispatch", "delivery"]);
     let summaries: Vec<&str> = tracked.timeline.iter().map(|entry| entry.summary.as_str()).collect();
     assert!(summaries.iter().any(|summary| summary.contains("Leipzig")), "{summaries:#?}");
     let proofs: Vec<&v1::ProofOfDelivery> =

@@ -4,11 +4,13 @@
 //! and CRM's view of the customer follows every step.
 
 use std::sync::{Arc, Mutex};
-use waybill_fixtures::Refusal;
+use waybill_fixtures::{Refusal, refund};
 
 use tonic::Code;
 use waybill_proto::v1;
-use waybill_system_tests::system::{Caller, Role, System, eur, eventually, request};
+use waybill_system_tests::system::{
+    Caller, System, agent, assert_timeline_names, eur, eventually, request, warehouse,
+};
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
@@ -88,10 +90,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
         .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: delivered.version })
         .await?
         .into_inner();
-    let services: Vec<&str> = tracked.timeline.iter().map(|entry| entry.service.as_str()).collect();
-    for service in ["intake", "dispatch", "delivery"] {
-        assert!(services.contains(&service), "{service} missing from {services:?}");
-    }
+    assert_timeline_names(&tracked.timeline, &["intake", "dispatch", "delivery"]);
     let proofs: Vec<&v1::ProofOfDelivery> =
         tracked.timeline.iter().filter_map(|entry| entry.proof_of_delivery.as_ref()).collect();
     assert_eq!(proofs, [&handover], "one handover, with its proof");
@@ -121,7 +120,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     assert_eq!(return_case.customer_id, customer);
     aftersales
         .approve_return(request(
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
+            &agent(),
             v1::ApproveReturnRequest {
                 request_id: "life-approve".into(),
                 return_id: return_id.clone(),
@@ -135,7 +134,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     assert_eq!(reverse.origin.map(|address| address.city), Some("Munich".to_owned()), "from the consignee");
     aftersales
         .receive_return(request(
-            &Caller::with_roles("warehouse", &[Role::HubOperator, Role::AfterSalesAgent]),
+            &warehouse(),
             v1::ReceiveReturnRequest {
                 request_id: "life-receive".into(),
                 return_id: return_id.clone(),
@@ -147,34 +146,23 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     // A refund above the charge is refused; a refund within it is paid.
     aftersales
         .refund_return(request(
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
-            v1::RefundReturnRequest {
-                request_id: "life-refund-too-much".into(),
-                return_id: return_id.clone(),
-                amount: Some(eur(charged.amount_minor + 1)),
-            },
+            &agent(),
+            refund("life-refund-too-much", &return_id, eur(charged.amount_minor + 1)),
         ))
         .await
         .refused(Code::FailedPrecondition, "no refund above what was charged");
-    let refund = charged.amount_minor / 2;
+    let half = charged.amount_minor / 2;
     let refunded = aftersales
-        .refund_return(request(
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
-            v1::RefundReturnRequest {
-                request_id: "life-refund".into(),
-                return_id: return_id.clone(),
-                amount: Some(eur(refund)),
-            },
-        ))
+        .refund_return(request(&agent(), refund("life-refund", &return_id, eur(half))))
         .await?
         .into_inner()
         .return_case
         .unwrap_or_default();
     assert_eq!(refunded.status, v1::ReturnStatus::Refunded as i32);
-    assert_eq!(refunded.refunded, Some(eur(refund)));
+    assert_eq!(refunded.refunded, Some(eur(half)));
     let closed = aftersales
         .close_return(request(
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
+            &agent(),
             v1::CloseReturnRequest { request_id: "life-close".into(), return_id: return_id.clone() },
         ))
         .await?
@@ -190,7 +178,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     let complaint_id = filed.complaint_id.clone();
     aftersales
         .acknowledge_complaint(request(
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
+            &agent(),
             v1::AcknowledgeComplaintRequest {
                 request_id: "life-ack".into(),
                 complaint_id: complaint_id.clone(),
@@ -200,7 +188,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
         .await?;
     let resolved = aftersales
         .resolve_complaint(request(
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
+            &agent(),
             v1::ResolveComplaintRequest {
                 request_id: "life-resolve".into(),
                 complaint_id: complaint_id.clone(),
@@ -265,13 +253,13 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     assert_eq!(totals.delivered_orders, 1);
     assert_eq!(totals.cancelled_orders, 0);
     assert_eq!(totals.revenue, Some(charged.clone()));
-    assert_eq!(totals.refunds, Some(eur(refund)));
+    assert_eq!(totals.refunds, Some(eur(half)));
     assert_eq!(totals.complaints, 1);
     assert_eq!(totals.open_complaints, 0);
     assert_eq!(totals.csat.map(|csat| (csat.sum, csat.count)), Some((4, 1)));
     assert_eq!(totals.nps, Some(100), "one promoter");
     let cost = totals.cost_estimate.map(|cost| cost.amount_minor).unwrap_or_default();
-    let profit = charged.amount_minor - refund - cost;
+    let profit = charged.amount_minor - half - cost;
     assert_eq!(totals.profit_contribution, Some(eur(profit)));
     assert_eq!(known.lifecycle, v1::LifecycleClass::Active as i32);
     let expected_class = if profit > 0 { v1::AbcClass::A } else { v1::AbcClass::C };

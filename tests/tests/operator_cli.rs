@@ -53,12 +53,11 @@ async fn place(log: &EventLog, order_id: &str) -> anyhow::Result<u64> {
     let payload =
         Payload::Intake(v1::IntakeEvent { event: Some(v1::intake_event::Event::OrderPlaced(placed)) });
     let subject = subject::in_order("intake", "order", order_id, order_id);
-    let appended = waybill_fixtures::foreign::append(
+    let appended = waybill_fixtures::foreign::append_now(
         log,
         &subject,
         order_id,
         "waybill.intake.order_placed.v1",
-        chrono::Utc::now(),
         payload,
     )
     .await;

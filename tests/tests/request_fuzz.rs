@@ -39,29 +39,23 @@ const CLIENT_CODES: [Code; 10] = [
     Code::OutOfRange,
 ];
 
-#[tokio::test]
-async fn intake_answers_any_request_with_a_client_status() -> anyhow::Result<()> {
-    fuzz("intake").await
+/// One test per service, each by its own name (so a failure says which service, and the
+/// five run in parallel), all doing the same [`fuzz`].
+macro_rules! fuzz_tests {
+    ($($test:ident => $service:literal),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $test() -> anyhow::Result<()> {
+            fuzz($service).await
+        }
+    )*};
 }
 
-#[tokio::test]
-async fn dispatch_answers_any_request_with_a_client_status() -> anyhow::Result<()> {
-    fuzz("dispatch").await
-}
-
-#[tokio::test]
-async fn delivery_answers_any_request_with_a_client_status() -> anyhow::Result<()> {
-    fuzz("delivery").await
-}
-
-#[tokio::test]
-async fn aftersales_answers_any_request_with_a_client_status() -> anyhow::Result<()> {
-    fuzz("aftersales").await
-}
-
-#[tokio::test]
-async fn crm_answers_any_request_with_a_client_status() -> anyhow::Result<()> {
-    fuzz("crm").await
+fuzz_tests! {
+    intake_answers_any_request_with_a_client_status => "intake",
+    dispatch_answers_any_request_with_a_client_status => "dispatch",
+    delivery_answers_any_request_with_a_client_status => "delivery",
+    aftersales_answers_any_request_with_a_client_status => "aftersales",
+    crm_answers_any_request_with_a_client_status => "crm",
 }
 
 async fn fuzz(name: &str) -> anyhow::Result<()> {

@@ -5,9 +5,9 @@
 
 use tonic::Code;
 use waybill_fixtures::Refusal;
-use waybill_fixtures::cancellation;
+use waybill_fixtures::{assignment, cancellation};
 use waybill_proto::v1;
-use waybill_system_tests::system::{Caller, Clients, Role, Settings, System, eur, eventually, request};
+use waybill_system_tests::system::{Caller, Clients, Settings, System, agent, eur, eventually, request};
 use waybill_testkit::NatsServer;
 
 fn rate(rate: Option<v1::Rate>) -> Option<(u64, u64)> {
@@ -51,11 +51,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
         .clone()
         .assign_task(request(
             &Caller::dispatcher("dispatcher"),
-            v1::AssignTaskRequest {
-                request_id: "restore-early-assign".into(),
-                task_id: order_id.clone(),
-                ..Default::default()
-            },
+            assignment("restore-early-assign", &order_id),
         ))
         .await
         .refused(Code::FailedPrecondition, "a cancelled task is not assigned");
@@ -343,7 +339,7 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
     let claim_id = claim.claim_id.clone();
     aftersales
         .assess_claim(request(
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
+            &agent(),
             v1::AssessClaimRequest {
                 request_id: "damaged-assess".into(),
                 claim_id: claim_id.clone(),
@@ -354,7 +350,7 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
         .await?;
     aftersales
         .approve_claim(request(
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
+            &agent(),
             v1::ApproveClaimRequest {
                 request_id: "damaged-approve".into(),
                 claim_id: claim_id.clone(),
@@ -364,7 +360,7 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
         .await?;
     let paid = aftersales
         .pay_claim(request(
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
+            &agent(),
             v1::PayClaimRequest { request_id: "damaged-pay".into(), claim_id: claim_id.clone() },
         ))
         .await?
@@ -481,7 +477,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
     // Resolved late, it counts against the SLA in CRM's KPIs; handed over late, against on-time.
     aftersales
         .resolve_complaint(request(
-            &Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]),
+            &agent(),
             v1::ResolveComplaintRequest {
                 request_id: "late-resolve".into(),
                 complaint_id: complaint_id.clone(),

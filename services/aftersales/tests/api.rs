@@ -7,8 +7,8 @@ mod support;
 use support::*;
 use tonic::Code;
 use waybill_aftersales::server::Settings;
+use waybill_fixtures::Caller;
 use waybill_fixtures::Refusal;
-use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1;
 use waybill_testkit::NatsServer;
 
@@ -28,8 +28,7 @@ fn complaint(request_id: &str) -> v1::FileComplaintRequest {
 async fn bad_requests_name_every_offending_field() {
     let nats = NatsServer::start();
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
 
     let status = client
         .file_complaint(v1::FileComplaintRequest {
@@ -85,8 +84,7 @@ async fn bad_requests_name_every_offending_field() {
 async fn unknown_cases_and_orders_are_not_found() {
     let nats = NatsServer::start();
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     let unknown = uuid::Uuid::now_v7().to_string();
 
     client
@@ -122,8 +120,7 @@ async fn a_transition_the_state_forbids_fails_its_precondition() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
 
     let filed = client.file_complaint(complaint("c-1")).await.expect("filed").into_inner();
     let complaint_id = filed.complaint.expect("complaint").complaint_id;
@@ -136,13 +133,7 @@ async fn a_transition_the_state_forbids_fails_its_precondition() {
     // A return for an order that was never delivered.
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-1").await;
     client
-        .request_return(v1::RequestReturnRequest {
-            request_id: "r".into(),
-            return_id: String::new(),
-            order_id: placed.order_id,
-            reason: "changed my mind".into(),
-            lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }],
-        })
+        .request_return(return_request("r", &placed.order_id, 1, "changed my mind"))
         .await
         .refused(Code::FailedPrecondition, "not delivered");
 }
@@ -152,8 +143,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
     let nats = NatsServer::start();
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
 
@@ -180,13 +170,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-2").await;
     deliver(&log, &placed.order_id, chrono::Utc::now()).await;
     let return_id = client
-        .request_return(v1::RequestReturnRequest {
-            request_id: "ret".into(),
-            return_id: String::new(),
-            order_id: placed.order_id.clone(),
-            reason: "wrong colour".into(),
-            lines: vec![v1::ReturnLine { cargo_index: 0, quantity: 2, description: String::new() }],
-        })
+        .request_return(return_request("ret", &placed.order_id, 2, "wrong colour"))
         .await
         .expect("requested")
         .into_inner()
@@ -217,23 +201,19 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
             ),
         }
     }
-    let refund = v1::RefundReturnRequest { request_id: "refund".into(), return_id, amount: Some(eur(100)) };
+    let refund = waybill_fixtures::refund("refund", &return_id, eur(100));
     let refunded = finance.clone().refund_return(refund.clone()).await.expect("refunded").into_inner();
     let retried = finance.clone().refund_return(refund).await.expect("retried").into_inner();
     assert_eq!(retried.position, refunded.position);
     assert_eq!(retried.return_case.expect("case").refunded, Some(eur(100)), "refunded once");
-    assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
-        ["waybill.aftersales.refund_issued.v1"]
-    );
+    assert_eq!(ledger_event_types(&nats, &placed.order_id).await, ["waybill.aftersales.refund_issued.v1"]);
 }
 
 #[tokio::test]
 async fn cases_are_listed_by_customer_kind_and_status_a_page_at_a_time() {
     let nats = NatsServer::start();
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     let mut last = 0;
     for (request_id, customer_id) in
         [("c-1", "cust-1"), ("c-2", "cust-1"), ("c-3", "cust-1"), ("c-4", "cust-2")]

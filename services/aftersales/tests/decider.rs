@@ -20,6 +20,11 @@ fn t0() -> Timestamp {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time")
 }
 
+/// When the money decisions are made: an hour after the order's facts.
+fn an_hour_later() -> Timestamp {
+    t0() + Duration::hours(1)
+}
+
 fn eur(amount: i64) -> Money {
     Money::new(amount, Currency::parse("EUR").expect("EUR"))
 }
@@ -61,24 +66,9 @@ where
     Scenario::<A>::given(started, history.to_vec()).at(now).when(command.clone()).result
 }
 
-/// What a money decision on the case `history` builds writes on the case and the ledger.
+/// What a money decision on the case `history` builds, decided at `now`, writes on the case and
+/// the ledger.
 fn through_ledger<A, D>(
-    history: &[A::Event],
-    decision: &D,
-    ledger: Option<&Ledger>,
-    order: Option<OrderFacts>,
-) -> Result<(Vec<A::Event>, Vec<LedgerEvent>), Rejection>
-where
-    A: Aggregate<Rejection = Rejection>,
-    A::Event: Clone + std::fmt::Debug,
-    A::Policy: Default,
-    D: Decision<A, AfterSalesBook, Other = Ledger, Input = LedgerInput>,
-{
-    through_ledger_at(history, decision, ledger, order, t0() + Duration::hours(1))
-}
-
-/// [`through_ledger`] decided at `now`.
-fn through_ledger_at<A, D>(
     history: &[A::Event],
     decision: &D,
     ledger: Option<&Ledger>,
@@ -121,6 +111,16 @@ fn one_book() -> Vec<ReturnLine> {
     vec![ReturnLine { cargo_index: 0, quantity: 1, description: String::new() }]
 }
 
+/// Return `n` of one book of the delivered [`order`], asked for because of `reason`.
+fn request_return(n: u128, reason: &str) -> ReturnCommand {
+    ReturnCommand::Request {
+        return_id: return_id(n),
+        order: Some(order()),
+        reason: reason.into(),
+        lines: one_book(),
+    }
+}
+
 fn return_decides(
     history: &[ReturnEvent],
     command: &ReturnCommand,
@@ -134,12 +134,7 @@ fn received(n: u128) -> Vec<ReturnEvent> {
     let now = t0() + Duration::days(1);
     let mut history = Vec::new();
     for command in [
-        ReturnCommand::Request {
-            return_id: return_id(n),
-            order: Some(order()),
-            reason: "too many".into(),
-            lines: one_book(),
-        },
+        request_return(n, "too many"),
         ReturnCommand::Approve { note: String::new(), order: Some(order()) },
         ReturnCommand::Receive { note: String::new(), picked_up_at: None },
     ] {
@@ -151,12 +146,7 @@ fn received(n: u128) -> Vec<ReturnEvent> {
 
 #[test]
 fn a_return_within_the_window_is_requested_with_the_lines_described() {
-    let command = ReturnCommand::Request {
-        return_id: return_id(1),
-        order: Some(order()),
-        reason: "too many".into(),
-        lines: one_book(),
-    };
+    let command = request_return(1, "too many");
     let events = return_decides(&[], &command, t0() + Duration::days(14)).expect("in time");
     let [ReturnEvent::Requested { lines, window_ends_at, customer_id, .. }] = events.as_slice() else {
         panic!("expected one ReturnRequested, got {events:?}");
@@ -168,12 +158,7 @@ fn a_return_within_the_window_is_requested_with_the_lines_described() {
 
 #[test]
 fn a_return_after_the_window_or_before_delivery_is_refused() {
-    let late = ReturnCommand::Request {
-        return_id: return_id(1),
-        order: Some(order()),
-        reason: "late".into(),
-        lines: one_book(),
-    };
+    let late = request_return(1, "late");
     let refused = return_decides(&[], &late, t0() + Duration::days(14) + Duration::seconds(1));
     assert!(
         matches!(refused, Err(Rejection::ReturnWindowClosed { window, .. }) if window == Duration::days(14)),
@@ -251,12 +236,7 @@ fn refused_in_time<T>(decided: Result<T, Rejection>) -> Option<&'static str> {
 fn a_request_receipt_refund_or_resolution_before_the_facts_it_follows_is_refused() {
     // A clock (another replica's) a day behind the facts.
     let behind = t0() - Duration::days(1);
-    let request = ReturnCommand::Request {
-        return_id: return_id(1),
-        order: Some(order()),
-        reason: "x".into(),
-        lines: one_book(),
-    };
+    let request = request_return(1, "x");
     // Handed over at t0: a return requested before that.
     assert_eq!(refused_in_time(return_decides(&[], &request, behind)), Some("requested_at"));
     let approved = &received(1)[..3];
@@ -270,7 +250,7 @@ fn a_request_receipt_refund_or_resolution_before_the_facts_it_follows_is_refused
     let early = return_decides(approved, &after_pickup, t0() + Duration::days(1));
     assert_eq!(refused_in_time(early), Some("received_at"));
     assert!(return_decides(approved, &after_pickup, t0() + Duration::days(2)).is_ok());
-    let refunded = through_ledger_at(
+    let refunded = through_ledger(
         &received(1),
         &ThroughLedger(Refund { amount: eur(100) }),
         None,
@@ -301,6 +281,7 @@ fn refund(
         &ThroughLedger(Refund { amount }),
         ledger,
         Some(OrderFacts { charged, ..order() }),
+        an_hour_later(),
     )
 }
 
@@ -380,7 +361,7 @@ fn pay(
     history: &[ClaimEvent],
     ledger: Option<&Ledger>,
 ) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
-    through_ledger(history, &ThroughLedger(ClaimMoney::Pay), ledger, None)
+    through_ledger(history, &ThroughLedger(ClaimMoney::Pay), ledger, None, an_hour_later())
 }
 
 fn approve(
@@ -388,7 +369,7 @@ fn approve(
     ledger: Option<&Ledger>,
     amount: Money,
 ) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
-    through_ledger(history, &ThroughLedger(ClaimMoney::Approve { amount }), ledger, None)
+    through_ledger(history, &ThroughLedger(ClaimMoney::Approve { amount }), ledger, None, an_hour_later())
 }
 
 fn reject(
@@ -396,7 +377,13 @@ fn reject(
     ledger: Option<&Ledger>,
     reason: &str,
 ) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
-    through_ledger(history, &ThroughLedger(ClaimMoney::Reject { reason: reason.into() }), ledger, None)
+    through_ledger(
+        history,
+        &ThroughLedger(ClaimMoney::Reject { reason: reason.into() }),
+        ledger,
+        None,
+        an_hour_later(),
+    )
 }
 
 #[test]
@@ -407,7 +394,7 @@ fn a_claim_assessed_approved_rejected_or_paid_before_its_latest_event_is_refused
     let assess = ClaimCommand::Assess { amount: eur(100), note: String::new() };
     assert_eq!(refused_in_time(decides::<Claim>(t0(), &opened, &assess, behind)), Some("assessed_at"));
     let at = |history: &[ClaimEvent], money: ClaimMoney, now| {
-        through_ledger_at(history, &ThroughLedger(money), None, None, now)
+        through_ledger(history, &ThroughLedger(money), None, None, now)
     };
     let approve = || ClaimMoney::Approve { amount: eur(100) };
     assert_eq!(refused_in_time(at(&opened, approve(), behind)), Some("approved_at"));

@@ -6,8 +6,8 @@
 mod support;
 
 use std::sync::Arc;
-use waybill_fixtures::Refusal;
-use waybill_fixtures::{Caller, Role};
+use waybill_fixtures::Caller;
+use waybill_fixtures::{Refusal, refund};
 
 use prost::Message;
 use support::*;
@@ -21,20 +21,11 @@ use waybill_eventlog::{EventLog, Projector};
 use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
 use waybill_testkit::{InProcess, NatsServer};
 
-fn request_return(order_id: &str, request_id: &str, quantity: u32) -> v1::RequestReturnRequest {
-    v1::RequestReturnRequest {
-        request_id: request_id.into(),
-        return_id: String::new(),
-        order_id: order_id.into(),
-        reason: "ordered one too many".into(),
-        lines: vec![v1::ReturnLine { cargo_index: 0, quantity, description: String::new() }],
-    }
-}
-
 /// Requests, approves and receives a return of `quantity` books; returns its id.
 async fn received_return(client: &mut AfterSales, order_id: &str, tag: &str, quantity: u32) -> String {
-    let requested =
-        client.request_return(request_return(order_id, &format!("{tag}-request"), quantity)).await;
+    let requested = client
+        .request_return(return_request(&format!("{tag}-request"), order_id, quantity, "ordered one too many"))
+        .await;
     let return_id = requested.expect("return requested").into_inner().return_case.expect("case").return_id;
     client
         .approve_return(v1::ApproveReturnRequest {
@@ -72,8 +63,7 @@ async fn delivered_two_days_ago(
 async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse_pickup() {
     let nats = NatsServer::start();
     let (_intake, aftersales, log, placed) = delivered_two_days_ago(&nats).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
 
@@ -112,11 +102,7 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
     // The agent requested the return: holding the finance role too, it still may not refund
     // it (separation of duties); nothing is written.
     let own = client
-        .refund_return(v1::RefundReturnRequest {
-            request_id: "r1-own-refund".into(),
-            return_id: return_id.clone(),
-            amount: Some(eur(1)),
-        })
+        .refund_return(refund("r1-own-refund", &return_id, eur(1)))
         .await
         .refused(Code::PermissionDenied, "its own return");
     assert!(
@@ -128,11 +114,7 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
     let half = placed.charged.amount_minor / 2;
     let refunded = finance
         .clone()
-        .refund_return(v1::RefundReturnRequest {
-            request_id: "r1-refund".into(),
-            return_id: return_id.clone(),
-            amount: Some(eur(half)),
-        })
+        .refund_return(refund("r1-refund", &return_id, eur(half)))
         .await
         .expect("refunded")
         .into_inner();
@@ -141,17 +123,10 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
     assert_eq!(case.refunded, Some(eur(half)));
     finance
         .clone()
-        .refund_return(v1::RefundReturnRequest {
-            request_id: "r1-refund-again".into(),
-            return_id: return_id.clone(),
-            amount: Some(eur(placed.charged.amount_minor - half + 1)),
-        })
+        .refund_return(refund("r1-refund-again", &return_id, eur(placed.charged.amount_minor - half + 1)))
         .await
         .refused(Code::FailedPrecondition, "more than was charged");
-    assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
-        ["waybill.aftersales.refund_issued.v1"]
-    );
+    assert_eq!(ledger_event_types(&nats, &placed.order_id).await, ["waybill.aftersales.refund_issued.v1"]);
 
     // Closing asks for a survey; the customer answers once.
     let closed = client
@@ -213,8 +188,7 @@ async fn two_refunds_racing_for_one_orders_charge_cannot_both_be_paid() {
     let log = log(&nats).await;
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-2").await;
     deliver(&log, &placed.order_id, chrono::Utc::now()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
     // Each book comes back in its own return.
@@ -223,28 +197,17 @@ async fn two_refunds_racing_for_one_orders_charge_cannot_both_be_paid() {
 
     // Each refund is 60 % of the charge: either alone fits, both together do not.
     let amount = placed.charged.amount_minor * 6 / 10;
-    let refund = |return_id: String, request_id: &'static str| {
+    let refund_of = |return_id: String, request_id: &'static str| {
         let mut client = finance.clone();
-        async move {
-            client
-                .refund_return(v1::RefundReturnRequest {
-                    request_id: request_id.into(),
-                    return_id,
-                    amount: Some(eur(amount)),
-                })
-                .await
-        }
+        async move { client.refund_return(refund(request_id, &return_id, eur(amount))).await }
     };
-    let (one, other) = tokio::join!(refund(first, "refund-a"), refund(second, "refund-b"));
+    let (one, other) = tokio::join!(refund_of(first, "refund-a"), refund_of(second, "refund-b"));
     let outcomes = [one, other];
     let paid = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
     assert_eq!(paid, 1, "exactly one refund is paid: {outcomes:?}");
     let refused = outcomes.iter().find_map(|outcome| outcome.as_ref().err()).expect("one refused");
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
-    assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
-        ["waybill.aftersales.refund_issued.v1"]
-    );
+    assert_eq!(ledger_event_types(&nats, &placed.order_id).await, ["waybill.aftersales.refund_issued.v1"]);
 }
 
 #[tokio::test]
@@ -255,8 +218,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     let log = log(&nats).await;
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-3").await;
     let (exception_id, _) = raise_exception(&log, &placed.order_id, v1::DeliveryExceptionKind::Lost).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     let by_order = v1::ListCasesRequest {
         order_id: placed.order_id.clone(),
         kind: v1::CaseKind::Claim.into(),
@@ -281,8 +243,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     // And the service restarts (its model replays the log).
     aftersales.stop().await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
     let cases = client.list_cases(by_order).await.expect("list").into_inner().cases;
@@ -376,8 +337,7 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
     let intake = start_intake(&nats).await;
     let aftersales = start_aftersales(&nats, Settings::default()).await;
     let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-4").await;
-    let mut client =
-        aftersales.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
     let approve = |claim_id: &str, request_id: &str, amount: i64| v1::ApproveClaimRequest {
@@ -452,7 +412,7 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
         .expect("claim");
     assert_eq!(paid.status, v1::ClaimStatus::Paid as i32);
     assert_eq!(
-        event_types(&nats, &format!("waybill.aftersales.order.{0}.{0}", placed.order_id)).await,
+        ledger_event_types(&nats, &placed.order_id).await,
         [
             "waybill.aftersales.claim_amount_reserved.v1",
             "waybill.aftersales.claim_payment_issued.v1",
@@ -493,7 +453,8 @@ async fn a_receipt_before_the_reverse_pickup_dispatch_reported_is_refused() {
     let nats = NatsServer::start();
     let (_intake, aftersales, log, placed) = delivered_two_days_ago(&nats).await;
     let mut client = aftersales.client(Caller::after_sales("agent")).await;
-    let requested = client.request_return(request_return(&placed.order_id, "p-request", 1)).await;
+    let requested =
+        client.request_return(return_request("p-request", &placed.order_id, 1, "ordered one too many")).await;
     let return_id = requested.expect("return requested").into_inner().return_case.expect("case").return_id;
     let approve = v1::ApproveReturnRequest {
         request_id: "p-approve".into(),

@@ -5,7 +5,6 @@ mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
-use waybill_fixtures::{Caller, Role};
 
 use chrono::TimeZone;
 use support::*;
@@ -27,7 +26,7 @@ async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
     };
     let first = start_aftersales(&nats, settings()).await;
     let second = start_aftersales(&nats, settings()).await;
-    let mut client = first.client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])).await;
+    let mut client = first.client(agent()).await;
     let filed = client
         .file_complaint(v1::FileComplaintRequest {
             request_id: "complaint-1".into(),
@@ -67,7 +66,7 @@ async fn two_replicas_escalate_a_missed_deadline_once_per_breach() {
     // Read what the log has, from the other replica: it waits until it has applied it all.
     let escalated = log(&nats).await.last_position_of(&subject).await.expect("the complaint's last position");
     let complaint = second
-        .client(Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance]))
+        .client(agent())
         .await
         .get_complaint(v1::GetComplaintRequest {
             complaint_id: filed.complaint_id.clone(),

@@ -2,7 +2,10 @@
 
 mod support;
 
-use support::{eur, profile, registration, start_crm};
+use support::{
+    alice, credit_hold, eur, hold_release, listed_customer_ids, profile, registration, show_customer,
+    start_crm,
+};
 use tonic::Code;
 use waybill_fixtures::Refusal;
 use waybill_fixtures::{Caller, Role};
@@ -18,8 +21,7 @@ fn fields(status: &tonic::Status) -> Vec<String> {
 async fn a_customer_is_registered_rated_held_released_and_shown() {
     let nats = NatsServer::start();
     let crm = start_crm(&nats).await;
-    let mut client =
-        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    let mut client = crm.client(alice()).await;
     // Registering and setting credit are separate duties (docs/SECURITY.md).
     let mut desk = crm.client(Caller::customer_service("desk")).await;
 
@@ -38,11 +40,7 @@ async fn a_customer_is_registered_rated_held_released_and_shown() {
         client.set_credit_rating(rate_own).await.refused(Code::PermissionDenied, "her own registration");
     assert!(refused.message().contains("separation of duties: nobody sets the credit"), "{refused:?}");
     let mut insider = crm.client(Caller::finance("ivo").for_customer("cust-1")).await;
-    let hold_own = v1::PlaceCreditHoldRequest {
-        request_id: "hold-own".into(),
-        customer_id: "cust-1".into(),
-        reason: "testing the rule".into(),
-    };
+    let hold_own = credit_hold("hold-own", "cust-1", "testing the rule");
     insider.place_credit_hold(hold_own).await.refused(Code::PermissionDenied, "the customer he acts for");
     let get_own = v1::GetCustomerRequest { customer_id: "cust-own".into(), min_position: own_position };
     let unchanged =
@@ -66,23 +64,13 @@ async fn a_customer_is_registered_rated_held_released_and_shown() {
         .expect("rated")
         .into_inner();
     let held = client
-        .place_credit_hold(v1::PlaceCreditHoldRequest {
-            request_id: "hold-1".into(),
-            customer_id: "cust-1".into(),
-            reason: "invoices 90 days overdue".into(),
-        })
+        .place_credit_hold(credit_hold("hold-1", "cust-1", "invoices 90 days overdue"))
         .await
         .expect("held")
         .into_inner();
     assert!(held.position > rated.position);
 
-    let shown = client
-        .get_customer(v1::GetCustomerRequest { customer_id: "cust-1".into(), min_position: held.position })
-        .await
-        .expect("shown")
-        .into_inner()
-        .customer
-        .expect("customer");
+    let shown = show_customer(&mut client, "cust-1", held.position).await.customer.expect("customer");
     let credit = shown.credit.expect("credit");
     assert_eq!(credit.rating, v1::CreditRating::B as i32);
     assert_eq!(credit.limit, Some(eur(500_000)));
@@ -90,41 +78,28 @@ async fn a_customer_is_registered_rated_held_released_and_shown() {
     assert_eq!(credit.hold_reason, "invoices 90 days overdue");
     assert_eq!(shown.version, held.position);
 
-    let on_hold = client
-        .list_customers(v1::ListCustomersRequest { on_hold_only: true, ..Default::default() })
-        .await
-        .expect("listed")
-        .into_inner();
-    assert_eq!(on_hold.customers.iter().map(|c| c.customer_id.as_str()).collect::<Vec<_>>(), ["cust-1"]);
+    let on_hold = v1::ListCustomersRequest { on_hold_only: true, ..Default::default() };
+    assert_eq!(listed_customer_ids(&mut client, on_hold).await, ["cust-1"]);
 
     let released = client
-        .release_credit_hold(v1::ReleaseCreditHoldRequest {
-            request_id: "release-1".into(),
-            customer_id: "cust-1".into(),
-            note: "paid".into(),
-        })
+        .release_credit_hold(hold_release("release-1", "cust-1", "paid"))
         .await
         .expect("released")
         .into_inner();
     assert!(!released.customer.and_then(|customer| customer.credit).expect("credit").on_hold);
-    let on_hold = client
-        .list_customers(v1::ListCustomersRequest {
-            on_hold_only: true,
-            min_position: released.position,
-            ..Default::default()
-        })
-        .await
-        .expect("listed")
-        .into_inner();
-    assert!(on_hold.customers.is_empty());
+    let on_hold = v1::ListCustomersRequest {
+        on_hold_only: true,
+        min_position: released.position,
+        ..Default::default()
+    };
+    assert!(listed_customer_ids(&mut client, on_hold).await.is_empty());
 }
 
 #[tokio::test]
 async fn bad_requests_name_every_offending_field() {
     let nats = NatsServer::start();
     let crm = start_crm(&nats).await;
-    let mut client =
-        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    let mut client = crm.client(alice()).await;
 
     let mut bad_profile = profile("");
     bad_profile.kind = v1::CustomerKind::Unspecified.into();
@@ -169,14 +144,7 @@ async fn bad_requests_name_every_offending_field() {
     named.sort();
     assert_eq!(named, ["credit_limit.amount_minor", "credit_limit.currency", "rating"]);
 
-    client
-        .place_credit_hold(v1::PlaceCreditHoldRequest {
-            request_id: "hold-1".into(),
-            customer_id: "cust-1".into(),
-            reason: "  ".into(),
-        })
-        .await
-        .invalid("refused", &["reason"]);
+    client.place_credit_hold(credit_hold("hold-1", "cust-1", "  ")).await.invalid("refused", &["reason"]);
 
     client
         .get_kpis(v1::GetKpisRequest {
@@ -199,8 +167,7 @@ async fn bad_requests_name_every_offending_field() {
 async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_precondition() {
     let nats = NatsServer::start();
     let crm = start_crm(&nats).await;
-    let mut client =
-        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    let mut client = crm.client(alice()).await;
     // Registering and setting credit are separate duties (docs/SECURITY.md).
     let mut desk = crm.client(Caller::customer_service("desk")).await;
 
@@ -209,11 +176,7 @@ async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_pr
         .await
         .refused(Code::NotFound, "unknown");
     client
-        .place_credit_hold(v1::PlaceCreditHoldRequest {
-            request_id: "hold-x".into(),
-            customer_id: "nobody".into(),
-            reason: "overdue".into(),
-        })
+        .place_credit_hold(credit_hold("hold-x", "nobody", "overdue"))
         .await
         .refused(Code::NotFound, "unknown");
     client
@@ -225,30 +188,21 @@ async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_pr
     desk.register_customer(registration("reg-2", "cust-1")).await.refused(Code::AlreadyExists, "twice");
 
     let status = client
-        .release_credit_hold(v1::ReleaseCreditHoldRequest {
-            request_id: "release-1".into(),
-            customer_id: "cust-1".into(),
-            note: String::new(),
-        })
+        .release_credit_hold(hold_release("release-1", "cust-1", ""))
         .await
         .refused(Code::FailedPrecondition, "not on hold");
     assert!(status.message().contains("not on credit hold"), "{}", status.message());
 
-    let hold = |request_id: &str| v1::PlaceCreditHoldRequest {
-        request_id: request_id.into(),
-        customer_id: "cust-1".into(),
-        reason: "overdue".into(),
-    };
-    client.place_credit_hold(hold("hold-1")).await.expect("held");
-    client.place_credit_hold(hold("hold-2")).await.refused(Code::FailedPrecondition, "already held");
+    client.place_credit_hold(credit_hold("hold-1", "cust-1", "overdue")).await.expect("held");
+    let again = credit_hold("hold-2", "cust-1", "overdue");
+    client.place_credit_hold(again).await.refused(Code::FailedPrecondition, "already held");
 }
 
 #[tokio::test]
 async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() {
     let nats = NatsServer::start();
     let crm = start_crm(&nats).await;
-    let mut client =
-        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    let mut client = crm.client(alice()).await;
     // Registering and setting credit are separate duties (docs/SECURITY.md).
     let mut desk = crm.client(Caller::customer_service("desk")).await;
 
@@ -257,11 +211,7 @@ async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() 
     let again = desk.register_customer(registration("reg-1", "cust-1")).await.expect("retried").into_inner();
     assert_eq!(again.position, first.position);
 
-    let hold = v1::PlaceCreditHoldRequest {
-        request_id: "hold-1".into(),
-        customer_id: "cust-1".into(),
-        reason: "overdue".into(),
-    };
+    let hold = credit_hold("hold-1", "cust-1", "overdue");
     let held = client.place_credit_hold(hold.clone()).await.expect("held").into_inner();
     // A retry of the same hold is not "already on hold": it is the same request.
     let retried = client.place_credit_hold(hold).await.expect("retried").into_inner();
@@ -277,13 +227,7 @@ async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() 
         .expect("updated")
         .into_inner();
     assert!(updated.position > held.position);
-    let shown = client
-        .get_customer(v1::GetCustomerRequest { customer_id: "cust-1".into(), min_position: updated.position })
-        .await
-        .expect("shown")
-        .into_inner()
-        .customer
-        .expect("customer");
+    let shown = show_customer(&mut client, "cust-1", updated.position).await.customer.expect("customer");
     // Registered, held, updated: three events, the last at the version.
     assert_eq!(shown.version, updated.position);
     assert_eq!(shown.profile.map(|profile| profile.name), Some("Acme Logistics GmbH".to_owned()));
@@ -295,8 +239,7 @@ async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() 
 async fn a_command_sent_to_another_replica_with_the_written_position_sees_the_write() {
     let nats = NatsServer::start();
     let (first, second) = (start_crm(&nats).await, start_crm(&nats).await);
-    let mut writer =
-        first.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    let mut writer = first.client(alice()).await;
     // Not Alice: whoever registers a customer may not set its credit (docs/SECURITY.md).
     let mut other = second.client(Caller::finance("fin")).await;
     for round in 0..20 {

@@ -10,7 +10,10 @@ use waybill_fixtures::cancellation;
 use waybill_fixtures::{Caller, Role};
 
 use chrono::{DateTime, Duration, Utc};
-use support::{Client, Crm, eur, registration, start_crm, start_intake};
+use support::{
+    Client, Crm, alice, credit_hold, eur, hold_release, listed_customer_ids, registration, show_customer,
+    start_crm, start_intake,
+};
 use waybill_crm::analytics::{CostModel, Policy};
 use waybill_crm::server::Settings;
 use waybill_eventlog::{EventLog, Position, StreamSettings};
@@ -86,8 +89,7 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     let settings = Settings { policy: policy(), ..Settings::default() };
     let crm = Crm::start(&nats, waybill_crm::server::run, settings.clone()).await;
     let mut orders = intake.client(Caller::customer_service("clerk")).await;
-    let mut client =
-        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    let mut client = crm.client(alice()).await;
     let log =
         EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
 
@@ -181,30 +183,17 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     )
     .await;
     let ledger = format!("waybill.aftersales.order.{a2}.{a2}");
-    append(
-        &log,
-        &ledger,
-        a2,
-        "waybill.aftersales.refund_issued.v1",
-        Utc::now(),
-        aftersales(after_sales_event::Event::RefundIssued(v1::RefundIssued {
-            amount: Some(eur(charged)),
-            ..Default::default()
-        })),
-    )
-    .await;
-    append(
-        &log,
-        &ledger,
-        a2,
-        "waybill.aftersales.claim_payment_issued.v1",
-        Utc::now(),
-        aftersales(after_sales_event::Event::ClaimPaymentIssued(v1::ClaimPaymentIssued {
-            amount: Some(eur(charged)),
-            ..Default::default()
-        })),
-    )
-    .await;
+    let refund = v1::RefundIssued { amount: Some(eur(charged)), ..Default::default() };
+    let claim_payment = v1::ClaimPaymentIssued { amount: Some(eur(charged)), ..Default::default() };
+    for (event_type, event) in [
+        ("waybill.aftersales.refund_issued.v1", after_sales_event::Event::RefundIssued(refund)),
+        (
+            "waybill.aftersales.claim_payment_issued.v1",
+            after_sales_event::Event::ClaimPaymentIssued(claim_payment),
+        ),
+    ] {
+        append(&log, &ledger, a2, event_type, Utc::now(), aftersales(event)).await;
+    }
     let last = append(
         &log,
         complaint,
@@ -220,11 +209,7 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     )
     .await;
 
-    let shown = client
-        .get_customer(v1::GetCustomerRequest { customer_id: "cust-a".into(), min_position: last })
-        .await
-        .expect("cust-a")
-        .into_inner();
+    let shown = show_customer(&mut client, "cust-a", last).await;
     let customer = shown.customer.clone().expect("customer");
     let totals = customer.totals.clone().expect("totals");
     assert_eq!((totals.orders, totals.cancelled_orders, totals.delivered_orders), (3, 1, 2));
@@ -255,13 +240,7 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     assert_eq!((lead_time.mean_seconds, lead_time.p90_seconds), (Some(10_800), Some(14_400)));
 
     // cust-c is known from its order only.
-    let c = client
-        .get_customer(v1::GetCustomerRequest { customer_id: "cust-c".into(), min_position: last })
-        .await
-        .expect("cust-c")
-        .into_inner()
-        .customer
-        .expect("customer");
+    let c = show_customer(&mut client, "cust-c", last).await.customer.expect("customer");
     assert!(!c.registered);
     assert_eq!(money(c.totals.and_then(|totals| totals.profit_contribution).as_ref()), charged - cost);
 
@@ -279,16 +258,12 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     assert_eq!((report.classes[0].seed_customer_percent, report.classes[0].seed_profit_percent), (5, 80));
 
     // Lists by class.
-    let prospects = client
-        .list_customers(v1::ListCustomersRequest {
-            lifecycle: v1::LifecycleClass::Prospect.into(),
-            min_position: last,
-            ..Default::default()
-        })
-        .await
-        .expect("prospects")
-        .into_inner();
-    assert_eq!(prospects.customers.iter().map(|c| c.customer_id.as_str()).collect::<Vec<_>>(), ["cust-d"]);
+    let prospects = v1::ListCustomersRequest {
+        lifecycle: v1::LifecycleClass::Prospect.into(),
+        min_position: last,
+        ..Default::default()
+    };
+    assert_eq!(listed_customer_ids(&mut client, prospects).await, ["cust-d"]);
     let key = client
         .list_customers(v1::ListCustomersRequest {
             abc_class: v1::AbcClass::A.into(),
@@ -349,13 +324,8 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     // A restarted CRM rebuilds the same numbers from the log.
     crm.stop().await;
     let crm = Crm::start(&nats, waybill_crm::server::run, settings).await;
-    let mut client =
-        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
-    let rebuilt = client
-        .get_customer(v1::GetCustomerRequest { customer_id: "cust-a".into(), min_position: last })
-        .await
-        .expect("cust-a again")
-        .into_inner();
+    let mut client = crm.client(alice()).await;
+    let rebuilt = show_customer(&mut client, "cust-a", last).await;
     assert_eq!(rebuilt, shown);
     let rebuilt_report =
         client.get_abc_report(v1::GetAbcReportRequest { min_position: last }).await.expect("abc");
@@ -398,19 +368,13 @@ async fn crm_sees_orders_deliveries_and_after_sales_and_a_restart_sees_the_same(
     let later =
         Settings { clock: Arc::new(Later(Duration::days(91))), policy: policy(), ..Settings::default() };
     let crm = Crm::start(&nats, waybill_crm::server::run, later).await;
-    let mut client =
-        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
-    let lapsed = client
-        .list_customers(v1::ListCustomersRequest {
-            lifecycle: v1::LifecycleClass::Lapsed.into(),
-            min_position: last,
-            ..Default::default()
-        })
-        .await
-        .expect("lapsed")
-        .into_inner();
-    let lapsed: Vec<&str> = lapsed.customers.iter().map(|c| c.customer_id.as_str()).collect();
-    assert_eq!(lapsed, ["cust-a", "cust-b", "cust-c"]);
+    let mut client = crm.client(alice()).await;
+    let lapsed = v1::ListCustomersRequest {
+        lifecycle: v1::LifecycleClass::Lapsed.into(),
+        min_position: last,
+        ..Default::default()
+    };
+    assert_eq!(listed_customer_ids(&mut client, lapsed).await, ["cust-a", "cust-b", "cust-c"]);
 }
 
 /// The wall clock, shifted.
@@ -435,11 +399,7 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
 
     desk.register_customer(registration("reg-h", "cust-h")).await.expect("registered");
     client
-        .place_credit_hold(v1::PlaceCreditHoldRequest {
-            request_id: "hold-h".into(),
-            customer_id: "cust-h".into(),
-            reason: "invoices 90 days overdue".into(),
-        })
+        .place_credit_hold(credit_hold("hold-h", "cust-h", "invoices 90 days overdue"))
         .await
         .expect("held");
     let reader = orders.clone();
@@ -463,14 +423,7 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
     assert_eq!(status, v1::OrderStatus::InReview as i32);
     assert!(reasons.iter().any(|reason| reason.contains("on credit hold")), "{reasons:?}");
 
-    client
-        .release_credit_hold(v1::ReleaseCreditHoldRequest {
-            request_id: "release-h".into(),
-            customer_id: "cust-h".into(),
-            note: "paid in full".into(),
-        })
-        .await
-        .expect("released");
+    client.release_credit_hold(hold_release("release-h", "cust-h", "paid in full")).await.expect("released");
     let next = orders.place_order(placement("h-2", "cust-h")).await.expect("placed").into_inner();
     let (status, reasons) = status_after_review(next).await;
     assert_eq!(status, v1::OrderStatus::Accepted as i32, "{reasons:?}");
@@ -480,8 +433,7 @@ async fn a_credit_hold_placed_in_crm_sends_the_customers_next_order_to_review_in
 async fn facts_about_orders_crm_never_saw_are_skipped_and_the_model_goes_on() {
     let nats = NatsServer::start();
     let crm = start_crm(&nats).await;
-    let mut client =
-        crm.client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance])).await;
+    let mut client = crm.client(alice()).await;
     let log =
         EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/test").await.expect("log");
     let stranger = uuid::Uuid::now_v7().to_string();
@@ -523,11 +475,7 @@ async fn facts_about_orders_crm_never_saw_are_skipped_and_the_model_goes_on() {
     // The model still applies what follows (a stopped model would make this wait time out).
     let registered = client.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
     let position = registered.into_inner().position;
-    let shown = client
-        .get_customer(v1::GetCustomerRequest { customer_id: "cust-1".into(), min_position: position })
-        .await
-        .expect("shown")
-        .into_inner();
+    let shown = show_customer(&mut client, "cust-1", position).await;
     assert_eq!(shown.customer.and_then(|customer| customer.totals).map(|totals| totals.orders), Some(0));
     let overall = client.get_kpis(v1::GetKpisRequest { min_position: position, ..Default::default() }).await;
     assert_eq!(overall.expect("kpis").into_inner().kpis.map(|kpis| kpis.orders), Some(0));

@@ -3,21 +3,15 @@
 
 mod support;
 
-use support::{Crm, registration, start_crm};
+use support::{Crm, alice, registration, start_crm};
 use waybill_crm::server::Settings;
-use waybill_fixtures::{Caller, Role};
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
 async fn health_stays_not_serving_while_the_read_model_cannot_apply_an_event() {
     let nats = NatsServer::start();
     let first = start_crm(&nats).await;
-    first
-        .client(Caller::with_roles("alice", &[Role::CustomerServiceAgent, Role::Finance]))
-        .await
-        .register_customer(registration("reg-1", "cust-1"))
-        .await
-        .expect("registered");
+    first.client(alice()).await.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
     first.stop().await;
     // Something that is not an event on CRM's own subject: skipping it would make replicas
     // disagree, so the model stops there and CRM never claims SERVING.

@@ -5,8 +5,8 @@
 mod support;
 
 use support::{
-    Client, arrived_at_hub, delivery_events, field_names, open_log, order_placed, proof_at, start_delivery,
-    wait_scheduled,
+    Client, arrived_at_hub, delivery_events, departure, field_names, handover, hub_lead, open_log,
+    order_placed, proof_at, start_delivery, wait_scheduled,
 };
 use tonic::Code;
 use waybill_fixtures::Refusal;
@@ -67,13 +67,7 @@ async fn start(
     request_id: &str,
     delivery_id: &str,
 ) -> Result<v1::StartDeliveryResponse, tonic::Status> {
-    client
-        .start_delivery(v1::StartDeliveryRequest {
-            request_id: request_id.into(),
-            delivery_id: delivery_id.into(),
-        })
-        .await
-        .map(tonic::Response::into_inner)
+    client.start_delivery(departure(request_id, delivery_id)).await.map(tonic::Response::into_inner)
 }
 
 async fn confirm(
@@ -82,11 +76,7 @@ async fn confirm(
     proof: v1::ProofOfDelivery,
 ) -> Result<v1::ConfirmDeliveryResponse, tonic::Status> {
     client
-        .confirm_delivery(v1::ConfirmDeliveryRequest {
-            request_id: format!("confirm-{}", uuid::Uuid::now_v7()),
-            delivery_id: delivery_id.into(),
-            proof: Some(proof),
-        })
+        .confirm_delivery(handover(&format!("confirm-{}", uuid::Uuid::now_v7()), delivery_id, proof))
         .await
         .map(tonic::Response::into_inner)
 }
@@ -95,9 +85,7 @@ async fn confirm(
 async fn bad_requests_name_every_offending_field() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = server.client(hub_lead()).await;
 
     client
         .register_courier(v1::RegisterCourierRequest {
@@ -222,9 +210,7 @@ async fn an_incomplete_proof_of_delivery_is_refused_field_by_field() {
 async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_precondition() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = server.client(hub_lead()).await;
 
     client
         .get_delivery(v1::GetDeliveryRequest {
@@ -279,9 +265,7 @@ async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_preconditio
 async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = server.client(hub_lead()).await;
     let log = open_log(&nats).await;
 
     let request = v1::RegisterCourierRequest {
@@ -321,9 +305,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
 async fn the_courier_app_lists_deliveries_its_route_and_couriers() {
     let nats = NatsServer::start();
     let server = start_delivery(&nats).await;
-    let mut client = server
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = server.client(hub_lead()).await;
     let kim = register(&mut client, "courier-kim", "Kim", &["Munich", "Augsburg"]).await;
     let lea = register(&mut client, "courier-lea", "Lea", &["Munich"]).await;
     let in_munich = scheduled_delivery(&nats, &mut client, "Munich").await;
@@ -411,23 +393,20 @@ async fn the_courier_app_lists_deliveries_its_route_and_couriers() {
         .into_inner();
     assert!(long_ago.stops.is_empty());
 
-    let couriers = client
-        .list_couriers(v1::ListCouriersRequest { zone: "augsburg".into(), ..Default::default() })
-        .await
-        .expect("couriers")
-        .into_inner()
-        .couriers;
+    let couriers =
+        list_couriers(&mut client, v1::ListCouriersRequest { zone: "augsburg".into(), ..Default::default() })
+            .await;
     assert_eq!(couriers.len(), 1);
     assert_eq!(couriers[0].courier_id, courier_id(&kim));
     assert_eq!(couriers[0].open_tasks, 2);
-    let all = client
-        .list_couriers(v1::ListCouriersRequest::default())
-        .await
-        .expect("couriers")
-        .into_inner()
-        .couriers;
+    let all = list_couriers(&mut client, v1::ListCouriersRequest::default()).await;
     assert_eq!(all.len(), 2);
     assert!(all.iter().any(|courier| courier.courier_id == courier_id(&lea)));
+}
+
+/// The couriers ListCouriers answers `request` with.
+async fn list_couriers(client: &mut Client, request: v1::ListCouriersRequest) -> Vec<v1::Courier> {
+    client.list_couriers(request).await.expect("couriers").into_inner().couriers
 }
 
 fn assigned_courier(response: v1::AssignCourierResponse) -> String {

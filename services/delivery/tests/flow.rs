@@ -8,23 +8,39 @@ mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
+use waybill_fixtures::Caller;
 use waybill_fixtures::Refusal;
-use waybill_fixtures::{Caller, Role};
 
 use support::{
-    IntakeClient, arrived_at_hub, delivery_events, open_log, placement, proof_at, register_kim,
-    start_delivery, start_intake, wait_scheduled,
+    Delivery, IntakeClient, arrived_at_hub, delivery_events, delivery_now, departure, handover, hub_lead,
+    open_log, placement, proof_at, register_kim, start_delivery, start_intake, wait_scheduled,
 };
 use waybill_delivery::commands::{DeliveryRunner, SystemClock};
 use waybill_delivery::domain::Policy;
 use waybill_delivery::read_model::DeliveryBook;
 use waybill_delivery::{reactions, server};
-use waybill_eventlog::Projector;
+use waybill_eventlog::{EventLog, Projector};
 use waybill_proto::v1::{self, delivery_event::Event};
 use waybill_testkit::{InProcess, NatsServer, eventually};
 
 fn seconds(at: Option<&prost_types::Timestamp>) -> i64 {
     at.map(|at| at.seconds).unwrap_or_default()
+}
+
+/// Intake and delivery on a nats-server of their own, and the log to write dispatch's facts on.
+struct IntakeAndDelivery {
+    nats: NatsServer,
+    intake: InProcess<IntakeClient>,
+    delivery: Delivery,
+    log: EventLog,
+}
+
+async fn intake_and_delivery() -> IntakeAndDelivery {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let delivery = start_delivery(&nats).await;
+    let log = open_log(&nats).await;
+    IntakeAndDelivery { nats, intake, delivery, log }
 }
 
 /// Places an order through intake and waits until intake accepted it; returns its id.
@@ -49,17 +65,12 @@ async fn accepted_order(
 
 #[tokio::test]
 async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a_notification() {
-    let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    let delivery = start_delivery(&nats).await;
-    let log = open_log(&nats).await;
+    let IntakeAndDelivery { nats, intake, delivery, log } = intake_and_delivery().await;
     let order_id = accepted_order(&intake, "place-1", "Munich", v1::ServiceLevel::Express).await;
 
     let arrived_at = chrono::Utc::now() - chrono::Duration::minutes(5);
     let arrival = arrived_at_hub(&log, &order_id, arrived_at).await;
-    let mut client = delivery
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = delivery.client(hub_lead()).await;
     let scheduled = wait_scheduled(&mut client, &order_id).await;
 
     assert_eq!(scheduled.status, v1::DeliveryStatus::Scheduled as i32);
@@ -117,16 +128,8 @@ async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a
     // ...and neither does a restart, which replays the log and resumes the consumer.
     delivery.stop().await;
     let delivery = start_delivery(&nats).await;
-    let mut client = delivery
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
-    let again = client
-        .get_delivery(v1::GetDeliveryRequest { delivery_id: order_id.clone(), min_position: 0 })
-        .await
-        .expect("still there")
-        .into_inner()
-        .delivery
-        .expect("delivery");
+    let mut client = delivery.client(hub_lead()).await;
+    let again = delivery_now(&mut client, &order_id).await;
     assert_eq!(again.version, scheduled.version);
     assert_eq!(delivery_events(&log, &subject).await.len(), 1, "nothing written twice");
     assert_eq!(delivery_events(&log, &notices).await.len(), 1, "nobody told twice");
@@ -134,14 +137,9 @@ async fn an_arrival_at_the_hub_schedules_the_delivery_once_with_its_window_and_a
 
 #[tokio::test]
 async fn a_delivered_order_has_its_proof_of_delivery_on_the_log() {
-    let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    let delivery = start_delivery(&nats).await;
-    let log = open_log(&nats).await;
+    let IntakeAndDelivery { nats: _nats, intake, delivery, log } = intake_and_delivery().await;
     let order_id = accepted_order(&intake, "place-2", "Munich", v1::ServiceLevel::Standard).await;
-    let mut client = delivery
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = delivery.client(hub_lead()).await;
     let courier_id = register_kim(&mut client, "MUNICH").await;
 
     arrived_at_hub(&log, &order_id, chrono::Utc::now()).await;
@@ -160,20 +158,10 @@ async fn a_delivered_order_has_its_proof_of_delivery_on_the_log() {
         Some(courier_id.clone()),
         "the zone matches in any case"
     );
-    client
-        .start_delivery(v1::StartDeliveryRequest {
-            request_id: "start-1".into(),
-            delivery_id: order_id.clone(),
-        })
-        .await
-        .expect("out for delivery");
+    client.start_delivery(departure("start-1", &order_id)).await.expect("out for delivery");
     let proof = proof_at(chrono::Utc::now());
     let confirmed = client
-        .confirm_delivery(v1::ConfirmDeliveryRequest {
-            request_id: "confirm-1".into(),
-            delivery_id: order_id.clone(),
-            proof: Some(proof.clone()),
-        })
+        .confirm_delivery(handover("confirm-1", &order_id, proof.clone()))
         .await
         .expect("delivered")
         .into_inner();
@@ -225,15 +213,10 @@ async fn a_delivered_order_has_its_proof_of_delivery_on_the_log() {
 
 #[tokio::test]
 async fn a_redirected_order_moves_its_scheduled_delivery() {
-    let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    let delivery = start_delivery(&nats).await;
-    let log = open_log(&nats).await;
+    let IntakeAndDelivery { nats: _nats, intake, delivery, log } = intake_and_delivery().await;
     let order_id = accepted_order(&intake, "place-3", "Munich", v1::ServiceLevel::Standard).await;
     arrived_at_hub(&log, &order_id, chrono::Utc::now()).await;
-    let mut client = delivery
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = delivery.client(hub_lead()).await;
     wait_scheduled(&mut client, &order_id).await;
 
     let mut orders = intake.client(Caller::customer_service("clerk")).await;
@@ -281,9 +264,7 @@ async fn a_return_arriving_at_a_hub_schedules_no_delivery() {
     let later = uuid::Uuid::now_v7().to_string();
     support::order_placed(&log, &later, "Munich", v1::ServiceLevel::Standard).await;
     arrived_at_hub(&log, &later, chrono::Utc::now()).await;
-    let mut client = delivery
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = delivery.client(hub_lead()).await;
     wait_scheduled(&mut client, &later).await;
     for id in [&order_id, &return_id] {
         client

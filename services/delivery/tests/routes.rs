@@ -7,8 +7,8 @@ mod support;
 
 use chrono::{Duration, Utc};
 use support::{
-    Client, arrived_at_hub, delivery_events, open_log, order_placed_to, party, party_at, register_kim,
-    start_delivery, wait_scheduled,
+    Client, arrived_at_hub, delivery_events, delivery_now, departure, open_log, order_placed_to, party,
+    party_at, register_kim, start_delivery, wait_scheduled,
 };
 use tonic::Code;
 use waybill_eventlog::EventLog;
@@ -74,8 +74,30 @@ fn plan_request(
     }
 }
 
+/// Plans the courier's run (request `request_id`) for a van of `capacity` stops; the run planned.
+async fn planned_route(
+    client: &mut Client,
+    request_id: &str,
+    courier_id: &str,
+    capacity: u32,
+) -> v1::CourierRoute {
+    let planned =
+        client.plan_courier_route(plan_request(request_id, courier_id, constraints(capacity))).await;
+    planned.expect("planned").into_inner().route.expect("a route")
+}
+
 fn route_subject(courier_id: &str) -> String {
     format!("waybill.delivery.route.{courier_id}_{}", Utc::now().format("%Y-%m-%d"))
+}
+
+/// Waits for the courier's `n`th route event (from 0) and returns the run it planned.
+async fn nth_plan(log: &EventLog, courier_id: &str, n: usize, what: &str) -> v1::CourierRoute {
+    let subject = route_subject(courier_id);
+    eventually(what, async || match delivery_events(log, &subject).await.get(n)? {
+        (_, v1::delivery_event::Event::RoutePlanned(planned)) => planned.route.clone(),
+        _ => None,
+    })
+    .await
 }
 
 fn order_of(route: &v1::CourierRoute) -> Vec<String> {
@@ -99,9 +121,7 @@ async fn a_planned_day_orders_the_stops_and_gives_each_its_eta_on_the_log() {
     let near = stop(&log, &mut client, &kim, Some(east(1.0))).await;
     let middle = stop(&log, &mut client, &kim, Some(east(4.0))).await;
 
-    let planned =
-        client.plan_courier_route(plan_request("plan-1", &kim, constraints(10))).await.expect("planned");
-    let route = planned.into_inner().route.expect("a route");
+    let route = planned_route(&mut client, "plan-1", &kim, 10).await;
     let order = order_of(&route);
     assert_eq!(order.len(), 3);
     assert!([&near, &middle, &far].iter().all(|id| order.contains(id)), "{order:?}");
@@ -142,13 +162,7 @@ async fn a_planned_day_orders_the_stops_and_gives_each_its_eta_on_the_log() {
     let listed: Vec<String> = answer.stops.iter().map(|stop| stop.delivery_id.clone()).collect();
     assert_eq!(listed, order);
     assert_eq!(answer.plan.map(|plan| order_of(&plan)), Some(order.clone()));
-    let first = client
-        .get_delivery(v1::GetDeliveryRequest { delivery_id: order[0].clone(), min_position: 0 })
-        .await
-        .expect("delivery")
-        .into_inner()
-        .delivery
-        .expect("a delivery");
+    let first = delivery_now(&mut client, &order[0]).await;
     assert_eq!(first.eta.map(|eta| (eta.sequence, eta.eta)), Some((1, route.stops[0].eta)));
 
     // The same request again answers as the first time and writes nothing more.
@@ -166,13 +180,7 @@ async fn a_van_too_small_leaves_stops_unplanned_and_says_so() {
     for km in [1.0, 2.0, 3.0] {
         stop(&log, &mut client, &kim, Some(east(km))).await;
     }
-    let route = client
-        .plan_courier_route(plan_request("plan-small", &kim, constraints(2)))
-        .await
-        .expect("planned")
-        .into_inner()
-        .route
-        .expect("a route");
+    let route = planned_route(&mut client, "plan-small", &kim, 2).await;
     assert_eq!((route.stops.len(), route.unplanned.len()), (2, 1), "{route:?}");
     assert!(route.unplanned[0].reason.contains("capacity"), "{:?}", route.unplanned);
 }
@@ -255,21 +263,12 @@ async fn a_failed_attempt_and_a_new_stop_replan_the_rest_of_the_run() {
         stop(&log, &mut client, &kim, Some(east(2.0))).await,
         stop(&log, &mut client, &kim, Some(east(3.0))).await,
     ];
-    let route = client
-        .plan_courier_route(plan_request("plan-3", &kim, constraints(10)))
-        .await
-        .expect("planned")
-        .into_inner()
-        .route
-        .expect("a route");
+    let route = planned_route(&mut client, "plan-3", &kim, 10).await;
     let first = route.stops[0].delivery_id.clone();
 
     // The courier leaves with the first stop and fails there.
     let mut courier = server.client(Caller::courier("kim", &kim)).await;
-    courier
-        .start_delivery(v1::StartDeliveryRequest { request_id: "start-1".into(), delivery_id: first.clone() })
-        .await
-        .expect("started");
+    courier.start_delivery(departure("start-1", &first)).await.expect("started");
     courier
         .record_failed_attempt(v1::RecordFailedAttemptRequest {
             request_id: "fail-1".into(),
@@ -280,15 +279,7 @@ async fn a_failed_attempt_and_a_new_stop_replan_the_rest_of_the_run() {
         })
         .await
         .expect("failed attempt recorded");
-    let subject = route_subject(&kim);
-    let replanned = eventually("the run re-planned after the failed attempt", async || {
-        let events = delivery_events(&log, &subject).await;
-        match events.get(1)? {
-            (_, v1::delivery_event::Event::RoutePlanned(planned)) => planned.route.clone(),
-            _ => None,
-        }
-    })
-    .await;
+    let replanned = nth_plan(&log, &kim, 1, "the run re-planned after the failed attempt").await;
     assert_eq!(replanned.reason, i32::from(v1::RoutePlanReason::AttemptFailed));
     let rest = order_of(&replanned);
     assert_eq!(rest.len(), 2, "{rest:?}");
@@ -297,25 +288,12 @@ async fn a_failed_attempt_and_a_new_stop_replan_the_rest_of_the_run() {
     let kms = [1.0, 2.0, 3.0];
     let failed_km = stops.iter().zip(kms).find(|(id, _)| **id == first).map(|(_, km)| km).expect("a stop");
     assert_eq!(replanned.starts_from, Some(point(east(failed_km))));
-    let gone = client
-        .get_delivery(v1::GetDeliveryRequest { delivery_id: first.clone(), min_position: 0 })
-        .await
-        .expect("delivery")
-        .into_inner()
-        .delivery
-        .expect("a delivery");
+    let gone = delivery_now(&mut client, &first).await;
     assert_eq!(gone.eta, None, "the failed stop is off today's run");
 
     // A new stop for Kim joins the rest of the run.
     let added = stop(&log, &mut client, &kim, Some(east(2.5))).await;
-    let with_new = eventually("the run re-planned with the new stop", async || {
-        let events = delivery_events(&log, &subject).await;
-        match events.get(2)? {
-            (_, v1::delivery_event::Event::RoutePlanned(planned)) => planned.route.clone(),
-            _ => None,
-        }
-    })
-    .await;
+    let with_new = nth_plan(&log, &kim, 2, "the run re-planned with the new stop").await;
     assert_eq!(with_new.reason, i32::from(v1::RoutePlanReason::StopAdded));
     assert!(order_of(&with_new).contains(&added) && order_of(&with_new).len() == 3, "{with_new:?}");
     let eta = eventually("the new stop's eta", async || {

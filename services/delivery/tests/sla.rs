@@ -6,11 +6,10 @@ mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
-use waybill_fixtures::{Caller, Role};
 
 use support::{
-    Delivery, ManualClock, arrived_at_hub, delivery_events, open_log, order_placed, register_kim,
-    wait_scheduled,
+    Delivery, ManualClock, arrived_at_hub, delivery_events, departure, hub_lead, open_log, order_placed,
+    register_kim, wait_scheduled,
 };
 use waybill_delivery::server::Settings;
 use waybill_eventlog::EventLog;
@@ -66,9 +65,7 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
     let order_id = uuid::Uuid::now_v7().to_string();
     order_placed(&log, &order_id, "Munich", v1::ServiceLevel::SameDay).await;
     arrived_at_hub(&log, &order_id, arrived_at).await;
-    let mut client = first
-        .client(Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim"))
-        .await;
+    let mut client = first.client(hub_lead()).await;
     let scheduled = wait_scheduled(&mut client, &order_id).await;
     let window_end =
         scheduled.promised_window.and_then(|window| window.end).map(|end| end.seconds).expect("an end");
@@ -101,13 +98,7 @@ async fn two_replicas_raise_one_delay_per_missed_window() {
         })
         .await
         .expect("assigned");
-    client
-        .start_delivery(v1::StartDeliveryRequest {
-            request_id: "start-1".into(),
-            delivery_id: order_id.clone(),
-        })
-        .await
-        .expect("started");
+    client.start_delivery(departure("start-1", &order_id)).await.expect("started");
     let failed = client
         .record_failed_attempt(v1::RecordFailedAttemptRequest {
             request_id: "fail-1".into(),

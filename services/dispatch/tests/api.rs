@@ -8,8 +8,8 @@ use waybill_fixtures::Refusal;
 use waybill_fixtures::{Caller, Role};
 
 use support::{
-    Dispatch, System, dispatcher, picked_up_task, place_order, record_delivery, register_driver,
-    register_vehicle, task_subject, violated_fields, wait_for_task,
+    Dispatch, System, assignment, dispatcher, exception_report, picked_up_task, place_order, planned_order,
+    record_delivery, register_driver, register_vehicle, task_subject, violated_fields, wait_for_task,
 };
 use tonic::Code;
 use uuid::Uuid;
@@ -96,13 +96,7 @@ async fn unknown_tasks_vehicles_and_exceptions_are_not_found() {
     let missing =
         dispatch.get_vehicle(v1::GetVehicleRequest { vehicle_id: nobody.clone(), min_position: 0 }).await;
     assert_eq!(missing.expect_err("no vehicle").code(), Code::NotFound);
-    let missing = dispatch
-        .assign_task(v1::AssignTaskRequest {
-            request_id: "a-1".into(),
-            task_id: nobody.clone(),
-            ..Default::default()
-        })
-        .await;
+    let missing = dispatch.assign_task(assignment("a-1", &nobody)).await;
     assert_eq!(missing.expect_err("no task").code(), Code::NotFound);
     let missing = dispatch
         .retire_vehicle(v1::RetireVehicleRequest {
@@ -113,16 +107,9 @@ async fn unknown_tasks_vehicles_and_exceptions_are_not_found() {
         .await;
     assert_eq!(missing.expect_err("no vehicle").code(), Code::NotFound);
 
-    let mut intake = system.intake(Caller::customer_service("shop")).await;
-    let order_id = place_order(&mut intake, "place-1").await;
-    wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    let order_id = planned_order(&system, &mut dispatch).await;
     let missing = dispatch
-        .assign_task(v1::AssignTaskRequest {
-            request_id: "a-2".into(),
-            task_id: order_id.clone(),
-            vehicle_id: nobody.clone(),
-            driver_id: String::new(),
-        })
+        .assign_task(v1::AssignTaskRequest { vehicle_id: nobody.clone(), ..assignment("a-2", &order_id) })
         .await
         .refused(Code::NotFound, "no such vehicle");
     assert!(missing.message().contains(&nobody), "{}", missing.message());
@@ -140,10 +127,8 @@ async fn unknown_tasks_vehicles_and_exceptions_are_not_found() {
 #[tokio::test]
 async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_again() {
     let system = System::start().await;
-    let mut intake = system.intake(Caller::customer_service("shop")).await;
     let mut dispatch = system.dispatch(dispatcher()).await;
-    let order_id = place_order(&mut intake, "place-1").await;
-    wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    let order_id = planned_order(&system, &mut dispatch).await;
 
     let elsewhere = register_vehicle(&mut dispatch, "van-hh", v1::VehicleKind::Van, "Hamburg", 10_000).await;
     let van = register_vehicle(&mut dispatch, "van-b", v1::VehicleKind::Van, "berlin", 100_000).await;
@@ -158,12 +143,7 @@ async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_ag
     assert!(too_early.message().contains("planned"), "{}", too_early.message());
 
     let assigned = dispatch
-        .assign_task(v1::AssignTaskRequest {
-            request_id: "assign-1".into(),
-            task_id: order_id.clone(),
-            vehicle_id: String::new(),
-            driver_id: driver.clone(),
-        })
+        .assign_task(v1::AssignTaskRequest { driver_id: driver.clone(), ..assignment("assign-1", &order_id) })
         .await
         .expect("assigned")
         .into_inner();
@@ -308,30 +288,24 @@ async fn a_task_travels_to_the_hub_on_a_van_from_its_depot_which_is_then_free_ag
 #[tokio::test]
 async fn a_retried_request_gets_the_same_answer_and_writes_once() {
     let system = System::start().await;
-    let mut intake = system.intake(Caller::customer_service("shop")).await;
     let mut dispatch = system.dispatch(dispatcher()).await;
-    let order_id = place_order(&mut intake, "place-1").await;
-    wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    let order_id = planned_order(&system, &mut dispatch).await;
     let van = register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
 
-    let assign = v1::AssignTaskRequest {
-        request_id: "assign-1".into(),
-        task_id: order_id.clone(),
-        ..Default::default()
-    };
+    let assign = assignment("assign-1", &order_id);
     let first = dispatch.assign_task(assign.clone()).await.expect("assigned").into_inner();
     let again = dispatch.assign_task(assign).await.expect("the same answer").into_inner();
     assert_eq!(again.position, first.position);
     assert_eq!(again.task.map(|task| task.vehicle_id), Some(van.clone()));
     assert_eq!(weight(&vehicle(&mut dispatch, &van, again.position).await), 6_000, "loaded once");
 
-    let report = v1::ReportExceptionRequest {
-        request_id: "report-1".into(),
-        task_id: order_id.clone(),
-        kind: v1::ExceptionKind::Weather.into(),
-        severity: v1::Severity::Low.into(),
-        description: "snow on the A9".into(),
-    };
+    let report = exception_report(
+        "report-1",
+        &order_id,
+        v1::ExceptionKind::Weather,
+        v1::Severity::Low,
+        "snow on the A9",
+    );
     let first = dispatch.report_exception(report.clone()).await.expect("reported").into_inner();
     let again = dispatch.report_exception(report).await.expect("the same answer").into_inner();
     assert_eq!((again.exception_id, again.position), (first.exception_id, first.position));
@@ -353,17 +327,9 @@ async fn a_breakdown_moves_the_task_to_another_vehicle_and_is_resolved() {
     let spare =
         register_vehicle(&mut dispatch, "truck-1", v1::VehicleKind::Truck, "Leipzig", 1_000_000).await;
 
-    let reported = dispatch
-        .report_exception(v1::ReportExceptionRequest {
-            request_id: "report-1".into(),
-            task_id: task_id.clone(),
-            kind: v1::ExceptionKind::Breakdown.into(),
-            severity: v1::Severity::High.into(),
-            description: "gearbox".into(),
-        })
-        .await
-        .expect("reported")
-        .into_inner();
+    let breakdown =
+        exception_report("report-1", &task_id, v1::ExceptionKind::Breakdown, v1::Severity::High, "gearbox");
+    let reported = dispatch.report_exception(breakdown).await.expect("reported").into_inner();
     let exception_id = reported.exception_id.clone();
     assert!(!exception_id.is_empty());
 
@@ -413,11 +379,9 @@ async fn a_breakdown_moves_the_task_to_another_vehicle_and_is_resolved() {
 #[tokio::test]
 async fn a_delivered_order_comes_back_on_a_reverse_task_of_its_own() {
     let system = System::start().await;
-    let mut intake = system.intake(Caller::customer_service("shop")).await;
     let mut dispatch =
         system.dispatch(Caller::with_roles("aftersales", &[Role::AfterSalesAgent, Role::Dispatcher])).await;
-    let order_id = place_order(&mut intake, "place-1").await;
-    wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    let order_id = planned_order(&system, &mut dispatch).await;
     let return_id = Uuid::now_v7().to_string();
     let request = v1::RequestReverseShipmentRequest {
         request_id: "return-1".into(),
@@ -470,10 +434,8 @@ async fn a_delivered_order_comes_back_on_a_reverse_task_of_its_own() {
 #[tokio::test]
 async fn an_unavailable_or_retired_driver_is_not_given_a_trip() {
     let system = System::start().await;
-    let mut intake = system.intake(Caller::customer_service("shop")).await;
     let mut dispatch = system.dispatch(dispatcher()).await;
-    let order_id = place_order(&mut intake, "place-1").await;
-    wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    let order_id = planned_order(&system, &mut dispatch).await;
     register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
     let driver = Uuid::now_v7().to_string();
     let registered = dispatch

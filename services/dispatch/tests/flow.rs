@@ -4,10 +4,8 @@
 
 mod support;
 
-use support::{System, dispatcher, place_order, record_on_order, task_subject, wait_for_task};
-use waybill_dispatch::commands::Runners;
+use support::{System, dispatcher, place_order, planned_order, record_on_order, task_subject, wait_for_task};
 use waybill_dispatch::reactions;
-use waybill_dispatch::server::Settings;
 use waybill_fixtures::Caller;
 use waybill_fixtures::cancellation;
 use waybill_proto::v1::{self, TaskStatus};
@@ -70,10 +68,8 @@ async fn an_accepted_order_becomes_a_task_that_follows_cancel_restore_and_amend(
 #[tokio::test]
 async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
     let system = System::start().await;
-    let mut intake = system.intake(Caller::customer_service("alice")).await;
     let mut dispatch = system.dispatch(dispatcher()).await;
-    let order_id = place_order(&mut intake, "place-1").await;
-    wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    let order_id = planned_order(&system, &mut dispatch).await;
 
     // The acceptance, exactly as the consumer delivered it, handed to the reaction again.
     let log = system.log().await;
@@ -84,8 +80,7 @@ async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
         .into_iter()
         .find(|event| event.event_type == "waybill.intake.order_accepted.v1")
         .expect("intake accepted the order");
-    let runners = Runners::start(&Settings::default(), system.nats.client().await).await.expect("runners");
-    runners.tasks.model.wait_caught_up(std::time::Duration::from_secs(10)).await.expect("caught up");
+    let runners = system.caught_up_runners().await;
     for _ in 0..2 {
         reactions::react_to_order(runners.tasks.clone(), accepted.clone()).await.expect("handled again");
     }

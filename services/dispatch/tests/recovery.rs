@@ -4,7 +4,10 @@
 
 mod support;
 
-use support::{dispatcher, place_order, register_vehicle, start_dispatch, start_intake, wait_for_task};
+use support::{
+    assignment, dispatcher, exception_report, place_order, register_vehicle, start_dispatch, start_intake,
+    wait_for_task,
+};
 use waybill_fixtures::Caller;
 use waybill_proto::v1;
 use waybill_testkit::NatsServer;
@@ -20,26 +23,10 @@ async fn a_restarted_dispatch_answers_as_before_and_catches_up_with_missed_order
     let first = place_order(&mut orders, "place-1").await;
     wait_for_task(&mut fleet, &first, |_| true).await;
     let van = register_vehicle(&mut fleet, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
-    let assigned = fleet
-        .assign_task(v1::AssignTaskRequest {
-            request_id: "assign-1".into(),
-            task_id: first.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("assigned")
-        .into_inner();
-    let reported = fleet
-        .report_exception(v1::ReportExceptionRequest {
-            request_id: "report-1".into(),
-            task_id: first.clone(),
-            kind: v1::ExceptionKind::Weather.into(),
-            severity: v1::Severity::Medium.into(),
-            description: "fog".into(),
-        })
-        .await
-        .expect("reported")
-        .into_inner();
+    let assigned = fleet.assign_task(assignment("assign-1", &first)).await.expect("assigned").into_inner();
+    let weather =
+        exception_report("report-1", &first, v1::ExceptionKind::Weather, v1::Severity::Medium, "fog");
+    let reported = fleet.report_exception(weather).await.expect("reported").into_inner();
     let before = reported.task.expect("task");
     let van_before = fleet
         .get_vehicle(v1::GetVehicleRequest { vehicle_id: van.clone(), min_position: assigned.position })

@@ -4,12 +4,9 @@
 
 mod support;
 
-use support::{System, dispatcher, place_order, record_delivery, wait_for_task};
+use support::{System, dispatcher, planned_order, record_delivery, wait_for_task};
 use uuid::Uuid;
-use waybill_dispatch::commands::Runners;
 use waybill_dispatch::reactions;
-use waybill_dispatch::server::Settings;
-use waybill_fixtures::Caller;
 use waybill_proto::v1::{self, after_sales_event, event_envelope::Payload};
 
 /// After-sales' `ReturnPickupRequested`, built from the public contract as after-sales
@@ -29,24 +26,14 @@ async fn request_pickup(system: &System, order_id: &str, return_id: &str) {
     });
     let subject = format!("waybill.aftersales.return.{order_id}.{return_id}");
     let event_type = "waybill.aftersales.return_pickup_requested.v1";
-    waybill_fixtures::foreign::append(
-        &system.log().await,
-        &subject,
-        order_id,
-        event_type,
-        chrono::Utc::now(),
-        payload,
-    )
-    .await;
+    waybill_fixtures::foreign::append_now(&system.log().await, &subject, order_id, event_type, payload).await;
 }
 
 #[tokio::test]
 async fn an_approved_return_gets_its_reverse_task_by_itself_once() {
     let system = System::start().await;
-    let mut intake = system.intake(Caller::customer_service("shop")).await;
     let mut dispatch = system.dispatch(dispatcher()).await;
-    let order_id = place_order(&mut intake, "place-1").await;
-    wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    let order_id = planned_order(&system, &mut dispatch).await;
     record_delivery(&system, &order_id).await;
     let return_id = Uuid::now_v7().to_string();
 
@@ -68,8 +55,7 @@ async fn an_approved_return_gets_its_reverse_task_by_itself_once() {
         .expect("the return's history")
         .pop()
         .expect("the pickup request");
-    let runners = Runners::start(&Settings::default(), system.nats.client().await).await.expect("runners");
-    runners.tasks.model.wait_caught_up(std::time::Duration::from_secs(10)).await.expect("caught up");
+    let runners = system.caught_up_runners().await;
     for _ in 0..2 {
         reactions::plan_reverse_shipment(runners.tasks.clone(), pickup.clone()).await.expect("handled again");
     }

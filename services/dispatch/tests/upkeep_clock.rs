@@ -23,8 +23,8 @@ use waybill_testkit::{InProcess, NatsServer, eventually};
 use waybill_types::Timestamp;
 
 use support::{
-    Dispatch, System, dispatcher, place_order, register_driver, register_vehicle, start_intake, task_subject,
-    vehicle_subject, wait_for_task,
+    Dispatch, System, assignment, dispatcher, planned_order, register_driver, register_vehicle, start_intake,
+    task_subject, vehicle_subject,
 };
 
 fn replica(clock: &ManualClock) -> Settings {
@@ -79,11 +79,8 @@ async fn an_overdue_van_is_reminded_of_once_refused_by_hand_and_passed_over_auto
     let first = InProcess::start(&nats, server::run, replica(&clock)).await;
     let second: InProcess<Dispatch> = InProcess::start(&nats, server::run, replica(&clock)).await;
     let system = System { nats, intake, dispatch: first };
-    let mut intake = system.intake(Caller::customer_service("shop")).await;
     let mut dispatch = system.dispatch(dispatcher()).await;
-
-    let order_id = place_order(&mut intake, "place-1").await;
-    wait_for_task(&mut dispatch, &order_id, |_| true).await;
+    let order_id = planned_order(&system, &mut dispatch).await;
     // The snug van is the best fit for the order (6 kg); the roomy one the fallback.
     let snug = register_vehicle(&mut dispatch, "van-snug", v1::VehicleKind::Van, "Berlin", 10_000).await;
     let roomy = register_vehicle(&mut dispatch, "van-roomy", v1::VehicleKind::Van, "Berlin", 500_000).await;
@@ -134,10 +131,9 @@ async fn an_overdue_van_is_reminded_of_once_refused_by_hand_and_passed_over_auto
     );
     let refused = dispatch
         .assign_task(v1::AssignTaskRequest {
-            request_id: "assign-snug".into(),
-            task_id: order_id.clone(),
             vehicle_id: snug.clone(),
             driver_id: driver.clone(),
+            ..assignment("assign-snug", &order_id)
         })
         .await
         .refused(Code::FailedPrecondition, "the van is overdue");
@@ -155,10 +151,8 @@ async fn an_overdue_van_is_reminded_of_once_refused_by_hand_and_passed_over_auto
     // Automatic assignment passes over it for the roomy van.
     let assigned = dispatch
         .assign_task(v1::AssignTaskRequest {
-            request_id: "assign-auto".into(),
-            task_id: order_id.clone(),
-            vehicle_id: String::new(),
             driver_id: driver.clone(),
+            ..assignment("assign-auto", &order_id)
         })
         .await
         .expect("assigned")

@@ -7,7 +7,7 @@ use waybill_fixtures::Refusal;
 use waybill_fixtures::cancellation;
 use waybill_fixtures::{Caller, Role};
 
-use support::{cargo, placement, start_intake, wait_until};
+use support::{cargo, placement, positions_of, start_intake, track_order, wait_until};
 use tonic::Code;
 use waybill_proto::status::field_violations;
 use waybill_proto::v1::{self, OrderStatus};
@@ -72,14 +72,7 @@ async fn a_placed_order_is_reviewed_by_hand_and_tracked() {
     let reviewed = reviewer.review_order(review).await.expect("reviewed").into_inner();
     assert_eq!(reviewed.order.as_ref().map(v1::Order::status), Some(OrderStatus::Accepted));
 
-    let track = client
-        .track_order(v1::TrackOrderRequest {
-            order_id: order.order_id.clone(),
-            min_position: reviewed.position,
-        })
-        .await
-        .expect("tracked")
-        .into_inner();
+    let track = track_order(&mut client, &order.order_id, reviewed.position).await;
     let types: Vec<&str> = track.timeline.iter().map(|entry| entry.event_type.as_str()).collect();
     assert_eq!(
         types,
@@ -158,11 +151,7 @@ async fn a_retried_request_gets_the_same_answer_and_writes_once() {
     assert_eq!(late_retry.position, first.position);
     assert_eq!(late_retry.order.as_ref().map(v1::Order::status), Some(OrderStatus::Placed));
 
-    let track = client
-        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: 0 })
-        .await
-        .expect("tracked")
-        .into_inner();
+    let track = track_order(&mut client, &order_id, 0).await;
     let placed_events =
         track.timeline.iter().filter(|entry| entry.event_type == "waybill.intake.order_placed.v1").count();
     assert_eq!(placed_events, 1);
@@ -210,20 +199,8 @@ async fn concurrent_amendments_are_serialised_and_none_is_lost() {
         }
     }
     assert!(succeeded >= 1);
-    let track = client
-        .track_order(v1::TrackOrderRequest {
-            order_id: order_id.clone(),
-            min_position: positions.iter().copied().max().unwrap_or(0),
-        })
-        .await
-        .expect("tracked")
-        .into_inner();
-    let amended: Vec<u64> = track
-        .timeline
-        .iter()
-        .filter(|entry| entry.event_type == "waybill.intake.order_amended.v1")
-        .map(|entry| entry.position)
-        .collect();
+    let track = track_order(&mut client, &order_id, positions.iter().copied().max().unwrap_or(0)).await;
+    let amended = positions_of(&track.timeline, "waybill.intake.order_amended.v1");
     assert_eq!(amended.len(), succeeded, "every successful amendment is on the log, nothing else");
     assert_eq!(amended.iter().copied().collect::<HashSet<_>>(), positions);
 }

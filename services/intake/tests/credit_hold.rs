@@ -14,7 +14,7 @@ use waybill_testkit::NatsServer;
 async fn append_crm_event(log: &EventLog, customer_id: &str, event_type: &str, event: crm_event::Event) {
     let subject = format!("waybill.crm.customer.{customer_id}");
     let payload = Payload::Crm(v1::CrmEvent { event: Some(event) });
-    waybill_fixtures::foreign::append(log, &subject, "", event_type, chrono::Utc::now(), payload).await;
+    waybill_fixtures::foreign::append_now(log, &subject, "", event_type, payload).await;
 }
 
 /// Places the standard order for `customer_id` and waits until intake has decided on it.

@@ -6,7 +6,7 @@ mod support;
 
 use bytes::Bytes;
 use prost::Message;
-use support::{Client, Intake, placement, start_intake, wait_until};
+use support::{Client, Intake, placement, positions_of, start_intake, track_order, wait_until};
 use tonic::Code;
 use waybill_eventlog::{EventLog, NewEvent, subject};
 use waybill_fixtures::Refusal;
@@ -33,9 +33,7 @@ async fn append_fact(
 /// Appends one event about `order_id` on `subject` (whose last token is the aggregate id),
 /// as its owner would; returns its position.
 async fn append_on(log: &EventLog, subject: &str, order_id: &str, event_type: &str, payload: Payload) -> u64 {
-    waybill_fixtures::foreign::append(log, subject, order_id, event_type, chrono::Utc::now(), payload)
-        .await
-        .position
+    waybill_fixtures::foreign::append_now(log, subject, order_id, event_type, payload).await.position
 }
 
 fn aftersales(event: after_sales_event::Event) -> Payload {
@@ -151,22 +149,14 @@ async fn pickup_closes_amendments_and_a_delivered_order_shows_its_proof_in_the_t
         "delivery",
         &order_id,
         "waybill.delivery.delivery_completed.v1",
-        delivery(delivery_event::Event::DeliveryCompleted(v1::DeliveryCompleted {
-            proof: Some(handover_proof.clone()),
-            on_time: true,
-            first_attempt: true,
-        })),
+        delivery_completed(handover_proof.clone()),
     )
     .await;
     let delivered =
         wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::Delivered).await;
     assert!(delivered.version > completed, "the delivery is recorded on the order after delivery's event");
 
-    let tracked = client
-        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: delivered.version })
-        .await
-        .expect("tracked")
-        .into_inner();
+    let tracked = track_order(&mut client, &order_id, delivered.version).await;
     let services: Vec<&str> = tracked.timeline.iter().map(|entry| entry.service.as_str()).collect();
     assert!(services.contains(&"dispatch") && services.contains(&"delivery"), "{services:?}");
     let positions: Vec<u64> = tracked.timeline.iter().map(|entry| entry.position).collect();
@@ -222,17 +212,8 @@ async fn a_redelivered_fact_is_recorded_once_and_a_reverse_pickup_is_not_the_ord
     let out = wait_until(&mut client, &order_id, |order| order.status() == OrderStatus::OutForDelivery).await;
     assert!(out.version > started && accepted.version < first_pickup);
 
-    let tracked = client
-        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: out.version })
-        .await
-        .expect("tracked")
-        .into_inner();
-    let recorded: Vec<u64> = tracked
-        .timeline
-        .iter()
-        .filter(|entry| entry.event_type == "waybill.intake.order_picked_up.v1")
-        .map(|entry| entry.position)
-        .collect();
+    let tracked = track_order(&mut client, &order_id, out.version).await;
+    let recorded = positions_of(&tracked.timeline, "waybill.intake.order_picked_up.v1");
     assert_eq!(recorded.len(), 1, "one pickup recorded: {:#?}", tracked.timeline);
     assert!(recorded[0] > first_pickup, "recorded from the order's own task, not the reverse one");
     intake.stop().await;
@@ -304,11 +285,7 @@ async fn the_timeline_shows_the_orders_returns_reverse_shipments_and_complaints_
     )
     .await;
 
-    let tracked = client
-        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: last })
-        .await
-        .expect("tracked")
-        .into_inner();
+    let tracked = track_order(&mut client, order_id, last).await;
     let after_sales: Vec<(&str, &str)> = tracked
         .timeline
         .iter()
@@ -339,6 +316,15 @@ fn attempt_failed(attempt: u32, reason: v1::FailureReason, next: Option<v1::Time
 
 fn started() -> Payload {
     delivery(delivery_event::Event::DeliveryStarted(v1::DeliveryStarted { courier_id: "c-1".into() }))
+}
+
+/// Delivery's DeliveryCompleted, on time at the first attempt, handed over with `proof`.
+fn delivery_completed(proof: v1::ProofOfDelivery) -> Payload {
+    delivery(delivery_event::Event::DeliveryCompleted(v1::DeliveryCompleted {
+        proof: Some(proof),
+        on_time: true,
+        first_attempt: true,
+    }))
 }
 
 #[tokio::test]
@@ -436,11 +422,7 @@ async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_send
         .await
         .refused(Code::FailedPrecondition, "no redirect of goods on their way back");
     assert!(refused.message().contains("returned_to_sender"), "{}", refused.message());
-    let tracked = client
-        .track_order(v1::TrackOrderRequest { order_id: order_id.clone(), min_position: returned.version })
-        .await
-        .expect("tracked")
-        .into_inner();
+    let tracked = track_order(&mut client, &order_id, returned.version).await;
     assert_eq!(tracked.status, OrderStatus::ReturnedToSender as i32);
     let intake_types: Vec<&str> = tracked
         .timeline
@@ -516,11 +498,7 @@ async fn personal_data_reaches_only_the_roles_that_need_it_in_every_read() {
         "delivery",
         &order_id,
         "waybill.delivery.delivery_completed.v1",
-        delivery(delivery_event::Event::DeliveryCompleted(v1::DeliveryCompleted {
-            proof: Some(proof()),
-            on_time: true,
-            first_attempt: true,
-        })),
+        delivery_completed(proof()),
     )
     .await;
     let delivered =

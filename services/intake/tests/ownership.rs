@@ -53,7 +53,7 @@ async fn pick_up(log: &EventLog, order_id: &str) {
     });
     let task = subject::in_order("dispatch", "task", order_id, order_id);
     let event_type = "waybill.dispatch.task_picked_up.v1";
-    waybill_fixtures::foreign::append(log, &task, order_id, event_type, chrono::Utc::now(), picked_up).await;
+    waybill_fixtures::foreign::append_now(log, &task, order_id, event_type, picked_up).await;
 }
 
 async fn status(client: &mut Client, order_id: &str) -> OrderStatus {
@@ -98,15 +98,7 @@ async fn assert_skipped(orders: TwoOrders, metrics: &PrometheusHandle, reason: &
 /// the aggregate `named`.
 async fn append_on_first(orders: &TwoOrders, named: &str, event_type: &str, payload: Payload) {
     let first_subject = subject::in_order("intake", "order", &orders.first, &orders.first);
-    waybill_fixtures::foreign::append(
-        &orders.log,
-        &first_subject,
-        named,
-        event_type,
-        chrono::Utc::now(),
-        payload,
-    )
-    .await;
+    waybill_fixtures::foreign::append_now(&orders.log, &first_subject, named, event_type, payload).await;
 }
 
 #[tokio::test]

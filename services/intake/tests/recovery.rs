@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{Intake, placement, start_intake, wait_until};
+use support::{Intake, placement, start_intake, track_order, wait_until};
 use tonic_health::pb::health_check_response::ServingStatus;
 use waybill_fixtures::Caller;
 use waybill_fixtures::cancellation;
@@ -22,11 +22,7 @@ async fn snapshot(
         .orders;
     let mut snapshot = Vec::new();
     for order in orders {
-        let track = client
-            .track_order(v1::TrackOrderRequest { order_id: order.order_id.clone(), min_position })
-            .await
-            .expect("track")
-            .into_inner();
+        let track = track_order(client, &order.order_id, min_position).await;
         snapshot.push((order, track.timeline));
     }
     snapshot

@@ -11,9 +11,15 @@ use waybill_eventlog::{EventLog, subject};
 pub use waybill_fixtures::{
     AfterSalesClient as AfterSales, IntakeClient as Intake, ManualClock, books, eur, violated_fields,
 };
+use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1::{self, delivery_event, event_envelope::Payload};
 use waybill_testkit::{InProcess, NatsServer, eventually};
 use waybill_types::Timestamp;
+
+/// An after-sales agent who also holds finance: the caller most after-sales tests act as.
+pub fn agent() -> Caller {
+    Caller::with_roles("agent", &[Role::AfterSalesAgent, Role::Finance])
+}
 
 pub async fn start_intake(nats: &NatsServer) -> InProcess<Intake> {
     InProcess::start(nats, waybill_intake::server::run, Default::default()).await
@@ -32,6 +38,28 @@ pub async fn log(nats: &NatsServer) -> EventLog {
 /// The `ce-type`s on one subject, in order.
 pub async fn event_types(nats: &NatsServer, subject: &str) -> Vec<String> {
     waybill_fixtures::foreign::event_types(&log(nats).await, subject).await
+}
+
+/// The `ce-type`s on order `order_id`'s ledger (what was refunded, reserved and paid for it),
+/// in order.
+pub async fn ledger_event_types(nats: &NatsServer, order_id: &str) -> Vec<String> {
+    event_types(nats, &format!("waybill.aftersales.order.{order_id}.{order_id}")).await
+}
+
+/// Returning `quantity` of the order's first cargo line (the books) because of `reason`.
+pub fn return_request(
+    request_id: &str,
+    order_id: &str,
+    quantity: u32,
+    reason: &str,
+) -> v1::RequestReturnRequest {
+    v1::RequestReturnRequest {
+        request_id: request_id.into(),
+        return_id: String::new(),
+        order_id: order_id.into(),
+        reason: reason.into(),
+        lines: vec![v1::ReturnLine { cargo_index: 0, quantity, description: String::new() }],
+    }
 }
 
 /// An order intake accepted: its id and what the customer was charged.

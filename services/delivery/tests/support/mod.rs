@@ -7,6 +7,7 @@
 
 use waybill_delivery::server::{self, Settings};
 use waybill_eventlog::{EventLog, RecordedEvent, subject};
+use waybill_fixtures::{Caller, Role};
 pub use waybill_fixtures::{
     DeliveryClient as Client, IntakeClient, ManualClock, party, party_at, proof_of_delivery as proof_at,
     violated_fields as field_names,
@@ -16,6 +17,12 @@ use waybill_testkit::{InProcess, NatsServer, eventually};
 use waybill_types::Timestamp;
 
 pub type Delivery = InProcess<Client>;
+
+/// A hub lead who dispatches and also drives the van as Kim: the caller most delivery tests
+/// act as.
+pub fn hub_lead() -> Caller {
+    Caller::with_roles("hub-lead", &[Role::Dispatcher, Role::Courier]).for_courier("kim")
+}
 
 pub async fn start_delivery(nats: &NatsServer) -> Delivery {
     Delivery::start(nats, server::run, Settings::default()).await
@@ -104,6 +111,24 @@ pub async fn register_kim(client: &mut Client, zone: &str) -> String {
     courier_id
 }
 
+/// The courier leaving with delivery `delivery_id` (StartDelivery).
+pub fn departure(request_id: &str, delivery_id: &str) -> v1::StartDeliveryRequest {
+    v1::StartDeliveryRequest { request_id: request_id.into(), delivery_id: delivery_id.into() }
+}
+
+/// Delivery `delivery_id` handed over against `proof` (ConfirmDelivery).
+pub fn handover(
+    request_id: &str,
+    delivery_id: &str,
+    proof: v1::ProofOfDelivery,
+) -> v1::ConfirmDeliveryRequest {
+    v1::ConfirmDeliveryRequest {
+        request_id: request_id.into(),
+        delivery_id: delivery_id.into(),
+        proof: Some(proof),
+    }
+}
+
 /// Polls GetDelivery until the delivery exists (bounded: 10 s).
 pub async fn wait_scheduled(client: &mut Client, delivery_id: &str) -> v1::DeliveryTask {
     eventually(&format!("delivery {delivery_id} to be scheduled"), async || {
@@ -111,6 +136,12 @@ pub async fn wait_scheduled(client: &mut Client, delivery_id: &str) -> v1::Deliv
         client.get_delivery(request).await.ok()?.into_inner().delivery
     })
     .await
+}
+
+/// The delivery as GetDelivery answers it now (no waiting for a position).
+pub async fn delivery_now(client: &mut Client, delivery_id: &str) -> v1::DeliveryTask {
+    let request = v1::GetDeliveryRequest { delivery_id: delivery_id.into(), min_position: 0 };
+    client.get_delivery(request).await.expect("delivery").into_inner().delivery.expect("a delivery")
 }
 
 /// Every event on `subject`, decoded, with its type.

@@ -7,10 +7,11 @@
 use std::time::Duration;
 use waybill_fixtures::{Caller, Role};
 
+use waybill_dispatch::commands::Runners;
 use waybill_dispatch::server::{self, Settings};
 use waybill_eventlog::EventLog;
 pub use waybill_fixtures::{
-    BOOKS_VOLUME_CM3, DispatchClient as Dispatch, IntakeClient as Intake, books, violated_fields,
+    BOOKS_VOLUME_CM3, DispatchClient as Dispatch, IntakeClient as Intake, assignment, books, violated_fields,
 };
 use waybill_proto::v1;
 use waybill_testkit::{InProcess, NatsServer, eventually};
@@ -58,6 +59,14 @@ impl System {
         dispatch.stop().await;
         let dispatch = start_dispatch(&nats).await;
         System { nats, intake, dispatch }
+    }
+
+    /// Dispatch's command runners on this log, a second replica's, their read model caught up:
+    /// for handing a reaction an event again by hand.
+    pub async fn caught_up_runners(&self) -> Runners {
+        let runners = Runners::start(&Settings::default(), self.nats.client().await).await.expect("runners");
+        runners.tasks.model.wait_caught_up(Duration::from_secs(10)).await.expect("caught up");
+        runners
     }
 
     /// The log, read directly, as an integrator would.
@@ -108,6 +117,23 @@ pub async fn record_on_order(
     let recorded = waybill_intake::codec::encode(order, &event, &meta);
     let subject = format!("waybill.intake.order.{order_id}.{order_id}");
     system.log().await.append(&subject, None, request_id, &[recorded]).await.expect("appended");
+}
+
+/// Reporting an exception of `kind` and `severity` on task `task_id`.
+pub fn exception_report(
+    request_id: &str,
+    task_id: &str,
+    kind: v1::ExceptionKind,
+    severity: v1::Severity,
+    description: &str,
+) -> v1::ReportExceptionRequest {
+    v1::ReportExceptionRequest {
+        request_id: request_id.into(),
+        task_id: task_id.into(),
+        kind: kind.into(),
+        severity: severity.into(),
+        description: description.into(),
+    }
 }
 
 /// Polls GetTask until `done` holds (bounded: 10 s).
@@ -171,21 +197,21 @@ pub fn vehicle_subject(vehicle_id: &str) -> String {
     format!("waybill.dispatch.vehicle.{vehicle_id}")
 }
 
-/// A placed order's task, assigned to a van at its origin, packed and picked up.
-pub async fn picked_up_task(system: &System, dispatch: &mut Dispatch) -> (String, String) {
+/// The standard order, placed through intake (request `place-1`) and planned by dispatch;
+/// returns its id (the forward task's too).
+pub async fn planned_order(system: &System, dispatch: &mut Dispatch) -> String {
     let mut intake = system.intake(Caller::customer_service("shop")).await;
     let order_id = place_order(&mut intake, "place-1").await;
     wait_for_task(dispatch, &order_id, |_| true).await;
+    order_id
+}
+
+/// A placed order's task, assigned to a van at its origin, packed and picked up.
+pub async fn picked_up_task(system: &System, dispatch: &mut Dispatch) -> (String, String) {
+    let order_id = planned_order(system, dispatch).await;
     let van = register_vehicle(dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
-    let assigned = dispatch
-        .assign_task(v1::AssignTaskRequest {
-            request_id: "assign-1".into(),
-            task_id: order_id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("assigned")
-        .into_inner();
+    let assigned =
+        dispatch.assign_task(assignment("assign-1", &order_id)).await.expect("assigned").into_inner();
     assert_eq!(assigned.task.map(|task| task.vehicle_id), Some(van.clone()));
     dispatch
         .mark_packed(v1::MarkPackedRequest { request_id: "pack-1".into(), task_id: order_id.clone() })

@@ -28,3 +28,14 @@ pub async fn wait_until(client: &mut Client, order_id: &str, done: impl Fn(&v1::
     })
     .await
 }
+
+/// The order's timeline as TrackOrder answers it once the read model has seen `min_position`.
+pub async fn track_order(client: &mut Client, order_id: &str, min_position: u64) -> v1::TrackOrderResponse {
+    let request = v1::TrackOrderRequest { order_id: order_id.into(), min_position };
+    client.track_order(request).await.expect("tracked").into_inner()
+}
+
+/// The log positions of the timeline's entries of `event_type`, in timeline order.
+pub fn positions_of(timeline: &[v1::TimelineEntry], event_type: &str) -> Vec<u64> {
+    timeline.iter().filter(|entry| entry.event_type == event_type).map(|entry| entry.position).collect()
+}

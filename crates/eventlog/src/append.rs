@@ -41,6 +41,17 @@ const HEADER_BLOCK_OVERHEAD: usize = 12;
 const HEADER_LINE_OVERHEAD: usize = 4;
 /// "atomic publish batch contains duplicate message id" (not named by async-nats 0.51).
 const ATOMIC_BATCH_DUPLICATE_MESSAGE_ID: ErrorCode = ErrorCode(10201);
+/// "wrong last sequence" without a sequence (not named by async-nats 0.51): a clustered
+/// stream's answer to a batch whose expected subject has a write still in flight, i.e. a
+/// race lost to a concurrent writer, like [`ErrorCode::STREAM_WRONG_LAST_SEQUENCE`]. Seen
+/// in the cluster benchmark, where it reached a client as UNAVAILABLE instead of being
+/// decided again.
+const WRONG_LAST_SEQUENCE_IN_FLIGHT: ErrorCode = ErrorCode(10164);
+
+/// True for the answers that mean another writer got to an expected subject first.
+fn is_lost_race(code: ErrorCode) -> bool {
+    code == ErrorCode::STREAM_WRONG_LAST_SEQUENCE || code == WRONG_LAST_SEQUENCE_IN_FLIGHT
+}
 /// How long an atomic batch waits for each answer, as a request would (async-nats's
 /// default request timeout).
 const BATCH_REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -231,6 +242,9 @@ impl EventLog {
             (PublishErrorKind::WrongLastSequence, _) => {
                 AppendError::Conflict { subject: subject.to_owned(), expected }
             }
+            (_, Some(code)) if is_lost_race(code) => {
+                AppendError::Conflict { subject: subject.to_owned(), expected }
+            }
             (PublishErrorKind::MaxPayloadExceeded, _)
             | (_, Some(ErrorCode::STREAM_MESSAGE_EXCEEDS_MAXIMUM)) => {
                 AppendError::TooLarge { size, max: self.max_size() }
@@ -296,14 +310,13 @@ impl EventLog {
             let answer = BatchReply::parse(&reply.payload).map_err(AppendError::Nats)?;
             if let Some(error) = answer.error {
                 let code = error.error_code();
-                if (code == ErrorCode::STREAM_WRONG_LAST_SEQUENCE
-                    || code == ATOMIC_BATCH_DUPLICATE_MESSAGE_ID)
+                if (is_lost_race(code) || code == ATOMIC_BATCH_DUPLICATE_MESSAGE_ID)
                     && let Some(original) = self.find_original(subject, expected, &ids).await
                 {
                     return Ok(original);
                 }
                 return Err(match code {
-                    ErrorCode::STREAM_WRONG_LAST_SEQUENCE => {
+                    code if is_lost_race(code) => {
                         AppendError::Conflict { subject: subject.to_owned(), expected }
                     }
                     ErrorCode::STREAM_MESSAGE_EXCEEDS_MAXIMUM => {
@@ -435,5 +448,18 @@ impl BatchReply {
             return Ok(BatchReply::default());
         }
         serde_json::from_slice(payload).map_err(|error| format!("unreadable batch reply: {error}").into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_wrong_last_sequence_answers_are_lost_races_and_nothing_else_is() {
+        assert!(is_lost_race(ErrorCode::STREAM_WRONG_LAST_SEQUENCE));
+        assert!(is_lost_race(ErrorCode(10164)));
+        assert!(!is_lost_race(ATOMIC_BATCH_DUPLICATE_MESSAGE_ID));
+        assert!(!is_lost_race(ErrorCode::STREAM_MESSAGE_EXCEEDS_MAXIMUM));
     }
 }

@@ -20,7 +20,7 @@
 //! (`CommandMeta::reacting_to`), and scheduling an existing delivery decides nothing, so a
 //! redelivered or replayed event writes nothing twice.
 
-use waybill_command::{CommandMeta, EventMeta};
+use waybill_command::{Aggregate, CommandMeta, CommandRunner, EventMeta};
 use waybill_eventlog::{ReactionError, ReactionSettings, RecordedEvent};
 use waybill_proto::envelope::{DecodeError, Envelope};
 use waybill_proto::facts;
@@ -30,6 +30,7 @@ use waybill_types::{Actor, OrderId};
 use crate::codec::{self, Decoded};
 use crate::commands::{CommandError, DeliveryRunner, NoticeRunner, RouteRunner};
 use crate::domain::{self, DeliveryCommand, DeliveryEvent};
+use crate::read_model::DeliveryBook;
 use crate::route::{PlanReason, PlanRoute, RouteId};
 
 /// The durable consumer of dispatch's task events; shared by all replicas.
@@ -147,11 +148,7 @@ pub async fn notify_consignee(runner: NoticeRunner, recorded: RecordedEvent) -> 
     if domain::milestone_of(&event).is_none() {
         return Ok(());
     }
-    runner
-        .model
-        .wait_for(recorded.position, runner.wait_timeout)
-        .await
-        .map_err(|error| ReactionError::Transient(error.to_string()))?;
+    wait_for_model(&runner, recorded.position).await?;
     let notify = {
         let book = runner.model.read();
         if book.notified_in_its_append(recorded.position) {
@@ -166,10 +163,7 @@ pub async fn notify_consignee(runner: NoticeRunner, recorded: RecordedEvent) -> 
     };
     let Some(notify) = notify else { return Ok(()) };
     let meta = CommandMeta::reacting_to(&cause, Actor::service(NOTIFICATIONS_CONSUMER));
-    runner.run(delivery_id, &notify, &meta).await.map(|_| ()).map_err(|error| match error {
-        CommandError::Rejected(rejection) => ReactionError::Poison(rejection.to_string()),
-        other => ReactionError::Transient(other.to_string()),
-    })
+    runner.run(delivery_id, &notify, &meta).await.map(|_| ()).map_err(reaction_error)
 }
 
 /// Re-plans the rest of a planned run after a failed attempt on it or a new stop for it.
@@ -180,11 +174,7 @@ pub async fn replan_route(runner: RouteRunner, recorded: RecordedEvent) -> Resul
         return Ok(());
     };
     let day = cause.occurred_at.date_naive();
-    runner
-        .model
-        .wait_for(recorded.position, runner.wait_timeout)
-        .await
-        .map_err(|error| ReactionError::Transient(error.to_string()))?;
+    wait_for_model(&runner, recorded.position).await?;
     let replan = {
         let book = runner.model.read();
         let planned = |courier| book.courier_route(&RouteId { courier, day }).map(|record| &record.route);
@@ -234,7 +224,12 @@ fn cause_of<E>(envelope: &Envelope<E>) -> Result<EventMeta, ReactionError> {
     envelope.meta().map_err(|error| ReactionError::Poison(format!("event {}: {error}", envelope.event_id)))
 }
 
-async fn wait_for_model(runner: &DeliveryRunner, position: u64) -> Result<(), ReactionError> {
+/// Waits until the delivery book has applied `position` (the event being handled), for
+/// any of delivery's runners: they share the book.
+async fn wait_for_model<A: Aggregate>(
+    runner: &CommandRunner<A, DeliveryBook>,
+    position: u64,
+) -> Result<(), ReactionError> {
     runner
         .model
         .wait_for(position, runner.wait_timeout)

@@ -21,17 +21,18 @@
 //!    the last room on a van (or the last of an order's charge) cannot both be stored.
 //! 3. On a conflict, the read model catches up and the loop decides again after a short
 //!    randomised pause ([`retry`]); after [`MAX_ATTEMPTS`] the caller gets ABORTED.
-//! 4. A rejection (or "not found") is only answered on the latest state: the stale-state
+//! 4. A rejection, "not found" or "nothing to do" is only answered on the latest state
+//!    (none of them writes, so no conflict would catch a stale one): the stale-state
 //!    check asks the stream's leader for the log's head, waits for the read model to apply
 //!    it, and compares the version of every aggregate the decision read; if one moved, the
 //!    loop decides again.
 //!
-//! Read your own writes: a command never rejects on a state older than the writes this
+//! Read your own writes: a command never rejects (or finds nothing to do) on a state older than the writes this
 //! process has acknowledged (`EventLog::last_appended`), and never decides before the read
 //! model has reached the caller's `min_position` (the `waybill-min-position` header), so a
 //! client that wrote through another replica or service is safe too.
 //!
-//! The `Nats-Msg-Id` of each append is `<primary aggregate id>:<request id>` (with
+//! The `Nats-Msg-Id` of each append is `<primary aggregate's subject>:<request id>` (with
 //! `/<index>` per event of a batch), so even a retry that races its own first attempt is
 //! stored once (JetStream's duplicate window).
 

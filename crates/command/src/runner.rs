@@ -142,19 +142,21 @@ impl<A: Aggregate, M: AggregateStore<A>> CommandRunner<A, M> {
                 }
             };
             if decided.is_empty() {
-                // Nothing to do (a fact the aggregate already reflects): answer with it as it is.
-                match taken.state {
+                // Nothing to do (a fact the aggregate already reflects), or "not found": like a
+                // rejection, only answered on the latest state. An answer from a stale model
+                // writes nothing that could conflict, so nothing else would catch it: a
+                // reaction that had just recorded a failed attempt took the next departure
+                // for one the order already showed, and dropped it.
+                if !self.still_current(&id, decision, &taken, &mut own_writes_seen).await? {
+                    continue;
+                }
+                return match taken.state {
                     Some(state) => {
                         let outcome = Outcome { state, position: taken.version };
-                        return Ok(DecisionOutcome { outcome, written: Vec::new() });
+                        Ok(DecisionOutcome { outcome, written: Vec::new() })
                     }
-                    None => {
-                        if self.still_current(&id, decision, &taken, &mut own_writes_seen).await? {
-                            return Err(CommandError::Rejected(decision.not_found(&id)));
-                        }
-                        continue;
-                    }
-                }
+                    None => Err(CommandError::Rejected(decision.not_found(&id))),
+                };
             }
             if let Some(outcome) = self.append(&id, taken, decided, meta, now).await? {
                 return Ok(outcome);

@@ -4,18 +4,28 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use bytes::Bytes;
 use prost::Message;
 use support::{Client, Intake, placement, positions_of, start_intake, track_order, wait_until};
 use tonic::Code;
-use waybill_eventlog::{EventLog, NewEvent, subject};
+use waybill_command::AggregateStore;
+use waybill_eventlog::{EventLog, NewEvent, Projector, subject};
 use waybill_fixtures::Refusal;
 use waybill_fixtures::cancellation;
 use waybill_fixtures::{Caller, Role};
+use waybill_intake::commands::{CommandMeta, SystemClock};
+use waybill_intake::domain::{
+    AttemptFailure, Command, FailedAttempt, Order, OrderStatus as DomainStatus, Policy,
+};
 use waybill_proto::v1::{
     self, OrderStatus, after_sales_event, delivery_event, dispatch_event, event_envelope::Payload,
 };
 use waybill_testkit::NatsServer;
+use waybill_types::{Actor, OrderId};
 
 /// Appends one event of `service`'s task for `order_id` (task id = order id), as that
 /// service would; returns its position.
@@ -549,4 +559,95 @@ async fn personal_data_reaches_only_the_roles_that_need_it_in_every_read() {
         assert!(!handover.summary.contains("ID"), "the summary tells no ID check: {}", handover.summary);
     }
     intake.stop().await;
+}
+
+/// The order book, refusing every event while `refuse` is set: the projection halts at the
+/// first one, and the model stays where it was.
+struct Gated {
+    book: waybill_intake::read_model::OrderBook,
+    refuse: Arc<AtomicBool>,
+}
+
+impl waybill_eventlog::Projection for Gated {
+    fn apply(
+        &mut self,
+        event: &waybill_eventlog::RecordedEvent,
+    ) -> Result<(), waybill_eventlog::ProjectionError> {
+        if self.refuse.load(Ordering::SeqCst) {
+            return Err("held back by the test".into());
+        }
+        self.book.apply(event)
+    }
+}
+
+impl AggregateStore<Order> for Gated {
+    fn current(&self, id: &OrderId) -> Option<(Order, u64)> {
+        AggregateStore::<Order>::current(&self.book, id)
+    }
+
+    fn position_caused_by(&self, id: &OrderId, causation_id: &str) -> Option<u64> {
+        AggregateStore::<Order>::position_caused_by(&self.book, id, causation_id)
+    }
+}
+
+/// The fulfilment recorder's failure in CI: it recorded attempt 1's failure, then took the
+/// second departure on a model that had not applied that write yet, found the order "out
+/// for delivery" already and wrote nothing, so the departure (and attempt 2) were lost.
+/// A command that finds nothing to do must first see its own acknowledged writes.
+#[tokio::test]
+async fn nothing_to_do_is_never_answered_from_a_model_behind_the_commands_own_writes() {
+    let Accepted { nats, intake: _intake, order, .. } =
+        accepted_order(Caller::customer_service("carol")).await;
+    let order_id = OrderId::parse(&order.order_id).expect("order id");
+    let log = EventLog::open(nats.client().await, Default::default(), "/waybill/intake").await.expect("log");
+    let refuse = Arc::new(AtomicBool::new(false));
+    let gated = Gated { book: waybill_intake::read_model::OrderBook::new(), refuse: refuse.clone() };
+    let filters = waybill_intake::read_model::FILTERS.map(str::to_owned).to_vec();
+    let model = Projector::spawn(log.clone(), filters, gated).await.expect("projector");
+    model.wait_caught_up(Duration::from_secs(10)).await.expect("caught up");
+    let runner = waybill_command::CommandRunner::<Order, Gated>::new(
+        log,
+        model.clone(),
+        Policy::default(),
+        Arc::new(SystemClock),
+    );
+    let fact = |request_id: &str, command: Command| {
+        let meta = CommandMeta {
+            request_id: request_id.to_owned(),
+            actor: Actor::service("intake-fulfilment"),
+            correlation_id: request_id.to_owned(),
+            min_position: 0,
+        };
+        let runner = runner.clone();
+        async move { runner.run(order_id, &command, &meta).await }
+    };
+
+    let departed = fact("started-1", Command::RecordOutForDelivery { source_event_id: "started-1".into() })
+        .await
+        .expect("first departure");
+    assert_eq!(departed.state.status, DomainStatus::OutForDelivery);
+    model.wait_for(departed.position, Duration::from_secs(10)).await.expect("applied");
+
+    // Attempt 1 fails; the model is held before it applies that write.
+    refuse.store(true, Ordering::SeqCst);
+    let attempt = FailedAttempt { attempt: 1, reason: AttemptFailure::RecipientAbsent, next_window: None };
+    let failed =
+        fact("failed-1", Command::RecordAttemptFailed { source_event_id: "failed-1".into(), attempt })
+            .await
+            .expect("attempt 1 recorded");
+    assert_eq!(failed.state.status, DomainStatus::AttemptFailed);
+
+    // The second departure: on the held model the order still looks out for delivery.
+    let second =
+        fact("started-2", Command::RecordOutForDelivery { source_event_id: "started-2".into() }).await;
+    match second {
+        Ok(outcome) => panic!(
+            "answered from a model behind its own write: {:?} at {}",
+            outcome.state.status, outcome.position
+        ),
+        Err(error) => assert!(
+            matches!(error, waybill_command::CommandError::NotCaughtUp(_)),
+            "the model cannot reach the command's own write: {error}"
+        ),
+    }
 }

@@ -14,8 +14,8 @@ use waybill_proto::v1::{self, after_sales_event};
 use waybill_types::{Money, OrderId, Timestamp};
 
 use crate::domain::{
-    CaseId, CaseKind, ClaimEvent, ClaimKind, ClaimStatus, ComplaintCategory, ComplaintEvent, ComplaintStatus,
-    LedgerEvent, Load, ReturnEvent, ReturnLine, ReturnStatus, Severity, SlaBreach,
+    CaseEvent, CaseId, CaseKind, ClaimEvent, ClaimKind, ClaimStatus, ComplaintCategory, ComplaintEvent,
+    ComplaintStatus, LedgerEvent, Load, ReturnEvent, ReturnLine, ReturnStatus, Severity, SlaBreach,
 };
 
 /// Payload schema version of after-sales' events.
@@ -55,36 +55,47 @@ fn ts(value: Timestamp) -> Option<prost_types::Timestamp> {
     Some(convert::timestamp_to_wire(value))
 }
 
-fn survey_requested(
+/// The events every case shares, on the wire: closing is the case kind's own message, the
+/// survey's name the case and its kind.
+fn case_event_to_wire<O: Copy + Into<Option<OrderId>>>(
     kind: CaseKind,
     id: CaseId,
-    customer_id: &str,
-    order_id: Option<OrderId>,
+    event: &CaseEvent<O>,
 ) -> after_sales_event::Event {
-    after_sales_event::Event::SurveyRequested(v1::SurveyRequested {
-        case_kind: case_kind_to_wire(kind).into(),
-        case_id: id.to_string(),
-        customer_id: customer_id.to_owned(),
-        order_id: order_id.map(|id| id.to_string()).unwrap_or_default(),
-    })
+    use after_sales_event::Event as Wire;
+    match (event, kind) {
+        (CaseEvent::Closed, CaseKind::Return) => Wire::ReturnClosed(v1::ReturnClosed {}),
+        (CaseEvent::Closed, CaseKind::Claim) => Wire::ClaimClosed(v1::ClaimClosed {}),
+        (CaseEvent::Closed, CaseKind::Complaint) => Wire::ComplaintClosed(v1::ComplaintClosed {}),
+        (CaseEvent::SurveyRequested { customer_id, order_id }, _) => {
+            Wire::SurveyRequested(v1::SurveyRequested {
+                case_kind: case_kind_to_wire(kind).into(),
+                case_id: id.to_string(),
+                customer_id: customer_id.clone(),
+                order_id: (*order_id).into().map(|id| id.to_string()).unwrap_or_default(),
+            })
+        }
+        (CaseEvent::SurveyAnswered { customer_id, csat, nps, comment }, _) => {
+            Wire::SurveyAnswered(v1::SurveyAnswered {
+                case_kind: case_kind_to_wire(kind).into(),
+                case_id: id.to_string(),
+                customer_id: customer_id.clone(),
+                csat: *csat,
+                nps: *nps,
+                comment: comment.clone(),
+            })
+        }
+    }
 }
 
-fn survey_answered(
-    kind: CaseKind,
-    id: CaseId,
-    customer_id: &str,
-    csat: u32,
-    nps: u32,
-    comment: &str,
-) -> after_sales_event::Event {
-    after_sales_event::Event::SurveyAnswered(v1::SurveyAnswered {
-        case_kind: case_kind_to_wire(kind).into(),
-        case_id: id.to_string(),
-        customer_id: customer_id.to_owned(),
-        csat,
-        nps,
-        comment: comment.to_owned(),
-    })
+/// A survey's answer as read back, for the case of whichever kind it names.
+fn survey_answered_from_wire<O>(answered: v1::SurveyAnswered) -> CaseEvent<O> {
+    CaseEvent::SurveyAnswered {
+        customer_id: answered.customer_id,
+        csat: answered.csat,
+        nps: answered.nps,
+        comment: answered.comment,
+    }
 }
 
 pub fn encode_return(id: CaseId, order_id: OrderId, event: &ReturnEvent, meta: &EventMeta) -> NewEvent {
@@ -119,13 +130,7 @@ pub fn encode_return(id: CaseId, order_id: OrderId, event: &ReturnEvent, meta: &
             amount: money(amount),
             total_refunded: money(total_refunded),
         }),
-        ReturnEvent::Closed => Wire::ReturnClosed(v1::ReturnClosed {}),
-        ReturnEvent::SurveyRequested { customer_id, order_id } => {
-            survey_requested(CaseKind::Return, id, customer_id, Some(*order_id))
-        }
-        ReturnEvent::SurveyAnswered { customer_id, csat, nps, comment } => {
-            survey_answered(CaseKind::Return, id, customer_id, *csat, *nps, comment)
-        }
+        ReturnEvent::Case(event) => case_event_to_wire(CaseKind::Return, id, event),
     };
     encode(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
 }
@@ -159,13 +164,7 @@ pub fn encode_claim(id: CaseId, order_id: OrderId, event: &ClaimEvent, meta: &Ev
         ClaimEvent::Approved { amount } => Wire::ClaimApproved(v1::ClaimApproved { amount: money(amount) }),
         ClaimEvent::Paid { amount } => Wire::ClaimPaid(v1::ClaimPaid { amount: money(amount) }),
         ClaimEvent::Rejected { reason } => Wire::ClaimRejected(v1::ClaimRejected { reason: reason.clone() }),
-        ClaimEvent::Closed => Wire::ClaimClosed(v1::ClaimClosed {}),
-        ClaimEvent::SurveyRequested { customer_id, order_id } => {
-            survey_requested(CaseKind::Claim, id, customer_id, Some(*order_id))
-        }
-        ClaimEvent::SurveyAnswered { customer_id, csat, nps, comment } => {
-            survey_answered(CaseKind::Claim, id, customer_id, *csat, *nps, comment)
-        }
+        ClaimEvent::Case(event) => case_event_to_wire(CaseKind::Claim, id, event),
     };
     encode(&id.to_string(), &order_id.to_string(), event.event_type(), wire, meta)
 }
@@ -217,13 +216,7 @@ pub fn encode_complaint(
                 within_sla: *within_sla,
             })
         }
-        ComplaintEvent::Closed => Wire::ComplaintClosed(v1::ComplaintClosed {}),
-        ComplaintEvent::SurveyRequested { customer_id, order_id } => {
-            survey_requested(CaseKind::Complaint, id, customer_id, *order_id)
-        }
-        ComplaintEvent::SurveyAnswered { customer_id, csat, nps, comment } => {
-            survey_answered(CaseKind::Complaint, id, customer_id, *csat, *nps, comment)
-        }
+        ComplaintEvent::Case(event) => case_event_to_wire(CaseKind::Complaint, id, event),
     };
     let order_id = order_id.map(|id| id.to_string()).unwrap_or_default();
     encode(&id.to_string(), &order_id, event.event_type(), wire, meta)
@@ -327,7 +320,7 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             total_refunded: stored::money(refunded.total_refunded.as_ref())
                 .ok_or_else(|| field("total_refunded"))?,
         }),
-        Wire::ReturnClosed(_) => ret(ReturnEvent::Closed),
+        Wire::ReturnClosed(_) => ret(ReturnEvent::Case(CaseEvent::Closed)),
         Wire::RefundIssued(issued) => Ok(Decoded::Ledger {
             order_id: order_id?,
             meta,
@@ -393,7 +386,7 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             amount: stored::money(paid.amount.as_ref()).ok_or_else(|| field("amount"))?,
         }),
         Wire::ClaimRejected(rejected) => claim(ClaimEvent::Rejected { reason: rejected.reason }),
-        Wire::ClaimClosed(_) => claim(ClaimEvent::Closed),
+        Wire::ClaimClosed(_) => claim(ClaimEvent::Case(CaseEvent::Closed)),
         Wire::ComplaintFiled(filed) => complaint(ComplaintEvent::Filed {
             complaint_id: id?,
             customer_id: filed.customer_id,
@@ -419,39 +412,27 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             compensation: stored::money(resolved.compensation.as_ref()),
             within_sla: resolved.within_sla,
         }),
-        Wire::ComplaintClosed(_) => complaint(ComplaintEvent::Closed),
-        Wire::SurveyRequested(requested) => match case_kind_from_wire(requested.case_kind) {
-            Some(CaseKind::Return) => {
-                ret(ReturnEvent::SurveyRequested { customer_id: requested.customer_id, order_id: order_id? })
+        Wire::ComplaintClosed(_) => complaint(ComplaintEvent::Case(CaseEvent::Closed)),
+        Wire::SurveyRequested(requested) => {
+            let customer_id = requested.customer_id;
+            match case_kind_from_wire(requested.case_kind) {
+                Some(CaseKind::Return) => {
+                    ret(ReturnEvent::Case(CaseEvent::SurveyRequested { customer_id, order_id: order_id? }))
+                }
+                Some(CaseKind::Claim) => {
+                    claim(ClaimEvent::Case(CaseEvent::SurveyRequested { customer_id, order_id: order_id? }))
+                }
+                Some(CaseKind::Complaint) => complaint(ComplaintEvent::Case(CaseEvent::SurveyRequested {
+                    customer_id,
+                    order_id: opt_order(),
+                })),
+                None => Err(field("case_kind")),
             }
-            Some(CaseKind::Claim) => {
-                claim(ClaimEvent::SurveyRequested { customer_id: requested.customer_id, order_id: order_id? })
-            }
-            Some(CaseKind::Complaint) => complaint(ComplaintEvent::SurveyRequested {
-                customer_id: requested.customer_id,
-                order_id: opt_order(),
-            }),
-            None => Err(field("case_kind")),
-        },
+        }
         Wire::SurveyAnswered(answered) => match case_kind_from_wire(answered.case_kind) {
-            Some(CaseKind::Return) => ret(ReturnEvent::SurveyAnswered {
-                customer_id: answered.customer_id,
-                csat: answered.csat,
-                nps: answered.nps,
-                comment: answered.comment,
-            }),
-            Some(CaseKind::Claim) => claim(ClaimEvent::SurveyAnswered {
-                customer_id: answered.customer_id,
-                csat: answered.csat,
-                nps: answered.nps,
-                comment: answered.comment,
-            }),
-            Some(CaseKind::Complaint) => complaint(ComplaintEvent::SurveyAnswered {
-                customer_id: answered.customer_id,
-                csat: answered.csat,
-                nps: answered.nps,
-                comment: answered.comment,
-            }),
+            Some(CaseKind::Return) => ret(ReturnEvent::Case(survey_answered_from_wire(answered))),
+            Some(CaseKind::Claim) => claim(ClaimEvent::Case(survey_answered_from_wire(answered))),
+            Some(CaseKind::Complaint) => complaint(ComplaintEvent::Case(survey_answered_from_wire(answered))),
             None => Err(field("case_kind")),
         },
     }

@@ -19,8 +19,10 @@
 //!   what the customer was charged, nor claim payments the declared value.
 //!
 //! Closing any case requests a satisfaction survey (same append); the customer's answer is
-//! recorded once, on the case.
+//! recorded once, on the case. That end of a case's life is one [`CaseEvent`] for all three
+//! kinds, with one `require` for every case's status rules (`case.rs`).
 
+mod case;
 mod claims;
 mod complaints;
 mod ledger;
@@ -32,6 +34,7 @@ use std::fmt;
 use uuid::Uuid;
 use waybill_types::{Address, CargoLine, Money, OrderId, ServiceLevel, Timestamp};
 
+pub use case::{CaseEvent, CaseStatus};
 pub use claims::{Claim, ClaimCommand, ClaimEvent, ClaimKind, ClaimStatus, decide_claim, evolve_claim};
 pub use complaints::{
     Complaint, ComplaintCategory, ComplaintCommand, ComplaintEvent, ComplaintStatus, Escalation, Severity,
@@ -103,15 +106,6 @@ pub struct SurveyAnswer {
     pub nps: u32,
     pub comment: String,
     pub answered_at: Timestamp,
-}
-
-/// Records an answer to a requested, unanswered survey; the rules every case shares.
-pub(crate) fn answer_survey(survey: Option<&Survey>, kind: CaseKind) -> Result<(), Rejection> {
-    match survey {
-        None => Err(Rejection::SurveyNotRequested { kind }),
-        Some(Survey { answer: Some(_), .. }) => Err(Rejection::SurveyAlreadyAnswered { kind }),
-        Some(_) => Ok(()),
-    }
 }
 
 /// Part of an order's cargo coming back: `quantity` pieces of cargo line `cargo_index`.

@@ -6,8 +6,8 @@ use prost::Message;
 use uuid::Uuid;
 use waybill_aftersales::codec::{self, Decoded};
 use waybill_aftersales::domain::{
-    CaseId, ClaimEvent, ClaimKind, ComplaintCategory, ComplaintEvent, LedgerEvent, Load, ReturnEvent,
-    ReturnLine, Severity, SlaBreach,
+    CaseEvent, CaseId, ClaimEvent, ClaimKind, ComplaintCategory, ComplaintEvent, LedgerEvent, Load,
+    ReturnEvent, ReturnLine, Severity, SlaBreach,
 };
 use waybill_command::EventMeta;
 use waybill_proto::envelope::{pinned_meta, wire_form};
@@ -46,6 +46,15 @@ fn envelope_order_id(payload: &[u8]) -> String {
     v1::EventEnvelope::decode(payload).expect("envelope").order_id
 }
 
+/// Closing and the survey, the events every case shares, as a case with `order_id` writes them.
+fn case_events<O>(order_id: O, (csat, nps, comment): (u32, u32, &str)) -> [CaseEvent<O>; 3] {
+    [
+        CaseEvent::Closed,
+        CaseEvent::SurveyRequested { customer_id: "cust-1".into(), order_id },
+        CaseEvent::SurveyAnswered { customer_id: "cust-1".into(), csat, nps, comment: comment.into() },
+    ]
+}
+
 fn return_requested() -> ReturnEvent {
     ReturnEvent::Requested {
         return_id: case_id(),
@@ -74,10 +83,9 @@ fn return_events_round_trip() {
         ReturnEvent::Rejected { reason: "worn".into() },
         ReturnEvent::Received { note: "fine".into() },
         ReturnEvent::Refunded { amount: eur(100), total_refunded: eur(300) },
-        ReturnEvent::Closed,
-        ReturnEvent::SurveyRequested { customer_id: "cust-1".into(), order_id: order_id() },
-        ReturnEvent::SurveyAnswered { customer_id: "cust-1".into(), csat: 4, nps: 8, comment: "ok".into() },
-    ];
+    ]
+    .into_iter()
+    .chain(case_events(order_id(), (4, 8, "ok")).map(ReturnEvent::Case));
     for event in events {
         let encoded = codec::encode_return(case_id(), order_id(), &event, &meta());
         assert_eq!(envelope_order_id(&encoded.payload), order_id().to_string());
@@ -108,10 +116,9 @@ fn claim_and_ledger_events_round_trip() {
         ClaimEvent::Approved { amount: eur(2_000) },
         ClaimEvent::Paid { amount: eur(2_000) },
         ClaimEvent::Rejected { reason: "not ours".into() },
-        ClaimEvent::Closed,
-        ClaimEvent::SurveyRequested { customer_id: "cust-1".into(), order_id: order_id() },
-        ClaimEvent::SurveyAnswered { customer_id: "cust-1".into(), csat: 1, nps: 0, comment: String::new() },
-    ];
+    ]
+    .into_iter()
+    .chain(case_events(order_id(), (1, 0, "")).map(ClaimEvent::Case));
     for event in events {
         let encoded = codec::encode_claim(case_id(), order_id(), &event, &meta());
         match codec::decode(&encoded.payload).expect("decodes") {
@@ -175,15 +182,9 @@ fn complaint_events_round_trip_with_and_without_an_order() {
                 compensation: Some(eur(500)),
                 within_sla: false,
             },
-            ComplaintEvent::Closed,
-            ComplaintEvent::SurveyRequested { customer_id: "cust-1".into(), order_id: order },
-            ComplaintEvent::SurveyAnswered {
-                customer_id: "cust-1".into(),
-                csat: 5,
-                nps: 10,
-                comment: "great".into(),
-            },
-        ];
+        ]
+        .into_iter()
+        .chain(case_events(order, (5, 10, "great")).map(ComplaintEvent::Case));
         for event in events {
             let encoded = codec::encode_complaint(case_id(), order, &event, &meta());
             assert_eq!(

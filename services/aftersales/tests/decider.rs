@@ -6,9 +6,9 @@ use chrono::{Duration, TimeZone, Utc};
 use uuid::Uuid;
 use waybill_aftersales::commands::{ClaimMoney, LedgerInput, Refund, ThroughLedger};
 use waybill_aftersales::domain::{
-    CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, ClaimKind, ClaimStatus, Complaint, ComplaintCategory,
-    ComplaintCommand, ComplaintEvent, Ledger, LedgerEvent, OrderFacts, Rejection, ReturnCase, ReturnCommand,
-    ReturnEvent, ReturnLine, ReturnStatus, Severity, SlaBreach, evolve_ledger,
+    CaseEvent, CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, ClaimKind, ClaimStatus, Complaint,
+    ComplaintCategory, ComplaintCommand, ComplaintEvent, Ledger, LedgerEvent, OrderFacts, Rejection,
+    ReturnCase, ReturnCommand, ReturnEvent, ReturnLine, ReturnStatus, Severity, SlaBreach, evolve_ledger,
 };
 use waybill_aftersales::read_model::AfterSalesBook;
 use waybill_command::scenario::Scenario;
@@ -214,7 +214,10 @@ fn a_return_is_received_only_after_approval_and_closing_requests_a_survey() {
         return_decides(requested, &ReturnCommand::Receive { note: String::new(), picked_up_at: None }, t0());
     assert!(matches!(refused, Err(Rejection::InvalidState { action: "receive", status: "requested", .. })));
     let events = return_decides(&received(1), &ReturnCommand::Close, t0()).expect("closed");
-    assert!(matches!(events.as_slice(), [ReturnEvent::Closed, ReturnEvent::SurveyRequested { .. }]));
+    assert!(matches!(
+        events.as_slice(),
+        [ReturnEvent::Case(CaseEvent::Closed), ReturnEvent::Case(CaseEvent::SurveyRequested { .. })]
+    ));
 }
 
 #[test]
@@ -515,7 +518,10 @@ fn only_an_approved_claim_is_paid_and_a_paid_one_closes_with_a_survey() {
     claim.extend(events);
     assert_eq!(state_of::<Claim>(&claim).map(|claim| claim.status), Some(ClaimStatus::Paid));
     let closed = claim_decides(&claim, &ClaimCommand::Close).expect("closed");
-    assert!(matches!(closed.as_slice(), [ClaimEvent::Closed, ClaimEvent::SurveyRequested { .. }]));
+    assert!(matches!(
+        closed.as_slice(),
+        [ClaimEvent::Case(CaseEvent::Closed), ClaimEvent::Case(CaseEvent::SurveyRequested { .. })]
+    ));
 }
 
 // ---- complaints: deadlines and the SLA clock ----------------------------------------------
@@ -636,9 +642,15 @@ fn a_survey_is_answered_only_after_closing_and_only_once() {
     );
     complaint.apply(ComplaintCommand::Resolve { resolution: "done".into(), compensation: None }, t0());
     let events = complaint.apply(ComplaintCommand::Close, t0());
-    assert!(matches!(events.as_slice(), [ComplaintEvent::Closed, ComplaintEvent::SurveyRequested { .. }]));
+    assert!(matches!(
+        events.as_slice(),
+        [ComplaintEvent::Case(CaseEvent::Closed), ComplaintEvent::Case(CaseEvent::SurveyRequested { .. })]
+    ));
     let events = complaint.apply(answer.clone(), t0());
-    assert!(matches!(events.as_slice(), [ComplaintEvent::SurveyAnswered { csat: 5, nps: 10, .. }]));
+    assert!(matches!(
+        events.as_slice(),
+        [ComplaintEvent::Case(CaseEvent::SurveyAnswered { csat: 5, nps: 10, .. })]
+    ));
     assert_eq!(
         complaint.decides(&answer, t0()),
         Err(Rejection::SurveyAlreadyAnswered { kind: CaseKind::Complaint })

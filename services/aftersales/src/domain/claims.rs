@@ -23,7 +23,8 @@
 
 use waybill_types::{Money, OrderId, Timestamp};
 
-use super::{CaseId, CaseKind, Context, OrderFacts, Rejection, Survey, SurveyAnswer, answer_survey};
+use super::case::{answer_survey, require};
+use super::{CaseEvent, CaseId, CaseKind, CaseStatus, Context, OrderFacts, Rejection, Survey};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ClaimKind {
@@ -43,8 +44,10 @@ pub enum ClaimStatus {
     Closed,
 }
 
-impl ClaimStatus {
-    pub fn as_str(&self) -> &'static str {
+impl CaseStatus for ClaimStatus {
+    const KIND: CaseKind = CaseKind::Claim;
+
+    fn as_str(&self) -> &'static str {
         match self {
             ClaimStatus::Open => "open",
             ClaimStatus::Assessed => "assessed",
@@ -110,6 +113,8 @@ pub enum ClaimCommand {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClaimEvent {
+    /// How every case ends: closing and the survey (`case.rs`); then the claim's own.
+    Case(CaseEvent<OrderId>),
     Opened {
         claim_id: CaseId,
         order_id: OrderId,
@@ -135,17 +140,6 @@ pub enum ClaimEvent {
     Rejected {
         reason: String,
     },
-    Closed,
-    SurveyRequested {
-        customer_id: String,
-        order_id: OrderId,
-    },
-    SurveyAnswered {
-        customer_id: String,
-        csat: u32,
-        nps: u32,
-        comment: String,
-    },
 }
 
 impl ClaimEvent {
@@ -156,19 +150,9 @@ impl ClaimEvent {
             ClaimEvent::Approved { .. } => "waybill.aftersales.claim_approved.v1",
             ClaimEvent::Paid { .. } => "waybill.aftersales.claim_paid.v1",
             ClaimEvent::Rejected { .. } => "waybill.aftersales.claim_rejected.v1",
-            ClaimEvent::Closed => "waybill.aftersales.claim_closed.v1",
-            ClaimEvent::SurveyRequested { .. } => "waybill.aftersales.survey_requested.v1",
-            ClaimEvent::SurveyAnswered { .. } => "waybill.aftersales.survey_answered.v1",
+            ClaimEvent::Case(event) => event.event_type(CaseKind::Claim),
         }
     }
-}
-
-fn require(state: &Claim, action: &'static str, allowed: &[ClaimStatus]) -> Result<(), Rejection> {
-    waybill_command::require_status(state.status, allowed, |status| Rejection::InvalidState {
-        action,
-        kind: CaseKind::Claim,
-        status: status.as_str(),
-    })
 }
 
 /// `amount` is in the order's currency and not above its declared value.
@@ -223,41 +207,30 @@ pub fn decide_claim(
     match command {
         ClaimCommand::Open { .. } => Ok(Vec::new()),
         ClaimCommand::Assess { amount, note } => {
-            require(state, "assess", &[Open, Assessed])?;
+            require(state.status, "assess", &[Open, Assessed])?;
             context.recorded("assessed_at", &latest)?;
             within_declared_value(state, *amount)?;
             Ok(vec![ClaimEvent::Assessed { amount: *amount, note: note.clone() }])
         }
         ClaimCommand::Approve { amount } => {
-            require(state, "approve", &[Open, Assessed])?;
+            require(state.status, "approve", &[Open, Assessed])?;
             context.recorded("approved_at", &latest)?;
             within_declared_value(state, *amount)?;
             Ok(vec![ClaimEvent::Approved { amount: *amount }])
         }
         ClaimCommand::Reject { reason } => {
-            require(state, "reject", &[Open, Assessed, Approved])?;
+            require(state.status, "reject", &[Open, Assessed, Approved])?;
             context.recorded("rejected_at", &latest)?;
             Ok(vec![ClaimEvent::Rejected { reason: reason.clone() }])
         }
         ClaimCommand::Close => {
-            require(state, "close", &[Paid, Rejected])?;
+            require(state.status, "close", &[Paid, Rejected])?;
             context.recorded("closed_at", &latest)?;
-            Ok(vec![
-                ClaimEvent::Closed,
-                ClaimEvent::SurveyRequested {
-                    customer_id: state.customer_id.clone(),
-                    order_id: state.order_id,
-                },
-            ])
+            Ok(CaseEvent::closing(&state.customer_id, state.order_id).map(ClaimEvent::Case).into())
         }
         ClaimCommand::AnswerSurvey { csat, nps, comment } => {
             answer_survey(state.survey.as_ref(), CaseKind::Claim)?;
-            Ok(vec![ClaimEvent::SurveyAnswered {
-                customer_id: state.customer_id.clone(),
-                csat: *csat,
-                nps: *nps,
-                comment: comment.clone(),
-            }])
+            Ok(vec![ClaimEvent::Case(CaseEvent::answered(&state.customer_id, *csat, *nps, comment))])
         }
     }
 }
@@ -320,13 +293,8 @@ pub fn evolve_claim(state: Option<Claim>, event: &ClaimEvent, at: Timestamp) -> 
             claim.status = ClaimStatus::Rejected;
             claim.rejection_reason = reason.clone();
         }
-        ClaimEvent::Closed => claim.status = ClaimStatus::Closed,
-        ClaimEvent::SurveyRequested { .. } => claim.survey = Some(Survey { requested_at: at, answer: None }),
-        ClaimEvent::SurveyAnswered { csat, nps, comment, .. } => {
-            if let Some(survey) = claim.survey.as_mut() {
-                survey.answer =
-                    Some(SurveyAnswer { csat: *csat, nps: *nps, comment: comment.clone(), answered_at: at });
-            }
+        ClaimEvent::Case(event) => {
+            event.evolve(&mut claim.status, ClaimStatus::Closed, &mut claim.survey, at)
         }
     }
     claim.updated_at = at;

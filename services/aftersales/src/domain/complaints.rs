@@ -19,7 +19,8 @@
 
 use waybill_types::{Money, OrderId, Timestamp};
 
-use super::{CaseId, CaseKind, Context, Rejection, Survey, SurveyAnswer, answer_survey};
+use super::case::{answer_survey, require};
+use super::{CaseEvent, CaseId, CaseKind, CaseStatus, Context, Rejection, Survey};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ComplaintCategory {
@@ -48,8 +49,10 @@ pub enum ComplaintStatus {
     Closed,
 }
 
-impl ComplaintStatus {
-    pub fn as_str(&self) -> &'static str {
+impl CaseStatus for ComplaintStatus {
+    const KIND: CaseKind = CaseKind::Complaint;
+
+    fn as_str(&self) -> &'static str {
         match self {
             ComplaintStatus::Filed => "filed",
             ComplaintStatus::Acknowledged => "acknowledged",
@@ -58,10 +61,16 @@ impl ComplaintStatus {
             ComplaintStatus::Closed => "closed",
         }
     }
+}
+
+impl ComplaintStatus {
+    /// An open complaint's statuses: filed, acknowledged or escalated, not resolved yet.
+    pub const OPEN: [ComplaintStatus; 3] =
+        [ComplaintStatus::Filed, ComplaintStatus::Acknowledged, ComplaintStatus::Escalated];
 
     /// True until resolved.
     pub fn is_open(&self) -> bool {
-        matches!(self, ComplaintStatus::Filed | ComplaintStatus::Acknowledged | ComplaintStatus::Escalated)
+        Self::OPEN.contains(self)
     }
 }
 
@@ -174,6 +183,8 @@ pub enum ComplaintCommand {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ComplaintEvent {
+    /// How every case ends: closing and the survey (`case.rs`); then the complaint's own.
+    Case(CaseEvent<Option<OrderId>>),
     Filed {
         complaint_id: CaseId,
         customer_id: String,
@@ -199,17 +210,6 @@ pub enum ComplaintEvent {
         compensation: Option<Money>,
         within_sla: bool,
     },
-    Closed,
-    SurveyRequested {
-        customer_id: String,
-        order_id: Option<OrderId>,
-    },
-    SurveyAnswered {
-        customer_id: String,
-        csat: u32,
-        nps: u32,
-        comment: String,
-    },
 }
 
 impl ComplaintEvent {
@@ -219,18 +219,8 @@ impl ComplaintEvent {
             ComplaintEvent::Acknowledged { .. } => "waybill.aftersales.complaint_acknowledged.v1",
             ComplaintEvent::Escalated { .. } => "waybill.aftersales.complaint_escalated.v1",
             ComplaintEvent::Resolved { .. } => "waybill.aftersales.complaint_resolved.v1",
-            ComplaintEvent::Closed => "waybill.aftersales.complaint_closed.v1",
-            ComplaintEvent::SurveyRequested { .. } => "waybill.aftersales.survey_requested.v1",
-            ComplaintEvent::SurveyAnswered { .. } => "waybill.aftersales.survey_answered.v1",
+            ComplaintEvent::Case(event) => event.event_type(CaseKind::Complaint),
         }
-    }
-}
-
-fn require_open(state: &Complaint, action: &'static str) -> Result<(), Rejection> {
-    if state.status.is_open() {
-        Ok(())
-    } else {
-        Err(Rejection::InvalidState { action, kind: CaseKind::Complaint, status: state.status.as_str() })
     }
 }
 
@@ -267,7 +257,7 @@ pub fn decide_complaint(
     match command {
         ComplaintCommand::File { .. } => Ok(Vec::new()),
         ComplaintCommand::Acknowledge { note } => {
-            require_open(state, "acknowledge")?;
+            require(state.status, "acknowledge", &ComplaintStatus::OPEN)?;
             context.recorded("acknowledged_at", &[("the filing", state.filed_at)])?;
             if state.acknowledged_at.is_some() {
                 return Err(Rejection::InvalidState {
@@ -282,7 +272,7 @@ pub fn decide_complaint(
             }])
         }
         ComplaintCommand::Escalate { reason } => {
-            require_open(state, "escalate")?;
+            require(state.status, "escalate", &ComplaintStatus::OPEN)?;
             Ok(vec![ComplaintEvent::Escalated {
                 reason: reason.clone(),
                 automatic: false,
@@ -304,7 +294,7 @@ pub fn decide_complaint(
             }])
         }
         ComplaintCommand::Resolve { resolution, compensation } => {
-            require_open(state, "resolve")?;
+            require(state.status, "resolve", &ComplaintStatus::OPEN)?;
             // After the filing and everything since (acknowledgement, escalations).
             context.recorded("resolved_at", &[("the complaint's latest event", state.updated_at)])?;
             Ok(vec![ComplaintEvent::Resolved {
@@ -314,29 +304,12 @@ pub fn decide_complaint(
             }])
         }
         ComplaintCommand::Close => {
-            if state.status != ComplaintStatus::Resolved {
-                return Err(Rejection::InvalidState {
-                    action: "close",
-                    kind: CaseKind::Complaint,
-                    status: state.status.as_str(),
-                });
-            }
-            Ok(vec![
-                ComplaintEvent::Closed,
-                ComplaintEvent::SurveyRequested {
-                    customer_id: state.customer_id.clone(),
-                    order_id: state.order_id,
-                },
-            ])
+            require(state.status, "close", &[ComplaintStatus::Resolved])?;
+            Ok(CaseEvent::closing(&state.customer_id, state.order_id).map(ComplaintEvent::Case).into())
         }
         ComplaintCommand::AnswerSurvey { csat, nps, comment } => {
             answer_survey(state.survey.as_ref(), CaseKind::Complaint)?;
-            Ok(vec![ComplaintEvent::SurveyAnswered {
-                customer_id: state.customer_id.clone(),
-                csat: *csat,
-                nps: *nps,
-                comment: comment.clone(),
-            }])
+            Ok(vec![ComplaintEvent::Case(CaseEvent::answered(&state.customer_id, *csat, *nps, comment))])
         }
     }
 }
@@ -405,15 +378,8 @@ pub fn evolve_complaint(
             complaint.compensation = *compensation;
             complaint.resolved_within_sla = *within_sla;
         }
-        ComplaintEvent::Closed => complaint.status = ComplaintStatus::Closed,
-        ComplaintEvent::SurveyRequested { .. } => {
-            complaint.survey = Some(Survey { requested_at: at, answer: None });
-        }
-        ComplaintEvent::SurveyAnswered { csat, nps, comment, .. } => {
-            if let Some(survey) = complaint.survey.as_mut() {
-                survey.answer =
-                    Some(SurveyAnswer { csat: *csat, nps: *nps, comment: comment.clone(), answered_at: at });
-            }
+        ComplaintEvent::Case(event) => {
+            event.evolve(&mut complaint.status, ComplaintStatus::Closed, &mut complaint.survey, at);
         }
     }
     complaint.updated_at = at;

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use waybill_types::{Money, OrderId, Timestamp};
 
+use super::case::require;
 use super::claims::within_declared_value;
 use super::{
     CaseId, CaseKind, Claim, ClaimCommand, ClaimEvent, ClaimStatus, Context, Rejection, ReturnCase,
@@ -114,13 +115,7 @@ pub fn decide_refund(
     context: &Context<'_>,
 ) -> Result<(Vec<ReturnEvent>, Vec<LedgerEvent>), Rejection> {
     let case = case.ok_or(Rejection::CaseNotFound { kind: CaseKind::Return })?;
-    if !matches!(case.status, ReturnStatus::Received | ReturnStatus::Refunded) {
-        return Err(Rejection::InvalidState {
-            action: "refund",
-            kind: CaseKind::Return,
-            status: case.status.as_str(),
-        });
-    }
+    require(case.status, "refund", &[ReturnStatus::Received, ReturnStatus::Refunded])?;
     context.recorded("refunded_at", &[("the return's latest event", case.updated_at)])?;
     let charged = charged.ok_or(Rejection::ChargeUnknown)?;
     same_currency(charged, amount)?;
@@ -206,13 +201,7 @@ pub fn decide_claim_payment(
     context: &Context<'_>,
 ) -> Result<(Vec<ClaimEvent>, Vec<LedgerEvent>), Rejection> {
     let claim = claim.ok_or(Rejection::CaseNotFound { kind: CaseKind::Claim })?;
-    if claim.status != ClaimStatus::Approved {
-        return Err(Rejection::InvalidState {
-            action: "pay",
-            kind: CaseKind::Claim,
-            status: claim.status.as_str(),
-        });
-    }
+    require(claim.status, "pay", &[ClaimStatus::Approved])?;
     context.recorded("paid_at", &[("the claim's latest event", claim.updated_at)])?;
     let amount = claim.approved.ok_or(Rejection::InvalidState {
         action: "pay",

@@ -17,8 +17,9 @@
 
 use waybill_types::{Address, Money, OrderId, ServiceLevel, Timestamp};
 
+use super::case::{answer_survey, require};
 use super::{
-    CaseId, CaseKind, Context, Load, OrderFacts, Rejection, ReturnLine, Survey, SurveyAnswer, answer_survey,
+    CaseEvent, CaseId, CaseKind, CaseStatus, Context, Load, OrderFacts, Rejection, ReturnLine, Survey,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -31,8 +32,10 @@ pub enum ReturnStatus {
     Closed,
 }
 
-impl ReturnStatus {
-    pub fn as_str(&self) -> &'static str {
+impl CaseStatus for ReturnStatus {
+    const KIND: CaseKind = CaseKind::Return;
+
+    fn as_str(&self) -> &'static str {
         match self {
             ReturnStatus::Requested => "requested",
             ReturnStatus::Approved => "approved",
@@ -98,6 +101,8 @@ pub enum ReturnCommand {
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReturnEvent {
+    /// How every case ends: closing and the survey (`case.rs`); then the return's own.
+    Case(CaseEvent<OrderId>),
     Requested {
         return_id: CaseId,
         order_id: OrderId,
@@ -129,17 +134,6 @@ pub enum ReturnEvent {
         amount: Money,
         total_refunded: Money,
     },
-    Closed,
-    SurveyRequested {
-        customer_id: String,
-        order_id: OrderId,
-    },
-    SurveyAnswered {
-        customer_id: String,
-        csat: u32,
-        nps: u32,
-        comment: String,
-    },
 }
 
 impl ReturnEvent {
@@ -151,19 +145,9 @@ impl ReturnEvent {
             ReturnEvent::Rejected { .. } => "waybill.aftersales.return_rejected.v1",
             ReturnEvent::Received { .. } => "waybill.aftersales.return_received.v1",
             ReturnEvent::Refunded { .. } => "waybill.aftersales.return_refunded.v1",
-            ReturnEvent::Closed => "waybill.aftersales.return_closed.v1",
-            ReturnEvent::SurveyRequested { .. } => "waybill.aftersales.survey_requested.v1",
-            ReturnEvent::SurveyAnswered { .. } => "waybill.aftersales.survey_answered.v1",
+            ReturnEvent::Case(event) => event.event_type(CaseKind::Return),
         }
     }
-}
-
-fn require(state: &ReturnCase, action: &'static str, allowed: &[ReturnStatus]) -> Result<(), Rejection> {
-    waybill_command::require_status(state.status, allowed, |status| Rejection::InvalidState {
-        action,
-        kind: CaseKind::Return,
-        status: status.as_str(),
-    })
 }
 
 pub fn decide_return(
@@ -185,7 +169,7 @@ pub fn decide_return(
     match command {
         ReturnCommand::Request { .. } => Ok(Vec::new()),
         ReturnCommand::Approve { note, order } => {
-            require(state, "approve", &[Requested])?;
+            require(state.status, "approve", &[Requested])?;
             let order = order.as_ref().ok_or(Rejection::OrderNotFound(state.order_id))?;
             Ok(vec![
                 ReturnEvent::Approved { note: note.clone() },
@@ -200,11 +184,11 @@ pub fn decide_return(
             ])
         }
         ReturnCommand::Reject { reason } => {
-            require(state, "reject", &[Requested])?;
+            require(state.status, "reject", &[Requested])?;
             Ok(vec![ReturnEvent::Rejected { reason: reason.clone() }])
         }
         ReturnCommand::Receive { note, picked_up_at } => {
-            require(state, "receive", &[Approved])?;
+            require(state.status, "receive", &[Approved])?;
             // The receipt follows the approval that asked for the pickup and, once dispatch
             // has reported it, the reverse pickup itself (goods dropped off at a hub have none).
             let mut earlier = vec![("the return's latest event", state.updated_at)];
@@ -213,23 +197,12 @@ pub fn decide_return(
             Ok(vec![ReturnEvent::Received { note: note.clone() }])
         }
         ReturnCommand::Close => {
-            require(state, "close", &[Rejected, Received, Refunded])?;
-            Ok(vec![
-                ReturnEvent::Closed,
-                ReturnEvent::SurveyRequested {
-                    customer_id: state.customer_id.clone(),
-                    order_id: state.order_id,
-                },
-            ])
+            require(state.status, "close", &[Rejected, Received, Refunded])?;
+            Ok(CaseEvent::closing(&state.customer_id, state.order_id).map(ReturnEvent::Case).into())
         }
         ReturnCommand::AnswerSurvey { csat, nps, comment } => {
             answer_survey(state.survey.as_ref(), CaseKind::Return)?;
-            Ok(vec![ReturnEvent::SurveyAnswered {
-                customer_id: state.customer_id.clone(),
-                csat: *csat,
-                nps: *nps,
-                comment: comment.clone(),
-            }])
+            Ok(vec![ReturnEvent::Case(CaseEvent::answered(&state.customer_id, *csat, *nps, comment))])
         }
     }
 }
@@ -336,13 +309,8 @@ pub fn evolve_return(state: Option<ReturnCase>, event: &ReturnEvent, at: Timesta
             case.status = ReturnStatus::Refunded;
             case.refunded = Some(*total_refunded);
         }
-        ReturnEvent::Closed => case.status = ReturnStatus::Closed,
-        ReturnEvent::SurveyRequested { .. } => case.survey = Some(Survey { requested_at: at, answer: None }),
-        ReturnEvent::SurveyAnswered { csat, nps, comment, .. } => {
-            if let Some(survey) = case.survey.as_mut() {
-                survey.answer =
-                    Some(SurveyAnswer { csat: *csat, nps: *nps, comment: comment.clone(), answered_at: at });
-            }
+        ReturnEvent::Case(event) => {
+            event.evolve(&mut case.status, ReturnStatus::Closed, &mut case.survey, at)
         }
     }
     case.updated_at = at;

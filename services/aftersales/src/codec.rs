@@ -454,165 +454,45 @@ fn line_from_wire(line: v1::ReturnLine) -> ReturnLine {
     ReturnLine { cargo_index: line.cargo_index, quantity: line.quantity, description: line.description }
 }
 
-pub fn case_kind_to_wire(kind: CaseKind) -> v1::CaseKind {
-    match kind {
-        CaseKind::Return => v1::CaseKind::Return,
-        CaseKind::Claim => v1::CaseKind::Claim,
-        CaseKind::Complaint => v1::CaseKind::Complaint,
-    }
+/// A domain enum and its wire enum, both ways, variant for variant (the wire's names are the
+/// domain's): `$to` for every domain value; `$from` `None` for the wire's unspecified value
+/// and, taking the `i32` a message carries (`$from(i32)`), for a number it does not know.
+macro_rules! wire_enum {
+    ($domain:ident <-> $wire:ident, $to:ident, $from:ident($input:ty) { $($variant:ident),+ $(,)? }) => {
+        pub fn $to(value: $domain) -> v1::$wire {
+            match value {
+                $($domain::$variant => v1::$wire::$variant,)+
+            }
+        }
+
+        pub fn $from(value: $input) -> Option<$domain> {
+            match v1::$wire::try_from(value) {
+                $(Ok(v1::$wire::$variant) => Some($domain::$variant),)+
+                _ => None,
+            }
+        }
+    };
 }
 
-pub fn case_kind_from_wire(value: i32) -> Option<CaseKind> {
-    match v1::CaseKind::try_from(value) {
-        Ok(v1::CaseKind::Return) => Some(CaseKind::Return),
-        Ok(v1::CaseKind::Claim) => Some(CaseKind::Claim),
-        Ok(v1::CaseKind::Complaint) => Some(CaseKind::Complaint),
-        _ => None,
-    }
-}
-
-pub fn claim_kind_to_wire(kind: ClaimKind) -> v1::ClaimKind {
-    match kind {
-        ClaimKind::DamagedPartial => v1::ClaimKind::DamagedPartial,
-        ClaimKind::DamagedTotal => v1::ClaimKind::DamagedTotal,
-        ClaimKind::Lost => v1::ClaimKind::Lost,
-        ClaimKind::Other => v1::ClaimKind::Other,
-    }
-}
-
-pub fn claim_kind_from_wire(value: i32) -> Option<ClaimKind> {
-    match v1::ClaimKind::try_from(value) {
-        Ok(v1::ClaimKind::DamagedPartial) => Some(ClaimKind::DamagedPartial),
-        Ok(v1::ClaimKind::DamagedTotal) => Some(ClaimKind::DamagedTotal),
-        Ok(v1::ClaimKind::Lost) => Some(ClaimKind::Lost),
-        Ok(v1::ClaimKind::Other) => Some(ClaimKind::Other),
-        _ => None,
-    }
-}
-
-pub fn category_to_wire(category: ComplaintCategory) -> v1::ComplaintCategory {
-    match category {
-        ComplaintCategory::Delay => v1::ComplaintCategory::Delay,
-        ComplaintCategory::Damage => v1::ComplaintCategory::Damage,
-        ComplaintCategory::Loss => v1::ComplaintCategory::Loss,
-        ComplaintCategory::StaffConduct => v1::ComplaintCategory::StaffConduct,
-        ComplaintCategory::BillingError => v1::ComplaintCategory::BillingError,
-        ComplaintCategory::Other => v1::ComplaintCategory::Other,
-    }
-}
-
-pub fn category_from_wire(value: i32) -> Option<ComplaintCategory> {
-    match v1::ComplaintCategory::try_from(value) {
-        Ok(v1::ComplaintCategory::Delay) => Some(ComplaintCategory::Delay),
-        Ok(v1::ComplaintCategory::Damage) => Some(ComplaintCategory::Damage),
-        Ok(v1::ComplaintCategory::Loss) => Some(ComplaintCategory::Loss),
-        Ok(v1::ComplaintCategory::StaffConduct) => Some(ComplaintCategory::StaffConduct),
-        Ok(v1::ComplaintCategory::BillingError) => Some(ComplaintCategory::BillingError),
-        Ok(v1::ComplaintCategory::Other) => Some(ComplaintCategory::Other),
-        _ => None,
-    }
-}
-
-pub fn severity_to_wire(severity: Severity) -> v1::ComplaintSeverity {
-    match severity {
-        Severity::Low => v1::ComplaintSeverity::Low,
-        Severity::Medium => v1::ComplaintSeverity::Medium,
-        Severity::High => v1::ComplaintSeverity::High,
-        Severity::Critical => v1::ComplaintSeverity::Critical,
-    }
-}
-
-pub fn severity_from_wire(value: i32) -> Option<Severity> {
-    match v1::ComplaintSeverity::try_from(value) {
-        Ok(v1::ComplaintSeverity::Low) => Some(Severity::Low),
-        Ok(v1::ComplaintSeverity::Medium) => Some(Severity::Medium),
-        Ok(v1::ComplaintSeverity::High) => Some(Severity::High),
-        Ok(v1::ComplaintSeverity::Critical) => Some(Severity::Critical),
-        _ => None,
-    }
-}
-
-pub fn breach_to_wire(breach: SlaBreach) -> v1::SlaBreach {
-    match breach {
-        SlaBreach::Acknowledge => v1::SlaBreach::Acknowledge,
-        SlaBreach::Resolve => v1::SlaBreach::Resolve,
-    }
-}
-
-pub fn breach_from_wire(value: i32) -> Option<SlaBreach> {
-    match v1::SlaBreach::try_from(value) {
-        Ok(v1::SlaBreach::Acknowledge) => Some(SlaBreach::Acknowledge),
-        Ok(v1::SlaBreach::Resolve) => Some(SlaBreach::Resolve),
-        _ => None,
-    }
-}
-
-pub fn return_status_to_wire(status: ReturnStatus) -> v1::ReturnStatus {
-    match status {
-        ReturnStatus::Requested => v1::ReturnStatus::Requested,
-        ReturnStatus::Approved => v1::ReturnStatus::Approved,
-        ReturnStatus::Rejected => v1::ReturnStatus::Rejected,
-        ReturnStatus::Received => v1::ReturnStatus::Received,
-        ReturnStatus::Refunded => v1::ReturnStatus::Refunded,
-        ReturnStatus::Closed => v1::ReturnStatus::Closed,
-    }
-}
-
-pub fn return_status_from_wire(status: v1::ReturnStatus) -> Option<ReturnStatus> {
-    [
-        ReturnStatus::Requested,
-        ReturnStatus::Approved,
-        ReturnStatus::Rejected,
-        ReturnStatus::Received,
-        ReturnStatus::Refunded,
-        ReturnStatus::Closed,
-    ]
-    .into_iter()
-    .find(|candidate| return_status_to_wire(*candidate) == status)
-}
-
-pub fn claim_status_to_wire(status: ClaimStatus) -> v1::ClaimStatus {
-    match status {
-        ClaimStatus::Open => v1::ClaimStatus::Open,
-        ClaimStatus::Assessed => v1::ClaimStatus::Assessed,
-        ClaimStatus::Approved => v1::ClaimStatus::Approved,
-        ClaimStatus::Paid => v1::ClaimStatus::Paid,
-        ClaimStatus::Rejected => v1::ClaimStatus::Rejected,
-        ClaimStatus::Closed => v1::ClaimStatus::Closed,
-    }
-}
-
-pub fn claim_status_from_wire(status: v1::ClaimStatus) -> Option<ClaimStatus> {
-    [
-        ClaimStatus::Open,
-        ClaimStatus::Assessed,
-        ClaimStatus::Approved,
-        ClaimStatus::Paid,
-        ClaimStatus::Rejected,
-        ClaimStatus::Closed,
-    ]
-    .into_iter()
-    .find(|candidate| claim_status_to_wire(*candidate) == status)
-}
-
-pub fn complaint_status_to_wire(status: ComplaintStatus) -> v1::ComplaintStatus {
-    match status {
-        ComplaintStatus::Filed => v1::ComplaintStatus::Filed,
-        ComplaintStatus::Acknowledged => v1::ComplaintStatus::Acknowledged,
-        ComplaintStatus::Escalated => v1::ComplaintStatus::Escalated,
-        ComplaintStatus::Resolved => v1::ComplaintStatus::Resolved,
-        ComplaintStatus::Closed => v1::ComplaintStatus::Closed,
-    }
-}
-
-pub fn complaint_status_from_wire(status: v1::ComplaintStatus) -> Option<ComplaintStatus> {
-    [
-        ComplaintStatus::Filed,
-        ComplaintStatus::Acknowledged,
-        ComplaintStatus::Escalated,
-        ComplaintStatus::Resolved,
-        ComplaintStatus::Closed,
-    ]
-    .into_iter()
-    .find(|candidate| complaint_status_to_wire(*candidate) == status)
-}
+wire_enum!(CaseKind <-> CaseKind, case_kind_to_wire, case_kind_from_wire(i32) { Return, Claim, Complaint });
+wire_enum!(ClaimKind <-> ClaimKind, claim_kind_to_wire, claim_kind_from_wire(i32) {
+    DamagedPartial, DamagedTotal, Lost, Other
+});
+wire_enum!(ComplaintCategory <-> ComplaintCategory, category_to_wire, category_from_wire(i32) {
+    Delay, Damage, Loss, StaffConduct, BillingError, Other
+});
+wire_enum!(Severity <-> ComplaintSeverity, severity_to_wire, severity_from_wire(i32) {
+    Low, Medium, High, Critical
+});
+wire_enum!(SlaBreach <-> SlaBreach, breach_to_wire, breach_from_wire(i32) { Acknowledge, Resolve });
+wire_enum!(ReturnStatus <-> ReturnStatus, return_status_to_wire, return_status_from_wire(v1::ReturnStatus) {
+    Requested, Approved, Rejected, Received, Refunded, Closed
+});
+wire_enum!(ClaimStatus <-> ClaimStatus, claim_status_to_wire, claim_status_from_wire(v1::ClaimStatus) {
+    Open, Assessed, Approved, Paid, Rejected, Closed
+});
+wire_enum!(
+    ComplaintStatus <-> ComplaintStatus,
+    complaint_status_to_wire,
+    complaint_status_from_wire(v1::ComplaintStatus) { Filed, Acknowledged, Escalated, Resolved, Closed }
+);

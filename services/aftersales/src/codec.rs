@@ -265,27 +265,31 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
     let Envelope { header, event: wire } = envelope::decode_owned::<after_sales_event::Event>(payload)?;
     let meta = header.meta()?;
     let field = |name: &str| CodecError::BadField(name.to_owned());
-    let id = CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"));
+    // Amounts and ids an event cannot be without: missing or unreadable, the event is broken.
+    let required_money =
+        |value: Option<v1::Money>, name: &str| stored::money(value.as_ref()).ok_or_else(|| field(name));
+    let case_id_in = |text: &str, name: &str| CaseId::parse(text).ok_or_else(|| field(name));
+    let id = case_id_in(&header.aggregate_id, "aggregate_id");
     let order_id = OrderId::parse(&header.order_id).map_err(|_| field("order_id"));
     let opt_order = || (!header.order_id.is_empty()).then(|| OrderId::parse(&header.order_id).ok()).flatten();
     use after_sales_event::Event as Wire;
     let ret = |event: ReturnEvent| -> Result<Decoded, CodecError> {
         Ok(Decoded::Return {
-            id: CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            id: case_id_in(&header.aggregate_id, "aggregate_id")?,
             meta: meta.clone(),
             event,
         })
     };
     let claim = |event: ClaimEvent| -> Result<Decoded, CodecError> {
         Ok(Decoded::Claim {
-            id: CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            id: case_id_in(&header.aggregate_id, "aggregate_id")?,
             meta: meta.clone(),
             event,
         })
     };
     let complaint = |event: ComplaintEvent| -> Result<Decoded, CodecError> {
         Ok(Decoded::Complaint {
-            id: CaseId::parse(&header.aggregate_id).ok_or_else(|| field("aggregate_id"))?,
+            id: case_id_in(&header.aggregate_id, "aggregate_id")?,
             meta: meta.clone(),
             event,
         })
@@ -316,52 +320,47 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
         Wire::ReturnRejected(rejected) => ret(ReturnEvent::Rejected { reason: rejected.reason }),
         Wire::ReturnReceived(received) => ret(ReturnEvent::Received { note: received.note }),
         Wire::ReturnRefunded(refunded) => ret(ReturnEvent::Refunded {
-            amount: stored::money(refunded.amount.as_ref()).ok_or_else(|| field("amount"))?,
-            total_refunded: stored::money(refunded.total_refunded.as_ref())
-                .ok_or_else(|| field("total_refunded"))?,
+            amount: required_money(refunded.amount, "amount")?,
+            total_refunded: required_money(refunded.total_refunded, "total_refunded")?,
         }),
         Wire::ReturnClosed(_) => ret(ReturnEvent::Case(CaseEvent::Closed)),
         Wire::RefundIssued(issued) => Ok(Decoded::Ledger {
             order_id: order_id?,
             meta,
             event: LedgerEvent::RefundIssued {
-                return_id: CaseId::parse(&issued.return_id).ok_or_else(|| field("return_id"))?,
-                amount: stored::money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
-                total_refunded: stored::money(issued.total_refunded.as_ref())
-                    .ok_or_else(|| field("total_refunded"))?,
-                charged: stored::money(issued.charged.as_ref()).ok_or_else(|| field("charged"))?,
+                return_id: case_id_in(&issued.return_id, "return_id")?,
+                amount: required_money(issued.amount, "amount")?,
+                total_refunded: required_money(issued.total_refunded, "total_refunded")?,
+                charged: required_money(issued.charged, "charged")?,
             },
         }),
         Wire::ClaimPaymentIssued(issued) => Ok(Decoded::Ledger {
             order_id: order_id?,
             meta,
             event: LedgerEvent::ClaimPaymentIssued {
-                claim_id: CaseId::parse(&issued.claim_id).ok_or_else(|| field("claim_id"))?,
-                amount: stored::money(issued.amount.as_ref()).ok_or_else(|| field("amount"))?,
-                total_paid: stored::money(issued.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
-                declared_value: stored::money(issued.declared_value.as_ref())
-                    .ok_or_else(|| field("declared_value"))?,
+                claim_id: case_id_in(&issued.claim_id, "claim_id")?,
+                amount: required_money(issued.amount, "amount")?,
+                total_paid: required_money(issued.total_paid, "total_paid")?,
+                declared_value: required_money(issued.declared_value, "declared_value")?,
             },
         }),
         Wire::ClaimAmountReserved(reserved) => Ok(Decoded::Ledger {
             order_id: order_id?,
             meta,
             event: LedgerEvent::ClaimAmountReserved {
-                claim_id: CaseId::parse(&reserved.claim_id).ok_or_else(|| field("claim_id"))?,
-                amount: stored::money(reserved.amount.as_ref()).ok_or_else(|| field("amount"))?,
-                total_paid: stored::money(reserved.total_paid.as_ref()).ok_or_else(|| field("total_paid"))?,
-                total_reserved: stored::money(reserved.total_reserved.as_ref())
-                    .ok_or_else(|| field("total_reserved"))?,
-                declared_value: stored::money(reserved.declared_value.as_ref())
-                    .ok_or_else(|| field("declared_value"))?,
+                claim_id: case_id_in(&reserved.claim_id, "claim_id")?,
+                amount: required_money(reserved.amount, "amount")?,
+                total_paid: required_money(reserved.total_paid, "total_paid")?,
+                total_reserved: required_money(reserved.total_reserved, "total_reserved")?,
+                declared_value: required_money(reserved.declared_value, "declared_value")?,
             },
         }),
         Wire::ClaimReservationReleased(released) => Ok(Decoded::Ledger {
             order_id: order_id?,
             meta,
             event: LedgerEvent::ClaimReservationReleased {
-                claim_id: CaseId::parse(&released.claim_id).ok_or_else(|| field("claim_id"))?,
-                amount: stored::money(released.amount.as_ref()).ok_or_else(|| field("amount"))?,
+                claim_id: case_id_in(&released.claim_id, "claim_id")?,
+                amount: required_money(released.amount, "amount")?,
             },
         }),
         Wire::ClaimOpened(opened) => claim(ClaimEvent::Opened {
@@ -376,15 +375,13 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, CodecError> {
             source_event_id: opened.source_event_id,
         }),
         Wire::ClaimAssessed(assessed) => claim(ClaimEvent::Assessed {
-            amount: stored::money(assessed.amount.as_ref()).ok_or_else(|| field("amount"))?,
+            amount: required_money(assessed.amount, "amount")?,
             note: assessed.note,
         }),
-        Wire::ClaimApproved(approved) => claim(ClaimEvent::Approved {
-            amount: stored::money(approved.amount.as_ref()).ok_or_else(|| field("amount"))?,
-        }),
-        Wire::ClaimPaid(paid) => claim(ClaimEvent::Paid {
-            amount: stored::money(paid.amount.as_ref()).ok_or_else(|| field("amount"))?,
-        }),
+        Wire::ClaimApproved(approved) => {
+            claim(ClaimEvent::Approved { amount: required_money(approved.amount, "amount")? })
+        }
+        Wire::ClaimPaid(paid) => claim(ClaimEvent::Paid { amount: required_money(paid.amount, "amount")? }),
         Wire::ClaimRejected(rejected) => claim(ClaimEvent::Rejected { reason: rejected.reason }),
         Wire::ClaimClosed(_) => claim(ClaimEvent::Case(CaseEvent::Closed)),
         Wire::ComplaintFiled(filed) => complaint(ComplaintEvent::Filed {

@@ -458,11 +458,7 @@ pub async fn run(
     run_index: usize,
 ) -> anyhow::Result<LifecycleRun> {
     let label = format!("lifecycle-{}-{run_index}", shape.label());
-    let store = paths.data_dir.join(&label);
-    let _ = std::fs::remove_dir_all(&store);
-    let broker = Broker::start(paths, shape, &store)?;
-    let jetstream = async_nats::jetstream::new(broker.client().await?);
-    crate::baseline::ensure_stream(&jetstream, shape.replicas()).await?;
+    let (broker, store, jetstream) = Broker::start_for_run(paths, shape, &label).await?;
     let raw_settings = crate::place::Settings {
         concurrency: vec![RAW_IN_FLIGHT],
         warmup: Duration::from_secs(1),
@@ -572,16 +568,13 @@ async fn closed_loop(
     for _ in 0..settings.workers {
         taken.push(crews.take(clients).await?);
     }
-    let start = Instant::now();
-    let wall_start = SystemTime::now();
-    let measure_from = start + settings.warmup;
-    let measure_until = measure_from + settings.measure;
-    let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let measured = Measured::starting_now(settings);
+    let (measure_from, measure_until) = (measured.from, measured.until);
     let mut tasks = Vec::new();
     for (worker, crew) in taken.into_iter().enumerate() {
         let mut clients = clients.clone();
         let watcher = watcher.clone();
-        let failed = failed.clone();
+        let failed = measured.failed.clone();
         let crews = crews.clone();
         tasks.push(tokio::spawn(async move {
             let mut durations = Vec::new();
@@ -597,16 +590,8 @@ async fn closed_loop(
             durations
         }));
     }
-    let window_from = unix_nanos(wall_start + settings.warmup);
-    let window_until = window_from + settings.measure.as_nanos() as i128;
-    let mut durations = Vec::new();
-    for task in tasks {
-        if let Ok(mut worker_durations) = task.await {
-            durations.append(&mut worker_durations);
-        }
-    }
-    let events = watcher.events_between(window_from, window_until);
-    Ok((window(watcher, durations, &failed, settings.measure, window_from, window_until), events))
+    let (window, from, until) = measured.close(watcher, tasks, settings).await;
+    Ok((window, watcher.events_between(from, until)))
 }
 
 /// Lifecycles started at a fixed `rate` (one every 1/rate s, whatever the system's
@@ -620,11 +605,8 @@ async fn open_loop(
 ) -> anyhow::Result<Window> {
     anyhow::ensure!(rate > 0.0, "the closed loop completed no lifecycle: no open-loop rate");
     let interval = Duration::from_secs_f64(1.0 / rate);
-    let start = Instant::now();
-    let wall_start = SystemTime::now();
-    let measure_from = start + settings.warmup;
-    let measure_until = measure_from + settings.measure;
-    let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let measured = Measured::starting_now(settings);
+    let (measure_from, measure_until) = (measured.from, measured.until);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = Vec::new();
@@ -638,7 +620,7 @@ async fn open_loop(
         sequence += 1;
         let mut clients = clients.clone();
         let watcher = watcher.clone();
-        let failed = failed.clone();
+        let failed = measured.failed.clone();
         let crews = crews.clone();
         tasks.push(tokio::spawn(async move {
             let crew = crews.take(&clients).await;
@@ -659,15 +641,47 @@ async fn open_loop(
             durations
         }));
     }
-    let window_from = unix_nanos(wall_start + settings.warmup);
-    let window_until = window_from + settings.measure.as_nanos() as i128;
-    let mut durations = Vec::new();
-    for task in tasks {
-        if let Ok(mut one) = task.await {
-            durations.append(&mut one);
+    Ok(measured.close(watcher, tasks, settings).await.0)
+}
+
+/// A loop's measured window: `warmup` from the loop's start, then `measure`; and how many
+/// lifecycles in it failed.
+struct Measured {
+    wall_start: SystemTime,
+    from: Instant,
+    until: Instant,
+    failed: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Measured {
+    fn starting_now(settings: &Settings) -> Measured {
+        let from = Instant::now() + settings.warmup;
+        Measured {
+            wall_start: SystemTime::now(),
+            from,
+            until: from + settings.measure,
+            failed: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         }
     }
-    Ok(window(watcher, durations, &failed, settings.measure, window_from, window_until))
+
+    /// Waits for the loop's tasks and sums up the durations they measured: the window,
+    /// and its bounds in unix nanoseconds (the watcher's clock).
+    async fn close(
+        self,
+        watcher: &Watcher,
+        tasks: Vec<tokio::task::JoinHandle<Vec<Duration>>>,
+        settings: &Settings,
+    ) -> (Window, i128, i128) {
+        let from = unix_nanos(self.wall_start + settings.warmup);
+        let until = from + settings.measure.as_nanos() as i128;
+        let mut durations = Vec::new();
+        for task in tasks {
+            if let Ok(mut measured) = task.await {
+                durations.append(&mut measured);
+            }
+        }
+        (window(watcher, durations, &self.failed, settings.measure, from, until), from, until)
+    }
 }
 
 fn record(

@@ -51,11 +51,7 @@ pub async fn run(
     run_index: usize,
 ) -> anyhow::Result<PlaceRun> {
     let label = format!("place-{}-{run_index}", shape.label());
-    let store = paths.data_dir.join(&label);
-    let _ = std::fs::remove_dir_all(&store);
-    let broker = Broker::start(paths, shape, &store)?;
-    let jetstream = async_nats::jetstream::new(broker.client().await?);
-    baseline::ensure_stream(&jetstream, shape.replicas()).await?;
+    let (broker, store, jetstream) = Broker::start_for_run(paths, shape, &label).await?;
     let intake = Service::start(
         &paths.service("intake"),
         waybill_system_tests::grpc_service("intake")?,

@@ -146,6 +146,22 @@ impl Broker {
         })
     }
 
+    /// A fresh broker of `shape` for one measured run, storing in `paths.data_dir/<label>`
+    /// (emptied first), with the baselines' stream on it: the broker, that store (to remove
+    /// after the run) and a JetStream context on it.
+    pub async fn start_for_run(
+        paths: &Paths,
+        shape: Shape,
+        label: &str,
+    ) -> anyhow::Result<(Broker, PathBuf, async_nats::jetstream::Context)> {
+        let store = paths.data_dir.join(label);
+        let _ = std::fs::remove_dir_all(&store);
+        let broker = Broker::start(paths, shape, &store)?;
+        let jetstream = async_nats::jetstream::new(broker.client().await?);
+        crate::baseline::ensure_stream(&jetstream, shape.replicas()).await?;
+        Ok((broker, store, jetstream))
+    }
+
     /// The URL(s) the services get: one node, or all three with the test user's credentials.
     pub fn url(&self) -> String {
         match self {

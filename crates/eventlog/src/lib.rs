@@ -101,7 +101,10 @@ impl EventLog {
     pub async fn bootstrap(client: &async_nats::Client, settings: &StreamSettings) -> Result<(), SetupError> {
         let atomic_batches = check_server(client).await?.1;
         let jetstream = async_nats::jetstream::new(client.clone());
-        stream::bootstrap_streams(&jetstream, settings, atomic_batches).await
+        for wanted in settings.stream_configs(atomic_batches)? {
+            stream::ensure_stream(&jetstream, wanted).await?;
+        }
+        Ok(())
     }
 
     /// Connects the log on `client`: checks the server version and that both streams exist
@@ -114,7 +117,9 @@ impl EventLog {
     ) -> Result<Self, SetupError> {
         let (version, atomic_batches) = check_server(&client).await?;
         let jetstream = async_nats::jetstream::new(client.clone());
-        stream::check_streams(&jetstream, &settings, atomic_batches).await?;
+        for wanted in settings.stream_configs(atomic_batches)? {
+            stream::check_stream(&jetstream, wanted).await?;
+        }
         let stream = jetstream.get_stream(&settings.name).await.map_err(|error| SetupError::Stream {
             stream: settings.name.clone(),
             action: "open",

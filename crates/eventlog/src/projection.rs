@@ -234,6 +234,18 @@ struct Task<P> {
     log: EventLog,
 }
 
+impl<P> Task<P> {
+    /// Runs `change` on the model under one write lock and notes, still under it, the
+    /// position the model then reflects (`applied` as `change` left it).
+    fn write_model<T>(&self, applied: &mut Position, change: impl FnOnce(&mut P, &mut Position) -> T) -> T {
+        let mut model = self.model.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let outcome = change(&mut model, applied);
+        // Still under the lock: see `Projector::read_at`.
+        self.modelled.store(*applied, Ordering::Release);
+        outcome
+    }
+}
+
 /// The projection task: receive, apply in batches, publish progress and the feed; halt on
 /// an event the projection cannot apply until an operator waives it ([`crate::waiver`]),
 /// and end when every handle is gone.
@@ -271,7 +283,9 @@ async fn run<P: Projection>(
         }
         while !batch.is_empty() {
             let mut fed = Vec::new();
-            let outcome = apply_batch(&task, &mut applied, &mut batch, &waived, &mut fed);
+            let outcome = task.write_model(&mut applied, |model, applied| {
+                apply_batch(model, &task, applied, &mut batch, &waived, &mut fed)
+            });
             progress.send_modify(|progress| progress.applied = applied);
             applied_gauge.set(applied as f64);
             for event in fed {
@@ -351,25 +365,11 @@ async fn wait_for_waiver(
     }
 }
 
-/// Applies what it can of `batch` under one write lock, taking events off its front; on an
-/// event the projection cannot apply (and no waiver for its position in `waived`), stops
-/// with that event still at the front. Collects in `fed` the admitted events to broadcast
-/// (only while someone follows the feed).
+/// Applies what it can of `batch` to `model` (under its write lock: [`Task::write_model`]),
+/// taking events off its front; on an event the projection cannot apply (and no waiver for
+/// its position in `waived`), stops with that event still at the front. Collects in `fed`
+/// the admitted events to broadcast (only while someone follows the feed).
 fn apply_batch<P: Projection>(
-    task: &Task<P>,
-    applied: &mut Position,
-    batch: &mut VecDeque<Result<Delivered, ReadError>>,
-    waived: &[Position],
-    fed: &mut Vec<RecordedEvent>,
-) -> Result<(), Refused> {
-    let mut model = task.model.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let outcome = apply_each(&mut *model, task, applied, batch, waived, fed);
-    // Still under the lock: see `Projector::read_at`.
-    task.modelled.store(*applied, Ordering::Release);
-    outcome
-}
-
-fn apply_each<P: Projection>(
     model: &mut P,
     task: &Task<P>,
     applied: &mut Position,

@@ -3,9 +3,9 @@
 //! without expiry, `discard: new`, no deletes or purges, a duplicate window for idempotency
 //! and a bounded message size.
 //!
-//! Two roles, two functions. The operator's bootstrap ([`bootstrap_streams`], run by
-//! `waybill bootstrap` as the `ops` NATS user) creates the streams if missing and updates
-//! them if different. A service only looks them up ([`check_streams`]): its NATS user may
+//! Two roles, two functions, each run on both [`StreamSettings::stream_configs`]. The
+//! operator's bootstrap ([`ensure_stream`], run by `waybill bootstrap` as the `ops` NATS
+//! user) creates the streams if missing and updates them if different. A service only looks them up ([`check_stream`]): its NATS user may
 //! not create, update, delete or purge a stream (docs/NATS-SECURITY.md), so a stream that is
 //! missing is a state to wait out, and one whose safety settings differ a refusal to start.
 //! Both read the settings back: an older or differently configured server that silently
@@ -73,8 +73,14 @@ impl StreamSettings {
         Ok(())
     }
 
-    /// The event stream's config. `atomic_batches` needs server 2.12+.
-    pub(crate) fn event_stream_config(&self, atomic_batches: bool) -> Config {
+    /// Both streams' configs, the event stream's first, once the settings are checked.
+    /// `atomic_batches` needs server 2.12+.
+    pub(crate) fn stream_configs(&self, atomic_batches: bool) -> Result<[Config; 2], SetupError> {
+        self.check()?;
+        Ok([self.event_stream_config(atomic_batches), self.dead_letter_stream_config()])
+    }
+
+    fn event_stream_config(&self, atomic_batches: bool) -> Config {
         Config {
             name: self.name.clone(),
             subjects: self.subjects.clone(),
@@ -83,7 +89,7 @@ impl StreamSettings {
         }
     }
 
-    pub(crate) fn dead_letter_stream_config(&self) -> Config {
+    fn dead_letter_stream_config(&self) -> Config {
         Config {
             name: self.dead_letter_stream.clone(),
             subjects: vec![DEAD_LETTER_SUBJECTS.to_owned()],
@@ -215,26 +221,4 @@ pub(crate) async fn check_stream(jetstream: &jetstream::Context, wanted: Config)
         });
     }
     check_kept(&wanted, actual)
-}
-
-/// What a service does at start: both streams exist with the safe settings.
-pub(crate) async fn check_streams(
-    jetstream: &jetstream::Context,
-    settings: &StreamSettings,
-    atomic_batches: bool,
-) -> Result<(), SetupError> {
-    settings.check()?;
-    check_stream(jetstream, settings.event_stream_config(atomic_batches)).await?;
-    check_stream(jetstream, settings.dead_letter_stream_config()).await
-}
-
-/// What the operator's bootstrap does: creates or updates both streams.
-pub(crate) async fn bootstrap_streams(
-    jetstream: &jetstream::Context,
-    settings: &StreamSettings,
-    atomic_batches: bool,
-) -> Result<(), SetupError> {
-    settings.check()?;
-    ensure_stream(jetstream, settings.event_stream_config(atomic_batches)).await?;
-    ensure_stream(jetstream, settings.dead_letter_stream_config()).await
 }

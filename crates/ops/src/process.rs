@@ -135,6 +135,15 @@ mod tests {
             && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
     }
 
+    /// Waits up to five seconds for `pid` to die; true when it did.
+    fn dies_soon(pid: u32) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        !alive(pid)
+    }
+
     #[test]
     fn dropping_kills_the_whole_group_even_a_grandchild() -> io::Result<()> {
         let mut command = Command::new("sh");
@@ -146,11 +155,7 @@ mod tests {
         let grandchild: u32 = pid.trim().parse().map_err(io::Error::other)?;
         assert!(alive(grandchild), "the grandchild runs");
         drop(child);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while alive(grandchild) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(!alive(grandchild), "the grandchild {grandchild} outlived the drop");
+        assert!(dies_soon(grandchild), "the grandchild {grandchild} outlived the drop");
         Ok(())
     }
 
@@ -177,11 +182,7 @@ mod tests {
         assert!(alive(sleeper));
         middle.kill()?;
         middle.wait()?;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while alive(sleeper) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(!alive(sleeper), "the child {sleeper} outlived its killed parent");
+        assert!(dies_soon(sleeper), "the child {sleeper} outlived its killed parent");
         Ok(())
     }
 

@@ -45,8 +45,14 @@ impl FieldViolations {
 
     /// `value` when it is there; when not, `field` "is required" and `None`.
     pub fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
+        self.required_as(field, value, "is required")
+    }
+
+    /// `value` when it is there; when not, `field` with `description` (a required field's
+    /// own wording, e.g. what it must hold) and `None`.
+    pub fn required_as<T>(&mut self, field: &str, value: Option<T>, description: &str) -> Option<T> {
         if value.is_none() {
-            self.push(field, "is required");
+            self.push(field, description);
         }
         value
     }

@@ -6,7 +6,8 @@
 //! - `facts`: other services' events, read through one typed decoder per owner;
 //! - `convert`: checked conversions of requests; `stored`: lenient ones of what is on the log;
 //! - `status`: `google.rpc.BadRequest`;
-//! - `codec`: the gRPC codec, so that undecodable requests are the client's mistake.
+//! - `codec`: the gRPC codec, so that undecodable requests are the client's mistake;
+//! - `wire_enum!`: a domain enum's two conversions to and from its wire enum.
 
 pub mod codec;
 pub mod convert;
@@ -15,6 +16,7 @@ pub mod facts;
 pub mod ownership;
 pub mod status;
 pub mod stored;
+mod wire_enum;
 
 /// Everything in package `waybill.v1`.
 pub mod v1 {

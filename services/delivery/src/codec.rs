@@ -280,65 +280,22 @@ fn window_from_wire(window: Option<&v1::TimeWindow>) -> TimeWindow {
     }
 }
 
-pub fn failure_reason_to_wire(reason: FailureReason) -> v1::FailureReason {
-    match reason {
-        FailureReason::RecipientAbsent => v1::FailureReason::RecipientAbsent,
-        FailureReason::Refused => v1::FailureReason::Refused,
-        FailureReason::AddressWrong => v1::FailureReason::AddressWrong,
-    }
+waybill_proto::wire_enum! {
+    FailureReason <=> v1::FailureReason { RecipientAbsent, Refused, AddressWrong }
+    pub fn failure_reason_to_wire;
+    pub fn failure_reason_from_wire;
 }
 
-pub fn failure_reason_from_wire(value: i32) -> Option<FailureReason> {
-    match v1::FailureReason::try_from(value) {
-        Ok(v1::FailureReason::RecipientAbsent) => Some(FailureReason::RecipientAbsent),
-        Ok(v1::FailureReason::Refused) => Some(FailureReason::Refused),
-        Ok(v1::FailureReason::AddressWrong) => Some(FailureReason::AddressWrong),
-        _ => None,
-    }
+waybill_proto::wire_enum! {
+    ExceptionKind <=> v1::DeliveryExceptionKind { DamagedPartial, DamagedTotal, Lost, Delayed, HandoverDispute }
+    pub fn exception_kind_to_wire;
+    pub fn exception_kind_from_wire;
 }
 
-pub fn exception_kind_to_wire(kind: ExceptionKind) -> v1::DeliveryExceptionKind {
-    match kind {
-        ExceptionKind::DamagedPartial => v1::DeliveryExceptionKind::DamagedPartial,
-        ExceptionKind::DamagedTotal => v1::DeliveryExceptionKind::DamagedTotal,
-        ExceptionKind::Lost => v1::DeliveryExceptionKind::Lost,
-        ExceptionKind::Delayed => v1::DeliveryExceptionKind::Delayed,
-        ExceptionKind::HandoverDispute => v1::DeliveryExceptionKind::HandoverDispute,
-    }
-}
-
-pub fn exception_kind_from_wire(value: i32) -> Option<ExceptionKind> {
-    match v1::DeliveryExceptionKind::try_from(value) {
-        Ok(v1::DeliveryExceptionKind::DamagedPartial) => Some(ExceptionKind::DamagedPartial),
-        Ok(v1::DeliveryExceptionKind::DamagedTotal) => Some(ExceptionKind::DamagedTotal),
-        Ok(v1::DeliveryExceptionKind::Lost) => Some(ExceptionKind::Lost),
-        Ok(v1::DeliveryExceptionKind::Delayed) => Some(ExceptionKind::Delayed),
-        Ok(v1::DeliveryExceptionKind::HandoverDispute) => Some(ExceptionKind::HandoverDispute),
-        _ => None,
-    }
-}
-
-pub fn milestone_to_wire(milestone: Milestone) -> v1::Milestone {
-    match milestone {
-        Milestone::Scheduled => v1::Milestone::Scheduled,
-        Milestone::OutForDelivery => v1::Milestone::OutForDelivery,
-        Milestone::AttemptFailed => v1::Milestone::AttemptFailed,
-        Milestone::Delivered => v1::Milestone::Delivered,
-        Milestone::Exception => v1::Milestone::Exception,
-        Milestone::ReturnedToSender => v1::Milestone::ReturnedToSender,
-    }
-}
-
-fn milestone_from_wire(value: i32) -> Option<Milestone> {
-    match v1::Milestone::try_from(value) {
-        Ok(v1::Milestone::Scheduled) => Some(Milestone::Scheduled),
-        Ok(v1::Milestone::OutForDelivery) => Some(Milestone::OutForDelivery),
-        Ok(v1::Milestone::AttemptFailed) => Some(Milestone::AttemptFailed),
-        Ok(v1::Milestone::Delivered) => Some(Milestone::Delivered),
-        Ok(v1::Milestone::Exception) => Some(Milestone::Exception),
-        Ok(v1::Milestone::ReturnedToSender) => Some(Milestone::ReturnedToSender),
-        _ => None,
-    }
+waybill_proto::wire_enum! {
+    Milestone <=> v1::Milestone { Scheduled, OutForDelivery, AttemptFailed, Delivered, Exception, ReturnedToSender }
+    pub fn milestone_to_wire;
+    fn milestone_from_wire;
 }
 
 pub fn status_to_wire(status: DeliveryStatus) -> v1::DeliveryStatus {

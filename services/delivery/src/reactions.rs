@@ -140,11 +140,7 @@ pub async fn follow_order(runner: DeliveryRunner, recorded: RecordedEvent) -> Re
 /// notifications had their own subject) is skipped, so an upgraded log's history is not
 /// announced again.
 pub async fn notify_consignee(runner: NoticeRunner, recorded: RecordedEvent) -> Result<(), ReactionError> {
-    let Decoded::Delivery { delivery_id, meta: cause, event } =
-        codec::decode(&recorded.payload).map_err(poison)?
-    else {
-        return Ok(());
-    };
+    let Some((delivery_id, cause, event)) = delivery_event(&recorded)? else { return Ok(()) };
     if domain::milestone_of(&event).is_none() {
         return Ok(());
     }
@@ -168,11 +164,7 @@ pub async fn notify_consignee(runner: NoticeRunner, recorded: RecordedEvent) -> 
 
 /// Re-plans the rest of a planned run after a failed attempt on it or a new stop for it.
 pub async fn replan_route(runner: RouteRunner, recorded: RecordedEvent) -> Result<(), ReactionError> {
-    let Decoded::Delivery { delivery_id, meta: cause, event } =
-        codec::decode(&recorded.payload).map_err(poison)?
-    else {
-        return Ok(());
-    };
+    let Some((delivery_id, cause, event)) = delivery_event(&recorded)? else { return Ok(()) };
     let day = cause.occurred_at.date_naive();
     wait_for_model(&runner, recorded.position).await?;
     let replan = {
@@ -207,6 +199,16 @@ pub async fn replan_route(runner: RouteRunner, recorded: RecordedEvent) -> Resul
         }
         Err(other) => Err(ReactionError::Transient(other.to_string())),
     }
+}
+
+/// The delivery's event `recorded` holds; `None` for a courier's or a route's.
+fn delivery_event(
+    recorded: &RecordedEvent,
+) -> Result<Option<(OrderId, EventMeta, DeliveryEvent)>, ReactionError> {
+    Ok(match codec::decode(&recorded.payload).map_err(poison)? {
+        Decoded::Delivery { delivery_id, meta, event } => Some((delivery_id, meta, event)),
+        Decoded::Courier { .. } | Decoded::Route { .. } => None,
+    })
 }
 
 fn poison(error: DecodeError) -> ReactionError {

@@ -415,17 +415,13 @@ impl DeliveryBook {
                     facts.redirected_by = Some(fact.header.event_id);
                 }
             }
-            OrderFact::Cancelled { .. } => {
-                if let Some(facts) = self.orders.get_mut(&order_id) {
-                    facts.cancelled = true;
+            other => {
+                if let (Some(cancelled), Some(facts)) =
+                    (other.cancelled_after(), self.orders.get_mut(&order_id))
+                {
+                    facts.cancelled = cancelled;
                 }
             }
-            OrderFact::Restored { .. } => {
-                if let Some(facts) = self.orders.get_mut(&order_id) {
-                    facts.cancelled = false;
-                }
-            }
-            _ => {}
         }
     }
 }

@@ -393,87 +393,34 @@ pub fn load_from_wire(load: Option<&v1::Load>) -> Load {
     load.map(|load| Load::new(load.weight_grams, load.volume_cm3)).unwrap_or_default()
 }
 
-pub fn vehicle_kind_to_wire(kind: VehicleKind) -> v1::VehicleKind {
-    match kind {
-        VehicleKind::Van => v1::VehicleKind::Van,
-        VehicleKind::Truck => v1::VehicleKind::Truck,
-        VehicleKind::RailWagon => v1::VehicleKind::RailWagon,
-        VehicleKind::AirContainer => v1::VehicleKind::AirContainer,
-    }
+waybill_proto::wire_enum! {
+    VehicleKind <=> v1::VehicleKind { Van, Truck, RailWagon, AirContainer }
+    pub fn vehicle_kind_to_wire;
+    pub fn vehicle_kind_from_wire;
 }
 
-pub fn vehicle_kind_from_wire(value: i32) -> Option<VehicleKind> {
-    match v1::VehicleKind::try_from(value) {
-        Ok(v1::VehicleKind::Van) => Some(VehicleKind::Van),
-        Ok(v1::VehicleKind::Truck) => Some(VehicleKind::Truck),
-        Ok(v1::VehicleKind::RailWagon) => Some(VehicleKind::RailWagon),
-        Ok(v1::VehicleKind::AirContainer) => Some(VehicleKind::AirContainer),
-        _ => None,
-    }
+waybill_proto::wire_enum! {
+    TransportMode <=> v1::TransportMode { RoadCourier, RoadLtl, RoadTruckload, Rail, Air }
+    pub fn mode_to_wire;
+    fn mode_from_wire;
 }
 
-pub fn mode_to_wire(mode: TransportMode) -> v1::TransportMode {
-    match mode {
-        TransportMode::RoadCourier => v1::TransportMode::RoadCourier,
-        TransportMode::RoadLtl => v1::TransportMode::RoadLtl,
-        TransportMode::RoadTruckload => v1::TransportMode::RoadTruckload,
-        TransportMode::Rail => v1::TransportMode::Rail,
-        TransportMode::Air => v1::TransportMode::Air,
-    }
+waybill_proto::wire_enum! {
+    Upkeep <=> v1::VehicleUpkeep { Inspection, Maintenance }
+    pub fn upkeep_to_wire;
+    pub fn upkeep_from_wire;
 }
 
-fn mode_from_wire(value: i32) -> Option<TransportMode> {
-    match v1::TransportMode::try_from(value) {
-        Ok(v1::TransportMode::RoadCourier) => Some(TransportMode::RoadCourier),
-        Ok(v1::TransportMode::RoadLtl) => Some(TransportMode::RoadLtl),
-        Ok(v1::TransportMode::RoadTruckload) => Some(TransportMode::RoadTruckload),
-        Ok(v1::TransportMode::Rail) => Some(TransportMode::Rail),
-        Ok(v1::TransportMode::Air) => Some(TransportMode::Air),
-        _ => None,
-    }
+waybill_proto::wire_enum! {
+    Training <=> v1::DriverTraining { HazardousGoods }
+    pub fn training_to_wire;
+    pub fn training_from_wire;
 }
 
-pub fn upkeep_to_wire(upkeep: Upkeep) -> v1::VehicleUpkeep {
-    match upkeep {
-        Upkeep::Inspection => v1::VehicleUpkeep::Inspection,
-        Upkeep::Maintenance => v1::VehicleUpkeep::Maintenance,
-    }
-}
-
-pub fn upkeep_from_wire(value: i32) -> Option<Upkeep> {
-    match v1::VehicleUpkeep::try_from(value) {
-        Ok(v1::VehicleUpkeep::Inspection) => Some(Upkeep::Inspection),
-        Ok(v1::VehicleUpkeep::Maintenance) => Some(Upkeep::Maintenance),
-        _ => None,
-    }
-}
-
-pub fn training_to_wire(training: Training) -> v1::DriverTraining {
-    match training {
-        Training::HazardousGoods => v1::DriverTraining::HazardousGoods,
-    }
-}
-
-pub fn training_from_wire(value: i32) -> Option<Training> {
-    match v1::DriverTraining::try_from(value) {
-        Ok(v1::DriverTraining::HazardousGoods) => Some(Training::HazardousGoods),
-        _ => None,
-    }
-}
-
-pub fn task_kind_to_wire(kind: TaskKind) -> v1::TaskKind {
-    match kind {
-        TaskKind::Forward => v1::TaskKind::Forward,
-        TaskKind::Reverse => v1::TaskKind::Reverse,
-    }
-}
-
-fn task_kind_from_wire(value: i32) -> Option<TaskKind> {
-    match v1::TaskKind::try_from(value) {
-        Ok(v1::TaskKind::Forward) => Some(TaskKind::Forward),
-        Ok(v1::TaskKind::Reverse) => Some(TaskKind::Reverse),
-        _ => None,
-    }
+waybill_proto::wire_enum! {
+    TaskKind <=> v1::TaskKind { Forward, Reverse }
+    pub fn task_kind_to_wire;
+    fn task_kind_from_wire;
 }
 
 pub fn task_status_to_wire(status: TaskStatus) -> v1::TaskStatus {
@@ -502,46 +449,14 @@ pub fn task_status_from_wire(value: i32) -> Result<Option<TaskStatus>, UnknownSt
     }
 }
 
-pub fn exception_kind_to_wire(kind: ExceptionKind) -> v1::ExceptionKind {
-    match kind {
-        ExceptionKind::Breakdown => v1::ExceptionKind::Breakdown,
-        ExceptionKind::Accident => v1::ExceptionKind::Accident,
-        ExceptionKind::Weather => v1::ExceptionKind::Weather,
-        ExceptionKind::Customs => v1::ExceptionKind::Customs,
-        ExceptionKind::Other => v1::ExceptionKind::Other,
-        ExceptionKind::Damaged => v1::ExceptionKind::Damaged,
-        ExceptionKind::StockDiscrepancy => v1::ExceptionKind::StockDiscrepancy,
-    }
+waybill_proto::wire_enum! {
+    ExceptionKind <=> v1::ExceptionKind { Breakdown, Accident, Weather, Customs, Other, Damaged, StockDiscrepancy }
+    pub fn exception_kind_to_wire;
+    pub fn exception_kind_from_wire;
 }
 
-pub fn exception_kind_from_wire(value: i32) -> Option<ExceptionKind> {
-    match v1::ExceptionKind::try_from(value) {
-        Ok(v1::ExceptionKind::Breakdown) => Some(ExceptionKind::Breakdown),
-        Ok(v1::ExceptionKind::Accident) => Some(ExceptionKind::Accident),
-        Ok(v1::ExceptionKind::Weather) => Some(ExceptionKind::Weather),
-        Ok(v1::ExceptionKind::Customs) => Some(ExceptionKind::Customs),
-        Ok(v1::ExceptionKind::Other) => Some(ExceptionKind::Other),
-        Ok(v1::ExceptionKind::Damaged) => Some(ExceptionKind::Damaged),
-        Ok(v1::ExceptionKind::StockDiscrepancy) => Some(ExceptionKind::StockDiscrepancy),
-        _ => None,
-    }
-}
-
-pub fn severity_to_wire(severity: Severity) -> v1::Severity {
-    match severity {
-        Severity::Low => v1::Severity::Low,
-        Severity::Medium => v1::Severity::Medium,
-        Severity::High => v1::Severity::High,
-        Severity::Critical => v1::Severity::Critical,
-    }
-}
-
-pub fn severity_from_wire(value: i32) -> Option<Severity> {
-    match v1::Severity::try_from(value) {
-        Ok(v1::Severity::Low) => Some(Severity::Low),
-        Ok(v1::Severity::Medium) => Some(Severity::Medium),
-        Ok(v1::Severity::High) => Some(Severity::High),
-        Ok(v1::Severity::Critical) => Some(Severity::Critical),
-        _ => None,
-    }
+waybill_proto::wire_enum! {
+    Severity <=> v1::Severity { Low, Medium, High, Critical }
+    pub fn severity_to_wire;
+    pub fn severity_from_wire;
 }

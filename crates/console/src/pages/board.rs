@@ -386,19 +386,10 @@ fn complaint_cells(complaint: &v1::Complaint) -> (String, String, String, String
 }
 
 fn complaint_section(complaints: &Section<v1::Complaint>) -> Markup {
-    let rows = html! {
-        @for complaint in &complaints.rows {
-            @let (severity, status, acknowledge_by, resolve_by) = complaint_cells(complaint);
-            tr data-complaint=(complaint.complaint_id) data-order=(complaint.order_id) {
-                td { (complaint.complaint_id) }
-                (order_link(&complaint.order_id))
-                td { (severity) }
-                td.status { (status) }
-                td { (acknowledge_by) }
-                td { (resolve_by) }
-            }
-        }
-    };
+    let rows = complaint_rows(&complaints.rows, |complaint| {
+        let (severity, status, acknowledge_by, resolve_by) = complaint_cells(complaint);
+        html! { td { (severity) } td.status { (status) } td { (acknowledge_by) } td { (resolve_by) } }
+    });
     html! { (header("complaints", "Complaints past their SLA", complaints)) (table("complaints", &COMPLAINT_COLUMNS, rows)) }
 }
 
@@ -416,20 +407,24 @@ fn escalation_cells(complaint: &v1::Complaint) -> (String, String, Vec<String>, 
 }
 
 fn escalation_section(escalated: &Section<v1::Complaint>) -> Markup {
-    let rows = html! {
-        @for complaint in &escalated.rows {
-            @let (severity, escalated_at, reasons, resolve_by) = escalation_cells(complaint);
+    let rows = complaint_rows(&escalated.rows, |complaint| {
+        let (severity, escalated_at, reasons, resolve_by) = escalation_cells(complaint);
+        html! { td { (severity) } td { (escalated_at) } (lines("escalations", &reasons)) td { (resolve_by) } }
+    });
+    html! { (header("escalations", "Escalated complaints", escalated)) (table("escalations", &ESCALATION_COLUMNS, rows)) }
+}
+
+/// A row per complaint: its id and its order's link, then the section's own `cells`.
+fn complaint_rows(complaints: &[v1::Complaint], cells: impl Fn(&v1::Complaint) -> Markup) -> Markup {
+    html! {
+        @for complaint in complaints {
             tr data-complaint=(complaint.complaint_id) data-order=(complaint.order_id) {
                 td { (complaint.complaint_id) }
                 (order_link(&complaint.order_id))
-                td { (severity) }
-                td { (escalated_at) }
-                (lines("escalations", &reasons))
-                td { (resolve_by) }
+                (cells(complaint))
             }
         }
-    };
-    html! { (header("escalations", "Escalated complaints", escalated)) (table("escalations", &ESCALATION_COLUMNS, rows)) }
+    }
 }
 
 /// Why a complaint was escalated: the person's reason, or the deadline the SLA clock saw missed.

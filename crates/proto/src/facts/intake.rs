@@ -33,6 +33,18 @@ pub enum OrderFact {
     Delivered,
 }
 
+impl OrderFact {
+    /// Whether the order is cancelled after this fact: `Some(true)` when it cancels the
+    /// order, `Some(false)` when it restores it, `None` when it changes neither.
+    pub fn cancelled_after(&self) -> Option<bool> {
+        match self {
+            OrderFact::Cancelled { .. } => Some(true),
+            OrderFact::Restored { .. } => Some(false),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlacedOrder {
     /// As stored (intake checked it); readers that need a `CustomerId` parse it.

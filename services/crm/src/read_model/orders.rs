@@ -49,17 +49,12 @@ pub(super) fn apply_intake(model: &mut CrmModel, event: &RecordedEvent) -> Resul
                 order.chargeable_weight_grams = quote.chargeable_weight_grams;
             }
         }
-        OrderFact::Cancelled { .. } => {
-            if let Some(order) = model.orders.get_mut(&order_id) {
-                order.cancelled = true;
+        other => {
+            if let (Some(cancelled), Some(order)) = (other.cancelled_after(), model.orders.get_mut(&order_id))
+            {
+                order.cancelled = cancelled;
             }
         }
-        OrderFact::Restored { .. } => {
-            if let Some(order) = model.orders.get_mut(&order_id) {
-                order.cancelled = false;
-            }
-        }
-        _ => {}
     }
     Ok(())
 }

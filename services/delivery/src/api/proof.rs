@@ -13,10 +13,11 @@ pub fn proof_from_wire(
     violations: &mut FieldViolations,
     proof: Option<&v1::ProofOfDelivery>,
 ) -> Option<ProofOfDelivery> {
-    let Some(proof) = proof else {
-        violations.push("proof", "is required: recipient, signature, location, time and checklist");
-        return None;
-    };
+    let proof = violations.required_as(
+        "proof",
+        proof,
+        "is required: recipient, signature, location, time and checklist",
+    )?;
     let recipient_name = convert::text(violations, "proof.recipient_name", &proof.recipient_name, true);
     let recipient_relation =
         convert::text(violations, "proof.recipient_relation", &proof.recipient_relation, false);

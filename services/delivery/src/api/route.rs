@@ -38,16 +38,10 @@ fn constraints(
     violations: &mut FieldViolations,
     value: Option<&v1::RouteConstraints>,
 ) -> Option<RunConstraints> {
-    let Some(value) = value else {
-        violations.push("constraints", "is required (shift, capacity, depot)");
-        return None;
-    };
-    let at = |violations: &mut FieldViolations, name: &str, at: Option<&prost_types::Timestamp>| match at {
-        None => {
-            violations.push(format!("constraints.{name}"), "is required");
-            None
-        }
-        Some(at) => convert::timestamp(violations, &format!("constraints.{name}"), at),
+    let value = violations.required_as("constraints", value, "is required (shift, capacity, depot)")?;
+    let at = |violations: &mut FieldViolations, name: &str, at: Option<&prost_types::Timestamp>| {
+        let field = format!("constraints.{name}");
+        violations.required(&field, at).and_then(|at| convert::timestamp(violations, &field, at))
     };
     let shift_start = at(violations, "shift_start", value.shift_start.as_ref());
     let shift_end = at(violations, "shift_end", value.shift_end.as_ref());
@@ -59,13 +53,9 @@ fn constraints(
     if !(1..=MAX_CAPACITY).contains(&value.capacity) {
         violations.push("constraints.capacity", format!("must be 1 to {MAX_CAPACITY} deliveries"));
     }
-    let depot = match value.depot.as_ref() {
-        None => {
-            violations.push("constraints.depot", "is required (where the run starts and ends)");
-            None
-        }
-        Some(point) => convert::coordinates(violations, "constraints.depot", point),
-    };
+    let depot = violations
+        .required_as("constraints.depot", value.depot.as_ref(), "is required (where the run starts and ends)")
+        .and_then(|point| convert::coordinates(violations, "constraints.depot", point));
     Some(RunConstraints {
         shift_start: shift_start?,
         shift_end: shift_end?,

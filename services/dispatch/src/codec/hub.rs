@@ -139,38 +139,14 @@ pub fn discrepancy_kind_to_wire(kind: DiscrepancyKind) -> v1::StockDiscrepancyKi
     }
 }
 
-pub fn category_to_wire(category: GoodsCategory) -> v1::GoodsCategory {
-    match category {
-        GoodsCategory::General => v1::GoodsCategory::General,
-        GoodsCategory::Fragile => v1::GoodsCategory::Fragile,
-        GoodsCategory::Cold => v1::GoodsCategory::Cold,
-        GoodsCategory::Hazardous => v1::GoodsCategory::Hazardous,
-    }
+waybill_proto::wire_enum! {
+    GoodsCategory <=> v1::GoodsCategory { General, Fragile, Cold, Hazardous }
+    pub fn category_to_wire;
+    pub fn category_from_wire;
 }
 
-pub fn category_from_wire(value: i32) -> Option<GoodsCategory> {
-    match v1::GoodsCategory::try_from(value) {
-        Ok(v1::GoodsCategory::General) => Some(GoodsCategory::General),
-        Ok(v1::GoodsCategory::Fragile) => Some(GoodsCategory::Fragile),
-        Ok(v1::GoodsCategory::Cold) => Some(GoodsCategory::Cold),
-        Ok(v1::GoodsCategory::Hazardous) => Some(GoodsCategory::Hazardous),
-        _ => None,
-    }
-}
-
-pub fn inspection_to_wire(inspection: Inspection) -> v1::ReceiptInspection {
-    match inspection {
-        Inspection::Accepted => v1::ReceiptInspection::Accepted,
-        Inspection::Damaged => v1::ReceiptInspection::Damaged,
-        Inspection::Short => v1::ReceiptInspection::Short,
-    }
-}
-
-pub fn inspection_from_wire(value: i32) -> Option<Inspection> {
-    match v1::ReceiptInspection::try_from(value) {
-        Ok(v1::ReceiptInspection::Accepted) => Some(Inspection::Accepted),
-        Ok(v1::ReceiptInspection::Damaged) => Some(Inspection::Damaged),
-        Ok(v1::ReceiptInspection::Short) => Some(Inspection::Short),
-        _ => None,
-    }
+waybill_proto::wire_enum! {
+    Inspection <=> v1::ReceiptInspection { Accepted, Damaged, Short }
+    pub fn inspection_to_wire;
+    pub fn inspection_from_wire;
 }

@@ -696,21 +696,21 @@ impl AfterSalesService for AfterSalesApi {
             }
         };
         let return_status = match v1::ReturnStatus::try_from(body.return_status) {
-            Ok(status) => return_status_from_wire(status),
+            Ok(_) => return_status_from_wire(body.return_status),
             Err(_) => {
                 violations.push("return_status", "unknown return status");
                 None
             }
         };
         let claim_status = match v1::ClaimStatus::try_from(body.claim_status) {
-            Ok(status) => claim_status_from_wire(status),
+            Ok(_) => claim_status_from_wire(body.claim_status),
             Err(_) => {
                 violations.push("claim_status", "unknown claim status");
                 None
             }
         };
         let complaint_status = match v1::ComplaintStatus::try_from(body.complaint_status) {
-            Ok(status) => complaint_status_from_wire(status),
+            Ok(_) => complaint_status_from_wire(body.complaint_status),
             Err(_) => {
                 violations.push("complaint_status", "unknown complaint status");
                 None

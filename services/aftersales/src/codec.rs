@@ -451,45 +451,50 @@ fn line_from_wire(line: v1::ReturnLine) -> ReturnLine {
     ReturnLine { cargo_index: line.cargo_index, quantity: line.quantity, description: line.description }
 }
 
-/// A domain enum and its wire enum, both ways, variant for variant (the wire's names are the
-/// domain's): `$to` for every domain value; `$from` `None` for the wire's unspecified value
-/// and, taking the `i32` a message carries (`$from(i32)`), for a number it does not know.
-macro_rules! wire_enum {
-    ($domain:ident <-> $wire:ident, $to:ident, $from:ident($input:ty) { $($variant:ident),+ $(,)? }) => {
-        pub fn $to(value: $domain) -> v1::$wire {
-            match value {
-                $($domain::$variant => v1::$wire::$variant,)+
-            }
-        }
-
-        pub fn $from(value: $input) -> Option<$domain> {
-            match v1::$wire::try_from(value) {
-                $(Ok(v1::$wire::$variant) => Some($domain::$variant),)+
-                _ => None,
-            }
-        }
-    };
+waybill_proto::wire_enum! {
+    CaseKind <=> v1::CaseKind { Return, Claim, Complaint }
+    pub fn case_kind_to_wire;
+    pub fn case_kind_from_wire;
 }
 
-wire_enum!(CaseKind <-> CaseKind, case_kind_to_wire, case_kind_from_wire(i32) { Return, Claim, Complaint });
-wire_enum!(ClaimKind <-> ClaimKind, claim_kind_to_wire, claim_kind_from_wire(i32) {
-    DamagedPartial, DamagedTotal, Lost, Other
-});
-wire_enum!(ComplaintCategory <-> ComplaintCategory, category_to_wire, category_from_wire(i32) {
-    Delay, Damage, Loss, StaffConduct, BillingError, Other
-});
-wire_enum!(Severity <-> ComplaintSeverity, severity_to_wire, severity_from_wire(i32) {
-    Low, Medium, High, Critical
-});
-wire_enum!(SlaBreach <-> SlaBreach, breach_to_wire, breach_from_wire(i32) { Acknowledge, Resolve });
-wire_enum!(ReturnStatus <-> ReturnStatus, return_status_to_wire, return_status_from_wire(v1::ReturnStatus) {
-    Requested, Approved, Rejected, Received, Refunded, Closed
-});
-wire_enum!(ClaimStatus <-> ClaimStatus, claim_status_to_wire, claim_status_from_wire(v1::ClaimStatus) {
-    Open, Assessed, Approved, Paid, Rejected, Closed
-});
-wire_enum!(
-    ComplaintStatus <-> ComplaintStatus,
-    complaint_status_to_wire,
-    complaint_status_from_wire(v1::ComplaintStatus) { Filed, Acknowledged, Escalated, Resolved, Closed }
-);
+waybill_proto::wire_enum! {
+    ClaimKind <=> v1::ClaimKind { DamagedPartial, DamagedTotal, Lost, Other }
+    pub fn claim_kind_to_wire;
+    pub fn claim_kind_from_wire;
+}
+
+waybill_proto::wire_enum! {
+    ComplaintCategory <=> v1::ComplaintCategory { Delay, Damage, Loss, StaffConduct, BillingError, Other }
+    pub fn category_to_wire;
+    pub fn category_from_wire;
+}
+
+waybill_proto::wire_enum! {
+    Severity <=> v1::ComplaintSeverity { Low, Medium, High, Critical }
+    pub fn severity_to_wire;
+    pub fn severity_from_wire;
+}
+
+waybill_proto::wire_enum! {
+    SlaBreach <=> v1::SlaBreach { Acknowledge, Resolve }
+    pub fn breach_to_wire;
+    pub fn breach_from_wire;
+}
+
+waybill_proto::wire_enum! {
+    ReturnStatus <=> v1::ReturnStatus { Requested, Approved, Rejected, Received, Refunded, Closed }
+    pub fn return_status_to_wire;
+    pub fn return_status_from_wire;
+}
+
+waybill_proto::wire_enum! {
+    ClaimStatus <=> v1::ClaimStatus { Open, Assessed, Approved, Paid, Rejected, Closed }
+    pub fn claim_status_to_wire;
+    pub fn claim_status_from_wire;
+}
+
+waybill_proto::wire_enum! {
+    ComplaintStatus <=> v1::ComplaintStatus { Filed, Acknowledged, Escalated, Resolved, Closed }
+    pub fn complaint_status_to_wire;
+    pub fn complaint_status_from_wire;
+}

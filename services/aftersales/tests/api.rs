@@ -67,12 +67,10 @@ async fn bad_requests_name_every_offending_field() {
         .await
         .invalid("invalid", &["order_id", "reason", "lines"]);
 
+    let nothing_in_lowercase_euros = v1::Money { amount_minor: 0, currency: "eur".into() };
+    let return_id = uuid::Uuid::now_v7().to_string();
     client
-        .refund_return(v1::RefundReturnRequest {
-            request_id: "r".into(),
-            return_id: uuid::Uuid::now_v7().to_string(),
-            amount: Some(v1::Money { amount_minor: 0, currency: "eur".into() }),
-        })
+        .refund_return(waybill_fixtures::refund("r", &return_id, nothing_in_lowercase_euros))
         .await
         .invalid("invalid", &["amount.currency", "amount.amount_minor"]);
 

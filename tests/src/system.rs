@@ -12,7 +12,9 @@ use waybill_proto::v1::{
 };
 
 pub use waybill_fixtures::{Caller, Role, eur, request};
-use waybill_fixtures::{assignment, proof_of_delivery, refund, van_registration};
+use waybill_fixtures::{
+    assignment, proof_of_delivery, refund, return_approval, return_receipt, van_registration,
+};
 
 use crate::Service;
 
@@ -416,18 +418,10 @@ impl Clients {
             })
             .await?;
         let return_id = requested.return_case.map(|case| case.return_id).unwrap_or_default();
-        let approve = v1::ApproveReturnRequest {
-            request_id: format!("{tag}-approve"),
-            return_id: return_id.clone(),
-            note: String::new(),
-        };
+        let approve = return_approval(&format!("{tag}-approve"), &return_id);
         command!(self, aftersales, approve_return, &agent(), approve)?;
         self.task_reaches(&return_id, v1::TaskStatus::Planned).await?;
-        let receive = v1::ReceiveReturnRequest {
-            request_id: format!("{tag}-receive"),
-            return_id: return_id.clone(),
-            note: "undamaged".into(),
-        };
+        let receive = return_receipt(&format!("{tag}-receive"), &return_id, "undamaged");
         command!(self, aftersales, receive_return, &warehouse(), receive)?;
         let refund_request = refund(&format!("{tag}-refund"), &return_id, amount);
         let refunded = command!(self, aftersales, refund_return, &agent(), refund_request)?;

@@ -5,7 +5,7 @@
 
 use tonic::Code;
 use waybill_fixtures::Refusal;
-use waybill_fixtures::{assignment, cancellation};
+use waybill_fixtures::{assignment, cancellation, claim_approval};
 use waybill_proto::v1;
 use waybill_system_tests::system::{Caller, Clients, Settings, System, agent, eur, eventually, request};
 use waybill_testkit::NatsServer;
@@ -331,14 +331,7 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
         ))
         .await?;
     aftersales
-        .approve_claim(request(
-            &agent(),
-            v1::ApproveClaimRequest {
-                request_id: "damaged-approve".into(),
-                claim_id: claim_id.clone(),
-                amount: Some(eur(5_000)),
-            },
-        ))
+        .approve_claim(request(&agent(), claim_approval("damaged-approve", &claim_id, eur(5_000))))
         .await?;
     let paid = aftersales
         .pay_claim(request(

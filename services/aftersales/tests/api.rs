@@ -98,7 +98,7 @@ async fn unknown_cases_and_orders_are_not_found() {
         .get_return(v1::GetReturnRequest { return_id: unknown.clone(), min_position: 0 })
         .await
         .refused(Code::NotFound, "unknown");
-    client.approve_return(approval("a", &unknown)).await.refused(Code::NotFound, "unknown");
+    client.approve_return(return_approval("a", &unknown)).await.refused(Code::NotFound, "unknown");
     client
         .pay_claim(v1::PayClaimRequest { request_id: "p".into(), claim_id: unknown.clone() })
         .await
@@ -165,8 +165,8 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
         .return_case
         .expect("case")
         .return_id;
-    client.approve_return(approval("approve", &return_id)).await.expect("approved");
-    client.receive_return(receipt("receive", &return_id, "")).await.expect("received");
+    client.approve_return(return_approval("approve", &return_id)).await.expect("approved");
+    client.receive_return(return_receipt("receive", &return_id, "")).await.expect("received");
     let refund = waybill_fixtures::refund("refund", &return_id, eur(100));
     let refunded = finance.clone().refund_return(refund.clone()).await.expect("refunded").into_inner();
     let retried = finance.clone().refund_return(refund).await.expect("retried").into_inner();

@@ -27,8 +27,11 @@ async fn received_return(client: &mut AfterSales, order_id: &str, tag: &str, qua
         .request_return(return_request(&format!("{tag}-request"), order_id, quantity, "ordered one too many"))
         .await;
     let return_id = requested.expect("return requested").into_inner().return_case.expect("case").return_id;
-    client.approve_return(approval(&format!("{tag}-approve"), &return_id)).await.expect("return approved");
-    let back = receipt(&format!("{tag}-receive"), &return_id, "both books back, undamaged");
+    client
+        .approve_return(return_approval(&format!("{tag}-approve"), &return_id))
+        .await
+        .expect("return approved");
+    let back = return_receipt(&format!("{tag}-receive"), &return_id, "both books back, undamaged");
     client.receive_return(back).await.expect("return received");
     return_id
 }
@@ -412,7 +415,7 @@ async fn a_receipt_before_the_reverse_pickup_dispatch_reported_is_refused() {
     let requested =
         client.request_return(return_request("p-request", &placed.order_id, 1, "ordered one too many")).await;
     let return_id = requested.expect("return requested").into_inner().return_case.expect("case").return_id;
-    client.approve_return(approval("p-approve", &return_id)).await.expect("return approved");
+    client.approve_return(return_approval("p-approve", &return_id)).await.expect("return approved");
 
     // The reverse shipment's task has the return's id.
     let picked_up = v1::DispatchEvent {
@@ -432,7 +435,7 @@ async fn a_receipt_before_the_reverse_pickup_dispatch_reported_is_refused() {
     .await;
 
     // The receipt waits until after-sales has read the pickup (the position header).
-    let mut request = tonic::Request::new(receipt("p-receive", &return_id, ""));
+    let mut request = tonic::Request::new(return_receipt("p-receive", &return_id, ""));
     let floor = pickup.position.to_string().parse().expect("a header value");
     request.metadata_mut().insert("waybill-min-position", floor);
     let refused = client.receive_return(request).await.expect_err("received before the pickup");

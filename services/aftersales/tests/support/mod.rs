@@ -9,7 +9,8 @@ use std::time::Duration;
 use waybill_aftersales::server::{self, Settings};
 use waybill_eventlog::{EventLog, subject};
 pub use waybill_fixtures::{
-    AfterSalesClient as AfterSales, IntakeClient as Intake, ManualClock, books, eur, violated_fields,
+    AfterSalesClient as AfterSales, IntakeClient as Intake, ManualClock, agent_claim, books, claim_approval,
+    eur, return_approval, return_receipt, violated_fields,
 };
 use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1::{self, delivery_event, event_envelope::Payload};
@@ -60,36 +61,6 @@ pub fn return_request(
         reason: reason.into(),
         lines: vec![v1::ReturnLine { cargo_index: 0, quantity, description: String::new() }],
     }
-}
-
-/// Approving return `return_id`, with no note.
-pub fn approval(request_id: &str, return_id: &str) -> v1::ApproveReturnRequest {
-    v1::ApproveReturnRequest {
-        request_id: request_id.into(),
-        return_id: return_id.into(),
-        note: String::new(),
-    }
-}
-
-/// Receiving return `return_id`'s goods back, noting `note` about them.
-pub fn receipt(request_id: &str, return_id: &str, note: &str) -> v1::ReceiveReturnRequest {
-    v1::ReceiveReturnRequest { request_id: request_id.into(), return_id: return_id.into(), note: note.into() }
-}
-
-/// An agent's claim of kind OTHER on order `order_id`, described as `description`.
-pub fn agent_claim(request_id: &str, order_id: &str, description: &str) -> v1::OpenClaimRequest {
-    v1::OpenClaimRequest {
-        request_id: request_id.into(),
-        claim_id: String::new(),
-        order_id: order_id.into(),
-        kind: v1::ClaimKind::Other.into(),
-        description: description.into(),
-    }
-}
-
-/// Approving `amount` on claim `claim_id`.
-pub fn claim_approval(request_id: &str, claim_id: &str, amount: v1::Money) -> v1::ApproveClaimRequest {
-    v1::ApproveClaimRequest { request_id: request_id.into(), claim_id: claim_id.into(), amount: Some(amount) }
 }
 
 /// An order intake accepted: its id and what the customer was charged.

@@ -178,6 +178,12 @@ impl Browser {
         self.find("#who").await.map(drop)
     }
 
+    /// Signs out with the button in the page's header; back at the sign-in form.
+    pub async fn sign_out(&self) -> anyhow::Result<()> {
+        self.click("header form button").await?;
+        self.find("#sign-in").await.map(drop)
+    }
+
     /// Saves the page as `<name>.png` under the test's screenshot directory.
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
         let path = self.screenshots.join(format!("{name}.png"));

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_proto::v1::{
     self, after_sales_service_client::AfterSalesServiceClient, crm_service_client::CrmServiceClient,
     delivery_service_client::DeliveryServiceClient, dispatch_service_client::DispatchServiceClient,
@@ -11,9 +12,17 @@ use waybill_proto::v1::{
 };
 
 pub use waybill_fixtures::{Caller, Role, eur, request};
-use waybill_fixtures::{assignment, proof_of_delivery, refund};
+use waybill_fixtures::{
+    assignment, proof_of_delivery, refund, return_approval, return_receipt, van_registration,
+};
 
 use crate::Service;
+
+/// The log on `nats`, read as an integrator reads it (straight from the stream, not through
+/// the services).
+pub async fn system_test_log(nats: &waybill_testkit::NatsServer) -> anyhow::Result<EventLog> {
+    Ok(EventLog::connect(nats.client().await, StreamSettings::default(), "/waybill/system-test").await?)
+}
 
 /// Calls `attempt` until it yields `Some` (bounded: 15 s): for what another service does
 /// on its own after an event.
@@ -235,12 +244,8 @@ impl Clients {
     /// A van with room for everything at the Berlin depot and a courier for Munich.
     pub async fn set_up_fleet(&self, tag: &str) -> anyhow::Result<()> {
         let van = v1::RegisterVehicleRequest {
-            request_id: format!("{tag}-van"),
-            vehicle_id: uuid::Uuid::now_v7().to_string(),
-            kind: v1::VehicleKind::Van.into(),
-            registration: "B-WB 1001".into(),
             capacity: Some(v1::Load { weight_grams: 1_000_000_000, volume_cm3: 1_000_000_000 }),
-            depot: "Berlin".into(),
+            ..van_registration(&format!("{tag}-van"), &uuid::Uuid::now_v7().to_string())
         };
         command!(self, dispatch, register_vehicle, &Caller::dispatcher("dispatcher"), van)?;
         let courier = v1::RegisterCourierRequest {
@@ -413,18 +418,10 @@ impl Clients {
             })
             .await?;
         let return_id = requested.return_case.map(|case| case.return_id).unwrap_or_default();
-        let approve = v1::ApproveReturnRequest {
-            request_id: format!("{tag}-approve"),
-            return_id: return_id.clone(),
-            note: String::new(),
-        };
+        let approve = return_approval(&format!("{tag}-approve"), &return_id);
         command!(self, aftersales, approve_return, &agent(), approve)?;
         self.task_reaches(&return_id, v1::TaskStatus::Planned).await?;
-        let receive = v1::ReceiveReturnRequest {
-            request_id: format!("{tag}-receive"),
-            return_id: return_id.clone(),
-            note: "undamaged".into(),
-        };
+        let receive = return_receipt(&format!("{tag}-receive"), &return_id, "undamaged");
         command!(self, aftersales, receive_return, &warehouse(), receive)?;
         let refund_request = refund(&format!("{tag}-refund"), &return_id, amount);
         let refunded = command!(self, aftersales, refund_return, &agent(), refund_request)?;
@@ -457,6 +454,23 @@ impl Clients {
     pub async fn customer(&self, customer_id: &str) -> Option<v1::GetCustomerResponse> {
         let request = v1::GetCustomerRequest { customer_id: customer_id.into(), min_position: 0 };
         Some(self.crm.clone().get_customer(request).await.ok()?.into_inner())
+    }
+
+    /// Waits until CRM's totals for `customer_id` are `counted` (CRM follows the other services'
+    /// events in its own time); returns CRM's answer. `what` names the wait in its error.
+    pub async fn crm_counts(
+        &self,
+        customer_id: &str,
+        what: &str,
+        counted: impl Fn(&v1::CustomerTotals) -> bool,
+    ) -> anyhow::Result<v1::GetCustomerResponse> {
+        eventually(what, || async {
+            self.customer(customer_id).await.filter(|answer| {
+                let totals = answer.customer.as_ref().and_then(|customer| customer.totals.as_ref());
+                totals.is_some_and(&counted)
+            })
+        })
+        .await
     }
 
     /// Every task dispatch knows, all pages.

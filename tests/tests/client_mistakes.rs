@@ -34,6 +34,17 @@ async fn a_placement_with_a_hundred_bad_lines_is_answered_invalid_argument_with_
     Ok(())
 }
 
+/// The `name` binary on a nats-server of its own, and a client of it made by `connect`.
+async fn started<Client>(
+    name: &str,
+    connect: fn(tonic::transport::Channel) -> Client,
+) -> anyhow::Result<(NatsServer, Service, Client)> {
+    let nats = NatsServer::start();
+    let service = Service::start(name, &nats.url(), &[]).await?;
+    let client = connect(service.channel().await?);
+    Ok((nats, service, client))
+}
+
 /// Each answer is INVALID_ARGUMENT naming exactly `field`, and nothing was written.
 fn assert_names(status: &tonic::Status, field: &str) {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
@@ -43,9 +54,7 @@ fn assert_names(status: &tonic::Status, field: &str) {
 
 #[tokio::test]
 async fn currencies_no_one_pays_in_and_timestamps_outside_year_1_to_9999_are_refused() -> anyhow::Result<()> {
-    let nats = NatsServer::start();
-    let intake = Service::start("intake", &nats.url(), &[]).await?;
-    let mut client = IntakeServiceClient::new(intake.channel().await?);
+    let (_nats, _intake, mut client) = started("intake", IntakeServiceClient::new).await?;
     for code in ["ZZZ", "XXX", "HRK"] {
         let mut placement = place_order_request(&format!("currency-{code}"), "cust-mistakes");
         placement.cargo[0].declared_value = Some(v1::Money { amount_minor: 100, currency: code.into() });
@@ -74,9 +83,7 @@ async fn currencies_no_one_pays_in_and_timestamps_outside_year_1_to_9999_are_ref
 
 #[tokio::test]
 async fn metadata_over_the_limit_is_invalid_argument_not_unknown() -> anyhow::Result<()> {
-    let nats = NatsServer::start();
-    let intake = Service::start("intake", &nats.url(), &[]).await?;
-    let mut client = IntakeServiceClient::new(intake.channel().await?);
+    let (_nats, _intake, mut client) = started("intake", IntakeServiceClient::new).await?;
     for size in [16 * 1024, 64 * 1024] {
         let mut call = request(&Caller::customer_service("clerk"), v1::ListOrdersRequest::default());
         call.metadata_mut().insert("x-padding", "a".repeat(size).parse()?);
@@ -92,9 +99,7 @@ async fn metadata_over_the_limit_is_invalid_argument_not_unknown() -> anyhow::Re
 
 #[tokio::test]
 async fn a_list_filter_is_checked_like_the_field_it_filters() -> anyhow::Result<()> {
-    let nats = NatsServer::start();
-    let dispatch = Service::start("dispatch", &nats.url(), &[]).await?;
-    let mut client = DispatchServiceClient::new(dispatch.channel().await?);
+    let (_nats, _dispatch, mut client) = started("dispatch", DispatchServiceClient::new).await?;
     for depot in ["north\u{7}".to_owned(), "d".repeat(5_000)] {
         let filter = v1::ListVehiclesRequest { depot: depot.clone(), ..Default::default() };
         let status =
@@ -110,9 +115,7 @@ async fn a_list_filter_is_checked_like_the_field_it_filters() -> anyhow::Result<
 
 #[tokio::test]
 async fn money_is_bounded_and_in_a_real_currency() -> anyhow::Result<()> {
-    let nats = NatsServer::start();
-    let crm = Service::start("crm", &nats.url(), &[]).await?;
-    let mut client = CrmServiceClient::new(crm.channel().await?);
+    let (_nats, _crm, mut client) = started("crm", CrmServiceClient::new).await?;
     let rating = |amount_minor: i64, currency: &str| v1::SetCreditRatingRequest {
         request_id: format!("rating-{amount_minor}-{currency}"),
         customer_id: "cust-credit".into(),

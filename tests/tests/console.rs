@@ -142,8 +142,7 @@ async fn a_reviewer_accepts_an_order_from_the_queue(
     let entry = browser.text(&format!("#timeline tr[data-event-type=\"{ACCEPTED}\"]")).await?;
     assert!(entry.contains("rita"), "{entry}");
     browser.screenshot("3-order-timeline").await?;
-    browser.click("header form button").await?;
-    browser.find("#sign-in").await?;
+    browser.sign_out().await?;
     assert_eq!(browser.path().await?, "/sign-in", "signed out");
     Ok(())
 }
@@ -192,8 +191,7 @@ async fn an_order_page_shows_new_events_live(
     let session = format!("waybill_session={}", acme.authorization().trim_start_matches("Bearer "));
     let refused = http(console, "GET", &format!("/orders/{others}/live"), &session, "").await?;
     assert_eq!(refused.status, 404, "another customer's order is not followed: {refused:?}");
-    browser.click("header form button").await?;
-    browser.find("#sign-in").await?;
+    browser.sign_out().await?;
     Ok(())
 }
 
@@ -291,8 +289,7 @@ async fn an_analyst_sees_the_numbers_crm_answers(
     let line = format!("\"on_time_delivery\",\"{}\",\"{}\"", on_time.numerator, on_time.denominator);
     assert!(csv.body.contains(&line), "{line} in {}", csv.body);
     assert!(csv.body.contains(&format!("\"orders\",\"{}\"", expected.orders)), "{}", csv.body);
-    browser.click("header form button").await?;
-    browser.find("#sign-in").await?;
+    browser.sign_out().await?;
     Ok(delivered.order_id)
 }
 
@@ -378,8 +375,7 @@ async fn finance_sees_the_money_crm_answers(
     let exported = export(system, &finance, &["finance", "--from", &from, "--to", &to]).await?;
     assert!(exported.success, "{}", exported.stderr);
     assert_eq!(exported.stdout, csv.body, "the command line's finance export is the console's");
-    browser.click("header form button").await?;
-    browser.find("#sign-in").await?;
+    browser.sign_out().await?;
     Ok(())
 }
 
@@ -427,8 +423,7 @@ async fn a_dispatcher_sees_what_is_under_way(
     assert!(browser.texts("#dead-letters").await?.is_empty(), "no dead letters for a dispatcher");
     assert!(browser.texts("#no-dead-letters").await?.is_empty(), "nor a word about them");
     browser.screenshot("5-operations-board").await?;
-    browser.click("header form button").await?;
-    browser.find("#sign-in").await?;
+    browser.sign_out().await?;
     Ok(())
 }
 
@@ -459,8 +454,7 @@ async fn an_administrator_sees_the_dead_letters(
     let every = log.dead_letters(None).await?;
     assert_eq!(browser.text("#dead-letters-count").await?, every.len().to_string());
     browser.screenshot("5b-dead-letters").await?;
-    browser.click("header form button").await?;
-    browser.find("#sign-in").await?;
+    browser.sign_out().await?;
     Ok(())
 }
 
@@ -528,8 +522,7 @@ async fn an_administrator_sees_an_escalated_complaint(
             .await?;
     assert_eq!(unknown.status, 400, "{unknown:?}");
 
-    browser.click("header form button").await?;
-    browser.find("#sign-in").await?;
+    browser.sign_out().await?;
     Ok(())
 }
 

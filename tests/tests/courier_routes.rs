@@ -6,19 +6,17 @@
 
 use chrono::{Duration, NaiveTime, Utc};
 use tonic::Code;
-use waybill_eventlog::{EventLog, StreamSettings};
 use waybill_fixtures::Refusal;
 use waybill_proto::convert::timestamp_to_wire;
 use waybill_proto::v1;
-use waybill_system_tests::system::{Caller, System, eventually, hub_lead, request};
+use waybill_system_tests::system::{Caller, System, eventually, hub_lead, request, system_test_log};
 use waybill_testkit::NatsServer;
 
 #[tokio::test]
 async fn a_planned_run_gives_track_order_the_couriers_eta() -> anyhow::Result<()> {
     let nats = NatsServer::start();
     let (_system, clients) = System::with_fleet(&nats, "routes").await?;
-    let log =
-        EventLog::connect(nats.client().await, StreamSettings::default(), "/waybill/system-test").await?;
+    let log = system_test_log(&nats).await?;
 
     let mut orders = Vec::new();
     for (tag, point) in [("north", (48.16, 11.58)), ("south", (48.12, 11.57))] {

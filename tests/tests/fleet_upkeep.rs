@@ -5,13 +5,13 @@
 //! assignment passes it over. An order with hazardous cargo needs a trained driver.
 
 use std::time::Duration;
-use waybill_fixtures::Refusal;
+use waybill_fixtures::{Refusal, van_registration};
 
 use tonic::Code;
-use waybill_eventlog::{EventLog, StreamSettings};
+use waybill_eventlog::EventLog;
 use waybill_proto::convert::timestamp_to_wire;
 use waybill_proto::v1::{self, dispatch_event::Event, event_envelope::Payload};
-use waybill_system_tests::system::{Caller, Clients, Settings, System, eventually, request};
+use waybill_system_tests::system::{Caller, Clients, Settings, System, eventually, request, system_test_log};
 use waybill_testkit::NatsServer;
 
 /// How far ahead the van's next inspection is recorded: long enough to assign before it,
@@ -21,12 +21,9 @@ const INSPECTION_IN: Duration = Duration::from_secs(4);
 async fn register_van(clients: &Clients, tag: &str, weight_grams: u64) -> anyhow::Result<String> {
     let vehicle_id = uuid::Uuid::now_v7().to_string();
     let body = v1::RegisterVehicleRequest {
-        request_id: format!("{tag}-register"),
-        vehicle_id: vehicle_id.clone(),
-        kind: v1::VehicleKind::Van.into(),
         registration: format!("B-WB {tag}"),
         capacity: Some(v1::Load { weight_grams, volume_cm3: 1_000_000_000 }),
-        depot: "Berlin".into(),
+        ..van_registration(&format!("{tag}-register"), &vehicle_id)
     };
     clients.dispatch.clone().register_vehicle(request(&Caller::dispatcher("dispatcher"), body)).await?;
     Ok(vehicle_id)
@@ -87,8 +84,7 @@ async fn an_overdue_van_is_reminded_of_then_refused_and_passed_over() -> anyhow:
     let nats = NatsServer::start();
     let system = System::start(&nats, Settings::default()).await?;
     let clients = system.clients().await?;
-    let log =
-        EventLog::connect(nats.client().await, StreamSettings::default(), "/waybill/system-test").await?;
+    let log = system_test_log(&nats).await?;
     let fleet = Caller::dispatcher("dispatcher");
     let mut dispatch = clients.dispatch.clone();
 

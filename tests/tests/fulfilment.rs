@@ -4,7 +4,7 @@
 
 use tonic::Code;
 use waybill_fixtures::Refusal;
-use waybill_fixtures::{assignment, cancellation};
+use waybill_fixtures::{assignment, cancellation, van_registration};
 use waybill_proto::v1::{
     self, delivery_service_client::DeliveryServiceClient, dispatch_service_client::DispatchServiceClient,
     intake_service_client::IntakeServiceClient,
@@ -34,17 +34,7 @@ async fn an_accepted_order_flows_to_a_signed_handover_through_all_three_services
 
     let van = uuid::Uuid::now_v7().to_string();
     fleet
-        .register_vehicle(request(
-            &Caller::dispatcher("dispatcher"),
-            v1::RegisterVehicleRequest {
-                request_id: "van-1".into(),
-                vehicle_id: van.clone(),
-                kind: v1::VehicleKind::Van.into(),
-                registration: "B-WB 1001".into(),
-                capacity: Some(v1::Load { weight_grams: 1_000_000, volume_cm3: 10_000_000 }),
-                depot: "Berlin".into(),
-            },
-        ))
+        .register_vehicle(request(&Caller::dispatcher("dispatcher"), van_registration("van-1", &van)))
         .await?;
 
     // Intake accepts the order by itself; dispatch plans a task for it by itself.

@@ -7,9 +7,10 @@
 //! answered with a clear status and writes nothing.
 
 use tonic::Code;
-use waybill_eventlog::{EventLog, StreamSettings};
+use waybill_eventlog::EventLog;
+use waybill_fixtures::DispatchClient;
 use waybill_proto::v1::{self, dispatch_event::Event, event_envelope::Payload};
-use waybill_system_tests::system::{Caller, Clients, Settings, System, request};
+use waybill_system_tests::system::{Caller, Clients, System, request, system_test_log};
 use waybill_testkit::NatsServer;
 
 fn hub_subject(hub_id: &str) -> String {
@@ -34,6 +35,40 @@ async fn written(log: &EventLog, subjects: &[String]) -> anyhow::Result<Vec<usiz
         counts.push(log.read_subject(subject).await?.len());
     }
     Ok(counts)
+}
+
+/// Sends a put-away dispatch must refuse (`why`) with FAILED_PRECONDITION and checks that it wrote
+/// nothing on `subjects`; returns the refusal, whose message the test reads.
+async fn refused_put_away(
+    dispatch: &mut DispatchClient,
+    log: &EventLog,
+    subjects: &[String],
+    operator: &Caller,
+    body: v1::PutAwayGoodsRequest,
+    why: &str,
+) -> anyhow::Result<tonic::Status> {
+    let before = written(log, subjects).await?;
+    let refused = dispatch.put_away_goods(request(operator, body)).await.expect_err(why);
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert_eq!(written(log, subjects).await?, before, "a refusal writes nothing");
+    Ok(refused)
+}
+
+/// What hub `hub_id` holds in `zone` (every zone when empty), read at `min_position` or later.
+async fn stock_items(
+    dispatch: &mut DispatchClient,
+    operator: &Caller,
+    hub_id: &str,
+    zone: &str,
+    min_position: u64,
+) -> anyhow::Result<Vec<v1::StockItem>> {
+    let body = v1::GetHubStockRequest {
+        hub_id: hub_id.into(),
+        zone: zone.into(),
+        min_position,
+        ..Default::default()
+    };
+    Ok(dispatch.get_hub_stock(request(operator, body)).await?.into_inner().items)
 }
 
 fn put_away(tag: &str, hub_id: &str, order_id: &str, zone: &str) -> v1::PutAwayGoodsRequest {
@@ -81,14 +116,11 @@ async fn register_hub(clients: &Clients, hub_id: &str) -> anyhow::Result<()> {
 #[tokio::test]
 async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyhow::Result<()> {
     let nats = NatsServer::start();
-    let system = System::start(&nats, Settings::default()).await?;
-    let clients = system.clients().await?;
-    let log =
-        EventLog::connect(nats.client().await, StreamSettings::default(), "/waybill/system-test").await?;
+    let (_system, clients) = System::with_fleet(&nats, "hub").await?;
+    let log = system_test_log(&nats).await?;
     let operator = Caller::hub_operator("hub-operator");
     let mut dispatch = clients.dispatch.clone();
 
-    clients.set_up_fleet("hub").await?;
     let hauled = clients.place("hub-a", "cust-hub").await?.order_id;
     clients.haul("hub-a", &hauled).await?;
     clients.task_reaches(&hauled, v1::TaskStatus::Arrived).await?;
@@ -124,14 +156,17 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
 
     // Put-away: a cold zone refuses general goods; the general zone takes them.
     let subjects = [hub_subject(&hub_id), format!("waybill.dispatch.task.{hauled}.{hauled}")];
-    let before = written(&log, &subjects).await?;
-    let refused = dispatch
-        .put_away_goods(request(&operator, put_away("hub-a-cold", &hub_id, &hauled, "C1")))
-        .await
-        .expect_err("general goods in the cold zone");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let general_in_cold = put_away("hub-a-cold", &hub_id, &hauled, "C1");
+    let refused = refused_put_away(
+        &mut dispatch,
+        &log,
+        &subjects,
+        &operator,
+        general_in_cold,
+        "general goods in the cold zone",
+    )
+    .await?;
     assert!(refused.message().contains("zone C1 stores cold goods"), "{}", refused.message());
-    assert_eq!(written(&log, &subjects).await?, before, "a refusal writes nothing");
     let put = dispatch.put_away_goods(request(&operator, put_away("hub-a", &hub_id, &hauled, ""))).await?;
     assert_eq!(put.into_inner().item.map(|item| item.zone).as_deref(), Some("A1"));
 
@@ -143,14 +178,10 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
         ))
         .await?
         .into_inner();
-    let before = written(&log, &subjects).await?;
-    let full = dispatch
-        .put_away_goods(request(&operator, put_away("hub-b", &hub_id, &waiting, "A1")))
-        .await
-        .expect_err("A1 holds one");
-    assert_eq!(full.code(), Code::FailedPrecondition, "{full:?}");
+    let into_full_zone = put_away("hub-b", &hub_id, &waiting, "A1");
+    let full =
+        refused_put_away(&mut dispatch, &log, &subjects, &operator, into_full_zone, "A1 holds one").await?;
     assert_eq!(full.message(), "zone A1 is full: 1 of 1 places taken");
-    assert_eq!(written(&log, &subjects).await?, before, "a refusal writes nothing");
 
     // Stock that does not match its task: the second order's task never left Berlin.
     let mismatches = dispatch
@@ -210,19 +241,8 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
             .count();
         assert_eq!(stock_exceptions, 1, "one exception on {order_id}'s task");
     }
-    let stock = dispatch
-        .get_hub_stock(request(
-            &operator,
-            v1::GetHubStockRequest {
-                hub_id: hub_id.clone(),
-                zone: "A1".into(),
-                min_position: counted.position,
-                ..Default::default()
-            },
-        ))
-        .await?
-        .into_inner();
-    let in_a1: Vec<&str> = stock.items.iter().map(|item| item.order_id.as_str()).collect();
+    let stock = stock_items(&mut dispatch, &operator, &hub_id, "A1", counted.position).await?;
+    let in_a1: Vec<&str> = stock.iter().map(|item| item.order_id.as_str()).collect();
     assert_eq!(in_a1, [waiting.as_str()]);
 
     // Loaded out: off the stock.
@@ -234,18 +254,8 @@ async fn hub_stock_from_receipt_to_loading_with_counts_and_mismatches() -> anyho
     };
     let loaded = dispatch.load_goods_out(request(&operator, out)).await?.into_inner();
     // Read at least at the loading's position: the query may reach the read model first.
-    let stock = dispatch
-        .get_hub_stock(request(
-            &operator,
-            v1::GetHubStockRequest {
-                hub_id: hub_id.clone(),
-                min_position: loaded.position,
-                ..Default::default()
-            },
-        ))
-        .await?
-        .into_inner();
-    assert!(stock.items.is_empty(), "{stock:?}");
+    let stock = stock_items(&mut dispatch, &operator, &hub_id, "", loaded.position).await?;
+    assert!(stock.is_empty(), "{stock:?}");
     assert!(matches!(
         dispatch_events(&log, &hub_subject(&hub_id)).await.last(),
         Some(Event::GoodsLoadedOut(_))

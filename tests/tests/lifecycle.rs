@@ -28,13 +28,7 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
     clients.order_reaches(&order_id, v1::OrderStatus::Accepted).await?;
 
     // CRM sees a customer who has ordered: active, one order, nothing delivered yet.
-    let before = eventually("CRM to count the order", || async {
-        clients.customer(customer).await.filter(|answer| {
-            answer.customer.as_ref().and_then(|customer| customer.totals.as_ref()).map(|totals| totals.orders)
-                == Some(1)
-        })
-    })
-    .await?;
+    let before = clients.crm_counts(customer, "CRM to count the order", |totals| totals.orders == 1).await?;
     let known = before.customer.clone().unwrap_or_default();
     assert_eq!(known.lifecycle, v1::LifecycleClass::Active as i32, "{known:?}");
     let totals = known.totals.clone().unwrap_or_default();
@@ -236,17 +230,9 @@ async fn an_order_lives_from_placement_to_a_refunded_return_a_complaint_and_a_su
 
     // CRM followed it all: delivered on time at the first attempt, the refund, the complaint
     // resolved within its SLA, the survey; the only customer with a profit is class A.
-    let after = eventually("CRM to see the survey answer", || async {
-        clients.customer(customer).await.filter(|answer| {
-            answer
-                .customer
-                .as_ref()
-                .and_then(|customer| customer.totals.as_ref())
-                .map(|totals| totals.nps_answers)
-                == Some(1)
-        })
-    })
-    .await?;
+    let after = clients
+        .crm_counts(customer, "CRM to see the survey answer", |totals| totals.nps_answers == 1)
+        .await?;
     let known = after.customer.unwrap_or_default();
     let totals = known.totals.unwrap_or_default();
     assert_eq!(totals.orders, 1);

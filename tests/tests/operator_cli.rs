@@ -68,6 +68,23 @@ async fn arrive(log: &EventLog, order_id: &str) -> anyhow::Result<u64> {
     Ok(waybill_fixtures::foreign::task_arrived_at_hub(log, order_id).await)
 }
 
+/// A nats-server with delivery running on it (delivery schedules an order whose task arrives
+/// at the hub, and dead-letters the arrival of one intake never placed), and the log on it.
+async fn server_with_delivery() -> anyhow::Result<(NatsServer, Service, EventLog)> {
+    let nats = NatsServer::start();
+    let delivery = Service::start("delivery", &nats, &[]).await?;
+    let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
+    Ok((nats, delivery, log))
+}
+
+/// A new order, placed, whose forward task then arrives at the hub; returns its id.
+async fn arrived_order(log: &EventLog) -> anyhow::Result<String> {
+    let order = uuid::Uuid::now_v7().to_string();
+    place(log, &order).await?;
+    arrive(log, &order).await?;
+    Ok(order)
+}
+
 #[tokio::test]
 async fn events_get_and_tail_print_the_log_decoded_one_json_object_a_line() -> anyhow::Result<()> {
     let nats = NatsServer::start();
@@ -149,9 +166,7 @@ async fn events_get_and_tail_print_the_log_decoded_one_json_object_a_line() -> a
 
 #[tokio::test]
 async fn a_dead_letter_is_listed_and_redriven_exactly_once_after_its_cause_is_fixed() -> anyhow::Result<()> {
-    let nats = NatsServer::start();
-    let _delivery = Service::start("delivery", &nats, &[]).await?;
-    let log = waybill_fixtures::foreign::open_log(nats.client().await).await;
+    let (nats, _delivery, log) = server_with_delivery().await?;
 
     // The forward task of an order intake never placed arrives at the hub: delivery's
     // `delivery-arrivals` cannot schedule it and dead-letters the event.
@@ -265,13 +280,9 @@ async fn every_message(
 
 #[tokio::test]
 async fn a_backup_restored_into_a_fresh_server_is_the_same_log_at_the_same_positions() -> anyhow::Result<()> {
-    let source = NatsServer::start();
-    let _delivery = Service::start("delivery", &source, &[]).await?;
-    let log = waybill_fixtures::foreign::open_log(source.client().await).await;
+    let (source, _delivery, log) = server_with_delivery().await?;
     // Real traffic: intake's and dispatch's events, delivery's own appends, a dead letter.
-    let order = uuid::Uuid::now_v7().to_string();
-    place(&log, &order).await?;
-    arrive(&log, &order).await?;
+    let order = arrived_order(&log).await?;
     arrive(&log, &uuid::Uuid::now_v7().to_string()).await?;
     let scheduled_subject = subject::in_order("delivery", "task", &order, &order);
     eventually("delivery to schedule the order and dead-letter the stray arrival", || async {
@@ -331,12 +342,8 @@ fn as_before_order_tokens(line: &str) -> anyhow::Result<String> {
 
 #[tokio::test]
 async fn a_backup_from_before_order_tokens_is_migrated_restored_and_read_by_order() -> anyhow::Result<()> {
-    let source = NatsServer::start();
-    let _delivery = Service::start("delivery", &source, &[]).await?;
-    let log = waybill_fixtures::foreign::open_log(source.client().await).await;
-    let order = uuid::Uuid::now_v7().to_string();
-    place(&log, &order).await?;
-    arrive(&log, &order).await?;
+    let (source, _delivery, log) = server_with_delivery().await?;
+    let order = arrived_order(&log).await?;
     let scheduled_subject = subject::in_order("delivery", "task", &order, &order);
     eventually("delivery to schedule the order", || async {
         (!log.read_subject(&scheduled_subject).await.ok()?.is_empty()).then_some(())

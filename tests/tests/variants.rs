@@ -5,7 +5,7 @@
 
 use tonic::Code;
 use waybill_fixtures::Refusal;
-use waybill_fixtures::{assignment, cancellation};
+use waybill_fixtures::{assignment, cancellation, claim_approval};
 use waybill_proto::v1;
 use waybill_system_tests::system::{Caller, Clients, Settings, System, agent, eur, eventually, request};
 use waybill_testkit::NatsServer;
@@ -29,8 +29,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
     let nats = NatsServer::start();
     let (_system, clients) = System::with_fleet(&nats, "fleet").await?;
     let customer = "cust-restore";
-    let order = clients.place("restore", customer).await?;
-    let order_id = order.order_id.clone();
+    let order_id = clients.place("restore", customer).await?.order_id;
     clients.task_reaches(&order_id, v1::TaskStatus::Planned).await?;
 
     let mut orders = clients.intake.clone();
@@ -80,17 +79,9 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
     );
 
     // CRM counts the order as placed and delivered, not as cancelled.
-    let answer = eventually("CRM to count the delivery", || async {
-        clients.customer(customer).await.filter(|answer| {
-            answer
-                .customer
-                .as_ref()
-                .and_then(|customer| customer.totals.as_ref())
-                .map(|totals| totals.delivered_orders)
-                == Some(1)
-        })
-    })
-    .await?;
+    let answer = clients
+        .crm_counts(customer, "CRM to count the delivery", |totals| totals.delivered_orders == 1)
+        .await?;
     let totals = answer.customer.and_then(|customer| customer.totals).unwrap_or_default();
     assert_eq!((totals.orders, totals.cancelled_orders), (1, 0));
     assert_eq!(rate(answer.kpis.and_then(|kpis| kpis.cancellation)), Some((0, 1)), "restored, not cancelled");
@@ -101,8 +92,7 @@ async fn a_cancelled_order_restored_before_pickup_is_planned_again_and_delivered
 async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::Result<()> {
     let nats = NatsServer::start();
     let (_system, clients) = System::with_fleet(&nats, "fleet").await?;
-    let order = clients.place("absent", "cust-absent").await?;
-    let order_id = order.order_id.clone();
+    let order_id = clients.place("absent", "cust-absent").await?.order_id;
     clients.haul("absent", &order_id).await?;
     clients.out_for_delivery("absent", &order_id).await?;
 
@@ -175,17 +165,11 @@ async fn three_failed_attempts_send_the_parcel_back_to_the_sender() -> anyhow::R
     assert_eq!(departures, 6, "three departures, each on delivery's and intake's record: {summaries:#?}");
 
     // CRM counts it as returned to sender: not delivered, not completed (docs/KPIS.md).
-    let answer = eventually("CRM to count the return to the sender", || async {
-        clients.customer("cust-absent").await.filter(|answer| {
-            answer
-                .customer
-                .as_ref()
-                .and_then(|customer| customer.totals.as_ref())
-                .map(|totals| totals.returned_to_sender_orders)
-                == Some(1)
+    let answer = clients
+        .crm_counts("cust-absent", "CRM to count the return to the sender", |totals| {
+            totals.returned_to_sender_orders == 1
         })
-    })
-    .await?;
+        .await?;
     let totals = answer.customer.and_then(|customer| customer.totals).unwrap_or_default();
     assert_eq!(totals.delivered_orders, 0);
     let kpis = answer.kpis.unwrap_or_default();
@@ -200,8 +184,7 @@ async fn a_wrong_address_is_corrected_after_the_failed_attempt_and_the_next_depa
 -> anyhow::Result<()> {
     let nats = NatsServer::start();
     let (_system, clients) = System::with_fleet(&nats, "fleet").await?;
-    let order = clients.place("wrong", "cust-wrong").await?;
-    let order_id = order.order_id.clone();
+    let order_id = clients.place("wrong", "cust-wrong").await?.order_id;
     clients.haul("wrong", &order_id).await?;
     clients.out_for_delivery("wrong", &order_id).await?;
     clients.order_reaches(&order_id, v1::OrderStatus::OutForDelivery).await?;
@@ -281,8 +264,7 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
     let nats = NatsServer::start();
     let (_system, clients) = System::with_fleet(&nats, "fleet").await?;
     let customer = "cust-damaged";
-    let order = clients.place("damaged", customer).await?;
-    let order_id = order.order_id.clone();
+    let order_id = clients.place("damaged", customer).await?.order_id;
     clients.haul("damaged", &order_id).await?;
     clients.out_for_delivery("damaged", &order_id).await?;
     clients
@@ -349,14 +331,7 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
         ))
         .await?;
     aftersales
-        .approve_claim(request(
-            &agent(),
-            v1::ApproveClaimRequest {
-                request_id: "damaged-approve".into(),
-                claim_id: claim_id.clone(),
-                amount: Some(eur(5_000)),
-            },
-        ))
+        .approve_claim(request(&agent(), claim_approval("damaged-approve", &claim_id, eur(5_000))))
         .await?;
     let paid = aftersales
         .pay_claim(request(
@@ -369,17 +344,11 @@ async fn a_damaged_parcel_opens_a_claim_by_itself_which_is_paid() -> anyhow::Res
         .unwrap_or_default();
     assert_eq!(paid.status, v1::ClaimStatus::Paid as i32);
     assert_eq!(paid.paid, Some(eur(5_000)));
-    eventually("CRM to count the claim payment", || async {
-        clients.customer(customer).await.filter(|answer| {
-            answer
-                .customer
-                .as_ref()
-                .and_then(|customer| customer.totals.as_ref())
-                .and_then(|totals| totals.claims_paid.clone())
-                == Some(eur(5_000))
+    clients
+        .crm_counts(customer, "CRM to count the claim payment", |totals| {
+            totals.claims_paid == Some(eur(5_000))
         })
-    })
-    .await?;
+        .await?;
     Ok(())
 }
 
@@ -396,8 +365,7 @@ async fn missed_deadlines_escalate_a_complaint_and_raise_a_delivery_delay_by_the
     let clients = system.clients().await?;
     clients.set_up_fleet("fleet").await?;
     let customer = "cust-late";
-    let order = clients.place("late", customer).await?;
-    let order_id = order.order_id.clone();
+    let order_id = clients.place("late", customer).await?.order_id;
     clients.haul("late", &order_id).await?;
     clients.out_for_delivery("late", &order_id).await?;
 
@@ -521,8 +489,7 @@ async fn promised_windows_and_the_return_window_follow_the_configuration() -> an
     let system = System::start(&nats, settings).await?;
     let clients = system.clients().await?;
     clients.set_up_fleet("fleet").await?;
-    let order = clients.place("windows", "cust-windows").await?;
-    let order_id = order.order_id.clone();
+    let order_id = clients.place("windows", "cust-windows").await?.order_id;
     clients.haul("windows", &order_id).await?;
 
     // STANDARD is promised from 2 h to 6 h after the arrival at the hub, as configured.

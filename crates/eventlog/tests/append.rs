@@ -11,8 +11,7 @@ use waybill_testkit::NatsServer;
 
 #[tokio::test]
 async fn appending_to_an_empty_subject_expecting_zero_returns_the_position() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     common::put(&log, "other", "x").await;
 
     let appended =
@@ -27,8 +26,7 @@ async fn appending_to_an_empty_subject_expecting_zero_returns_the_position() {
 
 #[tokio::test]
 async fn a_stale_expected_position_is_a_conflict_and_stores_nothing() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     log.append(&order("o-1"), Some(0), "req-1", &[event("OrderPlaced", "o-1", "a")]).await.unwrap();
 
     let error =
@@ -40,8 +38,7 @@ async fn a_stale_expected_position_is_a_conflict_and_stores_nothing() {
 
 #[tokio::test]
 async fn the_same_idempotency_key_twice_stores_once_and_answers_the_original_position() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let first =
         log.append(&order("o-1"), Some(0), "req-1", &[event("OrderPlaced", "o-1", "a")]).await.unwrap();
     common::put(&log, "other", "x").await;
@@ -55,8 +52,7 @@ async fn the_same_idempotency_key_twice_stores_once_and_answers_the_original_pos
 
 #[tokio::test]
 async fn stored_events_carry_cloudevents_headers() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (server, log) = common::started().await;
     let new = event("OrderPlaced", "o-1", "payload");
     let position = log.append(&order("o-1"), None, "req-1", std::slice::from_ref(&new)).await.unwrap().last;
 
@@ -106,8 +102,7 @@ async fn an_event_over_the_size_limit_is_too_large_alone_or_with_others() {
 
 #[tokio::test]
 async fn subjects_with_wildcards_are_refused() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let error =
         log.append("waybill.intake.order.*", None, "k", &[event("OrderPlaced", "x", "a")]).await.unwrap_err();
     assert!(matches!(error, AppendError::InvalidSubject(_)), "got {error}");
@@ -116,8 +111,7 @@ async fn subjects_with_wildcards_are_refused() {
 
 #[tokio::test]
 async fn several_events_are_stored_together_in_order() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let events = [
         event("OrderPlaced", "o-1", "1"),
         event("OrderReviewed", "o-1", "2"),
@@ -132,8 +126,7 @@ async fn several_events_are_stored_together_in_order() {
 
 #[tokio::test]
 async fn several_events_with_a_stale_expectation_store_none() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     common::put(&log, "o-1", "first").await;
     let events = [event("OrderPlaced", "o-1", "1"), event("OrderReviewed", "o-1", "2")];
     let error = log.append(&order("o-1"), Some(0), "req-1", &events).await.unwrap_err();
@@ -143,8 +136,7 @@ async fn several_events_with_a_stale_expectation_store_none() {
 
 #[tokio::test]
 async fn retrying_a_multi_event_append_is_a_duplicate() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let events = [event("OrderPlaced", "o-1", "1"), event("OrderReviewed", "o-1", "2")];
     let first = log.append(&order("o-1"), Some(0), "req-1", &events).await.unwrap();
     let again = log.append(&order("o-1"), Some(0), "req-1", &events).await;
@@ -158,8 +150,7 @@ async fn retrying_a_multi_event_append_is_a_duplicate() {
 #[tokio::test]
 async fn an_atomic_append_checks_each_subjects_expectation_and_stores_all_or_nothing() {
     use waybill_eventlog::AggregateAppend;
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let (task, vehicle) = (order("task-1"), order("vehicle-1"));
     let vehicle_at = common::put(&log, "vehicle-1", "registered").await;
     let task_at = common::put(&log, "task-1", "created").await;

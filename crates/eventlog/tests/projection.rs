@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{order, put};
 use waybill_eventlog::{
-    Projection, ProjectionError, Projector, RecordedEvent, WaitError, WaiveError, Waiver,
+    EventLog, Projection, ProjectionError, Projector, RecordedEvent, WaitError, WaiveError, Waiver,
 };
 use waybill_testkit::NatsServer;
 
@@ -31,13 +31,17 @@ impl Projection for Seen {
 const INTAKE: &str = "waybill.intake.>";
 const SECOND: Duration = Duration::from_secs(1);
 
+/// A projection of the payloads of intake's events on `log`, replayed from the start.
+async fn seen_on(log: &EventLog) -> Projector<Seen> {
+    Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_projection_replays_then_follows_and_waits_for_written_positions() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     put(&log, "o-1", "a").await;
     put(&log, "o-2", "b").await;
-    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let projector = seen_on(&log).await;
     projector.wait_caught_up(SECOND * 5).await.unwrap();
     assert_eq!(projector.read().0, ["a", "b"]);
 
@@ -49,10 +53,9 @@ async fn a_projection_replays_then_follows_and_waits_for_written_positions() {
 
 #[tokio::test]
 async fn waiting_for_a_position_on_another_subject_returns_without_hanging() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     put(&log, "o-1", "a").await;
-    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let projector = seen_on(&log).await;
     let elsewhere = log
         .append("waybill.dispatch.task.t-1", None, "k", &[common::event("TaskCreated", "t-1", "t")])
         .await
@@ -68,10 +71,9 @@ async fn waiting_for_a_position_on_another_subject_returns_without_hanging() {
 
 #[tokio::test]
 async fn waiting_for_a_position_not_yet_written_times_out() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     put(&log, "o-1", "a").await;
-    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let projector = seen_on(&log).await;
 
     let started = std::time::Instant::now();
     let error = projector.wait_for(5, Duration::from_millis(300)).await.unwrap_err();
@@ -93,12 +95,11 @@ async fn waiting_for_a_position_not_yet_written_times_out() {
 
 #[tokio::test]
 async fn a_waiver_lets_a_halted_projection_resume_and_every_later_replay_skip_the_event() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     put(&log, "o-1", "a").await;
     let poison = put(&log, "o-1", "poison").await;
     let after = put(&log, "o-2", "c").await;
-    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let projector = seen_on(&log).await;
     projector.halted().await;
     assert_eq!(projector.read().0, ["a"]);
 
@@ -123,20 +124,19 @@ async fn a_waiver_lets_a_halted_projection_resume_and_every_later_replay_skip_th
     assert_eq!(projector.stopped(), None);
 
     // A rebuild (another replica, a restart) skips it the same way, without halting.
-    let rebuilt = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let rebuilt = seen_on(&log).await;
     rebuilt.wait_caught_up(SECOND * 5).await.unwrap();
     assert_eq!(rebuilt.read().0, ["a", "c"]);
 }
 
 #[tokio::test]
 async fn a_waiver_skips_only_an_event_the_projection_cannot_apply() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let fine = put(&log, "o-1", "a").await;
     log.waive(Waiver { position: fine, operator: "ops:ana".into(), reason: "by mistake".into() })
         .await
         .unwrap();
-    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let projector = seen_on(&log).await;
     projector.wait_caught_up(SECOND * 5).await.unwrap();
     assert_eq!(projector.read().0, ["a"], "an event that applies is applied, waived or not");
 }
@@ -145,7 +145,7 @@ async fn a_waiver_skips_only_an_event_the_projection_cannot_apply() {
 async fn a_projection_keeps_following_across_a_server_restart() {
     let mut server = NatsServer::start();
     let log = common::open(&server).await;
-    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let projector = seen_on(&log).await;
     let first = put(&log, "o-1", "before").await;
     projector.wait_for(first, SECOND * 5).await.unwrap();
 
@@ -173,12 +173,11 @@ async fn a_projection_keeps_following_across_a_server_restart() {
 
 #[tokio::test]
 async fn a_poison_event_stops_the_projection_and_says_why() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     put(&log, "o-1", "a").await;
     let poison = put(&log, "o-1", "poison").await;
     put(&log, "o-1", "c").await;
-    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let projector = seen_on(&log).await;
 
     let error = projector.wait_for(3, SECOND * 5).await.unwrap_err();
     let WaitError::Stopped(reason) = error else { panic!("expected Stopped, got {error}") };
@@ -193,9 +192,8 @@ async fn a_poison_event_stops_the_projection_and_says_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_waits_during_a_stream_of_writes_never_hang() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
-    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let (_server, log) = common::started().await;
+    let projector = seen_on(&log).await;
     const WRITES: usize = 300;
     let writing = Arc::new(AtomicBool::new(true));
     // Waiters call `wait_for` in a tight loop while the projection keeps publishing its
@@ -242,7 +240,7 @@ async fn a_refused_event_is_skipped_without_halting_and_left_out_of_the_feed_and
     let log = common::open(&server).await.admitting(admission);
     put(&log, "o-1", "a").await;
     put(&log, "o-1", "forged").await;
-    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let projector = seen_on(&log).await;
     projector.wait_caught_up(SECOND * 5).await.unwrap();
     let mut feed = projector.feed();
     let after = put(&log, "o-1", "b").await;
@@ -272,10 +270,9 @@ async fn a_refused_event_is_skipped_without_halting_and_left_out_of_the_feed_and
 #[tokio::test]
 async fn a_projection_whose_consumer_is_lost_resumes_within_seconds() {
     use futures::StreamExt;
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (server, log) = common::started().await;
     put(&log, "o-1", "a").await;
-    let projector = Projector::spawn(log.clone(), vec![INTAKE.to_owned()], Seen::default()).await.unwrap();
+    let projector = seen_on(&log).await;
     projector.wait_caught_up(SECOND * 5).await.unwrap();
 
     let stream = async_nats::jetstream::new(server.client().await).get_stream("WAYBILL").await.unwrap();

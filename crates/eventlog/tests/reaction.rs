@@ -27,12 +27,22 @@ fn settings(durable: &str) -> ReactionSettings {
 /// Handled calls per position, shared with the handler.
 type Calls = Arc<Mutex<HashMap<u64, Vec<String>>>>;
 
-/// Runs `handler` as a reaction on its own task until the returned sender says stop.
-fn spawn_runner<H, Fut>(
-    log: &EventLog,
-    settings: ReactionSettings,
-    handler: H,
-) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>)
+/// A reaction running on its own task until it is told to stop.
+struct Running {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Tells the reaction to stop and waits until it has.
+    async fn stop(self) {
+        self.stop.send_replace(true);
+        self.task.await.unwrap();
+    }
+}
+
+/// Runs `handler` as a reaction on its own task until it is told to stop.
+fn spawn_runner<H, Fut>(log: &EventLog, settings: ReactionSettings, handler: H) -> Running
 where
     H: Fn(RecordedEvent) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), ReactionError>> + Send + 'static,
@@ -43,7 +53,7 @@ where
     };
     let log = log.clone();
     let task = tokio::spawn(async move { run_reactions(log, settings, handler, shutdown).await.unwrap() });
-    (stop, task)
+    Running { stop, task }
 }
 
 /// Notes that `runner` handled `position`; returns which delivery of it this was (1 = first).
@@ -61,7 +71,7 @@ fn start(
     runner: &'static str,
     calls: Calls,
     outcome: fn(&RecordedEvent, usize) -> Result<(), ReactionError>,
-) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+) -> Running {
     spawn_runner(log, settings, move |event: RecordedEvent| {
         let attempt = record(&calls, event.position, runner);
         async move { outcome(&event, attempt) }
@@ -74,7 +84,7 @@ fn start_async<Fut>(
     settings: ReactionSettings,
     calls: Calls,
     handle: fn(usize) -> Fut,
-) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>)
+) -> Running
 where
     Fut: std::future::Future<Output = Result<(), ReactionError>> + Send + 'static,
 {
@@ -87,19 +97,17 @@ fn count(calls: &Calls, position: u64) -> usize {
 
 #[tokio::test]
 async fn each_event_is_handled_once_and_acked() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (server, log) = common::started().await;
     let calls = Calls::default();
     put(&log, "o-1", "a").await;
     put(&log, "o-2", "b").await;
-    let (stop, task) = start(&log, settings("once"), "r1", calls.clone(), |_, _| Ok(()));
+    let reaction = start(&log, settings("once"), "r1", calls.clone(), |_, _| Ok(()));
     put(&log, "o-3", "c").await;
 
     assert!(eventually(WAIT, || (1..=3).all(|position| count(&calls, position) == 1)).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!((1..=3).all(|position| count(&calls, position) == 1), "no redelivery: {calls:?}");
-    stop.send_replace(true);
-    task.await.unwrap();
+    reaction.stop().await;
 
     let stream = async_nats::jetstream::new(server.client().await).get_stream("WAYBILL").await.unwrap();
     let info = stream.consumer_info("once").await.unwrap();
@@ -108,11 +116,10 @@ async fn each_event_is_handled_once_and_acked() {
 
 #[tokio::test]
 async fn a_transient_failure_is_retried_then_succeeds() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let calls = Calls::default();
     put(&log, "o-1", "a").await;
-    let (stop, task) = start(&log, settings("retry"), "r1", calls.clone(), |_, attempt| match attempt {
+    let reaction = start(&log, settings("retry"), "r1", calls.clone(), |_, attempt| match attempt {
         1 => Err(ReactionError::Transient("try again".into())),
         _ => Ok(()),
     });
@@ -120,19 +127,17 @@ async fn a_transient_failure_is_retried_then_succeeds() {
     assert!(eventually(WAIT, || count(&calls, 1) == 2).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(count(&calls, 1), 2, "handled again once, then acked");
-    stop.send_replace(true);
-    task.await.unwrap();
+    reaction.stop().await;
 }
 
 #[tokio::test]
 async fn a_transient_failure_outlasting_alert_after_is_still_retried_until_it_works() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (server, log) = common::started().await;
     let calls = Calls::default();
     let outage = put(&log, "o-1", "needs the backend").await;
     let later = put(&log, "o-2", "fine").await;
     // alert_after is 3: the backend comes back on the 7th delivery.
-    let (stop, task) = start(&log, settings("outage"), "r1", calls.clone(), |event, attempt| {
+    let reaction = start(&log, settings("outage"), "r1", calls.clone(), |event, attempt| {
         match (event.payload.as_ref(), attempt) {
             (b"needs the backend", 1..=6) => Err(ReactionError::Transient("backend down".into())),
             _ => Ok(()),
@@ -143,8 +148,7 @@ async fn a_transient_failure_outlasting_alert_after_is_still_retried_until_it_wo
     assert_eq!(count(&calls, later), 1, "later events are not held up");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(count(&calls, outage), 7, "acked once it worked");
-    stop.send_replace(true);
-    task.await.unwrap();
+    reaction.stop().await;
 
     let stream =
         async_nats::jetstream::new(server.client().await).get_stream("WAYBILL_DEADLETTER").await.unwrap();
@@ -153,12 +157,11 @@ async fn a_transient_failure_outlasting_alert_after_is_still_retried_until_it_wo
 
 #[tokio::test]
 async fn a_handler_past_its_timeout_is_abandoned_and_the_event_retried() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let calls = Calls::default();
     let position = put(&log, "o-1", "a").await;
     let slow_once = ReactionSettings { handler_timeout: Duration::from_secs(1), ..settings("slow") };
-    let (stop, task) = start_async(&log, slow_once, calls.clone(), |attempt| async move {
+    let reaction = start_async(&log, slow_once, calls.clone(), |attempt| async move {
         if attempt == 1 {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
@@ -166,19 +169,17 @@ async fn a_handler_past_its_timeout_is_abandoned_and_the_event_retried() {
     });
 
     assert!(eventually(WAIT, || count(&calls, position) == 2).await, "{calls:?}");
-    stop.send_replace(true);
-    task.await.unwrap();
+    reaction.stop().await;
 }
 
 #[tokio::test]
 async fn a_handler_slower_than_ack_wait_keeps_its_event_while_it_works() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let calls = Calls::default();
     let position = put(&log, "o-1", "a").await;
     // ack_wait 0.6 s, the handler takes 2 s: the "still working" beats keep the event here.
     let short_ack = ReactionSettings { ack_wait: Duration::from_millis(600), ..settings("beats") };
-    let (stop, task) = start_async(&log, short_ack, calls.clone(), |_| async move {
+    let reaction = start_async(&log, short_ack, calls.clone(), |_| async move {
         tokio::time::sleep(Duration::from_secs(2)).await;
         Ok(())
     });
@@ -186,36 +187,32 @@ async fn a_handler_slower_than_ack_wait_keeps_its_event_while_it_works() {
     assert!(eventually(WAIT, || count(&calls, position) == 1).await);
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(count(&calls, position), 1, "not redelivered while the handler worked");
-    stop.send_replace(true);
-    task.await.unwrap();
+    reaction.stop().await;
 }
 
 #[tokio::test]
 async fn a_crashed_runners_events_go_to_another_after_ack_wait() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let calls = Calls::default();
     let position = put(&log, "o-1", "a").await;
     let short_ack = ReactionSettings { ack_wait: Duration::from_secs(1), ..settings("crash") };
     // The first runner takes the event and dies without a word (its task is aborted).
-    let (_stop, doomed) = start_async(&log, short_ack.clone(), calls.clone(), |_| async move {
+    let doomed = start_async(&log, short_ack.clone(), calls.clone(), |_| async move {
         std::future::pending::<()>().await;
         Ok(())
     });
     assert!(eventually(WAIT, || count(&calls, position) == 1).await);
-    doomed.abort();
+    doomed.task.abort();
 
-    let (stop, task) = start(&log, short_ack, "r2", calls.clone(), |_, _| Ok(()));
+    let reaction = start(&log, short_ack, "r2", calls.clone(), |_, _| Ok(()));
     assert!(eventually(WAIT, || count(&calls, position) == 2).await, "{calls:?}");
     assert_eq!(calls.lock().unwrap()[&position][1], "r2");
-    stop.send_replace(true);
-    task.await.unwrap();
+    reaction.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_event_holds_up_only_its_own_aggregate() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let slow = put(&log, "o-slow", "slow").await;
     for index in 0..20 {
         put(&log, &format!("o-{index}"), "fast").await;
@@ -239,18 +236,16 @@ async fn a_slow_event_holds_up_only_its_own_aggregate() {
             }
         }
     };
-    let (stop, task) = spawn_runner(&log, settings("lanes"), handler);
+    let reaction = spawn_runner(&log, settings("lanes"), handler);
 
     assert!(eventually(WAIT, || count(&handled, slow) == 1).await, "the slow event waited forever");
     assert!(eventually(WAIT, || (slow..=slow + 20).all(|position| count(&handled, position) == 1)).await);
-    stop.send_replace(true);
-    task.await.unwrap();
+    reaction.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_aggregate_with_a_backlog_holds_up_no_other_aggregate() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     // One order's slow event, then more of that order's events behind it (a lane's queue
     // filling up while its handler waits on a slow append), then other orders' events.
     let slow = put(&log, "o-slow", "slow").await;
@@ -280,21 +275,19 @@ async fn a_slow_aggregate_with_a_backlog_holds_up_no_other_aggregate() {
             }
         }
     };
-    let (stop, task) = spawn_runner(&log, settings("backlog"), handler);
+    let reaction = spawn_runner(&log, settings("backlog"), handler);
 
     assert!(
         eventually(WAIT, || others.iter().any(|position| count(&handled, *position) == 1)).await,
         "no other order's event was handled while the slow order's lane was full"
     );
     assert!(eventually(WAIT, || (slow..=slow + 20).all(|position| count(&handled, position) == 1)).await);
-    stop.send_replace(true);
-    task.await.unwrap();
+    reaction.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_aggregates_events_are_handled_one_at_a_time_in_log_order() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let mut expected = Vec::new();
     for index in 0..30 {
         expected.push(put(&log, "o-1", "mine").await);
@@ -318,22 +311,20 @@ async fn one_aggregates_events_are_handled_one_at_a_time_in_log_order() {
             }
         }
     };
-    let (stop, task) = spawn_runner(&log, settings("order"), handler);
+    let reaction = spawn_runner(&log, settings("order"), handler);
 
     assert!(eventually(WAIT, || seen.lock().unwrap().len() == expected.len()).await);
     assert_eq!(*seen.lock().unwrap(), expected);
-    stop.send_replace(true);
-    task.await.unwrap();
+    reaction.stop().await;
 }
 
 #[tokio::test]
 async fn a_poison_event_is_dead_lettered_at_once_and_later_events_go_on() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (server, log) = common::started().await;
     let calls = Calls::default();
     let poison = put(&log, "o-1", "poison").await;
     let good = put(&log, "o-2", "good").await;
-    let (stop, task) =
+    let reaction =
         start(&log, settings("dead"), "r1", calls.clone(), |event, _| match event.payload.as_ref() {
             b"poison" => Err(ReactionError::Poison("cannot decode".into())),
             _ => Ok(()),
@@ -363,21 +354,19 @@ async fn a_poison_event_is_dead_lettered_at_once_and_later_events_go_on() {
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(count(&calls, poison), 1, "terminated, not delivered again");
-    stop.send_replace(true);
-    task.await.unwrap();
+    reaction.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runners_on_one_durable_share_the_events_without_overlap() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let calls = Calls::default();
     let slow = |_: &RecordedEvent, _| {
         std::thread::sleep(Duration::from_millis(2));
         Ok(())
     };
-    let (stop_1, task_1) = start(&log, settings("shared"), "r1", calls.clone(), slow);
-    let (stop_2, task_2) = start(&log, settings("shared"), "r2", calls.clone(), slow);
+    let first = start(&log, settings("shared"), "r1", calls.clone(), slow);
+    let second = start(&log, settings("shared"), "r2", calls.clone(), slow);
     tokio::time::sleep(Duration::from_millis(200)).await;
     const EVENTS: u64 = 200;
     for index in 0..EVENTS {
@@ -390,16 +379,13 @@ async fn two_runners_on_one_durable_share_the_events_without_overlap() {
     assert!(calls.values().all(|runners| runners.len() == 1), "an event was handled twice");
     let by_first = calls.values().filter(|runners| runners[0] == "r1").count();
     assert!(by_first > 0 && by_first < EVENTS as usize, "both runners did work: r1 handled {by_first}");
-    stop_1.send_replace(true);
-    stop_2.send_replace(true);
-    task_1.await.unwrap();
-    task_2.await.unwrap();
+    first.stop().await;
+    second.stop().await;
 }
 
 #[tokio::test]
 async fn invalid_settings_are_refused() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let bad = ReactionSettings { dead_letter_subject: "waybill.oops".into(), ..settings("bad") };
     let result = run_reactions(log, bad, |_| async { Ok(()) }, async {}).await;
     assert!(matches!(result, Err(waybill_eventlog::ReactionRunError::InvalidSettings(_))));
@@ -407,8 +393,7 @@ async fn invalid_settings_are_refused() {
 
 #[tokio::test]
 async fn a_reaction_that_cannot_start_yet_keeps_trying_and_starts_once_it_can() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (server, log) = common::started().await;
     // A push consumer under the reaction's durable name: the server refuses to turn it into
     // the reaction's pull consumer. The reaction must not give up for good.
     let stream = async_nats::jetstream::new(server.client().await).get_stream("WAYBILL").await.unwrap();
@@ -434,11 +419,11 @@ async fn a_reaction_that_cannot_start_yet_keeps_trying_and_starts_once_it_can() 
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(count(&calls, position), 0, "nothing handled through a consumer that is not the reaction's");
     assert!(!task.is_finished(), "the reaction keeps trying");
+    let reaction = Running { stop, task };
 
     stream.delete_consumer("blocked").await.unwrap();
     assert!(eventually(WAIT, || count(&calls, position) == 1).await, "handled once the name was free");
-    stop.send_replace(true);
-    task.await.unwrap();
+    reaction.stop().await;
 }
 
 #[tokio::test]
@@ -457,15 +442,15 @@ async fn a_refused_event_is_acked_without_reaching_the_handler() {
     let forged = put(&log, "o-1", "forged").await;
     let last = put(&log, "o-1", "b").await;
     let calls = Calls::default();
-    let (stop, task) = start(&log, settings("refusing"), "r", calls.clone(), |_, _| Ok(()));
+    let reaction = start(&log, settings("refusing"), "r", calls.clone(), |_, _| Ok(()));
 
     let handled = || calls.lock().unwrap().contains_key(&last);
     assert!(eventually(WAIT, handled).await, "the event after the refused one is handled");
     let mut positions: Vec<u64> = calls.lock().unwrap().keys().copied().collect();
     positions.sort();
     assert_eq!(positions, [first, last], "position {forged} never reached the handler");
-    stop.send(true).unwrap();
-    task.await.unwrap();
+    reaction.stop.send(true).unwrap();
+    reaction.task.await.unwrap();
 }
 
 /// On a cluster, the node holding a reaction consumer's leadership (and so the runner's

@@ -7,12 +7,10 @@ use std::time::Duration;
 
 use common::{order, put};
 use waybill_eventlog::ReadError;
-use waybill_testkit::NatsServer;
 
 #[tokio::test]
 async fn read_subject_returns_one_aggregates_history_only() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     assert!(log.read_subject(&order("o-1")).await.unwrap().is_empty());
     put(&log, "o-1", "a").await;
     put(&log, "o-2", "x").await;
@@ -27,8 +25,7 @@ async fn read_subject_returns_one_aggregates_history_only() {
 
 #[tokio::test]
 async fn read_matching_returns_every_subject_a_filter_matches_in_log_order() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     let about = waybill_eventlog::subject::order_filter("o-1");
     assert!(log.read_matching(&about).await.unwrap().is_empty());
     use waybill_eventlog::subject::{aggregate, in_order};
@@ -52,8 +49,7 @@ async fn read_matching_returns_every_subject_a_filter_matches_in_log_order() {
 
 #[tokio::test]
 async fn positions_head_and_get() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     assert_eq!(log.head().await.unwrap(), 0);
     assert_eq!(log.last_position_of(&order("o-1")).await.unwrap(), 0);
     put(&log, "o-1", "a").await;
@@ -72,8 +68,7 @@ async fn positions_head_and_get() {
 
 #[tokio::test]
 async fn subscribe_replays_from_a_position_then_delivers_live_events() {
-    let server = NatsServer::start();
-    let log = common::open(&server).await;
+    let (_server, log) = common::started().await;
     for payload in ["1", "2", "3"] {
         put(&log, "o-1", payload).await;
     }

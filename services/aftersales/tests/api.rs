@@ -10,7 +10,16 @@ use waybill_aftersales::server::Settings;
 use waybill_fixtures::Caller;
 use waybill_fixtures::Refusal;
 use waybill_proto::v1;
-use waybill_testkit::NatsServer;
+use waybill_testkit::{InProcess, NatsServer};
+
+/// Intake and after-sales on a nats-server of their own, and an agent's after-sales client.
+async fn intake_and_aftersales() -> (NatsServer, InProcess<Intake>, InProcess<AfterSales>, AfterSales) {
+    let nats = NatsServer::start();
+    let intake = start_intake(&nats).await;
+    let aftersales = start_aftersales(&nats, Settings::default()).await;
+    let client = aftersales.client(agent()).await;
+    (nats, intake, aftersales, client)
+}
 
 fn complaint(request_id: &str) -> v1::FileComplaintRequest {
     v1::FileComplaintRequest {
@@ -58,12 +67,10 @@ async fn bad_requests_name_every_offending_field() {
         .await
         .invalid("invalid", &["order_id", "reason", "lines"]);
 
+    let nothing_in_lowercase_euros = v1::Money { amount_minor: 0, currency: "eur".into() };
+    let return_id = uuid::Uuid::now_v7().to_string();
     client
-        .refund_return(v1::RefundReturnRequest {
-            request_id: "r".into(),
-            return_id: uuid::Uuid::now_v7().to_string(),
-            amount: Some(v1::Money { amount_minor: 0, currency: "eur".into() }),
-        })
+        .refund_return(waybill_fixtures::refund("r", &return_id, nothing_in_lowercase_euros))
         .await
         .invalid("invalid", &["amount.currency", "amount.amount_minor"]);
 
@@ -91,36 +98,20 @@ async fn unknown_cases_and_orders_are_not_found() {
         .get_return(v1::GetReturnRequest { return_id: unknown.clone(), min_position: 0 })
         .await
         .refused(Code::NotFound, "unknown");
-    client
-        .approve_return(v1::ApproveReturnRequest {
-            request_id: "a".into(),
-            return_id: unknown.clone(),
-            note: String::new(),
-        })
-        .await
-        .refused(Code::NotFound, "unknown");
+    client.approve_return(return_approval("a", &unknown)).await.refused(Code::NotFound, "unknown");
     client
         .pay_claim(v1::PayClaimRequest { request_id: "p".into(), claim_id: unknown.clone() })
         .await
         .refused(Code::NotFound, "unknown");
     client
-        .open_claim(v1::OpenClaimRequest {
-            request_id: "o".into(),
-            claim_id: String::new(),
-            order_id: unknown,
-            kind: v1::ClaimKind::Other.into(),
-            description: "missing pieces".into(),
-        })
+        .open_claim(agent_claim("o", &unknown, "missing pieces"))
         .await
         .refused(Code::NotFound, "no such order");
 }
 
 #[tokio::test]
 async fn a_transition_the_state_forbids_fails_its_precondition() {
-    let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client = aftersales.client(agent()).await;
+    let (_nats, intake, _aftersales, mut client) = intake_and_aftersales().await;
 
     let filed = client.file_complaint(complaint("c-1")).await.expect("filed").into_inner();
     let complaint_id = filed.complaint.expect("complaint").complaint_id;
@@ -140,10 +131,7 @@ async fn a_transition_the_state_forbids_fails_its_precondition() {
 
 #[tokio::test]
 async fn a_retried_request_gets_its_first_answer_and_writes_once() {
-    let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let mut client = aftersales.client(agent()).await;
+    let (nats, intake, aftersales, mut client) = intake_and_aftersales().await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
 
@@ -177,30 +165,8 @@ async fn a_retried_request_gets_its_first_answer_and_writes_once() {
         .return_case
         .expect("case")
         .return_id;
-    for (request_id, step) in [("approve", 0), ("receive", 1)] {
-        match step {
-            0 => drop(
-                client
-                    .approve_return(v1::ApproveReturnRequest {
-                        request_id: request_id.into(),
-                        return_id: return_id.clone(),
-                        note: String::new(),
-                    })
-                    .await
-                    .expect("approved"),
-            ),
-            _ => drop(
-                client
-                    .receive_return(v1::ReceiveReturnRequest {
-                        request_id: request_id.into(),
-                        return_id: return_id.clone(),
-                        note: String::new(),
-                    })
-                    .await
-                    .expect("received"),
-            ),
-        }
-    }
+    client.approve_return(return_approval("approve", &return_id)).await.expect("approved");
+    client.receive_return(return_receipt("receive", &return_id, "")).await.expect("received");
     let refund = waybill_fixtures::refund("refund", &return_id, eur(100));
     let refunded = finance.clone().refund_return(refund.clone()).await.expect("refunded").into_inner();
     let retried = finance.clone().refund_return(refund).await.expect("retried").into_inner();

@@ -28,33 +28,32 @@ async fn received_return(client: &mut AfterSales, order_id: &str, tag: &str, qua
         .await;
     let return_id = requested.expect("return requested").into_inner().return_case.expect("case").return_id;
     client
-        .approve_return(v1::ApproveReturnRequest {
-            request_id: format!("{tag}-approve"),
-            return_id: return_id.clone(),
-            note: String::new(),
-        })
+        .approve_return(return_approval(&format!("{tag}-approve"), &return_id))
         .await
         .expect("return approved");
-    client
-        .receive_return(v1::ReceiveReturnRequest {
-            request_id: format!("{tag}-receive"),
-            return_id: return_id.clone(),
-            note: "both books back, undamaged".into(),
-        })
-        .await
-        .expect("return received");
+    let back = return_receipt(&format!("{tag}-receive"), &return_id, "both books back, undamaged");
+    client.receive_return(back).await.expect("return received");
     return_id
 }
 
-/// Intake and after-sales started, and the standard order placed and handed over two days
-/// ago (well inside the return window).
-async fn delivered_two_days_ago(
+/// Intake and after-sales started, the log opened, and the standard order placed (request
+/// `request_id`).
+async fn placed_order(
     nats: &NatsServer,
+    request_id: &str,
 ) -> (InProcess<Intake>, InProcess<AfterSales>, EventLog, Placed) {
     let intake = start_intake(nats).await;
     let aftersales = start_aftersales(nats, Settings::default()).await;
     let log = log(nats).await;
-    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-1").await;
+    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, request_id).await;
+    (intake, aftersales, log, placed)
+}
+
+/// [`placed_order`], the order handed over two days ago (well inside the return window).
+async fn delivered_two_days_ago(
+    nats: &NatsServer,
+) -> (InProcess<Intake>, InProcess<AfterSales>, EventLog, Placed) {
+    let (intake, aftersales, log, placed) = placed_order(nats, "order-1").await;
     deliver(&log, &placed.order_id, chrono::Utc::now() - chrono::Duration::days(2)).await;
     (intake, aftersales, log, placed)
 }
@@ -183,10 +182,7 @@ async fn a_return_flows_from_request_to_refund_and_asks_dispatch_for_the_reverse
 #[tokio::test]
 async fn two_refunds_racing_for_one_orders_charge_cannot_both_be_paid() {
     let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let log = log(&nats).await;
-    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-2").await;
+    let (_intake, aftersales, log, placed) = placed_order(&nats, "order-2").await;
     deliver(&log, &placed.order_id, chrono::Utc::now()).await;
     let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
@@ -213,10 +209,7 @@ async fn two_refunds_racing_for_one_orders_charge_cannot_both_be_paid() {
 #[tokio::test]
 async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let log = log(&nats).await;
-    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-3").await;
+    let (_intake, aftersales, log, placed) = placed_order(&nats, "order-3").await;
     let (exception_id, _) = raise_exception(&log, &placed.order_id, v1::DeliveryExceptionKind::Lost).await;
     let mut client = aftersales.client(agent()).await;
     let by_order = v1::ListCasesRequest {
@@ -256,20 +249,12 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     // Approval stays within the declared value; payments for the order too.
     finance
         .clone()
-        .approve_claim(v1::ApproveClaimRequest {
-            request_id: "approve-above".into(),
-            claim_id: claim.claim_id.clone(),
-            amount: Some(eur(10_001)),
-        })
+        .approve_claim(claim_approval("approve-above", &claim.claim_id, eur(10_001)))
         .await
         .refused(Code::FailedPrecondition, "above the declared value");
     finance
         .clone()
-        .approve_claim(v1::ApproveClaimRequest {
-            request_id: "approve".into(),
-            claim_id: claim.claim_id.clone(),
-            amount: Some(eur(10_000)),
-        })
+        .approve_claim(claim_approval("approve", &claim.claim_id, eur(10_000)))
         .await
         .expect("approved");
     let paid = finance
@@ -280,13 +265,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
         .into_inner();
     assert_eq!(paid.claim.expect("claim").paid, Some(eur(10_000)));
     let second = client
-        .open_claim(v1::OpenClaimRequest {
-            request_id: "agent-claim".into(),
-            claim_id: String::new(),
-            order_id: placed.order_id.clone(),
-            kind: v1::ClaimKind::Other.into(),
-            description: "the customer also claims the packaging".into(),
-        })
+        .open_claim(agent_claim("agent-claim", &placed.order_id, "the customer also claims the packaging"))
         .await
         .expect("opened by an agent")
         .into_inner()
@@ -295,11 +274,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
     // The declared value is all paid: the approval is refused already, not the payment.
     finance
         .clone()
-        .approve_claim(v1::ApproveClaimRequest {
-            request_id: "approve-2".into(),
-            claim_id: second.claim_id.clone(),
-            amount: Some(eur(1)),
-        })
+        .approve_claim(claim_approval("approve-2", &second.claim_id, eur(1)))
         .await
         .refused(Code::FailedPrecondition, "the order's claims would exceed its declared value");
     let refused = client
@@ -315,13 +290,7 @@ async fn a_lost_delivery_opens_exactly_one_claim_however_often_it_is_handled() {
 /// Opens an agent's claim on `order_id`; returns its id.
 async fn agents_claim(client: &mut AfterSales, order_id: &str, tag: &str) -> String {
     client
-        .open_claim(v1::OpenClaimRequest {
-            request_id: format!("{tag}-open"),
-            claim_id: String::new(),
-            order_id: order_id.into(),
-            kind: v1::ClaimKind::Other.into(),
-            description: "damaged contents".into(),
-        })
+        .open_claim(agent_claim(&format!("{tag}-open"), order_id, "damaged contents"))
         .await
         .expect("claim opened")
         .into_inner()
@@ -334,21 +303,18 @@ async fn agents_claim(client: &mut AfterSales, order_id: &str, tag: &str) -> Str
 async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two_approvals_cannot_both_take_it()
  {
     let nats = NatsServer::start();
-    let intake = start_intake(&nats).await;
-    let aftersales = start_aftersales(&nats, Settings::default()).await;
-    let placed = place_order(&mut intake.client(Caller::customer_service("shop")).await, "order-4").await;
+    let (_intake, aftersales, _log, placed) = placed_order(&nats, "order-4").await;
     let mut client = aftersales.client(agent()).await;
     // Money is a separate duty from opening the case (docs/SECURITY.md).
     let finance = aftersales.client(Caller::finance("fin")).await;
-    let approve = |claim_id: &str, request_id: &str, amount: i64| v1::ApproveClaimRequest {
-        request_id: request_id.into(),
-        claim_id: claim_id.into(),
-        amount: Some(eur(amount)),
-    };
 
     // 55.00 of the declared 100.00 paid: 45.00 are left.
     let first = eventually_claim(&mut client, &placed.order_id, "first").await;
-    finance.clone().approve_claim(approve(&first, "approve-first", 5_500)).await.expect("approved");
+    finance
+        .clone()
+        .approve_claim(claim_approval("approve-first", &first, eur(5_500)))
+        .await
+        .expect("approved");
     finance
         .clone()
         .pay_claim(v1::PayClaimRequest { request_id: "pay-first".into(), claim_id: first })
@@ -357,19 +323,19 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
     let second = agents_claim(&mut client, &placed.order_id, "second").await;
     // The agent opened it: it may neither approve nor pay it, finance role or not.
     let own = client
-        .approve_claim(approve(&second, "approve-own", 100))
+        .approve_claim(claim_approval("approve-own", &second, eur(100)))
         .await
         .refused(Code::PermissionDenied, "its own claim");
     assert!(own.message().contains("nobody approves or pays a claim they opened"), "{own:?}");
     let over = finance
         .clone()
-        .approve_claim(approve(&second, "approve-second-50", 5_000))
+        .approve_claim(claim_approval("approve-second-50", &second, eur(5_000)))
         .await
         .refused(Code::FailedPrecondition, "50.00 is more than is left");
     assert!(over.message().contains("what is left of the declared value: 45.00 EUR"), "{}", over.message());
     let approved = finance
         .clone()
-        .approve_claim(approve(&second, "approve-second-45", 4_500))
+        .approve_claim(claim_approval("approve-second-45", &second, eur(4_500)))
         .await
         .expect("what is left")
         .into_inner()
@@ -389,7 +355,7 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
     let fourth = agents_claim(&mut client, &placed.order_id, "fourth").await;
     let race = |claim_id: String, request_id: &'static str| {
         let mut client = finance.clone();
-        async move { client.approve_claim(approve(&claim_id, request_id, 3_000)).await }
+        async move { client.approve_claim(claim_approval(request_id, &claim_id, eur(3_000))).await }
     };
     let (one, other) = tokio::join!(race(third, "approve-third"), race(fourth, "approve-fourth"));
     let outcomes = [one, other];
@@ -428,15 +394,8 @@ async fn a_claim_is_approved_only_for_what_is_left_of_the_declared_value_and_two
 /// until it has.
 async fn eventually_claim(client: &mut AfterSales, order_id: &str, tag: &str) -> String {
     for _ in 0..100 {
-        let opened = client
-            .open_claim(v1::OpenClaimRequest {
-                request_id: format!("{tag}-open"),
-                claim_id: String::new(),
-                order_id: order_id.into(),
-                kind: v1::ClaimKind::Other.into(),
-                description: "damaged contents".into(),
-            })
-            .await;
+        let opened =
+            client.open_claim(agent_claim(&format!("{tag}-open"), order_id, "damaged contents")).await;
         if let Ok(opened) = opened {
             return opened.into_inner().claim.expect("claim").claim_id;
         }
@@ -456,12 +415,7 @@ async fn a_receipt_before_the_reverse_pickup_dispatch_reported_is_refused() {
     let requested =
         client.request_return(return_request("p-request", &placed.order_id, 1, "ordered one too many")).await;
     let return_id = requested.expect("return requested").into_inner().return_case.expect("case").return_id;
-    let approve = v1::ApproveReturnRequest {
-        request_id: "p-approve".into(),
-        return_id: return_id.clone(),
-        note: String::new(),
-    };
-    client.approve_return(approve).await.expect("return approved");
+    client.approve_return(return_approval("p-approve", &return_id)).await.expect("return approved");
 
     // The reverse shipment's task has the return's id.
     let picked_up = v1::DispatchEvent {
@@ -481,12 +435,7 @@ async fn a_receipt_before_the_reverse_pickup_dispatch_reported_is_refused() {
     .await;
 
     // The receipt waits until after-sales has read the pickup (the position header).
-    let receive = v1::ReceiveReturnRequest {
-        request_id: "p-receive".into(),
-        return_id: return_id.clone(),
-        note: String::new(),
-    };
-    let mut request = tonic::Request::new(receive);
+    let mut request = tonic::Request::new(return_receipt("p-receive", &return_id, ""));
     let floor = pickup.position.to_string().parse().expect("a header value");
     request.metadata_mut().insert("waybill-min-position", floor);
     let refused = client.receive_return(request).await.expect_err("received before the pickup");

@@ -3,8 +3,8 @@
 mod support;
 
 use support::{
-    alice, credit_hold, eur, hold_release, listed_customer_ids, profile, registration, show_customer,
-    start_crm,
+    Client, Crm, alice, credit_hold, eur, hold_release, listed_customer_ids, profile, registration,
+    show_customer, start_crm,
 };
 use tonic::Code;
 use waybill_fixtures::Refusal;
@@ -17,13 +17,19 @@ fn fields(status: &tonic::Status) -> Vec<String> {
     field_violations(status).into_iter().map(|violation| violation.field).collect()
 }
 
-#[tokio::test]
-async fn a_customer_is_registered_rated_held_released_and_shown() {
+/// CRM on a nats-server of its own, and two callers: Alice, who sets credit, and the desk,
+/// which registers customers (separate duties, docs/SECURITY.md).
+async fn crm_with_credit_and_desk() -> (NatsServer, Crm, Client, Client) {
     let nats = NatsServer::start();
     let crm = start_crm(&nats).await;
-    let mut client = crm.client(alice()).await;
-    // Registering and setting credit are separate duties (docs/SECURITY.md).
-    let mut desk = crm.client(Caller::customer_service("desk")).await;
+    let alice = crm.client(alice()).await;
+    let desk = crm.client(Caller::customer_service("desk")).await;
+    (nats, crm, alice, desk)
+}
+
+#[tokio::test]
+async fn a_customer_is_registered_rated_held_released_and_shown() {
+    let (_nats, crm, mut client, mut desk) = crm_with_credit_and_desk().await;
 
     let registered = desk.register_customer(registration("reg-1", "cust-1")).await.expect("registered");
     // Separation of duties: Alice registers cust-own, so she may not set its credit; a
@@ -165,11 +171,7 @@ async fn bad_requests_name_every_offending_field() {
 
 #[tokio::test]
 async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_precondition() {
-    let nats = NatsServer::start();
-    let crm = start_crm(&nats).await;
-    let mut client = crm.client(alice()).await;
-    // Registering and setting credit are separate duties (docs/SECURITY.md).
-    let mut desk = crm.client(Caller::customer_service("desk")).await;
+    let (_nats, _crm, mut client, mut desk) = crm_with_credit_and_desk().await;
 
     client
         .get_customer(v1::GetCustomerRequest { customer_id: "nobody".into(), min_position: 0 })
@@ -200,11 +202,7 @@ async fn unknown_customers_are_not_found_and_forbidden_transitions_fail_their_pr
 
 #[tokio::test]
 async fn a_retried_request_answers_as_the_first_time_and_writes_nothing_twice() {
-    let nats = NatsServer::start();
-    let crm = start_crm(&nats).await;
-    let mut client = crm.client(alice()).await;
-    // Registering and setting credit are separate duties (docs/SECURITY.md).
-    let mut desk = crm.client(Caller::customer_service("desk")).await;
+    let (_nats, _crm, mut client, mut desk) = crm_with_credit_and_desk().await;
 
     let first =
         desk.register_customer(registration("reg-1", "cust-1")).await.expect("registered").into_inner();

@@ -5,7 +5,7 @@
 mod support;
 
 use support::{
-    Client, arrived_at_hub, delivery_events, departure, field_names, handover, hub_lead, open_log,
+    Client, Delivery, arrived_at_hub, delivery_events, departure, field_names, handover, hub_lead, open_log,
     order_placed, proof_at, start_delivery, wait_scheduled,
 };
 use tonic::Code;
@@ -13,6 +13,15 @@ use waybill_fixtures::Refusal;
 use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1;
 use waybill_testkit::NatsServer;
+
+/// Delivery on a nats-server of its own, and the hub lead's client (who registers and
+/// assigns couriers).
+async fn delivery_for_hub_lead() -> (NatsServer, Delivery, Client) {
+    let nats = NatsServer::start();
+    let server = start_delivery(&nats).await;
+    let client = server.client(hub_lead()).await;
+    (nats, server, client)
+}
 
 /// A delivery scheduled for a new order to `city`; returns its id.
 async fn scheduled_delivery(nats: &NatsServer, client: &mut Client, city: &str) -> String {
@@ -40,6 +49,20 @@ async fn register(
         .await
         .expect("registered")
         .into_inner()
+}
+
+/// Retiring courier `courier_id` because of `reason`.
+fn retirement(request_id: &str, courier_id: &str, reason: &str) -> v1::RetireCourierRequest {
+    v1::RetireCourierRequest {
+        request_id: request_id.into(),
+        courier_id: courier_id.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The deliveries `filter` selects, one page.
+async fn listed(client: &mut Client, filter: v1::ListDeliveriesRequest) -> v1::ListDeliveriesResponse {
+    client.list_deliveries(filter).await.expect("listed").into_inner()
 }
 
 fn courier_id(response: &v1::RegisterCourierResponse) -> String {
@@ -83,9 +106,7 @@ async fn confirm(
 
 #[tokio::test]
 async fn bad_requests_name_every_offending_field() {
-    let nats = NatsServer::start();
-    let server = start_delivery(&nats).await;
-    let mut client = server.client(hub_lead()).await;
+    let (_nats, _server, mut client) = delivery_for_hub_lead().await;
 
     client
         .register_courier(v1::RegisterCourierRequest {
@@ -208,9 +229,7 @@ async fn an_incomplete_proof_of_delivery_is_refused_field_by_field() {
 
 #[tokio::test]
 async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_precondition() {
-    let nats = NatsServer::start();
-    let server = start_delivery(&nats).await;
-    let mut client = server.client(hub_lead()).await;
+    let (nats, _server, mut client) = delivery_for_hub_lead().await;
 
     client
         .get_delivery(v1::GetDeliveryRequest {
@@ -241,19 +260,11 @@ async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_preconditio
     let lea = register(&mut client, "courier-lea", "Lea", &["Hamburg"]).await;
     assign(&mut client, "assign-2", &delivery_id, &courier_id(&kim)).await.expect("assigned");
     client
-        .retire_courier(v1::RetireCourierRequest {
-            request_id: "retire-kim".into(),
-            courier_id: courier_id(&kim),
-            reason: "moving".into(),
-        })
+        .retire_courier(retirement("retire-kim", &courier_id(&kim), "moving"))
         .await
         .refused(Code::FailedPrecondition, "has a delivery");
     client
-        .retire_courier(v1::RetireCourierRequest {
-            request_id: "retire-lea".into(),
-            courier_id: courier_id(&lea),
-            reason: "moving".into(),
-        })
+        .retire_courier(retirement("retire-lea", &courier_id(&lea), "moving"))
         .await
         .expect("lea has nothing to do");
     let retired =
@@ -263,9 +274,7 @@ async fn unknown_things_are_not_found_and_forbidden_steps_fail_their_preconditio
 
 #[tokio::test]
 async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
-    let nats = NatsServer::start();
-    let server = start_delivery(&nats).await;
-    let mut client = server.client(hub_lead()).await;
+    let (nats, _server, mut client) = delivery_for_hub_lead().await;
     let log = open_log(&nats).await;
 
     let request = v1::RegisterCourierRequest {
@@ -303,9 +312,7 @@ async fn a_retried_request_gets_its_first_answer_and_writes_nothing_twice() {
 
 #[tokio::test]
 async fn the_courier_app_lists_deliveries_its_route_and_couriers() {
-    let nats = NatsServer::start();
-    let server = start_delivery(&nats).await;
-    let mut client = server.client(hub_lead()).await;
+    let (nats, _server, mut client) = delivery_for_hub_lead().await;
     let kim = register(&mut client, "courier-kim", "Kim", &["Munich", "Augsburg"]).await;
     let lea = register(&mut client, "courier-lea", "Lea", &["Munich"]).await;
     let in_munich = scheduled_delivery(&nats, &mut client, "Munich").await;
@@ -319,42 +326,23 @@ async fn the_courier_app_lists_deliveries_its_route_and_couriers() {
     let third = assign(&mut client, "a-3", &in_augsburg, "").await.expect("assigned");
     assert_eq!(third.delivery.as_ref().map(|delivery| delivery.courier_id.clone()), Some(courier_id(&kim)));
 
-    let munich = client
-        .list_deliveries(v1::ListDeliveriesRequest {
-            zone: "MUNICH".into(),
-            min_position: third.position,
-            ..Default::default()
-        })
-        .await
-        .expect("listed")
-        .into_inner();
-    assert_eq!(munich.deliveries.len(), 2);
-    let kims = client
-        .list_deliveries(v1::ListDeliveriesRequest { courier_id: courier_id(&kim), ..Default::default() })
-        .await
-        .expect("listed")
-        .into_inner();
-    assert_eq!(kims.deliveries.len(), 2);
-    let paged = client
-        .list_deliveries(v1::ListDeliveriesRequest {
-            status: v1::DeliveryStatus::Assigned.into(),
-            page_size: 2,
-            ..Default::default()
-        })
-        .await
-        .expect("listed")
-        .into_inner();
+    let in_munich = v1::ListDeliveriesRequest {
+        zone: "MUNICH".into(),
+        min_position: third.position,
+        ..Default::default()
+    };
+    assert_eq!(listed(&mut client, in_munich).await.deliveries.len(), 2);
+    let kims = v1::ListDeliveriesRequest { courier_id: courier_id(&kim), ..Default::default() };
+    assert_eq!(listed(&mut client, kims).await.deliveries.len(), 2);
+    let assigned = v1::ListDeliveriesRequest {
+        status: v1::DeliveryStatus::Assigned.into(),
+        page_size: 2,
+        ..Default::default()
+    };
+    let paged = listed(&mut client, assigned.clone()).await;
     assert_eq!(paged.deliveries.len(), 2);
-    let rest = client
-        .list_deliveries(v1::ListDeliveriesRequest {
-            status: v1::DeliveryStatus::Assigned.into(),
-            page_size: 2,
-            page_token: paged.next_page_token.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("listed")
-        .into_inner();
+    let next_page = v1::ListDeliveriesRequest { page_token: paged.next_page_token.clone(), ..assigned };
+    let rest = listed(&mut client, next_page).await;
     assert_eq!(rest.deliveries.len(), 1);
     assert!(rest.next_page_token.is_empty());
 

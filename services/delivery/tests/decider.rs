@@ -98,6 +98,33 @@ fn out_for_delivery() -> Vec<DeliveryEvent> {
     vec![scheduled(), assigned(kim()), started()]
 }
 
+/// How the decider judges a completed handover.
+struct Judged {
+    on_time: bool,
+    first_attempt: bool,
+}
+
+/// The courier confirms the handover at `at` (the proof signed then) after `history`: the
+/// delivery is completed, judged as `judged` says.
+fn handover_is_judged(history: Vec<DeliveryEvent>, at: Timestamp, Judged { on_time, first_attempt }: Judged) {
+    given(history)
+        .at(at)
+        .when(DeliveryCommand::Confirm { proof: proof_at(at) })
+        .then([DeliveryEvent::Completed { proof: proof_at(at), on_time, first_attempt }]);
+}
+
+/// Out for delivery, and the first attempt failed; the next window is 30-34 h after t0.
+fn failed_at_the_first_attempt() -> Vec<DeliveryEvent> {
+    let mut history = out_for_delivery();
+    history.push(attempt_failed(1, Some(hours(30, 34))));
+    history
+}
+
+/// The consignee's address corrected after a failed attempt: Leopoldstrasse 7, not 1.
+fn the_house_next_door() -> Address {
+    Address { lines: vec!["Leopoldstrasse 7".to_owned()], ..munich() }
+}
+
 fn attempt_failed(attempt: u32, rescheduled_window: Option<TimeWindow>) -> DeliveryEvent {
     DeliveryEvent::AttemptFailed {
         attempt,
@@ -208,10 +235,8 @@ fn a_new_address_follows_the_delivery_until_it_goes_out() {
 
 #[test]
 fn a_wrong_address_corrected_after_a_failed_attempt_is_the_one_the_next_departure_takes() {
-    let mut corrected = munich();
-    corrected.lines = vec!["Leopoldstrasse 7".to_owned()];
-    let mut history = out_for_delivery();
-    history.push(attempt_failed(1, Some(hours(30, 34))));
+    let corrected = the_house_next_door();
+    let mut history = failed_at_the_first_attempt();
     let updated = DeliveryEvent::AddressUpdated {
         address: corrected.clone(),
         zone: "Munich".to_owned(),
@@ -232,10 +257,8 @@ fn a_wrong_address_corrected_after_a_failed_attempt_is_the_one_the_next_departur
 
 #[test]
 fn a_redirect_the_reaction_has_not_applied_yet_goes_out_with_the_next_departure() {
-    let mut corrected = munich();
-    corrected.lines = vec!["Leopoldstrasse 7".to_owned()];
-    let mut history = out_for_delivery();
-    history.push(attempt_failed(1, Some(hours(30, 34))));
+    let corrected = the_house_next_door();
+    let history = failed_at_the_first_attempt();
     let redirect = Some((corrected.clone(), "redirect-1".to_owned()));
     let out_again = given(history.clone()).when(DeliveryCommand::Start { redirect }).then([
         DeliveryEvent::AddressUpdated {
@@ -374,40 +397,28 @@ fn a_late_handover_after_a_failed_attempt_is_neither_on_time_nor_first_attempt()
     let mut history = out_for_delivery();
     history.extend([attempt_failed(1, Some(hours(48, 96))), started()]);
     let now = t0() + Duration::hours(100);
-    given(history)
-        .at(now)
-        .when(DeliveryCommand::Confirm { proof: proof_at(now) })
-        .then([DeliveryEvent::Completed { proof: proof_at(now), on_time: false, first_attempt: false }]);
+    handover_is_judged(history, now, Judged { on_time: false, first_attempt: false });
 }
 
 #[test]
 fn a_handover_before_the_window_opened_is_on_time() {
     // The promised window is 24-72 h after t0: the promise is "by 72 h", kept at 10 h.
     let now = t0() + Duration::hours(10);
-    given(out_for_delivery())
-        .at(now)
-        .when(DeliveryCommand::Confirm { proof: proof_at(now) })
-        .then([DeliveryEvent::Completed { proof: proof_at(now), on_time: true, first_attempt: true }]);
+    handover_is_judged(out_for_delivery(), now, Judged { on_time: true, first_attempt: true });
 }
 
 #[test]
 fn a_handover_at_either_end_of_the_window_is_on_time() {
     // Inside the window, up to and including its last instant.
     for at in [hours(24, 72).start, hours(24, 72).end] {
-        given(out_for_delivery())
-            .at(at)
-            .when(DeliveryCommand::Confirm { proof: proof_at(at) })
-            .then([DeliveryEvent::Completed { proof: proof_at(at), on_time: true, first_attempt: true }]);
+        handover_is_judged(out_for_delivery(), at, Judged { on_time: true, first_attempt: true });
     }
 }
 
 #[test]
 fn a_handover_after_the_window_closed_is_late() {
     let now = t0() + Duration::hours(73);
-    given(out_for_delivery())
-        .at(now)
-        .when(DeliveryCommand::Confirm { proof: proof_at(now) })
-        .then([DeliveryEvent::Completed { proof: proof_at(now), on_time: false, first_attempt: true }]);
+    handover_is_judged(out_for_delivery(), now, Judged { on_time: false, first_attempt: true });
 }
 
 #[test]

@@ -4,7 +4,10 @@
 
 mod support;
 
-use support::{System, dispatcher, place_order, planned_order, record_on_order, task_subject, wait_for_task};
+use support::{
+    System, dispatcher, picked_up_task, place_order, planned_order, record_on_order, task_subject,
+    wait_for_task,
+};
 use waybill_dispatch::reactions;
 use waybill_fixtures::Caller;
 use waybill_fixtures::cancellation;
@@ -80,13 +83,8 @@ async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
         .into_iter()
         .find(|event| event.event_type == "waybill.intake.order_accepted.v1")
         .expect("intake accepted the order");
-    let runners = system.caught_up_runners().await;
-    for _ in 0..2 {
-        reactions::react_to_order(runners.tasks.clone(), accepted.clone()).await.expect("handled again");
-    }
-
     // And a restart: the durable consumer resumes where it was; the read model replays.
-    let system = system.restart_dispatch().await;
+    let system = system.redeliver_twice_then_restart(accepted, reactions::react_to_order).await;
     let mut dispatch = system.dispatch(dispatcher()).await;
     let task = wait_for_task(&mut dispatch, &order_id, |_| true).await;
     assert_eq!(task.status(), TaskStatus::Planned);
@@ -96,24 +94,9 @@ async fn a_redelivered_or_replayed_acceptance_plans_no_second_task() {
 #[tokio::test]
 async fn a_cancellation_that_crossed_the_pickup_is_dead_lettered_and_the_reaction_goes_on() {
     let system = System::start().await;
-    let mut intake = system.intake(Caller::customer_service("alice")).await;
     let mut dispatch = system.dispatch(dispatcher()).await;
-    let order_id = place_order(&mut intake, "place-1").await;
-    wait_for_task(&mut dispatch, &order_id, |_| true).await;
-    support::register_vehicle(&mut dispatch, "van-1", v1::VehicleKind::Van, "Berlin", 100_000).await;
-    for step in 0..3 {
-        let task_id = order_id.clone();
-        let request_id = format!("step-{step}");
-        let done = match step {
-            0 => dispatch
-                .assign_task(v1::AssignTaskRequest { request_id, task_id, ..Default::default() })
-                .await
-                .map(drop),
-            1 => dispatch.mark_packed(v1::MarkPackedRequest { request_id, task_id }).await.map(drop),
-            _ => dispatch.record_pickup(v1::RecordPickupRequest { request_id, task_id }).await.map(drop),
-        };
-        done.expect("the task moves on");
-    }
+    let (order_id, _van) = picked_up_task(&system, &mut dispatch).await;
+    let mut intake = system.intake(Caller::customer_service("alice")).await;
 
     // A cancellation intake wrote before it learned of the pickup.
     let cancelled = waybill_intake::domain::Event::Cancelled { reason: "too late".into() };

@@ -55,11 +55,7 @@ async fn an_approved_return_gets_its_reverse_task_by_itself_once() {
         .expect("the return's history")
         .pop()
         .expect("the pickup request");
-    let runners = system.caught_up_runners().await;
-    for _ in 0..2 {
-        reactions::plan_reverse_shipment(runners.tasks.clone(), pickup.clone()).await.expect("handled again");
-    }
-    let system = system.restart_dispatch().await;
+    let system = system.redeliver_twice_then_restart(pickup, reactions::plan_reverse_shipment).await;
     let mut dispatch = system.dispatch(dispatcher()).await;
     wait_for_task(&mut dispatch, &return_id, |_| true).await;
     let reverse_task = format!("waybill.dispatch.task.{order_id}.{return_id}");

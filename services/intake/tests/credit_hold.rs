@@ -17,6 +17,18 @@ async fn append_crm_event(log: &EventLog, customer_id: &str, event_type: &str, e
     waybill_fixtures::foreign::append_now(log, &subject, "", event_type, payload).await;
 }
 
+/// CRM puts `customer_id` on credit hold because of `reason`.
+async fn place_credit_hold(log: &EventLog, customer_id: &str, reason: &str) {
+    let placed = crm_event::Event::CreditHoldPlaced(v1::CreditHoldPlaced { reason: reason.into() });
+    append_crm_event(log, customer_id, "waybill.crm.credit_hold_placed.v1", placed).await;
+}
+
+/// CRM releases `customer_id`'s credit hold with `note`.
+async fn release_credit_hold(log: &EventLog, customer_id: &str, note: &str) {
+    let released = crm_event::Event::CreditHoldReleased(v1::CreditHoldReleased { note: note.into() });
+    append_crm_event(log, customer_id, "waybill.crm.credit_hold_released.v1", released).await;
+}
+
 /// Places the standard order for `customer_id` and waits until intake has decided on it.
 async fn decided(client: &mut Client, request_id: &str, customer_id: &str) -> v1::Order {
     let placed = client.place_order(placement(request_id, customer_id)).await.expect("placed").into_inner();
@@ -34,15 +46,7 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
     let crm =
         EventLog::open(nats.client().await, StreamSettings::default(), "/waybill/crm").await.expect("log");
 
-    append_crm_event(
-        &crm,
-        "cust-held",
-        "waybill.crm.credit_hold_placed.v1",
-        crm_event::Event::CreditHoldPlaced(v1::CreditHoldPlaced {
-            reason: "invoices 90 days overdue".into(),
-        }),
-    )
-    .await;
+    place_credit_hold(&crm, "cust-held", "invoices 90 days overdue").await;
     let held = decided(&mut client, "held-1", "cust-held").await;
     assert_eq!(held.status(), OrderStatus::InReview);
     assert!(
@@ -55,24 +59,12 @@ async fn orders_of_a_customer_on_credit_hold_go_to_review_until_the_hold_is_rele
     let other = decided(&mut client, "other-1", "cust-fine").await;
     assert_eq!(other.status(), OrderStatus::Accepted);
 
-    append_crm_event(
-        &crm,
-        "cust-held",
-        "waybill.crm.credit_hold_released.v1",
-        crm_event::Event::CreditHoldReleased(v1::CreditHoldReleased { note: "paid".into() }),
-    )
-    .await;
+    release_credit_hold(&crm, "cust-held", "paid").await;
     let released = decided(&mut client, "held-2", "cust-held").await;
     assert_eq!(released.status(), OrderStatus::Accepted, "{:?}", released.review_reasons);
 
     // On hold again, then a restart: the rebuilt order book still knows the hold.
-    append_crm_event(
-        &crm,
-        "cust-held",
-        "waybill.crm.credit_hold_placed.v1",
-        crm_event::Event::CreditHoldPlaced(v1::CreditHoldPlaced { reason: "again".into() }),
-    )
-    .await;
+    place_credit_hold(&crm, "cust-held", "again").await;
     intake.stop().await;
     let intake = start_intake(&nats).await;
     intake.wait_serving().await;

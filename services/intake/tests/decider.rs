@@ -174,34 +174,46 @@ fn order_that_is(status: OrderStatus) -> Vec<Event> {
         OrderStatus::InReview => vec![placed(), sent_to_review(&[CREDIT_HOLD_REASON])],
         OrderStatus::Accepted => vec![placed(), accepted_automatically()],
         OrderStatus::Rejected => vec![placed(), rejected_by_reviewer("no capacity")],
-        OrderStatus::Cancelled => vec![placed(), accepted_automatically(), cancelled("changed plans")],
-        OrderStatus::PickedUp => vec![placed(), accepted_automatically(), picked_up()],
-        OrderStatus::OutForDelivery => {
-            vec![placed(), accepted_automatically(), picked_up(), out_for_delivery()]
+        OrderStatus::Cancelled => after(OrderStatus::Accepted, [cancelled("changed plans")]),
+        OrderStatus::PickedUp => after(OrderStatus::Accepted, [picked_up()]),
+        OrderStatus::OutForDelivery => after(OrderStatus::PickedUp, [out_for_delivery()]),
+        OrderStatus::AttemptFailed => {
+            after(OrderStatus::OutForDelivery, [attempt_failed(1, AttemptFailure::AddressWrong)])
         }
-        OrderStatus::AttemptFailed => vec![
-            placed(),
-            accepted_automatically(),
-            picked_up(),
-            out_for_delivery(),
-            attempt_failed(1, AttemptFailure::AddressWrong),
-        ],
-        OrderStatus::ReturnedToSender => vec![
-            placed(),
-            accepted_automatically(),
-            picked_up(),
-            out_for_delivery(),
-            attempt_failed(1, AttemptFailure::RecipientAbsent),
-            out_again(2),
-            attempt_failed(2, AttemptFailure::RecipientAbsent),
-            out_again(3),
-            attempt_failed(3, AttemptFailure::RecipientAbsent),
-            returned_to_sender(),
-        ],
-        OrderStatus::Delivered => {
-            vec![placed(), accepted_automatically(), picked_up(), out_for_delivery(), delivered()]
-        }
+        OrderStatus::ReturnedToSender => after(
+            OrderStatus::OutForDelivery,
+            [
+                attempt_failed(1, AttemptFailure::RecipientAbsent),
+                out_again(2),
+                attempt_failed(2, AttemptFailure::RecipientAbsent),
+                out_again(3),
+                attempt_failed(3, AttemptFailure::RecipientAbsent),
+                returned_to_sender(),
+            ],
+        ),
+        OrderStatus::Delivered => after(OrderStatus::OutForDelivery, [delivered()]),
     }
+}
+
+/// The history of an order in `status`, then `events`.
+fn after<const N: usize>(status: OrderStatus, events: [Event; N]) -> Vec<Event> {
+    let mut history = order_that_is(status);
+    history.extend(events);
+    history
+}
+
+/// Where the consignee's address may still change: until the courier is out with the goods.
+const REDIRECTABLE: [OrderStatus; 5] = [
+    OrderStatus::Placed,
+    OrderStatus::InReview,
+    OrderStatus::Accepted,
+    OrderStatus::PickedUp,
+    OrderStatus::AttemptFailed,
+];
+
+/// The rejection of what the service level cannot carry, for one `violation`.
+fn limits_exceeded(violation: &str) -> Rejection {
+    Rejection::LimitsExceeded { violations: vec![violation.to_owned()] }
 }
 
 fn statuses_except(allowed: &[OrderStatus]) -> impl Iterator<Item = OrderStatus> {
@@ -383,11 +395,9 @@ fn a_rejection_needs_a_reason() {
 #[test]
 fn a_reviewer_cannot_accept_what_the_service_level_cannot_carry() {
     let same_day_anvil = OrderDetails { cargo: vec![anvil(25)], ..with_service_level(ServiceLevel::SameDay) };
-    given([placed_with(same_day_anvil)]).when(accept()).then_rejected(Rejection::LimitsExceeded {
-        violations: vec![
-            "a piece of cargo[0] (anvil) weighs 25 kg, above the same-day limit of 20 kg a piece".to_owned(),
-        ],
-    });
+    given([placed_with(same_day_anvil)]).when(accept()).then_rejected(limits_exceeded(
+        "a piece of cargo[0] (anvil) weighs 25 kg, above the same-day limit of 20 kg a piece",
+    ));
 }
 
 #[test]
@@ -451,21 +461,13 @@ fn an_amendment_must_change_something() {
 #[test]
 fn an_amendment_beyond_the_service_levels_limits_is_refused() {
     let accepted_anvil = [placed_with(with_cargo(vec![anvil(25)])), accepted_automatically()];
-    given(accepted_anvil).when(amend_service_level(ServiceLevel::SameDay)).then_rejected(
-        Rejection::LimitsExceeded {
-            violations: vec![
-                "a piece of cargo[0] (anvil) weighs 25 kg, above the same-day limit of 20 kg a piece"
-                    .to_owned(),
-            ],
-        },
-    );
+    given(accepted_anvil).when(amend_service_level(ServiceLevel::SameDay)).then_rejected(limits_exceeded(
+        "a piece of cargo[0] (anvil) weighs 25 kg, above the same-day limit of 20 kg a piece",
+    ));
     given(order_that_is(OrderStatus::Accepted)).when(amend_cargo(vec![anvil(3_000)])).then_rejected(
-        Rejection::LimitsExceeded {
-            violations: vec![
-                "a piece of cargo[0] (anvil) weighs 3000 kg, above the standard limit of 2500 kg a piece"
-                    .to_owned(),
-            ],
-        },
+        limits_exceeded(
+            "a piece of cargo[0] (anvil) weighs 3000 kg, above the standard limit of 2500 kg a piece",
+        ),
     );
 }
 
@@ -494,14 +496,7 @@ fn an_order_cannot_be_amended_once_picked_up_or_closed() {
 #[test]
 fn the_consignee_address_changes_until_out_for_delivery_and_the_order_is_requoted() {
     let across_town = address_in("Berlin", "BE", "DE");
-    let allowed = [
-        OrderStatus::Placed,
-        OrderStatus::InReview,
-        OrderStatus::Accepted,
-        OrderStatus::PickedUp,
-        OrderStatus::AttemptFailed,
-    ];
-    for status in allowed {
+    for status in REDIRECTABLE {
         let order = given(order_that_is(status))
             .when(change_consignee_address(across_town.clone()))
             .then([consignee_address_changed(across_town.clone())])
@@ -520,24 +515,13 @@ fn the_same_address_again_is_no_news() {
 fn a_same_day_order_cannot_be_redirected_abroad() {
     let same_day = placed_with(with_service_level(ServiceLevel::SameDay));
     given([same_day]).when(change_consignee_address(address_in("Vienna", "W", "AT"))).then_rejected(
-        Rejection::LimitsExceeded {
-            violations: vec![
-                "same-day does not serve international shipments (farthest: national)".to_owned(),
-            ],
-        },
+        limits_exceeded("same-day does not serve international shipments (farthest: national)"),
     );
 }
 
 #[test]
 fn the_consignee_address_is_fixed_once_out_for_delivery_or_closed() {
-    let allowed = [
-        OrderStatus::Placed,
-        OrderStatus::InReview,
-        OrderStatus::Accepted,
-        OrderStatus::PickedUp,
-        OrderStatus::AttemptFailed,
-    ];
-    for status in statuses_except(&allowed) {
+    for status in statuses_except(&REDIRECTABLE) {
         given(order_that_is(status))
             .when(change_consignee_address(berlin()))
             .then_rejected(invalid_state("change the consignee address of", status));

@@ -434,22 +434,13 @@ async fn the_order_follows_failed_attempts_departures_and_the_return_to_the_send
     assert!(refused.message().contains("returned_to_sender"), "{}", refused.message());
     let tracked = track_order(&mut client, &order_id, returned.version).await;
     assert_eq!(tracked.status, OrderStatus::ReturnedToSender as i32);
-    let intake_types: Vec<&str> = tracked
-        .timeline
-        .iter()
-        .filter(|entry| entry.service == "intake")
-        .map(|entry| entry.event_type.as_str())
-        .collect();
+    let intake_entries: Vec<_> = tracked.timeline.iter().filter(|entry| entry.service == "intake").collect();
+    let intake_types: Vec<&str> = intake_entries.iter().map(|entry| entry.event_type.as_str()).collect();
     let count = |wanted: &str| intake_types.iter().filter(|event_type| **event_type == wanted).count();
     assert_eq!(count("waybill.intake.order_out_for_delivery.v1"), 3, "one per departure: {intake_types:?}");
     assert_eq!(count("waybill.intake.order_delivery_attempt_failed.v1"), 3, "{intake_types:?}");
     assert_eq!(count("waybill.intake.order_returned_to_sender.v1"), 1, "{intake_types:?}");
-    let summaries: Vec<&str> = tracked
-        .timeline
-        .iter()
-        .filter(|entry| entry.service == "intake")
-        .map(|entry| entry.summary.as_str())
-        .collect();
+    let summaries: Vec<&str> = intake_entries.iter().map(|entry| entry.summary.as_str()).collect();
     assert!(
         summaries
             .iter()

@@ -14,6 +14,13 @@ pub async fn open(server: &NatsServer) -> EventLog {
     EventLog::open(server.client().await, StreamSettings::default(), SOURCE).await.expect("open the log")
 }
 
+/// A nats-server of the test's own, and the log opened on it.
+pub async fn started() -> (NatsServer, EventLog) {
+    let server = NatsServer::start();
+    let log = open(&server).await;
+    (server, log)
+}
+
 pub fn order(id: &str) -> String {
     waybill_eventlog::subject::aggregate("intake", "order", id)
 }

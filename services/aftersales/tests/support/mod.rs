@@ -9,7 +9,8 @@ use std::time::Duration;
 use waybill_aftersales::server::{self, Settings};
 use waybill_eventlog::{EventLog, subject};
 pub use waybill_fixtures::{
-    AfterSalesClient as AfterSales, IntakeClient as Intake, ManualClock, books, eur, violated_fields,
+    AfterSalesClient as AfterSales, IntakeClient as Intake, ManualClock, agent_claim, books, claim_approval,
+    eur, return_approval, return_receipt, violated_fields,
 };
 use waybill_fixtures::{Caller, Role};
 use waybill_proto::v1::{self, delivery_event, event_envelope::Payload};

@@ -7,9 +7,9 @@
 use std::time::Duration;
 use waybill_fixtures::{Caller, Role};
 
-use waybill_dispatch::commands::Runners;
+use waybill_dispatch::commands::{Runners, TaskRunner};
 use waybill_dispatch::server::{self, Settings};
-use waybill_eventlog::EventLog;
+use waybill_eventlog::{EventLog, ReactionError, RecordedEvent};
 pub use waybill_fixtures::{
     BOOKS_VOLUME_CM3, DispatchClient as Dispatch, IntakeClient as Intake, assignment, books, violated_fields,
 };
@@ -67,6 +67,23 @@ impl System {
         let runners = Runners::start(&Settings::default(), self.nats.client().await).await.expect("runners");
         runners.tasks.model.wait_caught_up(Duration::from_secs(10)).await.expect("caught up");
         runners
+    }
+
+    /// Hands `event` to `reaction` twice more, as a consumer redelivering it would, on a second
+    /// replica's caught-up runners; then restarts dispatch, whose read model replays the log.
+    pub async fn redeliver_twice_then_restart<Handled>(
+        self,
+        event: RecordedEvent,
+        reaction: fn(TaskRunner, RecordedEvent) -> Handled,
+    ) -> System
+    where
+        Handled: std::future::Future<Output = Result<(), ReactionError>>,
+    {
+        let runners = self.caught_up_runners().await;
+        for _ in 0..2 {
+            reaction(runners.tasks.clone(), event.clone()).await.expect("handled again");
+        }
+        self.restart_dispatch().await
     }
 
     /// The log, read directly, as an integrator would.

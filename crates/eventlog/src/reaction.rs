@@ -559,7 +559,6 @@ async fn ensure_consumer(
 /// limit reached for a while): a reaction never stops for good while the service runs.
 /// Only settings the code got wrong stop it, with an error log.
 pub fn spawn_reactions<H, Fut>(
-    name: &'static str,
     log: EventLog,
     settings: ReactionSettings,
     stop: tokio::sync::watch::Receiver<bool>,
@@ -570,6 +569,8 @@ where
     Fut: std::future::Future<Output = Result<(), ReactionError>> + Send + 'static,
 {
     let handler = Arc::new(handler);
+    // Logged by its consumer's name: the one `nats consumer ls` and the lag metric show.
+    let name = settings.durable_name.clone();
     tokio::spawn(async move {
         let mut failures = 0u32;
         loop {
@@ -582,7 +583,7 @@ where
             match attempt.await {
                 Ok(()) => return,
                 Err(error @ ReactionRunError::InvalidSettings(_)) => {
-                    tracing::error!(%error, reaction = name, "reaction stopped");
+                    tracing::error!(%error, reaction = %name, "reaction stopped");
                     return;
                 }
                 Err(error) => {
@@ -590,9 +591,9 @@ where
                     failures = failures.saturating_add(1);
                     if matches!(error, ReactionRunError::NotKept { .. }) {
                         // Someone else's consumer under this name: a person must look.
-                        tracing::error!(%error, reaction = name, failures, "reaction cannot start; retrying");
+                        tracing::error!(%error, reaction = %name, failures, "reaction cannot start; retrying");
                     } else {
-                        tracing::warn!(%error, reaction = name, failures, "reaction failed; restarting");
+                        tracing::warn!(%error, reaction = %name, failures, "reaction failed; restarting");
                     }
                     let mut stop_watch = stop.clone();
                     tokio::select! {

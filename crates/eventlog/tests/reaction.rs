@@ -408,14 +408,13 @@ async fn a_reaction_that_cannot_start_yet_keeps_trying_and_starts_once_it_can() 
     let calls = Calls::default();
     let position = put(&log, "o-1", "a").await;
     let (stop, stopped) = watch::channel(false);
-    let task =
-        waybill_eventlog::spawn_reactions("blocked reaction", log.clone(), settings("blocked"), stopped, {
-            let calls = calls.clone();
-            move |event: RecordedEvent| {
-                record(&calls, event.position, "r1");
-                async { Ok(()) }
-            }
-        });
+    let task = waybill_eventlog::spawn_reactions(log.clone(), settings("blocked"), stopped, {
+        let calls = calls.clone();
+        move |event: RecordedEvent| {
+            record(&calls, event.position, "r1");
+            async { Ok(()) }
+        }
+    });
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(count(&calls, position), 0, "nothing handled through a consumer that is not the reaction's");
     assert!(!task.is_finished(), "the reaction keeps trying");

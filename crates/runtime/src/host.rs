@@ -102,20 +102,14 @@ impl<A> Wiring<A> {
 
     /// A reaction on a durable consumer (`waybill_eventlog::spawn_reactions`): `handle` is
     /// called with a clone of `context` (the runner it writes through) for every event.
-    pub fn reaction<C, H, Fut>(
-        mut self,
-        name: &'static str,
-        settings: ReactionSettings,
-        context: C,
-        handle: H,
-    ) -> Self
+    pub fn reaction<C, H, Fut>(mut self, settings: ReactionSettings, context: C, handle: H) -> Self
     where
         C: Clone + Send + Sync + 'static,
         H: Fn(C, RecordedEvent) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), ReactionError>> + Send + 'static,
     {
         self.reactions.push(Box::new(move |log, stop| {
-            waybill_eventlog::spawn_reactions(name, log, settings, stop, move |event| {
+            waybill_eventlog::spawn_reactions(log, settings, stop, move |event| {
                 handle(context.clone(), event)
             })
         }));

@@ -36,7 +36,7 @@ pub async fn run(settings: Settings, started: Started, shutdown: impl Shutdown) 
             let runners = Runners::new(opened.log, opened.model, &settings);
             let (claims, complaints) = (runners.claims.clone(), runners.complaints.clone());
             Wiring::api(AfterSalesServiceServer::new(AfterSalesApi::new(runners)))
-                .reaction("claims", reactions::claims_settings(), claims, reactions::open_claim_on_exception)
+                .reaction(reactions::claims_settings(), claims, reactions::open_claim_on_exception)
                 .timer(Timer::every("sla clock", settings.sla_tick, complaints, sla::tick))
         })
         .await

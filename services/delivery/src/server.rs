@@ -31,20 +31,10 @@ pub async fn run(settings: Settings, started: Started, shutdown: impl Shutdown) 
             let notices: NoticeRunner = opened.runner(policy.clone(), &settings);
             let api = DeliveryApi::new(deliveries.clone(), opened.runner(policy, &settings), routes.clone());
             Wiring::api(DeliveryServiceServer::new(api))
-                .reaction(
-                    "arrivals",
-                    reactions::arrivals_settings(),
-                    deliveries.clone(),
-                    reactions::schedule_on_arrival,
-                )
-                .reaction("orders", reactions::orders_settings(), deliveries.clone(), reactions::follow_order)
-                .reaction("routes", reactions::routes_settings(), routes, reactions::replan_route)
-                .reaction(
-                    "notifications",
-                    reactions::notifications_settings(),
-                    notices,
-                    reactions::notify_consignee,
-                )
+                .reaction(reactions::arrivals_settings(), deliveries.clone(), reactions::schedule_on_arrival)
+                .reaction(reactions::orders_settings(), deliveries.clone(), reactions::follow_order)
+                .reaction(reactions::routes_settings(), routes, reactions::replan_route)
+                .reaction(reactions::notifications_settings(), notices, reactions::notify_consignee)
                 .timer(Timer::every("sla clock", settings.sla_tick, deliveries, sla::tick))
         })
         .await

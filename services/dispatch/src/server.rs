@@ -41,18 +41,8 @@ pub async fn run(settings: Settings, started: Started, shutdown: impl Shutdown) 
                 lead: settings.policy.upkeep_reminder_lead,
             };
             Wiring::api(DispatchServiceServer::new(DispatchApi::new(runners)))
-                .reaction(
-                    "order reaction",
-                    reactions::orders_settings(),
-                    tasks.clone(),
-                    reactions::react_to_order,
-                )
-                .reaction(
-                    "return reaction",
-                    reactions::returns_settings(),
-                    tasks,
-                    reactions::plan_reverse_shipment,
-                )
+                .reaction(reactions::orders_settings(), tasks.clone(), reactions::react_to_order)
+                .reaction(reactions::returns_settings(), tasks, reactions::plan_reverse_shipment)
                 .timer(Timer::every("upkeep clock", settings.sla_tick, upkeep, upkeep_clock::tick))
         })
         .await

@@ -26,18 +26,8 @@ pub async fn run(settings: Settings, started: Started, shutdown: impl Shutdown) 
                 opened.stopping,
                 settings.policy.watches,
             )))
-            .reaction(
-                "automatic reviewer",
-                reactions::auto_review_settings(),
-                runner.clone(),
-                reactions::auto_review,
-            )
-            .reaction(
-                "fulfilment recorder",
-                reactions::fulfilment_settings(),
-                runner,
-                reactions::record_fulfilment,
-            )
+            .reaction(reactions::auto_review_settings(), runner.clone(), reactions::auto_review)
+            .reaction(reactions::fulfilment_settings(), runner, reactions::record_fulfilment)
         })
         .await
 }

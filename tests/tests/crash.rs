@@ -56,7 +56,6 @@ async fn lifecycle(clients: Clients, index: usize, delivered: Arc<AtomicUsize>) 
     Ok(Finished { order_id: order.order_id, customer, return_id: returned.return_id, refunded: refund })
 }
 
-/// How many events of `event_type` the log holds on `subject`.
 /// The service a `Crash::Kill` or `Crash::ClusterNodeAndService` case kills, by name.
 fn crashed_service<'a>(system: &'a mut System, name: &str) -> anyhow::Result<&'a mut Service> {
     Ok(match name {

@@ -4,6 +4,7 @@
 //! restored and verified (against services the test starts on the copy, and against the
 //! scratch copy `verify --scratch` starts itself, interrupted once).
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -518,6 +519,22 @@ async fn verify_compares_the_read_models_of_services_run_on_the_restored_copy() 
     assert!(interrupted.contains("interrupted: the scratch copy is stopped and removed"), "{interrupted}");
     assert_eq!(scratch_dirs()?, before, "the interrupted copy's directory is removed");
 
+    // A backup altered after it was taken (one byte of an order's customer id, the protobuf
+    // still valid): the copy restored from it answers differently from the source, and
+    // verify says which answer and fails.
+    let tampered = scratch.path().join("tampered");
+    let altered = alter_first_payload(&dir, &tampered, b"globex", b"globey")?;
+    assert!(altered.starts_with("waybill.intake."), "the order's own event is altered: {altered}");
+    let tampered_text = tampered.to_string_lossy().into_owned();
+    let mut tampered_verify = scratch_verify;
+    tampered_verify[1] = &tampered_text;
+    let differs = waybill(&source, &tampered_verify).await.expect_err("a tampered backup").to_string();
+    assert!(
+        differs.lines().any(|line| line.contains("intake orders:") && line.contains("differs")),
+        "{differs}"
+    );
+    assert_eq!(scratch_dirs()?, before, "the scratch copy's directory is removed after a tampered backup");
+
     clients.place("verify-after-the-backup", "globex").await?;
     eventually("crm to count the new order", || async {
         let kpis =
@@ -534,6 +551,41 @@ async fn verify_compares_the_read_models_of_services_run_on_the_restored_copy() 
     assert!(differs.contains("scratch copy restored from"), "{differs}");
     assert_eq!(scratch_dirs()?, before, "the scratch copy's directory is removed after a difference");
     Ok(())
+}
+
+/// Copies the backup in `from` to `to`, replacing `was` with `now` (the same length) in the
+/// payload of the first message that holds it; that message's subject.
+fn alter_first_payload(from: &Path, to: &Path, was: &[u8], now: &[u8]) -> anyhow::Result<String> {
+    use base64::Engine as _;
+    let base64 = base64::engine::general_purpose::STANDARD;
+    std::fs::create_dir(to)?;
+    let mut altered = None;
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default();
+        let text = std::fs::read_to_string(&path)?;
+        if name == "manifest.json" || altered.is_some() {
+            std::fs::write(to.join(name), text)?;
+            continue;
+        }
+        let mut lines = Vec::new();
+        for line in text.lines() {
+            let mut message: Value = serde_json::from_str(line)?;
+            let payload = base64.decode(message["payload"].as_str().unwrap_or_default())?;
+            match payload.windows(was.len()).position(|window| window == was) {
+                Some(at) if altered.is_none() => {
+                    let mut payload = payload;
+                    payload[at..at + was.len()].copy_from_slice(now);
+                    message["payload"] = Value::String(base64.encode(&payload));
+                    altered = message["subject"].as_str().map(str::to_owned);
+                    lines.push(serde_json::to_string(&message)?);
+                }
+                _ => lines.push(line.to_owned()),
+            }
+        }
+        std::fs::write(to.join(name), lines.join("\n") + "\n")?;
+    }
+    altered.ok_or_else(|| anyhow::anyhow!("no payload in {} holds the bytes to alter", from.display()))
 }
 
 /// The scratch copies' directories (`waybill-verify-*`) in the temporary directory.

@@ -5,9 +5,10 @@
 //!
 //! Two roles, two functions, each run on both [`StreamSettings::stream_configs`]. The
 //! operator's bootstrap ([`ensure_stream`], run by `waybill bootstrap` as the `ops` NATS
-//! user) creates the streams if missing and updates them if different. A service only looks them up ([`check_stream`]): its NATS user may
-//! not create, update, delete or purge a stream (docs/NATS-SECURITY.md), so a stream that is
-//! missing is a state to wait out, and one whose safety settings differ a refusal to start.
+//! user) creates the streams if missing and updates them if different. A service only
+//! looks them up ([`check_stream`]): its NATS user may not create, update, delete or purge
+//! a stream (docs/NATS-SECURITY.md), so a stream that is missing is a state to wait out,
+//! and one whose safety settings differ a refusal to start.
 //! Both read the settings back: an older or differently configured server that silently
 //! dropped a setting must stop the process at start, not corrupt the log later.
 

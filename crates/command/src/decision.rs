@@ -1,7 +1,8 @@
 //! A decision: what one command reads, and what it writes, on one aggregate or several.
 //!
 //! Most commands read and write one aggregate: [`Decider::decide`] is all they need (the
-//! runner wraps it in [`Single`]). A decision that spans aggregates implements [`Decision`]
+//! runner wraps it in [`Single`]); one that also needs a fact the model holds beside the
+//! aggregate is built from the model in the decision's read ([`Completed`]). A decision that spans aggregates implements [`Decision`]
 //! itself: dispatch's task commands read the task and the vehicles (every vehicle, for an
 //! automatic assignment) and load or unload them; after-sales' refunds and claim approvals
 //! read a case and its order's ledger and write both. Every aggregate a decision read is
@@ -127,6 +128,39 @@ impl<A: Decider, M> Decision<A, M> for Single<'_, A::Command> {
         context: &Context<'_, A::Policy>,
     ) -> Result<Decided<A, A>, A::Rejection> {
         A::decide(state, self.0, context).map(Decided::only)
+    }
+
+    fn not_found(&self, id: &A::Id) -> A::Rejection {
+        A::not_found(id)
+    }
+}
+
+/// A single-aggregate command completed from the read model: `complete` builds the command
+/// from what the model knows beside the aggregate (a fact another service reported, such as
+/// a redirect or a reverse pickup). The runner calls it like any [`Decision::read`]: after
+/// the caller's position is in, under the same lock as the aggregate's state, and again on
+/// every attempt, so the command is never built from an older model than its decision.
+pub struct Completed<F>(pub F);
+
+impl<A, M, F> Decision<A, M> for Completed<F>
+where
+    A: Decider,
+    F: Fn(&M, &A::Id) -> A::Command + Send + Sync,
+{
+    type Other = A;
+    type Input = A::Command;
+
+    fn read(&self, model: &M, primary: Primary<'_, A>, _reads: &mut Reads<A>) -> A::Command {
+        (self.0)(model, primary.id)
+    }
+
+    fn decide(
+        &self,
+        state: Option<&A>,
+        command: &A::Command,
+        context: &Context<'_, A::Policy>,
+    ) -> Result<Decided<A, A>, A::Rejection> {
+        A::decide(state, command, context).map(Decided::only)
     }
 
     fn not_found(&self, id: &A::Id) -> A::Rejection {

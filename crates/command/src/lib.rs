@@ -57,7 +57,7 @@ use waybill_types::{Actor, Timestamp};
 pub use causation::CausationIndex;
 pub use clock::{Clock, SystemClock};
 pub use context::Context;
-pub use decision::{Decided, Decision, Primary, Reads, Single};
+pub use decision::{Completed, Decided, Decision, Primary, Reads, Single};
 pub use retry::MAX_ATTEMPTS;
 pub use runner::{CommandRunner, DecisionOutcome, Written, fold_until};
 pub use time::{Earlier, TimeRejection};

@@ -3,6 +3,7 @@
 //! `codec.rs`; rejections become statuses in `error.rs`.
 
 use tonic::{Request, Response, Status};
+use waybill_command::{Completed, Decision, Single};
 use waybill_eventlog::Position;
 use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::status::{require, unreachable_field};
@@ -22,7 +23,7 @@ use crate::domain::{
     CaseId, CaseKind, Claim, ClaimCommand, Complaint, ComplaintCommand, OrderFacts, Rejection, ReturnCase,
     ReturnCommand, ReturnLine, Survey,
 };
-use crate::read_model::{CaseFilter, CaseRef};
+use crate::read_model::{AfterSalesBook, CaseFilter, CaseRef};
 
 /// Most lines one return may list.
 const MAX_RETURN_LINES: usize = 100;
@@ -71,8 +72,19 @@ impl AfterSalesApi {
         id: CaseId,
         command: ReturnCommand,
     ) -> Result<(v1::ReturnCase, Position), Status> {
+        self.decide_return(request, request_id, id, &Single(&command)).await
+    }
+
+    /// [`Self::run_return`] for a decision that reads more than the return.
+    async fn decide_return<T>(
+        &self,
+        request: &Request<T>,
+        request_id: String,
+        id: CaseId,
+        decision: &impl Decision<ReturnCase, AfterSalesBook, Other = ReturnCase>,
+    ) -> Result<(v1::ReturnCase, Position), Status> {
         let meta = context_of(request).command_meta(request_id);
-        let outcome = self.runners.returns.run(id, &command, &meta).await?;
+        let outcome = self.runners.returns.run_decision(id, decision, &meta).await?.outcome;
         Ok((return_to_wire(&outcome.state, outcome.position), outcome.position))
     }
 
@@ -288,11 +300,12 @@ impl AfterSalesService for AfterSalesApi {
         let note = convert::text(&mut violations, "note", &body.note, false);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        // The pickup is read beside the case, so the caller's position must be in first.
-        self.wait_for(context_of(&request).min_position).await?;
-        let picked_up_at = self.runners.returns.model.read().reverse_pickup(&id);
-        let receive = ReturnCommand::Receive { note, picked_up_at };
-        let (case, position) = self.run_return(&request, request_id, id, receive).await?;
+        // The reverse pickup is read beside the case, as the runner reads the case.
+        let receive = Completed(|book: &AfterSalesBook, id: &CaseId| ReturnCommand::Receive {
+            note: note.clone(),
+            picked_up_at: book.reverse_pickup(id),
+        });
+        let (case, position) = self.decide_return(&request, request_id, id, &receive).await?;
         Ok(Response::new(v1::ReceiveReturnResponse { return_case: Some(case), position }))
     }
 

@@ -3,7 +3,7 @@
 //! `codec.rs`; rejections become statuses in `error.rs`.
 
 use tonic::{Request, Response, Status};
-use waybill_command::AggregateStore;
+use waybill_command::{AggregateStore, Completed, Decision, Single};
 use waybill_eventlog::Position;
 use waybill_proto::convert::{self, FieldViolations};
 use waybill_proto::status::{require, unreachable_field};
@@ -20,7 +20,7 @@ use crate::commands::{CourierRunner, DeliveryRunner, RouteRunner};
 use crate::domain::{
     Courier, CourierCommand, CourierId, Delivery, DeliveryCommand, ExceptionKind, Rejection, TimeWindow,
 };
-use crate::read_model::{DeliveryFilter, DeliveryRecord};
+use crate::read_model::{DeliveryBook, DeliveryFilter, DeliveryRecord};
 
 mod proof;
 mod route;
@@ -58,6 +58,17 @@ impl DeliveryApi {
         delivery_id: OrderId,
         command: DeliveryCommand,
     ) -> Result<(v1::DeliveryTask, Position), Status> {
+        self.decide_delivery(request, request_id, delivery_id, &Single(&command)).await
+    }
+
+    /// [`Self::run_delivery`] for a decision that reads more than the delivery.
+    async fn decide_delivery<T>(
+        &self,
+        request: &Request<T>,
+        request_id: String,
+        delivery_id: OrderId,
+        decision: &impl Decision<Delivery, DeliveryBook, Other = Delivery>,
+    ) -> Result<(v1::DeliveryTask, Position), Status> {
         if let Some(courier) = courier_scope(request) {
             // A courier records its own deliveries only; another's looks like none at all.
             self.wait_for(context_of(request).min_position).await?;
@@ -76,7 +87,7 @@ impl DeliveryApi {
             }
         }
         let meta = context_of(request).command_meta(request_id);
-        let outcome = self.deliveries.run(delivery_id, &command, &meta).await?;
+        let outcome = self.deliveries.run_decision(delivery_id, decision, &meta).await?.outcome;
         let mut delivery = delivery_to_wire(&outcome.state, outcome.position);
         Redaction::of(request).delivery(&mut delivery);
         Ok((delivery, outcome.position))
@@ -244,13 +255,14 @@ impl DeliveryService for DeliveryApi {
         let (violations, request_id, id) = delivery_command_fields(&body.request_id, &body.delivery_id);
         require(violations)?;
         let id = id.ok_or_else(unreachable_field)?;
-        // The redirect is read beside the delivery, so the caller's position must be in first.
-        self.wait_for(context_of(&request).min_position).await?;
-        let redirect = self.deliveries.model.read().order_facts(&id).and_then(|facts| {
-            facts.redirected_by.clone().map(|event_id| (facts.consignee.address.clone(), event_id))
+        // The redirect is read beside the delivery, as the runner reads the delivery.
+        let start = Completed(|book: &DeliveryBook, id: &OrderId| {
+            let redirect = book.order_facts(id).and_then(|facts| {
+                facts.redirected_by.clone().map(|event_id| (facts.consignee.address.clone(), event_id))
+            });
+            DeliveryCommand::Start { redirect }
         });
-        let (delivery, position) =
-            self.run_delivery(&request, request_id, id, DeliveryCommand::Start { redirect }).await?;
+        let (delivery, position) = self.decide_delivery(&request, request_id, id, &start).await?;
         Ok(Response::new(v1::StartDeliveryResponse { delivery: Some(delivery), position }))
     }
 

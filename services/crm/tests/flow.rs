@@ -520,7 +520,10 @@ async fn get_kpis_reports_stock_accuracy_route_adherence_and_eta_error_from_the_
         let order = orders.place_order(placement(request_id, "cust-r")).await.expect("placed").into_inner();
         ids.push(order.order.expect("order").order_id);
     }
-    let start = Utc::now() + Duration::hours(1);
+    // Tomorrow at 10:00 UTC: a run is a courier's day, and ETAs an hour from now straddled
+    // midnight when the test ran between 22:50 and 23:00 UTC (two runs, both kept in order).
+    let tomorrow = (Utc::now() + Duration::days(1)).date_naive();
+    let start = tomorrow.and_hms_opt(10, 0, 0).expect("10:00 is a time").and_utc();
     // Kim's run: stop 1 due at +0, stop 2 at +10 min. Stop 2 is handed over first, 2 min
     // early; stop 1 after it, 25 min late: one in order (2), one on its ETA (2).
     for (index, (sequence, eta_minutes, delivered_minutes)) in

@@ -210,6 +210,26 @@ async fn a_crashed_runners_events_go_to_another_after_ack_wait() {
     reaction.stop().await;
 }
 
+/// A handler recording every event in `handled`, where the event `slow` finishes only once
+/// an event of another order has been handled (`behind` is the slow order's own backlog).
+fn slow_until_another_order(
+    handled: Calls,
+) -> impl Fn(RecordedEvent) -> futures::future::BoxFuture<'static, Result<(), ReactionError>> {
+    let others_done = Arc::new(tokio::sync::Notify::new());
+    move |event: RecordedEvent| {
+        let (others_done, handled) = (others_done.clone(), handled.clone());
+        Box::pin(async move {
+            match event.payload.as_ref() {
+                b"slow" => others_done.notified().await,
+                b"behind" => {}
+                _ => others_done.notify_one(),
+            }
+            record(&handled, event.position, "r1");
+            Ok(())
+        })
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_event_holds_up_only_its_own_aggregate() {
     let (_server, log) = common::started().await;
@@ -219,24 +239,8 @@ async fn a_slow_event_holds_up_only_its_own_aggregate() {
     }
     // The slow event finishes only once some other order's event has been handled: a runner
     // handling one event at a time would never get there.
-    let others_done = Arc::new(tokio::sync::Notify::new());
     let handled = Calls::default();
-    let handler = {
-        let (others_done, handled) = (others_done.clone(), handled.clone());
-        move |event: RecordedEvent| {
-            let (others_done, handled) = (others_done.clone(), handled.clone());
-            async move {
-                if event.payload.as_ref() == b"slow" {
-                    others_done.notified().await;
-                } else {
-                    others_done.notify_one();
-                }
-                record(&handled, event.position, "r1");
-                Ok(())
-            }
-        }
-    };
-    let reaction = spawn_runner(&log, settings("lanes"), handler);
+    let reaction = spawn_runner(&log, settings("lanes"), slow_until_another_order(handled.clone()));
 
     assert!(eventually(WAIT, || count(&handled, slow) == 1).await, "the slow event waited forever");
     assert!(eventually(WAIT, || (slow..=slow + 20).all(|position| count(&handled, position) == 1)).await);
@@ -258,24 +262,8 @@ async fn a_slow_aggregate_with_a_backlog_holds_up_no_other_aggregate() {
     }
     // The slow event finishes only once another order's event has been handled: a runner
     // whose pull waits for the slow order's lane would never get there.
-    let others_done = Arc::new(tokio::sync::Notify::new());
     let handled = Calls::default();
-    let handler = {
-        let (others_done, handled) = (others_done.clone(), handled.clone());
-        move |event: RecordedEvent| {
-            let (others_done, handled) = (others_done.clone(), handled.clone());
-            async move {
-                match event.payload.as_ref() {
-                    b"slow" => others_done.notified().await,
-                    b"other" => others_done.notify_one(),
-                    _ => {}
-                }
-                record(&handled, event.position, "r1");
-                Ok(())
-            }
-        }
-    };
-    let reaction = spawn_runner(&log, settings("backlog"), handler);
+    let reaction = spawn_runner(&log, settings("backlog"), slow_until_another_order(handled.clone()));
 
     assert!(
         eventually(WAIT, || others.iter().any(|position| count(&handled, *position) == 1)).await,

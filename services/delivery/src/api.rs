@@ -126,7 +126,7 @@ impl DeliveryApi {
             Some(courier_id) => {
                 let courier =
                     book.courier(&courier_id).ok_or_else(|| Status::from(Rejection::CourierNotFound))?;
-                if courier.courier.retired {
+                if courier.state.retired {
                     return Err(Rejection::CourierRetired { courier_id }.into());
                 }
                 Ok((courier_id, false))
@@ -424,7 +424,7 @@ impl DeliveryService for DeliveryApi {
             .couriers((!zone.is_empty()).then_some(zone.as_str()), body.include_retired)
             .into_iter()
             .map(|record| {
-                courier_to_wire(&record.courier, book.open_deliveries_of(&record.courier.id), record.version)
+                courier_to_wire(&record.state, book.open_deliveries_of(&record.state.id), record.version)
             })
             .collect();
         Ok(Response::new(v1::ListCouriersResponse { couriers }))

@@ -93,7 +93,7 @@ impl Decision<CourierRoute, DeliveryBook> for PlanRoute {
         let until = from + chrono::Duration::days(1);
         let mut input = PlanInput {
             route: id,
-            courier_retired: courier.map(|record| record.courier.retired),
+            courier_retired: courier.map(|record| record.state.retired),
             stops: Vec::new(),
             off_run: Vec::new(),
             points: Vec::new(),

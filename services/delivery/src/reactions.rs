@@ -169,7 +169,7 @@ pub async fn replan_route(runner: RouteRunner, recorded: RecordedEvent) -> Resul
     wait_for_model(&runner, recorded.position).await?;
     let replan = {
         let book = runner.model.read();
-        let planned = |courier| book.courier_route(&RouteId { courier, day }).map(|record| &record.route);
+        let planned = |courier| book.courier_route(&RouteId { courier, day }).map(|record| &record.state);
         match event {
             DeliveryEvent::AttemptFailed { .. } => {
                 let courier = book.delivery(&delivery_id).and_then(|record| record.delivery.courier);

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use waybill_command::CausationIndex;
+use waybill_command::{CausationIndex, Record};
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 use waybill_proto::envelope::{DecodeError, Envelope};
 use waybill_proto::facts::{self, dispatch::TaskFact, intake::OrderFact};
@@ -35,29 +35,11 @@ pub struct DeliveryRecord {
     pub causes: CausationIndex,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct CourierRecord {
-    pub courier: Courier,
-    pub version: Position,
-    /// What caused each of its events (for idempotent retries).
-    pub causes: CausationIndex,
-}
-
-/// The consignee's notifications about one delivery (their own aggregate).
-#[derive(Clone, Debug, PartialEq)]
-pub struct NoticeRecord {
-    pub notices: Notices,
-    pub version: Position,
-    pub causes: CausationIndex,
-}
-
-/// A courier's day, as last planned.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RouteRecord {
-    pub route: CourierRoute,
-    pub version: Position,
-    pub causes: CausationIndex,
-}
+/// A courier, the consignee's notifications about one delivery (their own aggregate) and a
+/// courier's day as last planned, each as the read model holds it.
+pub type CourierRecord = Record<Courier>;
+pub type NoticeRecord = Record<Notices>;
+pub type RouteRecord = Record<CourierRoute>;
 
 /// What intake and dispatch said about an order that the last mile needs.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,7 +68,7 @@ pub struct DeliveryBook {
     deliveries: BTreeMap<OrderId, DeliveryRecord>,
     couriers: BTreeMap<CourierId, CourierRecord>,
     routes: BTreeMap<RouteId, RouteRecord>,
-    notices: HashMap<OrderId, NoticeRecord>,
+    notices: BTreeMap<OrderId, NoticeRecord>,
     /// Milestones whose own append carried their notification (the form before
     /// notifications had their own subject): `delivery-notifications` skips them.
     notified_in_append: HashSet<Position>,
@@ -99,9 +81,9 @@ pub struct DeliveryBook {
 
 waybill_command::aggregate_stores!(DeliveryBook {
     deliveries: Delivery => delivery,
-    couriers: Courier => courier,
-    routes: CourierRoute => route,
-    notices: Notices => notices,
+    couriers: Courier => state,
+    routes: CourierRoute => state,
+    notices: Notices => state,
 });
 
 impl DeliveryBook {
@@ -139,9 +121,9 @@ impl DeliveryBook {
     pub fn pick_courier(&self, zone: &str) -> Option<CourierId> {
         self.couriers
             .values()
-            .filter(|record| !record.courier.retired && record.courier.serves(zone))
-            .min_by_key(|record| (self.open_deliveries_of(&record.courier.id), record.courier.id))
-            .map(|record| record.courier.id)
+            .filter(|record| !record.state.retired && record.state.serves(zone))
+            .min_by_key(|record| (self.open_deliveries_of(&record.state.id), record.state.id))
+            .map(|record| record.state.id)
     }
 
     /// Deliveries matching `filter` in id order, at most `limit`, after `after`; and the
@@ -188,8 +170,8 @@ impl DeliveryBook {
     pub fn couriers(&self, zone: Option<&str>, include_retired: bool) -> Vec<&CourierRecord> {
         self.couriers
             .values()
-            .filter(|record| include_retired || !record.courier.retired)
-            .filter(|record| zone.is_none_or(|zone| record.courier.serves(zone)))
+            .filter(|record| include_retired || !record.state.retired)
+            .filter(|record| zone.is_none_or(|zone| record.state.serves(zone)))
             .collect()
     }
 
@@ -240,20 +222,15 @@ impl DeliveryBook {
         event: &DeliveryEvent,
         at: Timestamp,
     ) -> Result<(), ProjectionError> {
-        let previous = self.notices.remove(&id);
-        let (state, mut causes) = match previous {
-            Some(record) => (Some(record.notices), record.causes),
-            None => (None, CausationIndex::new()),
-        };
-        let Some(notices) = evolve_notices(state, event, at) else {
-            return Err(ProjectionError(format!(
-                "event {} at position {position} does not apply to the notifications of delivery {id}",
-                event.event_type()
-            )));
-        };
-        causes.record(position, causation_id);
-        self.notices.insert(id, NoticeRecord { notices, version: position, causes });
-        Ok(())
+        if Record::fold_into(&mut self.notices, id, position, causation_id, |state| {
+            evolve_notices(state, event, at)
+        }) {
+            return Ok(());
+        }
+        Err(ProjectionError(format!(
+            "event {} at position {position} does not apply to the notifications of delivery {id}",
+            event.event_type()
+        )))
     }
 
     fn unindex(&mut self, delivery: &Delivery) {
@@ -286,20 +263,15 @@ impl DeliveryBook {
         event: &crate::domain::CourierEvent,
         at: Timestamp,
     ) -> Result<(), ProjectionError> {
-        let previous = self.couriers.remove(&id);
-        let (state, mut causes) = match previous {
-            Some(record) => (Some(record.courier), record.causes),
-            None => (None, CausationIndex::new()),
-        };
-        let Some(courier) = evolve_courier(state, event, at) else {
-            return Err(ProjectionError(format!(
-                "event {} at position {position} does not apply to courier {id}",
-                event.event_type()
-            )));
-        };
-        causes.record(position, causation_id);
-        self.couriers.insert(id, CourierRecord { courier, version: position, causes });
-        Ok(())
+        if Record::fold_into(&mut self.couriers, id, position, causation_id, |state| {
+            evolve_courier(state, event, at)
+        }) {
+            return Ok(());
+        }
+        Err(ProjectionError(format!(
+            "event {} at position {position} does not apply to courier {id}",
+            event.event_type()
+        )))
     }
 
     fn apply_own(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
@@ -340,21 +312,16 @@ impl DeliveryBook {
                 )
             }
             Decoded::Route { route_id, meta, event: route_event } => {
-                let previous = self.routes.remove(&route_id);
-                let (state, mut causes) = match previous {
-                    Some(record) => (Some(record.route), record.causes),
-                    None => (None, CausationIndex::new()),
-                };
-                let Some(route) = evolve_route(state, &route_event, meta.occurred_at) else {
-                    return Err(ProjectionError(format!(
-                        "event {} at position {} does not apply to route {route_id}",
-                        route_event.event_type(),
-                        event.position
-                    )));
-                };
-                causes.record(event.position, &meta.causation_id);
-                self.routes.insert(route_id, RouteRecord { route, version: event.position, causes });
-                Ok(())
+                let at = meta.occurred_at;
+                let evolve = |state| evolve_route(state, &route_event, at);
+                if Record::fold_into(&mut self.routes, route_id, event.position, &meta.causation_id, evolve) {
+                    return Ok(());
+                }
+                Err(ProjectionError(format!(
+                    "event {} at position {} does not apply to route {route_id}",
+                    route_event.event_type(),
+                    event.position
+                )))
             }
         }
     }

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use waybill_command::CausationIndex;
 use waybill_eventlog::{Position, Projection, ProjectionError, RecordedEvent};
 
 use crate::codec::{self, DispatchEvent};
@@ -24,14 +23,7 @@ pub fn filters() -> Vec<String> {
 }
 
 /// One aggregate as the read model holds it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Record<T> {
-    pub state: T,
-    /// Position of its latest event: the expected position of its next append.
-    pub version: Position,
-    /// What caused each of its events (for idempotent retries).
-    pub causes: CausationIndex,
-}
+pub use waybill_command::Record;
 
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
@@ -212,44 +204,36 @@ impl DispatchModel {
         let refused = || ProjectionError(format!("{} does not apply to {id}", decoded.event_type));
         match &decoded.event {
             DispatchEvent::Vehicle(event) => {
-                let previous = self.vehicles.remove(&VehicleId(id));
-                let (state, causes) = split(previous);
-                let state = evolve_vehicle(state, event).ok_or_else(refused)?;
-                self.vehicles.insert(VehicleId(id), record(state, position, causes, cause));
+                if !Record::fold_into(&mut self.vehicles, VehicleId(id), position, cause, |state| {
+                    evolve_vehicle(state, event)
+                }) {
+                    return Err(refused());
+                }
             }
             DispatchEvent::Driver(event) => {
-                let previous = self.drivers.remove(&DriverId(id));
-                let (state, causes) = split(previous);
-                let state = evolve_driver(state, event).ok_or_else(refused)?;
-                self.drivers.insert(DriverId(id), record(state, position, causes, cause));
+                if !Record::fold_into(&mut self.drivers, DriverId(id), position, cause, |state| {
+                    evolve_driver(state, event)
+                }) {
+                    return Err(refused());
+                }
             }
             DispatchEvent::Task(event) => {
-                let previous = self.tasks.remove(&TaskId(id));
-                let (state, causes) = split(previous);
-                let state = evolve_task(state, event, at).ok_or_else(refused)?;
-                self.tasks.insert(TaskId(id), record(state, position, causes, cause));
+                if !Record::fold_into(&mut self.tasks, TaskId(id), position, cause, |state| {
+                    evolve_task(state, event, at)
+                }) {
+                    return Err(refused());
+                }
             }
             DispatchEvent::Hub(event) => {
-                let previous = self.hubs.remove(&HubId(id));
-                let (state, causes) = split(previous);
-                let state = evolve_hub(state, event, at).ok_or_else(refused)?;
-                self.hubs.insert(HubId(id), record(state, position, causes, cause));
+                if !Record::fold_into(&mut self.hubs, HubId(id), position, cause, |state| {
+                    evolve_hub(state, event, at)
+                }) {
+                    return Err(refused());
+                }
             }
         }
         Ok(())
     }
-}
-
-fn split<T>(previous: Option<Record<T>>) -> (Option<T>, CausationIndex) {
-    match previous {
-        Some(record) => (Some(record.state), record.causes),
-        None => (None, CausationIndex::new()),
-    }
-}
-
-fn record<T>(state: T, version: Position, mut causes: CausationIndex, cause: &str) -> Record<T> {
-    causes.record(version, cause);
-    Record { state, version, causes }
 }
 
 impl Projection for DispatchModel {

@@ -119,12 +119,12 @@ impl DeliveryApi {
         let planned = book.courier_route(&RouteId { courier: courier_id, day });
         if let Some(planned) = planned {
             // Planned stops first, in their order; then whatever the plan does not hold.
-            let place = |id| planned.route.stop(id).map_or(u32::MAX, |stop| stop.sequence);
+            let place = |id| planned.state.stop(id).map_or(u32::MAX, |stop| stop.sequence);
             stops.sort_by_key(|record| place(&record.delivery.id));
         }
         let stops = stops.into_iter().map(|record| record_to_wire(record, redaction)).collect();
         let plan = planned
-            .map(|record| v1::CourierRoute { version: record.version, ..route_to_wire(&record.route) });
+            .map(|record| v1::CourierRoute { version: record.version, ..route_to_wire(&record.state) });
         Ok(Response::new(v1::GetCourierRouteResponse { stops, plan }))
     }
 }
